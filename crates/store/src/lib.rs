@@ -1,0 +1,77 @@
+//! Durable storage of datapact's state.
+//!
+//! The [`Store`] trait is what the server writes through; it is backend-neutral so that a
+//! PostgreSQL backend can sit beside the embedded SQLite one. Every write is durable when
+//! its future resolves: the server applies a change to memory only after that.
+#![forbid(unsafe_code)]
+
+mod sqlite;
+
+use async_trait::async_trait;
+use datapact_governance::{AiSettings, ApiKey, OptOut, Org, OrgId, Snapshot, SupportGrant, Tenant, TenantId};
+
+pub use sqlite::SqliteStore;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// Stored data could not be read back (a bug or outside tampering).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer datapact.
+    #[error("the database schema is version {found}, newer than this datapact understands ({supported}); upgrade datapact")]
+    SchemaTooNew {
+        /// Version found on disk.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+    /// The storage directory could not be prepared.
+    #[error("cannot prepare {path}: {source}")]
+    Io {
+        /// The path concerned.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A worker thread failed.
+    #[error("storage worker failed: {0}")]
+    Worker(String),
+}
+
+/// Which level a set of AI settings belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsScope {
+    /// Organization level.
+    Org(OrgId),
+    /// Tenant level.
+    Tenant(TenantId),
+}
+
+/// Durable storage of organizations, tenants, terms and keys.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short name of the backend, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+    /// Loads everything, for building the in-memory registry at start.
+    async fn load(&self) -> Result<Snapshot, StoreError>;
+    /// Inserts a new organization (terms only; opt-outs and settings are stored separately).
+    async fn insert_org(&self, org: &Org) -> Result<(), StoreError>;
+    /// Replaces an organization's terms and status.
+    async fn update_org(&self, org: &Org) -> Result<(), StoreError>;
+    /// Inserts a new tenant.
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Inserts or updates (revocation) an opt-out.
+    async fn put_opt_out(&self, opt_out: &OptOut) -> Result<(), StoreError>;
+    /// Replaces the AI settings of one level.
+    async fn put_ai_settings(&self, scope: SettingsScope, settings: &AiSettings) -> Result<(), StoreError>;
+    /// Inserts or updates (revocation) a support grant.
+    async fn put_grant(&self, grant: &SupportGrant) -> Result<(), StoreError>;
+    /// Inserts or updates (revocation) an API key.
+    async fn put_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Checks that the backend answers, for readiness probes.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,562 @@
+//! The embedded backend: one SQLite database in the data directory.
+//!
+//! WAL with `synchronous = FULL`, so a write is on disk when it is acknowledged, and
+//! `secure_delete`, so removed rows do not linger in free pages.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datapact_governance::{
+    AiSettings, ApiKey, OptOut, Org, OrgStatus, Plan, Role, Snapshot, SupportGrant, Tenant,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::{SettingsScope, Store, StoreError};
+
+/// Schema migrations, applied in order; the index + 1 is the `user_version` after each.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE orgs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    region TEXT NOT NULL,
+    baa INTEGER NOT NULL,
+    contract_forbids_training INTEGER NOT NULL,
+    allow_cross_region_llm INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    name TEXT NOT NULL,
+    region TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX tenants_by_org ON tenants(org_id);
+CREATE TABLE opt_outs (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    ticket TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    products TEXT,
+    effective_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+) STRICT;
+CREATE TABLE ai_settings (
+    scope_kind TEXT NOT NULL CHECK (scope_kind IN ('org', 'tenant')),
+    scope_id TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    PRIMARY KEY (scope_kind, scope_id)
+) STRICT;
+CREATE TABLE support_grants (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    ticket TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+) STRICT;
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    org_id TEXT,
+    tenant_id TEXT,
+    product TEXT,
+    label TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+) STRICT;
+"#];
+
+/// The embedded SQLite backend.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+fn ts(t: OffsetDateTime) -> String {
+    // RFC 3339 formatting of a valid UTC time cannot fail; fall back to Display just in case.
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
+}
+
+fn parse_opt_ts(s: Option<String>) -> Result<Option<OffsetDateTime>, StoreError> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
+}
+
+fn parse_opt<T: FromStr>(s: Option<String>, what: &str) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.as_deref().map(|s| parse(s, what)).transpose()
+}
+
+fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
+}
+
+fn json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database `datapact.db` in `dir` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.display().to_string(), source })?;
+        let path = dir.join("datapact.db");
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the connection in a blocking thread, so the async runtime never waits on disk.
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Worker("connection lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if version > supported {
+        return Err(StoreError::SchemaTooNew { found: version, supported });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
+    let tx = conn.transaction()?;
+    let mut settings_of = {
+        let mut stmt = tx.prepare("SELECT scope_kind, scope_id, settings FROM ai_settings")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let mut map = std::collections::HashMap::new();
+        for row in rows {
+            let (kind, id, s) = row?;
+            map.insert((kind, id), json::<AiSettings>(&s, "ai settings")?);
+        }
+        map
+    };
+    let mut orgs = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at FROM orgs",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            orgs.push(Org {
+                id: parse(&id, "organization id")?,
+                name: r.get(1)?,
+                plan: enum_from_str::<Plan>(&r.get::<_, String>(2)?, "plan")?,
+                region: r.get(3)?,
+                baa: r.get(4)?,
+                contract_forbids_training: r.get(5)?,
+                allow_cross_region_llm: r.get(6)?,
+                status: enum_from_str::<OrgStatus>(&r.get::<_, String>(7)?, "status")?,
+                created_at: parse_ts(&r.get::<_, String>(8)?)?,
+                updated_at: parse_ts(&r.get::<_, String>(9)?)?,
+                opt_outs: Vec::new(),
+                ai: settings_of.remove(&("org".to_string(), id)).unwrap_or_default(),
+                tenants: Vec::new(),
+            });
+        }
+    }
+    {
+        let mut by_org: std::collections::HashMap<_, Vec<OptOut>> = std::collections::HashMap::new();
+        let mut stmt = tx.prepare(
+            "SELECT id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at, revoked_at, revoked_by FROM opt_outs ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let o = OptOut {
+                id: parse(&r.get::<_, String>(0)?, "opt-out id")?,
+                org: parse(&r.get::<_, String>(1)?, "organization id")?,
+                ticket: r.get(2)?,
+                requested_by: r.get(3)?,
+                products: r.get::<_, Option<String>>(4)?.map(|p| json(&p, "opt-out products")).transpose()?,
+                effective_at: parse_ts(&r.get::<_, String>(5)?)?,
+                recorded_by: parse(&r.get::<_, String>(6)?, "key id")?,
+                recorded_at: parse_ts(&r.get::<_, String>(7)?)?,
+                revoked_at: parse_opt_ts(r.get(8)?)?,
+                revoked_by: parse_opt(r.get(9)?, "key id")?,
+            };
+            by_org.entry(o.org).or_default().push(o);
+        }
+        for org in &mut orgs {
+            org.opt_outs = by_org.remove(&org.id).unwrap_or_default();
+        }
+    }
+    let mut tenants = Vec::new();
+    {
+        let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> = std::collections::HashMap::new();
+        let mut stmt = tx.prepare(
+            "SELECT id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by FROM support_grants ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let g = SupportGrant {
+                id: parse(&r.get::<_, String>(0)?, "grant id")?,
+                tenant: parse(&r.get::<_, String>(1)?, "tenant id")?,
+                ticket: r.get(2)?,
+                expires_at: parse_ts(&r.get::<_, String>(3)?)?,
+                created_by: parse(&r.get::<_, String>(4)?, "key id")?,
+                created_at: parse_ts(&r.get::<_, String>(5)?)?,
+                revoked_at: parse_opt_ts(r.get(6)?)?,
+                revoked_by: parse_opt(r.get(7)?, "key id")?,
+            };
+            by_tenant.entry(g.tenant).or_default().push(g);
+        }
+        let mut stmt = tx.prepare("SELECT id, org_id, name, region, created_at FROM tenants")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let tid = parse(&id, "tenant id")?;
+            tenants.push(Tenant {
+                id: tid,
+                org: parse(&r.get::<_, String>(1)?, "organization id")?,
+                name: r.get(2)?,
+                region: r.get(3)?,
+                created_at: parse_ts(&r.get::<_, String>(4)?)?,
+                ai: settings_of.remove(&("tenant".to_string(), id)).unwrap_or_default(),
+                grants: by_tenant.remove(&tid).unwrap_or_default(),
+            });
+        }
+    }
+    let mut keys = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT id, hash, role, org_id, tenant_id, product, label, created_by, created_at, revoked_at FROM api_keys",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let hash: Vec<u8> = r.get(1)?;
+            keys.push(ApiKey {
+                id: parse(&r.get::<_, String>(0)?, "key id")?,
+                hash: hash.try_into().map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?,
+                role: enum_from_str::<Role>(&r.get::<_, String>(2)?, "role")?,
+                org: parse_opt(r.get(3)?, "organization id")?,
+                tenant: parse_opt(r.get(4)?, "tenant id")?,
+                product: r.get(5)?,
+                label: r.get(6)?,
+                created_by: parse_opt(r.get(7)?, "key id")?,
+                created_at: parse_ts(&r.get::<_, String>(8)?)?,
+                revoked_at: parse_opt_ts(r.get(9)?)?,
+            });
+        }
+    }
+    tx.commit()?;
+    Ok(Snapshot { orgs, tenants, keys })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        self.run(load_all).await
+    }
+
+    async fn insert_org(&self, org: &Org) -> Result<(), StoreError> {
+        let o = org.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    o.id.to_string(), o.name, o.plan.as_str(), o.region, o.baa, o.contract_forbids_training,
+                    o.allow_cross_region_llm, o.status.as_str(), ts(o.created_at), ts(o.updated_at)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_org(&self, org: &Org) -> Result<(), StoreError> {
+        let o = org.clone();
+        self.run(move |c| {
+            let n = c.execute(
+                "UPDATE orgs SET name = ?2, plan = ?3, baa = ?4, contract_forbids_training = ?5, allow_cross_region_llm = ?6,
+                 status = ?7, updated_at = ?8 WHERE id = ?1",
+                params![
+                    o.id.to_string(), o.name, o.plan.as_str(), o.baa, o.contract_forbids_training,
+                    o.allow_cross_region_llm, o.status.as_str(), ts(o.updated_at)
+                ],
+            )?;
+            if n != 1 {
+                return Err(StoreError::Corrupt(format!("organization {} is not stored", o.id)));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let t = tenant.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO tenants (id, org_id, name, region, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t.id.to_string(), t.org.to_string(), t.name, t.region, ts(t.created_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_opt_out(&self, opt_out: &OptOut) -> Result<(), StoreError> {
+        let o = opt_out.clone();
+        let products = o.products.as_ref().map(to_json).transpose()?;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO opt_outs (id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at, revoked_at, revoked_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by",
+                params![
+                    o.id.to_string(), o.org.to_string(), o.ticket, o.requested_by, products, ts(o.effective_at),
+                    o.recorded_by.to_string(), ts(o.recorded_at), o.revoked_at.map(ts), o.revoked_by.map(|k| k.to_string())
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_ai_settings(&self, scope: SettingsScope, settings: &AiSettings) -> Result<(), StoreError> {
+        let doc = to_json(settings)?;
+        let (kind, id) = match scope {
+            SettingsScope::Org(o) => ("org", o.to_string()),
+            SettingsScope::Tenant(t) => ("tenant", t.to_string()),
+        };
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO ai_settings (scope_kind, scope_id, settings) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (scope_kind, scope_id) DO UPDATE SET settings = excluded.settings",
+                params![kind, id, doc],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_grant(&self, grant: &SupportGrant) -> Result<(), StoreError> {
+        let g = grant.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO support_grants (id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by",
+                params![
+                    g.id.to_string(), g.tenant.to_string(), g.ticket, ts(g.expires_at), g.created_by.to_string(),
+                    ts(g.created_at), g.revoked_at.map(ts), g.revoked_by.map(|k| k.to_string())
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let k = key.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO api_keys (id, hash, role, org_id, tenant_id, product, label, created_by, created_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at",
+                params![
+                    k.id.to_string(), k.hash.as_slice(), k.role.as_str(), k.org.map(|o| o.to_string()),
+                    k.tenant.map(|t| t.to_string()), k.product, k.label, k.created_by.map(|c| c.to_string()),
+                    ts(k.created_at), k.revoked_at.map(ts)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).optional().map(|_| ())?)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datapact_governance::{AiToggles, GrantId, KeyId, OptOutId, OrgId, SettingKey, TenantId};
+    use time::macros::datetime;
+
+    fn org() -> Org {
+        Org {
+            id: OrgId::generate(),
+            name: "Acme".into(),
+            plan: Plan::Enterprise,
+            region: "eu".into(),
+            baa: true,
+            contract_forbids_training: false,
+            allow_cross_region_llm: true,
+            status: OrgStatus::Active,
+            created_at: datetime!(2026-01-01 10:00 UTC),
+            updated_at: datetime!(2026-01-01 10:00 UTC),
+            opt_outs: vec![],
+            ai: AiSettings::default(),
+            tenants: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn everything_written_comes_back_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut o = org();
+        store.insert_org(&o).await.unwrap();
+        o.plan = Plan::Standard;
+        o.status = OrgStatus::Terminating;
+        store.update_org(&o).await.unwrap();
+        let t = Tenant {
+            id: TenantId::generate(),
+            org: o.id,
+            name: "prod".into(),
+            region: "eu".into(),
+            created_at: datetime!(2026-01-02 10:00 UTC),
+            ai: AiSettings::default(),
+            grants: vec![],
+        };
+        store.insert_tenant(&t).await.unwrap();
+        let key = KeyId::generate();
+        let mut opt = OptOut {
+            id: OptOutId::generate(),
+            org: o.id,
+            ticket: "SUP-1".into(),
+            requested_by: "dpo".into(),
+            products: Some(vec!["ixp".into()]),
+            effective_at: datetime!(2026-01-03 0:00 UTC),
+            recorded_by: key,
+            recorded_at: datetime!(2026-01-03 0:00 UTC),
+            revoked_at: None,
+            revoked_by: None,
+        };
+        store.put_opt_out(&opt).await.unwrap();
+        opt.revoked_at = Some(datetime!(2026-02-01 0:00 UTC));
+        opt.revoked_by = Some(key);
+        store.put_opt_out(&opt).await.unwrap();
+        let settings = AiSettings {
+            genai_enabled: Some(false),
+            locked: Some([SettingKey::GenaiEnabled].into()),
+            products: [("ixp".to_string(), AiToggles { genai_enabled: Some(true), ..Default::default() })].into(),
+            ..Default::default()
+        };
+        store.put_ai_settings(SettingsScope::Org(o.id), &settings).await.unwrap();
+        let tset = AiSettings { third_party_finetune_enabled: Some(false), ..Default::default() };
+        store.put_ai_settings(SettingsScope::Tenant(t.id), &tset).await.unwrap();
+        let grant = SupportGrant {
+            id: GrantId::generate(),
+            tenant: t.id,
+            ticket: "SUP-2".into(),
+            expires_at: datetime!(2026-01-05 0:00 UTC),
+            created_by: key,
+            created_at: datetime!(2026-01-04 0:00 UTC),
+            revoked_at: None,
+            revoked_by: None,
+        };
+        store.put_grant(&grant).await.unwrap();
+        let api_key = ApiKey {
+            id: key,
+            hash: [7; 32],
+            role: Role::Service,
+            org: Some(o.id),
+            tenant: Some(t.id),
+            product: Some("ixp".into()),
+            label: Some("ixp prod".into()),
+            created_by: None,
+            created_at: datetime!(2026-01-01 0:00 UTC),
+            revoked_at: None,
+        };
+        store.put_key(&api_key).await.unwrap();
+        drop(store);
+
+        let snap = SqliteStore::open(dir.path()).unwrap().load().await.unwrap();
+        assert_eq!(snap.orgs.len(), 1);
+        let got = &snap.orgs[0];
+        assert_eq!((got.plan, got.status, got.baa, got.allow_cross_region_llm), (Plan::Standard, OrgStatus::Terminating, true, true));
+        assert_eq!(got.opt_outs, vec![opt]);
+        assert_eq!(got.ai, settings);
+        assert_eq!(snap.tenants.len(), 1);
+        assert_eq!(snap.tenants[0].ai, tset);
+        assert_eq!(snap.tenants[0].grants, vec![grant]);
+        assert_eq!(snap.keys, vec![api_key]);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStore::open(dir.path()).unwrap());
+        let c = Connection::open(dir.path().join("datapact.db")).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+        drop(c);
+        assert!(matches!(SqliteStore::open(dir.path()), Err(StoreError::SchemaTooNew { found: 99, .. })));
+    }
+
+    #[tokio::test]
+    async fn update_of_a_missing_org_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert!(store.update_org(&org()).await.is_err());
+    }
+}
