@@ -1,1 +1,1020 @@
-fn main() {}
+//! `datapact`: runs the server (`serve`) and talks to a running one (everything else).
+#![forbid(unsafe_code)]
+
+mod client;
+mod output;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use datapact_governance::catalog::DEFAULT_CATALOG_NAME;
+use datapact_governance::{Catalog, Product};
+use datapact_server::{Bootstrap, Config, ServerOptions};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::client::Client;
+
+#[derive(Parser)]
+#[command(
+    name = "datapact",
+    version,
+    about = "Customer-data promises as machinery: catalog, terms, purpose decisions."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Remote {
+    /// Server URL.
+    #[arg(
+        long,
+        env = "DATAPACT_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    url: String,
+    /// API key.
+    #[arg(long, env = "DATAPACT_KEY", hide_env_values = true, global = true)]
+    key: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// The product catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// Organizations and their terms.
+    #[command(subcommand)]
+    Org(OrgCmd),
+    /// Tenants.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Training opt-outs.
+    #[command(subcommand, name = "opt-out")]
+    OptOut(OptOutCmd),
+    /// AI trust-layer settings.
+    #[command(subcommand, name = "ai-settings")]
+    AiSettings(AiSettingsCmd),
+    /// Support access grants.
+    #[command(subcommand, name = "support-grant")]
+    SupportGrant(GrantCmd),
+    /// Ask the decision point. Exits 0 when allowed, 3 when denied.
+    Decide(DecideArgs),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Show the key in use.
+    Whoami(RemoteOnly),
+}
+
+#[derive(Args)]
+struct RemoteOnly {
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DATAPACT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Data directory (embedded SQLite lives here).
+    #[arg(long, env = "DATAPACT_DATA_DIR", default_value = "./datapact-data")]
+    data_dir: PathBuf,
+    /// Configuration file (TOML); keys it leaves out keep their defaults.
+    #[arg(long, env = "DATAPACT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Product catalog (TOML); the built-in catalog when absent.
+    #[arg(long, env = "DATAPACT_CATALOG")]
+    catalog: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Subcommand)]
+enum CatalogCmd {
+    /// Print the catalog as the vendor's page shows it (✅ / ❌ / N/A).
+    Show {
+        /// Read a local catalog file instead of asking the server.
+        #[arg(long, conflicts_with = "builtin")]
+        file: Option<PathBuf>,
+        /// Show the catalog built into this binary.
+        #[arg(long)]
+        builtin: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Validate a catalog file.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum PlanArg {
+    Free,
+    Standard,
+    Advanced,
+    Enterprise,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum StatusArg {
+    Active,
+    Terminating,
+    Terminated,
+}
+
+fn enum_name<T: ValueEnum>(v: T) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Subcommand)]
+enum OrgCmd {
+    /// Create an organization.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        plan: PlanArg,
+        #[arg(long)]
+        region: String,
+        /// A BAA is in place.
+        #[arg(long)]
+        baa: bool,
+        /// The contract forbids training.
+        #[arg(long)]
+        contract_forbids_training: bool,
+        /// Allow generative AI processing outside the region.
+        #[arg(long)]
+        allow_cross_region_llm: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List organizations.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show an organization.
+    Get {
+        org: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Change an organization's terms.
+    Update {
+        org: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_enum)]
+        plan: Option<PlanArg>,
+        #[arg(long)]
+        baa: Option<bool>,
+        #[arg(long)]
+        contract_forbids_training: Option<bool>,
+        #[arg(long)]
+        allow_cross_region_llm: Option<bool>,
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        /// Defaults to the organization's region.
+        #[arg(long)]
+        region: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List an organization's tenants.
+    List {
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show a tenant.
+    Get {
+        tenant: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Availability of every product for a tenant.
+    Products {
+        tenant: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum OptOutCmd {
+    /// Record a training opt-out from a support ticket.
+    Add {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        ticket: String,
+        #[arg(long)]
+        requested_by: String,
+        /// Limit to these products (repeat); all products when absent.
+        #[arg(long = "product")]
+        products: Vec<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List an organization's opt-outs.
+    List {
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke an opt-out.
+    Revoke {
+        #[arg(long)]
+        org: String,
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct Level {
+    #[arg(long)]
+    org: Option<String>,
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+impl Level {
+    fn path(&self) -> String {
+        match (&self.org, &self.tenant) {
+            (Some(o), _) => format!("/v1/orgs/{o}/ai-settings"),
+            (_, Some(t)) => format!("/v1/tenants/{t}/ai-settings"),
+            _ => unreachable!("clap requires one of --org and --tenant"),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum AiSettingsCmd {
+    /// Show the settings of an organization or tenant.
+    Get {
+        #[command(flatten)]
+        level: Level,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Replace the settings of an organization or tenant with a JSON document.
+    Set {
+        #[command(flatten)]
+        level: Level,
+        /// The settings as JSON, or @FILE to read them from a file.
+        settings: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum GrantCmd {
+    /// Grant vendor support access to a tenant.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        ticket: String,
+        /// How long, e.g. `4h` or `3d` (at most 7d).
+        #[arg(long, conflicts_with = "expires_at")]
+        expires_in: Option<String>,
+        /// When it lapses (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List a tenant's support grants.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke a support grant.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum PurposeArg {
+    Service,
+    VendorTraining,
+    ThirdPartyFinetune,
+    Genai,
+    SupportAccess,
+    Telemetry,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum DataKindArg {
+    DesignTime,
+    RunTime,
+}
+
+#[derive(Args)]
+struct DecideArgs {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    product: String,
+    #[arg(long, value_enum)]
+    purpose: PurposeArg,
+    #[arg(long, value_enum)]
+    data_kind: Option<DataKindArg>,
+    /// Where processing would happen (defaults to the tenant's region).
+    #[arg(long)]
+    region: Option<String>,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum RoleArg {
+    PlatformAdmin,
+    OrgAdmin,
+    Auditor,
+    Support,
+    Service,
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Create an API key (its secret is printed once).
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        product: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List keys.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke a key.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// Exit code of `decide` when the answer is "denied".
+const EXIT_DENIED: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog> {
+    match path {
+        None => Catalog::builtin().map_err(|e| anyhow!("{e}")),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read catalog {}", p.display()))?;
+            Catalog::parse(&text, &p.display().to_string())
+                .map_err(|e| anyhow!("invalid catalog: {e}"))
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DATAPACT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    init_logging(args.log_format);
+    let config = match &args.config {
+        Some(p) => Config::from_file(p).map_err(|e| anyhow!("invalid configuration: {e}"))?,
+        None => Config::default(),
+    };
+    let catalog = load_catalog(args.catalog.as_ref())?;
+    let admin_key = std::env::var("DATAPACT_ADMIN_KEY").ok();
+    let opts = ServerOptions {
+        data_dir: args.data_dir.clone(),
+        config,
+        catalog,
+        admin_key,
+    };
+    let (state, bootstrap) = datapact_server::open(opts)
+        .await
+        .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+    match bootstrap {
+        Bootstrap::Existing => {}
+        Bootstrap::FromEnv { id } => {
+            tracing::info!(key = %id, "registered DATAPACT_ADMIN_KEY as the first platform_admin key")
+        }
+        Bootstrap::Generated { id, secret } => {
+            println!(
+                "Created the first platform_admin key ({id}). It is shown only this once; store it now:\n\n    {secret}\n"
+            );
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let (orgs, tenants) = state.registry.counts();
+    tracing::info!(%addr, data_dir = %args.data_dir.display(), orgs, tenants, products = state.registry.catalog().products().len(), "datapact is serving");
+    println!("datapact listening on http://{addr}");
+    datapact_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(remote: &Remote, v: &Value, render: impl FnOnce(&Value) -> String) -> Result<ExitCode> {
+    if remote.json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+    } else {
+        println!("{}", render(v));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client(r: &Remote) -> Result<Client> {
+    Client::new(&r.url, r.key.clone())
+}
+
+/// Parses `90m`, `4h`, `3d` into seconds.
+fn parse_duration(s: &str) -> Result<i64> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow!("--expires-in `{s}`: expected a number and a unit, like 4h or 3d"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => bail!("--expires-in `{s}`: unit must be s, m, h or d"),
+    };
+    Ok(n * mult)
+}
+
+fn reasons_table(v: &Value) -> String {
+    output::rows(
+        v.get("reasons").unwrap_or(&Value::Null),
+        &["code", "message"],
+    )
+    .to_string()
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Catalog(CatalogCmd::Check { file }) => {
+            let c = load_catalog(Some(&file))?;
+            println!("{}: {} products, valid", file.display(), c.products().len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Catalog(CatalogCmd::Show {
+            file,
+            builtin,
+            remote,
+        }) => {
+            let products: Vec<Product> = if builtin || file.is_some() {
+                let c = load_catalog(file.as_ref())?;
+                if builtin {
+                    eprintln!("{DEFAULT_CATALOG_NAME}");
+                }
+                c.products().to_vec()
+            } else {
+                let v = client(&remote)?.get("/v1/catalog/products").await?;
+                if remote.json {
+                    return print(&remote, &v, |_| String::new());
+                }
+                serde_json::from_value(v).context("unexpected catalog answer")?
+            };
+            if remote.json {
+                println!("{}", serde_json::to_string_pretty(&products)?);
+            } else {
+                println!("{}", output::catalog(&products));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Org(cmd) => org(cmd).await,
+        Command::Tenant(cmd) => tenant(cmd).await,
+        Command::OptOut(cmd) => opt_out(cmd).await,
+        Command::AiSettings(cmd) => ai_settings(cmd).await,
+        Command::SupportGrant(cmd) => grant(cmd).await,
+        Command::Decide(a) => {
+            let mut body =
+                json!({"tenant": a.tenant, "product": a.product, "purpose": enum_name(a.purpose)});
+            if let Some(k) = a.data_kind {
+                body["data_kind"] = json!(enum_name(k));
+            }
+            if let Some(r) = &a.region {
+                body["region"] = json!(r);
+            }
+            let v = client(&a.remote)?.post("/v1/decisions", &body).await?;
+            let allowed = v.get("allowed").and_then(Value::as_bool).unwrap_or(false);
+            print(&a.remote, &v, |v| {
+                format!(
+                    "{} {} for {} on {} (region {})\n{}",
+                    if allowed { "ALLOWED" } else { "DENIED" },
+                    output::cell(v.get("purpose")),
+                    output::cell(v.get("product")),
+                    output::cell(v.get("tenant")),
+                    output::cell(v.get("region")),
+                    reasons_table(v)
+                )
+            })?;
+            Ok(if allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_DENIED)
+            })
+        }
+        Command::Key(cmd) => key(cmd).await,
+        Command::Whoami(RemoteOnly { remote }) => {
+            let v = client(&remote)?.get("/v1/me").await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+    }
+}
+
+async fn org(cmd: OrgCmd) -> Result<ExitCode> {
+    match cmd {
+        OrgCmd::Create {
+            name,
+            plan,
+            region,
+            baa,
+            contract_forbids_training,
+            allow_cross_region_llm,
+            remote,
+        } => {
+            let body = json!({
+                "name": name, "plan": enum_name(plan), "region": region, "baa": baa,
+                "contract_forbids_training": contract_forbids_training, "allow_cross_region_llm": allow_cross_region_llm,
+            });
+            let v = client(&remote)?.post("/v1/orgs", &body).await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        OrgCmd::List { remote } => {
+            let c = client(&remote)?;
+            let mut all = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let path = match &after {
+                    Some(a) => format!("/v1/orgs?limit=1000&after={a}"),
+                    None => "/v1/orgs?limit=1000".to_string(),
+                };
+                let page = c.get(&path).await?;
+                all.extend(
+                    page.get("items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                match page.get("next").and_then(Value::as_str) {
+                    Some(n) => after = Some(n.to_string()),
+                    None => break,
+                }
+            }
+            let v = Value::Array(all);
+            print(&remote, &v, |v| {
+                output::rows(
+                    v,
+                    &[
+                        "id",
+                        "name",
+                        "plan",
+                        "region",
+                        "baa",
+                        "contract_forbids_training",
+                        "status",
+                        "tenant_count",
+                    ],
+                )
+                .to_string()
+            })
+        }
+        OrgCmd::Get { org, remote } => {
+            let v = client(&remote)?.get(&format!("/v1/orgs/{org}")).await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        OrgCmd::Update {
+            org,
+            name,
+            plan,
+            baa,
+            contract_forbids_training,
+            allow_cross_region_llm,
+            status,
+            remote,
+        } => {
+            let mut body = json!({});
+            if let Some(n) = name {
+                body["name"] = json!(n);
+            }
+            if let Some(p) = plan {
+                body["plan"] = json!(enum_name(p));
+            }
+            if let Some(b) = baa {
+                body["baa"] = json!(b);
+            }
+            if let Some(b) = contract_forbids_training {
+                body["contract_forbids_training"] = json!(b);
+            }
+            if let Some(b) = allow_cross_region_llm {
+                body["allow_cross_region_llm"] = json!(b);
+            }
+            if let Some(s) = status {
+                body["status"] = json!(enum_name(s));
+            }
+            let v = client(&remote)?
+                .call(Method::PATCH, &format!("/v1/orgs/{org}"), Some(&body))
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+    }
+}
+
+async fn tenant(cmd: TenantCmd) -> Result<ExitCode> {
+    match cmd {
+        TenantCmd::Create {
+            org,
+            name,
+            region,
+            remote,
+        } => {
+            let mut body = json!({"name": name});
+            if let Some(r) = region {
+                body["region"] = json!(r);
+            }
+            let v = client(&remote)?
+                .post(&format!("/v1/orgs/{org}/tenants"), &body)
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        TenantCmd::List { org, remote } => {
+            let v = client(&remote)?
+                .get(&format!("/v1/orgs/{org}/tenants"))
+                .await?;
+            print(&remote, &v, |v| {
+                output::rows(
+                    v,
+                    &[
+                        "id",
+                        "name",
+                        "region",
+                        "support_access_active",
+                        "created_at",
+                    ],
+                )
+                .to_string()
+            })
+        }
+        TenantCmd::Get { tenant, remote } => {
+            let v = client(&remote)?
+                .get(&format!("/v1/tenants/{tenant}"))
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        TenantCmd::Products { tenant, remote } => {
+            let v = client(&remote)?
+                .get(&format!("/v1/tenants/{tenant}/products"))
+                .await?;
+            print(&remote, &v, |v| {
+                let mut t = output::table(&["product", "status", "reasons"]);
+                for item in v.as_array().into_iter().flatten() {
+                    let reasons = item
+                        .get("reasons")
+                        .and_then(Value::as_array)
+                        .map(|rs| {
+                            rs.iter()
+                                .map(|r| output::cell(r.get("code")))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    t.add_row(vec![
+                        output::cell(item.get("product")),
+                        output::cell(item.get("status")),
+                        reasons,
+                    ]);
+                }
+                t.to_string()
+            })
+        }
+    }
+}
+
+async fn opt_out(cmd: OptOutCmd) -> Result<ExitCode> {
+    let fields = [
+        "id",
+        "ticket",
+        "requested_by",
+        "products",
+        "effective_at",
+        "active",
+        "revoked_at",
+    ];
+    match cmd {
+        OptOutCmd::Add {
+            org,
+            ticket,
+            requested_by,
+            products,
+            remote,
+        } => {
+            let mut body = json!({"ticket": ticket, "requested_by": requested_by});
+            if !products.is_empty() {
+                body["products"] = json!(products);
+            }
+            let v = client(&remote)?
+                .post(&format!("/v1/orgs/{org}/opt-outs"), &body)
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        OptOutCmd::List { org, remote } => {
+            let v = client(&remote)?
+                .get(&format!("/v1/orgs/{org}/opt-outs"))
+                .await?;
+            print(&remote, &v, |v| output::rows(v, &fields).to_string())
+        }
+        OptOutCmd::Revoke { org, id, remote } => {
+            let v = client(&remote)?
+                .call(
+                    Method::DELETE,
+                    &format!("/v1/orgs/{org}/opt-outs/{id}"),
+                    None,
+                )
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+    }
+}
+
+fn settings_text(v: &Value) -> String {
+    let mut stored = v.clone();
+    if let Some(m) = stored.as_object_mut() {
+        m.remove("effective");
+    }
+    let mut out = output::object(&stored).to_string();
+    if let Some(eff) = v.get("effective").and_then(Value::as_object) {
+        let mut t = output::table(&["product", "genai_enabled", "third_party_finetune_enabled"]);
+        let show = |e: Option<&Value>| {
+            let e = e.cloned().unwrap_or(Value::Null);
+            format!(
+                "{} ({}{})",
+                output::cell(e.get("value")),
+                output::cell(e.get("source")),
+                if e.get("locked").and_then(Value::as_bool) == Some(true) {
+                    ", locked"
+                } else {
+                    ""
+                }
+            )
+        };
+        for (p, e) in eff {
+            t.add_row(vec![
+                p.clone(),
+                show(e.get("genai_enabled")),
+                show(e.get("third_party_finetune_enabled")),
+            ]);
+        }
+        out.push_str("\nIn force:\n");
+        out.push_str(&t.to_string());
+    }
+    out
+}
+
+async fn ai_settings(cmd: AiSettingsCmd) -> Result<ExitCode> {
+    match cmd {
+        AiSettingsCmd::Get { level, remote } => {
+            let v = client(&remote)?.get(&level.path()).await?;
+            print(&remote, &v, settings_text)
+        }
+        AiSettingsCmd::Set {
+            level,
+            settings,
+            remote,
+        } => {
+            let (text, source) = match settings.strip_prefix('@') {
+                Some(path) => (
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
+                    path.to_string(),
+                ),
+                None => (settings, "the settings argument".to_string()),
+            };
+            let body: Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow!("{source}: line {}, column {}: {e}", e.line(), e.column()))?;
+            let v = client(&remote)?
+                .call(Method::PUT, &level.path(), Some(&body))
+                .await?;
+            print(&remote, &v, settings_text)
+        }
+    }
+}
+
+async fn grant(cmd: GrantCmd) -> Result<ExitCode> {
+    match cmd {
+        GrantCmd::Create {
+            tenant,
+            ticket,
+            expires_in,
+            expires_at,
+            remote,
+        } => {
+            let expires_at = match (expires_in, expires_at) {
+                (_, Some(at)) => at,
+                (Some(d), None) => {
+                    let t = time::OffsetDateTime::now_utc()
+                        + time::Duration::seconds(parse_duration(&d)?);
+                    t.format(&time::format_description::well_known::Rfc3339)?
+                }
+                (None, None) => bail!("give --expires-in (e.g. 3d) or --expires-at"),
+            };
+            let body = json!({"ticket": ticket, "expires_at": expires_at});
+            let v = client(&remote)?
+                .post(&format!("/v1/tenants/{tenant}/support-grants"), &body)
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        GrantCmd::List { tenant, remote } => {
+            let v = client(&remote)?
+                .get(&format!("/v1/tenants/{tenant}/support-grants"))
+                .await?;
+            print(&remote, &v, |v| {
+                output::rows(v, &["id", "ticket", "expires_at", "active", "revoked_at"]).to_string()
+            })
+        }
+        GrantCmd::Revoke { tenant, id, remote } => {
+            let v = client(&remote)?
+                .call(
+                    Method::DELETE,
+                    &format!("/v1/tenants/{tenant}/support-grants/{id}"),
+                    None,
+                )
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+    }
+}
+
+async fn key(cmd: KeyCmd) -> Result<ExitCode> {
+    match cmd {
+        KeyCmd::Create {
+            role,
+            org,
+            tenant,
+            product,
+            label,
+            remote,
+        } => {
+            let mut body = json!({"role": enum_name(role)});
+            for (k, v) in [
+                ("org", org),
+                ("tenant", tenant),
+                ("product", product),
+                ("label", label),
+            ] {
+                if let Some(v) = v {
+                    body[k] = json!(v);
+                }
+            }
+            let v = client(&remote)?.post("/v1/keys", &body).await?;
+            print(&remote, &v, |v| {
+                format!(
+                    "{}\nThe key is shown only this once:\n\n    {}\n",
+                    output::object(v),
+                    output::cell(v.get("key"))
+                )
+            })
+        }
+        KeyCmd::List { remote } => {
+            let v = client(&remote)?.get("/v1/keys").await?;
+            print(&remote, &v, |v| {
+                output::rows(
+                    v,
+                    &[
+                        "id",
+                        "role",
+                        "org",
+                        "tenant",
+                        "product",
+                        "label",
+                        "created_at",
+                        "revoked_at",
+                    ],
+                )
+                .to_string()
+            })
+        }
+        KeyCmd::Revoke { id, remote } => {
+            let v = client(&remote)?
+                .call(Method::DELETE, &format!("/v1/keys/{id}"), None)
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+    }
+}

@@ -28,7 +28,9 @@ pub enum GenAi {
 }
 
 /// The kind of customer data: what is used to design automations, or what flows when they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DataKind {
     /// Data used while designing automations, workflows, datasets.
@@ -57,7 +59,7 @@ impl fmt::Display for DataKind {
 }
 
 /// One product and the data uses it declares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Product {
     /// Stable identifier, e.g. `orchestrator`.
     pub id: String,
@@ -74,7 +76,7 @@ pub struct Product {
     /// Which data kinds vendor training may use.
     pub training_data_kinds: Vec<DataKind>,
     /// A footnote from the vendor's page, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -136,7 +138,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..text.floor_char_boundary(offset)];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -145,15 +152,20 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
     let l = text.lines().nth(line.checked_sub(1)?)?.trim_start();
     let (key, _) = l.split_once('=')?;
     let key = key.trim().trim_matches('"');
-    (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .then(|| key.to_string())
+    (!key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    .then(|| key.to_string())
 }
 
 fn valid_product_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl Catalog {
@@ -166,7 +178,13 @@ impl Catalog {
     pub fn parse(text: &str, source_name: &str) -> Result<Self, CatalogError> {
         let err_at = |offset: usize, field: Option<String>, message: String| {
             let (line, column) = line_col(text, offset);
-            CatalogError { source_name: source_name.to_string(), line, column, field, message }
+            CatalogError {
+                source_name: source_name.to_string(),
+                line,
+                column,
+                field,
+                message,
+            }
         };
         let file: CatalogFile = toml::from_str(text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
@@ -176,7 +194,12 @@ impl Catalog {
                 .strip_prefix("unknown field `")
                 .and_then(|r| r.split('`').next())
                 .map(str::to_string)
-                .or_else(|| message.strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_string))
+                .or_else(|| {
+                    message
+                        .strip_prefix("missing field `")
+                        .and_then(|r| r.split('`').next())
+                        .map(str::to_string)
+                })
                 .or_else(|| key_on_line(text, line_col(text, offset).0));
             err_at(offset, field, message)
         })?;
@@ -184,11 +207,18 @@ impl Catalog {
             return Err(err_at(
                 file.version.span().start,
                 Some("version".into()),
-                format!("unsupported catalog version {}; this datapact reads version 1", file.version.get_ref()),
+                format!(
+                    "unsupported catalog version {}; this datapact reads version 1",
+                    file.version.get_ref()
+                ),
             ));
         }
         if file.products.is_empty() {
-            return Err(err_at(0, Some("products".into()), "the catalog declares no products".into()));
+            return Err(err_at(
+                0,
+                Some("products".into()),
+                "the catalog declares no products".into(),
+            ));
         }
         let mut products = Vec::with_capacity(file.products.len());
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -201,7 +231,9 @@ impl Catalog {
                 return Err(err_at(
                     id_span.start,
                     Some("id".into()),
-                    format!("invalid product id `{id}`: use lowercase letters, digits and `-` (at most 64)"),
+                    format!(
+                        "invalid product id `{id}`: use lowercase letters, digits and `-` (at most 64)"
+                    ),
                 ));
             }
             let line = line_col(text, id_span.start).0;
@@ -223,7 +255,8 @@ impl Catalog {
                         return Err(err_at(
                             span.start,
                             Some("training_data_kinds".into()),
-                            "a product that trains vendor models must allow at least one data kind".into(),
+                            "a product that trains vendor models must allow at least one data kind"
+                                .into(),
                         ));
                     }
                     kinds
@@ -237,7 +270,11 @@ impl Catalog {
                 ));
             }
             if entry.name.trim().is_empty() {
-                return Err(err_at(id_span.start, Some("name".into()), "product name is empty".into()));
+                return Err(err_at(
+                    id_span.start,
+                    Some("name".into()),
+                    "product name is empty".into(),
+                ));
             }
             first_line.insert(id.clone(), line);
             index.insert(id.clone(), products.len());
@@ -292,18 +329,43 @@ genai = "none"
         assert_eq!(
             ids,
             [
-                "ai-center", "agent-builder", "assistant", "apps", "automation-hub", "automation-ops",
-                "autopilot-for-everyone", "elastic-robot-orchestration", "automation-cloud-robots-vm",
-                "automation-cloud-robots-serverless", "ixp", "ai-computer-vision", "context-grounding",
-                "data-service", "document-understanding", "healing-agent", "insights", "integration-service",
-                "it-automation", "maestro", "orchestrator", "process-mining", "robot", "screenplay", "studio",
-                "studio-web", "test-manager", "communications-mining",
+                "ai-center",
+                "agent-builder",
+                "assistant",
+                "apps",
+                "automation-hub",
+                "automation-ops",
+                "autopilot-for-everyone",
+                "elastic-robot-orchestration",
+                "automation-cloud-robots-vm",
+                "automation-cloud-robots-serverless",
+                "ixp",
+                "ai-computer-vision",
+                "context-grounding",
+                "data-service",
+                "document-understanding",
+                "healing-agent",
+                "insights",
+                "integration-service",
+                "it-automation",
+                "maestro",
+                "orchestrator",
+                "process-mining",
+                "robot",
+                "screenplay",
+                "studio",
+                "studio-web",
+                "test-manager",
+                "communications-mining",
             ]
         );
         let cm = c.get("communications-mining").unwrap();
         assert_eq!(cm.training_data_kinds, vec![DataKind::DesignTime]);
         assert!(cm.trains_on(DataKind::DesignTime) && !cm.trains_on(DataKind::RunTime));
-        assert_eq!(c.get("orchestrator").unwrap().training_data_kinds, DataKind::ALL.to_vec());
+        assert_eq!(
+            c.get("orchestrator").unwrap().training_data_kinds,
+            DataKind::ALL.to_vec()
+        );
     }
 
     #[test]
@@ -347,10 +409,17 @@ genai = "none"
     fn missing_field_and_bad_values_are_refused() {
         let e = Catalog::parse(&ONE.replace("genai = \"none\"\n", ""), "c.toml").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("genai"), "{e}");
-        let e = Catalog::parse(&ONE.replace("id = \"p\"", "id = \"Bad Id\""), "c.toml").unwrap_err();
+        let e =
+            Catalog::parse(&ONE.replace("id = \"p\"", "id = \"Bad Id\""), "c.toml").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("id"));
-        let e = Catalog::parse(&ONE.replace("finetune_third_party = false", "finetune_third_party = true"), "c.toml")
-            .unwrap_err();
+        let e = Catalog::parse(
+            &ONE.replace(
+                "finetune_third_party = false",
+                "finetune_third_party = true",
+            ),
+            "c.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("finetune_third_party"));
         let e = Catalog::parse(&ONE.replace("version = 1", "version = 2"), "c.toml").unwrap_err();
         assert_eq!((e.field.as_deref(), e.line), (Some("version"), 1));

@@ -137,7 +137,10 @@ pub struct Reason {
 
 impl Reason {
     fn new(code: ReasonCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -195,7 +198,11 @@ impl Verdict {
         self.grounds.push(Reason::new(code, message));
     }
     fn finish(self) -> (bool, Vec<Reason>) {
-        if self.denied.is_empty() { (true, self.grounds) } else { (false, self.denied) }
+        if self.denied.is_empty() {
+            (true, self.grounds)
+        } else {
+            (false, self.denied)
+        }
     }
 }
 
@@ -212,10 +219,14 @@ fn require_active(v: &mut Verdict, org: &Org) {
 
 fn genai_rules(v: &mut Verdict, product: &Product, org: &Org, tenant: &Tenant) {
     match product.genai {
-        GenAi::None => v.deny(ReasonCode::GenaiNotDeclared, format!("{} has no generative AI features", product.name)),
-        GenAi::Optional | GenAi::Required => {
-            v.ground(ReasonCode::GenaiDeclared, format!("{} integrates with generative AI services", product.name))
-        }
+        GenAi::None => v.deny(
+            ReasonCode::GenaiNotDeclared,
+            format!("{} has no generative AI features", product.name),
+        ),
+        GenAi::Optional | GenAi::Required => v.ground(
+            ReasonCode::GenaiDeclared,
+            format!("{} integrates with generative AI services", product.name),
+        ),
     }
     if !org.plan.includes_genai() {
         v.deny(
@@ -225,11 +236,18 @@ fn genai_rules(v: &mut Verdict, product: &Product, org: &Org, tenant: &Tenant) {
     }
     let eff = effective(&org.ai, &tenant.ai, &product.id, SettingKey::GenaiEnabled);
     if eff.value {
-        v.ground(ReasonCode::GenaiEnabled, format!("generative AI is enabled {}", eff.source.describe()));
+        v.ground(
+            ReasonCode::GenaiEnabled,
+            format!("generative AI is enabled {}", eff.source.describe()),
+        );
     } else {
         v.deny(
             ReasonCode::GenaiDisabled,
-            format!("generative AI is disabled {}{}", eff.source.describe(), if eff.locked { " (locked)" } else { "" }),
+            format!(
+                "generative AI is disabled {}{}",
+                eff.source.describe(),
+                if eff.locked { " (locked)" } else { "" }
+            ),
         );
     }
     require_active(v, org);
@@ -245,10 +263,16 @@ pub fn evaluate(
     region: &str,
     now: OffsetDateTime,
 ) -> (bool, Vec<Reason>) {
-    let mut v = Verdict { denied: Vec::new(), grounds: Vec::with_capacity(4) };
+    let mut v = Verdict {
+        denied: Vec::new(),
+        grounds: Vec::with_capacity(4),
+    };
     if purpose != Purpose::Telemetry {
         if region == tenant.region {
-            v.ground(ReasonCode::InRegion, format!("processing stays in the tenant's region {}", tenant.region));
+            v.ground(
+                ReasonCode::InRegion,
+                format!("processing stays in the tenant's region {}", tenant.region),
+            );
         } else if purpose == Purpose::Genai && org.allow_cross_region_llm {
             v.ground(
                 ReasonCode::CrossRegionLlmAllowed,
@@ -260,29 +284,51 @@ pub fn evaluate(
         } else {
             v.deny(
                 ReasonCode::RegionMismatch,
-                format!("processing in {region} would leave the tenant's region {}", tenant.region),
+                format!(
+                    "processing in {region} would leave the tenant's region {}",
+                    tenant.region
+                ),
             );
         }
     }
     match purpose {
         Purpose::Service => {
             if product.provide_services {
-                v.ground(ReasonCode::ServiceDeclared, format!("{} processes data to provide its services", product.name));
+                v.ground(
+                    ReasonCode::ServiceDeclared,
+                    format!("{} processes data to provide its services", product.name),
+                );
             } else {
-                v.deny(ReasonCode::ServiceNotDeclared, format!("{} does not declare providing services", product.name));
+                v.deny(
+                    ReasonCode::ServiceNotDeclared,
+                    format!("{} does not declare providing services", product.name),
+                );
             }
             if org.status == OrgStatus::Terminated {
-                v.deny(ReasonCode::OrgTerminated, "the organization's contract has been terminated");
+                v.deny(
+                    ReasonCode::OrgTerminated,
+                    "the organization's contract has been terminated",
+                );
             }
         }
         Purpose::VendorTraining => {
             if !product.train_vendor_models {
                 v.deny(
                     ReasonCode::TrainingNotDeclared,
-                    format!("{} does not use customer data to train the vendor's models", product.name),
+                    format!(
+                        "{} does not use customer data to train the vendor's models",
+                        product.name
+                    ),
                 );
             } else {
-                let kinds = || product.training_data_kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+                let kinds = || {
+                    product
+                        .training_data_kinds
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
                 match data_kind {
                     Some(k) if !product.trains_on(k) => v.deny(
                         ReasonCode::DataKindNotTrained,
@@ -290,30 +336,54 @@ pub fn evaluate(
                     ),
                     None if product.training_data_kinds.len() < DataKind::ALL.len() => v.deny(
                         ReasonCode::DataKindNotTrained,
-                        format!("{} trains only on {} data; name the data kind", product.name, kinds()),
+                        format!(
+                            "{} trains only on {} data; name the data kind",
+                            product.name,
+                            kinds()
+                        ),
                     ),
                     _ => v.ground(
                         ReasonCode::TrainingDeclared,
-                        format!("{} declares vendor training on {} data", product.name, kinds()),
+                        format!(
+                            "{} declares vendor training on {} data",
+                            product.name,
+                            kinds()
+                        ),
                     ),
                 }
             }
             let excluded_before = v.denied.len();
             if org.baa {
-                v.deny(ReasonCode::BaaInPlace, "the organization has a BAA in place, which excludes its data from training");
+                v.deny(
+                    ReasonCode::BaaInPlace,
+                    "the organization has a BAA in place, which excludes its data from training",
+                );
             }
             if org.contract_forbids_training {
-                v.deny(ReasonCode::ContractForbidsTraining, "the organization's contract forbids training on its data");
+                v.deny(
+                    ReasonCode::ContractForbidsTraining,
+                    "the organization's contract forbids training on its data",
+                );
             }
             if let Some(o) = org.active_opt_out(&product.id, now) {
-                let scope = if o.products.is_some() { "for this product" } else { "for all products" };
+                let scope = if o.products.is_some() {
+                    "for this product"
+                } else {
+                    "for all products"
+                };
                 v.deny(
                     ReasonCode::OptedOut,
-                    format!("the organization opted out of training {scope} (ticket {}, {})", o.ticket, o.id),
+                    format!(
+                        "the organization opted out of training {scope} (ticket {}, {})",
+                        o.ticket, o.id
+                    ),
                 );
             }
             if v.denied.len() == excluded_before {
-                v.ground(ReasonCode::NoTrainingExclusion, "no BAA, contract restriction or opt-out excludes this data");
+                v.ground(
+                    ReasonCode::NoTrainingExclusion,
+                    "no BAA, contract restriction or opt-out excludes this data",
+                );
             }
             require_active(&mut v, org);
         }
@@ -322,20 +392,34 @@ pub fn evaluate(
             if product.finetune_third_party {
                 v.ground(
                     ReasonCode::ThirdPartyFinetuneDeclared,
-                    format!("{} lets customers fine-tune third-party models", product.name),
+                    format!(
+                        "{} lets customers fine-tune third-party models",
+                        product.name
+                    ),
                 );
             } else {
                 v.deny(
                     ReasonCode::ThirdPartyFinetuneNotDeclared,
-                    format!("{} does not offer fine-tuning of third-party models", product.name),
+                    format!(
+                        "{} does not offer fine-tuning of third-party models",
+                        product.name
+                    ),
                 );
             }
             genai_rules(&mut v, product, org, tenant);
-            let eff = effective(&org.ai, &tenant.ai, &product.id, SettingKey::ThirdPartyFinetuneEnabled);
+            let eff = effective(
+                &org.ai,
+                &tenant.ai,
+                &product.id,
+                SettingKey::ThirdPartyFinetuneEnabled,
+            );
             if eff.value {
                 v.ground(
                     ReasonCode::ThirdPartyFinetuneEnabled,
-                    format!("third-party fine-tuning is enabled {}", eff.source.describe()),
+                    format!(
+                        "third-party fine-tuning is enabled {}",
+                        eff.source.describe()
+                    ),
                 );
             } else {
                 v.deny(
@@ -351,17 +435,28 @@ pub fn evaluate(
         Purpose::SupportAccess => match tenant.active_grant(now) {
             Some(g) => v.ground(
                 ReasonCode::SupportGrantActive,
-                format!("the customer granted support access until {} (ticket {})", rfc3339(g.expires_at), g.ticket),
+                format!(
+                    "the customer granted support access until {} (ticket {})",
+                    rfc3339(g.expires_at),
+                    g.ticket
+                ),
             ),
-            None => v.deny(ReasonCode::NoSupportGrant, "the tenant has not granted support access"),
+            None => v.deny(
+                ReasonCode::NoSupportGrant,
+                "the tenant has not granted support access",
+            ),
         },
-        Purpose::Telemetry => v.ground(ReasonCode::TelemetryContentFree, "telemetry carries no customer content"),
+        Purpose::Telemetry => v.ground(
+            ReasonCode::TelemetryContentFree,
+            "telemetry carries no customer content",
+        ),
     }
     v.finish()
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// Whether a product works for a tenant.
@@ -388,23 +483,54 @@ pub struct ProductAvailability {
 }
 
 /// Availability of one product for one tenant, derived from the `service` and `genai` decisions.
-pub fn availability(product: &Product, org: &Org, tenant: &Tenant, now: OffsetDateTime) -> ProductAvailability {
-    let status_of = |status, reasons| ProductAvailability { product: product.id.clone(), status, reasons };
-    let (service_ok, service_reasons) = evaluate(product, org, tenant, Purpose::Service, None, &tenant.region, now);
+pub fn availability(
+    product: &Product,
+    org: &Org,
+    tenant: &Tenant,
+    now: OffsetDateTime,
+) -> ProductAvailability {
+    let status_of = |status, reasons| ProductAvailability {
+        product: product.id.clone(),
+        status,
+        reasons,
+    };
+    let (service_ok, service_reasons) = evaluate(
+        product,
+        org,
+        tenant,
+        Purpose::Service,
+        None,
+        &tenant.region,
+        now,
+    );
     if !service_ok {
         return status_of(Availability::Unavailable, service_reasons);
     }
     if product.genai == GenAi::None {
         return status_of(
             Availability::Available,
-            vec![Reason::new(ReasonCode::NoGenaiDependency, format!("{} does not depend on generative AI", product.name))],
+            vec![Reason::new(
+                ReasonCode::NoGenaiDependency,
+                format!("{} does not depend on generative AI", product.name),
+            )],
         );
     }
-    let (genai_ok, genai_reasons) = evaluate(product, org, tenant, Purpose::Genai, None, &tenant.region, now);
+    let (genai_ok, genai_reasons) = evaluate(
+        product,
+        org,
+        tenant,
+        Purpose::Genai,
+        None,
+        &tenant.region,
+        now,
+    );
     match (genai_ok, product.genai) {
         (true, _) => status_of(
             Availability::Available,
-            vec![Reason::new(ReasonCode::GenaiAllowed, "generative AI features are allowed for this tenant")],
+            vec![Reason::new(
+                ReasonCode::GenaiAllowed,
+                "generative AI features are allowed for this tenant",
+            )],
         ),
         (false, GenAi::Required) => status_of(Availability::Unavailable, genai_reasons),
         (false, _) => status_of(Availability::Degraded, genai_reasons),

@@ -16,7 +16,9 @@ pub mod settings;
 
 pub use access::{ApiKey, Role};
 pub use catalog::{Catalog, CatalogError, DataKind, GenAi, Product};
-pub use decision::{Availability, Decision, DecisionRequest, ProductAvailability, Purpose, Reason, ReasonCode};
+pub use decision::{
+    Availability, Decision, DecisionRequest, ProductAvailability, Purpose, Reason, ReasonCode,
+};
 pub use ids::{GrantId, KeyId, OptOutId, OrgId, TenantId};
 pub use model::{OptOut, Org, OrgStatus, Plan, SupportGrant, Tenant};
 pub use registry::{DecideError, Registry, Snapshot};

@@ -71,8 +71,13 @@ impl OrgStatus {
     /// Whether moving from `self` to `to` is a legal step of the contract's life.
     pub fn can_move_to(self, to: OrgStatus) -> bool {
         use OrgStatus::*;
-        matches!((self, to), (Active, Terminating) | (Active, Terminated) | (Terminating, Terminated) | (Terminating, Active))
-            || self == to
+        matches!(
+            (self, to),
+            (Active, Terminating)
+                | (Active, Terminated)
+                | (Terminating, Terminated)
+                | (Terminating, Active)
+        ) || self == to
     }
 }
 
@@ -121,7 +126,9 @@ pub struct Org {
 impl Org {
     /// The first active opt-out that covers `product` at `now`, if any.
     pub fn active_opt_out(&self, product: &str, now: OffsetDateTime) -> Option<&OptOut> {
-        self.opt_outs.iter().find(|o| o.is_active(now) && o.covers(product))
+        self.opt_outs
+            .iter()
+            .find(|o| o.is_active(now) && o.covers(product))
     }
 }
 
@@ -190,7 +197,9 @@ impl OptOut {
 
     /// Whether it covers `product`.
     pub fn covers(&self, product: &str) -> bool {
-        self.products.as_ref().is_none_or(|ps| ps.iter().any(|p| p == product))
+        self.products
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|p| p == product))
     }
 }
 

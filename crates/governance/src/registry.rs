@@ -33,7 +33,9 @@ pub enum DecideError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
     /// Stored data uses a region the configuration no longer lists.
-    #[error("{what} {id} is in region `{region}`, which is not in the configured regions {configured:?}; add it back to `regions`")]
+    #[error(
+        "{what} {id} is in region `{region}`, which is not in the configured regions {configured:?}; add it back to `regions`"
+    )]
     RegionNotConfigured {
         /// Kind of entity.
         what: &'static str,
@@ -77,7 +79,11 @@ pub struct Registry {
 
 impl Registry {
     /// Builds a registry from stored state, refusing state that the configuration cannot serve.
-    pub fn load(catalog: Arc<Catalog>, regions: Vec<String>, snapshot: Snapshot) -> Result<Self, LoadError> {
+    pub fn load(
+        catalog: Arc<Catalog>,
+        regions: Vec<String>,
+        snapshot: Snapshot,
+    ) -> Result<Self, LoadError> {
         let reg = Self {
             catalog,
             regions,
@@ -86,16 +92,22 @@ impl Registry {
             keys_by_hash: DashMap::with_capacity(snapshot.keys.len()),
             keys: DashMap::with_capacity(snapshot.keys.len()),
         };
-        let region_err = |what, id: String, region: &str, regions: &[String]| LoadError::RegionNotConfigured {
-            what,
-            id,
-            region: region.to_string(),
-            configured: regions.to_vec(),
-        };
+        let region_err =
+            |what, id: String, region: &str, regions: &[String]| LoadError::RegionNotConfigured {
+                what,
+                id,
+                region: region.to_string(),
+                configured: regions.to_vec(),
+            };
         let mut orgs: std::collections::HashMap<OrgId, Org> = std::collections::HashMap::new();
         for mut org in snapshot.orgs {
             if !reg.has_region(&org.region) {
-                return Err(region_err("organization", org.id.to_string(), &org.region, &reg.regions));
+                return Err(region_err(
+                    "organization",
+                    org.id.to_string(),
+                    &org.region,
+                    &reg.regions,
+                ));
             }
             org.tenants.clear();
             orgs.insert(org.id, org);
@@ -104,9 +116,17 @@ impl Registry {
         tenants.sort_by_key(|t| t.id);
         for tenant in tenants {
             if !reg.has_region(&tenant.region) {
-                return Err(region_err("tenant", tenant.id.to_string(), &tenant.region, &reg.regions));
+                return Err(region_err(
+                    "tenant",
+                    tenant.id.to_string(),
+                    &tenant.region,
+                    &reg.regions,
+                ));
             }
-            let org = orgs.get_mut(&tenant.org).ok_or(LoadError::OrphanTenant { tenant: tenant.id, org: tenant.org })?;
+            let org = orgs.get_mut(&tenant.org).ok_or(LoadError::OrphanTenant {
+                tenant: tenant.id,
+                org: tenant.org,
+            })?;
             org.tenants.push(tenant.id);
             reg.tenants.insert(tenant.id, Arc::new(tenant));
         }
@@ -212,19 +232,37 @@ impl Registry {
     }
 
     fn product(&self, id: &str) -> Result<&Product, DecideError> {
-        self.catalog.get(id).ok_or_else(|| DecideError::UnknownProduct(id.to_string()))
+        self.catalog
+            .get(id)
+            .ok_or_else(|| DecideError::UnknownProduct(id.to_string()))
     }
 
     /// Decides one use of one tenant's data at `now`.
-    pub fn decide(&self, req: &DecisionRequest<'_>, now: OffsetDateTime) -> Result<Decision, DecideError> {
+    pub fn decide(
+        &self,
+        req: &DecisionRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Decision, DecideError> {
         let product = self.product(req.product)?;
-        let (tenant, org) = self.tenant_with_org(req.tenant).ok_or(DecideError::TenantNotFound(req.tenant))?;
+        let (tenant, org) = self
+            .tenant_with_org(req.tenant)
+            .ok_or(DecideError::TenantNotFound(req.tenant))?;
         let region = match req.region {
-            Some(r) if !self.has_region(r) => return Err(DecideError::UnknownRegion(r.to_string())),
+            Some(r) if !self.has_region(r) => {
+                return Err(DecideError::UnknownRegion(r.to_string()));
+            }
             Some(r) => r,
             None => tenant.region.as_str(),
         };
-        let (allowed, reasons) = decision::evaluate(product, &org, &tenant, req.purpose, req.data_kind, region, now);
+        let (allowed, reasons) = decision::evaluate(
+            product,
+            &org,
+            &tenant,
+            req.purpose,
+            req.data_kind,
+            region,
+            now,
+        );
         Ok(Decision {
             allowed,
             reasons,
@@ -239,8 +277,19 @@ impl Registry {
     }
 
     /// Availability of every catalog product for a tenant.
-    pub fn availability(&self, tenant: TenantId, now: OffsetDateTime) -> Result<Vec<ProductAvailability>, DecideError> {
-        let (tenant, org) = self.tenant_with_org(tenant).ok_or(DecideError::TenantNotFound(tenant))?;
-        Ok(self.catalog.products().iter().map(|p| decision::availability(p, &org, &tenant, now)).collect())
+    pub fn availability(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ProductAvailability>, DecideError> {
+        let (tenant, org) = self
+            .tenant_with_org(tenant)
+            .ok_or(DecideError::TenantNotFound(tenant))?;
+        Ok(self
+            .catalog
+            .products()
+            .iter()
+            .map(|p| decision::availability(p, &org, &tenant, now))
+            .collect())
     }
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A setting that can be configured and locked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SettingKey {
     /// Whether data may be sent to third-party generative AI services.
@@ -22,7 +24,10 @@ pub enum SettingKey {
 
 impl SettingKey {
     /// Every setting key.
-    pub const ALL: [SettingKey; 2] = [SettingKey::GenaiEnabled, SettingKey::ThirdPartyFinetuneEnabled];
+    pub const ALL: [SettingKey; 2] = [
+        SettingKey::GenaiEnabled,
+        SettingKey::ThirdPartyFinetuneEnabled,
+    ];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
@@ -145,23 +150,43 @@ pub struct Effective {
 }
 
 /// Resolves the value of `key` for `product` in a tenant of an organization.
-pub fn effective(org: &AiSettings, tenant: &AiSettings, product: &str, key: SettingKey) -> Effective {
+pub fn effective(
+    org: &AiSettings,
+    tenant: &AiSettings,
+    product: &str,
+    key: SettingKey,
+) -> Effective {
     let locked = org.is_locked(key);
     let tenant_levels = [
-        (tenant.get_for_product(product, key), SettingSource::TenantProduct),
+        (
+            tenant.get_for_product(product, key),
+            SettingSource::TenantProduct,
+        ),
         (tenant.get(key), SettingSource::Tenant),
     ];
     let org_levels = [
         (org.get_for_product(product, key), SettingSource::OrgProduct),
         (org.get(key), SettingSource::Org),
     ];
-    let candidates = (!locked).then_some(tenant_levels).into_iter().flatten().chain(org_levels);
+    let candidates = (!locked)
+        .then_some(tenant_levels)
+        .into_iter()
+        .flatten()
+        .chain(org_levels);
     for (value, source) in candidates {
         if let Some(value) = value {
-            return Effective { value, source, locked };
+            return Effective {
+                value,
+                source,
+                locked,
+            };
         }
     }
-    Effective { value: key.default_value(), source: SettingSource::Default, locked }
+    Effective {
+        value: key.default_value(),
+        source: SettingSource::Default,
+        locked,
+    }
 }
 
 #[cfg(test)]
@@ -170,7 +195,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn toggles(g: Option<bool>) -> AiToggles {
-        AiToggles { genai_enabled: g, third_party_finetune_enabled: None }
+        AiToggles {
+            genai_enabled: g,
+            third_party_finetune_enabled: None,
+        }
     }
 
     #[test]
@@ -178,16 +206,40 @@ mod tests {
         let key = SettingKey::GenaiEnabled;
         let mut org = AiSettings::default();
         let mut ten = AiSettings::default();
-        assert_eq!(effective(&org, &ten, "ixp", key), Effective { value: true, source: SettingSource::Default, locked: false });
+        assert_eq!(
+            effective(&org, &ten, "ixp", key),
+            Effective {
+                value: true,
+                source: SettingSource::Default,
+                locked: false
+            }
+        );
         org.genai_enabled = Some(false);
         assert_eq!(effective(&org, &ten, "ixp", key).source, SettingSource::Org);
         org.products.insert("ixp".into(), toggles(Some(true)));
-        assert_eq!(effective(&org, &ten, "ixp", key), Effective { value: true, source: SettingSource::OrgProduct, locked: false });
+        assert_eq!(
+            effective(&org, &ten, "ixp", key),
+            Effective {
+                value: true,
+                source: SettingSource::OrgProduct,
+                locked: false
+            }
+        );
         assert_eq!(effective(&org, &ten, "apps", key).value, false);
         ten.genai_enabled = Some(false);
-        assert_eq!(effective(&org, &ten, "ixp", key), Effective { value: false, source: SettingSource::Tenant, locked: false });
+        assert_eq!(
+            effective(&org, &ten, "ixp", key),
+            Effective {
+                value: false,
+                source: SettingSource::Tenant,
+                locked: false
+            }
+        );
         ten.products.insert("ixp".into(), toggles(Some(true)));
-        assert_eq!(effective(&org, &ten, "ixp", key).source, SettingSource::TenantProduct);
+        assert_eq!(
+            effective(&org, &ten, "ixp", key).source,
+            SettingSource::TenantProduct
+        );
     }
 
     #[test]
@@ -203,19 +255,45 @@ mod tests {
             products: [("ixp".to_string(), toggles(Some(true)))].into(),
             ..Default::default()
         };
-        assert_eq!(effective(&org, &ten, "ixp", key), Effective { value: false, source: SettingSource::Org, locked: true });
+        assert_eq!(
+            effective(&org, &ten, "ixp", key),
+            Effective {
+                value: false,
+                source: SettingSource::Org,
+                locked: true
+            }
+        );
         // Locking one setting leaves the other to the usual precedence.
         let other = SettingKey::ThirdPartyFinetuneEnabled;
-        let ten2 = AiSettings { third_party_finetune_enabled: Some(false), ..Default::default() };
-        assert_eq!(effective(&org, &ten2, "ixp", other).source, SettingSource::Tenant);
+        let ten2 = AiSettings {
+            third_party_finetune_enabled: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            effective(&org, &ten2, "ixp", other).source,
+            SettingSource::Tenant
+        );
     }
 
     #[test]
     fn locked_without_value_imposes_the_default() {
         let key = SettingKey::GenaiEnabled;
-        let org = AiSettings { locked: Some([key].into()), ..Default::default() };
-        let ten = AiSettings { genai_enabled: Some(false), ..Default::default() };
-        assert_eq!(effective(&org, &ten, "ixp", key), Effective { value: true, source: SettingSource::Default, locked: true });
+        let org = AiSettings {
+            locked: Some([key].into()),
+            ..Default::default()
+        };
+        let ten = AiSettings {
+            genai_enabled: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            effective(&org, &ten, "ixp", key),
+            Effective {
+                value: true,
+                source: SettingSource::Default,
+                locked: true
+            }
+        );
     }
 
     fn arb_toggle() -> impl Strategy<Value = Option<bool>> {

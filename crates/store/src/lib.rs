@@ -8,7 +8,9 @@
 mod sqlite;
 
 use async_trait::async_trait;
-use datapact_governance::{AiSettings, ApiKey, OptOut, Org, OrgId, Snapshot, SupportGrant, Tenant, TenantId};
+use datapact_governance::{
+    AiSettings, ApiKey, OptOut, Org, OrgId, Snapshot, SupportGrant, Tenant, TenantId,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -22,7 +24,9 @@ pub enum StoreError {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The database was written by a newer datapact.
-    #[error("the database schema is version {found}, newer than this datapact understands ({supported}); upgrade datapact")]
+    #[error(
+        "the database schema is version {found}, newer than this datapact understands ({supported}); upgrade datapact"
+    )]
     SchemaTooNew {
         /// Version found on disk.
         found: i64,
@@ -64,10 +68,16 @@ pub trait Store: Send + Sync + 'static {
     async fn update_org(&self, org: &Org) -> Result<(), StoreError>;
     /// Inserts a new tenant.
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Replaces a tenant's name (its region never changes).
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     /// Inserts or updates (revocation) an opt-out.
     async fn put_opt_out(&self, opt_out: &OptOut) -> Result<(), StoreError>;
     /// Replaces the AI settings of one level.
-    async fn put_ai_settings(&self, scope: SettingsScope, settings: &AiSettings) -> Result<(), StoreError>;
+    async fn put_ai_settings(
+        &self,
+        scope: SettingsScope,
+        settings: &AiSettings,
+    ) -> Result<(), StoreError>;
     /// Inserts or updates (revocation) a support grant.
     async fn put_grant(&self, grant: &SupportGrant) -> Result<(), StoreError>;
     /// Inserts or updates (revocation) an API key.

@@ -94,7 +94,8 @@ fn ts(t: OffsetDateTime) -> String {
 }
 
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
 }
 
 fn parse_opt_ts(s: Option<String>) -> Result<Option<OffsetDateTime>, StoreError> {
@@ -105,7 +106,8 @@ fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse().map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
+    s.parse()
+        .map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
 }
 
 fn parse_opt<T: FromStr>(s: Option<String>, what: &str) -> Result<Option<T>, StoreError>
@@ -131,7 +133,10 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 impl SqliteStore {
     /// Opens (creating if needed) the database `datapact.db` in `dir` and brings its schema up to date.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let path = dir.join("datapact.db");
         let mut conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -140,7 +145,10 @@ impl SqliteStore {
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), path })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
     }
 
     /// The database file.
@@ -156,7 +164,9 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Worker("connection lock poisoned".into()))?;
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Worker("connection lock poisoned".into()))?;
             f(&mut guard)
         })
         .await
@@ -168,7 +178,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let supported = MIGRATIONS.len() as i64;
     if version > supported {
-        return Err(StoreError::SchemaTooNew { found: version, supported });
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
@@ -184,7 +197,13 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
     let tx = conn.transaction()?;
     let mut settings_of = {
         let mut stmt = tx.prepare("SELECT scope_kind, scope_id, settings FROM ai_settings")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
         let mut map = std::collections::HashMap::new();
         for row in rows {
             let (kind, id, s) = row?;
@@ -212,13 +231,16 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
                 created_at: parse_ts(&r.get::<_, String>(8)?)?,
                 updated_at: parse_ts(&r.get::<_, String>(9)?)?,
                 opt_outs: Vec::new(),
-                ai: settings_of.remove(&("org".to_string(), id)).unwrap_or_default(),
+                ai: settings_of
+                    .remove(&("org".to_string(), id))
+                    .unwrap_or_default(),
                 tenants: Vec::new(),
             });
         }
     }
     {
-        let mut by_org: std::collections::HashMap<_, Vec<OptOut>> = std::collections::HashMap::new();
+        let mut by_org: std::collections::HashMap<_, Vec<OptOut>> =
+            std::collections::HashMap::new();
         let mut stmt = tx.prepare(
             "SELECT id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at, revoked_at, revoked_by FROM opt_outs ORDER BY id",
         )?;
@@ -229,7 +251,10 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
                 org: parse(&r.get::<_, String>(1)?, "organization id")?,
                 ticket: r.get(2)?,
                 requested_by: r.get(3)?,
-                products: r.get::<_, Option<String>>(4)?.map(|p| json(&p, "opt-out products")).transpose()?,
+                products: r
+                    .get::<_, Option<String>>(4)?
+                    .map(|p| json(&p, "opt-out products"))
+                    .transpose()?,
                 effective_at: parse_ts(&r.get::<_, String>(5)?)?,
                 recorded_by: parse(&r.get::<_, String>(6)?, "key id")?,
                 recorded_at: parse_ts(&r.get::<_, String>(7)?)?,
@@ -244,7 +269,8 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
     }
     let mut tenants = Vec::new();
     {
-        let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> = std::collections::HashMap::new();
+        let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> =
+            std::collections::HashMap::new();
         let mut stmt = tx.prepare(
             "SELECT id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by FROM support_grants ORDER BY id",
         )?;
@@ -273,7 +299,9 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
                 name: r.get(2)?,
                 region: r.get(3)?,
                 created_at: parse_ts(&r.get::<_, String>(4)?)?,
-                ai: settings_of.remove(&("tenant".to_string(), id)).unwrap_or_default(),
+                ai: settings_of
+                    .remove(&("tenant".to_string(), id))
+                    .unwrap_or_default(),
                 grants: by_tenant.remove(&tid).unwrap_or_default(),
             });
         }
@@ -288,7 +316,9 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
             let hash: Vec<u8> = r.get(1)?;
             keys.push(ApiKey {
                 id: parse(&r.get::<_, String>(0)?, "key id")?,
-                hash: hash.try_into().map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?,
+                hash: hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?,
                 role: enum_from_str::<Role>(&r.get::<_, String>(2)?, "role")?,
                 org: parse_opt(r.get(3)?, "organization id")?,
                 tenant: parse_opt(r.get(4)?, "tenant id")?,
@@ -301,7 +331,11 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
         }
     }
     tx.commit()?;
-    Ok(Snapshot { orgs, tenants, keys })
+    Ok(Snapshot {
+        orgs,
+        tenants,
+        keys,
+    })
 }
 
 #[async_trait]
@@ -361,6 +395,24 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let t = tenant.clone();
+        self.run(move |c| {
+            let n = c.execute(
+                "UPDATE tenants SET name = ?2 WHERE id = ?1",
+                params![t.id.to_string(), t.name],
+            )?;
+            if n != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "tenant {} is not stored",
+                    t.id
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn put_opt_out(&self, opt_out: &OptOut) -> Result<(), StoreError> {
         let o = opt_out.clone();
         let products = o.products.as_ref().map(to_json).transpose()?;
@@ -379,7 +431,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_ai_settings(&self, scope: SettingsScope, settings: &AiSettings) -> Result<(), StoreError> {
+    async fn put_ai_settings(
+        &self,
+        scope: SettingsScope,
+        settings: &AiSettings,
+    ) -> Result<(), StoreError> {
         let doc = to_json(settings)?;
         let (kind, id) = match scope {
             SettingsScope::Org(o) => ("org", o.to_string()),
@@ -432,7 +488,12 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).optional().map(|_| ())?)).await
+        self.run(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .optional()
+                .map(|_| ())?)
+        })
+        .await
     }
 }
 
@@ -499,12 +560,28 @@ mod tests {
         let settings = AiSettings {
             genai_enabled: Some(false),
             locked: Some([SettingKey::GenaiEnabled].into()),
-            products: [("ixp".to_string(), AiToggles { genai_enabled: Some(true), ..Default::default() })].into(),
+            products: [(
+                "ixp".to_string(),
+                AiToggles {
+                    genai_enabled: Some(true),
+                    ..Default::default()
+                },
+            )]
+            .into(),
             ..Default::default()
         };
-        store.put_ai_settings(SettingsScope::Org(o.id), &settings).await.unwrap();
-        let tset = AiSettings { third_party_finetune_enabled: Some(false), ..Default::default() };
-        store.put_ai_settings(SettingsScope::Tenant(t.id), &tset).await.unwrap();
+        store
+            .put_ai_settings(SettingsScope::Org(o.id), &settings)
+            .await
+            .unwrap();
+        let tset = AiSettings {
+            third_party_finetune_enabled: Some(false),
+            ..Default::default()
+        };
+        store
+            .put_ai_settings(SettingsScope::Tenant(t.id), &tset)
+            .await
+            .unwrap();
         let grant = SupportGrant {
             id: GrantId::generate(),
             tenant: t.id,
@@ -534,7 +611,10 @@ mod tests {
         let snap = SqliteStore::open(dir.path()).unwrap().load().await.unwrap();
         assert_eq!(snap.orgs.len(), 1);
         let got = &snap.orgs[0];
-        assert_eq!((got.plan, got.status, got.baa, got.allow_cross_region_llm), (Plan::Standard, OrgStatus::Terminating, true, true));
+        assert_eq!(
+            (got.plan, got.status, got.baa, got.allow_cross_region_llm),
+            (Plan::Standard, OrgStatus::Terminating, true, true)
+        );
         assert_eq!(got.opt_outs, vec![opt]);
         assert_eq!(got.ai, settings);
         assert_eq!(snap.tenants.len(), 1);
@@ -550,7 +630,10 @@ mod tests {
         let c = Connection::open(dir.path().join("datapact.db")).unwrap();
         c.pragma_update(None, "user_version", 99).unwrap();
         drop(c);
-        assert!(matches!(SqliteStore::open(dir.path()), Err(StoreError::SchemaTooNew { found: 99, .. })));
+        assert!(matches!(
+            SqliteStore::open(dir.path()),
+            Err(StoreError::SchemaTooNew { found: 99, .. })
+        ));
     }
 
     #[tokio::test]

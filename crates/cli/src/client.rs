@@ -1,0 +1,91 @@
+//! A small HTTP client for the datapact API that turns problem+json answers into readable errors.
+
+use anyhow::{Context, Result, bail};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Talks to one datapact server with one key.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key: Option<String>,
+}
+
+impl Client {
+    /// A client for `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str, key: Option<String>) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("datapact-cli/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            key,
+        })
+    }
+
+    /// Sends a request and returns the JSON answer, or an error carrying the server's problem detail.
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(k) = &self.key {
+            req = req.bearer_auth(k);
+        } else if path.starts_with("/v1/") {
+            bail!("no API key: pass --key or set DATAPACT_KEY");
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach datapact at {} ({method} {path})", self.base))?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .context("cannot read the server's answer")?;
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status.is_success() {
+            return Ok(value);
+        }
+        bail!("{}", describe_problem(status, &value))
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+}
+
+/// One line saying what the server refused and why.
+fn describe_problem(status: StatusCode, v: &Value) -> String {
+    let detail = v
+        .get("detail")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| v.as_str().unwrap_or("no detail"));
+    let mut s = format!(
+        "{} {}: {detail}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    if let Some(code) = v.get("code").and_then(Value::as_str) {
+        s.push_str(&format!(" [code: {code}"));
+        if let Some(field) = v.get("field").and_then(Value::as_str) {
+            s.push_str(&format!(", field: {field}"));
+        }
+        s.push(']');
+    }
+    s
+}

@@ -1,0 +1,123 @@
+//! Printing answers: tables for people, JSON for scripts.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use datapact_governance::{GenAi, Product};
+use serde_json::Value;
+
+/// A table with the house style.
+pub fn table(headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(headers.to_vec());
+    t
+}
+
+/// A JSON scalar as table text.
+pub fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| cell(Some(x)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Key/value rows for one JSON object.
+pub fn object(v: &Value) -> Table {
+    let mut t = table(&["field", "value"]);
+    if let Some(map) = v.as_object() {
+        for (k, val) in map {
+            let text = match val {
+                Value::Object(_) => serde_json::to_string(val).unwrap_or_default(),
+                _ => cell(Some(val)),
+            };
+            t.add_row(vec![k.clone(), text]);
+        }
+    }
+    t
+}
+
+/// Rows of selected fields for a JSON array of objects.
+pub fn rows(items: &Value, fields: &[&str]) -> Table {
+    let mut t = table(fields);
+    for item in items.as_array().into_iter().flatten() {
+        t.add_row(
+            fields
+                .iter()
+                .map(|f| cell(item.get(*f)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    t
+}
+
+fn mark(b: bool) -> &'static str {
+    if b { "✅" } else { "❌" }
+}
+
+/// The catalog in the form of the vendor's public page: ✅ / ❌ / N/A, with footnotes.
+pub fn catalog(products: &[Product]) -> String {
+    let mut t = table(&[
+        "Product",
+        "Provide Services",
+        "Fine-tune vendor models",
+        "Fine-tune 3rd party models",
+        "Integration with GenAI services",
+        "Available without third-party LLMs",
+        "id",
+    ]);
+    let mut notes = Vec::new();
+    for p in products {
+        let (integrates, without) = match p.genai {
+            GenAi::None => ("N/A", "N/A"),
+            GenAi::Optional => ("✅", "✅"),
+            GenAi::Required => ("❌", "❌"),
+        };
+        let mut train = mark(p.train_vendor_models).to_string();
+        if p.train_vendor_models && p.training_data_kinds.len() < 2 {
+            notes.push(format!(
+                "{}: vendor training uses {} data only",
+                p.name,
+                p.training_data_kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            train.push_str(&format!("{}", superscript(notes.len())));
+        }
+        let mut name = p.name.clone();
+        if let Some(n) = &p.note {
+            notes.push(format!("{}: {n}", p.name));
+            name.push_str(&superscript(notes.len()));
+        }
+        t.add_row(vec![
+            name,
+            mark(p.provide_services).to_string(),
+            train,
+            mark(p.finetune_third_party).to_string(),
+            integrates.to_string(),
+            without.to_string(),
+            p.id.clone(),
+        ]);
+    }
+    let mut out = t.to_string();
+    for (i, n) in notes.iter().enumerate() {
+        out.push_str(&format!("\n{} {n}", superscript(i + 1)));
+    }
+    out
+}
+
+fn superscript(n: usize) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    n.to_string()
+        .chars()
+        .filter_map(|c| c.to_digit(10).map(|d| DIGITS[d as usize]))
+        .collect()
+}

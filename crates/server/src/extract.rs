@@ -1,0 +1,209 @@
+//! Request extractors that turn every client mistake into a problem+json answer naming the
+//! field, instead of axum's plain-text rejections.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use datapact_governance::ApiKey;
+use serde::de::DeserializeOwned;
+
+use crate::auth;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// A JSON body, parsed strictly: unknown fields, wrong types and bad enum values are refused.
+pub struct JsonBody<T>(pub T);
+
+/// Joins a serde path and a field named in a serde message into one dotted path.
+fn join_path(path: &str, name: Option<&str>) -> Option<String> {
+    let path = if path == "." { "" } else { path };
+    match (path.is_empty(), name) {
+        (true, None) => None,
+        (true, Some(n)) => Some(n.to_string()),
+        (false, None) => Some(path.to_string()),
+        (false, Some(n)) => Some(format!("{path}.{n}")),
+    }
+}
+
+fn backticked<'a>(msg: &'a str, prefix: &str) -> Option<&'a str> {
+    msg.strip_prefix(prefix).and_then(|r| r.split('`').next())
+}
+
+/// Classifies a deserialization failure into a stable code and the field at fault.
+/// `valid_json` says whether the document itself parses, which serde_json's own
+/// classification gets wrong for enums given a number (it reports a syntax error).
+pub fn json_error(
+    err: serde_path_to_error::Error<serde_json::Error>,
+    valid_json: bool,
+) -> ApiError {
+    let path = err.path().to_string();
+    let path = if path == "." { String::new() } else { path };
+    let inner = err.into_inner();
+    let msg = inner.to_string();
+    // serde_json appends " at line L column C"; the field path says more to an API caller.
+    let clean = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    use serde_json::error::Category;
+    let with_field = |code, detail: String, field: Option<String>| {
+        let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail);
+        e.field = field.filter(|f| !f.is_empty());
+        e
+    };
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io if !valid_json => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {msg}"),
+        ),
+        Category::Syntax | Category::Eof | Category::Io => with_field(
+            "invalid_type",
+            format!("`{path}` has the wrong type"),
+            Some(path),
+        ),
+        Category::Data => {
+            if let Some(name) = backticked(&clean, "unknown field `") {
+                // The path already ends in the unknown field.
+                let field = if path.rsplit('.').next() == Some(name) {
+                    path.clone()
+                } else {
+                    join_path(&path, Some(name)).unwrap_or_default()
+                };
+                with_field("unknown_field", clean.clone(), Some(field))
+            } else if let Some(name) = backticked(&clean, "missing field `") {
+                with_field("missing_field", clean.clone(), join_path(&path, Some(name)))
+            } else if clean.starts_with("invalid type") {
+                with_field("invalid_type", clean, Some(path))
+            } else {
+                with_field("invalid_value", clean, Some(path))
+            }
+        }
+    }
+}
+
+/// Parses a JSON document strictly.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let valid = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        json_error(e, valid)
+    })?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("trailing characters after the JSON body: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("");
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if !essence.eq_ignore_ascii_case("application/json")
+                && !essence.to_ascii_lowercase().ends_with("+json")
+            {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("expected Content-Type application/json, got `{ct}`"),
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body exceeds the size limit",
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "body_unreadable", rej.body_text())
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the request body is empty; send a JSON object",
+            ));
+        }
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Query parameters, parsed strictly.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let msg = e.into_inner().to_string();
+                let field = backticked(&msg, "unknown field `")
+                    .or_else(|| backticked(&msg, "missing field `"))
+                    .map(str::to_string)
+                    .or((path != ".").then_some(path));
+                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", msg);
+                err.field = field;
+                err
+            })
+    }
+}
+
+/// The authenticated caller.
+pub struct Caller(pub Arc<ApiKey>);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "send an API key as `Authorization: Bearer KEY`",
+            )
+        })?;
+        let value = header.to_str().unwrap_or("");
+        let secret = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "the Authorization header must be `Bearer KEY`",
+                )
+            })?;
+        let key = state
+            .registry
+            .key_by_hash(&auth::hash_secret(secret))
+            .filter(|k| k.revoked_at.is_none())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_key",
+                    "the API key is unknown or revoked",
+                )
+            })?;
+        Ok(Caller(key))
+    }
+}

@@ -1,0 +1,160 @@
+//! The HTTP routes and the OpenAPI document that describes them.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub mod decisions;
+pub mod keys;
+pub mod meta;
+pub mod orgs;
+pub mod tenants;
+pub mod terms;
+
+/// Checks a free-text field: trimmed, not empty, no control characters, at most `max` characters.
+pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            field,
+            format!("`{field}` must not be empty"),
+        ));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            field,
+            format!("`{field}` is longer than {max} characters"),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            field,
+            format!("`{field}` must not contain control characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Checks that `region` is configured.
+pub(crate) fn region(state: &AppState, field: &str, value: &str) -> Result<String, ApiError> {
+    if state.registry.has_region(value) {
+        Ok(value.to_string())
+    } else {
+        Err(ApiError::invalid(
+            "unknown_region",
+            field,
+            format!(
+                "unknown region `{value}`; configured regions: {}",
+                state.registry.regions().join(", ")
+            ),
+        ))
+    }
+}
+
+/// Checks that `product` is in the catalog.
+pub(crate) fn product(state: &AppState, field: &str, value: &str) -> Result<String, ApiError> {
+    if state.registry.catalog().contains(value) {
+        Ok(value.to_string())
+    } else {
+        Err(ApiError::invalid(
+            "unknown_product",
+            field,
+            format!("unknown product `{value}`"),
+        ))
+    }
+}
+
+/// Resolves `?limit=&after=` into a page size and cursor.
+pub(crate) fn page_bounds(q: &crate::views::PageQuery) -> Result<usize, ApiError> {
+    match q.limit {
+        None => Ok(100),
+        Some(n @ 1..=1000) => Ok(n as usize),
+        Some(_) => Err(ApiError::invalid(
+            "invalid_query",
+            "limit",
+            "`limit` must be between 1 and 1000",
+        )),
+    }
+}
+
+/// The whole API.
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .route("/openapi.json", get(meta::openapi))
+        .route("/v1/me", get(meta::me))
+        .route("/v1/catalog/products", get(meta::products))
+        .route("/v1/orgs", post(orgs::create).get(orgs::list))
+        .route("/v1/orgs/{org}", get(orgs::get).patch(orgs::patch))
+        .route(
+            "/v1/orgs/{org}/tenants",
+            post(tenants::create).get(tenants::list),
+        )
+        .route(
+            "/v1/orgs/{org}/opt-outs",
+            post(terms::create_opt_out).get(terms::list_opt_outs),
+        )
+        .route(
+            "/v1/orgs/{org}/opt-outs/{id}",
+            delete(terms::revoke_opt_out),
+        )
+        .route(
+            "/v1/orgs/{org}/ai-settings",
+            get(terms::get_org_ai).put(terms::put_org_ai),
+        )
+        .route(
+            "/v1/tenants/{tenant}",
+            get(tenants::get).patch(tenants::patch),
+        )
+        .route(
+            "/v1/tenants/{tenant}/ai-settings",
+            get(terms::get_tenant_ai).put(terms::put_tenant_ai),
+        )
+        .route(
+            "/v1/tenants/{tenant}/support-grants",
+            post(terms::create_grant).get(terms::list_grants),
+        )
+        .route(
+            "/v1/tenants/{tenant}/support-grants/{id}",
+            delete(terms::revoke_grant),
+        )
+        .route(
+            "/v1/tenants/{tenant}/products",
+            get(decisions::availability),
+        )
+        .route("/v1/decisions", post(decisions::decide))
+        .route("/v1/keys", post(keys::create).get(keys::list))
+        .route("/v1/keys/{id}", delete(keys::revoke))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not accept that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::internal("a handler panicked"))
+        }))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

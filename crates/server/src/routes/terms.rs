@@ -1,0 +1,404 @@
+//! The terms a customer lives under: training opt-outs, AI trust-layer settings, support grants.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use datapact_governance::settings::{SettingKey, effective};
+use datapact_governance::{
+    AiSettings, ApiKey, GrantId, OptOut, OptOutId, Org, SupportGrant, Tenant,
+};
+use datapact_store::SettingsScope;
+
+use super::{product, text};
+use crate::extract::{Caller, JsonBody};
+use crate::guard;
+use crate::problem::ApiError;
+use crate::state::{AppState, now};
+use crate::views::{
+    AiSettingsView, CreateGrant, CreateOptOut, EffectiveToggles, GrantView, OptOutView,
+};
+
+/// Records a training opt-out from a support ticket (vendor).
+#[utoipa::path(post, path = "/v1/orgs/{org}/opt-outs", tag = "terms", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = CreateOptOut,
+    responses((status = 201, body = OptOutView), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
+pub async fn create_opt_out(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(org_id): Path<String>,
+    JsonBody(body): JsonBody<CreateOptOut>,
+) -> Result<(StatusCode, Json<OptOutView>), ApiError> {
+    guard::org(&st, &c, &org_id)?;
+    guard::allow(
+        &c,
+        guard::VENDOR,
+        "record opt-outs (they come from support tickets)",
+    )?;
+    let ticket = text("ticket", &body.ticket, 200)?;
+    let requested_by = text("requested_by", &body.requested_by, 320)?;
+    let products = match body.products {
+        None => None,
+        Some(ps) if ps.is_empty() => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "products",
+                "omit `products` to cover every product; an empty list covers none",
+            ));
+        }
+        Some(ps) => {
+            let mut checked = Vec::with_capacity(ps.len());
+            for (i, p) in ps.iter().enumerate() {
+                checked.push(product(&st, &format!("products[{i}]"), p)?);
+            }
+            checked.sort();
+            checked.dedup();
+            Some(checked)
+        }
+    };
+    let t = now();
+    let opt_out = OptOut {
+        id: OptOutId::generate(),
+        org: org_id
+            .parse()
+            .map_err(|_| ApiError::not_found("organization", &org_id))?,
+        ticket,
+        requested_by,
+        products,
+        effective_at: body.effective_at.unwrap_or(t),
+        recorded_by: c.id,
+        recorded_at: t,
+        revoked_at: None,
+        revoked_by: None,
+    };
+    let _w = st.write_lock().await;
+    let mut org = (*guard::org(&st, &c, &org_id)?).clone();
+    st.store
+        .put_opt_out(&opt_out)
+        .await
+        .map_err(ApiError::storage)?;
+    tracing::info!(org = %org.id, opt_out = %opt_out.id, by = %c.id, "training opt-out recorded");
+    let view = OptOutView::of(&opt_out, t);
+    org.opt_outs.push(opt_out);
+    st.registry.put_org(org);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Every opt-out of an organization, revoked ones included.
+#[utoipa::path(get, path = "/v1/orgs/{org}/opt-outs", tag = "terms", security(("bearer" = [])),
+    params(("org" = String, Path)), responses((status = 200, body = [OptOutView])))]
+pub async fn list_opt_outs(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(org_id): Path<String>,
+) -> Result<Json<Vec<OptOutView>>, ApiError> {
+    let org = guard::org(&st, &c, &org_id)?;
+    guard::allow(&c, guard::ORG_READERS, "read opt-outs")?;
+    let t = now();
+    Ok(Json(
+        org.opt_outs.iter().map(|o| OptOutView::of(o, t)).collect(),
+    ))
+}
+
+/// Revokes an opt-out; the record stays, marked revoked.
+#[utoipa::path(delete, path = "/v1/orgs/{org}/opt-outs/{id}", tag = "terms", security(("bearer" = [])),
+    params(("org" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = OptOutView), (status = 409, body = crate::problem::Problem)))]
+pub async fn revoke_opt_out(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path((org_id, id)): Path<(String, String)>,
+) -> Result<Json<OptOutView>, ApiError> {
+    guard::org(&st, &c, &org_id)?;
+    guard::allow(&c, guard::VENDOR, "revoke opt-outs")?;
+    let _w = st.write_lock().await;
+    let mut org = (*guard::org(&st, &c, &org_id)?).clone();
+    let opt_id: Option<OptOutId> = id.parse().ok();
+    let idx = org
+        .opt_outs
+        .iter()
+        .position(|o| Some(o.id) == opt_id)
+        .ok_or_else(|| ApiError::not_found("opt-out", &id))?;
+    if org.opt_outs[idx].revoked_at.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_revoked",
+            format!("opt-out {id} is already revoked"),
+        ));
+    }
+    let t = now();
+    org.opt_outs[idx].revoked_at = Some(t);
+    org.opt_outs[idx].revoked_by = Some(c.id);
+    st.store
+        .put_opt_out(&org.opt_outs[idx])
+        .await
+        .map_err(ApiError::storage)?;
+    tracing::info!(org = %org.id, opt_out = %id, by = %c.id, "training opt-out revoked");
+    let view = OptOutView::of(&org.opt_outs[idx], t);
+    st.registry.put_org(org);
+    Ok(Json(view))
+}
+
+fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(), ApiError> {
+    if tenant_level && s.locked.is_some() {
+        return Err(ApiError::invalid(
+            "field_not_allowed",
+            "locked",
+            "`locked` is set at organization level only; it binds every tenant",
+        ));
+    }
+    for p in s.products.keys() {
+        product(st, &format!("products.{p}"), p)?;
+    }
+    Ok(())
+}
+
+fn check_plan(org: &Org) -> Result<(), ApiError> {
+    if org.plan.includes_genai() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "plan_excludes_ai_settings",
+            format!(
+                "AI trust-layer settings are available on the advanced and enterprise plans; the organization is on {}",
+                org.plan
+            ),
+        ))
+    }
+}
+
+fn org_view(org: &Org) -> AiSettingsView {
+    AiSettingsView {
+        level: "org",
+        org: org.id,
+        tenant: None,
+        configurable: org.plan.includes_genai(),
+        settings: org.ai.clone(),
+        effective: None,
+    }
+}
+
+fn tenant_view(st: &AppState, org: &Org, tenant: &Tenant) -> AiSettingsView {
+    let effective_map: BTreeMap<String, EffectiveToggles> = st
+        .registry
+        .catalog()
+        .products()
+        .iter()
+        .map(|p| {
+            let e = |k| effective(&org.ai, &tenant.ai, &p.id, k);
+            (
+                p.id.clone(),
+                EffectiveToggles {
+                    genai_enabled: e(SettingKey::GenaiEnabled),
+                    third_party_finetune_enabled: e(SettingKey::ThirdPartyFinetuneEnabled),
+                },
+            )
+        })
+        .collect();
+    AiSettingsView {
+        level: "tenant",
+        org: org.id,
+        tenant: Some(tenant.id),
+        configurable: org.plan.includes_genai(),
+        settings: tenant.ai.clone(),
+        effective: Some(effective_map),
+    }
+}
+
+/// The organization's AI trust-layer settings.
+#[utoipa::path(get, path = "/v1/orgs/{org}/ai-settings", tag = "ai-settings", security(("bearer" = [])),
+    params(("org" = String, Path)), responses((status = 200, body = AiSettingsView)))]
+pub async fn get_org_ai(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(org_id): Path<String>,
+) -> Result<Json<AiSettingsView>, ApiError> {
+    let org = guard::org(&st, &c, &org_id)?;
+    guard::allow(&c, guard::ORG_READERS, "read AI settings")?;
+    Ok(Json(org_view(&org)))
+}
+
+/// Replaces the organization's AI trust-layer settings (advanced and enterprise plans).
+#[utoipa::path(put, path = "/v1/orgs/{org}/ai-settings", tag = "ai-settings", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = AiSettings,
+    responses((status = 200, body = AiSettingsView), (status = 403, body = crate::problem::Problem)))]
+pub async fn put_org_ai(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(org_id): Path<String>,
+    JsonBody(body): JsonBody<AiSettings>,
+) -> Result<Json<AiSettingsView>, ApiError> {
+    guard::org(&st, &c, &org_id)?;
+    guard::allow(&c, guard::AI_SETTINGS_WRITERS, "change AI settings")?;
+    check_settings(&st, &body, false)?;
+    let _w = st.write_lock().await;
+    let mut org = (*guard::org(&st, &c, &org_id)?).clone();
+    check_plan(&org)?;
+    st.store
+        .put_ai_settings(SettingsScope::Org(org.id), &body)
+        .await
+        .map_err(ApiError::storage)?;
+    tracing::info!(org = %org.id, by = %c.id, "organization AI settings changed");
+    org.ai = body;
+    let view = org_view(&org);
+    st.registry.put_org(org);
+    Ok(Json(view))
+}
+
+/// The tenant's AI trust-layer settings and the values in force for each product.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/ai-settings", tag = "ai-settings", security(("bearer" = [])),
+    params(("tenant" = String, Path)), responses((status = 200, body = AiSettingsView)))]
+pub async fn get_tenant_ai(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AiSettingsView>, ApiError> {
+    let (tenant, org) = guard::tenant(&st, &c, &id)?;
+    guard::allow(&c, guard::ORG_READERS, "read AI settings")?;
+    Ok(Json(tenant_view(&st, &org, &tenant)))
+}
+
+/// Replaces the tenant's AI trust-layer settings (advanced and enterprise plans).
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/ai-settings", tag = "ai-settings", security(("bearer" = [])),
+    params(("tenant" = String, Path)), request_body = AiSettings,
+    responses((status = 200, body = AiSettingsView), (status = 403, body = crate::problem::Problem)))]
+pub async fn put_tenant_ai(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AiSettings>,
+) -> Result<Json<AiSettingsView>, ApiError> {
+    guard::tenant(&st, &c, &id)?;
+    guard::allow(&c, guard::AI_SETTINGS_WRITERS, "change AI settings")?;
+    check_settings(&st, &body, true)?;
+    let _w = st.write_lock().await;
+    let (current, org) = guard::tenant(&st, &c, &id)?;
+    check_plan(&org)?;
+    let mut tenant = (*current).clone();
+    st.store
+        .put_ai_settings(SettingsScope::Tenant(tenant.id), &body)
+        .await
+        .map_err(ApiError::storage)?;
+    tracing::info!(tenant = %tenant.id, by = %c.id, "tenant AI settings changed");
+    tenant.ai = body;
+    let view = tenant_view(&st, &org, &tenant);
+    st.registry.put_tenant(tenant);
+    Ok(Json(view))
+}
+
+fn grant_caller(st: &AppState, c: &ApiKey, id: &str) -> Result<Arc<Tenant>, ApiError> {
+    let (tenant, _) = guard::tenant(st, c, id)?;
+    guard::allow(
+        c,
+        guard::CUSTOMER_ADMIN,
+        "give or revoke support access (only the customer can)",
+    )?;
+    Ok(tenant)
+}
+
+/// Grants vendor support time-limited access to a tenant (the customer only).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/support-grants", tag = "terms", security(("bearer" = [])),
+    params(("tenant" = String, Path)), request_body = CreateGrant,
+    responses((status = 201, body = GrantView), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
+pub async fn create_grant(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CreateGrant>,
+) -> Result<(StatusCode, Json<GrantView>), ApiError> {
+    grant_caller(&st, &c, &id)?;
+    let ticket = text("ticket", &body.ticket, 200)?;
+    let t = now();
+    if body.expires_at <= t {
+        return Err(ApiError::invalid(
+            "invalid_expiry",
+            "expires_at",
+            "`expires_at` must be in the future",
+        ));
+    }
+    if body.expires_at > t + SupportGrant::MAX_DURATION {
+        return Err(ApiError::invalid(
+            "invalid_expiry",
+            "expires_at",
+            "a support grant may run at most 7 days",
+        ));
+    }
+    let _w = st.write_lock().await;
+    let mut tenant = (*grant_caller(&st, &c, &id)?).clone();
+    let grant = SupportGrant {
+        id: GrantId::generate(),
+        tenant: tenant.id,
+        ticket,
+        expires_at: body.expires_at,
+        created_by: c.id,
+        created_at: t,
+        revoked_at: None,
+        revoked_by: None,
+    };
+    st.store
+        .put_grant(&grant)
+        .await
+        .map_err(ApiError::storage)?;
+    tracing::info!(tenant = %tenant.id, grant = %grant.id, by = %c.id, "support access granted");
+    let view = GrantView::of(&grant, t);
+    tenant.grants.push(grant);
+    st.registry.put_tenant(tenant);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Every support grant of a tenant, expired and revoked ones included.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/support-grants", tag = "terms", security(("bearer" = [])),
+    params(("tenant" = String, Path)), responses((status = 200, body = [GrantView])))]
+pub async fn list_grants(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<GrantView>>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &id)?;
+    guard::allow(&c, guard::ORG_READERS, "read support grants")?;
+    let t = now();
+    Ok(Json(
+        tenant.grants.iter().map(|g| GrantView::of(g, t)).collect(),
+    ))
+}
+
+/// Revokes a support grant at once (the customer only).
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/support-grants/{id}", tag = "terms", security(("bearer" = [])),
+    params(("tenant" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = GrantView), (status = 409, body = crate::problem::Problem)))]
+pub async fn revoke_grant(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path((tenant_id, id)): Path<(String, String)>,
+) -> Result<Json<GrantView>, ApiError> {
+    grant_caller(&st, &c, &tenant_id)?;
+    let _w = st.write_lock().await;
+    let mut tenant = (*grant_caller(&st, &c, &tenant_id)?).clone();
+    let gid: Option<GrantId> = id.parse().ok();
+    let idx = tenant
+        .grants
+        .iter()
+        .position(|g| Some(g.id) == gid)
+        .ok_or_else(|| ApiError::not_found("support grant", &id))?;
+    if tenant.grants[idx].revoked_at.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_revoked",
+            format!("support grant {id} is already revoked"),
+        ));
+    }
+    let t = now();
+    tenant.grants[idx].revoked_at = Some(t);
+    tenant.grants[idx].revoked_by = Some(c.id);
+    st.store
+        .put_grant(&tenant.grants[idx])
+        .await
+        .map_err(ApiError::storage)?;
+    tracing::info!(tenant = %tenant.id, grant = %id, by = %c.id, "support access revoked");
+    let view = GrantView::of(&tenant.grants[idx], t);
+    st.registry.put_tenant(tenant);
+    Ok(Json(view))
+}

@@ -1,0 +1,132 @@
+//! Shared server state: the in-memory registry, durable storage and configuration.
+
+use std::sync::Arc;
+
+use datapact_governance::{ApiKey, Catalog, KeyId, Registry, Role};
+use datapact_store::{Store, StoreError};
+use time::OffsetDateTime;
+
+use crate::auth;
+use crate::config::Config;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Stored state does not fit the configuration.
+    #[error("stored state does not fit the configuration: {0}")]
+    Load(#[from] datapact_governance::registry::LoadError),
+    /// The bootstrap key from the environment is unusable.
+    #[error(
+        "DATAPACT_ADMIN_KEY is too short: use at least {min} characters (e.g. `openssl rand -hex 32`)"
+    )]
+    AdminKeyTooShort {
+        /// Minimum length.
+        min: usize,
+    },
+    /// The system random generator failed.
+    #[error("cannot generate a key: {0}")]
+    Random(String),
+}
+
+/// What happened to the first platform_admin key on start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Keys already existed; nothing was created.
+    Existing,
+    /// The key from `DATAPACT_ADMIN_KEY` was registered.
+    FromEnv {
+        /// Its id.
+        id: KeyId,
+    },
+    /// A key was generated; its secret must be shown to the operator once.
+    Generated {
+        /// Its id.
+        id: KeyId,
+        /// The secret, shown only now.
+        secret: String,
+    },
+}
+
+/// Everything handlers share.
+pub struct AppState {
+    /// In-memory state that decisions and reads use.
+    pub registry: Arc<Registry>,
+    /// Durable storage that every change goes through first.
+    pub store: Arc<dyn Store>,
+    /// Server configuration.
+    pub config: Config,
+    /// Serializes read-modify-write changes so concurrent updates of one entity cannot lose one another.
+    writes: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    /// Loads stored state into memory, checked against the catalog and configuration.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        catalog: Catalog,
+        config: Config,
+    ) -> Result<Self, StartError> {
+        let snapshot = store.load().await?;
+        let registry = Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?;
+        Ok(Self {
+            registry: Arc::new(registry),
+            store,
+            config,
+            writes: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Creates the first platform_admin key when none exists.
+    pub async fn bootstrap(&self, env_key: Option<&str>) -> Result<Bootstrap, StartError> {
+        if self.registry.has_keys() {
+            return Ok(Bootstrap::Existing);
+        }
+        let (secret, generated) = match env_key.map(str::trim).filter(|k| !k.is_empty()) {
+            Some(k) if k.len() < auth::MIN_KEY_LEN => {
+                return Err(StartError::AdminKeyTooShort {
+                    min: auth::MIN_KEY_LEN,
+                });
+            }
+            Some(k) => (k.to_string(), false),
+            None => (
+                auth::generate_secret().map_err(|e| StartError::Random(e.to_string()))?,
+                true,
+            ),
+        };
+        let key = ApiKey {
+            id: KeyId::generate(),
+            hash: auth::hash_secret(&secret),
+            role: Role::PlatformAdmin,
+            org: None,
+            tenant: None,
+            product: None,
+            label: Some("bootstrap".into()),
+            created_by: None,
+            created_at: now(),
+            revoked_at: None,
+        };
+        self.store.put_key(&key).await?;
+        let id = key.id;
+        self.registry.put_key(key);
+        Ok(if generated {
+            Bootstrap::Generated { id, secret }
+        } else {
+            Bootstrap::FromEnv { id }
+        })
+    }
+
+    /// Takes the write lock: hold it across read, store and apply of one change.
+    pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writes.lock().await
+    }
+}
+
+/// The current time, truncated to microseconds so stored and in-memory times agree.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .unwrap_or(t)
+}

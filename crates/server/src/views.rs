@@ -1,0 +1,372 @@
+//! Request and response bodies of the HTTP API. Field names here are the public contract.
+
+use std::collections::BTreeMap;
+
+use datapact_governance::settings::Effective;
+use datapact_governance::{
+    AiSettings, ApiKey, DataKind, KeyId, OptOut, Org, OrgId, OrgStatus, Plan, Purpose, Role,
+    SupportGrant, Tenant, TenantId,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// `POST /v1/orgs`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    /// Display name.
+    pub name: String,
+    /// Commercial plan.
+    pub plan: Plan,
+    /// Region; cannot change later.
+    pub region: String,
+    /// A BAA is in place.
+    #[serde(default)]
+    pub baa: bool,
+    /// The contract forbids training on the data.
+    #[serde(default)]
+    pub contract_forbids_training: bool,
+    /// Generative AI calls may be processed outside the region.
+    #[serde(default)]
+    pub allow_cross_region_llm: bool,
+}
+
+/// `PATCH /v1/orgs/{org}`: any field but `region` (which is refused with 409 if it would change).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOrg {
+    /// Display name.
+    pub name: Option<String>,
+    /// Commercial plan (vendor only).
+    pub plan: Option<Plan>,
+    /// BAA flag (vendor only).
+    pub baa: Option<bool>,
+    /// Contract flag (vendor only).
+    pub contract_forbids_training: Option<bool>,
+    /// Cross-region LLM consent.
+    pub allow_cross_region_llm: Option<bool>,
+    /// Contract status (platform_admin only; forward moves, or cancelling a termination).
+    pub status: Option<OrgStatus>,
+    /// Accepted only when equal to the current region.
+    pub region: Option<String>,
+}
+
+/// An organization and its terms.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    /// Identifier.
+    pub id: OrgId,
+    /// Display name.
+    pub name: String,
+    /// Commercial plan.
+    pub plan: Plan,
+    /// Region.
+    pub region: String,
+    /// A BAA is in place.
+    pub baa: bool,
+    /// The contract forbids training.
+    pub contract_forbids_training: bool,
+    /// Cross-region LLM processing allowed.
+    pub allow_cross_region_llm: bool,
+    /// Contract status.
+    pub status: OrgStatus,
+    /// Number of tenants.
+    pub tenant_count: usize,
+    /// Whether an opt-out from training is in force (for any product).
+    pub training_opt_out_active: bool,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl OrgView {
+    /// The view of an organization at `now`.
+    pub fn of(o: &Org, now: OffsetDateTime) -> Self {
+        Self {
+            id: o.id,
+            name: o.name.clone(),
+            plan: o.plan,
+            region: o.region.clone(),
+            baa: o.baa,
+            contract_forbids_training: o.contract_forbids_training,
+            allow_cross_region_llm: o.allow_cross_region_llm,
+            status: o.status,
+            tenant_count: o.tenants.len(),
+            training_opt_out_active: o.opt_outs.iter().any(|x| x.is_active(now)),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// `POST /v1/orgs/{org}/tenants`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// Display name.
+    pub name: String,
+    /// Region; defaults to the organization's; cannot change later.
+    pub region: Option<String>,
+}
+
+/// `PATCH /v1/tenants/{tenant}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTenant {
+    /// Display name.
+    pub name: Option<String>,
+    /// Accepted only when equal to the current region.
+    pub region: Option<String>,
+}
+
+/// A tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    /// Identifier.
+    pub id: TenantId,
+    /// Owning organization.
+    pub org: OrgId,
+    /// Display name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// Whether a support access grant is in force.
+    pub support_access_active: bool,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl TenantView {
+    /// The view of a tenant at `now`.
+    pub fn of(t: &Tenant, now: OffsetDateTime) -> Self {
+        Self {
+            id: t.id,
+            org: t.org,
+            name: t.name.clone(),
+            region: t.region.clone(),
+            support_access_active: t.active_grant(now).is_some(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// `POST /v1/orgs/{org}/opt-outs`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOptOut {
+    /// Support ticket reference.
+    pub ticket: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// Products covered; all when absent.
+    pub products: Option<Vec<String>>,
+    /// When it takes effect (RFC 3339); now when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub effective_at: Option<OffsetDateTime>,
+}
+
+/// A training opt-out with whether it is in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OptOutView {
+    /// The opt-out.
+    #[serde(flatten)]
+    pub opt_out: OptOut,
+    /// In force now.
+    pub active: bool,
+}
+
+impl OptOutView {
+    /// The view at `now`.
+    pub fn of(o: &OptOut, now: OffsetDateTime) -> Self {
+        Self {
+            opt_out: o.clone(),
+            active: o.is_active(now),
+        }
+    }
+}
+
+/// AI trust-layer settings of one level, with what applies.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AiSettingsView {
+    /// `org` or `tenant`.
+    pub level: &'static str,
+    /// The organization.
+    pub org: OrgId,
+    /// The tenant, at tenant level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantId>,
+    /// Whether the plan lets these settings be configured.
+    pub configurable: bool,
+    /// The settings stored at this level.
+    #[serde(flatten)]
+    pub settings: AiSettings,
+    /// Tenant level: the value in force for each product, and where it comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective: Option<BTreeMap<String, EffectiveToggles>>,
+}
+
+/// The values in force for one product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EffectiveToggles {
+    /// Effective `genai_enabled`.
+    pub genai_enabled: Effective,
+    /// Effective `third_party_finetune_enabled`.
+    pub third_party_finetune_enabled: Effective,
+}
+
+/// `POST /v1/tenants/{tenant}/support-grants`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrant {
+    /// Support ticket reference.
+    pub ticket: String,
+    /// When the grant lapses (RFC 3339), at most 7 days ahead.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A support grant with whether it is in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantView {
+    /// The grant.
+    #[serde(flatten)]
+    pub grant: SupportGrant,
+    /// In force now.
+    pub active: bool,
+}
+
+impl GrantView {
+    /// The view at `now`.
+    pub fn of(g: &SupportGrant, now: OffsetDateTime) -> Self {
+        Self {
+            grant: g.clone(),
+            active: g.is_active(now),
+        }
+    }
+}
+
+/// `POST /v1/decisions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideBody {
+    /// Whose data.
+    pub tenant: String,
+    /// Which product would use it.
+    pub product: String,
+    /// For what.
+    pub purpose: Purpose,
+    /// Which kind of data.
+    pub data_kind: Option<DataKind>,
+    /// Where processing would happen; the tenant's region when absent.
+    pub region: Option<String>,
+}
+
+/// `POST /v1/keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// Role of the new key.
+    pub role: Role,
+    /// Organization scope.
+    pub org: Option<OrgId>,
+    /// Tenant scope.
+    pub tenant: Option<TenantId>,
+    /// Product scope (required for `service`).
+    pub product: Option<String>,
+    /// A label for people.
+    pub label: Option<String>,
+}
+
+/// An API key's public description (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    /// Identifier.
+    pub id: KeyId,
+    /// Role.
+    pub role: Role,
+    /// Organization scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgId>,
+    /// Tenant scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantId>,
+    /// Product scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Creator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<KeyId>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Revocation time.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<&ApiKey> for KeyView {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id,
+            role: k.role,
+            org: k.org,
+            tenant: k.tenant,
+            product: k.product.clone(),
+            label: k.label.clone(),
+            created_by: k.created_by,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new key: the only response that ever carries the secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKey {
+    /// The key's description.
+    #[serde(flatten)]
+    pub view: KeyView,
+    /// The secret, to send as `Authorization: Bearer KEY`; shown only here.
+    pub key: String,
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// `?limit=&after=` for listings.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// The `next` value of the previous page.
+    pub after: Option<String>,
+}
+
+/// Health answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+    /// Storage backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<&'static str>,
+}
