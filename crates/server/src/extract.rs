@@ -134,6 +134,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "the request body is empty; send a JSON object",
             ));
         }
+        // Every body of this API is an object; serde would otherwise accept a struct as an array.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_type",
+                        "the body must be a JSON object",
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed_json",
+                        "the body is not valid JSON",
+                    )
+                },
+            );
+        }
         parse_json(&bytes).map(JsonBody)
     }
 }

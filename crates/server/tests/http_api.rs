@@ -1,0 +1,904 @@
+//! The HTTP API against a real server on an ephemeral port.
+
+mod common;
+
+use common::TestServer;
+use datapact_server::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn codes(v: &Value) -> Vec<&str> {
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_from_org_to_decisions() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let (st, t) = s.get(&format!("/v1/tenants/{tenant}"), &oa).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(t["region"], "eu");
+    assert_eq!(t["org"], org.as_str());
+
+    let ask = |product: &str, purpose: &str| json!({"tenant": tenant, "product": product, "purpose": purpose});
+    assert_eq!(s.decide(&oa, ask("ixp", "vendor_training")).await.0, true);
+    assert_eq!(s.decide(&oa, ask("ixp", "genai")).await.0, true);
+
+    // The vendor records an opt-out from a ticket: training stops, with the reason.
+    let (st, opt) = s
+        .post(
+            &format!("/v1/orgs/{org}/opt-outs"),
+            &s.admin,
+            json!({"ticket": "SUP-1", "requested_by": "dpo@acme.example"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{opt}");
+    assert_eq!(opt["active"], true);
+    let (allowed, reasons) = s.decide(&oa, ask("ixp", "vendor_training")).await;
+    assert!(!allowed);
+    assert_eq!(reasons, ["opted_out"]);
+    // The customer sees it; revoking keeps the history.
+    let (_, list) = s.get(&format!("/v1/orgs/{org}/opt-outs"), &oa).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let opt_id = opt["id"].as_str().unwrap();
+    let (st, revoked) = s
+        .call(
+            Method::DELETE,
+            &format!("/v1/orgs/{org}/opt-outs/{opt_id}"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(revoked["active"], false);
+    assert!(revoked["revoked_at"].is_string());
+    let (st, again) = s
+        .call(
+            Method::DELETE,
+            &format!("/v1/orgs/{org}/opt-outs/{opt_id}"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_revoked"))
+    );
+    let (_, list) = s.get(&format!("/v1/orgs/{org}/opt-outs"), &oa).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(s.decide(&oa, ask("ixp", "vendor_training")).await.0);
+
+    // Product-scoped opt-out.
+    let (st, _) = s
+        .post(
+            &format!("/v1/orgs/{org}/opt-outs"),
+            &s.admin,
+            json!({"ticket": "SUP-2", "requested_by": "dpo", "products": ["ixp"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert!(!s.decide(&oa, ask("ixp", "vendor_training")).await.0);
+    assert!(
+        s.decide(&oa, ask("document-understanding", "vendor_training"))
+            .await
+            .0
+    );
+
+    // The customer locks genai off at org level; a tenant override cannot undo it.
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(&oa),
+            Some(json!({"genai_enabled": false, "locked": ["genai_enabled"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/tenants/{tenant}/ai-settings"),
+            Some(&oa),
+            Some(json!({"genai_enabled": true, "products": {"ixp": {"genai_enabled": true}}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["effective"]["ixp"]["genai_enabled"],
+        json!({"value": false, "source": "org", "locked": true})
+    );
+    let (allowed, reasons) = s.decide(&oa, ask("ixp", "genai")).await;
+    assert!(!allowed);
+    assert_eq!(reasons, ["genai_disabled"]);
+    let (_, av) = s.get(&format!("/v1/tenants/{tenant}/products"), &oa).await;
+    let status = |id: &str| {
+        av.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["product"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("agent-builder"), "unavailable");
+    assert_eq!(status("ixp"), "degraded");
+    assert_eq!(status("orchestrator"), "available");
+    assert_eq!(av.as_array().unwrap().len(), 28);
+
+    // Unlocking lets the tenant's own choice win again, at once.
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(&s.admin),
+            Some(json!({"genai_enabled": false})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(s.decide(&oa, ask("ixp", "genai")).await.0);
+    let (_, org_ai) = s.get(&format!("/v1/orgs/{org}/ai-settings"), &oa).await;
+    assert_eq!(org_ai["genai_enabled"], false);
+    assert!(org_ai.get("locked").is_none());
+
+    // Support access: denied until the customer grants it; revocable.
+    assert_eq!(
+        s.decide(&oa, ask("orchestrator", "support_access")).await.1,
+        ["no_support_grant"]
+    );
+    let expires = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (st, g) = s
+        .post(
+            &format!("/v1/tenants/{tenant}/support-grants"),
+            &oa,
+            json!({"ticket": "SUP-3", "expires_at": expires}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{g}");
+    assert!(s.decide(&oa, ask("orchestrator", "support_access")).await.0);
+    let gid = g["id"].as_str().unwrap();
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/v1/tenants/{tenant}/support-grants/{gid}"),
+            Some(&oa),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!s.decide(&oa, ask("orchestrator", "support_access")).await.0);
+    let (_, grants) = s
+        .get(&format!("/v1/tenants/{tenant}/support-grants"), &oa)
+        .await;
+    assert_eq!(grants[0]["active"], false);
+
+    // Terms change takes effect at once: a BAA stops training.
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&s.admin),
+            Some(json!({"baa": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, reasons) = s
+        .decide(&oa, ask("document-understanding", "vendor_training"))
+        .await;
+    assert_eq!(reasons, ["baa_in_place"]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_survives_a_restart() {
+    let s = TestServer::start().await;
+    let org = s.org("advanced", "us").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, Some("eu")).await;
+    s.post(
+        &format!("/v1/orgs/{org}/opt-outs"),
+        &s.admin,
+        json!({"ticket": "T", "requested_by": "x"}),
+    )
+    .await;
+    s.call(
+        Method::PUT,
+        &format!("/v1/tenants/{tenant}/ai-settings"),
+        Some(&oa),
+        Some(json!({"third_party_finetune_enabled": false})),
+    )
+    .await;
+    let dir = s.dir.clone();
+    let tmp = s.stop().await;
+
+    let s = TestServer::start_in(&dir, Config::default()).await;
+    let (st, t) = s.get(&format!("/v1/tenants/{tenant}"), &oa).await;
+    assert_eq!(st, StatusCode::OK, "the org_admin key and tenant survive");
+    assert_eq!(t["region"], "eu");
+    let (allowed, reasons) = s
+        .decide(
+            &oa,
+            json!({"tenant": tenant, "product": "ixp", "purpose": "vendor_training"}),
+        )
+        .await;
+    assert!(!allowed);
+    assert_eq!(reasons, ["opted_out"]);
+    let (allowed, reasons) = s
+        .decide(
+            &oa,
+            json!({"tenant": tenant, "product": "ixp", "purpose": "third_party_finetune"}),
+        )
+        .await;
+    assert!(!allowed);
+    assert_eq!(reasons, ["third_party_finetune_disabled"]);
+    s.stop().await;
+    drop(tmp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regions_cannot_change() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&s.admin),
+            Some(json!({"region": "us"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("region_immutable"),
+            Some("region")
+        )
+    );
+    assert!(v["detail"].as_str().unwrap().contains("cannot change"));
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&s.admin),
+            Some(json!({"region": "eu", "name": "Same"})),
+        )
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "restating the same region is not a change"
+    );
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/tenants/{tenant}"),
+            Some(&oa),
+            Some(json!({"region": "us"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("region_immutable"))
+    );
+    let (st, v) = s
+        .post(
+            &format!("/v1/orgs/{org}/tenants"),
+            &oa,
+            json!({"name": "x", "region": "mars"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("unknown_region"),
+            Some("region")
+        )
+    );
+    let (st, v) = s
+        .post(
+            "/v1/orgs",
+            &s.admin,
+            json!({"name": "x", "plan": "free", "region": "mars"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_region"))
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_without_genai_cannot_configure_ai_settings() {
+    let s = TestServer::start().await;
+    for plan in ["free", "standard"] {
+        let org = s.org(plan, "eu").await;
+        let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+        let tenant = s.tenant(&oa, &org, None).await;
+        for path in [
+            format!("/v1/orgs/{org}/ai-settings"),
+            format!("/v1/tenants/{tenant}/ai-settings"),
+        ] {
+            let (st, v) = s
+                .call(
+                    Method::PUT,
+                    &path,
+                    Some(&oa),
+                    Some(json!({"genai_enabled": false})),
+                )
+                .await;
+            assert_eq!(
+                (st, v["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("plan_excludes_ai_settings")),
+                "{plan} {path}"
+            );
+            let (st, v) = s.get(&path, &oa).await;
+            assert_eq!(
+                (st, v["configurable"].as_bool()),
+                (StatusCode::OK, Some(false))
+            );
+        }
+        let (allowed, reasons) = s
+            .decide(
+                &oa,
+                json!({"tenant": tenant, "product": "autopilot-for-everyone", "purpose": "genai"}),
+            )
+            .await;
+        assert!(!allowed);
+        assert_eq!(reasons, ["plan_excludes_genai"]);
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_moves_and_terminated_orgs() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&oa),
+            Some(json!({"status": "terminated"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("status"))
+    );
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&oa),
+            Some(json!({"baa": true})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("baa")),
+        "contract terms are the vendor's"
+    );
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&oa),
+            Some(json!({"allow_cross_region_llm": true})),
+        )
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "cross-region consent is the customer's: {v}"
+    );
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&s.admin),
+            Some(json!({"status": "terminated"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&s.admin),
+            Some(json!({"status": "active"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_status_transition"))
+    );
+    let (allowed, reasons) = s
+        .decide(
+            &oa,
+            json!({"tenant": tenant, "product": "orchestrator", "purpose": "service"}),
+        )
+        .await;
+    assert!(!allowed);
+    assert_eq!(reasons, ["org_terminated"]);
+    let (st, v) = s
+        .post(
+            &format!("/v1/orgs/{org}/tenants"),
+            &oa,
+            json!({"name": "late"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("org_not_active"))
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_problem_json_with_code_and_field() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let json_ct = Some("application/json");
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str, Option<&str>)> = vec![
+        ("malformed", b"{\"tenant\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        ("not json", b"hello".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        ("empty", b"".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        ("trailing", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\"}} x").into_bytes(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        ("array", b"[]".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", None),
+        ("unknown field", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"colour\":1}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_field", Some("colour")),
+        ("unknown enum", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"gossip\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", Some("purpose")),
+        ("number for enum", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":3}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", Some("purpose")),
+        ("wrong type", format!("{{\"tenant\":\"{tenant}\",\"product\":7,\"purpose\":\"genai\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", Some("product")),
+        ("missing", format!("{{\"tenant\":\"{tenant}\",\"purpose\":\"genai\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "missing_field", Some("product")),
+        ("bad data kind", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"data_kind\":\"any\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", Some("data_kind")),
+        ("unknown product", format!("{{\"tenant\":\"{tenant}\",\"product\":\"nope\",\"purpose\":\"genai\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_product", Some("product")),
+        ("unknown region", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"region\":\"mars\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_region", Some("region")),
+        ("unknown tenant", b"{\"tenant\":\"ten_0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"product\":\"ixp\",\"purpose\":\"genai\"}".to_vec(), StatusCode::NOT_FOUND, "not_found", Some("tenant")),
+        ("garbage tenant", b"{\"tenant\":\"../../etc\",\"product\":\"ixp\",\"purpose\":\"genai\"}".to_vec(), StatusCode::NOT_FOUND, "not_found", Some("tenant")),
+        ("oversized", vec![b' '; 70 * 1024], StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None),
+    ];
+    for (name, body, status, code, field) in cases {
+        let (st, v) = s
+            .raw(Method::POST, "/v1/decisions", &oa, json_ct, body)
+            .await;
+        assert_eq!(st, status, "{name}: {v}");
+        assert_eq!(v["code"], code, "{name}: {v}");
+        assert_eq!(v["field"].as_str(), field, "{name}: {v}");
+        assert_eq!(v["status"], status.as_u16(), "{name}");
+    }
+    // Nested fields are named by their path.
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(&oa),
+            Some(json!({"products": {"ixp": {"genai": true}}})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("unknown_field"),
+            Some("products.ixp.genai")
+        )
+    );
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(&oa),
+            Some(json!({"locked": ["everything"]})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("locked[0]"))
+    );
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(&oa),
+            Some(json!({"products": {"nope": {}}})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("unknown_product"),
+            Some("products.nope")
+        )
+    );
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/tenants/{tenant}/ai-settings"),
+            Some(&oa),
+            Some(json!({"locked": []})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("field_not_allowed"),
+            Some("locked")
+        )
+    );
+    // Wrong content type, empty names, bad expiry, unknown plan.
+    let (st, v) = s
+        .raw(
+            Method::POST,
+            "/v1/orgs",
+            &s.admin,
+            Some("text/plain"),
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
+    let (st, v) = s
+        .post(
+            "/v1/orgs",
+            &s.admin,
+            json!({"name": "  ", "plan": "free", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("name"))
+    );
+    let (st, v) = s
+        .post(
+            "/v1/orgs",
+            &s.admin,
+            json!({"name": "x", "plan": "platinum", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("plan"))
+    );
+    let (st, v) = s
+        .post(
+            "/v1/orgs",
+            &s.admin,
+            json!({"name": "x", "plan": "free", "region": "eu", "baa": "yes"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid_type"),
+            Some("baa")
+        )
+    );
+    let far = (time::OffsetDateTime::now_utc() + time::Duration::days(8))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (st, v) = s
+        .post(
+            &format!("/v1/tenants/{tenant}/support-grants"),
+            &oa,
+            json!({"ticket": "T", "expires_at": far}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid_expiry"),
+            Some("expires_at")
+        )
+    );
+    let (st, v) = s
+        .post(
+            &format!("/v1/tenants/{tenant}/support-grants"),
+            &oa,
+            json!({"ticket": "T", "expires_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_expiry"))
+    );
+    let (st, v) = s
+        .post(
+            &format!("/v1/tenants/{tenant}/support-grants"),
+            &oa,
+            json!({"ticket": "T", "expires_at": "tomorrow"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("expires_at"))
+    );
+    let (st, v) = s
+        .post(
+            &format!("/v1/orgs/{org}/opt-outs"),
+            &s.admin,
+            json!({"ticket": "T", "requested_by": "x", "products": ["ixp", "nope"]}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("unknown_product"),
+            Some("products[1]")
+        )
+    );
+    // Query parameters, unknown routes and methods.
+    let (st, v) = s.get("/v1/orgs?limit=0", &s.admin).await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+    let (st, v) = s.get("/v1/orgs?limit=abc", &s.admin).await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid_query"),
+            Some("limit")
+        )
+    );
+    let (st, v) = s.get("/v1/orgs?colour=red", &s.admin).await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("colour"))
+    );
+    let (st, v) = s.get("/v1/nothing", &s.admin).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (st, v) = s
+        .call(Method::DELETE, "/v1/decisions", Some(&s.admin), None)
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentication_and_keys() {
+    let s = TestServer::start().await;
+    let (st, v) = s
+        .call(Method::GET, "/v1/catalog/products", None, None)
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    let (st, v) = s
+        .call(Method::GET, "/v1/catalog/products", Some("dpk_wrong"), None)
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_key"))
+    );
+    let (st, v) = s.get("/v1/catalog/products", &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v.as_array().unwrap().len(), 28);
+    for path in ["/healthz", "/readyz", "/openapi.json"] {
+        let (st, _) = s.call(Method::GET, path, None, None).await;
+        assert_eq!(st, StatusCode::OK, "{path}");
+    }
+    let (_, doc) = s.call(Method::GET, "/openapi.json", None, None).await;
+    for p in [
+        "/v1/decisions",
+        "/v1/orgs/{org}",
+        "/v1/tenants/{tenant}/products",
+        "/v1/keys",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "openapi lacks {p}");
+    }
+
+    let org = s.org("enterprise", "eu").await;
+    let (st, created) = s
+        .post(
+            "/v1/keys",
+            &s.admin,
+            json!({"role": "service", "product": "ixp", "label": "ixp"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let secret = created["key"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("dpk_"));
+    let (_, me) = s.get("/v1/me", &secret).await;
+    assert_eq!(
+        (me["role"].as_str(), me["product"].as_str()),
+        (Some("service"), Some("ixp"))
+    );
+    assert!(me.get("key").is_none(), "the secret is never shown again");
+    let (_, keys) = s.get("/v1/keys", &s.admin).await;
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("key").is_none() && k.get("hash").is_none())
+    );
+    // Revocation takes effect at once.
+    let kid = created["id"].as_str().unwrap();
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/v1/keys/{kid}"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.get("/v1/me", &secret).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // The last platform_admin key cannot be revoked.
+    let (_, me) = s.get("/v1/me", &s.admin).await;
+    let (st, v) = s
+        .call(
+            Method::DELETE,
+            &format!("/v1/keys/{}", me["id"].as_str().unwrap()),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("last_admin_key"))
+    );
+    // Scope rules for new keys.
+    for (body, code, field) in [
+        (json!({"role": "service"}), "missing_field", "product"),
+        (
+            json!({"role": "service", "product": "nope"}),
+            "unknown_product",
+            "product",
+        ),
+        (json!({"role": "org_admin"}), "missing_field", "org"),
+        (
+            json!({"role": "support", "org": org}),
+            "invalid_scope",
+            "org",
+        ),
+        (
+            json!({"role": "org_admin", "org": org, "product": "ixp"}),
+            "invalid_scope",
+            "product",
+        ),
+        (
+            json!({"role": "org_admin", "org": "org_0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa"}),
+            "unknown_org",
+            "org",
+        ),
+    ] {
+        let (st, v) = s.post("/v1/keys", &s.admin, body.clone()).await;
+        assert_eq!(
+            (st, v["code"].as_str(), v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some(field)),
+            "{body}"
+        );
+    }
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let (st, v) = s
+        .post(
+            "/v1/keys",
+            &oa,
+            json!({"role": "service", "product": "ixp"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("role"))
+    );
+    let (st, v) = s.post("/v1/keys", &oa, json!({"role": "auditor"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["org"],
+        org.as_str(),
+        "an org_admin's keys stay in its organization"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_keys_are_bound_to_their_product_and_scope() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let t1 = s.tenant(&oa, &org, None).await;
+    let t2 = s.tenant(&oa, &org, None).await;
+    let svc = s
+        .key(json!({"role": "service", "product": "ixp", "tenant": t1}))
+        .await;
+    assert!(
+        s.decide(
+            &svc,
+            json!({"tenant": t1, "product": "ixp", "purpose": "service"})
+        )
+        .await
+        .0
+    );
+    let (st, v) = s
+        .post(
+            "/v1/decisions",
+            &svc,
+            json!({"tenant": t1, "product": "apps", "purpose": "service"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("product"))
+    );
+    let (st, _) = s
+        .post(
+            "/v1/decisions",
+            &svc,
+            json!({"tenant": t2, "product": "ixp", "purpose": "service"}),
+        )
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "a tenant outside the key's scope does not exist for it"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_orgs_pages_and_respects_scope() {
+    let s = TestServer::start().await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(s.org("free", "eu").await);
+    }
+    let (_, p1) = s.get("/v1/orgs?limit=2", &s.admin).await;
+    assert_eq!(p1["items"].as_array().unwrap().len(), 2);
+    let next = p1["next"].as_str().unwrap();
+    let (_, p2) = s
+        .get(&format!("/v1/orgs?limit=2&after={next}"), &s.admin)
+        .await;
+    let (_, p3) = s
+        .get(
+            &format!("/v1/orgs?limit=2&after={}", p2["next"].as_str().unwrap()),
+            &s.admin,
+        )
+        .await;
+    assert!(p3.get("next").is_none());
+    let seen: Vec<&str> = [&p1, &p2, &p3]
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap())
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let oa = s.key(json!({"role": "org_admin", "org": ids[2]})).await;
+    let (_, mine) = s.get("/v1/orgs", &oa).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["id"], ids[2].as_str());
+    s.stop().await;
+}
