@@ -984,9 +984,13 @@ async fn key(cmd: KeyCmd) -> Result<ExitCode> {
             }
             let v = client(&remote)?.post("/v1/keys", &body).await?;
             print(&remote, &v, |v| {
+                let mut described = v.clone();
+                if let Some(m) = described.as_object_mut() {
+                    m.remove("key");
+                }
                 format!(
                     "{}\nThe key is shown only this once:\n\n    {}\n",
-                    output::object(v),
+                    output::object(&described),
                     output::cell(v.get("key"))
                 )
             })

@@ -90,7 +90,7 @@ pub fn catalog(products: &[Product]) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
-            train.push_str(&format!("{}", superscript(notes.len())));
+            train.push_str(&superscript(notes.len()));
         }
         let mut name = p.name.clone();
         if let Some(n) = &p.note {

@@ -225,7 +225,7 @@ mod tests {
                 locked: false
             }
         );
-        assert_eq!(effective(&org, &ten, "apps", key).value, false);
+        assert!(!effective(&org, &ten, "apps", key).value);
         ten.genai_enabled = Some(false);
         assert_eq!(
             effective(&org, &ten, "ixp", key),

@@ -220,6 +220,11 @@ fn endpoints(org: &str, tenant: &str) -> Vec<(Method, String, Option<Value>, [u1
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_against_each_endpoint() {
     let f = fixture().await;
+    assert_eq!(
+        f.keys.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+        ROLES,
+        "keys follow the matrix's column order"
+    );
     let mut failures = Vec::new();
     for (method, path, body, expected) in endpoints(&f.org_a, &f.tenant_a) {
         for (i, (role, key)) in f.keys.iter().enumerate() {

@@ -1,0 +1,434 @@
+//! The `datapact` binary as a user runs it: serve, then talk to it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_datapact");
+
+fn datapact(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("DATAPACT_KEY")
+        .env_remove("DATAPACT_URL")
+        .env_remove("DATAPACT_ADMIN_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A `datapact serve` process on an ephemeral port.
+struct Served {
+    child: Child,
+    url: String,
+    stdout_head: String,
+}
+
+impl Served {
+    // The child is moved into `Served`, whose `Drop` kills and waits for it.
+    #[allow(clippy::zombie_processes)]
+    fn start(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra);
+        cmd.env_remove("DATAPACT_ADMIN_KEY")
+            .env("DATAPACT_LOG", "warn");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap_or(0) == 0 {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("server exited early ({status:?}); printed:\n{head}");
+            }
+            head.push_str(&line);
+            if let Some(addr) = line.trim().strip_prefix("datapact listening on ") {
+                // Keep draining stdout so the server never blocks on a full pipe.
+                std::thread::spawn(move || {
+                    let _ = out.read_to_end(&mut Vec::new());
+                });
+                return Self {
+                    child,
+                    url: addr.to_string(),
+                    stdout_head: head,
+                };
+            }
+        }
+    }
+
+    fn cli(&self, key: &str, args: &[&str]) -> Output {
+        datapact(args, &[("DATAPACT_URL", &self.url), ("DATAPACT_KEY", key)])
+    }
+
+    fn json(&self, key: &str, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.cli(key, &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn bad_catalog_is_refused_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("products.toml");
+    std::fs::write(
+        &path,
+        "version = 1\n[[products]]\nid = \"a\"\nname = \"A\"\nprovide_services = true\ntrain_vendor_models = false\nfinetune_third_party = false\ngenai = \"maybe\"\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let out = datapact(&["catalog", "check", p], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{p}:8:")) && err.contains("field `genai`"),
+        "{err}"
+    );
+
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+            "--catalog",
+            p,
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{p}:8:")) && err.contains("genai"),
+        "{err}"
+    );
+
+    std::fs::write(&path, "version = 1\n[[products]]\nid = \"a\"\nname = \"A\"\nprovide_services = true\ntrain_vendor_models = false\nfinetune_third_party = false\ngenai = \"none\"\nowner = \"x\"\n").unwrap();
+    let err = text(&datapact(&["catalog", "check", p], &[]).stderr);
+    assert!(
+        err.contains(":9:") && err.contains("field `owner`"),
+        "{err}"
+    );
+
+    let out = datapact(&["catalog", "check", "catalog/does-not-exist.toml"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("does-not-exist.toml"));
+
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../catalog/products.toml");
+    let out = datapact(&["catalog", "check", shipped], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("28 products"));
+}
+
+#[test]
+fn bad_config_is_refused_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("datapact.toml");
+    std::fs::write(
+        &cfg,
+        "# regions\nregions = [\"eu\", \"us\"]\nlisten_port = 9\n",
+    )
+    .unwrap();
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3", cfg.display())) && err.contains("listen_port"),
+        "{err}"
+    );
+}
+
+#[test]
+fn catalog_show_matches_the_seed_form() {
+    let out = datapact(&["catalog", "show", "--builtin"], &[]);
+    assert!(out.status.success());
+    let table = text(&out.stdout);
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no row {name}"))
+            .to_string()
+    };
+    let marks = |l: String| {
+        l.split('┆')
+            .skip(1)
+            .take(5)
+            .map(|c| c.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(marks(row("AI Center ")), ["✅", "❌", "❌", "N/A", "N/A"]);
+    assert_eq!(marks(row("Agent Builder")), ["✅", "✅", "✅", "❌", "❌"]);
+    assert_eq!(
+        marks(row("Integration Service")),
+        ["✅", "❌", "✅", "✅", "✅"]
+    );
+    let cm = &marks(row("Communications Mining"))[1];
+    assert!(
+        cm.starts_with("✅") && cm.chars().count() == 2,
+        "training mark carries a footnote: {cm}"
+    );
+    assert!(table.contains("design_time data only"));
+}
+
+#[test]
+fn first_start_prints_a_key_once_and_the_cli_drives_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let admin;
+    {
+        let s = Served::start(&data, &[], &[]);
+        let line = s
+            .stdout_head
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("dpk_"))
+            .expect("a generated key");
+        admin = line.to_string();
+        let org = s.json(
+            &admin,
+            &[
+                "org",
+                "create",
+                "--name",
+                "Acme",
+                "--plan",
+                "enterprise",
+                "--region",
+                "eu",
+            ],
+        );
+        let org_id = org["id"].as_str().unwrap();
+        let oa = s.json(
+            &admin,
+            &["key", "create", "--role", "org_admin", "--org", org_id],
+        );
+        let oa = oa["key"].as_str().unwrap();
+        let t = s.json(oa, &["tenant", "create", "--org", org_id, "--name", "prod"]);
+        let tenant = t["id"].as_str().unwrap();
+
+        let out = s.cli(
+            oa,
+            &[
+                "decide",
+                "--tenant",
+                tenant,
+                "--product",
+                "ixp",
+                "--purpose",
+                "vendor_training",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("ALLOWED"));
+        s.json(
+            &admin,
+            &[
+                "opt-out",
+                "add",
+                "--org",
+                org_id,
+                "--ticket",
+                "SUP-9",
+                "--requested-by",
+                "dpo",
+            ],
+        );
+        let out = s.cli(
+            oa,
+            &[
+                "decide",
+                "--tenant",
+                tenant,
+                "--product",
+                "ixp",
+                "--purpose",
+                "vendor_training",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(3), "denied exits 3");
+        assert!(text(&out.stdout).contains("opted_out"));
+        let out = s.cli(
+            oa,
+            &[
+                "decide",
+                "--tenant",
+                tenant,
+                "--product",
+                "ixp",
+                "--purpose",
+                "genai",
+                "--region",
+                "mars",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("unknown_region") && err.contains("field: region"),
+            "{err}"
+        );
+
+        let settings = s.json(
+            oa,
+            &[
+                "ai-settings",
+                "set",
+                "--org",
+                org_id,
+                r#"{"genai_enabled": false, "locked": ["genai_enabled"]}"#,
+            ],
+        );
+        assert_eq!(settings["locked"][0], "genai_enabled");
+        let out = s.cli(oa, &["ai-settings", "set", "--tenant", tenant, "{not json"]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("line 1"),
+            "{}",
+            text(&out.stderr)
+        );
+        let av = s.json(oa, &["tenant", "products", tenant]);
+        assert_eq!(av.as_array().unwrap().len(), 28);
+        let out = s.cli(
+            oa,
+            &[
+                "support-grant",
+                "create",
+                "--tenant",
+                tenant,
+                "--ticket",
+                "SUP-10",
+                "--expires-in",
+                "2d",
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = s.cli(
+            oa,
+            &[
+                "support-grant",
+                "create",
+                "--tenant",
+                tenant,
+                "--ticket",
+                "SUP-11",
+                "--expires-in",
+                "9d",
+            ],
+        );
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains("invalid_expiry"));
+        let out = s.cli("dpk_nonsense", &["whoami"]);
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains("401"));
+        let table = text(&s.cli(&admin, &["org", "list"]).stdout);
+        assert!(
+            table.contains("Acme") && table.contains("enterprise"),
+            "{table}"
+        );
+    }
+    // A restart keeps everything and prints no new key.
+    let s = Served::start(&data, &[], &[]);
+    assert!(!s.stdout_head.contains("dpk_"), "{}", s.stdout_head);
+    let orgs = s.json(&admin, &["org", "list"]);
+    assert_eq!(orgs.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn admin_key_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ],
+        &[("DATAPACT_ADMIN_KEY", "short")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("DATAPACT_ADMIN_KEY is too short"),
+        "{}",
+        text(&out.stderr)
+    );
+    let key = "an-operator-chosen-key-of-decent-length";
+    let s = Served::start(&dir.path().join("d"), &[], &[("DATAPACT_ADMIN_KEY", key)]);
+    assert!(!s.stdout_head.contains("dpk_"));
+    assert_eq!(s.json(key, &["whoami"])["role"], "platform_admin");
+}
+
+#[test]
+fn removing_a_region_that_holds_data_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let key = "an-operator-chosen-key-of-decent-length";
+    {
+        let s = Served::start(&data, &[], &[("DATAPACT_ADMIN_KEY", key)]);
+        s.json(
+            key,
+            &[
+                "org", "create", "--name", "US Co", "--plan", "free", "--region", "us",
+            ],
+        );
+    }
+    let cfg = dir.path().join("eu-only.toml");
+    std::fs::write(&cfg, "regions = [\"eu\"]\n").unwrap();
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("region `us`") && err.contains("regions"),
+        "{err}"
+    );
+}
