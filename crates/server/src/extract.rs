@@ -225,3 +225,42 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         Ok(Caller(key))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::{CreateOrg, DecideBody};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes give a value or a 4xx problem; never a panic, never a 5xx.
+        #[test]
+        fn arbitrary_bodies_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Err(e) = parse_json::<DecideBody>(&bytes) {
+                prop_assert!(e.status.is_client_error());
+            }
+        }
+
+        /// JSON-shaped input with wrong types or extra fields names a field or is malformed.
+        #[test]
+        fn json_shaped_bodies_name_a_field(
+            name in prop_oneof![Just(json!("x")), Just(json!(1)), Just(json!(null)), Just(json!([])), Just(json!({}))],
+            plan in prop_oneof![Just(json!("free")), Just(json!("gold")), Just(json!(true))],
+            extra in proptest::option::of("[a-z]{1,8}"),
+        ) {
+            let mut body = json!({"name": name, "plan": plan, "region": "eu"});
+            if let Some(k) = &extra {
+                body[k] = json!(1);
+            }
+            match parse_json::<CreateOrg>(body.to_string().as_bytes()) {
+                Ok(_) => {}
+                Err(e) => {
+                    prop_assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+                    prop_assert!(e.field.is_some(), "{:?}", e);
+                }
+            }
+        }
+    }
+
+    use serde_json::json;
+}

@@ -1,0 +1,257 @@
+//! A change that cannot be stored durably is not made: the caller gets 503 and memory,
+//! decisions and later reads are as if the request never came.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use datapact_governance::{
+    AiSettings, ApiKey, Catalog, OptOut, Org, Snapshot, SupportGrant, Tenant,
+};
+use datapact_server::{AppState, Config};
+use datapact_store::{SettingsScope, SqliteStore, Store, StoreError};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A real SQLite store whose writes fail while `broken` is set, as a full disk would.
+struct Flaky {
+    inner: SqliteStore,
+    broken: AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.broken.load(Ordering::SeqCst) {
+            Err(StoreError::Io {
+                path: "datapact.db".into(),
+                source: std::io::Error::other("No space left on device"),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Flaky {
+    fn backend(&self) -> &'static str {
+        "flaky-sqlite"
+    }
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        self.inner.load().await
+    }
+    async fn insert_org(&self, org: &Org) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_org(org).await
+    }
+    async fn update_org(&self, org: &Org) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.update_org(org).await
+    }
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_tenant(tenant).await
+    }
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.update_tenant(tenant).await
+    }
+    async fn put_opt_out(&self, o: &OptOut) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_opt_out(o).await
+    }
+    async fn put_ai_settings(
+        &self,
+        scope: SettingsScope,
+        s: &AiSettings,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_ai_settings(scope, s).await
+    }
+    async fn put_grant(&self, g: &SupportGrant) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_grant(g).await
+    }
+    async fn put_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_key(k).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.ping().await
+    }
+}
+
+async fn call(
+    url: &str,
+    method: reqwest::Method,
+    path: &str,
+    key: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{url}{path}"))
+        .bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_writes_are_not_acknowledged_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Flaky {
+        inner: SqliteStore::open(dir.path()).unwrap(),
+        broken: AtomicBool::new(false),
+    });
+    let state = AppState::open(
+        store.clone(),
+        Catalog::builtin().unwrap(),
+        Config::default(),
+    )
+    .await
+    .unwrap();
+    let admin = "fault-test-admin-key-0123456789";
+    state.bootstrap(Some(admin)).await.unwrap();
+    let state = Arc::new(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(datapact_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+
+    let (_, org) = call(
+        &url,
+        reqwest::Method::POST,
+        "/v1/orgs",
+        admin,
+        Some(json!({"name": "A", "plan": "enterprise", "region": "eu"})),
+    )
+    .await;
+    let org_id = org["id"].as_str().unwrap().to_string();
+    let (_, k) = call(
+        &url,
+        reqwest::Method::POST,
+        "/v1/keys",
+        admin,
+        Some(json!({"role": "org_admin", "org": org_id})),
+    )
+    .await;
+    let oa = k["key"].as_str().unwrap().to_string();
+    let (_, t) = call(
+        &url,
+        reqwest::Method::POST,
+        &format!("/v1/orgs/{org_id}/tenants"),
+        &oa,
+        Some(json!({"name": "t"})),
+    )
+    .await;
+    let tenant = t["id"].as_str().unwrap().to_string();
+
+    store.broken.store(true, Ordering::SeqCst);
+    let attempts: Vec<(reqwest::Method, String, &str, Value)> = vec![
+        (
+            reqwest::Method::POST,
+            "/v1/orgs".into(),
+            admin,
+            json!({"name": "B", "plan": "free", "region": "eu"}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/v1/orgs/{org_id}"),
+            admin,
+            json!({"baa": true}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/orgs/{org_id}/tenants"),
+            &oa,
+            json!({"name": "t2"}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/orgs/{org_id}/opt-outs"),
+            admin,
+            json!({"ticket": "T", "requested_by": "x"}),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/v1/orgs/{org_id}/ai-settings"),
+            &oa,
+            json!({"genai_enabled": false}),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/v1/tenants/{tenant}/ai-settings"),
+            &oa,
+            json!({"genai_enabled": false}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/keys".into(),
+            admin,
+            json!({"role": "support"}),
+        ),
+    ];
+    for (method, path, key, body) in attempts {
+        let (st, v) = call(&url, method.clone(), &path, key, Some(body)).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{method} {path}: {v}");
+        assert_eq!(v["code"], "storage_unavailable");
+        assert!(
+            !v["detail"].as_str().unwrap().contains("No space"),
+            "internal detail must not leak: {v}"
+        );
+    }
+    let (st, _) = call(&url, reqwest::Method::GET, "/readyz", admin, None).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+
+    // Nothing changed in memory: decisions and reads are as before.
+    let decide = |purpose: &'static str| {
+        let (url, oa, tenant) = (url.clone(), oa.clone(), tenant.clone());
+        async move {
+            let (_, d) = call(
+                &url,
+                reqwest::Method::POST,
+                "/v1/decisions",
+                &oa,
+                Some(json!({"tenant": tenant, "product": "ixp", "purpose": purpose})),
+            )
+            .await;
+            d["allowed"].as_bool().unwrap()
+        }
+    };
+    assert!(
+        decide("vendor_training").await,
+        "no BAA and no opt-out took effect"
+    );
+    assert!(decide("genai").await, "no AI setting took effect");
+    let (_, orgs) = call(&url, reqwest::Method::GET, "/v1/orgs", admin, None).await;
+    assert_eq!(orgs["items"].as_array().unwrap().len(), 1);
+    let (_, tenants) = call(
+        &url,
+        reqwest::Method::GET,
+        &format!("/v1/orgs/{org_id}/tenants"),
+        &oa,
+        None,
+    )
+    .await;
+    assert_eq!(tenants.as_array().unwrap().len(), 1);
+
+    // And nothing half-written reached the database.
+    store.broken.store(false, Ordering::SeqCst);
+    let snap = store.inner.load().await.unwrap();
+    assert_eq!(
+        (snap.orgs.len(), snap.tenants.len(), snap.keys.len()),
+        (1, 1, 2)
+    );
+    assert!(
+        !snap.orgs[0].baa
+            && snap.orgs[0].opt_outs.is_empty()
+            && snap.orgs[0].ai == AiSettings::default()
+    );
+}
