@@ -114,6 +114,14 @@ prefixed_id!(
     /// An API key (its public identifier, never the secret).
     KeyId, "key_", "API key"
 );
+prefixed_id!(
+    /// A customer data record in the vault.
+    RecordId, "rec_", "record"
+);
+prefixed_id!(
+    /// A background job (key rotation, row removal, termination).
+    JobId, "job_", "job"
+);
 
 #[cfg(test)]
 mod tests {

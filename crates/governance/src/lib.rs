@@ -19,7 +19,7 @@ pub use catalog::{Catalog, CatalogError, DataKind, GenAi, Product};
 pub use decision::{
     Availability, Decision, DecisionRequest, ProductAvailability, Purpose, Reason, ReasonCode,
 };
-pub use ids::{GrantId, KeyId, OptOutId, OrgId, TenantId};
+pub use ids::{GrantId, JobId, KeyId, OptOutId, OrgId, RecordId, TenantId};
 pub use model::{OptOut, Org, OrgStatus, Plan, SupportGrant, Tenant};
 pub use registry::{DecideError, Registry, Snapshot};
 pub use settings::{AiSettings, AiToggles, Effective, SettingKey, SettingSource};

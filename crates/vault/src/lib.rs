@@ -1,0 +1,1212 @@
+//! The customer data vault: records encrypted under per-tenant data keys, stored only in the
+//! tenant's region, with export, modification, deletion, key rotation, retention and purge by
+//! crypto-shredding with a signed deletion certificate.
+//!
+//! Every method is blocking (SQLite and AES run on the calling thread); async callers run them
+//! on a blocking pool.
+#![forbid(unsafe_code)]
+
+pub mod certificate;
+pub mod crypto;
+pub mod keys;
+mod store;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use base64::Engine;
+use datapact_governance::{DataKind, RecordId, TenantId};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use certificate::{CertificateStatement, DeletionCertificate, VerifyError, verify_certificate};
+use crypto::{Aead, SecretKey};
+pub use keys::{KeyProvider, LocalKeyring, MasterKey, MasterOutcome, MasterSecret, Signer};
+use store::RegionStore;
+
+/// Why a vault operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Encryption or decryption failed.
+    #[error("cryptographic failure: {0}")]
+    Crypto(String),
+    /// A key file is malformed or does not fit.
+    #[error("key store: {0}")]
+    KeyStore(String),
+    /// A master secret or keyring needed for existing data is missing.
+    #[error("{0}")]
+    MasterMissing(String),
+    /// The master secret is wrong.
+    #[error("{0}")]
+    MasterWrong(String),
+    /// No such record for this tenant.
+    #[error("record {0} not found")]
+    NotFound(String),
+    /// Content larger than allowed.
+    #[error("{field}: content is {size} bytes, larger than the limit of {limit}")]
+    TooLarge {
+        /// The field (e.g. `records[3].content`).
+        field: String,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A value is not acceptable.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A stored record cannot be decrypted or parsed: altered on disk, or a bug.
+    #[error("record {record} is corrupted and cannot be read: {detail}")]
+    Corrupt {
+        /// The record.
+        record: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The region is not configured.
+    #[error("region `{0}` is not configured")]
+    UnknownRegion(String),
+    /// A lock was poisoned by a panic elsewhere.
+    #[error("internal lock poisoned")]
+    Poisoned,
+}
+
+/// Record content: text (UTF-8) or bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// UTF-8 text (including JSON documents).
+    Text(String),
+    /// Arbitrary bytes.
+    Bytes(Vec<u8>),
+}
+
+impl Content {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Content::Text(s) => s.as_bytes(),
+            Content::Bytes(b) => b,
+        }
+    }
+    fn encoding(&self) -> &'static str {
+        match self {
+            Content::Text(_) => "text",
+            Content::Bytes(_) => "bytes",
+        }
+    }
+}
+
+/// A record to write.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Product the data belongs to.
+    pub product: String,
+    /// Design-time or run-time data.
+    pub data_kind: DataKind,
+    /// The content.
+    pub content: Content,
+    /// Media type; `text/plain` or `application/octet-stream` by default.
+    pub content_type: Option<String>,
+    /// Dotted data categories (`user.contact.email`).
+    pub categories: Vec<String>,
+    /// Small JSON object without customer content.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Changes to a record; absent fields stay.
+#[derive(Debug, Clone, Default)]
+pub struct RecordPatch {
+    /// New content (new ciphertext; the old one is destroyed).
+    pub content: Option<Content>,
+    /// New media type.
+    pub content_type: Option<String>,
+    /// New categories.
+    pub categories: Option<Vec<String>>,
+    /// New metadata.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Everything about a record except its content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordMeta {
+    /// Identifier.
+    pub id: RecordId,
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Product.
+    pub product: String,
+    /// Data kind.
+    pub data_kind: DataKind,
+    /// Data categories.
+    pub categories: Vec<String>,
+    /// Metadata.
+    pub metadata: Option<serde_json::Value>,
+    /// Media type.
+    pub content_type: String,
+    /// `text` or `bytes`.
+    pub encoding: String,
+    /// Plaintext size in bytes.
+    pub size: usize,
+    /// Data key version that encrypts it.
+    pub key_version: u32,
+    /// Record version, incremented on every change.
+    pub version: u64,
+    /// Region where it is stored.
+    pub region: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A record with its decrypted content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Metadata.
+    pub meta: RecordMeta,
+    /// Content.
+    pub content: Content,
+}
+
+/// Which records to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this product.
+    pub product: Option<String>,
+    /// Only this data kind.
+    pub data_kind: Option<DataKind>,
+    /// Only records with this category or one below it (`user.contact` matches `user.contact.email`).
+    pub category: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<OffsetDateTime>,
+    /// Created before.
+    pub created_before: Option<OffsetDateTime>,
+    /// Records after this id (pagination).
+    pub after: Option<RecordId>,
+    /// Page size.
+    pub limit: usize,
+}
+
+/// A retention rule: records matching it are deleted once older than `max_age_days`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    /// Only this product (all when absent).
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Only this data kind (both when absent).
+    #[serde(default)]
+    pub data_kind: Option<DataKind>,
+    /// Maximum age in days.
+    pub max_age_days: u32,
+}
+
+/// A tenant's data key version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyVersion {
+    /// Version number.
+    pub version: u32,
+    /// KEK that wraps it.
+    pub kek_id: String,
+    /// Whether new writes use it.
+    pub active: bool,
+    /// Records still encrypted under it.
+    pub records: u64,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What destroying a tenant's keys did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestroyedKeys {
+    /// Versions destroyed now.
+    pub versions: Vec<u32>,
+    /// KEKs those versions were wrapped under.
+    pub kek_ids: Vec<String>,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// Settings of a vault.
+#[derive(Debug, Clone)]
+pub struct VaultOptions {
+    /// Data directory (master metadata, signing key; region directories by default).
+    pub data_dir: PathBuf,
+    /// Each configured region and, optionally, a directory elsewhere for its storage.
+    pub regions: Vec<(String, Option<PathBuf>)>,
+    /// Where the master key comes from.
+    pub master: MasterSecret,
+    /// Largest record content accepted, in bytes.
+    pub max_content_bytes: usize,
+}
+
+/// The vault.
+pub struct Vault {
+    regions: HashMap<String, RegionStore>,
+    provider: Arc<dyn KeyProvider>,
+    signer: Signer,
+    deks: RwLock<HashMap<(TenantId, u32), Arc<Aead>>>,
+    active: RwLock<HashMap<TenantId, u32>>,
+    key_lock: Mutex<()>,
+    max_content_bytes: usize,
+}
+
+fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+fn from_micros(us: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(us as i128 * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn dek_context(tenant: TenantId, version: u32, region: &str) -> Vec<u8> {
+    format!("datapact.dek/v1|{tenant}|{version}|{region}").into_bytes()
+}
+
+fn record_aad(tenant: TenantId, id: RecordId, version: u64, key_version: u32) -> Vec<u8> {
+    format!("datapact.record/v1|{tenant}|{id}|{version}|{key_version}").into_bytes()
+}
+
+fn valid_category(c: &str) -> bool {
+    c.len() <= 128
+        && c.split('.').all(|part| {
+            part.starts_with(|ch: char| ch.is_ascii_lowercase())
+                && part
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        })
+}
+
+const MAX_CATEGORIES: usize = 32;
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// Columns every record query selects, in the order [`row_meta`] reads them.
+const META_COLUMNS: &str = "id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size, key_version, version, created_at, updated_at";
+
+fn row_meta(r: &rusqlite::Row<'_>, region: &str) -> Result<RecordMeta, VaultError> {
+    let id: String = r.get(0)?;
+    let corrupt = |detail: String| VaultError::Corrupt {
+        record: id.clone(),
+        detail,
+    };
+    let kind: String = r.get(3)?;
+    let categories: String = r.get(4)?;
+    let metadata: Option<String> = r.get(5)?;
+    Ok(RecordMeta {
+        id: id.parse().map_err(|e| corrupt(format!("{e}")))?,
+        tenant: r
+            .get::<_, String>(1)?
+            .parse()
+            .map_err(|e| corrupt(format!("{e}")))?,
+        product: r.get(2)?,
+        data_kind: match kind.as_str() {
+            "design_time" => DataKind::DesignTime,
+            "run_time" => DataKind::RunTime,
+            other => return Err(corrupt(format!("unknown data kind `{other}`"))),
+        },
+        categories: serde_json::from_str(&categories)
+            .map_err(|e| corrupt(format!("categories: {e}")))?,
+        metadata: metadata
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| corrupt(format!("metadata: {e}")))?,
+        content_type: r.get(6)?,
+        encoding: r.get(7)?,
+        size: r.get::<_, i64>(8)? as usize,
+        key_version: r.get::<_, i64>(9)? as u32,
+        version: r.get::<_, i64>(10)? as u64,
+        region: region.to_string(),
+        created_at: from_micros(r.get(11)?),
+        updated_at: from_micros(r.get(12)?),
+    })
+}
+
+/// A tenant as the vault sees it: its id and the region its data lives in.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantRef<'a> {
+    /// Tenant id.
+    pub id: TenantId,
+    /// The tenant's region.
+    pub region: &'a str,
+}
+
+impl Vault {
+    /// Opens the master key, the regions' keyrings and storage, and the signing key.
+    pub fn open(opts: VaultOptions) -> Result<(Self, MasterOutcome), VaultError> {
+        let dirs: Vec<(String, PathBuf)> = opts
+            .regions
+            .iter()
+            .map(|(r, p)| {
+                (
+                    r.clone(),
+                    p.clone()
+                        .unwrap_or_else(|| opts.data_dir.join("regions").join(r)),
+                )
+            })
+            .collect();
+        let sealed_elsewhere = opts.data_dir.join("signing-key.json").exists()
+            || dirs
+                .iter()
+                .any(|(_, d)| d.join("keyring.json").exists() || RegionStore::has_data(d));
+        let (master, outcome) = MasterKey::open(&opts.data_dir, &opts.master, sealed_elsewhere)?;
+        let ring_regions: Vec<(String, PathBuf, bool)> = dirs
+            .iter()
+            .map(|(r, d)| (r.clone(), d.clone(), RegionStore::has_data(d)))
+            .collect();
+        let provider = Arc::new(LocalKeyring::open(&master, &ring_regions)?);
+        let signer = Signer::open(&master, &opts.data_dir)?;
+        let mut regions = HashMap::new();
+        for (r, d) in dirs {
+            regions.insert(r, RegionStore::open(&d)?);
+        }
+        Ok((
+            Self {
+                regions,
+                provider,
+                signer,
+                deks: RwLock::new(HashMap::new()),
+                active: RwLock::new(HashMap::new()),
+                key_lock: Mutex::new(()),
+                max_content_bytes: opts.max_content_bytes,
+            },
+            outcome,
+        ))
+    }
+
+    /// The server's signing key.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// The largest content accepted.
+    pub fn max_content_bytes(&self) -> usize {
+        self.max_content_bytes
+    }
+
+    /// The directory a region's storage lives in.
+    pub fn region_dir(&self, region: &str) -> Option<&std::path::Path> {
+        self.regions.get(region).map(|r| r.dir.as_path())
+    }
+
+    fn region(&self, region: &str) -> Result<&RegionStore, VaultError> {
+        self.regions
+            .get(region)
+            .ok_or_else(|| VaultError::UnknownRegion(region.to_string()))
+    }
+
+    /// The data key for `version`, unwrapped once and then cached; `None` if destroyed.
+    fn dek(&self, t: TenantRef<'_>, version: u32) -> Result<Option<Arc<Aead>>, VaultError> {
+        if let Some(a) = self
+            .deks
+            .read()
+            .map_err(|_| VaultError::Poisoned)?
+            .get(&(t.id, version))
+        {
+            return Ok(Some(Arc::clone(a)));
+        }
+        let rs = self.region(t.region)?;
+        let row: Option<(String, Vec<u8>)> = rs.keys.read(|c| {
+            Ok(c.query_row(
+                "SELECT kek_id, wrapped FROM tenant_keys WHERE tenant_id = ?1 AND version = ?2",
+                params![t.id.to_string(), version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })?;
+        let Some((kek_id, sealed)) = row else {
+            return Ok(None);
+        };
+        let key = self.provider.unwrap(
+            t.region,
+            &dek_context(t.id, version, t.region),
+            &keys::WrappedKey { kek_id, sealed },
+        )?;
+        let aead = Arc::new(Aead::new(&key)?);
+        self.deks
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .insert((t.id, version), Arc::clone(&aead));
+        Ok(Some(aead))
+    }
+
+    /// The active data key version and key, creating version 1 on the tenant's first write.
+    fn active_dek(
+        &self,
+        t: TenantRef<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(u32, Arc<Aead>), VaultError> {
+        if let Some(v) = self
+            .active
+            .read()
+            .map_err(|_| VaultError::Poisoned)?
+            .get(&t.id)
+            .copied()
+            && let Some(a) = self.dek(t, v)?
+        {
+            return Ok((v, a));
+        }
+        let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
+        let rs = self.region(t.region)?;
+        let current: Option<u32> = rs.keys.read(|c| {
+            Ok(c.query_row(
+                "SELECT MAX(version) FROM tenant_keys WHERE tenant_id = ?1",
+                [t.id.to_string()],
+                |r| r.get::<_, Option<i64>>(0),
+            )?
+            .map(|v| v as u32))
+        })?;
+        let version = match current {
+            Some(v) => v,
+            None => self.create_dek(t, now)?,
+        };
+        let aead = self
+            .dek(t, version)?
+            .ok_or_else(|| VaultError::KeyStore("data key vanished".into()))?;
+        self.active
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .insert(t.id, version);
+        Ok((version, aead))
+    }
+
+    /// Creates the next data key version (never reusing a destroyed one). Caller holds `key_lock`.
+    fn create_dek(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<u32, VaultError> {
+        let rs = self.region(t.region)?;
+        let dek = SecretKey::generate()?;
+        rs.keys.write(|c| {
+            let tx = c.transaction()?;
+            let max: i64 = tx.query_row(
+                "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM tenant_keys WHERE tenant_id = ?1
+                 UNION ALL SELECT MAX(version) FROM destroyed_keys WHERE tenant_id = ?1)",
+                [t.id.to_string()],
+                |r| Ok(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
+            )?;
+            let version = (max + 1) as u32;
+            let wrapped = self.provider.wrap(t.region, &dek_context(t.id, version, t.region), &dek)?;
+            tx.execute(
+                "INSERT INTO tenant_keys (tenant_id, version, kek_id, wrapped, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t.id.to_string(), version, wrapped.kek_id, wrapped.sealed, micros(now)],
+            )?;
+            tx.commit()?;
+            tracing::info!(tenant = %t.id, region = t.region, version, "created a tenant data key");
+            Ok(version)
+        })
+    }
+
+    fn check_content(
+        &self,
+        field: &str,
+        c: &Content,
+        content_type: Option<&str>,
+    ) -> Result<(), VaultError> {
+        let size = c.as_bytes().len();
+        if size > self.max_content_bytes {
+            return Err(VaultError::TooLarge {
+                field: field.to_string(),
+                size,
+                limit: self.max_content_bytes,
+            });
+        }
+        if let Some(ct) = content_type {
+            if ct.is_empty()
+                || ct.len() > 128
+                || !ct.contains('/')
+                || ct.chars().any(|ch| ch.is_control() || ch == ' ')
+            {
+                return Err(VaultError::Invalid {
+                    field: "content_type".into(),
+                    message: format!("`{ct}` is not a media type"),
+                });
+            }
+            if ct.starts_with("application/json")
+                && let Content::Text(t) = c
+                && serde_json::from_str::<serde::de::IgnoredAny>(t).is_err()
+            {
+                return Err(VaultError::Invalid {
+                    field: field.to_string(),
+                    message: "content_type is application/json but the content is not valid JSON"
+                        .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_labels(
+        prefix: &str,
+        categories: &[String],
+        metadata: Option<&serde_json::Value>,
+    ) -> Result<(), VaultError> {
+        if categories.len() > MAX_CATEGORIES {
+            return Err(VaultError::Invalid {
+                field: format!("{prefix}categories"),
+                message: format!("at most {MAX_CATEGORIES} categories"),
+            });
+        }
+        for (i, c) in categories.iter().enumerate() {
+            if !valid_category(c) {
+                return Err(VaultError::Invalid {
+                    field: format!("{prefix}categories[{i}]"),
+                    message: format!(
+                        "`{c}` is not a dotted category label like `user.contact.email`"
+                    ),
+                });
+            }
+        }
+        if let Some(m) = metadata {
+            if !m.is_object() {
+                return Err(VaultError::Invalid {
+                    field: format!("{prefix}metadata"),
+                    message: "metadata must be a JSON object".into(),
+                });
+            }
+            if m.to_string().len() > MAX_METADATA_BYTES {
+                return Err(VaultError::Invalid {
+                    field: format!("{prefix}metadata"),
+                    message: format!(
+                        "metadata is limited to {MAX_METADATA_BYTES} bytes; it describes records and holds no content"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes records for one tenant, all or nothing, in the tenant's region.
+    pub fn put(
+        &self,
+        t: TenantRef<'_>,
+        records: Vec<NewRecord>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<RecordMeta>, VaultError> {
+        let batch = records.len() > 1;
+        for (i, r) in records.iter().enumerate() {
+            let prefix = if batch {
+                format!("records[{i}].")
+            } else {
+                String::new()
+            };
+            let field = if matches!(r.content, Content::Bytes(_)) {
+                "content_base64"
+            } else {
+                "content"
+            };
+            self.check_content(
+                &format!("{prefix}{field}"),
+                &r.content,
+                r.content_type.as_deref(),
+            )?;
+            Self::check_labels(&prefix, &r.categories, r.metadata.as_ref())?;
+        }
+        let rs = self.region(t.region)?;
+        let (key_version, aead) = self.active_dek(t, now)?;
+        let mut rows = Vec::with_capacity(records.len());
+        for r in records {
+            let id = RecordId::generate();
+            let sealed = aead.seal(&record_aad(t.id, id, 1, key_version), r.content.as_bytes())?;
+            let content_type = r.content_type.clone().unwrap_or_else(|| match r.content {
+                Content::Text(_) => "text/plain".into(),
+                Content::Bytes(_) => "application/octet-stream".into(),
+            });
+            let meta = RecordMeta {
+                id,
+                tenant: t.id,
+                product: r.product,
+                data_kind: r.data_kind,
+                categories: r.categories,
+                metadata: r.metadata,
+                content_type,
+                encoding: r.content.encoding().into(),
+                size: r.content.as_bytes().len(),
+                key_version,
+                version: 1,
+                region: t.region.to_string(),
+                created_at: now,
+                updated_at: now,
+            };
+            rows.push((meta, sealed));
+        }
+        rs.data.write(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO records (id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size,
+                     key_version, sealed, version, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )?;
+                for (m, sealed) in &rows {
+                    stmt.execute(params![
+                        m.id.to_string(),
+                        m.tenant.to_string(),
+                        m.product,
+                        m.data_kind.as_str(),
+                        serde_json::to_string(&m.categories).unwrap_or_else(|_| "[]".into()),
+                        m.metadata.as_ref().map(|v| v.to_string()),
+                        m.content_type,
+                        m.encoding,
+                        m.size as i64,
+                        m.key_version,
+                        sealed,
+                        m.version as i64,
+                        micros(m.created_at),
+                        micros(m.updated_at),
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+        Ok(rows.into_iter().map(|(m, _)| m).collect())
+    }
+
+    fn decrypt(
+        &self,
+        t: TenantRef<'_>,
+        meta: &RecordMeta,
+        sealed: &[u8],
+    ) -> Result<Content, VaultError> {
+        let Some(aead) = self.dek(t, meta.key_version)? else {
+            // The key was destroyed (purge under way): the data no longer exists.
+            return Err(VaultError::NotFound(meta.id.to_string()));
+        };
+        let plain = aead
+            .open(
+                &record_aad(t.id, meta.id, meta.version, meta.key_version),
+                sealed,
+            )
+            .map_err(|e| VaultError::Corrupt {
+                record: meta.id.to_string(),
+                detail: e.to_string(),
+            })?;
+        match meta.encoding.as_str() {
+            "text" => {
+                String::from_utf8(plain)
+                    .map(Content::Text)
+                    .map_err(|_| VaultError::Corrupt {
+                        record: meta.id.to_string(),
+                        detail: "text content is not UTF-8".into(),
+                    })
+            }
+            _ => Ok(Content::Bytes(plain)),
+        }
+    }
+
+    /// A record's metadata.
+    pub fn meta(&self, t: TenantRef<'_>, id: RecordId) -> Result<RecordMeta, VaultError> {
+        let rs = self.region(t.region)?;
+        rs.data.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {META_COLUMNS} FROM records WHERE id = ?1 AND tenant_id = ?2"
+            ))?;
+            let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
+            match rows.next()? {
+                Some(r) => row_meta(r, t.region),
+                None => Err(VaultError::NotFound(id.to_string())),
+            }
+        })
+    }
+
+    /// A record with its decrypted content.
+    pub fn get(&self, t: TenantRef<'_>, id: RecordId) -> Result<Record, VaultError> {
+        let rs = self.region(t.region)?;
+        let (meta, sealed) = rs.data.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {META_COLUMNS}, sealed FROM records WHERE id = ?1 AND tenant_id = ?2"
+            ))?;
+            let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
+            match rows.next()? {
+                Some(r) => Ok((row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?)),
+                None => Err(VaultError::NotFound(id.to_string())),
+            }
+        })?;
+        let content = self.decrypt(t, &meta, &sealed)?;
+        Ok(Record { meta, content })
+    }
+
+    /// Metadata of a tenant's records, filtered and paginated by id.
+    pub fn list(&self, t: TenantRef<'_>, f: &ListFilter) -> Result<Vec<RecordMeta>, VaultError> {
+        let rs = self.region(t.region)?;
+        let mut sql = format!("SELECT {META_COLUMNS} FROM records WHERE tenant_id = ?1");
+        let mut args: Vec<rusqlite::types::Value> = vec![t.id.to_string().into()];
+        let mut push = |cond: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(p) = &f.product {
+            push(" AND product = ?", p.clone().into());
+        }
+        if let Some(k) = f.data_kind {
+            push(" AND data_kind = ?", k.as_str().to_string().into());
+        }
+        if let Some(cat) = &f.category {
+            push(
+                " AND EXISTS (SELECT 1 FROM json_each(records.categories) j WHERE j.value = ? OR substr(j.value, 1, length(?) + 1) = ? || '.')",
+                cat.clone().into(),
+            );
+        }
+        if let Some(a) = f.created_after {
+            push(" AND created_at >= ?", micros(a).into());
+        }
+        if let Some(b) = f.created_before {
+            push(" AND created_at < ?", micros(b).into());
+        }
+        if let Some(after) = f.after {
+            push(" AND id > ?", after.to_string().into());
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit.clamp(1, 10_000)));
+        rs.data.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(row_meta(r, t.region)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of a tenant's records, optionally for one product.
+    pub fn count(&self, t: TenantRef<'_>, product: Option<&str>) -> Result<u64, VaultError> {
+        let rs = self.region(t.region)?;
+        rs.data.read(|c| {
+            let n: i64 = match product {
+                Some(p) => c.query_row(
+                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND product = ?2",
+                    params![t.id.to_string(), p],
+                    |r| r.get(0),
+                )?,
+                None => c.query_row(
+                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1",
+                    [t.id.to_string()],
+                    |r| r.get(0),
+                )?,
+            };
+            Ok(n as u64)
+        })
+    }
+
+    /// Replaces a record's content and/or labels. New content gets a new ciphertext under the
+    /// active key; the old ciphertext is overwritten in place.
+    pub fn update(
+        &self,
+        t: TenantRef<'_>,
+        id: RecordId,
+        patch: RecordPatch,
+        now: OffsetDateTime,
+    ) -> Result<RecordMeta, VaultError> {
+        if let Some(c) = &patch.content {
+            let field = if matches!(c, Content::Bytes(_)) {
+                "content_base64"
+            } else {
+                "content"
+            };
+            self.check_content(field, c, patch.content_type.as_deref())?;
+        }
+        Self::check_labels(
+            "",
+            patch.categories.as_deref().unwrap_or(&[]),
+            patch.metadata.as_ref(),
+        )?;
+        let rs = self.region(t.region)?;
+        let (active_version, active) = self.active_dek(t, now)?;
+        rs.data.write(|c| {
+            let tx = c.transaction()?;
+            let (mut meta, sealed) = {
+                let mut stmt =
+                    tx.prepare_cached(&format!("SELECT {META_COLUMNS}, sealed FROM records WHERE id = ?1 AND tenant_id = ?2"))?;
+                let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
+                match rows.next()? {
+                    Some(r) => (row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?),
+                    None => return Err(VaultError::NotFound(id.to_string())),
+                }
+            };
+            let content = match patch.content {
+                Some(c) => c,
+                None => {
+                    if let Some(ct) = &patch.content_type {
+                        let current = self.decrypt(t, &meta, &sealed)?;
+                        self.check_content("content", &current, Some(ct))?;
+                        current
+                    } else {
+                        self.decrypt(t, &meta, &sealed)?
+                    }
+                }
+            };
+            meta.version += 1;
+            meta.key_version = active_version;
+            meta.size = content.as_bytes().len();
+            meta.encoding = content.encoding().into();
+            if let Some(ct) = patch.content_type {
+                meta.content_type = ct;
+            }
+            if let Some(cats) = patch.categories {
+                meta.categories = cats;
+            }
+            if patch.metadata.is_some() {
+                meta.metadata = patch.metadata;
+            }
+            meta.updated_at = now;
+            let sealed = active.seal(&record_aad(t.id, id, meta.version, active_version), content.as_bytes())?;
+            tx.execute(
+                "UPDATE records SET categories = ?3, metadata = ?4, content_type = ?5, encoding = ?6, size = ?7, key_version = ?8,
+                 sealed = ?9, version = ?10, updated_at = ?11 WHERE id = ?1 AND tenant_id = ?2",
+                params![
+                    id.to_string(),
+                    t.id.to_string(),
+                    serde_json::to_string(&meta.categories).unwrap_or_else(|_| "[]".into()),
+                    meta.metadata.as_ref().map(|v| v.to_string()),
+                    meta.content_type,
+                    meta.encoding,
+                    meta.size as i64,
+                    active_version,
+                    sealed,
+                    meta.version as i64,
+                    micros(now),
+                ],
+            )?;
+            tx.commit()?;
+            Ok(meta)
+        })
+    }
+
+    /// Deletes one record.
+    pub fn delete(&self, t: TenantRef<'_>, id: RecordId) -> Result<(), VaultError> {
+        let rs = self.region(t.region)?;
+        let n = rs.data.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM records WHERE id = ?1 AND tenant_id = ?2",
+                params![id.to_string(), t.id.to_string()],
+            )?)
+        })?;
+        if n == 0 {
+            return Err(VaultError::NotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Calls `each` with every record of the tenant (optionally one product), in id order, page by
+    /// page, so memory stays bounded however many records there are. Stops when `each` returns false.
+    pub fn export(
+        &self,
+        t: TenantRef<'_>,
+        product: Option<&str>,
+        mut each: impl FnMut(Record) -> Result<bool, VaultError>,
+    ) -> Result<u64, VaultError> {
+        let rs = self.region(t.region)?;
+        let mut after = String::new();
+        let mut n = 0u64;
+        loop {
+            let page: Vec<(RecordMeta, Vec<u8>)> = rs.data.read(|c| {
+                let sql = format!(
+                    "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND id > ?2 AND (?3 IS NULL OR product = ?3)
+                     ORDER BY id LIMIT 256"
+                );
+                let mut stmt = c.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params![t.id.to_string(), after, product])?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push((row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?));
+                }
+                Ok(out)
+            })?;
+            let Some((last, _)) = page.last() else {
+                return Ok(n);
+            };
+            after = last.id.to_string();
+            for (meta, sealed) in page {
+                let content = match self.decrypt(t, &meta, &sealed) {
+                    Ok(c) => c,
+                    // Deleted or shredded while the export ran: it no longer exists.
+                    Err(VaultError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                n += 1;
+                if !each(Record { meta, content })? {
+                    return Ok(n);
+                }
+            }
+        }
+    }
+
+    /// Destroys every data key of the tenant (crypto-shredding): from the moment this returns,
+    /// nothing can decrypt the tenant's records, wherever copies of them are.
+    pub fn destroy_keys(
+        &self,
+        t: TenantRef<'_>,
+        now: OffsetDateTime,
+    ) -> Result<DestroyedKeys, VaultError> {
+        let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
+        let rs = self.region(t.region)?;
+        let destroyed = rs.keys.write(|c| {
+            let tx = c.transaction()?;
+            let rows: Vec<(u32, String)> = {
+                let mut stmt = tx.prepare("SELECT version, kek_id FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version")?;
+                let rows = stmt.query_map([t.id.to_string()], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (v, kek) in &rows {
+                tx.execute(
+                    "INSERT OR REPLACE INTO destroyed_keys (tenant_id, version, kek_id, destroyed_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![t.id.to_string(), v, kek, micros(now)],
+                )?;
+            }
+            tx.execute("DELETE FROM tenant_keys WHERE tenant_id = ?1", [t.id.to_string()])?;
+            tx.commit()?;
+            Ok(rows)
+        })?;
+        self.forget_keys(t.id)?;
+        // The wrapped keys must not survive in the WAL either.
+        rs.keys.checkpoint()?;
+        let mut kek_ids: Vec<String> = destroyed.iter().map(|(_, k)| k.clone()).collect();
+        kek_ids.sort();
+        kek_ids.dedup();
+        tracing::info!(tenant = %t.id, region = t.region, versions = destroyed.len(), "destroyed the tenant's data keys");
+        Ok(DestroyedKeys {
+            versions: destroyed.into_iter().map(|(v, _)| v).collect(),
+            kek_ids,
+            at: now,
+        })
+    }
+
+    fn forget_keys(&self, tenant: TenantId) -> Result<(), VaultError> {
+        self.deks
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .retain(|(t, _), _| *t != tenant);
+        self.active
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .remove(&tenant);
+        Ok(())
+    }
+
+    /// Removes up to `batch` of the tenant's rows; returns how many were removed (0 when none are left).
+    pub fn remove_rows(&self, t: TenantRef<'_>, batch: usize) -> Result<usize, VaultError> {
+        let rs = self.region(t.region)?;
+        let n = rs.data.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE tenant_id = ?1 LIMIT ?2)",
+                params![t.id.to_string(), batch as i64],
+            )?)
+        })?;
+        if n == 0 {
+            rs.data.checkpoint()?;
+        }
+        Ok(n)
+    }
+
+    /// Flushes a region's WAL into its databases and truncates it (after deletions).
+    pub fn checkpoint(&self, region: &str) -> Result<(), VaultError> {
+        let rs = self.region(region)?;
+        rs.data.checkpoint()?;
+        rs.keys.checkpoint()
+    }
+
+    /// Destroys the tenant's keys and signs a deletion certificate; rows are removed separately
+    /// with [`Vault::remove_rows`].
+    pub fn purge(
+        &self,
+        t: TenantRef<'_>,
+        org: datapact_governance::OrgId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<DeletionCertificate, VaultError> {
+        let record_count = self.count(t, None)?;
+        let destroyed = self.destroy_keys(t, now)?;
+        let statement = CertificateStatement {
+            kind: certificate::KIND.into(),
+            certificate_id: format!("cert_{}", uuid::Uuid::now_v7().simple()),
+            tenant: t.id,
+            org,
+            region: t.region.to_string(),
+            reason: reason.to_string(),
+            key_versions_destroyed: destroyed.versions,
+            kek_ids: destroyed.kek_ids,
+            record_count,
+            keys_destroyed_at: destroyed.at,
+            issued_at: now,
+        };
+        DeletionCertificate::sign(statement, &self.signer)
+    }
+
+    /// Starts a new data key version; new writes use it at once. Returns the new version.
+    pub fn rotate(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<u32, VaultError> {
+        let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
+        let v = self.create_dek(t, now)?;
+        self.active
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .insert(t.id, v);
+        Ok(v)
+    }
+
+    /// Re-encrypts up to `batch` records still under older key versions with the active one.
+    /// Returns (moved now, still to move).
+    pub fn reencrypt(
+        &self,
+        t: TenantRef<'_>,
+        batch: usize,
+        now: OffsetDateTime,
+    ) -> Result<(usize, u64), VaultError> {
+        let rs = self.region(t.region)?;
+        let (active_version, active) = self.active_dek(t, now)?;
+        let moved = rs.data.write(|c| {
+            let tx = c.transaction()?;
+            let rows: Vec<(RecordMeta, Vec<u8>)> = {
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND key_version != ?2 LIMIT ?3"
+                ))?;
+                let mut rows = stmt.query(params![t.id.to_string(), active_version, batch as i64])?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push((row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?));
+                }
+                out
+            };
+            for (meta, sealed) in &rows {
+                let content = self.decrypt(t, meta, sealed)?;
+                let resealed = active.seal(&record_aad(t.id, meta.id, meta.version, active_version), content.as_bytes())?;
+                tx.execute(
+                    "UPDATE records SET key_version = ?2, sealed = ?3 WHERE id = ?1",
+                    params![meta.id.to_string(), active_version, resealed],
+                )?;
+            }
+            tx.commit()?;
+            Ok(rows.len())
+        })?;
+        let remaining: i64 = rs.data.read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND key_version != ?2",
+                params![t.id.to_string(), active_version],
+                |r| r.get(0),
+            )?)
+        })?;
+        Ok((moved, remaining as u64))
+    }
+
+    /// Destroys key versions older than the active one that no record uses any more.
+    pub fn retire_unused_keys(
+        &self,
+        t: TenantRef<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<u32>, VaultError> {
+        let versions = self.key_versions(t)?;
+        let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
+        let rs = self.region(t.region)?;
+        let retire: Vec<&KeyVersion> = versions
+            .iter()
+            .filter(|k| !k.active && k.records == 0)
+            .collect();
+        if retire.is_empty() {
+            return Ok(Vec::new());
+        }
+        rs.keys.write(|c| {
+            let tx = c.transaction()?;
+            for k in &retire {
+                tx.execute(
+                    "INSERT OR REPLACE INTO destroyed_keys (tenant_id, version, kek_id, destroyed_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![t.id.to_string(), k.version, k.kek_id, micros(now)],
+                )?;
+                tx.execute("DELETE FROM tenant_keys WHERE tenant_id = ?1 AND version = ?2", params![t.id.to_string(), k.version])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+        let retired: Vec<u32> = retire.iter().map(|k| k.version).collect();
+        self.deks
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .retain(|(tid, v), _| !(*tid == t.id && retired.contains(v)));
+        rs.keys.checkpoint()?;
+        Ok(retired)
+    }
+
+    /// The tenant's live key versions with how many records each encrypts.
+    pub fn key_versions(&self, t: TenantRef<'_>) -> Result<Vec<KeyVersion>, VaultError> {
+        let rs = self.region(t.region)?;
+        let keys: Vec<(u32, String, i64)> = rs.keys.read(|c| {
+            let mut stmt = c.prepare("SELECT version, kek_id, created_at FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version")?;
+            let rows = stmt.query_map([t.id.to_string()], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        let counts: HashMap<u32, u64> = rs.data.read(|c| {
+            let mut stmt = c.prepare("SELECT key_version, COUNT(*) FROM records WHERE tenant_id = ?1 GROUP BY key_version")?;
+            let rows = stmt.query_map([t.id.to_string()], |r| Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        let active = keys.iter().map(|k| k.0).max();
+        Ok(keys
+            .into_iter()
+            .map(|(version, kek_id, created)| KeyVersion {
+                version,
+                kek_id,
+                active: Some(version) == active,
+                records: counts.get(&version).copied().unwrap_or(0),
+                created_at: from_micros(created),
+            })
+            .collect())
+    }
+
+    /// Deletes the tenant's records older than its retention rules allow; returns how many.
+    pub fn sweep(
+        &self,
+        t: TenantRef<'_>,
+        rules: &[RetentionRule],
+        now: OffsetDateTime,
+    ) -> Result<usize, VaultError> {
+        let rs = self.region(t.region)?;
+        let mut total = 0;
+        for rule in rules {
+            let cutoff = micros(now - time::Duration::days(rule.max_age_days as i64));
+            total += rs.data.write(|c| {
+                Ok(c.execute(
+                    "DELETE FROM records WHERE tenant_id = ?1 AND created_at < ?2 AND (?3 IS NULL OR product = ?3)
+                     AND (?4 IS NULL OR data_kind = ?4)",
+                    params![t.id.to_string(), cutoff, rule.product, rule.data_kind.map(|k| k.as_str())],
+                )?)
+            })?;
+        }
+        Ok(total)
+    }
+
+    /// The raw stored ciphertext of a record, for tests that prove where bytes live.
+    #[doc(hidden)]
+    pub fn raw_sealed(&self, t: TenantRef<'_>, id: RecordId) -> Result<Vec<u8>, VaultError> {
+        let rs = self.region(t.region)?;
+        rs.data.read(|c| {
+            Ok(c.query_row(
+                "SELECT sealed FROM records WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()?
+            .ok_or_else(|| VaultError::NotFound(id.to_string()))?)
+        })
+    }
+}
+
+/// Encodes bytes as standard base64 (the API's `content_base64`).
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

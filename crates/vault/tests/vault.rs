@@ -1,0 +1,658 @@
+//! The vault's promises, checked on real files: region pinning, binding of ciphertext to its
+//! row, rotation, export, retention, and deletion that leaves no trace on disk.
+
+use std::path::Path;
+
+use datapact_governance::{DataKind, OrgId, RecordId, TenantId};
+use datapact_vault::{
+    Content, ListFilter, MasterSecret, NewRecord, RecordPatch, RetentionRule, TenantRef, Vault,
+    VaultError, VaultOptions, verify_certificate,
+};
+use time::OffsetDateTime;
+
+fn open(dir: &Path) -> Vault {
+    Vault::open(VaultOptions {
+        data_dir: dir.to_path_buf(),
+        regions: vec![("eu".into(), None), ("us".into(), None)],
+        master: MasterSecret::KeyFile(dir.join("master.key")),
+        max_content_bytes: 1 << 20,
+    })
+    .unwrap()
+    .0
+}
+
+fn text(product: &str, s: &str) -> NewRecord {
+    NewRecord {
+        product: product.into(),
+        data_kind: DataKind::RunTime,
+        content: Content::Text(s.into()),
+        content_type: None,
+        categories: vec!["user.contact.email".into()],
+        metadata: Some(serde_json::json!({"source": "test"})),
+    }
+}
+
+/// Every file below `dir`, with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn hits(dir: &Path, needle: &[u8]) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|(_, b)| contains(b, needle))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+#[test]
+fn records_round_trip_with_metadata_and_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let mut bytes = text("ixp", "");
+    bytes.content = Content::Bytes(vec![0, 159, 146, 150, 255]);
+    let metas = v
+        .put(t, vec![text("ixp", "héllo wörld"), bytes], now())
+        .unwrap();
+    assert_eq!(metas.len(), 2);
+    let r = v.get(t, metas[0].id).unwrap();
+    assert_eq!(r.content, Content::Text("héllo wörld".into()));
+    assert_eq!(
+        (r.meta.version, r.meta.size, r.meta.content_type.as_str()),
+        (1, 13, "text/plain")
+    );
+    assert_eq!(
+        v.get(t, metas[1].id).unwrap().content,
+        Content::Bytes(vec![0, 159, 146, 150, 255])
+    );
+
+    let m = v
+        .update(
+            t,
+            metas[0].id,
+            RecordPatch {
+                content: Some(Content::Text("new".into())),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    assert_eq!(m.version, 2);
+    assert_eq!(
+        v.get(t, metas[0].id).unwrap().content,
+        Content::Text("new".into())
+    );
+    let m = v
+        .update(
+            t,
+            metas[0].id,
+            RecordPatch {
+                categories: Some(vec!["user.name".into()]),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        (m.version, m.categories.clone()),
+        (3, vec!["user.name".to_string()])
+    );
+    assert_eq!(
+        v.get(t, metas[0].id).unwrap().content,
+        Content::Text("new".into()),
+        "label changes keep content"
+    );
+
+    // Another tenant cannot see it; an unknown id is not found.
+    let other = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    assert!(matches!(
+        v.get(other, metas[0].id),
+        Err(VaultError::NotFound(_))
+    ));
+    assert!(matches!(
+        v.get(t, RecordId::generate()),
+        Err(VaultError::NotFound(_))
+    ));
+    v.delete(t, metas[0].id).unwrap();
+    assert!(matches!(
+        v.get(t, metas[0].id),
+        Err(VaultError::NotFound(_))
+    ));
+    assert!(matches!(
+        v.delete(t, metas[0].id),
+        Err(VaultError::NotFound(_))
+    ));
+}
+
+#[test]
+fn bad_records_are_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = Vault::open(VaultOptions {
+        data_dir: dir.path().to_path_buf(),
+        regions: vec![("eu".into(), None)],
+        master: MasterSecret::KeyFile(dir.path().join("master.key")),
+        max_content_bytes: 1024,
+    })
+    .unwrap()
+    .0;
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let big = text("ixp", &"x".repeat(1025));
+    match v.put(t, vec![text("ixp", "ok"), big], now()) {
+        Err(VaultError::TooLarge { field, .. }) => assert_eq!(field, "records[1].content"),
+        other => panic!("{other:?}"),
+    }
+    let mut bad = text("ixp", "ok");
+    bad.categories = vec!["User Email".into()];
+    assert!(
+        matches!(v.put(t, vec![bad], now()), Err(VaultError::Invalid { field, .. }) if field == "categories[0]")
+    );
+    let mut bad = text("ixp", "{not json");
+    bad.content_type = Some("application/json".into());
+    assert!(matches!(
+        v.put(t, vec![bad], now()),
+        Err(VaultError::Invalid { .. })
+    ));
+    let mut bad = text("ixp", "ok");
+    bad.metadata = Some(serde_json::json!(["not", "an", "object"]));
+    assert!(
+        matches!(v.put(t, vec![bad], now()), Err(VaultError::Invalid { field, .. }) if field == "metadata")
+    );
+    assert_eq!(
+        v.count(t, None).unwrap(),
+        0,
+        "a refused batch writes nothing"
+    );
+}
+
+#[test]
+fn listing_filters_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "us",
+    };
+    let mut recs = Vec::new();
+    for i in 0..10 {
+        let mut r = text(if i % 2 == 0 { "ixp" } else { "apps" }, &format!("r{i}"));
+        if i % 3 == 0 {
+            r.categories = vec!["user.financial.card".into()];
+            r.data_kind = DataKind::DesignTime;
+        }
+        recs.push(r);
+    }
+    v.put(t, recs, now()).unwrap();
+    let all = |f: ListFilter| v.list(t, &ListFilter { limit: 100, ..f }).unwrap();
+    assert_eq!(all(ListFilter::default()).len(), 10);
+    assert_eq!(
+        all(ListFilter {
+            product: Some("ixp".into()),
+            ..Default::default()
+        })
+        .len(),
+        5
+    );
+    assert_eq!(
+        all(ListFilter {
+            data_kind: Some(DataKind::DesignTime),
+            ..Default::default()
+        })
+        .len(),
+        4
+    );
+    assert_eq!(
+        all(ListFilter {
+            category: Some("user.financial".into()),
+            ..Default::default()
+        })
+        .len(),
+        4
+    );
+    assert_eq!(
+        all(ListFilter {
+            category: Some("user.fin".into()),
+            ..Default::default()
+        })
+        .len(),
+        0,
+        "prefixes match whole labels"
+    );
+    assert_eq!(
+        all(ListFilter {
+            category: Some("user".into()),
+            ..Default::default()
+        })
+        .len(),
+        10
+    );
+    assert_eq!(
+        all(ListFilter {
+            created_after: Some(now() + time::Duration::hours(1)),
+            ..Default::default()
+        })
+        .len(),
+        0
+    );
+    let p1 = v
+        .list(
+            t,
+            &ListFilter {
+                limit: 4,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let p2 = v
+        .list(
+            t,
+            &ListFilter {
+                limit: 4,
+                after: Some(p1[3].id),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let p3 = v
+        .list(
+            t,
+            &ListFilter {
+                limit: 4,
+                after: Some(p2[3].id),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((p1.len(), p2.len(), p3.len()), (4, 4, 2));
+    assert!(p1[3].id < p2[0].id);
+}
+
+#[test]
+fn ciphertext_is_bound_to_its_tenant_record_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let metas = v
+        .put(t, vec![text("ixp", "alpha"), text("ixp", "beta")], now())
+        .unwrap();
+    drop(v);
+    // Copy record 0's ciphertext over record 1's row: decryption must fail, naming record 1.
+    let db = rusqlite::Connection::open(dir.path().join("regions/eu/vault.db")).unwrap();
+    db.execute(
+        "UPDATE records SET sealed = (SELECT sealed FROM records WHERE id = ?1) WHERE id = ?2",
+        [metas[0].id.to_string(), metas[1].id.to_string()],
+    )
+    .unwrap();
+    // Roll record 0 back to an older version number: its ciphertext no longer fits.
+    db.execute(
+        "UPDATE records SET version = 7 WHERE id = ?1",
+        [metas[0].id.to_string()],
+    )
+    .unwrap();
+    drop(db);
+    let v = open(dir.path());
+    for m in &metas {
+        match v.get(t, m.id) {
+            Err(VaultError::Corrupt { record, .. }) => assert_eq!(record, m.id.to_string()),
+            other => panic!("expected a corruption error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn flipped_bits_give_an_error_naming_the_record_never_wrong_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let m = v
+        .put(t, vec![text("ixp", "precious")], now())
+        .unwrap()
+        .remove(0);
+    drop(v);
+    let db = rusqlite::Connection::open(dir.path().join("regions/eu/vault.db")).unwrap();
+    let mut sealed: Vec<u8> = db
+        .query_row("SELECT sealed FROM records", [], |r| r.get(0))
+        .unwrap();
+    sealed[20] ^= 0x40;
+    db.execute("UPDATE records SET sealed = ?1", [sealed])
+        .unwrap();
+    drop(db);
+    let v = open(dir.path());
+    assert!(
+        matches!(v.get(t, m.id), Err(VaultError::Corrupt { record, .. }) if record == m.id.to_string())
+    );
+}
+
+#[test]
+fn records_stay_in_their_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let eu = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let us = TenantRef {
+        id: TenantId::generate(),
+        region: "us",
+    };
+    let eu_canary = "CANARY-EU-7f3a9c21-only-in-eu";
+    let us_canary = "CANARY-US-1b8e44d0-only-in-us";
+    let eu_ids = v.put(eu, vec![text("ixp", eu_canary)], now()).unwrap();
+    let us_ids = v.put(us, vec![text("ixp", us_canary)], now()).unwrap();
+    let eu_ct = v.raw_sealed(eu, eu_ids[0].id).unwrap();
+    let us_ct = v.raw_sealed(us, us_ids[0].id).unwrap();
+    v.checkpoint("eu").unwrap();
+    v.checkpoint("us").unwrap();
+    let eu_dir = dir.path().join("regions/eu");
+    let us_dir = dir.path().join("regions/us");
+    // The region stores the ciphertext; no plaintext anywhere.
+    assert!(!hits(&eu_dir, &eu_ct).is_empty());
+    assert!(!hits(&us_dir, &us_ct).is_empty());
+    for (d, bytes) in [
+        (&us_dir, eu_canary.as_bytes()),
+        (&us_dir, &eu_ct),
+        (&eu_dir, us_canary.as_bytes()),
+        (&eu_dir, &us_ct),
+    ] {
+        assert!(
+            hits(d, bytes).is_empty(),
+            "foreign bytes found in {}",
+            d.display()
+        );
+    }
+    assert!(
+        hits(dir.path(), eu_canary.as_bytes()).is_empty(),
+        "plaintext never reaches disk"
+    );
+    // The tenants' ids (keys and records) are only in their own region.
+    assert!(hits(&us_dir, eu.id.to_string().as_bytes()).is_empty());
+    assert!(hits(&eu_dir, us.id.to_string().as_bytes()).is_empty());
+    // A region configured elsewhere stores there.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let v2 = Vault::open(VaultOptions {
+        data_dir: dir.path().join("second"),
+        regions: vec![("eu".into(), Some(elsewhere.path().to_path_buf()))],
+        master: MasterSecret::KeyFile(dir.path().join("second-master.key")),
+        max_content_bytes: 1024,
+    })
+    .unwrap()
+    .0;
+    v2.put(eu, vec![text("ixp", "x")], now()).unwrap();
+    assert!(
+        elsewhere.path().join("vault.db").exists()
+            && elsewhere.path().join("keyring.json").exists()
+    );
+}
+
+#[test]
+fn rotation_moves_every_record_then_retires_the_old_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let old: Vec<_> = v
+        .put(
+            t,
+            (0..25).map(|i| text("ixp", &format!("old {i}"))).collect(),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(v.rotate(t, now()).unwrap(), 2);
+    let new = v.put(t, vec![text("ixp", "new")], now()).unwrap();
+    assert_eq!(new[0].key_version, 2, "new writes use the new key at once");
+    assert_eq!(
+        v.get(t, old[0].id).unwrap().content,
+        Content::Text("old 0".into()),
+        "old key still decrypts"
+    );
+    let keys = v.key_versions(t).unwrap();
+    assert_eq!(
+        keys.iter()
+            .map(|k| (k.version, k.records, k.active))
+            .collect::<Vec<_>>(),
+        [(1, 25, false), (2, 1, true)]
+    );
+    assert!(
+        v.retire_unused_keys(t, now()).unwrap().is_empty(),
+        "a key still in use is kept"
+    );
+    let mut rounds = 0;
+    loop {
+        let (moved, remaining) = v.reencrypt(t, 10, now()).unwrap();
+        rounds += 1;
+        if remaining == 0 {
+            assert!(moved > 0);
+            break;
+        }
+    }
+    assert_eq!(rounds, 3);
+    assert_eq!(v.retire_unused_keys(t, now()).unwrap(), [1]);
+    for (i, m) in old.iter().enumerate() {
+        assert_eq!(
+            v.get(t, m.id).unwrap().content,
+            Content::Text(format!("old {i}"))
+        );
+    }
+    // Versions are never reused, even after a purge.
+    v.destroy_keys(t, now()).unwrap();
+    v.remove_rows(t, 1000).unwrap();
+    let again = v.put(t, vec![text("ixp", "after purge")], now()).unwrap();
+    assert_eq!(again[0].key_version, 3);
+}
+
+#[test]
+fn export_streams_everything_and_can_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    v.put(
+        t,
+        (0..600)
+            .map(|i| text(if i < 100 { "apps" } else { "ixp" }, &format!("r{i}")))
+            .collect(),
+        now(),
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    assert_eq!(
+        v.export(t, None, |r| {
+            seen.push(r.meta.id);
+            Ok(true)
+        })
+        .unwrap(),
+        600
+    );
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(v.export(t, Some("apps"), |_| Ok(true)).unwrap(), 100);
+    let mut n = 0;
+    v.export(t, None, |_| {
+        n += 1;
+        Ok(n < 5)
+    })
+    .unwrap();
+    assert_eq!(n, 5);
+}
+
+#[test]
+fn retention_sweeps_only_what_is_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let long_ago = now() - time::Duration::days(40);
+    v.put(
+        t,
+        vec![text("ixp", "old ixp"), text("apps", "old apps")],
+        long_ago,
+    )
+    .unwrap();
+    v.put(t, vec![text("ixp", "fresh ixp")], now()).unwrap();
+    let rules = [RetentionRule {
+        product: Some("ixp".into()),
+        data_kind: None,
+        max_age_days: 30,
+    }];
+    assert_eq!(v.sweep(t, &rules, now()).unwrap(), 1);
+    assert_eq!(v.count(t, None).unwrap(), 2);
+    let rules = [RetentionRule {
+        product: None,
+        data_kind: Some(DataKind::DesignTime),
+        max_age_days: 1,
+    }];
+    assert_eq!(
+        v.sweep(t, &rules, now()).unwrap(),
+        0,
+        "data kind must match"
+    );
+}
+
+#[test]
+fn purge_shreds_keys_signs_a_certificate_and_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let keep = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let canaries: Vec<String> = (0..50)
+        .map(|i| format!("CANARY-{i:03}-{}", uuid::Uuid::now_v7().simple()))
+        .collect();
+    let metas = v
+        .put(t, canaries.iter().map(|c| text("ixp", c)).collect(), now())
+        .unwrap();
+    let kept = v.put(keep, vec![text("ixp", "still here")], now()).unwrap();
+    let cts: Vec<Vec<u8>> = metas
+        .iter()
+        .map(|m| v.raw_sealed(t, m.id).unwrap())
+        .collect();
+    // Delete a few records one by one, and change one (its old ciphertext must go too).
+    for m in &metas[..5] {
+        v.delete(t, m.id).unwrap();
+    }
+    v.update(
+        t,
+        metas[5].id,
+        RecordPatch {
+            content: Some(Content::Text("replaced".into())),
+            ..Default::default()
+        },
+        now(),
+    )
+    .unwrap();
+    let cert = v
+        .purge(t, OrgId::generate(), "customer_request", now())
+        .unwrap();
+    assert_eq!(cert.statement.record_count, 45);
+    assert_eq!(cert.statement.key_versions_destroyed, [1]);
+    // Unreadable at once, before any row is removed.
+    assert!(matches!(
+        v.get(t, metas[10].id),
+        Err(VaultError::NotFound(_))
+    ));
+    while v.remove_rows(t, 7).unwrap() > 0 {}
+    assert_eq!(v.count(t, None).unwrap(), 0);
+    assert_eq!(
+        v.get(keep, kept[0].id).unwrap().content,
+        Content::Text("still here".into())
+    );
+    drop(v);
+    for c in &canaries {
+        assert!(
+            hits(dir.path(), c.as_bytes()).is_empty(),
+            "plaintext canary {c} on disk"
+        );
+    }
+    for (i, ct) in cts.iter().enumerate() {
+        assert!(
+            hits(dir.path(), ct).is_empty(),
+            "ciphertext of record {i} still on disk: {:?}",
+            hits(dir.path(), ct)
+        );
+    }
+    // The certificate verifies offline, and any change to it is caught.
+    let json = serde_json::to_string(&cert).unwrap();
+    let stmt = verify_certificate(&json, None).unwrap();
+    assert_eq!(stmt.tenant, t.id);
+    assert!(verify_certificate(&json, Some(&cert.public_key)).is_ok());
+    let forged = json.replace("\\\"record_count\\\":45", "\\\"record_count\\\":4");
+    assert_ne!(forged, json);
+    assert!(verify_certificate(&forged, None).is_err());
+    let other_key = "A".repeat(43) + "=";
+    assert!(verify_certificate(&json, Some(&other_key)).is_err());
+}
+
+#[test]
+fn wrong_or_missing_master_secret_stops_the_vault() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    std::fs::write(dir.path().join("master.key"), "00".repeat(32)).unwrap();
+    let err = Vault::open(VaultOptions {
+        data_dir: dir.path().to_path_buf(),
+        regions: vec![("eu".into(), None)],
+        master: MasterSecret::KeyFile(dir.path().join("master.key")),
+        max_content_bytes: 1024,
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, VaultError::MasterWrong(_)), "{err}");
+    std::fs::remove_file(dir.path().join("master.key")).unwrap();
+    let err = Vault::open(VaultOptions {
+        data_dir: dir.path().to_path_buf(),
+        regions: vec![("eu".into(), None)],
+        master: MasterSecret::KeyFile(dir.path().join("master.key")),
+        max_content_bytes: 1024,
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, VaultError::MasterMissing(_)), "{err}");
+    assert!(
+        !dir.path().join("master.key").exists(),
+        "never a fresh key over existing data"
+    );
+}
