@@ -43,10 +43,7 @@ impl Client {
             .await
             .with_context(|| format!("cannot reach datapact at {} ({method} {path})", self.base))?;
         let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .context("cannot read the server's answer")?;
+        let text = resp.text().await.context("cannot read the server's answer")?;
         let value: Value = if text.is_empty() {
             Value::Null
         } else {
@@ -55,6 +52,27 @@ impl Client {
         if status.is_success() {
             return Ok(value);
         }
+        bail!("{}", describe_problem(status, &value))
+    }
+
+    /// GET whose answer is streamed by the caller (after a successful status).
+    pub async fn get_stream(&self, path: &str) -> Result<reqwest::Response> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.get(&url).timeout(std::time::Duration::from_secs(24 * 3600));
+        match &self.key {
+            Some(k) => req = req.bearer_auth(k),
+            None => bail!("no API key: pass --key or set DATAPACT_KEY"),
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach datapact at {} (GET {path})", self.base))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let text = resp.text().await.unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         bail!("{}", describe_problem(status, &value))
     }
 

@@ -3,6 +3,7 @@
 
 mod client;
 mod output;
+mod vault_cmds;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use datapact_governance::catalog::DEFAULT_CATALOG_NAME;
 use datapact_governance::{Catalog, Product};
 use datapact_server::{Bootstrap, Config, ServerOptions};
+use datapact_vault::{MasterOutcome, MasterSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -30,21 +32,16 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
-struct Remote {
+pub(crate) struct Remote {
     /// Server URL.
-    #[arg(
-        long,
-        env = "DATAPACT_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    url: String,
+    #[arg(long, env = "DATAPACT_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub(crate) url: String,
     /// API key.
     #[arg(long, env = "DATAPACT_KEY", hide_env_values = true, global = true)]
-    key: Option<String>,
+    pub(crate) key: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Subcommand)]
@@ -72,8 +69,24 @@ enum Command {
     /// Ask the decision point. Exits 0 when allowed, 3 when denied.
     Decide(DecideArgs),
     /// API keys.
-    #[command(subcommand)]
+    #[command(subcommand, name = "api-key")]
     Key(KeyCmd),
+    /// Customer records in the vault.
+    #[command(subcommand)]
+    Record(vault_cmds::RecordCmd),
+    /// Export a tenant's records as NDJSON (with a progress bar).
+    Export(vault_cmds::ExportArgs),
+    /// Purge a tenant: destroy its data keys and get a signed deletion certificate.
+    Purge(vault_cmds::PurgeArgs),
+    /// Verify a deletion certificate offline.
+    #[command(name = "verify-certificate")]
+    VerifyCertificate(vault_cmds::VerifyArgs),
+    /// A tenant's data keys: list versions, rotate.
+    #[command(subcommand)]
+    Keys(vault_cmds::DataKeyCmd),
+    /// A tenant's retention rules.
+    #[command(subcommand)]
+    Retention(vault_cmds::RetentionCmd),
     /// Show the key in use.
     Whoami(RemoteOnly),
 }
@@ -146,7 +159,7 @@ enum StatusArg {
     Terminated,
 }
 
-fn enum_name<T: ValueEnum>(v: T) -> String {
+pub(crate) fn enum_name<T: ValueEnum>(v: T) -> String {
     v.to_possible_value()
         .map(|p| p.get_name().to_string())
         .unwrap_or_default()
@@ -182,6 +195,15 @@ enum OrgCmd {
     /// Show an organization.
     Get {
         org: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Terminate an organization's contract: every tenant is purged after the grace period.
+    Terminate {
+        org: String,
+        /// Days until the purge (0 purges at once); the server's default (30) when absent.
+        #[arg(long)]
+        grace_days: Option<u32>,
         #[command(flatten)]
         remote: Remote,
     },
@@ -348,7 +370,7 @@ enum GrantCmd {
 
 #[derive(Copy, Clone, ValueEnum)]
 #[value(rename_all = "snake_case")]
-enum PurposeArg {
+pub(crate) enum PurposeArg {
     Service,
     VendorTraining,
     ThirdPartyFinetune,
@@ -359,7 +381,7 @@ enum PurposeArg {
 
 #[derive(Copy, Clone, ValueEnum)]
 #[value(rename_all = "snake_case")]
-enum DataKindArg {
+pub(crate) enum DataKindArg {
     DesignTime,
     RunTime,
 }
@@ -426,10 +448,7 @@ const EXIT_DENIED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -449,10 +468,8 @@ fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog> {
     match path {
         None => Catalog::builtin().map_err(|e| anyhow!("{e}")),
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read catalog {}", p.display()))?;
-            Catalog::parse(&text, &p.display().to_string())
-                .map_err(|e| anyhow!("invalid catalog: {e}"))
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read catalog {}", p.display()))?;
+            Catalog::parse(&text, &p.display().to_string()).map_err(|e| anyhow!("invalid catalog: {e}"))
         }
     }
 }
@@ -496,15 +513,37 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     };
     let catalog = load_catalog(args.catalog.as_ref())?;
     let admin_key = std::env::var("DATAPACT_ADMIN_KEY").ok();
+    let master = match std::env::var("DATAPACT_MASTER_PASSPHRASE") {
+        Ok(p) if !p.is_empty() => MasterSecret::Passphrase(zeroize::Zeroizing::new(p)),
+        _ => MasterSecret::KeyFile(
+            std::env::var_os("DATAPACT_MASTER_KEY_FILE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| args.data_dir.join("master.key")),
+        ),
+    };
     let opts = ServerOptions {
         data_dir: args.data_dir.clone(),
         config,
         catalog,
         admin_key,
+        master,
     };
-    let (state, bootstrap) = datapact_server::open(opts)
+    let started = datapact_server::open(opts)
         .await
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+    let (state, bootstrap) = (started.state, started.bootstrap);
+    if let MasterOutcome::GeneratedKeyFile(path) = &started.master {
+        let banner = "!".repeat(78);
+        eprintln!(
+            "{banner}\nWARNING: generated a new master key file: {}\n\
+             Every data key in this deployment is sealed under it. Back it up NOW, separately from the data \
+             directory:\nwithout it the data cannot be decrypted, and with the data it defeats the encryption.\n\
+             For production, set DATAPACT_MASTER_PASSPHRASE instead, or keep the key file on a separate volume \
+             (DATAPACT_MASTER_KEY_FILE).\n{banner}",
+            path.display()
+        );
+        tracing::warn!(path = %path.display(), "generated a new master key file; back it up separately");
+    }
     match bootstrap {
         Bootstrap::Existing => {}
         Bootstrap::FromEnv { id } => {
@@ -529,7 +568,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print(remote: &Remote, v: &Value, render: impl FnOnce(&Value) -> String) -> Result<ExitCode> {
+pub(crate) fn print(remote: &Remote, v: &Value, render: impl FnOnce(&Value) -> String) -> Result<ExitCode> {
     if remote.json {
         println!("{}", serde_json::to_string_pretty(v)?);
     } else {
@@ -538,7 +577,7 @@ fn print(remote: &Remote, v: &Value, render: impl FnOnce(&Value) -> String) -> R
     Ok(ExitCode::SUCCESS)
 }
 
-fn client(r: &Remote) -> Result<Client> {
+pub(crate) fn client(r: &Remote) -> Result<Client> {
     Client::new(&r.url, r.key.clone())
 }
 
@@ -559,11 +598,7 @@ fn parse_duration(s: &str) -> Result<i64> {
 }
 
 fn reasons_table(v: &Value) -> String {
-    output::rows(
-        v.get("reasons").unwrap_or(&Value::Null),
-        &["code", "message"],
-    )
-    .to_string()
+    output::rows(v.get("reasons").unwrap_or(&Value::Null), &["code", "message"]).to_string()
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -574,11 +609,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}: {} products, valid", file.display(), c.products().len());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Catalog(CatalogCmd::Show {
-            file,
-            builtin,
-            remote,
-        }) => {
+        Command::Catalog(CatalogCmd::Show { file, builtin, remote }) => {
             let products: Vec<Product> = if builtin || file.is_some() {
                 let c = load_catalog(file.as_ref())?;
                 if builtin {
@@ -605,8 +636,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::AiSettings(cmd) => ai_settings(cmd).await,
         Command::SupportGrant(cmd) => grant(cmd).await,
         Command::Decide(a) => {
-            let mut body =
-                json!({"tenant": a.tenant, "product": a.product, "purpose": enum_name(a.purpose)});
+            let mut body = json!({"tenant": a.tenant, "product": a.product, "purpose": enum_name(a.purpose)});
             if let Some(k) = a.data_kind {
                 body["data_kind"] = json!(enum_name(k));
             }
@@ -633,6 +663,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Key(cmd) => key(cmd).await,
+        Command::Record(cmd) => vault_cmds::record(cmd).await,
+        Command::Export(a) => vault_cmds::export(a).await,
+        Command::Purge(a) => vault_cmds::purge(a).await,
+        Command::VerifyCertificate(a) => vault_cmds::verify(a),
+        Command::Keys(cmd) => vault_cmds::data_keys(cmd).await,
+        Command::Retention(cmd) => vault_cmds::retention(cmd).await,
         Command::Whoami(RemoteOnly { remote }) => {
             let v = client(&remote)?.get("/v1/me").await?;
             print(&remote, &v, |v| output::object(v).to_string())
@@ -668,12 +704,7 @@ async fn org(cmd: OrgCmd) -> Result<ExitCode> {
                     None => "/v1/orgs?limit=1000".to_string(),
                 };
                 let page = c.get(&path).await?;
-                all.extend(
-                    page.get("items")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                );
+                all.extend(page.get("items").and_then(Value::as_array).cloned().unwrap_or_default());
                 match page.get("next").and_then(Value::as_str) {
                     Some(n) => after = Some(n.to_string()),
                     None => break,
@@ -697,6 +728,11 @@ async fn org(cmd: OrgCmd) -> Result<ExitCode> {
                 .to_string()
             })
         }
+        OrgCmd::Terminate {
+            org,
+            grace_days,
+            remote,
+        } => vault_cmds::terminate(org, grace_days, remote).await,
         OrgCmd::Get { org, remote } => {
             let v = client(&remote)?.get(&format!("/v1/orgs/{org}")).await?;
             print(&remote, &v, |v| output::object(v).to_string())
@@ -750,39 +786,21 @@ async fn tenant(cmd: TenantCmd) -> Result<ExitCode> {
             if let Some(r) = region {
                 body["region"] = json!(r);
             }
-            let v = client(&remote)?
-                .post(&format!("/v1/orgs/{org}/tenants"), &body)
-                .await?;
+            let v = client(&remote)?.post(&format!("/v1/orgs/{org}/tenants"), &body).await?;
             print(&remote, &v, |v| output::object(v).to_string())
         }
         TenantCmd::List { org, remote } => {
-            let v = client(&remote)?
-                .get(&format!("/v1/orgs/{org}/tenants"))
-                .await?;
+            let v = client(&remote)?.get(&format!("/v1/orgs/{org}/tenants")).await?;
             print(&remote, &v, |v| {
-                output::rows(
-                    v,
-                    &[
-                        "id",
-                        "name",
-                        "region",
-                        "support_access_active",
-                        "created_at",
-                    ],
-                )
-                .to_string()
+                output::rows(v, &["id", "name", "region", "support_access_active", "created_at"]).to_string()
             })
         }
         TenantCmd::Get { tenant, remote } => {
-            let v = client(&remote)?
-                .get(&format!("/v1/tenants/{tenant}"))
-                .await?;
+            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}")).await?;
             print(&remote, &v, |v| output::object(v).to_string())
         }
         TenantCmd::Products { tenant, remote } => {
-            let v = client(&remote)?
-                .get(&format!("/v1/tenants/{tenant}/products"))
-                .await?;
+            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}/products")).await?;
             print(&remote, &v, |v| {
                 let mut t = output::table(&["product", "status", "reasons"]);
                 for item in v.as_array().into_iter().flatten() {
@@ -836,18 +854,12 @@ async fn opt_out(cmd: OptOutCmd) -> Result<ExitCode> {
             print(&remote, &v, |v| output::object(v).to_string())
         }
         OptOutCmd::List { org, remote } => {
-            let v = client(&remote)?
-                .get(&format!("/v1/orgs/{org}/opt-outs"))
-                .await?;
+            let v = client(&remote)?.get(&format!("/v1/orgs/{org}/opt-outs")).await?;
             print(&remote, &v, |v| output::rows(v, &fields).to_string())
         }
         OptOutCmd::Revoke { org, id, remote } => {
             let v = client(&remote)?
-                .call(
-                    Method::DELETE,
-                    &format!("/v1/orgs/{org}/opt-outs/{id}"),
-                    None,
-                )
+                .call(Method::DELETE, &format!("/v1/orgs/{org}/opt-outs/{id}"), None)
                 .await?;
             print(&remote, &v, |v| output::object(v).to_string())
         }
@@ -908,9 +920,7 @@ async fn ai_settings(cmd: AiSettingsCmd) -> Result<ExitCode> {
             };
             let body: Value = serde_json::from_str(&text)
                 .map_err(|e| anyhow!("{source}: line {}, column {}: {e}", e.line(), e.column()))?;
-            let v = client(&remote)?
-                .call(Method::PUT, &level.path(), Some(&body))
-                .await?;
+            let v = client(&remote)?.call(Method::PUT, &level.path(), Some(&body)).await?;
             print(&remote, &v, settings_text)
         }
     }
@@ -928,8 +938,7 @@ async fn grant(cmd: GrantCmd) -> Result<ExitCode> {
             let expires_at = match (expires_in, expires_at) {
                 (_, Some(at)) => at,
                 (Some(d), None) => {
-                    let t = time::OffsetDateTime::now_utc()
-                        + time::Duration::seconds(parse_duration(&d)?);
+                    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(parse_duration(&d)?);
                     t.format(&time::format_description::well_known::Rfc3339)?
                 }
                 (None, None) => bail!("give --expires-in (e.g. 3d) or --expires-at"),
@@ -972,12 +981,7 @@ async fn key(cmd: KeyCmd) -> Result<ExitCode> {
             remote,
         } => {
             let mut body = json!({"role": enum_name(role)});
-            for (k, v) in [
-                ("org", org),
-                ("tenant", tenant),
-                ("product", product),
-                ("label", label),
-            ] {
+            for (k, v) in [("org", org), ("tenant", tenant), ("product", product), ("label", label)] {
                 if let Some(v) = v {
                     body[k] = json!(v);
                 }

@@ -19,11 +19,7 @@ pub fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| cell(Some(x)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Some(Value::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join(", "),
         Some(other) => other.to_string(),
     }
 }
@@ -47,12 +43,7 @@ pub fn object(v: &Value) -> Table {
 pub fn rows(items: &Value, fields: &[&str]) -> Table {
     let mut t = table(fields);
     for item in items.as_array().into_iter().flatten() {
-        t.add_row(
-            fields
-                .iter()
-                .map(|f| cell(item.get(*f)))
-                .collect::<Vec<_>>(),
-        );
+        t.add_row(fields.iter().map(|f| cell(item.get(*f))).collect::<Vec<_>>());
     }
     t
 }

@@ -39,16 +39,11 @@ impl Served {
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra);
-        cmd.env_remove("DATAPACT_ADMIN_KEY")
-            .env("DATAPACT_LOG", "warn");
+        cmd.env_remove("DATAPACT_ADMIN_KEY").env("DATAPACT_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut head = String::new();
         loop {
@@ -125,17 +120,11 @@ fn bad_catalog_is_refused_with_file_line_and_field() {
     );
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!("{p}:8:")) && err.contains("genai"),
-        "{err}"
-    );
+    assert!(err.contains(&format!("{p}:8:")) && err.contains("genai"), "{err}");
 
     std::fs::write(&path, "version = 1\n[[products]]\nid = \"a\"\nname = \"A\"\nprovide_services = true\ntrain_vendor_models = false\nfinetune_third_party = false\ngenai = \"none\"\nowner = \"x\"\n").unwrap();
     let err = text(&datapact(&["catalog", "check", p], &[]).stderr);
-    assert!(
-        err.contains(":9:") && err.contains("field `owner`"),
-        "{err}"
-    );
+    assert!(err.contains(":9:") && err.contains("field `owner`"), "{err}");
 
     let out = datapact(&["catalog", "check", "catalog/does-not-exist.toml"], &[]);
     assert!(!out.status.success());
@@ -151,11 +140,7 @@ fn bad_catalog_is_refused_with_file_line_and_field() {
 fn bad_config_is_refused_with_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("datapact.toml");
-    std::fs::write(
-        &cfg,
-        "# regions\nregions = [\"eu\", \"us\"]\nlisten_port = 9\n",
-    )
-    .unwrap();
+    std::fs::write(&cfg, "# regions\nregions = [\"eu\", \"us\"]\nlisten_port = 9\n").unwrap();
     let out = datapact(
         &[
             "serve",
@@ -197,10 +182,7 @@ fn catalog_show_matches_the_seed_form() {
     };
     assert_eq!(marks(row("AI Center ")), ["✅", "❌", "❌", "N/A", "N/A"]);
     assert_eq!(marks(row("Agent Builder")), ["✅", "✅", "✅", "❌", "❌"]);
-    assert_eq!(
-        marks(row("Integration Service")),
-        ["✅", "❌", "✅", "✅", "✅"]
-    );
+    assert_eq!(marks(row("Integration Service")), ["✅", "❌", "✅", "✅", "✅"]);
     let cm = &marks(row("Communications Mining"))[1];
     assert!(
         cm.starts_with("✅") && cm.chars().count() == 2,
@@ -237,10 +219,7 @@ fn first_start_prints_a_key_once_and_the_cli_drives_the_server() {
             ],
         );
         let org_id = org["id"].as_str().unwrap();
-        let oa = s.json(
-            &admin,
-            &["key", "create", "--role", "org_admin", "--org", org_id],
-        );
+        let oa = s.json(&admin, &["api-key", "create", "--role", "org_admin", "--org", org_id]);
         let oa = oa["key"].as_str().unwrap();
         let t = s.json(oa, &["tenant", "create", "--org", org_id, "--name", "prod"]);
         let tenant = t["id"].as_str().unwrap();
@@ -302,10 +281,7 @@ fn first_start_prints_a_key_once_and_the_cli_drives_the_server() {
         );
         assert_eq!(out.status.code(), Some(1));
         let err = text(&out.stderr);
-        assert!(
-            err.contains("unknown_region") && err.contains("field: region"),
-            "{err}"
-        );
+        assert!(err.contains("unknown_region") && err.contains("field: region"), "{err}");
 
         let settings = s.json(
             oa,
@@ -320,11 +296,7 @@ fn first_start_prints_a_key_once_and_the_cli_drives_the_server() {
         assert_eq!(settings["locked"][0], "genai_enabled");
         let out = s.cli(oa, &["ai-settings", "set", "--tenant", tenant, "{not json"]);
         assert!(!out.status.success());
-        assert!(
-            text(&out.stderr).contains("line 1"),
-            "{}",
-            text(&out.stderr)
-        );
+        assert!(text(&out.stderr).contains("line 1"), "{}", text(&out.stderr));
         let av = s.json(oa, &["tenant", "products", tenant]);
         assert_eq!(av.as_array().unwrap().len(), 28);
         let out = s.cli(
@@ -360,10 +332,7 @@ fn first_start_prints_a_key_once_and_the_cli_drives_the_server() {
         assert!(!out.status.success());
         assert!(text(&out.stderr).contains("401"));
         let table = text(&s.cli(&admin, &["org", "list"]).stdout);
-        assert!(
-            table.contains("Acme") && table.contains("enterprise"),
-            "{table}"
-        );
+        assert!(table.contains("Acme") && table.contains("enterprise"), "{table}");
     }
     // A restart keeps everything and prints no new key.
     let s = Served::start(&data, &[], &[]);
@@ -406,9 +375,7 @@ fn removing_a_region_that_holds_data_stops_the_server() {
         let s = Served::start(&data, &[], &[("DATAPACT_ADMIN_KEY", key)]);
         s.json(
             key,
-            &[
-                "org", "create", "--name", "US Co", "--plan", "free", "--region", "us",
-            ],
+            &["org", "create", "--name", "US Co", "--plan", "free", "--region", "us"],
         );
     }
     let cfg = dir.path().join("eu-only.toml");
@@ -427,8 +394,5 @@ fn removing_a_region_that_holds_data_stops_the_server() {
     );
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(
-        err.contains("region `us`") && err.contains("regions"),
-        "{err}"
-    );
+    assert!(err.contains("region `us`") && err.contains("regions"), "{err}");
 }

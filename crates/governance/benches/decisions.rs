@@ -13,8 +13,8 @@ use std::time::Instant;
 use criterion::Criterion;
 use datapact_governance::settings::AiToggles;
 use datapact_governance::{
-    AiSettings, Catalog, DataKind, DecisionRequest, KeyId, OptOut, OptOutId, Org, OrgId, OrgStatus,
-    Plan, Purpose, Registry, SettingKey, Snapshot, Tenant, TenantId,
+    AiSettings, Catalog, DataKind, DecisionRequest, KeyId, OptOut, OptOutId, Org, OrgId, OrgStatus, Plan, Purpose,
+    Registry, SettingKey, Snapshot, Tenant, TenantId,
 };
 use time::OffsetDateTime;
 
@@ -91,6 +91,7 @@ fn world() -> (Registry, Vec<TenantId>, Vec<String>) {
             },
             created_at: now,
             updated_at: now,
+            termination_due_at: None,
             opt_outs,
             ai,
             tenants: vec![],
@@ -108,6 +109,7 @@ fn world() -> (Registry, Vec<TenantId>, Vec<String>) {
                 created_at: now,
                 ai,
                 grants: vec![],
+                retention: vec![],
             });
         }
     }
@@ -165,8 +167,7 @@ fn latency_distribution(reg: &Registry, ids: &[TenantId], products: &[String]) {
     for q in qs.iter().take(100_000) {
         black_box(reg.decide(&ask(q, products), now).ok());
     }
-    let mut hist =
-        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("histogram");
+    let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("histogram");
     let mut allowed = 0usize;
     let start = Instant::now();
     for q in &qs {
@@ -196,10 +197,7 @@ fn main() {
     let t = Instant::now();
     let (reg, ids, products) = world();
     let (o, n) = reg.counts();
-    println!(
-        "loaded {o} organizations and {n} tenants in {:?}",
-        t.elapsed()
-    );
+    println!("loaded {o} organizations and {n} tenants in {:?}", t.elapsed());
     latency_distribution(&reg, &ids, &products);
 
     let mut c = Criterion::default().configure_from_args();

@@ -28,9 +28,7 @@ pub enum GenAi {
 }
 
 /// The kind of customer data: what is used to design automations, or what flows when they run.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DataKind {
     /// Data used while designing automations, workflows, datasets.
@@ -138,12 +136,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..text.floor_char_boundary(offset)];
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
     (line, column)
 }
 
@@ -152,11 +145,7 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
     let l = text.lines().nth(line.checked_sub(1)?)?.trim_start();
     let (key, _) = l.split_once('=')?;
     let key = key.trim().trim_matches('"');
-    (!key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-    .then(|| key.to_string())
+    (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')).then(|| key.to_string())
 }
 
 fn valid_product_id(id: &str) -> bool {
@@ -231,9 +220,7 @@ impl Catalog {
                 return Err(err_at(
                     id_span.start,
                     Some("id".into()),
-                    format!(
-                        "invalid product id `{id}`: use lowercase letters, digits and `-` (at most 64)"
-                    ),
+                    format!("invalid product id `{id}`: use lowercase letters, digits and `-` (at most 64)"),
                 ));
             }
             let line = line_col(text, id_span.start).0;
@@ -255,8 +242,7 @@ impl Catalog {
                         return Err(err_at(
                             span.start,
                             Some("training_data_kinds".into()),
-                            "a product that trains vendor models must allow at least one data kind"
-                                .into(),
+                            "a product that trains vendor models must allow at least one data kind".into(),
                         ));
                     }
                     kinds
@@ -409,14 +395,10 @@ genai = "none"
     fn missing_field_and_bad_values_are_refused() {
         let e = Catalog::parse(&ONE.replace("genai = \"none\"\n", ""), "c.toml").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("genai"), "{e}");
-        let e =
-            Catalog::parse(&ONE.replace("id = \"p\"", "id = \"Bad Id\""), "c.toml").unwrap_err();
+        let e = Catalog::parse(&ONE.replace("id = \"p\"", "id = \"Bad Id\""), "c.toml").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("id"));
         let e = Catalog::parse(
-            &ONE.replace(
-                "finetune_third_party = false",
-                "finetune_third_party = true",
-            ),
+            &ONE.replace("finetune_third_party = false", "finetune_third_party = true"),
             "c.toml",
         )
         .unwrap_err();

@@ -213,7 +213,10 @@ fn require_active(v: &mut Verdict, org: &Org) {
             ReasonCode::OrgTerminating,
             "the organization's contract is terminating: processing beyond providing the service is stopped",
         ),
-        OrgStatus::Terminated => v.deny(ReasonCode::OrgTerminated, "the organization's contract has been terminated"),
+        OrgStatus::Terminated => v.deny(
+            ReasonCode::OrgTerminated,
+            "the organization's contract has been terminated",
+        ),
     }
 }
 
@@ -231,7 +234,10 @@ fn genai_rules(v: &mut Verdict, product: &Product, org: &Org, tenant: &Tenant) {
     if !org.plan.includes_genai() {
         v.deny(
             ReasonCode::PlanExcludesGenai,
-            format!("generative AI is available on the advanced and enterprise plans; the organization is on {}", org.plan),
+            format!(
+                "generative AI is available on the advanced and enterprise plans; the organization is on {}",
+                org.plan
+            ),
         );
     }
     let eff = effective(&org.ai, &tenant.ai, &product.id, SettingKey::GenaiEnabled);
@@ -336,19 +342,11 @@ pub fn evaluate(
                     ),
                     None if product.training_data_kinds.len() < DataKind::ALL.len() => v.deny(
                         ReasonCode::DataKindNotTrained,
-                        format!(
-                            "{} trains only on {} data; name the data kind",
-                            product.name,
-                            kinds()
-                        ),
+                        format!("{} trains only on {} data; name the data kind", product.name, kinds()),
                     ),
                     _ => v.ground(
                         ReasonCode::TrainingDeclared,
-                        format!(
-                            "{} declares vendor training on {} data",
-                            product.name,
-                            kinds()
-                        ),
+                        format!("{} declares vendor training on {} data", product.name, kinds()),
                     ),
                 }
             }
@@ -392,34 +390,20 @@ pub fn evaluate(
             if product.finetune_third_party {
                 v.ground(
                     ReasonCode::ThirdPartyFinetuneDeclared,
-                    format!(
-                        "{} lets customers fine-tune third-party models",
-                        product.name
-                    ),
+                    format!("{} lets customers fine-tune third-party models", product.name),
                 );
             } else {
                 v.deny(
                     ReasonCode::ThirdPartyFinetuneNotDeclared,
-                    format!(
-                        "{} does not offer fine-tuning of third-party models",
-                        product.name
-                    ),
+                    format!("{} does not offer fine-tuning of third-party models", product.name),
                 );
             }
             genai_rules(&mut v, product, org, tenant);
-            let eff = effective(
-                &org.ai,
-                &tenant.ai,
-                &product.id,
-                SettingKey::ThirdPartyFinetuneEnabled,
-            );
+            let eff = effective(&org.ai, &tenant.ai, &product.id, SettingKey::ThirdPartyFinetuneEnabled);
             if eff.value {
                 v.ground(
                     ReasonCode::ThirdPartyFinetuneEnabled,
-                    format!(
-                        "third-party fine-tuning is enabled {}",
-                        eff.source.describe()
-                    ),
+                    format!("third-party fine-tuning is enabled {}", eff.source.describe()),
                 );
             } else {
                 v.deny(
@@ -441,10 +425,7 @@ pub fn evaluate(
                     g.ticket
                 ),
             ),
-            None => v.deny(
-                ReasonCode::NoSupportGrant,
-                "the tenant has not granted support access",
-            ),
+            None => v.deny(ReasonCode::NoSupportGrant, "the tenant has not granted support access"),
         },
         Purpose::Telemetry => v.ground(
             ReasonCode::TelemetryContentFree,
@@ -483,26 +464,13 @@ pub struct ProductAvailability {
 }
 
 /// Availability of one product for one tenant, derived from the `service` and `genai` decisions.
-pub fn availability(
-    product: &Product,
-    org: &Org,
-    tenant: &Tenant,
-    now: OffsetDateTime,
-) -> ProductAvailability {
+pub fn availability(product: &Product, org: &Org, tenant: &Tenant, now: OffsetDateTime) -> ProductAvailability {
     let status_of = |status, reasons| ProductAvailability {
         product: product.id.clone(),
         status,
         reasons,
     };
-    let (service_ok, service_reasons) = evaluate(
-        product,
-        org,
-        tenant,
-        Purpose::Service,
-        None,
-        &tenant.region,
-        now,
-    );
+    let (service_ok, service_reasons) = evaluate(product, org, tenant, Purpose::Service, None, &tenant.region, now);
     if !service_ok {
         return status_of(Availability::Unavailable, service_reasons);
     }
@@ -515,15 +483,7 @@ pub fn availability(
             )],
         );
     }
-    let (genai_ok, genai_reasons) = evaluate(
-        product,
-        org,
-        tenant,
-        Purpose::Genai,
-        None,
-        &tenant.region,
-        now,
-    );
+    let (genai_ok, genai_reasons) = evaluate(product, org, tenant, Purpose::Genai, None, &tenant.region, now);
     match (genai_ok, product.genai) {
         (true, _) => status_of(
             Availability::Available,

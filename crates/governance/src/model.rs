@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::ids::{GrantId, KeyId, OptOutId, OrgId, TenantId};
+use crate::catalog::DataKind;
+use crate::ids::{GrantId, JobId, KeyId, OptOutId, OrgId, TenantId};
 use crate::settings::AiSettings;
 
 /// The commercial plan; generative AI and trust-layer governance need `advanced` or `enterprise`.
@@ -73,10 +74,7 @@ impl OrgStatus {
         use OrgStatus::*;
         matches!(
             (self, to),
-            (Active, Terminating)
-                | (Active, Terminated)
-                | (Terminating, Terminated)
-                | (Terminating, Active)
+            (Active, Terminating) | (Active, Terminated) | (Terminating, Terminated) | (Terminating, Active)
         ) || self == to
     }
 }
@@ -112,6 +110,9 @@ pub struct Org {
     /// Last change to the terms.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// While terminating: when the grace period ends and every tenant is purged.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub termination_due_at: Option<OffsetDateTime>,
     /// Every opt-out ever recorded, revoked ones included (history is never rewritten).
     #[serde(skip)]
     pub opt_outs: Vec<OptOut>,
@@ -126,9 +127,7 @@ pub struct Org {
 impl Org {
     /// The first active opt-out that covers `product` at `now`, if any.
     pub fn active_opt_out(&self, product: &str, now: OffsetDateTime) -> Option<&OptOut> {
-        self.opt_outs
-            .iter()
-            .find(|o| o.is_active(now) && o.covers(product))
+        self.opt_outs.iter().find(|o| o.is_active(now) && o.covers(product))
     }
 }
 
@@ -152,6 +151,9 @@ pub struct Tenant {
     /// Every support grant ever given, revoked and expired ones included.
     #[serde(skip)]
     pub grants: Vec<SupportGrant>,
+    /// Retention rules for the tenant's records.
+    #[serde(skip)]
+    pub retention: Vec<RetentionRule>,
 }
 
 impl Tenant {
@@ -197,9 +199,7 @@ impl OptOut {
 
     /// Whether it covers `product`.
     pub fn covers(&self, product: &str) -> bool {
-        self.products
-            .as_ref()
-            .is_none_or(|ps| ps.iter().any(|p| p == product))
+        self.products.as_ref().is_none_or(|ps| ps.iter().any(|p| p == product))
     }
 }
 
@@ -235,6 +235,70 @@ impl SupportGrant {
     pub fn is_active(&self, now: OffsetDateTime) -> bool {
         self.created_at <= now && now < self.expires_at && self.revoked_at.is_none_or(|r| r > now)
     }
+}
+
+/// A retention rule: a tenant's records matching it are deleted once older than `max_age_days`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    /// Only this product (every product when absent).
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Only this data kind (both when absent).
+    #[serde(default)]
+    pub data_kind: Option<DataKind>,
+    /// Maximum age in days, at least 1.
+    pub max_age_days: u32,
+}
+
+/// What a background job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Re-encrypts a tenant's records under its newest data key, then retires old keys.
+    Reencrypt,
+    /// Removes the rows of a tenant whose keys were destroyed.
+    RemoveRows,
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting or under way; resumed after a restart.
+    Running,
+    /// Finished.
+    Done,
+    /// Stopped on an error; see `error`.
+    Failed,
+}
+
+/// A background job and its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Job {
+    /// Identifier.
+    pub id: JobId,
+    /// What it does.
+    pub kind: JobKind,
+    /// The tenant it works on.
+    pub tenant: TenantId,
+    /// The tenant's organization.
+    pub org: OrgId,
+    /// State.
+    pub state: JobState,
+    /// Units done (records).
+    pub done: u64,
+    /// Units expected when the job started.
+    pub total: u64,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last progress.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
 }
 
 #[cfg(test)]

@@ -79,11 +79,7 @@ pub struct Registry {
 
 impl Registry {
     /// Builds a registry from stored state, refusing state that the configuration cannot serve.
-    pub fn load(
-        catalog: Arc<Catalog>,
-        regions: Vec<String>,
-        snapshot: Snapshot,
-    ) -> Result<Self, LoadError> {
+    pub fn load(catalog: Arc<Catalog>, regions: Vec<String>, snapshot: Snapshot) -> Result<Self, LoadError> {
         let reg = Self {
             catalog,
             regions,
@@ -92,13 +88,12 @@ impl Registry {
             keys_by_hash: DashMap::with_capacity(snapshot.keys.len()),
             keys: DashMap::with_capacity(snapshot.keys.len()),
         };
-        let region_err =
-            |what, id: String, region: &str, regions: &[String]| LoadError::RegionNotConfigured {
-                what,
-                id,
-                region: region.to_string(),
-                configured: regions.to_vec(),
-            };
+        let region_err = |what, id: String, region: &str, regions: &[String]| LoadError::RegionNotConfigured {
+            what,
+            id,
+            region: region.to_string(),
+            configured: regions.to_vec(),
+        };
         let mut orgs: std::collections::HashMap<OrgId, Org> = std::collections::HashMap::new();
         for mut org in snapshot.orgs {
             if !reg.has_region(&org.region) {
@@ -238,11 +233,7 @@ impl Registry {
     }
 
     /// Decides one use of one tenant's data at `now`.
-    pub fn decide(
-        &self,
-        req: &DecisionRequest<'_>,
-        now: OffsetDateTime,
-    ) -> Result<Decision, DecideError> {
+    pub fn decide(&self, req: &DecisionRequest<'_>, now: OffsetDateTime) -> Result<Decision, DecideError> {
         let product = self.product(req.product)?;
         let (tenant, org) = self
             .tenant_with_org(req.tenant)
@@ -254,15 +245,7 @@ impl Registry {
             Some(r) => r,
             None => tenant.region.as_str(),
         };
-        let (allowed, reasons) = decision::evaluate(
-            product,
-            &org,
-            &tenant,
-            req.purpose,
-            req.data_kind,
-            region,
-            now,
-        );
+        let (allowed, reasons) = decision::evaluate(product, &org, &tenant, req.purpose, req.data_kind, region, now);
         Ok(Decision {
             allowed,
             reasons,
@@ -277,11 +260,7 @@ impl Registry {
     }
 
     /// Availability of every catalog product for a tenant.
-    pub fn availability(
-        &self,
-        tenant: TenantId,
-        now: OffsetDateTime,
-    ) -> Result<Vec<ProductAvailability>, DecideError> {
+    pub fn availability(&self, tenant: TenantId, now: OffsetDateTime) -> Result<Vec<ProductAvailability>, DecideError> {
         let (tenant, org) = self
             .tenant_with_org(tenant)
             .ok_or(DecideError::TenantNotFound(tenant))?;

@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A setting that can be configured and locked.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SettingKey {
     /// Whether data may be sent to third-party generative AI services.
@@ -24,10 +22,7 @@ pub enum SettingKey {
 
 impl SettingKey {
     /// Every setting key.
-    pub const ALL: [SettingKey; 2] = [
-        SettingKey::GenaiEnabled,
-        SettingKey::ThirdPartyFinetuneEnabled,
-    ];
+    pub const ALL: [SettingKey; 2] = [SettingKey::GenaiEnabled, SettingKey::ThirdPartyFinetuneEnabled];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
@@ -150,18 +145,10 @@ pub struct Effective {
 }
 
 /// Resolves the value of `key` for `product` in a tenant of an organization.
-pub fn effective(
-    org: &AiSettings,
-    tenant: &AiSettings,
-    product: &str,
-    key: SettingKey,
-) -> Effective {
+pub fn effective(org: &AiSettings, tenant: &AiSettings, product: &str, key: SettingKey) -> Effective {
     let locked = org.is_locked(key);
     let tenant_levels = [
-        (
-            tenant.get_for_product(product, key),
-            SettingSource::TenantProduct,
-        ),
+        (tenant.get_for_product(product, key), SettingSource::TenantProduct),
         (tenant.get(key), SettingSource::Tenant),
     ];
     let org_levels = [
@@ -175,11 +162,7 @@ pub fn effective(
         .chain(org_levels);
     for (value, source) in candidates {
         if let Some(value) = value {
-            return Effective {
-                value,
-                source,
-                locked,
-            };
+            return Effective { value, source, locked };
         }
     }
     Effective {
@@ -236,10 +219,7 @@ mod tests {
             }
         );
         ten.products.insert("ixp".into(), toggles(Some(true)));
-        assert_eq!(
-            effective(&org, &ten, "ixp", key).source,
-            SettingSource::TenantProduct
-        );
+        assert_eq!(effective(&org, &ten, "ixp", key).source, SettingSource::TenantProduct);
     }
 
     #[test]
@@ -269,10 +249,7 @@ mod tests {
             third_party_finetune_enabled: Some(false),
             ..Default::default()
         };
-        assert_eq!(
-            effective(&org, &ten2, "ixp", other).source,
-            SettingSource::Tenant
-        );
+        assert_eq!(effective(&org, &ten2, "ixp", other).source, SettingSource::Tenant);
     }
 
     #[test]

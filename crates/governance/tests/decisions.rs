@@ -4,9 +4,8 @@ use std::sync::Arc;
 
 use datapact_governance::settings::AiToggles;
 use datapact_governance::{
-    AiSettings, Availability, Catalog, DataKind, DecisionRequest, GenAi, GrantId, KeyId, OptOut,
-    OptOutId, Org, OrgId, OrgStatus, Plan, Purpose, ReasonCode, Registry, SettingKey, Snapshot,
-    SupportGrant, Tenant, TenantId,
+    AiSettings, Availability, Catalog, DataKind, DecisionRequest, GenAi, GrantId, KeyId, OptOut, OptOutId, Org, OrgId,
+    OrgStatus, Plan, Purpose, ReasonCode, Registry, SettingKey, Snapshot, SupportGrant, Tenant, TenantId,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -25,6 +24,7 @@ fn org(plan: Plan) -> Org {
         status: OrgStatus::Active,
         created_at: NOW,
         updated_at: NOW,
+        termination_due_at: None,
         opt_outs: vec![],
         ai: AiSettings::default(),
         tenants: vec![],
@@ -40,6 +40,7 @@ fn tenant(org: &Org) -> Tenant {
         created_at: NOW,
         ai: AiSettings::default(),
         grants: vec![],
+        retention: vec![],
     }
 }
 
@@ -111,18 +112,9 @@ impl World {
         (d.allowed, d.reasons.into_iter().map(|r| r.code).collect())
     }
 
-    fn denied(
-        &self,
-        product: &str,
-        purpose: Purpose,
-        kind: Option<DataKind>,
-        region: Option<&str>,
-    ) -> Vec<ReasonCode> {
+    fn denied(&self, product: &str, purpose: Purpose, kind: Option<DataKind>, region: Option<&str>) -> Vec<ReasonCode> {
         let (allowed, codes) = self.ask(product, purpose, kind, region);
-        assert!(
-            !allowed,
-            "{product} {purpose} should be denied, got grounds {codes:?}"
-        );
+        assert!(!allowed, "{product} {purpose} should be denied, got grounds {codes:?}");
         codes
     }
 
@@ -134,10 +126,7 @@ impl World {
         region: Option<&str>,
     ) -> Vec<ReasonCode> {
         let (allowed, codes) = self.ask(product, purpose, kind, region);
-        assert!(
-            allowed,
-            "{product} {purpose} should be allowed, got {codes:?}"
-        );
+        assert!(allowed, "{product} {purpose} should be allowed, got {codes:?}");
         codes
     }
 }
@@ -169,10 +158,7 @@ fn cross_region_consent_opens_genai_only() {
         w.denied("ixp", ThirdPartyFinetune, None, Some("us"))
             .contains(&R::RegionMismatch)
     );
-    assert!(
-        w.denied("ixp", Service, None, Some("us"))
-            .contains(&R::RegionMismatch)
-    );
+    assert!(w.denied("ixp", Service, None, Some("us")).contains(&R::RegionMismatch));
     assert!(
         w.denied("ixp", VendorTraining, Some(DesignTime), Some("us"))
             .contains(&R::RegionMismatch)
@@ -189,17 +175,9 @@ fn unknown_region_product_and_tenant_are_errors_not_denials() {
         data_kind: None,
         region,
     };
-    assert!(
-        w.reg
-            .decide(&req("ixp", Some("mars"), w.tenant), NOW)
-            .is_err()
-    );
+    assert!(w.reg.decide(&req("ixp", Some("mars"), w.tenant), NOW).is_err());
     assert!(w.reg.decide(&req("nope", None, w.tenant), NOW).is_err());
-    assert!(
-        w.reg
-            .decide(&req("ixp", None, TenantId::generate()), NOW)
-            .is_err()
-    );
+    assert!(w.reg.decide(&req("ixp", None, TenantId::generate()), NOW).is_err());
 }
 
 #[test]
@@ -212,10 +190,7 @@ fn service_needs_declaration_and_a_live_contract() {
     let w = World::with(Plan::Free, |o, _| o.status = OrgStatus::Terminating);
     w.allowed("orchestrator", Service, None, None);
     let w = World::with(Plan::Free, |o, _| o.status = OrgStatus::Terminated);
-    assert_eq!(
-        w.denied("orchestrator", Service, None, None),
-        [R::OrgTerminated]
-    );
+    assert_eq!(w.denied("orchestrator", Service, None, None), [R::OrgTerminated]);
 }
 
 #[test]
@@ -230,12 +205,7 @@ fn vendor_training_rules() {
         [R::TrainingNotDeclared]
     );
     // Communications Mining trains on design-time data only.
-    w.allowed(
-        "communications-mining",
-        VendorTraining,
-        Some(DesignTime),
-        None,
-    );
+    w.allowed("communications-mining", VendorTraining, Some(DesignTime), None);
     assert_eq!(
         w.denied("communications-mining", VendorTraining, Some(RunTime), None),
         [R::DataKindNotTrained]
@@ -250,10 +220,7 @@ fn vendor_training_rules() {
 #[test]
 fn baa_contract_and_opt_out_each_exclude_training_and_all_are_reported() {
     let w = World::with(Plan::Enterprise, |o, _| o.baa = true);
-    assert_eq!(
-        w.denied("ixp", VendorTraining, Some(DesignTime), None),
-        [R::BaaInPlace]
-    );
+    assert_eq!(w.denied("ixp", VendorTraining, Some(DesignTime), None), [R::BaaInPlace]);
     let w = World::with(Plan::Enterprise, |o, _| o.contract_forbids_training = true);
     assert_eq!(
         w.denied("ixp", VendorTraining, Some(DesignTime), None),
@@ -283,9 +250,7 @@ fn baa_contract_and_opt_out_each_exclude_training_and_all_are_reported() {
 
 #[test]
 fn opt_out_scope_timing_and_revocation() {
-    let w = World::with(Plan::Free, |o, _| {
-        o.opt_outs.push(opt_out(o, Some(vec!["ixp"])))
-    });
+    let w = World::with(Plan::Free, |o, _| o.opt_outs.push(opt_out(o, Some(vec!["ixp"]))));
     assert_eq!(w.denied("ixp", VendorTraining, None, None), [R::OptedOut]);
     w.allowed("document-understanding", VendorTraining, None, None);
     let w = World::with(Plan::Free, |o, _| {
@@ -309,10 +274,7 @@ fn opt_out_scope_timing_and_revocation() {
 #[test]
 fn training_stops_while_terminating() {
     let w = World::with(Plan::Free, |o, _| o.status = OrgStatus::Terminating);
-    assert_eq!(
-        w.denied("ixp", VendorTraining, None, None),
-        [R::OrgTerminating]
-    );
+    assert_eq!(w.denied("ixp", VendorTraining, None, None), [R::OrgTerminating]);
     let w = World::with(Plan::Enterprise, |o, _| o.status = OrgStatus::Terminating);
     assert_eq!(w.denied("ixp", Genai, None, None), [R::OrgTerminating]);
 }
@@ -322,10 +284,7 @@ fn genai_needs_declaration_plan_setting_and_active_org() {
     let w = World::with(Plan::Advanced, |_, _| {});
     w.allowed("ixp", Genai, None, None);
     w.allowed("agent-builder", Genai, None, None);
-    assert_eq!(
-        w.denied("orchestrator", Genai, None, None),
-        [R::GenaiNotDeclared]
-    );
+    assert_eq!(w.denied("orchestrator", Genai, None, None), [R::GenaiNotDeclared]);
     for plan in [Plan::Free, Plan::Standard] {
         let w = World::with(plan, |_, _| {});
         assert_eq!(w.denied("ixp", Genai, None, None), [R::PlanExcludesGenai]);
@@ -393,18 +352,10 @@ fn third_party_finetune_needs_everything_genai_needs_and_its_own_setting() {
         [R::ThirdPartyFinetuneNotDeclared, R::GenaiNotDeclared]
     );
     let w = World::with(Plan::Standard, |_, _| {});
-    assert_eq!(
-        w.denied("ixp", ThirdPartyFinetune, None, None),
-        [R::PlanExcludesGenai]
-    );
+    assert_eq!(w.denied("ixp", ThirdPartyFinetune, None, None), [R::PlanExcludesGenai]);
     let w = World::with(Plan::Enterprise, |o, _| o.ai.genai_enabled = Some(false));
-    assert_eq!(
-        w.denied("ixp", ThirdPartyFinetune, None, None),
-        [R::GenaiDisabled]
-    );
-    let w = World::with(Plan::Enterprise, |_, t| {
-        t.ai.third_party_finetune_enabled = Some(false)
-    });
+    assert_eq!(w.denied("ixp", ThirdPartyFinetune, None, None), [R::GenaiDisabled]);
+    let w = World::with(Plan::Enterprise, |_, t| t.ai.third_party_finetune_enabled = Some(false));
     assert_eq!(
         w.denied("ixp", ThirdPartyFinetune, None, None),
         [R::ThirdPartyFinetuneDisabled]
@@ -414,22 +365,18 @@ fn third_party_finetune_needs_everything_genai_needs_and_its_own_setting() {
 
 #[test]
 fn support_access_needs_an_active_grant() {
-    let grant =
-        |t: &Tenant, expires: OffsetDateTime, revoked: Option<OffsetDateTime>| SupportGrant {
-            id: GrantId::generate(),
-            tenant: t.id,
-            ticket: "SUP-7".into(),
-            expires_at: expires,
-            created_by: KeyId::generate(),
-            created_at: NOW - time::Duration::hours(2),
-            revoked_at: revoked,
-            revoked_by: None,
-        };
+    let grant = |t: &Tenant, expires: OffsetDateTime, revoked: Option<OffsetDateTime>| SupportGrant {
+        id: GrantId::generate(),
+        tenant: t.id,
+        ticket: "SUP-7".into(),
+        expires_at: expires,
+        created_by: KeyId::generate(),
+        created_at: NOW - time::Duration::hours(2),
+        revoked_at: revoked,
+        revoked_by: None,
+    };
     let w = World::with(Plan::Free, |_, _| {});
-    assert_eq!(
-        w.denied("orchestrator", SupportAccess, None, None),
-        [R::NoSupportGrant]
-    );
+    assert_eq!(w.denied("orchestrator", SupportAccess, None, None), [R::NoSupportGrant]);
     let w = World::with(Plan::Free, |_, t| {
         t.grants.push(grant(t, NOW + time::Duration::days(1), None))
     });
@@ -438,13 +385,9 @@ fn support_access_needs_an_active_grant() {
             .contains(&R::SupportGrantActive)
     );
     let w = World::with(Plan::Free, |_, t| {
-        t.grants
-            .push(grant(t, NOW - time::Duration::minutes(1), None))
+        t.grants.push(grant(t, NOW - time::Duration::minutes(1), None))
     });
-    assert_eq!(
-        w.denied("orchestrator", SupportAccess, None, None),
-        [R::NoSupportGrant]
-    );
+    assert_eq!(w.denied("orchestrator", SupportAccess, None, None), [R::NoSupportGrant]);
     let w = World::with(Plan::Free, |_, t| {
         t.grants.push(grant(
             t,
@@ -452,10 +395,7 @@ fn support_access_needs_an_active_grant() {
             Some(NOW - time::Duration::minutes(1)),
         ))
     });
-    assert_eq!(
-        w.denied("orchestrator", SupportAccess, None, None),
-        [R::NoSupportGrant]
-    );
+    assert_eq!(w.denied("orchestrator", SupportAccess, None, None), [R::NoSupportGrant]);
 }
 
 #[test]
@@ -507,11 +447,7 @@ fn every_catalog_product_follows_its_declaration() {
             p.trains_on(RunTime),
             "{id}"
         );
-        assert_eq!(
-            open.ask(id, Genai, None, None).0,
-            p.genai != GenAi::None,
-            "{id}"
-        );
+        assert_eq!(open.ask(id, Genai, None, None).0, p.genai != GenAi::None, "{id}");
         assert_eq!(
             open.ask(id, ThirdPartyFinetune, None, None).0,
             p.finetune_third_party,
@@ -520,10 +456,7 @@ fn every_catalog_product_follows_its_declaration() {
         assert!(!open.ask(id, SupportAccess, None, None).0, "{id}");
         assert!(open.ask(id, Telemetry, None, None).0, "{id}");
         assert!(!free.ask(id, Genai, None, None).0, "{id}");
-        assert!(
-            !closed.ask(id, VendorTraining, Some(DesignTime), None).0,
-            "{id}"
-        );
+        assert!(!closed.ask(id, VendorTraining, Some(DesignTime), None).0, "{id}");
         assert!(!closed.ask(id, ThirdPartyFinetune, None, None).0, "{id}");
 
         assert_eq!(open_av[i].status, Availability::Available, "{id}");
@@ -553,22 +486,13 @@ fn seed_table_rows_map_to_the_catalog() {
     assert_eq!(row("ai-center"), (true, false, false, GenAi::None));
     assert_eq!(row("agent-builder"), (true, true, true, GenAi::Required));
     assert_eq!(row("apps"), (true, false, true, GenAi::Optional));
-    assert_eq!(
-        row("autopilot-for-everyone"),
-        (true, false, true, GenAi::Required)
-    );
+    assert_eq!(row("autopilot-for-everyone"), (true, false, true, GenAi::Required));
     assert_eq!(row("ai-computer-vision"), (true, true, false, GenAi::None));
-    assert_eq!(
-        row("context-grounding"),
-        (true, false, true, GenAi::Required)
-    );
+    assert_eq!(row("context-grounding"), (true, false, true, GenAi::Required));
     assert_eq!(row("screenplay"), (true, false, true, GenAi::Required));
     assert_eq!(row("healing-agent"), (true, true, true, GenAi::Optional));
     assert_eq!(row("studio"), (true, false, true, GenAi::Optional));
-    assert_eq!(
-        row("communications-mining"),
-        (true, true, false, GenAi::Optional)
-    );
+    assert_eq!(row("communications-mining"), (true, true, false, GenAi::Optional));
     for id in [
         "elastic-robot-orchestration",
         "automation-cloud-robots-vm",

@@ -1,6 +1,7 @@
 //! Server configuration: a TOML file given with `--config`; keys it leaves out keep their defaults.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -10,8 +11,12 @@ use serde::Deserialize;
 pub struct Config {
     /// Regions where tenants can live and data can be processed.
     pub regions: Vec<String>,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted by endpoints that carry no record content, in bytes.
     pub max_body_bytes: usize,
+    /// The customer data vault.
+    pub vault: VaultConfig,
+    /// Contract termination, retention and background jobs.
+    pub lifecycle: LifecycleConfig,
 }
 
 impl Default for Config {
@@ -19,6 +24,58 @@ impl Default for Config {
         Self {
             regions: vec!["eu".into(), "us".into()],
             max_body_bytes: 64 * 1024,
+            vault: VaultConfig::default(),
+            lifecycle: LifecycleConfig::default(),
+        }
+    }
+}
+
+/// `[vault]`: record limits and where each region's storage lives.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VaultConfig {
+    /// Largest record content, in bytes (default 1 MiB).
+    pub max_content_bytes: usize,
+    /// Most records in one batch write.
+    pub max_batch_records: usize,
+    /// Largest batch request body, in bytes.
+    pub max_batch_bytes: usize,
+    /// A directory per region for its storage (default: `<data-dir>/regions/<region>`).
+    pub region_paths: BTreeMap<String, PathBuf>,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        Self {
+            max_content_bytes: 1024 * 1024,
+            max_batch_records: 1000,
+            max_batch_bytes: 32 * 1024 * 1024,
+            region_paths: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[lifecycle]`: termination grace, background job cadence, retention sweeps.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleConfig {
+    /// Grace period of a contract termination when the request names none, in days.
+    pub termination_grace_days: u32,
+    /// How often background work (jobs, due terminations) is looked at, in milliseconds.
+    pub tick_millis: u64,
+    /// How often retention rules are applied, in seconds.
+    pub sweep_interval_seconds: u64,
+    /// Records handled per step of a background job.
+    pub job_batch: usize,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            termination_grace_days: 30,
+            tick_millis: 1000,
+            sweep_interval_seconds: 3600,
+            job_batch: 2000,
         }
     }
 }
@@ -111,9 +168,7 @@ impl Config {
                 return Err(invalid(
                     regions_line,
                     "regions",
-                    format!(
-                        "invalid region `{r}`: use lowercase letters, digits and `-`, starting with a letter"
-                    ),
+                    format!("invalid region `{r}`: use lowercase letters, digits and `-`, starting with a letter"),
                 ));
             }
             if cfg.regions[..i].contains(r) {
@@ -124,16 +179,47 @@ impl Config {
                 ));
             }
         }
+        for r in cfg.vault.region_paths.keys() {
+            if !cfg.regions.contains(r) {
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with(r.as_str()))
+                    .map_or(1, |i| i + 1);
+                return Err(invalid(
+                    line,
+                    &format!("vault.region_paths.{r}"),
+                    format!("`{r}` is not in `regions`"),
+                ));
+            }
+        }
+        let limits = [
+            ("vault.max_content_bytes", cfg.vault.max_content_bytes, 1),
+            ("vault.max_batch_records", cfg.vault.max_batch_records, 1),
+            ("vault.max_batch_bytes", cfg.vault.max_batch_bytes, 1024),
+            ("lifecycle.tick_millis", cfg.lifecycle.tick_millis as usize, 10),
+            (
+                "lifecycle.sweep_interval_seconds",
+                cfg.lifecycle.sweep_interval_seconds as usize,
+                1,
+            ),
+            ("lifecycle.job_batch", cfg.lifecycle.job_batch, 1),
+        ];
+        for (field, value, min) in limits {
+            if value < min {
+                let key = field.rsplit('.').next().unwrap_or(field);
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with(key))
+                    .map_or(1, |i| i + 1);
+                return Err(invalid(line, field, format!("must be at least {min}")));
+            }
+        }
         if cfg.max_body_bytes < 1024 {
             let line = text
                 .lines()
                 .position(|l| l.trim_start().starts_with("max_body_bytes"))
                 .map_or(1, |i| i + 1);
-            return Err(invalid(
-                line,
-                "max_body_bytes",
-                "must be at least 1024".into(),
-            ));
+            return Err(invalid(line, "max_body_bytes", "must be at least 1024".into()));
         }
         Ok(cfg)
     }
@@ -161,9 +247,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("listed twice"), "{e}");
-        let e = Config::parse("regions = []\n", "c.toml")
-            .unwrap_err()
-            .to_string();
+        let e = Config::parse("regions = []\n", "c.toml").unwrap_err().to_string();
         assert!(e.contains("at least one"), "{e}");
         let e = Config::parse("regions = [\"EU West\"]\n", "c.toml")
             .unwrap_err()
@@ -173,5 +257,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("c.toml:1: field `max_body_bytes`"), "{e}");
+    }
+
+    #[test]
+    fn vault_and_lifecycle_sections() {
+        let e = Config::parse("[vault]\nmax_content = 5\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2: field `max_content`"), "{e}");
+        let e = Config::parse("[vault.region_paths]\njp = \"/x\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("vault.region_paths.jp") && e.contains("not in `regions`"),
+            "{e}"
+        );
+        let e = Config::parse("[lifecycle]\ntick_millis = 0\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2: field `lifecycle.tick_millis`"), "{e}");
+        let c = Config::parse("[lifecycle]\ntermination_grace_days = 7\n", "c.toml").unwrap();
+        assert_eq!((c.lifecycle.termination_grace_days, c.lifecycle.tick_millis), (7, 1000));
+        let c = Config::parse("[vault.region_paths]\neu = \"/mnt/eu\"\n", "c.toml").unwrap();
+        assert_eq!(c.vault.region_paths["eu"], std::path::PathBuf::from("/mnt/eu"));
     }
 }

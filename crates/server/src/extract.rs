@@ -35,10 +35,7 @@ fn backticked<'a>(msg: &'a str, prefix: &str) -> Option<&'a str> {
 /// Classifies a deserialization failure into a stable code and the field at fault.
 /// `valid_json` says whether the document itself parses, which serde_json's own
 /// classification gets wrong for enums given a number (it reports a syntax error).
-pub fn json_error(
-    err: serde_path_to_error::Error<serde_json::Error>,
-    valid_json: bool,
-) -> ApiError {
+pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>, valid_json: bool) -> ApiError {
     let path = err.path().to_string();
     let path = if path == "." { String::new() } else { path };
     let inner = err.into_inner();
@@ -57,11 +54,9 @@ pub fn json_error(
             "malformed_json",
             format!("the body is not valid JSON: {msg}"),
         ),
-        Category::Syntax | Category::Eof | Category::Io => with_field(
-            "invalid_type",
-            format!("`{path}` has the wrong type"),
-            Some(path),
-        ),
+        Category::Syntax | Category::Eof | Category::Io => {
+            with_field("invalid_type", format!("`{path}` has the wrong type"), Some(path))
+        }
         Category::Data => {
             if let Some(name) = backticked(&clean, "unknown field `") {
                 // The path already ends in the unknown field.
@@ -106,9 +101,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let ct = ct.to_str().unwrap_or("");
             let essence = ct.split(';').next().unwrap_or("").trim();
-            if !essence.eq_ignore_ascii_case("application/json")
-                && !essence.to_ascii_lowercase().ends_with("+json")
-            {
+            if !essence.eq_ignore_ascii_case("application/json") && !essence.to_ascii_lowercase().ends_with("+json") {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
@@ -136,21 +129,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         }
         // Every body of this API is an object; serde would otherwise accept a struct as an array.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(
-                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_type",
-                        "the body must be a JSON object",
-                    )
-                } else {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "malformed_json",
-                        "the body is not valid JSON",
-                    )
-                },
-            );
+            return Err(if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_type",
+                    "the body must be a JSON object",
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the body is not valid JSON")
+            });
         }
         parse_json(&bytes).map(JsonBody)
     }
@@ -165,19 +152,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de)
-            .map(QueryParams)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let msg = e.into_inner().to_string();
-                let field = backticked(&msg, "unknown field `")
-                    .or_else(|| backticked(&msg, "missing field `"))
-                    .map(str::to_string)
-                    .or((path != ".").then_some(path));
-                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", msg);
-                err.field = field;
-                err
-            })
+        serde_path_to_error::deserialize(de).map(QueryParams).map_err(|e| {
+            let path = e.path().to_string();
+            let msg = e.into_inner().to_string();
+            let field = backticked(&msg, "unknown field `")
+                .or_else(|| backticked(&msg, "missing field `"))
+                .map(str::to_string)
+                .or((path != ".").then_some(path));
+            let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", msg);
+            err.field = field;
+            err
+        })
     }
 }
 
@@ -187,10 +172,7 @@ pub struct Caller(pub Arc<ApiKey>);
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,

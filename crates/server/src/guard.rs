@@ -14,12 +14,7 @@ use crate::state::AppState;
 /// Vendor operators: organizations and their contractual terms.
 pub const VENDOR: &[Role] = &[Role::PlatformAdmin, Role::Support];
 /// Everyone who may read an organization's terms.
-pub const ORG_READERS: &[Role] = &[
-    Role::PlatformAdmin,
-    Role::Support,
-    Role::Auditor,
-    Role::OrgAdmin,
-];
+pub const ORG_READERS: &[Role] = &[Role::PlatformAdmin, Role::Support, Role::Auditor, Role::OrgAdmin];
 /// Everyone who may read a tenant.
 pub const TENANT_READERS: &[Role] = &[
     Role::PlatformAdmin,
@@ -63,11 +58,7 @@ pub fn org(state: &AppState, caller: &ApiKey, id: &str) -> Result<Arc<Org>, ApiE
 }
 
 /// The tenant and its organization, if the caller may know the tenant exists.
-pub fn tenant(
-    state: &AppState,
-    caller: &ApiKey,
-    id: &str,
-) -> Result<(Arc<Tenant>, Arc<Org>), ApiError> {
+pub fn tenant(state: &AppState, caller: &ApiKey, id: &str) -> Result<(Arc<Tenant>, Arc<Org>), ApiError> {
     id.parse::<TenantId>()
         .ok()
         .and_then(|id| state.registry.tenant_with_org(id))

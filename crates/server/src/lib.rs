@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod extract;
 pub mod guard;
+pub mod lifecycle;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use datapact_governance::Catalog;
 use datapact_store::SqliteStore;
+use datapact_vault::{MasterOutcome, MasterSecret, Vault, VaultOptions};
 
 pub use config::Config;
 pub use state::{AppState, Bootstrap, StartError};
@@ -34,27 +36,67 @@ pub struct ServerOptions {
     pub catalog: Catalog,
     /// Secret for the first platform_admin key (`DATAPACT_ADMIN_KEY`).
     pub admin_key: Option<String>,
+    /// Where the master key comes from.
+    pub master: MasterSecret,
 }
 
-/// Opens storage, loads state and creates the bootstrap key if needed.
-pub async fn open(opts: ServerOptions) -> Result<(Arc<AppState>, Bootstrap), StartError> {
+/// What starting the server did that the operator must know about.
+pub struct Started {
+    /// The shared state to serve.
+    pub state: Arc<AppState>,
+    /// What happened to the first admin key.
+    pub bootstrap: Bootstrap,
+    /// What happened to the master key.
+    pub master: MasterOutcome,
+}
+
+/// Opens the vault and storage, loads state and creates the bootstrap key if needed.
+pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
+    let vault_opts = VaultOptions {
+        data_dir: opts.data_dir.clone(),
+        regions: opts
+            .config
+            .regions
+            .iter()
+            .map(|r| (r.clone(), opts.config.vault.region_paths.get(r).cloned()))
+            .collect(),
+        master: opts.master.clone(),
+        max_content_bytes: opts.config.vault.max_content_bytes,
+    };
+    // Argon2 and key unwrapping are CPU work: keep them off the async threads.
+    let (vault, master) = tokio::task::spawn_blocking(move || Vault::open(vault_opts))
+        .await
+        .map_err(|e| StartError::Worker(e.to_string()))??;
     let store = SqliteStore::open(&opts.data_dir)?;
-    let state = AppState::open(Arc::new(store), opts.catalog, opts.config).await?;
+    let state = AppState::open(Arc::new(store), Arc::new(vault), opts.catalog, opts.config).await?;
     let bootstrap = state.bootstrap(opts.admin_key.as_deref()).await?;
-    Ok((Arc::new(state), bootstrap))
+    Ok(Started {
+        state: Arc::new(state),
+        bootstrap,
+        master,
+    })
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Background work (jobs, terminations, retention) runs alongside and stops with it.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
     let app = routes::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let _stop_worker = AbortOnDrop(worker);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Stops the background worker when the server stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

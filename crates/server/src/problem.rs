@@ -63,11 +63,7 @@ impl ApiError {
 
     /// 404 for a resource that does not exist or that the caller may not know exists.
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} `{id}` not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} `{id}` not found"))
     }
 
     /// 403 for a visible resource the caller's role may not act on.
@@ -116,8 +112,7 @@ impl IntoResponse for ApiError {
             field: self.field,
             reasons: self.reasons,
         };
-        let bytes =
-            serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
+        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
         let mut resp = (self.status, bytes).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use datapact_governance::{ApiKey, Catalog, KeyId, Registry, Role};
+use datapact_governance::{ApiKey, Catalog, Job, JobId, KeyId, Registry, Role};
 use datapact_store::{Store, StoreError};
+use datapact_vault::{Vault, VaultError};
 use time::OffsetDateTime;
 
 use crate::auth;
@@ -15,17 +16,21 @@ pub enum StartError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The vault (keys, region storage) could not be opened.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     /// Stored state does not fit the configuration.
     #[error("stored state does not fit the configuration: {0}")]
     Load(#[from] datapact_governance::registry::LoadError),
     /// The bootstrap key from the environment is unusable.
-    #[error(
-        "DATAPACT_ADMIN_KEY is too short: use at least {min} characters (e.g. `openssl rand -hex 32`)"
-    )]
+    #[error("DATAPACT_ADMIN_KEY is too short: use at least {min} characters (e.g. `openssl rand -hex 32`)")]
     AdminKeyTooShort {
         /// Minimum length.
         min: usize,
     },
+    /// A start-up task failed.
+    #[error("start-up task failed: {0}")]
+    Worker(String),
     /// The system random generator failed.
     #[error("cannot generate a key: {0}")]
     Random(String),
@@ -58,6 +63,12 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Server configuration.
     pub config: Config,
+    /// The customer data vault.
+    pub vault: Arc<Vault>,
+    /// Background jobs, by id; the durable copy is in `store`.
+    pub jobs: std::sync::Mutex<std::collections::BTreeMap<JobId, Job>>,
+    /// Wakes the background worker when new work arrives.
+    pub wake: tokio::sync::Notify,
     /// Serializes read-modify-write changes so concurrent updates of one entity cannot lose one another.
     writes: tokio::sync::Mutex<()>,
 }
@@ -66,15 +77,20 @@ impl AppState {
     /// Loads stored state into memory, checked against the catalog and configuration.
     pub async fn open(
         store: Arc<dyn Store>,
+        vault: Arc<Vault>,
         catalog: Catalog,
         config: Config,
     ) -> Result<Self, StartError> {
         let snapshot = store.load().await?;
         let registry = Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?;
+        let jobs = store.jobs().await?.into_iter().map(|j| (j.id, j)).collect();
         Ok(Self {
             registry: Arc::new(registry),
             store,
             config,
+            vault,
+            jobs: std::sync::Mutex::new(jobs),
+            wake: tokio::sync::Notify::new(),
             writes: tokio::sync::Mutex::new(()),
         })
     }
@@ -86,9 +102,7 @@ impl AppState {
         }
         let (secret, generated) = match env_key.map(str::trim).filter(|k| !k.is_empty()) {
             Some(k) if k.len() < auth::MIN_KEY_LEN => {
-                return Err(StartError::AdminKeyTooShort {
-                    min: auth::MIN_KEY_LEN,
-                });
+                return Err(StartError::AdminKeyTooShort { min: auth::MIN_KEY_LEN });
             }
             Some(k) => (k.to_string(), false),
             None => (
@@ -127,6 +141,5 @@ impl AppState {
 /// The current time, truncated to microseconds so stored and in-memory times agree.
 pub fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .unwrap_or(t)
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use datapact_governance::settings::Effective;
 use datapact_governance::{
-    AiSettings, ApiKey, DataKind, KeyId, OptOut, Org, OrgId, OrgStatus, Plan, Purpose, Role,
-    SupportGrant, Tenant, TenantId,
+    AiSettings, ApiKey, DataKind, KeyId, OptOut, Org, OrgId, OrgStatus, Plan, Purpose, Role, SupportGrant, Tenant,
+    TenantId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -308,10 +308,7 @@ pub struct KeyView {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Revocation time.
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
@@ -369,4 +366,171 @@ pub struct Health {
     /// Storage backend.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend: Option<&'static str>,
+}
+
+/// A record to write (`content` for text, `content_base64` for bytes).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    /// Product the data belongs to.
+    pub product: String,
+    /// Design-time or run-time data.
+    pub data_kind: DataKind,
+    /// Text content (JSON documents included).
+    pub content: Option<String>,
+    /// Byte content, base64.
+    pub content_base64: Option<String>,
+    /// Media type (`text/plain` or `application/octet-stream` by default; `application/json` is checked).
+    pub content_type: Option<String>,
+    /// Dotted data categories, e.g. `user.contact.email`.
+    pub categories: Option<Vec<String>>,
+    /// A small JSON object describing the record; no customer content.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `POST /v1/tenants/{tenant}/records/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchInput {
+    /// The records, written all or nothing.
+    pub records: Vec<RecordInput>,
+}
+
+/// `PATCH /v1/tenants/{tenant}/records/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPatchInput {
+    /// New text content.
+    pub content: Option<String>,
+    /// New byte content, base64.
+    pub content_base64: Option<String>,
+    /// New media type.
+    pub content_type: Option<String>,
+    /// New categories.
+    pub categories: Option<Vec<String>>,
+    /// New metadata.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A record: metadata and, when read with a purpose, content.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordView {
+    /// Identifier.
+    #[schema(value_type = String)]
+    pub id: datapact_governance::RecordId,
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Product.
+    pub product: String,
+    /// Data kind.
+    pub data_kind: DataKind,
+    /// Text content (read with a purpose only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Byte content, base64 (read with a purpose only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_base64: Option<String>,
+    /// Media type.
+    pub content_type: String,
+    /// Data categories.
+    pub categories: Vec<String>,
+    /// Metadata.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// Plaintext size in bytes.
+    pub size: usize,
+    /// Record version.
+    pub version: u64,
+    /// Data key version encrypting it.
+    pub key_version: u32,
+    /// Region where it is stored.
+    pub region: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl RecordView {
+    /// The view of a record's metadata, with content if given.
+    pub fn of(m: datapact_vault::RecordMeta, content: Option<datapact_vault::Content>) -> Self {
+        let (content, content_base64) = match content {
+            Some(datapact_vault::Content::Text(s)) => (Some(s), None),
+            Some(datapact_vault::Content::Bytes(b)) => (None, Some(datapact_vault::b64(&b))),
+            None => (None, None),
+        };
+        Self {
+            id: m.id,
+            tenant: m.tenant,
+            product: m.product,
+            data_kind: m.data_kind,
+            content,
+            content_base64,
+            content_type: m.content_type,
+            categories: m.categories,
+            metadata: m.metadata,
+            size: m.size,
+            version: m.version,
+            key_version: m.key_version,
+            region: m.region,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// `GET /v1/tenants/{tenant}/records` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQuery {
+    /// Only this product.
+    pub product: Option<String>,
+    /// Only this data kind.
+    pub data_kind: Option<DataKind>,
+    /// Only this category or ones below it.
+    pub category: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub created_after: Option<String>,
+    /// Created before (RFC 3339).
+    pub created_before: Option<String>,
+    /// The `next` value of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/tenants/{tenant}/records/{id}` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReadQuery {
+    /// Why the content is read; the decision point must allow it.
+    pub purpose: Option<Purpose>,
+}
+
+/// `GET /v1/tenants/{tenant}/export` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// Only this product.
+    pub product: Option<String>,
+}
+
+/// `POST /v1/orgs/{org}/terminate`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerminateInput {
+    /// Days until every tenant is purged; 0 purges at once. Default from configuration (30).
+    pub grace_days: Option<u32>,
+}
+
+/// Retention rules of a tenant.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionInput {
+    /// The rules; a record matching several is deleted at the shortest maximum age.
+    pub rules: Vec<datapact_governance::RetentionRule>,
 }

@@ -40,15 +40,9 @@ async fn fixture() -> Fixture {
     let mut keys = vec![("platform_admin", s.admin.clone())];
     keys.push(("support", s.key(json!({"role": "support"})).await));
     keys.push(("auditor", s.key(json!({"role": "auditor"})).await));
-    keys.push((
-        "auditor_a",
-        s.key(json!({"role": "auditor", "org": org_a})).await,
-    ));
+    keys.push(("auditor_a", s.key(json!({"role": "auditor", "org": org_a})).await));
     keys.push(("org_admin_a", oa));
-    keys.push((
-        "service",
-        s.key(json!({"role": "service", "product": "ixp"})).await,
-    ));
+    keys.push(("service", s.key(json!({"role": "service", "product": "ixp"})).await));
     keys.push((
         "service_a1",
         s.key(json!({"role": "service", "product": "ixp", "tenant": tenant_a}))
@@ -82,12 +76,7 @@ fn endpoints(org: &str, tenant: &str) -> Vec<(Method, String, Option<Value>, [u1
             None,
             [200, 200, 200, 200, 200, 200, 200],
         ),
-        (
-            Method::GET,
-            "/v1/me".into(),
-            None,
-            [200, 200, 200, 200, 200, 200, 200],
-        ),
+        (Method::GET, "/v1/me".into(), None, [200, 200, 200, 200, 200, 200, 200]),
         (
             Method::POST,
             "/v1/orgs".into(),
@@ -100,12 +89,7 @@ fn endpoints(org: &str, tenant: &str) -> Vec<(Method, String, Option<Value>, [u1
             None,
             [200, 200, 200, 200, 200, 403, 403],
         ),
-        (
-            Method::GET,
-            o(""),
-            None,
-            [200, 200, 200, 200, 200, 403, 404],
-        ),
+        (Method::GET, o(""), None, [200, 200, 200, 200, 200, 403, 404]),
         (
             Method::PATCH,
             o(""),
@@ -124,24 +108,14 @@ fn endpoints(org: &str, tenant: &str) -> Vec<(Method, String, Option<Value>, [u1
             Some(json!({"name": "t"})),
             [403, 403, 403, 403, 201, 403, 404],
         ),
-        (
-            Method::GET,
-            o("/tenants"),
-            None,
-            [200, 200, 200, 200, 200, 403, 404],
-        ),
+        (Method::GET, o("/tenants"), None, [200, 200, 200, 200, 200, 403, 404]),
         (
             Method::POST,
             o("/opt-outs"),
             Some(json!({"ticket": "T", "requested_by": "r", "products": ["ixp"]})),
             [201, 201, 403, 403, 403, 403, 404],
         ),
-        (
-            Method::GET,
-            o("/opt-outs"),
-            None,
-            [200, 200, 200, 200, 200, 403, 404],
-        ),
+        (Method::GET, o("/opt-outs"), None, [200, 200, 200, 200, 200, 403, 404]),
         (
             Method::PUT,
             o("/ai-settings"),
@@ -154,12 +128,7 @@ fn endpoints(org: &str, tenant: &str) -> Vec<(Method, String, Option<Value>, [u1
             None,
             [200, 200, 200, 200, 200, 403, 404],
         ),
-        (
-            Method::GET,
-            t(""),
-            None,
-            [200, 200, 200, 200, 200, 200, 200],
-        ),
+        (Method::GET, t(""), None, [200, 200, 200, 200, 200, 200, 200]),
         (
             Method::PATCH,
             t(""),
@@ -190,12 +159,7 @@ fn endpoints(org: &str, tenant: &str) -> Vec<(Method, String, Option<Value>, [u1
             None,
             [200, 200, 200, 200, 200, 403, 403],
         ),
-        (
-            Method::GET,
-            t("/products"),
-            None,
-            [200, 200, 200, 200, 200, 200, 200],
-        ),
+        (Method::GET, t("/products"), None, [200, 200, 200, 200, 200, 200, 200]),
         (
             Method::POST,
             "/v1/decisions".into(),
@@ -228,9 +192,7 @@ async fn each_role_against_each_endpoint() {
     let mut failures = Vec::new();
     for (method, path, body, expected) in endpoints(&f.org_a, &f.tenant_a) {
         for (i, (role, key)) in f.keys.iter().enumerate() {
-            let (st, v) =
-                f.s.call(method.clone(), &path, Some(key), body.clone())
-                    .await;
+            let (st, v) = f.s.call(method.clone(), &path, Some(key), body.clone()).await;
             if st.as_u16() != expected[i] {
                 failures.push(format!(
                     "{role:>14} {method} {path}: got {st}, want {} ({v})",
@@ -266,9 +228,9 @@ async fn organization_a_cannot_see_organization_b() {
         {
             if !(real.contains(&f.org_b)
                 || real.contains(&f.tenant_b)
-                || body.as_ref().is_some_and(|b| {
-                    b.to_string().contains(&f.org_b) || b.to_string().contains(&f.tenant_b)
-                }))
+                || body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains(&f.org_b) || b.to_string().contains(&f.tenant_b)))
             {
                 continue;
             }
@@ -280,16 +242,11 @@ async fn organization_a_cannot_see_organization_b() {
                 )
                 .unwrap()
             });
-            let (st_real, v_real) =
-                f.s.call(method.clone(), &real, Some(key), body.clone())
-                    .await;
-            let (st_ghost, v_ghost) =
-                f.s.call(method.clone(), &ghost, Some(key), ghost_body)
-                    .await;
+            let (st_real, v_real) = f.s.call(method.clone(), &real, Some(key), body.clone()).await;
+            let (st_ghost, v_ghost) = f.s.call(method.clone(), &ghost, Some(key), ghost_body).await;
             assert!(
                 st_real == StatusCode::NOT_FOUND
-                    || (st_real == StatusCode::UNPROCESSABLE_ENTITY
-                        && v_real["code"] == "unknown_org")
+                    || (st_real == StatusCode::UNPROCESSABLE_ENTITY && v_real["code"] == "unknown_org")
                     || st_real == StatusCode::FORBIDDEN && real == "/v1/keys",
                 "{role} {method} {real}: got {st_real} {v_real}"
             );

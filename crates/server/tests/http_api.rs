@@ -76,11 +76,7 @@ async fn walkthrough_from_org_to_decisions() {
         .await;
     assert_eq!(st, StatusCode::CREATED);
     assert!(!s.decide(&oa, ask("ixp", "vendor_training")).await.0);
-    assert!(
-        s.decide(&oa, ask("document-understanding", "vendor_training"))
-            .await
-            .0
-    );
+    assert!(s.decide(&oa, ask("document-understanding", "vendor_training")).await.0);
 
     // The customer locks genai off at org level; a tenant override cannot undo it.
     let (st, v) = s
@@ -109,14 +105,7 @@ async fn walkthrough_from_org_to_decisions() {
     assert!(!allowed);
     assert_eq!(reasons, ["genai_disabled"]);
     let (_, av) = s.get(&format!("/v1/tenants/{tenant}/products"), &oa).await;
-    let status = |id: &str| {
-        av.as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["product"] == id)
-            .unwrap()["status"]
-            .clone()
-    };
+    let status = |id: &str| av.as_array().unwrap().iter().find(|a| a["product"] == id).unwrap()["status"].clone();
     assert_eq!(status("agent-builder"), "unavailable");
     assert_eq!(status("ixp"), "degraded");
     assert_eq!(status("orchestrator"), "available");
@@ -165,9 +154,7 @@ async fn walkthrough_from_org_to_decisions() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert!(!s.decide(&oa, ask("orchestrator", "support_access")).await.0);
-    let (_, grants) = s
-        .get(&format!("/v1/tenants/{tenant}/support-grants"), &oa)
-        .await;
+    let (_, grants) = s.get(&format!("/v1/tenants/{tenant}/support-grants"), &oa).await;
     assert_eq!(grants[0]["active"], false);
 
     // Terms change takes effect at once: a BAA stops training.
@@ -180,9 +167,7 @@ async fn walkthrough_from_org_to_decisions() {
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    let (_, reasons) = s
-        .decide(&oa, ask("document-understanding", "vendor_training"))
-        .await;
+    let (_, reasons) = s.decide(&oa, ask("document-understanding", "vendor_training")).await;
     assert_eq!(reasons, ["baa_in_place"]);
     s.stop().await;
 }
@@ -249,11 +234,7 @@ async fn regions_cannot_change() {
         .await;
     assert_eq!(
         (st, v["code"].as_str(), v["field"].as_str()),
-        (
-            StatusCode::CONFLICT,
-            Some("region_immutable"),
-            Some("region")
-        )
+        (StatusCode::CONFLICT, Some("region_immutable"), Some("region"))
     );
     assert!(v["detail"].as_str().unwrap().contains("cannot change"));
     let (st, _) = s
@@ -264,11 +245,7 @@ async fn regions_cannot_change() {
             Some(json!({"region": "eu", "name": "Same"})),
         )
         .await;
-    assert_eq!(
-        st,
-        StatusCode::OK,
-        "restating the same region is not a change"
-    );
+    assert_eq!(st, StatusCode::OK, "restating the same region is not a change");
     let (st, v) = s
         .call(
             Method::PATCH,
@@ -290,11 +267,7 @@ async fn regions_cannot_change() {
         .await;
     assert_eq!(
         (st, v["code"].as_str(), v["field"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("unknown_region"),
-            Some("region")
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_region"), Some("region"))
     );
     let (st, v) = s
         .post(
@@ -322,12 +295,7 @@ async fn plans_without_genai_cannot_configure_ai_settings() {
             format!("/v1/tenants/{tenant}/ai-settings"),
         ] {
             let (st, v) = s
-                .call(
-                    Method::PUT,
-                    &path,
-                    Some(&oa),
-                    Some(json!({"genai_enabled": false})),
-                )
+                .call(Method::PUT, &path, Some(&oa), Some(json!({"genai_enabled": false})))
                 .await;
             assert_eq!(
                 (st, v["code"].as_str()),
@@ -335,10 +303,7 @@ async fn plans_without_genai_cannot_configure_ai_settings() {
                 "{plan} {path}"
             );
             let (st, v) = s.get(&path, &oa).await;
-            assert_eq!(
-                (st, v["configurable"].as_bool()),
-                (StatusCode::OK, Some(false))
-            );
+            assert_eq!((st, v["configurable"].as_bool()), (StatusCode::OK, Some(false)));
         }
         let (allowed, reasons) = s
             .decide(
@@ -366,10 +331,7 @@ async fn status_moves_and_terminated_orgs() {
             Some(json!({"status": "terminated"})),
         )
         .await;
-    assert_eq!(
-        (st, v["field"].as_str()),
-        (StatusCode::FORBIDDEN, Some("status"))
-    );
+    assert_eq!((st, v["field"].as_str()), (StatusCode::FORBIDDEN, Some("status")));
     let (st, v) = s
         .call(
             Method::PATCH,
@@ -391,12 +353,8 @@ async fn status_moves_and_terminated_orgs() {
             Some(json!({"allow_cross_region_llm": true})),
         )
         .await;
-    assert_eq!(
-        st,
-        StatusCode::OK,
-        "cross-region consent is the customer's: {v}"
-    );
-    let (st, _) = s
+    assert_eq!(st, StatusCode::OK, "cross-region consent is the customer's: {v}");
+    let (st, v) = s
         .call(
             Method::PATCH,
             &format!("/v1/orgs/{org}"),
@@ -404,7 +362,44 @@ async fn status_moves_and_terminated_orgs() {
             Some(json!({"status": "terminated"})),
         )
         .await;
-    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("use_terminate_endpoint"))
+    );
+    // A termination with a grace period can be cancelled.
+    let (st, v) = s
+        .post(
+            &format!("/v1/orgs/{org}/terminate"),
+            &s.admin,
+            json!({"grace_days": 30}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["org"]["status"], "terminating");
+    let (allowed, reasons) = s
+        .decide(&oa, json!({"tenant": tenant, "product": "ixp", "purpose": "genai"}))
+        .await;
+    assert!(!allowed);
+    assert_eq!(reasons, ["org_terminating"]);
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&s.admin),
+            Some(json!({"status": "active"})),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("active")));
+    let (st, v) = s
+        .post(&format!("/v1/orgs/{org}/terminate"), &s.admin, json!({"grace_days": 0}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["org"]["status"], "terminated");
+    assert_eq!(
+        v["certificates"].as_array().unwrap().len(),
+        1,
+        "one certificate per tenant"
+    );
     let (st, v) = s
         .call(
             Method::PATCH,
@@ -426,27 +421,14 @@ async fn status_moves_and_terminated_orgs() {
     assert!(!allowed);
     assert_eq!(reasons, ["org_terminated"]);
     let (st, v) = s
-        .post(
-            &format!("/v1/orgs/{org}/tenants"),
-            &oa,
-            json!({"name": "late"}),
-        )
+        .post(&format!("/v1/orgs/{org}/tenants"), &oa, json!({"name": "late"}))
         .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::CONFLICT, Some("org_not_active"))
-    );
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("org_not_active")));
     s.stop().await;
 }
 
 /// (case, body, expected status, expected code, expected field).
-type BadInput = (
-    &'static str,
-    Vec<u8>,
-    StatusCode,
-    &'static str,
-    Option<&'static str>,
-);
+type BadInput = (&'static str, Vec<u8>, StatusCode, &'static str, Option<&'static str>);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_problem_json_with_code_and_field() {
@@ -456,27 +438,117 @@ async fn bad_input_gets_problem_json_with_code_and_field() {
     let tenant = s.tenant(&oa, &org, None).await;
     let json_ct = Some("application/json");
     let cases: Vec<BadInput> = vec![
-        ("malformed", b"{\"tenant\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
-        ("not json", b"hello".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        (
+            "malformed",
+            b"{\"tenant\": ".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            None,
+        ),
+        (
+            "not json",
+            b"hello".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            None,
+        ),
         ("empty", b"".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None),
-        ("trailing", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\"}} x").into_bytes(), StatusCode::BAD_REQUEST, "malformed_json", None),
-        ("array", b"[]".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", None),
-        ("unknown field", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"colour\":1}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_field", Some("colour")),
-        ("unknown enum", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"gossip\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", Some("purpose")),
-        ("number for enum", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":3}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", Some("purpose")),
-        ("wrong type", format!("{{\"tenant\":\"{tenant}\",\"product\":7,\"purpose\":\"genai\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", Some("product")),
-        ("missing", format!("{{\"tenant\":\"{tenant}\",\"purpose\":\"genai\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "missing_field", Some("product")),
-        ("bad data kind", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"data_kind\":\"any\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", Some("data_kind")),
-        ("unknown product", format!("{{\"tenant\":\"{tenant}\",\"product\":\"nope\",\"purpose\":\"genai\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_product", Some("product")),
-        ("unknown region", format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"region\":\"mars\"}}").into_bytes(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_region", Some("region")),
-        ("unknown tenant", b"{\"tenant\":\"ten_0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"product\":\"ixp\",\"purpose\":\"genai\"}".to_vec(), StatusCode::NOT_FOUND, "not_found", Some("tenant")),
-        ("garbage tenant", b"{\"tenant\":\"../../etc\",\"product\":\"ixp\",\"purpose\":\"genai\"}".to_vec(), StatusCode::NOT_FOUND, "not_found", Some("tenant")),
-        ("oversized", vec![b' '; 70 * 1024], StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None),
+        (
+            "trailing",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\"}} x").into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            None,
+        ),
+        (
+            "array",
+            b"[]".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_type",
+            None,
+        ),
+        (
+            "unknown field",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"colour\":1}}").into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_field",
+            Some("colour"),
+        ),
+        (
+            "unknown enum",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"gossip\"}}").into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            Some("purpose"),
+        ),
+        (
+            "number for enum",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":3}}").into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_type",
+            Some("purpose"),
+        ),
+        (
+            "wrong type",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":7,\"purpose\":\"genai\"}}").into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_type",
+            Some("product"),
+        ),
+        (
+            "missing",
+            format!("{{\"tenant\":\"{tenant}\",\"purpose\":\"genai\"}}").into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_field",
+            Some("product"),
+        ),
+        (
+            "bad data kind",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"data_kind\":\"any\"}}")
+                .into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            Some("data_kind"),
+        ),
+        (
+            "unknown product",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":\"nope\",\"purpose\":\"genai\"}}").into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_product",
+            Some("product"),
+        ),
+        (
+            "unknown region",
+            format!("{{\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\",\"region\":\"mars\"}}")
+                .into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_region",
+            Some("region"),
+        ),
+        (
+            "unknown tenant",
+            b"{\"tenant\":\"ten_0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"product\":\"ixp\",\"purpose\":\"genai\"}".to_vec(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some("tenant"),
+        ),
+        (
+            "garbage tenant",
+            b"{\"tenant\":\"../../etc\",\"product\":\"ixp\",\"purpose\":\"genai\"}".to_vec(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some("tenant"),
+        ),
+        (
+            "oversized",
+            vec![b' '; 70 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            None,
+        ),
     ];
     for (name, body, status, code, field) in cases {
-        let (st, v) = s
-            .raw(Method::POST, "/v1/decisions", &oa, json_ct, body)
-            .await;
+        let (st, v) = s.raw(Method::POST, "/v1/decisions", &oa, json_ct, body).await;
         assert_eq!(st, status, "{name}: {v}");
         assert_eq!(v["code"], code, "{name}: {v}");
         assert_eq!(v["field"].as_str(), field, "{name}: {v}");
@@ -545,20 +617,11 @@ async fn bad_input_gets_problem_json_with_code_and_field() {
     );
     // Wrong content type, empty names, bad expiry, unknown plan.
     let (st, v) = s
-        .raw(
-            Method::POST,
-            "/v1/orgs",
-            &s.admin,
-            Some("text/plain"),
-            b"{}".to_vec(),
-        )
+        .raw(Method::POST, "/v1/orgs", &s.admin, Some("text/plain"), b"{}".to_vec())
         .await;
     assert_eq!(
         (st, v["code"].as_str()),
-        (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Some("unsupported_media_type")
-        )
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type"))
     );
     let (st, v) = s
         .post(
@@ -591,11 +654,7 @@ async fn bad_input_gets_problem_json_with_code_and_field() {
         .await;
     assert_eq!(
         (st, v["code"].as_str(), v["field"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("invalid_type"),
-            Some("baa")
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_type"), Some("baa"))
     );
     let far = (time::OffsetDateTime::now_utc() + time::Duration::days(8))
         .format(&time::format_description::well_known::Rfc3339)
@@ -661,11 +720,7 @@ async fn bad_input_gets_problem_json_with_code_and_field() {
     let (st, v) = s.get("/v1/orgs?limit=abc", &s.admin).await;
     assert_eq!(
         (st, v["code"].as_str(), v["field"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("invalid_query"),
-            Some("limit")
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_query"), Some("limit"))
     );
     let (st, v) = s.get("/v1/orgs?colour=red", &s.admin).await;
     assert_eq!(
@@ -673,13 +728,8 @@ async fn bad_input_gets_problem_json_with_code_and_field() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("colour"))
     );
     let (st, v) = s.get("/v1/nothing", &s.admin).await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (st, v) = s
-        .call(Method::DELETE, "/v1/decisions", Some(&s.admin), None)
-        .await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (st, v) = s.call(Method::DELETE, "/v1/decisions", Some(&s.admin), None).await;
     assert_eq!(
         (st, v["code"].as_str()),
         (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
@@ -690,9 +740,7 @@ async fn bad_input_gets_problem_json_with_code_and_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_and_keys() {
     let s = TestServer::start().await;
-    let (st, v) = s
-        .call(Method::GET, "/v1/catalog/products", None, None)
-        .await;
+    let (st, v) = s.call(Method::GET, "/v1/catalog/products", None, None).await;
     assert_eq!(
         (st, v["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
@@ -748,12 +796,7 @@ async fn authentication_and_keys() {
     // Revocation takes effect at once.
     let kid = created["id"].as_str().unwrap();
     let (st, _) = s
-        .call(
-            Method::DELETE,
-            &format!("/v1/keys/{kid}"),
-            Some(&s.admin),
-            None,
-        )
+        .call(Method::DELETE, &format!("/v1/keys/{kid}"), Some(&s.admin), None)
         .await;
     assert_eq!(st, StatusCode::OK);
     let (st, _) = s.get("/v1/me", &secret).await;
@@ -768,10 +811,7 @@ async fn authentication_and_keys() {
             None,
         )
         .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::CONFLICT, Some("last_admin_key"))
-    );
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("last_admin_key")));
     // Scope rules for new keys.
     for (body, code, field) in [
         (json!({"role": "service"}), "missing_field", "product"),
@@ -781,11 +821,7 @@ async fn authentication_and_keys() {
             "product",
         ),
         (json!({"role": "org_admin"}), "missing_field", "org"),
-        (
-            json!({"role": "support", "org": org}),
-            "invalid_scope",
-            "org",
-        ),
+        (json!({"role": "support", "org": org}), "invalid_scope", "org"),
         (
             json!({"role": "org_admin", "org": org, "product": "ixp"}),
             "invalid_scope",
@@ -806,23 +842,12 @@ async fn authentication_and_keys() {
     }
     let oa = s.key(json!({"role": "org_admin", "org": org})).await;
     let (st, v) = s
-        .post(
-            "/v1/keys",
-            &oa,
-            json!({"role": "service", "product": "ixp"}),
-        )
+        .post("/v1/keys", &oa, json!({"role": "service", "product": "ixp"}))
         .await;
-    assert_eq!(
-        (st, v["field"].as_str()),
-        (StatusCode::FORBIDDEN, Some("role"))
-    );
+    assert_eq!((st, v["field"].as_str()), (StatusCode::FORBIDDEN, Some("role")));
     let (st, v) = s.post("/v1/keys", &oa, json!({"role": "auditor"})).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
-    assert_eq!(
-        v["org"],
-        org.as_str(),
-        "an org_admin's keys stay in its organization"
-    );
+    assert_eq!(v["org"], org.as_str(), "an org_admin's keys stay in its organization");
     s.stop().await;
 }
 
@@ -833,16 +858,11 @@ async fn service_keys_are_bound_to_their_product_and_scope() {
     let oa = s.key(json!({"role": "org_admin", "org": org})).await;
     let t1 = s.tenant(&oa, &org, None).await;
     let t2 = s.tenant(&oa, &org, None).await;
-    let svc = s
-        .key(json!({"role": "service", "product": "ixp", "tenant": t1}))
-        .await;
+    let svc = s.key(json!({"role": "service", "product": "ixp", "tenant": t1})).await;
     assert!(
-        s.decide(
-            &svc,
-            json!({"tenant": t1, "product": "ixp", "purpose": "service"})
-        )
-        .await
-        .0
+        s.decide(&svc, json!({"tenant": t1, "product": "ixp", "purpose": "service"}))
+            .await
+            .0
     );
     let (st, v) = s
         .post(
@@ -851,10 +871,7 @@ async fn service_keys_are_bound_to_their_product_and_scope() {
             json!({"tenant": t1, "product": "apps", "purpose": "service"}),
         )
         .await;
-    assert_eq!(
-        (st, v["field"].as_str()),
-        (StatusCode::FORBIDDEN, Some("product"))
-    );
+    assert_eq!((st, v["field"].as_str()), (StatusCode::FORBIDDEN, Some("product")));
     let (st, _) = s
         .post(
             "/v1/decisions",
@@ -880,9 +897,7 @@ async fn listing_orgs_pages_and_respects_scope() {
     let (_, p1) = s.get("/v1/orgs?limit=2", &s.admin).await;
     assert_eq!(p1["items"].as_array().unwrap().len(), 2);
     let next = p1["next"].as_str().unwrap();
-    let (_, p2) = s
-        .get(&format!("/v1/orgs?limit=2&after={next}"), &s.admin)
-        .await;
+    let (_, p2) = s.get(&format!("/v1/orgs?limit=2&after={next}"), &s.admin).await;
     let (_, p3) = s
         .get(
             &format!("/v1/orgs?limit=2&after={}", p2["next"].as_str().unwrap()),

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use datapact_governance::{
-    AiSettings, ApiKey, Catalog, OptOut, Org, Snapshot, SupportGrant, Tenant,
-};
+use datapact_governance::{AiSettings, ApiKey, Catalog, OptOut, Org, Snapshot, SupportGrant, Tenant};
 use datapact_server::{AppState, Config};
 use datapact_store::{SettingsScope, SqliteStore, Store, StoreError};
 use reqwest::StatusCode;
@@ -60,11 +58,7 @@ impl Store for Flaky {
         self.check()?;
         self.inner.put_opt_out(o).await
     }
-    async fn put_ai_settings(
-        &self,
-        scope: SettingsScope,
-        s: &AiSettings,
-    ) -> Result<(), StoreError> {
+    async fn put_ai_settings(&self, scope: SettingsScope, s: &AiSettings) -> Result<(), StoreError> {
         self.check()?;
         self.inner.put_ai_settings(scope, s).await
     }
@@ -76,19 +70,38 @@ impl Store for Flaky {
         self.check()?;
         self.inner.put_key(k).await
     }
+    async fn put_retention(
+        &self,
+        t: datapact_governance::TenantId,
+        r: &[datapact_governance::RetentionRule],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_retention(t, r).await
+    }
+    async fn insert_certificate(&self, c: &datapact_store::StoredCertificate) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.insert_certificate(c).await
+    }
+    async fn certificates(
+        &self,
+        t: datapact_governance::TenantId,
+    ) -> Result<Vec<datapact_store::StoredCertificate>, StoreError> {
+        self.inner.certificates(t).await
+    }
+    async fn put_job(&self, j: &datapact_governance::Job) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_job(j).await
+    }
+    async fn jobs(&self) -> Result<Vec<datapact_governance::Job>, StoreError> {
+        self.inner.jobs().await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.check()?;
         self.inner.ping().await
     }
 }
 
-async fn call(
-    url: &str,
-    method: reqwest::Method,
-    path: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
+async fn call(url: &str, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (StatusCode, Value) {
     let mut req = reqwest::Client::new()
         .request(method, format!("{url}{path}"))
         .bearer_auth(key);
@@ -107,8 +120,16 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
         inner: SqliteStore::open(dir.path()).unwrap(),
         broken: AtomicBool::new(false),
     });
+    let (vault, _) = datapact_vault::Vault::open(datapact_vault::VaultOptions {
+        data_dir: dir.path().to_path_buf(),
+        regions: vec![("eu".into(), None), ("us".into(), None)],
+        master: datapact_vault::MasterSecret::KeyFile(dir.path().join("master.key")),
+        max_content_bytes: 1 << 20,
+    })
+    .unwrap();
     let state = AppState::open(
         store.clone(),
+        Arc::new(vault),
         Catalog::builtin().unwrap(),
         Config::default(),
     )
@@ -119,11 +140,7 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
     let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(datapact_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    tokio::spawn(datapact_server::serve(listener, state, std::future::pending()));
 
     let (_, org) = call(
         &url,
@@ -225,10 +242,7 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
             d["allowed"].as_bool().unwrap()
         }
     };
-    assert!(
-        decide("vendor_training").await,
-        "no BAA and no opt-out took effect"
-    );
+    assert!(decide("vendor_training").await, "no BAA and no opt-out took effect");
     assert!(decide("genai").await, "no AI setting took effect");
     let (_, orgs) = call(&url, reqwest::Method::GET, "/v1/orgs", admin, None).await;
     assert_eq!(orgs["items"].as_array().unwrap().len(), 1);
@@ -245,13 +259,6 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
     // And nothing half-written reached the database.
     store.broken.store(false, Ordering::SeqCst);
     let snap = store.inner.load().await.unwrap();
-    assert_eq!(
-        (snap.orgs.len(), snap.tenants.len(), snap.keys.len()),
-        (1, 1, 2)
-    );
-    assert!(
-        !snap.orgs[0].baa
-            && snap.orgs[0].opt_outs.is_empty()
-            && snap.orgs[0].ai == AiSettings::default()
-    );
+    assert_eq!((snap.orgs.len(), snap.tenants.len(), snap.keys.len()), (1, 1, 2));
+    assert!(!snap.orgs[0].baa && snap.orgs[0].opt_outs.is_empty() && snap.orgs[0].ai == AiSettings::default());
 }

@@ -9,8 +9,9 @@ mod sqlite;
 
 use async_trait::async_trait;
 use datapact_governance::{
-    AiSettings, ApiKey, OptOut, Org, OrgId, Snapshot, SupportGrant, Tenant, TenantId,
+    AiSettings, ApiKey, Job, OptOut, Org, OrgId, RetentionRule, Snapshot, SupportGrant, Tenant, TenantId,
 };
+use time::OffsetDateTime;
 
 pub use sqlite::SqliteStore;
 
@@ -55,6 +56,23 @@ pub enum SettingsScope {
     Tenant(TenantId),
 }
 
+/// A signed deletion certificate as stored (the JSON is kept byte for byte, so it still verifies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCertificate {
+    /// Certificate id.
+    pub id: String,
+    /// Tenant purged.
+    pub tenant: TenantId,
+    /// Its organization.
+    pub org: OrgId,
+    /// `customer_request` or `contract_termination`.
+    pub reason: String,
+    /// When it was issued.
+    pub issued_at: OffsetDateTime,
+    /// The certificate document.
+    pub json: String,
+}
+
 /// Durable storage of organizations, tenants, terms and keys.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -73,15 +91,21 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts or updates (revocation) an opt-out.
     async fn put_opt_out(&self, opt_out: &OptOut) -> Result<(), StoreError>;
     /// Replaces the AI settings of one level.
-    async fn put_ai_settings(
-        &self,
-        scope: SettingsScope,
-        settings: &AiSettings,
-    ) -> Result<(), StoreError>;
+    async fn put_ai_settings(&self, scope: SettingsScope, settings: &AiSettings) -> Result<(), StoreError>;
     /// Inserts or updates (revocation) a support grant.
     async fn put_grant(&self, grant: &SupportGrant) -> Result<(), StoreError>;
     /// Inserts or updates (revocation) an API key.
     async fn put_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Replaces a tenant's retention rules.
+    async fn put_retention(&self, tenant: TenantId, rules: &[RetentionRule]) -> Result<(), StoreError>;
+    /// Keeps a deletion certificate (idempotent by certificate id).
+    async fn insert_certificate(&self, cert: &StoredCertificate) -> Result<(), StoreError>;
+    /// A tenant's deletion certificates, oldest first.
+    async fn certificates(&self, tenant: TenantId) -> Result<Vec<StoredCertificate>, StoreError>;
+    /// Inserts or updates a background job.
+    async fn put_job(&self, job: &Job) -> Result<(), StoreError>;
+    /// Every job, oldest first.
+    async fn jobs(&self) -> Result<Vec<Job>, StoreError>;
     /// Checks that the backend answers, for readiness probes.
     async fn ping(&self) -> Result<(), StoreError>;
 }

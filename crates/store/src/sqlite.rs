@@ -9,16 +9,18 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use datapact_governance::{
-    AiSettings, ApiKey, OptOut, Org, OrgStatus, Plan, Role, Snapshot, SupportGrant, Tenant,
+    AiSettings, ApiKey, Job, OptOut, Org, OrgStatus, Plan, RetentionRule, Role, Snapshot, SupportGrant, Tenant,
+    TenantId,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{SettingsScope, Store, StoreError};
+use crate::{SettingsScope, Store, StoreError, StoredCertificate};
 
 /// Schema migrations, applied in order; the index + 1 is the `user_version` after each.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -79,7 +81,29 @@ CREATE TABLE api_keys (
     created_at TEXT NOT NULL,
     revoked_at TEXT
 ) STRICT;
-"#];
+"#,
+    r#"
+ALTER TABLE orgs ADD COLUMN termination_due_at TEXT;
+CREATE TABLE tenant_retention (
+    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+    rules TEXT NOT NULL
+) STRICT;
+CREATE TABLE certificates (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    org_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    certificate TEXT NOT NULL
+) STRICT;
+CREATE INDEX certificates_by_tenant ON certificates(tenant_id);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    state TEXT NOT NULL
+) STRICT;
+"#,
+];
 
 /// The embedded SQLite backend.
 #[derive(Clone)]
@@ -94,8 +118,7 @@ fn ts(t: OffsetDateTime) -> String {
 }
 
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
 }
 
 fn parse_opt_ts(s: Option<String>) -> Result<Option<OffsetDateTime>, StoreError> {
@@ -106,8 +129,7 @@ fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse()
-        .map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
+    s.parse().map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
 }
 
 fn parse_opt<T: FromStr>(s: Option<String>, what: &str) -> Result<Option<T>, StoreError>
@@ -198,11 +220,7 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
     let mut settings_of = {
         let mut stmt = tx.prepare("SELECT scope_kind, scope_id, settings FROM ai_settings")?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
         })?;
         let mut map = std::collections::HashMap::new();
         for row in rows {
@@ -214,7 +232,7 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
     let mut orgs = Vec::new();
     {
         let mut stmt = tx.prepare(
-            "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at FROM orgs",
+            "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at, termination_due_at FROM orgs",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -230,17 +248,15 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
                 status: enum_from_str::<OrgStatus>(&r.get::<_, String>(7)?, "status")?,
                 created_at: parse_ts(&r.get::<_, String>(8)?)?,
                 updated_at: parse_ts(&r.get::<_, String>(9)?)?,
+                termination_due_at: parse_opt_ts(r.get(10)?)?,
                 opt_outs: Vec::new(),
-                ai: settings_of
-                    .remove(&("org".to_string(), id))
-                    .unwrap_or_default(),
+                ai: settings_of.remove(&("org".to_string(), id)).unwrap_or_default(),
                 tenants: Vec::new(),
             });
         }
     }
     {
-        let mut by_org: std::collections::HashMap<_, Vec<OptOut>> =
-            std::collections::HashMap::new();
+        let mut by_org: std::collections::HashMap<_, Vec<OptOut>> = std::collections::HashMap::new();
         let mut stmt = tx.prepare(
             "SELECT id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at, revoked_at, revoked_by FROM opt_outs ORDER BY id",
         )?;
@@ -269,8 +285,7 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
     }
     let mut tenants = Vec::new();
     {
-        let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> =
-            std::collections::HashMap::new();
+        let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> = std::collections::HashMap::new();
         let mut stmt = tx.prepare(
             "SELECT id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by FROM support_grants ORDER BY id",
         )?;
@@ -288,6 +303,14 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
             };
             by_tenant.entry(g.tenant).or_default().push(g);
         }
+        let mut retention: std::collections::HashMap<String, Vec<RetentionRule>> = std::collections::HashMap::new();
+        {
+            let mut stmt = tx.prepare("SELECT tenant_id, rules FROM tenant_retention")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                retention.insert(r.get(0)?, json(&r.get::<_, String>(1)?, "retention rules")?);
+            }
+        }
         let mut stmt = tx.prepare("SELECT id, org_id, name, region, created_at FROM tenants")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -300,9 +323,10 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
                 region: r.get(3)?,
                 created_at: parse_ts(&r.get::<_, String>(4)?)?,
                 ai: settings_of
-                    .remove(&("tenant".to_string(), id))
+                    .remove(&("tenant".to_string(), id.clone()))
                     .unwrap_or_default(),
                 grants: by_tenant.remove(&tid).unwrap_or_default(),
+                retention: retention.remove(&id).unwrap_or_default(),
             });
         }
     }
@@ -331,11 +355,7 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
         }
     }
     tx.commit()?;
-    Ok(Snapshot {
-        orgs,
-        tenants,
-        keys,
-    })
+    Ok(Snapshot { orgs, tenants, keys })
 }
 
 #[async_trait]
@@ -352,11 +372,11 @@ impl Store for SqliteStore {
         let o = org.clone();
         self.run(move |c| {
             c.execute(
-                "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at, termination_due_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     o.id.to_string(), o.name, o.plan.as_str(), o.region, o.baa, o.contract_forbids_training,
-                    o.allow_cross_region_llm, o.status.as_str(), ts(o.created_at), ts(o.updated_at)
+                    o.allow_cross_region_llm, o.status.as_str(), ts(o.created_at), ts(o.updated_at), o.termination_due_at.map(ts)
                 ],
             )?;
             Ok(())
@@ -369,10 +389,10 @@ impl Store for SqliteStore {
         self.run(move |c| {
             let n = c.execute(
                 "UPDATE orgs SET name = ?2, plan = ?3, baa = ?4, contract_forbids_training = ?5, allow_cross_region_llm = ?6,
-                 status = ?7, updated_at = ?8 WHERE id = ?1",
+                 status = ?7, updated_at = ?8, termination_due_at = ?9 WHERE id = ?1",
                 params![
                     o.id.to_string(), o.name, o.plan.as_str(), o.baa, o.contract_forbids_training,
-                    o.allow_cross_region_llm, o.status.as_str(), ts(o.updated_at)
+                    o.allow_cross_region_llm, o.status.as_str(), ts(o.updated_at), o.termination_due_at.map(ts)
                 ],
             )?;
             if n != 1 {
@@ -403,10 +423,7 @@ impl Store for SqliteStore {
                 params![t.id.to_string(), t.name],
             )?;
             if n != 1 {
-                return Err(StoreError::Corrupt(format!(
-                    "tenant {} is not stored",
-                    t.id
-                )));
+                return Err(StoreError::Corrupt(format!("tenant {} is not stored", t.id)));
             }
             Ok(())
         })
@@ -431,11 +448,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_ai_settings(
-        &self,
-        scope: SettingsScope,
-        settings: &AiSettings,
-    ) -> Result<(), StoreError> {
+    async fn put_ai_settings(&self, scope: SettingsScope, settings: &AiSettings) -> Result<(), StoreError> {
         let doc = to_json(settings)?;
         let (kind, id) = match scope {
             SettingsScope::Org(o) => ("org", o.to_string()),
@@ -487,6 +500,90 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn put_retention(&self, tenant: TenantId, rules: &[RetentionRule]) -> Result<(), StoreError> {
+        let doc = to_json(&rules)?;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO tenant_retention (tenant_id, rules) VALUES (?1, ?2)
+                 ON CONFLICT (tenant_id) DO UPDATE SET rules = excluded.rules",
+                params![tenant.to_string(), doc],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_certificate(&self, cert: &StoredCertificate) -> Result<(), StoreError> {
+        let c2 = cert.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO certificates (id, tenant_id, org_id, reason, issued_at, certificate)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    c2.id,
+                    c2.tenant.to_string(),
+                    c2.org.to_string(),
+                    c2.reason,
+                    ts(c2.issued_at),
+                    c2.json
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn certificates(&self, tenant: TenantId) -> Result<Vec<StoredCertificate>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, tenant_id, org_id, reason, issued_at, certificate FROM certificates
+                 WHERE tenant_id = ?1 ORDER BY id",
+            )?;
+            let mut rows = stmt.query([tenant.to_string()])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(StoredCertificate {
+                    id: r.get(0)?,
+                    tenant: parse(&r.get::<_, String>(1)?, "tenant id")?,
+                    org: parse(&r.get::<_, String>(2)?, "organization id")?,
+                    reason: r.get(3)?,
+                    issued_at: parse_ts(&r.get::<_, String>(4)?)?,
+                    json: r.get(5)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_job(&self, job: &Job) -> Result<(), StoreError> {
+        let doc = to_json(job)?;
+        let state = to_json(&job.state)?;
+        let id = job.id.to_string();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO jobs (id, job, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET job = excluded.job, state = excluded.state",
+                params![id, doc, state],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn jobs(&self) -> Result<Vec<Job>, StoreError> {
+        self.run(|c| {
+            let mut stmt = c.prepare("SELECT job FROM jobs ORDER BY id")?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(json::<Job>(&r.get::<_, String>(0)?, "job")?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(|c| {
             Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
@@ -515,6 +612,7 @@ mod tests {
             status: OrgStatus::Active,
             created_at: datetime!(2026-01-01 10:00 UTC),
             updated_at: datetime!(2026-01-01 10:00 UTC),
+            termination_due_at: None,
             opt_outs: vec![],
             ai: AiSettings::default(),
             tenants: vec![],
@@ -538,6 +636,7 @@ mod tests {
             created_at: datetime!(2026-01-02 10:00 UTC),
             ai: AiSettings::default(),
             grants: vec![],
+            retention: vec![],
         };
         store.insert_tenant(&t).await.unwrap();
         let key = KeyId::generate();
@@ -578,10 +677,7 @@ mod tests {
             third_party_finetune_enabled: Some(false),
             ..Default::default()
         };
-        store
-            .put_ai_settings(SettingsScope::Tenant(t.id), &tset)
-            .await
-            .unwrap();
+        store.put_ai_settings(SettingsScope::Tenant(t.id), &tset).await.unwrap();
         let grant = SupportGrant {
             id: GrantId::generate(),
             tenant: t.id,

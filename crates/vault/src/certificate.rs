@@ -88,8 +88,7 @@ pub enum VerifyError {
 impl DeletionCertificate {
     /// Signs a statement.
     pub fn sign(statement: CertificateStatement, signer: &Signer) -> Result<Self, VaultError> {
-        let payload =
-            serde_json::to_string(&statement).map_err(|e| VaultError::Crypto(e.to_string()))?;
+        let payload = serde_json::to_string(&statement).map_err(|e| VaultError::Crypto(e.to_string()))?;
         let signature = signer.sign(payload.as_bytes());
         Ok(Self {
             statement,
@@ -102,12 +101,8 @@ impl DeletionCertificate {
 }
 
 /// Verifies a certificate (as JSON text), optionally against a pinned public key (base64).
-pub fn verify_certificate(
-    json: &str,
-    pinned_public_key: Option<&str>,
-) -> Result<CertificateStatement, VerifyError> {
-    let cert: DeletionCertificate =
-        serde_json::from_str(json).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+pub fn verify_certificate(json: &str, pinned_public_key: Option<&str>) -> Result<CertificateStatement, VerifyError> {
+    let cert: DeletionCertificate = serde_json::from_str(json).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     let pk_bytes: [u8; 32] = B64
         .decode(pinned_public_key.unwrap_or(&cert.public_key))
         .ok()
@@ -128,18 +123,12 @@ pub fn verify_certificate(
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| VerifyError::Malformed("signature is not 64 bytes of base64".into()))?;
-    vk.verify_strict(
-        cert.payload.as_bytes(),
-        &ed25519_dalek::Signature::from_bytes(&sig),
-    )
-    .map_err(|_| VerifyError::BadSignature)?;
-    let signed: CertificateStatement = serde_json::from_str(&cert.payload)
-        .map_err(|e| VerifyError::Malformed(format!("payload: {e}")))?;
+    vk.verify_strict(cert.payload.as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig))
+        .map_err(|_| VerifyError::BadSignature)?;
+    let signed: CertificateStatement =
+        serde_json::from_str(&cert.payload).map_err(|e| VerifyError::Malformed(format!("payload: {e}")))?;
     if signed.kind != KIND {
-        return Err(VerifyError::Malformed(format!(
-            "unknown kind `{}`",
-            signed.kind
-        )));
+        return Err(VerifyError::Malformed(format!("unknown kind `{}`", signed.kind)));
     }
     if signed != cert.statement {
         return Err(VerifyError::StatementMismatch);

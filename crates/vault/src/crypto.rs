@@ -13,8 +13,7 @@ pub const OVERHEAD: usize = NONCE_LEN + 16;
 
 /// Fills `buf` from the operating system's generator.
 pub fn random(buf: &mut [u8]) -> Result<(), VaultError> {
-    aws_lc_rs::rand::fill(buf)
-        .map_err(|_| VaultError::Crypto("the system random generator failed".into()))
+    aws_lc_rs::rand::fill(buf).map_err(|_| VaultError::Crypto("the system random generator failed".into()))
 }
 
 /// 256 bits of key material, wiped from memory when dropped.
@@ -62,8 +61,8 @@ pub struct Aead {
 impl Aead {
     /// An AEAD context for `key`.
     pub fn new(key: &SecretKey) -> Result<Self, VaultError> {
-        let unbound = UnboundKey::new(&AES_256_GCM, key.expose())
-            .map_err(|_| VaultError::Crypto("invalid key".into()))?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, key.expose()).map_err(|_| VaultError::Crypto("invalid key".into()))?;
         Ok(Self {
             key: LessSafeKey::new(unbound),
         })
@@ -98,16 +97,8 @@ impl Aead {
         let mut buf = sealed[NONCE_LEN..].to_vec();
         let len = self
             .key
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad),
-                &mut buf,
-            )
-            .map_err(|_| {
-                VaultError::Crypto(
-                    "authentication failed: wrong key, wrong context or altered data".into(),
-                )
-            })?
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
+            .map_err(|_| VaultError::Crypto("authentication failed: wrong key, wrong context or altered data".into()))?
             .len();
         buf.truncate(len);
         Ok(buf)
@@ -132,10 +123,6 @@ mod tests {
         assert!(a.open(b"ctx", &sealed[..10]).is_err());
         let other = Aead::new(&SecretKey::generate().unwrap()).unwrap();
         assert!(other.open(b"ctx", &sealed).is_err());
-        assert_ne!(
-            a.seal(b"ctx", b"hello").unwrap(),
-            sealed,
-            "nonces are fresh"
-        );
+        assert_ne!(a.seal(b"ctx", b"hello").unwrap(), sealed, "nonces are fresh");
     }
 }

@@ -125,10 +125,10 @@ fn read_key_file(path: &Path) -> Result<SecretKey, VaultError> {
         path: path.display().to_string(),
         source: e,
     })?);
-    let mut bytes =
-        Zeroizing::new(hex_decode(text.trim()).ok_or_else(|| {
-            VaultError::KeyStore(format!("{}: not 64 hex digits", path.display()))
-        })?);
+    let mut bytes = Zeroizing::new(
+        hex_decode(text.trim())
+            .ok_or_else(|| VaultError::KeyStore(format!("{}: not 64 hex digits", path.display())))?,
+    );
     SecretKey::from_bytes(bytes.as_mut())
 }
 
@@ -201,9 +201,7 @@ impl MasterKey {
                     ));
                 }
                 (other, _) => {
-                    return Err(VaultError::KeyStore(format!(
-                        "master.json: unknown mode `{other}`"
-                    )));
+                    return Err(VaultError::KeyStore(format!("master.json: unknown mode `{other}`")));
                 }
             };
             let aead = Aead::new(&key)?;
@@ -213,13 +211,10 @@ impl MasterKey {
             match aead.open(CHECK_AAD, &check) {
                 Ok(p) if p == CHECK_PLAINTEXT => Ok((Self { aead }, MasterOutcome::Opened)),
                 _ => Err(VaultError::MasterWrong(match secret {
-                    MasterSecret::Passphrase(_) => {
-                        "DATAPACT_MASTER_PASSPHRASE is wrong for this data directory".into()
+                    MasterSecret::Passphrase(_) => "DATAPACT_MASTER_PASSPHRASE is wrong for this data directory".into(),
+                    MasterSecret::KeyFile(p) => {
+                        format!("the master key file {} does not match this data directory", p.display())
                     }
-                    MasterSecret::KeyFile(p) => format!(
-                        "the master key file {} does not match this data directory",
-                        p.display()
-                    ),
                 })),
             }
         } else {
@@ -257,19 +252,10 @@ impl MasterKey {
                         read_key_file(path)?
                     } else {
                         let key = SecretKey::generate()?;
-                        write_atomically(
-                            path,
-                            format!("{}\n", hex_encode(key.expose())).as_bytes(),
-                            true,
-                        )?;
+                        write_atomically(path, format!("{}\n", hex_encode(key.expose())).as_bytes(), true)?;
                         key
                     };
-                    (
-                        key,
-                        None,
-                        "key_file",
-                        MasterOutcome::GeneratedKeyFile(path.clone()),
-                    )
+                    (key, None, "key_file", MasterOutcome::GeneratedKeyFile(path.clone()))
                 }
             };
             let aead = Aead::new(&key)?;
@@ -279,8 +265,7 @@ impl MasterKey {
                 kdf: meta_kdf,
                 check: B64.encode(aead.seal(CHECK_AAD, CHECK_PLAINTEXT)?),
             };
-            let json = serde_json::to_vec_pretty(&meta)
-                .map_err(|e| VaultError::KeyStore(e.to_string()))?;
+            let json = serde_json::to_vec_pretty(&meta).map_err(|e| VaultError::KeyStore(e.to_string()))?;
             write_atomically(&meta_path, &json, false)?;
             Ok((Self { aead }, outcome))
         }
@@ -294,10 +279,11 @@ impl MasterKey {
         let bytes = B64
             .decode(sealed)
             .map_err(|_| VaultError::KeyStore(format!("{what}: not base64")))?;
-        let mut plain =
-            Zeroizing::new(self.aead.open(aad, &bytes).map_err(|_| {
-                VaultError::KeyStore(format!("{what}: cannot be unsealed (altered?)"))
-            })?);
+        let mut plain = Zeroizing::new(
+            self.aead
+                .open(aad, &bytes)
+                .map_err(|_| VaultError::KeyStore(format!("{what}: cannot be unsealed (altered?)")))?,
+        );
         SecretKey::from_bytes(plain.as_mut())
     }
 }
@@ -316,15 +302,9 @@ pub struct WrappedKey {
 /// The embedded implementation is [`LocalKeyring`]; an HSM or cloud KMS fits behind this trait.
 pub trait KeyProvider: Send + Sync {
     /// Wraps `dek` under `region`'s KEK, bound to `context`.
-    fn wrap(&self, region: &str, context: &[u8], dek: &SecretKey)
-    -> Result<WrappedKey, VaultError>;
+    fn wrap(&self, region: &str, context: &[u8], dek: &SecretKey) -> Result<WrappedKey, VaultError>;
     /// Unwraps a key wrapped by [`KeyProvider::wrap`] with the same region and context.
-    fn unwrap(
-        &self,
-        region: &str,
-        context: &[u8],
-        wrapped: &WrappedKey,
-    ) -> Result<SecretKey, VaultError>;
+    fn unwrap(&self, region: &str, context: &[u8], wrapped: &WrappedKey) -> Result<SecretKey, VaultError>;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -360,10 +340,7 @@ impl LocalKeyring {
     ///
     /// `regions` gives each region's directory and whether data already exists there; a
     /// region with data but no keyring is an error, never a fresh key.
-    pub fn open(
-        master: &MasterKey,
-        regions: &[(String, PathBuf, bool)],
-    ) -> Result<Self, VaultError> {
+    pub fn open(master: &MasterKey, regions: &[(String, PathBuf, bool)]) -> Result<Self, VaultError> {
         let mut keks = HashMap::new();
         for (region, dir, has_data) in regions {
             let path = dir.join("keyring.json");
@@ -407,8 +384,7 @@ impl LocalKeyring {
                         sealed: master.seal(&kek_aad(region, &id), &kek)?,
                     }],
                 };
-                let json = serde_json::to_vec_pretty(&file)
-                    .map_err(|e| VaultError::KeyStore(e.to_string()))?;
+                let json = serde_json::to_vec_pretty(&file).map_err(|e| VaultError::KeyStore(e.to_string()))?;
                 write_atomically(&path, &json, true)?;
                 tracing::info!(region, kek = %id, path = %path.display(), "created the region's key-encryption key");
                 file
@@ -442,12 +418,7 @@ impl LocalKeyring {
 }
 
 impl KeyProvider for LocalKeyring {
-    fn wrap(
-        &self,
-        region: &str,
-        context: &[u8],
-        dek: &SecretKey,
-    ) -> Result<WrappedKey, VaultError> {
+    fn wrap(&self, region: &str, context: &[u8], dek: &SecretKey) -> Result<WrappedKey, VaultError> {
         let (active, keks) = self.region(region)?;
         let aead = keks
             .get(active)
@@ -458,12 +429,7 @@ impl KeyProvider for LocalKeyring {
         })
     }
 
-    fn unwrap(
-        &self,
-        region: &str,
-        context: &[u8],
-        wrapped: &WrappedKey,
-    ) -> Result<SecretKey, VaultError> {
+    fn unwrap(&self, region: &str, context: &[u8], wrapped: &WrappedKey) -> Result<SecretKey, VaultError> {
         let (_, keks) = self.region(region)?;
         let aead = keks.get(&wrapped.kek_id).ok_or_else(|| {
             VaultError::KeyStore(format!(
@@ -503,8 +469,8 @@ impl Signer {
                 path: path.display().to_string(),
                 source: e,
             })?;
-            let f: SignerFile = serde_json::from_str(&text)
-                .map_err(|e| VaultError::KeyStore(format!("{}: {e}", path.display())))?;
+            let f: SignerFile =
+                serde_json::from_str(&text).map_err(|e| VaultError::KeyStore(format!("{}: {e}", path.display())))?;
             let seed = master.unseal(&aad(&f.key_id), &f.sealed, &path.display().to_string())?;
             let key = ed25519_dalek::SigningKey::from_bytes(seed.expose());
             if B64.encode(key.verifying_key().as_bytes()) != f.public_key {
@@ -524,8 +490,7 @@ impl Signer {
             public_key: B64.encode(key.verifying_key().as_bytes()),
             sealed: master.seal(&aad(&id), &seed)?,
         };
-        let json =
-            serde_json::to_vec_pretty(&f).map_err(|e| VaultError::KeyStore(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&f).map_err(|e| VaultError::KeyStore(e.to_string()))?;
         write_atomically(&path, &json, true)?;
         Ok(Self { key, id })
     }
@@ -562,19 +527,14 @@ mod tests {
     fn key_file_master_round_trip_and_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let kf = dir.path().join("master.key");
-        let (_, outcome) =
-            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), false).unwrap();
+        let (_, outcome) = MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), false).unwrap();
         assert_eq!(outcome, MasterOutcome::GeneratedKeyFile(kf.clone()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        let (_, outcome) =
-            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), true).unwrap();
+        let (_, outcome) = MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), true).unwrap();
         assert_eq!(outcome, MasterOutcome::Opened);
         // Another key file is refused, and so is a missing one.
         std::fs::write(&kf, format!("{}\n", "ab".repeat(32))).unwrap();
@@ -606,10 +566,7 @@ mod tests {
         let w = ring.wrap("eu", b"ctx", &dek).unwrap();
         let (m2, _) = MasterKey::open(dir.path(), &good, true).unwrap();
         let ring2 = LocalKeyring::open(&m2, &regions).unwrap();
-        assert_eq!(
-            ring2.unwrap("eu", b"ctx", &w).unwrap().expose(),
-            dek.expose()
-        );
+        assert_eq!(ring2.unwrap("eu", b"ctx", &w).unwrap().expose(), dek.expose());
         assert!(ring2.unwrap("eu", b"other", &w).is_err());
         let bad = MasterSecret::Passphrase(Zeroizing::new("wrong horse battery".into()));
         assert!(matches!(
@@ -637,12 +594,7 @@ mod tests {
     #[test]
     fn signer_persists_and_signs() {
         let dir = tempfile::tempdir().unwrap();
-        let (m, _) = MasterKey::open(
-            dir.path(),
-            &MasterSecret::KeyFile(dir.path().join("k")),
-            false,
-        )
-        .unwrap();
+        let (m, _) = MasterKey::open(dir.path(), &MasterSecret::KeyFile(dir.path().join("k")), false).unwrap();
         let s = Signer::open(&m, dir.path()).unwrap();
         let s2 = Signer::open(&m, dir.path()).unwrap();
         assert_eq!(s.public_key(), s2.public_key());

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use base64::Engine;
+pub use datapact_governance::RetentionRule;
 use datapact_governance::{DataKind, RecordId, TenantId};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -206,20 +207,6 @@ pub struct ListFilter {
     pub limit: usize,
 }
 
-/// A retention rule: records matching it are deleted once older than `max_age_days`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionRule {
-    /// Only this product (all when absent).
-    #[serde(default)]
-    pub product: Option<String>,
-    /// Only this data kind (both when absent).
-    #[serde(default)]
-    pub data_kind: Option<DataKind>,
-    /// Maximum age in days.
-    pub max_age_days: u32,
-}
-
 /// A tenant's data key version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyVersion {
@@ -276,8 +263,7 @@ fn micros(t: OffsetDateTime) -> i64 {
 }
 
 fn from_micros(us: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(us as i128 * 1000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(us as i128 * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 fn dek_context(tenant: TenantId, version: u32, region: &str) -> Vec<u8> {
@@ -315,18 +301,14 @@ fn row_meta(r: &rusqlite::Row<'_>, region: &str) -> Result<RecordMeta, VaultErro
     let metadata: Option<String> = r.get(5)?;
     Ok(RecordMeta {
         id: id.parse().map_err(|e| corrupt(format!("{e}")))?,
-        tenant: r
-            .get::<_, String>(1)?
-            .parse()
-            .map_err(|e| corrupt(format!("{e}")))?,
+        tenant: r.get::<_, String>(1)?.parse().map_err(|e| corrupt(format!("{e}")))?,
         product: r.get(2)?,
         data_kind: match kind.as_str() {
             "design_time" => DataKind::DesignTime,
             "run_time" => DataKind::RunTime,
             other => return Err(corrupt(format!("unknown data kind `{other}`"))),
         },
-        categories: serde_json::from_str(&categories)
-            .map_err(|e| corrupt(format!("categories: {e}")))?,
+        categories: serde_json::from_str(&categories).map_err(|e| corrupt(format!("categories: {e}")))?,
         metadata: metadata
             .map(|m| serde_json::from_str(&m))
             .transpose()
@@ -360,8 +342,7 @@ impl Vault {
             .map(|(r, p)| {
                 (
                     r.clone(),
-                    p.clone()
-                        .unwrap_or_else(|| opts.data_dir.join("regions").join(r)),
+                    p.clone().unwrap_or_else(|| opts.data_dir.join("regions").join(r)),
                 )
             })
             .collect();
@@ -451,11 +432,7 @@ impl Vault {
     }
 
     /// The active data key version and key, creating version 1 on the tenant's first write.
-    fn active_dek(
-        &self,
-        t: TenantRef<'_>,
-        now: OffsetDateTime,
-    ) -> Result<(u32, Arc<Aead>), VaultError> {
+    fn active_dek(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<(u32, Arc<Aead>), VaultError> {
         if let Some(v) = self
             .active
             .read()
@@ -503,7 +480,9 @@ impl Vault {
                 |r| Ok(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
             )?;
             let version = (max + 1) as u32;
-            let wrapped = self.provider.wrap(t.region, &dek_context(t.id, version, t.region), &dek)?;
+            let wrapped = self
+                .provider
+                .wrap(t.region, &dek_context(t.id, version, t.region), &dek)?;
             tx.execute(
                 "INSERT INTO tenant_keys (tenant_id, version, kek_id, wrapped, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![t.id.to_string(), version, wrapped.kek_id, wrapped.sealed, micros(now)],
@@ -514,12 +493,7 @@ impl Vault {
         })
     }
 
-    fn check_content(
-        &self,
-        field: &str,
-        c: &Content,
-        content_type: Option<&str>,
-    ) -> Result<(), VaultError> {
+    fn check_content(&self, field: &str, c: &Content, content_type: Option<&str>) -> Result<(), VaultError> {
         let size = c.as_bytes().len();
         if size > self.max_content_bytes {
             return Err(VaultError::TooLarge {
@@ -529,10 +503,7 @@ impl Vault {
             });
         }
         if let Some(ct) = content_type {
-            if ct.is_empty()
-                || ct.len() > 128
-                || !ct.contains('/')
-                || ct.chars().any(|ch| ch.is_control() || ch == ' ')
+            if ct.is_empty() || ct.len() > 128 || !ct.contains('/') || ct.chars().any(|ch| ch.is_control() || ch == ' ')
             {
                 return Err(VaultError::Invalid {
                     field: "content_type".into(),
@@ -545,8 +516,7 @@ impl Vault {
             {
                 return Err(VaultError::Invalid {
                     field: field.to_string(),
-                    message: "content_type is application/json but the content is not valid JSON"
-                        .into(),
+                    message: "content_type is application/json but the content is not valid JSON".into(),
                 });
             }
         }
@@ -568,9 +538,7 @@ impl Vault {
             if !valid_category(c) {
                 return Err(VaultError::Invalid {
                     field: format!("{prefix}categories[{i}]"),
-                    message: format!(
-                        "`{c}` is not a dotted category label like `user.contact.email`"
-                    ),
+                    message: format!("`{c}` is not a dotted category label like `user.contact.email`"),
                 });
             }
         }
@@ -602,21 +570,13 @@ impl Vault {
     ) -> Result<Vec<RecordMeta>, VaultError> {
         let batch = records.len() > 1;
         for (i, r) in records.iter().enumerate() {
-            let prefix = if batch {
-                format!("records[{i}].")
-            } else {
-                String::new()
-            };
+            let prefix = if batch { format!("records[{i}].") } else { String::new() };
             let field = if matches!(r.content, Content::Bytes(_)) {
                 "content_base64"
             } else {
                 "content"
             };
-            self.check_content(
-                &format!("{prefix}{field}"),
-                &r.content,
-                r.content_type.as_deref(),
-            )?;
+            self.check_content(&format!("{prefix}{field}"), &r.content, r.content_type.as_deref())?;
             Self::check_labels(&prefix, &r.categories, r.metadata.as_ref())?;
         }
         let rs = self.region(t.region)?;
@@ -680,34 +640,24 @@ impl Vault {
         Ok(rows.into_iter().map(|(m, _)| m).collect())
     }
 
-    fn decrypt(
-        &self,
-        t: TenantRef<'_>,
-        meta: &RecordMeta,
-        sealed: &[u8],
-    ) -> Result<Content, VaultError> {
+    fn decrypt(&self, t: TenantRef<'_>, meta: &RecordMeta, sealed: &[u8]) -> Result<Content, VaultError> {
         let Some(aead) = self.dek(t, meta.key_version)? else {
             // The key was destroyed (purge under way): the data no longer exists.
             return Err(VaultError::NotFound(meta.id.to_string()));
         };
         let plain = aead
-            .open(
-                &record_aad(t.id, meta.id, meta.version, meta.key_version),
-                sealed,
-            )
+            .open(&record_aad(t.id, meta.id, meta.version, meta.key_version), sealed)
             .map_err(|e| VaultError::Corrupt {
                 record: meta.id.to_string(),
                 detail: e.to_string(),
             })?;
         match meta.encoding.as_str() {
-            "text" => {
-                String::from_utf8(plain)
-                    .map(Content::Text)
-                    .map_err(|_| VaultError::Corrupt {
-                        record: meta.id.to_string(),
-                        detail: "text content is not UTF-8".into(),
-                    })
-            }
+            "text" => String::from_utf8(plain)
+                .map(Content::Text)
+                .map_err(|_| VaultError::Corrupt {
+                    record: meta.id.to_string(),
+                    detail: "text content is not UTF-8".into(),
+                }),
             _ => Ok(Content::Bytes(plain)),
         }
     }
@@ -823,11 +773,7 @@ impl Vault {
             };
             self.check_content(field, c, patch.content_type.as_deref())?;
         }
-        Self::check_labels(
-            "",
-            patch.categories.as_deref().unwrap_or(&[]),
-            patch.metadata.as_ref(),
-        )?;
+        Self::check_labels("", patch.categories.as_deref().unwrap_or(&[]), patch.metadata.as_ref())?;
         let rs = self.region(t.region)?;
         let (active_version, active) = self.active_dek(t, now)?;
         rs.data.write(|c| {
@@ -951,11 +897,7 @@ impl Vault {
 
     /// Destroys every data key of the tenant (crypto-shredding): from the moment this returns,
     /// nothing can decrypt the tenant's records, wherever copies of them are.
-    pub fn destroy_keys(
-        &self,
-        t: TenantRef<'_>,
-        now: OffsetDateTime,
-    ) -> Result<DestroyedKeys, VaultError> {
+    pub fn destroy_keys(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<DestroyedKeys, VaultError> {
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
         let rs = self.region(t.region)?;
         let destroyed = rs.keys.write(|c| {
@@ -994,10 +936,7 @@ impl Vault {
             .write()
             .map_err(|_| VaultError::Poisoned)?
             .retain(|(t, _), _| *t != tenant);
-        self.active
-            .write()
-            .map_err(|_| VaultError::Poisoned)?
-            .remove(&tenant);
+        self.active.write().map_err(|_| VaultError::Poisoned)?.remove(&tenant);
         Ok(())
     }
 
@@ -1054,21 +993,13 @@ impl Vault {
     pub fn rotate(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<u32, VaultError> {
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
         let v = self.create_dek(t, now)?;
-        self.active
-            .write()
-            .map_err(|_| VaultError::Poisoned)?
-            .insert(t.id, v);
+        self.active.write().map_err(|_| VaultError::Poisoned)?.insert(t.id, v);
         Ok(v)
     }
 
     /// Re-encrypts up to `batch` records still under older key versions with the active one.
     /// Returns (moved now, still to move).
-    pub fn reencrypt(
-        &self,
-        t: TenantRef<'_>,
-        batch: usize,
-        now: OffsetDateTime,
-    ) -> Result<(usize, u64), VaultError> {
+    pub fn reencrypt(&self, t: TenantRef<'_>, batch: usize, now: OffsetDateTime) -> Result<(usize, u64), VaultError> {
         let rs = self.region(t.region)?;
         let (active_version, active) = self.active_dek(t, now)?;
         let moved = rs.data.write(|c| {
@@ -1086,7 +1017,10 @@ impl Vault {
             };
             for (meta, sealed) in &rows {
                 let content = self.decrypt(t, meta, sealed)?;
-                let resealed = active.seal(&record_aad(t.id, meta.id, meta.version, active_version), content.as_bytes())?;
+                let resealed = active.seal(
+                    &record_aad(t.id, meta.id, meta.version, active_version),
+                    content.as_bytes(),
+                )?;
                 tx.execute(
                     "UPDATE records SET key_version = ?2, sealed = ?3 WHERE id = ?1",
                     params![meta.id.to_string(), active_version, resealed],
@@ -1106,18 +1040,11 @@ impl Vault {
     }
 
     /// Destroys key versions older than the active one that no record uses any more.
-    pub fn retire_unused_keys(
-        &self,
-        t: TenantRef<'_>,
-        now: OffsetDateTime,
-    ) -> Result<Vec<u32>, VaultError> {
+    pub fn retire_unused_keys(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<Vec<u32>, VaultError> {
         let versions = self.key_versions(t)?;
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
         let rs = self.region(t.region)?;
-        let retire: Vec<&KeyVersion> = versions
-            .iter()
-            .filter(|k| !k.active && k.records == 0)
-            .collect();
+        let retire: Vec<&KeyVersion> = versions.iter().filter(|k| !k.active && k.records == 0).collect();
         if retire.is_empty() {
             return Ok(Vec::new());
         }
@@ -1146,13 +1073,19 @@ impl Vault {
     pub fn key_versions(&self, t: TenantRef<'_>) -> Result<Vec<KeyVersion>, VaultError> {
         let rs = self.region(t.region)?;
         let keys: Vec<(u32, String, i64)> = rs.keys.read(|c| {
-            let mut stmt = c.prepare("SELECT version, kek_id, created_at FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version")?;
-            let rows = stmt.query_map([t.id.to_string()], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?)))?;
+            let mut stmt =
+                c.prepare("SELECT version, kek_id, created_at FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version")?;
+            let rows = stmt.query_map([t.id.to_string()], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?))
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })?;
         let counts: HashMap<u32, u64> = rs.data.read(|c| {
-            let mut stmt = c.prepare("SELECT key_version, COUNT(*) FROM records WHERE tenant_id = ?1 GROUP BY key_version")?;
-            let rows = stmt.query_map([t.id.to_string()], |r| Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64)))?;
+            let mut stmt =
+                c.prepare("SELECT key_version, COUNT(*) FROM records WHERE tenant_id = ?1 GROUP BY key_version")?;
+            let rows = stmt.query_map([t.id.to_string()], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64))
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })?;
         let active = keys.iter().map(|k| k.0).max();
@@ -1169,12 +1102,7 @@ impl Vault {
     }
 
     /// Deletes the tenant's records older than its retention rules allow; returns how many.
-    pub fn sweep(
-        &self,
-        t: TenantRef<'_>,
-        rules: &[RetentionRule],
-        now: OffsetDateTime,
-    ) -> Result<usize, VaultError> {
+    pub fn sweep(&self, t: TenantRef<'_>, rules: &[RetentionRule], now: OffsetDateTime) -> Result<usize, VaultError> {
         let rs = self.region(t.region)?;
         let mut total = 0;
         for rule in rules {
@@ -1183,7 +1111,12 @@ impl Vault {
                 Ok(c.execute(
                     "DELETE FROM records WHERE tenant_id = ?1 AND created_at < ?2 AND (?3 IS NULL OR product = ?3)
                      AND (?4 IS NULL OR data_kind = ?4)",
-                    params![t.id.to_string(), cutoff, rule.product, rule.data_kind.map(|k| k.as_str())],
+                    params![
+                        t.id.to_string(),
+                        cutoff,
+                        rule.product,
+                        rule.data_kind.map(|k| k.as_str())
+                    ],
                 )?)
             })?;
         }
@@ -1195,13 +1128,11 @@ impl Vault {
     pub fn raw_sealed(&self, t: TenantRef<'_>, id: RecordId) -> Result<Vec<u8>, VaultError> {
         let rs = self.region(t.region)?;
         rs.data.read(|c| {
-            Ok(c.query_row(
-                "SELECT sealed FROM records WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
+            c.query_row("SELECT sealed FROM records WHERE id = ?1", [id.to_string()], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
             .optional()?
-            .ok_or_else(|| VaultError::NotFound(id.to_string()))?)
+            .ok_or_else(|| VaultError::NotFound(id.to_string()))
         })
     }
 }

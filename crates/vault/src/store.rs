@@ -92,19 +92,13 @@ impl Db {
     }
 
     /// Runs `f` on the writer connection.
-    pub(crate) fn write<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, VaultError>,
-    ) -> Result<T, VaultError> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, VaultError>) -> Result<T, VaultError> {
         let mut c = self.writer.lock().map_err(|_| VaultError::Poisoned)?;
         f(&mut c)
     }
 
     /// Runs `f` on a reader connection, opening one if none is free.
-    pub(crate) fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, VaultError>,
-    ) -> Result<T, VaultError> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, VaultError>) -> Result<T, VaultError> {
         let conn = self.readers.lock().map_err(|_| VaultError::Poisoned)?.pop();
         let conn = match conn {
             Some(c) => c,

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use datapact_governance::{DataKind, OrgId, RecordId, TenantId};
 use datapact_vault::{
-    Content, ListFilter, MasterSecret, NewRecord, RecordPatch, RetentionRule, TenantRef, Vault,
-    VaultError, VaultOptions, verify_certificate,
+    Content, ListFilter, MasterSecret, NewRecord, RecordPatch, RetentionRule, TenantRef, Vault, VaultError,
+    VaultOptions, verify_certificate,
 };
 use time::OffsetDateTime;
 
@@ -75,9 +75,7 @@ fn records_round_trip_with_metadata_and_versions() {
     };
     let mut bytes = text("ixp", "");
     bytes.content = Content::Bytes(vec![0, 159, 146, 150, 255]);
-    let metas = v
-        .put(t, vec![text("ixp", "héllo wörld"), bytes], now())
-        .unwrap();
+    let metas = v.put(t, vec![text("ixp", "héllo wörld"), bytes], now()).unwrap();
     assert_eq!(metas.len(), 2);
     let r = v.get(t, metas[0].id).unwrap();
     assert_eq!(r.content, Content::Text("héllo wörld".into()));
@@ -102,10 +100,7 @@ fn records_round_trip_with_metadata_and_versions() {
         )
         .unwrap();
     assert_eq!(m.version, 2);
-    assert_eq!(
-        v.get(t, metas[0].id).unwrap().content,
-        Content::Text("new".into())
-    );
+    assert_eq!(v.get(t, metas[0].id).unwrap().content, Content::Text("new".into()));
     let m = v
         .update(
             t,
@@ -117,10 +112,7 @@ fn records_round_trip_with_metadata_and_versions() {
             now(),
         )
         .unwrap();
-    assert_eq!(
-        (m.version, m.categories.clone()),
-        (3, vec!["user.name".to_string()])
-    );
+    assert_eq!((m.version, m.categories.clone()), (3, vec!["user.name".to_string()]));
     assert_eq!(
         v.get(t, metas[0].id).unwrap().content,
         Content::Text("new".into()),
@@ -132,23 +124,11 @@ fn records_round_trip_with_metadata_and_versions() {
         id: TenantId::generate(),
         region: "eu",
     };
-    assert!(matches!(
-        v.get(other, metas[0].id),
-        Err(VaultError::NotFound(_))
-    ));
-    assert!(matches!(
-        v.get(t, RecordId::generate()),
-        Err(VaultError::NotFound(_))
-    ));
+    assert!(matches!(v.get(other, metas[0].id), Err(VaultError::NotFound(_))));
+    assert!(matches!(v.get(t, RecordId::generate()), Err(VaultError::NotFound(_))));
     v.delete(t, metas[0].id).unwrap();
-    assert!(matches!(
-        v.get(t, metas[0].id),
-        Err(VaultError::NotFound(_))
-    ));
-    assert!(matches!(
-        v.delete(t, metas[0].id),
-        Err(VaultError::NotFound(_))
-    ));
+    assert!(matches!(v.get(t, metas[0].id), Err(VaultError::NotFound(_))));
+    assert!(matches!(v.delete(t, metas[0].id), Err(VaultError::NotFound(_))));
 }
 
 #[test]
@@ -173,25 +153,14 @@ fn bad_records_are_refused_whole() {
     }
     let mut bad = text("ixp", "ok");
     bad.categories = vec!["User Email".into()];
-    assert!(
-        matches!(v.put(t, vec![bad], now()), Err(VaultError::Invalid { field, .. }) if field == "categories[0]")
-    );
+    assert!(matches!(v.put(t, vec![bad], now()), Err(VaultError::Invalid { field, .. }) if field == "categories[0]"));
     let mut bad = text("ixp", "{not json");
     bad.content_type = Some("application/json".into());
-    assert!(matches!(
-        v.put(t, vec![bad], now()),
-        Err(VaultError::Invalid { .. })
-    ));
+    assert!(matches!(v.put(t, vec![bad], now()), Err(VaultError::Invalid { .. })));
     let mut bad = text("ixp", "ok");
     bad.metadata = Some(serde_json::json!(["not", "an", "object"]));
-    assert!(
-        matches!(v.put(t, vec![bad], now()), Err(VaultError::Invalid { field, .. }) if field == "metadata")
-    );
-    assert_eq!(
-        v.count(t, None).unwrap(),
-        0,
-        "a refused batch writes nothing"
-    );
+    assert!(matches!(v.put(t, vec![bad], now()), Err(VaultError::Invalid { field, .. }) if field == "metadata"));
+    assert_eq!(v.count(t, None).unwrap(), 0, "a refused batch writes nothing");
 }
 
 #[test]
@@ -339,23 +308,15 @@ fn flipped_bits_give_an_error_naming_the_record_never_wrong_plaintext() {
         id: TenantId::generate(),
         region: "eu",
     };
-    let m = v
-        .put(t, vec![text("ixp", "precious")], now())
-        .unwrap()
-        .remove(0);
+    let m = v.put(t, vec![text("ixp", "precious")], now()).unwrap().remove(0);
     drop(v);
     let db = rusqlite::Connection::open(dir.path().join("regions/eu/vault.db")).unwrap();
-    let mut sealed: Vec<u8> = db
-        .query_row("SELECT sealed FROM records", [], |r| r.get(0))
-        .unwrap();
+    let mut sealed: Vec<u8> = db.query_row("SELECT sealed FROM records", [], |r| r.get(0)).unwrap();
     sealed[20] ^= 0x40;
-    db.execute("UPDATE records SET sealed = ?1", [sealed])
-        .unwrap();
+    db.execute("UPDATE records SET sealed = ?1", [sealed]).unwrap();
     drop(db);
     let v = open(dir.path());
-    assert!(
-        matches!(v.get(t, m.id), Err(VaultError::Corrupt { record, .. }) if record == m.id.to_string())
-    );
+    assert!(matches!(v.get(t, m.id), Err(VaultError::Corrupt { record, .. }) if record == m.id.to_string()));
 }
 
 #[test]
@@ -389,11 +350,7 @@ fn records_stay_in_their_region() {
         (&eu_dir, us_canary.as_bytes()),
         (&eu_dir, &us_ct),
     ] {
-        assert!(
-            hits(d, bytes).is_empty(),
-            "foreign bytes found in {}",
-            d.display()
-        );
+        assert!(hits(d, bytes).is_empty(), "foreign bytes found in {}", d.display());
     }
     assert!(
         hits(dir.path(), eu_canary.as_bytes()).is_empty(),
@@ -413,10 +370,7 @@ fn records_stay_in_their_region() {
     .unwrap()
     .0;
     v2.put(eu, vec![text("ixp", "x")], now()).unwrap();
-    assert!(
-        elsewhere.path().join("vault.db").exists()
-            && elsewhere.path().join("keyring.json").exists()
-    );
+    assert!(elsewhere.path().join("vault.db").exists() && elsewhere.path().join("keyring.json").exists());
 }
 
 #[test]
@@ -428,11 +382,7 @@ fn rotation_moves_every_record_then_retires_the_old_key() {
         region: "eu",
     };
     let old: Vec<_> = v
-        .put(
-            t,
-            (0..25).map(|i| text("ixp", &format!("old {i}"))).collect(),
-            now(),
-        )
+        .put(t, (0..25).map(|i| text("ixp", &format!("old {i}"))).collect(), now())
         .unwrap();
     assert_eq!(v.rotate(t, now()).unwrap(), 2);
     let new = v.put(t, vec![text("ixp", "new")], now()).unwrap();
@@ -465,10 +415,7 @@ fn rotation_moves_every_record_then_retires_the_old_key() {
     assert_eq!(rounds, 3);
     assert_eq!(v.retire_unused_keys(t, now()).unwrap(), [1]);
     for (i, m) in old.iter().enumerate() {
-        assert_eq!(
-            v.get(t, m.id).unwrap().content,
-            Content::Text(format!("old {i}"))
-        );
+        assert_eq!(v.get(t, m.id).unwrap().content, Content::Text(format!("old {i}")));
     }
     // Versions are never reused, even after a purge.
     v.destroy_keys(t, now()).unwrap();
@@ -522,12 +469,8 @@ fn retention_sweeps_only_what_is_expired() {
         region: "eu",
     };
     let long_ago = now() - time::Duration::days(40);
-    v.put(
-        t,
-        vec![text("ixp", "old ixp"), text("apps", "old apps")],
-        long_ago,
-    )
-    .unwrap();
+    v.put(t, vec![text("ixp", "old ixp"), text("apps", "old apps")], long_ago)
+        .unwrap();
     v.put(t, vec![text("ixp", "fresh ixp")], now()).unwrap();
     let rules = [RetentionRule {
         product: Some("ixp".into()),
@@ -541,11 +484,7 @@ fn retention_sweeps_only_what_is_expired() {
         data_kind: Some(DataKind::DesignTime),
         max_age_days: 1,
     }];
-    assert_eq!(
-        v.sweep(t, &rules, now()).unwrap(),
-        0,
-        "data kind must match"
-    );
+    assert_eq!(v.sweep(t, &rules, now()).unwrap(), 0, "data kind must match");
 }
 
 #[test]
@@ -567,10 +506,7 @@ fn purge_shreds_keys_signs_a_certificate_and_leaves_no_trace() {
         .put(t, canaries.iter().map(|c| text("ixp", c)).collect(), now())
         .unwrap();
     let kept = v.put(keep, vec![text("ixp", "still here")], now()).unwrap();
-    let cts: Vec<Vec<u8>> = metas
-        .iter()
-        .map(|m| v.raw_sealed(t, m.id).unwrap())
-        .collect();
+    let cts: Vec<Vec<u8>> = metas.iter().map(|m| v.raw_sealed(t, m.id).unwrap()).collect();
     // Delete a few records one by one, and change one (its old ciphertext must go too).
     for m in &metas[..5] {
         v.delete(t, m.id).unwrap();
@@ -585,16 +521,11 @@ fn purge_shreds_keys_signs_a_certificate_and_leaves_no_trace() {
         now(),
     )
     .unwrap();
-    let cert = v
-        .purge(t, OrgId::generate(), "customer_request", now())
-        .unwrap();
+    let cert = v.purge(t, OrgId::generate(), "customer_request", now()).unwrap();
     assert_eq!(cert.statement.record_count, 45);
     assert_eq!(cert.statement.key_versions_destroyed, [1]);
     // Unreadable at once, before any row is removed.
-    assert!(matches!(
-        v.get(t, metas[10].id),
-        Err(VaultError::NotFound(_))
-    ));
+    assert!(matches!(v.get(t, metas[10].id), Err(VaultError::NotFound(_))));
     while v.remove_rows(t, 7).unwrap() > 0 {}
     assert_eq!(v.count(t, None).unwrap(), 0);
     assert_eq!(

@@ -38,27 +38,20 @@ pub async fn decide(
         data_kind: body.data_kind,
         region: body.region.as_deref(),
     };
-    st.registry
-        .decide(&req, now())
-        .map(Json)
-        .map_err(|e| match e {
-            DecideError::TenantNotFound(_) => {
-                ApiError::not_found("tenant", &body.tenant).field("tenant")
-            }
-            DecideError::UnknownProduct(p) => ApiError::invalid(
-                "unknown_product",
-                "product",
-                format!("unknown product `{p}`"),
+    st.registry.decide(&req, now()).map(Json).map_err(|e| match e {
+        DecideError::TenantNotFound(_) => ApiError::not_found("tenant", &body.tenant).field("tenant"),
+        DecideError::UnknownProduct(p) => {
+            ApiError::invalid("unknown_product", "product", format!("unknown product `{p}`"))
+        }
+        DecideError::UnknownRegion(r) => ApiError::invalid(
+            "unknown_region",
+            "region",
+            format!(
+                "unknown region `{r}`; configured regions: {}",
+                st.registry.regions().join(", ")
             ),
-            DecideError::UnknownRegion(r) => ApiError::invalid(
-                "unknown_region",
-                "region",
-                format!(
-                    "unknown region `{r}`; configured regions: {}",
-                    st.registry.regions().join(", ")
-                ),
-            ),
-        })
+        ),
+    })
 }
 
 /// Whether each catalog product is available, degraded or unavailable for a tenant, and why.
@@ -74,11 +67,5 @@ pub async fn availability(
     st.registry
         .availability(tenant.id, now())
         .map(Json)
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("tenant `{id}` not found"),
-            )
-        })
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("tenant `{id}` not found")))
 }

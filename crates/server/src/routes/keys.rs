@@ -32,10 +32,7 @@ fn check_new_key(st: &AppState, c: &ApiKey, body: &CreateKey) -> Result<ApiKey, 
             .field("role"));
         }
         _ => {
-            return Err(ApiError::forbidden(format!(
-                "the {} role may not create keys",
-                c.role
-            )));
+            return Err(ApiError::forbidden(format!("the {} role may not create keys", c.role)));
         }
     }
     // A caller bound to an organization creates keys inside it; naming it is optional.
@@ -54,18 +51,11 @@ fn check_new_key(st: &AppState, c: &ApiKey, body: &CreateKey) -> Result<ApiKey, 
             .filter(|t| c.sees_tenant(t))
             .ok_or_else(|| ApiError::invalid("unknown_tenant", "tenant", "no such tenant"))?;
         if org.is_some_and(|o| o != tenant.org) {
-            return Err(scope_error(
-                "tenant",
-                "the tenant does not belong to `org`".into(),
-            ));
+            return Err(scope_error("tenant", "the tenant does not belong to `org`".into()));
         }
         tenant_org = Some(tenant.org);
     }
-    let product = body
-        .product
-        .as_deref()
-        .map(|p| product(st, "product", p))
-        .transpose()?;
+    let product = body.product.as_deref().map(|p| product(st, "product", p)).transpose()?;
     match body.role {
         Role::PlatformAdmin | Role::Support => {
             if let Some(f) = [
@@ -93,10 +83,7 @@ fn check_new_key(st: &AppState, c: &ApiKey, body: &CreateKey) -> Result<ApiKey, 
             if body.tenant.is_some() {
                 return Err(scope_error(
                     "tenant",
-                    format!(
-                        "{} keys are scoped to an organization, not a tenant",
-                        body.role
-                    ),
+                    format!("{} keys are scoped to an organization, not a tenant", body.role),
                 ));
             }
             if product.is_some() {
@@ -116,11 +103,7 @@ fn check_new_key(st: &AppState, c: &ApiKey, body: &CreateKey) -> Result<ApiKey, 
             }
         }
     }
-    let label = body
-        .label
-        .as_deref()
-        .map(|l| text("label", l, 200))
-        .transpose()?;
+    let label = body.label.as_deref().map(|l| text("label", l, 200)).transpose()?;
     Ok(ApiKey {
         id: KeyId::generate(),
         hash: [0; 32],
@@ -164,10 +147,7 @@ fn visible_key(c: &ApiKey, k: &ApiKey) -> bool {
 
 /// The keys the caller administers (a platform_admin sees all; an org_admin its organization's).
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("bearer" = [])), responses((status = 200, body = [KeyView])))]
-pub async fn list(
-    State(st): State<Arc<AppState>>,
-    Caller(c): Caller,
-) -> Result<Json<Vec<KeyView>>, ApiError> {
+pub async fn list(State(st): State<Arc<AppState>>, Caller(c): Caller) -> Result<Json<Vec<KeyView>>, ApiError> {
     guard::allow(&c, &[Role::PlatformAdmin, Role::OrgAdmin], "list keys")?;
     Ok(Json(
         st.registry
@@ -219,10 +199,7 @@ pub async fn revoke(
     }
     let mut revoked = (*key).clone();
     revoked.revoked_at = Some(now());
-    st.store
-        .put_key(&revoked)
-        .await
-        .map_err(ApiError::storage)?;
+    st.store.put_key(&revoked).await.map_err(ApiError::storage)?;
     tracing::info!(key = %revoked.id, by = %c.id, "API key revoked");
     let view = KeyView::from(&revoked);
     st.registry.put_key(revoked);

@@ -28,11 +28,7 @@ pub async fn healthz() -> Json<Health> {
 pub async fn readyz(State(st): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     st.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "storage does not answer",
-        )
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "storage does not answer")
     })?;
     Ok(Json(Health {
         status: "ready",
@@ -54,10 +50,7 @@ pub async fn me(Caller(c): Caller) -> Json<KeyView> {
 /// Every product in the catalog with its declared data uses.
 #[utoipa::path(get, path = "/v1/catalog/products", tag = "catalog", security(("bearer" = [])),
     responses((status = 200, body = [Product]), (status = 401, body = crate::problem::Problem)))]
-pub async fn products(
-    State(st): State<Arc<AppState>>,
-    Caller(c): Caller,
-) -> Result<Json<Vec<Product>>, ApiError> {
+pub async fn products(State(st): State<Arc<AppState>>, Caller(c): Caller) -> Result<Json<Vec<Product>>, ApiError> {
     guard::allow(&c, guard::ANY, "read the catalog")?;
     Ok(Json(st.registry.catalog().products().to_vec()))
 }

@@ -13,10 +13,12 @@ use tower_http::trace::TraceLayer;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+pub mod data;
 pub mod decisions;
 pub mod keys;
 pub mod meta;
 pub mod orgs;
+pub mod records;
 pub mod tenants;
 pub mod terms;
 
@@ -92,6 +94,8 @@ pub(crate) fn page_bounds(q: &crate::views::PageQuery) -> Result<usize, ApiError
 /// The whole API.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.config.max_body_bytes;
+    // Record writes carry content: their own, larger limits (base64 grows bytes by a third).
+    let single = (state.config.vault.max_content_bytes * 4 / 3 + 64 * 1024).max(max_body);
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
@@ -100,26 +104,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/catalog/products", get(meta::products))
         .route("/v1/orgs", post(orgs::create).get(orgs::list))
         .route("/v1/orgs/{org}", get(orgs::get).patch(orgs::patch))
-        .route(
-            "/v1/orgs/{org}/tenants",
-            post(tenants::create).get(tenants::list),
-        )
+        .route("/v1/orgs/{org}/tenants", post(tenants::create).get(tenants::list))
         .route(
             "/v1/orgs/{org}/opt-outs",
             post(terms::create_opt_out).get(terms::list_opt_outs),
         )
-        .route(
-            "/v1/orgs/{org}/opt-outs/{id}",
-            delete(terms::revoke_opt_out),
-        )
+        .route("/v1/orgs/{org}/opt-outs/{id}", delete(terms::revoke_opt_out))
         .route(
             "/v1/orgs/{org}/ai-settings",
             get(terms::get_org_ai).put(terms::put_org_ai),
         )
-        .route(
-            "/v1/tenants/{tenant}",
-            get(tenants::get).patch(tenants::patch),
-        )
+        .route("/v1/tenants/{tenant}", get(tenants::get).patch(tenants::patch))
         .route(
             "/v1/tenants/{tenant}/ai-settings",
             get(terms::get_tenant_ai).put(terms::put_tenant_ai),
@@ -128,20 +123,38 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/tenants/{tenant}/support-grants",
             post(terms::create_grant).get(terms::list_grants),
         )
-        .route(
-            "/v1/tenants/{tenant}/support-grants/{id}",
-            delete(terms::revoke_grant),
-        )
-        .route(
-            "/v1/tenants/{tenant}/products",
-            get(decisions::availability),
-        )
+        .route("/v1/tenants/{tenant}/support-grants/{id}", delete(terms::revoke_grant))
+        .route("/v1/tenants/{tenant}/products", get(decisions::availability))
         .route("/v1/decisions", post(decisions::decide))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-        })
+        .route("/v1/orgs/{org}/terminate", post(data::terminate))
+        .route("/v1/tenants/{tenant}/purge", post(data::purge))
+        .route("/v1/tenants/{tenant}/certificates", get(data::certificates))
+        .route(
+            "/v1/tenants/{tenant}/retention",
+            get(data::get_retention).put(data::put_retention),
+        )
+        .route("/v1/tenants/{tenant}/keys", get(data::list_keys))
+        .route("/v1/tenants/{tenant}/keys/rotate", post(data::rotate))
+        .route("/v1/jobs/{id}", get(data::job))
+        .route("/v1/server/public-key", get(data::public_key))
+        .route(
+            "/v1/tenants/{tenant}/records/{id}",
+            get(records::read)
+                .delete(records::delete)
+                .merge(axum::routing::patch(records::patch).layer(DefaultBodyLimit::max(single))),
+        )
+        .route(
+            "/v1/tenants/{tenant}/records",
+            get(records::list).merge(post(records::create).layer(DefaultBodyLimit::max(single))),
+        )
+        .route(
+            "/v1/tenants/{tenant}/records/batch",
+            post(records::create_batch).layer(DefaultBodyLimit::max(state.config.vault.max_batch_bytes)),
+        )
+        .route("/v1/tenants/{tenant}/export", get(records::export))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

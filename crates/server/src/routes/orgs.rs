@@ -35,6 +35,7 @@ pub async fn create(
         status: OrgStatus::Active,
         created_at: t,
         updated_at: t,
+        termination_due_at: None,
         opt_outs: Vec::new(),
         ai: AiSettings::default(),
         tenants: Vec::new(),
@@ -63,13 +64,10 @@ pub async fn list(
     let limit = page_bounds(&q)?;
     let after: Option<OrgId> = match q.after.as_deref() {
         None => None,
-        Some(a) => Some(a.parse().map_err(|_| {
-            ApiError::invalid(
-                "invalid_query",
-                "after",
-                "`after` is not an organization id",
-            )
-        })?),
+        Some(a) => Some(
+            a.parse()
+                .map_err(|_| ApiError::invalid("invalid_query", "after", "`after` is not an organization id"))?,
+        ),
     };
     let t = now();
     let mut items: Vec<OrgView> = st
@@ -122,30 +120,20 @@ pub async fn patch(
         let vendor_fields = [
             ("plan", body.plan.is_some()),
             ("baa", body.baa.is_some()),
-            (
-                "contract_forbids_training",
-                body.contract_forbids_training.is_some(),
-            ),
+            ("contract_forbids_training", body.contract_forbids_training.is_some()),
             ("status", body.status.is_some()),
         ];
         if let Some((field, _)) = vendor_fields.iter().find(|(_, set)| *set) {
-            return Err(ApiError::forbidden(format!(
-                "`{field}` is part of the contract and is set by the vendor"
-            ))
-            .field(*field));
+            return Err(
+                ApiError::forbidden(format!("`{field}` is part of the contract and is set by the vendor"))
+                    .field(*field),
+            );
         }
     }
     if body.status.is_some() && c.role != Role::PlatformAdmin {
-        return Err(
-            ApiError::forbidden("only platform_admin may change an organization's status")
-                .field("status"),
-        );
+        return Err(ApiError::forbidden("only platform_admin may change an organization's status").field("status"));
     }
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| text("name", n, 200))
-        .transpose()?;
+    let name = body.name.as_deref().map(|n| text("name", n, 200)).transpose()?;
     let _w = st.write_lock().await;
     // Re-read under the write lock so a concurrent change is not overwritten.
     let current = guard::org(&st, &c, &id)?;
@@ -163,31 +151,36 @@ pub async fn patch(
         .field("region"));
     }
     let mut org = (*current).clone();
-    if let Some(status) = body.status {
+    if let Some(status) = body.status
+        && status != org.status
+    {
+        // Termination purges data, so it has its own endpoint; PATCH can only cancel one.
+        if status != OrgStatus::Active {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "use_terminate_endpoint",
+                "to terminate a contract use POST /v1/orgs/{org}/terminate; PATCH can only cancel a termination",
+            )
+            .field("status"));
+        }
         if !org.status.can_move_to(status) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "invalid_status_transition",
-                format!(
-                    "an organization cannot move from {} to {status}",
-                    org.status
-                ),
+                format!("an organization cannot move from {} to {status}", org.status),
             )
             .field("status"));
         }
         org.status = status;
+        org.termination_due_at = None;
     }
     if let Some(n) = name {
         org.name = n;
     }
     org.plan = body.plan.unwrap_or(org.plan);
     org.baa = body.baa.unwrap_or(org.baa);
-    org.contract_forbids_training = body
-        .contract_forbids_training
-        .unwrap_or(org.contract_forbids_training);
-    org.allow_cross_region_llm = body
-        .allow_cross_region_llm
-        .unwrap_or(org.allow_cross_region_llm);
+    org.contract_forbids_training = body.contract_forbids_training.unwrap_or(org.contract_forbids_training);
+    org.allow_cross_region_llm = body.allow_cross_region_llm.unwrap_or(org.allow_cross_region_llm);
     let t = now();
     if org == *current {
         return Ok(Json(OrgView::of(&org, t)));

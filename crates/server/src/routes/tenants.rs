@@ -23,14 +23,7 @@ pub async fn create(
     Caller(c): Caller,
     Path(org_id): Path<String>,
     JsonBody(body): JsonBody<CreateTenant>,
-) -> Result<
-    (
-        StatusCode,
-        [(header::HeaderName, String); 1],
-        Json<TenantView>,
-    ),
-    ApiError,
-> {
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<TenantView>), ApiError> {
     let org = guard::org(&st, &c, &org_id)?;
     guard::allow(&c, guard::CUSTOMER_ADMIN, "create tenants")?;
     let name = text("name", &body.name, 200)?;
@@ -42,10 +35,7 @@ pub async fn create(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "org_not_active",
-            format!(
-                "the organization is {}; no new tenants can be created",
-                org.status
-            ),
+            format!("the organization is {}; no new tenants can be created", org.status),
         ));
     }
     let t = now();
@@ -57,12 +47,10 @@ pub async fn create(
         created_at: t,
         ai: AiSettings::default(),
         grants: Vec::new(),
+        retention: Vec::new(),
     };
     let _w = st.write_lock().await;
-    st.store
-        .insert_tenant(&tenant)
-        .await
-        .map_err(ApiError::storage)?;
+    st.store.insert_tenant(&tenant).await.map_err(ApiError::storage)?;
     tracing::info!(tenant = %tenant.id, org = %org.id, region = %tenant.region, by = %c.id, "tenant created");
     let view = TenantView::of(&tenant, t);
     st.registry.put_tenant(tenant);
@@ -118,11 +106,7 @@ pub async fn patch(
 ) -> Result<Json<TenantView>, ApiError> {
     guard::tenant(&st, &c, &id)?;
     guard::allow(&c, &[Role::OrgAdmin], "change tenants")?;
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| text("name", n, 200))
-        .transpose()?;
+    let name = body.name.as_deref().map(|n| text("name", n, 200)).transpose()?;
     let _w = st.write_lock().await;
     let (current, _) = guard::tenant(&st, &c, &id)?;
     if let Some(r) = &body.region
@@ -144,10 +128,7 @@ pub async fn patch(
     }
     let t = now();
     if tenant != *current {
-        st.store
-            .update_tenant(&tenant)
-            .await
-            .map_err(ApiError::storage)?;
+        st.store.update_tenant(&tenant).await.map_err(ApiError::storage)?;
         st.registry.put_tenant(tenant.clone());
     }
     Ok(Json(TenantView::of(&tenant, t)))

@@ -7,9 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datapact_governance::settings::{SettingKey, effective};
-use datapact_governance::{
-    AiSettings, ApiKey, GrantId, OptOut, OptOutId, Org, SupportGrant, Tenant,
-};
+use datapact_governance::{AiSettings, ApiKey, GrantId, OptOut, OptOutId, Org, SupportGrant, Tenant};
 use datapact_store::SettingsScope;
 
 use super::{product, text};
@@ -17,9 +15,7 @@ use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
-use crate::views::{
-    AiSettingsView, CreateGrant, CreateOptOut, EffectiveToggles, GrantView, OptOutView,
-};
+use crate::views::{AiSettingsView, CreateGrant, CreateOptOut, EffectiveToggles, GrantView, OptOutView};
 
 /// Records a training opt-out from a support ticket (vendor).
 #[utoipa::path(post, path = "/v1/orgs/{org}/opt-outs", tag = "terms", security(("bearer" = [])),
@@ -32,11 +28,7 @@ pub async fn create_opt_out(
     JsonBody(body): JsonBody<CreateOptOut>,
 ) -> Result<(StatusCode, Json<OptOutView>), ApiError> {
     guard::org(&st, &c, &org_id)?;
-    guard::allow(
-        &c,
-        guard::VENDOR,
-        "record opt-outs (they come from support tickets)",
-    )?;
+    guard::allow(&c, guard::VENDOR, "record opt-outs (they come from support tickets)")?;
     let ticket = text("ticket", &body.ticket, 200)?;
     let requested_by = text("requested_by", &body.requested_by, 320)?;
     let products = match body.products {
@@ -75,10 +67,7 @@ pub async fn create_opt_out(
     };
     let _w = st.write_lock().await;
     let mut org = (*guard::org(&st, &c, &org_id)?).clone();
-    st.store
-        .put_opt_out(&opt_out)
-        .await
-        .map_err(ApiError::storage)?;
+    st.store.put_opt_out(&opt_out).await.map_err(ApiError::storage)?;
     tracing::info!(org = %org.id, opt_out = %opt_out.id, by = %c.id, "training opt-out recorded");
     let view = OptOutView::of(&opt_out, t);
     org.opt_outs.push(opt_out);
@@ -97,9 +86,7 @@ pub async fn list_opt_outs(
     let org = guard::org(&st, &c, &org_id)?;
     guard::allow(&c, guard::ORG_READERS, "read opt-outs")?;
     let t = now();
-    Ok(Json(
-        org.opt_outs.iter().map(|o| OptOutView::of(o, t)).collect(),
-    ))
+    Ok(Json(org.opt_outs.iter().map(|o| OptOutView::of(o, t)).collect()))
 }
 
 /// Revokes an opt-out; the record stays, marked revoked.
@@ -338,10 +325,7 @@ pub async fn create_grant(
         revoked_at: None,
         revoked_by: None,
     };
-    st.store
-        .put_grant(&grant)
-        .await
-        .map_err(ApiError::storage)?;
+    st.store.put_grant(&grant).await.map_err(ApiError::storage)?;
     tracing::info!(tenant = %tenant.id, grant = %grant.id, by = %c.id, "support access granted");
     let view = GrantView::of(&grant, t);
     tenant.grants.push(grant);
@@ -360,9 +344,7 @@ pub async fn list_grants(
     let (tenant, _) = guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::ORG_READERS, "read support grants")?;
     let t = now();
-    Ok(Json(
-        tenant.grants.iter().map(|g| GrantView::of(g, t)).collect(),
-    ))
+    Ok(Json(tenant.grants.iter().map(|g| GrantView::of(g, t)).collect()))
 }
 
 /// Revokes a support grant at once (the customer only).

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use datapact_governance::Catalog;
 use datapact_server::{Bootstrap, Config, ServerOptions};
+use datapact_vault::MasterSecret;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -38,12 +39,14 @@ impl TestServer {
             config,
             catalog: Catalog::builtin().unwrap(),
             admin_key: Some(ADMIN_KEY.to_string()),
+            master: MasterSecret::KeyFile(dir.join("master.key")),
         };
-        let (state, boot) = datapact_server::open(opts).await.unwrap();
+        let started = datapact_server::open(opts).await.unwrap();
         assert!(matches!(
-            boot,
+            started.bootstrap,
             Bootstrap::FromEnv { .. } | Bootstrap::Existing
         ));
+        let state = started.state;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -104,15 +107,8 @@ impl TestServer {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         if !status.is_success() {
-            assert_eq!(
-                ct.as_deref(),
-                Some("application/problem+json"),
-                "{status} {value}"
-            );
-            assert!(
-                value.get("code").and_then(Value::as_str).is_some(),
-                "{value}"
-            );
+            assert_eq!(ct.as_deref(), Some("application/problem+json"), "{status} {value}");
+            assert!(value.get("code").and_then(Value::as_str).is_some(), "{value}");
         }
         (status, value)
     }
@@ -150,11 +146,7 @@ impl TestServer {
             .map(|v| v.to_str().unwrap().to_string());
         let value: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null);
         if !status.is_success() {
-            assert_eq!(
-                ct.as_deref(),
-                Some("application/problem+json"),
-                "{status} {value}"
-            );
+            assert_eq!(ct.as_deref(), Some("application/problem+json"), "{status} {value}");
         }
         (status, value)
     }
@@ -185,9 +177,7 @@ impl TestServer {
         if let Some(r) = region {
             body["region"] = json!(r);
         }
-        let (s, v) = self
-            .post(&format!("/v1/orgs/{org}/tenants"), org_admin, body)
-            .await;
+        let (s, v) = self.post(&format!("/v1/orgs/{org}/tenants"), org_admin, body).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().unwrap().to_string()
     }

@@ -1,0 +1,462 @@
+//! CLI commands for the data vault: records, export, purge, certificates, termination,
+//! retention and data key rotation.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{DataKindArg, PurposeArg, Remote, client, enum_name, output, print};
+
+#[derive(Subcommand)]
+pub enum RecordCmd {
+    /// Write a record (a product's service key).
+    Put {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        product: String,
+        #[arg(long, value_enum)]
+        data_kind: DataKindArg,
+        /// Text content.
+        #[arg(long, conflicts_with = "file")]
+        content: Option<String>,
+        /// Read the content from a file (sent as bytes; `--text` to send it as text).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// With --file: the file is UTF-8 text.
+        #[arg(long, requires = "file")]
+        text: bool,
+        #[arg(long)]
+        content_type: Option<String>,
+        /// A data category (repeat), e.g. user.contact.email.
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// Metadata as a JSON object.
+        #[arg(long)]
+        metadata: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Read a record's content for a purpose.
+    Get {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long, value_enum)]
+        purpose: PurposeArg,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List records (metadata only).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        product: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Delete a record.
+    Delete {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    product: Option<String>,
+    /// Output file (NDJSON); written whole or not at all.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Args)]
+pub struct PurgeArgs {
+    #[arg(long)]
+    tenant: String,
+    /// Save the signed deletion certificate here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The certificate (JSON, as `purge --out` saves it or as the API returns it).
+    file: PathBuf,
+    /// The server's public key (base64) to pin, from `GET /v1/server/public-key`.
+    #[arg(long)]
+    public_key: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum DataKeyCmd {
+    /// Start a new data key version and re-encrypt every record under it.
+    Rotate {
+        #[arg(long)]
+        tenant: String,
+        /// Return once the job is started instead of following its progress.
+        #[arg(long)]
+        no_wait: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List a tenant's data key versions.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCmd {
+    /// Show a tenant's retention rules.
+    Get {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Replace a tenant's retention rules with a JSON list, e.g. '[{"product":"ixp","max_age_days":30}]'.
+    Set {
+        #[arg(long)]
+        tenant: String,
+        rules: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+pub async fn record(cmd: RecordCmd) -> Result<ExitCode> {
+    match cmd {
+        RecordCmd::Put {
+            tenant,
+            product,
+            data_kind,
+            content,
+            file,
+            text,
+            content_type,
+            categories,
+            metadata,
+            remote,
+        } => {
+            let mut body = json!({"product": product, "data_kind": enum_name(data_kind)});
+            match (content, file) {
+                (Some(c), _) => body["content"] = json!(c),
+                (None, Some(f)) => {
+                    let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+                    if text {
+                        body["content"] = json!(String::from_utf8(bytes).map_err(|e| anyhow!(
+                            "{}: not UTF-8 text (byte offset {}); drop --text to send bytes",
+                            f.display(),
+                            e.utf8_error().valid_up_to()
+                        ))?);
+                    } else {
+                        body["content_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+                    }
+                }
+                (None, None) => bail!("give --content TEXT or --file PATH"),
+            }
+            if let Some(ct) = content_type {
+                body["content_type"] = json!(ct);
+            }
+            if !categories.is_empty() {
+                body["categories"] = json!(categories);
+            }
+            if let Some(m) = metadata {
+                body["metadata"] =
+                    serde_json::from_str(&m).map_err(|e| anyhow!("--metadata: column {}: {e}", e.column()))?;
+            }
+            let v = client(&remote)?
+                .post(&format!("/v1/tenants/{tenant}/records"), &body)
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        RecordCmd::Get {
+            tenant,
+            id,
+            purpose,
+            remote,
+        } => {
+            let v = client(&remote)?
+                .get(&format!(
+                    "/v1/tenants/{tenant}/records/{id}?purpose={}",
+                    enum_name(purpose)
+                ))
+                .await?;
+            print(&remote, &v, |v| output::object(v).to_string())
+        }
+        RecordCmd::List {
+            tenant,
+            product,
+            category,
+            limit,
+            remote,
+        } => {
+            let mut path = format!("/v1/tenants/{tenant}/records?limit={limit}");
+            if let Some(p) = product {
+                path.push_str(&format!("&product={p}"));
+            }
+            if let Some(c) = category {
+                path.push_str(&format!("&category={c}"));
+            }
+            let v = client(&remote)?.get(&path).await?;
+            print(&remote, &v, |v| {
+                output::rows(
+                    &v["items"],
+                    &[
+                        "id",
+                        "product",
+                        "data_kind",
+                        "categories",
+                        "size",
+                        "version",
+                        "created_at",
+                    ],
+                )
+                .to_string()
+            })
+        }
+        RecordCmd::Delete { tenant, id, remote } => {
+            client(&remote)?
+                .call(Method::DELETE, &format!("/v1/tenants/{tenant}/records/{id}"), None)
+                .await?;
+            if !remote.json {
+                println!("deleted {id}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn export(a: ExportArgs) -> Result<ExitCode> {
+    let mut path = format!("/v1/tenants/{}/export", a.tenant);
+    if let Some(p) = &a.product {
+        path.push_str(&format!("?product={p}"));
+    }
+    let mut resp = client(&a.remote)?.get_stream(&path).await?;
+    let total: u64 = resp
+        .headers()
+        .get("x-datapact-record-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let partial = a.out.with_extension("partial");
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?,
+    );
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} records ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut lines = 0u64;
+    while let Some(chunk) = resp.chunk().await.context("the export stream broke off")? {
+        let n = chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        lines += n;
+        bar.inc(n);
+        file.write_all(&chunk)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+    }
+    bar.finish_and_clear();
+    file.flush()?;
+    file.into_inner()
+        .map_err(|e| anyhow!("cannot write {}: {e}", partial.display()))?
+        .sync_all()?;
+    if lines < total {
+        bail!(
+            "the export is incomplete ({lines} of {total} records); {} kept for inspection",
+            partial.display()
+        );
+    }
+    std::fs::rename(&partial, &a.out).with_context(|| format!("cannot move the export to {}", a.out.display()))?;
+    eprintln!("exported {lines} records to {}", a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn purge(a: PurgeArgs) -> Result<ExitCode> {
+    let v = client(&a.remote)?
+        .post(&format!("/v1/tenants/{}/purge", a.tenant), &json!({}))
+        .await?;
+    let cert = &v["certificate"];
+    if let Some(path) = &a.out {
+        std::fs::write(path, serde_json::to_vec_pretty(cert)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    print(&a.remote, &v, |v| {
+        let s = &v["certificate"]["statement"];
+        format!(
+            "Keys destroyed at {}: {} record(s) of tenant {} in {} can no longer be decrypted.\n\
+             Rows are being removed by job {}.\nCertificate {} signed by {}{}",
+            output::cell(s.get("keys_destroyed_at")),
+            output::cell(s.get("record_count")),
+            output::cell(s.get("tenant")),
+            output::cell(s.get("region")),
+            output::cell(v["job"].get("id")),
+            output::cell(s.get("certificate_id")),
+            output::cell(v["certificate"].get("key_id")),
+            a.out
+                .as_ref()
+                .map(|p| format!("; saved to {}", p.display()))
+                .unwrap_or_default(),
+        )
+    })
+}
+
+pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    // Accept the whole purge answer as well as the certificate alone.
+    let cert_text = match serde_json::from_str::<Value>(&text) {
+        Ok(v) if v.get("certificate").is_some() => v["certificate"].to_string(),
+        Ok(_) => text,
+        Err(e) => bail!(
+            "{}: line {}, column {}: not JSON: {e}",
+            a.file.display(),
+            e.line(),
+            e.column()
+        ),
+    };
+    match datapact_vault::verify_certificate(&cert_text, a.public_key.as_deref()) {
+        Ok(s) => {
+            println!(
+                "VALID deletion certificate {}\n  tenant {} (organization {}) in region {}\n  reason: {}\n  \
+                 data key versions destroyed: {:?}\n  records: {}\n  keys destroyed at: {}",
+                s.certificate_id,
+                s.tenant,
+                s.org,
+                s.region,
+                s.reason,
+                s.key_versions_destroyed,
+                s.record_count,
+                s.keys_destroyed_at
+            );
+            if a.public_key.is_none() {
+                eprintln!(
+                    "note: checked against the public key inside the certificate; pin the server's key with --public-key \
+                     (GET /v1/server/public-key) to know who signed it"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("INVALID: {}: {e}", a.file.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub async fn terminate(org: String, grace_days: Option<u32>, remote: Remote) -> Result<ExitCode> {
+    let mut body = json!({});
+    if let Some(g) = grace_days {
+        body["grace_days"] = json!(g);
+    }
+    let v = client(&remote)?
+        .post(&format!("/v1/orgs/{org}/terminate"), &body)
+        .await?;
+    print(&remote, &v, |v| {
+        format!(
+            "{}\n{} tenant(s) purged now",
+            output::object(&v["org"]),
+            v["certificates"].as_array().map(|a| a.len()).unwrap_or(0)
+        )
+    })
+}
+
+pub async fn data_keys(cmd: DataKeyCmd) -> Result<ExitCode> {
+    match cmd {
+        DataKeyCmd::List { tenant, remote } => {
+            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}/keys")).await?;
+            print(&remote, &v, |v| {
+                output::rows(v, &["version", "active", "records", "kek_id", "created_at"]).to_string()
+            })
+        }
+        DataKeyCmd::Rotate {
+            tenant,
+            no_wait,
+            remote,
+        } => {
+            let c = client(&remote)?;
+            let v = c.post(&format!("/v1/tenants/{tenant}/keys/rotate"), &json!({})).await?;
+            let job_id = v["job"]["id"].as_str().unwrap_or_default().to_string();
+            if no_wait || remote.json {
+                return print(&remote, &v, |v| output::object(v).to_string());
+            }
+            eprintln!(
+                "data key version {} is active; re-encrypting existing records (job {job_id})",
+                v["version"]
+            );
+            let total = v["job"]["total"].as_u64().unwrap_or(0);
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} records re-encrypted ({eta} left)")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            loop {
+                let job = c.get(&format!("/v1/jobs/{job_id}")).await?;
+                bar.set_length(job["total"].as_u64().unwrap_or(total));
+                bar.set_position(job["done"].as_u64().unwrap_or(0));
+                match job["state"].as_str() {
+                    Some("done") => {
+                        bar.finish_and_clear();
+                        eprintln!("done: {} records re-encrypted; old key versions destroyed", job["done"]);
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    Some("failed") => {
+                        bar.abandon();
+                        bail!("re-encryption failed: {}", output::cell(job.get("error")));
+                    }
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(300)).await,
+                }
+            }
+        }
+    }
+}
+
+pub async fn retention(cmd: RetentionCmd) -> Result<ExitCode> {
+    match cmd {
+        RetentionCmd::Get { tenant, remote } => {
+            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}/retention")).await?;
+            print(&remote, &v, |v| {
+                output::rows(&v["rules"], &["product", "data_kind", "max_age_days"]).to_string()
+            })
+        }
+        RetentionCmd::Set { tenant, rules, remote } => {
+            let rules: Value =
+                serde_json::from_str(&rules).map_err(|e| anyhow!("rules: column {}: {e}", e.column()))?;
+            let v = client(&remote)?
+                .call(
+                    Method::PUT,
+                    &format!("/v1/tenants/{tenant}/retention"),
+                    Some(&json!({"rules": rules})),
+                )
+                .await?;
+            print(&remote, &v, |v| {
+                output::rows(&v["rules"], &["product", "data_kind", "max_age_days"]).to_string()
+            })
+        }
+    }
+}

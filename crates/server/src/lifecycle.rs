@@ -1,0 +1,330 @@
+//! Background work: contract terminations that fall due, jobs (row removal after a purge,
+//! re-encryption after a key rotation) and retention sweeps.
+//!
+//! Every step is idempotent and its progress is stored, so work resumes after a crash or
+//! restart at any point: a tenant is purged once per termination (its certificate says so),
+//! removing rows that are already gone removes nothing, re-encrypting moves what is left.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datapact_governance::{Job, JobId, JobKind, JobState, OrgId, OrgStatus, Tenant, TenantId};
+use datapact_store::StoredCertificate;
+use datapact_vault::{DeletionCertificate, TenantRef, VaultError};
+
+use crate::problem::ApiError;
+use crate::state::{AppState, now};
+
+/// Reason recorded in certificates of a termination.
+pub const REASON_TERMINATION: &str = "contract_termination";
+/// Reason recorded in certificates of a customer's purge request.
+pub const REASON_REQUEST: &str = "customer_request";
+
+/// Runs `f` with the vault on the blocking pool and maps its errors to API errors.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(vault_error)
+}
+
+/// How a vault failure is answered.
+pub fn vault_error(e: VaultError) -> ApiError {
+    use axum::http::StatusCode;
+    match e {
+        VaultError::NotFound(id) => ApiError::not_found("record", &id),
+        VaultError::TooLarge { field, size, limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "content_too_large",
+            format!("content is {size} bytes; the limit is {limit}"),
+        )
+        .field(field),
+        VaultError::Invalid { field, message } => ApiError::invalid("invalid_value", &field, message),
+        VaultError::Corrupt { record, detail } => {
+            tracing::error!(%record, %detail, "stored record failed authentication");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "record_corrupted",
+                format!("record {record} is corrupted in storage and cannot be read; it was not returned"),
+            )
+        }
+        VaultError::Database(e) => ApiError::storage(e),
+        VaultError::Io { path, source } => ApiError::storage(format!("{path}: {source}")),
+        other => ApiError::internal(other),
+    }
+}
+
+/// The vault's view of a tenant.
+pub fn tref(t: &Tenant) -> TenantRef<'_> {
+    TenantRef {
+        id: t.id,
+        region: &t.region,
+    }
+}
+
+/// Records a new job durably, then wakes the worker.
+pub async fn enqueue(
+    state: &AppState,
+    kind: JobKind,
+    tenant: TenantId,
+    org: OrgId,
+    total: u64,
+) -> Result<Job, ApiError> {
+    let t = now();
+    let job = Job {
+        id: JobId::generate(),
+        kind,
+        tenant,
+        org,
+        state: JobState::Running,
+        done: 0,
+        total,
+        error: None,
+        created_at: t,
+        updated_at: t,
+    };
+    state.store.put_job(&job).await.map_err(ApiError::storage)?;
+    if let Ok(mut jobs) = state.jobs.lock() {
+        jobs.insert(job.id, job.clone());
+    }
+    state.wake.notify_one();
+    Ok(job)
+}
+
+async fn save_job(state: &AppState, job: &Job) {
+    if let Err(e) = state.store.put_job(job).await {
+        // Progress not stored is redone after a restart; every step is idempotent.
+        tracing::warn!(job = %job.id, error = %e, "cannot store job progress");
+    }
+    if let Ok(mut jobs) = state.jobs.lock() {
+        jobs.insert(job.id, job.clone());
+    }
+}
+
+/// Destroys a tenant's keys, keeps the signed certificate and queues removal of its rows.
+pub async fn purge_tenant(
+    state: &AppState,
+    tenant: &Tenant,
+    reason: &str,
+) -> Result<(StoredCertificate, Job), ApiError> {
+    let vault = Arc::clone(&state.vault);
+    let (tid, region, org, why) = (tenant.id, tenant.region.clone(), tenant.org, reason.to_string());
+    let cert: DeletionCertificate = blocking(move || {
+        vault.purge(
+            TenantRef {
+                id: tid,
+                region: &region,
+            },
+            org,
+            &why,
+            now(),
+        )
+    })
+    .await?;
+    let stored = StoredCertificate {
+        id: cert.statement.certificate_id.clone(),
+        tenant: tenant.id,
+        org: tenant.org,
+        reason: reason.to_string(),
+        issued_at: cert.statement.issued_at,
+        json: serde_json::to_string(&cert).map_err(ApiError::internal)?,
+    };
+    state
+        .store
+        .insert_certificate(&stored)
+        .await
+        .map_err(ApiError::storage)?;
+    tracing::info!(tenant = %tenant.id, reason, records = cert.statement.record_count, "tenant purged: keys destroyed");
+    let job = enqueue(
+        state,
+        JobKind::RemoveRows,
+        tenant.id,
+        tenant.org,
+        cert.statement.record_count,
+    )
+    .await?;
+    Ok((stored, job))
+}
+
+/// Purges every tenant of a terminating organization and marks it terminated. Idempotent:
+/// tenants that already carry a termination certificate are not purged again.
+pub async fn terminate_now(state: &AppState, org_id: OrgId) -> Result<Vec<StoredCertificate>, ApiError> {
+    let org = state
+        .registry
+        .org(org_id)
+        .ok_or_else(|| ApiError::not_found("organization", &org_id.to_string()))?;
+    let mut certificates = Vec::new();
+    for tid in &org.tenants {
+        let Some(tenant) = state.registry.tenant(*tid) else {
+            continue;
+        };
+        let existing = state.store.certificates(*tid).await.map_err(ApiError::storage)?;
+        if let Some(c) = existing.into_iter().find(|c| c.reason == REASON_TERMINATION) {
+            certificates.push(c);
+            continue;
+        }
+        let (cert, _) = purge_tenant(state, &tenant, REASON_TERMINATION).await?;
+        certificates.push(cert);
+    }
+    let _w = state.write_lock().await;
+    if let Some(current) = state.registry.org(org_id)
+        && current.status != OrgStatus::Terminated
+    {
+        let mut o = (*current).clone();
+        o.status = OrgStatus::Terminated;
+        o.updated_at = now();
+        state.store.update_org(&o).await.map_err(ApiError::storage)?;
+        state.registry.put_org(o);
+        tracing::info!(org = %org_id, tenants = certificates.len(), "contract terminated: every tenant purged");
+    }
+    Ok(certificates)
+}
+
+async fn due_terminations(state: &AppState) {
+    let t = now();
+    let due: Vec<OrgId> = state
+        .registry
+        .orgs()
+        .iter()
+        .filter(|o| o.status == OrgStatus::Terminating && o.termination_due_at.is_some_and(|d| d <= t))
+        .map(|o| o.id)
+        .collect();
+    for org in due {
+        if let Err(e) = terminate_now(state, org).await {
+            tracing::error!(%org, code = e.code, detail = %e.detail, "termination failed; it will be retried");
+        }
+    }
+}
+
+/// Runs steps of one job for up to `budget`; returns whether it finished.
+async fn advance(state: &AppState, mut job: Job, budget: Duration) -> bool {
+    let Some(tenant) = state.registry.tenant(job.tenant) else {
+        job.state = JobState::Failed;
+        job.error = Some("tenant not found".into());
+        save_job(state, &job).await;
+        return true;
+    };
+    let start = Instant::now();
+    let batch = state.config.lifecycle.job_batch;
+    while start.elapsed() < budget {
+        let vault = Arc::clone(&state.vault);
+        let (tid, region) = (tenant.id, tenant.region.clone());
+        let step = match job.kind {
+            JobKind::RemoveRows => {
+                blocking(move || {
+                    let n = vault.remove_rows(
+                        TenantRef {
+                            id: tid,
+                            region: &region,
+                        },
+                        batch,
+                    )?;
+                    Ok((n as u64, n == 0))
+                })
+                .await
+            }
+            JobKind::Reencrypt => {
+                blocking(move || {
+                    let t = TenantRef {
+                        id: tid,
+                        region: &region,
+                    };
+                    let (moved, remaining) = vault.reencrypt(t, batch, now())?;
+                    if remaining == 0 {
+                        let retired = vault.retire_unused_keys(t, now())?;
+                        tracing::info!(tenant = %tid, ?retired, "re-encryption finished; old data keys destroyed");
+                    }
+                    Ok((moved as u64, remaining == 0))
+                })
+                .await
+            }
+        };
+        job.updated_at = now();
+        match step {
+            Ok((n, finished)) => {
+                job.done += n;
+                job.total = job.total.max(job.done);
+                if finished {
+                    job.state = JobState::Done;
+                    save_job(state, &job).await;
+                    return true;
+                }
+            }
+            Err(e) => {
+                job.state = JobState::Failed;
+                job.error = Some(e.detail);
+                save_job(state, &job).await;
+                return true;
+            }
+        }
+    }
+    save_job(state, &job).await;
+    false
+}
+
+async fn run_jobs(state: &AppState) -> bool {
+    let running: Vec<Job> = match state.jobs.lock() {
+        Ok(j) => j.values().filter(|j| j.state == JobState::Running).cloned().collect(),
+        Err(_) => return false,
+    };
+    let mut more = false;
+    for job in running {
+        more |= !advance(state, job, Duration::from_millis(250)).await;
+    }
+    more
+}
+
+async fn sweep(state: &AppState) {
+    for org in state.registry.orgs() {
+        for tid in &org.tenants {
+            let Some(tenant) = state.registry.tenant(*tid) else {
+                continue;
+            };
+            if tenant.retention.is_empty() {
+                continue;
+            }
+            let vault = Arc::clone(&state.vault);
+            let (id, region, rules) = (tenant.id, tenant.region.clone(), tenant.retention.clone());
+            match blocking(move || vault.sweep(TenantRef { id, region: &region }, &rules, now())).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tenant = %id, deleted = n, "retention sweep deleted expired records"),
+                Err(e) => tracing::error!(tenant = %id, detail = %e.detail, "retention sweep failed"),
+            }
+        }
+    }
+}
+
+/// Applies every retention rule now (also run periodically).
+pub async fn sweep_now(state: &AppState) {
+    sweep(state).await;
+}
+
+/// The background worker; runs until the server stops.
+pub async fn run(state: Arc<AppState>) {
+    let tick = Duration::from_millis(state.config.lifecycle.tick_millis);
+    let sweep_every = Duration::from_secs(state.config.lifecycle.sweep_interval_seconds);
+    let mut last_sweep = Instant::now();
+    loop {
+        due_terminations(&state).await;
+        let more = run_jobs(&state).await;
+        if last_sweep.elapsed() >= sweep_every {
+            sweep(&state).await;
+            last_sweep = Instant::now();
+        }
+        if !more {
+            tokio::select! {
+                _ = state.wake.notified() => {}
+                _ = tokio::time::sleep(tick) => {}
+            }
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Parses an id or answers 404.
+pub fn job_id(s: &str) -> Result<JobId, ApiError> {
+    s.parse().map_err(|_| ApiError::not_found("job", s))
+}

@@ -1,0 +1,249 @@
+//! Data requests and the key lifecycle: purge, contract termination, deletion certificates,
+//! retention rules, data key rotation, background jobs, and the server's public key.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use datapact_governance::{Job, JobKind, OrgStatus, RetentionRule, Role};
+use serde_json::{Value, json};
+
+use super::product;
+use crate::extract::{Caller, JsonBody};
+use crate::guard;
+use crate::lifecycle::{self, REASON_REQUEST, blocking, enqueue};
+use crate::problem::ApiError;
+use crate::state::{AppState, now};
+use crate::views::{OrgView, RetentionInput, TerminateInput};
+
+fn parse_certificates(certs: &[datapact_store::StoredCertificate]) -> Vec<Value> {
+    certs
+        .iter()
+        .filter_map(|c| serde_json::from_str(&c.json).ok())
+        .collect()
+}
+
+/// Purges a tenant: destroys its data keys at once (crypto-shredding), answers with a signed
+/// deletion certificate, and removes the rows in the background.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/purge", tag = "data requests", security(("bearer" = [])),
+    params(("tenant" = String, Path)),
+    responses((status = 200, description = "`{\"certificate\": {...}, \"job\": {...}}`"), (status = 403, body = crate::problem::Problem)))]
+pub async fn purge(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, &[Role::OrgAdmin, Role::PlatformAdmin], "purge a tenant's data")?;
+    let (cert, job) = lifecycle::purge_tenant(&st, &tenant, REASON_REQUEST).await?;
+    let certificate: Value = serde_json::from_str(&cert.json).map_err(ApiError::internal)?;
+    Ok(Json(json!({ "certificate": certificate, "job": job })))
+}
+
+/// Every deletion certificate issued for a tenant.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/certificates", tag = "data requests", security(("bearer" = [])),
+    params(("tenant" = String, Path)), responses((status = 200, description = "array of certificates")))]
+pub async fn certificates(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, guard::ORG_READERS, "read deletion certificates")?;
+    let certs = st.store.certificates(tenant.id).await.map_err(ApiError::storage)?;
+    Ok(Json(parse_certificates(&certs)))
+}
+
+/// Terminates an organization's contract: `terminating` for the grace period (export still
+/// works, processing beyond `service` stops), then every tenant is purged. `grace_days: 0`
+/// purges at once.
+#[utoipa::path(post, path = "/v1/orgs/{org}/terminate", tag = "data requests", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = TerminateInput,
+    responses((status = 200, description = "`{\"org\": {...}, \"certificates\": [...]}`"), (status = 409, body = crate::problem::Problem)))]
+pub async fn terminate(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(org_id): Path<String>,
+    JsonBody(body): JsonBody<TerminateInput>,
+) -> Result<Json<Value>, ApiError> {
+    let org = guard::org(&st, &c, &org_id)?;
+    guard::allow(&c, &[Role::PlatformAdmin], "terminate contracts")?;
+    if org.status == OrgStatus::Terminated {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_terminated",
+            "the organization is already terminated",
+        ));
+    }
+    let grace = body.grace_days.unwrap_or(st.config.lifecycle.termination_grace_days);
+    if grace > 3650 {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "grace_days",
+            "`grace_days` is at most 3650",
+        ));
+    }
+    {
+        let _w = st.write_lock().await;
+        let current = guard::org(&st, &c, &org_id)?;
+        let mut o = (*current).clone();
+        let t = now();
+        o.status = OrgStatus::Terminating;
+        o.termination_due_at = Some(t + time::Duration::days(grace as i64));
+        o.updated_at = t;
+        // Stored before any purge, so a crash from here on resumes the termination.
+        st.store.update_org(&o).await.map_err(ApiError::storage)?;
+        tracing::info!(org = %o.id, grace_days = grace, "contract termination started");
+        st.registry.put_org(o);
+    }
+    let certificates = if grace == 0 {
+        lifecycle::terminate_now(&st, org.id).await?
+    } else {
+        Vec::new()
+    };
+    st.wake.notify_one();
+    let org = guard::org(&st, &c, &org_id)?;
+    Ok(Json(
+        json!({ "org": OrgView::of(&org, now()), "certificates": parse_certificates(&certificates) }),
+    ))
+}
+
+/// A tenant's retention rules.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/retention", tag = "data requests", security(("bearer" = [])),
+    params(("tenant" = String, Path)), responses((status = 200, body = RetentionInput)))]
+pub async fn get_retention(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<RetentionInput>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, guard::ORG_READERS, "read retention rules")?;
+    Ok(Json(RetentionInput {
+        rules: tenant.retention.clone(),
+    }))
+}
+
+/// Replaces a tenant's retention rules; a sweeper deletes records older than they allow.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/retention", tag = "data requests", security(("bearer" = [])),
+    params(("tenant" = String, Path)), request_body = RetentionInput,
+    responses((status = 200, body = RetentionInput), (status = 422, body = crate::problem::Problem)))]
+pub async fn put_retention(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+    JsonBody(body): JsonBody<RetentionInput>,
+) -> Result<Json<RetentionInput>, ApiError> {
+    guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, &[Role::OrgAdmin, Role::PlatformAdmin], "change retention rules")?;
+    if body.rules.len() > 100 {
+        return Err(ApiError::invalid("invalid_value", "rules", "at most 100 rules"));
+    }
+    for (i, r) in body.rules.iter().enumerate() {
+        if let Some(p) = &r.product {
+            product(&st, &format!("rules[{i}].product"), p)?;
+        }
+        if r.max_age_days == 0 || r.max_age_days > 36_500 {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                &format!("rules[{i}].max_age_days"),
+                "between 1 and 36500 days",
+            ));
+        }
+    }
+    let _w = st.write_lock().await;
+    let (current, _) = guard::tenant(&st, &c, &tenant_id)?;
+    let mut tenant = (*current).clone();
+    let rules: Vec<RetentionRule> = body.rules;
+    st.store
+        .put_retention(tenant.id, &rules)
+        .await
+        .map_err(ApiError::storage)?;
+    tenant.retention = rules.clone();
+    st.registry.put_tenant(tenant);
+    Ok(Json(RetentionInput { rules }))
+}
+
+/// A tenant's data key versions and how many records each encrypts.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "keys", security(("bearer" = [])),
+    params(("tenant" = String, Path)), responses((status = 200, description = "array of key versions")))]
+pub async fn list_keys(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<Vec<datapact_vault::KeyVersion>>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, guard::ORG_READERS, "read key versions")?;
+    let vault = Arc::clone(&st.vault);
+    let (tid, region) = (tenant.id, tenant.region.clone());
+    Ok(Json(
+        blocking(move || {
+            vault.key_versions(datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            })
+        })
+        .await?,
+    ))
+}
+
+/// Starts a new data key version and a job that re-encrypts every record under it.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/keys/rotate", tag = "keys", security(("bearer" = [])),
+    params(("tenant" = String, Path)),
+    responses((status = 200, description = "`{\"version\": N, \"job\": {...}}`")))]
+pub async fn rotate(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, &[Role::OrgAdmin, Role::PlatformAdmin], "rotate data keys")?;
+    let vault = Arc::clone(&st.vault);
+    let (tid, region) = (tenant.id, tenant.region.clone());
+    let (version, total) = blocking(move || {
+        let t = datapact_vault::TenantRef {
+            id: tid,
+            region: &region,
+        };
+        let v = vault.rotate(t, now())?;
+        Ok((v, vault.count(t, None)?))
+    })
+    .await?;
+    tracing::info!(tenant = %tenant.id, version, by = %c.id, "data key rotated");
+    let job = enqueue(&st, JobKind::Reencrypt, tenant.id, tenant.org, total).await?;
+    Ok(Json(json!({ "version": version, "job": job })))
+}
+
+/// A background job's progress.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "keys", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Job), (status = 404, body = crate::problem::Problem)))]
+pub async fn job(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    let jid = lifecycle::job_id(&id)?;
+    let job = st
+        .jobs
+        .lock()
+        .ok()
+        .and_then(|j| j.get(&jid).cloned())
+        .ok_or_else(|| ApiError::not_found("job", &id))?;
+    // A job is visible to whoever may see its tenant.
+    guard::tenant(&st, &c, &job.tenant.to_string()).map_err(|_| ApiError::not_found("job", &id))?;
+    guard::allow(&c, guard::ORG_READERS, "read jobs")?;
+    Ok(Json(job))
+}
+
+/// The server's Ed25519 public key, to pin when verifying certificates offline.
+#[utoipa::path(get, path = "/v1/server/public-key", tag = "data requests",
+    responses((status = 200, description = "`{\"key_id\", \"public_key\", \"algorithm\"}`")))]
+pub async fn public_key(State(st): State<Arc<AppState>>) -> Json<Value> {
+    let signer = st.vault.signer();
+    Json(json!({
+        "algorithm": "ed25519",
+        "key_id": signer.key_id(),
+        "public_key": base64::engine::general_purpose::STANDARD.encode(signer.public_key()),
+    }))
+}

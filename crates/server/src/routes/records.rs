@@ -1,0 +1,514 @@
+//! Customer records: write, list, read with a purpose, modify, delete, export.
+//!
+//! Content is only ever returned through a purpose that the decision point allows for this
+//! tenant, product and data kind; a denial answers 403 with every reason.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use datapact_governance::{ApiKey, DecisionRequest, Org, Purpose, RecordId, Role, Tenant};
+use datapact_vault::{Content, ListFilter, NewRecord, RecordPatch};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::product;
+use crate::extract::{Caller, JsonBody, QueryParams};
+use crate::guard;
+use crate::lifecycle::blocking;
+use crate::problem::ApiError;
+use crate::state::{AppState, now};
+use crate::views::{BatchInput, ExportQuery, Page, ReadQuery, RecordInput, RecordPatchInput, RecordQuery, RecordView};
+
+/// Who may write records: a product's own service identity.
+const WRITERS: &[Role] = &[Role::Service];
+/// Who may change or delete records: the product itself and the customer's administrator.
+const MODIFIERS: &[Role] = &[Role::Service, Role::OrgAdmin];
+/// Who may read record content (each through an allowed purpose).
+const CONTENT_READERS: &[Role] = &[Role::Service, Role::OrgAdmin, Role::PlatformAdmin, Role::Support];
+/// Who may list record metadata.
+const META_READERS: &[Role] = &[
+    Role::Service,
+    Role::OrgAdmin,
+    Role::PlatformAdmin,
+    Role::Support,
+    Role::Auditor,
+];
+
+fn content_of(prefix: &str, text: Option<String>, b64: Option<String>) -> Result<Option<Content>, ApiError> {
+    match (text, b64) {
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "invalid_value",
+            &format!("{prefix}content_base64"),
+            "give `content` or `content_base64`, not both",
+        )),
+        (Some(t), None) => Ok(Some(Content::Text(t))),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .map(|v| Some(Content::Bytes(v)))
+            .map_err(|e| {
+                ApiError::invalid(
+                    "invalid_value",
+                    &format!("{prefix}content_base64"),
+                    format!("not base64: {e}"),
+                )
+            }),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Refuses a service key acting for another product, as if the record did not exist.
+fn own_product(c: &ApiKey, product: &str, id: &str) -> Result<(), ApiError> {
+    if c.role == Role::Service && !c.acts_for_product(product) {
+        return Err(ApiError::not_found("record", id));
+    }
+    Ok(())
+}
+
+/// Asks the decision point, answering 403 with every reason on a denial.
+fn require_purpose(
+    st: &AppState,
+    tenant: &Tenant,
+    product: &str,
+    purpose: Purpose,
+    kind: Option<datapact_governance::DataKind>,
+) -> Result<(), ApiError> {
+    let d = st
+        .registry
+        .decide(
+            &DecisionRequest {
+                tenant: tenant.id,
+                product,
+                purpose,
+                data_kind: kind,
+                region: None,
+            },
+            now(),
+        )
+        .map_err(ApiError::internal)?;
+    if d.allowed {
+        return Ok(());
+    }
+    let mut e = ApiError::new(
+        StatusCode::FORBIDDEN,
+        "purpose_denied",
+        format!("{purpose} use of this tenant's {product} data is not allowed"),
+    );
+    e.reasons = serde_json::to_value(&d.reasons).ok();
+    Err(e)
+}
+
+fn to_new(st: &AppState, c: &ApiKey, prefix: &str, r: RecordInput) -> Result<NewRecord, ApiError> {
+    let product = product(st, &format!("{prefix}product"), &r.product)?;
+    if !c.acts_for_product(&product) {
+        return Err(ApiError::forbidden(format!(
+            "this key writes records of product `{}` only",
+            c.product.as_deref().unwrap_or("")
+        ))
+        .field(format!("{prefix}product")));
+    }
+    let content = content_of(prefix, r.content, r.content_base64)?.ok_or_else(|| {
+        ApiError::invalid(
+            "missing_field",
+            &format!("{prefix}content"),
+            "give `content` (text) or `content_base64` (bytes)",
+        )
+    })?;
+    Ok(NewRecord {
+        product,
+        data_kind: r.data_kind,
+        content,
+        content_type: r.content_type,
+        categories: r.categories.unwrap_or_default(),
+        metadata: r.metadata,
+    })
+}
+
+async fn write_records(
+    st: &Arc<AppState>,
+    c: &ApiKey,
+    tenant_id: &str,
+    inputs: Vec<RecordInput>,
+    batch: bool,
+) -> Result<Vec<datapact_vault::RecordMeta>, ApiError> {
+    let (tenant, _) = guard::tenant(st, c, tenant_id)?;
+    guard::allow(
+        c,
+        WRITERS,
+        "write records (a product's service key writes its own records)",
+    )?;
+    if inputs.is_empty() {
+        return Err(ApiError::invalid("invalid_value", "records", "the batch is empty"));
+    }
+    if inputs.len() > st.config.vault.max_batch_records {
+        return Err(ApiError::invalid(
+            "batch_too_large",
+            "records",
+            format!("at most {} records per batch", st.config.vault.max_batch_records),
+        ));
+    }
+    let mut records = Vec::with_capacity(inputs.len());
+    for (i, r) in inputs.into_iter().enumerate() {
+        let prefix = if batch { format!("records[{i}].") } else { String::new() };
+        records.push(to_new(st, c, &prefix, r)?);
+    }
+    let mut products: Vec<&str> = records.iter().map(|r| r.product.as_str()).collect();
+    products.sort();
+    products.dedup();
+    for p in products {
+        require_purpose(st, &tenant, p, Purpose::Service, None)?;
+    }
+    let vault = Arc::clone(&st.vault);
+    let (id, region) = (tenant.id, tenant.region.clone());
+    blocking(move || vault.put(datapact_vault::TenantRef { id, region: &region }, records, now())).await
+}
+
+/// Writes one record (a product's service key).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/records", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path)), request_body = RecordInput,
+    responses((status = 201, body = RecordView), (status = 403, body = crate::problem::Problem), (status = 413, body = crate::problem::Problem)))]
+pub async fn create(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+    JsonBody(body): JsonBody<RecordInput>,
+) -> Result<(StatusCode, Json<RecordView>), ApiError> {
+    let mut metas = write_records(&st, &c, &tenant_id, vec![body], false).await?;
+    let meta = metas.pop().ok_or_else(|| ApiError::internal("no record written"))?;
+    Ok((StatusCode::CREATED, Json(RecordView::of(meta, None))))
+}
+
+/// Writes many records, all or nothing.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/records/batch", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path)), request_body = BatchInput,
+    responses((status = 201, description = "`{\"ids\": [...]}` in the order given"), (status = 422, body = crate::problem::Problem)))]
+pub async fn create_batch(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+    JsonBody(body): JsonBody<BatchInput>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let metas = write_records(&st, &c, &tenant_id, body.records, true).await?;
+    let ids: Vec<String> = metas.iter().map(|m| m.id.to_string()).collect();
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "ids": ids }))))
+}
+
+fn parse_time(field: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    v.map(|s| {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map_err(|_| ApiError::invalid("invalid_query", field, format!("`{field}` must be an RFC 3339 time")))
+    })
+    .transpose()
+}
+
+/// Lists record metadata (never content), filtered and paginated.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/records", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path), RecordQuery), responses((status = 200, body = Page<RecordView>)))]
+pub async fn list(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+    QueryParams(q): QueryParams<RecordQuery>,
+) -> Result<Json<Page<RecordView>>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, META_READERS, "list records")?;
+    let limit = match q.limit {
+        None => 100,
+        Some(n @ 1..=1000) => n as usize,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                "limit",
+                "`limit` must be between 1 and 1000",
+            ));
+        }
+    };
+    let mut product_filter = q.product.clone();
+    if c.role == Role::Service {
+        match (&q.product, &c.product) {
+            (Some(p), Some(own)) if p != own => {
+                return Ok(Json(Page {
+                    items: vec![],
+                    next: None,
+                }));
+            }
+            (_, own) => product_filter = own.clone(),
+        }
+    }
+    let filter = ListFilter {
+        product: product_filter,
+        data_kind: q.data_kind,
+        category: q.category,
+        created_after: parse_time("created_after", q.created_after.as_deref())?,
+        created_before: parse_time("created_before", q.created_before.as_deref())?,
+        after: match q.after.as_deref() {
+            None => None,
+            Some(a) => Some(
+                a.parse()
+                    .map_err(|_| ApiError::invalid("invalid_query", "after", "`after` is not a record id"))?,
+            ),
+        },
+        limit: limit + 1,
+    };
+    let vault = Arc::clone(&st.vault);
+    let (id, region) = (tenant.id, tenant.region.clone());
+    let mut metas = blocking(move || vault.list(datapact_vault::TenantRef { id, region: &region }, &filter)).await?;
+    let next = (metas.len() > limit).then(|| {
+        metas.truncate(limit);
+        metas.last().map(|m| m.id.to_string()).unwrap_or_default()
+    });
+    Ok(Json(Page {
+        items: metas.into_iter().map(|m| RecordView::of(m, None)).collect(),
+        next,
+    }))
+}
+
+fn record_id(id: &str) -> Result<RecordId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("record", id))
+}
+
+/// Checks who may read content under which purpose: support staff only under `support_access`,
+/// and `support_access` only for support staff.
+fn check_reader(c: &ApiKey, purpose: Purpose) -> Result<(), ApiError> {
+    guard::allow(c, CONTENT_READERS, "read record content")?;
+    match (c.role, purpose) {
+        (Role::Support, Purpose::SupportAccess) => Ok(()),
+        (Role::Support, _) => Err(ApiError::forbidden(
+            "vendor support reads customer data only with purpose=support_access",
+        )
+        .field("purpose")),
+        (_, Purpose::SupportAccess) => {
+            Err(ApiError::forbidden("purpose=support_access is for vendor support staff").field("purpose"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads one record's content for a purpose the decision point allows.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/records/{id}", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path), ("id" = String, Path), ReadQuery),
+    responses((status = 200, body = RecordView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
+pub async fn read(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path((tenant_id, id)): Path<(String, String)>,
+    QueryParams(q): QueryParams<ReadQuery>,
+) -> Result<Json<RecordView>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    let purpose = q.purpose.ok_or_else(|| {
+        ApiError::invalid(
+            "missing_field",
+            "purpose",
+            "reading content needs `?purpose=`; list records for metadata only",
+        )
+    })?;
+    check_reader(&c, purpose)?;
+    let rid = record_id(&id)?;
+    let vault = Arc::clone(&st.vault);
+    let (tid, region) = (tenant.id, tenant.region.clone());
+    let meta = blocking(move || {
+        vault.meta(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            rid,
+        )
+    })
+    .await?;
+    own_product(&c, &meta.product, &id)?;
+    require_purpose(&st, &tenant, &meta.product, purpose, Some(meta.data_kind))?;
+    let vault = Arc::clone(&st.vault);
+    let region = tenant.region.clone();
+    let record = blocking(move || {
+        vault.get(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            rid,
+        )
+    })
+    .await?;
+    Ok(Json(RecordView::of(record.meta, Some(record.content))))
+}
+
+/// Changes a record: new content gets a new ciphertext and the old one is destroyed.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/records/{id}", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path), ("id" = String, Path)), request_body = RecordPatchInput,
+    responses((status = 200, body = RecordView), (status = 404, body = crate::problem::Problem)))]
+pub async fn patch(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path((tenant_id, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RecordPatchInput>,
+) -> Result<Json<RecordView>, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, MODIFIERS, "modify records")?;
+    let rid = record_id(&id)?;
+    let patch = RecordPatch {
+        content: content_of("", body.content, body.content_base64)?,
+        content_type: body.content_type,
+        categories: body.categories,
+        metadata: body.metadata,
+    };
+    let vault = Arc::clone(&st.vault);
+    let (tid, region) = (tenant.id, tenant.region.clone());
+    let meta = blocking(move || {
+        vault.meta(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            rid,
+        )
+    })
+    .await?;
+    own_product(&c, &meta.product, &id)?;
+    let vault = Arc::clone(&st.vault);
+    let region = tenant.region.clone();
+    let meta = blocking(move || {
+        vault.update(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            rid,
+            patch,
+            now(),
+        )
+    })
+    .await?;
+    Ok(Json(RecordView::of(meta, None)))
+}
+
+/// Deletes a record.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/records/{id}", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = crate::problem::Problem)))]
+pub async fn delete(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path((tenant_id, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
+    guard::allow(&c, MODIFIERS, "delete records")?;
+    let rid = record_id(&id)?;
+    let vault = Arc::clone(&st.vault);
+    let (tid, region) = (tenant.id, tenant.region.clone());
+    let meta = blocking(move || {
+        vault.meta(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            rid,
+        )
+    })
+    .await?;
+    own_product(&c, &meta.product, &id)?;
+    let vault = Arc::clone(&st.vault);
+    let region = tenant.region.clone();
+    blocking(move || {
+        vault.delete(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            rid,
+        )
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who may export: the customer's administrator (export is the customer's right).
+fn export_allowed(c: &ApiKey, _org: &Org) -> Result<(), ApiError> {
+    guard::allow(
+        c,
+        &[Role::OrgAdmin],
+        "export a tenant's data (the customer's administrator can)",
+    )
+}
+
+/// Streams every record of the tenant as NDJSON, content decrypted, in bounded memory.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/export", tag = "records", security(("bearer" = [])),
+    params(("tenant" = String, Path), ExportQuery),
+    responses((status = 200, content_type = "application/x-ndjson", description = "one record per line, as a read returns it")))]
+pub async fn export(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path(tenant_id): Path<String>,
+    QueryParams(q): QueryParams<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let (tenant, org) = guard::tenant(&st, &c, &tenant_id)?;
+    export_allowed(&c, &org)?;
+    if let Some(p) = &q.product {
+        product(&st, "product", p)?;
+    }
+    let vault = Arc::clone(&st.vault);
+    let (tid, region, prod) = (tenant.id, tenant.region.clone(), q.product.clone());
+    let total = blocking(move || {
+        vault.count(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            prod.as_deref(),
+        )
+    })
+    .await?;
+    // A bounded channel between the reader thread and the socket keeps memory flat.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
+    let vault = Arc::clone(&st.vault);
+    let region = tenant.region.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let result = vault.export(
+            datapact_vault::TenantRef {
+                id: tid,
+                region: &region,
+            },
+            q.product.as_deref(),
+            |r| {
+                serde_json::to_writer(&mut buf, &RecordView::of(r.meta, Some(r.content)))
+                    .map_err(|e| datapact_vault::VaultError::Crypto(e.to_string()))?;
+                buf.push(b'\n');
+                if buf.len() >= 60 * 1024 {
+                    let chunk = Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(64 * 1024)));
+                    // The client went away: stop reading.
+                    return Ok(tx.blocking_send(Ok(chunk)).is_ok());
+                }
+                Ok(true)
+            },
+        );
+        match result {
+            Ok(n) => {
+                if !buf.is_empty() {
+                    let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+                }
+                tracing::info!(tenant = %tid, records = n, "export finished");
+            }
+            Err(e) => {
+                tracing::error!(tenant = %tid, error = %e, "export failed midway; the stream is cut");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson".to_string()),
+            (
+                header::HeaderName::from_static("x-datapact-record-count"),
+                total.to_string(),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
