@@ -1,0 +1,508 @@
+//! The vault over HTTP: writes, purpose-checked reads, listing, changes, export, purge,
+//! termination, rotation, against a real server on an ephemeral port.
+
+mod common;
+
+use common::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct World {
+    s: TestServer,
+    org: String,
+    oa: String,
+    tenant: String,
+    svc: String,
+}
+
+async fn world(plan: &str, baa: bool) -> World {
+    let s = TestServer::start().await;
+    let (st, org) = s
+        .post(
+            "/v1/orgs",
+            &s.admin,
+            json!({"name": "Acme", "plan": plan, "region": "eu", "baa": baa}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let org = org["id"].as_str().unwrap().to_string();
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let svc = s
+        .key(json!({"role": "service", "product": "communications-mining", "org": org}))
+        .await;
+    World {
+        s,
+        org,
+        oa,
+        tenant,
+        svc,
+    }
+}
+
+fn rec(content: &str) -> Value {
+    json!({"product": "communications-mining", "data_kind": "design_time", "content": content,
+           "categories": ["user.contact.email"], "metadata": {"channel": "email"}})
+}
+
+impl World {
+    async fn put(&self, body: Value) -> (StatusCode, Value) {
+        self.s
+            .post(&format!("/v1/tenants/{}/records", self.tenant), &self.svc, body)
+            .await
+    }
+    async fn read(&self, key: &str, id: &str, purpose: &str) -> (StatusCode, Value) {
+        self.s
+            .get(
+                &format!("/v1/tenants/{}/records/{id}?purpose={purpose}", self.tenant),
+                key,
+            )
+            .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_read_with_purpose_change_delete() {
+    let w = world("enterprise", true).await;
+    let (st, r) = w.put(rec("Hello, my order #1234 is late")).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    assert_eq!((r["version"].as_u64(), r["region"].as_str()), (Some(1), Some("eu")));
+    assert!(r.get("content").is_none(), "a write answers metadata only");
+
+    let (st, got) = w.read(&w.svc, &id, "service").await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    assert_eq!(got["content"], "Hello, my order #1234 is late");
+    assert_eq!(got["categories"], json!(["user.contact.email"]));
+    assert_eq!(got["metadata"], json!({"channel": "email"}));
+    // The organization has a BAA: reading for vendor training is denied, with the reason.
+    let (st, denied) = w.read(&w.s.admin, &id, "vendor_training").await;
+    assert_eq!(
+        (st, denied["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("purpose_denied"))
+    );
+    assert_eq!(denied["reasons"][0]["code"], "baa_in_place");
+    let (st, v) = w.s.get(&format!("/v1/tenants/{}/records/{id}", w.tenant), &w.svc).await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("purpose"))
+    );
+    let (st, _) = w.read(&w.oa, &id, "service").await;
+    assert_eq!(st, StatusCode::OK, "the customer's administrator reads its data");
+
+    // Listing shows metadata, never content.
+    let (_, list) = w.s.get(&format!("/v1/tenants/{}/records", w.tenant), &w.oa).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(list["items"][0].get("content").is_none());
+
+    let (st, p) =
+        w.s.call(
+            Method::PATCH,
+            &format!("/v1/tenants/{}/records/{id}", w.tenant),
+            Some(&w.oa),
+            Some(json!({"content": "edited"})),
+        )
+        .await;
+    assert_eq!((st, p["version"].as_u64()), (StatusCode::OK, Some(2)));
+    assert_eq!(w.read(&w.svc, &id, "service").await.1["content"], "edited");
+    let (st, _) =
+        w.s.call(
+            Method::DELETE,
+            &format!("/v1/tenants/{}/records/{id}", w.tenant),
+            Some(&w.oa),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(w.read(&w.svc, &id, "service").await.0, StatusCode::NOT_FOUND);
+
+    // Bytes round-trip as base64.
+    let (st, r) = w
+        .put(json!({"product": "communications-mining", "data_kind": "run_time", "content_base64": "AAEC/w=="}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, got) = w.read(&w.svc, r["id"].as_str().unwrap(), "service").await;
+    assert_eq!(
+        (got["content_base64"].as_str(), got.get("content")),
+        (Some("AAEC/w=="), None)
+    );
+    w.s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_writes_and_foreign_records() {
+    let w = world("enterprise", false).await;
+    let big = "x".repeat(1024 * 1024 + 1);
+    let (st, v) = w.put(rec(&big)).await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("content_too_large"),
+            Some("content")
+        )
+    );
+    let (st, v) = w
+        .put(json!({"product": "communications-mining", "data_kind": "design_time"}))
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("content"))
+    );
+    let (st, v) = w.put(json!({"product": "communications-mining", "data_kind": "design_time", "content": "a", "content_base64": "YQ=="})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = w
+        .put(json!({"product": "communications-mining", "data_kind": "design_time", "content_base64": "%%%"}))
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("content_base64"))
+    );
+    let (st, v) = w
+        .put(json!({"product": "ixp", "data_kind": "design_time", "content": "x"}))
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("product")),
+        "a service key writes its own product"
+    );
+    let (st, v) = w.put(json!({"product": "communications-mining", "data_kind": "design_time", "content": "x", "categories": ["Not A Label"]})).await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("categories[0]"))
+    );
+
+    // A batch is all or nothing, and names the record at fault.
+    let batch = json!({"records": [rec("one"), rec("two"), {"product": "communications-mining", "data_kind": "weekly", "content": "x"}]});
+    let (st, v) =
+        w.s.post(&format!("/v1/tenants/{}/records/batch", w.tenant), &w.svc, batch)
+            .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("records[2].data_kind"))
+    );
+    let batch = json!({"records": [rec("one"), rec(&"y".repeat(1024 * 1024 + 5))]});
+    let (st, v) =
+        w.s.post(&format!("/v1/tenants/{}/records/batch", w.tenant), &w.svc, batch)
+            .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("records[1].content"))
+    );
+    let (_, list) = w.s.get(&format!("/v1/tenants/{}/records", w.tenant), &w.oa).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        0,
+        "nothing of a refused batch was written"
+    );
+    let (st, v) =
+        w.s.post(
+            &format!("/v1/tenants/{}/records/batch", w.tenant),
+            &w.svc,
+            json!({"records": [rec("a"), rec("b")]}),
+        )
+        .await;
+    assert_eq!((st, v["ids"].as_array().map(Vec::len)), (StatusCode::CREATED, Some(2)));
+
+    // Another tenant's record, or an unknown one, is not found; so is another product's, for a service key.
+    let id = v["ids"][0].as_str().unwrap();
+    let other = w.s.tenant(&w.oa, &w.org, None).await;
+    let (st, _) =
+        w.s.get(&format!("/v1/tenants/{other}/records/{id}?purpose=service"), &w.oa)
+            .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = w.read(&w.svc, "rec_0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "service").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let ixp = w.s.key(json!({"role": "service", "product": "ixp"})).await;
+    assert_eq!(w.read(&ixp, id, "service").await.0, StatusCode::NOT_FOUND);
+    // Another organization's keys cannot reach this tenant at all.
+    let (_, org_b) =
+        w.s.post(
+            "/v1/orgs",
+            &w.s.admin,
+            json!({"name": "B", "plan": "free", "region": "eu"}),
+        )
+        .await;
+    let ob = w.s.key(json!({"role": "org_admin", "org": org_b["id"]})).await;
+    assert_eq!(w.read(&ob, id, "service").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        w.s.get(&format!("/v1/tenants/{}/export", w.tenant), &ob).await.0,
+        StatusCode::NOT_FOUND
+    );
+    w.s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_reads_only_under_a_grant() {
+    let w = world("enterprise", false).await;
+    let (_, r) = w.put(rec("ticket attachment")).await;
+    let id = r["id"].as_str().unwrap().to_string();
+    let support = w.s.key(json!({"role": "support"})).await;
+    let (st, v) = w.read(&support, &id, "support_access").await;
+    assert_eq!(
+        (st, v["reasons"][0]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("no_support_grant"))
+    );
+    let (st, v) = w.read(&support, &id, "service").await;
+    assert_eq!((st, v["field"].as_str()), (StatusCode::FORBIDDEN, Some("purpose")));
+    let (st, _) = w.read(&w.oa, &id, "support_access").await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "support_access is for support staff");
+    let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(4))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (st, _) =
+        w.s.post(
+            &format!("/v1/tenants/{}/support-grants", w.tenant),
+            &w.oa,
+            json!({"ticket": "SUP-77", "expires_at": expires}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, v) = w.read(&support, &id, "support_access").await;
+    assert_eq!((st, v["content"].as_str()), (StatusCode::OK, Some("ticket attachment")));
+    let auditor = w.s.key(json!({"role": "auditor", "org": w.org})).await;
+    assert_eq!(
+        w.read(&auditor, &id, "service").await.0,
+        StatusCode::FORBIDDEN,
+        "auditors see metadata, not content"
+    );
+    assert_eq!(
+        w.s.get(&format!("/v1/tenants/{}/records", w.tenant), &auditor).await.0,
+        StatusCode::OK
+    );
+    w.s.stop().await;
+}
+
+async fn export_lines(s: &TestServer, tenant: &str, key: &str) -> (u64, Vec<Value>) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/tenants/{tenant}/export", s.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let count: u64 = resp.headers()["x-datapact-record-count"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    (count, text.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+}
+
+async fn wait_job(s: &TestServer, key: &str, job: &str) -> Value {
+    for _ in 0..400 {
+        let (_, j) = s.get(&format!("/v1/jobs/{job}"), key).await;
+        if j["state"] != "running" {
+            return j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("job {job} did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_purge_and_certificate() {
+    let w = world("enterprise", false).await;
+    let records: Vec<Value> = (0..1200).map(|i| rec(&format!("message {i}"))).collect();
+    for chunk in records.chunks(500) {
+        let (st, _) =
+            w.s.post(
+                &format!("/v1/tenants/{}/records/batch", w.tenant),
+                &w.svc,
+                json!({"records": chunk}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    let (count, lines) = export_lines(&w.s, &w.tenant, &w.oa).await;
+    assert_eq!((count, lines.len()), (1200, 1200));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["content"].as_str().unwrap().starts_with("message ") && l["id"].is_string())
+    );
+    assert_eq!(
+        w.s.get(&format!("/v1/tenants/{}/export", w.tenant), &w.svc).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let (st, p) =
+        w.s.post(&format!("/v1/tenants/{}/purge", w.tenant), &w.oa, json!({}))
+            .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let cert = &p["certificate"];
+    assert_eq!(cert["statement"]["record_count"], 1200);
+    assert_eq!(cert["statement"]["reason"], "customer_request");
+    let statement = datapact_vault::verify_certificate(&cert.to_string(), None).unwrap();
+    assert_eq!(statement.tenant.to_string(), w.tenant);
+    let (_, pk) = w.s.call(Method::GET, "/v1/server/public-key", None, None).await;
+    assert!(datapact_vault::verify_certificate(&cert.to_string(), pk["public_key"].as_str()).is_ok());
+    // Unreadable at once; rows go in the background.
+    let id = lines[0]["id"].as_str().unwrap();
+    assert_eq!(w.read(&w.svc, id, "service").await.0, StatusCode::NOT_FOUND);
+    let job = wait_job(&w.s, &w.oa, p["job"]["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (job["state"].as_str(), job["done"].as_u64()),
+        (Some("done"), Some(1200))
+    );
+    let (count, lines) = export_lines(&w.s, &w.tenant, &w.oa).await;
+    assert_eq!((count, lines.len()), (0, 0));
+    let (_, certs) = w.s.get(&format!("/v1/tenants/{}/certificates", w.tenant), &w.oa).await;
+    assert_eq!(certs.as_array().unwrap().len(), 1);
+    // The tenant can be used again, under a new key version.
+    let (st, r) = w.put(rec("after purge")).await;
+    assert_eq!((st, r["key_version"].as_u64()), (StatusCode::CREATED, Some(2)));
+    w.s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_reencrypts_every_record() {
+    let w = world("enterprise", false).await;
+    let (_, b) =
+        w.s.post(
+            &format!("/v1/tenants/{}/records/batch", w.tenant),
+            &w.svc,
+            json!({"records": (0..300).map(|i| rec(&format!("m{i}"))).collect::<Vec<_>>()}),
+        )
+        .await;
+    let (st, rot) =
+        w.s.post(&format!("/v1/tenants/{}/keys/rotate", w.tenant), &w.oa, json!({}))
+            .await;
+    assert_eq!((st, rot["version"].as_u64()), (StatusCode::OK, Some(2)), "{rot}");
+    let job = wait_job(&w.s, &w.oa, rot["job"]["id"].as_str().unwrap()).await;
+    assert_eq!((job["state"].as_str(), job["done"].as_u64()), (Some("done"), Some(300)));
+    let (_, keys) = w.s.get(&format!("/v1/tenants/{}/keys", w.tenant), &w.oa).await;
+    assert_eq!(
+        keys,
+        json!([{"version": 2, "kek_id": keys[0]["kek_id"], "active": true, "records": 300, "created_at": keys[0]["created_at"]}])
+    );
+    let (_, got) = w.read(&w.svc, b["ids"][7].as_str().unwrap(), "service").await;
+    assert_eq!(
+        (got["content"].as_str(), got["key_version"].as_u64()),
+        (Some("m7"), Some(2))
+    );
+    w.s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn termination_with_grace_then_resumed_after_restart() {
+    let w = world("enterprise", false).await;
+    let t2 = w.s.tenant(&w.oa, &w.org, Some("us")).await;
+    let svc_all =
+        w.s.key(json!({"role": "service", "product": "communications-mining"}))
+            .await;
+    for t in [&w.tenant, &t2] {
+        let (st, _) =
+            w.s.post(
+                &format!("/v1/tenants/{t}/records/batch"),
+                &svc_all,
+                json!({"records": [rec("a"), rec("b")]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    let (st, v) =
+        w.s.post(&format!("/v1/orgs/{}/terminate", w.org), &w.oa, json!({}))
+            .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "the vendor terminates contracts: {v}");
+    let (st, v) =
+        w.s.post(
+            &format!("/v1/orgs/{}/terminate", w.org),
+            &w.s.admin,
+            json!({"grace_days": 30}),
+        )
+        .await;
+    assert_eq!((st, v["org"]["status"].as_str()), (StatusCode::OK, Some("terminating")));
+    // During the grace period, export works and processing beyond service is denied.
+    assert_eq!(export_lines(&w.s, &w.tenant, &w.oa).await.1.len(), 2);
+    let (_, lines) = export_lines(&w.s, &w.tenant, &w.oa).await;
+    let (st, v) = w
+        .read(&w.s.admin, lines[0]["id"].as_str().unwrap(), "vendor_training")
+        .await;
+    assert_eq!(
+        (st, v["reasons"][0]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("org_terminating"))
+    );
+    assert_eq!(
+        w.read(&w.svc, lines[0]["id"].as_str().unwrap(), "service").await.0,
+        StatusCode::OK
+    );
+
+    // The grace period ends while the server is down; on restart the termination completes.
+    let dir = w.s.dir.clone();
+    let tmp = w.s.stop().await;
+    let db = rusqlite::Connection::open(dir.join("datapact.db")).unwrap();
+    db.execute(
+        "UPDATE orgs SET termination_due_at = '2020-01-01T00:00:00Z' WHERE id = ?1",
+        [&w.org],
+    )
+    .unwrap();
+    drop(db);
+    let mut cfg = datapact_server::Config::default();
+    cfg.lifecycle.tick_millis = 20;
+    let s = TestServer::start_in(&dir, cfg).await;
+    let mut status = String::new();
+    for _ in 0..200 {
+        let (_, o) = s.get(&format!("/v1/orgs/{}", w.org), &s.admin).await;
+        status = o["status"].as_str().unwrap().to_string();
+        if status == "terminated" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(status, "terminated");
+    for t in [&w.tenant, &t2] {
+        let (_, certs) = s.get(&format!("/v1/tenants/{t}/certificates"), &s.admin).await;
+        assert_eq!(certs.as_array().unwrap().len(), 1);
+        assert_eq!(certs[0]["statement"]["reason"], "contract_termination");
+        assert_eq!(certs[0]["statement"]["record_count"], 2);
+    }
+    let (st, _) = s
+        .post(
+            &format!("/v1/orgs/{}/terminate", w.org),
+            &s.admin,
+            json!({"grace_days": 0}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "terminating twice is refused");
+    s.stop().await;
+    drop(tmp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_rules_are_validated_and_kept() {
+    let w = world("enterprise", false).await;
+    let path = format!("/v1/tenants/{}/retention", w.tenant);
+    let (st, v) =
+        w.s.call(
+            Method::PUT,
+            &path,
+            Some(&w.oa),
+            Some(json!({"rules": [{"product": "ixp", "max_age_days": 0}]})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("rules[0].max_age_days"))
+    );
+    let (st, v) =
+        w.s.call(
+            Method::PUT,
+            &path,
+            Some(&w.oa),
+            Some(json!({"rules": [{"product": "nope", "max_age_days": 3}]})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("rules[0].product"))
+    );
+    let rules = json!({"rules": [{"product": "communications-mining", "data_kind": "run_time", "max_age_days": 30}]});
+    let (st, _) = w.s.call(Method::PUT, &path, Some(&w.oa), Some(rules.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, got) = w.s.get(&path, &w.oa).await;
+    assert_eq!(got, rules);
+    w.s.stop().await;
+}
