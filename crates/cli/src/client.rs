@@ -4,6 +4,11 @@ use anyhow::{Context, Result, bail};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+/// Percent-encodes one path segment, so an id typed by a user cannot reach another endpoint.
+pub fn seg(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// Talks to one datapact server with one key.
 pub struct Client {
     http: reqwest::Client,

@@ -18,7 +18,7 @@ use datapact_vault::{MasterOutcome, MasterSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::client::Client;
+use crate::client::{Client, seg};
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +27,8 @@ use crate::client::Client;
     about = "Customer-data promises as machinery: catalog, terms, purpose decisions."
 )]
 struct Cli {
+    #[command(flatten)]
+    remote: Remote,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,13 +90,7 @@ enum Command {
     #[command(subcommand)]
     Retention(vault_cmds::RetentionCmd),
     /// Show the key in use.
-    Whoami(RemoteOnly),
-}
-
-#[derive(Args)]
-struct RemoteOnly {
-    #[command(flatten)]
-    remote: Remote,
+    Whoami,
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -132,8 +128,6 @@ enum CatalogCmd {
         /// Show the catalog built into this binary.
         #[arg(long)]
         builtin: bool,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Validate a catalog file.
     Check {
@@ -169,10 +163,13 @@ pub(crate) fn enum_name<T: ValueEnum>(v: T) -> String {
 enum OrgCmd {
     /// Create an organization.
     Create {
+        /// Display name.
         #[arg(long)]
         name: String,
+        /// Commercial plan.
         #[arg(long, value_enum)]
         plan: PlanArg,
+        /// Region, one of the configured regions (e.g. eu, us).
         #[arg(long)]
         region: String,
         /// A BAA is in place.
@@ -184,46 +181,44 @@ enum OrgCmd {
         /// Allow generative AI processing outside the region.
         #[arg(long)]
         allow_cross_region_llm: bool,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List organizations.
-    List {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    List,
     /// Show an organization.
     Get {
+        /// Organization id (org_…).
         org: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Terminate an organization's contract: every tenant is purged after the grace period.
     Terminate {
+        /// Organization id (org_…).
         org: String,
         /// Days until the purge (0 purges at once); the server's default (30) when absent.
         #[arg(long)]
         grace_days: Option<u32>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Change an organization's terms.
     Update {
+        /// Organization id (org_…).
         org: String,
+        /// Display name.
         #[arg(long)]
         name: Option<String>,
+        /// Commercial plan.
         #[arg(long, value_enum)]
         plan: Option<PlanArg>,
+        /// BAA in place (true or false).
         #[arg(long)]
         baa: Option<bool>,
+        /// The contract forbids training (true or false).
         #[arg(long)]
         contract_forbids_training: Option<bool>,
+        /// Allow generative AI processing outside the region (true or false).
         #[arg(long)]
         allow_cross_region_llm: Option<bool>,
+        /// Status: active cancels a termination (platform_admin).
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
@@ -231,34 +226,31 @@ enum OrgCmd {
 enum TenantCmd {
     /// Create a tenant.
     Create {
+        /// Organization id (org_…).
         #[arg(long)]
         org: String,
+        /// Display name.
         #[arg(long)]
         name: String,
         /// Defaults to the organization's region.
         #[arg(long)]
         region: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List an organization's tenants.
     List {
+        /// Organization id (org_…).
         #[arg(long)]
         org: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Show a tenant.
     Get {
+        /// Tenant id (ten_…).
         tenant: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Availability of every product for a tenant.
     Products {
+        /// Tenant id (ten_…).
         tenant: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
@@ -266,40 +258,42 @@ enum TenantCmd {
 enum OptOutCmd {
     /// Record a training opt-out from a support ticket.
     Add {
+        /// Organization id (org_…).
         #[arg(long)]
         org: String,
+        /// Support ticket reference.
         #[arg(long)]
         ticket: String,
+        /// Who asked, as the ticket names them.
         #[arg(long)]
         requested_by: String,
         /// Limit to these products (repeat); all products when absent.
         #[arg(long = "product")]
         products: Vec<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List an organization's opt-outs.
     List {
+        /// Organization id (org_…).
         #[arg(long)]
         org: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Revoke an opt-out.
     Revoke {
+        /// Organization id (org_…).
         #[arg(long)]
         org: String,
+        /// Id of the item.
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
 #[derive(Args)]
 #[group(required = true, multiple = false)]
 struct Level {
+    /// Organization id (org_…).
     #[arg(long)]
     org: Option<String>,
+    /// Tenant id (ten_…).
     #[arg(long)]
     tenant: Option<String>,
 }
@@ -307,8 +301,8 @@ struct Level {
 impl Level {
     fn path(&self) -> String {
         match (&self.org, &self.tenant) {
-            (Some(o), _) => format!("/v1/orgs/{o}/ai-settings"),
-            (_, Some(t)) => format!("/v1/tenants/{t}/ai-settings"),
+            (Some(o), _) => format!("/v1/orgs/{}/ai-settings", seg(o)),
+            (_, Some(t)) => format!("/v1/tenants/{}/ai-settings", seg(t)),
             _ => unreachable!("clap requires one of --org and --tenant"),
         }
     }
@@ -320,8 +314,6 @@ enum AiSettingsCmd {
     Get {
         #[command(flatten)]
         level: Level,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Replace the settings of an organization or tenant with a JSON document.
     Set {
@@ -329,8 +321,6 @@ enum AiSettingsCmd {
         level: Level,
         /// The settings as JSON, or @FILE to read them from a file.
         settings: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
@@ -338,8 +328,10 @@ enum AiSettingsCmd {
 enum GrantCmd {
     /// Grant vendor support access to a tenant.
     Create {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
+        /// Support ticket reference.
         #[arg(long)]
         ticket: String,
         /// How long, e.g. `4h` or `3d` (at most 7d).
@@ -348,23 +340,20 @@ enum GrantCmd {
         /// When it lapses (RFC 3339).
         #[arg(long)]
         expires_at: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List a tenant's support grants.
     List {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Revoke a support grant.
     Revoke {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
+        /// Id of the item.
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
@@ -388,19 +377,21 @@ pub(crate) enum DataKindArg {
 
 #[derive(Args)]
 struct DecideArgs {
+    /// Tenant id (ten_…).
     #[arg(long)]
     tenant: String,
+    /// Product id from the catalog, e.g. ixp.
     #[arg(long)]
     product: String,
+    /// What the data would be used for.
     #[arg(long, value_enum)]
     purpose: PurposeArg,
+    /// Which kind of data.
     #[arg(long, value_enum)]
     data_kind: Option<DataKindArg>,
     /// Where processing would happen (defaults to the tenant's region).
     #[arg(long)]
     region: Option<String>,
-    #[command(flatten)]
-    remote: Remote,
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -417,29 +408,28 @@ enum RoleArg {
 enum KeyCmd {
     /// Create an API key (its secret is printed once).
     Create {
+        /// Role of the new key.
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// Organization id (org_…).
         #[arg(long)]
         org: Option<String>,
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: Option<String>,
+        /// Product id from the catalog, e.g. ixp.
         #[arg(long)]
         product: Option<String>,
+        /// A label for people.
         #[arg(long)]
         label: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List keys.
-    List {
-        #[command(flatten)]
-        remote: Remote,
-    },
+    List,
     /// Revoke a key.
     Revoke {
+        /// Id of the item.
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
@@ -458,10 +448,25 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render_error(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each once: libraries often repeat their cause in their message.
+fn render_error(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog> {
@@ -479,7 +484,8 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -528,9 +534,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         admin_key,
         master,
     };
-    let started = datapact_server::open(opts)
+    // Bind first: a busy port must fail before a one-time admin key is printed.
+    let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let started = datapact_server::open(opts).await?;
     let (state, bootstrap) = (started.state, started.bootstrap);
     if let MasterOutcome::GeneratedKeyFile(path) = &started.master {
         let banner = "!".repeat(78);
@@ -545,7 +553,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         tracing::warn!(path = %path.display(), "generated a new master key file; back it up separately");
     }
     match bootstrap {
-        Bootstrap::Existing => {}
+        Bootstrap::Existing { env_key_ignored: false } => {}
+        Bootstrap::Existing { env_key_ignored: true } => eprintln!(
+            "note: DATAPACT_ADMIN_KEY is set but this data directory already has keys, so it was not registered; \
+             it only bootstraps an empty data directory"
+        ),
         Bootstrap::FromEnv { id } => {
             tracing::info!(key = %id, "registered DATAPACT_ADMIN_KEY as the first platform_admin key")
         }
@@ -555,9 +567,6 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             );
         }
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let (orgs, tenants) = state.registry.counts();
     tracing::info!(%addr, data_dir = %args.data_dir.display(), orgs, tenants, products = state.registry.catalog().products().len(), "datapact is serving");
@@ -568,11 +577,21 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes a line to stdout; a reader that went away (`| head`) is not an error worth a panic.
+pub(crate) fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.write_all(b"\n"))
+        .and_then(|_| stdout.flush());
+}
+
 pub(crate) fn print(remote: &Remote, v: &Value, render: impl FnOnce(&Value) -> String) -> Result<ExitCode> {
     if remote.json {
-        println!("{}", serde_json::to_string_pretty(v)?);
+        out(&serde_json::to_string_pretty(v)?);
     } else {
-        println!("{}", render(v));
+        out(&render(v));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -594,7 +613,10 @@ fn parse_duration(s: &str) -> Result<i64> {
         "d" => 86400,
         _ => bail!("--expires-in `{s}`: unit must be s, m, h or d"),
     };
-    Ok(n * mult)
+    // Anything beyond a year is refused here; the server allows 7 days and says so.
+    n.checked_mul(mult)
+        .filter(|secs| *secs <= 366 * 86400)
+        .ok_or_else(|| anyhow!("--expires-in `{s}` is too long (a support grant lasts at most 7d)"))
 }
 
 fn reasons_table(v: &Value) -> String {
@@ -602,14 +624,20 @@ fn reasons_table(v: &Value) -> String {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    let remote = &cli.remote;
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Catalog(CatalogCmd::Check { file }) => {
             let c = load_catalog(Some(&file))?;
-            println!("{}: {} products, valid", file.display(), c.products().len());
+            let n = c.products().len();
+            out(&format!(
+                "{}: {n} product{}, valid",
+                file.display(),
+                if n == 1 { "" } else { "s" }
+            ));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Catalog(CatalogCmd::Show { file, builtin, remote }) => {
+        Command::Catalog(CatalogCmd::Show { file, builtin }) => {
             let products: Vec<Product> = if builtin || file.is_some() {
                 let c = load_catalog(file.as_ref())?;
                 if builtin {
@@ -617,24 +645,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 c.products().to_vec()
             } else {
-                let v = client(&remote)?.get("/v1/catalog/products").await?;
+                let v = client(remote)?.get("/v1/catalog/products").await?;
                 if remote.json {
-                    return print(&remote, &v, |_| String::new());
+                    return print(remote, &v, |_| String::new());
                 }
                 serde_json::from_value(v).context("unexpected catalog answer")?
             };
             if remote.json {
-                println!("{}", serde_json::to_string_pretty(&products)?);
+                out(&serde_json::to_string_pretty(&products)?);
             } else {
-                println!("{}", output::catalog(&products));
+                out(&output::catalog(&products));
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Org(cmd) => org(cmd).await,
-        Command::Tenant(cmd) => tenant(cmd).await,
-        Command::OptOut(cmd) => opt_out(cmd).await,
-        Command::AiSettings(cmd) => ai_settings(cmd).await,
-        Command::SupportGrant(cmd) => grant(cmd).await,
+        Command::Org(cmd) => org(cmd, remote).await,
+        Command::Tenant(cmd) => tenant(cmd, remote).await,
+        Command::OptOut(cmd) => opt_out(cmd, remote).await,
+        Command::AiSettings(cmd) => ai_settings(cmd, remote).await,
+        Command::SupportGrant(cmd) => grant(cmd, remote).await,
         Command::Decide(a) => {
             let mut body = json!({"tenant": a.tenant, "product": a.product, "purpose": enum_name(a.purpose)});
             if let Some(k) = a.data_kind {
@@ -643,9 +671,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(r) = &a.region {
                 body["region"] = json!(r);
             }
-            let v = client(&a.remote)?.post("/v1/decisions", &body).await?;
+            let v = client(remote)?.post("/v1/decisions", &body).await?;
             let allowed = v.get("allowed").and_then(Value::as_bool).unwrap_or(false);
-            print(&a.remote, &v, |v| {
+            print(remote, &v, |v| {
                 format!(
                     "{} {} for {} on {} (region {})\n{}",
                     if allowed { "ALLOWED" } else { "DENIED" },
@@ -662,21 +690,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(EXIT_DENIED)
             })
         }
-        Command::Key(cmd) => key(cmd).await,
-        Command::Record(cmd) => vault_cmds::record(cmd).await,
-        Command::Export(a) => vault_cmds::export(a).await,
-        Command::Purge(a) => vault_cmds::purge(a).await,
+        Command::Key(cmd) => key(cmd, remote).await,
+        Command::Record(cmd) => vault_cmds::record(cmd, remote).await,
+        Command::Export(a) => vault_cmds::export(a, remote).await,
+        Command::Purge(a) => vault_cmds::purge(a, remote).await,
         Command::VerifyCertificate(a) => vault_cmds::verify(a),
-        Command::Keys(cmd) => vault_cmds::data_keys(cmd).await,
-        Command::Retention(cmd) => vault_cmds::retention(cmd).await,
-        Command::Whoami(RemoteOnly { remote }) => {
-            let v = client(&remote)?.get("/v1/me").await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+        Command::Keys(cmd) => vault_cmds::data_keys(cmd, remote).await,
+        Command::Retention(cmd) => vault_cmds::retention(cmd, remote).await,
+        Command::Whoami => {
+            let v = client(remote)?.get("/v1/me").await?;
+            print(remote, &v, |v| output::object(v).to_string())
         }
     }
 }
 
-async fn org(cmd: OrgCmd) -> Result<ExitCode> {
+async fn org(cmd: OrgCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
         OrgCmd::Create {
             name,
@@ -685,22 +713,21 @@ async fn org(cmd: OrgCmd) -> Result<ExitCode> {
             baa,
             contract_forbids_training,
             allow_cross_region_llm,
-            remote,
         } => {
             let body = json!({
                 "name": name, "plan": enum_name(plan), "region": region, "baa": baa,
                 "contract_forbids_training": contract_forbids_training, "allow_cross_region_llm": allow_cross_region_llm,
             });
-            let v = client(&remote)?.post("/v1/orgs", &body).await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            let v = client(remote)?.post("/v1/orgs", &body).await?;
+            print(remote, &v, |v| output::object(v).to_string())
         }
-        OrgCmd::List { remote } => {
-            let c = client(&remote)?;
+        OrgCmd::List => {
+            let c = client(remote)?;
             let mut all = Vec::new();
             let mut after: Option<String> = None;
             loop {
                 let path = match &after {
-                    Some(a) => format!("/v1/orgs?limit=1000&after={a}"),
+                    Some(a) => format!("/v1/orgs?limit=1000&after={}", seg(a)),
                     None => "/v1/orgs?limit=1000".to_string(),
                 };
                 let page = c.get(&path).await?;
@@ -711,7 +738,7 @@ async fn org(cmd: OrgCmd) -> Result<ExitCode> {
                 }
             }
             let v = Value::Array(all);
-            print(&remote, &v, |v| {
+            print(remote, &v, |v| {
                 output::rows(
                     v,
                     &[
@@ -728,14 +755,10 @@ async fn org(cmd: OrgCmd) -> Result<ExitCode> {
                 .to_string()
             })
         }
-        OrgCmd::Terminate {
-            org,
-            grace_days,
-            remote,
-        } => vault_cmds::terminate(org, grace_days, remote).await,
-        OrgCmd::Get { org, remote } => {
-            let v = client(&remote)?.get(&format!("/v1/orgs/{org}")).await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+        OrgCmd::Terminate { org, grace_days } => vault_cmds::terminate(org, grace_days, remote).await,
+        OrgCmd::Get { org } => {
+            let v = client(remote)?.get(&format!("/v1/orgs/{}", seg(&org))).await?;
+            print(remote, &v, |v| output::object(v).to_string())
         }
         OrgCmd::Update {
             org,
@@ -745,7 +768,6 @@ async fn org(cmd: OrgCmd) -> Result<ExitCode> {
             contract_forbids_training,
             allow_cross_region_llm,
             status,
-            remote,
         } => {
             let mut body = json!({});
             if let Some(n) = name {
@@ -766,42 +788,41 @@ async fn org(cmd: OrgCmd) -> Result<ExitCode> {
             if let Some(s) = status {
                 body["status"] = json!(enum_name(s));
             }
-            let v = client(&remote)?
-                .call(Method::PATCH, &format!("/v1/orgs/{org}"), Some(&body))
+            let v = client(remote)?
+                .call(Method::PATCH, &format!("/v1/orgs/{}", seg(&org)), Some(&body))
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
     }
 }
 
-async fn tenant(cmd: TenantCmd) -> Result<ExitCode> {
+async fn tenant(cmd: TenantCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
-        TenantCmd::Create {
-            org,
-            name,
-            region,
-            remote,
-        } => {
+        TenantCmd::Create { org, name, region } => {
             let mut body = json!({"name": name});
             if let Some(r) = region {
                 body["region"] = json!(r);
             }
-            let v = client(&remote)?.post(&format!("/v1/orgs/{org}/tenants"), &body).await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            let v = client(remote)?
+                .post(&format!("/v1/orgs/{}/tenants", seg(&org)), &body)
+                .await?;
+            print(remote, &v, |v| output::object(v).to_string())
         }
-        TenantCmd::List { org, remote } => {
-            let v = client(&remote)?.get(&format!("/v1/orgs/{org}/tenants")).await?;
-            print(&remote, &v, |v| {
+        TenantCmd::List { org } => {
+            let v = client(remote)?.get(&format!("/v1/orgs/{}/tenants", seg(&org))).await?;
+            print(remote, &v, |v| {
                 output::rows(v, &["id", "name", "region", "support_access_active", "created_at"]).to_string()
             })
         }
-        TenantCmd::Get { tenant, remote } => {
-            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}")).await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+        TenantCmd::Get { tenant } => {
+            let v = client(remote)?.get(&format!("/v1/tenants/{}", seg(&tenant))).await?;
+            print(remote, &v, |v| output::object(v).to_string())
         }
-        TenantCmd::Products { tenant, remote } => {
-            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}/products")).await?;
-            print(&remote, &v, |v| {
+        TenantCmd::Products { tenant } => {
+            let v = client(remote)?
+                .get(&format!("/v1/tenants/{}/products", seg(&tenant)))
+                .await?;
+            print(remote, &v, |v| {
                 let mut t = output::table(&["product", "status", "reasons"]);
                 for item in v.as_array().into_iter().flatten() {
                     let reasons = item
@@ -826,7 +847,16 @@ async fn tenant(cmd: TenantCmd) -> Result<ExitCode> {
     }
 }
 
-async fn opt_out(cmd: OptOutCmd) -> Result<ExitCode> {
+async fn opt_out(cmd: OptOutCmd, remote: &Remote) -> Result<ExitCode> {
+    // An opt-out without a product list covers every product; say so rather than show an empty cell.
+    let all_products = |mut v: Value| {
+        for o in v.as_array_mut().into_iter().flatten() {
+            if o.get("products").is_none_or(Value::is_null) {
+                o["products"] = json!("all products");
+            }
+        }
+        v
+    };
     let fields = [
         "id",
         "ticket",
@@ -842,26 +872,29 @@ async fn opt_out(cmd: OptOutCmd) -> Result<ExitCode> {
             ticket,
             requested_by,
             products,
-            remote,
         } => {
             let mut body = json!({"ticket": ticket, "requested_by": requested_by});
             if !products.is_empty() {
                 body["products"] = json!(products);
             }
-            let v = client(&remote)?
-                .post(&format!("/v1/orgs/{org}/opt-outs"), &body)
+            let v = client(remote)?
+                .post(&format!("/v1/orgs/{}/opt-outs", seg(&org)), &body)
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
-        OptOutCmd::List { org, remote } => {
-            let v = client(&remote)?.get(&format!("/v1/orgs/{org}/opt-outs")).await?;
-            print(&remote, &v, |v| output::rows(v, &fields).to_string())
+        OptOutCmd::List { org } => {
+            let v = all_products(client(remote)?.get(&format!("/v1/orgs/{}/opt-outs", seg(&org))).await?);
+            print(remote, &v, |v| output::rows(v, &fields).to_string())
         }
-        OptOutCmd::Revoke { org, id, remote } => {
-            let v = client(&remote)?
-                .call(Method::DELETE, &format!("/v1/orgs/{org}/opt-outs/{id}"), None)
+        OptOutCmd::Revoke { org, id } => {
+            let v = client(remote)?
+                .call(
+                    Method::DELETE,
+                    &format!("/v1/orgs/{}/opt-outs/{}", seg(&org), seg(&id)),
+                    None,
+                )
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
     }
 }
@@ -900,17 +933,13 @@ fn settings_text(v: &Value) -> String {
     out
 }
 
-async fn ai_settings(cmd: AiSettingsCmd) -> Result<ExitCode> {
+async fn ai_settings(cmd: AiSettingsCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
-        AiSettingsCmd::Get { level, remote } => {
-            let v = client(&remote)?.get(&level.path()).await?;
-            print(&remote, &v, settings_text)
+        AiSettingsCmd::Get { level } => {
+            let v = client(remote)?.get(&level.path()).await?;
+            print(remote, &v, settings_text)
         }
-        AiSettingsCmd::Set {
-            level,
-            settings,
-            remote,
-        } => {
+        AiSettingsCmd::Set { level, settings } => {
             let (text, source) = match settings.strip_prefix('@') {
                 Some(path) => (
                     std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
@@ -920,20 +949,19 @@ async fn ai_settings(cmd: AiSettingsCmd) -> Result<ExitCode> {
             };
             let body: Value = serde_json::from_str(&text)
                 .map_err(|e| anyhow!("{source}: line {}, column {}: {e}", e.line(), e.column()))?;
-            let v = client(&remote)?.call(Method::PUT, &level.path(), Some(&body)).await?;
-            print(&remote, &v, settings_text)
+            let v = client(remote)?.call(Method::PUT, &level.path(), Some(&body)).await?;
+            print(remote, &v, settings_text)
         }
     }
 }
 
-async fn grant(cmd: GrantCmd) -> Result<ExitCode> {
+async fn grant(cmd: GrantCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
         GrantCmd::Create {
             tenant,
             ticket,
             expires_in,
             expires_at,
-            remote,
         } => {
             let expires_at = match (expires_in, expires_at) {
                 (_, Some(at)) => at,
@@ -944,33 +972,33 @@ async fn grant(cmd: GrantCmd) -> Result<ExitCode> {
                 (None, None) => bail!("give --expires-in (e.g. 3d) or --expires-at"),
             };
             let body = json!({"ticket": ticket, "expires_at": expires_at});
-            let v = client(&remote)?
-                .post(&format!("/v1/tenants/{tenant}/support-grants"), &body)
+            let v = client(remote)?
+                .post(&format!("/v1/tenants/{}/support-grants", seg(&tenant)), &body)
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
-        GrantCmd::List { tenant, remote } => {
-            let v = client(&remote)?
-                .get(&format!("/v1/tenants/{tenant}/support-grants"))
+        GrantCmd::List { tenant } => {
+            let v = client(remote)?
+                .get(&format!("/v1/tenants/{}/support-grants", seg(&tenant)))
                 .await?;
-            print(&remote, &v, |v| {
+            print(remote, &v, |v| {
                 output::rows(v, &["id", "ticket", "expires_at", "active", "revoked_at"]).to_string()
             })
         }
-        GrantCmd::Revoke { tenant, id, remote } => {
-            let v = client(&remote)?
+        GrantCmd::Revoke { tenant, id } => {
+            let v = client(remote)?
                 .call(
                     Method::DELETE,
-                    &format!("/v1/tenants/{tenant}/support-grants/{id}"),
+                    &format!("/v1/tenants/{}/support-grants/{}", seg(&tenant), seg(&id)),
                     None,
                 )
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
     }
 }
 
-async fn key(cmd: KeyCmd) -> Result<ExitCode> {
+async fn key(cmd: KeyCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
         KeyCmd::Create {
             role,
@@ -978,7 +1006,6 @@ async fn key(cmd: KeyCmd) -> Result<ExitCode> {
             tenant,
             product,
             label,
-            remote,
         } => {
             let mut body = json!({"role": enum_name(role)});
             for (k, v) in [("org", org), ("tenant", tenant), ("product", product), ("label", label)] {
@@ -986,8 +1013,8 @@ async fn key(cmd: KeyCmd) -> Result<ExitCode> {
                     body[k] = json!(v);
                 }
             }
-            let v = client(&remote)?.post("/v1/keys", &body).await?;
-            print(&remote, &v, |v| {
+            let v = client(remote)?.post("/v1/keys", &body).await?;
+            print(remote, &v, |v| {
                 let mut described = v.clone();
                 if let Some(m) = described.as_object_mut() {
                     m.remove("key");
@@ -999,9 +1026,9 @@ async fn key(cmd: KeyCmd) -> Result<ExitCode> {
                 )
             })
         }
-        KeyCmd::List { remote } => {
-            let v = client(&remote)?.get("/v1/keys").await?;
-            print(&remote, &v, |v| {
+        KeyCmd::List => {
+            let v = client(remote)?.get("/v1/keys").await?;
+            print(remote, &v, |v| {
                 output::rows(
                     v,
                     &[
@@ -1018,11 +1045,11 @@ async fn key(cmd: KeyCmd) -> Result<ExitCode> {
                 .to_string()
             })
         }
-        KeyCmd::Revoke { id, remote } => {
-            let v = client(&remote)?
-                .call(Method::DELETE, &format!("/v1/keys/{id}"), None)
+        KeyCmd::Revoke { id } => {
+            let v = client(remote)?
+                .call(Method::DELETE, &format!("/v1/keys/{}", seg(&id)), None)
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
     }
 }

@@ -12,16 +12,20 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{DataKindArg, PurposeArg, Remote, client, enum_name, output, print};
+use crate::client::seg;
+use crate::{DataKindArg, PurposeArg, Remote, client, enum_name, out, output, print};
 
 #[derive(Subcommand)]
 pub enum RecordCmd {
     /// Write a record (a product's service key).
     Put {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
+        /// Product id from the catalog, e.g. ixp.
         #[arg(long)]
         product: String,
+        /// Which kind of data.
         #[arg(long, value_enum)]
         data_kind: DataKindArg,
         /// Text content.
@@ -33,6 +37,7 @@ pub enum RecordCmd {
         /// With --file: the file is UTF-8 text.
         #[arg(long, requires = "file")]
         text: bool,
+        /// Media type, e.g. text/plain or application/json.
         #[arg(long)]
         content_type: Option<String>,
         /// A data category (repeat), e.g. user.contact.email.
@@ -41,64 +46,64 @@ pub enum RecordCmd {
         /// Metadata as a JSON object.
         #[arg(long)]
         metadata: Option<String>,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Read a record's content for a purpose.
     Get {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
+        /// Id of the item.
         id: String,
+        /// What the data would be used for.
         #[arg(long, value_enum)]
         purpose: PurposeArg,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List records (metadata only).
     List {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
+        /// Product id from the catalog, e.g. ixp.
         #[arg(long)]
         product: Option<String>,
+        /// Only this data category or ones below it.
         #[arg(long)]
         category: Option<String>,
+        /// Page size.
         #[arg(long, default_value_t = 100)]
         limit: u32,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Delete a record.
     Delete {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
+        /// Id of the item.
         id: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
 #[derive(Args)]
 pub struct ExportArgs {
+    /// Tenant id (ten_…).
     #[arg(long)]
     tenant: String,
+    /// Product id from the catalog, e.g. ixp.
     #[arg(long)]
     product: Option<String>,
     /// Output file (NDJSON); written whole or not at all.
     #[arg(long)]
     out: PathBuf,
-    #[command(flatten)]
-    remote: Remote,
 }
 
 #[derive(Args)]
 pub struct PurgeArgs {
+    /// Tenant id (ten_…).
     #[arg(long)]
     tenant: String,
     /// Save the signed deletion certificate here.
     #[arg(long)]
     out: Option<PathBuf>,
-    #[command(flatten)]
-    remote: Remote,
 }
 
 #[derive(Args)]
@@ -114,20 +119,18 @@ pub struct VerifyArgs {
 pub enum DataKeyCmd {
     /// Start a new data key version and re-encrypt every record under it.
     Rotate {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
         /// Return once the job is started instead of following its progress.
         #[arg(long)]
         no_wait: bool,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// List a tenant's data key versions.
     List {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
@@ -135,22 +138,20 @@ pub enum DataKeyCmd {
 pub enum RetentionCmd {
     /// Show a tenant's retention rules.
     Get {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
-        #[command(flatten)]
-        remote: Remote,
     },
     /// Replace a tenant's retention rules with a JSON list, e.g. '[{"product":"ixp","max_age_days":30}]'.
     Set {
+        /// Tenant id (ten_…).
         #[arg(long)]
         tenant: String,
         rules: String,
-        #[command(flatten)]
-        remote: Remote,
     },
 }
 
-pub async fn record(cmd: RecordCmd) -> Result<ExitCode> {
+pub async fn record(cmd: RecordCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
         RecordCmd::Put {
             tenant,
@@ -162,7 +163,6 @@ pub async fn record(cmd: RecordCmd) -> Result<ExitCode> {
             content_type,
             categories,
             metadata,
-            remote,
         } => {
             let mut body = json!({"product": product, "data_kind": enum_name(data_kind)});
             match (content, file) {
@@ -191,41 +191,37 @@ pub async fn record(cmd: RecordCmd) -> Result<ExitCode> {
                 body["metadata"] =
                     serde_json::from_str(&m).map_err(|e| anyhow!("--metadata: column {}: {e}", e.column()))?;
             }
-            let v = client(&remote)?
-                .post(&format!("/v1/tenants/{tenant}/records"), &body)
+            let v = client(remote)?
+                .post(&format!("/v1/tenants/{}/records", seg(&tenant)), &body)
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
-        RecordCmd::Get {
-            tenant,
-            id,
-            purpose,
-            remote,
-        } => {
-            let v = client(&remote)?
+        RecordCmd::Get { tenant, id, purpose } => {
+            let v = client(remote)?
                 .get(&format!(
-                    "/v1/tenants/{tenant}/records/{id}?purpose={}",
+                    "/v1/tenants/{}/records/{}?purpose={}",
+                    seg(&tenant),
+                    seg(&id),
                     enum_name(purpose)
                 ))
                 .await?;
-            print(&remote, &v, |v| output::object(v).to_string())
+            print(remote, &v, |v| output::object(v).to_string())
         }
         RecordCmd::List {
             tenant,
             product,
             category,
             limit,
-            remote,
         } => {
-            let mut path = format!("/v1/tenants/{tenant}/records?limit={limit}");
+            let mut path = format!("/v1/tenants/{}/records?limit={limit}", seg(&tenant));
             if let Some(p) = product {
-                path.push_str(&format!("&product={p}"));
+                path.push_str(&format!("&product={}", seg(&p)));
             }
             if let Some(c) = category {
-                path.push_str(&format!("&category={c}"));
+                path.push_str(&format!("&category={}", seg(&c)));
             }
-            let v = client(&remote)?.get(&path).await?;
-            print(&remote, &v, |v| {
+            let v = client(remote)?.get(&path).await?;
+            print(remote, &v, |v| {
                 output::rows(
                     &v["items"],
                     &[
@@ -241,24 +237,28 @@ pub async fn record(cmd: RecordCmd) -> Result<ExitCode> {
                 .to_string()
             })
         }
-        RecordCmd::Delete { tenant, id, remote } => {
-            client(&remote)?
-                .call(Method::DELETE, &format!("/v1/tenants/{tenant}/records/{id}"), None)
+        RecordCmd::Delete { tenant, id } => {
+            client(remote)?
+                .call(
+                    Method::DELETE,
+                    &format!("/v1/tenants/{}/records/{}", seg(&tenant), seg(&id)),
+                    None,
+                )
                 .await?;
             if !remote.json {
-                println!("deleted {id}");
+                out(&format!("deleted {id}"));
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-pub async fn export(a: ExportArgs) -> Result<ExitCode> {
-    let mut path = format!("/v1/tenants/{}/export", a.tenant);
+pub async fn export(a: ExportArgs, remote: &Remote) -> Result<ExitCode> {
+    let mut path = format!("/v1/tenants/{}/export", seg(&a.tenant));
     if let Some(p) = &a.product {
-        path.push_str(&format!("?product={p}"));
+        path.push_str(&format!("?product={}", seg(p)));
     }
-    let mut resp = client(&a.remote)?.get_stream(&path).await?;
+    let mut resp = client(remote)?.get_stream(&path).await?;
     let total: u64 = resp
         .headers()
         .get("x-datapact-record-count")
@@ -298,16 +298,16 @@ pub async fn export(a: ExportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn purge(a: PurgeArgs) -> Result<ExitCode> {
-    let v = client(&a.remote)?
-        .post(&format!("/v1/tenants/{}/purge", a.tenant), &json!({}))
+pub async fn purge(a: PurgeArgs, remote: &Remote) -> Result<ExitCode> {
+    let v = client(remote)?
+        .post(&format!("/v1/tenants/{}/purge", seg(&a.tenant)), &json!({}))
         .await?;
     let cert = &v["certificate"];
     if let Some(path) = &a.out {
         std::fs::write(path, serde_json::to_vec_pretty(cert)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    print(&a.remote, &v, |v| {
+    print(remote, &v, |v| {
         let s = &v["certificate"]["statement"];
         format!(
             "Keys destroyed at {}: {} record(s) of tenant {} in {} can no longer be decrypted.\n\
@@ -342,7 +342,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     };
     match datapact_vault::verify_certificate(&cert_text, a.public_key.as_deref()) {
         Ok(s) => {
-            println!(
+            out(&format!(
                 "VALID deletion certificate {}\n  tenant {} (organization {}) in region {}\n  reason: {}\n  \
                  data key versions destroyed: {:?}\n  records: {}\n  keys destroyed at: {}",
                 s.certificate_id,
@@ -353,7 +353,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 s.key_versions_destroyed,
                 s.record_count,
                 s.keys_destroyed_at
-            );
+            ));
             if a.public_key.is_none() {
                 eprintln!(
                     "note: checked against the public key inside the certificate; pin the server's key with --public-key \
@@ -369,15 +369,15 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     }
 }
 
-pub async fn terminate(org: String, grace_days: Option<u32>, remote: Remote) -> Result<ExitCode> {
+pub async fn terminate(org: String, grace_days: Option<u32>, remote: &Remote) -> Result<ExitCode> {
     let mut body = json!({});
     if let Some(g) = grace_days {
         body["grace_days"] = json!(g);
     }
-    let v = client(&remote)?
-        .post(&format!("/v1/orgs/{org}/terminate"), &body)
+    let v = client(remote)?
+        .post(&format!("/v1/orgs/{}/terminate", seg(&org)), &body)
         .await?;
-    print(&remote, &v, |v| {
+    print(remote, &v, |v| {
         format!(
             "{}\n{} tenant(s) purged now",
             output::object(&v["org"]),
@@ -386,24 +386,24 @@ pub async fn terminate(org: String, grace_days: Option<u32>, remote: Remote) -> 
     })
 }
 
-pub async fn data_keys(cmd: DataKeyCmd) -> Result<ExitCode> {
+pub async fn data_keys(cmd: DataKeyCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
-        DataKeyCmd::List { tenant, remote } => {
-            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}/keys")).await?;
-            print(&remote, &v, |v| {
+        DataKeyCmd::List { tenant } => {
+            let v = client(remote)?
+                .get(&format!("/v1/tenants/{}/keys", seg(&tenant)))
+                .await?;
+            print(remote, &v, |v| {
                 output::rows(v, &["version", "active", "records", "kek_id", "created_at"]).to_string()
             })
         }
-        DataKeyCmd::Rotate {
-            tenant,
-            no_wait,
-            remote,
-        } => {
-            let c = client(&remote)?;
-            let v = c.post(&format!("/v1/tenants/{tenant}/keys/rotate"), &json!({})).await?;
+        DataKeyCmd::Rotate { tenant, no_wait } => {
+            let c = client(remote)?;
+            let v = c
+                .post(&format!("/v1/tenants/{}/keys/rotate", seg(&tenant)), &json!({}))
+                .await?;
             let job_id = v["job"]["id"].as_str().unwrap_or_default().to_string();
             if no_wait || remote.json {
-                return print(&remote, &v, |v| output::object(v).to_string());
+                return print(remote, &v, |v| output::object(v).to_string());
             }
             eprintln!(
                 "data key version {} is active; re-encrypting existing records (job {job_id})",
@@ -416,7 +416,7 @@ pub async fn data_keys(cmd: DataKeyCmd) -> Result<ExitCode> {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             loop {
-                let job = c.get(&format!("/v1/jobs/{job_id}")).await?;
+                let job = c.get(&format!("/v1/jobs/{}", seg(&job_id))).await?;
                 bar.set_length(job["total"].as_u64().unwrap_or(total));
                 bar.set_position(job["done"].as_u64().unwrap_or(0));
                 match job["state"].as_str() {
@@ -436,25 +436,27 @@ pub async fn data_keys(cmd: DataKeyCmd) -> Result<ExitCode> {
     }
 }
 
-pub async fn retention(cmd: RetentionCmd) -> Result<ExitCode> {
+pub async fn retention(cmd: RetentionCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
-        RetentionCmd::Get { tenant, remote } => {
-            let v = client(&remote)?.get(&format!("/v1/tenants/{tenant}/retention")).await?;
-            print(&remote, &v, |v| {
+        RetentionCmd::Get { tenant } => {
+            let v = client(remote)?
+                .get(&format!("/v1/tenants/{}/retention", seg(&tenant)))
+                .await?;
+            print(remote, &v, |v| {
                 output::rows(&v["rules"], &["product", "data_kind", "max_age_days"]).to_string()
             })
         }
-        RetentionCmd::Set { tenant, rules, remote } => {
+        RetentionCmd::Set { tenant, rules } => {
             let rules: Value =
                 serde_json::from_str(&rules).map_err(|e| anyhow!("rules: column {}: {e}", e.column()))?;
-            let v = client(&remote)?
+            let v = client(remote)?
                 .call(
                     Method::PUT,
-                    &format!("/v1/tenants/{tenant}/retention"),
+                    &format!("/v1/tenants/{}/retention", seg(&tenant)),
                     Some(&json!({"rules": rules})),
                 )
                 .await?;
-            print(&remote, &v, |v| {
+            print(remote, &v, |v| {
                 output::rows(&v["rules"], &["product", "data_kind", "max_age_days"]).to_string()
             })
         }

@@ -396,3 +396,121 @@ fn removing_a_region_that_holds_data_stops_the_server() {
     let err = text(&out.stderr);
     assert!(err.contains("region `us`") && err.contains("regions"), "{err}");
 }
+
+#[test]
+fn one_data_directory_one_server_and_a_busy_port_prints_no_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let s = Served::start(&data, &[], &[]);
+    let out = datapact(
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("another datapact server is using the data directory"),
+        "{err}"
+    );
+    // A port already taken fails before anything is created or printed.
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let fresh = dir.path().join("fresh");
+    let out = datapact(
+        &["serve", "--listen", &addr, "--data-dir", fresh.to_str().unwrap()],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(!text(&out.stdout).contains("dpk_"), "no key printed when start fails");
+    assert!(text(&out.stderr).contains("cannot listen on"), "{}", text(&out.stderr));
+    let s2 = Served::start(&fresh, &[], &[]);
+    assert!(
+        s2.stdout_head.contains("dpk_"),
+        "the key is printed by the start that succeeds"
+    );
+}
+
+#[test]
+fn hostile_cli_input_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "an-operator-chosen-key-of-decent-length";
+    let s = Served::start(&dir.path().join("d"), &[], &[("DATAPACT_ADMIN_KEY", key)]);
+    // An id cannot walk to another endpoint.
+    let out = s.cli(key, &["org", "get", "../keys", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("404"), "{}", text(&out.stderr));
+    // Absurd durations are refused, not a panic.
+    for d in ["999999999999d", "99999999999999999999d", "3w", "d"] {
+        let out = s.cli(
+            key,
+            &[
+                "support-grant",
+                "create",
+                "--tenant",
+                "ten_x",
+                "--ticket",
+                "T",
+                "--expires-in",
+                d,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{d}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("--expires-in"), "{d}: {}", text(&out.stderr));
+    }
+    // Global options go before or after the command.
+    let out = datapact(&["--url", &s.url, "--key", key, "whoami", "--json"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn removing_a_product_that_stored_state_names_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let key = "an-operator-chosen-key-of-decent-length";
+    {
+        let s = Served::start(&data, &[], &[("DATAPACT_ADMIN_KEY", key)]);
+        s.json(key, &["api-key", "create", "--role", "service", "--product", "ixp"]);
+    }
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../catalog/products.toml")).unwrap();
+    let start = shipped.find("id = \"ixp\"").unwrap();
+    let block_start = shipped[..start].rfind("[[products]]").unwrap();
+    let block_end = block_start + 12 + shipped[block_start + 12..].find("[[products]]").unwrap();
+    let without = format!("{}{}", &shipped[..block_start], &shipped[block_end..]);
+    let cat = dir.path().join("no-ixp.toml");
+    std::fs::write(&cat, without).unwrap();
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("product `ixp`") && err.contains("catalog"), "{err}");
+    // And an error is said once, not repeated by each layer.
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "regions = [\n  \"eu\",\n  \"EU\",\n]\n").unwrap();
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3", cfg.display())),
+        "points at the bad value's line: {err}"
+    );
+    assert_eq!(err.matches("invalid region").count(), 1, "{err}");
+}

@@ -120,7 +120,7 @@ struct CatalogFile {
 #[serde(deny_unknown_fields)]
 struct ProductEntry {
     id: toml::Spanned<String>,
-    name: String,
+    name: toml::Spanned<String>,
     provide_services: bool,
     train_vendor_models: bool,
     finetune_third_party: toml::Spanned<bool>,
@@ -255,9 +255,9 @@ impl Catalog {
                     "fine-tuning third-party models sends data to a generative AI service, so `genai` cannot be \"none\"".into(),
                 ));
             }
-            if entry.name.trim().is_empty() {
+            if entry.name.get_ref().trim().is_empty() {
                 return Err(err_at(
-                    id_span.start,
+                    entry.name.span().start,
                     Some("name".into()),
                     "product name is empty".into(),
                 ));
@@ -266,7 +266,7 @@ impl Catalog {
             index.insert(id.clone(), products.len());
             products.push(Product {
                 id,
-                name: entry.name,
+                name: entry.name.into_inner(),
                 provide_services: entry.provide_services,
                 train_vendor_models: entry.train_vendor_models,
                 finetune_third_party: *entry.finetune_third_party.get_ref(),

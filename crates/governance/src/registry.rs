@@ -34,7 +34,7 @@ pub enum DecideError {
 pub enum LoadError {
     /// Stored data uses a region the configuration no longer lists.
     #[error(
-        "{what} {id} is in region `{region}`, which is not in the configured regions {configured:?}; add it back to `regions`"
+        "{what} {id} is in region `{region}`, which is not in the configured regions {configured:?}; add it back to `regions` in the configuration file"
     )]
     RegionNotConfigured {
         /// Kind of entity.
@@ -45,6 +45,14 @@ pub enum LoadError {
         region: String,
         /// The configured regions.
         configured: Vec<String>,
+    },
+    /// Stored terms or keys name a product the catalog no longer has.
+    #[error("{what} names product `{product}`, which is not in the catalog; add it back to the catalog file")]
+    ProductNotInCatalog {
+        /// What names it.
+        what: String,
+        /// The product.
+        product: String,
     },
     /// A tenant refers to an organization that does not exist.
     #[error("tenant {tenant} belongs to organization {org}, which does not exist")]
@@ -94,6 +102,41 @@ impl Registry {
             region: region.to_string(),
             configured: regions.to_vec(),
         };
+        let missing = |what: String, product: &str| LoadError::ProductNotInCatalog {
+            what,
+            product: product.to_string(),
+        };
+        for key in &snapshot.keys {
+            if let Some(p) = &key.product
+                && key.revoked_at.is_none()
+                && !reg.catalog.contains(p)
+            {
+                return Err(missing(format!("API key {}", key.id), p));
+            }
+        }
+        for org in &snapshot.orgs {
+            for o in &org.opt_outs {
+                if let Some(p) = o.products.iter().flatten().find(|p| !reg.catalog.contains(p)) {
+                    return Err(missing(format!("opt-out {} of organization {}", o.id, org.id), p));
+                }
+            }
+            if let Some(p) = org.ai.products.keys().find(|p| !reg.catalog.contains(p)) {
+                return Err(missing(format!("the AI settings of organization {}", org.id), p));
+            }
+        }
+        for t in &snapshot.tenants {
+            if let Some(p) = t.ai.products.keys().find(|p| !reg.catalog.contains(p)) {
+                return Err(missing(format!("the AI settings of tenant {}", t.id), p));
+            }
+            if let Some(p) = t
+                .retention
+                .iter()
+                .filter_map(|r| r.product.as_ref())
+                .find(|p| !reg.catalog.contains(p))
+            {
+                return Err(missing(format!("the retention rules of tenant {}", t.id), p));
+            }
+        }
         let mut orgs: std::collections::HashMap<OrgId, Org> = std::collections::HashMap::new();
         for mut org in snapshot.orgs {
             if !reg.has_region(&org.region) {

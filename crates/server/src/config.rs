@@ -163,17 +163,24 @@ impl Config {
                 "at least one region is required".into(),
             ));
         }
+        // Point at the line holding the offending value, not just the key.
+        let value_line = |v: &str| {
+            let quoted = format!("\"{v}\"");
+            text.lines()
+                .position(|l| l.contains(&quoted))
+                .map_or(regions_line, |i| i + 1)
+        };
         for (i, r) in cfg.regions.iter().enumerate() {
             if !valid_region(r) {
                 return Err(invalid(
-                    regions_line,
+                    value_line(r),
                     "regions",
                     format!("invalid region `{r}`: use lowercase letters, digits and `-`, starting with a letter"),
                 ));
             }
             if cfg.regions[..i].contains(r) {
                 return Err(invalid(
-                    regions_line,
+                    value_line(r),
                     "regions",
                     format!("region `{r}` is listed twice"),
                 ));

@@ -66,6 +66,8 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>, valid_json
                     join_path(&path, Some(name)).unwrap_or_default()
                 };
                 with_field("unknown_field", clean.clone(), Some(field))
+            } else if let Some(name) = backticked(&clean, "duplicate field `") {
+                with_field("duplicate_field", clean.clone(), join_path(&path, Some(name)))
             } else if let Some(name) = backticked(&clean, "missing field `") {
                 with_field("missing_field", clean.clone(), join_path(&path, Some(name)))
             } else if clean.starts_with("invalid type") {

@@ -52,6 +52,22 @@ pub struct Started {
 
 /// Opens the vault and storage, loads state and creates the bootstrap key if needed.
 pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
+    let dir_err = |error| StartError::DataDir {
+        path: opts.data_dir.display().to_string(),
+        error,
+    };
+    std::fs::create_dir_all(&opts.data_dir).map_err(dir_err)?;
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(opts.data_dir.join("datapact.lock"))
+        .map_err(dir_err)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(StartError::Locked(opts.data_dir.display().to_string())),
+        Err(std::fs::TryLockError::Error(e)) => return Err(dir_err(e)),
+    }
     let vault_opts = VaultOptions {
         data_dir: opts.data_dir.clone(),
         regions: opts
@@ -70,6 +86,7 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     let store = SqliteStore::open(&opts.data_dir)?;
     let state = AppState::open(Arc::new(store), Arc::new(vault), opts.catalog, opts.config).await?;
     let bootstrap = state.bootstrap(opts.admin_key.as_deref()).await?;
+    state.hold_lock(lock);
     Ok(Started {
         state: Arc::new(state),
         bootstrap,

@@ -19,9 +19,22 @@ pub enum StartError {
     /// The vault (keys, region storage) could not be opened.
     #[error(transparent)]
     Vault(#[from] VaultError),
-    /// Stored state does not fit the configuration.
+    /// Stored state does not fit the configuration or catalog.
     #[error("stored state does not fit the configuration: {0}")]
     Load(#[from] datapact_governance::registry::LoadError),
+    /// Another server holds the data directory.
+    #[error(
+        "another datapact server is using the data directory {0} (its lock file datapact.lock is held); stop it first"
+    )]
+    Locked(String),
+    /// The data directory cannot be used.
+    #[error("cannot use the data directory {path}: {error}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The bootstrap key from the environment is unusable.
     #[error("DATAPACT_ADMIN_KEY is too short: use at least {min} characters (e.g. `openssl rand -hex 32`)")]
     AdminKeyTooShort {
@@ -40,7 +53,10 @@ pub enum StartError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bootstrap {
     /// Keys already existed; nothing was created.
-    Existing,
+    Existing {
+        /// `DATAPACT_ADMIN_KEY` was set but not registered, because keys exist.
+        env_key_ignored: bool,
+    },
     /// The key from `DATAPACT_ADMIN_KEY` was registered.
     FromEnv {
         /// Its id.
@@ -71,6 +87,8 @@ pub struct AppState {
     pub wake: tokio::sync::Notify,
     /// Serializes read-modify-write changes so concurrent updates of one entity cannot lose one another.
     writes: tokio::sync::Mutex<()>,
+    /// The data directory's lock, held while this state lives, so no second server shares it.
+    lock: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 impl AppState {
@@ -92,13 +110,16 @@ impl AppState {
             jobs: std::sync::Mutex::new(jobs),
             wake: tokio::sync::Notify::new(),
             writes: tokio::sync::Mutex::new(()),
+            lock: std::sync::Mutex::new(None),
         })
     }
 
     /// Creates the first platform_admin key when none exists.
     pub async fn bootstrap(&self, env_key: Option<&str>) -> Result<Bootstrap, StartError> {
         if self.registry.has_keys() {
-            return Ok(Bootstrap::Existing);
+            return Ok(Bootstrap::Existing {
+                env_key_ignored: env_key.is_some_and(|k| !k.trim().is_empty()),
+            });
         }
         let (secret, generated) = match env_key.map(str::trim).filter(|k| !k.is_empty()) {
             Some(k) if k.len() < auth::MIN_KEY_LEN => {
@@ -130,6 +151,13 @@ impl AppState {
         } else {
             Bootstrap::FromEnv { id }
         })
+    }
+
+    /// Keeps the data directory's lock for as long as this state lives.
+    pub fn hold_lock(&self, file: std::fs::File) {
+        if let Ok(mut l) = self.lock.lock() {
+            *l = Some(file);
+        }
     }
 
     /// Takes the write lock: hold it across read, store and apply of one change.

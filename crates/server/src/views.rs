@@ -32,23 +32,35 @@ pub struct CreateOrg {
     pub allow_cross_region_llm: bool,
 }
 
+/// Present fields must carry a value: `null` would otherwise be silently taken as "no change".
+fn no_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 /// `PATCH /v1/orgs/{org}`: any field but `region` (which is refused with 409 if it would change).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchOrg {
     /// Display name.
+    #[serde(default, deserialize_with = "no_null")]
     pub name: Option<String>,
     /// Commercial plan (vendor only).
+    #[serde(default, deserialize_with = "no_null")]
     pub plan: Option<Plan>,
     /// BAA flag (vendor only).
+    #[serde(default, deserialize_with = "no_null")]
     pub baa: Option<bool>,
     /// Contract flag (vendor only).
+    #[serde(default, deserialize_with = "no_null")]
     pub contract_forbids_training: Option<bool>,
     /// Cross-region LLM consent.
+    #[serde(default, deserialize_with = "no_null")]
     pub allow_cross_region_llm: Option<bool>,
-    /// Contract status (platform_admin only; forward moves, or cancelling a termination).
+    /// `active` cancels a termination (platform_admin only); terminating uses `POST /v1/orgs/{org}/terminate`.
+    #[serde(default, deserialize_with = "no_null")]
     pub status: Option<OrgStatus>,
     /// Accepted only when equal to the current region.
+    #[serde(default, deserialize_with = "no_null")]
     pub region: Option<String>,
 }
 
@@ -118,8 +130,10 @@ pub struct CreateTenant {
 #[serde(deny_unknown_fields)]
 pub struct PatchTenant {
     /// Display name.
+    #[serde(default, deserialize_with = "no_null")]
     pub name: Option<String>,
     /// Accepted only when equal to the current region.
+    #[serde(default, deserialize_with = "no_null")]
     pub region: Option<String>,
 }
 
@@ -350,9 +364,11 @@ pub struct Page<T> {
 
 /// `?limit=&after=` for listings.
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next` value of the previous page.
     pub after: Option<String>,
@@ -485,6 +501,7 @@ impl RecordView {
 
 /// `GET /v1/tenants/{tenant}/records` query.
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecordQuery {
     /// Only this product.
@@ -500,11 +517,13 @@ pub struct RecordQuery {
     /// The `next` value of the previous page.
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 /// `GET /v1/tenants/{tenant}/records/{id}` query.
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
     /// Why the content is read; the decision point must allow it.
@@ -513,6 +532,7 @@ pub struct ReadQuery {
 
 /// `GET /v1/tenants/{tenant}/export` query.
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// Only this product.

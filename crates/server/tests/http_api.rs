@@ -917,3 +917,92 @@ async fn listing_orgs_pages_and_respects_scope() {
     assert_eq!(mine["items"][0]["id"], ids[2].as_str());
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_is_well_formed() {
+    let s = TestServer::start().await;
+    let (_, doc) = s.call(Method::GET, "/openapi.json", None, None).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut ops = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops += 1;
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let placed = p["in"].as_str().unwrap();
+                assert_eq!(
+                    placed == "path",
+                    path.contains(&format!("{{{name}}}")),
+                    "{method} {path}: {name} is in {placed}"
+                );
+            }
+            for (status, resp) in op["responses"].as_object().unwrap() {
+                if status.as_str() >= "400" && !resp["content"].is_null() {
+                    assert!(
+                        resp["content"].get("application/problem+json").is_some(),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            if op.get("security").is_some() {
+                assert!(op["responses"].get("401").is_some(), "{method} {path} lacks 401");
+            }
+        }
+    }
+    assert!(ops >= 40, "{ops} operations documented");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nulls_duplicates_and_time_zones() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&s.admin),
+            Some(json!({"name": null})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_type"), Some("name"))
+    );
+    let body = format!("{{\"tenant\":\"{tenant}\",\"tenant\":\"{tenant}\",\"product\":\"ixp\",\"purpose\":\"genai\"}}");
+    let (st, v) = s
+        .raw(
+            Method::POST,
+            "/v1/decisions",
+            &oa,
+            Some("application/json"),
+            body.into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("duplicate_field"),
+            Some("tenant")
+        )
+    );
+    let in_a_day = (time::OffsetDateTime::now_utc() + time::Duration::days(1)).to_offset(time::macros::offset!(+5:30));
+    let stamp = in_a_day.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (st, g) = s
+        .post(
+            &format!("/v1/tenants/{tenant}/support-grants"),
+            &oa,
+            json!({"ticket": "T", "expires_at": stamp}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{g}");
+    assert!(g["expires_at"].as_str().unwrap().ends_with('Z'), "stored in UTC: {g}");
+    s.stop().await;
+}

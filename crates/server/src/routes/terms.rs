@@ -59,7 +59,10 @@ pub async fn create_opt_out(
         ticket,
         requested_by,
         products,
-        effective_at: body.effective_at.unwrap_or(t),
+        effective_at: body
+            .effective_at
+            .map(|e| e.to_offset(time::UtcOffset::UTC))
+            .unwrap_or(t),
         recorded_by: c.id,
         recorded_at: t,
         revoked_at: None,
@@ -299,14 +302,15 @@ pub async fn create_grant(
     grant_caller(&st, &c, &id)?;
     let ticket = text("ticket", &body.ticket, 200)?;
     let t = now();
-    if body.expires_at <= t {
+    let expires_at = body.expires_at.to_offset(time::UtcOffset::UTC);
+    if expires_at <= t {
         return Err(ApiError::invalid(
             "invalid_expiry",
             "expires_at",
             "`expires_at` must be in the future",
         ));
     }
-    if body.expires_at > t + SupportGrant::MAX_DURATION {
+    if expires_at > t + SupportGrant::MAX_DURATION {
         return Err(ApiError::invalid(
             "invalid_expiry",
             "expires_at",
@@ -319,7 +323,7 @@ pub async fn create_grant(
         id: GrantId::generate(),
         tenant: tenant.id,
         ticket,
-        expires_at: body.expires_at,
+        expires_at,
         created_by: c.id,
         created_at: t,
         revoked_at: None,

@@ -44,7 +44,7 @@ impl TestServer {
         let started = datapact_server::open(opts).await.unwrap();
         assert!(matches!(
             started.bootstrap,
-            Bootstrap::FromEnv { .. } | Bootstrap::Existing
+            Bootstrap::FromEnv { .. } | Bootstrap::Existing { .. }
         ));
         let state = started.state;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
