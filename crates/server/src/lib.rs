@@ -103,17 +103,32 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
     let app = routes::router(state);
-    let _stop_worker = AbortOnDrop(worker);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let stop_worker = AbortOnDrop(Some(worker));
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Wait until the worker has let go of the state, so the data directory's lock is released
+    // when this returns.
+    stop_worker.stop().await;
+    served
 }
 
 /// Stops the background worker when the server stops.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl AbortOnDrop {
+    async fn stop(mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(h) = &self.0 {
+            h.abort();
+        }
     }
 }
