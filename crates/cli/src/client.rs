@@ -110,5 +110,11 @@ fn describe_problem(status: StatusCode, v: &Value) -> String {
         }
         s.push(']');
     }
+    // A denied purpose carries the decision's reasons: show every one.
+    for r in v.get("reasons").and_then(Value::as_array).into_iter().flatten() {
+        let code = r.get("code").and_then(Value::as_str).unwrap_or("");
+        let message = r.get("message").and_then(Value::as_str).unwrap_or("");
+        s.push_str(&format!("\n  - {code}: {message}"));
+    }
     s
 }

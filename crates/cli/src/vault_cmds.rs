@@ -294,7 +294,11 @@ pub async fn export(a: ExportArgs, remote: &Remote) -> Result<ExitCode> {
         );
     }
     std::fs::rename(&partial, &a.out).with_context(|| format!("cannot move the export to {}", a.out.display()))?;
-    eprintln!("exported {lines} records to {}", a.out.display());
+    eprintln!(
+        "exported {lines} record{} to {}",
+        if lines == 1 { "" } else { "s" },
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -353,6 +357,8 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 s.key_versions_destroyed,
                 s.record_count,
                 s.keys_destroyed_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
             ));
             if a.public_key.is_none() {
                 eprintln!(
