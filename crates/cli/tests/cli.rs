@@ -514,3 +514,151 @@ fn removing_a_product_that_stored_state_names_stops_the_server() {
     );
     assert_eq!(err.matches("invalid region").count(), 1, "{err}");
 }
+
+#[test]
+fn the_master_secret_must_match_and_must_not_vanish() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let pass = [("DATAPACT_MASTER_PASSPHRASE", "correct horse battery staple")];
+    drop(Served::start(&data, &[], &pass));
+    let serve = |env: &[(&str, &str)]| {
+        datapact(
+            &["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()],
+            env,
+        )
+    };
+    let out = serve(&[("DATAPACT_MASTER_PASSPHRASE", "wrong horse battery staple")]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("DATAPACT_MASTER_PASSPHRASE is wrong"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = serve(&[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("set DATAPACT_MASTER_PASSPHRASE"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !data.join("master.key").exists(),
+        "no fresh key file over existing data"
+    );
+    // A key-file deployment whose key file is lost does not start either.
+    let data2 = dir.path().join("d2");
+    drop(Served::start(&data2, &[], &[]));
+    std::fs::remove_file(data2.join("master.key")).unwrap();
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data2.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("restore it from your backup"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(Served::start(&data, &[], &pass).stdout_head.contains("listening"));
+}
+
+#[test]
+fn records_export_purge_and_rotation_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "an-operator-chosen-key-of-decent-length";
+    let s = Served::start(&dir.path().join("d"), &[], &[("DATAPACT_ADMIN_KEY", key)]);
+    let org = s.json(
+        key,
+        &["org", "create", "--name", "A", "--plan", "enterprise", "--region", "eu"],
+    );
+    let org = org["id"].as_str().unwrap();
+    let oa = s.json(key, &["api-key", "create", "--role", "org_admin", "--org", org]);
+    let oa = oa["key"].as_str().unwrap();
+    let tenant = s.json(oa, &["tenant", "create", "--org", org, "--name", "t"]);
+    let tenant = tenant["id"].as_str().unwrap();
+    let svc = s.json(key, &["api-key", "create", "--role", "service", "--product", "ixp"]);
+    let svc = svc["key"].as_str().unwrap();
+    let bin = dir.path().join("blob.bin");
+    std::fs::write(&bin, [0u8, 1, 2, 255]).unwrap();
+    let r = s.json(
+        svc,
+        &[
+            "record",
+            "put",
+            "--tenant",
+            tenant,
+            "--product",
+            "ixp",
+            "--data-kind",
+            "run_time",
+            "--file",
+            bin.to_str().unwrap(),
+        ],
+    );
+    let id = r["id"].as_str().unwrap();
+    for i in 0..20 {
+        s.json(
+            svc,
+            &[
+                "record",
+                "put",
+                "--tenant",
+                tenant,
+                "--product",
+                "ixp",
+                "--data-kind",
+                "run_time",
+                "--content",
+                &format!("m{i}"),
+            ],
+        );
+    }
+    let got = s.json(svc, &["record", "get", "--tenant", tenant, id, "--purpose", "service"]);
+    assert_eq!(got["content_base64"], "AAEC/w==");
+    let out = s.cli(oa, &["keys", "rotate", "--tenant", tenant]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("21 records re-encrypted"),
+        "{}",
+        text(&out.stderr)
+    );
+    let keys = s.json(oa, &["keys", "list", "--tenant", tenant]);
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["version"], 2);
+    let export = dir.path().join("out.ndjson");
+    let out = s.cli(oa, &["export", "--tenant", tenant, "--out", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&export).unwrap().lines().count(), 21);
+    let cert = dir.path().join("cert.json");
+    let out = s.cli(oa, &["purge", "--tenant", tenant, "--out", cert.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pk: serde_json::Value = serde_json::from_str(&text(
+        &datapact(&["--url", &s.url, "--key", key, "whoami", "--json"], &[]).stdout,
+    ))
+    .unwrap();
+    assert_eq!(pk["role"], "platform_admin");
+    let out = datapact(&["verify-certificate", cert.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("records: 21"), "{}", text(&out.stdout));
+    let mut tampered: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cert).unwrap()).unwrap();
+    tampered["payload"] = serde_json::Value::String(
+        tampered["payload"]
+            .as_str()
+            .unwrap()
+            .replace("\"record_count\":21", "\"record_count\":2"),
+    );
+    std::fs::write(&cert, tampered.to_string()).unwrap();
+    let out = datapact(&["verify-certificate", cert.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("signature does not verify"),
+        "{}",
+        text(&out.stderr)
+    );
+}

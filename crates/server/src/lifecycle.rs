@@ -30,6 +30,17 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(vault_error)
 }
 
+/// Runs `f` on the blocking pool with the vault and the tenant as the vault sees it.
+pub async fn with_vault<T: Send + 'static>(
+    state: &AppState,
+    tenant: &Tenant,
+    f: impl FnOnce(&datapact_vault::Vault, TenantRef<'_>) -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let vault = Arc::clone(&state.vault);
+    let (id, region) = (tenant.id, tenant.region.clone());
+    blocking(move || f(&vault, TenantRef { id, region: &region })).await
+}
+
 /// How a vault failure is answered.
 pub fn vault_error(e: VaultError) -> ApiError {
     use axum::http::StatusCode;
@@ -109,20 +120,8 @@ pub async fn purge_tenant(
     tenant: &Tenant,
     reason: &str,
 ) -> Result<(StoredCertificate, Job), ApiError> {
-    let vault = Arc::clone(&state.vault);
-    let (tid, region, org, why) = (tenant.id, tenant.region.clone(), tenant.org, reason.to_string());
-    let cert: DeletionCertificate = blocking(move || {
-        vault.purge(
-            TenantRef {
-                id: tid,
-                region: &region,
-            },
-            org,
-            &why,
-            now(),
-        )
-    })
-    .await?;
+    let (org, why) = (tenant.org, reason.to_string());
+    let cert: DeletionCertificate = with_vault(state, tenant, move |v, t| v.purge(t, org, &why, now())).await?;
     let stored = StoredCertificate {
         id: cert.statement.certificate_id.clone(),
         tenant: tenant.id,
@@ -209,32 +208,20 @@ async fn advance(state: &AppState, mut job: Job, budget: Duration) -> bool {
     let start = Instant::now();
     let batch = state.config.lifecycle.job_batch;
     while start.elapsed() < budget {
-        let vault = Arc::clone(&state.vault);
-        let (tid, region) = (tenant.id, tenant.region.clone());
         let step = match job.kind {
             JobKind::RemoveRows => {
-                blocking(move || {
-                    let n = vault.remove_rows(
-                        TenantRef {
-                            id: tid,
-                            region: &region,
-                        },
-                        batch,
-                    )?;
+                with_vault(state, &tenant, move |v, t| {
+                    let n = v.remove_rows(t, batch)?;
                     Ok((n as u64, n == 0))
                 })
                 .await
             }
             JobKind::Reencrypt => {
-                blocking(move || {
-                    let t = TenantRef {
-                        id: tid,
-                        region: &region,
-                    };
-                    let (moved, remaining) = vault.reencrypt(t, batch, now())?;
+                with_vault(state, &tenant, move |v, t| {
+                    let (moved, remaining) = v.reencrypt(t, batch, now())?;
                     if remaining == 0 {
-                        let retired = vault.retire_unused_keys(t, now())?;
-                        tracing::info!(tenant = %tid, ?retired, "re-encryption finished; old data keys destroyed");
+                        let retired = v.retire_unused_keys(t, now())?;
+                        tracing::info!(tenant = %t.id, ?retired, "re-encryption finished; old data keys destroyed");
                     }
                     Ok((moved as u64, remaining == 0))
                 })
@@ -285,9 +272,8 @@ async fn sweep(state: &AppState) {
             if tenant.retention.is_empty() {
                 continue;
             }
-            let vault = Arc::clone(&state.vault);
-            let (id, region, rules) = (tenant.id, tenant.region.clone(), tenant.retention.clone());
-            match blocking(move || vault.sweep(TenantRef { id, region: &region }, &rules, now())).await {
+            let (id, rules) = (tenant.id, tenant.retention.clone());
+            match with_vault(state, &tenant, move |v, t| v.sweep(t, &rules, now())).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(tenant = %id, deleted = n, "retention sweep deleted expired records"),
                 Err(e) => tracing::error!(tenant = %id, detail = %e.detail, "retention sweep failed"),

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::product;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
-use crate::lifecycle::{self, REASON_REQUEST, blocking, enqueue};
+use crate::lifecycle::{self, REASON_REQUEST, enqueue, with_vault};
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{OrgView, RetentionInput, TerminateInput};
@@ -175,17 +175,7 @@ pub async fn list_keys(
 ) -> Result<Json<Vec<datapact_vault::KeyVersion>>, ApiError> {
     let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, guard::ORG_READERS, "read key versions")?;
-    let vault = Arc::clone(&st.vault);
-    let (tid, region) = (tenant.id, tenant.region.clone());
-    Ok(Json(
-        blocking(move || {
-            vault.key_versions(datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            })
-        })
-        .await?,
-    ))
+    Ok(Json(with_vault(&st, &tenant, |v, t| v.key_versions(t)).await?))
 }
 
 /// Starts a new data key version and a job that re-encrypts every record under it.
@@ -199,17 +189,7 @@ pub async fn rotate(
 ) -> Result<Json<Value>, ApiError> {
     let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, &[Role::OrgAdmin, Role::PlatformAdmin], "rotate data keys")?;
-    let vault = Arc::clone(&st.vault);
-    let (tid, region) = (tenant.id, tenant.region.clone());
-    let (version, total) = blocking(move || {
-        let t = datapact_vault::TenantRef {
-            id: tid,
-            region: &region,
-        };
-        let v = vault.rotate(t, now())?;
-        Ok((v, vault.count(t, None)?))
-    })
-    .await?;
+    let (version, total) = with_vault(&st, &tenant, |v, t| Ok((v.rotate(t, now())?, v.count(t, None)?))).await?;
     tracing::info!(tenant = %tenant.id, version, by = %c.id, "data key rotated");
     let job = enqueue(&st, JobKind::Reencrypt, tenant.id, tenant.org, total).await?;
     Ok(Json(json!({ "version": version, "job": job })))

@@ -19,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use super::product;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::guard;
-use crate::lifecycle::blocking;
+use crate::lifecycle::with_vault;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{BatchInput, ExportQuery, Page, ReadQuery, RecordInput, RecordPatchInput, RecordQuery, RecordView};
@@ -162,9 +162,7 @@ async fn write_records(
     for p in products {
         require_purpose(st, &tenant, p, Purpose::Service, None)?;
     }
-    let vault = Arc::clone(&st.vault);
-    let (id, region) = (tenant.id, tenant.region.clone());
-    blocking(move || vault.put(datapact_vault::TenantRef { id, region: &region }, records, now())).await
+    with_vault(st, &tenant, move |v, t| v.put(t, records, now())).await
 }
 
 /// Writes one record (a product's service key).
@@ -254,9 +252,7 @@ pub async fn list(
         },
         limit: limit + 1,
     };
-    let vault = Arc::clone(&st.vault);
-    let (id, region) = (tenant.id, tenant.region.clone());
-    let mut metas = blocking(move || vault.list(datapact_vault::TenantRef { id, region: &region }, &filter)).await?;
+    let mut metas = with_vault(&st, &tenant, move |v, t| v.list(t, &filter)).await?;
     let next = (metas.len() > limit).then(|| {
         metas.truncate(limit);
         metas.last().map(|m| m.id.to_string()).unwrap_or_default()
@@ -308,32 +304,10 @@ pub async fn read(
     })?;
     check_reader(&c, purpose)?;
     let rid = record_id(&id)?;
-    let vault = Arc::clone(&st.vault);
-    let (tid, region) = (tenant.id, tenant.region.clone());
-    let meta = blocking(move || {
-        vault.meta(
-            datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            },
-            rid,
-        )
-    })
-    .await?;
+    let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
     require_purpose(&st, &tenant, &meta.product, purpose, Some(meta.data_kind))?;
-    let vault = Arc::clone(&st.vault);
-    let region = tenant.region.clone();
-    let record = blocking(move || {
-        vault.get(
-            datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            },
-            rid,
-        )
-    })
-    .await?;
+    let record = with_vault(&st, &tenant, move |v, t| v.get(t, rid)).await?;
     Ok(Json(RecordView::of(record.meta, Some(record.content))))
 }
 
@@ -356,33 +330,9 @@ pub async fn patch(
         categories: body.categories,
         metadata: body.metadata,
     };
-    let vault = Arc::clone(&st.vault);
-    let (tid, region) = (tenant.id, tenant.region.clone());
-    let meta = blocking(move || {
-        vault.meta(
-            datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            },
-            rid,
-        )
-    })
-    .await?;
+    let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
-    let vault = Arc::clone(&st.vault);
-    let region = tenant.region.clone();
-    let meta = blocking(move || {
-        vault.update(
-            datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            },
-            rid,
-            patch,
-            now(),
-        )
-    })
-    .await?;
+    let meta = with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())).await?;
     Ok(Json(RecordView::of(meta, None)))
 }
 
@@ -398,31 +348,9 @@ pub async fn delete(
     let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, MODIFIERS, "delete records")?;
     let rid = record_id(&id)?;
-    let vault = Arc::clone(&st.vault);
-    let (tid, region) = (tenant.id, tenant.region.clone());
-    let meta = blocking(move || {
-        vault.meta(
-            datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            },
-            rid,
-        )
-    })
-    .await?;
+    let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
-    let vault = Arc::clone(&st.vault);
-    let region = tenant.region.clone();
-    blocking(move || {
-        vault.delete(
-            datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            },
-            rid,
-        )
-    })
-    .await?;
+    with_vault(&st, &tenant, move |v, t| v.delete(t, rid)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -450,18 +378,9 @@ pub async fn export(
     if let Some(p) = &q.product {
         product(&st, "product", p)?;
     }
-    let vault = Arc::clone(&st.vault);
-    let (tid, region, prod) = (tenant.id, tenant.region.clone(), q.product.clone());
-    let total = blocking(move || {
-        vault.count(
-            datapact_vault::TenantRef {
-                id: tid,
-                region: &region,
-            },
-            prod.as_deref(),
-        )
-    })
-    .await?;
+    let prod = q.product.clone();
+    let total = with_vault(&st, &tenant, move |v, t| v.count(t, prod.as_deref())).await?;
+    let tid = tenant.id;
     // A bounded channel between the reader thread and the socket keeps memory flat.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     let vault = Arc::clone(&st.vault);
