@@ -52,7 +52,7 @@ fn split(n: u64) -> u64 {
 /// MTH(D[start..end]) for a range reached by the RFC's recursion.
 pub fn subtree<S: NodeSource>(src: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return src.perfect(n.trailing_zeros(), start / n);
     }
     let k = split(n);
