@@ -1,4 +1,12 @@
-//! The tamper-evident audit log of datapact.
+//! The tamper-evident audit log of datapact: content-free entries, hashed as an RFC 6962
+//! Merkle tree, with signed checkpoints and inclusion and consistency proofs that any
+//! standard verifier can check.
 #![forbid(unsafe_code)]
 
+pub mod entry;
+pub mod log;
 pub mod merkle;
+pub mod verify;
+
+pub use entry::{Action, Actor, Entry, Event, Label, Outcome, Resource};
+pub use log::{AuditError, AuditLog, Checkpoint, CheckpointSigner, Query, StoredEntry};

@@ -1,0 +1,235 @@
+//! Audit entries. An entry can hold no customer content by construction: every field is an
+//! identifier, an enum or a validated label, and there is no free-text field at all.
+
+use std::fmt;
+
+use datapact_governance::{GrantId, JobId, KeyId, OptOutId, OrgId, Purpose, ReasonCode, RecordId, Role, TenantId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A short identifier (product id, region, certificate id): lowercase letters, digits and `-_.:`,
+/// at most 64 characters, so it cannot carry a sentence of customer text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Label(String);
+
+/// A string that is not a valid [`Label`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a label (lowercase letters, digits and -_.:, at most 64)")]
+pub struct LabelError(pub String);
+
+impl Label {
+    /// Checks and wraps a label.
+    pub fn new(s: &str) -> Result<Self, LabelError> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.:".contains(c));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(LabelError(s.chars().take(64).collect()))
+        }
+    }
+
+    /// The label text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Label::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A purpose decision was asked.
+    Decision,
+    /// Record content was read.
+    ContentRead,
+    /// Records were written.
+    RecordWrite,
+    /// A record was changed.
+    RecordModify,
+    /// A record was deleted.
+    RecordDelete,
+    /// A tenant's data was exported.
+    Export,
+    /// A tenant's data was purged.
+    Purge,
+    /// Rows of a purged tenant were removed.
+    RowsRemoved,
+    /// Expired records were deleted by retention.
+    RetentionSweep,
+    /// A data key was created.
+    KeyCreate,
+    /// A data key was rotated.
+    KeyRotate,
+    /// Data keys were destroyed.
+    KeyDestroy,
+    /// An organization was created.
+    OrgCreate,
+    /// An organization's terms changed.
+    TermsChange,
+    /// A contract termination started or completed.
+    Termination,
+    /// A tenant was created or changed.
+    TenantChange,
+    /// A training opt-out was recorded.
+    OptOutRecord,
+    /// A training opt-out was revoked.
+    OptOutRevoke,
+    /// AI settings changed.
+    AiSettingsChange,
+    /// Retention rules changed.
+    RetentionChange,
+    /// A support grant was given.
+    SupportGrantCreate,
+    /// A support grant was revoked.
+    SupportGrantRevoke,
+    /// An API key was created.
+    ApiKeyCreate,
+    /// An API key was revoked.
+    ApiKeyRevoke,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Allowed and done.
+    Allowed,
+    /// Refused by policy.
+    Denied,
+    /// Failed.
+    Error,
+}
+
+/// The wire name of an enum value (`"content_read"`), for storage columns and filters.
+pub fn wire_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// A resource an entry concerns, by id only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// A record.
+    Record(RecordId),
+    /// A support grant.
+    Grant(GrantId),
+    /// An opt-out.
+    OptOut(OptOutId),
+    /// An API key.
+    ApiKey(KeyId),
+    /// A background job.
+    Job(JobId),
+    /// A data key version.
+    DataKey(u32),
+    /// A deletion certificate.
+    Certificate(Label),
+    /// A number of records affected (batch writes, exports, sweeps).
+    Count(u64),
+}
+
+/// Who acted: a key (with its role), or datapact itself (background jobs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The API key, if a caller acted.
+    pub key: Option<KeyId>,
+    /// Its role.
+    pub role: Option<Role>,
+}
+
+impl Actor {
+    /// datapact's own background work.
+    pub fn system() -> Self {
+        Self { key: None, role: None }
+    }
+}
+
+/// Everything an entry records except its position and time, which the log assigns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Who.
+    pub actor: Actor,
+    /// The organization concerned.
+    pub org: Option<OrgId>,
+    /// The tenant concerned.
+    pub tenant: Option<TenantId>,
+    /// The product concerned.
+    pub product: Option<Label>,
+    /// What.
+    pub action: Action,
+    /// For which purpose.
+    pub purpose: Option<Purpose>,
+    /// The resources, by id.
+    pub resources: Vec<Resource>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The decision's reason codes.
+    pub reasons: Vec<ReasonCode>,
+    /// The HTTP request it belongs to.
+    pub request_id: Option<uuid::Uuid>,
+    /// Where processing happened.
+    pub region: Option<Label>,
+    /// A keyed hash (HMAC-SHA-256 with the organization's key) correlating a sensitive value.
+    pub correlation: Option<String>,
+}
+
+impl Event {
+    /// An event with the given actor, action and outcome, and nothing else set.
+    pub fn new(actor: Actor, action: Action, outcome: Outcome) -> Self {
+        Self {
+            actor,
+            org: None,
+            tenant: None,
+            product: None,
+            action,
+            purpose: None,
+            resources: Vec::new(),
+            outcome,
+            reasons: Vec::new(),
+            request_id: None,
+            region: None,
+            correlation: None,
+        }
+    }
+}
+
+/// An entry as it sits in the log. Its canonical JSON is the exact leaf that is hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the log (0-based), inside the hashed bytes so entries cannot be reordered.
+    pub index: u64,
+    /// When it was appended.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// What it records.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Entry {
+    /// The exact bytes that are hashed as this entry's leaf.
+    pub fn leaf(&self) -> Vec<u8> {
+        // Field order is fixed by the struct definitions, and there are no maps, so the bytes
+        // are deterministic.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,467 @@
+//! The log: entries and perfect subtree hashes in SQLite, appended by one writer thread that
+//! commits many concurrent appends in one durable transaction (group commit), and signed
+//! checkpoints.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::entry::{Entry, Event, wire_name};
+use crate::merkle::{self, Frontier, Hash, NodeSource};
+
+/// Why an audit operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The database failed.
+    #[error("audit database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The writer thread is gone.
+    #[error("the audit writer has stopped")]
+    WriterGone,
+    /// Stored data is malformed.
+    #[error("audit log is corrupt: {0}")]
+    Corrupt(String),
+    /// A request asked for something outside the tree.
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
+/// Signs checkpoints (the server's Ed25519 key).
+pub trait CheckpointSigner: Send + Sync {
+    /// Signs a message.
+    fn sign(&self, msg: &[u8]) -> [u8; 64];
+    /// The Ed25519 public key.
+    fn public_key(&self) -> [u8; 32];
+    /// A short key identifier.
+    fn key_id(&self) -> String;
+}
+
+/// A signed statement of the log's size and root at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Number of entries.
+    pub tree_size: u64,
+    /// RFC 6962 root hash, base64.
+    pub root_hash: String,
+    /// When it was signed (RFC 3339).
+    pub timestamp: String,
+    /// Ed25519 signature over [`Checkpoint::signed_bytes`], base64.
+    pub signature: String,
+    /// Signer key id.
+    pub key_id: String,
+    /// Signer public key, base64.
+    pub public_key: String,
+    /// The same checkpoint as a C2SP signed note.
+    pub note: String,
+}
+
+impl Checkpoint {
+    /// The bytes the `signature` covers: the body of the signed note.
+    pub fn signed_bytes(origin: &str, tree_size: u64, root_b64: &str, timestamp: &str) -> Vec<u8> {
+        format!("{origin}\n{tree_size}\n{root_b64}\ntime {timestamp}\n").into_bytes()
+    }
+}
+
+/// The C2SP signed-note key hash for an Ed25519 key: first 4 bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ key).
+pub fn note_key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(name.as_bytes());
+    h.update([0x0a, 0x01]);
+    h.update(public_key);
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS entries (
+    idx INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    org TEXT,
+    tenant TEXT,
+    product TEXT,
+    action TEXT NOT NULL,
+    purpose TEXT,
+    outcome TEXT NOT NULL,
+    leaf BLOB NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS entries_by_org ON entries(org, idx);
+CREATE INDEX IF NOT EXISTS entries_by_tenant ON entries(tenant, idx);
+CREATE TABLE IF NOT EXISTS nodes (
+    id INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    tree_size INTEGER PRIMARY KEY,
+    checkpoint TEXT NOT NULL
+) STRICT;
+"#;
+
+/// Node key: level in the top 8 bits, index below.
+fn node_id(level: u32, index: u64) -> i64 {
+    ((level as i64) << 56) | index as i64
+}
+
+fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+fn open_conn(path: &Path) -> Result<Connection, AuditError> {
+    let c = Connection::open(path)?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(c)
+}
+
+struct ConnNodes<'a>(&'a Connection);
+
+impl NodeSource for ConnNodes<'_> {
+    type Error = AuditError;
+    fn perfect(&self, level: u32, index: u64) -> Result<Hash, AuditError> {
+        let mut stmt = self.0.prepare_cached("SELECT hash FROM nodes WHERE id = ?1")?;
+        let v: Option<Vec<u8>> = stmt.query_row([node_id(level, index)], |r| r.get(0)).optional()?;
+        v.and_then(|b| b.try_into().ok())
+            .ok_or_else(|| AuditError::Corrupt(format!("missing tree node {level}/{index}")))
+    }
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<Entry, AuditError>>;
+
+/// The audit log.
+pub struct AuditLog {
+    path: PathBuf,
+    origin: String,
+    queue: Mutex<Option<mpsc::Sender<(Event, Reply)>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    size: Arc<AtomicU64>,
+    reader: Mutex<Vec<Connection>>,
+    signer: Arc<dyn CheckpointSigner>,
+}
+
+/// One page of entries.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredEntry {
+    /// Position.
+    pub index: u64,
+    /// The exact leaf bytes, base64.
+    pub leaf: String,
+    /// The entry, parsed.
+    pub entry: Entry,
+}
+
+/// Filters for [`AuditLog::query`].
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Only this organization.
+    pub org: Option<String>,
+    /// Only this tenant.
+    pub tenant: Option<String>,
+    /// Only this product.
+    pub product: Option<String>,
+    /// Only this action (wire name).
+    pub action: Option<String>,
+    /// Only this purpose (wire name).
+    pub purpose: Option<String>,
+    /// Only this outcome (wire name).
+    pub outcome: Option<String>,
+    /// At or after.
+    pub since: Option<OffsetDateTime>,
+    /// Before.
+    pub until: Option<OffsetDateTime>,
+    /// Entries with an index above this.
+    pub after: Option<u64>,
+    /// Page size.
+    pub limit: usize,
+}
+
+impl AuditLog {
+    /// Opens (creating) the log at `path` and starts its writer thread.
+    pub fn open(path: &Path, origin: &str, signer: Arc<dyn CheckpointSigner>) -> Result<Self, AuditError> {
+        let conn = open_conn(path)?;
+        conn.execute_batch(SCHEMA)?;
+        let size: u64 = conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64;
+        let frontier = Frontier::load(&ConnNodes(&conn), size)?;
+        let size_shared = Arc::new(AtomicU64::new(size));
+        let (tx, rx) = mpsc::channel::<(Event, Reply)>();
+        let sz = Arc::clone(&size_shared);
+        let writer = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || writer_loop(conn, frontier, rx, sz))
+            .map_err(|e| AuditError::Corrupt(format!("cannot start the audit writer: {e}")))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            origin: origin.to_string(),
+            queue: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            size: size_shared,
+            reader: Mutex::new(Vec::new()),
+            signer,
+        })
+    }
+
+    /// The checkpoint origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Appends an event; resolves once it is durable, with its position.
+    pub async fn append(&self, event: Event) -> Result<Entry, AuditError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        {
+            let q = self.queue.lock().map_err(|_| AuditError::WriterGone)?;
+            q.as_ref()
+                .ok_or(AuditError::WriterGone)?
+                .send((event, tx))
+                .map_err(|_| AuditError::WriterGone)?;
+        }
+        rx.await.map_err(|_| AuditError::WriterGone)?
+    }
+
+    /// Appends from a thread that is not async.
+    pub fn append_blocking(&self, event: Event) -> Result<Entry, AuditError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        {
+            let q = self.queue.lock().map_err(|_| AuditError::WriterGone)?;
+            q.as_ref()
+                .ok_or(AuditError::WriterGone)?
+                .send((event, tx))
+                .map_err(|_| AuditError::WriterGone)?;
+        }
+        rx.blocking_recv().map_err(|_| AuditError::WriterGone)?
+    }
+
+    /// Number of durable entries.
+    pub fn size(&self) -> u64 {
+        self.size.load(Ordering::SeqCst)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, AuditError>) -> Result<T, AuditError> {
+        let conn = self.reader.lock().map_err(|_| AuditError::WriterGone)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.reader.lock()
+            && pool.len() < 8
+        {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Signs a checkpoint of the current tree and keeps it.
+    pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
+        let size = self.size();
+        let root = self.read(|c| merkle::root(&ConnNodes(c), size))?;
+        let root_b64 = B64.encode(root);
+        let timestamp = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc())
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let body = Checkpoint::signed_bytes(&self.origin, size, &root_b64, &timestamp);
+        let sig = self.signer.sign(&body);
+        let pk = self.signer.public_key();
+        let mut key_sig = note_key_hash(&self.origin, &pk).to_vec();
+        key_sig.extend_from_slice(&sig);
+        let note = format!(
+            "{}\n\u{2014} {} {}\n",
+            String::from_utf8_lossy(&body),
+            self.origin,
+            B64.encode(key_sig)
+        );
+        let cp = Checkpoint {
+            tree_size: size,
+            root_hash: root_b64,
+            timestamp,
+            signature: B64.encode(sig),
+            key_id: self.signer.key_id(),
+            public_key: B64.encode(pk),
+            note,
+        };
+        let json = serde_json::to_string(&cp).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        let conn = open_conn(&self.path)?;
+        conn.execute(
+            "INSERT OR REPLACE INTO checkpoints (tree_size, checkpoint) VALUES (?1, ?2)",
+            params![size as i64, json],
+        )?;
+        Ok(cp)
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `tree_size` entries.
+    pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>, AuditError> {
+        if tree_size > self.size() || index >= tree_size {
+            return Err(AuditError::OutOfRange(format!(
+                "index {index} is not in a tree of {tree_size} entries (the log has {})",
+                self.size()
+            )));
+        }
+        self.read(|c| merkle::inclusion_proof(&ConnNodes(c), index, tree_size))
+    }
+
+    /// The consistency proof between two tree sizes.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
+        if from > to || to > self.size() {
+            return Err(AuditError::OutOfRange(format!(
+                "need from ≤ to ≤ {} (got {from}, {to})",
+                self.size()
+            )));
+        }
+        self.read(|c| merkle::consistency_proof(&ConnNodes(c), from, to))
+    }
+
+    /// The root of the tree of `size` entries.
+    pub fn root(&self, size: u64) -> Result<Hash, AuditError> {
+        if size > self.size() {
+            return Err(AuditError::OutOfRange(format!("the log has {} entries", self.size())));
+        }
+        self.read(|c| merkle::root(&ConnNodes(c), size))
+    }
+
+    /// Entries matching `q`, in index order.
+    pub fn query(&self, q: &Query) -> Result<Vec<StoredEntry>, AuditError> {
+        let mut sql = String::from("SELECT idx, leaf FROM entries WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut push = |cond: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+        };
+        for (col, v) in [
+            ("org", &q.org),
+            ("tenant", &q.tenant),
+            ("product", &q.product),
+            ("action", &q.action),
+            ("purpose", &q.purpose),
+            ("outcome", &q.outcome),
+        ] {
+            if let Some(v) = v {
+                push(&format!(" AND {col} = ?"), v.clone().into());
+            }
+        }
+        if let Some(t) = q.since {
+            push(" AND time >= ?", micros(t).into());
+        }
+        if let Some(t) = q.until {
+            push(" AND time < ?", micros(t).into());
+        }
+        if let Some(a) = q.after {
+            push(" AND idx > ?", (a as i64).into());
+        }
+        sql.push_str(&format!(" ORDER BY idx LIMIT {}", q.limit.clamp(1, 100_000)));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let idx = r.get::<_, i64>(0)? as u64;
+                let leaf: Vec<u8> = r.get(1)?;
+                let entry: Entry = serde_json::from_slice(&leaf)
+                    .map_err(|e| AuditError::Corrupt(format!("entry {idx} does not parse: {e}")))?;
+                out.push(StoredEntry {
+                    index: idx,
+                    leaf: B64.encode(&leaf),
+                    entry,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    pub fn close(&self) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.take();
+        }
+        if let Ok(mut w) = self.writer.lock()
+            && let Some(h) = w.take()
+        {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Commits queued appends in batches: one transaction, one fsync, many entries.
+fn writer_loop(mut conn: Connection, mut frontier: Frontier, rx: mpsc::Receiver<(Event, Reply)>, size: Arc<AtomicU64>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 8192 {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let before = frontier.clone();
+        let result = commit(&mut conn, &mut frontier, &batch);
+        match result {
+            Ok(entries) => {
+                size.store(frontier.size(), Ordering::SeqCst);
+                for ((_, reply), entry) in batch.into_iter().zip(entries) {
+                    let _ = reply.send(Ok(entry));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, entries = batch.len(), "audit append failed; the operations are refused");
+                frontier = before;
+                let msg = e.to_string();
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(AuditError::Corrupt(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, frontier: &mut Frontier, batch: &[(Event, Reply)]) -> Result<Vec<Entry>, AuditError> {
+    let tx = conn.transaction()?;
+    let mut entries = Vec::with_capacity(batch.len());
+    {
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        let mut node = tx.prepare_cached("INSERT OR REPLACE INTO nodes (id, hash) VALUES (?1, ?2)")?;
+        let now = OffsetDateTime::now_utc();
+        for (event, _) in batch {
+            let entry = Entry {
+                index: frontier.size(),
+                time: now,
+                event: event.clone(),
+            };
+            let leaf = entry.leaf();
+            ins.execute(params![
+                entry.index as i64,
+                micros(now),
+                entry.event.org.map(|o| o.to_string()),
+                entry.event.tenant.map(|t| t.to_string()),
+                entry.event.product.as_ref().map(|p| p.as_str().to_string()),
+                wire_name(&entry.event.action),
+                entry.event.purpose.map(|p| wire_name(&p)),
+                wire_name(&entry.event.outcome),
+                leaf,
+            ])?;
+            for (level, index, hash) in frontier.push(merkle::leaf_hash(&leaf)) {
+                node.execute(params![node_id(level, index), hash.as_slice()])?;
+            }
+            entries.push(entry);
+        }
+    }
+    tx.commit()?;
+    Ok(entries)
+}

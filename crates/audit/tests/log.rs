@@ -1,0 +1,256 @@
+//! The audit log on real files: concurrent appends, proofs any RFC 6962 verifier accepts,
+//! restart, and tampering of every kind named by `verify`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use datapact_audit::merkle::{leaf_hash, verify_consistency, verify_inclusion};
+use datapact_audit::verify::{Failure, verify_file};
+use datapact_audit::{Action, Actor, AuditLog, CheckpointSigner, Event, Label, Outcome, Query, Resource};
+use datapact_governance::{OrgId, Purpose, ReasonCode, RecordId, TenantId};
+
+struct TestSigner(ed25519_dalek::SigningKey);
+
+impl CheckpointSigner for TestSigner {
+    fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.0.sign(msg).to_bytes()
+    }
+    fn public_key(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
+    }
+    fn key_id(&self) -> String {
+        "test".into()
+    }
+}
+
+const ORIGIN: &str = "datapact.test/audit";
+
+fn signer() -> Arc<TestSigner> {
+    Arc::new(TestSigner(ed25519_dalek::SigningKey::from_bytes(&[7; 32])))
+}
+
+fn event(org: OrgId, i: u64) -> Event {
+    let mut e = Event::new(
+        Actor::system(),
+        Action::ContentRead,
+        if i.is_multiple_of(5) {
+            Outcome::Denied
+        } else {
+            Outcome::Allowed
+        },
+    );
+    e.org = Some(org);
+    e.tenant = Some(TenantId::generate());
+    e.product = Some(Label::new("ixp").unwrap());
+    e.purpose = Some(Purpose::Service);
+    e.resources = vec![Resource::Record(RecordId::generate())];
+    e.reasons = vec![ReasonCode::InRegion];
+    e.region = Some(Label::new("eu").unwrap());
+    e
+}
+
+fn b64hash(s: &str) -> [u8; 32] {
+    B64.decode(s).unwrap().try_into().unwrap()
+}
+
+async fn filled(dir: &Path, n: u64) -> (Arc<AuditLog>, OrgId, OrgId) {
+    let log = Arc::new(AuditLog::open(&dir.join("audit.db"), ORIGIN, signer()).unwrap());
+    let (a, b) = (OrgId::generate(), OrgId::generate());
+    let mut tasks = Vec::new();
+    for w in 0..8u64 {
+        let log = Arc::clone(&log);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..n / 8 {
+                log.append(event(if i % 2 == 0 { a } else { b }, w * 1000 + i))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (log, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_proofs_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, a, _) = filled(dir.path(), 800).await;
+    assert_eq!(log.size(), 800);
+    let cp1 = log.checkpoint().unwrap();
+    for i in 0..40 {
+        log.append(event(a, i)).await.unwrap();
+    }
+    let cp2 = log.checkpoint().unwrap();
+    assert_eq!((cp1.tree_size, cp2.tree_size), (800, 840));
+    assert!(cp2.note.starts_with(&format!("{ORIGIN}\n840\n{}\n", cp2.root_hash)));
+    assert!(cp2.note.contains("\n\u{2014} datapact.test/audit "));
+
+    // Every entry of organization A is provably in the log.
+    let mine = log
+        .query(&Query {
+            org: Some(a.to_string()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(mine.iter().all(|e| e.entry.event.org == Some(a)));
+    assert_eq!(mine.len(), 440);
+    let root2 = b64hash(&cp2.root_hash);
+    for e in mine.iter().step_by(37) {
+        let proof = log.inclusion_proof(e.index, 840).unwrap();
+        let leaf = B64.decode(&e.leaf).unwrap();
+        assert!(verify_inclusion(&leaf_hash(&leaf), e.index, 840, &proof, &root2));
+    }
+    // The log only grew between the two checkpoints.
+    let proof = log.consistency_proof(800, 840).unwrap();
+    assert!(verify_consistency(800, 840, &b64hash(&cp1.root_hash), &root2, &proof));
+    assert!(log.inclusion_proof(840, 840).is_err());
+    assert!(log.consistency_proof(841, 900).is_err());
+
+    // Pages follow each other.
+    let p1 = log
+        .query(&Query {
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    let p2 = log
+        .query(&Query {
+            limit: 100,
+            after: Some(p1[99].index),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((p1[0].index, p2[0].index), (0, 100));
+    let denied = log
+        .query(&Query {
+            outcome: Some("denied".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(!denied.is_empty() && denied.iter().all(|e| e.entry.event.outcome == Outcome::Denied));
+    log.close();
+
+    let report = verify_file(&dir.path().join("audit.db"), ORIGIN, Some(&signer().public_key())).unwrap();
+    assert_eq!((report.entries, report.checkpoints, report.unsigned_tail), (840, 2, 0));
+    assert_eq!(report.root, cp2.root_hash);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_continues_the_same_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, a, _) = filled(dir.path(), 96).await;
+    let cp = log.checkpoint().unwrap();
+    log.close();
+    drop(log);
+    let log = AuditLog::open(&dir.path().join("audit.db"), ORIGIN, signer()).unwrap();
+    assert_eq!(log.size(), 96);
+    let e = log.append(event(a, 1)).await.unwrap();
+    assert_eq!(e.index, 96);
+    let proof = log.consistency_proof(96, 97).unwrap();
+    assert!(verify_consistency(
+        96,
+        97,
+        &b64hash(&cp.root_hash),
+        &log.root(97).unwrap(),
+        &proof
+    ));
+}
+
+fn tamper(db: &Path, sql: &str) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute_batch(sql).unwrap();
+}
+
+fn failure(dir: &Path) -> Failure {
+    verify_file(&dir.join("audit.db"), ORIGIN, Some(&signer().public_key())).unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_tampering_is_named() {
+    type Case = (&'static str, &'static str, u64);
+    let cases: [Case; 6] = [
+        (
+            "change",
+            "UPDATE entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'content_read', 'record_write') AS BLOB) WHERE idx = 25",
+            25,
+        ),
+        (
+            "change an index column",
+            "UPDATE entries SET org = NULL WHERE idx = 30",
+            30,
+        ),
+        ("remove", "DELETE FROM entries WHERE idx = 17", 17),
+        (
+            "reorder",
+            "UPDATE entries SET leaf = (SELECT leaf FROM entries WHERE idx = 41) WHERE idx = 40",
+            40,
+        ),
+        (
+            "insert",
+            "UPDATE entries SET idx = idx + 1000 WHERE idx >= 12; UPDATE entries SET idx = idx - 999 WHERE idx >= 1012;
+             INSERT INTO entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
+                 SELECT 12, time, org, tenant, product, action, purpose, outcome, leaf FROM entries WHERE idx = 11",
+            12,
+        ),
+        (
+            "rewrite the leaf and its tree node",
+            "UPDATE entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'in_region', 'region_mismatch') AS BLOB) WHERE idx = 50; DELETE FROM nodes WHERE id = 50",
+            50,
+        ),
+    ];
+    for (name, sql, index) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _, _) = filled(dir.path(), 64).await;
+        log.checkpoint().unwrap();
+        log.close();
+        drop(log);
+        verify_file(&dir.path().join("audit.db"), ORIGIN, None).unwrap();
+        tamper(&dir.path().join("audit.db"), sql);
+        match failure(dir.path()) {
+            Failure::Entry { index: got, .. } => assert_eq!(got, index, "{name}"),
+            other => panic!("{name}: expected entry {index} to be named, got {other}"),
+        }
+    }
+    // Truncating the end is caught by the checkpoint that covered it.
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _, _) = filled(dir.path(), 64).await;
+    log.checkpoint().unwrap();
+    log.close();
+    drop(log);
+    tamper(&dir.path().join("audit.db"), "DELETE FROM entries WHERE idx >= 60");
+    assert!(matches!(failure(dir.path()), Failure::Checkpoint { tree_size: 64, .. }));
+    // A forged checkpoint, or one from another key, is refused.
+    tamper(&dir.path().join("audit.db"), "DELETE FROM checkpoints; ");
+    let other = AuditLog::open(
+        &dir.path().join("other.db"),
+        ORIGIN,
+        Arc::new(TestSigner(ed25519_dalek::SigningKey::from_bytes(&[9; 32]))),
+    )
+    .unwrap();
+    let cp = other.checkpoint().unwrap();
+    other.close();
+    let c = rusqlite::Connection::open(dir.path().join("audit.db")).unwrap();
+    c.execute(
+        "INSERT INTO checkpoints (tree_size, checkpoint) VALUES (0, ?1)",
+        [serde_json::to_string(&cp).unwrap()],
+    )
+    .unwrap();
+    drop(c);
+    assert!(matches!(failure(dir.path()), Failure::Checkpoint { tree_size: 0, .. }));
+}
+
+#[test]
+fn labels_cannot_carry_text() {
+    assert!(Label::new("communications-mining").is_ok());
+    assert!(Label::new("John Smith lives at 1 Main St").is_err());
+    assert!(Label::new("").is_err());
+    assert!(Label::new(&"a".repeat(65)).is_err());
+    assert!(serde_json::from_str::<Label>("\"Hello World\"").is_err());
+}
