@@ -83,7 +83,7 @@ fn main() {
     }
     log.close();
     let start = Instant::now();
-    let report = verify_file(&path, "bench", None).expect("verify");
+    let report = verify_file(&path, Some("bench"), None).expect("verify");
     println!(
         "verify: {} entries, {} checkpoints recomputed and checked in {:.2} s",
         report.entries,

@@ -57,8 +57,12 @@ impl fmt::Display for Label {
 pub enum Action {
     /// A purpose decision was asked.
     Decision,
+    /// The availability of every product for a tenant was asked.
+    Availability,
     /// Record content was read.
     ContentRead,
+    /// Record metadata (never content) was listed.
+    RecordList,
     /// Records were written.
     RecordWrite,
     /// A record was changed.

@@ -102,7 +102,25 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     tree_size INTEGER PRIMARY KEY,
     checkpoint TEXT NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
 "#;
+
+/// The origin line a log was created with, if the database records one.
+pub fn stored_origin(conn: &Connection) -> Result<Option<String>, rusqlite::Error> {
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(None);
+    }
+    conn.query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| r.get(0))
+        .optional()
+}
 
 /// Node key: level in the top 8 bits, index below.
 fn node_id(level: u32, index: u64) -> i64 {
@@ -144,6 +162,7 @@ pub struct AuditLog {
     size: Arc<AtomicU64>,
     reader: Mutex<Vec<Connection>>,
     signer: Arc<dyn CheckpointSigner>,
+    latest: Mutex<Option<Checkpoint>>,
 }
 
 /// One page of entries.
@@ -187,6 +206,30 @@ impl AuditLog {
     pub fn open(path: &Path, origin: &str, signer: Arc<dyn CheckpointSigner>) -> Result<Self, AuditError> {
         let conn = open_conn(path)?;
         conn.execute_batch(SCHEMA)?;
+        // The origin is part of every signed checkpoint: the first one a log was created with
+        // stays, so checkpoints signed before a configuration change still verify.
+        let origin = match stored_origin(&conn)? {
+            Some(o) => {
+                if o != origin {
+                    tracing::warn!(stored = %o, configured = %origin, "the audit log keeps the origin it was created with");
+                }
+                o
+            }
+            None => {
+                conn.execute("INSERT INTO meta (key, value) VALUES ('origin', ?1)", [origin])?;
+                origin.to_string()
+            }
+        };
+        let latest: Option<Checkpoint> = conn
+            .query_row(
+                "SELECT checkpoint FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| AuditError::Corrupt(format!("stored checkpoint does not parse: {e}")))?;
         let size: u64 = conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
             r.get::<_, i64>(0)
         })? as u64;
@@ -200,12 +243,13 @@ impl AuditLog {
             .map_err(|e| AuditError::Corrupt(format!("cannot start the audit writer: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
-            origin: origin.to_string(),
+            origin,
             queue: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             size: size_shared,
             reader: Mutex::new(Vec::new()),
             signer,
+            latest: Mutex::new(latest),
         })
     }
 
@@ -260,9 +304,20 @@ impl AuditLog {
         out
     }
 
-    /// Signs a checkpoint of the current tree and keeps it.
+    /// The newest signed checkpoint, if any was signed.
+    pub fn latest_checkpoint(&self) -> Option<Checkpoint> {
+        self.latest.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// A signed checkpoint of the current tree: the newest one if the tree has not grown since,
+    /// else a new one, which is kept.
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         let size = self.size();
+        if let Some(cp) = self.latest_checkpoint()
+            && cp.tree_size == size
+        {
+            return Ok(cp);
+        }
         let root = self.read(|c| merkle::root(&ConnNodes(c), size))?;
         let root_b64 = B64.encode(root);
         let timestamp = OffsetDateTime::now_utc()
@@ -291,12 +346,50 @@ impl AuditLog {
             note,
         };
         let json = serde_json::to_string(&cp).map_err(|e| AuditError::Corrupt(e.to_string()))?;
-        let conn = open_conn(&self.path)?;
-        conn.execute(
-            "INSERT OR REPLACE INTO checkpoints (tree_size, checkpoint) VALUES (?1, ?2)",
-            params![size as i64, json],
-        )?;
+        self.read(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO checkpoints (tree_size, checkpoint) VALUES (?1, ?2)",
+                params![size as i64, json],
+            )?;
+            Ok(())
+        })?;
+        if let Ok(mut l) = self.latest.lock()
+            && l.as_ref().is_none_or(|old| old.tree_size <= cp.tree_size)
+        {
+            *l = Some(cp.clone());
+        }
         Ok(cp)
+    }
+
+    /// Stored checkpoints with a tree size above `after`, oldest first, at most `limit`.
+    pub fn checkpoints(&self, after: Option<u64>, limit: usize) -> Result<Vec<Checkpoint>, AuditError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT checkpoint FROM checkpoints WHERE tree_size > ?1 ORDER BY tree_size LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(
+                params![after.map_or(-1, |a| a as i64), limit.clamp(1, 10_000) as i64],
+                |r| r.get::<_, String>(0),
+            )?;
+            let mut out = Vec::new();
+            for json in rows {
+                out.push(
+                    serde_json::from_str(&json?)
+                        .map_err(|e| AuditError::Corrupt(format!("stored checkpoint does not parse: {e}")))?,
+                );
+            }
+            Ok(out)
+        })
+    }
+
+    /// One entry by position.
+    pub fn entry(&self, index: u64) -> Result<Option<StoredEntry>, AuditError> {
+        let mut page = self.query(&Query {
+            after: index.checked_sub(1),
+            limit: 1,
+            ..Default::default()
+        })?;
+        Ok(page.pop().filter(|e| e.index == index))
     }
 
     /// The inclusion proof of entry `index` in the tree of `tree_size` entries.

@@ -48,7 +48,8 @@ pub enum Failure {
     Unreadable(String),
 }
 
-fn checkpoint_signature_ok(cp: &Checkpoint, origin: &str, pinned: Option<&[u8; 32]>) -> Result<(), String> {
+/// Checks a checkpoint's Ed25519 signature (and, if given, that it is the pinned key's).
+pub fn checkpoint_signature_ok(cp: &Checkpoint, origin: &str, pinned: Option<&[u8; 32]>) -> Result<(), String> {
     let pk: [u8; 32] = B64
         .decode(&cp.public_key)
         .ok()
@@ -68,10 +69,20 @@ fn checkpoint_signature_ok(cp: &Checkpoint, origin: &str, pinned: Option<&[u8; 3
         .map_err(|_| "the signature does not verify".to_string())
 }
 
-/// Verifies the log in the database at `path`.
-pub fn verify_file(path: &Path, origin: &str, pinned: Option<&[u8; 32]>) -> Result<Report, Failure> {
+/// Verifies the log in the database at `path`. Checkpoints are checked against `origin`, or
+/// against the origin the log records when `None`.
+pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>) -> Result<Report, Failure> {
     let unreadable = |e: rusqlite::Error| Failure::Unreadable(e.to_string());
+    if !path.exists() {
+        return Err(Failure::Unreadable(format!("{} does not exist", path.display())));
+    }
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(unreadable)?;
+    let stored = crate::log::stored_origin(&conn).map_err(unreadable)?;
+    let origin = match (origin, stored.as_deref()) {
+        (Some(o), _) => o,
+        (None, Some(o)) => o,
+        (None, None) => return Err(Failure::Unreadable("the log records no origin: name it".into())),
+    };
     let mut checkpoints: Vec<Checkpoint> = {
         let mut stmt = conn
             .prepare("SELECT tree_size, checkpoint FROM checkpoints ORDER BY tree_size")

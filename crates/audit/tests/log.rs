@@ -137,7 +137,7 @@ async fn concurrent_appends_proofs_and_checkpoints() {
     assert!(!denied.is_empty() && denied.iter().all(|e| e.entry.event.outcome == Outcome::Denied));
     log.close();
 
-    let report = verify_file(&dir.path().join("audit.db"), ORIGIN, Some(&signer().public_key())).unwrap();
+    let report = verify_file(&dir.path().join("audit.db"), Some(ORIGIN), Some(&signer().public_key())).unwrap();
     assert_eq!((report.entries, report.checkpoints, report.unsigned_tail), (840, 2, 0));
     assert_eq!(report.root, cp2.root_hash);
 }
@@ -169,7 +169,7 @@ fn tamper(db: &Path, sql: &str) {
 }
 
 fn failure(dir: &Path) -> Failure {
-    verify_file(&dir.join("audit.db"), ORIGIN, Some(&signer().public_key())).unwrap_err()
+    verify_file(&dir.join("audit.db"), Some(ORIGIN), Some(&signer().public_key())).unwrap_err()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +211,7 @@ async fn every_kind_of_tampering_is_named() {
         log.checkpoint().unwrap();
         log.close();
         drop(log);
-        verify_file(&dir.path().join("audit.db"), ORIGIN, None).unwrap();
+        verify_file(&dir.path().join("audit.db"), Some(ORIGIN), None).unwrap();
         tamper(&dir.path().join("audit.db"), sql);
         match failure(dir.path()) {
             Failure::Entry { index: got, .. } => assert_eq!(got, index, "{name}"),

@@ -1,6 +1,7 @@
 //! `datapact`: runs the server (`serve`) and talks to a running one (everything else).
 #![forbid(unsafe_code)]
 
+mod audit_cmds;
 mod client;
 mod output;
 mod vault_cmds;
@@ -89,6 +90,9 @@ enum Command {
     /// A tenant's retention rules.
     #[command(subcommand)]
     Retention(vault_cmds::RetentionCmd),
+    /// The tamper-evident audit log: verify, query, export, proofs.
+    #[command(subcommand)]
+    Audit(audit_cmds::AuditCmd),
     /// Show the key in use.
     Whoami,
 }
@@ -697,6 +701,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::VerifyCertificate(a) => vault_cmds::verify(a),
         Command::Keys(cmd) => vault_cmds::data_keys(cmd, remote).await,
         Command::Retention(cmd) => vault_cmds::retention(cmd, remote).await,
+        Command::Audit(cmd) => audit_cmds::run(cmd, remote).await,
         Command::Whoami => {
             let v = client(remote)?.get("/v1/me").await?;
             print(remote, &v, |v| output::object(v).to_string())

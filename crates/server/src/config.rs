@@ -17,6 +17,8 @@ pub struct Config {
     pub vault: VaultConfig,
     /// Contract termination, retention and background jobs.
     pub lifecycle: LifecycleConfig,
+    /// The tamper-evident audit log.
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -26,6 +28,30 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             vault: VaultConfig::default(),
             lifecycle: LifecycleConfig::default(),
+            audit: AuditConfig::default(),
+        }
+    }
+}
+
+/// `[audit]`: the log's name in signed checkpoints, how often one is signed, the default window.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The origin line of signed checkpoints (C2SP signed note), e.g. `audit.example.com/datapact`.
+    /// A log keeps the origin it was created with.
+    pub origin: String,
+    /// How often a checkpoint is signed while the log grows, in seconds.
+    pub checkpoint_interval_seconds: u64,
+    /// How far back `GET /v1/audit/entries` looks when the query names no time, in days.
+    pub default_window_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            origin: "datapact.local/audit".into(),
+            checkpoint_interval_seconds: 10,
+            default_window_days: 60,
         }
     }
 }
@@ -186,6 +212,21 @@ impl Config {
                 ));
             }
         }
+        let origin = &cfg.audit.origin;
+        if origin.is_empty()
+            || origin.len() > 128
+            || origin.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+')
+        {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("origin"))
+                .map_or(1, |i| i + 1);
+            return Err(invalid(
+                line,
+                "audit.origin",
+                "the origin is a non-empty name without spaces or `+`, at most 128 characters (e.g. `audit.example.com/datapact`)".into(),
+            ));
+        }
         for r in cfg.vault.region_paths.keys() {
             if !cfg.regions.contains(r) {
                 let line = text
@@ -210,6 +251,12 @@ impl Config {
                 1,
             ),
             ("lifecycle.job_batch", cfg.lifecycle.job_batch, 1),
+            (
+                "audit.checkpoint_interval_seconds",
+                cfg.audit.checkpoint_interval_seconds as usize,
+                1,
+            ),
+            ("audit.default_window_days", cfg.audit.default_window_days as usize, 1),
         ];
         for (field, value, min) in limits {
             if value < min {

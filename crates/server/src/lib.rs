@@ -2,6 +2,7 @@
 //! decision point, over the in-memory registry and durable storage.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod extract;
@@ -84,7 +85,14 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
         .await
         .map_err(|e| StartError::Worker(e.to_string()))??;
     let store = SqliteStore::open(&opts.data_dir)?;
-    let state = AppState::open(Arc::new(store), Arc::new(vault), opts.catalog, opts.config).await?;
+    let vault = Arc::new(vault);
+    let audit_path = opts.data_dir.join("audit.db");
+    let signer = Arc::new(audit::VaultSigner(Arc::clone(&vault)));
+    let origin = opts.config.audit.origin.clone();
+    let audit_log = tokio::task::spawn_blocking(move || datapact_audit::AuditLog::open(&audit_path, &origin, signer))
+        .await
+        .map_err(|e| StartError::Worker(e.to_string()))??;
+    let state = AppState::open(Arc::new(store), vault, Arc::new(audit_log), opts.catalog, opts.config).await?;
     let bootstrap = state.bootstrap(opts.admin_key.as_deref()).await?;
     state.hold_lock(lock);
     Ok(Started {
@@ -102,7 +110,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
-    let app = routes::router(state);
+    let app = routes::router(Arc::clone(&state));
     let stop_worker = AbortOnDrop(Some(worker));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
@@ -110,6 +118,16 @@ pub async fn serve(
     // Wait until the worker has let go of the state, so the data directory's lock is released
     // when this returns.
     stop_worker.stop().await;
+    // Work that outlived its request (a blocking task, a connection being torn down) may still
+    // hold the state for a moment; wait for it, so the lock goes with the last reference.
+    let start = std::time::Instant::now();
+    while Arc::strong_count(&state) > 1 && start.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    if Arc::strong_count(&state) > 1 {
+        tracing::warn!("work still holds the server state after shutdown; the data directory lock goes with it");
+    }
+    drop(state);
     served
 }
 

@@ -12,22 +12,26 @@ use datapact_governance::{Job, JobId, JobKind, JobState, OrgId, OrgStatus, Tenan
 use datapact_store::StoredCertificate;
 use datapact_vault::{DeletionCertificate, TenantRef, VaultError};
 
+use crate::audit::Ev;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
+use datapact_audit::{Action, Label, Resource};
 
 /// Reason recorded in certificates of a termination.
 pub const REASON_TERMINATION: &str = "contract_termination";
 /// Reason recorded in certificates of a customer's purge request.
 pub const REASON_REQUEST: &str = "customer_request";
 
+/// Runs blocking work (SQLite, crypto) off the async threads.
+pub async fn on_blocking_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+}
+
 /// Runs `f` with the vault on the blocking pool and maps its errors to API errors.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(vault_error)
+    on_blocking_pool(f).await?.map_err(vault_error)
 }
 
 /// Runs `f` on the blocking pool with the vault and the tenant as the vault sees it.
@@ -115,13 +119,38 @@ async fn save_job(state: &AppState, job: &Job) {
 }
 
 /// Destroys a tenant's keys, keeps the signed certificate and queues removal of its rows.
+/// `by` is who asked (a caller, or datapact for a termination that fell due).
 pub async fn purge_tenant(
     state: &AppState,
+    by: Ev,
     tenant: &Tenant,
     reason: &str,
 ) -> Result<(StoredCertificate, Job), ApiError> {
     let (org, why) = (tenant.org, reason.to_string());
-    let cert: DeletionCertificate = with_vault(state, tenant, move |v, t| v.purge(t, org, &why, now())).await?;
+    let ev = by.tenant(tenant);
+    let cert: DeletionCertificate = state
+        .audited(
+            ev.clone(),
+            with_vault(state, tenant, move |v, t| v.purge(t, org, &why, now())),
+        )
+        .await?;
+    let destroyed = ev
+        .retag(Action::KeyDestroy)
+        .resources(
+            cert.statement
+                .key_versions_destroyed
+                .iter()
+                .map(|v| Resource::DataKey(*v)),
+        )
+        .resources(
+            Label::new(&cert.statement.certificate_id)
+                .ok()
+                .map(Resource::Certificate),
+        );
+    if let Err(e) = state.audit(destroyed).await {
+        // The purge entry before it already stands; the certificate itself proves the rest.
+        tracing::error!(tenant = %tenant.id, code = e.code, "cannot log the destroyed keys of a purge");
+    }
     let stored = StoredCertificate {
         id: cert.statement.certificate_id.clone(),
         tenant: tenant.id,
@@ -149,7 +178,7 @@ pub async fn purge_tenant(
 
 /// Purges every tenant of a terminating organization and marks it terminated. Idempotent:
 /// tenants that already carry a termination certificate are not purged again.
-pub async fn terminate_now(state: &AppState, org_id: OrgId) -> Result<Vec<StoredCertificate>, ApiError> {
+pub async fn terminate_now(state: &AppState, by: Ev, org_id: OrgId) -> Result<Vec<StoredCertificate>, ApiError> {
     let org = state
         .registry
         .org(org_id)
@@ -164,7 +193,7 @@ pub async fn terminate_now(state: &AppState, org_id: OrgId) -> Result<Vec<Stored
             certificates.push(c);
             continue;
         }
-        let (cert, _) = purge_tenant(state, &tenant, REASON_TERMINATION).await?;
+        let (cert, _) = purge_tenant(state, by.clone().retag(Action::Purge), &tenant, REASON_TERMINATION).await?;
         certificates.push(cert);
     }
     let _w = state.write_lock().await;
@@ -174,7 +203,14 @@ pub async fn terminate_now(state: &AppState, org_id: OrgId) -> Result<Vec<Stored
         let mut o = (*current).clone();
         o.status = OrgStatus::Terminated;
         o.updated_at = now();
-        state.store.update_org(&o).await.map_err(ApiError::storage)?;
+        state
+            .audited(
+                by.retag(Action::Termination)
+                    .org(org_id)
+                    .resource(Resource::Count(certificates.len() as u64)),
+                async { state.store.update_org(&o).await.map_err(ApiError::storage) },
+            )
+            .await?;
         state.registry.put_org(o);
         tracing::info!(org = %org_id, tenants = certificates.len(), "contract terminated: every tenant purged");
     }
@@ -191,7 +227,7 @@ async fn due_terminations(state: &AppState) {
         .map(|o| o.id)
         .collect();
     for org in due {
-        if let Err(e) = terminate_now(state, org).await {
+        if let Err(e) = terminate_now(state, Ev::system(Action::Termination), org).await {
             tracing::error!(%org, code = e.code, detail = %e.detail, "termination failed; it will be retried");
         }
     }
@@ -207,25 +243,33 @@ async fn advance(state: &AppState, mut job: Job, budget: Duration) -> bool {
     };
     let start = Instant::now();
     let batch = state.config.lifecycle.job_batch;
+    let ev = Ev::system(Action::RowsRemoved)
+        .tenant(&tenant)
+        .resource(Resource::Job(job.id));
     while start.elapsed() < budget {
         let step = match job.kind {
             JobKind::RemoveRows => {
-                with_vault(state, &tenant, move |v, t| {
-                    let n = v.remove_rows(t, batch)?;
-                    Ok((n as u64, n == 0))
-                })
-                .await
+                // Logged before each batch: what is removed is on the record first.
+                state
+                    .audited(
+                        ev.clone(),
+                        with_vault(state, &tenant, move |v, t| {
+                            let n = v.remove_rows(t, batch)?;
+                            Ok((n as u64, n == 0))
+                        }),
+                    )
+                    .await
             }
             JobKind::Reencrypt => {
-                with_vault(state, &tenant, move |v, t| {
+                let step = with_vault(state, &tenant, move |v, t| {
                     let (moved, remaining) = v.reencrypt(t, batch, now())?;
-                    if remaining == 0 {
-                        let retired = v.retire_unused_keys(t, now())?;
-                        tracing::info!(tenant = %t.id, ?retired, "re-encryption finished; old data keys destroyed");
-                    }
                     Ok((moved as u64, remaining == 0))
                 })
-                .await
+                .await;
+                match step {
+                    Ok((moved, true)) => retire_old_keys(state, &tenant, &ev).await.map(|()| (moved, true)),
+                    other => other,
+                }
             }
         };
         job.updated_at = now();
@@ -251,6 +295,33 @@ async fn advance(state: &AppState, mut job: Job, budget: Duration) -> bool {
     false
 }
 
+/// Destroys the data key versions no record uses any more, once re-encryption has finished.
+async fn retire_old_keys(state: &AppState, tenant: &Tenant, ev: &Ev) -> Result<(), ApiError> {
+    let unused = with_vault(state, tenant, |v, t| {
+        Ok(v.key_versions(t)?
+            .into_iter()
+            .filter(|k| k.records == 0 && !k.active)
+            .map(|k| k.version)
+            .collect::<Vec<u32>>())
+    })
+    .await?;
+    if unused.is_empty() {
+        return Ok(());
+    }
+    let destroy = ev
+        .clone()
+        .retag(Action::KeyDestroy)
+        .resources(unused.iter().map(|v| Resource::DataKey(*v)));
+    let retired = state
+        .audited(
+            destroy,
+            with_vault(state, tenant, |v, t| v.retire_unused_keys(t, now())),
+        )
+        .await?;
+    tracing::info!(tenant = %tenant.id, ?retired, "re-encryption finished; old data keys destroyed");
+    Ok(())
+}
+
 async fn run_jobs(state: &AppState) -> bool {
     let running: Vec<Job> = match state.jobs.lock() {
         Ok(j) => j.values().filter(|j| j.state == JobState::Running).cloned().collect(),
@@ -273,7 +344,11 @@ async fn sweep(state: &AppState) {
                 continue;
             }
             let (id, rules) = (tenant.id, tenant.retention.clone());
-            match with_vault(state, &tenant, move |v, t| v.sweep(t, &rules, now())).await {
+            let ev = Ev::system(Action::RetentionSweep).tenant(&tenant);
+            match state
+                .audited(ev, with_vault(state, &tenant, move |v, t| v.sweep(t, &rules, now())))
+                .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(tenant = %id, deleted = n, "retention sweep deleted expired records"),
                 Err(e) => tracing::error!(tenant = %id, detail = %e.detail, "retention sweep failed"),
@@ -287,12 +362,32 @@ pub async fn sweep_now(state: &AppState) {
     sweep(state).await;
 }
 
+/// Signs a checkpoint when the log has grown since the last one, so verifiers always find a
+/// recent signed tree head.
+async fn sign_checkpoint(state: &Arc<AppState>) {
+    let log = Arc::clone(&state.audit_log);
+    if log.latest_checkpoint().is_some_and(|c| c.tree_size == log.size()) {
+        return;
+    }
+    match on_blocking_pool(move || log.checkpoint()).await {
+        Ok(Ok(cp)) => tracing::debug!(tree_size = cp.tree_size, "audit checkpoint signed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
+        Err(e) => tracing::error!(detail = %e.detail, "cannot sign an audit checkpoint"),
+    }
+}
+
 /// The background worker; runs until the server stops.
 pub async fn run(state: Arc<AppState>) {
     let tick = Duration::from_millis(state.config.lifecycle.tick_millis);
     let sweep_every = Duration::from_secs(state.config.lifecycle.sweep_interval_seconds);
+    let checkpoint_every = Duration::from_secs(state.config.audit.checkpoint_interval_seconds);
     let mut last_sweep = Instant::now();
+    let mut last_checkpoint = Instant::now();
     loop {
+        if last_checkpoint.elapsed() >= checkpoint_every {
+            sign_checkpoint(&state).await;
+            last_checkpoint = Instant::now();
+        }
         due_terminations(&state).await;
         let more = run_jobs(&state).await;
         if last_sweep.elapsed() >= sweep_every {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use datapact_audit::AuditLog;
 use datapact_governance::{ApiKey, Catalog, Job, JobId, KeyId, Registry, Role};
 use datapact_store::{Store, StoreError};
 use datapact_vault::{Vault, VaultError};
@@ -16,6 +17,9 @@ pub enum StartError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The audit log could not be opened.
+    #[error("audit log: {0}")]
+    Audit(#[from] datapact_audit::AuditError),
     /// The vault (keys, region storage) could not be opened.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -81,6 +85,8 @@ pub struct AppState {
     pub config: Config,
     /// The customer data vault.
     pub vault: Arc<Vault>,
+    /// The tamper-evident audit log every access and change is appended to first.
+    pub audit_log: Arc<AuditLog>,
     /// Background jobs, by id; the durable copy is in `store`.
     pub jobs: std::sync::Mutex<std::collections::BTreeMap<JobId, Job>>,
     /// Wakes the background worker when new work arrives.
@@ -96,17 +102,23 @@ impl AppState {
     pub async fn open(
         store: Arc<dyn Store>,
         vault: Arc<Vault>,
+        audit_log: Arc<AuditLog>,
         catalog: Catalog,
         config: Config,
     ) -> Result<Self, StartError> {
         let snapshot = store.load().await?;
-        let registry = Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?;
+        let registry = Arc::new(Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?);
         let jobs = store.jobs().await?.into_iter().map(|j| (j.id, j)).collect();
+        vault.set_key_observer(Arc::new(crate::audit::KeyAudit {
+            log: Arc::downgrade(&audit_log),
+            registry: Arc::downgrade(&registry),
+        }));
         Ok(Self {
-            registry: Arc::new(registry),
+            registry,
             store,
             config,
             vault,
+            audit_log,
             jobs: std::sync::Mutex::new(jobs),
             wake: tokio::sync::Notify::new(),
             writes: tokio::sync::Mutex::new(()),
@@ -143,6 +155,9 @@ impl AppState {
             created_at: now(),
             revoked_at: None,
         };
+        let ev = crate::audit::Ev::system(datapact_audit::Action::ApiKeyCreate)
+            .resource(datapact_audit::Resource::ApiKey(key.id));
+        self.audit_log.append(ev.0).await?;
         self.store.put_key(&key).await?;
         let id = key.id;
         self.registry.put_key(key);

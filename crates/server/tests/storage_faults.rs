@@ -127,9 +127,17 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
         max_content_bytes: 1 << 20,
     })
     .unwrap();
+    let vault = Arc::new(vault);
+    let audit = datapact_audit::AuditLog::open(
+        &dir.path().join("audit.db"),
+        "test",
+        Arc::new(datapact_server::audit::VaultSigner(Arc::clone(&vault))),
+    )
+    .unwrap();
     let state = AppState::open(
         store.clone(),
-        Arc::new(vault),
+        vault,
+        Arc::new(audit),
         Catalog::builtin().unwrap(),
         Config::default(),
     )

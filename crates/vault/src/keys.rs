@@ -512,6 +512,45 @@ impl Signer {
     }
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretFile {
+    format: String,
+    purpose: String,
+    sealed: String,
+}
+
+/// Opens a random 256-bit secret sealed with the master key at `path`, creating it on first
+/// use. `purpose` is bound into the seal, so a file cannot stand in for another one.
+pub fn open_sealed_secret(master: &MasterKey, path: &Path, purpose: &str) -> Result<SecretKey, VaultError> {
+    let aad = format!("datapact.secret/v1|{purpose}").into_bytes();
+    if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| VaultError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let f: SecretFile =
+            serde_json::from_str(&text).map_err(|e| VaultError::KeyStore(format!("{}: {e}", path.display())))?;
+        if f.purpose != purpose {
+            return Err(VaultError::KeyStore(format!(
+                "{}: holds a `{}` secret, not `{purpose}`",
+                path.display(),
+                f.purpose
+            )));
+        }
+        return master.unseal(&aad, &f.sealed, &path.display().to_string());
+    }
+    let secret = SecretKey::generate()?;
+    let f = SecretFile {
+        format: "datapact.secret/v1".into(),
+        purpose: purpose.into(),
+        sealed: master.seal(&aad, &secret)?,
+    };
+    let json = serde_json::to_vec_pretty(&f).map_err(|e| VaultError::KeyStore(e.to_string()))?;
+    write_atomically(path, &json, true)?;
+    Ok(secret)
+}
+
 /// The identifier datapact gives an Ed25519 public key.
 pub fn key_id(public_key: &[u8]) -> String {
     use sha2::Digest;

@@ -88,6 +88,16 @@ pub enum VaultError {
     /// A lock was poisoned by a panic elsewhere.
     #[error("internal lock poisoned")]
     Poisoned,
+    /// The key observer refused a key operation (its audit entry could not be stored).
+    #[error("key operation refused: {0}")]
+    Refused(String),
+}
+
+/// Told before a data key is created, from the thread that creates it. An error refuses the
+/// creation: this is how the server makes key creation wait on its audit entry.
+pub trait KeyObserver: Send + Sync {
+    /// Data key `version` of `tenant` is about to be created in `region`.
+    fn creating(&self, tenant: TenantId, region: &str, version: u32) -> Result<(), String>;
 }
 
 /// Record content: text (UTF-8) or bytes.
@@ -256,6 +266,8 @@ pub struct Vault {
     active: RwLock<HashMap<TenantId, u32>>,
     key_lock: Mutex<()>,
     max_content_bytes: usize,
+    observer: RwLock<Option<Arc<dyn KeyObserver>>>,
+    correlation: SecretKey,
 }
 
 fn micros(t: OffsetDateTime) -> i64 {
@@ -357,6 +369,8 @@ impl Vault {
             .collect();
         let provider = Arc::new(LocalKeyring::open(&master, &ring_regions)?);
         let signer = Signer::open(&master, &opts.data_dir)?;
+        let correlation =
+            keys::open_sealed_secret(&master, &opts.data_dir.join("correlation-key.json"), "correlation")?;
         let mut regions = HashMap::new();
         for (r, d) in dirs {
             regions.insert(r, RegionStore::open(&d)?);
@@ -370,9 +384,30 @@ impl Vault {
                 active: RwLock::new(HashMap::new()),
                 key_lock: Mutex::new(()),
                 max_content_bytes: opts.max_content_bytes,
+                observer: RwLock::new(None),
+                correlation,
             },
             outcome,
         ))
+    }
+
+    /// Sets the observer told before every data key creation.
+    pub fn set_key_observer(&self, observer: Arc<dyn KeyObserver>) {
+        if let Ok(mut o) = self.observer.write() {
+            *o = Some(observer);
+        }
+    }
+
+    /// A keyed hash of `value` for organization `org`: HMAC-SHA-256 under a key derived for
+    /// that organization from the deployment's correlation key. Equal values of one
+    /// organization correlate; nothing links them across organizations or reveals the value.
+    pub fn correlate(&self, org: &str, value: &str) -> String {
+        use aws_lc_rs::hmac;
+        let root = hmac::Key::new(hmac::HMAC_SHA256, self.correlation.expose());
+        let org_key = hmac::sign(&root, format!("datapact.correlation/v1|{org}").as_bytes());
+        let key = hmac::Key::new(hmac::HMAC_SHA256, org_key.as_ref());
+        let tag = hmac::sign(&key, value.as_bytes());
+        format!("hmac-sha256:{}", b64(tag.as_ref()))
     }
 
     /// The server's signing key.
@@ -480,6 +515,10 @@ impl Vault {
                 |r| Ok(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
             )?;
             let version = (max + 1) as u32;
+            let observer = self.observer.read().map_err(|_| VaultError::Poisoned)?.clone();
+            if let Some(o) = observer {
+                o.creating(t.id, t.region, version).map_err(VaultError::Refused)?;
+            }
             let wrapped = self
                 .provider
                 .wrap(t.region, &dek_context(t.id, version, t.region), &dek)?;
@@ -568,6 +607,24 @@ impl Vault {
         records: Vec<NewRecord>,
         now: OffsetDateTime,
     ) -> Result<Vec<RecordMeta>, VaultError> {
+        let ids = records.iter().map(|_| RecordId::generate()).collect();
+        self.put_with_ids(t, records, ids, now)
+    }
+
+    /// Writes records under ids the caller chose (so it can log them before they exist).
+    pub fn put_with_ids(
+        &self,
+        t: TenantRef<'_>,
+        records: Vec<NewRecord>,
+        ids: Vec<RecordId>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<RecordMeta>, VaultError> {
+        if ids.len() != records.len() {
+            return Err(VaultError::Invalid {
+                field: "records".into(),
+                message: format!("{} ids for {} records", ids.len(), records.len()),
+            });
+        }
         let batch = records.len() > 1;
         for (i, r) in records.iter().enumerate() {
             let prefix = if batch { format!("records[{i}].") } else { String::new() };
@@ -582,8 +639,7 @@ impl Vault {
         let rs = self.region(t.region)?;
         let (key_version, aead) = self.active_dek(t, now)?;
         let mut rows = Vec::with_capacity(records.len());
-        for r in records {
-            let id = RecordId::generate();
+        for (r, id) in records.into_iter().zip(ids) {
             let sealed = aead.seal(&record_aad(t.id, id, 1, key_version), r.content.as_bytes())?;
             let content_type = r.content_type.clone().unwrap_or_else(|| match r.content {
                 Content::Text(_) => "text/plain".into(),

@@ -11,12 +11,14 @@ use datapact_governance::{Job, JobKind, OrgStatus, RetentionRule, Role};
 use serde_json::{Value, json};
 
 use super::product;
+use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::lifecycle::{self, REASON_REQUEST, enqueue, with_vault};
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{OrgView, RetentionInput, TerminateInput};
+use datapact_audit::Action;
 
 fn parse_certificates(certs: &[datapact_store::StoredCertificate]) -> Vec<Value> {
     certs
@@ -37,7 +39,7 @@ pub async fn purge(
 ) -> Result<Json<Value>, ApiError> {
     let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, &[Role::OrgAdmin, Role::PlatformAdmin], "purge a tenant's data")?;
-    let (cert, job) = lifecycle::purge_tenant(&st, &tenant, REASON_REQUEST).await?;
+    let (cert, job) = lifecycle::purge_tenant(&st, Ev::by(&c, Action::Purge), &tenant, REASON_REQUEST).await?;
     let certificate: Value = serde_json::from_str(&cert.json).map_err(ApiError::internal)?;
     Ok(Json(json!({ "certificate": certificate, "job": job })))
 }
@@ -94,12 +96,15 @@ pub async fn terminate(
         o.termination_due_at = Some(t + time::Duration::days(grace as i64));
         o.updated_at = t;
         // Stored before any purge, so a crash from here on resumes the termination.
-        st.store.update_org(&o).await.map_err(ApiError::storage)?;
+        st.audited(Ev::by(&c, Action::Termination).org(o.id), async {
+            st.store.update_org(&o).await.map_err(ApiError::storage)
+        })
+        .await?;
         tracing::info!(org = %o.id, grace_days = grace, "contract termination started");
         st.registry.put_org(o);
     }
     let certificates = if grace == 0 {
-        lifecycle::terminate_now(&st, org.id).await?
+        lifecycle::terminate_now(&st, Ev::by(&c, Action::Termination), org.id).await?
     } else {
         Vec::new()
     };
@@ -135,7 +140,7 @@ pub async fn put_retention(
     Path(tenant_id): Path<String>,
     JsonBody(body): JsonBody<RetentionInput>,
 ) -> Result<Json<RetentionInput>, ApiError> {
-    guard::tenant(&st, &c, &tenant_id)?;
+    let (target, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, &[Role::OrgAdmin, Role::PlatformAdmin], "change retention rules")?;
     if body.rules.len() > 100 {
         return Err(ApiError::invalid("invalid_value", "rules", "at most 100 rules"));
@@ -156,10 +161,13 @@ pub async fn put_retention(
     let (current, _) = guard::tenant(&st, &c, &tenant_id)?;
     let mut tenant = (*current).clone();
     let rules: Vec<RetentionRule> = body.rules;
-    st.store
-        .put_retention(tenant.id, &rules)
-        .await
-        .map_err(ApiError::storage)?;
+    st.audited(Ev::by(&c, Action::RetentionChange).tenant(&target), async {
+        st.store
+            .put_retention(tenant.id, &rules)
+            .await
+            .map_err(ApiError::storage)
+    })
+    .await?;
     tenant.retention = rules.clone();
     st.registry.put_tenant(tenant);
     Ok(Json(RetentionInput { rules }))
@@ -189,7 +197,12 @@ pub async fn rotate(
 ) -> Result<Json<Value>, ApiError> {
     let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, &[Role::OrgAdmin, Role::PlatformAdmin], "rotate data keys")?;
-    let (version, total) = with_vault(&st, &tenant, |v, t| Ok((v.rotate(t, now())?, v.count(t, None)?))).await?;
+    let (version, total) = st
+        .audited(
+            Ev::by(&c, Action::KeyRotate).tenant(&tenant),
+            with_vault(&st, &tenant, |v, t| Ok((v.rotate(t, now())?, v.count(t, None)?))),
+        )
+        .await?;
     tracing::info!(tenant = %tenant.id, version, by = %c.id, "data key rotated");
     let job = enqueue(&st, JobKind::Reencrypt, tenant.id, tenant.org, total).await?;
     Ok(Json(json!({ "version": version, "job": job })))

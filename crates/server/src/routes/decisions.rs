@@ -5,8 +5,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use datapact_audit::{Action, Outcome};
 use datapact_governance::{DecideError, Decision, DecisionRequest, ProductAvailability, Role};
 
+use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::problem::ApiError;
@@ -38,7 +40,7 @@ pub async fn decide(
         data_kind: body.data_kind,
         region: body.region.as_deref(),
     };
-    st.registry.decide(&req, now()).map(Json).map_err(|e| match e {
+    let decision = st.registry.decide(&req, now()).map_err(|e| match e {
         DecideError::TenantNotFound(_) => ApiError::not_found("tenant", &body.tenant).field("tenant"),
         DecideError::UnknownProduct(p) => {
             ApiError::invalid("unknown_product", "product", format!("unknown product `{p}`"))
@@ -51,7 +53,23 @@ pub async fn decide(
                 st.registry.regions().join(", ")
             ),
         ),
-    })
+    })?;
+    // The answer is given only once it is on the record.
+    st.audit(
+        Ev::by(&c, Action::Decision)
+            .tenant(&tenant)
+            .region(&decision.region)
+            .product(&decision.product)
+            .purpose(decision.purpose)
+            .outcome(if decision.allowed {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            })
+            .reasons(&decision.reasons),
+    )
+    .await?;
+    Ok(Json(decision))
 }
 
 /// Whether each catalog product is available, degraded or unavailable for a tenant, and why.
@@ -64,8 +82,10 @@ pub async fn availability(
 ) -> Result<Json<Vec<ProductAvailability>>, ApiError> {
     let (tenant, _) = guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::TENANT_READERS, "read product availability")?;
-    st.registry
+    let products = st
+        .registry
         .availability(tenant.id, now())
-        .map(Json)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("tenant `{id}` not found")))
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("tenant `{id}` not found")))?;
+    st.audit(Ev::by(&c, Action::Availability).tenant(&tenant)).await?;
+    Ok(Json(products))
 }

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use datapact_audit::{Action, Resource};
 use datapact_governance::{ApiKey, KeyId, Role};
 
 use super::{product, text};
+use crate::audit::Ev;
 use crate::auth;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
@@ -130,11 +132,28 @@ pub async fn create(
     let secret = auth::generate_secret().map_err(ApiError::internal)?;
     key.hash = auth::hash_secret(&secret);
     let _w = st.write_lock().await;
-    st.store.put_key(&key).await.map_err(ApiError::storage)?;
+    st.audited(key_event(&c, Action::ApiKeyCreate, &key), async {
+        st.store.put_key(&key).await.map_err(ApiError::storage)
+    })
+    .await?;
     tracing::info!(key = %key.id, role = %key.role, by = %c.id, "API key created");
     let view = KeyView::from(&key);
     st.registry.put_key(key);
     Ok((StatusCode::CREATED, Json(CreatedKey { view, key: secret })))
+}
+
+fn key_event(c: &ApiKey, action: Action, key: &ApiKey) -> Ev {
+    let mut ev = Ev::by(c, action).resource(Resource::ApiKey(key.id));
+    if let Some(o) = key.org {
+        ev = ev.org(o);
+    }
+    if let Some(t) = key.tenant {
+        ev = ev.tenant_id(t);
+    }
+    if let Some(p) = &key.product {
+        ev = ev.product(p);
+    }
+    ev
 }
 
 fn visible_key(c: &ApiKey, k: &ApiKey) -> bool {
@@ -199,7 +218,10 @@ pub async fn revoke(
     }
     let mut revoked = (*key).clone();
     revoked.revoked_at = Some(now());
-    st.store.put_key(&revoked).await.map_err(ApiError::storage)?;
+    st.audited(key_event(&c, Action::ApiKeyRevoke, &revoked), async {
+        st.store.put_key(&revoked).await.map_err(ApiError::storage)
+    })
+    .await?;
     tracing::info!(key = %revoked.id, by = %c.id, "API key revoked");
     let view = KeyView::from(&revoked);
     st.registry.put_key(revoked);

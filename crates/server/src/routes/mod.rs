@@ -13,6 +13,7 @@ use tower_http::trace::TraceLayer;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+pub mod audit;
 pub mod data;
 pub mod decisions;
 pub mod keys;
@@ -154,6 +155,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(records::create_batch).layer(DefaultBodyLimit::max(state.config.vault.max_batch_bytes)),
         )
         .route("/v1/tenants/{tenant}/export", get(records::export))
+        .route("/v1/audit/checkpoint", get(audit::checkpoint))
+        .route("/v1/audit/checkpoints", get(audit::checkpoints))
+        .route("/v1/audit/proofs/inclusion", get(audit::inclusion))
+        .route("/v1/audit/proofs/consistency", get(audit::consistency))
+        .route("/v1/audit/entries", get(audit::entries))
+        .route("/v1/audit/export", get(audit::export))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -163,6 +170,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(crate::audit::request_scope))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::internal("a handler panicked"))
         }))

@@ -8,11 +8,13 @@ use axum::http::{StatusCode, header};
 use datapact_governance::{AiSettings, Org, OrgId, OrgStatus, Role};
 
 use super::{page_bounds, region, text};
+use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::guard;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{CreateOrg, OrgView, Page, PageQuery, PatchOrg};
+use datapact_audit::Action;
 
 /// Creates an organization (vendor).
 #[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])), request_body = CreateOrg,
@@ -41,7 +43,10 @@ pub async fn create(
         tenants: Vec::new(),
     };
     let _w = st.write_lock().await;
-    st.store.insert_org(&org).await.map_err(ApiError::storage)?;
+    st.audited(Ev::by(&c, Action::OrgCreate).org(org.id).region(&org.region), async {
+        st.store.insert_org(&org).await.map_err(ApiError::storage)
+    })
+    .await?;
     tracing::info!(org = %org.id, plan = %org.plan, region = %org.region, by = %c.id, "organization created");
     let view = OrgView::of(&org, t);
     st.registry.put_org(org);
@@ -186,7 +191,10 @@ pub async fn patch(
         return Ok(Json(OrgView::of(&org, t)));
     }
     org.updated_at = t;
-    st.store.update_org(&org).await.map_err(ApiError::storage)?;
+    st.audited(Ev::by(&c, Action::TermsChange).org(org.id), async {
+        st.store.update_org(&org).await.map_err(ApiError::storage)
+    })
+    .await?;
     tracing::info!(org = %org.id, by = %c.id, "organization terms changed");
     let view = OrgView::of(&org, t);
     st.registry.put_org(org);

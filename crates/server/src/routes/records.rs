@@ -11,12 +11,14 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use datapact_governance::{ApiKey, DecisionRequest, Org, Purpose, RecordId, Role, Tenant};
+use datapact_audit::{Action, Outcome, Resource};
+use datapact_governance::{ApiKey, Decision, DecisionRequest, Org, Purpose, RecordId, Role, Tenant};
 use datapact_vault::{Content, ListFilter, NewRecord, RecordPatch};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::product;
+use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::guard;
 use crate::lifecycle::with_vault;
@@ -69,14 +71,16 @@ fn own_product(c: &ApiKey, product: &str, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Asks the decision point, answering 403 with every reason on a denial.
-fn require_purpose(
+/// Asks the decision point. A denial is logged as `denied` for `ev` with every reason and
+/// answered 403; an allowance is returned for the caller to log with the operation.
+async fn require_purpose(
     st: &AppState,
+    ev: &Ev,
     tenant: &Tenant,
     product: &str,
     purpose: Purpose,
     kind: Option<datapact_governance::DataKind>,
-) -> Result<(), ApiError> {
+) -> Result<Decision, ApiError> {
     let d = st
         .registry
         .decide(
@@ -91,8 +95,16 @@ fn require_purpose(
         )
         .map_err(ApiError::internal)?;
     if d.allowed {
-        return Ok(());
+        return Ok(d);
     }
+    st.audit(
+        ev.clone()
+            .product(product)
+            .purpose(purpose)
+            .outcome(Outcome::Denied)
+            .reasons(&d.reasons),
+    )
+    .await?;
     let mut e = ApiError::new(
         StatusCode::FORBIDDEN,
         "purpose_denied",
@@ -156,13 +168,26 @@ async fn write_records(
         let prefix = if batch { format!("records[{i}].") } else { String::new() };
         records.push(to_new(st, c, &prefix, r)?);
     }
-    let mut products: Vec<&str> = records.iter().map(|r| r.product.as_str()).collect();
+    let mut products: Vec<String> = records.iter().map(|r| r.product.clone()).collect();
     products.sort();
     products.dedup();
-    for p in products {
-        require_purpose(st, &tenant, p, Purpose::Service, None)?;
+    let ids: Vec<RecordId> = records.iter().map(|_| RecordId::generate()).collect();
+    let mut ev = Ev::by(c, Action::RecordWrite)
+        .tenant(&tenant)
+        .purpose(Purpose::Service)
+        .resources(ids.iter().map(|id| Resource::Record(*id)));
+    for p in &products {
+        let d = require_purpose(st, &ev, &tenant, p, Purpose::Service, None).await?;
+        ev = ev.reasons(&d.reasons);
     }
-    with_vault(st, &tenant, move |v, t| v.put(t, records, now())).await
+    if let [only] = products.as_slice() {
+        ev = ev.product(only);
+    }
+    st.audited(
+        ev,
+        with_vault(st, &tenant, move |v, t| v.put_with_ids(t, records, ids, now())),
+    )
+    .await
 }
 
 /// Writes one record (a product's service key).
@@ -252,7 +277,14 @@ pub async fn list(
         },
         limit: limit + 1,
     };
+    let mut ev = Ev::by(&c, Action::RecordList).tenant(&tenant);
+    if let Some(p) = &filter.product {
+        ev = ev.product(p);
+    }
     let mut metas = with_vault(&st, &tenant, move |v, t| v.list(t, &filter)).await?;
+    // Metadata is customer data too: logged before it is returned.
+    st.audit(ev.resource(Resource::Count(metas.len().min(limit) as u64)))
+        .await?;
     let next = (metas.len() > limit).then(|| {
         metas.truncate(limit);
         metas.last().map(|m| m.id.to_string()).unwrap_or_default()
@@ -306,8 +338,20 @@ pub async fn read(
     let rid = record_id(&id)?;
     let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
-    require_purpose(&st, &tenant, &meta.product, purpose, Some(meta.data_kind))?;
+    let mut ev = Ev::by(&c, Action::ContentRead)
+        .tenant(&tenant)
+        .resource(Resource::Record(rid));
+    if purpose == Purpose::SupportAccess
+        && let Some(g) = tenant.active_grant(now())
+    {
+        // The customer's view names the grant (and its ticket) this read happened under.
+        ev = ev.resource(Resource::Grant(g.id));
+    }
+    let d = require_purpose(&st, &ev, &tenant, &meta.product, purpose, Some(meta.data_kind)).await?;
     let record = with_vault(&st, &tenant, move |v, t| v.get(t, rid)).await?;
+    // No content leaves before its read is on the record.
+    st.audit(ev.product(&meta.product).purpose(purpose).reasons(&d.reasons))
+        .await?;
     Ok(Json(RecordView::of(record.meta, Some(record.content))))
 }
 
@@ -332,7 +376,13 @@ pub async fn patch(
     };
     let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
-    let meta = with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())).await?;
+    let ev = Ev::by(&c, Action::RecordModify)
+        .tenant(&tenant)
+        .product(&meta.product)
+        .resource(Resource::Record(rid));
+    let meta = st
+        .audited(ev, with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())))
+        .await?;
     Ok(Json(RecordView::of(meta, None)))
 }
 
@@ -350,7 +400,12 @@ pub async fn delete(
     let rid = record_id(&id)?;
     let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
-    with_vault(&st, &tenant, move |v, t| v.delete(t, rid)).await?;
+    let ev = Ev::by(&c, Action::RecordDelete)
+        .tenant(&tenant)
+        .product(&meta.product)
+        .resource(Resource::Record(rid));
+    st.audited(ev, with_vault(&st, &tenant, move |v, t| v.delete(t, rid)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -380,6 +435,13 @@ pub async fn export(
     }
     let prod = q.product.clone();
     let total = with_vault(&st, &tenant, move |v, t| v.count(t, prod.as_deref())).await?;
+    let mut ev = Ev::by(&c, Action::Export)
+        .tenant(&tenant)
+        .resource(Resource::Count(total));
+    if let Some(p) = &q.product {
+        ev = ev.product(p);
+    }
+    st.audit(ev).await?;
     let tid = tenant.id;
     // A bounded channel between the reader thread and the socket keeps memory flat.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);

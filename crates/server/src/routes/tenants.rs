@@ -5,9 +5,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
+use datapact_audit::Action;
 use datapact_governance::{AiSettings, OrgStatus, Role, Tenant, TenantId};
 
 use super::{region, text};
+use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::problem::ApiError;
@@ -50,7 +52,10 @@ pub async fn create(
         retention: Vec::new(),
     };
     let _w = st.write_lock().await;
-    st.store.insert_tenant(&tenant).await.map_err(ApiError::storage)?;
+    st.audited(Ev::by(&c, Action::TenantChange).tenant(&tenant), async {
+        st.store.insert_tenant(&tenant).await.map_err(ApiError::storage)
+    })
+    .await?;
     tracing::info!(tenant = %tenant.id, org = %org.id, region = %tenant.region, by = %c.id, "tenant created");
     let view = TenantView::of(&tenant, t);
     st.registry.put_tenant(tenant);
@@ -128,7 +133,10 @@ pub async fn patch(
     }
     let t = now();
     if tenant != *current {
-        st.store.update_tenant(&tenant).await.map_err(ApiError::storage)?;
+        st.audited(Ev::by(&c, Action::TenantChange).tenant(&tenant), async {
+            st.store.update_tenant(&tenant).await.map_err(ApiError::storage)
+        })
+        .await?;
         st.registry.put_tenant(tenant.clone());
     }
     Ok(Json(TenantView::of(&tenant, t)))

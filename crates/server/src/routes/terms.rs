@@ -6,11 +6,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use datapact_audit::{Action, Resource};
 use datapact_governance::settings::{SettingKey, effective};
 use datapact_governance::{AiSettings, ApiKey, GrantId, OptOut, OptOutId, Org, SupportGrant, Tenant};
 use datapact_store::SettingsScope;
 
 use super::{product, text};
+use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::problem::ApiError;
@@ -70,7 +72,16 @@ pub async fn create_opt_out(
     };
     let _w = st.write_lock().await;
     let mut org = (*guard::org(&st, &c, &org_id)?).clone();
-    st.store.put_opt_out(&opt_out).await.map_err(ApiError::storage)?;
+    // Who asked is personal data: the entry keeps a keyed hash that correlates, not the name.
+    let who = st.vault.correlate(&org.id.to_string(), &opt_out.requested_by);
+    st.audited(
+        Ev::by(&c, Action::OptOutRecord)
+            .org(org.id)
+            .resource(Resource::OptOut(opt_out.id))
+            .correlation(who),
+        async { st.store.put_opt_out(&opt_out).await.map_err(ApiError::storage) },
+    )
+    .await?;
     tracing::info!(org = %org.id, opt_out = %opt_out.id, by = %c.id, "training opt-out recorded");
     let view = OptOutView::of(&opt_out, t);
     org.opt_outs.push(opt_out);
@@ -121,10 +132,18 @@ pub async fn revoke_opt_out(
     let t = now();
     org.opt_outs[idx].revoked_at = Some(t);
     org.opt_outs[idx].revoked_by = Some(c.id);
-    st.store
-        .put_opt_out(&org.opt_outs[idx])
-        .await
-        .map_err(ApiError::storage)?;
+    st.audited(
+        Ev::by(&c, Action::OptOutRevoke)
+            .org(org.id)
+            .resource(Resource::OptOut(org.opt_outs[idx].id)),
+        async {
+            st.store
+                .put_opt_out(&org.opt_outs[idx])
+                .await
+                .map_err(ApiError::storage)
+        },
+    )
+    .await?;
     tracing::info!(org = %org.id, opt_out = %id, by = %c.id, "training opt-out revoked");
     let view = OptOutView::of(&org.opt_outs[idx], t);
     st.registry.put_org(org);
@@ -227,10 +246,13 @@ pub async fn put_org_ai(
     let _w = st.write_lock().await;
     let mut org = (*guard::org(&st, &c, &org_id)?).clone();
     check_plan(&org)?;
-    st.store
-        .put_ai_settings(SettingsScope::Org(org.id), &body)
-        .await
-        .map_err(ApiError::storage)?;
+    st.audited(Ev::by(&c, Action::AiSettingsChange).org(org.id), async {
+        st.store
+            .put_ai_settings(SettingsScope::Org(org.id), &body)
+            .await
+            .map_err(ApiError::storage)
+    })
+    .await?;
     tracing::info!(org = %org.id, by = %c.id, "organization AI settings changed");
     org.ai = body;
     let view = org_view(&org);
@@ -268,10 +290,13 @@ pub async fn put_tenant_ai(
     let (current, org) = guard::tenant(&st, &c, &id)?;
     check_plan(&org)?;
     let mut tenant = (*current).clone();
-    st.store
-        .put_ai_settings(SettingsScope::Tenant(tenant.id), &body)
-        .await
-        .map_err(ApiError::storage)?;
+    st.audited(Ev::by(&c, Action::AiSettingsChange).tenant(&tenant), async {
+        st.store
+            .put_ai_settings(SettingsScope::Tenant(tenant.id), &body)
+            .await
+            .map_err(ApiError::storage)
+    })
+    .await?;
     tracing::info!(tenant = %tenant.id, by = %c.id, "tenant AI settings changed");
     tenant.ai = body;
     let view = tenant_view(&st, &org, &tenant);
@@ -329,7 +354,13 @@ pub async fn create_grant(
         revoked_at: None,
         revoked_by: None,
     };
-    st.store.put_grant(&grant).await.map_err(ApiError::storage)?;
+    st.audited(
+        Ev::by(&c, Action::SupportGrantCreate)
+            .tenant(&tenant)
+            .resource(Resource::Grant(grant.id)),
+        async { st.store.put_grant(&grant).await.map_err(ApiError::storage) },
+    )
+    .await?;
     tracing::info!(tenant = %tenant.id, grant = %grant.id, by = %c.id, "support access granted");
     let view = GrantView::of(&grant, t);
     tenant.grants.push(grant);
@@ -379,10 +410,13 @@ pub async fn revoke_grant(
     let t = now();
     tenant.grants[idx].revoked_at = Some(t);
     tenant.grants[idx].revoked_by = Some(c.id);
-    st.store
-        .put_grant(&tenant.grants[idx])
-        .await
-        .map_err(ApiError::storage)?;
+    st.audited(
+        Ev::by(&c, Action::SupportGrantRevoke)
+            .tenant(&tenant)
+            .resource(Resource::Grant(tenant.grants[idx].id)),
+        async { st.store.put_grant(&tenant.grants[idx]).await.map_err(ApiError::storage) },
+    )
+    .await?;
     tracing::info!(tenant = %tenant.id, grant = %id, by = %c.id, "support access revoked");
     let view = GrantView::of(&tenant.grants[idx], t);
     st.registry.put_tenant(tenant);

@@ -1,0 +1,210 @@
+//! Audit on the request path. Every access and every change appends a content-free entry
+//! before it takes effect or before its data leaves the server (fail closed), tagged with the
+//! caller, the request id and where processing happened.
+
+use std::future::Future;
+use std::sync::{Arc, Weak};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use datapact_audit::{Action, Actor, AuditLog, CheckpointSigner, Entry, Event, Label, Outcome, Resource};
+use datapact_governance::{ApiKey, OrgId, Purpose, Reason, Registry, Tenant, TenantId};
+use datapact_vault::{KeyObserver, Vault};
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+tokio::task_local! {
+    static REQUEST_ID: Option<uuid::Uuid>;
+}
+
+/// Makes the request id (set by `SetRequestIdLayer`) known to every audit entry the request
+/// appends, without threading it through each handler.
+pub async fn request_scope(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse().ok());
+    REQUEST_ID.scope(id, next.run(req)).await
+}
+
+fn request_id() -> Option<uuid::Uuid> {
+    REQUEST_ID.try_with(|r| *r).ok().flatten()
+}
+
+/// The server's Ed25519 key (the one that signs deletion certificates) signs checkpoints too,
+/// so a customer pins one public key for everything the server attests.
+pub struct VaultSigner(pub Arc<Vault>);
+
+impl CheckpointSigner for VaultSigner {
+    fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.signer().sign(msg)
+    }
+    fn public_key(&self) -> [u8; 32] {
+        self.0.signer().public_key()
+    }
+    fn key_id(&self) -> String {
+        self.0.signer().key_id().to_string()
+    }
+}
+
+/// An audit event under construction.
+#[derive(Debug, Clone)]
+pub struct Ev(pub Event);
+
+impl Ev {
+    /// `action` by the caller, allowed unless said otherwise.
+    pub fn by(c: &ApiKey, action: Action) -> Self {
+        let mut e = Event::new(
+            Actor {
+                key: Some(c.id),
+                role: Some(c.role),
+            },
+            action,
+            Outcome::Allowed,
+        );
+        e.request_id = request_id();
+        e.org = c.org;
+        e.tenant = c.tenant;
+        Self(e)
+    }
+
+    /// `action` by datapact's own background work.
+    pub fn system(action: Action) -> Self {
+        let mut e = Event::new(Actor::system(), action, Outcome::Allowed);
+        e.request_id = request_id();
+        Self(e)
+    }
+
+    /// The same event for another action.
+    pub fn retag(mut self, action: Action) -> Self {
+        self.0.action = action;
+        self
+    }
+
+    /// The organization concerned.
+    pub fn org(mut self, org: OrgId) -> Self {
+        self.0.org = Some(org);
+        self
+    }
+
+    /// The tenant concerned (its organization and region too).
+    pub fn tenant(mut self, t: &Tenant) -> Self {
+        self.0.tenant = Some(t.id);
+        self.0.org = Some(t.org);
+        self.0.region = Label::new(&t.region).ok();
+        self
+    }
+
+    /// The tenant concerned, by id.
+    pub fn tenant_id(mut self, t: TenantId) -> Self {
+        self.0.tenant = Some(t);
+        self
+    }
+
+    /// The product concerned.
+    pub fn product(mut self, p: &str) -> Self {
+        self.0.product = Label::new(p).ok();
+        self
+    }
+
+    /// The purpose.
+    pub fn purpose(mut self, p: Purpose) -> Self {
+        self.0.purpose = Some(p);
+        self
+    }
+
+    /// Where processing happened.
+    pub fn region(mut self, r: &str) -> Self {
+        self.0.region = Label::new(r).ok();
+        self
+    }
+
+    /// A resource, by id.
+    pub fn resource(mut self, r: Resource) -> Self {
+        self.0.resources.push(r);
+        self
+    }
+
+    /// Resources, by id.
+    pub fn resources(mut self, rs: impl IntoIterator<Item = Resource>) -> Self {
+        self.0.resources.extend(rs);
+        self
+    }
+
+    /// How it ended.
+    pub fn outcome(mut self, o: Outcome) -> Self {
+        self.0.outcome = o;
+        self
+    }
+
+    /// A decision's reason codes (the messages are derived from the codes, so not kept).
+    pub fn reasons(mut self, rs: &[Reason]) -> Self {
+        self.0.reasons = rs.iter().map(|r| r.code).collect();
+        self
+    }
+
+    /// A keyed hash correlating a sensitive value (see [`datapact_vault::Vault::correlate`]).
+    pub fn correlation(mut self, c: String) -> Self {
+        self.0.correlation = Some(c);
+        self
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "audit append failed; the operation is refused");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "audit_unavailable",
+        "the audit log cannot record this operation right now, so it was not performed; retry later",
+    )
+}
+
+impl AppState {
+    /// Appends an entry durably; the caller goes on only if it is stored.
+    pub async fn audit(&self, ev: Ev) -> Result<Entry, ApiError> {
+        self.audit_log.append(ev.0).await.map_err(unavailable)
+    }
+
+    /// Appends the entry, then runs `op`; if `op` fails, a second entry records the failure
+    /// (best effort: the first one already says the operation was attempted).
+    pub async fn audited<T>(&self, ev: Ev, op: impl Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
+        self.audit(ev.clone()).await?;
+        match op.await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let failed = ev.outcome(Outcome::Error);
+                if let Err(ae) = self.audit_log.append(failed.0).await {
+                    tracing::error!(error = %ae, "cannot record that an audited operation failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Logs every data key creation before the key exists; a failed append refuses the key, and
+/// with it the write that needed it.
+pub struct KeyAudit {
+    /// The log (weak: the vault outlives nothing it observes).
+    pub log: Weak<AuditLog>,
+    /// Where a tenant's organization is looked up.
+    pub registry: Weak<Registry>,
+}
+
+impl KeyObserver for KeyAudit {
+    fn creating(&self, tenant: TenantId, region: &str, version: u32) -> Result<(), String> {
+        let log = self.log.upgrade().ok_or("the audit log is closed")?;
+        let mut ev = Ev::system(Action::KeyCreate)
+            .tenant_id(tenant)
+            .region(region)
+            .resource(Resource::DataKey(version));
+        if let Some(t) = self.registry.upgrade().and_then(|r| r.tenant(tenant)) {
+            ev = ev.org(t.org);
+        }
+        log.append_blocking(ev.0).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
