@@ -1,7 +1,6 @@
 //! CLI commands for the audit log: verify it (from storage or over the API), query and
 //! export entries, fetch checkpoints and proofs, and check proofs offline.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -440,31 +439,16 @@ async fn export(a: ExportArgs, remote: &Remote) -> Result<ExitCode> {
         }
         .into(),
     ));
-    let mut resp = client(remote)?
+    let resp = client(remote)?
         .get_stream(&format!("/v1/audit/export{}", query_string(&q)))
         .await?;
     let partial = a.out.with_extension("partial");
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?,
-    );
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos} entries ({per_sec})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let mut lines = 0u64;
-    while let Some(chunk) = resp.chunk().await.context("the export stream broke off")? {
-        let n = chunk.iter().filter(|b| **b == b'\n').count() as u64;
-        lines += n;
-        bar.inc(n);
-        file.write_all(&chunk)
-            .with_context(|| format!("cannot write {}", partial.display()))?;
-    }
-    bar.finish_and_clear();
-    file.flush()?;
-    file.into_inner()
-        .map_err(|e| anyhow!("cannot write {}: {e}", partial.display()))?
-        .sync_all()?;
+    let lines = crate::client::download(resp, &partial, &bar).await?;
     std::fs::rename(&partial, &a.out).with_context(|| format!("cannot move the export to {}", a.out.display()))?;
     let entries = match a.format {
         ExportFormat::Jsonl => lines,

@@ -118,3 +118,32 @@ fn describe_problem(status: StatusCode, v: &Value) -> String {
     }
     s
 }
+
+/// Streams a response body into `partial`, counting lines on `bar`, and makes it durable.
+/// Returns the number of lines; the caller moves the file into place once it is satisfied.
+pub async fn download(
+    mut resp: reqwest::Response,
+    partial: &std::path::Path,
+    bar: &indicatif::ProgressBar,
+) -> Result<u64> {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(partial).with_context(|| format!("cannot create {}", partial.display()))?,
+    );
+    let mut lines = 0u64;
+    while let Some(chunk) = resp.chunk().await.context("the download broke off")? {
+        let n = chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        lines += n;
+        bar.inc(n);
+        file.write_all(&chunk)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+    }
+    bar.finish_and_clear();
+    file.flush()
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    file.into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", partial.display()))?
+        .sync_all()
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    Ok(lines)
+}

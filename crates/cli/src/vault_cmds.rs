@@ -1,7 +1,6 @@
 //! CLI commands for the data vault: records, export, purge, certificates, termination,
 //! retention and data key rotation.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -258,7 +257,7 @@ pub async fn export(a: ExportArgs, remote: &Remote) -> Result<ExitCode> {
     if let Some(p) = &a.product {
         path.push_str(&format!("?product={}", seg(p)));
     }
-    let mut resp = client(remote)?.get_stream(&path).await?;
+    let resp = client(remote)?.get_stream(&path).await?;
     let total: u64 = resp
         .headers()
         .get("x-datapact-record-count")
@@ -266,27 +265,12 @@ pub async fn export(a: ExportArgs, remote: &Remote) -> Result<ExitCode> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let partial = a.out.with_extension("partial");
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?,
-    );
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} records ({per_sec}, {eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut lines = 0u64;
-    while let Some(chunk) = resp.chunk().await.context("the export stream broke off")? {
-        let n = chunk.iter().filter(|b| **b == b'\n').count() as u64;
-        lines += n;
-        bar.inc(n);
-        file.write_all(&chunk)
-            .with_context(|| format!("cannot write {}", partial.display()))?;
-    }
-    bar.finish_and_clear();
-    file.flush()?;
-    file.into_inner()
-        .map_err(|e| anyhow!("cannot write {}: {e}", partial.display()))?
-        .sync_all()?;
+    let lines = crate::client::download(resp, &partial, &bar).await?;
     if lines < total {
         bail!(
             "the export is incomplete ({lines} of {total} records); {} kept for inspection",

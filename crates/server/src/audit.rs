@@ -35,6 +35,13 @@ fn request_id() -> Option<uuid::Uuid> {
     REQUEST_ID.try_with(|r| *r).ok().flatten()
 }
 
+/// Wraps blocking work so entries it appends (a data key created mid-write) carry the request
+/// id of the request that caused it.
+pub fn carry_request_id<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let id = request_id();
+    move || REQUEST_ID.sync_scope(id, f)
+}
+
 /// The server's Ed25519 key (the one that signs deletion certificates) signs checkpoints too,
 /// so a customer pins one public key for everything the server attests.
 pub struct VaultSigner(pub Arc<Vault>);

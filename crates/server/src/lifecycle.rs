@@ -24,7 +24,9 @@ pub const REASON_REQUEST: &str = "customer_request";
 
 /// Runs blocking work (SQLite, crypto) off the async threads.
 pub async fn on_blocking_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+    tokio::task::spawn_blocking(crate::audit::carry_request_id(f))
+        .await
+        .map_err(ApiError::internal)
 }
 
 /// Runs `f` with the vault on the blocking pool and maps its errors to API errors.

@@ -169,6 +169,12 @@ async fn every_access_is_logged_and_proofs_verify_independently() {
     assert!(read["entry"]["request_id"].is_string(), "{read}");
     assert!(read["entry"]["actor"]["key"].is_string());
     assert_eq!(read["entry"]["actor"]["role"], "service");
+    // The data key created by the first write is tied to that write's request.
+    let write = mine.iter().find(|e| e["entry"]["action"] == "record_write").unwrap();
+    let key = mine.iter().find(|e| e["entry"]["action"] == "key_create").unwrap();
+    assert!(write["entry"]["request_id"].is_string());
+    assert_eq!(key["entry"]["request_id"], write["entry"]["request_id"]);
+    assert_eq!(key["entry"]["resources"][0]["data_key"], 1);
 
     // Each entry carries the exact bytes that are hashed, and they say what the entry says;
     // no customer content is anywhere in the log.
