@@ -2,7 +2,8 @@
 //! `verify` over 1,000,000 entries, and proofs in a tree of 10,000,000 entries.
 //!
 //! Run: `cargo bench -p datapact-audit --bench audit`
-//! (`DATAPACT_BENCH_PROOF_TREE` sets the proof tree size; default 10,000,000.)
+//! (`DATAPACT_BENCH_PROOF_TREE` sets the proof tree size, default 10,000,000;
+//! `DATAPACT_BENCH_PARTS` picks parts, comma-separated: `appends,verify,proofs`, default all.)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -67,81 +68,85 @@ fn main() {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
+    let parts = std::env::var("DATAPACT_BENCH_PARTS").unwrap_or_else(|_| "appends,verify,proofs".into());
+    let part = |p: &str| parts.split(',').any(|x| x.trim() == p);
 
-    // Durable appends from 256 concurrent writers, each awaiting its own append.
-    let log = Arc::new(AuditLog::open(&dir.path().join("a.db"), "bench", signer()).expect("open"));
-    let rate = rt.block_on(fill(&log, 300_000, 256));
-    println!("appends: 300,000 durable appends from 256 concurrent writers: {rate:.0} appends/s");
-    log.close();
-
-    // verify over 1,000,000 entries with checkpoints along the way.
-    let path = dir.path().join("v.db");
-    let log = Arc::new(AuditLog::open(&path, "bench", signer()).expect("open"));
-    for _ in 0..10 {
-        rt.block_on(fill(&log, 100_000, 256));
-        log.checkpoint().expect("checkpoint");
+    if part("appends") {
+        // Durable appends from 256 concurrent writers, each awaiting its own append.
+        let log = Arc::new(AuditLog::open(&dir.path().join("a.db"), "bench", signer()).expect("open"));
+        let rate = rt.block_on(fill(&log, 300_000, 256));
+        println!("appends: 300,000 durable appends from 256 concurrent writers: {rate:.0} appends/s");
+        log.close();
     }
-    log.close();
-    let start = Instant::now();
-    let report = verify_file(&path, Some("bench"), None).expect("verify");
-    println!(
-        "verify: {} entries, {} checkpoints recomputed and checked in {:.2} s",
-        report.entries,
-        report.checkpoints,
-        start.elapsed().as_secs_f64()
-    );
 
-    // Proofs in a large tree.
+    if part("verify") {
+        // verify over 1,000,000 entries with checkpoints along the way.
+        let path = dir.path().join("v.db");
+        let log = Arc::new(AuditLog::open(&path, "bench", signer()).expect("open"));
+        for _ in 0..10 {
+            rt.block_on(fill(&log, 100_000, 256));
+            log.checkpoint().expect("checkpoint");
+        }
+        log.close();
+        let start = Instant::now();
+        let report = verify_file(&path, Some("bench"), None).expect("verify");
+        println!(
+            "verify: {} entries, {} checkpoints recomputed and checked in {:.2} s",
+            report.entries,
+            report.checkpoints,
+            start.elapsed().as_secs_f64()
+        );
+    }
+
+    if !part("proofs") {
+        return;
+    }
+    // Proofs in a large tree. DATAPACT_BENCH_PROOF_DIR keeps the tree between runs.
     let n: u64 = std::env::var("DATAPACT_BENCH_PROOF_TREE")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let path = dir.path().join("p.db");
+    let keep = std::env::var_os("DATAPACT_BENCH_PROOF_DIR").map(std::path::PathBuf::from);
+    let path = keep.as_deref().unwrap_or(dir.path()).join("p.db");
     let log = Arc::new(AuditLog::open(&path, "bench", signer()).expect("open"));
-    let start = Instant::now();
-    let filled = rt.block_on(fill(&log, n, 512));
-    println!(
-        "filled a tree of {n} entries in {:.0} s ({filled:.0} appends/s)",
-        start.elapsed().as_secs_f64()
-    );
+    if log.size() < n {
+        let start = Instant::now();
+        let filled = rt.block_on(fill(&log, n - log.size(), 512));
+        println!(
+            "filled a tree of {} entries in {:.0} s ({filled:.0} appends/s)",
+            log.size(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    // Let background indexing and WAL checkpoints of the fill settle, as they would between
+    // bursts; proofs are then measured while nothing else runs.
+    log.index_now().expect("index");
+    std::thread::sleep(std::time::Duration::from_secs(2));
     let size = log.size();
     let root = log.root(size).expect("root");
-    let mut worst_inc = 0f64;
-    let mut total_inc = 0f64;
     let mut rng = 0x9E3779B97F4A7C15u64;
-    let samples = 2000;
-    for _ in 0..samples {
+    let mut next = move || {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let idx = rng % size;
+        rng
+    };
+    let samples = 5000;
+    let mut inc = Vec::with_capacity(samples);
+    let mut con = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let idx = next() % size;
         let t = Instant::now();
         let proof = log.inclusion_proof(idx, size).expect("proof");
-        let us = t.elapsed().as_secs_f64() * 1e6;
-        worst_inc = worst_inc.max(us);
-        total_inc += us;
-        let leaf = log
-            .query(&datapact_audit::Query {
-                after: idx.checked_sub(1),
-                limit: 1,
-                ..Default::default()
-            })
-            .expect("entry");
-        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &leaf[0].leaf).expect("b64");
+        inc.push(t.elapsed().as_secs_f64() * 1e6);
+        let leaf = log.entry(idx).expect("entry").expect("present");
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &leaf.leaf).expect("b64");
         assert!(verify_inclusion(&leaf_hash(&bytes), idx, size, &proof, &root));
-    }
-    let mut worst_con = 0f64;
-    let mut total_con = 0f64;
-    for _ in 0..samples {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let old = 1 + rng % (size - 1);
+
+        let old = 1 + next() % (size - 1);
         let t = Instant::now();
         let proof = log.consistency_proof(old, size).expect("proof");
-        let us = t.elapsed().as_secs_f64() * 1e6;
-        worst_con = worst_con.max(us);
-        total_con += us;
+        con.push(t.elapsed().as_secs_f64() * 1e6);
         assert!(verify_consistency(
             old,
             size,
@@ -150,11 +155,20 @@ fn main() {
             &proof
         ));
     }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+        format!(
+            "mean {:.0} µs, p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+            v.iter().sum::<f64>() / v.len() as f64,
+            at(0.5),
+            at(0.99),
+            v[v.len() - 1]
+        )
+    };
     println!(
-        "proofs in a tree of {size} entries: inclusion mean {:.0} µs, worst {:.0} µs; consistency mean {:.0} µs, worst {:.0} µs ({samples} random each, all verified)",
-        total_inc / samples as f64,
-        worst_inc,
-        total_con / samples as f64,
-        worst_con
+        "proofs in a tree of {size} entries ({samples} random each, all verified): inclusion {}; consistency {}",
+        stats(&mut inc),
+        stats(&mut con)
     );
 }

@@ -80,6 +80,9 @@ pub fn note_key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// The storage layout's version, kept in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS entries (
     idx INTEGER PRIMARY KEY,
@@ -90,10 +93,24 @@ CREATE TABLE IF NOT EXISTS entries (
     action TEXT NOT NULL,
     purpose TEXT,
     outcome TEXT NOT NULL,
-    leaf BLOB NOT NULL
+    leaf BLOB NOT NULL,
+    hash BLOB NOT NULL
 ) STRICT;
-CREATE INDEX IF NOT EXISTS entries_by_org ON entries(org, idx);
-CREATE INDEX IF NOT EXISTS entries_by_tenant ON entries(tenant, idx);
+-- Time grows with the index, so this index is appended to, never scattered.
+CREATE INDEX IF NOT EXISTS entries_by_time ON entries(time);
+-- Who an entry concerns, indexed off the append path by the maintainer thread up to
+-- meta.indexed_upto; queries read the index below it and scan the short tail above it.
+CREATE TABLE IF NOT EXISTS org_index (
+    org TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (org, idx)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tenant_index (
+    tenant TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (tenant, idx)
+) STRICT, WITHOUT ROWID;
+-- Perfect subtree hashes of level 1 and up (leaf hashes are entries.hash).
 CREATE TABLE IF NOT EXISTS nodes (
     id INTEGER PRIMARY KEY,
     hash BLOB NOT NULL
@@ -122,9 +139,12 @@ pub fn stored_origin(conn: &Connection) -> Result<Option<String>, rusqlite::Erro
         .optional()
 }
 
-/// Node key: level in the top 8 bits, index below.
+/// Node key: the last leaf the node covers, times 64, plus its level. Nodes complete in that
+/// order as leaves are appended, so node rows are appended too (one B-tree edge per commit,
+/// not one per level). Trees up to 2^56 entries.
 fn node_id(level: u32, index: u64) -> i64 {
-    ((level as i64) << 56) | index as i64
+    let last_leaf = ((index + 1) << level) - 1;
+    (last_leaf as i64) * 64 + level as i64
 }
 
 fn micros(t: OffsetDateTime) -> i64 {
@@ -136,6 +156,8 @@ fn open_conn(path: &Path) -> Result<Connection, AuditError> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
     c.busy_timeout(std::time::Duration::from_secs(10))?;
+    // The right edge of the tree and the index pages being appended to stay cached.
+    c.pragma_update(None, "cache_size", -65_536)?;
     Ok(c)
 }
 
@@ -144,8 +166,13 @@ struct ConnNodes<'a>(&'a Connection);
 impl NodeSource for ConnNodes<'_> {
     type Error = AuditError;
     fn perfect(&self, level: u32, index: u64) -> Result<Hash, AuditError> {
-        let mut stmt = self.0.prepare_cached("SELECT hash FROM nodes WHERE id = ?1")?;
-        let v: Option<Vec<u8>> = stmt.query_row([node_id(level, index)], |r| r.get(0)).optional()?;
+        let v: Option<Vec<u8>> = if level == 0 {
+            let mut stmt = self.0.prepare_cached("SELECT hash FROM entries WHERE idx = ?1")?;
+            stmt.query_row([index as i64], |r| r.get(0)).optional()?
+        } else {
+            let mut stmt = self.0.prepare_cached("SELECT hash FROM nodes WHERE id = ?1")?;
+            stmt.query_row([node_id(level, index)], |r| r.get(0)).optional()?
+        };
         v.and_then(|b| b.try_into().ok())
             .ok_or_else(|| AuditError::Corrupt(format!("missing tree node {level}/{index}")))
     }
@@ -205,7 +232,15 @@ impl AuditLog {
     /// Opens (creating) the log at `path` and starts its writer thread.
     pub fn open(path: &Path, origin: &str, signer: Arc<dyn CheckpointSigner>) -> Result<Self, AuditError> {
         let conn = open_conn(path)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(AuditError::Corrupt(format!(
+                "{} was written by a newer datapact (schema {version}; this one knows {SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
         conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         // The origin is part of every signed checkpoint: the first one a log was created with
         // stays, so checkpoints signed before a configuration change still verify.
         let origin = match stored_origin(&conn)? {
@@ -237,9 +272,32 @@ impl AuditLog {
         let size_shared = Arc::new(AtomicU64::new(size));
         let (tx, rx) = mpsc::channel::<(Event, Reply)>();
         let sz = Arc::clone(&size_shared);
+        // Dropped when the writer stops: tells the maintainer to finish.
+        let (alive, writer_gone) = mpsc::sync_channel::<()>(1);
+        let cp_path = path.to_path_buf();
+        let checkpoints = std::thread::Builder::new()
+            .name("audit-maintainer".into())
+            .spawn(move || maintainer(cp_path, writer_gone));
+        let checkpoints = match checkpoints {
+            Ok(h) => {
+                // The writer leaves WAL checkpoints to that thread.
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                Some(h)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no audit maintainer thread; the writer checkpoints itself and queries scan");
+                None
+            }
+        };
         let writer = std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer_loop(conn, frontier, rx, sz))
+            .spawn(move || {
+                writer_loop(conn, frontier, rx, sz);
+                drop(alive);
+                if let Some(h) = checkpoints {
+                    let _ = h.join();
+                }
+            })
             .map_err(|e| AuditError::Corrupt(format!("cannot start the audit writer: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -424,51 +482,118 @@ impl AuditLog {
 
     /// Entries matching `q`, in index order.
     pub fn query(&self, q: &Query) -> Result<Vec<StoredEntry>, AuditError> {
-        let mut sql = String::from("SELECT idx, leaf FROM entries WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut push = |cond: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
-        };
-        for (col, v) in [
-            ("org", &q.org),
-            ("tenant", &q.tenant),
-            ("product", &q.product),
-            ("action", &q.action),
-            ("purpose", &q.purpose),
-            ("outcome", &q.outcome),
-        ] {
-            if let Some(v) = v {
-                push(&format!(" AND {col} = ?"), v.clone().into());
-            }
-        }
-        if let Some(t) = q.since {
-            push(" AND time >= ?", micros(t).into());
-        }
-        if let Some(t) = q.until {
-            push(" AND time < ?", micros(t).into());
-        }
-        if let Some(a) = q.after {
-            push(" AND idx > ?", (a as i64).into());
-        }
-        sql.push_str(&format!(" ORDER BY idx LIMIT {}", q.limit.clamp(1, 100_000)));
+        let limit = q.limit.clamp(1, 100_000);
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let idx = r.get::<_, i64>(0)? as u64;
-                let leaf: Vec<u8> = r.get(1)?;
-                let entry: Entry = serde_json::from_slice(&leaf)
-                    .map_err(|e| AuditError::Corrupt(format!("entry {idx} does not parse: {e}")))?;
-                out.push(StoredEntry {
-                    index: idx,
-                    leaf: B64.encode(&leaf),
-                    entry,
-                });
+            // One snapshot for the index watermark and both halves of the answer.
+            let tx = c.unchecked_transaction()?;
+            let upto = indexed_upto(&tx)?;
+            let mut lower = q.after.map_or(0, |a| a as i64 + 1);
+            if let Some(t) = q.since {
+                let first: Option<i64> =
+                    tx.query_row("SELECT MIN(idx) FROM entries WHERE time >= ?1", [micros(t)], |r| {
+                        r.get(0)
+                    })?;
+                match first {
+                    Some(f) => lower = lower.max(f),
+                    None => return Ok(Vec::new()),
+                }
             }
-            Ok(out)
+            // The most selective scope goes through its index; the rest filter rows.
+            let scope = match (&q.tenant, &q.org) {
+                (Some(t), _) => Some(("tenant_index", "tenant", t.as_str())),
+                (None, Some(o)) => Some(("org_index", "org", o.as_str())),
+                (None, None) => None,
+            };
+            let mut filters = String::new();
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            for (col, v) in [
+                ("org", &q.org),
+                ("tenant", &q.tenant),
+                ("product", &q.product),
+                ("action", &q.action),
+                ("purpose", &q.purpose),
+                ("outcome", &q.outcome),
+            ] {
+                if let Some(v) = v
+                    && scope.is_none_or(|(_, sc, _)| sc != col)
+                {
+                    args.push(v.clone().into());
+                    filters.push_str(&format!(" AND e.{col} = ?{}", args.len() + 3));
+                }
+            }
+            for (op, t) in [(">=", q.since), ("<", q.until)] {
+                if let Some(t) = t {
+                    args.push(micros(t).into());
+                    filters.push_str(&format!(" AND e.time {op} ?{}", args.len() + 3));
+                }
+            }
+            let run = |sql: &str, key: &str, from: i64, until: i64, n: usize| -> Result<Vec<StoredEntry>, AuditError> {
+                let mut stmt = tx.prepare_cached(sql)?;
+                let head: [rusqlite::types::Value; 3] = [key.to_string().into(), from.into(), until.into()];
+                let n: rusqlite::types::Value = (n as i64).into();
+                let all = head.iter().chain(args.iter()).chain(std::iter::once(&n));
+                let mut rows = stmt.query(rusqlite::params_from_iter(all))?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    let idx = r.get::<_, i64>(0)? as u64;
+                    let leaf: Vec<u8> = r.get(1)?;
+                    let entry: Entry = serde_json::from_slice(&leaf)
+                        .map_err(|e| AuditError::Corrupt(format!("entry {idx} does not parse: {e}")))?;
+                    out.push(StoredEntry {
+                        index: idx,
+                        leaf: B64.encode(&leaf),
+                        entry,
+                    });
+                }
+                Ok(out)
+            };
+            let lim = args.len() + 4;
+            match scope {
+                Some((table, col, key)) => {
+                    let mut out = run(
+                        &format!(
+                            "SELECT e.idx, e.leaf FROM {table} s JOIN entries e ON e.idx = s.idx
+                             WHERE s.{col} = ?1 AND s.idx >= ?2 AND s.idx < ?3{filters} ORDER BY s.idx LIMIT ?{lim}"
+                        ),
+                        key,
+                        lower,
+                        upto,
+                        limit,
+                    )?;
+                    let left = limit - out.len();
+                    if left > 0 {
+                        out.extend(run(
+                            &format!(
+                                "SELECT e.idx, e.leaf FROM entries e
+                                 WHERE e.{col} = ?1 AND e.idx >= ?2 AND e.idx < ?3{filters} ORDER BY e.idx LIMIT ?{lim}"
+                            ),
+                            key,
+                            lower.max(upto),
+                            i64::MAX,
+                            left,
+                        )?);
+                    }
+                    Ok(out)
+                }
+                None => run(
+                    &format!(
+                        "SELECT e.idx, e.leaf FROM entries e
+                         WHERE ?1 = ?1 AND e.idx >= ?2 AND e.idx < ?3{filters} ORDER BY e.idx LIMIT ?{lim}"
+                    ),
+                    "",
+                    lower,
+                    i64::MAX,
+                    limit,
+                ),
+            }
         })
+    }
+
+    /// Brings the organization and tenant indexes up to date now (the maintainer thread does
+    /// it every quarter second; queries are correct either way).
+    pub fn index_now(&self) -> Result<u64, AuditError> {
+        let mut conn = open_conn(&self.path)?;
+        Ok(index_pending(&mut conn)?)
     }
 
     /// Stops the writer after it has committed everything queued.
@@ -487,6 +612,77 @@ impl AuditLog {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Up to which index the organization and tenant indexes are complete.
+fn indexed_upto(c: &Connection) -> Result<i64, rusqlite::Error> {
+    Ok(
+        c.query_row("SELECT value FROM meta WHERE key = 'indexed_upto'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0),
+    )
+}
+
+/// Adds the entries appended since the last pass to the organization and tenant indexes, in one
+/// transaction: a pass touches each organization's index page once, however many entries it
+/// indexes, which is what keeps those indexes off the append path.
+pub(crate) fn index_pending(c: &mut Connection) -> Result<u64, rusqlite::Error> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let from = indexed_upto(&tx)?;
+    let to: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| r.get(0))?;
+    if to <= from {
+        return Ok(0);
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO org_index (org, idx) SELECT org, idx FROM entries WHERE idx >= ?1 AND idx < ?2 AND org IS NOT NULL",
+        params![from, to],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO tenant_index (tenant, idx) SELECT tenant, idx FROM entries WHERE idx >= ?1 AND idx < ?2 AND tenant IS NOT NULL",
+        params![from, to],
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_upto', ?1)",
+        [to.to_string()],
+    )?;
+    tx.commit()?;
+    Ok((to - from) as u64)
+}
+
+/// Background upkeep on its own connection: indexes new entries by organization and tenant,
+/// and copies the WAL back into the database (PASSIVE: never blocks the writer or readers),
+/// so the writer's commits stay short.
+fn maintainer(path: PathBuf, writer_gone: mpsc::Receiver<()>) {
+    let mut conn = match open_conn(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "audit maintainer cannot open the log; entries stay unindexed");
+            return;
+        }
+    };
+    let period = std::time::Duration::from_millis(250);
+    let mut last_checkpoint = std::time::Instant::now();
+    loop {
+        let stop = matches!(
+            writer_gone.recv_timeout(period),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
+        if let Err(e) = index_pending(&mut conn) {
+            tracing::warn!(error = %e, "audit indexing failed; it is retried");
+        }
+        if stop || last_checkpoint.elapsed() >= period {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "audit WAL checkpoint failed; it is retried");
+            }
+            last_checkpoint = std::time::Instant::now();
+        }
+        if stop {
+            return;
+        }
     }
 }
 
@@ -526,8 +722,8 @@ fn commit(conn: &mut Connection, frontier: &mut Frontier, batch: &[(Event, Reply
     let mut entries = Vec::with_capacity(batch.len());
     {
         let mut ins = tx.prepare_cached(
-            "INSERT INTO entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO entries (idx, time, org, tenant, product, action, purpose, outcome, leaf, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         let mut node = tx.prepare_cached("INSERT OR REPLACE INTO nodes (id, hash) VALUES (?1, ?2)")?;
         let now = OffsetDateTime::now_utc();
@@ -538,6 +734,7 @@ fn commit(conn: &mut Connection, frontier: &mut Frontier, batch: &[(Event, Reply
                 event: event.clone(),
             };
             let leaf = entry.leaf();
+            let leaf_hash = merkle::leaf_hash(&leaf);
             ins.execute(params![
                 entry.index as i64,
                 micros(now),
@@ -548,9 +745,12 @@ fn commit(conn: &mut Connection, frontier: &mut Frontier, batch: &[(Event, Reply
                 entry.event.purpose.map(|p| wire_name(&p)),
                 wire_name(&entry.event.outcome),
                 leaf,
+                leaf_hash.as_slice(),
             ])?;
-            for (level, index, hash) in frontier.push(merkle::leaf_hash(&leaf)) {
-                node.execute(params![node_id(level, index), hash.as_slice()])?;
+            for (level, index, hash) in frontier.push(leaf_hash) {
+                if level > 0 {
+                    node.execute(params![node_id(level, index), hash.as_slice()])?;
+                }
             }
             entries.push(entry);
         }

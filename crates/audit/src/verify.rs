@@ -7,7 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::entry::{Entry, wire_name};
+use std::borrow::Cow;
+
+use datapact_governance::Purpose;
+
+use crate::entry::{Action, Outcome};
 use crate::log::Checkpoint;
 use crate::merkle::{self, Frontier};
 
@@ -67,6 +71,160 @@ pub fn checkpoint_signature_ok(cp: &Checkpoint, origin: &str, pinned: Option<&[u
     let body = Checkpoint::signed_bytes(origin, cp.tree_size, &cp.root_hash, &cp.timestamp);
     vk.verify_strict(&body, &ed25519_dalek::Signature::from_bytes(&sig))
         .map_err(|_| "the signature does not verify".to_string())
+}
+
+/// Entries read and checked together.
+const CHUNK: usize = 16_384;
+
+/// Separates the index columns of a row in the arena; a NULL column is [`NULL`].
+const SEP: u8 = 0x1f;
+const NULL: u8 = 0x00;
+
+/// Entries read from storage, their bytes in one arena (no allocation per entry).
+struct Chunk {
+    arena: Vec<u8>,
+    rows: Vec<Row>,
+}
+
+/// One stored entry: its position, its index columns and its leaf (ranges of the arena) and
+/// the leaf hash the tree holds for it.
+struct Row {
+    idx: u64,
+    cols: std::ops::Range<usize>,
+    leaf: std::ops::Range<usize>,
+    stored: Option<[u8; 32]>,
+}
+
+/// Reads every entry in index order, in chunks, on its own connection.
+fn read_chunks(path: &Path, tx: std::sync::mpsc::SyncSender<Result<Chunk, Failure>>) {
+    let unreadable = |e: rusqlite::Error| Failure::Unreadable(e.to_string());
+    let run = || -> Result<(), Failure> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(unreadable)?;
+        let mut stmt = conn
+            .prepare("SELECT idx, org, tenant, product, action, purpose, outcome, leaf, hash FROM entries ORDER BY idx")
+            .map_err(unreadable)?;
+        let mut rows = stmt.query([]).map_err(unreadable)?;
+        loop {
+            let mut chunk = Chunk {
+                arena: Vec::with_capacity(CHUNK * 700),
+                rows: Vec::with_capacity(CHUNK),
+            };
+            while chunk.rows.len() < CHUNK {
+                let Some(r) = rows.next().map_err(unreadable)? else {
+                    break;
+                };
+                let start = chunk.arena.len();
+                for i in 1..=6 {
+                    match r.get_ref(i).map_err(unreadable)? {
+                        rusqlite::types::ValueRef::Null => chunk.arena.push(NULL),
+                        v => chunk
+                            .arena
+                            .extend_from_slice(v.as_bytes().map_err(|e| Failure::Unreadable(e.to_string()))?),
+                    }
+                    chunk.arena.push(SEP);
+                }
+                let cols = start..chunk.arena.len();
+                let leaf = r.get_ref(7).map_err(unreadable)?.as_bytes_or_null().unwrap_or(None);
+                let leaf_start = chunk.arena.len();
+                chunk.arena.extend_from_slice(leaf.unwrap_or_default());
+                let stored = r
+                    .get_ref(8)
+                    .map_err(unreadable)?
+                    .as_bytes_or_null()
+                    .ok()
+                    .flatten()
+                    .and_then(|b| b.try_into().ok());
+                chunk.rows.push(Row {
+                    idx: r.get::<_, i64>(0).map_err(unreadable)? as u64,
+                    cols,
+                    leaf: leaf_start..chunk.arena.len(),
+                    stored,
+                });
+            }
+            if chunk.rows.is_empty() {
+                return Ok(());
+            }
+            if tx.send(Ok(chunk)).is_err() {
+                // The verifier stopped at a failure.
+                return Ok(());
+            }
+        }
+    };
+    if let Err(e) = run() {
+        let _ = tx.send(Err(e));
+    }
+}
+
+/// The fields of a leaf that its storage row repeats; the rest is covered by its hash.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    index: u64,
+    #[serde(borrow)]
+    org: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tenant: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    product: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow)]
+    purpose: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    outcome: Cow<'a, str>,
+}
+
+fn known<'de, T: serde::Deserialize<'de>>(v: &'de str) -> bool {
+    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(v)).is_ok()
+}
+
+/// Checks one entry on its own: it parses, holds its own position, agrees with its columns
+/// and with the leaf hash the tree was built from. Returns that hash.
+fn check_row(arena: &[u8], row: &Row) -> Result<merkle::Hash, Failure> {
+    let fail = |reason: String| Failure::Entry { index: row.idx, reason };
+    let leaf = &arena[row.leaf.clone()];
+    let head: Head<'_> =
+        serde_json::from_slice(leaf).map_err(|e| fail(format!("does not parse as an audit entry: {e}")))?;
+    if head.index != row.idx {
+        return Err(fail(format!(
+            "holds the entry of position {} (moved or inserted)",
+            head.index
+        )));
+    }
+    let typed = known::<Action>(&head.action)
+        && known::<Outcome>(&head.outcome)
+        && head.purpose.as_deref().is_none_or(known::<Purpose>);
+    if !typed {
+        return Err(fail(
+            "names an action, outcome or purpose that does not exist (altered)".into(),
+        ));
+    }
+    let want = [
+        head.org.as_deref(),
+        head.tenant.as_deref(),
+        head.product.as_deref(),
+        Some(&*head.action),
+        head.purpose.as_deref(),
+        Some(&*head.outcome),
+    ];
+    let cols = &arena[row.cols.clone()];
+    // Six values, each followed by the separator (a value holding one was altered).
+    let same = cols.iter().filter(|b| **b == SEP).count() == 6
+        && cols.split(|b| *b == SEP).zip(want).all(|(col, w)| match w {
+            None => col == [NULL],
+            Some(w) => col == w.as_bytes(),
+        });
+    if !same {
+        return Err(fail(
+            "its index columns disagree with its hashed contents (altered)".into(),
+        ));
+    }
+    let hash = merkle::leaf_hash(leaf);
+    if row.stored != Some(hash) {
+        return Err(fail(
+            "its contents do not match the hash the tree holds for it (altered)".into(),
+        ));
+    }
+    Ok(hash)
 }
 
 /// Verifies the log in the database at `path`. Checkpoints are checked against `origin`, or
@@ -132,63 +290,35 @@ pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>)
         Ok(())
     };
     check(&frontier, &mut checkpoints)?;
-    let mut stmt = conn
-        .prepare("SELECT e.idx, e.org, e.tenant, e.product, e.action, e.purpose, e.outcome, e.leaf, n.hash FROM entries e LEFT JOIN nodes n ON n.id = e.idx ORDER BY e.idx")
-        .map_err(unreadable)?;
-    let mut rows = stmt.query([]).map_err(unreadable)?;
-    while let Some(r) = rows.next().map_err(unreadable)? {
-        let expected = frontier.size();
-        let idx = r.get::<_, i64>(0).map_err(unreadable)? as u64;
-        if idx != expected {
-            return Err(Failure::Entry {
-                index: expected,
-                reason: format!("missing (the next stored entry is {idx})"),
+    // A reader thread streams entries in chunks while both cores check the previous chunk;
+    // the tree is then grown in order on this thread.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, Failure>>(2);
+    std::thread::scope(|sc| -> Result<(), Failure> {
+        sc.spawn(move || read_chunks(path, tx));
+        for chunk in rx {
+            let chunk = chunk?;
+            let half = chunk.rows.len().div_ceil(2);
+            let (left, right) = chunk.rows.split_at(half);
+            let (a, b) = std::thread::scope(|inner| {
+                let other = inner.spawn(|| right.iter().map(|r| check_row(&chunk.arena, r)).collect::<Vec<_>>());
+                let mine: Vec<_> = left.iter().map(|r| check_row(&chunk.arena, r)).collect();
+                (mine, other.join())
             });
+            let b = b.map_err(|_| Failure::Unreadable("a verification thread failed".into()))?;
+            for (row, result) in chunk.rows.iter().zip(a.into_iter().chain(b)) {
+                let expected = frontier.size();
+                if row.idx != expected {
+                    return Err(Failure::Entry {
+                        index: expected,
+                        reason: format!("missing (the next stored entry is {})", row.idx),
+                    });
+                }
+                frontier.push(result?);
+                check(&frontier, &mut checkpoints)?;
+            }
         }
-        let fail = |reason: String| Failure::Entry { index: idx, reason };
-        let leaf: Vec<u8> = r.get(7).map_err(unreadable)?;
-        let entry: Entry =
-            serde_json::from_slice(&leaf).map_err(|e| fail(format!("does not parse as an audit entry: {e}")))?;
-        if entry.index != idx {
-            return Err(fail(format!(
-                "holds the entry of position {} (moved or inserted)",
-                entry.index
-            )));
-        }
-        if entry.leaf() != leaf {
-            return Err(fail("its bytes are not in canonical form (altered)".into()));
-        }
-        let cols: [Option<String>; 6] = [
-            r.get(1).map_err(unreadable)?,
-            r.get(2).map_err(unreadable)?,
-            r.get(3).map_err(unreadable)?,
-            r.get(4).map_err(unreadable)?,
-            r.get(5).map_err(unreadable)?,
-            r.get(6).map_err(unreadable)?,
-        ];
-        let want = [
-            entry.event.org.map(|o| o.to_string()),
-            entry.event.tenant.map(|t| t.to_string()),
-            entry.event.product.as_ref().map(|p| p.as_str().to_string()),
-            Some(wire_name(&entry.event.action)),
-            entry.event.purpose.map(|p| wire_name(&p)),
-            Some(wire_name(&entry.event.outcome)),
-        ];
-        if cols != want {
-            return Err(fail(
-                "its index columns disagree with its hashed contents (altered)".into(),
-            ));
-        }
-        let hash = merkle::leaf_hash(&leaf);
-        let stored: Option<Vec<u8>> = r.get(8).map_err(unreadable)?;
-        if stored.as_deref() != Some(hash.as_slice()) {
-            return Err(fail(
-                "its contents do not match the hash the tree holds for it (altered)".into(),
-            ));
-        }
-        frontier.push(hash);
-        check(&frontier, &mut checkpoints)?;
-    }
+        Ok(())
+    })?;
     if let Some(cp) = checkpoints.last() {
         return Err(Failure::Checkpoint {
             tree_size: cp.tree_size,
