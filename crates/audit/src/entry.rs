@@ -109,6 +109,70 @@ pub enum Action {
     ApiKeyRevoke,
 }
 
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 26] = [
+        Action::Decision,
+        Action::Availability,
+        Action::ContentRead,
+        Action::RecordList,
+        Action::RecordWrite,
+        Action::RecordModify,
+        Action::RecordDelete,
+        Action::Export,
+        Action::Purge,
+        Action::RowsRemoved,
+        Action::RetentionSweep,
+        Action::KeyCreate,
+        Action::KeyRotate,
+        Action::KeyDestroy,
+        Action::OrgCreate,
+        Action::TermsChange,
+        Action::Termination,
+        Action::TenantChange,
+        Action::OptOutRecord,
+        Action::OptOutRevoke,
+        Action::AiSettingsChange,
+        Action::RetentionChange,
+        Action::SupportGrantCreate,
+        Action::SupportGrantRevoke,
+        Action::ApiKeyCreate,
+        Action::ApiKeyRevoke,
+    ];
+
+    /// The wire name (`"content_read"`), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Decision => "decision",
+            Action::Availability => "availability",
+            Action::ContentRead => "content_read",
+            Action::RecordList => "record_list",
+            Action::RecordWrite => "record_write",
+            Action::RecordModify => "record_modify",
+            Action::RecordDelete => "record_delete",
+            Action::Export => "export",
+            Action::Purge => "purge",
+            Action::RowsRemoved => "rows_removed",
+            Action::RetentionSweep => "retention_sweep",
+            Action::KeyCreate => "key_create",
+            Action::KeyRotate => "key_rotate",
+            Action::KeyDestroy => "key_destroy",
+            Action::OrgCreate => "org_create",
+            Action::TermsChange => "terms_change",
+            Action::Termination => "termination",
+            Action::TenantChange => "tenant_change",
+            Action::OptOutRecord => "opt_out_record",
+            Action::OptOutRevoke => "opt_out_revoke",
+            Action::AiSettingsChange => "ai_settings_change",
+            Action::RetentionChange => "retention_change",
+            Action::SupportGrantCreate => "support_grant_create",
+            Action::SupportGrantRevoke => "support_grant_revoke",
+            Action::ApiKeyCreate => "api_key_create",
+            Action::ApiKeyRevoke => "api_key_revoke",
+        }
+    }
+}
+
 /// How it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,6 +183,17 @@ pub enum Outcome {
     Denied,
     /// Failed.
     Error,
+}
+
+impl Outcome {
+    /// The wire name (`"allowed"`), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Error => "error",
+        }
+    }
 }
 
 /// The wire name of an enum value (`"content_read"`), for storage columns and filters.
@@ -235,5 +310,20 @@ impl Entry {
         // Field order is fixed by the struct definitions, and there are no maps, so the bytes
         // are deterministic.
         serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_are_serde_names() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str(), wire_name(&a));
+        }
+        for o in [Outcome::Allowed, Outcome::Denied, Outcome::Error] {
+            assert_eq!(o.as_str(), wire_name(&o));
+        }
     }
 }
