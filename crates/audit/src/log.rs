@@ -677,8 +677,13 @@ fn indexed_upto(c: &Connection) -> Result<i64, rusqlite::Error> {
 /// transaction: a pass touches each organization's index page once, however many entries it
 /// indexes, which is what keeps those indexes off the append path.
 pub(crate) fn index_pending(c: &mut Connection) -> Result<u64, rusqlite::Error> {
-    // Deferred: the first write takes the index database's lock only; the log is only read.
+    // Deferred, and its first statement writes the index database: that takes its lock (waiting
+    // for another pass if need be) without ever locking the log, which is only read.
     let tx = c.transaction()?;
+    tx.execute(
+        "INSERT OR IGNORE INTO ix.meta (key, value) VALUES ('indexed_upto', '0')",
+        [],
+    )?;
     let from = indexed_upto(&tx)?;
     let to: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM main.entries", [], |r| r.get(0))?;
     if to <= from {
