@@ -901,7 +901,7 @@ mod tests {
         for (o, t) in cases {
             assert_eq!(pages(o, t), expect(o, t), "before indexing");
         }
-        let mut conn = open_with_index(&log.path).unwrap();
+        let conn = open_with_index(&log.path).unwrap();
         // Index part of the way, as a pass caught mid-stream would.
         conn.execute(
             "INSERT OR REPLACE INTO ix.meta (key, value) VALUES ('indexed_upto', '0')",
