@@ -21,7 +21,7 @@ use crate::{Remote, client, out, output, print};
 pub enum AuditCmd {
     /// Recompute the log and check every checkpoint: from a data directory, or over the API.
     Verify(VerifyArgs),
-    /// Entries, filtered (the last 60 days unless --since says otherwise).
+    /// Entries, filtered (the server's default window, 60 days unless configured, unless --since says otherwise).
     Query(QueryArgs),
     /// Export entries of any time range as JSON lines or CSV (with a progress bar).
     Export(ExportArgs),
@@ -49,7 +49,7 @@ pub struct VerifyArgs {
     public_key: Option<String>,
     /// Over the API: a file keeping the last verified checkpoint, so the next run also proves
     /// the log only grew since (created when missing).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "data_dir")]
     state: Option<PathBuf>,
 }
 
@@ -64,7 +64,11 @@ pub struct Filters {
     /// Only this product.
     #[arg(long)]
     product: Option<String>,
-    /// Only this action, e.g. content_read, decision, purge.
+    /// Only this action: decision, availability, content_read, record_list, record_write,
+    /// record_modify, record_delete, export, purge, rows_removed, retention_sweep, key_create,
+    /// key_rotate, key_destroy, org_create, terms_change, termination, tenant_change,
+    /// opt_out_record, opt_out_revoke, ai_settings_change, retention_change,
+    /// support_grant_create, support_grant_revoke, api_key_create, api_key_revoke.
     #[arg(long)]
     action: Option<String>,
     /// Only this purpose, e.g. support_access.
@@ -151,7 +155,7 @@ pub struct ProofArgs {
     /// The tree size to prove against (default: the current checkpoint's).
     #[arg(long)]
     tree_size: Option<u64>,
-    /// Save the proof here (JSON); with --index the entry is saved beside it as FILE.entry.json.
+    /// Save the proof here (JSON); with --index the entry is saved beside it (proof.json → proof.entry.json).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -271,6 +275,14 @@ fn check_proof(a: CheckProofArgs) -> Result<ExitCode> {
         .map(|k| public_key(k, "--public-key"))
         .transpose()?;
     check_signature(&cp, pinned.as_ref()).with_context(|| a.checkpoint.display().to_string())?;
+    if pinned.is_none() {
+        // Without a pinned key, anyone who can write the checkpoint file can sign it.
+        eprintln!(
+            "WARNING: no --public-key given: the checkpoint was checked against the key it carries ({}), \
+             which proves nothing unless you know that key is the server's (GET /v1/server/public-key)",
+            cp.public_key
+        );
+    }
     let root = hash(&cp.root_hash, "the checkpoint's root_hash")?;
     if let (Some(proof_path), Some(entry_path)) = (&a.inclusion, &a.entry) {
         let proof: Value = read_json(proof_path, "a proof")?;
@@ -290,6 +302,16 @@ fn check_proof(a: CheckProofArgs) -> Result<ExitCode> {
         let leaf = B64
             .decode(entry.get("leaf").and_then(Value::as_str).unwrap_or(""))
             .map_err(|_| anyhow!("{}: `leaf` is not base64", entry_path.display()))?;
+        // The proof covers the leaf bytes; the readable entry beside them must say the same.
+        let hashed: Value = serde_json::from_slice(&leaf)
+            .map_err(|_| anyhow!("{}: `leaf` does not hold an audit entry", entry_path.display()))?;
+        if entry.get("entry").is_some_and(|shown| *shown != hashed) {
+            out(&format!(
+                "FAILED: {}: the entry shown is not the entry whose bytes are hashed (`leaf`); it was altered",
+                entry_path.display()
+            ));
+            return Ok(ExitCode::FAILURE);
+        }
         if !verify_inclusion(&leaf_hash(&leaf), index, size, &proof_hashes(&proof)?, &root) {
             out(&format!(
                 "FAILED: entry {index} is NOT in the log of {size} entries signed at {}",
@@ -466,6 +488,13 @@ async fn verify(a: VerifyArgs, remote: &Remote) -> Result<ExitCode> {
 }
 
 fn verify_dir(dir: &Path, pin: Option<&str>) -> Result<ExitCode> {
+    let db = dir.join("audit.db");
+    if !db.is_file() {
+        bail!(
+            "{} is not a datapact data directory: it has no audit.db (the directory `datapact serve --data-dir` uses)",
+            dir.display()
+        );
+    }
     let pinned = match pin {
         Some(k) => public_key(k, "--public-key")?,
         None => {
@@ -475,7 +504,6 @@ fn verify_dir(dir: &Path, pin: Option<&str>) -> Result<ExitCode> {
             public_key(v["public_key"].as_str().unwrap_or(""), &path.display().to_string())?
         }
     };
-    let db = dir.join("audit.db");
     match verify_file(&db, None, Some(&pinned)) {
         Ok(r) => {
             out(&format!(
@@ -635,8 +663,9 @@ async fn verify_remote(a: &VerifyArgs, remote: &Remote) -> Result<ExitCode> {
                     }
                     if B64.encode(frontier.root()) != cp.root_hash {
                         return failed(format!(
-                            "the entries up to {} do not hash to the root signed at tree size {}: an entry before it was changed",
-                            frontier.size(),
+                            "entries 0 to {} do not hash to the root signed at tree size {}: one of them was changed \
+                             (run `audit verify --data-dir` on the server to name it)",
+                            frontier.size() - 1,
                             cp.tree_size
                         ));
                     }
@@ -685,4 +714,23 @@ async fn verify_remote(a: &VerifyArgs, remote: &Remote) -> Result<ExitCode> {
         latest.root_hash
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args;
+
+    #[test]
+    fn action_help_names_every_action() {
+        let cmd = super::Filters::augment_args(clap::Command::new("t"));
+        let help = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "action")
+            .and_then(|a| a.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        for a in datapact_audit::Action::ALL {
+            assert!(help.contains(a.as_str()), "--action help lacks {}", a.as_str());
+        }
+    }
 }

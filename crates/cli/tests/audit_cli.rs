@@ -149,7 +149,11 @@ fn verify_from_storage_names_the_tampered_entry() {
     std::fs::create_dir_all(&empty).unwrap();
     let out = datapact(&["audit", "verify", "--data-dir", empty.to_str().unwrap()], &[]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("signing-key.json"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a datapact data directory"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -227,9 +231,35 @@ fn verify_over_the_api_and_proofs_checked_offline() {
     let leaf = base64_decode(e["leaf"].as_str().unwrap());
     let altered = String::from_utf8(leaf).unwrap().replace("\"decision\"", "\"export\"");
     e["leaf"] = Value::String(base64_encode(altered.as_bytes()));
+    e["entry"] = serde_json::from_str(&altered).unwrap();
     let bad = tmp.path().join("bad.json");
     std::fs::write(&bad, e.to_string()).unwrap();
     assert!(failed(&check(&bad)).contains("NOT in the log"));
+    // Nor an entry whose readable form was changed while its hashed bytes were kept.
+    let mut shown: Value = serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    shown["entry"]["outcome"] = Value::String("denied".into());
+    std::fs::write(&bad, shown.to_string()).unwrap();
+    assert!(failed(&check(&bad)).contains("not the entry whose bytes are hashed"));
+    // Without a pinned key the check still runs, and says what it did not prove.
+    let out = datapact(
+        &[
+            "audit",
+            "check-proof",
+            "--checkpoint",
+            cp.to_str().unwrap(),
+            "--inclusion",
+            proof.to_str().unwrap(),
+            "--entry",
+            entry.to_str().unwrap(),
+        ],
+        &[],
+    );
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("WARNING: no --public-key"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Consistency between the saved checkpoint and a newer one.
     w.activity(1);

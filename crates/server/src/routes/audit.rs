@@ -196,7 +196,11 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
         org,
         tenant,
         product: q.product,
-        action: wire_enum::<Action>("action", q.action)?,
+        action: wire_enum::<Action>("action", q.action).map_err(|mut e| {
+            let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+            e.detail = format!("{}; actions: {}", e.detail, names.join(", "));
+            e
+        })?,
         purpose: wire_enum::<Purpose>("purpose", q.purpose)?,
         outcome: wire_enum::<Outcome>("outcome", q.outcome)?,
         since: parse_time("since", q.since.as_deref())?,
