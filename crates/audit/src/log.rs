@@ -180,7 +180,7 @@ pub fn stored_origin(conn: &Connection) -> Result<Option<String>, rusqlite::Erro
 /// Node key: the last leaf the node covers, times 64, plus its level. Nodes complete in that
 /// order as leaves are appended, so node rows are appended too (one B-tree edge per commit,
 /// not one per level). Trees up to 2^56 entries.
-fn node_id(level: u32, index: u64) -> i64 {
+pub(crate) fn node_id(level: u32, index: u64) -> i64 {
     let last_leaf = ((index + 1) << level) - 1;
     (last_leaf as i64) * 64 + level as i64
 }

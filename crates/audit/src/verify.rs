@@ -292,6 +292,12 @@ pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>)
     check(&frontier, &mut checkpoints)?;
     // A reader thread streams entries in chunks while both cores check the previous chunk;
     // the tree is then grown in order on this thread.
+    // The stored tree nodes, read in the order they complete, which is the order the
+    // recomputation yields them: each is compared with the recomputed one as it comes.
+    let mut nstmt = conn
+        .prepare("SELECT id, hash FROM nodes ORDER BY id")
+        .map_err(unreadable)?;
+    let mut nodes = nstmt.query([]).map_err(unreadable)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, Failure>>(2);
     std::thread::scope(|sc| -> Result<(), Failure> {
         sc.spawn(move || read_chunks(path, tx));
@@ -313,7 +319,28 @@ pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>)
                         reason: format!("missing (the next stored entry is {})", row.idx),
                     });
                 }
-                frontier.push(result?);
+                for (level, index, hash) in frontier.push(result?) {
+                    if level == 0 {
+                        continue;
+                    }
+                    let want = crate::log::node_id(level, index);
+                    let fail = |reason: String| Failure::Entry { index: row.idx, reason };
+                    let Some(n) = nodes.next().map_err(unreadable)? else {
+                        return Err(fail(format!("the tree node it completes (level {level}) is missing")));
+                    };
+                    let id: i64 = n.get(0).map_err(unreadable)?;
+                    let stored = n.get_ref(1).map_err(unreadable)?.as_bytes_or_null().ok().flatten();
+                    if id != want {
+                        return Err(fail(format!(
+                            "the tree node it completes (level {level}) is missing, or another was inserted before it"
+                        )));
+                    }
+                    if stored != Some(hash.as_slice()) {
+                        return Err(fail(format!(
+                            "the tree node it completes (level {level}) holds another hash (altered)"
+                        )));
+                    }
+                }
                 check(&frontier, &mut checkpoints)?;
             }
         }
@@ -329,6 +356,13 @@ pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>)
             ),
         });
     }
+    if nodes.next().map_err(unreadable)?.is_some() {
+        return Err(Failure::Entry {
+            index: frontier.size(),
+            reason: "tree nodes are stored beyond the last entry (entries were removed, or nodes inserted)".into(),
+        });
+    }
+    drop(nodes);
     let newest = conn
         .query_row("SELECT COALESCE(MAX(tree_size), 0) FROM checkpoints", [], |r| {
             r.get::<_, i64>(0)

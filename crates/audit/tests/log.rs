@@ -225,7 +225,7 @@ fn failure(dir: &Path) -> Failure {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_tampering_is_named() {
     type Case = (&'static str, &'static str, u64);
-    let cases: [Case; 6] = [
+    let cases: [Case; 7] = [
         (
             "change",
             "UPDATE entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'content_read', 'record_write') AS BLOB) WHERE idx = 25",
@@ -248,6 +248,11 @@ async fn every_kind_of_tampering_is_named() {
              INSERT INTO entries (idx, time, org, tenant, product, action, purpose, outcome, leaf, hash)
                  SELECT 12, time, org, tenant, product, action, purpose, outcome, leaf, hash FROM entries WHERE idx = 11",
             12,
+        ),
+        (
+            "alter an interior tree node",
+            "UPDATE nodes SET hash = zeroblob(32) WHERE id = 15 * 64 + 2",
+            15,
         ),
         (
             "rewrite the leaf and its tree node",
