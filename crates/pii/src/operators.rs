@@ -1,0 +1,258 @@
+//! Anonymization operators, and pseudonymization that a response can be restored from, even
+//! when it arrives in chunks that split a placeholder.
+
+use std::collections::HashMap;
+
+use crate::analyzer::Span;
+use crate::entity::EntityType;
+
+/// How a detected span is rewritten.
+#[derive(Debug, Clone)]
+pub enum Operator {
+    /// `<ENTITY_TYPE>`.
+    Replace,
+    /// Every character but the last `keep_last` becomes `ch`.
+    Mask {
+        /// The masking character.
+        ch: char,
+        /// Characters kept at the end.
+        keep_last: usize,
+    },
+    /// Removed.
+    Redact,
+    /// `<ENTITY_TYPE:hmac>`: HMAC-SHA-256 under a key (per tenant), hex, first 16 bytes. Equal
+    /// values under one key hash alike; nothing else can be learned from it.
+    Hash {
+        /// The keyed hash's key.
+        key: Vec<u8>,
+    },
+    /// `<ENTITY_TYPE_N>`, consistent within one [`Pseudonymizer`].
+    Pseudonymize,
+}
+
+/// Consistent placeholders for one conversation: the same value gets the same placeholder,
+/// and the mapping lives in memory only.
+#[derive(Debug, Default)]
+pub struct Pseudonymizer {
+    forward: HashMap<(EntityType, String), String>,
+    reverse: HashMap<String, String>,
+    counts: HashMap<EntityType, usize>,
+    longest: usize,
+}
+
+impl Pseudonymizer {
+    /// An empty mapping.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The placeholder for `value` of type `entity`, created on first sight.
+    pub fn placeholder(&mut self, entity: EntityType, value: &str) -> String {
+        if let Some(p) = self.forward.get(&(entity, value.to_string())) {
+            return p.clone();
+        }
+        let n = self.counts.entry(entity).or_insert(0);
+        *n += 1;
+        let p = format!("<{}_{}>", entity.as_str(), n);
+        self.longest = self.longest.max(p.len());
+        self.forward.insert((entity, value.to_string()), p.clone());
+        self.reverse.insert(p.clone(), value.to_string());
+        p
+    }
+
+    /// `text` with every known placeholder replaced by its original value.
+    pub fn restore(&self, text: &str) -> String {
+        let mut r = self.restorer();
+        let mut out = r.push(text);
+        out.push_str(&r.finish());
+        out
+    }
+
+    /// A restorer for a response that arrives in chunks.
+    pub fn restorer(&self) -> Restorer<'_> {
+        Restorer {
+            map: self,
+            pending: String::new(),
+        }
+    }
+}
+
+/// Restores placeholders in a stream of chunks: text that may be the start of a placeholder
+/// is held back until the next chunk says whether it is one.
+#[derive(Debug)]
+pub struct Restorer<'a> {
+    map: &'a Pseudonymizer,
+    pending: String,
+}
+
+impl Restorer<'_> {
+    /// Takes the next chunk; returns what can be emitted now.
+    pub fn push(&mut self, chunk: &str) -> String {
+        self.pending.push_str(chunk);
+        let mut out = String::with_capacity(self.pending.len());
+        let mut rest = self.pending.as_str();
+        while let Some(open) = rest.find('<') {
+            out.push_str(&rest[..open]);
+            let tail = &rest[open..];
+            match tail.find('>') {
+                Some(close) => {
+                    let candidate = &tail[..=close];
+                    match self.map.reverse.get(candidate) {
+                        Some(value) => {
+                            out.push_str(value);
+                            rest = &tail[close + 1..];
+                        }
+                        None => {
+                            out.push('<');
+                            rest = &tail[1..];
+                        }
+                    }
+                }
+                None if tail.len() < self.map.longest.max(2) && could_be_placeholder(tail) => {
+                    // Possibly a placeholder split across chunks: keep it for the next one.
+                    let kept = tail.to_string();
+                    self.pending = kept;
+                    return out;
+                }
+                None => {
+                    out.push('<');
+                    rest = &tail[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        self.pending.clear();
+        out
+    }
+
+    /// The end of the stream: whatever was held back, as it is.
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+/// Whether `s` (starting with `<`) could still grow into `<ENTITY_TYPE_N>`.
+fn could_be_placeholder(s: &str) -> bool {
+    s[1..]
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `text` with every span rewritten by `op`. Spans must not overlap (as the analyzer returns
+/// them); byte offsets.
+pub fn anonymize(text: &str, spans: &[Span], op: &Operator, pseudo: &mut Pseudonymizer) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for s in spans {
+        if s.start < at || s.end > text.len() || !text.is_char_boundary(s.start) || !text.is_char_boundary(s.end) {
+            continue;
+        }
+        out.push_str(&text[at..s.start]);
+        let value = &text[s.start..s.end];
+        match op {
+            Operator::Replace => {
+                out.push('<');
+                out.push_str(s.entity.as_str());
+                out.push('>');
+            }
+            Operator::Mask { ch, keep_last } => {
+                let n = value.chars().count();
+                let keep = (*keep_last).min(n);
+                out.extend(std::iter::repeat_n(*ch, n - keep));
+                out.extend(value.chars().skip(n - keep));
+            }
+            Operator::Redact => {}
+            Operator::Hash { key } => {
+                let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+                let tag = aws_lc_rs::hmac::sign(&k, value.as_bytes());
+                out.push('<');
+                out.push_str(s.entity.as_str());
+                out.push(':');
+                for b in &tag.as_ref()[..16] {
+                    out.push_str(&format!("{b:02x}"));
+                }
+                out.push('>');
+            }
+            Operator::Pseudonymize => out.push_str(&pseudo.placeholder(s.entity, value)),
+        }
+        at = s.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzer::{Analyzer, Options};
+
+    fn run(text: &str, op: &Operator, p: &mut Pseudonymizer) -> String {
+        let spans = Analyzer::new().analyze(text, &Options::default());
+        anonymize(text, &spans, op, p)
+    }
+
+    #[test]
+    fn operators() {
+        let text = "Write to ann@example.com or bob@example.org, card 4111 1111 1111 1111.";
+        let mut p = Pseudonymizer::new();
+        assert_eq!(
+            run(text, &Operator::Replace, &mut p),
+            "Write to <EMAIL_ADDRESS> or <EMAIL_ADDRESS>, card <CREDIT_CARD>."
+        );
+        assert_eq!(
+            run(text, &Operator::Mask { ch: '*', keep_last: 4 }, &mut p),
+            "Write to ***********.com or ***********.org, card ***************1111."
+        );
+        assert_eq!(run(text, &Operator::Redact, &mut p), "Write to  or , card .");
+        let hashed = run(
+            text,
+            &Operator::Hash {
+                key: b"tenant-key".to_vec(),
+            },
+            &mut p,
+        );
+        assert!(hashed.starts_with("Write to <EMAIL_ADDRESS:") && !hashed.contains("ann@"));
+        let other = run(
+            text,
+            &Operator::Hash {
+                key: b"other-key".to_vec(),
+            },
+            &mut p,
+        );
+        assert_ne!(hashed, other, "another tenant's key hashes differently");
+    }
+
+    #[test]
+    fn pseudonyms_are_consistent_and_restore_across_chunk_boundaries() {
+        let mut p = Pseudonymizer::new();
+        let masked = run(
+            "ann@example.com wrote to bob@example.org; cc ann@example.com",
+            &Operator::Pseudonymize,
+            &mut p,
+        );
+        assert_eq!(
+            masked,
+            "<EMAIL_ADDRESS_1> wrote to <EMAIL_ADDRESS_2>; cc <EMAIL_ADDRESS_1>"
+        );
+        let response = "Reply to <EMAIL_ADDRESS_2> and <EMAIL_ADDRESS_1>, not <b>bold</b> or 1 < 2.";
+        let want = "Reply to bob@example.org and ann@example.com, not <b>bold</b> or 1 < 2.";
+        assert_eq!(p.restore(response), want);
+        // Every way of cutting the response into two or three chunks restores the same text.
+        let bytes: Vec<usize> = (0..=response.len()).filter(|i| response.is_char_boundary(*i)).collect();
+        for &i in &bytes {
+            for &j in bytes.iter().filter(|&&j| j >= i) {
+                let mut r = p.restorer();
+                let mut out = r.push(&response[..i]);
+                out.push_str(&r.push(&response[i..j]));
+                out.push_str(&r.push(&response[j..]));
+                out.push_str(&r.finish());
+                assert_eq!(out, want, "cut at {i} and {j}");
+            }
+        }
+        // A dangling `<` at the very end is given back, not lost.
+        let mut r = p.restorer();
+        let mut out = r.push("a <EMAIL_ADD");
+        out.push_str(&r.finish());
+        assert_eq!(out, "a <EMAIL_ADD");
+    }
+}

@@ -1,0 +1,315 @@
+//! Checksums and structural rules that tell a real identifier from a look-alike.
+
+/// The ASCII digits of `s`, in order.
+fn digits(s: &str) -> Vec<u8> {
+    s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
+}
+
+/// Luhn (mod 10) over the digits of `s`.
+pub fn luhn(s: &str) -> bool {
+    let d = digits(s);
+    if d.is_empty() {
+        return false;
+    }
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| {
+            let x = x as u32;
+            if i % 2 == 1 {
+                let y = x * 2;
+                if y > 9 { y - 9 } else { y }
+            } else {
+                x
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// A payment card number: 13 to 19 digits, a known issuer prefix, and Luhn.
+pub fn credit_card(s: &str) -> bool {
+    let d = digits(s);
+    if !(13..=19).contains(&d.len()) || !luhn(s) {
+        return false;
+    }
+    let prefix = |n: usize| d[..n].iter().fold(0u32, |acc, &x| acc * 10 + x as u32);
+    let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));
+    let len = d.len();
+    // Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB, UnionPay, Maestro.
+    (p1 == 4 && matches!(len, 13 | 16 | 19))
+        || ((51..=55).contains(&p2) && len == 16)
+        || ((2221..=2720).contains(&p4) && len == 16)
+        || (matches!(p2, 34 | 37) && len == 15)
+        || ((p4 == 6011 || p2 == 65 || (644..=649).contains(&p3) || (622_126..=622_925).contains(&p6)) && len >= 16)
+        || ((300..=305).contains(&p3) || p2 == 36 || p2 == 38) && (14..=19).contains(&len)
+        || ((3528..=3589).contains(&p4) && (16..=19).contains(&len))
+        || (p2 == 62 && (16..=19).contains(&len))
+        || (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763) && (12..=19).contains(&len))
+}
+
+/// IBAN lengths by country (ISO 13616 registry).
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NL", 18),
+    ("NO", 15),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("SA", 24),
+    ("SC", 31),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+];
+
+/// An IBAN: known country, that country's length, and ISO 7064 mod 97-10.
+pub fn iban(s: &str) -> bool {
+    let compact: Vec<u8> = s
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'-')
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    if compact.len() < 15 || !compact.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let country = std::str::from_utf8(&compact[..2]).unwrap_or("");
+    let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
+        return false;
+    };
+    if compact.len() != len || !compact[2..4].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut rem = 0u32;
+    for &b in compact[4..].iter().chain(&compact[..4]) {
+        let v = if b.is_ascii_digit() {
+            (b - b'0') as u32
+        } else {
+            (b - b'A') as u32 + 10
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+/// A US Social Security number: not area 000, 666 or 900-999, not group 00, not serial 0000,
+/// and not one of the numbers known from advertising.
+pub fn us_ssn(s: &str) -> bool {
+    let d = digits(s);
+    if d.len() != 9 {
+        return false;
+    }
+    let area = d[0] as u32 * 100 + d[1] as u32 * 10 + d[2] as u32;
+    let group = d[3] as u32 * 10 + d[4] as u32;
+    let serial = d[5..].iter().fold(0u32, |a, &x| a * 10 + x as u32);
+    let all_same = d.iter().all(|&x| x == d[0]);
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && serial != 0
+        && !all_same
+        && !matches!(
+            s.bytes().filter(u8::is_ascii_digit).collect::<Vec<_>>().as_slice(),
+            b"078051120" | b"219099999" | b"123456789"
+        )
+}
+
+/// A US ITIN: 9 digits, starting with 9, fourth and fifth digits in the IRS ranges.
+pub fn us_itin(s: &str) -> bool {
+    let d = digits(s);
+    if d.len() != 9 || d[0] != 9 {
+        return false;
+    }
+    let middle = d[3] as u32 * 10 + d[4] as u32;
+    (50..=65).contains(&middle)
+        || (70..=88).contains(&middle)
+        || (90..=92).contains(&middle)
+        || (94..=99).contains(&middle)
+}
+
+/// A UK NHS number: 10 digits, mod 11 check digit.
+pub fn uk_nhs(s: &str) -> bool {
+    let d = digits(s);
+    if d.len() != 10 {
+        return false;
+    }
+    let sum: u32 = d[..9]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| x as u32 * (10 - i as u32))
+        .sum();
+    let check = 11 - sum % 11;
+    let check = if check == 11 { 0 } else { check };
+    check != 10 && check == d[9] as u32
+}
+
+/// A Bitcoin address: Base58Check (P2PKH/P2SH, version 0x00 or 0x05) or Bech32 (`bc1`) of
+/// the right shape.
+pub fn bitcoin(s: &str) -> bool {
+    if let Some(rest) = s.strip_prefix("bc1").or_else(|| s.strip_prefix("BC1")) {
+        let lower = rest.to_ascii_lowercase();
+        const CHARSET: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+        return (39..=59).contains(&s.len()) && lower.chars().all(|c| CHARSET.contains(c)) && bech32_ok(&lower);
+    }
+    match bs58::decode(s).with_check(None).into_vec() {
+        Ok(v) => v.len() == 21 && matches!(v[0], 0x00 | 0x05),
+        Err(_) => false,
+    }
+}
+
+/// The Bech32/Bech32m checksum of a `bc` address whose data part (after `bc1`) is `data`.
+fn bech32_ok(data: &str) -> bool {
+    const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let mut values: Vec<u32> = vec![3, 3, 0, 2, 3]; // hrp "bc" expanded
+    for b in data.bytes() {
+        match CHARSET.iter().position(|&c| c == b) {
+            Some(v) => values.push(v as u32),
+            None => return false,
+        }
+    }
+    let mut chk = 1u32;
+    for v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x1ffffff) << 5) ^ v;
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    // Bech32 (segwit v0) or Bech32m (v1+).
+    chk == 1 || chk == 0x2bc830a3
+}
+
+/// An IP address (v4 or v6), as the standard library parses it; v4 dotted quads only.
+pub fn ip(s: &str) -> bool {
+    s.parse::<std::net::IpAddr>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cards() {
+        assert!(credit_card("4111 1111 1111 1111"));
+        assert!(credit_card("5500-0000-0000-0004"));
+        assert!(credit_card("378282246310005"));
+        assert!(credit_card("6011111111111117"));
+        assert!(!credit_card("4111 1111 1111 1112"), "fails Luhn");
+        assert!(!credit_card("1234 5678 9012 3456"), "unknown issuer");
+        assert!(!credit_card("0000000000000000"));
+    }
+
+    #[test]
+    fn ibans() {
+        assert!(iban("DE89 3704 0044 0532 0130 00"));
+        assert!(iban("GB82WEST12345698765432"));
+        assert!(iban("fr1420041010050500013m02606"));
+        assert!(!iban("DE89 3704 0044 0532 0130 01"), "mod 97");
+        assert!(!iban("DE89 3704 0044 0532 0130"), "length");
+        assert!(!iban("ZZ89370400440532013000"), "country");
+    }
+
+    #[test]
+    fn ssns() {
+        assert!(us_ssn("536-22-1234"));
+        for bad in [
+            "000-12-3456",
+            "666-12-3456",
+            "912-12-3456",
+            "536-00-1234",
+            "536-22-0000",
+            "078-05-1120",
+            "111-11-1111",
+        ] {
+            assert!(!us_ssn(bad), "{bad}");
+        }
+        assert!(us_itin("912-70-1234"));
+        assert!(!us_itin("912-40-1234"));
+    }
+
+    #[test]
+    fn nhs_and_bitcoin() {
+        assert!(uk_nhs("943 476 5919"));
+        assert!(!uk_nhs("943 476 5918"));
+        assert!(bitcoin("1BoatSLRHtKNngkdXEeobR76b53LETtpyT"));
+        assert!(bitcoin("3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"));
+        assert!(bitcoin("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));
+        assert!(!bitcoin("1BoatSLRHtKNngkdXEeobR76b53LETtpyX"));
+        assert!(!bitcoin("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdx"));
+    }
+}
