@@ -4,6 +4,7 @@
 mod audit_cmds;
 mod client;
 mod output;
+mod pii_cmds;
 mod vault_cmds;
 
 use std::net::SocketAddr;
@@ -90,6 +91,9 @@ enum Command {
     /// A tenant's retention rules.
     #[command(subcommand)]
     Retention(vault_cmds::RetentionCmd),
+    /// Find and mask personal data in text or JSON lines, in process (no server needed).
+    #[command(subcommand)]
+    Pii(pii_cmds::PiiCmd),
     /// The tamper-evident audit log: verify, query, export, proofs.
     #[command(subcommand)]
     Audit(audit_cmds::AuditCmd),
@@ -702,6 +706,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys(cmd) => vault_cmds::data_keys(cmd, remote).await,
         Command::Retention(cmd) => vault_cmds::retention(cmd, remote).await,
         Command::Audit(cmd) => audit_cmds::run(cmd, remote).await,
+        Command::Pii(cmd) => pii_cmds::run(cmd),
         Command::Whoami => {
             let v = client(remote)?.get("/v1/me").await?;
             print(remote, &v, |v| output::object(v).to_string())

@@ -1,0 +1,272 @@
+//! `datapact pii scan` and `datapact pii mask`: the PII engine over files or standard input,
+//! line by line, so inputs of any size run in bounded memory.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use datapact_pii::{Analyzer, EntityType, Operator, Options, Pseudonymizer, Span, anonymize, to_char_offsets};
+use serde_json::{Value, json};
+
+#[derive(Subcommand)]
+pub enum PiiCmd {
+    /// Find personal data. Text input: a listing; `--jsonl`: one `{"spans": [...]}` line per
+    /// input line, with Unicode code point offsets (as Python string indices).
+    Scan(ScanArgs),
+    /// Rewrite personal data with an operator.
+    Mask(MaskArgs),
+}
+
+#[derive(Args)]
+pub struct Input {
+    /// Input file, or `-` (the default) for standard input.
+    #[arg(default_value = "-")]
+    file: PathBuf,
+    /// Each line is a JSON object; the text is in `--field`.
+    #[arg(long)]
+    jsonl: bool,
+    /// The field holding the text, with --jsonl.
+    #[arg(long, default_value = "text", requires = "jsonl")]
+    field: String,
+    /// Only these entity types (comma-separated, Presidio names, e.g. EMAIL_ADDRESS,PHONE_NUMBER).
+    #[arg(long, value_delimiter = ',')]
+    entities: Vec<String>,
+    /// Drop spans scoring below this (0 to 1).
+    #[arg(long, default_value_t = 0.5)]
+    min_score: f32,
+    /// Replace invalid UTF-8 instead of stopping at it.
+    #[arg(long)]
+    lossy: bool,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    input: Input,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub enum OperatorArg {
+    /// `<ENTITY_TYPE>`.
+    Replace,
+    /// `*` for every character but the last four.
+    Mask,
+    /// Removed.
+    Redact,
+    /// `<ENTITY_TYPE:keyed hash>`; needs --hash-key or DATAPACT_PII_HASH_KEY.
+    Hash,
+    /// `<ENTITY_TYPE_N>`, the same value always the same placeholder within this input.
+    Pseudonymize,
+}
+
+#[derive(Args)]
+pub struct MaskArgs {
+    #[command(flatten)]
+    input: Input,
+    /// How spans are rewritten.
+    #[arg(long, value_enum, default_value = "replace")]
+    operator: OperatorArg,
+    /// Key of the keyed hash (e.g. per tenant), for --operator hash.
+    #[arg(long, env = "DATAPACT_PII_HASH_KEY", hide_env_values = true)]
+    hash_key: Option<String>,
+}
+
+impl Input {
+    fn options(&self) -> Result<Options> {
+        if !(0.0..=1.0).contains(&self.min_score) {
+            bail!("--min-score must be between 0 and 1");
+        }
+        let entities = if self.entities.is_empty() {
+            None
+        } else {
+            Some(
+                self.entities
+                    .iter()
+                    .map(|e| {
+                        e.trim().parse::<EntityType>().map_err(|err| {
+                            let all: Vec<&str> = EntityType::ALL.iter().map(|e| e.as_str()).collect();
+                            anyhow!("--entities: {err}; known: {}", all.join(", "))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        };
+        Ok(Options {
+            entities,
+            min_score: self.min_score,
+        })
+    }
+
+    fn name(&self) -> String {
+        if self.file.as_os_str() == "-" {
+            "standard input".into()
+        } else {
+            self.file.display().to_string()
+        }
+    }
+
+    /// Calls `f` with each line (without its newline), its 1-based number, as text.
+    fn lines(&self, mut f: impl FnMut(&str, usize) -> Result<()>) -> Result<()> {
+        let name = self.name();
+        let reader: Box<dyn BufRead> = if self.file.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(&self.file).with_context(|| format!("cannot read {name}"))?,
+            ))
+        };
+        let mut reader = reader;
+        let mut buf = Vec::new();
+        let (mut line_no, mut offset) = (0usize, 0usize);
+        loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .with_context(|| format!("cannot read {name}"))?;
+            if n == 0 {
+                return Ok(());
+            }
+            line_no += 1;
+            let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            let text = match std::str::from_utf8(body) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) if self.lossy => String::from_utf8_lossy(body),
+                Err(e) => bail!(
+                    "{name}: line {line_no}: invalid UTF-8 at byte {} (pass --lossy to replace it)",
+                    offset + e.valid_up_to()
+                ),
+            };
+            f(&text, line_no)?;
+            offset += n;
+        }
+    }
+
+    /// The text of a JSON line's field.
+    fn field_of(&self, line: &str, line_no: usize) -> Result<(Value, String)> {
+        let name = self.name();
+        let v: Value =
+            serde_json::from_str(line).map_err(|e| anyhow!("{name}: line {line_no}: not a JSON object: {e}"))?;
+        let text = v
+            .get(&self.field)
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("{name}: line {line_no}: no string field `{}`", self.field))?
+            .to_string();
+        Ok((v, text))
+    }
+}
+
+pub fn run(cmd: PiiCmd) -> Result<ExitCode> {
+    match scan_or_mask(cmd) {
+        // A reader that went away (`| head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        other => other,
+    }
+}
+
+fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
+    let analyzer = Analyzer::new();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match cmd {
+        PiiCmd::Scan(a) => {
+            let opts = a.input.options()?;
+            a.input.lines(|line, line_no| {
+                if a.input.jsonl {
+                    if line.trim().is_empty() {
+                        return Ok(());
+                    }
+                    let (_, text) = a.input.field_of(line, line_no)?;
+                    let mut spans = analyzer.analyze(&text, &opts);
+                    to_char_offsets(&text, &mut spans);
+                    let spans: Vec<OutSpan> = spans
+                        .iter()
+                        .map(|s| OutSpan {
+                            start: s.start,
+                            end: s.end,
+                            entity: s.entity.as_str(),
+                            score: round(s.score),
+                        })
+                        .collect();
+                    writeln!(out, "{}", json!({ "spans": spans }))?;
+                } else {
+                    for s in analyzer.analyze(line, &opts) {
+                        let col = line[..s.start].chars().count() + 1;
+                        writeln!(
+                            out,
+                            "{line_no}:{col}\t{}\t{:.2}\t{}",
+                            s.entity,
+                            s.score,
+                            &line[s.start..s.end]
+                        )?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        PiiCmd::Mask(a) => {
+            let opts = a.input.options()?;
+            let op = match a.operator {
+                OperatorArg::Replace => Operator::Replace,
+                OperatorArg::Mask => Operator::Mask { ch: '*', keep_last: 4 },
+                OperatorArg::Redact => Operator::Redact,
+                OperatorArg::Hash => Operator::Hash {
+                    key: a
+                        .hash_key
+                        .clone()
+                        .filter(|k| k.len() >= 16)
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "--operator hash needs --hash-key (or DATAPACT_PII_HASH_KEY) of at least 16 characters"
+                            )
+                        })?
+                        .into_bytes(),
+                },
+                OperatorArg::Pseudonymize => Operator::Pseudonymize,
+            };
+            let mut pseudo = Pseudonymizer::new();
+            a.input.lines(|line, line_no| {
+                let masked = |text: &str, pseudo: &mut Pseudonymizer| {
+                    let spans: Vec<Span> = analyzer.analyze(text, &opts);
+                    anonymize(text, &spans, &op, pseudo)
+                };
+                if a.input.jsonl {
+                    if line.trim().is_empty() {
+                        return Ok(());
+                    }
+                    let (mut v, text) = a.input.field_of(line, line_no)?;
+                    v[&a.input.field] = Value::String(masked(&text, &mut pseudo));
+                    writeln!(out, "{v}")?;
+                } else {
+                    writeln!(out, "{}", masked(line, &mut pseudo))?;
+                }
+                Ok(())
+            })?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A span as `pii scan --jsonl` writes it: code point offsets, end exclusive.
+#[derive(serde::Serialize)]
+struct OutSpan {
+    start: usize,
+    end: usize,
+    #[serde(rename = "type")]
+    entity: &'static str,
+    score: f64,
+}
+
+fn round(x: f32) -> f64 {
+    (x as f64 * 100.0).round() / 100.0
+}
