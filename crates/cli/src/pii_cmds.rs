@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use datapact_pii::{Analyzer, EntityType, Operator, Options, Pseudonymizer, Span, anonymize, to_char_offsets};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Subcommand)]
 pub enum PiiCmd {
@@ -197,7 +197,8 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                             score: round(s.score),
                         })
                         .collect();
-                    writeln!(out, "{}", json!({ "spans": spans }))?;
+                    // Serialized from the struct, so fields keep their order.
+                    writeln!(out, "{}", serde_json::to_string(&SpansLine { spans })?)?;
                 } else {
                     for s in analyzer.analyze(line, &opts) {
                         let col = line[..s.start].chars().count() + 1;
@@ -255,6 +256,12 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One output line of `pii scan --jsonl`.
+#[derive(serde::Serialize)]
+struct SpansLine {
+    spans: Vec<OutSpan>,
 }
 
 /// A span as `pii scan --jsonl` writes it: code point offsets, end exclusive.
