@@ -287,7 +287,7 @@ fn recognizers() -> Vec<Recognizer> {
             0.0,
             0.6,
             Some(date),
-            &["born", "birth", "dob", "date", "on"],
+            &["born", "birth", "dob", "date"],
             0.2,
         ),
         r(
@@ -386,21 +386,64 @@ impl Default for Analyzer {
     }
 }
 
-/// The lowercase text around a candidate, on character boundaries.
-fn window(text: &str, start: usize, end: usize) -> String {
-    let mut a = start.saturating_sub(CONTEXT_BEFORE);
-    while !text.is_char_boundary(a) {
-        a -= 1;
+/// Whether `word` occurs in `hay` as a word (not inside another: "on" is not in "version").
+/// A word may end in a plural `s` ("numbers" for "number").
+/// `hay` is ASCII-lowercased already; `word` is lowercase.
+fn has_word(hay: &[u8], word: &str) -> bool {
+    let w = word.as_bytes();
+    if w.is_empty() || hay.len() < w.len() {
+        return false;
     }
-    let mut b = (end + CONTEXT_AFTER).min(text.len());
-    while !text.is_char_boundary(b) {
-        b += 1;
+    let last = hay.len() - w.len();
+    let mut i = 0;
+    while i <= last {
+        let Some(p) = hay[i..=last].iter().position(|&c| c == w[0]) else {
+            return false;
+        };
+        let a = i + p;
+        if &hay[a..a + w.len()] == w {
+            let mut b = a + w.len();
+            if b < hay.len() && hay[b] == b's' {
+                b += 1;
+            }
+            let before = a == 0 || !hay[a - 1].is_ascii_alphanumeric();
+            let after = b >= hay.len() || !hay[b].is_ascii_alphanumeric();
+            if before && after {
+                return true;
+            }
+        }
+        i = a + 1;
     }
-    let mut w = String::with_capacity(b - a + 1);
-    w.push_str(&text[a..start]);
-    w.push(' ');
-    w.push_str(&text[end..b]);
-    w.to_lowercase()
+    false
+}
+
+/// The text before and after a candidate where context words count, ASCII-lowercased into a
+/// buffer on the stack (matching is ASCII, so byte slices need no character boundaries).
+struct Window {
+    buf: [u8; CONTEXT_BEFORE + CONTEXT_AFTER],
+    before: usize,
+    after: usize,
+}
+
+impl Window {
+    fn new(text: &str, start: usize, end: usize) -> Self {
+        let bytes = text.as_bytes();
+        let before = &bytes[start.saturating_sub(CONTEXT_BEFORE)..start];
+        let after = &bytes[end..(end + CONTEXT_AFTER).min(bytes.len())];
+        let mut buf = [0u8; CONTEXT_BEFORE + CONTEXT_AFTER];
+        buf[..before.len()].copy_from_slice(before);
+        buf[before.len()..before.len() + after.len()].copy_from_slice(after);
+        buf.make_ascii_lowercase();
+        Self {
+            buf,
+            before: before.len(),
+            after: after.len(),
+        }
+    }
+
+    fn has(&self, word: &str) -> bool {
+        has_word(&self.buf[..self.before], word) || has_word(&self.buf[self.before..self.before + self.after], word)
+    }
 }
 
 impl Analyzer {
@@ -451,12 +494,18 @@ impl Analyzer {
                     Some(Check::Valid) => rec.validated,
                     _ => rec.base,
                 };
+                if score + rec.boost < opts.min_score {
+                    // Not even context could lift it.
+                    continue;
+                }
                 if rec.boost > 0.0 || score < 1.0 {
-                    let ctx = window(text, start, end);
-                    if rec.boost > 0.0 && rec.context.iter().any(|w| ctx.contains(w)) {
+                    let ctx = Window::new(text, start, end);
+                    let near = |w: &&str| ctx.has(w);
+                    if rec.boost > 0.0 && rec.context.iter().any(near) {
                         score += rec.boost;
                     }
-                    if score < 1.0 && NEGATIVE_CONTEXT.iter().any(|w| ctx.contains(w)) {
+                    // Order, invoice and version numbers are what numeric look-alikes are.
+                    if score < 1.0 && rec.numeric && NEGATIVE_CONTEXT.iter().any(near) {
                         score -= 0.3;
                     }
                 }

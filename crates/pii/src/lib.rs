@@ -4,6 +4,7 @@
 
 pub mod analyzer;
 pub mod entity;
+pub mod eval;
 pub mod operators;
 pub mod validate;
 
