@@ -1,8 +1,9 @@
 //! The analyzer: pattern recognizers with validators, context words that raise a candidate's
 //! score, words that lower it, and overlap resolution. Every pattern runs on `regex-automata`
 //! (finite automata, linear time in the input): no input can make a scan slow. Recognizers of
-//! numeric identifiers run only over the regions around digits, found in one pass, so most of
-//! a text is scanned by a handful of automata rather than by all of them.
+//! numeric identifiers run only over the regions around digits, found in one pass, and the
+//! e-mail recognizer only around `@`, so most of a text is scanned by a handful of automata
+//! rather than by all of them.
 
 use regex_automata::Input;
 use regex_automata::meta::Regex;
@@ -50,8 +51,39 @@ struct Recognizer {
     context: &'static [&'static str],
     /// How much a context word adds.
     boost: f32,
-    /// Every match holds a digit: only regions around digits need scanning.
-    numeric: bool,
+    /// Where its matches can be, and so what must be scanned.
+    scope: Scope,
+}
+
+/// The part of a text a recognizer scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// All of it.
+    Whole,
+    /// Regions around digits: every match holds one.
+    Digits,
+    /// Regions around `@`: an e-mail address holds one, with at most 64 bytes before it.
+    AroundAt,
+}
+
+/// The regions around each `@` that an e-mail address through it could span, merged.
+fn at_regions(text: &str) -> Vec<(usize, usize)> {
+    let mut regions: Vec<(usize, usize)> = Vec::new();
+    for (i, _) in text.match_indices('@') {
+        let mut a = i.saturating_sub(64);
+        while !text.is_char_boundary(a) {
+            a -= 1;
+        }
+        let mut b = (i + 256).min(text.len());
+        while !text.is_char_boundary(b) {
+            b += 1;
+        }
+        match regions.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => regions.push((a, b)),
+        }
+    }
+    regions
 }
 
 /// Words near a number that say it is not personal data (lowercase).
@@ -155,8 +187,16 @@ fn recognizers() -> Vec<Recognizer> {
         validator,
         context,
         boost,
-        numeric: !matches!(entity, EmailAddress | Url | IbanCode | Crypto | IpAddress)
-            && !pattern.contains("jan(?:uary)"),
+        scope: if entity == EmailAddress {
+            Scope::AroundAt
+        } else if matches!(entity, Url | IbanCode | Crypto)
+            || pattern.contains("0-9a-f")
+            || pattern.contains("jan(?:uary)")
+        {
+            Scope::Whole
+        } else {
+            Scope::Digits
+        },
     };
     const PHONE_CTX: &[&str] = &[
         "phone", "call", "tel", "mobile", "cell", "fax", "reach me", "whatsapp", "text me", "number", "contact",
@@ -461,14 +501,15 @@ impl Analyzer {
         let mut found: Vec<Span> = Vec::new();
         let whole = [(0, text.len())];
         let mut regions: Option<Vec<(usize, usize)>> = None;
+        let mut ats: Option<Vec<(usize, usize)>> = None;
         for rec in &self.recognizers {
             if opts.entities.as_ref().is_some_and(|es| !es.contains(&rec.entity)) {
                 continue;
             }
-            let ranges: &[(usize, usize)] = if rec.numeric {
-                regions.get_or_insert_with(|| digit_regions(&self.digits, text))
-            } else {
-                &whole
+            let ranges: &[(usize, usize)] = match rec.scope {
+                Scope::Digits => regions.get_or_insert_with(|| digit_regions(&self.digits, text)),
+                Scope::AroundAt => ats.get_or_insert_with(|| at_regions(text)),
+                Scope::Whole => &whole,
             };
             // A range is searched inside the whole text, so `\b` sees the characters around it.
             let matches = ranges
@@ -505,7 +546,7 @@ impl Analyzer {
                         score += rec.boost;
                     }
                     // Order, invoice and version numbers are what numeric look-alikes are.
-                    if score < 1.0 && rec.numeric && NEGATIVE_CONTEXT.iter().any(near) {
+                    if score < 1.0 && rec.scope == Scope::Digits && NEGATIVE_CONTEXT.iter().any(near) {
                         score -= 0.3;
                     }
                 }
