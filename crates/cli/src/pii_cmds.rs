@@ -17,6 +17,29 @@ pub enum PiiCmd {
     Scan(ScanArgs),
     /// Rewrite personal data with an operator.
     Mask(MaskArgs),
+    /// Decrypt what `pii mask --operator encrypt` wrote, with the same key.
+    Reveal(RevealArgs),
+}
+
+#[derive(Args)]
+pub struct RevealArgs {
+    /// Input file, or `-` (the default) for standard input.
+    #[arg(default_value = "-")]
+    file: PathBuf,
+    /// The 256-bit key, base64.
+    #[arg(long, env = "DATAPACT_PII_ENCRYPT_KEY", hide_env_values = true)]
+    encrypt_key: Option<String>,
+}
+
+/// A 256-bit key from base64, or an error naming where it came from.
+fn encrypt_key(b64: Option<&str>) -> Result<[u8; 32]> {
+    use base64::Engine;
+    let b64 = b64.ok_or_else(|| anyhow!("needs --encrypt-key (or DATAPACT_PII_ENCRYPT_KEY): 32 bytes, base64"))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .ok_or_else(|| anyhow!("--encrypt-key must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)"))
 }
 
 #[derive(Args)]
@@ -59,6 +82,8 @@ pub enum OperatorArg {
     Hash,
     /// `<ENTITY_TYPE_N>`, the same value always the same placeholder within this input.
     Pseudonymize,
+    /// `<ENTITY_TYPE:enc:…>`, reversible with `pii reveal`; needs --encrypt-key.
+    Encrypt,
 }
 
 #[derive(Args)]
@@ -71,6 +96,9 @@ pub struct MaskArgs {
     /// Key of the keyed hash (e.g. per tenant), for --operator hash.
     #[arg(long, env = "DATAPACT_PII_HASH_KEY", hide_env_values = true)]
     hash_key: Option<String>,
+    /// 256-bit key (base64) for --operator encrypt.
+    #[arg(long, env = "DATAPACT_PII_ENCRYPT_KEY", hide_env_values = true)]
+    encrypt_key: Option<String>,
 }
 
 impl Input {
@@ -214,6 +242,23 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                 Ok(())
             })?;
         }
+        PiiCmd::Reveal(a) => {
+            let key = encrypt_key(a.encrypt_key.as_deref())?;
+            let input = Input {
+                file: a.file,
+                jsonl: false,
+                field: String::new(),
+                entities: Vec::new(),
+                min_score: 0.5,
+                lossy: false,
+            };
+            let name = input.name();
+            input.lines(|line, line_no| {
+                let plain = datapact_pii::reveal(line, &key).map_err(|e| anyhow!("{name}: line {line_no}: {e}"))?;
+                writeln!(out, "{plain}")?;
+                Ok(())
+            })?;
+        }
         PiiCmd::Mask(a) => {
             let opts = a.input.options()?;
             let op = match a.operator {
@@ -233,22 +278,25 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                         .into_bytes(),
                 },
                 OperatorArg::Pseudonymize => Operator::Pseudonymize,
+                OperatorArg::Encrypt => Operator::Encrypt {
+                    key: encrypt_key(a.encrypt_key.as_deref())?,
+                },
             };
             let mut pseudo = Pseudonymizer::new();
             a.input.lines(|line, line_no| {
-                let masked = |text: &str, pseudo: &mut Pseudonymizer| {
+                let masked = |text: &str, pseudo: &mut Pseudonymizer| -> Result<String> {
                     let spans: Vec<Span> = analyzer.analyze(text, &opts);
-                    anonymize(text, &spans, &op, pseudo)
+                    Ok(anonymize(text, &spans, &op, pseudo)?)
                 };
                 if a.input.jsonl {
                     if line.trim().is_empty() {
                         return Ok(());
                     }
                     let (mut v, text) = a.input.field_of(line, line_no)?;
-                    v[&a.input.field] = Value::String(masked(&text, &mut pseudo));
+                    v[&a.input.field] = Value::String(masked(&text, &mut pseudo)?);
                     writeln!(out, "{v}")?;
                 } else {
-                    writeln!(out, "{}", masked(line, &mut pseudo))?;
+                    writeln!(out, "{}", masked(line, &mut pseudo)?)?;
                 }
                 Ok(())
             })?;

@@ -72,6 +72,24 @@ fn mask_operators_and_consistent_pseudonyms() {
     );
     assert!(out.status.success());
     assert!(text(&out.stdout).starts_with("<EMAIL_ADDRESS:") && !text(&out.stdout).contains("ann@"));
+
+    // Encrypted spans come back with the key, and only with it.
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let out = pii(&["mask", "--operator", "encrypt", "--encrypt-key", key], input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("ann@"));
+    let back = pii(&["reveal", "--encrypt-key", key], &out.stdout);
+    assert_eq!(text(&back.stdout).as_bytes(), input);
+    let other = "HwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let wrong = pii(&["reveal", "--encrypt-key", other], &out.stdout);
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong.stderr).contains("line 1: an encrypted EMAIL_ADDRESS"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    let short = pii(&["mask", "--operator", "encrypt", "--encrypt-key", "c2hvcnQ="], input);
+    assert!(text(&short.stderr).contains("32 bytes"));
 }
 
 #[test]

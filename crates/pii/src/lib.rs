@@ -10,4 +10,4 @@ pub mod validate;
 
 pub use analyzer::{Analyzer, Options, Span, to_char_offsets};
 pub use entity::{EntityType, UnknownEntity};
-pub use operators::{Operator, Pseudonymizer, Restorer, anonymize};
+pub use operators::{Operator, Pseudonymizer, Restorer, RevealError, anonymize, reveal};

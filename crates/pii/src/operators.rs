@@ -28,6 +28,99 @@ pub enum Operator {
     },
     /// `<ENTITY_TYPE_N>`, consistent within one [`Pseudonymizer`].
     Pseudonymize,
+    /// `<ENTITY_TYPE:enc:…>`: AES-256-GCM under a key (per tenant), random nonce, the entity
+    /// type as associated data; [`reveal`] turns it back with the same key.
+    Encrypt {
+        /// The 256-bit key.
+        key: [u8; 32],
+    },
+}
+
+/// Why encrypted spans could not be revealed.
+#[derive(Debug, thiserror::Error)]
+pub enum RevealError {
+    /// A token does not decrypt under the key (another key, or altered).
+    #[error("an encrypted {entity} at byte {offset} does not decrypt under this key (another key, or altered)")]
+    WrongKey {
+        /// Its type.
+        entity: String,
+        /// Where it starts.
+        offset: usize,
+    },
+    /// The system random generator failed.
+    #[error("cannot draw a nonce: the system random generator failed")]
+    Random,
+}
+
+const ENC: &str = ":enc:";
+
+fn seal(key: &[u8; 32], entity: EntityType, value: &str) -> Result<String, RevealError> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+    use base64::Engine;
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| RevealError::Random)?);
+    let mut nonce = [0u8; NONCE_LEN];
+    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| RevealError::Random)?;
+    let mut data = value.as_bytes().to_vec();
+    k.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(entity.as_str().as_bytes()),
+        &mut data,
+    )
+    .map_err(|_| RevealError::Random)?;
+    let mut token = nonce.to_vec();
+    token.extend_from_slice(&data);
+    Ok(format!(
+        "<{}{ENC}{}>",
+        entity.as_str(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
+    ))
+}
+
+/// `text` with every `<ENTITY_TYPE:enc:…>` token decrypted under `key`.
+pub fn reveal(text: &str, key: &[u8; 32]) -> Result<String, RevealError> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+    use base64::Engine;
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| RevealError::Random)?);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(rel) = text[at..].find('<') {
+        let open = at + rel;
+        out.push_str(&text[at..open]);
+        let token = text[open..].find('>').map(|c| &text[open + 1..open + c]);
+        let parsed = token.and_then(|t| {
+            let (entity, payload) = t.split_once(ENC)?;
+            let entity = entity.parse::<EntityType>().ok()?;
+            Some((t.len(), entity, payload))
+        });
+        let Some((len, entity, payload)) = parsed else {
+            out.push('<');
+            at = open + 1;
+            continue;
+        };
+        let wrong = || RevealError::WrongKey {
+            entity: entity.as_str().to_string(),
+            offset: open,
+        };
+        let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| wrong())?;
+        if raw.len() < NONCE_LEN {
+            return Err(wrong());
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&raw[..NONCE_LEN]);
+        let plain = k
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(entity.as_str().as_bytes()),
+                &mut raw[NONCE_LEN..],
+            )
+            .map_err(|_| wrong())?;
+        out.push_str(std::str::from_utf8(plain).map_err(|_| wrong())?);
+        at = open + len + 2;
+    }
+    out.push_str(&text[at..]);
+    Ok(out)
 }
 
 /// Consistent placeholders for one conversation: the same value gets the same placeholder,
@@ -140,7 +233,7 @@ fn could_be_placeholder(s: &str) -> bool {
 
 /// `text` with every span rewritten by `op`. Spans must not overlap (as the analyzer returns
 /// them); byte offsets.
-pub fn anonymize(text: &str, spans: &[Span], op: &Operator, pseudo: &mut Pseudonymizer) -> String {
+pub fn anonymize(text: &str, spans: &[Span], op: &Operator, pseudo: &mut Pseudonymizer) -> Result<String, RevealError> {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for s in spans {
@@ -174,11 +267,12 @@ pub fn anonymize(text: &str, spans: &[Span], op: &Operator, pseudo: &mut Pseudon
                 out.push('>');
             }
             Operator::Pseudonymize => out.push_str(&pseudo.placeholder(s.entity, value)),
+            Operator::Encrypt { key } => out.push_str(&seal(key, s.entity, value)?),
         }
         at = s.end;
     }
     out.push_str(&text[at..]);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -188,7 +282,26 @@ mod tests {
 
     fn run(text: &str, op: &Operator, p: &mut Pseudonymizer) -> String {
         let spans = Analyzer::new().analyze(text, &Options::default());
-        anonymize(text, &spans, op, p)
+        anonymize(text, &spans, op, p).unwrap()
+    }
+
+    #[test]
+    fn encryption_is_reversible_with_the_key_only() {
+        let text = "Write to ann@example.com, card 4111 1111 1111 1111 <b>ok</b>.";
+        let key = [7u8; 32];
+        let mut p = Pseudonymizer::new();
+        let sealed = run(text, &Operator::Encrypt { key }, &mut p);
+        assert!(sealed.starts_with("Write to <EMAIL_ADDRESS:enc:") && !sealed.contains("ann@"));
+        assert_ne!(
+            sealed,
+            run(text, &Operator::Encrypt { key }, &mut p),
+            "a fresh nonce each time"
+        );
+        assert_eq!(reveal(&sealed, &key).unwrap(), text);
+        assert!(matches!(reveal(&sealed, &[8u8; 32]), Err(RevealError::WrongKey { .. })));
+        // A token moved to another entity type does not decrypt (the type is authenticated).
+        let moved = sealed.replacen("<EMAIL_ADDRESS:enc:", "<URL:enc:", 1);
+        assert!(reveal(&moved, &key).is_err());
     }
 
     #[test]

@@ -44,10 +44,10 @@ proptest! {
             prop_assert!((0.0..=1.0).contains(&s.score));
             last = s.end;
         }
-        let masked = anonymize(&text, &spans, &Operator::Replace, &mut Pseudonymizer::new());
+        let masked = anonymize(&text, &spans, &Operator::Replace, &mut Pseudonymizer::new()).unwrap();
         prop_assert!(masked.len() <= text.len() + spans.len() * 20);
         let mut p = Pseudonymizer::new();
-        let pseudo = anonymize(&text, &spans, &Operator::Pseudonymize, &mut p);
+        let pseudo = anonymize(&text, &spans, &Operator::Pseudonymize, &mut p).unwrap();
         // Restoring placeholders gives back the text, unless the text itself held placeholder-like words.
         if !text.contains('<') {
             prop_assert_eq!(p.restore(&pseudo), text.clone());
