@@ -239,7 +239,12 @@ pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>)
     let origin = match (origin, stored.as_deref()) {
         (Some(o), _) => o,
         (None, Some(o)) => o,
-        (None, None) => return Err(Failure::Unreadable("the log records no origin: name it".into())),
+        (None, None) => {
+            return Err(Failure::Unreadable(format!(
+                "{} is not a datapact audit log (it records no origin)",
+                path.display()
+            )));
+        }
     };
     let mut checkpoints: Vec<Checkpoint> = {
         let mut stmt = conn

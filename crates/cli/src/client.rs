@@ -128,7 +128,8 @@ pub async fn download(
 ) -> Result<u64> {
     use std::io::Write;
     let mut file = std::io::BufWriter::new(
-        std::fs::File::create(partial).with_context(|| format!("cannot create {}", partial.display()))?,
+        std::fs::File::create(partial)
+            .with_context(|| format!("cannot write the output (via {})", partial.display()))?,
     );
     let mut lines = 0u64;
     while let Some(chunk) = resp.chunk().await.context("the download broke off")? {

@@ -343,6 +343,11 @@ async fn customers_see_their_own_entries_only() {
         ("/v1/audit/entries?outcome=maybe", "outcome"),
         ("/v1/audit/entries?limit=0", "limit"),
         ("/v1/audit/entries?since=yesterday", "since"),
+        (
+            "/v1/audit/entries?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+            "until",
+        ),
+        ("/v1/audit/entries?product=not-a-product", "product"),
         ("/v1/audit/entries?bogus=1", "bogus"),
         ("/v1/audit/export?format=xml", "format"),
         ("/v1/audit/proofs/inclusion?index=999999&tree_size=1000000", "tree_size"),

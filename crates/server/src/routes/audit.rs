@@ -192,6 +192,22 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
     if let Some(own) = c.tenant {
         tenant = Some(own.to_string());
     }
+    if let Some(p) = &q.product {
+        super::product(st, "product", p)?;
+    }
+    let (since, until) = (
+        parse_time("since", q.since.as_deref())?,
+        parse_time("until", q.until.as_deref())?,
+    );
+    if let (Some(a), Some(b)) = (since, until)
+        && a >= b
+    {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "until",
+            "`until` must be later than `since`",
+        ));
+    }
     Ok(Query {
         org,
         tenant,
@@ -203,8 +219,8 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
         })?,
         purpose: wire_enum::<Purpose>("purpose", q.purpose)?,
         outcome: wire_enum::<Outcome>("outcome", q.outcome)?,
-        since: parse_time("since", q.since.as_deref())?,
-        until: parse_time("until", q.until.as_deref())?,
+        since,
+        until,
         after: q.after,
         limit: 100,
     })
