@@ -64,6 +64,14 @@ impl World {
     }
 }
 
+/// The tree size of a saved checkpoint file, as a CLI argument.
+fn tree_size(path: &Path) -> String {
+    serde_json::from_str::<Value>(&std::fs::read_to_string(path).unwrap()).unwrap()["tree_size"]
+        .as_u64()
+        .unwrap()
+        .to_string()
+}
+
 fn ok(out: &std::process::Output) -> String {
     assert!(
         out.status.success(),
@@ -185,10 +193,7 @@ fn verify_over_the_api_and_proofs_checked_offline() {
     let entries = w.s.json(&w.auditor, &["audit", "query", "--action", "decision"]);
     let index = entries["items"][0]["index"].as_u64().unwrap().to_string();
     let proof = tmp.path().join("proof.json");
-    let size = serde_json::from_str::<Value>(&std::fs::read_to_string(&cp).unwrap()).unwrap()["tree_size"]
-        .as_u64()
-        .unwrap()
-        .to_string();
+    let size = tree_size(&cp);
     ok(&w.s.cli(
         &w.auditor,
         &[
@@ -267,10 +272,7 @@ fn verify_over_the_api_and_proofs_checked_offline() {
     ok(&w
         .s
         .cli(&w.auditor, &["audit", "checkpoint", "--out", cp2.to_str().unwrap()]));
-    let size2 = serde_json::from_str::<Value>(&std::fs::read_to_string(&cp2).unwrap()).unwrap()["tree_size"]
-        .as_u64()
-        .unwrap()
-        .to_string();
+    let size2 = tree_size(&cp2);
     let cproof = tmp.path().join("consistency.json");
     ok(&w.s.cli(
         &w.auditor,
@@ -285,37 +287,28 @@ fn verify_over_the_api_and_proofs_checked_offline() {
             cproof.to_str().unwrap(),
         ],
     ));
-    let out = ok(&datapact(
-        &[
-            "audit",
-            "check-proof",
-            "--checkpoint",
-            cp2.to_str().unwrap(),
-            "--old-checkpoint",
-            cp.to_str().unwrap(),
-            "--consistency",
-            cproof.to_str().unwrap(),
-        ],
-        &[],
-    ));
+    let check_consistency = || {
+        datapact(
+            &[
+                "audit",
+                "check-proof",
+                "--checkpoint",
+                cp2.to_str().unwrap(),
+                "--old-checkpoint",
+                cp.to_str().unwrap(),
+                "--consistency",
+                cproof.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let out = ok(&check_consistency());
     assert!(out.contains("without changing it"), "{out}");
     // A checkpoint whose signature does not verify is refused, naming the file.
     let mut forged: Value = serde_json::from_str(&std::fs::read_to_string(&cp2).unwrap()).unwrap();
     forged["tree_size"] = Value::from(forged["tree_size"].as_u64().unwrap() + 1);
     std::fs::write(&cp2, forged.to_string()).unwrap();
-    let out = datapact(
-        &[
-            "audit",
-            "check-proof",
-            "--checkpoint",
-            cp2.to_str().unwrap(),
-            "--old-checkpoint",
-            cp.to_str().unwrap(),
-            "--consistency",
-            cproof.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = check_consistency();
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("cp2.json") && text(&out.stderr).contains("signature"),

@@ -367,16 +367,7 @@ async fn vendor_support_access_is_marked_with_its_ticket() {
     let support = w.s.key(json!({"role": "support"})).await;
     let (st, _) = w.read(&support, &id, "support_access").await;
     assert_eq!(st, StatusCode::FORBIDDEN, "no grant yet");
-    let expires = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let (st, g) =
-        w.s.post(
-            &format!("/v1/tenants/{}/support-grants", w.tenant),
-            &w.oa,
-            json!({"ticket": "SR-4711", "expires_at": expires}),
-        )
-        .await;
+    let (st, g) = w.s.grant(&w.oa, &w.tenant, "SR-4711", 24).await;
     assert_eq!(st, StatusCode::CREATED, "{g}");
     let (st, v) = w.read(&support, &id, "support_access").await;
     assert_eq!(st, StatusCode::OK, "{v}");

@@ -247,16 +247,7 @@ async fn support_reads_only_under_a_grant() {
     assert_eq!((st, v["field"].as_str()), (StatusCode::FORBIDDEN, Some("purpose")));
     let (st, _) = w.read(&w.oa, &id, "support_access").await;
     assert_eq!(st, StatusCode::FORBIDDEN, "support_access is for support staff");
-    let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(4))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let (st, _) =
-        w.s.post(
-            &format!("/v1/tenants/{}/support-grants", w.tenant),
-            &w.oa,
-            json!({"ticket": "SUP-77", "expires_at": expires}),
-        )
-        .await;
+    let (st, _) = w.s.grant(&w.oa, &w.tenant, "SUP-77", 4).await;
     assert_eq!(st, StatusCode::CREATED);
     let (st, v) = w.read(&support, &id, "support_access").await;
     assert_eq!((st, v["content"].as_str()), (StatusCode::OK, Some("ticket attachment")));

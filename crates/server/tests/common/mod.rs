@@ -182,6 +182,19 @@ impl TestServer {
         v["id"].as_str().unwrap().to_string()
     }
 
+    /// Gives vendor support access to `tenant` for `hours`, as the customer's `org_admin`.
+    pub async fn grant(&self, org_admin: &str, tenant: &str, ticket: &str, hours: i64) -> (StatusCode, Value) {
+        let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(hours))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        self.post(
+            &format!("/v1/tenants/{tenant}/support-grants"),
+            org_admin,
+            json!({"ticket": ticket, "expires_at": expires}),
+        )
+        .await
+    }
+
     /// Asks a decision and returns (allowed, reason codes).
     pub async fn decide(&self, key: &str, body: Value) -> (bool, Vec<String>) {
         let (s, v) = self.post("/v1/decisions", key, body).await;
