@@ -1,5 +1,6 @@
-//! Quality on the generated corpus: precision, recall and F1 per entity type (exact spans),
-//! and character-level masking recall. Not a timing; a table for docs/BENCHMARKS.md.
+//! Quality on the generated corpus: precision, recall and F1 per entity type (exact spans and
+//! overlapping spans), and character-level masking recall. Not a timing; a table for
+//! docs/BENCHMARKS.md.
 //!
 //! Run: `cargo bench -p datapact-pii --bench quality`
 
@@ -14,11 +15,11 @@ fn main() {
         "{} samples, {labeled} labeled spans, decoys in every sample",
         samples.len()
     );
-    println!("| entity | labeled | TP | FP | FN | precision | recall | F1 | masking recall |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| entity | labeled | TP | FP | FN | precision | recall | F1 | overlap F1 | masking recall |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (e, s) in &scores {
         println!(
-            "| {e} | {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.4} |",
+            "| {e} | {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.4} |",
             s.true_positives + s.false_negatives,
             s.true_positives,
             s.false_positives,
@@ -26,6 +27,7 @@ fn main() {
             s.precision(),
             s.recall(),
             s.f1(),
+            s.overlap_f1(),
             s.masking_recall()
         );
     }

@@ -1,15 +1,19 @@
 //! The analyzer: pattern recognizers with validators, context words that raise a candidate's
-//! score, words that lower it, and overlap resolution. Every pattern runs on `regex-automata`
-//! (finite automata, linear time in the input): no input can make a scan slow. Recognizers of
-//! numeric identifiers run only over the regions around digits, found in one pass, and the
-//! e-mail recognizer only around `@`, so most of a text is scanned by a handful of automata
-//! rather than by all of them.
+//! score, words that lower it, name and place recognition from lexicons, custom recognizers,
+//! and overlap resolution. Every pattern runs on `regex-automata` (finite automata, linear time
+//! in the input): no input can make a scan slow. Most recognizers run only over small regions
+//! of a text (around digits, around `@`, around colons), found in one pass each, so most of a
+//! text is read by a handful of automata rather than by all of them.
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::Input;
 use regex_automata::meta::Regex;
 
+use crate::custom::{CustomRecognizer, DenyList};
 use crate::entity::EntityType;
-use crate::validate;
+use crate::{names, phone, validate};
 
 /// A detected entity: byte offsets into the text (end exclusive), its type and score.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -27,54 +31,72 @@ pub struct Span {
 
 /// What a validator says of a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
+pub(crate) enum Check {
     /// A valid identifier of this kind: the recognizer's validated score.
     Valid,
     /// Not one: dropped.
     Invalid,
     /// Cannot tell: the base score stands.
     Unknown,
+    /// Could be one, but written the way other numbers are too: less than the base score.
+    Weak,
 }
 
-type Validator = fn(&str) -> Check;
+pub(crate) type Validator = fn(&str, &Options) -> Check;
 
-/// One recognizer: a pattern, an optional validator, and context.
-struct Recognizer {
-    entity: EntityType,
-    pattern: Regex,
+/// One pattern recognizer: a pattern, an optional validator, and context.
+pub(crate) struct Recognizer {
+    pub(crate) entity: EntityType,
+    pub(crate) pattern: Regex,
     /// Score of a candidate no validator vouched for.
-    base: f32,
+    pub(crate) base: f32,
     /// Score of a candidate its validator accepted.
-    validated: f32,
-    validator: Option<Validator>,
-    /// Words near a candidate that make it likelier (lowercase).
-    context: &'static [&'static str],
+    pub(crate) validated: f32,
+    pub(crate) validator: Option<Validator>,
+    /// Context words (lowercase) that make a candidate likelier, as given; resolved to
+    /// `context` ids when the analyzer is built.
+    pub(crate) context_words: Vec<String>,
+    pub(crate) context: Vec<u32>,
     /// How much a context word adds.
-    boost: f32,
+    pub(crate) boost: f32,
     /// Where its matches can be, and so what must be scanned.
-    scope: Scope,
+    pub(crate) scope: Scope,
+    /// Whether order, invoice and version words lower its candidates (numeric look-alikes).
+    pub(crate) numeric: bool,
+    /// Fewest ASCII digits a match holds: regions with fewer are not searched.
+    pub(crate) min_digits: u16,
 }
 
 /// The part of a text a recognizer scans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
+pub(crate) enum Scope {
     /// All of it.
     Whole,
-    /// Regions around digits: every match holds one.
+    /// Regions around digit runs: every match holds one and lies within a few letters of it.
     Digits,
     /// Regions around `@`: an e-mail address holds one, with at most 64 bytes before it.
     AroundAt,
+    /// Where two letters start a word and digits follow (an IBAN's country and check digits).
+    IbanStarts,
+    /// Where a word starts with `1`, `3` or `bc1` and runs on for 25 characters or more (a
+    /// Bitcoin address).
+    CryptoStarts,
+    /// Around month names.
+    Months,
+    /// Regions around colons between hexadecimal digits (IPv6 addresses).
+    Colons,
 }
 
-/// The regions around each `@` that an e-mail address through it could span, merged.
-fn at_regions(text: &str) -> Vec<(usize, usize)> {
+/// Regions around each position `hits` yields, `back` bytes before and `fwd` after, on
+/// character boundaries and merged.
+fn windows(text: &str, hits: impl Iterator<Item = (usize, usize)>, back: usize, fwd: usize) -> Vec<(usize, usize)> {
     let mut regions: Vec<(usize, usize)> = Vec::new();
-    for (i, _) in text.match_indices('@') {
-        let mut a = i.saturating_sub(64);
+    for (start, end) in hits {
+        let mut a = start.saturating_sub(back);
         while !text.is_char_boundary(a) {
             a -= 1;
         }
-        let mut b = (i + 256).min(text.len());
+        let mut b = (end + fwd).min(text.len());
         while !text.is_char_boundary(b) {
             b += 1;
         }
@@ -84,6 +106,78 @@ fn at_regions(text: &str) -> Vec<(usize, usize)> {
         }
     }
     regions
+}
+
+/// The regions around each `@` that an e-mail address through it could span.
+fn at_regions(text: &str) -> Vec<(usize, usize)> {
+    windows(
+        text,
+        memchr::memchr_iter(b'@', text.as_bytes()).map(|i| (i, i + 1)),
+        64,
+        256,
+    )
+}
+
+/// Where an IBAN can start: two letters at the start of a word, then two digits.
+fn iban_regions(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let starts = digit_runs(b).filter_map(|(s, _)| {
+        let ok = s >= 2
+            && b[s - 1].is_ascii_alphabetic()
+            && b[s - 2].is_ascii_alphabetic()
+            && (s == 2 || !b[s - 3].is_ascii_alphanumeric())
+            && b.get(s + 1).is_some_and(u8::is_ascii_digit);
+        // `then`, not `then_some`: the argument must not be computed when `s < 2`.
+        ok.then(|| (s - 2, s - 2))
+    });
+    // The longest IBAN is 34 characters, 42 with a space every four.
+    windows(text, starts, 0, 44)
+}
+
+/// Where a Bitcoin address can start: a word beginning `1`, `3` or `bc1` with 25 or more
+/// letters and digits.
+fn crypto_regions(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
+    let long_enough = |i: usize| b[i..].iter().take(26).take_while(|c| c.is_ascii_alphanumeric()).count() >= 26;
+    let legacy = digit_runs(b).map(|(s, _)| s).filter(|&s| matches!(b[s], b'1' | b'3'));
+    let segwit = memchr::memmem::find_iter(b, b"bc1").chain(memchr::memmem::find_iter(b, b"BC1"));
+    let mut starts: Vec<usize> = legacy
+        .chain(segwit)
+        .filter(|&s| word_start(s) && long_enough(s))
+        .collect();
+    starts.sort_unstable();
+    windows(text, starts.into_iter().map(|s| (s, s)), 0, 90)
+}
+
+/// Month names and abbreviations, for finding dates written with them.
+static MONTHS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    // Twelve fixed words: building this automaton cannot fail.
+    #[allow(clippy::expect_used)]
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build([
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ])
+        .expect("month names")
+});
+
+/// The regions around month names, wide enough for a day before and a year after.
+fn month_regions(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let hits = MONTHS
+        .find_iter(b)
+        .filter(|m| m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic())
+        .map(|m| (m.start(), m.end()));
+    windows(text, hits, 16, 24)
+}
+
+/// The regions around colons with a hexadecimal digit or another colon on both sides.
+fn colon_regions(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let hexish = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_hexdigit() || *c == b':');
+    let hits = memchr::memchr_iter(b':', b).filter(|&i| i > 0 && hexish(i - 1) && hexish(i + 1));
+    windows(text, hits.map(|i| (i, i + 1)), 40, 40)
 }
 
 /// Words near a number that say it is not personal data (lowercase).
@@ -108,22 +202,52 @@ const NEGATIVE_CONTEXT: &[&str] = &[
 const CONTEXT_BEFORE: usize = 48;
 /// How far after a candidate context is looked for, in bytes.
 const CONTEXT_AFTER: usize = 16;
+/// How far before a number a word that says it is no personal data counts, in bytes: such
+/// words label the number right after them (`order #`, `invoice INV-`).
+const NEGATIVE_BEFORE: usize = 20;
 
-fn ok_if(b: bool) -> Check {
+pub(crate) fn ok_if(b: bool) -> Check {
     if b { Check::Valid } else { Check::Invalid }
+}
+
+/// `Unknown` when `b` (the candidate may be one), else `Invalid`.
+fn maybe_if(b: bool) -> Check {
+    if b { Check::Unknown } else { Check::Invalid }
+}
+
+/// Whether `start..end` is the middle of a longer identifier: joined by a hyphen, slash or
+/// underscore to letters or digits (`INV-0979-56079`, `A-123/456`).
+fn glued(b: &[u8], start: usize, end: usize) -> bool {
+    let joiner = |c: u8| matches!(c, b'-' | b'/' | b'_');
+    (start >= 2 && joiner(b[start - 1]) && b[start - 2].is_ascii_alphanumeric())
+        || (end + 1 < b.len() && joiner(b[end]) && b[end + 1].is_ascii_alphanumeric())
 }
 
 fn digit_count(s: &str) -> usize {
     s.bytes().filter(u8::is_ascii_digit).count()
 }
 
-fn phone(s: &str) -> Check {
+/// A phone number valid by libphonenumber's metadata: international numbers score higher than
+/// national ones, which could be other numbers of the same length.
+fn phone_check(s: &str, opts: &Options) -> Check {
     let n = digit_count(s);
-    if !(7..=15).contains(&n) || is_date(s) {
+    let groups = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).count();
+    if !(7..=15).contains(&n) || (groups == 3 && !s.starts_with('+') && is_date(s)) {
         return Check::Invalid;
     }
-    if s.starts_with('+') || s.contains('(') {
+    let valid = match &opts.phone_regions {
+        Some(rs) => phone::is_valid(s, rs),
+        None => phone::is_valid(s, phone::DEFAULT_REGIONS),
+    };
+    if !valid {
+        return Check::Invalid;
+    }
+    let international = s.starts_with('+') || s.starts_with("00") || s.starts_with("011");
+    if international || s.contains('(') {
         Check::Valid
+    } else if s.bytes().all(|b| b.is_ascii_digit()) {
+        // A bare run of digits is as likely an account or order number.
+        Check::Weak
     } else {
         Check::Unknown
     }
@@ -134,16 +258,23 @@ fn is_date(s: &str) -> bool {
 }
 
 /// A numeric date whose month and day are in range (either order), or an ISO date-time.
-fn date(s: &str) -> Check {
-    let parts: Vec<u32> = s
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|p| !p.is_empty())
-        .take(3)
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    let [a, b, c] = parts[..] else {
+pub(crate) fn date(s: &str) -> Check {
+    let mut parts = [0u32; 3];
+    let mut n = 0;
+    for p in s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()) {
+        if n == 3 {
+            break;
+        }
+        let Ok(v) = p.parse() else {
+            return Check::Invalid;
+        };
+        parts[n] = v;
+        n += 1;
+    }
+    if n < 3 {
         return Check::Unknown;
-    };
+    }
+    let [a, b, c] = parts;
     let (y, m, d) = if a > 31 {
         (a, b, c)
     } else if b > 12 {
@@ -156,7 +287,7 @@ fn date(s: &str) -> Check {
 }
 
 /// DEA registration number checksum.
-fn dea(s: &str) -> Check {
+pub(crate) fn dea(s: &str) -> Check {
     let d: Vec<u32> = s
         .bytes()
         .filter(u8::is_ascii_digit)
@@ -170,38 +301,66 @@ fn dea(s: &str) -> Check {
 
 /// Compiles a pattern with ASCII word boundaries: Unicode `\b` keeps the fast automata from
 /// running on non-ASCII text.
+pub(crate) fn compile(p: &str) -> Result<Regex, Box<regex_automata::meta::BuildError>> {
+    Regex::new(&p.replace(r"\b", r"(?-u:\b)")).map_err(Box::new)
+}
+
+// The built-in patterns are fixed at compile time and covered by tests; a bad one is a bug.
+#[allow(clippy::expect_used)]
 fn re(p: &str) -> Regex {
-    let p = p.replace(r"\b", r"(?-u:\b)");
-    // The patterns are fixed at compile time and covered by tests; a bad one is a bug here.
-    #[allow(clippy::expect_used)]
-    Regex::new(&p).expect("built-in PII pattern")
+    compile(p).expect("built-in PII pattern")
+}
+
+fn words(ws: &[&str]) -> Vec<String> {
+    ws.iter().map(|w| w.to_string()).collect()
+}
+
+/// Fewest digits a built-in recognizer's match holds.
+fn min_digits(entity: EntityType, pattern: &str) -> u16 {
+    use EntityType::*;
+    match entity {
+        CreditCard => 13,
+        UkNhs => 10,
+        UsSsn | UsItin => 9,
+        UsPassport | UsBankNumber => 8,
+        PhoneNumber | MedicalLicense => 7,
+        IpAddress if !pattern.contains("0-9a-f") => 4,
+        DateTime | UsDriverLicense => 3,
+        _ => 0,
+    }
 }
 
 fn recognizers() -> Vec<Recognizer> {
     use EntityType::*;
-    let r = |entity, pattern: &str, base, validated, validator: Option<Validator>, context, boost| Recognizer {
-        entity,
-        pattern: re(pattern),
-        base,
-        validated,
-        validator,
-        context,
-        boost,
-        scope: if entity == EmailAddress {
-            Scope::AroundAt
-        } else if matches!(entity, Url | IbanCode | Crypto)
-            || pattern.contains("0-9a-f")
-            || pattern.contains("jan(?:uary)")
-        {
-            Scope::Whole
-        } else {
-            Scope::Digits
-        },
+    let r = |entity, pattern: &str, base, validated, validator: Option<Validator>, context: &[&str], boost| {
+        let scope = match entity {
+            EmailAddress => Scope::AroundAt,
+            Url => Scope::Whole,
+            IbanCode => Scope::IbanStarts,
+            Crypto => Scope::CryptoStarts,
+            _ if pattern.contains("0-9a-f") => Scope::Colons,
+            _ if pattern.contains("jan(?:uary)") => Scope::Months,
+            _ => Scope::Digits,
+        };
+        Recognizer {
+            entity,
+            pattern: re(pattern),
+            base,
+            validated,
+            validator,
+            context_words: words(context),
+            context: Vec::new(),
+            boost,
+            numeric: scope == Scope::Digits,
+            min_digits: min_digits(entity, pattern),
+            scope,
+        }
     };
     const PHONE_CTX: &[&str] = &[
         "phone", "call", "tel", "mobile", "cell", "fax", "reach me", "whatsapp", "text me", "number", "contact",
     ];
     const SSN_CTX: &[&str] = &["ssn", "social security", "social sec"];
+    const IP_CTX: &[&str] = &["ip", "address", "server", "host"];
     vec![
         r(
             EmailAddress,
@@ -218,8 +377,8 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
             0.4,
             0.95,
-            Some(|s| ok_if(validate::ip(s))),
-            &["ip", "address", "server", "host"],
+            Some(|s, _| ok_if(validate::ip(s))),
+            IP_CTX,
             0.05,
         ),
         r(
@@ -227,8 +386,8 @@ fn recognizers() -> Vec<Recognizer> {
             r"(?i)\b(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\b|::(?:[0-9a-f]{0,4}:){0,6}[0-9a-f]{1,4}\b",
             0.4,
             0.95,
-            Some(|s| ok_if(s.parse::<std::net::Ipv6Addr>().is_ok() && s.len() >= 3)),
-            &["ip", "address", "server", "host"],
+            Some(|s, _| ok_if(s.parse::<std::net::Ipv6Addr>().is_ok() && s.len() >= 3)),
+            IP_CTX,
             0.05,
         ),
         r(
@@ -236,7 +395,7 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b(?:\d[ -]?){12,18}\d\b",
             0.0,
             1.0,
-            Some(|s| ok_if(validate::credit_card(s))),
+            Some(|s, _| ok_if(validate::credit_card(s))),
             &["card", "visa", "mastercard", "amex", "credit", "debit", "cc"],
             0.0,
         ),
@@ -245,7 +404,7 @@ fn recognizers() -> Vec<Recognizer> {
             r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,4})?\b",
             0.0,
             1.0,
-            Some(|s| ok_if(validate::iban(s))),
+            Some(|s, _| ok_if(validate::iban(s))),
             &[],
             0.0,
         ),
@@ -254,7 +413,7 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b(?:[13][a-km-zA-HJ-NP-Z1-9]{25,34}|(?:bc1|BC1)[a-zA-Z0-9]{25,62})\b",
             0.0,
             1.0,
-            Some(|s| ok_if(validate::bitcoin(s))),
+            Some(|s, _| ok_if(validate::bitcoin(s))),
             &[],
             0.0,
         ),
@@ -263,13 +422,7 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b\d{3}[- .]\d{2}[- .]\d{4}\b",
             0.5,
             0.5,
-            Some(|s| {
-                if validate::us_ssn(s) {
-                    Check::Unknown
-                } else {
-                    Check::Invalid
-                }
-            }),
+            Some(|s, _| maybe_if(validate::us_ssn(s))),
             SSN_CTX,
             0.35,
         ),
@@ -278,13 +431,7 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b\d{9}\b",
             0.1,
             0.1,
-            Some(|s| {
-                if validate::us_ssn(s) {
-                    Check::Unknown
-                } else {
-                    Check::Invalid
-                }
-            }),
+            Some(|s, _| maybe_if(validate::us_ssn(s))),
             SSN_CTX,
             0.5,
         ),
@@ -293,13 +440,7 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b9\d{2}[- ]?\d{2}[- ]?\d{4}\b",
             0.3,
             0.3,
-            Some(|s| {
-                if validate::us_itin(s) {
-                    Check::Unknown
-                } else {
-                    Check::Invalid
-                }
-            }),
+            Some(|s, _| maybe_if(validate::us_itin(s))),
             &["itin", "taxpayer", "tax id"],
             0.5,
         ),
@@ -308,25 +449,25 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b\d{3}[- ]?\d{3}[- ]?\d{4}\b",
             0.0,
             0.4,
-            Some(|s| ok_if(validate::uk_nhs(s))),
+            Some(|s, _| ok_if(validate::uk_nhs(s))),
             &["nhs", "health service", "national health"],
             0.45,
         ),
         r(
             PhoneNumber,
-            r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\b\d{2,4}(?:[\s.-]\d{2,4}){1,4}\b",
-            0.4,
-            0.7,
-            Some(phone),
+            r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\b\d{1,6}(?:[ .-]\d{1,6}){0,5}\b",
+            0.55,
+            0.75,
+            Some(phone_check),
             PHONE_CTX,
-            0.35,
+            0.25,
         ),
         r(
             DateTime,
             r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b",
             0.0,
             0.6,
-            Some(date),
+            Some(|s, _| date(s)),
             &["born", "birth", "dob", "date"],
             0.2,
         ),
@@ -363,7 +504,7 @@ fn recognizers() -> Vec<Recognizer> {
             r"\b[ABFGMPRXabfgmprx][A-Za-z9]\d{7}\b",
             0.3,
             0.6,
-            Some(dea),
+            Some(|s, _| dea(s)),
             &["dea", "medical license", "license", "prescriber"],
             0.3,
         ),
@@ -377,6 +518,9 @@ pub struct Options {
     pub entities: Option<Vec<EntityType>>,
     /// Spans scoring below this are dropped.
     pub min_score: f32,
+    /// Regions (ISO 3166 codes, as libphonenumber names them) whose national phone formats
+    /// count; `None` for [`phone::DEFAULT_REGIONS`]. International numbers count everywhere.
+    pub phone_regions: Option<Vec<String>>,
 }
 
 impl Default for Options {
@@ -384,26 +528,149 @@ impl Default for Options {
         Self {
             entities: None,
             min_score: 0.5,
+            phone_regions: None,
+        }
+    }
+}
+
+impl Options {
+    /// Whether `entity` is asked for.
+    pub fn wants(&self, entity: EntityType) -> bool {
+        self.entities.as_ref().is_none_or(|es| es.contains(&entity))
+    }
+}
+
+/// Context words: every recognizer's and the negative ones, found in one automaton.
+struct ContextWords {
+    automaton: AhoCorasick,
+    /// Ids of the words that mark numeric look-alikes.
+    negative: Vec<u32>,
+}
+
+impl ContextWords {
+    /// Builds the automaton over `vocabulary` (lowercase words, ids by position).
+    fn new(vocabulary: &[String], negative: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(vocabulary)?;
+        Ok(Self { automaton, negative })
+    }
+
+    /// Ids of the words that occur as whole words (a plural `s` allowed) within the context
+    /// window of `start..end`, written into `out` with how many bytes before `start` each ends
+    /// (0 for words after the candidate).
+    fn near(&self, text: &str, start: usize, end: usize, out: &mut Vec<(u32, usize)>) {
+        out.clear();
+        let bytes = text.as_bytes();
+        let word_at = |a: usize, b: usize| {
+            let b = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
+            (a == 0 || !bytes[a - 1].is_ascii_alphanumeric()) && bytes.get(b).is_none_or(|c| !c.is_ascii_alphanumeric())
+        };
+        let before = start.saturating_sub(CONTEXT_BEFORE)..start;
+        let after = end..(end + CONTEXT_AFTER).min(bytes.len());
+        for range in [before, after] {
+            let base = range.start;
+            for m in self.automaton.find_overlapping_iter(&bytes[range]) {
+                if word_at(base + m.start(), base + m.end()) {
+                    out.push((m.pattern().as_u32(), start.saturating_sub(base + m.end())));
+                }
+            }
         }
     }
 }
 
 /// Finds personal data in text. Build once, share freely (it is `Send + Sync`).
 pub struct Analyzer {
-    recognizers: Vec<Recognizer>,
-    /// Runs of digits with the separators identifiers use between them.
-    digits: Regex,
+    /// Custom pattern recognizers, after the built-in ones.
+    custom: Vec<Recognizer>,
+    deny_lists: Vec<DenyList>,
+    context: ContextWords,
 }
+
+/// The built-in recognizers with their context words resolved, built once per process.
+struct Builtin {
+    recognizers: Vec<Recognizer>,
+    vocabulary: Vec<String>,
+    negative: Vec<u32>,
+}
+
+/// The id of `word` in `vocabulary`, added if new.
+fn word_id(word: &str, vocabulary: &mut Vec<String>) -> u32 {
+    let w = word.to_ascii_lowercase();
+    match vocabulary.iter().position(|v| *v == w) {
+        Some(i) => i as u32,
+        None => {
+            vocabulary.push(w);
+            (vocabulary.len() - 1) as u32
+        }
+    }
+}
+
+static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| {
+    let mut vocabulary = Vec::new();
+    let negative = NEGATIVE_CONTEXT.iter().map(|w| word_id(w, &mut vocabulary)).collect();
+    let mut recognizers = recognizers();
+    for r in &mut recognizers {
+        r.context = r.context_words.iter().map(|w| word_id(w, &mut vocabulary)).collect();
+    }
+    Builtin {
+        recognizers,
+        vocabulary,
+        negative,
+    }
+});
 
 /// Letters or digits a numeric identifier may carry around its digits (`A1234567`, `+1`).
 const REGION_PAD: usize = 16;
 
-/// The regions around digit runs, extended over adjacent letters and digits and merged.
-fn digit_regions(digits: &Regex, text: &str) -> Vec<(usize, usize)> {
+/// Runs of digits with the separators identifiers use between them (up to three of
+/// ` .-/():`), with a leading `+` or `(`: the cores of the regions numeric recognizers scan.
+fn digit_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let is_sep = |c: u8| matches!(c, b' ' | b'.' | b'-' | b'/' | b'(' | b')' | b':');
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() && !bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            return None;
+        }
+        let start = if i > 0 && matches!(bytes[i - 1], b'+' | b'(') {
+            i - 1
+        } else {
+            i
+        };
+        let mut end = i + 1;
+        loop {
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+            let mut k = end;
+            while k < bytes.len() && k - end < 3 && is_sep(bytes[k]) {
+                k += 1;
+            }
+            if k > end && k < bytes.len() && bytes[k].is_ascii_digit() {
+                end = k;
+            } else {
+                break;
+            }
+        }
+        if bytes.get(end) == Some(&b')') {
+            end += 1;
+        }
+        i = end;
+        Some((start, end))
+    })
+}
+
+/// The regions around digit runs, extended over adjacent letters and digits and merged, with
+/// the number of digits in each.
+fn digit_regions(text: &str) -> DigitRegions {
     let bytes = text.as_bytes();
     let mut regions: Vec<(usize, usize)> = Vec::new();
-    for m in digits.find_iter(text) {
-        let (mut a, mut b) = (m.start(), m.end());
+    let mut digits: Vec<u16> = Vec::new();
+    for (mut a, mut b) in digit_runs(bytes) {
         let floor = a.saturating_sub(REGION_PAD);
         while a > floor && (bytes[a - 1].is_ascii_alphanumeric() || matches!(bytes[a - 1], b'+' | b'(')) {
             a -= 1;
@@ -413,11 +680,72 @@ fn digit_regions(digits: &Regex, text: &str) -> Vec<(usize, usize)> {
             b += 1;
         }
         match regions.last_mut() {
-            Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
-            _ => regions.push((a, b)),
+            Some(last) if a <= last.1 + 1 => {
+                let from = last.1.max(a);
+                last.1 = last.1.max(b);
+                if let Some(d) = digits.last_mut() {
+                    *d = d.saturating_add(digit_count_bytes(&bytes[from..last.1]));
+                }
+            }
+            _ => {
+                regions.push((a, b));
+                digits.push(digit_count_bytes(&bytes[a..b]));
+            }
         }
     }
-    regions
+    (regions, digits)
+}
+
+fn digit_count_bytes(b: &[u8]) -> u16 {
+    b.iter().filter(|c| c.is_ascii_digit()).count().min(u16::MAX as usize) as u16
+}
+
+/// Regions around digit runs, and how many digits each holds.
+type DigitRegions = (Vec<(usize, usize)>, Vec<u16>);
+
+/// The regions of one text that each scope scans, computed when first asked for.
+struct Regions<'t> {
+    text: &'t str,
+    whole: [(usize, usize); 1],
+    digits: Option<DigitRegions>,
+    iban: Option<Vec<(usize, usize)>>,
+    crypto: Option<Vec<(usize, usize)>>,
+    months: Option<Vec<(usize, usize)>>,
+    at: Option<Vec<(usize, usize)>>,
+    colons: Option<Vec<(usize, usize)>>,
+}
+
+impl<'t> Regions<'t> {
+    fn new(text: &'t str) -> Self {
+        Self {
+            text,
+            whole: [(0, text.len())],
+            digits: None,
+            iban: None,
+            crypto: None,
+            months: None,
+            at: None,
+            colons: None,
+        }
+    }
+
+    /// The regions `scope` scans, with their digit counts where known.
+    fn of(&mut self, scope: Scope) -> (&[(usize, usize)], &[u16]) {
+        let text = self.text;
+        let regions: &[(usize, usize)] = match scope {
+            Scope::Whole => &self.whole,
+            Scope::Digits => {
+                let (r, d) = self.digits.get_or_insert_with(|| digit_regions(text));
+                return (r, d);
+            }
+            Scope::AroundAt => self.at.get_or_insert_with(|| at_regions(text)),
+            Scope::Colons => self.colons.get_or_insert_with(|| colon_regions(text)),
+            Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text)),
+            Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text)),
+            Scope::Months => self.months.get_or_insert_with(|| month_regions(text)),
+        };
+        (regions, &[])
+    }
 }
 
 impl Default for Analyzer {
@@ -426,142 +754,133 @@ impl Default for Analyzer {
     }
 }
 
-/// Whether `word` occurs in `hay` as a word (not inside another: "on" is not in "version").
-/// A word may end in a plural `s` ("numbers" for "number").
-/// `hay` is ASCII-lowercased already; `word` is lowercase.
-fn has_word(hay: &[u8], word: &str) -> bool {
-    let w = word.as_bytes();
-    if w.is_empty() || hay.len() < w.len() {
-        return false;
-    }
-    let last = hay.len() - w.len();
-    let mut i = 0;
-    while i <= last {
-        let Some(p) = hay[i..=last].iter().position(|&c| c == w[0]) else {
-            return false;
-        };
-        let a = i + p;
-        if &hay[a..a + w.len()] == w {
-            let mut b = a + w.len();
-            if b < hay.len() && hay[b] == b's' {
-                b += 1;
-            }
-            let before = a == 0 || !hay[a - 1].is_ascii_alphanumeric();
-            let after = b >= hay.len() || !hay[b].is_ascii_alphanumeric();
-            if before && after {
-                return true;
-            }
-        }
-        i = a + 1;
-    }
-    false
-}
-
-/// The text before and after a candidate where context words count, ASCII-lowercased into a
-/// buffer on the stack (matching is ASCII, so byte slices need no character boundaries).
-struct Window {
-    buf: [u8; CONTEXT_BEFORE + CONTEXT_AFTER],
-    before: usize,
-    after: usize,
-}
-
-impl Window {
-    fn new(text: &str, start: usize, end: usize) -> Self {
-        let bytes = text.as_bytes();
-        let before = &bytes[start.saturating_sub(CONTEXT_BEFORE)..start];
-        let after = &bytes[end..(end + CONTEXT_AFTER).min(bytes.len())];
-        let mut buf = [0u8; CONTEXT_BEFORE + CONTEXT_AFTER];
-        buf[..before.len()].copy_from_slice(before);
-        buf[before.len()..before.len() + after.len()].copy_from_slice(after);
-        buf.make_ascii_lowercase();
-        Self {
-            buf,
-            before: before.len(),
-            after: after.len(),
-        }
-    }
-
-    fn has(&self, word: &str) -> bool {
-        has_word(&self.buf[..self.before], word) || has_word(&self.buf[self.before..self.before + self.after], word)
-    }
-}
-
 impl Analyzer {
     /// The built-in recognizers.
     pub fn new() -> Self {
-        Self {
-            recognizers: recognizers(),
-            digits: re(r"[+(]?[0-9](?:[ .\-/():]{0,3}[0-9])*\)?"),
+        // The built-in vocabulary is fixed and small; building its automaton cannot fail.
+        #[allow(clippy::expect_used)]
+        Self::build(Vec::new(), Vec::new()).expect("built-in context words")
+    }
+
+    /// The built-in recognizers and `custom` ones (custom recognizers of a built-in type add
+    /// to it; deny-lists find their terms anywhere).
+    pub fn with_custom(custom: &[CustomRecognizer]) -> Result<Self, crate::custom::ConfigError> {
+        let mut recs = Vec::new();
+        let mut denies = Vec::new();
+        for (i, c) in custom.iter().enumerate() {
+            match c.compile(i)? {
+                crate::custom::Compiled::Pattern(r) => recs.push(r),
+                crate::custom::Compiled::DenyList(d) => denies.push(d),
+            }
         }
+        Self::build(recs, denies).map_err(|e| crate::custom::ConfigError::Context(e.to_string()))
+    }
+
+    fn build(mut custom: Vec<Recognizer>, deny_lists: Vec<DenyList>) -> Result<Self, aho_corasick::BuildError> {
+        let builtin = &*BUILTIN;
+        let mut vocabulary = builtin.vocabulary.clone();
+        for r in &mut custom {
+            r.context = r.context_words.iter().map(|w| word_id(w, &mut vocabulary)).collect();
+        }
+        let context = ContextWords::new(&vocabulary, builtin.negative.clone())?;
+        Ok(Self {
+            custom,
+            deny_lists,
+            context,
+        })
     }
 
     /// Every entity found in `text`, in order, without overlaps (the higher score, then the
     /// longer span, wins).
     pub fn analyze(&self, text: &str, opts: &Options) -> Vec<Span> {
         let mut found: Vec<Span> = Vec::new();
-        let whole = [(0, text.len())];
-        let mut regions: Option<Vec<(usize, usize)>> = None;
-        let mut ats: Option<Vec<(usize, usize)>> = None;
-        for rec in &self.recognizers {
-            if opts.entities.as_ref().is_some_and(|es| !es.contains(&rec.entity)) {
+        let mut regions = Regions::new(text);
+        let mut near: Vec<(u32, usize)> = Vec::new();
+        for rec in BUILTIN.recognizers.iter().chain(&self.custom) {
+            if !opts.wants(rec.entity) {
                 continue;
             }
-            let ranges: &[(usize, usize)] = match rec.scope {
-                Scope::Digits => regions.get_or_insert_with(|| digit_regions(&self.digits, text)),
-                Scope::AroundAt => ats.get_or_insert_with(|| at_regions(text)),
-                Scope::Whole => &whole,
-            };
             // A range is searched inside the whole text, so `\b` sees the characters around it.
-            let matches = ranges
-                .iter()
-                .flat_map(|&(a, b)| rec.pattern.find_iter(Input::new(text).range(a..b)));
-            for m in matches {
-                let (mut start, mut end) = (m.start(), m.end());
-                let mut value = &text[start..end];
-                if rec.entity == EntityType::Url {
-                    // Sentence punctuation after a URL is not part of it.
-                    let trimmed = value.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
-                    end = start + trimmed.len();
-                    value = trimmed;
-                }
-                if value.len() != value.trim().len() {
-                    let lead = value.len() - value.trim_start().len();
-                    start += lead;
-                    value = value.trim();
-                    end = start + value.len();
-                }
-                let mut score = match rec.validator.map(|v| v(value)) {
-                    Some(Check::Invalid) => continue,
-                    Some(Check::Valid) => rec.validated,
-                    _ => rec.base,
-                };
-                if score + rec.boost < opts.min_score {
-                    // Not even context could lift it.
+            let (ranges, digits) = regions.of(rec.scope);
+            for (k, &(a, b)) in ranges.iter().enumerate() {
+                if digits.get(k).is_some_and(|&d| d < rec.min_digits) {
                     continue;
                 }
-                if rec.boost > 0.0 || score < 1.0 {
-                    let ctx = Window::new(text, start, end);
-                    let near = |w: &&str| ctx.has(w);
-                    if rec.boost > 0.0 && rec.context.iter().any(near) {
-                        score += rec.boost;
+                for m in rec.pattern.find_iter(Input::new(text).range(a..b)) {
+                    if let Some(span) = self.score(rec, text, m.start(), m.end(), opts, &mut near) {
+                        found.push(span);
                     }
-                    // Order, invoice and version numbers are what numeric look-alikes are.
-                    if score < 1.0 && rec.scope == Scope::Digits && NEGATIVE_CONTEXT.iter().any(near) {
-                        score -= 0.3;
-                    }
-                }
-                let score = score.clamp(0.0, 1.0);
-                if score >= opts.min_score && end > start {
-                    found.push(Span {
-                        start,
-                        end,
-                        entity: rec.entity,
-                        score,
-                    });
                 }
             }
         }
+        for d in &self.deny_lists {
+            if opts.wants(d.entity) {
+                d.find(text, opts.min_score, &mut found);
+            }
+        }
+        if opts.wants(EntityType::Person) || opts.wants(EntityType::Location) {
+            names::find(text, opts, &mut found);
+        }
         resolve(found)
+    }
+
+    /// The span a pattern match makes, if it survives its validator and scores high enough.
+    fn score(
+        &self,
+        rec: &Recognizer,
+        text: &str,
+        start: usize,
+        end: usize,
+        opts: &Options,
+        near: &mut Vec<(u32, usize)>,
+    ) -> Option<Span> {
+        let (mut start, mut end) = (start, end);
+        let mut value = &text[start..end];
+        if rec.entity == EntityType::Url {
+            // Sentence punctuation after a URL is not part of it.
+            let trimmed = value.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
+            end = start + trimmed.len();
+            value = trimmed;
+        }
+        if value.len() != value.trim().len() {
+            start += value.len() - value.trim_start().len();
+            value = value.trim();
+            end = start + value.len();
+        }
+        if rec.numeric && glued(text.as_bytes(), start, end) {
+            return None;
+        }
+        let mut score = match rec.validator.map(|v| v(value, opts)) {
+            Some(Check::Invalid) => return None,
+            Some(Check::Valid) => rec.validated,
+            Some(Check::Weak) => rec.base * 0.7,
+            _ => rec.base,
+        };
+        if score + rec.boost < opts.min_score {
+            // Not even context could lift it.
+            return None;
+        }
+        if (rec.boost > 0.0 && !rec.context.is_empty()) || (score < 1.0 && rec.numeric) {
+            self.context.near(text, start, end, near);
+            // Order, invoice and version numbers are what numeric look-alikes are; the label
+            // right before a number outweighs a context word further away.
+            let labeled_other = rec.numeric
+                && near
+                    .iter()
+                    .any(|(w, gap)| *gap > 0 && *gap <= NEGATIVE_BEFORE && self.context.negative.contains(w));
+            if labeled_other && score < 1.0 {
+                score -= 0.3;
+            } else if rec.boost > 0.0 && near.iter().any(|(w, _)| rec.context.contains(w)) {
+                score += rec.boost;
+            }
+        }
+        let score = score.clamp(0.0, 1.0);
+        (score >= opts.min_score && end > start).then_some(Span {
+            start,
+            end,
+            entity: rec.entity,
+            score,
+        })
     }
 }
 

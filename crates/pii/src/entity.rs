@@ -1,7 +1,8 @@
-//! Entity types, named as Presidio names them.
+//! Entity types, named as Presidio names them, plus the types custom recognizers declare.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::RwLock;
 
 /// A kind of personal data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,11 +37,72 @@ pub enum EntityType {
     UkNhs,
     /// A medical license (DEA) number.
     MedicalLicense,
+    /// A person's name.
+    Person,
+    /// A place: a country, region, city or street address.
+    Location,
+    /// A type a custom recognizer declares (`EMPLOYEE_ID`).
+    Custom(CustomEntity),
+}
+
+/// A custom entity type: its name is interned once for the life of the process, so entity
+/// types stay `Copy` and a configuration reloaded many times does not grow memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomEntity(u16);
+
+/// Names of custom entity types, by index.
+static CUSTOM: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
+
+/// How many distinct custom entity types a process may declare.
+pub const MAX_CUSTOM_ENTITIES: usize = 1024;
+
+/// Why a name cannot be a custom entity type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntityNameError {
+    /// Not of the form `UPPER_CASE_WITH_DIGITS`.
+    #[error("entity type `{0}` must be 1 to 64 characters of A-Z, 0-9 and _, starting with a letter")]
+    Malformed(String),
+    /// Too many distinct custom types.
+    #[error("more than {MAX_CUSTOM_ENTITIES} custom entity types")]
+    TooMany,
 }
 
 impl EntityType {
-    /// Every entity type.
-    pub const ALL: [EntityType; 15] = [
+    /// The entity type called `name`: a built-in one, or a custom one (declared now if new).
+    pub fn declare(name: &str) -> Result<EntityType, EntityNameError> {
+        if let Ok(builtin) = name.parse::<EntityType>() {
+            return Ok(builtin);
+        }
+        let well_formed = (1..=64).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_uppercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !well_formed {
+            return Err(EntityNameError::Malformed(name.to_string()));
+        }
+        let mut names = CUSTOM.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            return Ok(EntityType::Custom(CustomEntity(i as u16)));
+        }
+        if names.len() >= MAX_CUSTOM_ENTITIES {
+            return Err(EntityNameError::TooMany);
+        }
+        // Leaked once per distinct name, bounded by MAX_CUSTOM_ENTITIES.
+        names.push(Box::leak(name.to_string().into_boxed_str()));
+        Ok(EntityType::Custom(CustomEntity((names.len() - 1) as u16)))
+    }
+
+    fn custom_named(name: &str) -> Option<EntityType> {
+        let names = CUSTOM.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .map(|i| EntityType::Custom(CustomEntity(i as u16)))
+    }
+
+    /// Every built-in entity type.
+    pub const ALL: [EntityType; 17] = [
         EntityType::EmailAddress,
         EntityType::PhoneNumber,
         EntityType::CreditCard,
@@ -56,6 +118,8 @@ impl EntityType {
         EntityType::UsBankNumber,
         EntityType::UkNhs,
         EntityType::MedicalLicense,
+        EntityType::Person,
+        EntityType::Location,
     ];
 
     /// Presidio's name (`EMAIL_ADDRESS`).
@@ -76,6 +140,12 @@ impl EntityType {
             EntityType::UsBankNumber => "US_BANK_NUMBER",
             EntityType::UkNhs => "UK_NHS",
             EntityType::MedicalLicense => "MEDICAL_LICENSE",
+            EntityType::Person => "PERSON",
+            EntityType::Location => "LOCATION",
+            EntityType::Custom(CustomEntity(i)) => {
+                let names = CUSTOM.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+                names.get(i as usize).copied().unwrap_or("CUSTOM")
+            }
         }
     }
 }
@@ -86,7 +156,7 @@ impl fmt::Display for EntityType {
     }
 }
 
-/// A name that is no entity type.
+/// A name that is no entity type (built in, or declared by a custom recognizer).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown entity type `{0}`")]
 pub struct UnknownEntity(pub String);
@@ -97,6 +167,7 @@ impl FromStr for EntityType {
         EntityType::ALL
             .into_iter()
             .find(|e| e.as_str().eq_ignore_ascii_case(s))
+            .or_else(|| EntityType::custom_named(s))
             .ok_or_else(|| UnknownEntity(s.to_string()))
     }
 }
@@ -104,5 +175,22 @@ impl FromStr for EntityType {
 impl serde::Serialize for EntityType {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_types_are_interned_and_checked() {
+        let a = EntityType::declare("EMPLOYEE_ID").unwrap();
+        assert_eq!(EntityType::declare("EMPLOYEE_ID").unwrap(), a);
+        assert_eq!(a.as_str(), "EMPLOYEE_ID");
+        assert_eq!("employee_id".parse::<EntityType>().unwrap(), a);
+        assert_eq!(EntityType::declare("PERSON").unwrap(), EntityType::Person);
+        for bad in ["", "lower", "1ABC", "WITH SPACE", &"A".repeat(65)] {
+            assert!(EntityType::declare(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -3,11 +3,22 @@
 #![forbid(unsafe_code)]
 
 pub mod analyzer;
+pub mod custom;
 pub mod entity;
 pub mod eval;
+mod names;
 pub mod operators;
+pub mod phone;
 pub mod validate;
 
 pub use analyzer::{Analyzer, Options, Span, to_char_offsets};
-pub use entity::{EntityType, UnknownEntity};
+pub use custom::{ConfigError, CustomConfig, CustomRecognizer};
+pub use entity::{EntityNameError, EntityType, UnknownEntity};
 pub use operators::{Operator, Pseudonymizer, Restorer, RevealError, anonymize, reveal};
+
+/// Loads the lexicons and compiles the phone metadata now, so that the first scan of a
+/// server is as fast as the others.
+pub fn warm_up() {
+    names::warm_up();
+    phone::warm_up();
+}

@@ -36,7 +36,7 @@ proptest! {
     #[test]
     fn spans_are_ordered_disjoint_and_on_char_boundaries(text in "[a-zA-Z0-9 @.:/+()\\-_#ü€\\n]{0,400}") {
         let analyzer = Analyzer::new();
-        let spans = analyzer.analyze(&text, &Options { entities: None, min_score: 0.0 });
+        let spans = analyzer.analyze(&text, &Options { min_score: 0.0, ..Options::default() });
         let mut last = 0;
         for s in &spans {
             prop_assert!(s.start >= last && s.start < s.end && s.end <= text.len());

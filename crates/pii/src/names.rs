@@ -1,0 +1,1315 @@
+//! PERSON and LOCATION without a neural model: name and place lexicons shipped as data (their
+//! sources are in `data/SOURCES.md`), capitalization, titles and cue words ("Dear", "my name
+//! is", "lives in", a sign-off before a signature), and a street-address grammar.
+//!
+//! One pass splits the text into tokens; runs of capitalized words are looked up in the
+//! lexicons and scored by what surrounds them; a number that starts a street address, or a
+//! street name that ends in a street word (`-straße`, `Street`), starts the address grammar.
+//! Lookups use a fixed hash (the tables hold only the shipped lexicons, never input).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use foldhash::fast::FixedState;
+
+use crate::analyzer::{Options, Span};
+use crate::entity::EntityType;
+
+/// What the lexicons say of one word (bits).
+mod flag {
+    pub const FIRST: u16 = 1;
+    pub const LAST: u16 = 1 << 1;
+    pub const COMMON: u16 = 1 << 2;
+    pub const SUFFIX: u16 = 1 << 3;
+    pub const CITY: u16 = 1 << 4;
+    pub const REGION: u16 = 1 << 5;
+    pub const COUNTRY: u16 = 1 << 6;
+    /// The first word of a place name of several words.
+    pub const PLACE_START: u16 = 1 << 7;
+    /// A title before a name (`dr`).
+    pub const TITLE: u16 = 1 << 8;
+    /// A word before a place name (`in`).
+    pub const PLACE_CUE: u16 = 1 << 9;
+    /// A word that ends an organization's name (`Bank`, `Inc`).
+    pub const ORG: u16 = 1 << 10;
+    /// A street type written before the name (`rue`, `Via`).
+    pub const PREFIX_STREET: u16 = 1 << 11;
+    /// Looked up (a token's flags are computed once).
+    pub const KNOWN: u16 = 1 << 15;
+    pub const PLACE: u16 = CITY | REGION | COUNTRY;
+}
+
+/// What kind of place a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Country,
+    Region,
+    City,
+}
+
+/// The lexicons, lowercase: one table of words with what each is, and the place names of
+/// several words.
+struct Lexicons {
+    words: HashMap<Box<str>, u16, FixedState>,
+    places: HashMap<Box<str>, Place, FixedState>,
+    /// Most words in one place name.
+    place_words: usize,
+    state_codes: HashSet<Box<str>, FixedState>,
+}
+
+fn entries(data: &'static str) -> impl Iterator<Item = &'static str> {
+    data.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
+    let mut words: HashMap<Box<str>, u16, FixedState> = HashMap::default();
+    let mut mark = |w: &str, f: u16| *words.entry(w.to_lowercase().into_boxed_str()).or_default() |= f;
+    for (data, f) in [
+        (include_str!("../data/first_names.txt"), flag::FIRST),
+        (include_str!("../data/given_names_intl.txt"), flag::FIRST),
+        (include_str!("../data/last_names.txt"), flag::LAST),
+        (include_str!("../data/surnames_intl.txt"), flag::LAST),
+        (include_str!("../data/common_words.txt"), flag::COMMON),
+        (include_str!("../data/street_suffixes.txt"), flag::SUFFIX),
+    ] {
+        entries(data).for_each(|w| mark(w, f));
+    }
+    TITLES.iter().for_each(|w| mark(w, flag::TITLE));
+    ORG_WORDS.iter().for_each(|w| mark(w, flag::ORG));
+    PREFIX_STREETS.iter().for_each(|w| mark(w, flag::PREFIX_STREET));
+    PLACE_CUES.iter().for_each(|w| mark(w, flag::PLACE_CUE));
+    let mut places: HashMap<Box<str>, Place, FixedState> = HashMap::default();
+    let mut place_words = 1;
+    // Cities first, so a country or region of the same name ("Luxembourg") is that.
+    for (data, kind, f) in [
+        (include_str!("../data/cities.txt"), Place::City, flag::CITY),
+        (include_str!("../data/cities_extra.txt"), Place::City, flag::CITY),
+        (include_str!("../data/regions.txt"), Place::Region, flag::REGION),
+        (include_str!("../data/countries.txt"), Place::Country, flag::COUNTRY),
+    ] {
+        for name in entries(data) {
+            let n = name.split(' ').count();
+            place_words = place_words.max(n);
+            if n == 1 {
+                mark(name, f);
+            } else if let Some(head) = name.split(' ').next() {
+                mark(head, flag::PLACE_START);
+            }
+            places.insert(name.to_lowercase().into_boxed_str(), kind);
+        }
+    }
+    Lexicons {
+        words,
+        places,
+        place_words: place_words.min(6),
+        state_codes: entries(include_str!("../data/us_state_codes.txt"))
+            .map(|c| c.to_string().into_boxed_str())
+            .collect(),
+    }
+});
+
+/// Loads the lexicons now rather than on the first scan that needs them.
+pub fn warm_up() {
+    LazyLock::force(&LEXICONS);
+}
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `Maria`, `McDonald`, `O'Brien`.
+    Cap,
+    /// `GARCIA`, `USA`.
+    Upper,
+    /// `street`, `de`.
+    Lower,
+    /// `221`, `221B`, `5th`.
+    Number,
+    /// Letters and digits mixed otherwise (`NW1`, `A1234`).
+    Alnum,
+    /// `J` (written `J.` or `J`).
+    Initial,
+    /// Any other character (`,`, `.`, `#`).
+    Punct,
+}
+
+/// A token: byte offsets, kind, and the whitespace before it.
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    start: usize,
+    end: usize,
+    kind: Kind,
+    /// Spaces or tabs before it (other than newlines).
+    spaces: u8,
+    /// Newlines before it.
+    newlines: u8,
+    /// What the lexicons say of it (`flag::*`), for capitalized words.
+    flags: u16,
+}
+
+impl Tok {
+    fn is_word(&self) -> bool {
+        matches!(self.kind, Kind::Cap | Kind::Upper)
+    }
+    /// Directly after the previous token with one space.
+    fn single_spaced(&self) -> bool {
+        self.spaces == 1 && self.newlines == 0
+    }
+    fn attached(&self) -> bool {
+        self.spaces == 0 && self.newlines == 0
+    }
+}
+
+/// Byte classes for the tokenizer.
+mod class {
+    pub const UPPER: u8 = 1;
+    pub const LOWER: u8 = 2;
+    pub const DIGIT: u8 = 4;
+    pub const SPACE: u8 = 8;
+    pub const NEWLINE: u8 = 16;
+    /// A byte of a multi-byte character.
+    pub const HIGH: u8 = 32;
+    pub const ALNUM: u8 = UPPER | LOWER | DIGIT;
+
+    pub static TABLE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            let b = i as u8;
+            t[i] = if b.is_ascii_uppercase() {
+                UPPER
+            } else if b.is_ascii_lowercase() {
+                LOWER
+            } else if b.is_ascii_digit() {
+                DIGIT
+            } else if b == b'\n' {
+                NEWLINE
+            } else if b == b' ' || b == b'\t' || b == b'\r' {
+                SPACE
+            } else if b >= 0x80 {
+                HIGH
+            } else {
+                0
+            };
+            i += 1;
+        }
+        t
+    };
+}
+
+fn tokenize(text: &str, lex: &Lexicons) -> Vec<Tok> {
+    use class::TABLE;
+    let bytes = text.as_bytes();
+    let mut toks = Vec::with_capacity(text.len() / 4);
+    let (mut spaces, mut newlines) = (0u8, 0u8);
+    let mut i = 0;
+    let letter_at = |i: usize| -> Option<(char, usize)> {
+        let c = text.get(i..)?.chars().next()?;
+        c.is_alphabetic().then_some((c, c.len_utf8()))
+    };
+    while i < bytes.len() {
+        let cls = TABLE[bytes[i] as usize];
+        if cls & class::NEWLINE != 0 {
+            newlines = newlines.saturating_add(1);
+            i += 1;
+            continue;
+        }
+        if cls & class::SPACE != 0 {
+            spaces = spaces.saturating_add(1);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let kind;
+        if cls & class::DIGIT != 0 {
+            while i < bytes.len() && TABLE[bytes[i] as usize] & class::DIGIT != 0 {
+                i += 1;
+            }
+            let digits_end = i;
+            while i < bytes.len() && TABLE[bytes[i] as usize] & class::ALNUM != 0 {
+                i += 1;
+            }
+            // `221B`, `5th`, `42nd` are numbers of addresses; `2FA3` is something else.
+            kind = if i - digits_end <= 2 { Kind::Number } else { Kind::Alnum };
+        } else if let Some((c, len)) = if cls & (class::UPPER | class::LOWER) != 0 {
+            Some((bytes[i] as char, 1))
+        } else if cls & class::HIGH != 0 {
+            letter_at(i)
+        } else {
+            None
+        } {
+            i += len;
+            let first_upper = c.is_uppercase();
+            let (mut upper, mut lower, mut digit) = (first_upper as usize, c.is_lowercase() as usize, 0usize);
+            while let Some(&nb) = bytes.get(i) {
+                let ncls = TABLE[nb as usize];
+                if ncls & class::ALNUM != 0 {
+                    upper += (ncls & class::UPPER != 0) as usize;
+                    lower += (ncls & class::LOWER != 0) as usize;
+                    digit += (ncls & class::DIGIT != 0) as usize;
+                    i += 1;
+                } else if ncls & class::HIGH != 0 {
+                    match letter_at(i) {
+                        Some((c, len)) => {
+                            upper += c.is_uppercase() as usize;
+                            lower += c.is_lowercase() as usize;
+                            i += len;
+                        }
+                        None if text[i..].starts_with('’') && letter_at(i + '’'.len_utf8()).is_some() => {
+                            i += '’'.len_utf8();
+                        }
+                        None => break,
+                    }
+                } else if (nb == b'\'' || nb == b'-')
+                    && bytes
+                        .get(i + 1)
+                        .is_some_and(|&c| TABLE[c as usize] & (class::UPPER | class::LOWER | class::HIGH) != 0)
+                    && letter_at(i + 1).is_some()
+                {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            kind = if digit > 0 {
+                Kind::Alnum
+            } else if !first_upper {
+                Kind::Lower
+            } else if upper + lower == 1 {
+                Kind::Initial
+            } else if lower == 0 {
+                Kind::Upper
+            } else {
+                Kind::Cap
+            };
+        } else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            kind = Kind::Punct;
+        }
+        let flags = if matches!(kind, Kind::Cap | Kind::Upper) {
+            flag::KNOWN | with_lower(&text[start..i], |w| lex.words.get(w).copied().unwrap_or(0))
+        } else {
+            0
+        };
+        toks.push(Tok {
+            start,
+            end: i,
+            kind,
+            spaces,
+            newlines,
+            flags,
+        });
+        spaces = 0;
+        newlines = 0;
+    }
+    toks
+}
+
+/// `word` lowercased, without allocating for short ASCII words.
+fn with_lower<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
+    let b = word.as_bytes();
+    if b.len() <= 64 && b.is_ascii() {
+        let mut buf = [0u8; 64];
+        buf[..b.len()].copy_from_slice(b);
+        buf[..b.len()].make_ascii_lowercase();
+        match std::str::from_utf8(&buf[..b.len()]) {
+            Ok(s) => f(s),
+            Err(_) => f(&word.to_lowercase()),
+        }
+    } else {
+        f(&word.to_lowercase())
+    }
+}
+
+/// The lexicons' flags of `word`.
+fn lookup(lex: &Lexicons, word: &str) -> u16 {
+    with_lower(word, |w| lex.words.get(w).copied().unwrap_or(0))
+}
+
+/// Whether `w` is a lowercase particle inside names and place names (`Rio de Janeiro`,
+/// `Ludwig van Beethoven`).
+fn is_particle(w: &str) -> bool {
+    matches!(
+        w,
+        "de" | "da"
+            | "del"
+            | "della"
+            | "der"
+            | "den"
+            | "di"
+            | "du"
+            | "dos"
+            | "das"
+            | "do"
+            | "la"
+            | "le"
+            | "van"
+            | "von"
+            | "bin"
+            | "ibn"
+            | "al"
+            | "el"
+            | "y"
+            | "upon"
+            | "on"
+            | "sur"
+            | "am"
+            | "an"
+            | "im"
+    )
+}
+
+/// Titles before a name.
+const TITLES: &[&str] = &[
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "dr",
+    "prof",
+    "sir",
+    "madam",
+    "dame",
+    "lady",
+    "lord",
+    "mister",
+    "doctor",
+    "professor",
+    "rev",
+    "fr",
+    "sr",
+    "sra",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "monsieur",
+    "madame",
+];
+
+/// Words after which a name is what comes next: greetings, introductions, sign-offs, roles.
+const PERSON_CUES: &[&str] = &[
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "greetings",
+    "thanks",
+    "thank you",
+    "regards",
+    "cheers",
+    "sincerely",
+    "best",
+    "yours",
+    "my name is",
+    "name is",
+    "i am",
+    "i'm",
+    "this is",
+    "name:",
+    "named",
+    "called",
+    "customer",
+    "patient",
+    "client",
+    "applicant",
+    "employee",
+    "contact",
+    "attn:",
+    "attention:",
+    "from:",
+    "cc:",
+    "signed",
+    "spoke with",
+    "spoke to",
+    "talked to",
+    "talk to",
+    "speak to",
+    "ask for",
+    "met with",
+    "meeting with",
+    "call with",
+    "forward to",
+    "on behalf of",
+    "manager",
+    "colleague",
+    "husband",
+    "wife",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "brother",
+    "sister",
+];
+
+/// Words after which a place is what comes next.
+const PLACE_CUES: &[&str] = &[
+    "in", "from", "to", "at", "near", "via", "visiting", "visit", "outside", "around", "across", "toward", "towards",
+    "into", "of", "city", "country", "location",
+];
+
+/// Words that end an organization's name: a run ending in one is no person.
+const ORG_WORDS: &[&str] = &[
+    "inc",
+    "corp",
+    "corporation",
+    "llc",
+    "ltd",
+    "limited",
+    "gmbh",
+    "ag",
+    "plc",
+    "co",
+    "group",
+    "holdings",
+    "bank",
+    "university",
+    "college",
+    "school",
+    "hospital",
+    "clinic",
+    "airlines",
+    "airways",
+    "insurance",
+    "labs",
+    "systems",
+    "technologies",
+    "solutions",
+    "services",
+    "partners",
+    "foundation",
+    "institute",
+    "agency",
+    "council",
+    "ministry",
+    "station",
+    "airport",
+    "museum",
+    "hotel",
+    "church",
+    "center",
+    "centre",
+    "team",
+    "department",
+];
+
+/// The lowercase ASCII text in the `n` bytes before `at`, on a character boundary.
+fn before(text: &str, at: usize, n: usize) -> String {
+    let mut a = at.saturating_sub(n);
+    while !text.is_char_boundary(a) {
+        a += 1;
+    }
+    text[a..at].to_ascii_lowercase()
+}
+
+/// Whether `hay` ends with `word` standing as a word of its own.
+fn ends_with_word(hay: &str, word: &str) -> bool {
+    hay.strip_suffix(word)
+        .is_some_and(|rest| rest.chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
+}
+
+/// What the text right before a name says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cue {
+    Title,
+    Person,
+    Place,
+    None,
+}
+
+/// The cue phrases, for lookup by the last one to three words before a name.
+static CUE_PHRASES: LazyLock<HashMap<&'static str, Cue, FixedState>> = LazyLock::new(|| {
+    let mut m: HashMap<&'static str, Cue, FixedState> = HashMap::default();
+    for c in PERSON_CUES {
+        m.insert(c.trim_end_matches(':'), Cue::Person);
+    }
+    m
+});
+
+/// Up to three words (lowercase, single-spaced) ending at `end` in `b`, and where the last
+/// word starts.
+fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize, usize) {
+    // Offsets into `buf` where the 1-, 2- and 3-word phrases start; the phrase ends at `len`.
+    let mut starts = [usize::MAX; 3];
+    let mut words: [&[u8]; 3] = [&[]; 3];
+    let mut count = 0;
+    let mut e = end;
+    let mut last_start = end;
+    while count < 3 {
+        let mut s = e;
+        while s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'\'') {
+            s -= 1;
+        }
+        // No cue word is long; a long word ends the phrase (and keeps `buf` large enough).
+        if s == e || e - s > 16 {
+            break;
+        }
+        if count == 0 {
+            last_start = s;
+        }
+        words[count] = &b[s..e];
+        count += 1;
+        // Words of one phrase are one space apart.
+        if s >= 2 && b[s - 1] == b' ' && b[s - 2] != b' ' {
+            e = s - 1;
+        } else {
+            break;
+        }
+    }
+    let mut len = 0;
+    let words = &words[..count];
+    for (k, w) in words.iter().rev().enumerate() {
+        if len + w.len() + 1 > buf.len() {
+            break;
+        }
+        if k > 0 {
+            buf[len] = b' ';
+            len += 1;
+        }
+        buf[len..len + w.len()].copy_from_slice(w);
+        buf[len..len + w.len()].make_ascii_lowercase();
+        len += w.len();
+    }
+    // The phrase of the last n words starts after the first (count - n) words.
+    let mut pos = 0;
+    for (k, w) in words.iter().rev().enumerate() {
+        let n = count - k;
+        if n <= 3 {
+            starts[n - 1] = pos;
+        }
+        pos += w.len() + 1;
+    }
+    (starts, len, last_start)
+}
+
+fn cue_before(text: &str, at: usize) -> Cue {
+    let b = text.as_bytes();
+    let floor = at.saturating_sub(40);
+    let mut near = at;
+    while near > floor && matches!(b[near - 1], b' ' | b'\t') {
+        near -= 1;
+    }
+    let spaced = near < at || at == 0;
+    let mut buf = [0u8; 64];
+    if spaced {
+        let dotless = if near > 0 && b[near - 1] == b'.' {
+            near - 1
+        } else {
+            near
+        };
+        let (starts, len, _) = last_words(b, dotless, &mut buf);
+        if starts[0] != usize::MAX {
+            let w = std::str::from_utf8(&buf[starts[0]..len]).unwrap_or("");
+            let f = LEXICONS.words.get(w).copied().unwrap_or(0);
+            if f & flag::TITLE != 0 {
+                return Cue::Title;
+            }
+            if dotless == near && f & flag::PLACE_CUE != 0 {
+                return Cue::Place;
+            }
+        }
+    }
+    // Sign-offs stand before a signature with a comma, a line break or a dash; greetings and
+    // introductions directly before the name; `Name:` labels with a colon.
+    let mut loose = near;
+    while loose > floor && matches!(b[loose - 1], b' ' | b'\t' | b',' | b'\n' | b'\r' | b'!' | b':' | b'-') {
+        loose -= 1;
+    }
+    let between = &b[loose..at];
+    let break_or_comma = between.iter().all(|c| matches!(c, b' ' | b'\t'))
+        || between.contains(&b'\n')
+        || between.first() == Some(&b',')
+        || between.first() == Some(&b':');
+    if !break_or_comma {
+        return Cue::None;
+    }
+    if between.contains(&b'-') && between.contains(&b'\n') {
+        return Cue::Person;
+    }
+    let (starts, len, _) = last_words(b, loose, &mut buf);
+    let phrases = &*CUE_PHRASES;
+    for st in starts.into_iter().filter(|&s| s != usize::MAX) {
+        let phrase = std::str::from_utf8(&buf[st..len]).unwrap_or("");
+        if phrases.contains_key(phrase) {
+            return Cue::Person;
+        }
+    }
+    Cue::None
+}
+
+/// Whether the token at `i` begins a sentence (or a line).
+fn sentence_start(text: &str, toks: &[Tok], i: usize) -> bool {
+    if i == 0 || toks[i].newlines > 0 {
+        return true;
+    }
+    let p = &toks[i - 1];
+    p.kind == Kind::Punct && matches!(&text[p.start..p.end], "." | "!" | "?" | "\"" | "“" | ":" | "(" | "-")
+}
+
+/// Finds PERSON and LOCATION spans in `text`.
+pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
+    let lex = &*LEXICONS;
+    let toks = tokenize(text, lex);
+    let want_person = opts.wants(EntityType::Person);
+    let want_place = opts.wants(EntityType::Location);
+    let mut out = |start: usize, end: usize, entity: EntityType, score: f32| {
+        if score >= opts.min_score && opts.wants(entity) {
+            found.push(Span {
+                start,
+                end,
+                entity,
+                score,
+            });
+        }
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i];
+        if want_place && let Some((end, next)) = address(text, &toks, i, lex) {
+            out(t.start, end, EntityType::Location, 0.9);
+            i = next;
+            continue;
+        }
+        if t.kind == Kind::Lower && want_person {
+            // Chat lowercases names: "hi, i'm maria garcia".
+            if let Some((end, next)) = lowercase_name(text, &toks, i, lex) {
+                out(t.start, end, EntityType::Person, 0.7);
+                i = next;
+                continue;
+            }
+        }
+        if !(t.is_word() || t.kind == Kind::Initial) {
+            i += 1;
+            continue;
+        }
+        let j = run_end(text, &toks, i);
+        classify(text, &toks, i, j, lex, &mut out);
+        i = j;
+    }
+}
+
+/// The end (exclusive) of the run of capitalized words starting at `i`: single spaces between
+/// them, initials and particles inside, at most eight tokens.
+fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
+    let mut j = i + 1;
+    while j < toks.len() && j - i < 8 {
+        let (t, prev) = (toks[j], toks[j - 1]);
+        // An initial's period is attached; everything else is one space apart.
+        if prev.kind == Kind::Initial && t.attached() && t.kind == Kind::Punct && &text[t.start..t.end] == "." {
+            j += 1;
+            continue;
+        }
+        if !t.single_spaced() {
+            break;
+        }
+        match t.kind {
+            Kind::Cap | Kind::Upper | Kind::Initial => j += 1,
+            // Between two capitalized words only: "I am Elena" is no name with a particle.
+            Kind::Lower
+                if is_particle(&text[t.start..t.end])
+                    && prev.kind == Kind::Cap
+                    && toks.get(j + 1).is_some_and(|n| n.single_spaced() && n.is_word()) =>
+            {
+                j += 2
+            }
+            _ => break,
+        }
+    }
+    j.min(toks.len())
+}
+
+/// Scores the run `toks[i..j]` as names and places and reports what scores high enough.
+fn classify(
+    text: &str,
+    toks: &[Tok],
+    mut i: usize,
+    mut j: usize,
+    lex: &Lexicons,
+    out: &mut impl FnMut(usize, usize, EntityType, f32),
+) {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let is_common = |k: usize| toks[k].flags & flag::COMMON != 0;
+    let is_first = |k: usize| toks[k].flags & flag::FIRST != 0;
+    // Leading sentence words and greetings are context, not names ("Please ask Maria",
+    // "Dear Maria"); a given name that is also a word stays when a name follows ("Will Smith").
+    let place_at = |k: usize, j: usize| {
+        toks[k].flags & flag::PLACE_START != 0
+            && (2..=lex.place_words.min(j - k)).any(|len| {
+                with_lower(&text[toks[k].start..toks[k + len - 1].end], |key| {
+                    lex.places.contains_key(key)
+                })
+            })
+    };
+    // A lone capital letter without a period is a pronoun or an article ("I", "A").
+    let pronoun = |k: usize| {
+        toks[k].kind == Kind::Initial
+            && !toks
+                .get(k + 1)
+                .is_some_and(|n| n.attached() && &text[n.start..n.end] == ".")
+    };
+    while i < j && (pronoun(i) || (toks[i].kind != Kind::Initial && is_common(i))) {
+        if pronoun(i) {
+            i += 1;
+            continue;
+        }
+        let keeps = (is_first(i) && i + 1 < j && toks[i + 1].is_word() && !is_common(i + 1)) || place_at(i, j);
+        if keeps {
+            break;
+        }
+        i += 1;
+    }
+    while j > i && (toks[j - 1].kind == Kind::Punct || (toks[j - 1].kind != Kind::Initial && is_common(j - 1))) {
+        j -= 1;
+    }
+    if i >= j {
+        return;
+    }
+    // A word glued to digits or a hyphen is part of an identifier (`EMP-123456`), not a name.
+    let glued = |k: usize| {
+        toks.get(k).is_some_and(|n| {
+            n.attached() && (n.kind == Kind::Number || matches!(&text[n.start..n.end], "-" | "_" | "@" | "/"))
+        })
+    };
+    if glued(j)
+        || (i > 0
+            && toks[i].attached()
+            && matches!(toks[i - 1].kind, Kind::Number | Kind::Alnum | Kind::Punct)
+            && !matches!(&text[toks[i - 1].start..toks[i - 1].end], "(" | "\"" | "“" | "'" | "‘"))
+    {
+        return;
+    }
+    let cue = cue_before(text, toks[i].start);
+    let start_of_sentence = sentence_start(text, toks, i);
+
+    // Places, longest first from the left.
+    let mut place_spans: Vec<(usize, usize, f32)> = Vec::new();
+    let mut k = i;
+    while k < j {
+        let mut hit = None;
+        if toks[k].flags & flag::PLACE_START != 0 {
+            for len in (2..=lex.place_words.min(j - k)).rev() {
+                let (a, b) = (toks[k].start, toks[k + len - 1].end);
+                if let Some(&kind) = with_lower(&text[a..b], |key| lex.places.get(key)) {
+                    hit = Some((len, kind));
+                    break;
+                }
+            }
+        }
+        let f = toks[k].flags;
+        if hit.is_none() && f & flag::PLACE != 0 {
+            let kind = if f & flag::COUNTRY != 0 {
+                Place::Country
+            } else if f & flag::REGION != 0 {
+                Place::Region
+            } else {
+                Place::City
+            };
+            hit = Some((1, kind));
+        }
+        let Some((len, kind)) = hit else {
+            k += 1;
+            continue;
+        };
+        let (a, b) = (toks[k].start, toks[k + len - 1].end);
+        let ambiguous = len == 1 && toks[k].flags & (flag::FIRST | flag::COMMON | flag::LAST) != 0;
+        let place_cue = if k == i { cue == Cue::Place } else { false };
+        let followed_by_place = toks.get(k + len).is_some_and(|c| &text[c.start..c.end] == ",")
+            && toks.get(k + len + 1).is_some_and(|n| {
+                n.single_spaced()
+                    && (lex.state_codes.contains(word(k + len + 1))
+                        || toks[k + len + 1].flags & (flag::REGION | flag::COUNTRY) != 0)
+            });
+        let score = match (kind, ambiguous) {
+            _ if place_cue || followed_by_place => 0.85,
+            (Place::Country | Place::Region, false) => 0.85,
+            (Place::City, false) => 0.6,
+            (_, true) => 0.4,
+        };
+        place_spans.push((a, b, score));
+        k += len;
+    }
+
+    // The run as a name.
+    let m = j - i;
+    let last_word = j - 1;
+    let first = is_first(i);
+    let last = m >= 2 && toks[last_word].flags & flag::LAST != 0;
+    let org = toks[last_word].flags & (flag::SUFFIX | flag::ORG) != 0;
+    let all_caps = (i..j).all(|k| toks[k].kind != Kind::Cap);
+    let whole_place =
+        place_spans.len() == 1 && place_spans[0].0 == toks[i].start && place_spans[0].1 == toks[last_word].end;
+    let person: f32 = if org || m > 4 {
+        0.0
+    } else {
+        match cue {
+            _ if all_caps && !(first && last) => 0.0,
+            Cue::Title => 0.9,
+            Cue::Person if first || last || m >= 2 || !whole_place => 0.85,
+            _ if first && last => {
+                if is_common(i) {
+                    0.75
+                } else {
+                    0.85
+                }
+            }
+            _ if first && m >= 2 && !is_common(last_word) => 0.7,
+            _ if last && m >= 2 && !is_common(i) && toks[i].kind != Kind::Initial => 0.6,
+            _ if first && m == 1 && !is_common(i) => {
+                if cue == Cue::Place {
+                    0.45
+                } else if start_of_sentence {
+                    0.55
+                } else {
+                    0.6
+                }
+            }
+            _ => 0.0,
+        }
+    };
+    if person > 0.0 {
+        out(toks[i].start, toks[last_word].end, EntityType::Person, person);
+    }
+    let (run_start, run_end) = (toks[i].start, toks[last_word].end);
+    for (a, b, score) in place_spans {
+        // A place inside a longer name is part of the name ("Charlotte Thornbury").
+        if person >= 0.5 && (a, b) != (run_start, run_end) {
+            continue;
+        }
+        out(a, b, EntityType::Location, score);
+    }
+}
+
+/// A lowercase given name after an introduction ("i'm maria garcia"), and its end.
+fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    // Cheap test first: the word before is the end of an introduction or a greeting.
+    let prev = i.checked_sub(1).map(word).unwrap_or("");
+    if !["is", "am", "i'm", "im", "dear", "hi", "hello", "hey", ","]
+        .iter()
+        .any(|w| prev.eq_ignore_ascii_case(w))
+    {
+        return None;
+    }
+    if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST {
+        return None;
+    }
+    let intro = before(text, toks[i].start, 24);
+    let intro = intro.trim_end();
+    if ![
+        "my name is",
+        "i am",
+        "i'm",
+        "im",
+        "this is",
+        "name is",
+        "dear",
+        "hi",
+        "hello",
+        "hey",
+    ]
+    .iter()
+    .any(|c| ends_with_word(intro, c))
+    {
+        return None;
+    }
+    let mut end = i + 1;
+    // A middle initial ("hannah y. smith"), then a family name: known, or any word that is no
+    // common one.
+    if toks
+        .get(end)
+        .is_some_and(|n| n.kind == Kind::Lower && n.end - n.start == 1 && n.single_spaced())
+        && toks
+            .get(end + 1)
+            .is_some_and(|p| p.attached() && &text[p.start..p.end] == ".")
+    {
+        end += 2;
+    }
+    if toks.get(end).is_some_and(|n| {
+        n.kind == Kind::Lower && n.single_spaced() && n.end - n.start > 1 && {
+            let f = lookup(lex, word(end));
+            f & flag::LAST != 0 || f & flag::COMMON == 0
+        }
+    }) {
+        end += 1;
+    } else if end > i + 1 {
+        end = i + 1;
+    }
+    Some((toks[end - 1].end, end))
+}
+
+/// Compass points written before or after a street name.
+const DIRECTIONS: &[&str] = &[
+    "N",
+    "S",
+    "E",
+    "W",
+    "NE",
+    "NW",
+    "SE",
+    "SW",
+    "North",
+    "South",
+    "East",
+    "West",
+    "Northeast",
+    "Northwest",
+    "Southeast",
+    "Southwest",
+];
+
+/// Words that introduce a unit inside a building.
+const UNITS: &[&str] = &[
+    "apt",
+    "apartment",
+    "suite",
+    "ste",
+    "unit",
+    "flat",
+    "floor",
+    "fl",
+    "room",
+    "rm",
+    "bldg",
+    "building",
+    "dept",
+];
+
+/// Street types written before the name (`12 rue de Rivoli`, `Via Roma 1`).
+const PREFIX_STREETS: &[&str] = &[
+    "rue",
+    "avenue",
+    "boulevard",
+    "bd",
+    "chemin",
+    "allée",
+    "impasse",
+    "quai",
+    "cours",
+    "via",
+    "viale",
+    "corso",
+    "piazza",
+    "calle",
+    "avenida",
+    "rua",
+    "plaza",
+    "paseo",
+    "carrer",
+    "largo",
+    "praça",
+];
+
+/// Whether a (lowercase) word is a street name written before the number: it ends in a
+/// street word of a language that writes them so (`hauptstraße`, `keizersgracht`).
+fn street_ending(w: &str) -> bool {
+    (3..=7).any(|n| {
+        w.len() > n + 2
+            && w.is_char_boundary(w.len() - n)
+            && matches!(
+                &w[w.len() - n..],
+                "straße"
+                    | "strasse"
+                    | "str"
+                    | "weg"
+                    | "gasse"
+                    | "platz"
+                    | "allee"
+                    | "damm"
+                    | "ufer"
+                    | "gracht"
+                    | "straat"
+                    | "laan"
+                    | "plein"
+                    | "vej"
+                    | "gade"
+                    | "gatan"
+                    | "vägen"
+                    | "väg"
+                    | "katu"
+                    | "utca"
+            )
+    })
+}
+
+fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
+    let t = toks.get(k)?;
+    let w = &text[t.start..t.end];
+    // A US ZIP (and ZIP+4), or the four or five digits of most European codes.
+    if t.kind == Kind::Number && w.bytes().all(|b| b.is_ascii_digit()) && (4..=5).contains(&w.len()) {
+        if toks
+            .get(k + 1)
+            .is_some_and(|d| d.attached() && &text[d.start..d.end] == "-")
+            && toks.get(k + 2).is_some_and(|n| {
+                n.attached() && n.end - n.start == 4 && text[n.start..n.end].bytes().all(|b| b.is_ascii_digit())
+            })
+        {
+            return Some(k + 3);
+        }
+        return Some(k + 1);
+    }
+    // A UK or Canadian postcode: outward code, a space, inward code (`NW1 6XE`, `K1A 0B1`).
+    let n = toks.get(k + 1)?;
+    let (out, inw) = (w, &text[n.start..n.end]);
+    let outward = (2..=4).contains(&out.len())
+        && out.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+        && out.bytes().any(|b| b.is_ascii_digit())
+        && out.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let inward = inw.len() == 3
+        && inw.as_bytes()[0].is_ascii_digit()
+        && inw.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    (outward && inward && n.single_spaced()).then_some(k + 2)
+}
+
+/// A street address starting at token `i`: its end (bytes) and the next token.
+fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
+    let t = toks[i];
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let punct = |k: usize, p: &str| {
+        toks.get(k)
+            .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
+    };
+    let mut k;
+    if t.kind == Kind::Number {
+        // House number, then a street: `221B Baker Street`, `1600 N Main St.`, `12 rue de Rivoli`.
+        if word(i).len() > 6 || word(i).bytes().next().is_some_and(|b| b == b'0') {
+            return None;
+        }
+        k = i + 1;
+        let mut has_range = false;
+        if punct(k, "-") && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Number && n.attached()) {
+            k += 2;
+            has_range = true;
+        }
+        let _ = has_range;
+        if toks
+            .get(k)
+            .is_some_and(|d| d.single_spaced() && DIRECTIONS.contains(&word(k)))
+        {
+            k += 1;
+            if punct(k, ".") {
+                k += 1;
+            }
+        }
+        let name_start = k;
+        let prefixed = toks.get(k).is_some_and(|p| {
+            p.single_spaced() && p.end - p.start <= 8 && lookup(lex, word(k)) & flag::PREFIX_STREET != 0
+        });
+        if prefixed {
+            k += 1;
+            while toks
+                .get(k)
+                .is_some_and(|p| p.kind == Kind::Lower && is_particle(word(k)))
+            {
+                k += 1;
+            }
+            let names = k;
+            while toks.get(k).is_some_and(|n| n.is_word() && n.single_spaced()) && k - names < 3 {
+                k += 1;
+            }
+            if k == names {
+                return None;
+            }
+        } else {
+            // Name words, the last of which is a street word.
+            let mut suffix_at = None;
+            while toks
+                .get(k)
+                .is_some_and(|n| n.single_spaced() && (n.is_word() || (n.kind == Kind::Number && k == name_start)))
+                && k - name_start < 5
+            {
+                if k > name_start && toks[k].flags & flag::SUFFIX != 0 {
+                    suffix_at = Some(k);
+                }
+                k += 1;
+            }
+            k = suffix_at? + 1;
+            if punct(k, ".") && toks[k].attached() {
+                k += 1;
+            }
+            if toks
+                .get(k)
+                .is_some_and(|d| d.single_spaced() && DIRECTIONS.contains(&word(k)) && d.kind == Kind::Upper)
+            {
+                k += 1;
+            }
+        }
+    } else if t.kind == Kind::Cap {
+        // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`.
+        k = i;
+        let prefix = t.flags & flag::PREFIX_STREET != 0;
+        let ending = !prefix && with_lower(word(i), street_ending);
+        if prefix {
+            k += 1;
+            while toks
+                .get(k)
+                .is_some_and(|p| p.kind == Kind::Lower && is_particle(word(k)))
+            {
+                k += 1;
+            }
+            let names = k;
+            while toks.get(k).is_some_and(|n| n.is_word() && n.single_spaced()) && k - names < 3 {
+                k += 1;
+            }
+            if k == names {
+                return None;
+            }
+        } else if ending {
+            k += 1;
+            if punct(k, ".") && toks[k].attached() {
+                k += 1;
+            }
+        } else {
+            return None;
+        }
+        let n = toks.get(k)?;
+        if !(n.kind == Kind::Number && n.single_spaced() && word(k).len() <= 5) {
+            return None;
+        }
+        k += 1;
+    } else {
+        return None;
+    }
+
+    let mut end = toks[k - 1].end;
+    // A unit: `, Apt 4B`, `Suite 200`, `#12`.
+    let mut u = if punct(k, ",") { k + 1 } else { k };
+    if toks.get(u).is_some() && UNITS.iter().any(|x| word(u).eq_ignore_ascii_case(x)) {
+        u += 1;
+        if punct(u, ".") {
+            u += 1;
+        }
+        if punct(u, "#") {
+            u += 1;
+        }
+        if toks
+            .get(u)
+            .is_some_and(|n| matches!(n.kind, Kind::Number | Kind::Alnum | Kind::Upper | Kind::Initial))
+        {
+            k = u + 1;
+            end = toks[u].end;
+        }
+    } else if punct(u, "#") && toks.get(u + 1).is_some_and(|n| n.kind == Kind::Number && n.attached()) {
+        k = u + 2;
+        end = toks[u + 1].end;
+    }
+    // Then a city, a state or region, a postcode: `, Springfield, IL 62704`, `, London NW1 6XE`,
+    // `, 10115 Berlin`. Taken only when the tail reads as one.
+    if punct(k, ",") {
+        let mut c = k + 1;
+        let lead_postcode = is_postcode(text, toks, c).filter(|_| toks[c].single_spaced());
+        if let Some(p) = lead_postcode {
+            c = p;
+        }
+        let city_start = c;
+        while toks
+            .get(c)
+            .is_some_and(|n| n.is_word() && n.single_spaced() && !lex.state_codes.contains(word(c)))
+            && c - city_start < 3
+        {
+            c += 1;
+        }
+        if c > city_start {
+            let city_known = toks[city_start].flags & flag::PLACE != 0
+                || with_lower(&text[toks[city_start].start..toks[c - 1].end], |w| {
+                    lex.places.contains_key(w)
+                });
+            let mut tail = c;
+            let mut confirmed = city_known || lead_postcode.is_some();
+            let mut r = if punct(tail, ",") { tail + 1 } else { tail };
+            if toks.get(r).is_some_and(|s| {
+                s.single_spaced()
+                    && (lex.state_codes.contains(word(r)) || toks[r].flags & (flag::REGION | flag::COUNTRY) != 0)
+            }) {
+                r += 1;
+                tail = r;
+                confirmed = true;
+            }
+            if let Some(p) = is_postcode(text, toks, tail).filter(|_| toks[tail].single_spaced()) {
+                tail = p;
+                confirmed = true;
+            }
+            if confirmed {
+                k = tail;
+                end = toks[tail - 1].end;
+            }
+        }
+    }
+    Some((end, k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(EntityType, &str)> {
+        let mut spans = Vec::new();
+        find(text, &Options::default(), &mut spans);
+        spans.sort_by_key(|s| s.start);
+        spans.into_iter().map(|s| (s.entity, &text[s.start..s.end])).collect()
+    }
+
+    fn has_person(text: &str, name: &str) -> bool {
+        found(text).contains(&(EntityType::Person, name))
+    }
+
+    fn has_place(text: &str, place: &str) -> bool {
+        found(text).contains(&(EntityType::Location, place))
+    }
+
+    #[test]
+    fn names_from_lexicons_titles_and_cues() {
+        assert!(has_person("I met Maria Garcia yesterday.", "Maria Garcia"));
+        assert!(has_person("Dear Xochitl,", "Xochitl"));
+        assert!(has_person("Please ask Dr. Okonkwo about it.", "Okonkwo"));
+        assert!(has_person("Thanks,\nPriya", "Priya"));
+        assert!(has_person("Best regards,\n\nJames T. Kirk", "James T. Kirk"));
+        assert!(has_person("hi, i'm maria garcia and I need help", "maria garcia"));
+        assert!(has_person("My name is Oluwaseun Adeyemi.", "Oluwaseun Adeyemi"));
+        assert!(has_person("Will Smith called.", "Will Smith"));
+    }
+
+    #[test]
+    fn words_that_look_like_names_are_not() {
+        for text in [
+            "Please update the ticket.",
+            "Hi Team,",
+            "Will you send it?",
+            "The Bank of Springfield approved it.",
+            "Best Regards",
+            "See the Main Street branch.",
+        ] {
+            assert!(
+                !found(text).iter().any(|(e, _)| *e == EntityType::Person),
+                "{text}: {:?}",
+                found(text)
+            );
+        }
+    }
+
+    #[test]
+    fn places_and_addresses() {
+        assert!(has_place("She lives in Lisbon now.", "Lisbon"));
+        assert!(has_place("Shipping to Germany is free.", "Germany"));
+        assert!(has_place("We moved to New York last year.", "New York"));
+        assert!(has_place(
+            "Send it to 221B Baker Street, London NW1 6XE please.",
+            "221B Baker Street, London NW1 6XE"
+        ));
+        assert!(has_place(
+            "Ship to 1600 N Main St., Apt 4B, Springfield, IL 62704.",
+            "1600 N Main St., Apt 4B, Springfield, IL 62704"
+        ));
+        assert!(has_place(
+            "Adresse: Hauptstraße 5, 10115 Berlin",
+            "Hauptstraße 5, 10115 Berlin"
+        ));
+        assert!(has_place(
+            "au 12 rue de Rivoli, 75001 Paris",
+            "12 rue de Rivoli, 75001 Paris"
+        ));
+        assert!(!has_place("I have 3 new tickets.", "3 new tickets"));
+    }
+}

@@ -1,0 +1,201 @@
+//! Phone number validation against libphonenumber's metadata (the `phonenumber` crate ships it):
+//! a number is valid when its national significant number matches one of its country's number
+//! types (fixed line, mobile, toll free, ...) as libphonenumber defines them. The metadata's
+//! patterns are compiled once into `regex-automata` automata: the crate's own parser takes about
+//! 10 µs a number and locks a shared cache, far too slow for a scan that checks every candidate.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
+
+/// One region's rules.
+struct Region {
+    id: String,
+    /// The digit(s) dialled before a national number inside the country (`0`, `1` in NANPA).
+    national_prefix: Option<String>,
+    /// Any number type of the region, anchored at both ends.
+    valid: Regex,
+    /// Lengths a national significant number can have (empty: any).
+    lengths: Vec<u16>,
+}
+
+impl Region {
+    fn accepts(&self, national: &str) -> bool {
+        (self.lengths.is_empty() || self.lengths.contains(&(national.len() as u16)))
+            && self
+                .valid
+                .search(&Input::new(national).anchored(Anchored::Yes))
+                .is_some_and(|m| m.end() == national.len())
+    }
+
+    /// Whether `digits`, dialled from abroad after the country code, is valid (`+44 (0)20 ...`
+    /// writes the national prefix too).
+    fn accepts_international(&self, digits: &str) -> bool {
+        self.accepts(digits)
+            || self
+                .national_prefix
+                .as_deref()
+                .and_then(|p| digits.strip_prefix(p))
+                .is_some_and(|rest| self.accepts(rest))
+    }
+
+    /// Whether `digits`, written the way people in this region dial it at home, is valid. Where
+    /// the national prefix is `0`, people write it (`030 1234 5678`), so a number without it is
+    /// not read as one of this region's: that keeps order and account numbers from passing as
+    /// phone numbers of permissive plans. In North America the `1` is optional.
+    fn accepts_national(&self, digits: &str) -> bool {
+        match self.national_prefix.as_deref() {
+            Some(p) if p.starts_with('0') => digits.strip_prefix(p).is_some_and(|rest| self.accepts(rest)),
+            Some(p) => self.accepts(digits) || digits.strip_prefix(p).is_some_and(|rest| self.accepts(rest)),
+            None => self.accepts(digits),
+        }
+    }
+}
+
+/// The compiled metadata, by calling code and by region.
+struct Metadata {
+    by_code: HashMap<u16, Vec<Region>>,
+    /// Region id to (calling code, position in `by_code[code]`).
+    by_id: HashMap<String, (u16, usize)>,
+}
+
+static METADATA: LazyLock<Metadata> = LazyLock::new(|| {
+    let mut by_code: HashMap<u16, Vec<Region>> = HashMap::new();
+    for m in phonenumber::metadata::DATABASE.iter() {
+        let d = m.descriptors();
+        let types = [
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        let types: Vec<_> = types.into_iter().flatten().collect();
+        // The metadata writes its patterns across lines, for the `x` (whitespace-insensitive)
+        // mode the crate compiles them in.
+        let alternatives: Vec<String> = types
+            .iter()
+            .map(|t| format!("(?:{})", t.national_number().as_str()))
+            .collect();
+        let mut lengths: Vec<u16> = types.iter().flat_map(|t| t.possible_length().iter().copied()).collect();
+        lengths.extend(d.general().possible_length());
+        lengths.sort_unstable();
+        lengths.dedup();
+        if alternatives.is_empty() {
+            continue;
+        }
+        // The metadata is libphonenumber's, written for the `regex` crate's syntax; a pattern
+        // that does not compile leaves that region out rather than failing every scan.
+        let Ok(valid) = Regex::new(&format!("(?x)^(?:{})$", alternatives.join("|"))) else {
+            continue;
+        };
+        by_code.entry(m.country_code()).or_default().push(Region {
+            id: m.id().to_string(),
+            national_prefix: m.national_prefix().map(str::to_string),
+            valid,
+            lengths,
+        });
+    }
+    let by_id = by_code
+        .iter()
+        .flat_map(|(&code, rs)| rs.iter().enumerate().map(move |(i, r)| (r.id.clone(), (code, i))))
+        .collect();
+    Metadata { by_code, by_id }
+});
+
+/// Regions whose national formats are recognized when a number has no country code, as
+/// Presidio's phone recognizer does by default (its list, with the UK by its ISO code).
+pub const DEFAULT_REGIONS: &[&str] = &["US", "GB", "DE", "FR", "IL", "IN", "CA", "BR"];
+
+/// Whether `text` is a valid phone number: international (`+44 20 7946 0958`, `0044 ...`) in
+/// any country, or national (`(212) 555-0123`, `030 1234 5678`) in one of `regions`.
+pub fn is_valid<S: AsRef<str>>(text: &str, regions: &[S]) -> bool {
+    let trimmed = text.trim_start();
+    let mut buf = [0u8; 24];
+    let mut n = 0;
+    for b in trimmed.bytes().filter(u8::is_ascii_digit) {
+        if n == buf.len() {
+            return false;
+        }
+        buf[n] = b;
+        n += 1;
+    }
+    // ASCII digits only, so always UTF-8.
+    let Ok(digits) = std::str::from_utf8(&buf[..n]) else {
+        return false;
+    };
+    let international = if trimmed.starts_with('+') {
+        Some(digits)
+    } else {
+        digits.strip_prefix("00").or_else(|| digits.strip_prefix("011"))
+    };
+    let meta = &*METADATA;
+    if let Some(number) = international {
+        // "+44 (0)20 ..." writes the national prefix too; `accepts_national` strips it.
+        return (1..=3).filter(|&n| n < number.len()).any(|n| {
+            number[..n]
+                .parse::<u16>()
+                .ok()
+                .and_then(|code| meta.by_code.get(&code))
+                .is_some_and(|rs| rs.iter().any(|r| r.accepts_international(&number[n..])))
+        });
+    }
+    regions.iter().any(|id| {
+        meta.by_id
+            .get(id.as_ref())
+            .and_then(|&(code, i)| meta.by_code.get(&code)?.get(i))
+            .is_some_and(|r| r.accepts_national(digits))
+    })
+}
+
+/// Builds the metadata now rather than on the first scan that needs it.
+pub fn warm_up() {
+    LazyLock::force(&METADATA);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn international_and_national_formats() {
+        for ok in [
+            "+44 20 7946 0958",
+            "+44 (0)20 7946 0958",
+            "0044 20 7946 0958",
+            "+1 415 555 2671",
+            "+49 30 1234 5678",
+            "+33 6 12 34 56 78",
+            "+91 98765 43210",
+            "+33 6 12 34 56 78",
+            "07706 289541",
+            "(212) 555-0123",
+            "1-800-555-0199",
+            "020 7946 0958",
+            "030 1234 5678",
+            "06 12 34 56 78",
+        ] {
+            assert!(is_valid(ok, DEFAULT_REGIONS), "{ok}");
+        }
+        for bad in [
+            "+1 123 456 7890",
+            "+999 1234 5678",
+            "12",
+            "0000000000",
+            "+44 1",
+            "736-1896",
+            "51282357",
+        ] {
+            assert!(!is_valid(bad, DEFAULT_REGIONS), "{bad}");
+        }
+        // A national format is read in the regions asked for only.
+        assert!(!is_valid("06 12 34 56 78", &["US"]));
+    }
+}
