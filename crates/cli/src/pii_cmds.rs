@@ -1,5 +1,6 @@
-//! `datapact pii scan` and `datapact pii mask`: the PII engine over files or standard input,
-//! line by line, so inputs of any size run in bounded memory.
+//! `datapact pii scan`, `mask`, `reveal`: the PII engine over files or standard input, line by
+//! line, so inputs of any size run in bounded memory; `pii corpus` and `pii score`: the labeled
+//! evaluation corpus and a scorer for any detector's output in the same JSONL form.
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
@@ -7,7 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use datapact_pii::{Analyzer, EntityType, Operator, Options, Pseudonymizer, Span, anonymize, to_char_offsets};
+use datapact_pii::eval::{Labeled, Scores};
+use datapact_pii::{
+    Analyzer, CustomConfig, EntityType, Operator, Options, Pseudonymizer, Span, anonymize, to_char_offsets,
+};
 use serde_json::Value;
 
 #[derive(Subcommand)]
@@ -19,6 +23,36 @@ pub enum PiiCmd {
     Mask(MaskArgs),
     /// Decrypt what `pii mask --operator encrypt` wrote, with the same key.
     Reveal(RevealArgs),
+    /// Write the generated labeled corpus as JSONL: `{"text": ..., "spans": [{"start", "end",
+    /// "type"}]}`, code point offsets.
+    Corpus(CorpusArgs),
+    /// Score a detector's spans (JSONL, one `{"spans": [...]}` line per corpus line, as `pii
+    /// scan --jsonl` writes them) against a labeled corpus: precision, recall and F1 per type.
+    Score(ScoreArgs),
+}
+
+#[derive(Args)]
+pub struct CorpusArgs {
+    /// How many texts.
+    #[arg(long, default_value_t = 1000)]
+    samples: usize,
+    /// Seed: the same seed gives the same corpus.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+}
+
+#[derive(Args)]
+pub struct ScoreArgs {
+    /// The labeled corpus (JSONL with `spans`).
+    gold: PathBuf,
+    /// The detector's output (JSONL with `spans`), line for line.
+    predicted: PathBuf,
+    /// Only spans scoring at least this count (0 to 1; spans without a score always count).
+    #[arg(long, default_value_t = 0.0)]
+    min_score: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -62,6 +96,13 @@ pub struct Input {
     /// Replace invalid UTF-8 instead of stopping at it.
     #[arg(long)]
     lossy: bool,
+    /// Custom recognizers (TOML: `[[recognizers]]` with `entity` and `pattern` or `deny_list`).
+    #[arg(long, value_name = "FILE")]
+    recognizers: Option<PathBuf>,
+    /// Regions whose national phone formats count (ISO codes, comma-separated; international
+    /// numbers count everywhere).
+    #[arg(long, value_delimiter = ',', default_value = "US,GB,DE,FR,IL,IN,CA,BR")]
+    phone_regions: Vec<String>,
 }
 
 #[derive(Args)]
@@ -121,10 +162,28 @@ impl Input {
                     .collect::<Result<Vec<_>>>()?,
             )
         };
+        for r in &self.phone_regions {
+            if r.len() != 2 || !r.bytes().all(|b| b.is_ascii_uppercase()) {
+                bail!("--phone-regions: `{r}` is not a two-letter ISO 3166 code in capitals (e.g. US, GB)");
+            }
+        }
         Ok(Options {
             entities,
             min_score: self.min_score,
+            phone_regions: Some(self.phone_regions.clone()),
         })
+    }
+
+    /// The analyzer, with the custom recognizers of `--recognizers` if given. Their entity
+    /// types are declared here, so `--entities` (checked after) may name them.
+    fn analyzer(&self) -> Result<Analyzer> {
+        let Some(path) = &self.recognizers else {
+            return Ok(Analyzer::new());
+        };
+        let name = path.display();
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+        let config = CustomConfig::from_toml(&text).map_err(|e| anyhow!("{name}: {e}"))?;
+        Analyzer::with_custom(&config.recognizers).map_err(|e| anyhow!("{name}: {e}"))
     }
 
     fn name(&self) -> String {
@@ -202,15 +261,46 @@ pub fn run(cmd: PiiCmd) -> Result<ExitCode> {
 }
 
 fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
-    let analyzer = Analyzer::new();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match cmd {
+        PiiCmd::Corpus(a) => {
+            for sample in datapact_pii::eval::corpus(a.samples, a.seed) {
+                let spans = sample
+                    .gold_chars()
+                    .into_iter()
+                    .map(|(start, end, entity)| GoldSpan { start, end, entity })
+                    .collect();
+                let line = GoldLine {
+                    text: &sample.text,
+                    spans,
+                };
+                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            }
+        }
+        PiiCmd::Score(a) => {
+            let gold = read_spans(&a.gold, None)?;
+            let predicted = read_spans(&a.predicted, Some(a.min_score))?;
+            if gold.len() != predicted.len() {
+                bail!(
+                    "{} has {} lines but {} has {}: the output must have one line per corpus line",
+                    a.gold.display(),
+                    gold.len(),
+                    a.predicted.display(),
+                    predicted.len()
+                );
+            }
+            let scores = datapact_pii::eval::score(&gold, &predicted);
+            print_scores(&mut out, &scores, a.json)?;
+        }
         PiiCmd::Scan(a) => {
+            let analyzer = a.input.analyzer()?;
             let opts = a.input.options()?;
             a.input.lines(|line, line_no| {
                 if a.input.jsonl {
                     if line.trim().is_empty() {
+                        // One output line per input line, so outputs line up with inputs.
+                        writeln!(out, "{{\"spans\":[]}}")?;
                         return Ok(());
                     }
                     let (_, text) = a.input.field_of(line, line_no)?;
@@ -251,6 +341,8 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                 entities: Vec::new(),
                 min_score: 0.5,
                 lossy: false,
+                recognizers: None,
+                phone_regions: Vec::new(),
             };
             let name = input.name();
             input.lines(|line, line_no| {
@@ -260,6 +352,7 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
             })?;
         }
         PiiCmd::Mask(a) => {
+            let analyzer = a.input.analyzer()?;
             let opts = a.input.options()?;
             let op = match a.operator {
                 OperatorArg::Replace => Operator::Replace,
@@ -290,6 +383,7 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                 };
                 if a.input.jsonl {
                     if line.trim().is_empty() {
+                        writeln!(out)?;
                         return Ok(());
                     }
                     let (mut v, text) = a.input.field_of(line, line_no)?;
@@ -304,6 +398,22 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `pii corpus`.
+#[derive(serde::Serialize)]
+struct GoldLine<'a> {
+    text: &'a str,
+    spans: Vec<GoldSpan>,
+}
+
+/// A labeled span: code point offsets, end exclusive.
+#[derive(serde::Serialize)]
+struct GoldSpan {
+    start: usize,
+    end: usize,
+    #[serde(rename = "type")]
+    entity: String,
 }
 
 /// One output line of `pii scan --jsonl`.
@@ -324,4 +434,86 @@ struct OutSpan {
 
 fn round(x: f32) -> f64 {
     (x as f64 * 100.0).round() / 100.0
+}
+
+/// The spans of each line of a JSONL file (`{"spans": [{"start", "end", "type", "score"?}]}`),
+/// keeping those scoring at least `min_score` when given.
+fn read_spans(path: &std::path::Path, min_score: Option<f64>) -> Result<Vec<Vec<Labeled>>> {
+    let name = path.display();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {name}"))?;
+    let mut all = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {name}"))?;
+        let at = |what: String| anyhow!("{name}: line {}: {what}", i + 1);
+        let v: Value = serde_json::from_str(&line).map_err(|e| at(format!("not a JSON object: {e}")))?;
+        let spans = v
+            .get("spans")
+            .and_then(Value::as_array)
+            .ok_or_else(|| at("no `spans` array".into()))?;
+        let mut out = Vec::with_capacity(spans.len());
+        for (k, s) in spans.iter().enumerate() {
+            let field = |f: &str| at(format!("spans[{k}].{f} is missing or of the wrong type"));
+            let start = s.get("start").and_then(Value::as_u64).ok_or_else(|| field("start"))? as usize;
+            let end = s.get("end").and_then(Value::as_u64).ok_or_else(|| field("end"))? as usize;
+            let t = s.get("type").and_then(Value::as_str).ok_or_else(|| field("type"))?;
+            if end <= start {
+                return Err(at(format!("spans[{k}]: end {end} is not after start {start}")));
+            }
+            let score = s.get("score").and_then(Value::as_f64);
+            if min_score.is_none_or(|m| score.is_none_or(|x| x >= m)) {
+                out.push((start, end, t.to_string()));
+            }
+        }
+        all.push(out);
+    }
+    Ok(all)
+}
+
+fn print_scores(out: &mut impl Write, scores: &std::collections::BTreeMap<String, Scores>, json: bool) -> Result<()> {
+    if json {
+        let rows: serde_json::Map<String, Value> = scores
+            .iter()
+            .map(|(t, s)| {
+                let v = serde_json::json!({
+                    "labeled": s.true_positives + s.false_negatives,
+                    "reported": s.reported,
+                    "true_positives": s.true_positives,
+                    "false_positives": s.false_positives,
+                    "false_negatives": s.false_negatives,
+                    "precision": s.precision(),
+                    "recall": s.recall(),
+                    "f1": s.f1(),
+                    "overlap_f1": s.overlap_f1(),
+                    "masking_recall": s.masking_recall(),
+                });
+                (t.clone(), v)
+            })
+            .collect();
+        writeln!(out, "{}", Value::Object(rows))?;
+        return Ok(());
+    }
+    let mut t = crate::output::table(&[
+        "type",
+        "labeled",
+        "reported",
+        "precision",
+        "recall",
+        "F1",
+        "overlap F1",
+        "masking recall",
+    ]);
+    for (e, s) in scores {
+        t.add_row(vec![
+            e.clone(),
+            (s.true_positives + s.false_negatives).to_string(),
+            s.reported.to_string(),
+            format!("{:.3}", s.precision()),
+            format!("{:.3}", s.recall()),
+            format!("{:.3}", s.f1()),
+            format!("{:.3}", s.overlap_f1()),
+            format!("{:.4}", s.masking_recall()),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
 }

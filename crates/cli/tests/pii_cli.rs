@@ -117,3 +117,77 @@ fn bad_input_is_named() {
     let out = pii(&["scan"], b"");
     assert!(out.status.success() && out.stdout.is_empty(), "empty input, no spans");
 }
+
+#[test]
+fn custom_recognizers_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[recognizers]]\nentity = \"EMPLOYEE_ID\"\npattern = '\\bEMP-\\d{6}\\b'\ncontext = [\"employee\"]\nscore = 0.4\n\n\
+         [[recognizers]]\nentity = \"PROJECT\"\ndeny_list = [\"Bluebird\"]\n",
+    )
+    .unwrap();
+    let path = rules.to_str().unwrap();
+    let out = pii(
+        &["scan", "--recognizers", path, "--entities", "EMPLOYEE_ID,PROJECT"],
+        b"employee EMP-123456 on Bluebird\nid EMP-654321\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(listing.contains("EMPLOYEE_ID\t0.75\tEMP-123456"), "{listing}");
+    assert!(listing.contains("PROJECT\t1.00\tBluebird"), "{listing}");
+    assert!(
+        !listing.contains("EMP-654321"),
+        "no context, below the threshold: {listing}"
+    );
+
+    std::fs::write(&rules, "[[recognizers]]\nentity = \"A\"\npattern = '('\n").unwrap();
+    let out = pii(&["scan", "--recognizers", path], b"x\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("rules.toml: recognizers[0].pattern"), "{err}");
+}
+
+#[test]
+fn corpus_scan_and_score_line_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = pii(&["corpus", "--samples", "60", "--seed", "9"], b"");
+    assert!(corpus.status.success());
+    let gold = dir.path().join("gold.jsonl");
+    std::fs::write(&gold, &corpus.stdout).unwrap();
+    let first: Value = serde_json::from_str(text(&corpus.stdout).lines().next().unwrap()).unwrap();
+    assert!(first["text"].is_string() && first["spans"].is_array());
+
+    let scan = pii(&["scan", "--jsonl", gold.to_str().unwrap()], b"");
+    assert!(scan.status.success(), "{}", text(&scan.stderr));
+    assert_eq!(text(&scan.stdout).lines().count(), 60, "one output line per input line");
+    let predicted = dir.path().join("pred.jsonl");
+    std::fs::write(&predicted, &scan.stdout).unwrap();
+
+    let score = pii(
+        &["score", gold.to_str().unwrap(), predicted.to_str().unwrap(), "--json"],
+        b"",
+    );
+    assert!(score.status.success(), "{}", text(&score.stderr));
+    let v: Value = serde_json::from_str(&text(&score.stdout)).unwrap();
+    assert!(v["EMAIL_ADDRESS"]["f1"].as_f64().unwrap() > 0.95, "{v}");
+    assert!(v["PERSON"]["labeled"].as_u64().unwrap() > 0, "{v}");
+
+    // Outputs that do not line up with the corpus are refused, naming both files.
+    std::fs::write(&predicted, "{\"spans\":[]}\n").unwrap();
+    let score = pii(&["score", gold.to_str().unwrap(), predicted.to_str().unwrap()], b"");
+    assert_eq!(score.status.code(), Some(1));
+    assert!(
+        text(&score.stderr).contains("has 60 lines but"),
+        "{}",
+        text(&score.stderr)
+    );
+    std::fs::write(&predicted, "{\"spans\":[{\"start\":3}]}\n").unwrap();
+    let score = pii(&["score", gold.to_str().unwrap(), predicted.to_str().unwrap()], b"");
+    assert!(
+        text(&score.stderr).contains("line 1: spans[0].end"),
+        "{}",
+        text(&score.stderr)
+    );
+}

@@ -65,6 +65,9 @@ pub(crate) struct Recognizer {
     pub(crate) numeric: bool,
     /// Fewest ASCII digits a match holds: regions with fewer are not searched.
     pub(crate) min_digits: u16,
+    /// Bytes one of which every match holds (separators of dates, addresses): regions without
+    /// any are not searched. Empty: no such byte.
+    pub(crate) needs: &'static [u8],
 }
 
 /// The part of a text a recognizer scans.
@@ -150,26 +153,34 @@ fn crypto_regions(text: &str) -> Vec<(usize, usize)> {
     windows(text, starts.into_iter().map(|s| (s, s)), 0, 90)
 }
 
-/// Month names and abbreviations, for finding dates written with them.
-static MONTHS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    // Twelve fixed words: building this automaton cannot fail.
-    #[allow(clippy::expect_used)]
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .build([
-            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-        ])
-        .expect("month names")
-});
+/// Whether the three ASCII letters at `b[i..]` begin a month's name.
+fn month_at(b: &[u8], i: usize) -> bool {
+    let Some(w) = b.get(i..i + 3) else { return false };
+    let w = [
+        w[0].to_ascii_lowercase(),
+        w[1].to_ascii_lowercase(),
+        w[2].to_ascii_lowercase(),
+    ];
+    matches!(
+        &w,
+        b"jan" | b"feb" | b"mar" | b"apr" | b"may" | b"jun" | b"jul" | b"aug" | b"sep" | b"oct" | b"nov" | b"dec"
+    ) && (i == 0 || !b[i - 1].is_ascii_alphabetic())
+}
 
-/// The regions around month names, wide enough for a day before and a year after.
+/// The regions around month names near digits (a date with a month name holds a day or a
+/// year within a few words of it), wide enough for a day before and a year and time after.
 fn month_regions(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
-    let hits = MONTHS
-        .find_iter(b)
-        .filter(|m| m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic())
-        .map(|m| (m.start(), m.end()));
-    windows(text, hits, 16, 24)
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in digit_runs(b) {
+        let from = s.saturating_sub(24);
+        let to = (e + 12).min(b.len());
+        if let Some(m) = (from..to).find(|&i| b[i].is_ascii_alphabetic() && month_at(b, i)) {
+            hits.push((m.min(s), m.max(e)));
+        }
+    }
+    hits.sort_unstable();
+    windows(text, hits.into_iter(), 16, 28)
 }
 
 /// The regions around colons with a hexadecimal digit or another colon on both sides.
@@ -232,7 +243,10 @@ fn digit_count(s: &str) -> usize {
 fn phone_check(s: &str, opts: &Options) -> Check {
     let n = digit_count(s);
     let groups = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).count();
-    if !(7..=15).contains(&n) || (groups == 3 && !s.starts_with('+') && is_date(s)) {
+    // A date, or a date-time whose hour ran on after it (`2025-04-12 16`).
+    let iso_date =
+        s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' && s.get(..10).is_some_and(is_date);
+    if !(7..=15).contains(&n) || (groups == 3 && !s.starts_with('+') && is_date(s)) || iso_date {
         return Check::Invalid;
     }
     let valid = match &opts.phone_regions {
@@ -315,6 +329,16 @@ fn words(ws: &[&str]) -> Vec<String> {
     ws.iter().map(|w| w.to_string()).collect()
 }
 
+/// Bytes one of which every match of a built-in recognizer holds.
+fn needs(entity: EntityType, pattern: &str) -> &'static [u8] {
+    match entity {
+        EntityType::DateTime if pattern.starts_with(r"\b\d{4}") => b"-/.",
+        EntityType::IpAddress if !pattern.contains("0-9a-f") => b".",
+        EntityType::UsSsn if pattern.contains("[- .]") => b"- .",
+        _ => b"",
+    }
+}
+
 /// Fewest digits a built-in recognizer's match holds.
 fn min_digits(entity: EntityType, pattern: &str) -> u16 {
     use EntityType::*;
@@ -353,6 +377,7 @@ fn recognizers() -> Vec<Recognizer> {
             boost,
             numeric: scope == Scope::Digits,
             min_digits: min_digits(entity, pattern),
+            needs: needs(entity, pattern),
             scope,
         }
     };
@@ -401,7 +426,7 @@ fn recognizers() -> Vec<Recognizer> {
         ),
         r(
             IbanCode,
-            r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,4})?\b",
+            r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?(?:\d[a-z0-9]{0,3}|[a-z]\d[a-z0-9]{0,2}|[a-z]{2}\d[a-z0-9]?|[a-z]{3}\d))?\b",
             0.0,
             1.0,
             Some(|s, _| ok_if(validate::iban(s))),
@@ -455,7 +480,7 @@ fn recognizers() -> Vec<Recognizer> {
         ),
         r(
             PhoneNumber,
-            r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\b\d{1,6}(?:[ .-]\d{1,6}){0,5}\b",
+            r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\b\d{1,12}(?:[ .-]\d{1,10}){0,5}\b",
             0.55,
             0.75,
             Some(phone_check),
@@ -464,7 +489,7 @@ fn recognizers() -> Vec<Recognizer> {
         ),
         r(
             DateTime,
-            r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b",
+            r"\b\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:Z|[+-]\d{2}:?\d{2}))?)?\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?:,? (?:at )?\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?\b",
             0.0,
             0.6,
             Some(|s, _| date(s)),
@@ -473,7 +498,7 @@ fn recognizers() -> Vec<Recognizer> {
         ),
         r(
             DateTime,
-            r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+\d{4}\b",
+            r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+\d{4}(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]m)?)?\b|(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}\b|\b\d{1,2}/(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/\d{4}:\d{2}:\d{2}:\d{2}(?:\s[+-]\d{4})?",
             0.6,
             0.6,
             None,
@@ -483,7 +508,7 @@ fn recognizers() -> Vec<Recognizer> {
         r(UsPassport, r"\b[A-Z]?\d{8,9}\b", 0.05, 0.05, None, &["passport"], 0.6),
         r(
             UsDriverLicense,
-            r"\b[A-Z]\d{3,14}\b|\b[A-Z]{1,2}\d{5,8}\b",
+            r"\b[A-Z]\d{3,14}\b|\b[A-Z]{1,2}\d{5,8}\b|\b[A-Z]\d{3}-\d{3,4}-\d{2,4}(?:-\d{2,3}-\d)?\b|\b\d{7,9}\b",
             0.05,
             0.05,
             None,
@@ -557,26 +582,71 @@ impl ContextWords {
         Ok(Self { automaton, negative })
     }
 
-    /// Ids of the words that occur as whole words (a plural `s` allowed) within the context
-    /// window of `start..end`, written into `out` with how many bytes before `start` each ends
-    /// (0 for words after the candidate).
-    fn near(&self, text: &str, start: usize, end: usize, out: &mut Vec<(u32, usize)>) {
-        out.clear();
+    /// Every context word in `text` that stands as a whole word (a plural `s` allowed): its
+    /// start, end and id, in order of start. One pass, shared by every candidate of a scan.
+    fn index(&self, text: &str) -> Vec<(usize, usize, u32)> {
         let bytes = text.as_bytes();
-        let word_at = |a: usize, b: usize| {
-            let b = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
-            (a == 0 || !bytes[a - 1].is_ascii_alphanumeric()) && bytes.get(b).is_none_or(|c| !c.is_ascii_alphanumeric())
-        };
-        let before = start.saturating_sub(CONTEXT_BEFORE)..start;
-        let after = end..(end + CONTEXT_AFTER).min(bytes.len());
-        for range in [before, after] {
-            let base = range.start;
-            for m in self.automaton.find_overlapping_iter(&bytes[range]) {
-                if word_at(base + m.start(), base + m.end()) {
-                    out.push((m.pattern().as_u32(), start.saturating_sub(base + m.end())));
-                }
+        let mut hits: Vec<(usize, usize, u32)> = self
+            .automaton
+            .find_overlapping_iter(bytes)
+            .filter(|m| {
+                let (a, b) = (m.start(), m.end());
+                let b = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
+                (a == 0 || !bytes[a - 1].is_ascii_alphanumeric())
+                    && bytes.get(b).is_none_or(|c| !c.is_ascii_alphanumeric())
+            })
+            .map(|m| (m.start(), m.end(), m.pattern().as_u32()))
+            .collect();
+        hits.sort_unstable();
+        hits
+    }
+}
+
+/// The context words of one text, found when first needed.
+struct Context<'a> {
+    words: &'a ContextWords,
+    text: &'a str,
+    hits: Option<Vec<(usize, usize, u32)>>,
+    /// The words near the candidate last asked about.
+    near: Vec<(u32, usize)>,
+}
+
+impl<'a> Context<'a> {
+    fn hits(&mut self) -> &[(usize, usize, u32)] {
+        let (words, text) = (self.words, self.text);
+        self.hits.get_or_insert_with(|| words.index(text))
+    }
+
+    /// Whether a word of `ids` lies wholly within `from..to`.
+    fn any_within(&mut self, from: usize, to: usize, ids: &[u32]) -> bool {
+        let hits = self.hits();
+        let first = hits.partition_point(|h| h.0 < from);
+        hits[first..]
+            .iter()
+            .take_while(|h| h.0 < to)
+            .any(|h| h.1 <= to && ids.contains(&h.2))
+    }
+
+    /// The words before `start..end` (within `CONTEXT_BEFORE`, with how many bytes before
+    /// `start` each ends) and after it (within `CONTEXT_AFTER`, gap 0).
+    fn near(&mut self, start: usize, end: usize) -> &[(u32, usize)] {
+        let mut out = std::mem::take(&mut self.near);
+        out.clear();
+        let hits = self.hits();
+        let from = start.saturating_sub(CONTEXT_BEFORE);
+        let first = hits.partition_point(|h| h.0 < from);
+        for h in &hits[first..] {
+            if h.0 >= end + CONTEXT_AFTER {
+                break;
+            }
+            if h.1 <= start {
+                out.push((h.2, start - h.1));
+            } else if h.0 >= end && h.1 <= end + CONTEXT_AFTER {
+                out.push((h.2, 0));
             }
         }
+        self.near = out;
+        &self.near
     }
 }
 
@@ -795,19 +865,38 @@ impl Analyzer {
     pub fn analyze(&self, text: &str, opts: &Options) -> Vec<Span> {
         let mut found: Vec<Span> = Vec::new();
         let mut regions = Regions::new(text);
-        let mut near: Vec<(u32, usize)> = Vec::new();
+        let mut ctx = Context {
+            words: &self.context,
+            text,
+            hits: None,
+            near: Vec::new(),
+        };
         for rec in BUILTIN.recognizers.iter().chain(&self.custom) {
             if !opts.wants(rec.entity) {
                 continue;
             }
             // A range is searched inside the whole text, so `\b` sees the characters around it.
+            // A recognizer that only context can lift skips regions with none of its words near.
+            let needs_context = rec.base.max(rec.validated) < opts.min_score && !rec.context.is_empty();
             let (ranges, digits) = regions.of(rec.scope);
             for (k, &(a, b)) in ranges.iter().enumerate() {
                 if digits.get(k).is_some_and(|&d| d < rec.min_digits) {
                     continue;
                 }
+                if !rec.needs.is_empty() && !text.as_bytes()[a..b].iter().any(|c| rec.needs.contains(c)) {
+                    continue;
+                }
+                if needs_context
+                    && !ctx.any_within(
+                        a.saturating_sub(CONTEXT_BEFORE),
+                        (b + CONTEXT_AFTER).min(text.len()),
+                        &rec.context,
+                    )
+                {
+                    continue;
+                }
                 for m in rec.pattern.find_iter(Input::new(text).range(a..b)) {
-                    if let Some(span) = self.score(rec, text, m.start(), m.end(), opts, &mut near) {
+                    if let Some(span) = self.score(rec, text, m.start(), m.end(), opts, &mut ctx) {
                         found.push(span);
                     }
                 }
@@ -832,7 +921,7 @@ impl Analyzer {
         start: usize,
         end: usize,
         opts: &Options,
-        near: &mut Vec<(u32, usize)>,
+        ctx: &mut Context<'_>,
     ) -> Option<Span> {
         let (mut start, mut end) = (start, end);
         let mut value = &text[start..end];
@@ -850,6 +939,18 @@ impl Analyzer {
         if rec.numeric && glued(text.as_bytes(), start, end) {
             return None;
         }
+        if rec.entity == EntityType::IbanCode {
+            // A word after an IBAN can pass for a group of it ("... 0130 00 from"): drop
+            // trailing groups of letters until the checksum holds, if it ever does.
+            while !validate::iban(value) {
+                let Some(cut) = value.rfind([' ', '-']) else { break };
+                if !value[cut + 1..].bytes().all(|b| b.is_ascii_alphabetic()) {
+                    break;
+                }
+                value = &value[..cut];
+                end = start + value.len();
+            }
+        }
         let mut score = match rec.validator.map(|v| v(value, opts)) {
             Some(Check::Invalid) => return None,
             Some(Check::Valid) => rec.validated,
@@ -861,7 +962,7 @@ impl Analyzer {
             return None;
         }
         if (rec.boost > 0.0 && !rec.context.is_empty()) || (score < 1.0 && rec.numeric) {
-            self.context.near(text, start, end, near);
+            let near = ctx.near(start, end);
             // Order, invoice and version numbers are what numeric look-alikes are; the label
             // right before a number outweighs a context word further away.
             let labeled_other = rec.numeric

@@ -193,6 +193,7 @@ impl CustomRecognizer {
                     scope: Scope::Whole,
                     numeric: false,
                     min_digits: 0,
+                    needs: b"",
                 }))
             }
             (None, Some(terms)) => {

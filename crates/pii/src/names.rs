@@ -261,6 +261,14 @@ fn tokenize(text: &str, lex: &Lexicons) -> Vec<Tok> {
                         }
                         None => break,
                     }
+                } else if nb == b'\''
+                    && matches!(bytes.get(i + 1), Some(b's' | b'S'))
+                    && bytes
+                        .get(i + 2)
+                        .is_none_or(|&c| TABLE[c as usize] & (class::ALNUM | class::HIGH) == 0)
+                {
+                    // A possessive is not part of the name: "Henrik Andersson's".
+                    break;
                 } else if (nb == b'\'' || nb == b'-')
                     && bytes
                         .get(i + 1)
@@ -288,7 +296,7 @@ fn tokenize(text: &str, lex: &Lexicons) -> Vec<Tok> {
             kind = Kind::Punct;
         }
         let flags = if matches!(kind, Kind::Cap | Kind::Upper) {
-            flag::KNOWN | with_lower(&text[start..i], |w| lex.words.get(w).copied().unwrap_or(0))
+            flag::KNOWN | lookup(lex, &text[start..i])
         } else {
             0
         };
@@ -322,9 +330,43 @@ fn with_lower<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-/// The lexicons' flags of `word`.
+/// The lexicons' flags of `word`: as written, or with its Latin diacritics folded ("José" is
+/// found as "jose"; the US lists write names without accents).
 fn lookup(lex: &Lexicons, word: &str) -> u16 {
-    with_lower(word, |w| lex.words.get(w).copied().unwrap_or(0))
+    with_lower(word, |w| {
+        lex.words.get(w).copied().unwrap_or_else(|| {
+            if w.is_ascii() {
+                0
+            } else {
+                lex.words.get(fold(w).as_str()).copied().unwrap_or(0)
+            }
+        })
+    })
+}
+
+/// `w` (lowercase) with common Latin diacritics removed.
+fn fold(w: &str) -> String {
+    w.chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' => 'i',
+            'ñ' | 'ń' | 'ň' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ś' | 'š' | 'ş' => 's',
+            'ź' | 'ż' | 'ž' => 'z',
+            'ł' => 'l',
+            'ř' => 'r',
+            'ť' | 'ţ' => 't',
+            'ď' => 'd',
+            'ğ' => 'g',
+            'æ' => 'a',
+            other => other,
+        })
+        .collect()
 }
 
 /// Whether `w` is a lowercase particle inside names and place names (`Rio de Janeiro`,
@@ -396,6 +438,21 @@ const PERSON_CUES: &[&str] = &[
     "hello",
     "hey",
     "greetings",
+    "hallo",
+    "liebe",
+    "lieber",
+    "bonjour",
+    "salut",
+    "cher",
+    "chère",
+    "hola",
+    "estimado",
+    "estimada",
+    "querido",
+    "querida",
+    "ciao",
+    "gentile",
+    "olá",
     "thanks",
     "thank you",
     "regards",
@@ -629,6 +686,10 @@ fn cue_before(text: &str, at: usize) -> Cue {
     if between.contains(&b'-') && between.contains(&b'\n') {
         return Cue::Person;
     }
+    // A dash before a name signs a line: "– Élodie", "— Raúl Domínguez".
+    if text[..near].ends_with(['–', '—']) {
+        return Cue::Person;
+    }
     let (starts, len, _) = last_words(b, loose, &mut buf);
     let phrases = &*CUE_PHRASES;
     for st in starts.into_iter().filter(|&s| s != usize::MAX) {
@@ -669,7 +730,12 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     while i < toks.len() {
         let t = toks[i];
         if want_place && let Some((end, next)) = address(text, &toks, i, lex) {
-            out(t.start, end, EntityType::Location, 0.9);
+            out(
+                unit_before(text, &toks, i).unwrap_or(t.start),
+                end,
+                EntityType::Location,
+                0.9,
+            );
             i = next;
             continue;
         }
@@ -761,7 +827,20 @@ fn classify(
         }
         i += 1;
     }
-    while j > i && (toks[j - 1].kind == Kind::Punct || (toks[j - 1].kind != Kind::Initial && is_common(j - 1))) {
+    // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
+    // Santos", "Estimado Ruth", "Met Keiko Yamamoto").
+    if i + 1 < j
+        && toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE | flag::PLACE_START) == 0
+        && toks[i].kind == Kind::Cap
+        && is_first(i + 1)
+    {
+        i += 1;
+    }
+    let keep_last = |k: usize| k > i && toks[k].flags & flag::LAST != 0 && is_first(k - 1);
+    while j > i
+        && (toks[j - 1].kind == Kind::Punct
+            || (toks[j - 1].kind != Kind::Initial && is_common(j - 1) && !keep_last(j - 1)))
+    {
         j -= 1;
     }
     if i >= j {
@@ -837,7 +916,7 @@ fn classify(
     let last_word = j - 1;
     let first = is_first(i);
     let last = m >= 2 && toks[last_word].flags & flag::LAST != 0;
-    let org = toks[last_word].flags & (flag::SUFFIX | flag::ORG) != 0;
+    let org = toks[last_word].flags & flag::ORG != 0 || (toks[last_word].flags & flag::SUFFIX != 0 && !(first && last));
     let all_caps = (i..j).all(|k| toks[k].kind != Kind::Cap);
     let whole_place =
         place_spans.len() == 1 && place_spans[0].0 == toks[i].start && place_spans[0].1 == toks[last_word].end;
@@ -856,9 +935,9 @@ fn classify(
                 }
             }
             _ if first && m >= 2 && !is_common(last_word) => 0.7,
-            _ if last && m >= 2 && !is_common(i) && toks[i].kind != Kind::Initial => 0.6,
+            _ if last && m == 2 && !is_common(i) && toks[i].kind != Kind::Initial => 0.6,
             _ if first && m == 1 && !is_common(i) => {
-                if cue == Cue::Place {
+                if cue == Cue::Place && toks[i].flags & flag::PLACE != 0 {
                     0.45
                 } else if start_of_sentence {
                     0.55
@@ -887,9 +966,38 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     // Cheap test first: the word before is the end of an introduction or a greeting.
     let prev = i.checked_sub(1).map(word).unwrap_or("");
-    if !["is", "am", "i'm", "im", "dear", "hi", "hello", "hey", ","]
-        .iter()
-        .any(|w| prev.eq_ignore_ascii_case(w))
+    if ![
+        "is",
+        "am",
+        "i'm",
+        "im",
+        "dear",
+        "hi",
+        "hello",
+        "hey",
+        ",",
+        "friend",
+        "cousin",
+        "neighbour",
+        "neighbor",
+        "landlord",
+        "colleague",
+        "boss",
+        "wife",
+        "husband",
+        "son",
+        "daughter",
+        "brother",
+        "sister",
+        "mom",
+        "dad",
+        "uncle",
+        "aunt",
+        "roommate",
+        "coworker",
+    ]
+    .iter()
+    .any(|w| prev.eq_ignore_ascii_case(w))
     {
         return None;
     }
@@ -909,6 +1017,25 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
         "hi",
         "hello",
         "hey",
+        "friend",
+        "cousin",
+        "neighbour",
+        "neighbor",
+        "landlord",
+        "colleague",
+        "boss",
+        "wife",
+        "husband",
+        "son",
+        "daughter",
+        "brother",
+        "sister",
+        "mom",
+        "dad",
+        "uncle",
+        "aunt",
+        "roommate",
+        "coworker",
     ]
     .iter()
     .any(|c| ends_with_word(intro, c))
@@ -938,6 +1065,22 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
         end = i + 1;
     }
     Some((toks[end - 1].end, end))
+}
+
+/// Where a unit written before an address starts (`Unit 13, 302 Glebe Point Road`, `Flat 8,
+/// 139A Mill Lane`), if one is.
+fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let comma = i.checked_sub(1).filter(|&c| word(c) == ",")?;
+    let mut n = comma.checked_sub(1).filter(|&n| toks[n].kind == Kind::Number)?;
+    if n >= 1 && word(n - 1) == "#" {
+        n -= 1;
+    }
+    let u = n.checked_sub(1)?;
+    UNITS
+        .iter()
+        .any(|x| word(u).eq_ignore_ascii_case(x))
+        .then_some(toks[u].start)
 }
 
 /// Compass points written before or after a street name.
@@ -1000,6 +1143,11 @@ const PREFIX_STREETS: &[&str] = &[
     "carrer",
     "largo",
     "praça",
+];
+
+/// Street words written as a word of their own after the name, before the number.
+const STREET_WORDS: &[&str] = &[
+    "straße", "strasse", "str", "allee", "weg", "platz", "gasse", "ring", "damm", "ufer", "chaussee",
 ];
 
 /// Whether a (lowercase) word is a street name written before the number: it ends in a
@@ -1078,12 +1226,10 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             return None;
         }
         k = i + 1;
-        let mut has_range = false;
-        if punct(k, "-") && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Number && n.attached()) {
+        // `12-14 High Street`, and the Australian unit/number `19/308 Brunswick Street`.
+        if (punct(k, "-") || punct(k, "/")) && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Number && n.attached()) {
             k += 2;
-            has_range = true;
         }
-        let _ = has_range;
         if toks
             .get(k)
             .is_some_and(|d| d.single_spaced() && DIRECTIONS.contains(&word(k)))
@@ -1161,6 +1307,16 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             if punct(k, ".") && toks[k].attached() {
                 k += 1;
             }
+        } else if toks.get(i + 1).is_some_and(|n| {
+            n.kind == Kind::Cap
+                && n.single_spaced()
+                && with_lower(word(i + 1), |w| street_ending(w) || STREET_WORDS.contains(&w))
+        }) {
+            // `Schönhauser Allee 35`, `Venloer Straße 93a`.
+            k += 2;
+            if punct(k, ".") && toks[k].attached() {
+                k += 1;
+            }
         } else {
             return None;
         }
@@ -1204,12 +1360,22 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             c = p;
         }
         let city_start = c;
-        while toks
-            .get(c)
-            .is_some_and(|n| n.is_word() && n.single_spaced() && !lex.state_codes.contains(word(c)))
-            && c - city_start < 3
-        {
-            c += 1;
+        while c - city_start < 4 {
+            match toks.get(c) {
+                Some(n) if n.is_word() && n.single_spaced() && !lex.state_codes.contains(word(c)) => c += 1,
+                // `Frankfurt am Main`.
+                Some(n)
+                    if n.kind == Kind::Lower
+                        && c > city_start
+                        && is_particle(word(c))
+                        && toks.get(c + 1).is_some_and(|m| {
+                            m.kind == Kind::Cap && m.single_spaced() && m.flags & flag::COMMON == 0
+                        }) =>
+                {
+                    c += 2
+                }
+                _ => break,
+            }
         }
         if c > city_start {
             let city_known = toks[city_start].flags & flag::PLACE != 0
@@ -1234,6 +1400,20 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             if confirmed {
                 k = tail;
                 end = toks[tail - 1].end;
+                // And the country: `, USA`, `, United Kingdom`.
+                if punct(k, ",") && toks.get(k + 1).is_some_and(|n| n.single_spaced() && n.is_word()) {
+                    let c0 = k + 1;
+                    let country = (1..=3.min(toks.len() - c0)).rev().find(|&len| {
+                        (c0..c0 + len).all(|x| toks[x].is_word() && (x == c0 || toks[x].single_spaced()))
+                            && with_lower(&text[toks[c0].start..toks[c0 + len - 1].end], |w| {
+                                matches!(lex.places.get(w), Some(Place::Country))
+                            })
+                    });
+                    if let Some(len) = country {
+                        k = c0 + len;
+                        end = toks[k - 1].end;
+                    }
+                }
             }
         }
     }
