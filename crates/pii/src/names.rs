@@ -198,12 +198,14 @@ mod class {
     };
 }
 
-fn tokenize(text: &str, lex: &Lexicons) -> Vec<Tok> {
+/// Tokenizes `text[from..to]` into `toks` (cleared first); `to` ends a line or the text, so no
+/// word runs past it.
+fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<Tok>) {
     use class::TABLE;
-    let bytes = text.as_bytes();
-    let mut toks = Vec::with_capacity(text.len() / 4);
+    let bytes = &text.as_bytes()[..to];
+    toks.clear();
     let (mut spaces, mut newlines) = (0u8, 0u8);
-    let mut i = 0;
+    let mut i = from;
     let letter_at = |i: usize| -> Option<(char, usize)> {
         let c = text.get(i..)?.chars().next()?;
         c.is_alphabetic().then_some((c, c.len_utf8()))
@@ -311,7 +313,6 @@ fn tokenize(text: &str, lex: &Lexicons) -> Vec<Tok> {
         spaces = 0;
         newlines = 0;
     }
-    toks
 }
 
 /// `word` lowercased, without allocating for short ASCII words.
@@ -712,8 +713,26 @@ fn sentence_start(text: &str, toks: &[Tok], i: usize) -> bool {
 
 /// Finds PERSON and LOCATION spans in `text`.
 pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
+    // Names and addresses do not run across lines, so a long text is read a few kilobytes at a
+    // time, ending at a line break: the tokens stay in cache and memory stays small.
+    const CHUNK: usize = 8 * 1024;
+    let mut toks = Vec::new();
+    let mut from = 0;
+    while from < text.len() {
+        let to = if text.len() - from <= CHUNK {
+            text.len()
+        } else {
+            memchr::memchr(b'\n', &text.as_bytes()[from + CHUNK..]).map_or(text.len(), |n| from + CHUNK + n + 1)
+        };
+        tokenize(text, from, to, &LEXICONS, &mut toks);
+        find_in(text, &toks, opts, found);
+        from = to;
+    }
+}
+
+/// Finds PERSON and LOCATION spans among `toks`.
+fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
     let lex = &*LEXICONS;
-    let toks = tokenize(text, lex);
     let want_person = opts.wants(EntityType::Person);
     let want_place = opts.wants(EntityType::Location);
     let mut out = |start: usize, end: usize, entity: EntityType, score: f32| {
@@ -729,9 +748,9 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        if want_place && let Some((end, next)) = address(text, &toks, i, lex) {
+        if want_place && let Some((end, next)) = address(text, toks, i, lex) {
             out(
-                unit_before(text, &toks, i).unwrap_or(t.start),
+                unit_before(text, toks, i).unwrap_or(t.start),
                 end,
                 EntityType::Location,
                 0.9,
@@ -741,7 +760,7 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
         }
         if t.kind == Kind::Lower && want_person {
             // Chat lowercases names: "hi, i'm maria garcia".
-            if let Some((end, next)) = lowercase_name(text, &toks, i, lex) {
+            if let Some((end, next)) = lowercase_name(text, toks, i, lex) {
                 out(t.start, end, EntityType::Person, 0.7);
                 i = next;
                 continue;
@@ -751,8 +770,8 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
             i += 1;
             continue;
         }
-        let j = run_end(text, &toks, i);
-        classify(text, &toks, i, j, lex, &mut out);
+        let j = run_end(text, toks, i);
+        classify(text, toks, i, j, lex, &mut out);
         i = j;
     }
 }
@@ -1083,6 +1102,46 @@ fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
         .then_some(toks[u].start)
 }
 
+/// Whether `w` names a month or a weekday ("Köln on May 10" is no city "Köln on May").
+fn is_calendar_word(w: &str) -> bool {
+    with_lower(w, |w| {
+        matches!(
+            w,
+            "january"
+                | "february"
+                | "march"
+                | "april"
+                | "may"
+                | "june"
+                | "july"
+                | "august"
+                | "september"
+                | "october"
+                | "november"
+                | "december"
+                | "jan"
+                | "feb"
+                | "mar"
+                | "apr"
+                | "jun"
+                | "jul"
+                | "aug"
+                | "sep"
+                | "sept"
+                | "oct"
+                | "nov"
+                | "dec"
+                | "monday"
+                | "tuesday"
+                | "wednesday"
+                | "thursday"
+                | "friday"
+                | "saturday"
+                | "sunday"
+        )
+    })
+}
+
 /// Compass points written before or after a street name.
 const DIRECTIONS: &[&str] = &[
     "N",
@@ -1369,7 +1428,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                         && c > city_start
                         && is_particle(word(c))
                         && toks.get(c + 1).is_some_and(|m| {
-                            m.kind == Kind::Cap && m.single_spaced() && m.flags & flag::COMMON == 0
+                            m.kind == Kind::Cap && m.single_spaced() && !is_calendar_word(&text[m.start..m.end])
                         }) =>
                 {
                     c += 2
