@@ -4,7 +4,7 @@
 # bench/presidio/setup.sh) on the same texts:
 #   - the generated corpus (`datapact pii corpus`, templates with decoys), and
 #   - the held-out corpus crates/pii/data/eval/heldout.jsonl (written apart from the
-#     recognizers and never tuned on).
+#     recognizers; docs/BENCHMARKS.md gives datapact's blind first score on it and today's).
 # Both detectors keep spans scoring >= 0.5 (Presidio's own default threshold is 0, which
 # reports every low-score candidate); `datapact pii score` scores both outputs the same way.
 #
