@@ -916,12 +916,25 @@ fn settings_text(v: &Value) -> String {
     }
     let mut out = output::object(&stored).to_string();
     if let Some(eff) = v.get("effective").and_then(Value::as_object) {
-        let mut t = output::table(&["product", "genai_enabled", "third_party_finetune_enabled"]);
+        let mut t = output::table(&[
+            "product",
+            "genai_enabled",
+            "third_party_finetune_enabled",
+            "pii",
+            "save_prompts",
+            "models",
+        ]);
         let show = |e: Option<&Value>| {
             let e = e.cloned().unwrap_or(Value::Null);
+            let value = match e.get("value") {
+                // A model policy: `allow` and `deny`, or `any`.
+                Some(Value::Object(m)) if m.is_empty() => "any".to_string(),
+                Some(v @ Value::Object(_)) => v.to_string(),
+                other => output::cell(other),
+            };
             format!(
                 "{} ({}{})",
-                output::cell(e.get("value")),
+                value,
                 output::cell(e.get("source")),
                 if e.get("locked").and_then(Value::as_bool) == Some(true) {
                     ", locked"
@@ -935,6 +948,9 @@ fn settings_text(v: &Value) -> String {
                 p.clone(),
                 show(e.get("genai_enabled")),
                 show(e.get("third_party_finetune_enabled")),
+                show(e.get("pii")),
+                show(e.get("save_prompts")),
+                show(e.get("models")),
             ]);
         }
         out.push_str("\nIn force:\n");

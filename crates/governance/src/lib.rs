@@ -20,4 +20,4 @@ pub use decision::{Availability, Decision, DecisionRequest, ProductAvailability,
 pub use ids::{GrantId, JobId, KeyId, OptOutId, OrgId, RecordId, TenantId};
 pub use model::{Job, JobKind, JobState, OptOut, Org, OrgStatus, Plan, RetentionRule, SupportGrant, Tenant};
 pub use registry::{DecideError, Registry, Snapshot};
-pub use settings::{AiSettings, AiToggles, Effective, SettingKey, SettingSource};
+pub use settings::{AiSettings, AiToggles, Effective, ModelPolicy, PiiMode, Resolved, SettingKey, SettingSource};

@@ -2,7 +2,8 @@
 //!
 //! Settings exist at four levels; the most specific one that sets a value wins
 //! (tenant+product, tenant, org+product, org), unless the organization locks a setting,
-//! in which case only the organization's own levels count.
+//! in which case only the organization's own levels count. The same rule resolves every
+//! setting: the on/off toggles, the model policy, the PII mode and `save_prompts`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -18,24 +19,107 @@ pub enum SettingKey {
     GenaiEnabled,
     /// Whether the customer's data may fine-tune third-party models.
     ThirdPartyFinetuneEnabled,
+    /// Which models and providers the AI trust layer may call.
+    Models,
+    /// What the AI trust layer does with personal data in prompts.
+    Pii,
+    /// Whether prompts and responses are kept (encrypted, in the tenant's vault).
+    SavePrompts,
 }
 
 impl SettingKey {
     /// Every setting key.
-    pub const ALL: [SettingKey; 2] = [SettingKey::GenaiEnabled, SettingKey::ThirdPartyFinetuneEnabled];
+    pub const ALL: [SettingKey; 5] = [
+        SettingKey::GenaiEnabled,
+        SettingKey::ThirdPartyFinetuneEnabled,
+        SettingKey::Models,
+        SettingKey::Pii,
+        SettingKey::SavePrompts,
+    ];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             SettingKey::GenaiEnabled => "genai_enabled",
             SettingKey::ThirdPartyFinetuneEnabled => "third_party_finetune_enabled",
+            SettingKey::Models => "models",
+            SettingKey::Pii => "pii",
+            SettingKey::SavePrompts => "save_prompts",
         }
     }
 
-    /// The value when no level sets one.
+    /// The value of an on/off setting when no level sets one: the toggles default to on,
+    /// keeping prompts to off. (The model policy defaults to allowing every model, the PII
+    /// mode to `mask`.)
     pub fn default_value(self) -> bool {
-        true
+        !matches!(self, SettingKey::SavePrompts)
     }
+}
+
+/// Which models and providers a level allows. An entry is a model (`gpt-4o-mini`), every model
+/// of one provider (`openai-eu/*`) or one provider's model (`openai-eu/gpt-4o-mini`); a trailing
+/// `*` matches any ending (`gpt-4o*`). `deny` wins over `allow`; without `allow`, every model
+/// not denied is allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPolicy {
+    /// Only these (absent: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+    /// Never these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<String>,
+}
+
+impl ModelPolicy {
+    /// Whether `model` served by `provider` may be used.
+    pub fn permits(&self, provider: &str, model: &str) -> bool {
+        let hit = |e: &String| entry_matches(e, provider, model);
+        !self.deny.iter().any(hit) && self.allow.as_ref().is_none_or(|a| a.iter().any(hit))
+    }
+
+    /// Why an entry is malformed, if it is.
+    pub fn check_entry(entry: &str) -> Result<(), String> {
+        let (provider, model) = entry.split_once('/').unwrap_or(("", entry));
+        if entry.is_empty() || entry.len() > 200 {
+            return Err("must be 1 to 200 characters".into());
+        }
+        if entry.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("must not contain spaces or control characters".into());
+        }
+        if model.is_empty() || (entry.contains('/') && provider.is_empty()) {
+            return Err("write `model`, `provider/*` or `provider/model`".into());
+        }
+        if entry[..entry.len() - 1].contains('*') {
+            return Err("`*` may only end an entry".into());
+        }
+        Ok(())
+    }
+}
+
+fn entry_matches(entry: &str, provider: &str, model: &str) -> bool {
+    let (p, m) = match entry.split_once('/') {
+        Some((p, m)) => (Some(p), m),
+        None => (None, entry),
+    };
+    p.is_none_or(|p| p == provider)
+        && match m.strip_suffix('*') {
+            Some(prefix) => model.starts_with(prefix),
+            None => m == model,
+        }
+}
+
+/// What the AI trust layer does with personal data found in a prompt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PiiMode {
+    /// Send prompts as they are.
+    Off,
+    /// Replace personal data with consistent placeholders, and restore them in the response.
+    #[default]
+    Mask,
+    /// Refuse prompts that hold personal data, naming the types found.
+    Block,
 }
 
 impl fmt::Display for SettingKey {
@@ -54,6 +138,15 @@ pub struct AiToggles {
     /// Allow fine-tuning third-party models with the customer's data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_finetune_enabled: Option<bool>,
+    /// Models and providers the AI trust layer may call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<ModelPolicy>,
+    /// Personal data in prompts: `off`, `mask` (the default) or `block`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii: Option<PiiMode>,
+    /// Keep prompts and responses, encrypted in the tenant's vault (default: no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_prompts: Option<bool>,
 }
 
 impl AiToggles {
@@ -62,6 +155,8 @@ impl AiToggles {
         match key {
             SettingKey::GenaiEnabled => self.genai_enabled,
             SettingKey::ThirdPartyFinetuneEnabled => self.third_party_finetune_enabled,
+            SettingKey::SavePrompts => self.save_prompts,
+            SettingKey::Models | SettingKey::Pii => None,
         }
     }
 }
@@ -76,6 +171,15 @@ pub struct AiSettings {
     /// Allow fine-tuning third-party models with the customer's data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_finetune_enabled: Option<bool>,
+    /// Models and providers the AI trust layer may call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<ModelPolicy>,
+    /// Personal data in prompts: `off`, `mask` (the default) or `block`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii: Option<PiiMode>,
+    /// Keep prompts and responses, encrypted in the tenant's vault (default: no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_prompts: Option<bool>,
     /// Settings the organization imposes on every level below it (organization level only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked: Option<BTreeSet<SettingKey>>,
@@ -90,10 +194,12 @@ impl AiSettings {
         match key {
             SettingKey::GenaiEnabled => self.genai_enabled,
             SettingKey::ThirdPartyFinetuneEnabled => self.third_party_finetune_enabled,
+            SettingKey::SavePrompts => self.save_prompts,
+            SettingKey::Models | SettingKey::Pii => None,
         }
     }
 
-    /// The value this level sets for `key` on `product`, if any.
+    /// The on/off value this level sets for `key` on `product`, if any.
     pub fn get_for_product(&self, product: &str, key: SettingKey) -> Option<bool> {
         self.products.get(product).and_then(|t| t.get(key))
     }
@@ -144,16 +250,37 @@ pub struct Effective {
     pub locked: bool,
 }
 
-/// Resolves the value of `key` for `product` in a tenant of an organization.
-pub fn effective(org: &AiSettings, tenant: &AiSettings, product: &str, key: SettingKey) -> Effective {
+/// A resolved setting of any type: the value in force, its level, and whether it is locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved<T> {
+    /// The value in force.
+    pub value: T,
+    /// The level it came from.
+    pub source: SettingSource,
+    /// Whether the organization locked this setting.
+    pub locked: bool,
+}
+
+/// Resolves one setting for `product` in a tenant of an organization: `level` reads it from a
+/// level, `product_level` from a per-product override; `default` applies when none sets it.
+pub fn resolve<T: Clone>(
+    org: &AiSettings,
+    tenant: &AiSettings,
+    product: &str,
+    key: SettingKey,
+    level: impl Fn(&AiSettings) -> Option<T>,
+    product_level: impl Fn(&AiToggles) -> Option<T>,
+    default: T,
+) -> Resolved<T> {
     let locked = org.is_locked(key);
+    let at_product = |s: &AiSettings| s.products.get(product).and_then(&product_level);
     let tenant_levels = [
-        (tenant.get_for_product(product, key), SettingSource::TenantProduct),
-        (tenant.get(key), SettingSource::Tenant),
+        (at_product(tenant), SettingSource::TenantProduct),
+        (level(tenant), SettingSource::Tenant),
     ];
     let org_levels = [
-        (org.get_for_product(product, key), SettingSource::OrgProduct),
-        (org.get(key), SettingSource::Org),
+        (at_product(org), SettingSource::OrgProduct),
+        (level(org), SettingSource::Org),
     ];
     let candidates = (!locked)
         .then_some(tenant_levels)
@@ -162,14 +289,58 @@ pub fn effective(org: &AiSettings, tenant: &AiSettings, product: &str, key: Sett
         .chain(org_levels);
     for (value, source) in candidates {
         if let Some(value) = value {
-            return Effective { value, source, locked };
+            return Resolved { value, source, locked };
         }
     }
-    Effective {
-        value: key.default_value(),
+    Resolved {
+        value: default,
         source: SettingSource::Default,
         locked,
     }
+}
+
+/// Resolves the on/off setting `key` for `product` in a tenant of an organization.
+pub fn effective(org: &AiSettings, tenant: &AiSettings, product: &str, key: SettingKey) -> Effective {
+    let r = resolve(
+        org,
+        tenant,
+        product,
+        key,
+        |s| s.get(key),
+        |t| t.get(key),
+        key.default_value(),
+    );
+    Effective {
+        value: r.value,
+        source: r.source,
+        locked: r.locked,
+    }
+}
+
+/// The model policy in force for `product` in a tenant.
+pub fn effective_models(org: &AiSettings, tenant: &AiSettings, product: &str) -> Resolved<ModelPolicy> {
+    resolve(
+        org,
+        tenant,
+        product,
+        SettingKey::Models,
+        |s| s.models.clone(),
+        |t| t.models.clone(),
+        ModelPolicy::default(),
+    )
+}
+
+/// The PII mode in force for `product` in a tenant.
+pub fn effective_pii(org: &AiSettings, tenant: &AiSettings, product: &str) -> Resolved<PiiMode> {
+    resolve(
+        org,
+        tenant,
+        product,
+        SettingKey::Pii,
+        |s| s.pii,
+        |t| t.pii,
+        PiiMode::default(),
+    )
 }
 
 #[cfg(test)]
@@ -180,8 +351,79 @@ mod tests {
     fn toggles(g: Option<bool>) -> AiToggles {
         AiToggles {
             genai_enabled: g,
-            third_party_finetune_enabled: None,
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn model_policies_match_models_and_providers() {
+        let p = ModelPolicy {
+            allow: Some(vec!["gpt-4o*".into(), "local/*".into()]),
+            deny: vec!["gpt-4o".into(), "openai-us/gpt-4o-mini".into()],
+        };
+        assert!(p.permits("openai-eu", "gpt-4o-mini"));
+        assert!(!p.permits("openai-us", "gpt-4o-mini"), "denied for that provider");
+        assert!(!p.permits("openai-eu", "gpt-4o"), "deny wins over allow");
+        assert!(p.permits("local", "llama3"));
+        assert!(!p.permits("anthropic", "claude-3-5-haiku"), "not allowed");
+        assert!(ModelPolicy::default().permits("any", "model"));
+        for bad in ["", "a b", "/x", "p/", "g*pt", &"x".repeat(201)] {
+            assert!(ModelPolicy::check_entry(bad).is_err(), "{bad:?}");
+        }
+        for good in ["gpt-4o", "gpt-4o*", "openai-eu/*", "openai-eu/gpt-4o-mini", "*"] {
+            assert!(ModelPolicy::check_entry(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn trust_layer_settings_follow_the_same_precedence_and_lock() {
+        let mut org = AiSettings {
+            pii: Some(PiiMode::Block),
+            models: Some(ModelPolicy {
+                allow: Some(vec!["gpt-4o-mini".into()]),
+                deny: vec![],
+            }),
+            ..Default::default()
+        };
+        let ten = AiSettings {
+            pii: Some(PiiMode::Off),
+            save_prompts: Some(true),
+            products: [(
+                "ixp".to_string(),
+                AiToggles {
+                    models: Some(ModelPolicy::default()),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        assert_eq!(effective_pii(&org, &ten, "ixp").value, PiiMode::Off);
+        assert_eq!(effective_pii(&org, &ten, "ixp").source, SettingSource::Tenant);
+        assert_eq!(effective_models(&org, &ten, "ixp").source, SettingSource::TenantProduct);
+        assert!(effective(&org, &ten, "ixp", SettingKey::SavePrompts).value);
+        assert!(
+            !effective(&org, &AiSettings::default(), "ixp", SettingKey::SavePrompts).value,
+            "off by default"
+        );
+        assert_eq!(
+            effective_pii(&AiSettings::default(), &AiSettings::default(), "ixp").value,
+            PiiMode::Mask
+        );
+        org.locked = Some([SettingKey::Pii, SettingKey::Models, SettingKey::SavePrompts].into());
+        assert_eq!(
+            effective_pii(&org, &ten, "ixp"),
+            Resolved {
+                value: PiiMode::Block,
+                source: SettingSource::Org,
+                locked: true
+            }
+        );
+        assert!(!effective_models(&org, &ten, "ixp").value.permits("p", "gpt-4o"));
+        assert!(
+            !effective(&org, &ten, "ixp", SettingKey::SavePrompts).value,
+            "locked at the default"
+        );
     }
 
     #[test]

@@ -231,6 +231,34 @@ pub struct EffectiveToggles {
     pub genai_enabled: Effective,
     /// Effective `third_party_finetune_enabled`.
     pub third_party_finetune_enabled: Effective,
+    /// Effective `save_prompts`.
+    pub save_prompts: Effective,
+    /// Effective `pii`.
+    pub pii: EffectivePii,
+    /// Effective `models`.
+    pub models: EffectiveModels,
+}
+
+/// The PII mode in force, where it came from, and whether it is locked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EffectivePii {
+    /// The mode in force.
+    pub value: datapact_governance::PiiMode,
+    /// The level it came from.
+    pub source: datapact_governance::SettingSource,
+    /// Whether the organization locked it.
+    pub locked: bool,
+}
+
+/// The model policy in force, where it came from, and whether it is locked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EffectiveModels {
+    /// The policy in force.
+    pub value: datapact_governance::ModelPolicy,
+    /// The level it came from.
+    pub source: datapact_governance::SettingSource,
+    /// Whether the organization locked it.
+    pub locked: bool,
 }
 
 /// `POST /v1/tenants/{tenant}/support-grants`.

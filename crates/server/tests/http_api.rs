@@ -1006,3 +1006,83 @@ async fn nulls_duplicates_and_time_zones() {
     assert!(g["expires_at"].as_str().unwrap().ends_with('Z'), "stored in UTC: {g}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_layer_settings_resolve_lock_and_are_checked() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let put = |path: String, body: serde_json::Value| {
+        let oa = oa.clone();
+        let s = &s;
+        async move { s.call(Method::PUT, &path, Some(&oa), Some(body)).await }
+    };
+    let org_path = format!("/v1/orgs/{org}/ai-settings");
+    let tenant_path = format!("/v1/tenants/{tenant}/ai-settings");
+
+    // Defaults: every model, PII masked, prompts not kept.
+    let (_, v) = s.get(&tenant_path, &oa).await;
+    assert_eq!(
+        v["effective"]["ixp"]["pii"],
+        json!({"value": "mask", "source": "default", "locked": false})
+    );
+    assert_eq!(v["effective"]["ixp"]["save_prompts"]["value"], false);
+    assert_eq!(v["effective"]["ixp"]["models"]["value"], json!({}));
+
+    // The organization sets a policy; the tenant overrides what is not locked.
+    let (st, v) = put(
+        org_path.clone(),
+        json!({"pii": "block", "models": {"allow": ["gpt-4o*", "local/*"], "deny": ["gpt-4o"]}, "locked": ["models"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = put(
+        tenant_path.clone(),
+        json!({"pii": "off", "save_prompts": true, "models": {}, "products": {"ixp": {"pii": "mask"}}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ixp = &v["effective"]["ixp"];
+    assert_eq!(
+        ixp["pii"],
+        json!({"value": "mask", "source": "tenant_product", "locked": false})
+    );
+    assert_eq!(v["effective"]["orchestrator"]["pii"]["value"], "off");
+    assert_eq!(
+        ixp["save_prompts"],
+        json!({"value": true, "source": "tenant", "locked": false})
+    );
+    assert_eq!(
+        ixp["models"],
+        json!({"value": {"allow": ["gpt-4o*", "local/*"], "deny": ["gpt-4o"]}, "source": "org", "locked": true})
+    );
+    // What was written is what is read back (stored as one JSON document per level).
+    let (_, stored) = s.get(&tenant_path, &oa).await;
+    assert_eq!(stored["pii"], "off");
+    assert_eq!(stored["products"]["ixp"]["pii"], "mask");
+
+    // Mistakes are named by their path.
+    for (body, code, field) in [
+        (json!({"pii": "maybe"}), "invalid_value", "pii"),
+        (
+            json!({"models": {"allow": ["gpt 4"]}}),
+            "invalid_model_entry",
+            "models.allow[0]",
+        ),
+        (
+            json!({"products": {"ixp": {"models": {"deny": ["ok", "g*pt"]}}}}),
+            "invalid_model_entry",
+            "products.ixp.models.deny[1]",
+        ),
+        (json!({"models": {"only": []}}), "unknown_field", "models.only"),
+        (json!({"locked": ["pii", "colour"]}), "invalid_value", "locked[1]"),
+    ] {
+        let (st, v) = put(org_path.clone(), body.clone()).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["field"].as_str(), Some(field), "{body}: {v}");
+        if code != "invalid_value" {
+            assert_eq!(v["code"].as_str(), Some(code), "{body}: {v}");
+        }
+    }
+}

@@ -17,7 +17,9 @@ use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
-use crate::views::{AiSettingsView, CreateGrant, CreateOptOut, EffectiveToggles, GrantView, OptOutView};
+use crate::views::{
+    AiSettingsView, CreateGrant, CreateOptOut, EffectiveModels, EffectivePii, EffectiveToggles, GrantView, OptOutView,
+};
 
 /// Records a training opt-out from a support ticket (vendor).
 #[utoipa::path(post, path = "/v1/orgs/{org}/opt-outs", tag = "terms", security(("bearer" = [])),
@@ -161,6 +163,34 @@ fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(
     for p in s.products.keys() {
         product(st, &format!("products.{p}"), p)?;
     }
+    let levels = std::iter::once((String::new(), &s.models))
+        .chain(s.products.iter().map(|(p, t)| (format!("products.{p}."), &t.models)));
+    for (prefix, models) in levels {
+        let Some(m) = models else { continue };
+        let lists = m
+            .allow
+            .iter()
+            .map(|a| ("allow", a))
+            .chain(std::iter::once(("deny", &m.deny)));
+        for (list, entries) in lists {
+            for (i, e) in entries.iter().enumerate() {
+                if let Err(why) = datapact_governance::ModelPolicy::check_entry(e) {
+                    return Err(ApiError::invalid(
+                        "invalid_model_entry",
+                        &format!("{prefix}models.{list}[{i}]"),
+                        format!("`{e}` {why}"),
+                    ));
+                }
+            }
+            if entries.len() > 1000 {
+                return Err(ApiError::invalid(
+                    "too_many_entries",
+                    &format!("{prefix}models.{list}"),
+                    "at most 1000 entries",
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -198,11 +228,24 @@ fn tenant_view(st: &AppState, org: &Org, tenant: &Tenant) -> AiSettingsView {
         .iter()
         .map(|p| {
             let e = |k| effective(&org.ai, &tenant.ai, &p.id, k);
+            let pii = datapact_governance::settings::effective_pii(&org.ai, &tenant.ai, &p.id);
+            let models = datapact_governance::settings::effective_models(&org.ai, &tenant.ai, &p.id);
             (
                 p.id.clone(),
                 EffectiveToggles {
                     genai_enabled: e(SettingKey::GenaiEnabled),
                     third_party_finetune_enabled: e(SettingKey::ThirdPartyFinetuneEnabled),
+                    save_prompts: e(SettingKey::SavePrompts),
+                    pii: EffectivePii {
+                        value: pii.value,
+                        source: pii.source,
+                        locked: pii.locked,
+                    },
+                    models: EffectiveModels {
+                        value: models.value,
+                        source: models.source,
+                        locked: models.locked,
+                    },
                 },
             )
         })
