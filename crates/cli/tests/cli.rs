@@ -78,6 +78,37 @@ fn bad_config_is_refused_with_file_line_and_field() {
 }
 
 #[test]
+fn a_provider_without_its_key_stops_the_server_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("datapact.toml");
+    std::fs::write(
+        &cfg,
+        "[[providers]]\nname = \"openai-eu\"\nkind = \"third_party\"\napi = \"openai\"\n\
+         base_url = \"https://example.invalid/v1\"\nregion = \"eu\"\nmodels = [\"gpt-4o-mini\"]\n\
+         api_key_env = \"DATAPACT_TEST_NO_SUCH_KEY\"\n",
+    )
+    .unwrap();
+    let out = datapact(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("openai-eu") && err.contains("DATAPACT_TEST_NO_SUCH_KEY is not set"),
+        "{err}"
+    );
+}
+
+#[test]
 fn catalog_show_matches_the_seed_form() {
     let out = datapact(&["catalog", "show", "--builtin"], &[]);
     assert!(out.status.success());

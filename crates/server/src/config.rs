@@ -19,6 +19,140 @@ pub struct Config {
     pub lifecycle: LifecycleConfig,
     /// The tamper-evident audit log.
     pub audit: AuditConfig,
+    /// LLM providers the AI trust layer may call (`[[providers]]`).
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// Whose model a provider runs: a third party's (calls are `genai` processing) or the
+/// customer's own (`service` processing).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// A third party's model: every call is sending data to a generative AI service.
+    ThirdParty,
+    /// The customer's own model: calls are part of providing the service.
+    SelfHosted,
+}
+
+/// The API a provider speaks.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderApi {
+    /// OpenAI's chat-completions API (OpenAI, vLLM, Ollama, any compatible server).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Azure OpenAI: deployments and an `api-version`.
+    AzureOpenai,
+}
+
+/// `[[providers]]`: one LLM provider. This section is a contract: a deployment's file keeps
+/// working across versions. The secret itself never sits in the file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Unique name (`openai-eu`), used in model policies as `name/model`.
+    pub name: String,
+    /// `third_party` or `self_hosted`.
+    pub kind: ProviderKind,
+    /// `openai`, `anthropic` or `azure_openai`.
+    pub api: ProviderApi,
+    /// Where its API lives (`https://api.openai.com/v1`).
+    pub base_url: String,
+    /// The region where it processes data; one of `regions`.
+    pub region: String,
+    /// The models it serves.
+    pub models: Vec<String>,
+    /// The environment variable holding its API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// A file holding its API key (e.g. a mounted secret), instead of `api_key_env`.
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
+    /// Azure OpenAI: the `api-version` query parameter.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Azure OpenAI: the deployment serving each model (default: the model's name).
+    #[serde(default)]
+    pub deployments: BTreeMap<String, String>,
+}
+
+/// An API key read at start-up; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The key, for the request that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Why a provider's credential could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    /// The environment variable is not set (or not UTF-8).
+    #[error("provider `{provider}`: environment variable {var} is not set")]
+    MissingEnv {
+        /// The provider.
+        provider: String,
+        /// The variable's name.
+        var: String,
+    },
+    /// The file could not be read.
+    #[error("provider `{provider}`: cannot read api_key_file {path}: {source}")]
+    File {
+        /// The provider.
+        provider: String,
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The source holds no key.
+    #[error("provider `{provider}`: its API key is empty")]
+    Empty {
+        /// The provider.
+        provider: String,
+    },
+}
+
+impl ProviderConfig {
+    /// Reads the provider's API key from its environment variable or file (`None` when it
+    /// needs none, as a local self-hosted server may).
+    pub fn credential(&self) -> Result<Option<Secret>, CredentialError> {
+        let provider = || self.name.clone();
+        let key = if let Some(var) = &self.api_key_env {
+            std::env::var(var).map_err(|_| CredentialError::MissingEnv {
+                provider: provider(),
+                var: var.clone(),
+            })?
+        } else if let Some(path) = &self.api_key_file {
+            std::fs::read_to_string(path).map_err(|source| CredentialError::File {
+                provider: provider(),
+                path: path.display().to_string(),
+                source,
+            })?
+        } else {
+            return Ok(None);
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(CredentialError::Empty { provider: provider() });
+        }
+        Ok(Some(Secret(key.to_string())))
+    }
+
+    /// The deployment that serves `model` (Azure OpenAI).
+    pub fn deployment<'a>(&'a self, model: &'a str) -> &'a str {
+        self.deployments.get(model).map_or(model, String::as_str)
+    }
 }
 
 impl Default for Config {
@@ -29,6 +163,7 @@ impl Default for Config {
             vault: VaultConfig::default(),
             lifecycle: LifecycleConfig::default(),
             audit: AuditConfig::default(),
+            providers: Vec::new(),
         }
     }
 }
@@ -268,6 +403,7 @@ impl Config {
                 return Err(invalid(line, field, format!("must be at least {min}")));
             }
         }
+        check_providers(&cfg, text, name)?;
         if cfg.max_body_bytes < 1024 {
             let line = text
                 .lines()
@@ -279,9 +415,224 @@ impl Config {
     }
 }
 
+/// Checks every `[[providers]]` entry, naming the entry's line and field.
+fn check_providers(cfg: &Config, text: &str, name: &str) -> Result<(), ConfigError> {
+    // The line where the i-th `[[providers]]` table starts.
+    let starts: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[providers]]")
+        .map(|(i, _)| i + 1)
+        .collect();
+    for (i, p) in cfg.providers.iter().enumerate() {
+        let start = starts.get(i).copied().unwrap_or(1);
+        // The line of `key` inside this entry, or the entry's first line.
+        let line_of = |key: &str| {
+            text.lines()
+                .enumerate()
+                .skip(start)
+                .take_while(|(_, l)| !l.trim_start().starts_with('['))
+                .find(|(_, l)| l.trim_start().starts_with(key))
+                .map_or(start, |(n, _)| n + 1)
+        };
+        let fail = |key: &str, message: String| ConfigError::Invalid {
+            path: name.to_string(),
+            line: line_of(key),
+            field: Some(format!("providers[{i}].{key}")),
+            message,
+        };
+        let simple = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if !simple(&p.name) {
+            return Err(fail("name", "use 1 to 64 letters, digits, `-`, `_` or `.`".into()));
+        }
+        if cfg.providers[..i].iter().any(|q| q.name == p.name) {
+            return Err(fail("name", format!("provider `{}` is configured twice", p.name)));
+        }
+        if !cfg.regions.contains(&p.region) {
+            return Err(fail("region", format!("`{}` is not in `regions`", p.region)));
+        }
+        let url_ok = (p.base_url.starts_with("https://") || p.base_url.starts_with("http://"))
+            && p.base_url.len() > "https://".len()
+            && !p.base_url.chars().any(char::is_whitespace);
+        if !url_ok {
+            return Err(fail("base_url", "must be an http:// or https:// URL".into()));
+        }
+        if p.models.is_empty() {
+            return Err(fail("models", "list at least one model".into()));
+        }
+        if let Some(m) = p
+            .models
+            .iter()
+            .find(|m| m.is_empty() || m.len() > 200 || m.contains('/') || m.chars().any(char::is_whitespace))
+        {
+            return Err(fail("models", format!("`{m}` is not a model name (no spaces or `/`)")));
+        }
+        if p.api_key_env.is_some() && p.api_key_file.is_some() {
+            return Err(fail(
+                "api_key_file",
+                "give `api_key_env` or `api_key_file`, not both".into(),
+            ));
+        }
+        if let Some(var) = &p.api_key_env
+            && (var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(fail(
+                "api_key_env",
+                "the name of an environment variable (letters, digits, `_`)".into(),
+            ));
+        }
+        if p.kind == ProviderKind::ThirdParty && p.api_key_env.is_none() && p.api_key_file.is_none() {
+            return Err(fail(
+                "api_key_env",
+                "a third-party provider needs `api_key_env` or `api_key_file`".into(),
+            ));
+        }
+        match p.api {
+            ProviderApi::AzureOpenai if p.api_version.is_none() => {
+                return Err(fail("api_version", "Azure OpenAI needs `api_version`".into()));
+            }
+            ProviderApi::AzureOpenai => {}
+            _ if p.api_version.is_some() || !p.deployments.is_empty() => {
+                return Err(fail(
+                    "api_version",
+                    "`api_version` and `deployments` are for Azure OpenAI".into(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(m) = p.deployments.keys().find(|m| !p.models.contains(m)) {
+            return Err(fail(
+                "deployments",
+                format!("`{m}` is not one of this provider's models"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PROVIDERS: &str = r#"
+regions = ["eu", "us"]
+
+[[providers]]
+name = "openai-eu"
+kind = "third_party"            # or "self_hosted"
+api = "openai"                  # or "anthropic", "azure_openai"
+base_url = "https://example.invalid/v1"
+region = "eu"
+models = ["gpt-4o-mini", "text-embedding-3-small"]
+api_key_env = "OPENAI_API_KEY"  # the secret itself never sits in the file
+
+[[providers]]
+name = "azure-us"
+kind = "third_party"
+api = "azure_openai"
+base_url = "https://acme.openai.azure.example"
+region = "us"
+models = ["gpt-4o"]
+api_key_file = "/run/secrets/azure"
+api_version = "2024-10-21"
+deployments = { "gpt-4o" = "prod-gpt4o" }
+
+[[providers]]
+name = "local"
+kind = "self_hosted"
+api = "openai"
+base_url = "http://127.0.0.1:11434/v1"
+region = "eu"
+models = ["llama3.1"]
+"#;
+
+    #[test]
+    fn the_provider_section_as_the_contract_writes_it() {
+        let c = Config::parse(PROVIDERS, "c.toml").unwrap();
+        assert_eq!(c.providers.len(), 3);
+        let p = &c.providers[0];
+        assert_eq!(
+            (p.kind, p.api, p.region.as_str()),
+            (ProviderKind::ThirdParty, ProviderApi::Openai, "eu")
+        );
+        assert_eq!(p.api_key_env.as_deref(), Some("OPENAI_API_KEY"));
+        assert_eq!(c.providers[1].deployment("gpt-4o"), "prod-gpt4o");
+        assert_eq!(
+            c.providers[2].credential().unwrap(),
+            None,
+            "a local server needs no key"
+        );
+        let missing = ProviderConfig {
+            api_key_env: Some("DATAPACT_TEST_UNSET_VARIABLE_XYZ".into()),
+            ..c.providers[0].clone()
+        };
+        let err = missing.credential().unwrap_err().to_string();
+        assert!(
+            err.contains("DATAPACT_TEST_UNSET_VARIABLE_XYZ") && err.contains("openai-eu"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "sk-test-123\n").unwrap();
+        let from_file = ProviderConfig {
+            api_key_env: None,
+            api_key_file: Some(file),
+            ..c.providers[0].clone()
+        };
+        let secret = from_file.credential().unwrap().unwrap();
+        assert_eq!(secret.expose(), "sk-test-123");
+        assert_eq!(format!("{secret:?}"), "Secret(…)", "never printed");
+    }
+
+    #[test]
+    fn bad_providers_name_line_and_field() {
+        let cases = [
+            ("region = \"eu\"", "region = \"mars\"", "providers[0].region", 9),
+            (
+                "kind = \"third_party\"            # or \"self_hosted\"",
+                "kind = \"friend\"",
+                "kind",
+                6,
+            ),
+            (
+                "base_url = \"https://example.invalid/v1\"",
+                "base_url = \"ftp://x\"",
+                "providers[0].base_url",
+                8,
+            ),
+            (
+                "models = [\"gpt-4o-mini\", \"text-embedding-3-small\"]",
+                "models = []",
+                "providers[0].models",
+                10,
+            ),
+            ("name = \"azure-us\"", "name = \"openai-eu\"", "providers[1].name", 14),
+            ("api_version = \"2024-10-21\"", "", "providers[1].api_version", 13),
+            (
+                "api_key_env = \"OPENAI_API_KEY\"  # the secret itself never sits in the file",
+                "",
+                "providers[0].api_key_env",
+                4,
+            ),
+            (
+                "api = \"openai\"                  # or \"anthropic\", \"azure_openai\"",
+                "api = \"openai\"\napi_key = \"sk-1\"",
+                "api_key",
+                8,
+            ),
+        ];
+        for (from, to, field, line) in cases {
+            let text = PROVIDERS.replacen(from, to, 1);
+            let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+            assert!(err.contains(field), "{to}: {err}");
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{to}: {err}");
+        }
+    }
 
     #[test]
     fn empty_file_keeps_defaults() {

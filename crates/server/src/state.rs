@@ -26,6 +26,9 @@ pub enum StartError {
     /// Stored state does not fit the configuration or catalog.
     #[error("stored state does not fit the configuration: {0}")]
     Load(#[from] datapact_governance::registry::LoadError),
+    /// An LLM provider's API key could not be read.
+    #[error(transparent)]
+    Credential(#[from] crate::config::CredentialError),
     /// Another server holds the data directory.
     #[error(
         "another datapact server is using the data directory {0} (its lock file datapact.lock is held); stop it first"
@@ -75,6 +78,15 @@ pub enum Bootstrap {
     },
 }
 
+/// A configured LLM provider and its API key.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Its `[[providers]]` entry.
+    pub config: crate::config::ProviderConfig,
+    /// Its API key, if it needs one.
+    pub secret: Option<crate::config::Secret>,
+}
+
 /// Everything handlers share.
 pub struct AppState {
     /// In-memory state that decisions and reads use.
@@ -83,6 +95,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Server configuration.
     pub config: Config,
+    /// The configured LLM providers with their API keys, read once at start-up.
+    pub providers: Vec<Provider>,
     /// The customer data vault.
     pub vault: Arc<Vault>,
     /// The tamper-evident audit log every access and change is appended to first.
@@ -106,6 +120,17 @@ impl AppState {
         catalog: Catalog,
         config: Config,
     ) -> Result<Self, StartError> {
+        // Credentials first: a missing key stops the server before it touches any state.
+        let providers = config
+            .providers
+            .iter()
+            .map(|p| {
+                Ok(Provider {
+                    secret: p.credential()?,
+                    config: p.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, crate::config::CredentialError>>()?;
         let snapshot = store.load().await?;
         let registry = Arc::new(Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?);
         let jobs = store.jobs().await?.into_iter().map(|j| (j.id, j)).collect();
@@ -117,6 +142,7 @@ impl AppState {
             registry,
             store,
             config,
+            providers,
             vault,
             audit_log,
             jobs: std::sync::Mutex::new(jobs),
