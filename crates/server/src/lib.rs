@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod extract;
+pub mod gateway;
 pub mod guard;
 pub mod lifecycle;
 pub mod openapi;

@@ -127,6 +127,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tenants/{tenant}/support-grants/{id}", delete(terms::revoke_grant))
         .route("/v1/tenants/{tenant}/products", get(decisions::availability))
         .route("/v1/decisions", post(decisions::decide))
+        .route("/v1/models", get(crate::gateway::list_models))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route("/v1/orgs/{org}/terminate", post(data::terminate))
