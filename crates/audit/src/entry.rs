@@ -107,11 +107,13 @@ pub enum Action {
     ApiKeyCreate,
     /// An API key was revoked.
     ApiKeyRevoke,
+    /// A call to an LLM through the AI trust layer (refused ones too).
+    LlmCall,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::Decision,
         Action::Availability,
         Action::ContentRead,
@@ -138,6 +140,7 @@ impl Action {
         Action::SupportGrantRevoke,
         Action::ApiKeyCreate,
         Action::ApiKeyRevoke,
+        Action::LlmCall,
     ];
 
     /// The wire name (`"content_read"`), as serde writes it.
@@ -169,6 +172,7 @@ impl Action {
             Action::SupportGrantRevoke => "support_grant_revoke",
             Action::ApiKeyCreate => "api_key_create",
             Action::ApiKeyRevoke => "api_key_revoke",
+            Action::LlmCall => "llm_call",
         }
     }
 }
@@ -269,6 +273,79 @@ pub struct Event {
     pub region: Option<Label>,
     /// A keyed hash (HMAC-SHA-256 with the organization's key) correlating a sensitive value.
     pub correlation: Option<String>,
+    /// An LLM call through the AI trust layer. Absent from every other entry, and then not
+    /// written at all, so entries written before this field existed hash the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<LlmCall>,
+}
+
+/// A configured name (a model, a provider, an entity type): printable ASCII without spaces, at
+/// most 128 characters. Only names from the server's configuration or the PII engine are used.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    /// Checks and wraps a name.
+    pub fn new(s: &str) -> Result<Self, LabelError> {
+        if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(LabelError(s.chars().take(64).collect()))
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Name::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// How an LLM call through the AI trust layer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Forwarded as it was.
+    Allowed,
+    /// Refused by a decision, a policy or the PII setting.
+    Blocked,
+    /// Forwarded with personal data replaced by placeholders.
+    Masked,
+    /// The provider failed or answered with something that is not its API.
+    Error,
+}
+
+/// An LLM call: which model, where, how it ended and what it cost. Never the prompt or the
+/// response: their entity types at most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmCall {
+    /// The model asked for.
+    pub model: Name,
+    /// The provider that served it (or would have).
+    pub provider: Option<Name>,
+    /// How it ended.
+    pub status: CallStatus,
+    /// Tokens of the prompt, as the provider counted them.
+    pub prompt_tokens: Option<u32>,
+    /// Tokens of the completion.
+    pub completion_tokens: Option<u32>,
+    /// Both.
+    pub total_tokens: Option<u32>,
+    /// Time from request to response, in milliseconds.
+    pub latency_ms: u32,
+    /// Of which the gateway's own work (not waiting on the provider), in microseconds.
+    pub overhead_us: u32,
+    /// The calling feature (`x-datapact-feature`), if named.
+    pub feature: Option<Label>,
+    /// The types of personal data found in the prompt (masked or refused).
+    pub pii_types: Vec<Name>,
 }
 
 impl Event {
@@ -287,6 +364,7 @@ impl Event {
             request_id: None,
             region: None,
             correlation: None,
+            call: None,
         }
     }
 }
@@ -316,6 +394,21 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_without_a_call_hash_as_before() {
+        let e = Entry {
+            index: 7,
+            time: OffsetDateTime::UNIX_EPOCH,
+            event: Event::new(Actor::system(), Action::Decision, Outcome::Allowed),
+        };
+        let text = String::from_utf8(e.leaf()).unwrap();
+        assert!(!text.contains("call"), "{text}");
+        let back: Entry = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+        assert!(Name::new("gpt-4o-mini").is_ok() && Name::new("Llama-3.1-8B").is_ok());
+        assert!(Name::new("two words").is_err() && Name::new("").is_err());
+    }
 
     #[test]
     fn wire_names_are_serde_names() {

@@ -8,5 +8,5 @@ pub mod log;
 pub mod merkle;
 pub mod verify;
 
-pub use entry::{Action, Actor, Entry, Event, Label, Outcome, Resource};
+pub use entry::{Action, Actor, CallStatus, Entry, Event, Label, LlmCall, Name, Outcome, Resource};
 pub use log::{AuditError, AuditLog, Checkpoint, CheckpointSigner, Query, StoredEntry};

@@ -239,3 +239,408 @@ pub async fn list_models(State(st): State<Arc<AppState>>, headers: HeaderMap) ->
     }
     Ok(Json(serde_json::json!({"object": "list", "data": data})).into_response())
 }
+
+/// The PII engine, built once.
+static ANALYZER: std::sync::LazyLock<datapact_pii::Analyzer> = std::sync::LazyLock::new(datapact_pii::Analyzer::new);
+
+/// One HTTP client for every provider: connection reuse, and limits on how long a provider may
+/// take to connect and to answer.
+static CLIENT: std::sync::LazyLock<Result<reqwest::Client, String>> = std::sync::LazyLock::new(|| {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| e.to_string())
+});
+
+/// Largest chat request accepted, in bytes.
+const MAX_CHAT_BYTES: usize = 4 * 1024 * 1024;
+
+fn bad_request(code: &'static str, param: Option<&'static str>, message: impl Into<String>) -> GatewayError {
+    let mut e = GatewayError::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message);
+    e.param = param;
+    e
+}
+
+/// The texts of a chat request's messages, for scanning and masking: string contents and the
+/// `text` of content parts.
+fn message_texts(req: &mut serde_json::Value) -> Vec<&mut String> {
+    let mut out = Vec::new();
+    let Some(messages) = req.get_mut("messages").and_then(serde_json::Value::as_array_mut) else {
+        return out;
+    };
+    for m in messages {
+        match m.get_mut("content") {
+            Some(serde_json::Value::String(s)) => out.push(s),
+            Some(serde_json::Value::Array(parts)) => {
+                for p in parts {
+                    if let Some(serde_json::Value::String(t)) = p.get_mut("text") {
+                        out.push(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What a call records in the audit log, filled in as the call goes.
+struct CallRecord {
+    model: String,
+    provider: Option<Provider>,
+    status: datapact_audit::CallStatus,
+    usage: [Option<u32>; 3],
+    feature: Option<datapact_audit::Label>,
+    pii_types: Vec<String>,
+    reasons: Vec<datapact_governance::Reason>,
+}
+
+impl CallRecord {
+    fn event(
+        &self,
+        caller: &GatewayCaller,
+        started: std::time::Instant,
+        upstream: std::time::Duration,
+    ) -> crate::audit::Ev {
+        let elapsed = started.elapsed();
+        let mut ev = crate::audit::Ev::by(&caller.key, datapact_audit::Action::LlmCall)
+            .tenant(&caller.tenant)
+            .product(&caller.product)
+            .reasons(&self.reasons)
+            .outcome(match self.status {
+                datapact_audit::CallStatus::Allowed | datapact_audit::CallStatus::Masked => {
+                    datapact_audit::Outcome::Allowed
+                }
+                datapact_audit::CallStatus::Blocked => datapact_audit::Outcome::Denied,
+                datapact_audit::CallStatus::Error => datapact_audit::Outcome::Error,
+            });
+        if let Some(p) = &self.provider {
+            ev = ev.purpose(purpose_of(p)).region(&p.config.region);
+        }
+        let name = |s: &str| datapact_audit::Name::new(s).ok();
+        ev.0.call = name(&self.model).map(|model| datapact_audit::LlmCall {
+            model,
+            provider: self.provider.as_ref().and_then(|p| name(&p.config.name)),
+            status: self.status,
+            prompt_tokens: self.usage[0],
+            completion_tokens: self.usage[1],
+            total_tokens: self.usage[2],
+            latency_ms: elapsed.as_millis().min(u32::MAX as u128) as u32,
+            overhead_us: elapsed.saturating_sub(upstream).as_micros().min(u32::MAX as u128) as u32,
+            feature: self.feature.clone(),
+            pii_types: self.pii_types.iter().filter_map(|t| name(t)).collect(),
+        });
+        ev
+    }
+}
+
+/// `POST /v1/chat/completions` (non-streaming): authenticate, decide, apply the model policy
+/// and residency, mask or refuse personal data, forward with zero retention, restore the
+/// placeholders in the answer, and record one audit entry without the prompt or the answer.
+pub async fn chat_completions(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Result<Response, GatewayError> {
+    let started = std::time::Instant::now();
+    let caller = caller(&st, &headers)?;
+    let feature = match headers.get("x-datapact-feature") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|f| datapact_audit::Label::new(&f.trim().to_ascii_lowercase()).ok())
+                .ok_or_else(|| {
+                    bad_request(
+                        "invalid_feature",
+                        Some("x-datapact-feature"),
+                        "x-datapact-feature is a short name: letters, digits and -_.:, at most 64",
+                    )
+                })?,
+        ),
+    };
+    if body.len() > MAX_CHAT_BYTES {
+        return Err(GatewayError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "request_too_large",
+            format!("a chat request is at most {MAX_CHAT_BYTES} bytes"),
+        ));
+    }
+    let mut req: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| bad_request("invalid_json", None, format!("the body is not JSON: {e}")))?;
+    let model = req
+        .get("model")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| bad_request("missing_model", Some("model"), "`model` is required"))?;
+    if !req.get("messages").is_some_and(serde_json::Value::is_array) {
+        return Err(bad_request(
+            "invalid_messages",
+            Some("messages"),
+            "`messages` must be an array",
+        ));
+    }
+    if req.get("stream").and_then(serde_json::Value::as_bool) == Some(true) {
+        return Err(bad_request(
+            "streaming_not_supported",
+            Some("stream"),
+            "streaming through the AI trust layer is not available yet; send `stream: false`",
+        ));
+    }
+    let mut record = CallRecord {
+        model: model.clone(),
+        provider: None,
+        status: datapact_audit::CallStatus::Blocked,
+        usage: [None; 3],
+        feature,
+        pii_types: Vec::new(),
+        reasons: Vec::new(),
+    };
+    let zero = std::time::Duration::ZERO;
+
+    // Providers serving the model, in the tenant's region first.
+    let mut serving: Vec<&Provider> = st
+        .providers
+        .iter()
+        .filter(|p| p.config.models.contains(&model))
+        .collect();
+    if serving.is_empty() {
+        let mut e = GatewayError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "model_not_found",
+            format!("no configured provider serves the model `{model}`"),
+        );
+        e.param = Some("model");
+        return Err(e);
+    }
+    serving.sort_by_key(|p| p.config.region != caller.tenant.region);
+    let policy =
+        datapact_governance::settings::effective_models(&caller.org.ai, &caller.tenant.ai, &caller.product).value;
+    serving.retain(|p| policy.permits(&p.config.name, &model));
+    if serving.is_empty() {
+        let e = GatewayError::forbidden(
+            "model_not_allowed",
+            format!("the model `{model}` is not allowed by this tenant's AI settings"),
+        );
+        return refuse(&st, record.event(&caller, started, zero), e).await;
+    }
+    let mut denied = Vec::new();
+    let provider = serving.iter().find(|p| match provider_allowed(&st, &caller, p) {
+        Ok(()) => true,
+        Err(r) => {
+            if denied.is_empty() {
+                denied = r;
+            }
+            false
+        }
+    });
+    let Some(provider) = provider.copied() else {
+        record.provider = serving.first().map(|p| (*p).clone());
+        let mut e = GatewayError::forbidden(
+            "blocked_by_policy",
+            format!(
+                "the tenant's data may not be sent to any provider of `{model}`: {}",
+                denied.join(", ")
+            ),
+        );
+        e.reasons = denied;
+        return refuse(&st, record.event(&caller, started, zero), e).await;
+    };
+    record.provider = Some(provider.clone());
+
+    // Personal data: off, masked with placeholders restored in the answer, or refused.
+    let mode = datapact_governance::settings::effective_pii(&caller.org.ai, &caller.tenant.ai, &caller.product).value;
+    let mut pseudonymizer = datapact_pii::Pseudonymizer::new();
+    let mut masked = false;
+    if mode != datapact_governance::PiiMode::Off {
+        let opts = datapact_pii::Options::default();
+        let mut types: Vec<String> = Vec::new();
+        for text in message_texts(&mut req) {
+            let spans = ANALYZER.analyze(text, &opts);
+            for s in &spans {
+                let t = s.entity.as_str().to_string();
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+            if mode == datapact_governance::PiiMode::Mask && !spans.is_empty() {
+                let replaced =
+                    datapact_pii::anonymize(text, &spans, &datapact_pii::Operator::Pseudonymize, &mut pseudonymizer)
+                        .map_err(|e| {
+                            GatewayError::new(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "server_error",
+                                "masking_failed",
+                                e.to_string(),
+                            )
+                        })?;
+                *text = replaced;
+                masked = true;
+            }
+        }
+        types.sort();
+        record.pii_types = types;
+        if mode == datapact_governance::PiiMode::Block && !record.pii_types.is_empty() {
+            let e = bad_request(
+                "pii_blocked",
+                Some("messages"),
+                format!(
+                    "the prompt holds personal data ({}), which this tenant's AI settings refuse",
+                    record.pii_types.join(", ")
+                ),
+            );
+            return refuse(&st, record.event(&caller, started, zero), e).await;
+        }
+    }
+
+    // Forward, asking the provider to keep nothing.
+    let (url, auth_header) = match provider.config.api {
+        crate::config::ProviderApi::Openai => (
+            format!("{}/chat/completions", provider.config.base_url.trim_end_matches('/')),
+            provider
+                .secret
+                .as_ref()
+                .map(|s| ("authorization", format!("Bearer {}", s.expose()))),
+        ),
+        crate::config::ProviderApi::AzureOpenai => (
+            format!(
+                "{}/openai/deployments/{}/chat/completions?api-version={}",
+                provider.config.base_url.trim_end_matches('/'),
+                provider.config.deployment(&model),
+                provider.config.api_version.as_deref().unwrap_or_default()
+            ),
+            provider.secret.as_ref().map(|s| ("api-key", s.expose().to_string())),
+        ),
+        crate::config::ProviderApi::Anthropic => {
+            return Err(GatewayError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "api_error",
+                "provider_api_unsupported",
+                "translation to Anthropic's Messages API is not available yet",
+            ));
+        }
+    };
+    if provider.config.api == crate::config::ProviderApi::Openai {
+        req["store"] = serde_json::Value::Bool(false);
+    }
+    let client = CLIENT.as_ref().map_err(|e| {
+        GatewayError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "client_unavailable",
+            e.clone(),
+        )
+    })?;
+    let mut upstream = client.post(&url).json(&req);
+    if let Some((name, value)) = auth_header {
+        upstream = upstream.header(name, value);
+    }
+    let sent = std::time::Instant::now();
+    let answer = upstream.send().await;
+    let answer = match answer {
+        Ok(r) => {
+            let status = r.status();
+            r.bytes().await.map(|b| (status, b))
+        }
+        Err(e) => Err(e),
+    };
+    let waited = sent.elapsed();
+    let fail = |record: &mut CallRecord, code: &'static str, message: String| {
+        record.status = datapact_audit::CallStatus::Error;
+        GatewayError::new(StatusCode::BAD_GATEWAY, "api_error", code, message)
+    };
+    let parsed = match answer {
+        Err(e) => Err(fail(
+            &mut record,
+            if e.is_timeout() {
+                "upstream_timeout"
+            } else {
+                "upstream_unreachable"
+            },
+            format!(
+                "the provider `{}` did not answer: {}",
+                provider.config.name,
+                if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "connection failed"
+                }
+            ),
+        )),
+        Ok((status, _)) if !status.is_success() => Err(fail(
+            &mut record,
+            "upstream_error",
+            format!("the provider `{}` answered {status}", provider.config.name),
+        )),
+        Ok((_, bytes)) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .filter(|v| v.get("choices").is_some_and(serde_json::Value::is_array))
+            .ok_or_else(|| {
+                fail(
+                    &mut record,
+                    "upstream_invalid_response",
+                    format!(
+                        "the provider `{}` answered with something that is not a chat completion",
+                        provider.config.name
+                    ),
+                )
+            }),
+    };
+    let mut answer = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            let ev = record.event(&caller, started, waited);
+            st.audit(ev).await.map_err(audit_down)?;
+            return Err(e);
+        }
+    };
+    if masked {
+        if let Some(choices) = answer.get_mut("choices").and_then(serde_json::Value::as_array_mut) {
+            for c in choices {
+                if let Some(serde_json::Value::String(content)) =
+                    c.get_mut("message").and_then(|m| m.get_mut("content"))
+                {
+                    *content = pseudonymizer.restore(content);
+                }
+            }
+        }
+        record.status = datapact_audit::CallStatus::Masked;
+    } else {
+        record.status = datapact_audit::CallStatus::Allowed;
+    }
+    let usage = |k: &str| {
+        answer
+            .get("usage")
+            .and_then(|u| u.get(k))
+            .and_then(serde_json::Value::as_u64)
+            .map(|n| n.min(u32::MAX as u64) as u32)
+    };
+    record.usage = [
+        usage("prompt_tokens"),
+        usage("completion_tokens"),
+        usage("total_tokens"),
+    ];
+    record.reasons.clear();
+    // Recorded before the answer is handed back: no answer leaves unrecorded.
+    let ev = record.event(&caller, started, waited);
+    st.audit(ev).await.map_err(audit_down)?;
+    Ok(Json(answer).into_response())
+}
+
+/// Records a refused call, then refuses it: the record says who asked for what and why not.
+async fn refuse(st: &AppState, ev: crate::audit::Ev, err: GatewayError) -> Result<Response, GatewayError> {
+    st.audit(ev).await.map_err(audit_down)?;
+    Err(err)
+}
+
+fn audit_down(e: crate::problem::ApiError) -> GatewayError {
+    GatewayError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "api_error",
+        "audit_unavailable",
+        e.detail,
+    )
+}

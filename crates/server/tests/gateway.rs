@@ -157,3 +157,230 @@ models = ["llama3.1"]
         (StatusCode::FORBIDDEN, Some("tenant_out_of_scope"))
     );
 }
+
+/// What the mock provider saw.
+#[derive(Default)]
+struct Seen {
+    bodies: Vec<Value>,
+    auth: Vec<String>,
+}
+
+/// A provider speaking OpenAI's chat API on an ephemeral loopback port: it echoes the last
+/// message back (placeholders included), `broken` answers garbage, `fail` answers 500.
+async fn mock_provider() -> (String, std::sync::Arc<std::sync::Mutex<Seen>>) {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let app = axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(
+                |State(seen): State<std::sync::Arc<std::sync::Mutex<Seen>>>, headers: HeaderMap, body: axum::Json<Value>| async move {
+                    let body = body.0;
+                    {
+                        let mut s = seen.lock().unwrap();
+                        s.bodies.push(body.clone());
+                        s.auth.push(
+                            headers
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_string(),
+                        );
+                    }
+                    let last = body["messages"].as_array().unwrap().last().unwrap()["content"].clone();
+                    match body["model"].as_str() {
+                        Some("broken") => (axum::http::StatusCode::OK, "{\"not\": \"a completion\"".to_string()),
+                        Some("fail") => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "{}".to_string()),
+                        _ => (
+                            axum::http::StatusCode::OK,
+                            json!({
+                                "id": "chatcmpl-1",
+                                "object": "chat.completion",
+                                "created": 1,
+                                "model": body["model"],
+                                "choices": [{"index": 0, "finish_reason": "stop",
+                                             "message": {"role": "assistant", "content": format!("You said: {}", last.as_str().unwrap_or(""))}}],
+                                "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+                            })
+                            .to_string(),
+                        ),
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, seen)
+}
+
+async fn chat(s: &TestServer, key: &str, tenant: &str, body: Value) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", s.url))
+        .bearer_auth(key)
+        .header("x-datapact-tenant", tenant)
+        .header("x-datapact-feature", "Summarize")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_completions_mask_forward_restore_and_audit() {
+    let (upstream, seen) = mock_provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("openai.key");
+    std::fs::write(&key_file, "sk-test-secret\n").unwrap();
+    let toml = format!(
+        r#"
+[[providers]]
+name = "openai-eu"
+kind = "third_party"
+api = "openai"
+base_url = "{upstream}"
+region = "eu"
+models = ["gpt-4o-mini", "gpt-4o", "broken", "fail"]
+api_key_file = "{key}"
+"#,
+        key = key_file.display()
+    );
+    let config = Config::parse(&toml, "test.toml").unwrap();
+    let s = TestServer::start_in(&dir.path().join("data"), config).await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let svc = s.key(json!({"role": "service", "product": "ixp", "org": org})).await;
+    let ask = |content: &str, model: &str| json!({"model": model, "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": content}]});
+
+    // Masked on the way out, restored on the way back, nothing kept by the provider.
+    let (st, v) = chat(
+        &s,
+        &svc,
+        &tenant,
+        ask("Mail ann@example.com about Maria Garcia.", "gpt-4o-mini"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "You said: Mail ann@example.com about Maria Garcia."
+    );
+    {
+        let seen = seen.lock().unwrap();
+        let sent = &seen.bodies[0];
+        assert_eq!(
+            sent["messages"][1]["content"],
+            "Mail <EMAIL_ADDRESS_1> about <PERSON_1>."
+        );
+        assert_eq!(sent["store"], false);
+        assert_eq!(seen.auth[0], "Bearer sk-test-secret");
+        assert!(!sent.to_string().contains("ann@example.com"));
+    }
+
+    // The audit entry says who, what, where, how it ended and what it cost; never the content.
+    let (_, es) = s
+        .get(&format!("/v1/audit/entries?action=llm_call&tenant={tenant}"), &oa)
+        .await;
+    let items = es["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{es}");
+    let e = &items[0]["entry"];
+    assert_eq!(e["purpose"], "genai");
+    assert_eq!(e["region"], "eu");
+    assert_eq!(e["outcome"], "allowed");
+    assert_eq!(e["call"]["status"], "masked");
+    assert_eq!(e["call"]["model"], "gpt-4o-mini");
+    assert_eq!(e["call"]["provider"], "openai-eu");
+    assert_eq!(e["call"]["feature"], "summarize");
+    assert_eq!(
+        (e["call"]["prompt_tokens"].as_u64(), e["call"]["total_tokens"].as_u64()),
+        (Some(12), Some(17))
+    );
+    assert_eq!(e["call"]["pii_types"], json!(["EMAIL_ADDRESS", "PERSON"]));
+    assert!(e["call"]["overhead_us"].as_u64().unwrap() <= e["call"]["latency_ms"].as_u64().unwrap() * 1000 + 1000);
+    assert!(!es.to_string().contains("ann@example.com") && !es.to_string().contains("Garcia"));
+
+    // Refusals: PII blocked, model not allowed, generative AI off; each one recorded.
+    let put = |body: Value| {
+        let (s, oa, org) = (&s, oa.clone(), org.clone());
+        async move {
+            let (st, v) = s
+                .call(
+                    reqwest::Method::PUT,
+                    &format!("/v1/orgs/{org}/ai-settings"),
+                    Some(&oa),
+                    Some(body),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+    };
+    put(json!({"pii": "block", "models": {"deny": ["gpt-4o"]}})).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask("Call me on +44 20 7946 0958", "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("pii_blocked")),
+        "{v}"
+    );
+    assert!(v["error"]["message"].as_str().unwrap().contains("PHONE_NUMBER"));
+    assert!(!v.to_string().contains("7946"), "the refusal names types, not values");
+    let (st, v) = chat(&s, &svc, &tenant, ask("Hello", "gpt-4o")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("model_not_allowed"))
+    );
+    put(json!({"genai_enabled": false})).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask("Hello", "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("blocked_by_policy")),
+        "{v}"
+    );
+    assert_eq!(v["error"]["reasons"], json!(["genai_disabled"]));
+    put(json!({"pii": "off"})).await;
+
+    // Provider failures are the client's clear error, and the record says so.
+    let (st, v) = chat(&s, &svc, &tenant, ask("Hello", "broken")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("upstream_invalid_response"))
+    );
+    let (st, v) = chat(&s, &svc, &tenant, ask("Hello", "fail")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("upstream_error"))
+    );
+    let (st, v) = chat(&s, &svc, &tenant, ask("Hello", "nope")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("model_not_found"))
+    );
+    let (st, v) = chat(
+        &s,
+        &svc,
+        &tenant,
+        json!({"model": "gpt-4o-mini", "messages": [], "stream": true}),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("streaming_not_supported"))
+    );
+    let (_, es) = s
+        .get(&format!("/v1/audit/entries?action=llm_call&tenant={tenant}"), &oa)
+        .await;
+    let statuses: Vec<&str> = es["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["entry"]["call"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["masked", "blocked", "blocked", "blocked", "error", "error"]);
+}
