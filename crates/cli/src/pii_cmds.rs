@@ -13,6 +13,7 @@ use datapact_pii::{
     Analyzer, CustomConfig, EntityType, Operator, Options, Pseudonymizer, Span, anonymize, to_char_offsets,
 };
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[derive(Subcommand)]
 pub enum PiiCmd {
@@ -162,15 +163,26 @@ impl Input {
                     .collect::<Result<Vec<_>>>()?,
             )
         };
+        let mut regions = Vec::with_capacity(self.phone_regions.len());
         for r in &self.phone_regions {
-            if r.len() != 2 || !r.bytes().all(|b| b.is_ascii_uppercase()) {
-                bail!("--phone-regions: `{r}` is not a two-letter ISO 3166 code in capitals (e.g. US, GB)");
+            let code = r.trim().to_ascii_uppercase();
+            if !datapact_pii::phone::is_region(&code) {
+                let hint = if code == "UK" {
+                    " (the United Kingdom is GB)"
+                } else {
+                    ""
+                };
+                bail!(
+                    "--phone-regions: `{}` is not a region of the phone numbering plan{hint}; use ISO 3166 codes such as US, GB, DE",
+                    r.trim()
+                );
             }
+            regions.push(code);
         }
         Ok(Options {
             entities,
             min_score: self.min_score,
-            phone_regions: Some(self.phone_regions.clone()),
+            phone_regions: Some(regions),
         })
     }
 
@@ -194,8 +206,9 @@ impl Input {
         }
     }
 
-    /// Calls `f` with each line (without its newline), its 1-based number, as text.
-    fn lines(&self, mut f: impl FnMut(&str, usize) -> Result<()>) -> Result<()> {
+    /// Calls `f` with each line (without its line ending), its 1-based number, and its ending
+    /// (`"\r\n"`, `"\n"`, or `""` for a last line without one), so output can keep them.
+    fn lines(&self, mut f: impl FnMut(&str, usize, &str) -> Result<()>) -> Result<()> {
         let name = self.name();
         let reader: Box<dyn BufRead> = if self.file.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
@@ -216,8 +229,13 @@ impl Input {
                 return Ok(());
             }
             line_no += 1;
-            let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
-            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            let (body, ending) = match buf.strip_suffix(b"\n") {
+                Some(b) => match b.strip_suffix(b"\r") {
+                    Some(b) => (b, "\r\n"),
+                    None => (b, "\n"),
+                },
+                None => (&buf[..], ""),
+            };
             let text = match std::str::from_utf8(body) {
                 Ok(t) => std::borrow::Cow::Borrowed(t),
                 Err(_) if self.lossy => String::from_utf8_lossy(body),
@@ -226,7 +244,7 @@ impl Input {
                     offset + e.valid_up_to()
                 ),
             };
-            f(&text, line_no)?;
+            f(&text, line_no, ending)?;
             offset += n;
         }
     }
@@ -279,8 +297,11 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
             }
         }
         PiiCmd::Score(a) => {
-            let gold = read_spans(&a.gold, None)?;
-            let predicted = read_spans(&a.predicted, Some(a.min_score))?;
+            if !(0.0..=1.0).contains(&a.min_score) {
+                bail!("--min-score must be between 0 and 1");
+            }
+            let (gold, lengths) = read_spans(&a.gold, None, None)?;
+            let (predicted, _) = read_spans(&a.predicted, Some(a.min_score), Some(&lengths))?;
             if gold.len() != predicted.len() {
                 bail!(
                     "{} has {} lines but {} has {}: the output must have one line per corpus line",
@@ -296,7 +317,7 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
         PiiCmd::Scan(a) => {
             let analyzer = a.input.analyzer()?;
             let opts = a.input.options()?;
-            a.input.lines(|line, line_no| {
+            a.input.lines(|line, line_no, _| {
                 if a.input.jsonl {
                     if line.trim().is_empty() {
                         // One output line per input line, so outputs line up with inputs.
@@ -345,9 +366,9 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                 phone_regions: Vec::new(),
             };
             let name = input.name();
-            input.lines(|line, line_no| {
+            input.lines(|line, line_no, ending| {
                 let plain = datapact_pii::reveal(line, &key).map_err(|e| anyhow!("{name}: line {line_no}: {e}"))?;
-                writeln!(out, "{plain}")?;
+                write!(out, "{plain}{ending}")?;
                 Ok(())
             })?;
         }
@@ -376,21 +397,37 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                 },
             };
             let mut pseudo = Pseudonymizer::new();
-            a.input.lines(|line, line_no| {
+            a.input.lines(|line, line_no, ending| {
                 let masked = |text: &str, pseudo: &mut Pseudonymizer| -> Result<String> {
                     let spans: Vec<Span> = analyzer.analyze(text, &opts);
                     Ok(anonymize(text, &spans, &op, pseudo)?)
                 };
                 if a.input.jsonl {
                     if line.trim().is_empty() {
-                        writeln!(out)?;
+                        write!(out, "{ending}")?;
                         return Ok(());
                     }
-                    let (mut v, text) = a.input.field_of(line, line_no)?;
-                    v[&a.input.field] = Value::String(masked(&text, &mut pseudo)?);
-                    writeln!(out, "{v}")?;
+                    // Only the text field changes: the other members keep their order and
+                    // their exact values (large integers, `1.10`).
+                    let name = a.input.name();
+                    let at = |e: String| anyhow!("{name}: line {line_no}: {e}");
+                    let OrderedObject(mut members) =
+                        serde_json::from_str(line).map_err(|e| at(format!("not a JSON object: {e}")))?;
+                    let slot = members
+                        .iter_mut()
+                        .find(|(k, _)| *k == a.input.field)
+                        .ok_or_else(|| at(format!("no string field `{}`", a.input.field)))?;
+                    let text: String = serde_json::from_str(slot.1.get())
+                        .map_err(|_| at(format!("no string field `{}`", a.input.field)))?;
+                    slot.1 = RawValue::from_string(serde_json::to_string(&masked(&text, &mut pseudo)?)?)?;
+                    write!(out, "{{")?;
+                    for (i, (k, v)) in members.iter().enumerate() {
+                        let sep = if i == 0 { "" } else { "," };
+                        write!(out, "{sep}{}:{}", serde_json::to_string(k)?, v.get())?;
+                    }
+                    write!(out, "}}{ending}")?;
                 } else {
-                    writeln!(out, "{}", masked(line, &mut pseudo)?)?;
+                    write!(out, "{}{ending}", masked(line, &mut pseudo)?)?;
                 }
                 Ok(())
             })?;
@@ -398,6 +435,29 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A JSON object's members in their order, their values as written.
+struct OrderedObject(Vec<(String, Box<RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for OrderedObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = OrderedObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedObject, A::Error> {
+                let mut members = Vec::new();
+                while let Some(kv) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(kv);
+                }
+                Ok(OrderedObject(members))
+            }
+        }
+        d.deserialize_map(Members)
+    }
 }
 
 /// One line of `pii corpus`.
@@ -436,16 +496,28 @@ fn round(x: f32) -> f64 {
     (x as f64 * 100.0).round() / 100.0
 }
 
+/// Each line's spans, and each line's text length in code points (when it has a text).
+type SpansFile = (Vec<Vec<Labeled>>, Vec<Option<usize>>);
+
 /// The spans of each line of a JSONL file (`{"spans": [{"start", "end", "type", "score"?}]}`),
-/// keeping those scoring at least `min_score` when given.
-fn read_spans(path: &std::path::Path, min_score: Option<f64>) -> Result<Vec<Vec<Labeled>>> {
+/// keeping those scoring at least `min_score` when given, and the length in code points of each
+/// line's `text` (when it has one). Spans must lie within their text: the line's own, or the
+/// corpus line's (`lengths`).
+fn read_spans(path: &std::path::Path, min_score: Option<f64>, lengths: Option<&[Option<usize>]>) -> Result<SpansFile> {
     let name = path.display();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {name}"))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
     let mut all = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read {name}"))?;
+    let mut own = Vec::new();
+    let mut offset = 0;
+    for (i, raw) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
         let at = |what: String| anyhow!("{name}: line {}: {what}", i + 1);
-        let v: Value = serde_json::from_str(&line).map_err(|e| at(format!("not a JSON object: {e}")))?;
+        let line =
+            std::str::from_utf8(raw).map_err(|e| at(format!("invalid UTF-8 at byte {}", offset + e.valid_up_to())))?;
+        offset += raw.len();
+        let line = line.trim_end_matches(['\n', '\r']);
+        let v: Value = serde_json::from_str(line).map_err(|e| at(format!("not a JSON object: {e}")))?;
+        let text_len = v.get("text").and_then(Value::as_str).map(|t| t.chars().count());
+        let limit = text_len.or_else(|| lengths.and_then(|l| l.get(i).copied().flatten()));
         let spans = v
             .get("spans")
             .and_then(Value::as_array)
@@ -459,14 +531,23 @@ fn read_spans(path: &std::path::Path, min_score: Option<f64>) -> Result<Vec<Vec<
             if end <= start {
                 return Err(at(format!("spans[{k}]: end {end} is not after start {start}")));
             }
-            let score = s.get("score").and_then(Value::as_f64);
+            if let Some(len) = limit
+                && end > len
+            {
+                return Err(at(format!("spans[{k}]: end {end} is past the text's {len} characters")));
+            }
+            let score = match s.get("score") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_f64().ok_or_else(|| field("score"))?),
+            };
             if min_score.is_none_or(|m| score.is_none_or(|x| x >= m)) {
                 out.push((start, end, t.to_string()));
             }
         }
         all.push(out);
+        own.push(text_len);
     }
-    Ok(all)
+    Ok((all, own))
 }
 
 fn print_scores(out: &mut impl Write, scores: &std::collections::BTreeMap<String, Scores>, json: bool) -> Result<()> {

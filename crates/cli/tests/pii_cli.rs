@@ -191,3 +191,66 @@ fn corpus_scan_and_score_line_up() {
         text(&score.stderr)
     );
 }
+
+#[test]
+fn mask_changes_only_the_text_and_keeps_line_endings() {
+    let input = b"{\"z\":1,\"id\":123456789012345678901234,\"text\":\"mail ann@example.com\",\"f\":1.10}\r\n{\"text\":\"plain\"}\n";
+    let out = pii(&["mask", "--jsonl"], &input[..]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = text(&out.stdout);
+    assert_eq!(
+        body.lines().next().unwrap(),
+        "{\"z\":1,\"id\":123456789012345678901234,\"text\":\"mail <EMAIL_ADDRESS>\",\"f\":1.10}"
+    );
+    assert!(body.ends_with("}\r\n{\"text\":\"plain\"}\n"), "{body:?}");
+    let out = pii(&["mask"], b"a ann@example.com\r\nno newline at the end");
+    assert_eq!(text(&out.stdout), "a <EMAIL_ADDRESS>\r\nno newline at the end");
+}
+
+#[test]
+fn phone_regions_and_score_inputs_are_checked() {
+    let out = pii(&["scan", "--phone-regions", "US,UK"], b"x\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the United Kingdom is GB"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = pii(&["scan", "--phone-regions", "de, gb"], b"call 030 1234 5678\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("PHONE_NUMBER"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("gold.jsonl");
+    std::fs::write(&gold, "{\"text\":\"abc\",\"spans\":[]}\n").unwrap();
+    let pred = dir.path().join("pred.jsonl");
+    std::fs::write(
+        &pred,
+        "{\"spans\":[{\"start\":0,\"end\":3000000000000,\"type\":\"X\"}]}\n",
+    )
+    .unwrap();
+    let (g, p) = (gold.to_str().unwrap(), pred.to_str().unwrap());
+    let out = pii(&["score", g, p], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("past the text's 3 characters"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(
+        &pred,
+        "{\"spans\":[{\"start\":0,\"end\":1,\"type\":\"X\",\"score\":\"hi\"}]}\n",
+    )
+    .unwrap();
+    let out = pii(&["score", g, p], b"");
+    assert!(text(&out.stderr).contains("spans[0].score"), "{}", text(&out.stderr));
+    let out = pii(&["score", g, p, "--min-score", "5"], b"");
+    assert!(text(&out.stderr).contains("--min-score must be between 0 and 1"));
+    std::fs::write(&pred, b"{\"spans\":[]}\n\xff\n").unwrap();
+    let out = pii(&["score", g, p], b"");
+    assert!(
+        text(&out.stderr).contains("line 2: invalid UTF-8 at byte 13"),
+        "{}",
+        text(&out.stderr)
+    );
+}

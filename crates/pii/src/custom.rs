@@ -47,7 +47,8 @@ pub struct CustomRecognizer {
     /// What a context word adds (default 0.35).
     #[serde(default)]
     pub context_boost: Option<f32>,
-    /// Match a deny-list's terms regardless of ASCII case (patterns say `(?i)` instead).
+    /// Match regardless of case: a pattern as if written `(?i)`, a deny-list's terms regardless
+    /// of ASCII case.
     #[serde(default)]
     pub case_insensitive: bool,
 }
@@ -129,6 +130,21 @@ fn validator(name: &str) -> Option<Validator> {
     })
 }
 
+/// A pattern's build error with its cause (the syntax error and where it is), not only
+/// "error parsing pattern 0".
+fn build_error(e: &regex_automata::meta::BuildError) -> String {
+    if let Some(syntax) = e.syntax_error() {
+        return syntax.to_string();
+    }
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    message
+}
+
 /// Largest compiled pattern, so a configuration cannot exhaust memory.
 const PATTERN_SIZE_LIMIT: usize = 8 << 20;
 /// Most terms in one deny-list.
@@ -153,6 +169,9 @@ impl CustomRecognizer {
             None => Ok(default),
         };
         let boost = unit("context_boost", self.context_boost, 0.35)?;
+        if self.context_boost.is_some() && self.context.is_empty() {
+            return Err(field("context_boost", "only counts with `context` words".to_string()));
+        }
         for w in &self.context {
             if w.trim().is_empty() || w.len() > MAX_TERM_LEN {
                 return Err(field("context", format!("context word `{w}` is empty or too long")));
@@ -176,8 +195,12 @@ impl CustomRecognizer {
                             .nfa_size_limit(Some(PATTERN_SIZE_LIMIT))
                             .dfa_size_limit(Some(PATTERN_SIZE_LIMIT)),
                     )
-                    .build(&p.replace(r"\b", r"(?-u:\b)"))
-                    .map_err(|e| field("pattern", e.to_string()))?;
+                    .build(&if self.case_insensitive {
+                        format!("(?i:{p})")
+                    } else {
+                        p.clone()
+                    })
+                    .map_err(|e| field("pattern", build_error(&e)))?;
                 if pattern.search(&Input::new("")).is_some() {
                     return Err(field("pattern", "matches the empty string".to_string()));
                 }
@@ -325,6 +348,22 @@ mod tests {
     }
 
     #[test]
+    fn patterns_keep_unicode_word_boundaries_and_can_ignore_case() {
+        let a = analyzer(
+            "[[recognizers]]\nentity = \"SCHOOL\"\npattern = '\\bÉcole [A-Z]\\w+\\b'\nscore = 0.9\n\n\
+             [[recognizers]]\nentity = \"EMPLOYEE_ID\"\npattern = 'emp-\\d+'\ncase_insensitive = true\nscore = 0.9\n",
+        )
+        .unwrap();
+        assert_eq!(
+            found(&a, "à l'École Normale, EMP-12"),
+            vec![
+                ("SCHOOL".into(), "École Normale".into()),
+                ("EMPLOYEE_ID".into(), "EMP-12".into())
+            ]
+        );
+    }
+
+    #[test]
     fn bad_configurations_name_the_field() {
         for (toml, want) in [
             (
@@ -333,7 +372,13 @@ mod tests {
             ),
             (
                 "[[recognizers]]\nentity = \"A\"\npattern = '('",
-                "recognizers[0].pattern",
+                "recognizers[0].pattern: regex parse error",
+            ),
+            ("[[recognizers]]\nentity = \"A\"\npattern = '('", "unclosed group"),
+            ("[[recognizers]]\nentity = \"A\"\npattern = '(?=a)'", "look-around"),
+            (
+                "[[recognizers]]\nentity = \"A\"\npattern = 'a'\ncontext_boost = 0.2",
+                "only counts with `context`",
             ),
             (
                 "[[recognizers]]\nentity = \"A\"\npattern = 'a*'",

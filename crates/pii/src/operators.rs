@@ -89,7 +89,9 @@ pub fn reveal(text: &str, key: &[u8; 32]) -> Result<String, RevealError> {
         let token = text[open..].find('>').map(|c| &text[open + 1..open + c]);
         let parsed = token.and_then(|t| {
             let (entity, payload) = t.split_once(ENC)?;
-            let entity = entity.parse::<EntityType>().ok()?;
+            // A custom type written by another process is a type here too: its name is
+            // authenticated with the value, so a token under a forged name fails to decrypt.
+            let entity = EntityType::declare(entity).ok()?;
             Some((t.len(), entity, payload))
         });
         let Some((len, entity, payload)) = parsed else {
@@ -302,6 +304,16 @@ mod tests {
         // A token moved to another entity type does not decrypt (the type is authenticated).
         let moved = sealed.replacen("<EMAIL_ADDRESS:enc:", "<URL:enc:", 1);
         assert!(reveal(&moved, &key).is_err());
+    }
+
+    #[test]
+    fn reveal_knows_custom_types_it_has_not_seen_declared() {
+        let key = [7u8; 32];
+        let t = seal(&key, EntityType::declare("LOYALTY_NO").unwrap(), "LC-1234").unwrap();
+        let text = format!("card {t} ok");
+        assert_eq!(reveal(&text, &key).unwrap(), "card LC-1234 ok");
+        let forged = text.replace("LOYALTY_NO", "OTHER_TYPE");
+        assert!(reveal(&forged, &key).is_err(), "the type name is authenticated");
     }
 
     #[test]

@@ -155,6 +155,11 @@ pub fn is_valid<S: AsRef<str>>(text: &str, regions: &[S]) -> bool {
     })
 }
 
+/// Whether `id` (an ISO 3166 code, in capitals) is a region of the numbering plan.
+pub fn is_region(id: &str) -> bool {
+    METADATA.by_id.contains_key(id)
+}
+
 /// Builds the metadata now rather than on the first scan that needs it.
 pub fn warm_up() {
     LazyLock::force(&METADATA);
