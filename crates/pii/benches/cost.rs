@@ -8,25 +8,14 @@ use std::time::{Duration, Instant};
 
 use datapact_pii::{Analyzer, EntityType, Options};
 
+mod common;
+use common::email;
+
 fn main() {
     let mut prompt = String::new();
     let mut j = 0;
     while prompt.len() < 2048 {
-        prompt.push_str(&format!(
-            "Hi team,\n\nThis is Maria from Acme. Please update my contact details: my new e-mail is \
-             maria.{j}@acme-health.example and my mobile is +1 415 555 {:04}. Our order #{} from last \
-             week (tracking 9400 1000 0000 0000 {:04} 00) arrived damaged. I paid with card \
-             4111 1111 1111 1111 on 2024-03-{:02}. Refunds go to IBAN DE89 3704 0044 0532 0130 00.\n\
-             The app version 3.14.{} crashes when I open https://portal.acme-health.example/orders/{j}; \
-             our server 10.0.{}.{} logs show nothing. My SSN is not needed, right?\n\nThanks,\nMaria\n\n",
-            j % 10_000,
-            100_000 + j,
-            j % 10_000,
-            1 + j % 28,
-            j % 50,
-            j % 256,
-            (j * 7) % 256
-        ));
+        prompt.push_str(&email(j));
         j += 1;
     }
     prompt.truncate(2040);

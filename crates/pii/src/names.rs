@@ -980,44 +980,81 @@ fn classify(
     }
 }
 
+/// Introductions and greetings a lowercase name may follow ("my name is maria").
+const INTROS: &[&str] = &[
+    "my name is",
+    "name is",
+    "i am",
+    "i'm",
+    "im",
+    "this is",
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+];
+
+/// Relations a lowercase name may follow ("my cousin raúl").
+const RELATIONS: &[&str] = &[
+    "friend",
+    "cousin",
+    "neighbour",
+    "neighbor",
+    "landlord",
+    "colleague",
+    "boss",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "brother",
+    "sister",
+    "mom",
+    "dad",
+    "uncle",
+    "aunt",
+    "roommate",
+    "coworker",
+];
+
+/// The last words of those phrases, for a cheap first test on the word before a name.
+const INTRO_ENDINGS: &[&str] = &[
+    "is",
+    "am",
+    "i'm",
+    "im",
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    ",",
+    "friend",
+    "cousin",
+    "neighbour",
+    "neighbor",
+    "landlord",
+    "colleague",
+    "boss",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "brother",
+    "sister",
+    "mom",
+    "dad",
+    "uncle",
+    "aunt",
+    "roommate",
+    "coworker",
+];
+
 /// A lowercase given name after an introduction ("i'm maria garcia"), and its end.
 fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     // Cheap test first: the word before is the end of an introduction or a greeting.
     let prev = i.checked_sub(1).map(word).unwrap_or("");
-    if ![
-        "is",
-        "am",
-        "i'm",
-        "im",
-        "dear",
-        "hi",
-        "hello",
-        "hey",
-        ",",
-        "friend",
-        "cousin",
-        "neighbour",
-        "neighbor",
-        "landlord",
-        "colleague",
-        "boss",
-        "wife",
-        "husband",
-        "son",
-        "daughter",
-        "brother",
-        "sister",
-        "mom",
-        "dad",
-        "uncle",
-        "aunt",
-        "roommate",
-        "coworker",
-    ]
-    .iter()
-    .any(|w| prev.eq_ignore_ascii_case(w))
-    {
+    if !INTRO_ENDINGS.iter().any(|w| prev.eq_ignore_ascii_case(w)) {
         return None;
     }
     if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST {
@@ -1025,40 +1062,7 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     }
     let intro = before(text, toks[i].start, 24);
     let intro = intro.trim_end();
-    if ![
-        "my name is",
-        "i am",
-        "i'm",
-        "im",
-        "this is",
-        "name is",
-        "dear",
-        "hi",
-        "hello",
-        "hey",
-        "friend",
-        "cousin",
-        "neighbour",
-        "neighbor",
-        "landlord",
-        "colleague",
-        "boss",
-        "wife",
-        "husband",
-        "son",
-        "daughter",
-        "brother",
-        "sister",
-        "mom",
-        "dad",
-        "uncle",
-        "aunt",
-        "roommate",
-        "coworker",
-    ]
-    .iter()
-    .any(|c| ends_with_word(intro, c))
-    {
+    if !INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c)) {
         return None;
     }
     let mut end = i + 1;
@@ -1270,6 +1274,24 @@ fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
     (outward && inward && n.single_spaced()).then_some(k + 2)
 }
 
+/// Past a street whose type comes first (`rue de Rivoli`, `Via Roma`), from the type word at
+/// `k`: its particles and one to three name words; `None` without a name.
+fn after_prefixed_street(text: &str, toks: &[Tok], mut k: usize) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    k += 1;
+    while toks
+        .get(k)
+        .is_some_and(|p| p.kind == Kind::Lower && is_particle(word(k)))
+    {
+        k += 1;
+    }
+    let names = k;
+    while toks.get(k).is_some_and(|n| n.is_word() && n.single_spaced()) && k - names < 3 {
+        k += 1;
+    }
+    (k > names).then_some(k)
+}
+
 /// A street address starting at token `i`: its end (bytes) and the next token.
 fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let t = toks[i];
@@ -1303,20 +1325,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             p.single_spaced() && p.end - p.start <= 8 && lookup(lex, word(k)) & flag::PREFIX_STREET != 0
         });
         if prefixed {
-            k += 1;
-            while toks
-                .get(k)
-                .is_some_and(|p| p.kind == Kind::Lower && is_particle(word(k)))
-            {
-                k += 1;
-            }
-            let names = k;
-            while toks.get(k).is_some_and(|n| n.is_word() && n.single_spaced()) && k - names < 3 {
-                k += 1;
-            }
-            if k == names {
-                return None;
-            }
+            k = after_prefixed_street(text, toks, k)?;
         } else {
             // Name words, the last of which is a street word.
             let mut suffix_at = None;
@@ -1347,20 +1356,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         let prefix = t.flags & flag::PREFIX_STREET != 0;
         let ending = !prefix && with_lower(word(i), street_ending);
         if prefix {
-            k += 1;
-            while toks
-                .get(k)
-                .is_some_and(|p| p.kind == Kind::Lower && is_particle(word(k)))
-            {
-                k += 1;
-            }
-            let names = k;
-            while toks.get(k).is_some_and(|n| n.is_word() && n.single_spaced()) && k - names < 3 {
-                k += 1;
-            }
-            if k == names {
-                return None;
-            }
+            k = after_prefixed_street(text, toks, k)?;
         } else if ending {
             k += 1;
             if punct(k, ".") && toks[k].attached() {

@@ -9,6 +9,15 @@ pub const KEY_PREFIX: &str = "dpk_";
 /// Shortest secret accepted from `DATAPACT_ADMIN_KEY`.
 pub const MIN_KEY_LEN: usize = 24;
 
+/// The secret of an `Authorization: Bearer KEY` header value, if it is one.
+pub fn bearer_secret(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
 /// SHA-256 of a key secret.
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()

@@ -183,18 +183,13 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             )
         })?;
         let value = header.to_str().unwrap_or("");
-        let secret = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "the Authorization header must be `Bearer KEY`",
-                )
-            })?;
+        let secret = auth::bearer_secret(value).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the Authorization header must be `Bearer KEY`",
+            )
+        })?;
         let key = state
             .registry
             .key_by_hash(&auth::hash_secret(secret))

@@ -105,14 +105,9 @@ pub fn caller(state: &AppState, headers: &HeaderMap) -> Result<GatewayCaller, Ga
         .ok_or_else(|| {
             GatewayError::unauthenticated("unauthenticated", "send an API key as `Authorization: Bearer KEY`")
         })?;
-    let secret = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            GatewayError::unauthenticated("unauthenticated", "the Authorization header must be `Bearer KEY`")
-        })?;
+    let secret = auth::bearer_secret(value).ok_or_else(|| {
+        GatewayError::unauthenticated("unauthenticated", "the Authorization header must be `Bearer KEY`")
+    })?;
     let key = state
         .registry
         .key_by_hash(&auth::hash_secret(secret))

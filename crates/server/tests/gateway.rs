@@ -20,6 +20,19 @@ async fn models(s: &TestServer, key: &str, tenant: Option<&str>) -> (StatusCode,
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Replaces the organization's AI settings as its admin.
+async fn put_org_ai(s: &TestServer, oa: &str, org: &str, body: Value) {
+    let (st, v) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(oa),
+            Some(body),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
 fn ids(v: &Value) -> Vec<String> {
     let mut ids: Vec<String> = v["data"]
         .as_array()
@@ -97,26 +110,18 @@ models = ["llama3.1"]
     );
 
     // The organization's model policy filters the list.
-    let put = |body: Value| {
-        let (s, oa, org) = (&s, oa.clone(), org.clone());
-        async move {
-            let (st, v) = s
-                .call(
-                    reqwest::Method::PUT,
-                    &format!("/v1/orgs/{org}/ai-settings"),
-                    Some(&oa),
-                    Some(body),
-                )
-                .await;
-            assert_eq!(st, StatusCode::OK, "{v}");
-        }
-    };
-    put(json!({"models": {"deny": ["gpt-4o", "openai-eu/text-embedding-*"]}})).await;
+    put_org_ai(
+        &s,
+        &oa,
+        &org,
+        json!({"models": {"deny": ["gpt-4o", "openai-eu/text-embedding-*"]}}),
+    )
+    .await;
     let (_, v) = models(&s, &svc, Some(&tenant)).await;
     assert_eq!(ids(&v), ["gpt-4o-mini", "llama3.1"]);
 
     // Generative AI off: third-party models go; the customer's own model stays (`service`).
-    put(json!({"genai_enabled": false})).await;
+    put_org_ai(&s, &oa, &org, json!({"genai_enabled": false})).await;
     let (_, v) = models(&s, &svc, Some(&tenant)).await;
     assert_eq!(ids(&v), ["llama3.1"]);
 
@@ -308,21 +313,7 @@ api_key_file = "{key}"
     assert!(!es.to_string().contains("ann@example.com") && !es.to_string().contains("Garcia"));
 
     // Refusals: PII blocked, model not allowed, generative AI off; each one recorded.
-    let put = |body: Value| {
-        let (s, oa, org) = (&s, oa.clone(), org.clone());
-        async move {
-            let (st, v) = s
-                .call(
-                    reqwest::Method::PUT,
-                    &format!("/v1/orgs/{org}/ai-settings"),
-                    Some(&oa),
-                    Some(body),
-                )
-                .await;
-            assert_eq!(st, StatusCode::OK, "{v}");
-        }
-    };
-    put(json!({"pii": "block", "models": {"deny": ["gpt-4o"]}})).await;
+    put_org_ai(&s, &oa, &org, json!({"pii": "block", "models": {"deny": ["gpt-4o"]}})).await;
     let (st, v) = chat(&s, &svc, &tenant, ask("Call me on +44 20 7946 0958", "gpt-4o-mini")).await;
     assert_eq!(
         (st, v["error"]["code"].as_str()),
@@ -336,7 +327,7 @@ api_key_file = "{key}"
         (st, v["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("model_not_allowed"))
     );
-    put(json!({"genai_enabled": false})).await;
+    put_org_ai(&s, &oa, &org, json!({"genai_enabled": false})).await;
     let (st, v) = chat(&s, &svc, &tenant, ask("Hello", "gpt-4o-mini")).await;
     assert_eq!(
         (st, v["error"]["code"].as_str()),
@@ -344,7 +335,7 @@ api_key_file = "{key}"
         "{v}"
     );
     assert_eq!(v["error"]["reasons"], json!(["genai_disabled"]));
-    put(json!({"pii": "off"})).await;
+    put_org_ai(&s, &oa, &org, json!({"pii": "off"})).await;
 
     // Provider failures are the client's clear error, and the record says so.
     let (st, v) = chat(&s, &svc, &tenant, ask("Hello", "broken")).await;
