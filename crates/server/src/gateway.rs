@@ -249,7 +249,7 @@ static CLIENT: std::sync::LazyLock<Result<reqwest::Client, String>> = std::sync:
 });
 
 /// Largest chat request accepted, in bytes.
-const MAX_CHAT_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_CHAT_BYTES: usize = 4 * 1024 * 1024;
 
 fn bad_request(code: &'static str, param: Option<&'static str>, message: impl Into<String>) -> GatewayError {
     let mut e = GatewayError::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message);
@@ -336,7 +336,7 @@ impl CallRecord {
 pub async fn chat_completions(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: bytes::Bytes,
+    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, GatewayError> {
     let started = std::time::Instant::now();
     let caller = caller(&st, &headers)?;
@@ -355,14 +355,20 @@ pub async fn chat_completions(
                 })?,
         ),
     };
-    if body.len() > MAX_CHAT_BYTES {
-        return Err(GatewayError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request_error",
-            "request_too_large",
-            format!("a chat request is at most {MAX_CHAT_BYTES} bytes"),
-        ));
-    }
+    // Read only up to the limit; a longer body is refused in OpenAI's error shape.
+    let body = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            GatewayError::new(
+                status,
+                "invalid_request_error",
+                "request_too_large",
+                format!("a chat request is at most {MAX_CHAT_BYTES} bytes"),
+            )
+        } else {
+            bad_request("invalid_body", None, e.body_text())
+        }
+    })?;
     let mut req: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| bad_request("invalid_json", None, format!("the body is not JSON: {e}")))?;
     let model = req

@@ -364,6 +364,16 @@ api_key_file = "{key}"
         (st, v["error"]["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("streaming_not_supported"))
     );
+    // Larger than the gateway's own limit (4 MiB), not the API's 64 KiB: refused in OpenAI's shape.
+    let big = "x".repeat(100 * 1024);
+    let (st, v) = chat(&s, &svc, &tenant, ask(&big, "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "a 100 KiB prompt is fine: {v}");
+    let huge = "x".repeat(5 * 1024 * 1024);
+    let (st, v) = chat(&s, &svc, &tenant, ask(&huge, "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("request_too_large"))
+    );
     let (_, es) = s
         .get(&format!("/v1/audit/entries?action=llm_call&tenant={tenant}"), &oa)
         .await;
@@ -373,5 +383,8 @@ api_key_file = "{key}"
         .iter()
         .map(|i| i["entry"]["call"]["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["masked", "blocked", "blocked", "blocked", "error", "error"]);
+    assert_eq!(
+        statuses,
+        ["masked", "blocked", "blocked", "blocked", "error", "error", "allowed"]
+    );
 }

@@ -128,7 +128,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tenants/{tenant}/products", get(decisions::availability))
         .route("/v1/decisions", post(decisions::decide))
         .route("/v1/models", get(crate::gateway::list_models))
-        .route("/v1/chat/completions", post(crate::gateway::chat_completions))
+        .route(
+            "/v1/chat/completions",
+            post(crate::gateway::chat_completions).layer(DefaultBodyLimit::max(crate::gateway::MAX_CHAT_BYTES)),
+        )
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route("/v1/orgs/{org}/terminate", post(data::terminate))
