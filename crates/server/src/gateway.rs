@@ -289,6 +289,9 @@ struct CallRecord {
     feature: Option<datapact_audit::Label>,
     pii_types: Vec<String>,
     reasons: Vec<datapact_governance::Reason>,
+    /// The end user (`x-datapact-user`) as a keyed hash under the organization's key: calls of
+    /// one user correlate in the log, and the log never holds who they are.
+    user: Option<String>,
 }
 
 impl CallRecord {
@@ -312,6 +315,9 @@ impl CallRecord {
             });
         if let Some(p) = &self.provider {
             ev = ev.purpose(purpose_of(p)).region(&p.config.region);
+        }
+        if let Some(u) = &self.user {
+            ev = ev.correlation(u.clone());
         }
         let name = |s: &str| datapact_audit::Name::new(s).ok();
         ev.0.call = name(&self.model).map(|model| datapact_audit::LlmCall {
@@ -390,6 +396,20 @@ pub async fn chat_completions(
             "streaming through the AI trust layer is not available yet; send `stream: false`",
         ));
     }
+    let user = match headers.get("x-datapact-user") {
+        None => None,
+        Some(v) => {
+            let u = v.to_str().map(str::trim).unwrap_or("");
+            if u.is_empty() || u.len() > 256 {
+                return Err(bad_request(
+                    "invalid_user",
+                    Some("x-datapact-user"),
+                    "x-datapact-user is 1 to 256 characters of visible ASCII",
+                ));
+            }
+            Some(st.vault.correlate(&caller.org.id.to_string(), u))
+        }
+    };
     let mut record = CallRecord {
         model: model.clone(),
         provider: None,
@@ -398,6 +418,7 @@ pub async fn chat_completions(
         feature,
         pii_types: Vec::new(),
         reasons: Vec::new(),
+        user,
     };
     let zero = std::time::Duration::ZERO;
 

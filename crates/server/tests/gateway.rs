@@ -230,6 +230,7 @@ async fn chat(s: &TestServer, key: &str, tenant: &str, body: Value) -> (StatusCo
         .bearer_auth(key)
         .header("x-datapact-tenant", tenant)
         .header("x-datapact-feature", "Summarize")
+        .header("x-datapact-user", "maria.garcia@customer.example")
         .json(&body)
         .send()
         .await
@@ -311,6 +312,9 @@ api_key_file = "{key}"
     assert_eq!(e["call"]["pii_types"], json!(["EMAIL_ADDRESS", "PERSON"]));
     assert!(e["call"]["overhead_us"].as_u64().unwrap() <= e["call"]["latency_ms"].as_u64().unwrap() * 1000 + 1000);
     assert!(!es.to_string().contains("ann@example.com") && !es.to_string().contains("Garcia"));
+    // The end user is a keyed hash: the same user correlates, the log never says who.
+    let user = e["correlation"].as_str().unwrap();
+    assert!(user.len() >= 32 && !user.contains("maria"), "{user}");
 
     // Refusals: PII blocked, model not allowed, generative AI off; each one recorded.
     put_org_ai(&s, &oa, &org, json!({"pii": "block", "models": {"deny": ["gpt-4o"]}})).await;
@@ -377,6 +381,13 @@ api_key_file = "{key}"
     let (_, es) = s
         .get(&format!("/v1/audit/entries?action=llm_call&tenant={tenant}"), &oa)
         .await;
+    let users: std::collections::BTreeSet<&str> = es["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["entry"]["correlation"].as_str())
+        .collect();
+    assert_eq!(users.len(), 1, "one user, one hash: {users:?}");
     let statuses: Vec<&str> = es["items"]
         .as_array()
         .unwrap()
