@@ -336,13 +336,96 @@ impl CallRecord {
     }
 }
 
+/// The OpenAI endpoints the trust layer serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    /// `/chat/completions`: `messages` in, `choices` out.
+    Chat,
+    /// `/embeddings`: `input` in, `data` out.
+    Embeddings,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chat/completions",
+            Endpoint::Embeddings => "embeddings",
+        }
+    }
+
+    /// The texts a request sends to the provider, for scanning and masking.
+    fn texts(self, req: &mut serde_json::Value) -> Vec<&mut String> {
+        match self {
+            Endpoint::Chat => message_texts(req),
+            Endpoint::Embeddings => match req.get_mut("input") {
+                Some(serde_json::Value::String(s)) => vec![s],
+                Some(serde_json::Value::Array(items)) => items
+                    .iter_mut()
+                    .filter_map(|i| match i {
+                        serde_json::Value::String(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Why a request's body is not one of this endpoint's, if it is not.
+    fn check(self, req: &serde_json::Value) -> Result<(), GatewayError> {
+        match self {
+            Endpoint::Chat if !req.get("messages").is_some_and(serde_json::Value::is_array) => Err(bad_request(
+                "invalid_messages",
+                Some("messages"),
+                "`messages` must be an array",
+            )),
+            Endpoint::Chat if req.get("stream").and_then(serde_json::Value::as_bool) == Some(true) => Err(bad_request(
+                "streaming_not_supported",
+                Some("stream"),
+                "streaming through the AI trust layer is not available yet; send `stream: false`",
+            )),
+            Endpoint::Embeddings if !req.get("input").is_some_and(|i| i.is_string() || i.is_array()) => Err(
+                bad_request("invalid_input", Some("input"), "`input` must be a string or an array"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether an answer has this endpoint's shape.
+    fn answered(self, v: &serde_json::Value) -> bool {
+        let key = match self {
+            Endpoint::Chat => "choices",
+            Endpoint::Embeddings => "data",
+        };
+        v.get(key).is_some_and(serde_json::Value::is_array)
+    }
+}
+
 /// `POST /v1/chat/completions` (non-streaming): authenticate, decide, apply the model policy
 /// and residency, mask or refuse personal data, forward with zero retention, restore the
 /// placeholders in the answer, and record one audit entry without the prompt or the answer.
 pub async fn chat_completions(
+    state: State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, GatewayError> {
+    call(state, headers, body, Endpoint::Chat).await
+}
+
+/// `POST /v1/embeddings`: the same pipeline as chat completions, for embedding inputs.
+pub async fn embeddings(
+    state: State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, GatewayError> {
+    call(state, headers, body, Endpoint::Embeddings).await
+}
+
+async fn call(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+    endpoint: Endpoint,
 ) -> Result<Response, GatewayError> {
     let started = std::time::Instant::now();
     let caller = caller(&st, &headers)?;
@@ -382,20 +465,7 @@ pub async fn chat_completions(
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| bad_request("missing_model", Some("model"), "`model` is required"))?;
-    if !req.get("messages").is_some_and(serde_json::Value::is_array) {
-        return Err(bad_request(
-            "invalid_messages",
-            Some("messages"),
-            "`messages` must be an array",
-        ));
-    }
-    if req.get("stream").and_then(serde_json::Value::as_bool) == Some(true) {
-        return Err(bad_request(
-            "streaming_not_supported",
-            Some("stream"),
-            "streaming through the AI trust layer is not available yet; send `stream: false`",
-        ));
-    }
+    endpoint.check(&req)?;
     let user = match headers.get("x-datapact-user") {
         None => None,
         Some(v) => {
@@ -480,7 +550,7 @@ pub async fn chat_completions(
     if mode != datapact_governance::PiiMode::Off {
         let opts = datapact_pii::Options::default();
         let mut types: Vec<String> = Vec::new();
-        for text in message_texts(&mut req) {
+        for text in endpoint.texts(&mut req) {
             let spans = ANALYZER.analyze(text, &opts);
             for s in &spans {
                 let t = s.entity.as_str().to_string();
@@ -521,7 +591,7 @@ pub async fn chat_completions(
     // Forward, asking the provider to keep nothing.
     let (url, auth_header) = match provider.config.api {
         crate::config::ProviderApi::Openai => (
-            format!("{}/chat/completions", provider.config.base_url.trim_end_matches('/')),
+            format!("{}/{}", provider.config.base_url.trim_end_matches('/'), endpoint.path()),
             provider
                 .secret
                 .as_ref()
@@ -529,9 +599,10 @@ pub async fn chat_completions(
         ),
         crate::config::ProviderApi::AzureOpenai => (
             format!(
-                "{}/openai/deployments/{}/chat/completions?api-version={}",
+                "{}/openai/deployments/{}/{}?api-version={}",
                 provider.config.base_url.trim_end_matches('/'),
                 provider.config.deployment(&model),
+                endpoint.path(),
                 provider.config.api_version.as_deref().unwrap_or_default()
             ),
             provider.secret.as_ref().map(|s| ("api-key", s.expose().to_string())),
@@ -545,7 +616,7 @@ pub async fn chat_completions(
             ));
         }
     };
-    if provider.config.api == crate::config::ProviderApi::Openai {
+    if provider.config.api == crate::config::ProviderApi::Openai && endpoint == Endpoint::Chat {
         req["store"] = serde_json::Value::Bool(false);
     }
     let client = CLIENT.as_ref().map_err(|e| {
@@ -599,13 +670,13 @@ pub async fn chat_completions(
         )),
         Ok((_, bytes)) => serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
-            .filter(|v| v.get("choices").is_some_and(serde_json::Value::is_array))
+            .filter(|v| endpoint.answered(v))
             .ok_or_else(|| {
                 fail(
                     &mut record,
                     "upstream_invalid_response",
                     format!(
-                        "the provider `{}` answered with something that is not a chat completion",
+                        "the provider `{}` answered with something that is not its API's answer",
                         provider.config.name
                     ),
                 )

@@ -215,6 +215,20 @@ async fn mock_provider() -> (String, std::sync::Arc<std::sync::Mutex<Seen>>) {
                 },
             ),
         )
+        .route(
+            "/v1/embeddings",
+            post(
+                |State(seen): State<std::sync::Arc<std::sync::Mutex<Seen>>>, body: axum::Json<Value>| async move {
+                    seen.lock().unwrap().bodies.push(body.0.clone());
+                    axum::Json(json!({
+                        "object": "list",
+                        "model": body.0["model"],
+                        "data": [{"object": "embedding", "index": 0, "embedding": [0.25, -0.5]}],
+                        "usage": {"prompt_tokens": 3, "total_tokens": 3}
+                    }))
+                },
+            ),
+        )
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
@@ -397,5 +411,65 @@ api_key_file = "{key}"
     assert_eq!(
         statuses,
         ["masked", "blocked", "blocked", "blocked", "error", "error", "allowed"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_take_the_same_path() {
+    let (upstream, seen) = mock_provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[[providers]]
+name = "local"
+kind = "self_hosted"
+api = "openai"
+base_url = "{upstream}"
+region = "eu"
+models = ["nomic-embed-text"]
+"#
+    );
+    let s = TestServer::start_in(&dir.path().join("data"), Config::parse(&toml, "test.toml").unwrap()).await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let svc = s
+        .key(json!({"role": "service", "product": "ixp", "org": org, "tenant": tenant}))
+        .await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/embeddings", s.url))
+        .bearer_auth(&svc)
+        .json(&json!({"model": "nomic-embed-text", "input": ["Ticket from ann@example.com", "no personal data"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["data"][0]["embedding"], json!([0.25, -0.5]));
+    let sent = seen.lock().unwrap().bodies[0].clone();
+    assert_eq!(
+        sent["input"],
+        json!(["Ticket from <EMAIL_ADDRESS_1>", "no personal data"])
+    );
+    assert!(sent.get("store").is_none(), "`store` is a chat parameter");
+    let (_, es) = s
+        .get(&format!("/v1/audit/entries?action=llm_call&tenant={tenant}"), &oa)
+        .await;
+    let e = &es["items"][0]["entry"];
+    assert_eq!(e["purpose"], "service", "a self-hosted model is the service, not genai");
+    assert_eq!(e["call"]["status"], "masked");
+    assert_eq!(e["call"]["prompt_tokens"], 3);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/embeddings", s.url))
+        .bearer_auth(&svc)
+        .json(&json!({"model": "nomic-embed-text", "input": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (v["error"]["code"].as_str(), v["error"]["param"].as_str()),
+        (Some("invalid_input"), Some("input"))
     );
 }

@@ -132,6 +132,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/chat/completions",
             post(crate::gateway::chat_completions).layer(DefaultBodyLimit::max(crate::gateway::MAX_CHAT_BYTES)),
         )
+        .route(
+            "/v1/embeddings",
+            post(crate::gateway::embeddings).layer(DefaultBodyLimit::max(crate::gateway::MAX_CHAT_BYTES)),
+        )
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route("/v1/orgs/{org}/terminate", post(data::terminate))
