@@ -1,6 +1,8 @@
 //! Starts the real server on an ephemeral loopback port and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod llm;
+
 use std::path::{Path, PathBuf};
 
 use datapact_governance::Catalog;

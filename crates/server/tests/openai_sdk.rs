@@ -1,0 +1,162 @@
+//! The official `openai` Python package against the trust layer, as a customer's code would
+//! use it: only the base URL and the key change. The package is installed, pinned, into a
+//! virtual environment under the target directory on first run. Without Python or the package
+//! registry the test is skipped, except under `CI=true`, where it fails.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::TestServer;
+use common::llm::mock_provider;
+use datapact_server::Config;
+use serde_json::{Value, json};
+
+/// The pinned package and what it pulls in.
+const REQUIREMENTS: &[&str] = &[
+    "openai==3.51.0",
+    "annotated-types==0.8.0",
+    "anyio==4.16.0",
+    "h11==0.16.0",
+    "httpcore2==2.16.2",
+    "httpx2==2.16.2",
+    "idna==3.20",
+    "jiter==0.19.0",
+    "pydantic==2.14.4",
+    "pydantic_core==2.50.5",
+    "sniffio==1.3.1",
+    "truststore==0.10.5",
+    "typing-inspection==0.4.5",
+    "typing_extensions==4.16.0",
+];
+
+/// The venv's python with `openai` importable, or why not.
+fn sdk_python() -> Result<PathBuf, String> {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openai-sdk-venv");
+    let python = venv.join("bin").join("python");
+    let ready = |p: &PathBuf| {
+        Command::new(p)
+            .args([
+                "-c",
+                "import openai, sys; sys.exit(0 if openai.__version__ == '3.51.0' else 1)",
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return Ok(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3 -m venv: {e}"))?;
+    if !made.success() {
+        return Err("python3 -m venv failed".into());
+    }
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .args(REQUIREMENTS)
+        .status()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !pip.success() || !ready(&python) {
+        return Err("pip could not install the pinned openai package".into());
+    }
+    Ok(python)
+}
+
+/// What the script does with the SDK, printed as one JSON object.
+const SCRIPT: &str = r#"
+import json, sys, openai
+base, key, tenant = sys.argv[1], sys.argv[2], sys.argv[3]
+client = openai.OpenAI(base_url=base, api_key=key, default_headers={"x-datapact-tenant": tenant}, max_retries=0)
+out = {}
+chat = client.chat.completions.create(
+    model="gpt-4o-mini",
+    messages=[{"role": "user", "content": "Write to ann@example.com"}],
+)
+out["chat"] = chat.choices[0].message.content
+out["chat_usage"] = chat.usage.total_tokens
+emb = client.embeddings.create(model="gpt-4o-mini", input=["hello"])
+out["embedding"] = emb.data[0].embedding
+out["models"] = sorted(m.id for m in client.models.list())
+try:
+    client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    out["error"] = None
+except openai.PermissionDeniedError as e:
+    out["error"] = {"status": e.status_code, "code": e.code, "type": e.type}
+try:
+    client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "hi"}])
+except openai.NotFoundError as e:
+    out["not_found"] = e.code
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_openai_sdk_works_by_changing_the_base_url() {
+    let python = match sdk_python() {
+        Ok(p) => p,
+        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipped: {why} (set CI=true to make this a failure)");
+            return;
+        }
+        Err(why) => panic!("the OpenAI SDK compatibility test needs Python and the openai package: {why}"),
+    };
+    let (upstream, seen) = mock_provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("k");
+    std::fs::write(&key_file, "sk-upstream").unwrap();
+    let toml = format!(
+        r#"
+[[providers]]
+name = "openai-eu"
+kind = "third_party"
+api = "openai"
+base_url = "{upstream}"
+region = "eu"
+models = ["gpt-4o-mini", "gpt-4o"]
+api_key_file = "{key}"
+"#,
+        key = key_file.display()
+    );
+    let s = TestServer::start_in(&dir.path().join("data"), Config::parse(&toml, "t.toml").unwrap()).await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let (st, v) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(&oa),
+            Some(json!({"models": {"deny": ["gpt-4o"]}})),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let svc = s.key(json!({"role": "service", "product": "ixp", "org": org})).await;
+    let script = dir.path().join("sdk.py");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let base = format!("{}/v1", s.url);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args([&base, &svc, &tenant])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["chat"], "You said: Write to ann@example.com");
+    assert_eq!(v["chat_usage"], 17);
+    assert_eq!(v["embedding"], json!([0.25, -0.5]));
+    assert_eq!(v["models"], json!(["gpt-4o-mini"]));
+    assert_eq!(
+        v["error"],
+        json!({"status": 403, "code": "model_not_allowed", "type": "permission_error"})
+    );
+    assert_eq!(v["not_found"], "model_not_found");
+    let sent = &seen.lock().unwrap().bodies[0];
+    assert_eq!(sent["messages"][0]["content"], "Write to <EMAIL_ADDRESS_1>");
+}
