@@ -1017,44 +1017,13 @@ const RELATIONS: &[&str] = &[
     "coworker",
 ];
 
-/// The last words of those phrases, for a cheap first test on the word before a name.
-const INTRO_ENDINGS: &[&str] = &[
-    "is",
-    "am",
-    "i'm",
-    "im",
-    "dear",
-    "hi",
-    "hello",
-    "hey",
-    ",",
-    "friend",
-    "cousin",
-    "neighbour",
-    "neighbor",
-    "landlord",
-    "colleague",
-    "boss",
-    "wife",
-    "husband",
-    "son",
-    "daughter",
-    "brother",
-    "sister",
-    "mom",
-    "dad",
-    "uncle",
-    "aunt",
-    "roommate",
-    "coworker",
-];
-
 /// A lowercase given name after an introduction ("i'm maria garcia"), and its end.
 fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
-    // Cheap test first: the word before is the end of an introduction or a greeting.
     let prev = i.checked_sub(1).map(word).unwrap_or("");
-    if !INTRO_ENDINGS.iter().any(|w| prev.eq_ignore_ascii_case(w)) {
+    // Cheap test first: the word before ends one of the phrases (or is the comma of "hi, maria").
+    let ends_phrase = |p: &&str| p.rsplit(' ').next().is_some_and(|w| prev.eq_ignore_ascii_case(w));
+    if prev != "," && !INTROS.iter().chain(RELATIONS).any(ends_phrase) {
         return None;
     }
     if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST {

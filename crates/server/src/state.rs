@@ -131,6 +131,11 @@ impl AppState {
                 })
             })
             .collect::<Result<Vec<_>, crate::config::CredentialError>>()?;
+        if !providers.is_empty() {
+            // The PII engine's lexicons and phone metadata take a few hundred milliseconds to
+            // build: off the first gateway request, in the background.
+            std::thread::spawn(datapact_pii::warm_up);
+        }
         let snapshot = store.load().await?;
         let registry = Arc::new(Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?);
         let jobs = store.jobs().await?.into_iter().map(|j| (j.id, j)).collect();

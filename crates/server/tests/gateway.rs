@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestServer;
-use common::llm::mock_provider;
+use common::llm::{mock_provider, provider_toml};
 use datapact_server::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -50,36 +50,34 @@ async fn models_follow_region_decisions_and_policy() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("openai.key");
     std::fs::write(&key_file, "sk-test\n").unwrap();
-    let toml = format!(
-        r#"
-[[providers]]
-name = "openai-eu"
-kind = "third_party"
-api = "openai"
-base_url = "https://example.invalid/v1"
-region = "eu"
-models = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"]
-api_key_file = "{key}"
-
-[[providers]]
-name = "openai-us"
-kind = "third_party"
-api = "openai"
-base_url = "https://example.invalid/v1"
-region = "us"
-models = ["o3-mini"]
-api_key_file = "{key}"
-
-[[providers]]
-name = "local"
-kind = "self_hosted"
-api = "openai"
-base_url = "http://127.0.0.1:9/v1"
-region = "eu"
-models = ["llama3.1"]
-"#,
-        key = key_file.display()
-    );
+    let key = Some(key_file.as_path());
+    let toml = [
+        provider_toml(
+            "openai-eu",
+            "third_party",
+            "https://example.invalid/v1",
+            "eu",
+            &["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"],
+            key,
+        ),
+        provider_toml(
+            "openai-us",
+            "third_party",
+            "https://example.invalid/v1",
+            "us",
+            &["o3-mini"],
+            key,
+        ),
+        provider_toml(
+            "local",
+            "self_hosted",
+            "http://127.0.0.1:9/v1",
+            "eu",
+            &["llama3.1"],
+            None,
+        ),
+    ]
+    .concat();
     let config = Config::parse(&toml, "test.toml").unwrap();
     let s = TestServer::start_in(&dir.path().join("data"), config).await;
     let org = s.org("enterprise", "eu").await;
@@ -185,18 +183,13 @@ async fn chat_completions_mask_forward_restore_and_audit() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("openai.key");
     std::fs::write(&key_file, "sk-test-secret\n").unwrap();
-    let toml = format!(
-        r#"
-[[providers]]
-name = "openai-eu"
-kind = "third_party"
-api = "openai"
-base_url = "{upstream}"
-region = "eu"
-models = ["gpt-4o-mini", "gpt-4o", "broken", "fail"]
-api_key_file = "{key}"
-"#,
-        key = key_file.display()
+    let toml = provider_toml(
+        "openai-eu",
+        "third_party",
+        &upstream,
+        "eu",
+        &["gpt-4o-mini", "gpt-4o", "broken", "fail"],
+        Some(&key_file),
     );
     let config = Config::parse(&toml, "test.toml").unwrap();
     let s = TestServer::start_in(&dir.path().join("data"), config).await;
@@ -344,17 +337,7 @@ api_key_file = "{key}"
 async fn embeddings_take_the_same_path() {
     let (upstream, seen) = mock_provider().await;
     let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        r#"
-[[providers]]
-name = "local"
-kind = "self_hosted"
-api = "openai"
-base_url = "{upstream}"
-region = "eu"
-models = ["nomic-embed-text"]
-"#
-    );
+    let toml = provider_toml("local", "self_hosted", &upstream, "eu", &["nomic-embed-text"], None);
     let s = TestServer::start_in(&dir.path().join("data"), Config::parse(&toml, "test.toml").unwrap()).await;
     let org = s.org("enterprise", "eu").await;
     let oa = s.key(json!({"role": "org_admin", "org": org})).await;

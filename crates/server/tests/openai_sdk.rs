@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::TestServer;
-use common::llm::mock_provider;
+use common::llm::{mock_provider, provider_toml};
 use datapact_server::Config;
 use serde_json::{Value, json};
 
@@ -107,18 +107,13 @@ async fn the_official_openai_sdk_works_by_changing_the_base_url() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("k");
     std::fs::write(&key_file, "sk-upstream").unwrap();
-    let toml = format!(
-        r#"
-[[providers]]
-name = "openai-eu"
-kind = "third_party"
-api = "openai"
-base_url = "{upstream}"
-region = "eu"
-models = ["gpt-4o-mini", "gpt-4o"]
-api_key_file = "{key}"
-"#,
-        key = key_file.display()
+    let toml = provider_toml(
+        "openai-eu",
+        "third_party",
+        &upstream,
+        "eu",
+        &["gpt-4o-mini", "gpt-4o"],
+        Some(&key_file),
     );
     let s = TestServer::start_in(&dir.path().join("data"), Config::parse(&toml, "t.toml").unwrap()).await;
     let org = s.org("enterprise", "eu").await;

@@ -1,6 +1,26 @@
 //! A provider speaking OpenAI's API, for the AI trust layer's tests.
 
+use std::path::Path;
+
 use serde_json::{Value, json};
+
+/// One `[[providers]]` entry of the server configuration, speaking OpenAI's API.
+pub fn provider_toml(
+    name: &str,
+    kind: &str,
+    base_url: &str,
+    region: &str,
+    models: &[&str],
+    key_file: Option<&Path>,
+) -> String {
+    let models: Vec<String> = models.iter().map(|m| format!("\"{m}\"")).collect();
+    let key = key_file.map_or(String::new(), |k| format!("api_key_file = \"{}\"\n", k.display()));
+    format!(
+        "[[providers]]\nname = \"{name}\"\nkind = \"{kind}\"\napi = \"openai\"\nbase_url = \"{base_url}\"\n\
+         region = \"{region}\"\nmodels = [{}]\n{key}\n",
+        models.join(", ")
+    )
+}
 
 /// What the mock provider saw.
 #[derive(Default)]
