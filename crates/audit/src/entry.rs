@@ -346,6 +346,16 @@ pub struct LlmCall {
     pub feature: Option<Label>,
     /// The types of personal data found in the prompt (masked or refused).
     pub pii_types: Vec<Name>,
+    /// Whether the answer was streamed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub streamed: bool,
+    /// Why the call failed (`upstream_timeout`, `upstream_invalid_response`,
+    /// `client_disconnected`…), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Name>,
+    /// Providers tried before the one that answered (retries and fallbacks), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
 }
 
 impl Event {

@@ -21,6 +21,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// LLM providers the AI trust layer may call (`[[providers]]`).
     pub providers: Vec<ProviderConfig>,
+    /// Limits of the AI trust layer.
+    pub gateway: GatewayConfig,
 }
 
 /// Whose model a provider runs: a third party's (calls are `genai` processing) or the
@@ -75,6 +77,88 @@ pub struct ProviderConfig {
     /// Azure OpenAI: the deployment serving each model (default: the model's name).
     #[serde(default)]
     pub deployments: BTreeMap<String, String>,
+    /// Milliseconds to wait for a connection.
+    #[serde(default = "defaults::connect_ms")]
+    pub connect_timeout_ms: u64,
+    /// Milliseconds to wait for the answer to begin (its headers; a non-streamed answer's
+    /// headers come with the whole completion).
+    #[serde(default = "defaults::first_byte_ms")]
+    pub first_byte_timeout_ms: u64,
+    /// Milliseconds a streamed answer may stay silent between chunks.
+    #[serde(default = "defaults::idle_ms")]
+    pub idle_timeout_ms: u64,
+    /// Milliseconds a whole call may take, streamed or not.
+    #[serde(default = "defaults::total_ms")]
+    pub total_timeout_ms: u64,
+    /// Retries after a connection error, a 429 or a 5xx, before the next provider is tried.
+    #[serde(default = "defaults::max_retries")]
+    pub max_retries: u32,
+    /// Consecutive failed calls after which the provider is skipped for `breaker_cooldown_ms`.
+    #[serde(default = "defaults::breaker_failures")]
+    pub breaker_failures: u32,
+    /// How long an open circuit skips the provider before one trial call.
+    #[serde(default = "defaults::breaker_cooldown_ms")]
+    pub breaker_cooldown_ms: u64,
+}
+
+/// Defaults of the provider settings the contract leaves optional.
+mod defaults {
+    pub fn connect_ms() -> u64 {
+        5_000
+    }
+    pub fn first_byte_ms() -> u64 {
+        120_000
+    }
+    pub fn idle_ms() -> u64 {
+        60_000
+    }
+    pub fn total_ms() -> u64 {
+        600_000
+    }
+    pub fn max_retries() -> u32 {
+        2
+    }
+    pub fn breaker_failures() -> u32 {
+        5
+    }
+    pub fn breaker_cooldown_ms() -> u64 {
+        30_000
+    }
+}
+
+/// `[gateway]`: limits of the AI trust layer that protect the service as a whole.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Requests per second each tenant may make (GCRA); none means unlimited.
+    pub tenant_requests_per_second: Option<u32>,
+    /// Requests a tenant may make at once above the steady rate (default: one second's worth).
+    pub tenant_burst: Option<u32>,
+    /// Token budgets, each for every tenant's use of a product (`[[gateway.budgets]]`).
+    pub budgets: Vec<BudgetConfig>,
+}
+
+/// `[[gateway.budgets]]`: at most `tokens` tokens per `period` for each tenant's use of
+/// `product` (`*`: each product).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// A product id, or `*` for each product.
+    pub product: String,
+    /// Tokens (prompt and completion) per period.
+    pub tokens: u64,
+    /// `day` or `month` (UTC).
+    pub period: BudgetPeriod,
+}
+
+/// The period a token budget covers, in UTC.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetPeriod {
+    /// A calendar day.
+    Day,
+    /// A calendar month.
+    Month,
 }
 
 /// An API key read at start-up; never printed.
@@ -164,6 +248,7 @@ impl Default for Config {
             lifecycle: LifecycleConfig::default(),
             audit: AuditConfig::default(),
             providers: Vec::new(),
+            gateway: GatewayConfig::default(),
         }
     }
 }
@@ -511,6 +596,49 @@ fn check_providers(cfg: &Config, text: &str, name: &str) -> Result<(), ConfigErr
                 format!("`{m}` is not one of this provider's models"),
             ));
         }
+        for (key, ms) in [
+            ("connect_timeout_ms", p.connect_timeout_ms),
+            ("first_byte_timeout_ms", p.first_byte_timeout_ms),
+            ("idle_timeout_ms", p.idle_timeout_ms),
+            ("total_timeout_ms", p.total_timeout_ms),
+            ("breaker_cooldown_ms", p.breaker_cooldown_ms),
+        ] {
+            if !(1..=86_400_000).contains(&ms) {
+                return Err(fail(key, "milliseconds, from 1 to 86400000 (a day)".into()));
+            }
+        }
+        if p.max_retries > 10 {
+            return Err(fail("max_retries", "at most 10".into()));
+        }
+        if p.breaker_failures == 0 {
+            return Err(fail("breaker_failures", "at least 1".into()));
+        }
+    }
+    for (i, b) in cfg.gateway.budgets.iter().enumerate() {
+        if b.tokens == 0 || (b.product != "*" && b.product.is_empty()) {
+            let line = text
+                .lines()
+                .position(|l| l.trim() == "[[gateway.budgets]]")
+                .map_or(1, |n| n + 1 + i);
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                field: Some(format!("gateway.budgets[{i}]")),
+                message: "a budget names a product (or `*`) and at least 1 token".into(),
+            });
+        }
+    }
+    if cfg.gateway.tenant_requests_per_second == Some(0) || cfg.gateway.tenant_burst == Some(0) {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("tenant_"))
+            .map_or(1, |i| i + 1);
+        return Err(ConfigError::Invalid {
+            path: name.to_string(),
+            line,
+            field: Some("gateway.tenant_requests_per_second".into()),
+            message: "at least 1 (leave it out for no limit)".into(),
+        });
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod gateway;
 pub mod guard;
 pub mod lifecycle;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -111,14 +112,22 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
+    let flusher = tokio::spawn(gateway::limits::flusher(Arc::downgrade(&state)));
+    metrics::install();
     let app = routes::router(Arc::clone(&state));
     let stop_worker = AbortOnDrop(Some(worker));
+    let stop_flusher = AbortOnDrop(Some(flusher));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     // Wait until the worker has let go of the state, so the data directory's lock is released
     // when this returns.
     stop_worker.stop().await;
+    stop_flusher.stop().await;
+    // Usage counted since the last tick is written before the server lets go of the store.
+    if let Err(e) = state.limits.flush(&*state.store).await {
+        tracing::error!(error = %e, "cannot write the last LLM usage counts");
+    }
     // Work that outlived its request (a blocking task, a connection being torn down) may still
     // hold the state for a moment; wait for it, so the lock goes with the last reference.
     let start = std::time::Instant::now();

@@ -4,7 +4,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms};
+use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms, usage};
 
 struct BearerAuth;
 
@@ -94,6 +94,7 @@ impl Modify for BearerAuth {
         data::purge, data::certificates, data::terminate, data::get_retention, data::put_retention,
         data::list_keys, data::rotate, data::job, data::public_key,
         audit::checkpoint, audit::checkpoints, audit::inclusion, audit::consistency, audit::entries, audit::export,
+        usage::usage,
     ),
     components(schemas(crate::problem::Problem)),
     modifiers(&BearerAuth, &Conventions)

@@ -78,13 +78,17 @@ pub enum Bootstrap {
     },
 }
 
-/// A configured LLM provider and its API key.
+/// A configured LLM provider, its API key and its connection state.
 #[derive(Debug, Clone)]
 pub struct Provider {
     /// Its `[[providers]]` entry.
     pub config: crate::config::ProviderConfig,
     /// Its API key, if it needs one.
     pub secret: Option<crate::config::Secret>,
+    /// Its HTTP client (connection pool and connect timeout).
+    pub client: reqwest::Client,
+    /// Its circuit breaker, shared by every call.
+    pub breaker: Arc<crate::gateway::upstream::Breaker>,
 }
 
 /// Everything handlers share.
@@ -97,6 +101,8 @@ pub struct AppState {
     pub config: Config,
     /// The configured LLM providers with their API keys, read once at start-up.
     pub providers: Vec<Provider>,
+    /// The AI trust layer's rate limits and usage accounting.
+    pub limits: crate::gateway::limits::Limits,
     /// The customer data vault.
     pub vault: Arc<Vault>,
     /// The tamper-evident audit log every access and change is appended to first.
@@ -127,15 +133,18 @@ impl AppState {
             .map(|p| {
                 Ok(Provider {
                     secret: p.credential()?,
+                    client: crate::gateway::upstream::client(p).map_err(|e| StartError::Worker(e.to_string()))?,
+                    breaker: Arc::new(crate::gateway::upstream::Breaker::new(p)),
                     config: p.clone(),
                 })
             })
-            .collect::<Result<Vec<_>, crate::config::CredentialError>>()?;
+            .collect::<Result<Vec<_>, StartError>>()?;
         if !providers.is_empty() {
             // The PII engine's lexicons and phone metadata take a few hundred milliseconds to
             // build: off the first gateway request, in the background.
             std::thread::spawn(datapact_pii::warm_up);
         }
+        let limits = crate::gateway::limits::Limits::new(&config.gateway);
         let snapshot = store.load().await?;
         let registry = Arc::new(Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?);
         let jobs = store.jobs().await?.into_iter().map(|j| (j.id, j)).collect();
@@ -147,6 +156,7 @@ impl AppState {
             registry,
             store,
             config,
+            limits,
             providers,
             vault,
             audit_log,

@@ -294,12 +294,12 @@ async fn chat_completions_mask_forward_restore_and_audit() {
         &s,
         &svc,
         &tenant,
-        json!({"model": "gpt-4o-mini", "messages": [], "stream": true}),
+        json!({"model": "gpt-4o-mini", "messages": [], "stream": "yes"}),
     )
     .await;
     assert_eq!(
         (st, v["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("streaming_not_supported"))
+        (StatusCode::BAD_REQUEST, Some("invalid_stream"))
     );
     // Larger than the gateway's own limit (4 MiB), not the API's 64 KiB: refused in OpenAI's shape.
     let big = "x".repeat(100 * 1024);
@@ -381,4 +381,433 @@ async fn embeddings_take_the_same_path() {
         (v["error"]["code"].as_str(), v["error"]["param"].as_str()),
         (Some("invalid_input"), Some("input"))
     );
+}
+
+/// A streamed chat call: the status and the `data:` payloads in order.
+async fn stream_chat(s: &TestServer, key: &str, tenant: &str, body: Value) -> (StatusCode, Vec<String>) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", s.url))
+        .bearer_auth(key)
+        .header("x-datapact-tenant", tenant)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let data = text
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .map(str::to_string)
+        .collect();
+    (status, data)
+}
+
+/// The concatenated content of streamed chunks.
+fn streamed_text(events: &[String]) -> String {
+    events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The gateway's `llm_call` entries for a tenant, oldest first.
+async fn calls(s: &TestServer, key: &str, tenant: &str) -> Vec<Value> {
+    let (_, es) = s
+        .get(&format!("/v1/audit/entries?action=llm_call&tenant={tenant}"), key)
+        .await;
+    es["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["entry"].clone())
+        .collect()
+}
+
+/// A server with the given providers, an organization in `eu` with a tenant, its admin key and
+/// a service key for `ixp`.
+async fn gateway(toml: &str) -> (TestServer, tempfile::TempDir, String, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("provider.key");
+    std::fs::write(&key_file, "sk-test-secret\n").unwrap();
+    let toml = toml.replace("KEYFILE", &key_file.display().to_string());
+    let config = Config::parse(&toml, "test.toml").unwrap();
+    let s = TestServer::start_in(&dir.path().join("data"), config).await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let svc = s.key(json!({"role": "service", "product": "ixp", "org": org})).await;
+    (s, dir, org, oa, tenant, svc)
+}
+
+fn ask(content: &str, model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": content}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_chat_restores_split_placeholders_reports_usage_and_fails_clearly() {
+    let (url, mock) = common::llm::mock().await;
+    let toml = common::llm::provider_entry(
+        "openai-eu",
+        "third_party",
+        "openai",
+        &url,
+        "eu",
+        &["gpt-4o-mini", "broken", "stall", "cut", "slow"],
+        None,
+        "api_key_file = \"KEYFILE\"\nidle_timeout_ms = 400\n",
+    );
+    let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
+    let mut body = ask("Mail ann@example.com about Maria Garcia.", "gpt-4o-mini");
+    body["stream"] = json!(true);
+    body["stream_options"] = json!({"include_usage": true});
+    let (st, events) = stream_chat(&s, &svc, &tenant, body.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        streamed_text(&events),
+        "You said: Mail ann@example.com about Maria Garcia."
+    );
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let usage: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert_eq!(
+        (
+            usage["choices"].as_array().map(Vec::len),
+            &usage["usage"]["total_tokens"]
+        ),
+        (Some(0), &json!(17))
+    );
+    {
+        let seen = mock.seen();
+        assert_eq!(
+            seen.bodies[0]["messages"][0]["content"],
+            "Mail <EMAIL_ADDRESS_1> about <PERSON_1>."
+        );
+        assert_eq!(seen.bodies[0]["stream_options"]["include_usage"], true);
+        assert_eq!(seen.bodies[0]["store"], false);
+    }
+    // Without include_usage the client gets no usage chunk, and the log still gets the tokens.
+    body["stream_options"] = json!(null);
+    let (_, events) = stream_chat(&s, &svc, &tenant, body.clone()).await;
+    assert!(events.iter().all(|e| !e.contains("usage")), "{events:?}");
+    assert_eq!(mock.seen().bodies[1]["stream_options"]["include_usage"], true);
+    let entries = calls(&s, &oa, &tenant).await;
+    assert_eq!(entries[1]["call"]["streamed"], true);
+    assert_eq!(entries[1]["call"]["total_tokens"], 17);
+    assert_eq!(entries[1]["call"]["status"], "masked");
+
+    // A broken event, a stalled stream and one cut short: a clear error event, recorded.
+    for (model, code) in [
+        ("broken", "upstream_invalid_response"),
+        ("stall", "upstream_timeout"),
+        ("cut", "upstream_stream_incomplete"),
+    ] {
+        body["model"] = json!(model);
+        let (st, events) = stream_chat(&s, &svc, &tenant, body.clone()).await;
+        assert_eq!(st, StatusCode::OK);
+        let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+        assert_eq!(last["error"]["code"], code, "{model}: {events:?}");
+        let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+        assert_eq!(
+            (e["call"]["status"].as_str(), e["call"]["error"].as_str()),
+            (Some("error"), Some(code))
+        );
+    }
+
+    // A client that leaves cancels the provider's stream.
+    body["model"] = json!("slow");
+    let mut resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", s.url))
+        .bearer_auth(&svc)
+        .header("x-datapact-tenant", &tenant)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.chunk().await.unwrap().is_some());
+    drop(resp);
+    let gone = async {
+        while mock.seen().cancelled == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(3), gone)
+        .await
+        .expect("the provider's stream is cancelled when the client leaves");
+    let e = async {
+        loop {
+            let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+            if e["call"]["model"] == "slow" {
+                return e;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let e = tokio::time::timeout(std::time::Duration::from_secs(3), e)
+        .await
+        .unwrap();
+    assert_eq!(e["call"]["error"], "client_disconnected");
+
+    // The overhead histogram is exported, without tenants.
+    let metrics = reqwest::get(format!("{}/metrics", s.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("datapact_gateway_overhead_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&tenant));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_fall_back_within_the_region_and_open_the_circuit() {
+    let (a_url, a) = common::llm::mock().await;
+    let (b_url, b) = common::llm::mock().await;
+    let extra = "api_key_file = \"KEYFILE\"\nmax_retries = 1\nbreaker_failures = 2\nbreaker_cooldown_ms = 60000\n";
+    let toml = [
+        common::llm::provider_entry(
+            "a",
+            "third_party",
+            "openai",
+            &a_url,
+            "eu",
+            &["gpt-4o-mini", "reject"],
+            None,
+            extra,
+        ),
+        common::llm::provider_entry(
+            "b",
+            "third_party",
+            "openai",
+            &b_url,
+            "eu",
+            &["gpt-4o-mini"],
+            None,
+            extra,
+        ),
+    ]
+    .concat();
+    let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
+    // One 503 with Retry-After: 0, then an answer from the same provider.
+    a.fail_next.store(1, std::sync::atomic::Ordering::SeqCst);
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(
+        (e["call"]["provider"].as_str(), e["call"]["retries"].as_u64()),
+        (Some("a"), Some(1))
+    );
+    // A request the provider refuses is the client's to fix: not retried, its reason shown.
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "reject")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("upstream_rejected_request"))
+    );
+    assert!(v["error"]["message"].as_str().unwrap().contains("temperature"), "{v}");
+    // `a` is down: each call falls back to `b`; after two failed calls `a` is skipped.
+    a.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..3 {
+        let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    let a_calls = a.calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(a_calls, 3 + 2 * 2, "two attempts per call until the circuit opened");
+    assert_eq!(b.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(e["call"]["provider"], "b");
+    // With every provider failing, the client hears so, and when to come back.
+    b.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("upstream_error")),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn residency_fails_closed_unless_the_organization_allows_cross_region() {
+    let (url, mock) = common::llm::mock().await;
+    let toml = common::llm::provider_entry(
+        "openai-us",
+        "third_party",
+        "openai",
+        &url,
+        "us",
+        &["gpt-4o-mini"],
+        None,
+        "api_key_file = \"KEYFILE\"\n",
+    );
+    let (s, _dir, org, oa, tenant, svc) = gateway(&toml).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("no_provider_in_region"))
+    );
+    assert_eq!(
+        mock.calls.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing left the region"
+    );
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(e["call"]["status"], "blocked");
+    // The vendor records the organization's permission; then the call goes, and says where.
+    let admin = s.admin.clone();
+    let (st, v) = s
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&admin),
+            Some(json!({"allow_cross_region_llm": true})),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(
+        (e["region"].as_str(), e["call"]["status"].as_str()),
+        (Some("us"), Some("allowed"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
+    let (url, _mock) = common::llm::mock().await;
+    let toml = format!(
+        "[gateway]\ntenant_requests_per_second = 2\ntenant_burst = 3\n\n[[gateway.budgets]]\nproduct = \"ixp\"\ntokens = 40\nperiod = \"day\"\n\n{}",
+        common::llm::provider_entry(
+            "openai-eu",
+            "third_party",
+            "openai",
+            &url,
+            "eu",
+            &["gpt-4o-mini"],
+            None,
+            "api_key_file = \"KEYFILE\"\n"
+        )
+    );
+    let (s, dir, _org, oa, tenant, svc) = gateway(&toml).await;
+    // 17 tokens a call: two calls fit in 40, the third finds the budget used up.
+    for _ in 0..3 {
+        let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", s.url))
+        .bearer_auth(&svc)
+        .header("x-datapact-tenant", &tenant)
+        .json(&ask("hello", "gpt-4o-mini"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        ["rate_limited", "token_budget_exhausted"].contains(&v["error"]["code"].as_str().unwrap()),
+        "{v}"
+    );
+    assert!(retry >= 1);
+    // Past the burst the rate refuses regardless of the budget; wait for it to refill.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("token_budget_exhausted")),
+        "{v}"
+    );
+    let (st, u) = s.get(&format!("/v1/tenants/{tenant}/usage"), &oa).await;
+    assert_eq!(st, StatusCode::OK, "{u}");
+    assert_eq!(u["totals"]["requests"], 3, "{u}");
+    assert_eq!(u["totals"]["total_tokens"], 51);
+    assert_eq!(u["rows"][0]["model"], "gpt-4o-mini");
+    assert_eq!(u["budgets"][0]["remaining"], 0);
+    assert_eq!(u["budgets"][0]["used"], 51);
+    let (st, v) = s.get(&format!("/v1/tenants/{tenant}/usage?from=2026-13-01"), &oa).await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("from"))
+    );
+    // Counts survive a restart (written every second and at shutdown).
+    s.stop().await;
+    let key_file = dir.path().join("provider.key").display().to_string();
+    let config = Config::parse(&toml.replace("KEYFILE", &key_file), "t.toml").unwrap();
+    let s = TestServer::start_in(&dir.path().join("data"), config).await;
+    let (_, u) = s.get(&format!("/v1/tenants/{tenant}/usage"), &oa).await;
+    assert_eq!(
+        (u["totals"]["requests"].as_u64(), u["totals"]["total_tokens"].as_u64()),
+        (Some(3), Some(51)),
+        "{u}"
+    );
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("token_budget_exhausted")),
+        "the budget holds across restarts: {v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_messages_translate_both_ways_streamed_or_not() {
+    let (url, mock) = common::llm::mock().await;
+    let toml = common::llm::provider_entry(
+        "anthropic-eu",
+        "third_party",
+        "anthropic",
+        &url,
+        "eu",
+        &["claude-sonnet"],
+        None,
+        "api_key_file = \"KEYFILE\"\n",
+    );
+    let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
+    let body = json!({"model": "claude-sonnet", "max_tokens": 100, "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Write to ann@example.com"}]});
+    let (st, v) = chat(&s, &svc, &tenant, body.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "You said: Write to ann@example.com"
+    );
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    assert_eq!(v["usage"]["total_tokens"], 13);
+    {
+        let seen = mock.seen();
+        let sent = &seen.bodies[0];
+        assert_eq!(sent["system"], "Be brief.");
+        assert_eq!(sent["max_tokens"], 100);
+        assert_eq!(sent["messages"][0]["content"][0]["text"], "Write to <EMAIL_ADDRESS_1>");
+        assert_eq!(seen.auth[0], "sk-test-secret");
+        assert!(seen.header_names.contains(&"anthropic-version".to_string()));
+        assert!(!seen.header_names.contains(&"authorization".to_string()));
+    }
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    streamed["stream_options"] = json!({"include_usage": true});
+    let (st, events) = stream_chat(&s, &svc, &tenant, streamed).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(streamed_text(&events), "You said: Write to ann@example.com");
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(
+        (e["call"]["total_tokens"].as_u64(), e["call"]["streamed"].as_bool()),
+        (Some(13), Some(true))
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/embeddings", s.url))
+        .bearer_auth(&svc)
+        .header("x-datapact-tenant", &tenant)
+        .json(&json!({"model": "claude-sonnet", "input": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "endpoint_unsupported_by_provider");
 }

@@ -78,6 +78,27 @@ chat = client.chat.completions.create(
 )
 out["chat"] = chat.choices[0].message.content
 out["chat_usage"] = chat.usage.total_tokens
+stream = client.chat.completions.create(
+    model="gpt-4o-mini",
+    messages=[{"role": "user", "content": "Forward to ann@example.com please"}],
+    stream=True,
+    stream_options={"include_usage": True},
+)
+parts, usage = [], None
+for chunk in stream:
+    if chunk.choices and chunk.choices[0].delta.content:
+        parts.append(chunk.choices[0].delta.content)
+    if chunk.usage is not None:
+        usage = chunk.usage.total_tokens
+out["stream"] = "".join(parts)
+out["stream_chunks"] = len(parts)
+out["stream_usage"] = usage
+try:
+    for chunk in client.chat.completions.create(model="broken", messages=[{"role": "user", "content": "hi"}], stream=True):
+        pass
+    out["stream_error"] = None
+except openai.APIError as e:
+    out["stream_error"] = e.code if hasattr(e, "code") else str(e)
 emb = client.embeddings.create(model="gpt-4o-mini", input=["hello"])
 out["embedding"] = emb.data[0].embedding
 out["models"] = sorted(m.id for m in client.models.list())
@@ -112,7 +133,7 @@ async fn the_official_openai_sdk_works_by_changing_the_base_url() {
         "third_party",
         &upstream,
         "eu",
-        &["gpt-4o-mini", "gpt-4o"],
+        &["gpt-4o-mini", "gpt-4o", "broken"],
         Some(&key_file),
     );
     let s = TestServer::start_in(&dir.path().join("data"), Config::parse(&toml, "t.toml").unwrap()).await;
@@ -145,8 +166,14 @@ async fn the_official_openai_sdk_works_by_changing_the_base_url() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["chat"], "You said: Write to ann@example.com");
     assert_eq!(v["chat_usage"], 17);
+    // Streamed: chunks as they came (the mock sends three characters at a time), the
+    // placeholder restored across chunk boundaries, usage last as asked.
+    assert_eq!(v["stream"], "You said: Forward to ann@example.com please");
+    assert!(v["stream_chunks"].as_u64().unwrap() > 5, "{v}");
+    assert_eq!(v["stream_usage"], 17);
+    assert_eq!(v["stream_error"], "upstream_invalid_response", "{v}");
     assert_eq!(v["embedding"], json!([0.25, -0.5]));
-    assert_eq!(v["models"], json!(["gpt-4o-mini"]));
+    assert_eq!(v["models"], json!(["broken", "gpt-4o-mini"]));
     assert_eq!(
         v["error"],
         json!({"status": 403, "code": "model_not_allowed", "type": "permission_error"})

@@ -70,6 +70,18 @@ impl Store for Flaky {
         self.check()?;
         self.inner.put_key(k).await
     }
+    async fn add_usage(&self, rows: &[datapact_store::UsageRow]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.add_usage(rows).await
+    }
+    async fn usage(
+        &self,
+        t: datapact_governance::TenantId,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Vec<datapact_store::UsageRow>, StoreError> {
+        self.inner.usage(t, from, to).await
+    }
     async fn put_retention(
         &self,
         t: datapact_governance::TenantId,

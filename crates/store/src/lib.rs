@@ -73,6 +73,27 @@ pub struct StoredCertificate {
     pub json: String,
 }
 
+/// LLM usage of one tenant, product and model on one day (UTC), as the AI trust layer counted it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UsageRow {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The calling product.
+    pub product: String,
+    /// The model.
+    pub model: String,
+    /// The day (UTC).
+    pub day: time::Date,
+    /// Calls forwarded.
+    pub requests: u64,
+    /// Prompt tokens, as providers counted them.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Both.
+    pub total_tokens: u64,
+}
+
 /// Durable storage of organizations, tenants, terms and keys.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -108,4 +129,9 @@ pub trait Store: Send + Sync + 'static {
     async fn jobs(&self) -> Result<Vec<Job>, StoreError>;
     /// Checks that the backend answers, for readiness probes.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Adds usage counts to the stored ones (rows with the same tenant, product, model and day
+    /// are summed).
+    async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
+    /// A tenant's usage from `from` to `to` (inclusive days), by day, product and model.
+    async fn usage(&self, tenant: TenantId, from: time::Date, to: time::Date) -> Result<Vec<UsageRow>, StoreError>;
 }

@@ -103,6 +103,19 @@ CREATE TABLE jobs (
     state TEXT NOT NULL
 ) STRICT;
 "#,
+    r#"
+CREATE TABLE llm_usage (
+    tenant TEXT NOT NULL,
+    product TEXT NOT NULL,
+    model TEXT NOT NULL,
+    day TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, product, model)
+) STRICT;
+"#,
 ];
 
 /// The embedded SQLite backend.
@@ -567,6 +580,74 @@ impl Store for SqliteStore {
                 params![id, doc, state],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn add_usage(&self, rows: &[crate::UsageRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO llm_usage (tenant, product, model, day, requests, prompt_tokens, completion_tokens, total_tokens)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (tenant, day, product, model) DO UPDATE SET
+                       requests = requests + excluded.requests,
+                       prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                       completion_tokens = completion_tokens + excluded.completion_tokens,
+                       total_tokens = total_tokens + excluded.total_tokens",
+                )?;
+                for r in &rows {
+                    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                    stmt.execute(params![
+                        r.tenant.to_string(),
+                        r.product,
+                        r.model,
+                        r.day.to_string(),
+                        n(r.requests),
+                        n(r.prompt_tokens),
+                        n(r.completion_tokens),
+                        n(r.total_tokens)
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn usage(
+        &self,
+        tenant: TenantId,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Vec<crate::UsageRow>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT product, model, day, requests, prompt_tokens, completion_tokens, total_tokens
+                 FROM llm_usage WHERE tenant = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day, product, model",
+            )?;
+            let mut rows = stmt.query(params![tenant.to_string(), from.to_string(), to.to_string()])?;
+            let mut out = Vec::new();
+            let day_format = time::macros::format_description!("[year]-[month]-[day]");
+            while let Some(r) = rows.next()? {
+                let day: String = r.get(2)?;
+                let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                out.push(crate::UsageRow {
+                    tenant,
+                    product: r.get(0)?,
+                    model: r.get(1)?,
+                    day: time::Date::parse(&day, day_format)
+                        .map_err(|e| StoreError::Corrupt(format!("usage day `{day}`: {e}")))?,
+                    requests: n(3)?,
+                    prompt_tokens: n(4)?,
+                    completion_tokens: n(5)?,
+                    total_tokens: n(6)?,
+                });
+            }
+            Ok(out)
         })
         .await
     }

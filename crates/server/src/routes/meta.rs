@@ -54,3 +54,11 @@ pub async fn products(State(st): State<Arc<AppState>>, Caller(c): Caller) -> Res
     guard::allow(&c, guard::ANY, "read the catalog")?;
     Ok(Json(st.registry.catalog().products().to_vec()))
 }
+
+/// Prometheus metrics of this process: counts and timings only, no tenant, no content.
+pub async fn metrics() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::render(),
+    )
+}

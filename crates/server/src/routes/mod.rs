@@ -22,6 +22,7 @@ pub mod orgs;
 pub mod records;
 pub mod tenants;
 pub mod terms;
+pub mod usage;
 
 /// Checks a free-text field: trimmed, not empty, no control characters, at most `max` characters.
 pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
@@ -128,6 +129,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tenants/{tenant}/products", get(decisions::availability))
         .route("/v1/decisions", post(decisions::decide))
         .route("/v1/models", get(crate::gateway::list_models))
+        .route("/metrics", get(meta::metrics))
+        .route("/v1/tenants/{tenant}/usage", get(crate::routes::usage::usage))
         .route(
             "/v1/chat/completions",
             post(crate::gateway::chat_completions).layer(DefaultBodyLimit::max(crate::gateway::MAX_CHAT_BYTES)),

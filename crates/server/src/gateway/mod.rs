@@ -1,7 +1,14 @@
-//! The AI trust layer's OpenAI-compatible surface (issue 6, being built): who is calling, on
-//! behalf of which tenant and product, and which configured provider/model pairs their policy
-//! allows. Errors use OpenAI's error body, so the official SDKs surface them, with datapact's
-//! reason codes inside.
+//! The AI trust layer's OpenAI-compatible surface: who is calling, on behalf of which tenant
+//! and product, which configured provider/model pairs their policy allows, and the pipeline
+//! every call goes through (decision, model policy, residency, limits, PII, forwarding with
+//! zero retention, restoring, accounting, audit). Errors use OpenAI's error body, so the
+//! official SDKs surface them, with datapact's reason codes inside.
+
+pub mod anthropic;
+pub mod limits;
+pub mod sse;
+pub mod stream;
+pub mod upstream;
 
 use std::sync::Arc;
 
@@ -29,6 +36,8 @@ pub struct GatewayError {
     param: Option<&'static str>,
     /// datapact's reason codes, when a decision refused the call.
     reasons: Vec<String>,
+    /// For 429 and 503: when to try again.
+    retry_after: Option<std::time::Duration>,
 }
 
 impl GatewayError {
@@ -40,6 +49,7 @@ impl GatewayError {
             message: message.into(),
             param: None,
             reasons: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -79,7 +89,15 @@ impl IntoResponse for GatewayError {
                 reasons: &self.reasons,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(d) = self.retry_after {
+            // Whole seconds, rounded up: a client waiting that long finds room.
+            let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.max(1).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
     }
 }
 
@@ -238,16 +256,6 @@ pub async fn list_models(State(st): State<Arc<AppState>>, headers: HeaderMap) ->
 /// The PII engine, built once.
 static ANALYZER: std::sync::LazyLock<datapact_pii::Analyzer> = std::sync::LazyLock::new(datapact_pii::Analyzer::new);
 
-/// One HTTP client for every provider: connection reuse, and limits on how long a provider may
-/// take to connect and to answer.
-static CLIENT: std::sync::LazyLock<Result<reqwest::Client, String>> = std::sync::LazyLock::new(|| {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(120))
-        .build()
-        .map_err(|e| e.to_string())
-});
-
 /// Largest chat request accepted, in bytes.
 pub const MAX_CHAT_BYTES: usize = 4 * 1024 * 1024;
 
@@ -257,31 +265,45 @@ fn bad_request(code: &'static str, param: Option<&'static str>, message: impl In
     e
 }
 
-/// The texts of a chat request's messages, for scanning and masking: string contents and the
-/// `text` of content parts.
+/// The texts of a chat request's messages, for scanning and masking: string contents, the
+/// `text` of content parts, and the arguments of earlier tool calls.
 fn message_texts(req: &mut serde_json::Value) -> Vec<&mut String> {
     let mut out = Vec::new();
     let Some(messages) = req.get_mut("messages").and_then(serde_json::Value::as_array_mut) else {
         return out;
     };
     for m in messages {
-        match m.get_mut("content") {
-            Some(serde_json::Value::String(s)) => out.push(s),
-            Some(serde_json::Value::Array(parts)) => {
-                for p in parts {
-                    if let Some(serde_json::Value::String(t)) = p.get_mut("text") {
-                        out.push(t);
+        let Some(m) = m.as_object_mut() else {
+            continue;
+        };
+        for (k, v) in m.iter_mut() {
+            match (k.as_str(), v) {
+                ("content", serde_json::Value::String(s)) => out.push(s),
+                ("content", serde_json::Value::Array(parts)) => {
+                    for p in parts {
+                        if let Some(serde_json::Value::String(t)) = p.get_mut("text") {
+                            out.push(t);
+                        }
                     }
                 }
+                ("tool_calls", serde_json::Value::Array(calls)) => {
+                    for c in calls {
+                        if let Some(serde_json::Value::String(a)) =
+                            c.get_mut("function").and_then(|f| f.get_mut("arguments"))
+                        {
+                            out.push(a);
+                        }
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     out
 }
 
 /// What a call records in the audit log, filled in as the call goes.
-struct CallRecord {
+pub struct CallRecord {
     model: String,
     provider: Option<Provider>,
     status: datapact_audit::CallStatus,
@@ -292,6 +314,10 @@ struct CallRecord {
     /// The end user (`x-datapact-user`) as a keyed hash under the organization's key: calls of
     /// one user correlate in the log, and the log never holds who they are.
     user: Option<String>,
+    streamed: bool,
+    error: Option<&'static str>,
+    retries: u32,
+    endpoint: Endpoint,
 }
 
 impl CallRecord {
@@ -302,6 +328,8 @@ impl CallRecord {
         upstream: std::time::Duration,
     ) -> crate::audit::Ev {
         let elapsed = started.elapsed();
+        let overhead = elapsed.saturating_sub(upstream);
+        crate::metrics::gateway_call(self.endpoint.path(), self.status, self.streamed, overhead);
         let mut ev = crate::audit::Ev::by(&caller.key, datapact_audit::Action::LlmCall)
             .tenant(&caller.tenant)
             .product(&caller.product)
@@ -328,9 +356,12 @@ impl CallRecord {
             completion_tokens: self.usage[1],
             total_tokens: self.usage[2],
             latency_ms: elapsed.as_millis().min(u32::MAX as u128) as u32,
-            overhead_us: elapsed.saturating_sub(upstream).as_micros().min(u32::MAX as u128) as u32,
+            overhead_us: overhead.as_micros().min(u32::MAX as u128) as u32,
             feature: self.feature.clone(),
             pii_types: self.pii_types.iter().filter_map(|t| name(t)).collect(),
+            streamed: self.streamed,
+            error: self.error.and_then(name),
+            retries: (self.retries > 0).then_some(self.retries),
         });
         ev
     }
@@ -338,7 +369,7 @@ impl CallRecord {
 
 /// The OpenAI endpoints the trust layer serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
+pub enum Endpoint {
     /// `/chat/completions`: `messages` in, `choices` out.
     Chat,
     /// `/embeddings`: `input` in, `data` out.
@@ -379,10 +410,10 @@ impl Endpoint {
                 Some("messages"),
                 "`messages` must be an array",
             )),
-            Endpoint::Chat if req.get("stream").and_then(serde_json::Value::as_bool) == Some(true) => Err(bad_request(
-                "streaming_not_supported",
+            Endpoint::Chat if req.get("stream").is_some_and(|s| !s.is_boolean() && !s.is_null()) => Err(bad_request(
+                "invalid_stream",
                 Some("stream"),
-                "streaming through the AI trust layer is not available yet; send `stream: false`",
+                "`stream` must be true or false",
             )),
             Endpoint::Embeddings if !req.get("input").is_some_and(|i| i.is_string() || i.is_array()) => Err(
                 bad_request("invalid_input", Some("input"), "`input` must be a string or an array"),
@@ -401,9 +432,10 @@ impl Endpoint {
     }
 }
 
-/// `POST /v1/chat/completions` (non-streaming): authenticate, decide, apply the model policy
-/// and residency, mask or refuse personal data, forward with zero retention, restore the
-/// placeholders in the answer, and record one audit entry without the prompt or the answer.
+/// `POST /v1/chat/completions`, streamed or not: authenticate, decide, apply the model policy
+/// and residency, enforce limits, mask or refuse personal data, forward with zero retention,
+/// restore the placeholders in the answer, and record one audit entry without the prompt or
+/// the answer.
 pub async fn chat_completions(
     state: State<Arc<AppState>>,
     headers: HeaderMap,
@@ -421,6 +453,63 @@ pub async fn embeddings(
     call(state, headers, body, Endpoint::Embeddings).await
 }
 
+/// An optional short header value, checked.
+fn header_label(
+    headers: &HeaderMap,
+    name: &'static str,
+    code: &'static str,
+) -> Result<Option<datapact_audit::Label>, GatewayError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|f| datapact_audit::Label::new(&f.trim().to_ascii_lowercase()).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                bad_request(
+                    code,
+                    Some(name),
+                    format!("{name} is a short name: letters, digits and -_.:, at most 64"),
+                )
+            }),
+    }
+}
+
+fn over_limit(o: limits::Over) -> GatewayError {
+    let (code, message, retry_after) = match o {
+        limits::Over::Rate { retry_after } => (
+            "rate_limited",
+            "this tenant is sending requests faster than its rate limit".to_string(),
+            retry_after,
+        ),
+        limits::Over::Budget {
+            product,
+            period,
+            tokens,
+            retry_after,
+        } => (
+            "token_budget_exhausted",
+            format!(
+                "this tenant used its budget of {tokens} tokens per {} for {}",
+                match period {
+                    crate::config::BudgetPeriod::Day => "day",
+                    crate::config::BudgetPeriod::Month => "month",
+                },
+                if product == "*" {
+                    "this product".to_string()
+                } else {
+                    format!("`{product}`")
+                }
+            ),
+            retry_after,
+        ),
+    };
+    let mut e = GatewayError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", code, message);
+    e.retry_after = Some(retry_after);
+    e
+}
+
 async fn call(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -429,21 +518,8 @@ async fn call(
 ) -> Result<Response, GatewayError> {
     let started = std::time::Instant::now();
     let caller = caller(&st, &headers)?;
-    let feature = match headers.get("x-datapact-feature") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(|f| datapact_audit::Label::new(&f.trim().to_ascii_lowercase()).ok())
-                .ok_or_else(|| {
-                    bad_request(
-                        "invalid_feature",
-                        Some("x-datapact-feature"),
-                        "x-datapact-feature is a short name: letters, digits and -_.:, at most 64",
-                    )
-                })?,
-        ),
-    };
+    st.limits.check_rate(caller.tenant.id).map_err(over_limit)?;
+    let feature = header_label(&headers, "x-datapact-feature", "invalid_feature")?;
     // Read only up to the limit; a longer body is refused in OpenAI's error shape.
     let body = body.map_err(|e| {
         let status = e.status();
@@ -452,7 +528,7 @@ async fn call(
                 status,
                 "invalid_request_error",
                 "request_too_large",
-                format!("a chat request is at most {MAX_CHAT_BYTES} bytes"),
+                format!("a request is at most {MAX_CHAT_BYTES} bytes"),
             )
         } else {
             bad_request("invalid_body", None, e.body_text())
@@ -466,6 +542,12 @@ async fn call(
         .map(str::to_string)
         .ok_or_else(|| bad_request("missing_model", Some("model"), "`model` is required"))?;
     endpoint.check(&req)?;
+    let stream = endpoint == Endpoint::Chat && req.get("stream").and_then(serde_json::Value::as_bool) == Some(true);
+    let include_usage = req
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(serde_json::Value::as_bool)
+        == Some(true);
     let user = match headers.get("x-datapact-user") {
         None => None,
         Some(v) => {
@@ -489,10 +571,14 @@ async fn call(
         pii_types: Vec::new(),
         reasons: Vec::new(),
         user,
+        streamed: stream,
+        error: None,
+        retries: 0,
+        endpoint,
     };
     let zero = std::time::Duration::ZERO;
 
-    // Providers serving the model, in the tenant's region first.
+    // Providers serving the model that the model policy permits.
     let mut serving: Vec<&Provider> = st
         .providers
         .iter()
@@ -508,7 +594,6 @@ async fn call(
         e.param = Some("model");
         return Err(e);
     }
-    serving.sort_by_key(|p| p.config.region != caller.tenant.region);
     let policy =
         datapact_governance::settings::effective_models(&caller.org.ai, &caller.tenant.ai, &caller.product).value;
     serving.retain(|p| policy.permits(&p.config.name, &model));
@@ -519,17 +604,39 @@ async fn call(
         );
         return refuse(&st, record.event(&caller, started, zero), e).await;
     }
+    // Residency: providers in the tenant's region first; others only where the organization
+    // allows cross-region processing (the decision says so). None in region and no such
+    // permission: fail closed, never fall back silently.
+    let region = &caller.tenant.region;
+    serving.sort_by_key(|p| p.config.region != *region);
+    if !serving.iter().any(|p| p.config.region == *region) && !caller.org.allow_cross_region_llm {
+        record.provider = serving.first().map(|p| (*p).clone());
+        let mut e = GatewayError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "no_provider_in_region",
+            format!(
+                "no provider of `{model}` processes data in the tenant's region `{region}`, and the organization does not allow cross-region LLM processing"
+            ),
+        );
+        e.reasons = vec!["no_provider_in_region".into()];
+        return refuse(&st, record.event(&caller, started, zero), e).await;
+    }
     let mut denied = Vec::new();
-    let provider = serving.iter().find(|p| match provider_allowed(&st, &caller, p) {
-        Ok(()) => true,
-        Err(r) => {
-            if denied.is_empty() {
-                denied = r;
+    let allowed: Vec<&Provider> = serving
+        .iter()
+        .copied()
+        .filter(|p| match provider_allowed(&st, &caller, p) {
+            Ok(()) => true,
+            Err(r) => {
+                if denied.is_empty() {
+                    denied = r;
+                }
+                false
             }
-            false
-        }
-    });
-    let Some(provider) = provider.copied() else {
+        })
+        .collect();
+    let Some(first) = allowed.first() else {
         record.provider = serving.first().map(|p| (*p).clone());
         let mut e = GatewayError::forbidden(
             "blocked_by_policy",
@@ -541,7 +648,15 @@ async fn call(
         e.reasons = denied;
         return refuse(&st, record.event(&caller, started, zero), e).await;
     };
-    record.provider = Some(provider.clone());
+    record.provider = Some((*first).clone());
+    if let Err(o) = st
+        .limits
+        .check_budget(&*st.store, caller.tenant.id, &caller.product)
+        .await
+    {
+        let e = over_limit(o);
+        return refuse(&st, record.event(&caller, started, zero), e).await;
+    }
 
     // Personal data: off, masked with placeholders restored in the answer, or refused.
     let mode = datapact_governance::settings::effective_pii(&caller.org.ai, &caller.tenant.ai, &caller.product).value;
@@ -588,121 +703,105 @@ async fn call(
         }
     }
 
-    // Forward, asking the provider to keep nothing.
-    let (url, auth_header) = match provider.config.api {
-        crate::config::ProviderApi::Openai => (
-            format!("{}/{}", provider.config.base_url.trim_end_matches('/'), endpoint.path()),
-            provider
-                .secret
-                .as_ref()
-                .map(|s| ("authorization", format!("Bearer {}", s.expose()))),
-        ),
-        crate::config::ProviderApi::AzureOpenai => (
-            format!(
-                "{}/openai/deployments/{}/{}?api-version={}",
-                provider.config.base_url.trim_end_matches('/'),
-                provider.config.deployment(&model),
-                endpoint.path(),
-                provider.config.api_version.as_deref().unwrap_or_default()
-            ),
-            provider.secret.as_ref().map(|s| ("api-key", s.expose().to_string())),
-        ),
-        crate::config::ProviderApi::Anthropic => {
-            return Err(GatewayError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "api_error",
-                "provider_api_unsupported",
-                "translation to Anthropic's Messages API is not available yet",
-            ));
-        }
-    };
-    if provider.config.api == crate::config::ProviderApi::Openai && endpoint == Endpoint::Chat {
-        req["store"] = serde_json::Value::Bool(false);
-    }
-    let client = CLIENT.as_ref().map_err(|e| {
-        GatewayError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "client_unavailable",
-            e.clone(),
-        )
-    })?;
-    let mut upstream = client.post(&url).json(&req);
-    if let Some((name, value)) = auth_header {
-        upstream = upstream.header(name, value);
-    }
-    let sent = std::time::Instant::now();
-    let answer = upstream.send().await;
-    let answer = match answer {
-        Ok(r) => {
-            let status = r.status();
-            r.bytes().await.map(|b| (status, b))
-        }
-        Err(e) => Err(e),
-    };
-    let waited = sent.elapsed();
-    let fail = |record: &mut CallRecord, code: &'static str, message: String| {
-        record.status = datapact_audit::CallStatus::Error;
-        GatewayError::new(StatusCode::BAD_GATEWAY, "api_error", code, message)
-    };
-    let parsed = match answer {
-        Err(e) => Err(fail(
-            &mut record,
-            if e.is_timeout() {
-                "upstream_timeout"
-            } else {
-                "upstream_unreachable"
-            },
-            format!(
-                "the provider `{}` did not answer: {}",
-                provider.config.name,
-                if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "connection failed"
+    // Forward to the first allowed provider that answers, asking it to keep nothing.
+    let sent = match upstream::send(&allowed, endpoint, &model, &req, stream).await {
+        Ok(sent) => sent,
+        Err(Err(e)) => return Err(e),
+        Err(Ok(x)) => {
+            record.status = datapact_audit::CallStatus::Error;
+            record.error = Some(x.failure.code);
+            record.retries = x.retries;
+            if let Some(p) = x.provider {
+                record.provider = Some(p.clone());
+            }
+            let mut e = match (x.failure.status, x.failure.detail) {
+                // The provider refused the request itself: the client can fix it.
+                (Some(s), Some(detail)) if s.is_client_error() => {
+                    let mut e = bad_request(
+                        "upstream_rejected_request",
+                        None,
+                        format!(
+                            "{}: {}",
+                            x.failure.message,
+                            restore_text(&pseudonymizer, masked, &detail)
+                        ),
+                    );
+                    e.status = if s == StatusCode::PAYLOAD_TOO_LARGE {
+                        s
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    e
                 }
-            ),
-        )),
-        Ok((status, _)) if !status.is_success() => Err(fail(
-            &mut record,
-            "upstream_error",
-            format!("the provider `{}` answered {status}", provider.config.name),
-        )),
-        Ok((_, bytes)) => serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .filter(|v| endpoint.answered(v))
-            .ok_or_else(|| {
-                fail(
-                    &mut record,
-                    "upstream_invalid_response",
-                    format!(
-                        "the provider `{}` answered with something that is not its API's answer",
-                        provider.config.name
-                    ),
-                )
-            }),
-    };
-    let mut answer = match parsed {
-        Ok(v) => v,
-        Err(e) => {
-            let ev = record.event(&caller, started, waited);
+                _ => GatewayError::new(StatusCode::BAD_GATEWAY, "api_error", x.failure.code, x.failure.message),
+            };
+            if x.failure.code == "upstream_rate_limited" || x.failure.code == "upstream_circuit_open" {
+                e.status = StatusCode::SERVICE_UNAVAILABLE;
+                e.retry_after = Some(x.failure.retry_after.unwrap_or(std::time::Duration::from_secs(1)));
+            }
+            let ev = record.event(&caller, started, x.waited);
             st.audit(ev).await.map_err(audit_down)?;
             return Err(e);
         }
     };
-    if masked {
-        if let Some(choices) = answer.get_mut("choices").and_then(serde_json::Value::as_array_mut) {
-            for c in choices {
-                if let Some(serde_json::Value::String(content)) =
-                    c.get_mut("message").and_then(|m| m.get_mut("content"))
-                {
-                    *content = pseudonymizer.restore(content);
-                }
-            }
-        }
-        record.status = datapact_audit::CallStatus::Masked;
+    record.provider = Some(sent.provider.clone());
+    record.retries = sent.retries;
+    record.status = if masked {
+        datapact_audit::CallStatus::Masked
     } else {
-        record.status = datapact_audit::CallStatus::Allowed;
+        datapact_audit::CallStatus::Allowed
+    };
+    if stream {
+        return Ok(stream::relay(stream::Relay {
+            st: Arc::clone(&st),
+            caller,
+            record,
+            started,
+            waited: sent.waited,
+            provider: sent.provider.clone(),
+            response: sent.response,
+            pseudonymizer,
+            include_usage,
+        }));
+    }
+    let provider = sent.provider;
+    let mut waited = sent.waited;
+    let t = std::time::Instant::now();
+    let total = std::time::Duration::from_millis(provider.config.total_timeout_ms).saturating_sub(started.elapsed());
+    let bytes = tokio::time::timeout(total, sent.response.bytes()).await;
+    waited += t.elapsed();
+    let parsed = match bytes {
+        Err(_) => Err(("upstream_timeout", "did not finish its answer in time")),
+        Ok(Err(_)) => Err(("upstream_stream_broken", "broke the answer off")),
+        Ok(Ok(b)) => {
+            let v = serde_json::from_slice::<serde_json::Value>(&b).ok();
+            let v = match provider.config.api {
+                crate::config::ProviderApi::Anthropic => v.as_ref().and_then(anthropic::response),
+                _ => v,
+            };
+            v.filter(|v| endpoint.answered(v)).ok_or((
+                "upstream_invalid_response",
+                "answered with something that is not its API's answer",
+            ))
+        }
+    };
+    let mut answer = match parsed {
+        Ok(v) => v,
+        Err((code, what)) => {
+            record.status = datapact_audit::CallStatus::Error;
+            record.error = Some(code);
+            let ev = record.event(&caller, started, waited);
+            st.audit(ev).await.map_err(audit_down)?;
+            return Err(GatewayError::new(
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                code,
+                format!("the provider `{}` {what}", provider.config.name),
+            ));
+        }
+    };
+    if masked {
+        restore_answer(&pseudonymizer, &mut answer);
     }
     let usage = |k: &str| {
         answer
@@ -717,10 +816,60 @@ async fn call(
         usage("total_tokens"),
     ];
     record.reasons.clear();
+    st.limits.account(&caller, &record);
     // Recorded before the answer is handed back: no answer leaves unrecorded.
     let ev = record.event(&caller, started, waited);
     st.audit(ev).await.map_err(audit_down)?;
     Ok(Json(answer).into_response())
+}
+
+fn restore_text(p: &datapact_pii::Pseudonymizer, masked: bool, s: &str) -> String {
+    if masked { p.restore(s) } else { s.to_string() }
+}
+
+/// Restores placeholders in a chat answer: message contents and tool-call arguments.
+fn restore_answer(p: &datapact_pii::Pseudonymizer, answer: &mut serde_json::Value) {
+    let Some(choices) = answer.get_mut("choices").and_then(serde_json::Value::as_array_mut) else {
+        return;
+    };
+    for c in choices {
+        let Some(m) = c.get_mut("message") else {
+            continue;
+        };
+        if let Some(serde_json::Value::String(content)) = m.get_mut("content") {
+            *content = p.restore(content);
+        }
+        if let Some(calls) = m.get_mut("tool_calls").and_then(serde_json::Value::as_array_mut) {
+            for call in calls {
+                if let Some(serde_json::Value::String(a)) =
+                    call.get_mut("function").and_then(|f| f.get_mut("arguments"))
+                {
+                    *a = restore_json_strings(p, a);
+                }
+            }
+        }
+    }
+}
+
+/// Restores placeholders inside the string values of a JSON document (tool-call arguments),
+/// escaping what is restored so the document stays JSON; text that is not JSON is restored
+/// as text.
+fn restore_json_strings(p: &datapact_pii::Pseudonymizer, doc: &str) -> String {
+    fn walk(p: &datapact_pii::Pseudonymizer, v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => *s = p.restore(s),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(p, x)),
+            serde_json::Value::Object(o) => o.values_mut().for_each(|x| walk(p, x)),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(doc) {
+        Ok(mut v) => {
+            walk(p, &mut v);
+            v.to_string()
+        }
+        Err(_) => p.restore(doc),
+    }
 }
 
 /// Records a refused call, then refuses it: the record says who asked for what and why not.
