@@ -811,3 +811,67 @@ async fn anthropic_messages_translate_both_ways_streamed_or_not() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], "endpoint_unsupported_by_provider");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_prompts_keeps_calls_encrypted_in_the_tenants_vault_as_its_data() {
+    let (url, _mock) = common::llm::mock().await;
+    let toml = common::llm::provider_entry(
+        "openai-eu",
+        "third_party",
+        "openai",
+        &url,
+        "eu",
+        &["gpt-4o-mini"],
+        None,
+        "api_key_file = \"KEYFILE\"\n",
+    );
+    let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
+    // Off by default: nothing kept.
+    let (st, _) = chat(&s, &svc, &tenant, ask("Write to ann@example.com", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, list) = s.get(&format!("/v1/tenants/{tenant}/records"), &oa).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    let (st, v) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/tenants/{tenant}/ai-settings"),
+            Some(&oa),
+            Some(json!({"save_prompts": true})),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let (st, _) = chat(&s, &svc, &tenant, ask("Write to ann@example.com", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK);
+    let mut streamed = ask("Stream to bob@example.com", "gpt-4o-mini");
+    streamed["stream"] = json!(true);
+    let (st, _) = stream_chat(&s, &svc, &tenant, streamed).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, list) = s.get(&format!("/v1/tenants/{tenant}/records"), &oa).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    assert_eq!(items[0]["categories"], json!(["ai.llm_call"]));
+    assert_eq!(items[0]["product"], "ixp");
+    // The tenant's administrator reads its own calls as written, the answers as returned.
+    let mut contents = Vec::new();
+    for it in items {
+        let id = it["id"].as_str().unwrap();
+        let (st, r) = s
+            .get(&format!("/v1/tenants/{tenant}/records/{id}?purpose=service"), &oa)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        contents.push(r["content"].as_str().unwrap().to_string());
+    }
+    let all = contents.join("\n");
+    assert!(
+        all.contains("Write to ann@example.com") && all.contains("You said: Write to ann@example.com"),
+        "{all}"
+    );
+    assert!(all.contains("You said: Stream to bob@example.com"), "{all}");
+    // Each call's audit entry names its record.
+    let entries = calls(&s, &oa, &tenant).await;
+    let named: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["resources"].as_array().is_some_and(|r| !r.is_empty()))
+        .collect();
+    assert_eq!(named.len(), 2, "{entries:?}");
+}

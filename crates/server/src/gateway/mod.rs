@@ -318,6 +318,8 @@ pub struct CallRecord {
     error: Option<&'static str>,
     retries: u32,
     endpoint: Endpoint,
+    /// The vault record keeping the prompt and response, when the tenant's `save_prompts` is on.
+    saved: Option<datapact_governance::RecordId>,
 }
 
 impl CallRecord {
@@ -346,6 +348,9 @@ impl CallRecord {
         }
         if let Some(u) = &self.user {
             ev = ev.correlation(u.clone());
+        }
+        if let Some(id) = self.saved {
+            ev = ev.resource(datapact_audit::Resource::Record(id));
         }
         let name = |s: &str| datapact_audit::Name::new(s).ok();
         ev.0.call = name(&self.model).map(|model| datapact_audit::LlmCall {
@@ -575,6 +580,7 @@ async fn call(
         error: None,
         retries: 0,
         endpoint,
+        saved: None,
     };
     let zero = std::time::Duration::ZERO;
 
@@ -657,6 +663,19 @@ async fn call(
         let e = over_limit(o);
         return refuse(&st, record.event(&caller, started, zero), e).await;
     }
+
+    // The tenant's own copy, when it asked for one: the prompt as its users wrote it.
+    let keep = datapact_governance::settings::effective(
+        &caller.org.ai,
+        &caller.tenant.ai,
+        &caller.product,
+        datapact_governance::SettingKey::SavePrompts,
+    )
+    .value
+    .then(|| Keep {
+        id: datapact_governance::RecordId::generate(),
+        request: req.clone(),
+    });
 
     // Personal data: off, masked with placeholders restored in the answer, or refused.
     let mode = datapact_governance::settings::effective_pii(&caller.org.ai, &caller.tenant.ai, &caller.product).value;
@@ -762,6 +781,7 @@ async fn call(
             response: sent.response,
             pseudonymizer,
             include_usage,
+            keep,
         }));
     }
     let provider = sent.provider;
@@ -816,11 +836,54 @@ async fn call(
         usage("total_tokens"),
     ];
     record.reasons.clear();
+    record.saved = keep.as_ref().map(|k| k.id);
     st.limits.account(&caller, &record);
     // Recorded before the answer is handed back: no answer leaves unrecorded.
     let ev = record.event(&caller, started, waited);
     st.audit(ev).await.map_err(audit_down)?;
+    if let Some(k) = keep {
+        k.store(&st, &caller, &record, answer.clone()).await;
+    }
     Ok(Json(answer).into_response())
+}
+
+/// A call to keep in the tenant's vault (`save_prompts`): the record's id, chosen before the
+/// call so the audit entry can name it, and the request as the client sent it.
+pub struct Keep {
+    id: datapact_governance::RecordId,
+    request: serde_json::Value,
+}
+
+impl Keep {
+    /// Writes the prompt and the response, encrypted under the tenant's key in its region, as
+    /// a record of the calling product: export, delete, retention and purge apply to it as to
+    /// any customer data. A failure is logged; the client already has its answer.
+    pub async fn store(self, st: &AppState, caller: &GatewayCaller, record: &CallRecord, response: serde_json::Value) {
+        let doc = serde_json::json!({
+            "model": record.model,
+            "provider": record.provider.as_ref().map(|p| p.config.name.clone()),
+            "endpoint": record.endpoint.path(),
+            "request": self.request,
+            "response": response,
+        });
+        let new = datapact_vault::NewRecord {
+            product: caller.product.clone(),
+            data_kind: datapact_governance::DataKind::RunTime,
+            content: datapact_vault::Content::Text(doc.to_string()),
+            content_type: Some("application/json".into()),
+            categories: vec!["ai.llm_call".into()],
+            metadata: Some(serde_json::json!({"kind": "llm_call", "model": record.model})),
+        };
+        let id = self.id;
+        let tenant_id = caller.tenant.id;
+        let written = crate::lifecycle::with_vault(st, &caller.tenant, move |v, t| {
+            v.put_with_ids(t, vec![new], vec![id], crate::state::now())
+        })
+        .await;
+        if let Err(e) = written {
+            tracing::error!(tenant = %tenant_id, record = %id, code = %e.code, "cannot keep the LLM call in the tenant's vault");
+        }
+    }
 }
 
 fn restore_text(p: &datapact_pii::Pseudonymizer, masked: bool, s: &str) -> String {

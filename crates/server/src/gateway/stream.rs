@@ -82,6 +82,8 @@ pub struct Relay {
     pub pseudonymizer: datapact_pii::Pseudonymizer,
     /// Whether the client asked for the usage chunk.
     pub include_usage: bool,
+    /// The call to keep in the tenant's vault, if `save_prompts` is on.
+    pub keep: Option<super::Keep>,
 }
 
 /// Starts relaying and returns the client's streaming response.
@@ -185,7 +187,10 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
         mut response,
         pseudonymizer,
         include_usage,
+        keep,
     } = r;
+    // The answer as the client saw it, for the tenant's copy.
+    let mut kept = keep.as_ref().map(|_| String::new());
     record.streamed = true;
     let masked = record.status == datapact_audit::CallStatus::Masked;
     let mut restore = Restore {
@@ -262,6 +267,9 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
                         if masked {
                             restore.chunk(&mut v);
                         }
+                        if let (Some(k), Some(t)) = (kept.as_mut(), v["choices"][0]["delta"]["content"].as_str()) {
+                            k.push_str(t);
+                        }
                         let t = Instant::now();
                         let sent = tx.send(event(&v)).await;
                         waited += t.elapsed();
@@ -302,6 +310,8 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
         (None, false) => datapact_audit::CallStatus::Allowed,
     };
     record.error = failure.as_ref().map(|(c, _)| *c);
+    let keep = keep.filter(|_| failure.is_none());
+    record.saved = keep.as_ref().map(|k| k.id);
     let ev = record.event(&caller, started, waited);
     st.limits.account(&caller, &record);
     let last = match (st.audit(ev).await, failure) {
@@ -310,6 +320,11 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
         (Ok(_), Some(("client_disconnected", _))) => None,
         (Ok(_), Some((code, message))) => Some(error_event(code, &message)),
     };
+    if let (Some(k), Some(text)) = (keep, kept) {
+        let response = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}], "usage": {
+            "prompt_tokens": record.usage[0], "completion_tokens": record.usage[1], "total_tokens": record.usage[2]}});
+        k.store(&st, &caller, &record, response).await;
+    }
     if let Some(b) = last {
         let _ = tx.send(b).await;
     }
