@@ -42,12 +42,13 @@ fn files_with_canaries(dir: &Path, since: std::time::SystemTime, out: &mut Vec<S
         };
         if meta.is_dir() {
             files_with_canaries(&path, since, out, scanned);
-        } else if meta.is_file() && meta.modified().is_ok_and(|m| m >= since) {
-            if let Ok(bytes) = std::fs::read(&path) {
-                *scanned += 1;
-                if bytes.windows(CANARY.len()).any(|w| w.eq_ignore_ascii_case(CANARY)) {
-                    out.push(path.display().to_string());
-                }
+        } else if meta.is_file()
+            && meta.modified().is_ok_and(|m| m >= since)
+            && let Ok(bytes) = std::fs::read(&path)
+        {
+            *scanned += 1;
+            if bytes.windows(CANARY.len()).any(|w| w.eq_ignore_ascii_case(CANARY)) {
+                out.push(path.display().to_string());
             }
         }
     }
