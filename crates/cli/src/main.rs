@@ -97,8 +97,26 @@ enum Command {
     /// The tamper-evident audit log: verify, query, export, proofs.
     #[command(subcommand)]
     Audit(audit_cmds::AuditCmd),
+    /// LLM usage through the AI trust layer: tokens by day, product and model, and budgets.
+    Usage(UsageArgs),
     /// Show the key in use.
     Whoami,
+}
+
+#[derive(Args)]
+struct UsageArgs {
+    /// Tenant id (ten_…).
+    #[arg(long)]
+    tenant: String,
+    /// First day, YYYY-MM-DD (default: the first of this month).
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    to: Option<String>,
+    /// Only this product.
+    #[arg(long)]
+    product: Option<String>,
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -329,6 +347,19 @@ enum AiSettingsCmd {
         level: Level,
         /// The settings as JSON, or @FILE to read them from a file.
         settings: String,
+    },
+    /// Set an organization's Cedar policies for AI trust-layer calls from a file (validated
+    /// by the server against the policy schema), keeping its other settings.
+    Policies {
+        /// Organization id (org_…).
+        #[arg(long)]
+        org: String,
+        /// A file of Cedar policies.
+        #[arg(required_unless_present = "clear")]
+        file: Option<std::path::PathBuf>,
+        /// Remove the policies instead.
+        #[arg(long, conflicts_with = "file")]
+        clear: bool,
     },
 }
 
@@ -707,6 +738,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Retention(cmd) => vault_cmds::retention(cmd, remote).await,
         Command::Audit(cmd) => audit_cmds::run(cmd, remote).await,
         Command::Pii(cmd) => pii_cmds::run(cmd),
+        Command::Usage(a) => usage(a, remote).await,
         Command::Whoami => {
             let v = client(remote)?.get("/v1/me").await?;
             print(remote, &v, |v| output::object(v).to_string())
@@ -978,7 +1010,91 @@ async fn ai_settings(cmd: AiSettingsCmd, remote: &Remote) -> Result<ExitCode> {
             let v = client(remote)?.call(Method::PUT, &level.path(), Some(&body)).await?;
             print(remote, &v, settings_text)
         }
+        AiSettingsCmd::Policies { org, file, clear } => {
+            let path = format!("/v1/orgs/{}/ai-settings", client::seg(&org));
+            let c = client(remote)?;
+            let current = c.get(&path).await?;
+            let mut settings = current
+                .get("settings")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}));
+            let policies = match (&file, clear) {
+                (Some(f), _) => {
+                    Value::String(std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?)
+                }
+                (None, _) => Value::Null,
+            };
+            if let Some(m) = settings.as_object_mut() {
+                if policies.is_null() {
+                    m.remove("policies");
+                } else {
+                    m.insert("policies".into(), policies);
+                }
+            }
+            let v = c
+                .call(Method::PUT, &path, Some(&settings))
+                .await
+                .map_err(|e| match &file {
+                    Some(f) => anyhow!("{}: {e}", f.display()),
+                    None => e,
+                })?;
+            print(remote, &v, settings_text)
+        }
     }
+}
+
+async fn usage(a: UsageArgs, remote: &Remote) -> Result<ExitCode> {
+    let mut query = Vec::new();
+    for (k, v) in [("from", &a.from), ("to", &a.to), ("product", &a.product)] {
+        if let Some(v) = v {
+            query.push(format!("{k}={}", client::seg(v)));
+        }
+    }
+    let path = format!(
+        "/v1/tenants/{}/usage{}{}",
+        client::seg(&a.tenant),
+        if query.is_empty() { "" } else { "?" },
+        query.join("&")
+    );
+    let v = client(remote)?.get(&path).await?;
+    print(remote, &v, |v| {
+        let mut out = format!(
+            "{} from {} to {}\n",
+            output::cell(v.get("tenant")),
+            output::cell(v.get("from")),
+            output::cell(v.get("to"))
+        );
+        out.push_str(
+            &output::rows(
+                &v["rows"],
+                &[
+                    "day",
+                    "product",
+                    "model",
+                    "requests",
+                    "prompt_tokens",
+                    "completion_tokens",
+                    "total_tokens",
+                ],
+            )
+            .to_string(),
+        );
+        out.push_str(&format!(
+            "\ntotal: {} requests, {} tokens\n",
+            output::cell(v["totals"].get("requests")),
+            output::cell(v["totals"].get("total_tokens"))
+        ));
+        if v["budgets"].as_array().is_some_and(|b| !b.is_empty()) {
+            out.push_str(
+                &output::rows(
+                    &v["budgets"],
+                    &["product", "period", "tokens", "used", "remaining", "resets_at"],
+                )
+                .to_string(),
+            );
+        }
+        out
+    })
 }
 
 async fn grant(cmd: GrantCmd, remote: &Remote) -> Result<ExitCode> {

@@ -183,6 +183,10 @@ pub struct AiSettings {
     /// Settings the organization imposes on every level below it (organization level only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked: Option<BTreeSet<SettingKey>>,
+    /// Cedar policies every AI trust-layer call of the organization must satisfy
+    /// (organization level only; see `policy::SCHEMA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<String>,
     /// Overrides per product id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub products: BTreeMap<String, AiToggles>,

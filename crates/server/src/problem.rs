@@ -39,8 +39,8 @@ pub struct ApiError {
     pub detail: String,
     /// Field at fault.
     pub field: Option<String>,
-    /// Structured extra detail.
-    pub reasons: Option<serde_json::Value>,
+    /// Structured extra detail (boxed: errors travel by value through every handler).
+    pub reasons: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
@@ -110,7 +110,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             code: self.code,
             field: self.field,
-            reasons: self.reasons,
+            reasons: self.reasons.map(|r| *r),
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
         let mut resp = (self.status, bytes).into_response();

@@ -875,3 +875,122 @@ async fn save_prompts_keeps_calls_encrypted_in_the_tenants_vault_as_its_data() {
         .collect();
     assert_eq!(named.len(), 2, "{entries:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cedar_policies_are_validated_when_saved_and_decide_calls() {
+    let (eu_url, eu) = common::llm::mock().await;
+    let (local_url, local) = common::llm::mock().await;
+    let toml = [
+        common::llm::provider_entry(
+            "openai-eu",
+            "third_party",
+            "openai",
+            &eu_url,
+            "eu",
+            &["gpt-4o-mini", "gpt-4o"],
+            None,
+            "api_key_file = \"KEYFILE\"\n",
+        ),
+        common::llm::provider_entry(
+            "local",
+            "self_hosted",
+            "openai",
+            &local_url,
+            "eu",
+            &["gpt-4o-mini"],
+            None,
+            "",
+        ),
+    ]
+    .concat();
+    let (s, _dir, org, oa, tenant, svc) = gateway(&toml).await;
+    let put = |body: Value| {
+        let s = &s;
+        let (oa, org) = (oa.clone(), org.clone());
+        async move {
+            s.call(
+                reqwest::Method::PUT,
+                &format!("/v1/orgs/{org}/ai-settings"),
+                Some(&oa),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // Refused when saved: not Cedar, not the schema, or permitting nothing; and tenants cannot set them.
+    for (bad, needle) in [
+        ("permit(principal, action, resource", "parse"),
+        (
+            "permit(principal, action, resource) when { context.colour == \"red\" };",
+            "colour",
+        ),
+        ("forbid(principal, action, resource);", "permit nothing"),
+    ] {
+        let (st, v) = put(json!({"policies": bad})).await;
+        assert_eq!(
+            (st, v["code"].as_str(), v["field"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("invalid_policies"),
+                Some("policies")
+            ),
+            "{v}"
+        );
+        assert!(v["detail"].as_str().unwrap().contains(needle), "{v}");
+    }
+    let (st, v) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/tenants/{tenant}/ai-settings"),
+            Some(&oa),
+            Some(json!({"policies": "permit(principal, action, resource);"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("field_not_allowed"))
+    );
+
+    // Social security numbers never go to a third party: such calls go to the self-hosted model.
+    let policies = r#"permit(principal, action, resource);
+@id("ssn-stays-home")
+forbid(principal, action, resource) when { context.data_categories.contains("US_SSN") && context.provider_kind == "third_party" };
+@id("interns-no-gpt-4o")
+forbid(principal, action, resource == Model::"gpt-4o") when { context has user_group && context.user_group == "interns" };"#;
+    let (st, v) = put(json!({"policies": policies})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, _) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(eu.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (st, v) = chat(&s, &svc, &tenant, ask("My SSN is 536-22-8417", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        local.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the self-hosted model took it"
+    );
+    assert_eq!(eu.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(
+        (e["call"]["provider"].as_str(), e["purpose"].as_str()),
+        (Some("local"), Some("service"))
+    );
+    // A user group from a header; the refusal names the policy.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", s.url))
+        .bearer_auth(&svc)
+        .header("x-datapact-tenant", &tenant)
+        .header("x-datapact-user-group", "Interns")
+        .json(&ask("hello", "gpt-4o"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (v["error"]["code"].as_str(), &v["error"]["reasons"]),
+        (Some("blocked_by_cedar_policy"), &json!(["interns-no-gpt-4o"]))
+    );
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(e["call"]["status"], "blocked");
+}

@@ -629,7 +629,7 @@ async fn call(
         return refuse(&st, record.event(&caller, started, zero), e).await;
     }
     let mut denied = Vec::new();
-    let allowed: Vec<&Provider> = serving
+    let mut allowed: Vec<&Provider> = serving
         .iter()
         .copied()
         .filter(|p| match provider_allowed(&st, &caller, p) {
@@ -677,11 +677,22 @@ async fn call(
         request: req.clone(),
     });
 
-    // Personal data: off, masked with placeholders restored in the answer, or refused.
+    // Personal data is looked for when the tenant masks or refuses it, and when Cedar
+    // policies may ask which categories a call carries.
     let mode = datapact_governance::settings::effective_pii(&caller.org.ai, &caller.tenant.ai, &caller.product).value;
-    let mut pseudonymizer = datapact_pii::Pseudonymizer::new();
-    let mut masked = false;
-    if mode != datapact_governance::PiiMode::Off {
+    let policies = match caller.org.ai.policies.as_deref() {
+        None => None,
+        Some(text) => Some(compiled_policies(text).map_err(|e| {
+            GatewayError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "policies_unavailable",
+                format!("the organization's Cedar policies cannot be used: {e}"),
+            )
+        })?),
+    };
+    let mut found: Vec<Vec<datapact_pii::Span>> = Vec::new();
+    if mode != datapact_governance::PiiMode::Off || policies.is_some() {
         let opts = datapact_pii::Options::default();
         let mut types: Vec<String> = Vec::new();
         for text in endpoint.texts(&mut req) {
@@ -692,33 +703,94 @@ async fn call(
                     types.push(t);
                 }
             }
-            if mode == datapact_governance::PiiMode::Mask && !spans.is_empty() {
-                let replaced =
-                    datapact_pii::anonymize(text, &spans, &datapact_pii::Operator::Pseudonymize, &mut pseudonymizer)
-                        .map_err(|e| {
-                            GatewayError::new(
-                                StatusCode::INTERNAL_SERVER_ERROR,
-                                "server_error",
-                                "masking_failed",
-                                e.to_string(),
-                            )
-                        })?;
-                *text = replaced;
-                masked = true;
-            }
+            found.push(spans);
         }
         types.sort();
         record.pii_types = types;
-        if mode == datapact_governance::PiiMode::Block && !record.pii_types.is_empty() {
-            let e = bad_request(
-                "pii_blocked",
-                Some("messages"),
-                format!(
-                    "the prompt holds personal data ({}), which this tenant's AI settings refuse",
-                    record.pii_types.join(", ")
-                ),
+    }
+
+    // The organization's Cedar policies, per candidate provider: one they forbid is skipped.
+    if let Some(policies) = &policies {
+        let group = header_label(&headers, "x-datapact-user-group", "invalid_user_group")?;
+        let mut forbidding: Vec<String> = Vec::new();
+        let tenant_id = caller.tenant.id.to_string();
+        allowed.retain(|p| {
+            let attrs = datapact_governance::policy::CallAttrs {
+                tenant: &tenant_id,
+                model: &model,
+                product: &caller.product,
+                provider: &p.config.name,
+                provider_kind: match p.config.kind {
+                    ProviderKind::ThirdParty => "third_party",
+                    ProviderKind::SelfHosted => "self_hosted",
+                },
+                region: &p.config.region,
+                tenant_region: &caller.tenant.region,
+                endpoint: endpoint.path(),
+                data_categories: &record.pii_types,
+                user_group: group.as_ref().map(|g| g.as_str()),
+                feature: record.feature.as_ref().map(|f| f.as_str()),
+            };
+            match policies.evaluate(&attrs) {
+                Ok(v) if v.allowed => true,
+                Ok(v) => {
+                    if forbidding.is_empty() {
+                        forbidding = v.policies;
+                    }
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a Cedar policy evaluation failed; the call is refused");
+                    false
+                }
+            }
+        });
+        if allowed.is_empty() {
+            let mut e = GatewayError::forbidden(
+                "blocked_by_cedar_policy",
+                if forbidding.is_empty() {
+                    "no policy of the organization permits this call".to_string()
+                } else {
+                    format!(
+                        "the organization's policies forbid this call: {}",
+                        forbidding.join(", ")
+                    )
+                },
             );
+            e.reasons = forbidding;
             return refuse(&st, record.event(&caller, started, zero), e).await;
+        }
+        record.provider = allowed.first().map(|p| (*p).clone());
+    }
+
+    if mode == datapact_governance::PiiMode::Block && !record.pii_types.is_empty() {
+        let e = bad_request(
+            "pii_blocked",
+            Some("messages"),
+            format!(
+                "the prompt holds personal data ({}), which this tenant's AI settings refuse",
+                record.pii_types.join(", ")
+            ),
+        );
+        return refuse(&st, record.event(&caller, started, zero), e).await;
+    }
+    let mut pseudonymizer = datapact_pii::Pseudonymizer::new();
+    let mut masked = false;
+    if mode == datapact_governance::PiiMode::Mask {
+        for (text, spans) in endpoint.texts(&mut req).into_iter().zip(&found) {
+            if spans.is_empty() {
+                continue;
+            }
+            *text = datapact_pii::anonymize(text, spans, &datapact_pii::Operator::Pseudonymize, &mut pseudonymizer)
+                .map_err(|e| {
+                    GatewayError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "masking_failed",
+                        e.to_string(),
+                    )
+                })?;
+            masked = true;
         }
     }
 
@@ -933,6 +1005,27 @@ fn restore_json_strings(p: &datapact_pii::Pseudonymizer, doc: &str) -> String {
         }
         Err(_) => p.restore(doc),
     }
+}
+
+/// An organization's policies, compiled once per text.
+fn compiled_policies(
+    text: &str,
+) -> Result<Arc<datapact_governance::policy::CallPolicies>, datapact_governance::policy::PolicyError> {
+    static CACHE: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<datapact_governance::policy::CallPolicies>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    if let Some(p) = CACHE.lock().ok().and_then(|c| c.get(text).cloned()) {
+        return Ok(p);
+    }
+    let p = Arc::new(datapact_governance::policy::compile(text)?);
+    if let Ok(mut c) = CACHE.lock() {
+        // Old versions of edited policies are dropped wholesale now and then.
+        if c.len() >= 1024 {
+            c.clear();
+        }
+        c.insert(text.to_string(), Arc::clone(&p));
+    }
+    Ok(p)
 }
 
 /// Records a refused call, then refuses it: the record says who asked for what and why not.

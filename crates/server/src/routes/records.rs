@@ -110,7 +110,7 @@ async fn require_purpose(
         "purpose_denied",
         format!("{purpose} use of this tenant's {product} data is not allowed"),
     );
-    e.reasons = serde_json::to_value(&d.reasons).ok();
+    e.reasons = serde_json::to_value(&d.reasons).ok().map(Box::new);
     Err(e)
 }
 

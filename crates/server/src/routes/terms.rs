@@ -160,6 +160,17 @@ fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(
             "`locked` is set at organization level only; it binds every tenant",
         ));
     }
+    if let Some(text) = &s.policies {
+        if tenant_level {
+            return Err(ApiError::invalid(
+                "field_not_allowed",
+                "policies",
+                "Cedar `policies` are set at organization level only; they bind every tenant",
+            ));
+        }
+        datapact_governance::policy::compile(text)
+            .map_err(|e| ApiError::invalid("invalid_policies", "policies", e.to_string()))?;
+    }
     for p in s.products.keys() {
         product(st, &format!("products.{p}"), p)?;
     }
