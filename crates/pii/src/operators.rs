@@ -168,6 +168,16 @@ impl Pseudonymizer {
         Restorer {
             map: self,
             pending: String::new(),
+            json: false,
+        }
+    }
+
+    /// A restorer for text inside a JSON string (streamed tool-call arguments): restored
+    /// values are escaped, so the document stays JSON.
+    pub fn json_restorer(&self) -> Restorer<'_> {
+        Restorer {
+            json: true,
+            ..self.restorer()
         }
     }
 }
@@ -178,6 +188,7 @@ impl Pseudonymizer {
 pub struct Restorer<'a> {
     map: &'a Pseudonymizer,
     pending: String,
+    json: bool,
 }
 
 impl Restorer<'_> {
@@ -193,6 +204,12 @@ impl Restorer<'_> {
                 Some(close) => {
                     let candidate = &tail[..=close];
                     match self.map.reverse.get(candidate) {
+                        Some(value) if self.json => {
+                            // A JSON string literal without its quotes.
+                            let quoted = serde_json::Value::String(value.clone()).to_string();
+                            out.push_str(&quoted[1..quoted.len() - 1]);
+                            rest = &tail[close + 1..];
+                        }
                         Some(value) => {
                             out.push_str(value);
                             rest = &tail[close + 1..];

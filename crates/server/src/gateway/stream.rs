@@ -119,7 +119,14 @@ struct Restore<'a> {
 impl<'a> Restore<'a> {
     fn push(&mut self, key: (u64, Option<u64>), text: &str) -> String {
         let pseudo = self.pseudo;
-        self.open.entry(key).or_insert_with(|| pseudo.restorer()).push(text)
+        self.open
+            .entry(key)
+            .or_insert_with(|| match key.1 {
+                // Tool-call arguments are JSON text: restored values are escaped.
+                Some(_) => pseudo.json_restorer(),
+                None => pseudo.restorer(),
+            })
+            .push(text)
     }
 
     /// Rewrites one chunk in place: restored text, and held-back text released when its
@@ -361,6 +368,28 @@ mod tests {
             last["choices"][0]["delta"]["content"], "<PERS",
             "held-back text is released"
         );
+    }
+
+    #[test]
+    fn tool_call_arguments_stay_json_when_restored() {
+        let mut p = datapact_pii::Pseudonymizer::new();
+        p.placeholder(datapact_pii::EntityType::Person, "Ann \"Nan\" Lee");
+        let mut r = Restore {
+            pseudo: &p,
+            open: HashMap::new(),
+        };
+        let mut args = String::new();
+        for piece in ["{\"to\": \"<PERS", "ON_1>\"}"] {
+            let mut c = json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, "finish_reason": null}]});
+            r.chunk(&mut c);
+            args.push_str(
+                c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"]
+                    .as_str()
+                    .unwrap(),
+            );
+        }
+        let v: Value = serde_json::from_str(&args).unwrap();
+        assert_eq!(v["to"], "Ann \"Nan\" Lee");
     }
 
     #[test]
