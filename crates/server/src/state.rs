@@ -81,8 +81,8 @@ pub enum Bootstrap {
 /// A configured LLM provider, its API key and its connection state.
 #[derive(Debug, Clone)]
 pub struct Provider {
-    /// Its `[[providers]]` entry.
-    pub config: crate::config::ProviderConfig,
+    /// Its `[[providers]]` entry (shared: each call's record holds its provider).
+    pub config: Arc<crate::config::ProviderConfig>,
     /// Its API key, if it needs one.
     pub secret: Option<crate::config::Secret>,
     /// Its HTTP client (connection pool and connect timeout).
@@ -135,7 +135,7 @@ impl AppState {
                     secret: p.credential()?,
                     client: crate::gateway::upstream::client(p).map_err(|e| StartError::Worker(e.to_string()))?,
                     breaker: Arc::new(crate::gateway::upstream::Breaker::new(p)),
-                    config: p.clone(),
+                    config: Arc::new(p.clone()),
                 })
             })
             .collect::<Result<Vec<_>, StartError>>()?;

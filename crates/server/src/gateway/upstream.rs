@@ -98,7 +98,8 @@ impl Breaker {
 pub struct Prepared {
     url: String,
     headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
+    /// Shared between attempts without copying.
+    body: bytes::Bytes,
 }
 
 /// Builds the request `req` (chat-completions or embeddings shape) for `provider`'s API, with
@@ -172,7 +173,11 @@ pub fn prepare(
             e.to_string(),
         )
     })?;
-    Ok(Prepared { url, headers, body })
+    Ok(Prepared {
+        url,
+        headers,
+        body: bytes::Bytes::from(body),
+    })
 }
 
 /// Why one attempt at a provider failed.
