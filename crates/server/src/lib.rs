@@ -117,6 +117,13 @@ pub async fn serve(
     let app = routes::router(Arc::clone(&state));
     let stop_worker = AbortOnDrop(Some(worker));
     let stop_flusher = AbortOnDrop(Some(flusher));
+    // Small writes (streamed chunks) go out at once: Nagle's algorithm against the client's
+    // delayed ACKs would hold each for up to 40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;

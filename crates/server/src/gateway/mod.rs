@@ -331,7 +331,6 @@ impl CallRecord {
     ) -> crate::audit::Ev {
         let elapsed = started.elapsed();
         let overhead = elapsed.saturating_sub(upstream);
-        crate::metrics::gateway_call(self.endpoint.path(), self.status, self.streamed, overhead);
         let mut ev = crate::audit::Ev::by(&caller.key, datapact_audit::Action::LlmCall)
             .tenant(&caller.tenant)
             .product(&caller.product)
@@ -369,6 +368,15 @@ impl CallRecord {
             retries: (self.retries > 0).then_some(self.retries),
         });
         ev
+    }
+}
+
+impl CallRecord {
+    /// Records the call's gateway overhead in the metrics, once its audit entry is durable
+    /// and the answer is ready: appending the entry is part of the gateway's time.
+    fn done(&self, started: std::time::Instant, upstream: std::time::Duration) {
+        let overhead = started.elapsed().saturating_sub(upstream);
+        crate::metrics::gateway_call(self.endpoint.path(), self.status, self.streamed, overhead);
     }
 }
 
@@ -582,7 +590,6 @@ async fn call(
         endpoint,
         saved: None,
     };
-    let zero = std::time::Duration::ZERO;
 
     // Providers serving the model that the model policy permits.
     let mut serving: Vec<&Provider> = st
@@ -608,7 +615,7 @@ async fn call(
             "model_not_allowed",
             format!("the model `{model}` is not allowed by this tenant's AI settings"),
         );
-        return refuse(&st, record.event(&caller, started, zero), e).await;
+        return refuse(&st, &record, &caller, started, e).await;
     }
     // Residency: providers in the tenant's region first; others only where the organization
     // allows cross-region processing (the decision says so). None in region and no such
@@ -626,7 +633,7 @@ async fn call(
             ),
         );
         e.reasons = vec!["no_provider_in_region".into()];
-        return refuse(&st, record.event(&caller, started, zero), e).await;
+        return refuse(&st, &record, &caller, started, e).await;
     }
     let mut denied = Vec::new();
     let mut allowed: Vec<&Provider> = serving
@@ -652,7 +659,7 @@ async fn call(
             ),
         );
         e.reasons = denied;
-        return refuse(&st, record.event(&caller, started, zero), e).await;
+        return refuse(&st, &record, &caller, started, e).await;
     };
     record.provider = Some((*first).clone());
     if let Err(o) = st
@@ -661,7 +668,7 @@ async fn call(
         .await
     {
         let e = over_limit(o);
-        return refuse(&st, record.event(&caller, started, zero), e).await;
+        return refuse(&st, &record, &caller, started, e).await;
     }
 
     // The tenant's own copy, when it asked for one: the prompt as its users wrote it.
@@ -758,7 +765,7 @@ async fn call(
                 },
             );
             e.reasons = forbidding;
-            return refuse(&st, record.event(&caller, started, zero), e).await;
+            return refuse(&st, &record, &caller, started, e).await;
         }
         record.provider = allowed.first().map(|p| (*p).clone());
     }
@@ -772,7 +779,7 @@ async fn call(
                 record.pii_types.join(", ")
             ),
         );
-        return refuse(&st, record.event(&caller, started, zero), e).await;
+        return refuse(&st, &record, &caller, started, e).await;
     }
     let mut pseudonymizer = datapact_pii::Pseudonymizer::new();
     let mut masked = false;
@@ -832,6 +839,7 @@ async fn call(
             }
             let ev = record.event(&caller, started, x.waited);
             st.audit(ev).await.map_err(audit_down)?;
+            record.done(started, x.waited);
             return Err(e);
         }
     };
@@ -884,6 +892,7 @@ async fn call(
             record.error = Some(code);
             let ev = record.event(&caller, started, waited);
             st.audit(ev).await.map_err(audit_down)?;
+            record.done(started, waited);
             return Err(GatewayError::new(
                 StatusCode::BAD_GATEWAY,
                 "api_error",
@@ -916,7 +925,9 @@ async fn call(
     if let Some(k) = keep {
         k.store(&st, &caller, &record, answer.clone()).await;
     }
-    Ok(Json(answer).into_response())
+    let resp = Json(answer).into_response();
+    record.done(started, waited);
+    Ok(resp)
 }
 
 /// A call to keep in the tenant's vault (`save_prompts`): the record's id, chosen before the
@@ -1029,8 +1040,16 @@ fn compiled_policies(
 }
 
 /// Records a refused call, then refuses it: the record says who asked for what and why not.
-async fn refuse(st: &AppState, ev: crate::audit::Ev, err: GatewayError) -> Result<Response, GatewayError> {
-    st.audit(ev).await.map_err(audit_down)?;
+async fn refuse(
+    st: &AppState,
+    record: &CallRecord,
+    caller: &GatewayCaller,
+    started: std::time::Instant,
+    err: GatewayError,
+) -> Result<Response, GatewayError> {
+    let zero = std::time::Duration::ZERO;
+    st.audit(record.event(caller, started, zero)).await.map_err(audit_down)?;
+    record.done(started, zero);
     Err(err)
 }
 

@@ -332,6 +332,7 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
             "prompt_tokens": record.usage[0], "completion_tokens": record.usage[1], "total_tokens": record.usage[2]}});
         k.store(&st, &caller, &record, response).await;
     }
+    record.done(started, waited);
     if let Some(b) = last {
         let _ = tx.send(b).await;
     }
