@@ -1017,13 +1017,33 @@ const RELATIONS: &[&str] = &[
     "coworker",
 ];
 
+/// The last words of the introduction and relation phrases, lowercase.
+static PHRASE_ENDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
+    INTROS
+        .iter()
+        .chain(RELATIONS)
+        .filter_map(|p| p.rsplit(' ').next())
+        .collect()
+});
+
+/// Whether `word` is the last word of an introduction or relation phrase, in any ASCII case.
+fn ends_intro_phrase(word: &str) -> bool {
+    let mut buf = [0u8; 32];
+    let Some(lower) = buf.get_mut(..word.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(word.as_bytes());
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).is_ok_and(|w| PHRASE_ENDS.contains(w))
+}
+
 /// A lowercase given name after an introduction ("i'm maria garcia"), and its end.
 fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let prev = i.checked_sub(1).map(word).unwrap_or("");
     // Cheap test first: the word before ends one of the phrases (or is the comma of "hi, maria").
-    let ends_phrase = |p: &&str| p.rsplit(' ').next().is_some_and(|w| prev.eq_ignore_ascii_case(w));
-    if prev != "," && !INTROS.iter().chain(RELATIONS).any(ends_phrase) {
+    // It runs for every lowercase word, so it is one hash lookup.
+    if prev != "," && !ends_intro_phrase(prev) {
         return None;
     }
     if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST {
