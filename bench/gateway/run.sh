@@ -54,8 +54,12 @@ TIMEOUT=${TIMEOUT:-10}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
 LITELLM_WORKERS=${LITELLM_WORKERS:-$(nproc)}
 SKIP_LITELLM=${SKIP_LITELLM:-0}
+# datapact's [gateway] audit: "durable" (the default: each call's audit entry is on disk before
+# its answer) or "async" (appended alongside the answer).
+AUDIT=${AUDIT:-durable}
 PROMPT=bench/gateway/prompt-2k.json
 
+case "$AUDIT" in durable|async) ;; *) echo "run.sh: AUDIT must be durable or async, not '$AUDIT'" >&2; exit 2 ;; esac
 case "$PROFILE" in
   release) build_flag=--release ;;
   debug) build_flag= ;;
@@ -200,6 +204,9 @@ DP_PORT=$(free_port)
 DP_URL=http://127.0.0.1:$DP_PORT
 ADMIN="bench-admin-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 cat > "$WORK/datapact.toml" <<TOML
+[gateway]
+audit = "$AUDIT"
+
 [[providers]]
 name = "mock-eu"
 kind = "third_party"
@@ -234,7 +241,7 @@ TENANT=$(api POST "/v1/orgs/$ORG/tenants" "$ORG_ADMIN" '{"name": "bench"}' | jso
 # Masking is the default; set it so the run does not depend on that default.
 api PUT "/v1/orgs/$ORG/ai-settings" "$ORG_ADMIN" '{"pii": "mask"}' > /dev/null
 SERVICE=$(api POST /v1/keys "$ADMIN" "{\"role\": \"service\", \"product\": \"ixp\", \"tenant\": \"$TENANT\", \"label\": \"bench ixp\"}" | json_field key)
-echo "== datapact at $DP_URL (org $ORG, tenant $TENANT, service key for ixp, pii: mask)"
+echo "== datapact at $DP_URL (org $ORG, tenant $TENANT, service key for ixp, pii: mask, audit: $AUDIT)"
 
 status=$(curl -sS -o "$WORK/probe.json" -w '%{http_code}' "$DP_URL/v1/chat/completions" \
   -H "authorization: Bearer $SERVICE" -H 'content-type: application/json' -d @"$PROMPT")

@@ -136,6 +136,21 @@ pub struct GatewayConfig {
     pub tenant_burst: Option<u32>,
     /// Token budgets, each for every tenant's use of a product (`[[gateway.budgets]]`).
     pub budgets: Vec<BudgetConfig>,
+    /// `durable` (default): a call's audit entry is on disk before its answer is returned.
+    /// `async`: the entry is appended while the answer goes out, which takes the log's fsync
+    /// off the call's path; a crash can then lose the entries of the last moments.
+    pub audit: GatewayAudit,
+}
+
+/// When a gateway call's audit entry must be durable.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayAudit {
+    /// Before the answer is returned.
+    #[default]
+    Durable,
+    /// Appended alongside the answer.
+    Async,
 }
 
 /// `[[gateway.budgets]]`: at most `tokens` tokens per `period` for each tenant's use of

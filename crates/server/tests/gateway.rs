@@ -994,3 +994,41 @@ forbid(principal, action, resource == Model::"gpt-4o") when { context has user_g
     let e = calls(&s, &oa, &tenant).await.pop().unwrap();
     assert_eq!(e["call"]["status"], "blocked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_audit_still_records_every_call() {
+    let (url, _mock) = common::llm::mock().await;
+    let toml = format!(
+        "[gateway]\naudit = \"async\"\n\n{}",
+        common::llm::provider_entry(
+            "openai-eu",
+            "third_party",
+            "openai",
+            &url,
+            "eu",
+            &["gpt-4o-mini"],
+            None,
+            "api_key_file = \"KEYFILE\"\n"
+        )
+    );
+    let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
+    for _ in 0..5 {
+        let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    let all = async {
+        loop {
+            if calls(&s, &oa, &tenant).await.len() == 5 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), all)
+        .await
+        .expect("every call's entry lands in the log");
+    let bad = Config::parse("[gateway]\naudit = \"later\"\n", "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("t.toml:2") && bad.contains("audit"), "{bad}");
+}

@@ -397,7 +397,7 @@ mod tests {
         let l = Limits::new(&GatewayConfig {
             tenant_requests_per_second: Some(2),
             tenant_burst: Some(2),
-            budgets: Vec::new(),
+            ..GatewayConfig::default()
         });
         let (a, b) = (TenantId::generate(), TenantId::generate());
         assert!(l.check_rate(a).is_ok() && l.check_rate(a).is_ok());

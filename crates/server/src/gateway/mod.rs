@@ -838,7 +838,7 @@ async fn call(
                 e.retry_after = Some(x.failure.retry_after.unwrap_or(std::time::Duration::from_secs(1)));
             }
             let ev = record.event(&caller, started, x.waited);
-            st.audit(ev).await.map_err(audit_down)?;
+            record_call(&st, ev).await?;
             record.done(started, x.waited);
             return Err(e);
         }
@@ -891,7 +891,7 @@ async fn call(
             record.status = datapact_audit::CallStatus::Error;
             record.error = Some(code);
             let ev = record.event(&caller, started, waited);
-            st.audit(ev).await.map_err(audit_down)?;
+            record_call(&st, ev).await?;
             record.done(started, waited);
             return Err(GatewayError::new(
                 StatusCode::BAD_GATEWAY,
@@ -921,7 +921,7 @@ async fn call(
     st.limits.account(&caller, &record);
     // Recorded before the answer is handed back: no answer leaves unrecorded.
     let ev = record.event(&caller, started, waited);
-    st.audit(ev).await.map_err(audit_down)?;
+    record_call(&st, ev).await?;
     if let Some(k) = keep {
         k.store(&st, &caller, &record, answer.clone()).await;
     }
@@ -1041,16 +1041,33 @@ fn compiled_policies(
 
 /// Records a refused call, then refuses it: the record says who asked for what and why not.
 async fn refuse(
-    st: &AppState,
+    st: &Arc<AppState>,
     record: &CallRecord,
     caller: &GatewayCaller,
     started: std::time::Instant,
     err: GatewayError,
 ) -> Result<Response, GatewayError> {
     let zero = std::time::Duration::ZERO;
-    st.audit(record.event(caller, started, zero)).await.map_err(audit_down)?;
+    record_call(st, record.event(caller, started, zero)).await?;
     record.done(started, zero);
     Err(err)
+}
+
+/// Appends a call's audit entry: before the answer (`[gateway] audit = "durable"`, the
+/// default), or alongside it (`"async"`), logging a failure since the answer is gone.
+pub(crate) async fn record_call(st: &Arc<AppState>, ev: crate::audit::Ev) -> Result<(), GatewayError> {
+    match st.config.gateway.audit {
+        crate::config::GatewayAudit::Durable => st.audit(ev).await.map(drop).map_err(audit_down),
+        crate::config::GatewayAudit::Async => {
+            let st = Arc::clone(st);
+            tokio::spawn(async move {
+                if let Err(e) = st.audit(ev).await {
+                    tracing::error!(code = e.code, detail = %e.detail, "an LLM call's audit entry could not be appended");
+                }
+            });
+            Ok(())
+        }
+    }
 }
 
 fn audit_down(e: crate::problem::ApiError) -> GatewayError {

@@ -321,8 +321,8 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
     record.saved = keep.as_ref().map(|k| k.id);
     let ev = record.event(&caller, started, waited);
     st.limits.account(&caller, &record);
-    let last = match (st.audit(ev).await, failure) {
-        (Err(e), _) => Some(error_event("audit_unavailable", &e.detail)),
+    let last = match (super::record_call(&st, ev).await, failure) {
+        (Err(e), _) => Some(error_event("audit_unavailable", &e.message)),
         (Ok(_), None) => Some(Bytes::from_static(b"data: [DONE]\n\n")),
         (Ok(_), Some(("client_disconnected", _))) => None,
         (Ok(_), Some((code, message))) => Some(error_event(code, &message)),
