@@ -441,6 +441,21 @@ async fn gateway(toml: &str) -> (TestServer, tempfile::TempDir, String, String, 
     (s, dir, org, oa, tenant, svc)
 }
 
+/// One third-party OpenAI provider in `eu` serving `models`, with the test key file and
+/// `extra` settings.
+fn openai_eu(url: &str, models: &[&str], extra: &str) -> String {
+    common::llm::provider_entry(
+        "openai-eu",
+        "third_party",
+        "openai",
+        url,
+        "eu",
+        models,
+        None,
+        &format!("api_key_file = \"KEYFILE\"\n{extra}"),
+    )
+}
+
 fn ask(content: &str, model: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": content}]})
 }
@@ -448,15 +463,10 @@ fn ask(content: &str, model: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_chat_restores_split_placeholders_reports_usage_and_fails_clearly() {
     let (url, mock) = common::llm::mock().await;
-    let toml = common::llm::provider_entry(
-        "openai-eu",
-        "third_party",
-        "openai",
+    let toml = openai_eu(
         &url,
-        "eu",
         &["gpt-4o-mini", "broken", "stall", "cut", "slow"],
-        None,
-        "api_key_file = \"KEYFILE\"\nidle_timeout_ms = 400\n",
+        "idle_timeout_ms = 400\n",
     );
     let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
     let mut body = ask("Mail ann@example.com about Maria Garcia.", "gpt-4o-mini");
@@ -679,16 +689,7 @@ async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
     let (url, _mock) = common::llm::mock().await;
     let toml = format!(
         "[gateway]\ntenant_requests_per_second = 2\ntenant_burst = 3\n\n[[gateway.budgets]]\nproduct = \"ixp\"\ntokens = 40\nperiod = \"day\"\n\n{}",
-        common::llm::provider_entry(
-            "openai-eu",
-            "third_party",
-            "openai",
-            &url,
-            "eu",
-            &["gpt-4o-mini"],
-            None,
-            "api_key_file = \"KEYFILE\"\n"
-        )
+        openai_eu(&url, &["gpt-4o-mini"], "")
     );
     let (s, dir, _org, oa, tenant, svc) = gateway(&toml).await;
     // 17 tokens a call: two calls fit in 40, the third finds the budget used up.
@@ -815,16 +816,7 @@ async fn anthropic_messages_translate_both_ways_streamed_or_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_prompts_keeps_calls_encrypted_in_the_tenants_vault_as_its_data() {
     let (url, _mock) = common::llm::mock().await;
-    let toml = common::llm::provider_entry(
-        "openai-eu",
-        "third_party",
-        "openai",
-        &url,
-        "eu",
-        &["gpt-4o-mini"],
-        None,
-        "api_key_file = \"KEYFILE\"\n",
-    );
+    let toml = openai_eu(&url, &["gpt-4o-mini"], "");
     let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
     // Off by default: nothing kept.
     let (st, _) = chat(&s, &svc, &tenant, ask("Write to ann@example.com", "gpt-4o-mini")).await;
@@ -1000,16 +992,7 @@ async fn async_audit_still_records_every_call() {
     let (url, _mock) = common::llm::mock().await;
     let toml = format!(
         "[gateway]\naudit = \"async\"\n\n{}",
-        common::llm::provider_entry(
-            "openai-eu",
-            "third_party",
-            "openai",
-            &url,
-            "eu",
-            &["gpt-4o-mini"],
-            None,
-            "api_key_file = \"KEYFILE\"\n"
-        )
+        openai_eu(&url, &["gpt-4o-mini"], "")
     );
     let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
     for _ in 0..5 {

@@ -44,7 +44,30 @@ struct Counts {
     total: u64,
 }
 
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.requests += o.requests;
+        self.prompt += o.prompt;
+        self.completion += o.completion;
+        self.total += o.total;
+    }
+}
+
 type DayKey = (TenantId, String, String, Date);
+
+/// A stored row from counted usage.
+fn row((tenant, product, model, day): &DayKey, c: &Counts) -> UsageRow {
+    UsageRow {
+        tenant: *tenant,
+        product: product.clone(),
+        model: model.clone(),
+        day: *day,
+        requests: c.requests,
+        prompt_tokens: c.prompt,
+        completion_tokens: c.completion,
+        total_tokens: c.total,
+    }
+}
 
 #[derive(Debug, Default)]
 struct Book {
@@ -210,14 +233,15 @@ impl Limits {
         let Ok(mut book) = self.book.lock() else {
             return;
         };
-        let e = book
-            .pending
+        book.pending
             .entry((caller.tenant.id, caller.product.clone(), record.model.clone(), day))
-            .or_default();
-        e.requests += 1;
-        e.prompt += p;
-        e.completion += c;
-        e.total += total;
+            .or_default()
+            .add(&Counts {
+                requests: 1,
+                prompt: p,
+                completion: c,
+                total,
+            });
         if book.loaded.contains(&(caller.tenant.id, month_start(day))) {
             *book
                 .spent
@@ -236,27 +260,11 @@ impl Limits {
         if pending.is_empty() {
             return Ok(());
         }
-        let rows: Vec<UsageRow> = pending
-            .iter()
-            .map(|((tenant, product, model, day), c)| UsageRow {
-                tenant: *tenant,
-                product: product.clone(),
-                model: model.clone(),
-                day: *day,
-                requests: c.requests,
-                prompt_tokens: c.prompt,
-                completion_tokens: c.completion,
-                total_tokens: c.total,
-            })
-            .collect();
+        let rows: Vec<UsageRow> = pending.iter().map(|(k, c)| row(k, c)).collect();
         if let Err(e) = store.add_usage(&rows).await {
             if let Ok(mut b) = self.book.lock() {
                 for (k, c) in pending {
-                    let e = b.pending.entry(k).or_default();
-                    e.requests += c.requests;
-                    e.prompt += c.prompt;
-                    e.completion += c.completion;
-                    e.total += c.total;
+                    b.pending.entry(k).or_default().add(&c);
                 }
             }
             return Err(e);
@@ -284,7 +292,8 @@ impl Limits {
         let _io = self.io.lock().await;
         let mut rows = store.usage(tenant, from, to).await?;
         if let Ok(b) = self.book.lock() {
-            for ((t, product, model, day), c) in &b.pending {
+            for (k, c) in &b.pending {
+                let (t, product, model, day) = k;
                 if *t != tenant || *day < from || *day > to {
                     continue;
                 }
@@ -298,16 +307,7 @@ impl Limits {
                         r.completion_tokens += c.completion;
                         r.total_tokens += c.total;
                     }
-                    None => rows.push(UsageRow {
-                        tenant,
-                        product: product.clone(),
-                        model: model.clone(),
-                        day: *day,
-                        requests: c.requests,
-                        prompt_tokens: c.prompt,
-                        completion_tokens: c.completion,
-                        total_tokens: c.total,
-                    }),
+                    None => rows.push(row(k, c)),
                 }
             }
         }
