@@ -728,6 +728,10 @@ async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
     assert_eq!(u["rows"][0]["model"], "gpt-4o-mini");
     assert_eq!(u["budgets"][0]["remaining"], 0);
     assert_eq!(u["budgets"][0]["used"], 51);
+    assert!(
+        u["budgets"][0]["resets_at"].as_str().unwrap().ends_with("T00:00:00Z"),
+        "{u}"
+    );
     let (st, v) = s.get(&format!("/v1/tenants/{tenant}/usage?from=2026-13-01"), &oa).await;
     assert_eq!(
         (st, v["field"].as_str()),

@@ -94,6 +94,11 @@ fn month_start(d: Date) -> Date {
 
 /// Time from `now` to the end of the budget's period.
 fn until_period_end(now: OffsetDateTime, period: BudgetPeriod) -> Duration {
+    Duration::try_from(period_end(now, period) - now).unwrap_or(Duration::from_secs(1))
+}
+
+/// When the budget period holding `now` ends (UTC midnight).
+pub fn period_end(now: OffsetDateTime, period: BudgetPeriod) -> OffsetDateTime {
     let d = now.date();
     let next = match period {
         BudgetPeriod::Day => d.next_day(),
@@ -107,10 +112,7 @@ fn until_period_end(now: OffsetDateTime, period: BudgetPeriod) -> Duration {
             Date::from_calendar_date(y, m, 1).ok()
         }
     };
-    next.map_or(Duration::from_secs(3600), |n| {
-        let end = n.midnight().assume_utc();
-        Duration::try_from(end - now).unwrap_or(Duration::from_secs(1))
-    })
+    next.map_or(now + Duration::from_secs(3600), |n| n.midnight().assume_utc())
 }
 
 impl Limits {

@@ -156,8 +156,8 @@ pub async fn usage(
     let mut budgets = Vec::new();
     let now = OffsetDateTime::now_utc();
     for p in products {
-        for (b, used, left) in st.limits.budget_status(&*st.store, tenant.id, &p).await {
-            let resets = now + left;
+        for (b, used, _) in st.limits.budget_status(&*st.store, tenant.id, &p).await {
+            let resets = crate::gateway::limits::period_end(now, b.period);
             budgets.push(BudgetView {
                 product: p.clone(),
                 period: match b.period {
@@ -168,8 +168,6 @@ pub async fn usage(
                 used,
                 remaining: b.tokens.saturating_sub(used),
                 resets_at: resets
-                    .replace_nanosecond(0)
-                    .unwrap_or(resets)
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
             });
