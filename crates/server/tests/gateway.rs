@@ -301,6 +301,21 @@ async fn chat_completions_mask_forward_restore_and_audit() {
         (st, v["error"]["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_stream"))
     );
+    let (st, v) = chat(
+        &s,
+        &svc,
+        &tenant,
+        json!({"model": "gpt-4o-mini", "messages": [], "stream": true, "stream_options": "usage"}),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str(), v["error"]["param"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("invalid_stream_options"),
+            Some("stream_options")
+        )
+    );
     // Larger than the gateway's own limit (4 MiB), not the API's 64 KiB: refused in OpenAI's shape.
     let big = "x".repeat(100 * 1024);
     let (st, v) = chat(&s, &svc, &tenant, ask(&big, "gpt-4o-mini")).await;

@@ -428,6 +428,17 @@ impl Endpoint {
                 Some("stream"),
                 "`stream` must be true or false",
             )),
+            Endpoint::Chat
+                if req
+                    .get("stream_options")
+                    .is_some_and(|s| !s.is_object() && !s.is_null()) =>
+            {
+                Err(bad_request(
+                    "invalid_stream_options",
+                    Some("stream_options"),
+                    "`stream_options` must be an object",
+                ))
+            }
             Endpoint::Embeddings if !req.get("input").is_some_and(|i| i.is_string() || i.is_array()) => Err(
                 bad_request("invalid_input", Some("input"), "`input` must be a string or an array"),
             ),
@@ -1077,4 +1088,67 @@ fn audit_down(e: crate::problem::ApiError) -> GatewayError {
         "audit_unavailable",
         e.detail,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON, biased towards the keys a chat request has.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            "[a-z<>_0-9 ]{0,12}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let key = prop_oneof![
+                Just("messages".to_string()),
+                Just("content".to_string()),
+                Just("role".to_string()),
+                Just("tool_calls".to_string()),
+                Just("function".to_string()),
+                Just("arguments".to_string()),
+                Just("stream_options".to_string()),
+                Just("choices".to_string()),
+                Just("message".to_string()),
+                Just("text".to_string()),
+                Just("type".to_string()),
+                Just("tools".to_string()),
+                Just("tool_choice".to_string()),
+                Just("stop".to_string()),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(key, inner, 0..5)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever a client sends or a provider answers, reading, masking, translating and
+        /// restoring it never panics.
+        #[test]
+        fn no_body_makes_the_pipeline_panic(mut req in json(), mut answer in json(), stream in any::<bool>()) {
+            if Endpoint::Chat.check(&req).is_ok() {
+                for t in Endpoint::Chat.texts(&mut req) {
+                    t.push('x');
+                }
+                let _ = anthropic::request(&req, stream);
+            }
+            let _ = Endpoint::Embeddings.check(&req);
+            let _ = Endpoint::Embeddings.texts(&mut req);
+            let mut p = datapact_pii::Pseudonymizer::new();
+            p.placeholder(datapact_pii::EntityType::Person, "Ann \"Lee\"");
+            restore_answer(&p, &mut answer);
+            let _ = anthropic::response(&answer);
+            let mut t = anthropic::StreamTranslator::new();
+            let _ = t.event("message_start", &answer.to_string());
+            let _ = t.event("content_block_delta", &answer.to_string());
+        }
+    }
 }

@@ -121,7 +121,7 @@ pub fn prepare(
                 if stream {
                     // Usage is needed for accounting even when the client did not ask for it;
                     // the extra chunk is dropped on the way back.
-                    body["stream_options"]["include_usage"] = Value::Bool(true);
+                    ask_for_usage(&mut body);
                 }
             }
             let auth = provider
@@ -133,7 +133,7 @@ pub fn prepare(
         ProviderApi::AzureOpenai => {
             let mut body = req.clone();
             if endpoint == Endpoint::Chat && stream {
-                body["stream_options"]["include_usage"] = Value::Bool(true);
+                ask_for_usage(&mut body);
             }
             let url = format!(
                 "{base}/openai/deployments/{}/{}?api-version={}",
@@ -178,6 +178,22 @@ pub fn prepare(
         headers,
         body: bytes::Bytes::from(body),
     })
+}
+
+/// Sets `stream_options.include_usage`, whatever `stream_options` held (the pipeline has
+/// already refused one that is not an object).
+fn ask_for_usage(body: &mut Value) {
+    if let Some(o) = body.as_object_mut() {
+        let opts = o
+            .entry("stream_options")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        match opts.as_object_mut() {
+            Some(m) => {
+                m.insert("include_usage".into(), Value::Bool(true));
+            }
+            None => *opts = serde_json::json!({"include_usage": true}),
+        }
+    }
 }
 
 /// Why one attempt at a provider failed.
@@ -450,6 +466,22 @@ mod tests {
             b.allow() && b.allow() && !b.is_open(),
             "closed after a successful trial"
         );
+    }
+
+    #[test]
+    fn usage_is_asked_for_whatever_stream_options_held() {
+        for held in [
+            serde_json::json!(null),
+            serde_json::json!("x"),
+            serde_json::json!({"a": 1}),
+        ] {
+            let mut body = serde_json::json!({"stream_options": held});
+            ask_for_usage(&mut body);
+            assert_eq!(body["stream_options"]["include_usage"], true);
+        }
+        let mut body = serde_json::json!({});
+        ask_for_usage(&mut body);
+        assert_eq!(body["stream_options"]["include_usage"], true);
     }
 
     #[test]
