@@ -189,16 +189,21 @@ fn prompt_tokens(body: &[u8]) -> u64 {
     (body.len() as u64 / 4).max(1)
 }
 
+/// A request body, or the OpenAI-shaped 400 that refuses it.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(openai_error(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid JSON body: {e}"),
+            "invalid_json",
+        ))
+    })
+}
+
 async fn chat(State(mock): State<Arc<Mock>>, body: Bytes) -> Response {
-    let req: ChatRequest = match serde_json::from_slice(&body) {
+    let req: ChatRequest = match parse(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return openai_error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid JSON body: {e}"),
-                "invalid_json",
-            );
-        }
+        Err(resp) => return *resp,
     };
     let model = req.model.unwrap_or_else(|| "gpt-4o-mini".into());
     let id = format!("chatcmpl-mock{:012}", mock.id());
@@ -277,15 +282,9 @@ fn stream_events(id: &str, created: u64, model: &str, usage: Option<Value>) -> V
 }
 
 async fn embeddings(State(mock): State<Arc<Mock>>, body: Bytes) -> Response {
-    let req: EmbeddingsRequest = match serde_json::from_slice(&body) {
+    let req: EmbeddingsRequest = match parse(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return openai_error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid JSON body: {e}"),
-                "invalid_json",
-            );
-        }
+        Err(resp) => return *resp,
     };
     let inputs = match &req.input {
         Value::String(_) => 1,

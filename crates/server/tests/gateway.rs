@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestServer;
-use common::llm::{mock_provider, provider_toml};
+use common::llm::{gateway, mock_provider, provider_toml};
 use datapact_server::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -438,22 +438,6 @@ async fn calls(s: &TestServer, key: &str, tenant: &str) -> Vec<Value> {
         .iter()
         .map(|i| i["entry"].clone())
         .collect()
-}
-
-/// A server with the given providers, an organization in `eu` with a tenant, its admin key and
-/// a service key for `ixp`.
-async fn gateway(toml: &str) -> (TestServer, tempfile::TempDir, String, String, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("provider.key");
-    std::fs::write(&key_file, "sk-test-secret\n").unwrap();
-    let toml = toml.replace("KEYFILE", &key_file.display().to_string());
-    let config = Config::parse(&toml, "test.toml").unwrap();
-    let s = TestServer::start_in(&dir.path().join("data"), config).await;
-    let org = s.org("enterprise", "eu").await;
-    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
-    let tenant = s.tenant(&oa, &org, None).await;
-    let svc = s.key(json!({"role": "service", "product": "ixp", "org": org})).await;
-    (s, dir, org, oa, tenant, svc)
 }
 
 /// One third-party OpenAI provider in `eu` serving `models`, with the test key file and

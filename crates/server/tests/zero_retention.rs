@@ -9,8 +9,6 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::TestServer;
-use datapact_server::Config;
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -66,9 +64,7 @@ async fn no_prompt_or_answer_is_kept_anywhere() {
     let since = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
 
     let (url, mock) = common::llm::mock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("provider.key");
-    std::fs::write(&key_file, "sk-test-secret").unwrap();
+    let key = "api_key_file = \"KEYFILE\"\n";
     let toml = [
         common::llm::provider_entry(
             "openai-eu",
@@ -77,8 +73,8 @@ async fn no_prompt_or_answer_is_kept_anywhere() {
             &url,
             "eu",
             &["gpt-4o-mini", "broken", "fail", "cut", "stall", "reject"],
-            Some(&key_file),
-            "idle_timeout_ms = 200\nmax_retries = 0\nbreaker_failures = 1000000\n",
+            None,
+            &format!("{key}idle_timeout_ms = 200\nmax_retries = 0\nbreaker_failures = 1000000\n"),
         ),
         common::llm::provider_entry(
             "anthropic-eu",
@@ -87,16 +83,12 @@ async fn no_prompt_or_answer_is_kept_anywhere() {
             &url,
             "eu",
             &["claude-sonnet"],
-            Some(&key_file),
-            "",
+            None,
+            key,
         ),
     ]
     .concat();
-    let s = TestServer::start_in(&dir.path().join("data"), Config::parse(&toml, "t.toml").unwrap()).await;
-    let org = s.org("enterprise", "eu").await;
-    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
-    let tenant = s.tenant(&oa, &org, None).await;
-    let svc = s.key(json!({"role": "service", "product": "ixp", "org": org})).await;
+    let (s, dir, org, oa, tenant, svc) = common::llm::gateway(&toml).await;
     let other = s.tenant(&oa, &org, None).await;
     // One tenant with PII masking, one with it off: canaries pass through both ways.
     let (st, v) = s

@@ -304,10 +304,14 @@ impl Limits {
                     .find(|r| r.day == *day && r.product == *product && r.model == *model)
                 {
                     Some(r) => {
-                        r.requests += c.requests;
-                        r.prompt_tokens += c.prompt;
-                        r.completion_tokens += c.completion;
-                        r.total_tokens += c.total;
+                        let mut sum = Counts {
+                            requests: r.requests,
+                            prompt: r.prompt_tokens,
+                            completion: r.completion_tokens,
+                            total: r.total_tokens,
+                        };
+                        sum.add(c);
+                        *r = row(k, &sum);
                     }
                     None => rows.push(row(k, c)),
                 }
@@ -345,11 +349,6 @@ impl Limits {
             out.push((b.clone(), used, until_period_end(now, b.period)));
         }
         out
-    }
-
-    /// Whether any budget is configured.
-    pub fn has_budgets(&self) -> bool {
-        !self.budgets.is_empty()
     }
 
     /// Products named by budgets (`*` excluded).

@@ -78,9 +78,10 @@ struct ErrorDetail<'a> {
     reasons: &'a [String],
 }
 
-impl IntoResponse for GatewayError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
+impl GatewayError {
+    /// The error in OpenAI's body shape: an answer's body, or a stream's error event.
+    fn body(&self) -> ErrorBody<'_> {
+        ErrorBody {
             error: ErrorDetail {
                 message: &self.message,
                 kind: self.kind,
@@ -88,8 +89,13 @@ impl IntoResponse for GatewayError {
                 code: self.code,
                 reasons: &self.reasons,
             },
-        };
-        let mut resp = (self.status, Json(body)).into_response();
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, Json(self.body())).into_response();
         if let Some(d) = self.retry_after {
             // Whole seconds, rounded up: a client waiting that long finds room.
             let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
@@ -700,7 +706,7 @@ async fn call(
     let mode = datapact_governance::settings::effective_pii(&caller.org.ai, &caller.tenant.ai, &caller.product).value;
     let policies = match caller.org.ai.policies.as_deref() {
         None => None,
-        Some(text) => Some(compiled_policies(text).map_err(|e| {
+        Some(text) => Some(compiled_policies(caller.org.id, text).map_err(|e| {
             GatewayError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -1029,23 +1035,26 @@ fn restore_json_strings(p: &datapact_pii::Pseudonymizer, doc: &str) -> String {
     }
 }
 
-/// An organization's policies, compiled once per text.
+/// An organization's policies, compiled once per version: the cache holds each
+/// organization's text and its compiled set, so a call compares texts instead of hashing one.
 fn compiled_policies(
+    org: datapact_governance::OrgId,
     text: &str,
 ) -> Result<Arc<datapact_governance::policy::CallPolicies>, datapact_governance::policy::PolicyError> {
+    type Compiled = (String, Arc<datapact_governance::policy::CallPolicies>);
     static CACHE: std::sync::LazyLock<
-        std::sync::Mutex<std::collections::HashMap<String, Arc<datapact_governance::policy::CallPolicies>>>,
+        std::sync::Mutex<std::collections::HashMap<datapact_governance::OrgId, Compiled>>,
     > = std::sync::LazyLock::new(Default::default);
-    if let Some(p) = CACHE.lock().ok().and_then(|c| c.get(text).cloned()) {
+    if let Some(p) = CACHE
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&org).filter(|(t, _)| t == text).map(|(_, p)| Arc::clone(p)))
+    {
         return Ok(p);
     }
     let p = Arc::new(datapact_governance::policy::compile(text)?);
     if let Ok(mut c) = CACHE.lock() {
-        // Old versions of edited policies are dropped wholesale now and then.
-        if c.len() >= 1024 {
-            c.clear();
-        }
-        c.insert(text.to_string(), Arc::clone(&p));
+        c.insert(org, (text.to_string(), Arc::clone(&p)));
     }
     Ok(p)
 }

@@ -106,8 +106,11 @@ fn event(v: &Value) -> Bytes {
 }
 
 /// An error event in the shape OpenAI's SDKs raise from.
-fn error_event(code: &str, message: &str) -> Bytes {
-    event(&json!({"error": {"message": message, "type": "api_error", "param": null, "code": code}}))
+fn error_event(e: &super::GatewayError) -> Bytes {
+    Bytes::from(format!(
+        "data: {}\n\n",
+        serde_json::to_string(&e.body()).unwrap_or_default()
+    ))
 }
 
 /// Restorers per (choice, tool call) of one stream: a placeholder may be split across chunks.
@@ -322,10 +325,15 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
     let ev = record.event(&caller, started, waited);
     st.limits.account(&caller, &record);
     let last = match (super::record_call(&st, ev).await, failure) {
-        (Err(e), _) => Some(error_event("audit_unavailable", &e.message)),
+        (Err(e), _) => Some(error_event(&e)),
         (Ok(_), None) => Some(Bytes::from_static(b"data: [DONE]\n\n")),
         (Ok(_), Some(("client_disconnected", _))) => None,
-        (Ok(_), Some((code, message))) => Some(error_event(code, &message)),
+        (Ok(_), Some((code, message))) => Some(error_event(&super::GatewayError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "api_error",
+            code,
+            message,
+        ))),
     };
     if let (Some(k), Some(text)) = (keep, kept) {
         let response = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}], "usage": {

@@ -86,7 +86,8 @@ impl Breaker {
     }
 
     /// Whether the breaker is open (the provider is being skipped).
-    pub fn is_open(&self) -> bool {
+    #[cfg(test)]
+    fn is_open(&self) -> bool {
         self.state
             .lock()
             .map(|s| s.open_until.is_some_and(|t| Instant::now() < t))

@@ -169,13 +169,21 @@ fn misbehave(mock: &Mock, model: &str) -> Option<Response> {
     None
 }
 
-async fn chat(State(mock): State<Mock>, headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
-    let n = record(&mock, &headers, &body);
+/// Records a call, then either misbehaves as its model says or gives the model and the reply.
+fn begin(mock: &Mock, headers: &HeaderMap, body: &Value) -> Result<(String, String), Box<Response>> {
+    let n = record(mock, headers, body);
     let model = body["model"].as_str().unwrap_or("").to_string();
-    if let Some(r) = misbehave(&mock, &model) {
-        return r;
+    match misbehave(mock, &model) {
+        Some(r) => Err(Box::new(r)),
+        None => Ok((model, reply(body, n))),
     }
-    let text = reply(&body, n);
+}
+
+async fn chat(State(mock): State<Mock>, headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
+    let (model, text) = match begin(&mock, &headers, &body) {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
     if body["stream"] != true {
         return match model.as_str() {
             "broken" => (StatusCode::OK, "{\"not\": \"a completion\"").into_response(),
@@ -244,12 +252,10 @@ async fn chat(State(mock): State<Mock>, headers: HeaderMap, axum::Json(body): ax
 }
 
 async fn messages(State(mock): State<Mock>, headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
-    let n = record(&mock, &headers, &body);
-    let model = body["model"].as_str().unwrap_or("").to_string();
-    if let Some(r) = misbehave(&mock, &model) {
-        return r;
-    }
-    let text = reply(&body, n);
+    let (model, text) = match begin(&mock, &headers, &body) {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
     if body["stream"] != true {
         return axum::Json(json!({
             "id": "msg_1", "type": "message", "role": "assistant", "model": model,
@@ -335,4 +341,22 @@ pub async fn mock() -> (String, Mock) {
 pub async fn mock_provider() -> (String, Arc<Mutex<Seen>>) {
     let (url, m) = mock().await;
     (url, m.seen)
+}
+
+/// A server with the given providers (`KEYFILE` in them stands for a key file it writes), an
+/// organization in `eu` with a tenant, its admin key and a service key for `ixp`: the server,
+/// its scratch directory (data in `data/`), the organization, the admin key, the tenant and
+/// the service key.
+pub async fn gateway(toml: &str) -> (super::TestServer, tempfile::TempDir, String, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("provider.key");
+    std::fs::write(&key_file, "sk-test-secret\n").unwrap();
+    let toml = toml.replace("KEYFILE", &key_file.display().to_string());
+    let config = datapact_server::Config::parse(&toml, "test.toml").unwrap();
+    let s = super::TestServer::start_in(&dir.path().join("data"), config).await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let svc = s.key(json!({"role": "service", "product": "ixp", "org": org})).await;
+    (s, dir, org, oa, tenant, svc)
 }
