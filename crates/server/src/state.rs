@@ -142,7 +142,7 @@ impl AppState {
         if !providers.is_empty() {
             // The PII engine's lexicons and phone metadata take a few hundred milliseconds to
             // build: off the first gateway request, in the background.
-            std::thread::spawn(datapact_pii::warm_up);
+            std::thread::spawn(crate::gateway::warm_up);
         }
         let limits = crate::gateway::limits::Limits::new(&config.gateway);
         let snapshot = store.load().await?;

@@ -262,6 +262,13 @@ pub async fn list_models(State(st): State<Arc<AppState>>, headers: HeaderMap) ->
 /// The PII engine, built once.
 static ANALYZER: std::sync::LazyLock<datapact_pii::Analyzer> = std::sync::LazyLock::new(datapact_pii::Analyzer::new);
 
+/// Builds the PII engine the gateway scans with (its patterns, lexicons and phone metadata):
+/// a few hundred milliseconds better spent at start-up than on the first call.
+pub fn warm_up() {
+    datapact_pii::warm_up();
+    std::sync::LazyLock::force(&ANALYZER);
+}
+
 /// Largest chat request accepted, in bytes.
 pub const MAX_CHAT_BYTES: usize = 4 * 1024 * 1024;
 
