@@ -52,12 +52,9 @@ fn bad_catalog_is_refused_with_file_line_and_field() {
     assert!(text(&out.stdout).contains("28 products"));
 }
 
-#[test]
-fn bad_config_is_refused_with_file_line_and_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("datapact.toml");
-    std::fs::write(&cfg, "# regions\nregions = [\"eu\", \"us\"]\nlisten_port = 9\n").unwrap();
-    let out = datapact(
+/// `datapact serve` with a configuration file and a data directory in `dir`.
+fn serve_with_config(dir: &tempfile::TempDir, cfg: &std::path::Path) -> std::process::Output {
+    datapact(
         &[
             "serve",
             "--listen",
@@ -68,7 +65,15 @@ fn bad_config_is_refused_with_file_line_and_field() {
             cfg.to_str().unwrap(),
         ],
         &[],
-    );
+    )
+}
+
+#[test]
+fn bad_config_is_refused_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("datapact.toml");
+    std::fs::write(&cfg, "# regions\nregions = [\"eu\", \"us\"]\nlisten_port = 9\n").unwrap();
+    let out = serve_with_config(&dir, &cfg);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
@@ -88,18 +93,7 @@ fn a_provider_without_its_key_stops_the_server_naming_the_variable() {
          api_key_env = \"DATAPACT_TEST_NO_SUCH_KEY\"\n",
     )
     .unwrap();
-    let out = datapact(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.path().join("d").to_str().unwrap(),
-            "--config",
-            cfg.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = serve_with_config(&dir, &cfg);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
