@@ -361,15 +361,24 @@ impl AuditLog {
 
     /// Appends an event; resolves once it is durable, with its position.
     pub async fn append(&self, event: Event) -> Result<Entry, AuditError> {
+        self.submit(event).await
+    }
+
+    /// Queues an event for the writer now, before the returned future is first polled, so
+    /// the caller can do other work while it is committed; the future resolves once the entry
+    /// is durable.
+    pub fn submit(&self, event: Event) -> impl Future<Output = Result<Entry, AuditError>> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        {
-            let q = self.queue.lock().map_err(|_| AuditError::WriterGone)?;
+        let queued = self.queue.lock().map_err(|_| AuditError::WriterGone).and_then(|q| {
             q.as_ref()
                 .ok_or(AuditError::WriterGone)?
                 .send((event, tx))
-                .map_err(|_| AuditError::WriterGone)?;
+                .map_err(|_| AuditError::WriterGone)
+        });
+        async move {
+            queued?;
+            rx.await.map_err(|_| AuditError::WriterGone)?
         }
-        rx.await.map_err(|_| AuditError::WriterGone)?
     }
 
     /// Appends from a thread that is not async.

@@ -176,6 +176,13 @@ impl AppState {
         self.audit_log.append(ev.0).await.map_err(unavailable)
     }
 
+    /// Queues an entry at once; the returned future says whether it was stored (see
+    /// [`datapact_audit::AuditLog::submit`]).
+    pub fn audit_now(&self, ev: Ev) -> impl Future<Output = Result<Entry, ApiError>> + Send + 'static {
+        let appended = self.audit_log.submit(ev.0);
+        async move { appended.await.map_err(unavailable) }
+    }
+
     /// Appends the entry, then runs `op`; if `op` fails, a second entry records the failure
     /// (best effort: the first one already says the operation was attempted).
     pub async fn audited<T>(&self, ev: Ev, op: impl Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {

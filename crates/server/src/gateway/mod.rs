@@ -925,9 +925,6 @@ async fn call(
             ));
         }
     };
-    if masked {
-        restore_answer(&pseudonymizer, &mut answer);
-    }
     let usage = |k: &str| {
         answer
             .get("usage")
@@ -943,13 +940,19 @@ async fn call(
     record.reasons.clear();
     record.saved = keep.as_ref().map(|k| k.id);
     st.limits.account(&caller, &record);
-    // Recorded before the answer is handed back: no answer leaves unrecorded.
+    // Recorded before the answer is handed back: no answer leaves unrecorded. The answer is
+    // restored and encoded while the entry is committed.
     let ev = record.event(&caller, started, waited);
-    record_call(&st, ev).await?;
-    if let Some(k) = keep {
-        k.store(&st, &caller, &record, answer.clone()).await;
+    let recorded = record_call_now(&st, ev);
+    if masked {
+        restore_answer(&pseudonymizer, &mut answer);
     }
+    let kept = keep.map(|k| (k, answer.clone()));
     let resp = Json(answer).into_response();
+    recorded.await?;
+    if let Some((k, answer)) = kept {
+        k.store(&st, &caller, &record, answer).await;
+    }
     record.done(started, waited);
     Ok(resp)
 }
@@ -1083,16 +1086,31 @@ async fn refuse(
 /// Appends a call's audit entry: before the answer (`[gateway] audit = "durable"`, the
 /// default), or alongside it (`"async"`), logging a failure since the answer is gone.
 pub(crate) async fn record_call(st: &Arc<AppState>, ev: crate::audit::Ev) -> Result<(), GatewayError> {
-    match st.config.gateway.audit {
-        crate::config::GatewayAudit::Durable => st.audit(ev).await.map(drop).map_err(audit_down),
+    record_call_now(st, ev).await
+}
+
+/// [`record_call`], with the entry queued before the first poll: the answer can be readied
+/// while the entry is committed.
+pub(crate) fn record_call_now(
+    st: &Arc<AppState>,
+    ev: crate::audit::Ev,
+) -> impl Future<Output = Result<(), GatewayError>> + Send + 'static {
+    let appended = st.audit_now(ev);
+    let durable = match st.config.gateway.audit {
+        crate::config::GatewayAudit::Durable => Some(appended),
         crate::config::GatewayAudit::Async => {
-            let st = Arc::clone(st);
             tokio::spawn(async move {
-                if let Err(e) = st.audit(ev).await {
+                if let Err(e) = appended.await {
                     tracing::error!(code = e.code, detail = %e.detail, "an LLM call's audit entry could not be appended");
                 }
             });
-            Ok(())
+            None
+        }
+    };
+    async move {
+        match durable {
+            Some(appended) => appended.await.map(drop).map_err(audit_down),
+            None => Ok(()),
         }
     }
 }
