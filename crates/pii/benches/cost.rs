@@ -1,7 +1,8 @@
 //! What each entity type costs on a 2 KB prompt (best of several batches), to see where a
 //! scan's time goes. Not a target; `scan` measures the targets.
 //!
-//! Run: `cargo bench -p datapact-pii --bench cost` (`ONLY=names` repeats one row for a profiler)
+//! Run: `cargo bench -p datapact-pii --bench cost` (`ONLY=names` repeats one row for a profiler;
+//! `TEXT_FILE=path` scans that file's text instead of the generated prompt)
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -19,6 +20,9 @@ fn main() {
         j += 1;
     }
     prompt.truncate(2040);
+    if let Ok(path) = std::env::var("TEXT_FILE") {
+        prompt = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("TEXT_FILE {path}: {e}"));
+    }
     let analyzer = Analyzer::new();
     use EntityType::*;
     let rows: Vec<(&str, Option<Vec<EntityType>>)> = vec![
