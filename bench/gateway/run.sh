@@ -3,7 +3,8 @@
 # in front of the same mock OpenAI upstream on loopback, driven by the same open-loop load
 # generator (latency counted from each request's scheduled send time) with the same ~2 KB prompt
 # (bench/gateway/prompt-2k.json: an email thread with a name, email addresses, a phone number and
-# an IBAN, so datapact's PII masking, on by default and set explicitly here, has work to do).
+# an IBAN, so datapact's PII masking, on by default and set explicitly here, has work to do), and
+# the organization's Cedar policies (bench/gateway/policies.cedar) evaluated for every call.
 #
 #   bash bench/gateway/run.sh                  # release build, the whole run (5 minutes after the
 #                                              # build and the first LiteLLM install)
@@ -58,6 +59,7 @@ SKIP_LITELLM=${SKIP_LITELLM:-0}
 # its answer) or "async" (appended alongside the answer).
 AUDIT=${AUDIT:-durable}
 PROMPT=bench/gateway/prompt-2k.json
+POLICIES=bench/gateway/policies.cedar
 
 case "$AUDIT" in durable|async) ;; *) echo "run.sh: AUDIT must be durable or async, not '$AUDIT'" >&2; exit 2 ;; esac
 case "$PROFILE" in
@@ -238,10 +240,12 @@ api() {
 ORG=$(api POST /v1/orgs "$ADMIN" '{"name": "Gateway bench", "plan": "enterprise", "region": "eu"}' | json_field id)
 ORG_ADMIN=$(api POST /v1/keys "$ADMIN" "{\"role\": \"org_admin\", \"org\": \"$ORG\", \"label\": \"bench\"}" | json_field key)
 TENANT=$(api POST "/v1/orgs/$ORG/tenants" "$ORG_ADMIN" '{"name": "bench"}' | json_field id)
-# Masking is the default; set it so the run does not depend on that default.
-api PUT "/v1/orgs/$ORG/ai-settings" "$ORG_ADMIN" '{"pii": "mask"}' > /dev/null
+# Masking is the default; set it so the run does not depend on that default. The Cedar policies
+# are evaluated for every call (against each candidate provider).
+SETTINGS=$(python3 -c 'import json, sys; print(json.dumps({"pii": "mask", "policies": open(sys.argv[1]).read()}))' "$POLICIES")
+api PUT "/v1/orgs/$ORG/ai-settings" "$ORG_ADMIN" "$SETTINGS" > /dev/null
 SERVICE=$(api POST /v1/keys "$ADMIN" "{\"role\": \"service\", \"product\": \"ixp\", \"tenant\": \"$TENANT\", \"label\": \"bench ixp\"}" | json_field key)
-echo "== datapact at $DP_URL (org $ORG, tenant $TENANT, service key for ixp, pii: mask, audit: $AUDIT)"
+echo "== datapact at $DP_URL (org $ORG, tenant $TENANT, service key for ixp, pii: mask, Cedar policies: $POLICIES, audit: $AUDIT)"
 
 status=$(curl -sS -o "$WORK/probe.json" -w '%{http_code}' "$DP_URL/v1/chat/completions" \
   -H "authorization: Bearer $SERVICE" -H 'content-type: application/json' -d @"$PROMPT")
