@@ -155,7 +155,10 @@ pub fn compile(text: &str) -> Result<CallPolicies, PolicyError> {
     })?;
     let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
     if !result.validation_passed() {
-        let errors: Vec<String> = result.validation_errors().map(ToString::to_string).collect();
+        let errors: Vec<String> = result
+            .validation_errors()
+            .map(|e| format!("{}{e}", miette_line(text, e)))
+            .collect();
         return Err(PolicyError::Invalid(errors.join("; ")));
     }
     if !set.policies().any(|p| p.effect() == Effect::Permit) {
@@ -164,7 +167,7 @@ pub fn compile(text: &str) -> Result<CallPolicies, PolicyError> {
     Ok(CallPolicies { set })
 }
 
-/// `line N: ` for a parse error, from its source span.
+/// `line N: ` for a parse or validation error, from its source span.
 fn miette_line(text: &str, e: &impl miette::Diagnostic) -> String {
     e.labels()
         .and_then(|mut l| l.next())
@@ -242,6 +245,15 @@ mod tests {
             data_categories: categories,
             user_group: group,
             feature: None,
+        }
+    }
+
+    #[test]
+    fn schema_errors_name_their_line() {
+        let text = "permit(principal, action, resource);\n\nforbid(principal, action, resource)\nwhen { context.nope == 1 };\n";
+        match compile(text) {
+            Err(PolicyError::Invalid(m)) => assert!(m.starts_with("line 4: "), "{m}"),
+            other => panic!("expected a schema error, got {other:?}"),
         }
     }
 
