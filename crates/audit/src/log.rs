@@ -368,30 +368,26 @@ impl AuditLog {
     /// the caller can do other work while it is committed; the future resolves once the entry
     /// is durable.
     pub fn submit(&self, event: Event) -> impl Future<Output = Result<Entry, AuditError>> + Send + 'static {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let queued = self.queue.lock().map_err(|_| AuditError::WriterGone).and_then(|q| {
-            q.as_ref()
-                .ok_or(AuditError::WriterGone)?
-                .send((event, tx))
-                .map_err(|_| AuditError::WriterGone)
-        });
-        async move {
-            queued?;
-            rx.await.map_err(|_| AuditError::WriterGone)?
-        }
+        let queued = self.enqueue(event);
+        async move { queued?.await.map_err(|_| AuditError::WriterGone)? }
     }
 
     /// Appends from a thread that is not async.
     pub fn append_blocking(&self, event: Event) -> Result<Entry, AuditError> {
+        self.enqueue(event)?
+            .blocking_recv()
+            .map_err(|_| AuditError::WriterGone)?
+    }
+
+    /// Hands `event` to the writer; the receiver gets its entry once it is durable.
+    fn enqueue(&self, event: Event) -> Result<tokio::sync::oneshot::Receiver<Result<Entry, AuditError>>, AuditError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        {
-            let q = self.queue.lock().map_err(|_| AuditError::WriterGone)?;
-            q.as_ref()
-                .ok_or(AuditError::WriterGone)?
-                .send((event, tx))
-                .map_err(|_| AuditError::WriterGone)?;
-        }
-        rx.blocking_recv().map_err(|_| AuditError::WriterGone)?
+        let q = self.queue.lock().map_err(|_| AuditError::WriterGone)?;
+        q.as_ref()
+            .ok_or(AuditError::WriterGone)?
+            .send((event, tx))
+            .map_err(|_| AuditError::WriterGone)?;
+        Ok(rx)
     }
 
     /// Number of durable entries.

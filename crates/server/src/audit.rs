@@ -173,7 +173,7 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
 impl AppState {
     /// Appends an entry durably; the caller goes on only if it is stored.
     pub async fn audit(&self, ev: Ev) -> Result<Entry, ApiError> {
-        self.audit_log.append(ev.0).await.map_err(unavailable)
+        self.audit_now(ev).await
     }
 
     /// Queues an entry at once; the returned future says whether it was stored (see

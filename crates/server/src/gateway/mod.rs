@@ -943,7 +943,7 @@ async fn call(
     // Recorded before the answer is handed back: no answer leaves unrecorded. The answer is
     // restored and encoded while the entry is committed.
     let ev = record.event(&caller, started, waited);
-    let recorded = record_call_now(&st, ev);
+    let recorded = record_call(&st, ev);
     if masked {
         restore_answer(&pseudonymizer, &mut answer);
     }
@@ -1085,13 +1085,10 @@ async fn refuse(
 
 /// Appends a call's audit entry: before the answer (`[gateway] audit = "durable"`, the
 /// default), or alongside it (`"async"`), logging a failure since the answer is gone.
-pub(crate) async fn record_call(st: &Arc<AppState>, ev: crate::audit::Ev) -> Result<(), GatewayError> {
-    record_call_now(st, ev).await
-}
-
-/// [`record_call`], with the entry queued before the first poll: the answer can be readied
-/// while the entry is committed.
-pub(crate) fn record_call_now(
+///
+/// The entry is queued before the returned future is first polled, so the answer can be
+/// readied while it is committed.
+pub(crate) fn record_call(
     st: &Arc<AppState>,
     ev: crate::audit::Ev,
 ) -> impl Future<Output = Result<(), GatewayError>> + Send + 'static {
