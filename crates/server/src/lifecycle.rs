@@ -69,6 +69,7 @@ pub fn vault_error(e: VaultError) -> ApiError {
         }
         VaultError::Database(e) => ApiError::storage(e),
         VaultError::Io { path, source } => ApiError::storage(format!("{path}: {source}")),
+        e @ VaultError::CheckpointIncomplete(_) => ApiError::storage(e),
         other => ApiError::internal(other),
     }
 }

@@ -88,6 +88,10 @@ pub enum VaultError {
     /// A lock was poisoned by a panic elsewhere.
     #[error("internal lock poisoned")]
     Poisoned,
+    /// A WAL checkpoint could not complete (readers held old snapshots): what was deleted may
+    /// still be in the WAL file, so the operation that needed it gone is not finished.
+    #[error("{0}: the write-ahead log could not be truncated (readers still hold it); retry")]
+    CheckpointIncomplete(String),
     /// The key observer refused a key operation (its audit entry could not be stored).
     #[error("key operation refused: {0}")]
     Refused(String),
@@ -257,17 +261,47 @@ pub struct VaultOptions {
     pub max_content_bytes: usize,
 }
 
+/// Unwrapped data keys, with a generation per tenant that every key destruction advances: a
+/// key read from `keys.db` before a destruction is not put back into the cache after it.
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<(TenantId, u32), Arc<Aead>>,
+    generation: HashMap<TenantId, u64>,
+}
+
+impl KeyCache {
+    fn generation(&self, tenant: TenantId) -> u64 {
+        self.generation.get(&tenant).copied().unwrap_or(0)
+    }
+
+    /// Forgets `tenant`'s keys (those `drop` selects) and advances its generation.
+    fn destroyed(&mut self, tenant: TenantId, drop: impl Fn(u32) -> bool) {
+        self.keys.retain(|(t, v), _| *t != tenant || !drop(*v));
+        *self.generation.entry(tenant).or_insert(0) += 1;
+    }
+}
+
 /// The vault.
 pub struct Vault {
     regions: HashMap<String, RegionStore>,
     provider: Arc<dyn KeyProvider>,
     signer: Signer,
-    deks: RwLock<HashMap<(TenantId, u32), Arc<Aead>>>,
+    deks: RwLock<KeyCache>,
     active: RwLock<HashMap<TenantId, u32>>,
     key_lock: Mutex<()>,
+    /// Held shared by every write that seals content (from taking the data key to the commit),
+    /// and exclusively by [`Vault::destroy_keys`]: a write is either wholly before a purge (and
+    /// purged with it) or wholly after (under a new key, and kept).
+    shred_fence: RwLock<()>,
     max_content_bytes: usize,
     observer: RwLock<Option<Arc<dyn KeyObserver>>>,
     correlation: SecretKey,
+}
+
+/// `(1,2,3)`: integers for an SQL `IN` (never text from outside, so nothing to escape).
+fn int_list(v: &[i64]) -> String {
+    let items: Vec<String> = v.iter().map(i64::to_string).collect();
+    format!("({})", items.join(","))
 }
 
 fn micros(t: OffsetDateTime) -> i64 {
@@ -380,9 +414,10 @@ impl Vault {
                 regions,
                 provider,
                 signer,
-                deks: RwLock::new(HashMap::new()),
+                deks: RwLock::new(KeyCache::default()),
                 active: RwLock::new(HashMap::new()),
                 key_lock: Mutex::new(()),
+                shred_fence: RwLock::new(()),
                 max_content_bytes: opts.max_content_bytes,
                 observer: RwLock::new(None),
                 correlation,
@@ -433,14 +468,34 @@ impl Vault {
 
     /// The data key for `version`, unwrapped once and then cached; `None` if destroyed.
     fn dek(&self, t: TenantRef<'_>, version: u32) -> Result<Option<Arc<Aead>>, VaultError> {
-        if let Some(a) = self
-            .deks
-            .read()
-            .map_err(|_| VaultError::Poisoned)?
-            .get(&(t.id, version))
-        {
-            return Ok(Some(Arc::clone(a)));
+        // A destruction between reading the wrapped key and caching it is seen by the
+        // generation; the read is then done again, and finds the key gone.
+        for _ in 0..4 {
+            let generation = {
+                let cache = self.deks.read().map_err(|_| VaultError::Poisoned)?;
+                if let Some(a) = cache.keys.get(&(t.id, version)) {
+                    return Ok(Some(Arc::clone(a)));
+                }
+                cache.generation(t.id)
+            };
+            let Some(aead) = self.load_dek(t, version)? else {
+                return Ok(None);
+            };
+            #[cfg(test)]
+            tests::AFTER_LOAD.with(|h| h.borrow_mut().take().map(|f| f()));
+            let mut cache = self.deks.write().map_err(|_| VaultError::Poisoned)?;
+            if cache.generation(t.id) == generation {
+                cache.keys.insert((t.id, version), Arc::clone(&aead));
+                return Ok(Some(aead));
+            }
         }
+        Err(VaultError::KeyStore(
+            "the tenant's data keys keep changing; retry".into(),
+        ))
+    }
+
+    /// Reads and unwraps data key `version` from `keys.db`.
+    fn load_dek(&self, t: TenantRef<'_>, version: u32) -> Result<Option<Arc<Aead>>, VaultError> {
         let rs = self.region(t.region)?;
         let row: Option<(String, Vec<u8>)> = rs.keys.read(|c| {
             Ok(c.query_row(
@@ -458,12 +513,18 @@ impl Vault {
             &dek_context(t.id, version, t.region),
             &keys::WrappedKey { kek_id, sealed },
         )?;
-        let aead = Arc::new(Aead::new(&key)?);
-        self.deks
-            .write()
-            .map_err(|_| VaultError::Poisoned)?
-            .insert((t.id, version), Arc::clone(&aead));
-        Ok(Some(aead))
+        Ok(Some(Arc::new(Aead::new(&key)?)))
+    }
+
+    /// The tenant's live (not destroyed) data key versions, as an SQL list of integers.
+    fn live_versions_sql(&self, t: TenantRef<'_>) -> Result<String, VaultError> {
+        let rs = self.region(t.region)?;
+        let versions: Vec<i64> = rs.keys.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT version FROM tenant_keys WHERE tenant_id = ?1")?;
+            let rows = stmt.query_map([t.id.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        Ok(int_list(&versions))
     }
 
     /// The active data key version and key, creating version 1 on the tenant's first write.
@@ -637,6 +698,7 @@ impl Vault {
             Self::check_labels(&prefix, &r.categories, r.metadata.as_ref())?;
         }
         let rs = self.region(t.region)?;
+        let _fence = self.shred_fence.read().map_err(|_| VaultError::Poisoned)?;
         let (key_version, aead) = self.active_dek(t, now)?;
         let mut rows = Vec::with_capacity(records.len());
         for (r, id) in records.into_iter().zip(ids) {
@@ -721,16 +783,27 @@ impl Vault {
     /// A record's metadata.
     pub fn meta(&self, t: TenantRef<'_>, id: RecordId) -> Result<RecordMeta, VaultError> {
         let rs = self.region(t.region)?;
-        rs.data.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {META_COLUMNS} FROM records WHERE id = ?1 AND tenant_id = ?2"
-            ))?;
-            let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
-            match rows.next()? {
-                Some(r) => row_meta(r, t.region),
-                None => Err(VaultError::NotFound(id.to_string())),
-            }
-        })
+        rs.data
+            .read(|c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {META_COLUMNS} FROM records WHERE id = ?1 AND tenant_id = ?2"
+                ))?;
+                let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
+                match rows.next()? {
+                    Some(r) => row_meta(r, t.region),
+                    None => Err(VaultError::NotFound(id.to_string())),
+                }
+            })
+            .and_then(|m| self.live(t, m))
+    }
+
+    /// The record if its data key still exists: a record whose key was destroyed (a purge
+    /// whose rows are not removed yet) no longer exists for anyone.
+    fn live(&self, t: TenantRef<'_>, m: RecordMeta) -> Result<RecordMeta, VaultError> {
+        match self.dek(t, m.key_version)? {
+            Some(_) => Ok(m),
+            None => Err(VaultError::NotFound(m.id.to_string())),
+        }
     }
 
     /// A record with its decrypted content.
@@ -753,7 +826,10 @@ impl Vault {
     /// Metadata of a tenant's records, filtered and paginated by id.
     pub fn list(&self, t: TenantRef<'_>, f: &ListFilter) -> Result<Vec<RecordMeta>, VaultError> {
         let rs = self.region(t.region)?;
-        let mut sql = format!("SELECT {META_COLUMNS} FROM records WHERE tenant_id = ?1");
+        let mut sql = format!(
+            "SELECT {META_COLUMNS} FROM records WHERE tenant_id = ?1 AND key_version IN {}",
+            self.live_versions_sql(t)?
+        );
         let mut args: Vec<rusqlite::types::Value> = vec![t.id.to_string().into()];
         let mut push = |cond: &str, v: rusqlite::types::Value| {
             args.push(v);
@@ -792,22 +868,18 @@ impl Vault {
         })
     }
 
-    /// Number of a tenant's records, optionally for one product.
+    /// Number of a tenant's live records, optionally for one product.
     pub fn count(&self, t: TenantRef<'_>, product: Option<&str>) -> Result<u64, VaultError> {
         let rs = self.region(t.region)?;
+        let live = self.live_versions_sql(t)?;
         rs.data.read(|c| {
-            let n: i64 = match product {
-                Some(p) => c.query_row(
-                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND product = ?2",
-                    params![t.id.to_string(), p],
-                    |r| r.get(0),
-                )?,
-                None => c.query_row(
-                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1",
-                    [t.id.to_string()],
-                    |r| r.get(0),
-                )?,
-            };
+            let n: i64 = c.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND (?2 IS NULL OR product = ?2) AND key_version IN {live}"
+                ),
+                params![t.id.to_string(), product],
+                |r| r.get(0),
+            )?;
             Ok(n as u64)
         })
     }
@@ -831,6 +903,9 @@ impl Vault {
         }
         Self::check_labels("", patch.categories.as_deref().unwrap_or(&[]), patch.metadata.as_ref())?;
         let rs = self.region(t.region)?;
+        let _fence = self.shred_fence.read().map_err(|_| VaultError::Poisoned)?;
+        // A shredded record is gone: it must not be sealed again under a new key.
+        self.meta(t, id)?;
         let (active_version, active) = self.active_dek(t, now)?;
         rs.data.write(|c| {
             let tx = c.transaction()?;
@@ -894,6 +969,7 @@ impl Vault {
 
     /// Deletes one record.
     pub fn delete(&self, t: TenantRef<'_>, id: RecordId) -> Result<(), VaultError> {
+        self.meta(t, id)?;
         let rs = self.region(t.region)?;
         let n = rs.data.write(|c| {
             Ok(c.execute(
@@ -954,6 +1030,7 @@ impl Vault {
     /// Destroys every data key of the tenant (crypto-shredding): from the moment this returns,
     /// nothing can decrypt the tenant's records, wherever copies of them are.
     pub fn destroy_keys(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<DestroyedKeys, VaultError> {
+        let fence = self.shred_fence.write().map_err(|_| VaultError::Poisoned)?;
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
         let rs = self.region(t.region)?;
         let destroyed = rs.keys.write(|c| {
@@ -974,6 +1051,7 @@ impl Vault {
             Ok(rows)
         })?;
         self.forget_keys(t.id)?;
+        drop(fence);
         // The wrapped keys must not survive in the WAL either.
         rs.keys.checkpoint()?;
         let mut kek_ids: Vec<String> = destroyed.iter().map(|(_, k)| k.clone()).collect();
@@ -991,17 +1069,27 @@ impl Vault {
         self.deks
             .write()
             .map_err(|_| VaultError::Poisoned)?
-            .retain(|(t, _), _| *t != tenant);
+            .destroyed(tenant, |_| true);
         self.active.write().map_err(|_| VaultError::Poisoned)?.remove(&tenant);
         Ok(())
     }
 
-    /// Removes up to `batch` of the tenant's rows; returns how many were removed (0 when none are left).
+    /// Removes up to `batch` of the tenant's rows sealed under destroyed key versions; returns
+    /// how many were removed (0 when none are left). Rows under live keys (written after a
+    /// purge, under a new key) are never touched.
     pub fn remove_rows(&self, t: TenantRef<'_>, batch: usize) -> Result<usize, VaultError> {
         let rs = self.region(t.region)?;
+        let destroyed: Vec<i64> = rs.keys.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT version FROM destroyed_keys WHERE tenant_id = ?1")?;
+            let rows = stmt.query_map([t.id.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
         let n = rs.data.write(|c| {
             Ok(c.execute(
-                "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE tenant_id = ?1 LIMIT ?2)",
+                &format!(
+                    "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE tenant_id = ?1 AND key_version IN {} LIMIT ?2)",
+                    int_list(&destroyed)
+                ),
                 params![t.id.to_string(), batch as i64],
             )?)
         })?;
@@ -1057,12 +1145,18 @@ impl Vault {
     /// Returns (moved now, still to move).
     pub fn reencrypt(&self, t: TenantRef<'_>, batch: usize, now: OffsetDateTime) -> Result<(usize, u64), VaultError> {
         let rs = self.region(t.region)?;
+        let _fence = self.shred_fence.read().map_err(|_| VaultError::Poisoned)?;
+        let live = self.live_versions_sql(t)?;
+        if live == "()" {
+            // Every key was destroyed (a purge): nothing is left to move, and no key is created.
+            return Ok((0, 0));
+        }
         let (active_version, active) = self.active_dek(t, now)?;
         let moved = rs.data.write(|c| {
             let tx = c.transaction()?;
             let rows: Vec<(RecordMeta, Vec<u8>)> = {
                 let mut stmt = tx.prepare_cached(&format!(
-                    "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND key_version != ?2 LIMIT ?3"
+                    "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {live} LIMIT ?3"
                 ))?;
                 let mut rows = stmt.query(params![t.id.to_string(), active_version, batch as i64])?;
                 let mut out = Vec::new();
@@ -1087,7 +1181,9 @@ impl Vault {
         })?;
         let remaining: i64 = rs.data.read(|c| {
             Ok(c.query_row(
-                "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND key_version != ?2",
+                &format!(
+                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {live}"
+                ),
                 params![t.id.to_string(), active_version],
                 |r| r.get(0),
             )?)
@@ -1120,7 +1216,7 @@ impl Vault {
         self.deks
             .write()
             .map_err(|_| VaultError::Poisoned)?
-            .retain(|(tid, v), _| !(*tid == t.id && retired.contains(v)));
+            .destroyed(t.id, |v| retired.contains(&v));
         rs.keys.checkpoint()?;
         Ok(retired)
     }
@@ -1196,4 +1292,53 @@ impl Vault {
 /// Encodes bytes as standard base64 (the API's `content_base64`).
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    thread_local! {
+        /// Runs once on this thread between reading a wrapped key and caching it.
+        pub(super) static AFTER_LOAD: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
+    }
+
+    /// A read that unwrapped a key just before the tenant's keys were destroyed does not put
+    /// that key back in the cache (where a later read would still decrypt with it).
+    #[test]
+    fn a_key_destroyed_while_being_read_is_not_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, _) = Vault::open(VaultOptions {
+            data_dir: dir.path().to_path_buf(),
+            regions: vec![("eu".into(), None)],
+            master: MasterSecret::KeyFile(dir.path().join("master.key")),
+            max_content_bytes: 1 << 20,
+        })
+        .unwrap();
+        let v = Arc::new(v);
+        let tid = TenantId::generate();
+        let t = TenantRef { id: tid, region: "eu" };
+        let record = NewRecord {
+            product: "ixp".into(),
+            data_kind: DataKind::RunTime,
+            content: Content::Text("secret".into()),
+            content_type: None,
+            categories: vec![],
+            metadata: None,
+        };
+        let id = v.put(t, vec![record], OffsetDateTime::now_utc()).unwrap()[0].id;
+        v.forget_keys(tid).unwrap();
+        let shredder = Arc::clone(&v);
+        AFTER_LOAD.with(|h| {
+            *h.borrow_mut() = Some(Box::new(move || {
+                let t = TenantRef { id: tid, region: "eu" };
+                shredder.destroy_keys(t, OffsetDateTime::now_utc()).unwrap();
+            }))
+        });
+        assert!(matches!(v.get(t, id), Err(VaultError::NotFound(_))));
+        let cached = v.deks.read().unwrap().keys.keys().filter(|(t, _)| *t == tid).count();
+        assert_eq!(cached, 0, "a destroyed key is back in the cache");
+    }
 }

@@ -49,6 +49,9 @@ CREATE TABLE destroyed_keys (
 ) STRICT;
 "#];
 
+/// How long a checkpoint that readers keep from completing is retried.
+pub(crate) const CHECKPOINT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A SQLite database with one writer connection and a few readers (WAL lets them run together).
 pub(crate) struct Db {
     path: PathBuf,
@@ -114,11 +117,27 @@ impl Db {
     }
 
     /// Moves the WAL into the database and truncates it, so no old page image stays on disk.
+    ///
+    /// SQLite reports a checkpoint it could not complete (a reader still uses an older
+    /// snapshot) as `busy = 1` in its result row, not as an error; it is retried for up to
+    /// [`CHECKPOINT_PATIENCE`], then reported as [`VaultError::CheckpointIncomplete`], because a
+    /// caller that destroyed keys must not believe they are gone from the disk when they are not.
     pub(crate) fn checkpoint(&self) -> Result<(), VaultError> {
-        self.write(|c| {
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            Ok(())
-        })
+        let start = std::time::Instant::now();
+        loop {
+            let (busy, wal_frames, _moved): (i64, i64, i64) = self.write(|c| {
+                Ok(c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?)
+            })?;
+            if busy == 0 && wal_frames <= 0 {
+                return Ok(());
+            }
+            if start.elapsed() >= CHECKPOINT_PATIENCE {
+                return Err(VaultError::CheckpointIncomplete(self.path.display().to_string()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 

@@ -587,3 +587,130 @@ fn wrong_or_missing_master_secret_stops_the_vault() {
         "never a fresh key over existing data"
     );
 }
+
+/// A write acknowledged after a purge is under a new key, and the purge's row removal never
+/// touches it; shredded records are gone for every read, list, count and change at once, and
+/// changing one does not seal it again under a new key.
+#[test]
+fn a_write_after_a_purge_survives_its_row_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let old: Vec<RecordId> = v
+        .put(t, (0..5).map(|i| text("ixp", &format!("old {i}"))).collect(), now())
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let cert = v.purge(t, OrgId::generate(), "customer_request", now()).unwrap();
+    assert_eq!(cert.statement.key_versions_destroyed, vec![1]);
+    // Shredded records no longer exist, though their rows are still there.
+    assert!(matches!(v.meta(t, old[0]), Err(VaultError::NotFound(_))));
+    assert!(matches!(v.get(t, old[0]), Err(VaultError::NotFound(_))));
+    let all = ListFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    assert!(v.list(t, &all).unwrap().is_empty());
+    assert_eq!(v.count(t, None).unwrap(), 0);
+    let patch = RecordPatch {
+        content: Some(Content::Text("resurrected".into())),
+        ..Default::default()
+    };
+    assert!(matches!(
+        v.update(t, old[1], patch, now()),
+        Err(VaultError::NotFound(_))
+    ));
+    assert!(matches!(v.delete(t, old[2]), Err(VaultError::NotFound(_))));
+    assert!(
+        v.key_versions(t).unwrap().is_empty(),
+        "changing a shredded record created no new key"
+    );
+
+    // A new write after the purge: a new key version, and it is acknowledged.
+    let new = v.put(t, vec![text("ixp", "written after the purge")], now()).unwrap();
+    assert_eq!(new[0].key_version, 2);
+    // The purge's row removal runs to the end.
+    let mut removed = 0;
+    loop {
+        let n = v.remove_rows(t, 2).unwrap();
+        if n == 0 {
+            break;
+        }
+        removed += n;
+    }
+    assert_eq!(removed, 5, "exactly the shredded rows were removed");
+    let got = v.get(t, new[0].id).unwrap();
+    assert_eq!(got.content, Content::Text("written after the purge".into()));
+    assert_eq!(v.count(t, None).unwrap(), 1);
+}
+
+/// Writes racing a purge: every write that was acknowledged is either readable afterwards (it
+/// came after the keys were destroyed) or was destroyed with them (it came before); none is
+/// acknowledged and then lost to the row removal, and none is left half-readable.
+#[test]
+fn writes_racing_a_purge_are_wholly_before_or_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = std::sync::Arc::new(open(dir.path()));
+    let tid = TenantId::generate();
+    let t = TenantRef { id: tid, region: "eu" };
+    v.put(t, vec![text("ixp", "first")], now()).unwrap();
+    let writer = {
+        let v = std::sync::Arc::clone(&v);
+        std::thread::spawn(move || {
+            let t = TenantRef { id: tid, region: "eu" };
+            let mut acked = Vec::new();
+            for i in 0..400 {
+                let m = v.put(t, vec![text("ixp", &format!("racing {i}"))], now()).unwrap();
+                acked.push((m[0].id, m[0].key_version));
+            }
+            acked
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let cert = v.purge(t, OrgId::generate(), "customer_request", now()).unwrap();
+    let acked = writer.join().unwrap();
+    while v.remove_rows(t, 50).unwrap() > 0 {}
+    let destroyed = &cert.statement.key_versions_destroyed;
+    for (id, kv) in acked {
+        if destroyed.contains(&kv) {
+            assert!(matches!(v.get(t, id), Err(VaultError::NotFound(_))));
+        } else {
+            assert!(
+                v.get(t, id).is_ok(),
+                "record {id} under key {kv} was acknowledged and lost"
+            );
+        }
+    }
+}
+
+/// A checkpoint that a reader keeps from completing is retried, then reported: destroying
+/// keys never claims success while the wrapped keys can still be in `keys.db-wal`.
+#[test]
+fn destroying_keys_fails_while_the_wal_cannot_be_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    v.put(t, vec![text("ixp", "x")], now()).unwrap();
+    let keys_db = dir.path().join("regions/eu/keys.db");
+    let reader = rusqlite::Connection::open(&keys_db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let n: i64 = reader
+        .query_row("SELECT COUNT(*) FROM tenant_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    let err = v.destroy_keys(t, now()).unwrap_err();
+    assert!(matches!(err, VaultError::CheckpointIncomplete(_)), "{err}");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    // Once the reader is gone, the checkpoint completes and the WAL is empty.
+    v.checkpoint("eu").unwrap();
+    let wal = dir.path().join("regions/eu/keys.db-wal");
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+}
