@@ -123,6 +123,14 @@ pub enum ReasonCode {
     NoGenaiDependency,
     /// Availability: generative AI features are allowed.
     GenaiAllowed,
+    /// Access: content is never read for telemetry, which carries no customer content.
+    ContentNotForTelemetry,
+    /// Access: the vendor's people read content only under `support_access`, with the
+    /// customer's active grant.
+    VendorNeedsSupportAccess,
+    /// Access: `support_access` is the vendor's purpose; customers and products read under
+    /// their own purposes.
+    SupportAccessIsForVendor,
 }
 
 /// One reason: a stable code and a message for people.
@@ -136,7 +144,8 @@ pub struct Reason {
 }
 
 impl Reason {
-    fn new(code: ReasonCode, message: impl Into<Cow<'static, str>>) -> Self {
+    /// A reason with its message.
+    pub fn new(code: ReasonCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
             message: message.into(),

@@ -76,7 +76,7 @@ async fn write_read_with_purpose_change_delete() {
     assert_eq!(got["categories"], json!(["user.contact.email"]));
     assert_eq!(got["metadata"], json!({"channel": "email"}));
     // The organization has a BAA: reading for vendor training is denied, with the reason.
-    let (st, denied) = w.read(&w.s.admin, &id, "vendor_training").await;
+    let (st, denied) = w.read(&w.svc, &id, "vendor_training").await;
     assert_eq!(
         (st, denied["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("purpose_denied"))
@@ -264,6 +264,76 @@ async fn support_reads_only_under_a_grant() {
     w.s.stop().await;
 }
 
+/// The vendor's people read content only under `support_access` with the customer's active grant,
+/// and no one reads content under `telemetry` (content-free by definition).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vendor_reads_no_content_without_the_customers_grant() {
+    let w = world("enterprise", false).await;
+    let (_, r) = w.put(rec("a customer's private message")).await;
+    let id = r["id"].as_str().unwrap().to_string();
+    let support = w.s.key(json!({"role": "support"})).await;
+    for key in [&w.s.admin, &support] {
+        for purpose in [
+            "service",
+            "telemetry",
+            "genai",
+            "vendor_training",
+            "third_party_finetune",
+        ] {
+            let (st, v) = w.read(key, &id, purpose).await;
+            let code = if purpose == "telemetry" {
+                "content_not_for_telemetry"
+            } else {
+                "forbidden"
+            };
+            assert_eq!(
+                (st, v["code"].as_str(), v["field"].as_str()),
+                (StatusCode::FORBIDDEN, Some(code), Some("purpose")),
+                "a vendor role under {purpose}: {v}"
+            );
+            assert!(v.get("content").is_none());
+        }
+    }
+    for key in [&w.oa, &w.svc] {
+        let (st, v) = w.read(key, &id, "telemetry").await;
+        assert_eq!(
+            (st, v["code"].as_str(), v["field"].as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                Some("content_not_for_telemetry"),
+                Some("purpose")
+            ),
+            "telemetry carries no content: {v}"
+        );
+    }
+    // Without a grant, the platform admin's support_access read is denied by the decision point.
+    let (st, v) = w.read(&w.s.admin, &id, "support_access").await;
+    assert_eq!(
+        (st, v["reasons"][0]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("no_support_grant"))
+    );
+    let (st, _) = w.s.grant(&w.oa, &w.tenant, "SUP-9", 2).await;
+    assert_eq!(st, StatusCode::CREATED);
+    for key in [&w.s.admin, &support] {
+        let (st, v) = w.read(key, &id, "support_access").await;
+        assert_eq!(
+            (st, v["content"].as_str()),
+            (StatusCode::OK, Some("a customer's private message"))
+        );
+    }
+    // Every refused read is on the record, under the purpose asked for.
+    let (_, entries) =
+        w.s.get("/v1/audit/entries?action=content_read&outcome=denied&limit=100", &w.oa)
+            .await;
+    let denied = entries["items"].as_array().unwrap();
+    assert!(
+        denied.len() >= 13,
+        "each refused read is audited as denied: {}",
+        denied.len()
+    );
+    w.s.stop().await;
+}
+
 async fn export_lines(s: &TestServer, tenant: &str, key: &str) -> (u64, Vec<Value>) {
     let resp = reqwest::Client::new()
         .get(format!("{}/v1/tenants/{tenant}/export", s.url))
@@ -410,7 +480,7 @@ async fn termination_with_grace_then_resumed_after_restart() {
     assert_eq!(export_lines(&w.s, &w.tenant, &w.oa).await.1.len(), 2);
     let (_, lines) = export_lines(&w.s, &w.tenant, &w.oa).await;
     let (st, v) = w
-        .read(&w.s.admin, lines[0]["id"].as_str().unwrap(), "vendor_training")
+        .read(&w.svc, lines[0]["id"].as_str().unwrap(), "vendor_training")
         .await;
     assert_eq!(
         (st, v["reasons"][0]["code"].as_str()),

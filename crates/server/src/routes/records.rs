@@ -12,7 +12,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use datapact_audit::{Action, Outcome, Resource};
-use datapact_governance::{ApiKey, Decision, DecisionRequest, Org, Purpose, RecordId, Role, Tenant};
+use datapact_governance::{
+    ApiKey, Decision, DecisionRequest, Org, Purpose, Reason, ReasonCode, RecordId, Role, Tenant,
+};
 use datapact_vault::{Content, ListFilter, NewRecord, RecordPatch};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -299,21 +301,41 @@ fn record_id(id: &str) -> Result<RecordId, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("record", id))
 }
 
-/// Checks who may read content under which purpose: support staff only under `support_access`,
-/// and `support_access` only for support staff.
-fn check_reader(c: &ApiKey, purpose: Purpose) -> Result<(), ApiError> {
-    guard::allow(c, CONTENT_READERS, "read record content")?;
-    match (c.role, purpose) {
-        (Role::Support, Purpose::SupportAccess) => Ok(()),
-        (Role::Support, _) => Err(ApiError::forbidden(
-            "vendor support reads customer data only with purpose=support_access",
+/// Who may read content under which purpose, before the decision point is asked:
+/// - nobody under `telemetry`, which is content-free by definition;
+/// - the vendor's people (`platform_admin`, `support`) only under `support_access`, which the
+///   decision point then allows only while the customer's grant is active;
+/// - `support_access` only for the vendor's people.
+///
+/// A refusal carries its reason, so it can be audited like a denied decision.
+fn reader_refusal(c: &ApiKey, purpose: Purpose) -> Option<(ApiError, Reason)> {
+    let vendor = matches!(c.role, Role::PlatformAdmin | Role::Support);
+    let (code, status_code, detail, reason) = if purpose == Purpose::Telemetry {
+        (
+            "content_not_for_telemetry",
+            ReasonCode::ContentNotForTelemetry,
+            "telemetry carries no customer content, so content is never read under purpose=telemetry",
+            "content is never read for telemetry",
         )
-        .field("purpose")),
-        (_, Purpose::SupportAccess) => {
-            Err(ApiError::forbidden("purpose=support_access is for vendor support staff").field("purpose"))
-        }
-        _ => Ok(()),
-    }
+    } else if vendor && purpose != Purpose::SupportAccess {
+        (
+            "forbidden",
+            ReasonCode::VendorNeedsSupportAccess,
+            "the vendor's people read customer content only with purpose=support_access, under the customer's active grant",
+            "the vendor's people read content only under the customer's support grant",
+        )
+    } else if !vendor && purpose == Purpose::SupportAccess {
+        (
+            "forbidden",
+            ReasonCode::SupportAccessIsForVendor,
+            "purpose=support_access is for the vendor's support staff",
+            "support_access is the vendor's purpose",
+        )
+    } else {
+        return None;
+    };
+    let e = ApiError::new(StatusCode::FORBIDDEN, code, detail).field("purpose");
+    Some((e, Reason::new(status_code, reason)))
 }
 
 /// Reads one record's content for a purpose the decision point allows.
@@ -334,13 +356,24 @@ pub async fn read(
             "reading content needs `?purpose=`; list records for metadata only",
         )
     })?;
-    check_reader(&c, purpose)?;
+    guard::allow(&c, CONTENT_READERS, "read record content")?;
     let rid = record_id(&id)?;
     let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
     let mut ev = Ev::by(&c, Action::ContentRead)
         .tenant(&tenant)
         .resource(Resource::Record(rid));
+    if let Some((e, reason)) = reader_refusal(&c, purpose) {
+        // A refused attempt at content is access too: the customer sees who tried.
+        st.audit(
+            ev.product(&meta.product)
+                .purpose(purpose)
+                .outcome(Outcome::Denied)
+                .reasons(std::slice::from_ref(&reason)),
+        )
+        .await?;
+        return Err(e);
+    }
     if purpose == Purpose::SupportAccess
         && let Some(g) = tenant.active_grant(now())
     {
@@ -376,10 +409,14 @@ pub async fn patch(
     };
     let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
-    let ev = Ev::by(&c, Action::RecordModify)
+    let mut ev = Ev::by(&c, Action::RecordModify)
         .tenant(&tenant)
         .product(&meta.product)
+        .purpose(Purpose::Service)
         .resource(Resource::Record(rid));
+    // Changing content is processing, like writing it: the same decision as a POST.
+    let d = require_purpose(&st, &ev, &tenant, &meta.product, Purpose::Service, Some(meta.data_kind)).await?;
+    ev = ev.reasons(&d.reasons);
     let meta = st
         .audited(ev, with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())))
         .await?;
@@ -400,10 +437,18 @@ pub async fn delete(
     let rid = record_id(&id)?;
     let meta = with_vault(&st, &tenant, move |v, t| v.meta(t, rid)).await?;
     own_product(&c, &meta.product, &id)?;
-    let ev = Ev::by(&c, Action::RecordDelete)
+    let mut ev = Ev::by(&c, Action::RecordDelete)
         .tenant(&tenant)
         .product(&meta.product)
         .resource(Resource::Record(rid));
+    if c.role == Role::Service {
+        // A product deletes as part of providing its service, so the service decision applies;
+        // the customer's own administrator may always delete its data (the right to deletion
+        // does not depend on the contract's state).
+        ev = ev.purpose(Purpose::Service);
+        let d = require_purpose(&st, &ev, &tenant, &meta.product, Purpose::Service, Some(meta.data_kind)).await?;
+        ev = ev.reasons(&d.reasons);
+    }
     st.audited(ev, with_vault(&st, &tenant, move |v, t| v.delete(t, rid)))
         .await?;
     Ok(StatusCode::NO_CONTENT)
