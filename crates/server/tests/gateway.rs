@@ -1018,3 +1018,22 @@ async fn async_audit_still_records_every_call() {
         .to_string();
     assert!(bad.contains("t.toml:2") && bad.contains("audit"), "{bad}");
 }
+
+/// A provider's redirect is never followed: following it would send the prompt again (to
+/// wherever it points) with the provider's key in the headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_redirect_is_never_followed() {
+    let (url, mock) = common::llm::mock().await;
+    let (s, _dir, _org, _oa, tenant, svc) = gateway(&openai_eu(&url, &["redirect"], "max_retries = 0\n")).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "redirect")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("upstream_error")),
+        "{v}"
+    );
+    assert_eq!(
+        mock.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the prompt reached the provider once"
+    );
+}

@@ -21,6 +21,10 @@ pub fn client(p: &ProviderConfig) -> Result<reqwest::Client, reqwest::Error> {
         // Only what the provider needs reaches it: no proxy from the environment picks up
         // customer prompts on the way.
         .no_proxy()
+        // A redirect would send the prompt again, to wherever the provider (or anyone between)
+        // points, with the provider's API key in the headers: never followed. A 3xx answer is a
+        // provider failure like any other.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
 }
 

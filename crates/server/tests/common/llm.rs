@@ -156,6 +156,17 @@ fn misbehave(mock: &Mock, model: &str) -> Option<Response> {
     {
         return Some((StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "0")], "{}").into_response());
     }
+    if model == "redirect" {
+        // Points back at itself: a client that follows redirects sends the prompt again.
+        return Some(
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [("location", "/v1/chat/completions")],
+                "",
+            )
+                .into_response(),
+        );
+    }
     if model == "reject" {
         return Some(
             (
@@ -320,7 +331,7 @@ async fn embeddings(State(mock): State<Mock>, headers: HeaderMap, axum::Json(bod
 /// A provider on an ephemeral loopback port: OpenAI's chat completions (streamed or not) and
 /// embeddings, and Anthropic's messages, each echoing the last message (placeholders
 /// included). Models name misbehaviors: `broken` answers garbage, `fail` answers 500,
-/// `reject` answers 400, `stall` stops mid-stream, `cut` ends a stream early, `slow` streams
+/// `reject` answers 400, `redirect` answers 307 to itself, `stall` stops mid-stream, `cut` ends a stream early, `slow` streams
 /// 400 chunks 10 ms apart.
 pub async fn mock() -> (String, Mock) {
     let mock = Mock::default();
