@@ -535,7 +535,10 @@ impl AuditLog {
             // One snapshot for the index watermark and both halves of the answer.
             let tx = c.unchecked_transaction()?;
             let upto = indexed_upto(&tx)?;
-            let mut lower = q.after.map_or(0, |a| a as i64 + 1);
+            // An index past what SQLite can hold cannot have entries after it.
+            let Some(mut lower) = q.after.map_or(Some(0), |a| i64::try_from(a).ok()?.checked_add(1)) else {
+                return Ok(Vec::new());
+            };
             if let Some(t) = q.since {
                 let first: Option<i64> =
                     tx.query_row("SELECT MIN(idx) FROM entries WHERE time >= ?1", [micros(t)], |r| {
