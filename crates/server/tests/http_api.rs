@@ -1086,3 +1086,40 @@ async fn trust_layer_settings_resolve_lock_and_are_checked() {
         }
     }
 }
+
+/// Times at the edge of the calendar are the client's mistake, named by field: never a panic
+/// (a 500) on converting them to UTC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_out_of_range_are_refused_by_field() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    for t in ["9999-12-31T23:59:59-23:00", "9999-12-31T23:59:59-00:01"] {
+        let (st, v) = s
+            .post(
+                &format!("/v1/tenants/{tenant}/support-grants"),
+                &oa,
+                json!({"ticket": "SUP-9", "expires_at": t}),
+            )
+            .await;
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("expires_at")),
+            "{t}: {v}"
+        );
+        let (st, v) = s
+            .post(
+                &format!("/v1/orgs/{org}/opt-outs"),
+                &s.admin,
+                json!({"ticket": "SUP-1", "requested_by": "dpo@acme.example", "effective_at": t}),
+            )
+            .await;
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("effective_at")),
+            "{t}: {v}"
+        );
+    }
+    s.stop().await;
+}

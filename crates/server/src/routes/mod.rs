@@ -191,3 +191,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
+
+/// A time from a request, in UTC; a time whose UTC form is out of range (year 9999 with a
+/// negative offset) is the client's mistake, named by its field.
+pub(crate) fn utc(field: &str, t: time::OffsetDateTime) -> Result<time::OffsetDateTime, ApiError> {
+    t.checked_to_offset(time::UtcOffset::UTC)
+        .ok_or_else(|| ApiError::invalid("invalid_value", field, format!("`{field}` is out of range")))
+}

@@ -65,7 +65,8 @@ pub async fn create_opt_out(
         products,
         effective_at: body
             .effective_at
-            .map(|e| e.to_offset(time::UtcOffset::UTC))
+            .map(|e| super::utc("effective_at", e))
+            .transpose()?
             .unwrap_or(t),
         recorded_by: c.id,
         recorded_at: t,
@@ -381,7 +382,7 @@ pub async fn create_grant(
     grant_caller(&st, &c, &id)?;
     let ticket = text("ticket", &body.ticket, 200)?;
     let t = now();
-    let expires_at = body.expires_at.to_offset(time::UtcOffset::UTC);
+    let expires_at = super::utc("expires_at", body.expires_at)?;
     if expires_at <= t {
         return Err(ApiError::invalid(
             "invalid_expiry",
