@@ -403,18 +403,21 @@ async fn export_purge_and_certificate() {
     // Unreadable at once; rows go in the background.
     let id = lines[0]["id"].as_str().unwrap();
     assert_eq!(w.read(&w.svc, id, "service").await.0, StatusCode::NOT_FOUND);
+    // A write acknowledged while the rows are being removed is under a new key, and kept.
+    let (st, after) = w.put(rec("written during the removal")).await;
+    assert_eq!((st, after["key_version"].as_u64()), (StatusCode::CREATED, Some(2)));
     let job = wait_job(&w.s, &w.oa, p["job"]["id"].as_str().unwrap()).await;
     assert_eq!(
         (job["state"].as_str(), job["done"].as_u64()),
         (Some("done"), Some(1200))
     );
     let (count, lines) = export_lines(&w.s, &w.tenant, &w.oa).await;
-    assert_eq!((count, lines.len()), (0, 0));
+    assert_eq!((count, lines.len()), (1, 1));
+    assert_eq!(lines[0]["content"], "written during the removal");
+    let (st, v) = w.read(&w.svc, after["id"].as_str().unwrap(), "service").await;
+    assert_eq!((st, v["content"].as_str()), (StatusCode::OK, Some("written during the removal")));
     let (_, certs) = w.s.get(&format!("/v1/tenants/{}/certificates", w.tenant), &w.oa).await;
     assert_eq!(certs.as_array().unwrap().len(), 1);
-    // The tenant can be used again, under a new key version.
-    let (st, r) = w.put(rec("after purge")).await;
-    assert_eq!((st, r["key_version"].as_u64()), (StatusCode::CREATED, Some(2)));
     w.s.stop().await;
 }
 
