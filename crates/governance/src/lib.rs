@@ -19,6 +19,6 @@ pub use access::{ApiKey, Role};
 pub use catalog::{Catalog, CatalogError, DataKind, GenAi, Product};
 pub use decision::{Availability, Decision, DecisionRequest, ProductAvailability, Purpose, Reason, ReasonCode};
 pub use ids::{GrantId, JobId, KeyId, OptOutId, OrgId, RecordId, TenantId};
-pub use model::{Job, JobKind, JobState, OptOut, Org, OrgStatus, Plan, RetentionRule, SupportGrant, Tenant};
+pub use model::{Job, JobKind, JobState, OptOut, Org, OrgStatus, Plan, PurgePlan, RetentionRule, SupportGrant, Tenant};
 pub use registry::{DecideError, Registry, Snapshot};
 pub use settings::{AiSettings, AiToggles, Effective, ModelPolicy, PiiMode, Resolved, SettingKey, SettingSource};

@@ -261,6 +261,22 @@ pub enum JobKind {
     RemoveRows,
 }
 
+/// A purge's durable intent: what it destroys and the certificate it issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PurgePlan {
+    /// Why: `customer_request` or `contract_termination`.
+    pub reason: String,
+    /// The id of the one deletion certificate this purge issues.
+    pub certificate: String,
+    /// The highest data key version it destroys: keys created for writes after the purge
+    /// was asked for are not.
+    pub up_to_version: u32,
+    /// Records that existed when it was asked for.
+    pub record_count: u64,
+    /// Whether the keys are destroyed and the certificate is stored (then only rows remain).
+    pub certified: bool,
+}
+
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -293,6 +309,10 @@ pub struct Job {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For the row removal of a purge: the purge itself, recorded before any key is destroyed
+    /// so that a purge interrupted at any step is resumed and certified exactly once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge: Option<PurgePlan>,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use datapact_governance::{Job, JobId, JobKind, JobState, OrgId, OrgStatus, Tenant, TenantId};
+use datapact_governance::{Job, JobId, JobKind, JobState, OrgId, OrgStatus, PurgePlan, Tenant, TenantId};
 use datapact_store::StoredCertificate;
-use datapact_vault::{DeletionCertificate, TenantRef, VaultError};
+use datapact_vault::{TenantRef, VaultError};
 
 use crate::audit::Ev;
 use crate::problem::ApiError;
@@ -70,6 +70,11 @@ pub fn vault_error(e: VaultError) -> ApiError {
         VaultError::Database(e) => ApiError::storage(e),
         VaultError::Io { path, source } => ApiError::storage(format!("{path}: {source}")),
         e @ VaultError::CheckpointIncomplete(_) => ApiError::storage(e),
+        VaultError::Closed(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "tenant_closed",
+            "the tenant's contract was terminated and its data destroyed; nothing can be written to it",
+        ),
         other => ApiError::internal(other),
     }
 }
@@ -90,8 +95,18 @@ pub async fn enqueue(
     org: OrgId,
     total: u64,
 ) -> Result<Job, ApiError> {
+    let job = new_job(kind, tenant, org, total, None);
+    state.store.put_job(&job).await.map_err(ApiError::storage)?;
+    if let Ok(mut jobs) = state.jobs.lock() {
+        jobs.insert(job.id, job.clone());
+    }
+    state.wake.notify_one();
+    Ok(job)
+}
+
+fn new_job(kind: JobKind, tenant: TenantId, org: OrgId, total: u64, purge: Option<PurgePlan>) -> Job {
     let t = now();
-    let job = Job {
+    Job {
         id: JobId::generate(),
         kind,
         tenant,
@@ -102,13 +117,8 @@ pub async fn enqueue(
         error: None,
         created_at: t,
         updated_at: t,
-    };
-    state.store.put_job(&job).await.map_err(ApiError::storage)?;
-    if let Ok(mut jobs) = state.jobs.lock() {
-        jobs.insert(job.id, job.clone());
+        purge,
     }
-    state.wake.notify_one();
-    Ok(job)
 }
 
 async fn save_job(state: &AppState, job: &Job) {
@@ -121,71 +131,219 @@ async fn save_job(state: &AppState, job: &Job) {
     }
 }
 
-/// Destroys a tenant's keys, keeps the signed certificate and queues removal of its rows.
-/// `by` is who asked (a caller, or datapact for a termination that fell due).
+/// Purges a tenant: records the purge's intent durably (a row-removal job carrying its plan),
+/// then destroys its keys, stores its one signed certificate and lets the job remove the rows.
+/// A purge of the tenant for the same reason that is still under way is continued rather than
+/// started again. `by` is who asked (a caller, or datapact for a termination that fell due).
+///
+/// Each step is idempotent and the plan says how far it got, so a crash anywhere resumes: the
+/// worker completes uncertified purges (also at start-up), and a certificate is stored once.
 pub async fn purge_tenant(
     state: &AppState,
     by: Ev,
     tenant: &Tenant,
     reason: &str,
 ) -> Result<(StoredCertificate, Job), ApiError> {
-    let (org, why) = (tenant.org, reason.to_string());
-    let ev = by.tenant(tenant);
-    let cert: DeletionCertificate = state
-        .audited(
-            ev.clone(),
-            with_vault(state, tenant, move |v, t| v.purge(t, org, &why, now())),
-        )
-        .await?;
-    let destroyed = ev
-        .retag(Action::KeyDestroy)
-        .resources(
-            cert.statement
-                .key_versions_destroyed
-                .iter()
-                .map(|v| Resource::DataKey(*v)),
-        )
-        .resources(
-            Label::new(&cert.statement.certificate_id)
-                .ok()
-                .map(Resource::Certificate),
-        );
-    if let Err(e) = state.audit(destroyed).await {
-        // The purge entry before it already stands; the certificate itself proves the rest.
-        tracing::error!(tenant = %tenant.id, code = e.code, "cannot log the destroyed keys of a purge");
-    }
-    let stored = StoredCertificate {
-        id: cert.statement.certificate_id.clone(),
-        tenant: tenant.id,
-        org: tenant.org,
-        reason: reason.to_string(),
-        issued_at: cert.statement.issued_at,
-        json: serde_json::to_string(&cert).map_err(ApiError::internal)?,
+    let pending = state.jobs.lock().ok().and_then(|jobs| {
+        jobs.values()
+            .find(|j| {
+                j.tenant == tenant.id
+                    && j.state == JobState::Running
+                    && j.purge.as_ref().is_some_and(|p| p.reason == reason && !p.certified)
+            })
+            .cloned()
+    });
+    let job = match pending {
+        Some(job) => job,
+        None => {
+            let (count, up_to) =
+                with_vault(state, tenant, |v, t| Ok((v.count(t, None)?, v.max_key_version(t)?))).await?;
+            let plan = PurgePlan {
+                reason: reason.to_string(),
+                certificate: format!("cert_{}", uuid::Uuid::now_v7().simple()),
+                up_to_version: up_to,
+                record_count: count,
+                certified: false,
+            };
+            let job = new_job(JobKind::RemoveRows, tenant.id, tenant.org, count, Some(plan));
+            // Logged, then stored, before any key is destroyed.
+            state
+                .audited(by.clone().tenant(tenant).resource(Resource::Job(job.id)), async {
+                    state.store.put_job(&job).await.map_err(ApiError::storage)
+                })
+                .await?;
+            if let Ok(mut jobs) = state.jobs.lock() {
+                jobs.insert(job.id, job.clone());
+            }
+            job
+        }
     };
-    state
-        .store
-        .insert_certificate(&stored)
-        .await
-        .map_err(ApiError::storage)?;
-    tracing::info!(tenant = %tenant.id, reason, records = cert.statement.record_count, "tenant purged: keys destroyed");
-    let job = enqueue(
-        state,
-        JobKind::RemoveRows,
-        tenant.id,
-        tenant.org,
-        cert.statement.record_count,
-    )
-    .await?;
-    Ok((stored, job))
+    let done = complete_purge(state, by, tenant, job.id).await?;
+    state.wake.notify_one();
+    Ok(done)
 }
 
-/// Purges every tenant of a terminating organization and marks it terminated. Idempotent:
-/// tenants that already carry a termination certificate are not purged again.
-pub async fn terminate_now(state: &AppState, by: Ev, org_id: OrgId) -> Result<Vec<StoredCertificate>, ApiError> {
-    let org = state
+/// Destroys the keys of a recorded purge, stores its certificate and marks the plan certified;
+/// does nothing but look the certificate up when that already happened.
+async fn complete_purge(
+    state: &AppState,
+    by: Ev,
+    tenant: &Tenant,
+    job_id: JobId,
+) -> Result<(StoredCertificate, Job), ApiError> {
+    let _one = state.purges.lock().await;
+    let mut job = state
+        .jobs
+        .lock()
+        .ok()
+        .and_then(|j| j.get(&job_id).cloned())
+        .ok_or_else(|| ApiError::internal("purge job vanished"))?;
+    let plan = job.purge.clone().ok_or_else(|| ApiError::internal("not a purge job"))?;
+    if !plan.certified {
+        let (id, org) = (job.id.to_string(), tenant.org);
+        let close = plan.reason == REASON_TERMINATION;
+        let (up_to, reason, cert_id, count) = (
+            plan.up_to_version,
+            plan.reason.clone(),
+            plan.certificate.clone(),
+            plan.record_count,
+        );
+        let cert = with_vault(state, tenant, move |v, t| {
+            v.shred(t, &id, up_to, close, now())?;
+            v.certify_purge(t, org, &id, &cert_id, &reason, count, now())
+        })
+        .await?;
+        let destroyed = by
+            .retag(Action::KeyDestroy)
+            .tenant(tenant)
+            .resource(Resource::Job(job.id))
+            .resources(
+                cert.statement
+                    .key_versions_destroyed
+                    .iter()
+                    .map(|v| Resource::DataKey(*v)),
+            )
+            .resources(
+                Label::new(&cert.statement.certificate_id)
+                    .ok()
+                    .map(Resource::Certificate),
+            );
+        if let Err(e) = state.audit(destroyed).await {
+            // The purge entry before it already stands; the certificate itself proves the rest.
+            tracing::error!(tenant = %tenant.id, code = e.code, "cannot log the destroyed keys of a purge");
+        }
+        let stored = StoredCertificate {
+            id: cert.statement.certificate_id.clone(),
+            tenant: tenant.id,
+            org: tenant.org,
+            reason: plan.reason.clone(),
+            issued_at: cert.statement.issued_at,
+            json: serde_json::to_string(&cert).map_err(ApiError::internal)?,
+        };
+        // Stored once by id: a second attempt after a crash keeps the first.
+        state
+            .store
+            .insert_certificate(&stored)
+            .await
+            .map_err(ApiError::storage)?;
+        job.purge = Some(PurgePlan {
+            certified: true,
+            ..plan.clone()
+        });
+        job.updated_at = now();
+        state.store.put_job(&job).await.map_err(ApiError::storage)?;
+        if let Ok(mut jobs) = state.jobs.lock() {
+            jobs.insert(job.id, job.clone());
+        }
+        tracing::info!(tenant = %tenant.id, reason = %plan.reason, records = plan.record_count, "tenant purged: keys destroyed");
+    }
+    let cert = state
+        .store
+        .certificates(tenant.id)
+        .await
+        .map_err(ApiError::storage)?
+        .into_iter()
+        .find(|c| c.id == plan.certificate)
+        .ok_or_else(|| ApiError::internal("a certified purge has no stored certificate"))?;
+    Ok((cert, job))
+}
+
+/// Moves an organization through its contract's states, under the write lock, checking the
+/// step against the current state (re-read there): the one place the status changes.
+pub async fn transition(
+    state: &AppState,
+    ev: Ev,
+    org_id: OrgId,
+    to: OrgStatus,
+    due: Option<time::OffsetDateTime>,
+) -> Result<std::sync::Arc<datapact_governance::Org>, ApiError> {
+    use axum::http::StatusCode;
+    let _w = state.write_lock().await;
+    let current = state
         .registry
         .org(org_id)
         .ok_or_else(|| ApiError::not_found("organization", &org_id.to_string()))?;
+    if current.status == to && to != OrgStatus::Terminating {
+        return Ok(current);
+    }
+    if !current.status.can_move_to(to) {
+        let code = if current.status == OrgStatus::Terminated {
+            "already_terminated"
+        } else {
+            "invalid_status_transition"
+        };
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            code,
+            format!("an organization cannot move from {} to {to}", current.status),
+        )
+        .field("status"));
+    }
+    let mut o = (*current).clone();
+    o.status = to;
+    o.termination_due_at = due;
+    o.updated_at = now();
+    state
+        .audited(ev.org(org_id), async {
+            state.store.update_org(&o).await.map_err(ApiError::storage)
+        })
+        .await?;
+    state.registry.put_org(o);
+    state
+        .registry
+        .org(org_id)
+        .ok_or_else(|| ApiError::internal("organization vanished"))
+}
+
+/// Terminates a terminating organization: it becomes `terminated` first (durably, so from
+/// then on nothing is processed or written for it and a cancel can no longer win), then
+/// every tenant is purged and closed. Idempotent: a terminated organization's tenants that
+/// already carry a termination certificate are not purged again, so it resumes after a crash.
+pub async fn terminate_now(state: &AppState, by: Ev, org_id: OrgId) -> Result<Vec<StoredCertificate>, ApiError> {
+    let current = state
+        .registry
+        .org(org_id)
+        .ok_or_else(|| ApiError::not_found("organization", &org_id.to_string()))?;
+    let org = if current.status == OrgStatus::Terminated {
+        current
+    } else {
+        // Fails when a cancel came first (active cannot move to terminated this way).
+        if current.status != OrgStatus::Terminating {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "termination_cancelled",
+                "the organization is no longer terminating",
+            ));
+        }
+        transition(
+            state,
+            by.clone().retag(Action::Termination),
+            org_id,
+            OrgStatus::Terminated,
+            None,
+        )
+        .await?
+    };
     let mut certificates = Vec::new();
     for tid in &org.tenants {
         let Some(tenant) = state.registry.tenant(*tid) else {
@@ -199,25 +357,28 @@ pub async fn terminate_now(state: &AppState, by: Ev, org_id: OrgId) -> Result<Ve
         let (cert, _) = purge_tenant(state, by.clone().retag(Action::Purge), &tenant, REASON_TERMINATION).await?;
         certificates.push(cert);
     }
-    let _w = state.write_lock().await;
-    if let Some(current) = state.registry.org(org_id)
-        && current.status != OrgStatus::Terminated
-    {
-        let mut o = (*current).clone();
-        o.status = OrgStatus::Terminated;
-        o.updated_at = now();
-        state
-            .audited(
-                by.retag(Action::Termination)
-                    .org(org_id)
-                    .resource(Resource::Count(certificates.len() as u64)),
-                async { state.store.update_org(&o).await.map_err(ApiError::storage) },
-            )
-            .await?;
-        state.registry.put_org(o);
-        tracing::info!(org = %org_id, tenants = certificates.len(), "contract terminated: every tenant purged");
-    }
+    tracing::info!(org = %org_id, tenants = certificates.len(), "contract terminated: every tenant purged");
     Ok(certificates)
+}
+
+/// Terminated organizations whose purges a crash interrupted before their intents were all
+/// recorded: resumed once at start-up (later ones are resumed from their jobs).
+async fn resume_terminations(state: &AppState) {
+    for org in state.registry.orgs() {
+        if org.status != OrgStatus::Terminated {
+            continue;
+        }
+        let mut complete = true;
+        for tid in &org.tenants {
+            match state.store.certificates(*tid).await {
+                Ok(certs) if certs.iter().any(|c| c.reason == REASON_TERMINATION) => {}
+                _ => complete = false,
+            }
+        }
+        if !complete && let Err(e) = terminate_now(state, Ev::system(Action::Termination), org.id).await {
+            tracing::error!(org = %org.id, code = e.code, "resuming a termination failed; it will be retried at the next start");
+        }
+    }
 }
 
 async fn due_terminations(state: &AppState) {
@@ -244,6 +405,17 @@ async fn advance(state: &AppState, mut job: Job, budget: Duration) -> bool {
         save_job(state, &job).await;
         return true;
     };
+    if job.purge.as_ref().is_some_and(|p| !p.certified) {
+        // A purge interrupted before its certificate: finish it first (idempotent).
+        match complete_purge(state, Ev::system(Action::Purge), &tenant, job.id).await {
+            Ok((_, j)) => job = j,
+            Err(e) => {
+                // Left running: the next tick retries it (not at once, so no busy loop).
+                tracing::error!(job = %job.id, code = e.code, "resuming a purge failed; it will be retried");
+                return true;
+            }
+        }
+    }
     let start = Instant::now();
     let batch = state.config.lifecycle.job_batch;
     let ev = Ev::system(Action::RowsRemoved)
@@ -386,6 +558,7 @@ pub async fn run(state: Arc<AppState>) {
     let checkpoint_every = Duration::from_secs(state.config.audit.checkpoint_interval_seconds);
     let mut last_sweep = Instant::now();
     let mut last_checkpoint = Instant::now();
+    resume_terminations(&state).await;
     loop {
         if last_checkpoint.elapsed() >= checkpoint_every {
             sign_checkpoint(&state).await;

@@ -113,6 +113,8 @@ pub struct AppState {
     pub wake: tokio::sync::Notify,
     /// Serializes read-modify-write changes so concurrent updates of one entity cannot lose one another.
     writes: tokio::sync::Mutex<()>,
+    /// Serializes the steps of purges (a request and the worker resuming it never run one twice).
+    pub purges: tokio::sync::Mutex<()>,
     /// The data directory's lock, held while this state lives, so no second server shares it.
     lock: std::sync::Mutex<Option<std::fs::File>>,
 }
@@ -161,6 +163,7 @@ impl AppState {
             vault,
             audit_log,
             jobs: std::sync::Mutex::new(jobs),
+            purges: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             writes: tokio::sync::Mutex::new(()),
             lock: std::sync::Mutex::new(None),

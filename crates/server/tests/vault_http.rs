@@ -415,7 +415,10 @@ async fn export_purge_and_certificate() {
     assert_eq!((count, lines.len()), (1, 1));
     assert_eq!(lines[0]["content"], "written during the removal");
     let (st, v) = w.read(&w.svc, after["id"].as_str().unwrap(), "service").await;
-    assert_eq!((st, v["content"].as_str()), (StatusCode::OK, Some("written during the removal")));
+    assert_eq!(
+        (st, v["content"].as_str()),
+        (StatusCode::OK, Some("written during the removal"))
+    );
     let (_, certs) = w.s.get(&format!("/v1/tenants/{}/certificates", w.tenant), &w.oa).await;
     assert_eq!(certs.as_array().unwrap().len(), 1);
     w.s.stop().await;
@@ -517,8 +520,16 @@ async fn termination_with_grace_then_resumed_after_restart() {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(status, "terminated");
+    // Terminated first (so nothing is written meanwhile), then every tenant is purged.
     for t in [&w.tenant, &t2] {
-        let (_, certs) = s.get(&format!("/v1/tenants/{t}/certificates"), &s.admin).await;
+        let mut certs = Value::Null;
+        for _ in 0..200 {
+            certs = s.get(&format!("/v1/tenants/{t}/certificates"), &s.admin).await.1;
+            if certs.as_array().is_some_and(|c| !c.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
         assert_eq!(certs.as_array().unwrap().len(), 1);
         assert_eq!(certs[0]["statement"]["reason"], "contract_termination");
         assert_eq!(certs[0]["statement"]["record_count"], 2);
@@ -568,5 +579,113 @@ async fn retention_rules_are_validated_and_kept() {
     assert_eq!(st, StatusCode::OK);
     let (_, got) = w.s.get(&path, &w.oa).await;
     assert_eq!(got, rules);
+    w.s.stop().await;
+}
+
+/// A purge interrupted after its keys were destroyed but before its certificate was stored
+/// (here: the key store's WAL could not be truncated, then the server stopped) is resumed at
+/// the next start and certified exactly once, listing the versions it destroyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_purge_resumes_and_is_certified_once() {
+    let w = world("enterprise", false).await;
+    for i in 0..3 {
+        assert_eq!(w.put(rec(&format!("m{i}"))).await.0, StatusCode::CREATED);
+    }
+    let keys_db = w.s.dir.join("regions/eu/keys.db");
+    let reader = rusqlite::Connection::open(&keys_db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM tenant_keys", [], |r| r.get(0))
+        .unwrap();
+    let (st, v) =
+        w.s.post(&format!("/v1/tenants/{}/purge", w.tenant), &w.oa, json!({}))
+            .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")),
+        "{v}"
+    );
+    let (_, certs) = w.s.get(&format!("/v1/tenants/{}/certificates", w.tenant), &w.oa).await;
+    assert_eq!(certs, json!([]), "no certificate yet");
+    // The server stops with the purge half done; the reader goes away meanwhile.
+    let dir = w.s.dir.clone();
+    let tmp = w.s.stop().await;
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    let mut cfg = datapact_server::Config::default();
+    cfg.lifecycle.tick_millis = 20;
+    let s = TestServer::start_in(&dir, cfg).await;
+    let mut certs = Value::Null;
+    for _ in 0..400 {
+        certs = s
+            .get(&format!("/v1/tenants/{}/certificates", w.tenant), &s.admin)
+            .await
+            .1;
+        if certs.as_array().is_some_and(|c| !c.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let certs = certs.as_array().unwrap().clone();
+    assert_eq!(certs.len(), 1, "{certs:?}");
+    assert_eq!(certs[0]["statement"]["key_versions_destroyed"], json!([1]));
+    assert_eq!(certs[0]["statement"]["record_count"], 3);
+    assert!(datapact_vault::verify_certificate(&certs[0].to_string(), None).is_ok());
+    // Its rows go too, and the tenant is usable again under a new key.
+    let (_, list) = s.get(&format!("/v1/tenants/{}/records", w.tenant), &s.admin).await;
+    assert_eq!(list["items"], json!([]));
+    let (_, jobs_done) = s.get(&format!("/v1/tenants/{}/certificates", w.tenant), &s.admin).await;
+    assert_eq!(jobs_done.as_array().unwrap().len(), 1, "still one certificate");
+    s.stop().await;
+    drop(tmp);
+}
+
+/// The contract's states move in one place under one lock: a terminated organization cannot
+/// be brought back or terminated again, and gets no new tenants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_organization_stays_terminated() {
+    let w = world("enterprise", false).await;
+    let (st, v) =
+        w.s.post(
+            &format!("/v1/orgs/{}/terminate", w.org),
+            &w.s.admin,
+            json!({"grace_days": 0}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["org"]["status"].as_str()),
+        (StatusCode::OK, Some("terminated")),
+        "{v}"
+    );
+    let (st, v) =
+        w.s.call(
+            Method::PATCH,
+            &format!("/v1/orgs/{}", w.org),
+            Some(&w.s.admin),
+            Some(json!({"status": "active"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_status_transition"))
+    );
+    let (st, v) =
+        w.s.post(
+            &format!("/v1/orgs/{}/terminate", w.org),
+            &w.s.admin,
+            json!({"grace_days": 3}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_terminated"))
+    );
+    let (st, v) =
+        w.s.post(&format!("/v1/orgs/{}/tenants", w.org), &w.oa, json!({"name": "late"}))
+            .await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("org_not_active")));
+    // Nothing can be written for its tenant, not even under a new key.
+    let (st, _) = w.put(rec("after the end")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     w.s.stop().await;
 }

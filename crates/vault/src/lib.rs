@@ -92,6 +92,9 @@ pub enum VaultError {
     /// still be in the WAL file, so the operation that needed it gone is not finished.
     #[error("{0}: the write-ahead log could not be truncated (readers still hold it); retry")]
     CheckpointIncomplete(String),
+    /// The tenant was closed by a contract termination: no data key is ever created for it again.
+    #[error("tenant {0} is closed: its contract was terminated and its data destroyed")]
+    Closed(TenantId),
     /// The key observer refused a key operation (its audit entry could not be stored).
     #[error("key operation refused: {0}")]
     Refused(String),
@@ -569,6 +572,14 @@ impl Vault {
         let dek = SecretKey::generate()?;
         rs.keys.write(|c| {
             let tx = c.transaction()?;
+            let closed: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM closed_tenants WHERE tenant_id = ?1)",
+                [t.id.to_string()],
+                |r| r.get(0),
+            )?;
+            if closed {
+                return Err(VaultError::Closed(t.id));
+            }
             let max: i64 = tx.query_row(
                 "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM tenant_keys WHERE tenant_id = ?1
                  UNION ALL SELECT MAX(version) FROM destroyed_keys WHERE tenant_id = ?1)",
@@ -1030,41 +1041,156 @@ impl Vault {
     /// Destroys every data key of the tenant (crypto-shredding): from the moment this returns,
     /// nothing can decrypt the tenant's records, wherever copies of them are.
     pub fn destroy_keys(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<DestroyedKeys, VaultError> {
+        let versions = self.destroy(t, None, u32::MAX, false, now)?;
+        let rs = self.region(t.region)?;
+        let kek_ids = rs.keys.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT DISTINCT kek_id FROM destroyed_keys WHERE tenant_id = ?1 AND version IN {} ORDER BY kek_id",
+                int_list(&versions.iter().map(|v| *v as i64).collect::<Vec<_>>())
+            ))?;
+            let rows = stmt.query_map([t.id.to_string()], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        Ok(DestroyedKeys {
+            versions,
+            kek_ids,
+            at: now,
+        })
+    }
+
+    /// The highest data key version the tenant has had (live or destroyed), 0 if none: a purge
+    /// records it with its intent and destroys no version above it, so a key created for a
+    /// write after the purge was asked for is never destroyed by it.
+    pub fn max_key_version(&self, t: TenantRef<'_>) -> Result<u32, VaultError> {
+        let rs = self.region(t.region)?;
+        rs.keys.read(|c| {
+            let max: Option<i64> = c.query_row(
+                "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM tenant_keys WHERE tenant_id = ?1
+                 UNION ALL SELECT MAX(version) FROM destroyed_keys WHERE tenant_id = ?1)",
+                [t.id.to_string()],
+                |r| r.get(0),
+            )?;
+            Ok(max.unwrap_or(0) as u32)
+        })
+    }
+
+    /// Step one of a purge, idempotent: destroys the tenant's live key versions up to `up_to`
+    /// under the purge's id (versions it already destroyed stay listed under it), and with
+    /// `close` (a contract termination) closes the tenant so no key is created for it again.
+    /// Returns once the wrapped keys are gone from the WAL too.
+    pub fn shred(
+        &self,
+        t: TenantRef<'_>,
+        purge: &str,
+        up_to: u32,
+        close: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), VaultError> {
+        self.destroy(t, Some(purge), up_to, close, now).map(|_| ())
+    }
+
+    /// Destroys live versions ≤ `up_to`, noting `purge`; returns the versions destroyed now.
+    fn destroy(
+        &self,
+        t: TenantRef<'_>,
+        purge: Option<&str>,
+        up_to: u32,
+        close: bool,
+        now: OffsetDateTime,
+    ) -> Result<Vec<u32>, VaultError> {
         let fence = self.shred_fence.write().map_err(|_| VaultError::Poisoned)?;
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
         let rs = self.region(t.region)?;
         let destroyed = rs.keys.write(|c| {
             let tx = c.transaction()?;
             let rows: Vec<(u32, String)> = {
-                let mut stmt = tx.prepare("SELECT version, kek_id FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version")?;
-                let rows = stmt.query_map([t.id.to_string()], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))?;
+                let mut stmt = tx.prepare(
+                    "SELECT version, kek_id FROM tenant_keys WHERE tenant_id = ?1 AND version <= ?2 ORDER BY version",
+                )?;
+                let rows = stmt.query_map(params![t.id.to_string(), up_to as i64], |r| {
+                    Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
+                })?;
                 rows.collect::<Result<_, _>>()?
             };
             for (v, kek) in &rows {
                 tx.execute(
-                    "INSERT OR REPLACE INTO destroyed_keys (tenant_id, version, kek_id, destroyed_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![t.id.to_string(), v, kek, micros(now)],
+                    "INSERT OR REPLACE INTO destroyed_keys (tenant_id, version, kek_id, destroyed_at, purge) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![t.id.to_string(), v, kek, micros(now), purge],
                 )?;
             }
-            tx.execute("DELETE FROM tenant_keys WHERE tenant_id = ?1", [t.id.to_string()])?;
+            tx.execute(
+                "DELETE FROM tenant_keys WHERE tenant_id = ?1 AND version <= ?2",
+                params![t.id.to_string(), up_to as i64],
+            )?;
+            if close {
+                tx.execute(
+                    "INSERT OR IGNORE INTO closed_tenants (tenant_id, closed_at) VALUES (?1, ?2)",
+                    params![t.id.to_string(), micros(now)],
+                )?;
+            }
             tx.commit()?;
             Ok(rows)
         })?;
-        self.forget_keys(t.id)?;
+        let versions: Vec<u32> = destroyed.iter().map(|(v, _)| *v).collect();
+        self.deks
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .destroyed(t.id, |v| v <= up_to);
+        if let Ok(mut active) = self.active.write()
+            && active.get(&t.id).is_some_and(|v| *v <= up_to)
+        {
+            active.remove(&t.id);
+        }
         drop(fence);
         // The wrapped keys must not survive in the WAL either.
         rs.keys.checkpoint()?;
-        let mut kek_ids: Vec<String> = destroyed.iter().map(|(_, k)| k.clone()).collect();
-        kek_ids.sort();
-        kek_ids.dedup();
-        tracing::info!(tenant = %t.id, region = t.region, versions = destroyed.len(), "destroyed the tenant's data keys");
-        Ok(DestroyedKeys {
-            versions: destroyed.into_iter().map(|(v, _)| v).collect(),
-            kek_ids,
-            at: now,
-        })
+        tracing::info!(tenant = %t.id, region = t.region, versions = versions.len(), "destroyed the tenant's data keys");
+        Ok(versions)
     }
 
+    /// Step two of a purge, idempotent: a signed certificate for what purge `purge` destroyed
+    /// (every version it destroyed, over however many attempts), under the given id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn certify_purge(
+        &self,
+        t: TenantRef<'_>,
+        org: datapact_governance::OrgId,
+        purge: &str,
+        certificate_id: &str,
+        reason: &str,
+        record_count: u64,
+        now: OffsetDateTime,
+    ) -> Result<DeletionCertificate, VaultError> {
+        let rs = self.region(t.region)?;
+        let rows: Vec<(u32, String, i64)> = rs.keys.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT version, kek_id, destroyed_at FROM destroyed_keys WHERE tenant_id = ?1 AND purge = ?2 ORDER BY version",
+            )?;
+            let rows = stmt.query_map(params![t.id.to_string(), purge], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        let mut kek_ids: Vec<String> = rows.iter().map(|(_, k, _)| k.clone()).collect();
+        kek_ids.sort();
+        kek_ids.dedup();
+        let statement = CertificateStatement {
+            kind: certificate::KIND.into(),
+            certificate_id: certificate_id.to_string(),
+            tenant: t.id,
+            org,
+            region: t.region.to_string(),
+            reason: reason.to_string(),
+            key_versions_destroyed: rows.iter().map(|(v, _, _)| *v).collect(),
+            kek_ids,
+            record_count,
+            keys_destroyed_at: rows.iter().map(|(_, _, at)| *at).max().map_or(now, from_micros),
+            issued_at: now,
+        };
+        DeletionCertificate::sign(statement, &self.signer)
+    }
+
+    #[cfg(test)]
     fn forget_keys(&self, tenant: TenantId) -> Result<(), VaultError> {
         self.deks
             .write()
@@ -1106,8 +1232,10 @@ impl Vault {
         rs.keys.checkpoint()
     }
 
-    /// Destroys the tenant's keys and signs a deletion certificate; rows are removed separately
-    /// with [`Vault::remove_rows`].
+    /// Destroys the tenant's keys and signs a deletion certificate in one call; rows are
+    /// removed separately with [`Vault::remove_rows`]. The server runs the two steps
+    /// ([`Vault::shred`], [`Vault::certify_purge`]) behind a durable intent instead, so that a
+    /// crash between them resumes.
     pub fn purge(
         &self,
         t: TenantRef<'_>,
@@ -1116,21 +1244,9 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<DeletionCertificate, VaultError> {
         let record_count = self.count(t, None)?;
-        let destroyed = self.destroy_keys(t, now)?;
-        let statement = CertificateStatement {
-            kind: certificate::KIND.into(),
-            certificate_id: format!("cert_{}", uuid::Uuid::now_v7().simple()),
-            tenant: t.id,
-            org,
-            region: t.region.to_string(),
-            reason: reason.to_string(),
-            key_versions_destroyed: destroyed.versions,
-            kek_ids: destroyed.kek_ids,
-            record_count,
-            keys_destroyed_at: destroyed.at,
-            issued_at: now,
-        };
-        DeletionCertificate::sign(statement, &self.signer)
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        self.shred(t, &id, self.max_key_version(t)?, false, now)?;
+        self.certify_purge(t, org, &id, &format!("cert_{id}"), reason, record_count, now)
     }
 
     /// Starts a new data key version; new writes use it at once. Returns the new version.

@@ -31,7 +31,8 @@ CREATE INDEX records_by_tenant_created ON records(tenant_id, created_at);
 CREATE INDEX records_by_tenant_key ON records(tenant_id, key_version);
 "#];
 
-const KEYS_SCHEMA: &[&str] = &[r#"
+const KEYS_SCHEMA: &[&str] = &[
+    r#"
 CREATE TABLE tenant_keys (
     tenant_id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -47,7 +48,16 @@ CREATE TABLE destroyed_keys (
     destroyed_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, version)
 ) STRICT;
-"#];
+"#,
+    r#"
+ALTER TABLE destroyed_keys ADD COLUMN purge TEXT;
+CREATE INDEX destroyed_keys_by_purge ON destroyed_keys(tenant_id, purge);
+CREATE TABLE closed_tenants (
+    tenant_id TEXT PRIMARY KEY,
+    closed_at INTEGER NOT NULL
+) STRICT;
+"#,
+];
 
 /// How long a checkpoint that readers keep from completing is retried.
 pub(crate) const CHECKPOINT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -714,3 +714,35 @@ fn destroying_keys_fails_while_the_wal_cannot_be_truncated() {
     let wal = dir.path().join("regions/eu/keys.db-wal");
     assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
 }
+
+/// A purge in two steps is idempotent: shredding again destroys nothing more, the certificate
+/// lists every version the purge destroyed, versions above its bound are kept, and a closed
+/// tenant never gets a key again.
+#[test]
+fn purge_steps_are_idempotent_bounded_and_can_close_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    v.put(t, vec![text("ixp", "a")], now()).unwrap();
+    v.rotate(t, now()).unwrap();
+    let up_to = v.max_key_version(t).unwrap();
+    assert_eq!(up_to, 2);
+    v.rotate(t, now()).unwrap(); // version 3: after the purge was asked for
+    v.shred(t, "p1", up_to, false, now()).unwrap();
+    v.shred(t, "p1", up_to, false, now()).unwrap();
+    let cert = v
+        .certify_purge(t, OrgId::generate(), "p1", "cert_p1", "customer_request", 1, now())
+        .unwrap();
+    assert_eq!(cert.statement.key_versions_destroyed, vec![1, 2]);
+    assert_eq!(cert.statement.certificate_id, "cert_p1");
+    let live: Vec<u32> = v.key_versions(t).unwrap().iter().map(|k| k.version).collect();
+    assert_eq!(live, vec![3], "a key above the purge's bound is kept");
+    v.shred(t, "p2", 3, true, now()).unwrap();
+    assert!(matches!(
+        v.put(t, vec![text("ixp", "b")], now()),
+        Err(VaultError::Closed(_))
+    ));
+}

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use base64::Engine;
 use datapact_governance::{Job, JobKind, OrgStatus, RetentionRule, Role};
 use serde_json::{Value, json};
@@ -72,13 +71,6 @@ pub async fn terminate(
 ) -> Result<Json<Value>, ApiError> {
     let org = guard::org(&st, &c, &org_id)?;
     guard::allow(&c, &[Role::PlatformAdmin], "terminate contracts")?;
-    if org.status == OrgStatus::Terminated {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_terminated",
-            "the organization is already terminated",
-        ));
-    }
     let grace = body.grace_days.unwrap_or(st.config.lifecycle.termination_grace_days);
     if grace > 3650 {
         return Err(ApiError::invalid(
@@ -87,22 +79,18 @@ pub async fn terminate(
             "`grace_days` is at most 3650",
         ));
     }
-    {
-        let _w = st.write_lock().await;
-        let current = guard::org(&st, &c, &org_id)?;
-        let mut o = (*current).clone();
-        let t = now();
-        o.status = OrgStatus::Terminating;
-        o.termination_due_at = Some(t + time::Duration::days(grace as i64));
-        o.updated_at = t;
-        // Stored before any purge, so a crash from here on resumes the termination.
-        st.audited(Ev::by(&c, Action::Termination).org(o.id), async {
-            st.store.update_org(&o).await.map_err(ApiError::storage)
-        })
-        .await?;
-        tracing::info!(org = %o.id, grace_days = grace, "contract termination started");
-        st.registry.put_org(o);
-    }
+    // Stored before any purge, so a crash from here on resumes the termination; the step is
+    // checked against the status as it is under the write lock.
+    let due = now() + time::Duration::days(grace as i64);
+    lifecycle::transition(
+        &st,
+        Ev::by(&c, Action::Termination),
+        org.id,
+        OrgStatus::Terminating,
+        Some(due),
+    )
+    .await?;
+    tracing::info!(org = %org.id, grace_days = grace, "contract termination started");
     let certificates = if grace == 0 {
         lifecycle::terminate_now(&st, Ev::by(&c, Action::Termination), org.id).await?
     } else {

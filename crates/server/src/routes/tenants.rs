@@ -33,13 +33,6 @@ pub async fn create(
         Some(r) => region(&st, "region", r)?,
         None => org.region.clone(),
     };
-    if org.status != OrgStatus::Active {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "org_not_active",
-            format!("the organization is {}; no new tenants can be created", org.status),
-        ));
-    }
     let t = now();
     let tenant = Tenant {
         id: TenantId::generate(),
@@ -52,6 +45,15 @@ pub async fn create(
         retention: Vec::new(),
     };
     let _w = st.write_lock().await;
+    // Checked under the write lock, where a termination changes the status.
+    let org = guard::org(&st, &c, &org_id)?;
+    if org.status != OrgStatus::Active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "org_not_active",
+            format!("the organization is {}; no new tenants can be created", org.status),
+        ));
+    }
     st.audited(Ev::by(&c, Action::TenantChange).tenant(&tenant), async {
         st.store.insert_tenant(&tenant).await.map_err(ApiError::storage)
     })
