@@ -107,13 +107,16 @@ pub enum Action {
     ApiKeyCreate,
     /// An API key was revoked.
     ApiKeyRevoke,
-    /// A call to an LLM through the AI trust layer (refused ones too).
+    /// A call to an LLM through the AI trust layer (refused ones too): its outcome.
     LlmCall,
+    /// A call's prompt is about to go to a provider: appended (durably, by default) before
+    /// the first byte leaves, once per provider that receives it.
+    LlmForward,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Decision,
         Action::Availability,
         Action::ContentRead,
@@ -141,6 +144,7 @@ impl Action {
         Action::ApiKeyCreate,
         Action::ApiKeyRevoke,
         Action::LlmCall,
+        Action::LlmForward,
     ];
 
     /// The wire name (`"content_read"`), as serde writes it.
@@ -173,6 +177,7 @@ impl Action {
             Action::ApiKeyCreate => "api_key_create",
             Action::ApiKeyRevoke => "api_key_revoke",
             Action::LlmCall => "llm_call",
+            Action::LlmForward => "llm_forward",
         }
     }
 }
@@ -326,8 +331,9 @@ pub enum CallStatus {
 /// response: their entity types at most.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LlmCall {
-    /// The model asked for.
-    pub model: Name,
+    /// The model asked for; absent when the request was refused before naming a valid one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<Name>,
     /// The provider that served it (or would have).
     pub provider: Option<Name>,
     /// How it ended.

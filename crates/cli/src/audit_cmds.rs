@@ -68,7 +68,8 @@ pub struct Filters {
     /// record_modify, record_delete, export, purge, rows_removed, retention_sweep, key_create,
     /// key_rotate, key_destroy, org_create, terms_change, termination, tenant_change,
     /// opt_out_record, opt_out_revoke, ai_settings_change, retention_change,
-    /// support_grant_create, support_grant_revoke, api_key_create, api_key_revoke, llm_call.
+    /// support_grant_create, support_grant_revoke, api_key_create, api_key_revoke, llm_call,
+    /// llm_forward.
     #[arg(long)]
     action: Option<String>,
     /// Only this purpose, e.g. support_access.

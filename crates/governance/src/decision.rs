@@ -131,6 +131,8 @@ pub enum ReasonCode {
     /// Access: `support_access` is the vendor's purpose; customers and products read under
     /// their own purposes.
     SupportAccessIsForVendor,
+    /// AI trust layer: a Cedar policy of the organization forbids the call.
+    CedarPolicyForbids,
 }
 
 /// One reason: a stable code and a message for people.

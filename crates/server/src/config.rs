@@ -140,6 +140,14 @@ pub struct GatewayConfig {
     /// `async`: the entry is appended while the answer goes out, which takes the log's fsync
     /// off the call's path; a crash can then lose the entries of the last moments.
     pub audit: GatewayAudit,
+    /// Calls the gateway works on at once (default 256); one more is answered 503
+    /// `server_overloaded` with `Retry-After`, so a burst cannot queue without bound.
+    pub max_concurrent_calls: Option<u32>,
+}
+
+impl GatewayConfig {
+    /// Calls at once when `max_concurrent_calls` is not set.
+    pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 256;
 }
 
 /// When a gateway call's audit entry must be durable.
@@ -642,6 +650,18 @@ fn check_providers(cfg: &Config, text: &str, name: &str) -> Result<(), ConfigErr
                 message: "a budget names a product (or `*`) and at least 1 token".into(),
             });
         }
+    }
+    if cfg.gateway.max_concurrent_calls == Some(0) {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("max_concurrent_calls"))
+            .map_or(1, |i| i + 1);
+        return Err(ConfigError::Invalid {
+            path: name.to_string(),
+            line,
+            field: Some("gateway.max_concurrent_calls".into()),
+            message: "at least 1 (leave it out for the default of 256)".into(),
+        });
     }
     if cfg.gateway.tenant_requests_per_second == Some(0) || cfg.gateway.tenant_burst == Some(0) {
         let line = text

@@ -344,8 +344,68 @@ async fn chat_completions_mask_forward_restore_and_audit() {
         .collect();
     assert_eq!(
         statuses,
-        ["masked", "blocked", "blocked", "blocked", "error", "error", "allowed"]
+        [
+            "masked", "blocked", "blocked", "blocked", "error", "error", "blocked", "blocked", "blocked", "allowed",
+            "blocked"
+        ]
     );
+    // Every refusal is on the record with its code, malformed and oversized requests included.
+    let errors: Vec<Option<&str>> = es["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["entry"]["call"]["error"].as_str())
+        .collect();
+    assert_eq!(
+        errors[1..],
+        [
+            Some("pii_blocked"),
+            Some("model_not_allowed"),
+            Some("blocked_by_policy"),
+            Some("upstream_invalid_response"),
+            Some("upstream_error"),
+            Some("model_not_found"),
+            Some("invalid_stream"),
+            Some("invalid_stream_options"),
+            None,
+            Some("request_too_large"),
+        ]
+    );
+    let policy_refusal = &es["items"][3]["entry"];
+    assert_eq!(policy_refusal["reasons"], json!(["genai_disabled"]), "{policy_refusal}");
+    // Each call that reached the provider had its forward entry first, naming the provider
+    // and whether personal data was masked; refused ones have none.
+    let (_, fw) = s
+        .get(&format!("/v1/audit/entries?action=llm_forward&tenant={tenant}"), &oa)
+        .await;
+    let forwards: Vec<(u64, &str, &str)> = fw["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["index"].as_u64().unwrap(),
+                i["entry"]["call"]["provider"].as_str().unwrap(),
+                i["entry"]["call"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        forwards.iter().map(|f| f.2).collect::<Vec<_>>(),
+        ["masked", "allowed", "allowed", "allowed"],
+        "{forwards:?}"
+    );
+    assert!(forwards.iter().all(|f| f.1 == "openai-eu"));
+    let outcomes: Vec<u64> = es["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| ["masked", "allowed", "error"].contains(&i["entry"]["call"]["status"].as_str().unwrap()))
+        .map(|i| i["index"].as_u64().unwrap())
+        .collect();
+    for (f, o) in forwards.iter().zip(&outcomes) {
+        assert!(f.0 < *o, "the forward entry {} comes before the outcome {o}", f.0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -687,7 +747,7 @@ async fn residency_fails_closed_unless_the_organization_allows_cross_region() {
 async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
     let (url, _mock) = common::llm::mock().await;
     let toml = format!(
-        "[gateway]\ntenant_requests_per_second = 2\ntenant_burst = 3\n\n[[gateway.budgets]]\nproduct = \"ixp\"\ntokens = 40\nperiod = \"day\"\n\n{}",
+        "[gateway]\ntenant_requests_per_second = 1\ntenant_burst = 3\n\n[[gateway.budgets]]\nproduct = \"ixp\"\ntokens = 40\nperiod = \"day\"\n\n{}",
         openai_eu(&url, &["gpt-4o-mini"], "")
     );
     let (s, dir, _org, oa, tenant, svc) = gateway(&toml).await;
@@ -707,10 +767,8 @@ async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     let v: Value = resp.json().await.unwrap();
-    assert!(
-        ["rate_limited", "token_budget_exhausted"].contains(&v["error"]["code"].as_str().unwrap()),
-        "{v}"
-    );
+    // The burst is spent and a new place comes only after a second: the rate refuses first.
+    assert_eq!(v["error"]["code"], "rate_limited", "{v}");
     assert!(retry >= 1);
     // Past the burst the rate refuses regardless of the budget; wait for it to refill.
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
@@ -1036,4 +1094,118 @@ async fn a_provider_redirect_is_never_followed() {
         1,
         "the prompt reached the provider once"
     );
+}
+
+/// "If it cannot be logged, it does not happen", for LLM calls too: with the audit log
+/// failing, no prompt reaches a provider, streamed or not, and the client is told why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_forwarded_when_the_forward_cannot_be_logged() {
+    let (url, mock) = common::llm::mock().await;
+    let (s, _dir, _org, _oa, tenant, svc) = gateway(&openai_eu(&url, &["gpt-4o-mini"], "")).await;
+    let db = rusqlite::Connection::open(s.dir.join("audit.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    )
+    .unwrap();
+    for stream in [false, true] {
+        let mut body = ask("my IBAN is DE89370400440532013000", "gpt-4o-mini");
+        body["stream"] = json!(stream);
+        let (st, v) = chat(&s, &svc, &tenant, body).await;
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("audit_unavailable")),
+            "stream={stream}: {v}"
+        );
+    }
+    assert_eq!(
+        mock.calls.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing left for the provider"
+    );
+    db.execute_batch("DROP TRIGGER injected_fault;").unwrap();
+    let (st, _) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(mock.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Work is bounded for every caller: nothing of a body is read before the key is checked, a
+/// large prompt is scanned off the async workers, and calls beyond the configured number at
+/// once are refused (and recorded) rather than queued without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_authenticated_first_and_admitted_up_to_a_limit() {
+    let (url, _mock) = common::llm::mock().await;
+    let toml = format!(
+        "[gateway]\nmax_concurrent_calls = 1\n{}",
+        openai_eu(&url, &["gpt-4o-mini", "slow"], "")
+    );
+    let (s, _dir, _org, oa, tenant, svc) = gateway(&toml).await;
+    // An unknown key announcing a body over the limit, and sending none of it: the answer is
+    // 401 at once (the key is checked before a byte of the body is read).
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = s.url.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer dpk_not_a_key\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            5 * 1024 * 1024
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("answered without waiting for the body")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    }
+    // A 200 KiB prompt (scanned on the blocking pool) goes through and is masked.
+    let big = format!(
+        "{} write to maria.garcia@customer.example",
+        "lorem ipsum ".repeat(17_000)
+    );
+    let (st, v) = chat(&s, &svc, &tenant, ask(&big, "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(e["call"]["status"], "masked");
+    // One slow stream holds the only place; the next call is refused with Retry-After.
+    let slow = {
+        let (url, svc, tenant) = (s.url.clone(), svc.clone(), tenant.clone());
+        tokio::spawn(async move {
+            let mut body = ask("hello", "slow");
+            body["stream"] = json!(true);
+            let resp = reqwest::Client::new()
+                .post(format!("{url}/v1/chat/completions"))
+                .bearer_auth(&svc)
+                .header("x-datapact-tenant", &tenant)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.text().await.unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", s.url))
+        .bearer_auth(&svc)
+        .header("x-datapact-tenant", &tenant)
+        .json(&ask("hello", "gpt-4o-mini"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "server_overloaded");
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(
+        (e["call"]["status"].as_str(), e["call"]["error"].as_str()),
+        (Some("blocked"), Some("server_overloaded"))
+    );
+    assert!(slow.await.unwrap().contains("[DONE]"));
+    // The place is free again once the stream ended.
+    let (st, _) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK);
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use datapact_governance::TenantId;
@@ -81,6 +82,8 @@ struct Book {
 
 /// The gateway's limits and usage counters.
 pub struct Limits {
+    /// Calls under way at once, across tenants.
+    calls: Arc<tokio::sync::Semaphore>,
     rate: Option<DefaultKeyedRateLimiter<TenantId>>,
     budgets: Vec<BudgetConfig>,
     book: std::sync::Mutex<Book>,
@@ -122,7 +125,11 @@ impl Limits {
             let burst = cfg.tenant_burst.and_then(NonZeroU32::new).unwrap_or(rps);
             RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst))
         });
+        let calls = cfg
+            .max_concurrent_calls
+            .unwrap_or(GatewayConfig::DEFAULT_MAX_CONCURRENT_CALLS) as usize;
         Self {
+            calls: Arc::new(tokio::sync::Semaphore::new(calls)),
             rate,
             budgets: cfg.budgets.clone(),
             book: std::sync::Mutex::new(Book::default()),
@@ -131,6 +138,12 @@ impl Limits {
     }
 
     /// Takes one request from the tenant's rate.
+    /// A place among the calls under way, held until the call (its stream included) ends;
+    /// `None` when every place is taken.
+    pub fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.calls).try_acquire_owned().ok()
+    }
+
     pub fn check_rate(&self, tenant: TenantId) -> Result<(), Over> {
         let Some(rate) = &self.rate else {
             return Ok(());

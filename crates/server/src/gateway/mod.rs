@@ -108,6 +108,7 @@ impl IntoResponse for GatewayError {
 }
 
 /// A gateway caller: the key, and the tenant and product it acts for.
+#[derive(Clone)]
 pub struct GatewayCaller {
     /// The key.
     pub key: Arc<ApiKey>,
@@ -204,7 +205,11 @@ pub fn purpose_of(provider: &Provider) -> Purpose {
 
 /// Whether `caller` may send data to `provider` at all (its purpose decided in the provider's
 /// region), with the decision's reason codes when not.
-pub fn provider_allowed(state: &AppState, caller: &GatewayCaller, provider: &Provider) -> Result<(), Vec<String>> {
+pub fn provider_allowed(
+    state: &AppState,
+    caller: &GatewayCaller,
+    provider: &Provider,
+) -> Result<(), Vec<datapact_governance::Reason>> {
     let req = DecisionRequest {
         tenant: caller.tenant.id,
         product: &caller.product,
@@ -214,15 +219,19 @@ pub fn provider_allowed(state: &AppState, caller: &GatewayCaller, provider: &Pro
     };
     match state.registry.decide(&req, time::OffsetDateTime::now_utc()) {
         Ok(d) if d.allowed => Ok(()),
-        // Serialized as the API writes them: snake_case codes.
-        Ok(d) => Err(d
-            .reasons
-            .iter()
-            .filter_map(|r| serde_json::to_value(r.code).ok())
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()),
-        Err(e) => Err(vec![e.to_string()]),
+        Ok(d) => Err(d.reasons),
+        // The tenant vanished meanwhile: nothing may be sent.
+        Err(_) => Err(Vec::new()),
     }
+}
+
+/// Reason codes as the API writes them (snake_case).
+fn reason_codes(reasons: &[datapact_governance::Reason]) -> Vec<String> {
+    reasons
+        .iter()
+        .filter_map(|r| serde_json::to_value(r.code).ok())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 /// One model of `GET /v1/models`.
@@ -271,6 +280,13 @@ pub fn warm_up() {
 
 /// Largest chat request accepted, in bytes.
 pub const MAX_CHAT_BYTES: usize = 4 * 1024 * 1024;
+
+/// How long a client may take to send its request body.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Texts larger than this (in all) are scanned for personal data on the blocking pool, so a
+/// few large calls cannot hold the async workers that every other call needs.
+const INLINE_SCAN_BYTES: usize = 64 * 1024;
 
 fn bad_request(code: &'static str, param: Option<&'static str>, message: impl Into<String>) -> GatewayError {
     let mut e = GatewayError::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message);
@@ -333,9 +349,56 @@ pub struct CallRecord {
     endpoint: Endpoint,
     /// The vault record keeping the prompt and response, when the tenant's `save_prompts` is on.
     saved: Option<datapact_governance::RecordId>,
+    /// Time spent waiting on providers so far.
+    waited: std::time::Duration,
 }
 
 impl CallRecord {
+    fn new(endpoint: Endpoint) -> Self {
+        Self {
+            model: String::new(),
+            provider: None,
+            status: datapact_audit::CallStatus::Blocked,
+            usage: [None; 3],
+            feature: None,
+            pii_types: Vec::new(),
+            reasons: Vec::new(),
+            user: None,
+            streamed: false,
+            error: None,
+            retries: 0,
+            endpoint,
+            saved: None,
+            waited: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The entry appended before the prompt goes to `provider`: what is disclosed to whom
+    /// (model, provider, its region and purpose, the personal data types found, whether they
+    /// were masked), before a byte of it leaves.
+    fn forward_event(
+        &self,
+        caller: &GatewayCaller,
+        started: std::time::Instant,
+        provider: &Provider,
+        masked: bool,
+    ) -> crate::audit::Ev {
+        let mut ev = self.event(caller, started, self.waited);
+        ev.0.action = datapact_audit::Action::LlmForward;
+        ev.0.outcome = datapact_audit::Outcome::Allowed;
+        ev = ev.purpose(purpose_of(provider)).region(&provider.config.region);
+        if let Some(call) = &mut ev.0.call {
+            call.provider = datapact_audit::Name::new(&provider.config.name).ok();
+            call.status = if masked {
+                datapact_audit::CallStatus::Masked
+            } else {
+                datapact_audit::CallStatus::Allowed
+            };
+            call.error = None;
+        }
+        ev
+    }
+
     fn event(
         &self,
         caller: &GatewayCaller,
@@ -365,8 +428,8 @@ impl CallRecord {
             ev = ev.resource(datapact_audit::Resource::Record(id));
         }
         let name = |s: &str| datapact_audit::Name::new(s).ok();
-        ev.0.call = name(&self.model).map(|model| datapact_audit::LlmCall {
-            model,
+        ev.0.call = Some(datapact_audit::LlmCall {
+            model: name(&self.model),
             provider: self.provider.as_ref().and_then(|p| name(&p.config.name)),
             status: self.status,
             prompt_tokens: self.usage[0],
@@ -476,7 +539,7 @@ impl Endpoint {
 pub async fn chat_completions(
     state: State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, GatewayError> {
     call(state, headers, body, Endpoint::Chat).await
 }
@@ -485,7 +548,7 @@ pub async fn chat_completions(
 pub async fn embeddings(
     state: State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, GatewayError> {
     call(state, headers, body, Endpoint::Embeddings).await
 }
@@ -547,28 +610,88 @@ fn over_limit(o: limits::Over) -> GatewayError {
     e
 }
 
+/// A call through the trust layer. The caller is authenticated before anything of the body is
+/// read; from then on every refusal and failure is an `llm_call` entry with its code, written
+/// once, here.
 async fn call(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
     endpoint: Endpoint,
 ) -> Result<Response, GatewayError> {
     let started = std::time::Instant::now();
     let caller = caller(&st, &headers)?;
+    let mut record = CallRecord::new(endpoint);
+    match pipeline(&st, &headers, body, endpoint, &caller, &mut record, started).await {
+        Ok(resp) => Ok(resp),
+        // Nothing can be recorded while the log is down; the client is told so.
+        Err(e) if e.code == "audit_unavailable" => Err(e),
+        Err(e) => {
+            if record.status != datapact_audit::CallStatus::Error {
+                // A refusal is `blocked`; a failure of datapact or a provider is `error`.
+                let failed = matches!(e.status.as_u16(), 500 | 502 | 504);
+                record.status = if failed {
+                    datapact_audit::CallStatus::Error
+                } else {
+                    datapact_audit::CallStatus::Blocked
+                };
+            }
+            record.error.get_or_insert(e.code);
+            record_call(&st, record.event(&caller, started, record.waited)).await?;
+            record.done(started, record.waited);
+            Err(e)
+        }
+    }
+}
+
+/// The stages of a call after authentication; an error returned here is recorded by [`call`].
+async fn pipeline(
+    st: &Arc<AppState>,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    endpoint: Endpoint,
+    caller: &GatewayCaller,
+    record: &mut CallRecord,
+    started: std::time::Instant,
+) -> Result<Response, GatewayError> {
+    let st = Arc::clone(st);
+    let permit = st.limits.admit().ok_or_else(|| {
+        let mut e = GatewayError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "server_overloaded",
+            "the trust layer is handling as many calls as it is configured for; retry shortly",
+        );
+        e.retry_after = Some(std::time::Duration::from_secs(1));
+        e
+    })?;
     st.limits.check_rate(caller.tenant.id).map_err(over_limit)?;
-    let feature = header_label(&headers, "x-datapact-feature", "invalid_feature")?;
+    record.feature = header_label(headers, "x-datapact-feature", "invalid_feature")?;
     // Read only up to the limit; a longer body is refused in OpenAI's error shape.
-    let body = body.map_err(|e| {
-        let status = e.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+    let read = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_CHAT_BYTES))
+        .await
+        .map_err(|_| {
             GatewayError::new(
-                status,
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request_error",
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            )
+        })?;
+    let body = read.map_err(|e| {
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            GatewayError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request_error",
                 "request_too_large",
                 format!("a request is at most {MAX_CHAT_BYTES} bytes"),
             )
         } else {
-            bad_request("invalid_body", None, e.body_text())
+            bad_request("invalid_body", None, "the request body could not be read")
         }
     })?;
     let mut req: serde_json::Value = serde_json::from_slice(&body)
@@ -578,6 +701,7 @@ async fn call(
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| bad_request("missing_model", Some("model"), "`model` is required"))?;
+    record.model = model.clone();
     endpoint.check(&req)?;
     let stream = endpoint == Endpoint::Chat && req.get("stream").and_then(serde_json::Value::as_bool) == Some(true);
     let include_usage = req
@@ -585,7 +709,8 @@ async fn call(
         .and_then(|o| o.get("include_usage"))
         .and_then(serde_json::Value::as_bool)
         == Some(true);
-    let user = match headers.get("x-datapact-user") {
+    record.streamed = stream;
+    record.user = match headers.get("x-datapact-user") {
         None => None,
         Some(v) => {
             let u = v.to_str().map(str::trim).unwrap_or("");
@@ -598,21 +723,6 @@ async fn call(
             }
             Some(st.vault.correlate(&caller.org.id.to_string(), u))
         }
-    };
-    let mut record = CallRecord {
-        model: model.clone(),
-        provider: None,
-        status: datapact_audit::CallStatus::Blocked,
-        usage: [None; 3],
-        feature,
-        pii_types: Vec::new(),
-        reasons: Vec::new(),
-        user,
-        streamed: stream,
-        error: None,
-        retries: 0,
-        endpoint,
-        saved: None,
     };
 
     // Providers serving the model that the model policy permits.
@@ -639,7 +749,7 @@ async fn call(
             "model_not_allowed",
             format!("the model `{model}` is not allowed by this tenant's AI settings"),
         );
-        return refuse(&st, &record, &caller, started, e).await;
+        return Err(e);
     }
     // Residency: providers in the tenant's region first; others only where the organization
     // allows cross-region processing (the decision says so). None in region and no such
@@ -657,13 +767,17 @@ async fn call(
             ),
         );
         e.reasons = vec!["no_provider_in_region".into()];
-        return refuse(&st, &record, &caller, started, e).await;
+        record.reasons = vec![datapact_governance::Reason::new(
+            datapact_governance::ReasonCode::RegionMismatch,
+            "no provider of the model in the tenant's region",
+        )];
+        return Err(e);
     }
     let mut denied = Vec::new();
     let mut allowed: Vec<&Provider> = serving
         .iter()
         .copied()
-        .filter(|p| match provider_allowed(&st, &caller, p) {
+        .filter(|p| match provider_allowed(&st, caller, p) {
             Ok(()) => true,
             Err(r) => {
                 if denied.is_empty() {
@@ -679,11 +793,12 @@ async fn call(
             "blocked_by_policy",
             format!(
                 "the tenant's data may not be sent to any provider of `{model}`: {}",
-                denied.join(", ")
+                reason_codes(&denied).join(", ")
             ),
         );
-        e.reasons = denied;
-        return refuse(&st, &record, &caller, started, e).await;
+        e.reasons = reason_codes(&denied);
+        record.reasons = denied;
+        return Err(e);
     };
     record.provider = Some((*first).clone());
     if let Err(o) = st
@@ -692,7 +807,7 @@ async fn call(
         .await
     {
         let e = over_limit(o);
-        return refuse(&st, &record, &caller, started, e).await;
+        return Err(e);
     }
 
     // The tenant's own copy, when it asked for one: the prompt as its users wrote it.
@@ -724,17 +839,33 @@ async fn call(
     };
     let mut found: Vec<Vec<datapact_pii::Span>> = Vec::new();
     if mode != datapact_governance::PiiMode::Off || policies.is_some() {
-        let opts = datapact_pii::Options::default();
+        let texts = endpoint.texts(&mut req);
+        let size: usize = texts.iter().map(|t| t.len()).sum();
+        found = if size <= INLINE_SCAN_BYTES {
+            let opts = datapact_pii::Options::default();
+            texts.into_iter().map(|t| ANALYZER.analyze(t, &opts)).collect()
+        } else {
+            let owned: Vec<String> = texts.into_iter().map(|t| t.clone()).collect();
+            tokio::task::spawn_blocking(move || {
+                let opts = datapact_pii::Options::default();
+                owned.iter().map(|t| ANALYZER.analyze(t, &opts)).collect()
+            })
+            .await
+            .map_err(|_| {
+                GatewayError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "scan_failed",
+                    "the personal data scan did not complete",
+                )
+            })?
+        };
         let mut types: Vec<String> = Vec::new();
-        for text in endpoint.texts(&mut req) {
-            let spans = ANALYZER.analyze(text, &opts);
-            for s in &spans {
-                let t = s.entity.as_str().to_string();
-                if !types.contains(&t) {
-                    types.push(t);
-                }
+        for s in found.iter().flatten() {
+            let t = s.entity.as_str().to_string();
+            if !types.contains(&t) {
+                types.push(t);
             }
-            found.push(spans);
         }
         types.sort();
         record.pii_types = types;
@@ -742,7 +873,7 @@ async fn call(
 
     // The organization's Cedar policies, per candidate provider: one they forbid is skipped.
     if let Some(policies) = &policies {
-        let group = header_label(&headers, "x-datapact-user-group", "invalid_user_group")?;
+        let group = header_label(headers, "x-datapact-user-group", "invalid_user_group")?;
         let mut forbidding: Vec<String> = Vec::new();
         let tenant_id = caller.tenant.id.to_string();
         allowed.retain(|p| {
@@ -789,7 +920,11 @@ async fn call(
                 },
             );
             e.reasons = forbidding;
-            return refuse(&st, &record, &caller, started, e).await;
+            record.reasons = vec![datapact_governance::Reason::new(
+                datapact_governance::ReasonCode::CedarPolicyForbids,
+                "an organization's Cedar policy forbids the call",
+            )];
+            return Err(e);
         }
         record.provider = allowed.first().map(|p| (*p).clone());
     }
@@ -803,7 +938,7 @@ async fn call(
                 record.pii_types.join(", ")
             ),
         );
-        return refuse(&st, &record, &caller, started, e).await;
+        return Err(e);
     }
     let mut pseudonymizer = datapact_pii::Pseudonymizer::new();
     let mut masked = false;
@@ -826,13 +961,18 @@ async fn call(
     }
 
     // Forward to the first allowed provider that answers, asking it to keep nothing.
-    let sent = match upstream::send(&allowed, endpoint, &model, &req, stream).await {
+    // Each provider that receives the prompt has its entry first (durable by default).
+    let forwarded = &*record;
+    let before = |p: &Provider| record_call(&st, forwarded.forward_event(caller, started, p, masked));
+    let sent = upstream::send(&allowed, endpoint, &model, &req, stream, before).await;
+    let sent = match sent {
         Ok(sent) => sent,
         Err(Err(e)) => return Err(e),
         Err(Ok(x)) => {
             record.status = datapact_audit::CallStatus::Error;
             record.error = Some(x.failure.code);
             record.retries = x.retries;
+            record.waited = x.waited;
             if let Some(p) = x.provider {
                 record.provider = Some(p.clone());
             }
@@ -861,9 +1001,6 @@ async fn call(
                 e.status = StatusCode::SERVICE_UNAVAILABLE;
                 e.retry_after = Some(x.failure.retry_after.unwrap_or(std::time::Duration::from_secs(1)));
             }
-            let ev = record.event(&caller, started, x.waited);
-            record_call(&st, ev).await?;
-            record.done(started, x.waited);
             return Err(e);
         }
     };
@@ -877,8 +1014,8 @@ async fn call(
     if stream {
         return Ok(stream::relay(stream::Relay {
             st: Arc::clone(&st),
-            caller,
-            record,
+            caller: caller.clone(),
+            record: std::mem::replace(record, CallRecord::new(endpoint)),
             started,
             waited: sent.waited,
             provider: sent.provider.clone(),
@@ -886,6 +1023,7 @@ async fn call(
             pseudonymizer,
             include_usage,
             keep,
+            permit,
         }));
     }
     let provider = sent.provider;
@@ -914,9 +1052,7 @@ async fn call(
         Err((code, what)) => {
             record.status = datapact_audit::CallStatus::Error;
             record.error = Some(code);
-            let ev = record.event(&caller, started, waited);
-            record_call(&st, ev).await?;
-            record.done(started, waited);
+            record.waited = waited;
             return Err(GatewayError::new(
                 StatusCode::BAD_GATEWAY,
                 "api_error",
@@ -939,10 +1075,10 @@ async fn call(
     ];
     record.reasons.clear();
     record.saved = keep.as_ref().map(|k| k.id);
-    st.limits.account(&caller, &record);
+    st.limits.account(caller, record);
     // Recorded before the answer is handed back: no answer leaves unrecorded. The answer is
     // restored and encoded while the entry is committed.
-    let ev = record.event(&caller, started, waited);
+    let ev = record.event(caller, started, waited);
     let recorded = record_call(&st, ev);
     if masked {
         restore_answer(&pseudonymizer, &mut answer);
@@ -951,7 +1087,7 @@ async fn call(
     let resp = Json(answer).into_response();
     recorded.await?;
     if let Some((k, answer)) = kept {
-        k.store(&st, &caller, &record, answer).await;
+        k.store(&st, caller, record, answer).await;
     }
     record.done(started, waited);
     Ok(resp)
@@ -1067,20 +1203,6 @@ fn compiled_policies(
         c.insert(org, (text.to_string(), Arc::clone(&p)));
     }
     Ok(p)
-}
-
-/// Records a refused call, then refuses it: the record says who asked for what and why not.
-async fn refuse(
-    st: &Arc<AppState>,
-    record: &CallRecord,
-    caller: &GatewayCaller,
-    started: std::time::Instant,
-    err: GatewayError,
-) -> Result<Response, GatewayError> {
-    let zero = std::time::Duration::ZERO;
-    record_call(st, record.event(caller, started, zero)).await?;
-    record.done(started, zero);
-    Err(err)
 }
 
 /// Appends a call's audit entry: before the answer (`[gateway] audit = "durable"`, the

@@ -84,6 +84,8 @@ pub struct Relay {
     pub include_usage: bool,
     /// The call to keep in the tenant's vault, if `save_prompts` is on.
     pub keep: Option<super::Keep>,
+    /// The call's place among those under way, held until the stream ends.
+    pub permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Starts relaying and returns the client's streaming response.
@@ -198,6 +200,7 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
         pseudonymizer,
         include_usage,
         keep,
+        permit: _permit,
     } = r;
     // The answer as the client saw it, for the tenant's copy.
     let mut kept = keep.as_ref().map(|_| String::new());

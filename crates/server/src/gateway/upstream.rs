@@ -346,13 +346,22 @@ pub struct Exhausted<'a> {
 /// Sends the call to the first provider of `candidates` that answers: retries on connection
 /// errors, 429 and 5xx with backoff, then falls back to the next one. A request the provider
 /// refuses (4xx other than 429) is not retried anywhere: it would be refused again.
-pub async fn send<'a>(
+///
+/// `before` runs once per provider, after its request is built and before its first byte is
+/// sent (the gateway appends the forward's audit entry there); its error stops the call
+/// before anything leaves for that provider.
+pub async fn send<'a, F, Fut>(
     candidates: &[&'a Provider],
     endpoint: Endpoint,
     model: &str,
     req: &Value,
     stream: bool,
-) -> Result<Sent<'a>, Result<Exhausted<'a>, GatewayError>> {
+    mut before: F,
+) -> Result<Sent<'a>, Result<Exhausted<'a>, GatewayError>>
+where
+    F: FnMut(&'a Provider) -> Fut,
+    Fut: std::future::Future<Output = Result<(), GatewayError>>,
+{
     let mut waited = Duration::ZERO;
     let mut tries = 0u32;
     let mut last: Option<(&Provider, Failure)> = None;
@@ -375,6 +384,7 @@ pub async fn send<'a>(
             continue;
         }
         let prepared = prepare(provider, endpoint, model, req, stream).map_err(Err)?;
+        before(provider).await.map_err(Err)?;
         for n in 0..=provider.config.max_retries {
             let t = Instant::now();
             let result = attempt(provider, &prepared).await;
