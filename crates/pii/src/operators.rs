@@ -197,10 +197,14 @@ impl Restorer<'_> {
         self.pending.push_str(chunk);
         let mut out = String::with_capacity(self.pending.len());
         let mut rest = self.pending.as_str();
+        // A placeholder is at most `longest` bytes, so `>` is looked for only that far: each
+        // `<` costs a bounded look, and an answer full of `<` is restored in linear time.
+        let window = self.map.longest.max(2);
         while let Some(open) = rest.find('<') {
             out.push_str(&rest[..open]);
             let tail = &rest[open..];
-            match tail.find('>') {
+            let near = &tail.as_bytes()[..tail.len().min(window)];
+            match near.iter().position(|&b| b == b'>') {
                 Some(close) => {
                     let candidate = &tail[..=close];
                     match self.map.reverse.get(candidate) {
