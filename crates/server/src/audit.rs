@@ -20,6 +20,16 @@ tokio::task_local! {
     static REQUEST_ID: Option<uuid::Uuid>;
 }
 
+/// The server gives every request its own id: a client's `x-request-id` is kept as
+/// `x-client-request-id` (for its logs), never written into audit entries, where a caller
+/// could otherwise plant the id of someone else's request.
+pub async fn own_request_id(mut req: Request, next: Next) -> Response {
+    if let Some(theirs) = req.headers_mut().remove("x-request-id") {
+        req.headers_mut().insert("x-client-request-id", theirs);
+    }
+    next.run(req).await
+}
+
 /// Makes the request id (set by `SetRequestIdLayer`) known to every audit entry the request
 /// appends, without threading it through each handler.
 pub async fn request_scope(req: Request, next: Next) -> Response {

@@ -481,3 +481,32 @@ async fn an_operation_whose_audit_append_fails_does_not_happen() {
     let report = datapact_audit::verify::verify_file(&w.s.dir.join("audit.db"), None, None).unwrap();
     assert!(report.entries > 0);
 }
+
+/// A caller's `x-request-id` never reaches the log: the entry carries the server's own id,
+/// the one the response names, and the caller's value comes back to it separately.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_carry_the_servers_request_id_not_the_callers() {
+    let w = world(TestServer::start().await, "enterprise").await;
+    let planted = "0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee";
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/decisions", w.s.url))
+        .bearer_auth(&w.svc)
+        .header("x-request-id", planted)
+        .json(&json!({"tenant": w.tenant, "product": "ixp", "purpose": "service"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ours = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_ne!(ours, planted);
+    let (_, es) = w.s.get("/v1/audit/entries?action=decision", &w.oa).await;
+    let ids: Vec<&str> = es["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["entry"]["request_id"].as_str())
+        .collect();
+    assert!(!ids.contains(&planted), "{ids:?}");
+    assert!(ids.contains(&ours.as_str()), "{ids:?}");
+    w.s.stop().await;
+}
