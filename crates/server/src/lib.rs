@@ -59,7 +59,7 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
         path: opts.data_dir.display().to_string(),
         error,
     };
-    std::fs::create_dir_all(&opts.data_dir).map_err(dir_err)?;
+    create_private_dir(&opts.data_dir).map_err(dir_err)?;
     let lock = std::fs::File::options()
         .create(true)
         .truncate(false)
@@ -94,6 +94,16 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     let audit_log = tokio::task::spawn_blocking(move || datapact_audit::AuditLog::open(&audit_path, &origin, signer))
         .await
         .map_err(|e| StartError::Worker(e.to_string()))??;
+    // Everything below the data directory (and each region's directory) is the server's
+    // alone: organization names, e-mails, tickets, key hashes and sealed keys live there.
+    let mut private = vec![opts.data_dir.clone()];
+    private.extend(opts.config.vault.region_paths.values().cloned());
+    for dir in &private {
+        make_private(dir).map_err(|error| StartError::DataDir {
+            path: dir.display().to_string(),
+            error,
+        })?;
+    }
     let state = AppState::open(Arc::new(store), vault, Arc::new(audit_log), opts.catalog, opts.config).await?;
     let bootstrap = state.bootstrap(opts.admin_key.as_deref()).await?;
     state.hold_lock(lock);
@@ -166,4 +176,45 @@ impl Drop for AbortOnDrop {
             h.abort();
         }
     }
+}
+
+/// Creates `dir` (and its parents) readable by this user only.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Makes every directory below `root` 0700 and every file 0600, saying which it had to fix
+/// (a data directory created by an older datapact, copied, or restored from a backup).
+/// SQLite gives a database's WAL and shared-memory files the database file's mode, so files
+/// created later stay private too.
+pub fn make_private(root: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&p)?;
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            let want = if meta.is_dir() { 0o700 } else { 0o600 };
+            let mode = meta.permissions().mode() & 0o777;
+            if mode != want {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want))?;
+                tracing::warn!(path = %p.display(), from = format!("{mode:o}"), to = format!("{want:o}"), "made a data file private to the server's user");
+            }
+            if meta.is_dir() {
+                for e in std::fs::read_dir(&p)? {
+                    stack.push(e?.path());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = root;
+    Ok(())
 }

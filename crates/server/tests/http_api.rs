@@ -1123,3 +1123,50 @@ async fn times_out_of_range_are_refused_by_field() {
     }
     s.stop().await;
 }
+
+/// Every directory and file of the data directory is the server's alone (0700 and 0600),
+/// those it finds too open included, and those SQLite creates as it runs (WAL, shared memory).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("notes.txt"), "left by an operator").unwrap();
+    std::fs::set_permissions(dir.join("notes.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let s = TestServer::start_in(&dir, datapact_server::Config::default()).await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let svc = s.key(json!({"role": "service", "product": "ixp", "org": org})).await;
+    let (st, _) = s
+        .post(
+            &format!("/v1/tenants/{tenant}/records"),
+            &svc,
+            json!({"product": "ixp", "data_kind": "run_time", "content": "private"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let mut open = Vec::new();
+    let mut seen = 0;
+    let mut stack = vec![dir.clone()];
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        let want = if meta.is_dir() { 0o700 } else { 0o600 };
+        if mode != want {
+            open.push(format!("{} is {mode:o}", p.display()));
+        }
+        seen += 1;
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                stack.push(e.unwrap().path());
+            }
+        }
+    }
+    assert!(seen > 8, "the walk saw the databases and their WAL files: {seen}");
+    assert!(open.is_empty(), "readable by others:\n{}", open.join("\n"));
+    s.stop().await;
+}
