@@ -235,13 +235,19 @@ fn deleted_and_purged_data_leaves_no_trace_on_disk_or_in_logs() {
     );
     assert_eq!(st, 200, "{p}");
     let job = p["job"]["id"].as_str().unwrap().to_string();
+    let mut state = Value::Null;
     for _ in 0..400 {
         let (_, j) = call(&server.url, "GET", &format!("/v1/jobs/{job}"), &oa, None);
-        if j["state"] == "done" {
+        state = j["state"].clone();
+        if state == "done" {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
+    assert_eq!(
+        state, "done",
+        "the purge's row removal finished before the disk is searched"
+    );
     let log = server.log.lock().unwrap().clone();
     drop(server);
     let mut found = Vec::new();

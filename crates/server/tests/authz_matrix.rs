@@ -273,3 +273,57 @@ async fn organization_a_cannot_see_organization_b() {
     );
     f.s.stop().await;
 }
+
+/// The revocations, each role against a fresh resource of organization A (so one role's
+/// success does not change what the next one finds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_against_each_revocation() {
+    let f = fixture().await;
+    let oa = f.keys[4].1.clone();
+    //                             PA   SU   AU   AUa  OAa  SV   SVa1
+    let opt_out: [u16; 7] = [200, 200, 403, 403, 403, 403, 404];
+    let grant: [u16; 7] = [403, 403, 403, 403, 200, 403, 403];
+    let key: [u16; 7] = [200, 403, 403, 403, 200, 403, 403];
+    let mut failures = Vec::new();
+    for (i, (role, k)) in f.keys.iter().enumerate() {
+        let (_, o) =
+            f.s.post(
+                &format!("/v1/orgs/{}/opt-outs", f.org_a),
+                &f.s.admin,
+                json!({"ticket": "T", "requested_by": "r"}),
+            )
+            .await;
+        let (_, g) =
+            f.s.post(
+                &format!("/v1/tenants/{}/support-grants", f.tenant_a),
+                &oa,
+                json!({"ticket": "T", "expires_at": expires()}),
+            )
+            .await;
+        let (_, kk) =
+            f.s.post("/v1/keys", &f.s.admin, json!({"role": "auditor", "org": f.org_a}))
+                .await;
+        for (path, want) in [
+            (
+                format!("/v1/orgs/{}/opt-outs/{}", f.org_a, o["id"].as_str().unwrap()),
+                opt_out[i],
+            ),
+            (
+                format!(
+                    "/v1/tenants/{}/support-grants/{}",
+                    f.tenant_a,
+                    g["id"].as_str().unwrap()
+                ),
+                grant[i],
+            ),
+            (format!("/v1/keys/{}", kk["id"].as_str().unwrap()), key[i]),
+        ] {
+            let (st, v) = f.s.call(Method::DELETE, &path, Some(k), None).await;
+            if st.as_u16() != want {
+                failures.push(format!("{role:>14} DELETE {path}: got {st}, want {want} ({v})"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "revocation mismatches:\n{}", failures.join("\n"));
+    f.s.stop().await;
+}
