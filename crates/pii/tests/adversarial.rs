@@ -43,7 +43,8 @@ fn worst_case_inputs_scan_in_linear_time_and_find_nothing_absurd() {
     // Separator runs: the counts found at one size, checked to scale with the input.
     // Expected spans per repetition count: none, except "1.1.1.1" (an IP address every four
     // repetitions) and one run of `a:a:...` taken as a single (implausible) value.
-    let shapes: [(&str, &str, fn(usize) -> usize); 6] = [
+    type Shape = (&'static str, &'static str, fn(usize) -> usize);
+    let shapes: [Shape; 6] = [
         ("digits", "7", |_| 0),
         ("at signs", "@", |_| 0),
         ("digit-dash", "1-", |_| 0),
