@@ -230,7 +230,14 @@ pub struct AuditLog {
     reader: Mutex<Vec<Connection>>,
     signer: Arc<dyn CheckpointSigner>,
     latest: Mutex<Option<Checkpoint>>,
+    /// When the newest checkpoint was signed here; held while one is signed, so two callers
+    /// never sign at once and checkpoints are signed at most once per [`MIN_CHECKPOINT_GAP`].
+    signed_at: Mutex<Option<std::time::Instant>>,
 }
+
+/// The least time between two signed checkpoints: however often they are asked for, the
+/// table of checkpoints grows by at most one row per this gap.
+pub const MIN_CHECKPOINT_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One page of entries.
 #[derive(Debug, Clone, Serialize)]
@@ -351,6 +358,7 @@ impl AuditLog {
             reader: Mutex::new(Vec::new()),
             signer,
             latest: Mutex::new(latest),
+            signed_at: Mutex::new(None),
         })
     }
 
@@ -417,13 +425,21 @@ impl AuditLog {
 
     /// A signed checkpoint of the current tree: the newest one if the tree has not grown since,
     /// else a new one, which is kept.
+    ///
+    /// A new one is signed at most once per [`MIN_CHECKPOINT_GAP`]; asked for sooner, the
+    /// newest is returned (a caller may see a checkpoint up to that gap behind the log).
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
+        let mut signed_at = self
+            .signed_at
+            .lock()
+            .map_err(|_| AuditError::Corrupt("checkpoint lock poisoned".into()))?;
         let size = self.size();
         if let Some(cp) = self.latest_checkpoint()
-            && cp.tree_size == size
+            && (cp.tree_size == size || signed_at.is_some_and(|t| t.elapsed() < MIN_CHECKPOINT_GAP))
         {
             return Ok(cp);
         }
+        *signed_at = Some(std::time::Instant::now());
         let root = self.read(|c| merkle::root(&ConnNodes(c), size))?;
         let root_b64 = B64.encode(root);
         let timestamp = OffsetDateTime::now_utc()

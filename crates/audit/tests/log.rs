@@ -117,6 +117,8 @@ async fn concurrent_appends_proofs_and_checkpoints() {
     for i in 0..40 {
         log.append(event(a, i)).await.unwrap();
     }
+    // A new checkpoint is signed at most once a second.
+    tokio::time::sleep(datapact_audit::log::MIN_CHECKPOINT_GAP).await;
     let cp2 = log.checkpoint().unwrap();
     assert_eq!((cp1.tree_size, cp2.tree_size), (800, 840));
     assert!(cp2.note.starts_with(&format!("{ORIGIN}\n840\n{}\n", cp2.root_hash)));
@@ -340,4 +342,23 @@ fn labels_cannot_carry_text() {
     assert!(Label::new("").is_err());
     assert!(Label::new(&"a".repeat(65)).is_err());
     assert!(serde_json::from_str::<Label>("\"Hello World\"").is_err());
+}
+
+/// Asking for a checkpoint in a loop while the log grows signs at most one per
+/// `MIN_CHECKPOINT_GAP`: the table of checkpoints grows with time, not with requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_asked_for_in_a_loop_are_signed_at_most_once_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, a, _) = filled(dir.path(), 8).await;
+    let start = std::time::Instant::now();
+    let mut asked = 0;
+    while start.elapsed() < std::time::Duration::from_millis(2500) {
+        log.append(event(a, asked)).await.unwrap();
+        let cp = log.checkpoint().unwrap();
+        assert!(cp.tree_size <= log.size());
+        asked += 1;
+    }
+    let stored = log.checkpoints(None, 1000).unwrap().len();
+    assert!(asked > 50, "the loop asked {asked} times");
+    assert!(stored <= 4, "{stored} checkpoints signed for {asked} requests in 2.5 s");
 }

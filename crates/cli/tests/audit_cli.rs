@@ -266,13 +266,15 @@ fn verify_over_the_api_and_proofs_checked_offline() {
         text(&out.stderr)
     );
 
-    // Consistency between the saved checkpoint and a newer one.
+    // Consistency between the saved checkpoint and a newer one (signed at most once a second).
     w.activity(1);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let cp2 = tmp.path().join("cp2.json");
     ok(&w
         .s
         .cli(&w.auditor, &["audit", "checkpoint", "--out", cp2.to_str().unwrap()]));
     let size2 = tree_size(&cp2);
+    assert!(size2.parse::<u64>().unwrap() > size.parse::<u64>().unwrap(), "a newer checkpoint");
     let cproof = tmp.path().join("consistency.json");
     ok(&w.s.cli(
         &w.auditor,
