@@ -112,11 +112,19 @@ pub enum Action {
     /// A call's prompt is about to go to a provider: appended (durably, by default) before
     /// the first byte leaves, once per provider that receives it.
     LlmForward,
+    /// The audit log itself was read (entries or an export): who looked, at what scope.
+    AuditRead,
+    /// A tenant's data key versions were listed.
+    KeyList,
+    /// A tenant's deletion certificates were read.
+    CertificateRead,
+    /// A step of re-encrypting a tenant's records under its newest key (a background job).
+    Reencrypt,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 32] = [
         Action::Decision,
         Action::Availability,
         Action::ContentRead,
@@ -145,6 +153,10 @@ impl Action {
         Action::ApiKeyRevoke,
         Action::LlmCall,
         Action::LlmForward,
+        Action::AuditRead,
+        Action::KeyList,
+        Action::CertificateRead,
+        Action::Reencrypt,
     ];
 
     /// The wire name (`"content_read"`), as serde writes it.
@@ -178,6 +190,10 @@ impl Action {
             Action::ApiKeyRevoke => "api_key_revoke",
             Action::LlmCall => "llm_call",
             Action::LlmForward => "llm_forward",
+            Action::AuditRead => "audit_read",
+            Action::KeyList => "key_list",
+            Action::CertificateRead => "certificate_read",
+            Action::Reencrypt => "reencrypt",
         }
     }
 }

@@ -69,7 +69,7 @@ pub struct Filters {
     /// key_rotate, key_destroy, org_create, terms_change, termination, tenant_change,
     /// opt_out_record, opt_out_revoke, ai_settings_change, retention_change,
     /// support_grant_create, support_grant_revoke, api_key_create, api_key_revoke, llm_call,
-    /// llm_forward.
+    /// llm_forward, audit_read, key_list, certificate_read, reencrypt.
     #[arg(long)]
     action: Option<String>,
     /// Only this purpose, e.g. support_access.

@@ -274,7 +274,10 @@ fn verify_over_the_api_and_proofs_checked_offline() {
         .s
         .cli(&w.auditor, &["audit", "checkpoint", "--out", cp2.to_str().unwrap()]));
     let size2 = tree_size(&cp2);
-    assert!(size2.parse::<u64>().unwrap() > size.parse::<u64>().unwrap(), "a newer checkpoint");
+    assert!(
+        size2.parse::<u64>().unwrap() > size.parse::<u64>().unwrap(),
+        "a newer checkpoint"
+    );
     let cproof = tmp.path().join("consistency.json");
     ok(&w.s.cli(
         &w.auditor,

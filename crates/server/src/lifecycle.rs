@@ -436,11 +436,16 @@ async fn advance(state: &AppState, mut job: Job, budget: Duration) -> bool {
                     .await
             }
             JobKind::Reencrypt => {
-                let step = with_vault(state, &tenant, move |v, t| {
-                    let (moved, remaining) = v.reencrypt(t, batch, now())?;
-                    Ok((moved as u64, remaining == 0))
-                })
-                .await;
+                // Re-encryption decrypts content: each step is on the record first.
+                let step = state
+                    .audited(
+                        ev.clone().retag(Action::Reencrypt),
+                        with_vault(state, &tenant, move |v, t| {
+                            let (moved, remaining) = v.reencrypt(t, batch, now())?;
+                            Ok((moved as u64, remaining == 0))
+                        }),
+                    )
+                    .await;
                 match step {
                     Ok((moved, true)) => retire_old_keys(state, &tenant, &ev).await.map(|()| (moved, true)),
                     other => other,

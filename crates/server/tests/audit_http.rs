@@ -331,7 +331,15 @@ async fn customers_see_their_own_entries_only() {
     assert_eq!(st, StatusCode::OK, "{p}");
     let (st, text) = export_text(&a.s, &a_auditor, "").await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(text.lines().count(), mine.len());
+    // The export holds what the query saw, and the reads of the log made since (each is on
+    // the record too).
+    let not_reads = |v: &Value| v["entry"]["action"] != "audit_read";
+    let exported: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        exported.iter().filter(|v| not_reads(v)).count(),
+        mine.iter().filter(|v| not_reads(v)).count()
+    );
+    assert!(exported.len() > mine.len());
     assert!(!text.contains(&b_org) && !text.contains(&b_tenant));
 
     // Roles without audit access, and bad queries.
@@ -510,5 +518,64 @@ async fn entries_carry_the_servers_request_id_not_the_callers() {
         .collect();
     assert!(!ids.contains(&planted), "{ids:?}");
     assert!(ids.contains(&ours.as_str()), "{ids:?}");
+    w.s.stop().await;
+}
+
+/// Reads that are access too are on the record, where the customer's auditors look: key
+/// listings, certificates, reads of the log itself, and each step of a re-encryption.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_that_are_access_are_audited() {
+    let w = world(TestServer::start().await, "enterprise").await;
+    w.put("one").await;
+    let auditor = w.s.key(json!({"role": "auditor", "org": w.org})).await;
+    assert_eq!(
+        w.s.get(&format!("/v1/tenants/{}/keys", w.tenant), &w.oa).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        w.s.get(&format!("/v1/tenants/{}/certificates", w.tenant), &w.s.admin)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        w.s.get(&format!("/v1/audit/entries?org={}", w.org), &w.s.admin).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(export_text(&w.s, &w.oa, "").await.0, StatusCode::OK);
+    let (st, rot) =
+        w.s.post(&format!("/v1/tenants/{}/keys/rotate", w.tenant), &w.oa, json!({}))
+            .await;
+    assert_eq!(st, StatusCode::OK, "{rot}");
+    let mut reencrypted = Vec::new();
+    for _ in 0..200 {
+        reencrypted = entries(&w.s, &auditor, "action=reencrypt").await;
+        if !reencrypted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(!reencrypted.is_empty(), "re-encryption steps are logged");
+    assert_eq!(
+        reencrypted[0]["entry"]["actor"]["role"],
+        json!(null),
+        "datapact's own work"
+    );
+    let keys = entries(&w.s, &auditor, "action=key_list").await;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["entry"]["actor"]["role"], "org_admin");
+    assert_eq!(keys[0]["entry"]["resources"][0]["data_key"], 1);
+    let certs = entries(&w.s, &auditor, "action=certificate_read").await;
+    assert_eq!(certs.len(), 1);
+    assert_eq!(certs[0]["entry"]["actor"]["role"], "platform_admin");
+    let reads = entries(&w.s, &auditor, "action=audit_read").await;
+    let roles: Vec<&str> = reads
+        .iter()
+        .filter_map(|e| e["entry"]["actor"]["role"].as_str())
+        .collect();
+    assert!(
+        roles.contains(&"platform_admin") && roles.contains(&"org_admin") && roles.contains(&"auditor"),
+        "the vendor's read of this organization's log shows too: {roles:?}"
+    );
     w.s.stop().await;
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::audit::Ev;
 use crate::extract::{Caller, QueryParams};
 use crate::guard;
 use crate::lifecycle::on_blocking_pool;
@@ -226,6 +227,19 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
     })
 }
 
+/// The entry of a read of the log, scoped as the query was (so an organization's auditors
+/// see reads of their organization's entries, whoever made them).
+fn audit_read(c: &ApiKey, q: &Query) -> Ev {
+    let mut ev = Ev::by(c, Action::AuditRead);
+    if let Some(org) = q.org.as_deref().and_then(|o| o.parse().ok()) {
+        ev = ev.org(org);
+    }
+    if let Some(t) = q.tenant.as_deref().and_then(|t| t.parse().ok()) {
+        ev = ev.tenant_id(t);
+    }
+    ev
+}
+
 /// Runs a read of the log on the blocking pool.
 async fn with_log<T: Send + 'static>(
     st: &AppState,
@@ -358,11 +372,14 @@ pub async fn entries(
         query.since = Some(now() - time::Duration::days(st.config.audit.default_window_days as i64));
     }
     query.limit = limit + 1;
+    let ev = audit_read(&c, &query);
     let mut items = with_log(&st, move |l| l.query(&query)).await?;
     let next = (items.len() > limit).then(|| {
         items.truncate(limit);
         items.last().map(|e| e.index.to_string()).unwrap_or_default()
     });
+    // Reading the log is access too: the customer's auditors see who looked.
+    st.audit(ev.resource(Resource::Count(items.len() as u64))).await?;
     Ok(Json(Page {
         items: items.into_iter().map(|e| EntryView::of(e, &st.registry)).collect(),
         next,
@@ -459,7 +476,12 @@ pub async fn export(
         }
     };
     let mut query = scoped_query(&st, &c, q)?;
+    if query.since.is_none() {
+        // The same default window as entries: an export is bounded unless asked for more.
+        query.since = Some(now() - time::Duration::days(st.config.audit.default_window_days as i64));
+    }
     query.limit = 1000;
+    st.audit(audit_read(&c, &query)).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let log = Arc::clone(&st.audit_log);
     let registry = Arc::clone(&st.registry);

@@ -17,7 +17,7 @@ use crate::lifecycle::{self, REASON_REQUEST, enqueue, with_vault};
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{OrgView, RetentionInput, TerminateInput};
-use datapact_audit::Action;
+use datapact_audit::{Action, Label, Resource};
 
 fn parse_certificates(certs: &[datapact_store::StoredCertificate]) -> Vec<Value> {
     certs
@@ -54,6 +54,14 @@ pub async fn certificates(
     let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, guard::ORG_READERS, "read deletion certificates")?;
     let certs = st.store.certificates(tenant.id).await.map_err(ApiError::storage)?;
+    st.audit(
+        Ev::by(&c, Action::CertificateRead).tenant(&tenant).resources(
+            certs
+                .iter()
+                .filter_map(|c| Label::new(&c.id).ok().map(Resource::Certificate)),
+        ),
+    )
+    .await?;
     Ok(Json(parse_certificates(&certs)))
 }
 
@@ -171,7 +179,14 @@ pub async fn list_keys(
 ) -> Result<Json<Vec<datapact_vault::KeyVersion>>, ApiError> {
     let (tenant, _) = guard::tenant(&st, &c, &tenant_id)?;
     guard::allow(&c, guard::ORG_READERS, "read key versions")?;
-    Ok(Json(with_vault(&st, &tenant, |v, t| v.key_versions(t)).await?))
+    let versions = with_vault(&st, &tenant, |v, t| v.key_versions(t)).await?;
+    st.audit(
+        Ev::by(&c, Action::KeyList)
+            .tenant(&tenant)
+            .resources(versions.iter().map(|k| Resource::DataKey(k.version))),
+    )
+    .await?;
+    Ok(Json(versions))
 }
 
 /// Starts a new data key version and a job that re-encrypts every record under it.
