@@ -316,6 +316,9 @@ impl AuditLog {
             r.get::<_, i64>(0)
         })? as u64;
         let frontier = Frontier::load(&ConnNodes(&conn), size)?;
+        // The index database exists once this returns (not first when a thread gets to it),
+        // so whoever opened the log can see, and secure, every file it uses.
+        drop(open_with_index(path)?);
         let size_shared = Arc::new(AtomicU64::new(size));
         let (tx, rx) = mpsc::channel::<(Event, Reply)>();
         let sz = Arc::clone(&size_shared);

@@ -1209,3 +1209,93 @@ async fn calls_are_authenticated_first_and_admitted_up_to_a_limit() {
     let (st, _) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
     assert_eq!(st, StatusCode::OK);
 }
+
+/// Every string that goes out is scanned and masked, whatever field carries it; a field
+/// datapact does not know is refused rather than passed on; stored completions are off for
+/// every API that has them; tools and response formats arrive intact; Azure's deployment URL
+/// and `api-key` header reach the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_outgoing_string_is_masked_and_unknown_fields_are_refused() {
+    let (url, mock) = common::llm::mock().await;
+    let toml = [
+        openai_eu(&url, &["gpt-4o-mini"], ""),
+        common::llm::provider_entry(
+            "azure-eu",
+            "third_party",
+            "azure_openai",
+            &url,
+            "eu",
+            &["gpt-4o"],
+            None,
+            "api_key_file = \"KEYFILE\"\napi_version = \"2024-10-21\"\ndeployments = { \"gpt-4o\" = \"prod-4o\" }\n",
+        ),
+    ]
+    .concat();
+    let (s, _dir, _org, _oa, tenant, svc) = gateway(&toml).await;
+    let email = "maria.garcia@customer.example";
+    let body = json!({
+        "model": "gpt-4o-mini",
+        "user": email,
+        "metadata": {"requester": email},
+        "prediction": {"type": "content", "content": format!("Dear {email}")},
+        "store": true,
+        "stop": [email],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object", "properties": {"text": {"type": "string", "description": format!("for {email}")}}}}},
+        "tools": [{"type": "function", "function": {"name": "send_mail", "description": format!("mails {email}"), "parameters": {"type": "object", "properties": {"to": {"type": "string"}}}}}],
+        "tool_choice": "auto",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "name": email, "content": [{"type": "text", "text": format!("write to {email}")}]},
+            {"role": "assistant", "content": null, "function_call": {"name": "send_mail", "arguments": format!("{{\"to\": \"{email}\"}}")}},
+            {"role": "function", "name": "send_mail", "content": "sent"},
+        ]
+    });
+    let (st, v) = chat(&s, &svc, &tenant, body).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let sent = mock.seen().bodies.last().unwrap().clone();
+    let text = sent.to_string();
+    assert!(!text.contains(email), "personal data left unmasked: {text}");
+    assert_eq!(sent["store"], false, "stored completions are off");
+    assert_eq!(
+        sent["tools"][0]["function"]["name"], "send_mail",
+        "identifiers are kept"
+    );
+    assert_eq!(sent["tool_choice"], "auto");
+    assert_eq!(sent["response_format"]["type"], "json_schema");
+    assert_eq!(
+        sent["response_format"]["json_schema"]["schema"]["properties"]["text"]["type"],
+        "string"
+    );
+    assert_eq!(sent["messages"][2]["function_call"]["name"], "send_mail");
+    assert!(
+        sent["messages"][1]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("<EMAIL_ADDRESS")
+    );
+    // A field datapact does not know does not go anywhere.
+    let (st, v) = chat(
+        &s,
+        &svc,
+        &tenant,
+        json!({"model": "gpt-4o-mini", "messages": [], "new_field_of_2027": email}),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_parameter"))
+    );
+    assert!(!v.to_string().contains(email));
+    // Azure OpenAI: the deployment's URL with the API version, the key in `api-key`.
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let seen = mock.seen();
+    assert_eq!(
+        seen.uris.last().map(String::as_str),
+        Some("/v1/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21")
+    );
+    assert_eq!(seen.auth.last().map(String::as_str), Some("sk-test-secret"));
+    assert!(seen.header_names.iter().any(|h| h == "api-key"));
+    assert!(!seen.header_names.iter().any(|h| h == "authorization"));
+    assert_eq!(seen.bodies.last().unwrap()["store"], false);
+}

@@ -294,40 +294,89 @@ fn bad_request(code: &'static str, param: Option<&'static str>, message: impl In
     e
 }
 
-/// The texts of a chat request's messages, for scanning and masking: string contents, the
-/// `text` of content parts, and the arguments of earlier tool calls.
-fn message_texts(req: &mut serde_json::Value) -> Vec<&mut String> {
-    let mut out = Vec::new();
-    let Some(messages) = req.get_mut("messages").and_then(serde_json::Value::as_array_mut) else {
-        return out;
-    };
-    for m in messages {
-        let Some(m) = m.as_object_mut() else {
-            continue;
-        };
-        for (k, v) in m.iter_mut() {
-            match (k.as_str(), v) {
-                ("content", serde_json::Value::String(s)) => out.push(s),
-                ("content", serde_json::Value::Array(parts)) => {
-                    for p in parts {
-                        if let Some(serde_json::Value::String(t)) = p.get_mut("text") {
-                            out.push(t);
-                        }
-                    }
+/// The request fields forwarded to a provider, per endpoint: OpenAI's parameters. A field
+/// not listed is refused (`unsupported_parameter`) rather than passed on unexamined, so a
+/// field an API adds later cannot carry personal data past the scan.
+const CHAT_FIELDS: &[&str] = &[
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "max_tokens",
+    "max_completion_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "user",
+    "response_format",
+    "seed",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "functions",
+    "function_call",
+    "metadata",
+    "store",
+    "prediction",
+    "reasoning_effort",
+    "modalities",
+    "service_tier",
+    "verbosity",
+];
+const EMBEDDING_FIELDS: &[&str] = &["model", "input", "encoding_format", "dimensions", "user"];
+
+/// Keys whose string values are identifiers or enumerations, never free text: not scanned
+/// (masking one would break the call). `name` is one only under `function`: a message's
+/// `name` is a participant's and is scanned.
+const NOT_TEXT: &[&str] = &[
+    "model",
+    "role",
+    "type",
+    "id",
+    "tool_call_id",
+    "tool_choice",
+    "reasoning_effort",
+    "service_tier",
+    "encoding_format",
+    "finish_reason",
+    "detail",
+    "format",
+    "verbosity",
+];
+
+/// Every string a request sends to the provider, except identifiers and enumerations: each
+/// message part, participant names, tool and function descriptions and schemas, arguments
+/// of earlier calls (legacy `function_call` too), `user`, `metadata`, `prediction`, stops.
+fn outgoing_texts(req: &mut serde_json::Value) -> Vec<&mut String> {
+    fn walk<'a>(v: &'a mut serde_json::Value, key: &str, parent: &str, out: &mut Vec<&'a mut String>) {
+        match v {
+            serde_json::Value::String(s) => {
+                let id = NOT_TEXT.contains(&key) || (key == "name" && parent == "function");
+                if !id {
+                    out.push(s);
                 }
-                ("tool_calls", serde_json::Value::Array(calls)) => {
-                    for c in calls {
-                        if let Some(serde_json::Value::String(a)) =
-                            c.get_mut("function").and_then(|f| f.get_mut("arguments"))
-                        {
-                            out.push(a);
-                        }
-                    }
-                }
-                _ => {}
             }
+            serde_json::Value::Array(items) => {
+                for i in items {
+                    walk(i, key, parent, out);
+                }
+            }
+            serde_json::Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    walk(child, k, key, out);
+                }
+            }
+            _ => {}
         }
     }
+    let mut out = Vec::new();
+    walk(req, "", "", &mut out);
     out
 }
 
@@ -475,24 +524,34 @@ impl Endpoint {
 
     /// The texts a request sends to the provider, for scanning and masking.
     fn texts(self, req: &mut serde_json::Value) -> Vec<&mut String> {
+        outgoing_texts(req)
+    }
+
+    /// The fields this endpoint forwards.
+    fn fields(self) -> &'static [&'static str] {
         match self {
-            Endpoint::Chat => message_texts(req),
-            Endpoint::Embeddings => match req.get_mut("input") {
-                Some(serde_json::Value::String(s)) => vec![s],
-                Some(serde_json::Value::Array(items)) => items
-                    .iter_mut()
-                    .filter_map(|i| match i {
-                        serde_json::Value::String(s) => Some(s),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            },
+            Endpoint::Chat => CHAT_FIELDS,
+            Endpoint::Embeddings => EMBEDDING_FIELDS,
         }
     }
 
     /// Why a request's body is not one of this endpoint's, if it is not.
     fn check(self, req: &serde_json::Value) -> Result<(), GatewayError> {
+        let Some(fields) = req.as_object() else {
+            return Err(bad_request("invalid_body", None, "the body must be a JSON object"));
+        };
+        if let Some(unknown) = fields.keys().find(|k| !self.fields().contains(&k.as_str())) {
+            return Err(bad_request(
+                "unsupported_parameter",
+                None,
+                format!(
+                    "`{}` is not a parameter datapact forwards to {}; the allowed ones are: {}",
+                    unknown.chars().take(64).collect::<String>(),
+                    self.path(),
+                    self.fields().join(", ")
+                ),
+            ));
+        }
         match self {
             Endpoint::Chat if !req.get("messages").is_some_and(serde_json::Value::is_array) => Err(bad_request(
                 "invalid_messages",

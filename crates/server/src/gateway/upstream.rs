@@ -137,8 +137,12 @@ pub fn prepare(
         }
         ProviderApi::AzureOpenai => {
             let mut body = req.clone();
-            if endpoint == Endpoint::Chat && stream {
-                ask_for_usage(&mut body);
+            if endpoint == Endpoint::Chat {
+                // Azure OpenAI's stored completions, like OpenAI's, only when asked: never.
+                body["store"] = Value::Bool(false);
+                if stream {
+                    ask_for_usage(&mut body);
+                }
             }
             let url = format!(
                 "{base}/openai/deployments/{}/{}?api-version={}",

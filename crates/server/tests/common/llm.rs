@@ -56,6 +56,8 @@ pub struct Seen {
     pub auth: Vec<String>,
     /// Every header name of the last request.
     pub header_names: Vec<String>,
+    /// Path and query of each request, in order.
+    pub uris: Vec<String>,
     /// Streams the client abandoned (the mock could not send the next chunk).
     pub cancelled: usize,
 }
@@ -132,9 +134,13 @@ fn pieces(s: &str) -> Vec<String> {
 fn record(mock: &Mock, headers: &HeaderMap, body: &Value) -> usize {
     let mut s = mock.seen();
     s.bodies.push(body.clone());
+    if let Some(u) = headers.get("x-mock-uri").and_then(|v| v.to_str().ok()) {
+        s.uris.push(u.to_string());
+    }
     let auth = headers
         .get("authorization")
         .or_else(|| headers.get("x-api-key"))
+        .or_else(|| headers.get("api-key"))
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
@@ -339,6 +345,18 @@ pub async fn mock() -> (String, Mock) {
         .route("/v1/chat/completions", post(chat))
         .route("/v1/messages", post(messages))
         .route("/v1/embeddings", post(embeddings))
+        // Azure OpenAI's shape: the deployment in the path, the API version in the query.
+        .route("/v1/openai/deployments/{deployment}/chat/completions", post(chat))
+        .route("/v1/openai/deployments/{deployment}/embeddings", post(embeddings))
+        .layer(axum::middleware::from_fn(
+            |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let uri = req.uri().to_string();
+                if let Ok(v) = axum::http::HeaderValue::from_str(&uri) {
+                    req.headers_mut().insert("x-mock-uri", v);
+                }
+                next.run(req).await
+            },
+        ))
         .with_state(mock.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
