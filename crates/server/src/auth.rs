@@ -1,5 +1,8 @@
-//! API keys: generation and hashing. Keys are 256-bit random secrets, so a plain SHA-256
-//! is the right hash (a slow password hash adds nothing against a key that cannot be guessed).
+//! API keys: generation and hashing. Generated keys are 256-bit random secrets, but the
+//! bootstrap key from `DATAPACT_ADMIN_KEY` may be a human-chosen one, so what is stored is
+//! not a plain hash: it is keyed (HMAC under a key sealed by the master secret, see
+//! `AppState::key_hash`), which keeps lookups one hash-map probe and makes a copy of the
+//! database useless for testing guesses offline.
 
 use sha2::{Digest, Sha256};
 
@@ -18,7 +21,7 @@ pub fn bearer_secret(value: &str) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// SHA-256 of a key secret.
+/// SHA-256 of a key secret (the inner hash; the stored one is keyed over it).
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }

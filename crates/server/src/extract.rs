@@ -192,7 +192,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         })?;
         let key = state
             .registry
-            .key_by_hash(&auth::hash_secret(secret))
+            .key_by_hash(&state.key_hash(secret))
             .filter(|k| k.revoked_at.is_none())
             .ok_or_else(|| {
                 ApiError::new(

@@ -120,6 +120,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The stored form of an API key's secret (see [`Vault::key_hash`]).
+    pub fn key_hash(&self, secret: &str) -> [u8; 32] {
+        self.vault.key_hash(&auth::hash_secret(secret))
+    }
+
     /// Loads stored state into memory, checked against the catalog and configuration.
     pub async fn open(
         store: Arc<dyn Store>,
@@ -147,6 +152,11 @@ impl AppState {
             std::thread::spawn(crate::gateway::warm_up);
         }
         let limits = crate::gateway::limits::Limits::new(&config.gateway);
+        // Keys stored as plain SHA-256 by an older datapact are keyed once, before loading.
+        let rekeyed = store.key_hashes_keyed(&|h| vault.key_hash(&h)).await?;
+        if rekeyed > 0 {
+            tracing::info!(keys = rekeyed, "API key hashes are now keyed with the server's secret");
+        }
         let snapshot = store.load().await?;
         let registry = Arc::new(Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?);
         let jobs = store.jobs().await?.into_iter().map(|j| (j.id, j)).collect();
@@ -189,7 +199,7 @@ impl AppState {
         };
         let key = ApiKey {
             id: KeyId::generate(),
-            hash: auth::hash_secret(&secret),
+            hash: self.key_hash(&secret),
             role: Role::PlatformAdmin,
             org: None,
             tenant: None,

@@ -1170,3 +1170,28 @@ async fn the_data_directory_is_private() {
     assert!(open.is_empty(), "readable by others:\n{}", open.join("\n"));
     s.stop().await;
 }
+
+/// The database keeps keyed hashes of API keys: its copy alone does not let anyone test
+/// guesses of a key (the bootstrap key from the environment is human-chosen) against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_key_hashes_are_keyed() {
+    use sha2::Digest;
+    let s = TestServer::start().await;
+    assert_eq!(s.get("/v1/me", &s.admin).await.0, StatusCode::OK);
+    let db = rusqlite::Connection::open(s.dir.join("datapact.db")).unwrap();
+    let hashes: Vec<Vec<u8>> = db
+        .prepare("SELECT hash FROM api_keys")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let plain = sha2::Sha256::digest(common::ADMIN_KEY.as_bytes()).to_vec();
+    assert_eq!(hashes.len(), 1);
+    assert_ne!(hashes[0], plain, "a plain SHA-256 of the key is stored");
+    let marker: String = db
+        .query_row("SELECT value FROM meta WHERE key = 'api_key_hash'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(marker, "hmac-sha256/v1");
+    s.stop().await;
+}

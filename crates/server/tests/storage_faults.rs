@@ -38,6 +38,9 @@ impl Store for Flaky {
     async fn load(&self) -> Result<Snapshot, StoreError> {
         self.inner.load().await
     }
+    async fn key_hashes_keyed(&self, keyed: &(dyn Fn([u8; 32]) -> [u8; 32] + Send + Sync)) -> Result<u64, StoreError> {
+        self.inner.key_hashes_keyed(keyed).await
+    }
     async fn insert_org(&self, org: &Org) -> Result<(), StoreError> {
         self.check()?;
         self.inner.insert_org(org).await

@@ -129,6 +129,10 @@ pub trait Store: Send + Sync + 'static {
     async fn jobs(&self) -> Result<Vec<Job>, StoreError>;
     /// Checks that the backend answers, for readiness probes.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Once per database, in one transaction: replaces every API key's stored hash `h` with
+    /// `keyed(h)` and records that it did (keys stored before keyed hashes existed held a
+    /// plain SHA-256). Returns how many keys it rewrote (0 when already done).
+    async fn key_hashes_keyed(&self, keyed: &(dyn Fn([u8; 32]) -> [u8; 32] + Send + Sync)) -> Result<u64, StoreError>;
     /// Adds usage counts to the stored ones (rows with the same tenant, product, model and day
     /// are summed).
     async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;

@@ -116,7 +116,17 @@ CREATE TABLE llm_usage (
     PRIMARY KEY (tenant, day, product, model)
 ) STRICT;
 "#,
+    r#"
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+"#,
 ];
+
+/// `meta` row saying API key hashes are keyed (HMAC under the server's key).
+const KEYED_HASHES: &str = "api_key_hash";
+const KEYED_HASHES_V1: &str = "hmac-sha256/v1";
 
 /// The embedded SQLite backend.
 #[derive(Clone)]
@@ -665,6 +675,43 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn key_hashes_keyed(&self, keyed: &(dyn Fn([u8; 32]) -> [u8; 32] + Send + Sync)) -> Result<u64, StoreError> {
+        // Once, at start-up, before anything is served: done on this thread, in one
+        // transaction, so a crash leaves either every hash keyed or none.
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Worker("connection lock poisoned".into()))?;
+        let tx = conn.transaction()?;
+        let done: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = ?1", [KEYED_HASHES], |r| r.get(0))
+            .optional()?;
+        if done.as_deref() == Some(KEYED_HASHES_V1) {
+            return Ok(0);
+        }
+        let rows: Vec<(String, Vec<u8>)> = {
+            let mut stmt = tx.prepare("SELECT id, hash FROM api_keys")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (id, hash) in &rows {
+            let h: [u8; 32] = hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?;
+            tx.execute(
+                "UPDATE api_keys SET hash = ?2 WHERE id = ?1",
+                params![id, keyed(h).as_slice()],
+            )?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![KEYED_HASHES, KEYED_HASHES_V1],
+        )?;
+        tx.commit()?;
+        Ok(rows.len() as u64)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(|c| {
             Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
@@ -797,7 +844,15 @@ mod tests {
         assert_eq!(snap.tenants.len(), 1);
         assert_eq!(snap.tenants[0].ai, tset);
         assert_eq!(snap.tenants[0].grants, vec![grant]);
-        assert_eq!(snap.keys, vec![api_key]);
+        assert_eq!(snap.keys, vec![api_key.clone()]);
+
+        // Plain hashes of an older database are keyed once, all in one go.
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let keyed = |h: [u8; 32]| h.map(|b| b ^ 0x5a);
+        assert_eq!(store.key_hashes_keyed(&keyed).await.unwrap(), 1);
+        assert_eq!(store.key_hashes_keyed(&keyed).await.unwrap(), 0, "only once");
+        let snap = store.load().await.unwrap();
+        assert_eq!(snap.keys[0].hash, [7 ^ 0x5a; 32]);
     }
 
     #[tokio::test]

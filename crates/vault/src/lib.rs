@@ -448,6 +448,20 @@ impl Vault {
         format!("hmac-sha256:{}", b64(tag.as_ref()))
     }
 
+    /// The stored form of an API key: HMAC-SHA-256 of the secret's SHA-256 under a key derived
+    /// from the deployment's sealed correlation key. Lookups stay one hash-map probe, and a
+    /// copy of the database alone does not let anyone test guesses of a key offline (a
+    /// human-chosen `DATAPACT_ADMIN_KEY` included): that takes the master secret too.
+    pub fn key_hash(&self, secret_sha256: &[u8; 32]) -> [u8; 32] {
+        use aws_lc_rs::hmac;
+        let root = hmac::Key::new(hmac::HMAC_SHA256, self.correlation.expose());
+        let derived = hmac::sign(&root, b"datapact.api-key-hash/v1");
+        let key = hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(hmac::sign(&key, secret_sha256).as_ref());
+        out
+    }
+
     /// The server's signing key.
     pub fn signer(&self) -> &Signer {
         &self.signer

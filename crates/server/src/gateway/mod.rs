@@ -135,7 +135,7 @@ pub fn caller(state: &AppState, headers: &HeaderMap) -> Result<GatewayCaller, Ga
     })?;
     let key = state
         .registry
-        .key_by_hash(&auth::hash_secret(secret))
+        .key_by_hash(&state.key_hash(secret))
         .filter(|k| k.revoked_at.is_none())
         .ok_or_else(|| GatewayError::unauthenticated("invalid_api_key", "the API key is unknown or revoked"))?;
     let product = match (&key.role, &key.product) {

@@ -130,7 +130,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let mut key = check_new_key(&st, &c, &body)?;
     let secret = auth::generate_secret().map_err(ApiError::internal)?;
-    key.hash = auth::hash_secret(&secret);
+    key.hash = st.key_hash(&secret);
     let _w = st.write_lock().await;
     st.audited(key_event(&c, Action::ApiKeyCreate, &key), async {
         st.store.put_key(&key).await.map_err(ApiError::storage)
