@@ -187,6 +187,11 @@ pub struct AiSettings {
     /// (organization level only; see `policy::SCHEMA`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<String>,
+    /// Sets of custom PII recognizers (named in the server's `[pii.recognizers]`) the
+    /// organization's AI trust-layer calls use besides the built-in ones (organization level
+    /// only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii_recognizers: Option<Vec<String>>,
     /// Overrides per product id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub products: BTreeMap<String, AiToggles>,

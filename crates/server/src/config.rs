@@ -23,6 +23,20 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Limits of the AI trust layer.
     pub gateway: GatewayConfig,
+    /// Custom PII recognizers the AI trust layer can use (`[pii]`).
+    pub pii: PiiConfig,
+}
+
+/// `[pii]`: named sets of custom recognizers (each a TOML file in `datapact pii`'s format:
+/// `[[recognizers]]` with `entity` and `pattern` or `deny_list`), the sets every call uses,
+/// and those an organization's AI settings may add (`pii_recognizers`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PiiConfig {
+    /// Set name → recognizer file.
+    pub recognizers: BTreeMap<String, PathBuf>,
+    /// Sets applied to every call of every organization.
+    pub default: Vec<String>,
 }
 
 /// Whose model a provider runs: a third party's (calls are `genai` processing) or the
@@ -272,6 +286,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             providers: Vec::new(),
             gateway: GatewayConfig::default(),
+            pii: PiiConfig::default(),
         }
     }
 }
@@ -651,6 +666,26 @@ fn check_providers(cfg: &Config, text: &str, name: &str) -> Result<(), ConfigErr
             });
         }
     }
+    for (name_, _) in &cfg.pii.recognizers {
+        if datapact_audit::Label::new(name_).is_err() {
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line: line_of_key(text, name_),
+                field: Some(format!("pii.recognizers.{name_}")),
+                message: "a set's name is lowercase letters, digits and -_.:, at most 64".into(),
+            });
+        }
+    }
+    for (i, d) in cfg.pii.default.iter().enumerate() {
+        if !cfg.pii.recognizers.contains_key(d) {
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line: line_of_key(text, "default"),
+                field: Some(format!("pii.default[{i}]")),
+                message: format!("`{d}` is not a set of [pii.recognizers]"),
+            });
+        }
+    }
     if cfg.gateway.max_concurrent_calls == Some(0) {
         let line = text
             .lines()
@@ -849,4 +884,14 @@ models = ["llama3.1"]
         let c = Config::parse("[vault.region_paths]\neu = \"/mnt/eu\"\n", "c.toml").unwrap();
         assert_eq!(c.vault.region_paths["eu"], std::path::PathBuf::from("/mnt/eu"));
     }
+}
+
+/// The line where `key` is first set (1 when it cannot be found).
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches('"');
+            l.starts_with(key)
+        })
+        .map_or(1, |i| i + 1)
 }

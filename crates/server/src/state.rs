@@ -48,6 +48,16 @@ pub enum StartError {
         /// Minimum length.
         min: usize,
     },
+    /// A custom PII recognizer file of `[pii.recognizers]` cannot be used.
+    #[error("[pii.recognizers] {set}: {path}: {error}")]
+    Recognizers {
+        /// The set.
+        set: String,
+        /// Its file.
+        path: String,
+        /// Why.
+        error: String,
+    },
     /// A start-up task failed.
     #[error("start-up task failed: {0}")]
     Worker(String),
@@ -103,6 +113,9 @@ pub struct AppState {
     pub providers: Vec<Provider>,
     /// The AI trust layer's rate limits and usage accounting.
     pub limits: crate::gateway::limits::Limits,
+    /// The custom PII recognizer sets of `[pii.recognizers]`, read at start, and the analyzers
+    /// built from them, by the sorted list of sets a call uses.
+    pub pii_sets: crate::gateway::PiiSets,
     /// The customer data vault.
     pub vault: Arc<Vault>,
     /// The tamper-evident audit log every access and change is appended to first.
@@ -152,6 +165,7 @@ impl AppState {
             std::thread::spawn(crate::gateway::warm_up);
         }
         let limits = crate::gateway::limits::Limits::new(&config.gateway);
+        let pii_sets = crate::gateway::PiiSets::load(&config.pii)?;
         // Keys stored as plain SHA-256 by an older datapact are keyed once, before loading.
         let rekeyed = store.key_hashes_keyed(&|h| vault.key_hash(&h)).await?;
         if rekeyed > 0 {
@@ -169,6 +183,7 @@ impl AppState {
             store,
             config,
             limits,
+            pii_sets,
             providers,
             vault,
             audit_log,

@@ -1299,3 +1299,98 @@ async fn every_outgoing_string_is_masked_and_unknown_fields_are_refused() {
     assert!(!seen.header_names.iter().any(|h| h == "authorization"));
     assert_eq!(seen.bodies.last().unwrap()["store"], false);
 }
+
+/// Custom recognizers in the trust layer: the server names sets of them, an organization's AI
+/// settings choose which its calls use, and a name the server does not have is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_recognizers_named_by_an_organization_mask_its_calls() {
+    let (url, mock) = common::llm::mock().await;
+    let rules = tempfile::tempdir().unwrap();
+    let file = rules.path().join("acme.toml");
+    std::fs::write(
+        &file,
+        "[[recognizers]]\nentity = \"EMPLOYEE_ID\"\npattern = '\\bEMP-\\d{6}\\b'\nscore = 0.9\n\n\
+         [[recognizers]]\nentity = \"PROJECT\"\ndeny_list = [\"Bluebird\"]\n",
+    )
+    .unwrap();
+    let toml = format!(
+        "[pii]\nrecognizers = {{ acme-ids = \"{}\" }}\n\n{}",
+        file.display(),
+        openai_eu(&url, &["gpt-4o-mini"], "")
+    );
+    let (s, _dir, org, oa, tenant, svc) = gateway(&toml).await;
+    let prompt = "EMP-123456 works on Bluebird";
+    let (st, _) = chat(&s, &svc, &tenant, ask(prompt, "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        mock.seen().bodies.last().unwrap().to_string().contains("EMP-123456"),
+        "not chosen yet"
+    );
+    // A set the server does not have is refused by name.
+    let (st, v) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/orgs/{org}/ai-settings"),
+            Some(&oa),
+            Some(json!({"pii_recognizers": ["hr-ids"]})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("unknown_recognizer_set"),
+            Some("pii_recognizers[0]")
+        )
+    );
+    let (st, v) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/tenants/{tenant}/ai-settings"),
+            Some(&oa),
+            Some(json!({"pii_recognizers": ["acme-ids"]})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("pii_recognizers"))
+    );
+    put_org_ai(&s, &oa, &org, json!({"pii_recognizers": ["acme-ids"]})).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask(prompt, "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let sent = mock.seen().bodies.last().unwrap().to_string();
+    assert!(!sent.contains("EMP-123456") && !sent.contains("Bluebird"), "{sent}");
+    assert!(
+        sent.contains("<EMPLOYEE_ID_1>") && sent.contains("<PROJECT_1>"),
+        "{sent}"
+    );
+    assert_eq!(
+        v["choices"][0]["message"]["content"].as_str().unwrap(),
+        format!("You said: {prompt}"),
+        "restored in the answer"
+    );
+    let e = calls(&s, &oa, &tenant).await.pop().unwrap();
+    assert_eq!(e["call"]["pii_types"], json!(["EMPLOYEE_ID", "PROJECT"]));
+}
+
+/// A recognizer file that does not compile stops the server at start, naming the set and file.
+#[test]
+fn a_broken_recognizer_set_is_named_at_start() {
+    let rules = tempfile::tempdir().unwrap();
+    let file = rules.path().join("bad.toml");
+    std::fs::write(&file, "[[recognizers]]\nentity = \"A\"\npattern = '('\n").unwrap();
+    let toml = format!("[pii]\nrecognizers = {{ bad = \"{}\" }}\n", file.display());
+    let cfg = Config::parse(&toml, "test.toml").unwrap();
+    let err = datapact_server::gateway::PiiSets::load(&cfg.pii)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("bad") && err.contains("bad.toml") && err.contains("recognizers[0].pattern"),
+        "{err}"
+    );
+    let unknown = Config::parse("[pii]\ndefault = [\"nope\"]\n", "test.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("pii.default[0]"), "{unknown}");
+}

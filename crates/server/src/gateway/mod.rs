@@ -269,13 +269,80 @@ pub async fn list_models(State(st): State<Arc<AppState>>, headers: HeaderMap) ->
 }
 
 /// The PII engine, built once.
-static ANALYZER: std::sync::LazyLock<datapact_pii::Analyzer> = std::sync::LazyLock::new(datapact_pii::Analyzer::new);
+/// The custom recognizer sets of `[pii.recognizers]` and the analyzers that use them.
+pub struct PiiSets {
+    sets: std::collections::BTreeMap<String, Vec<datapact_pii::CustomRecognizer>>,
+    default: Vec<String>,
+    built: std::sync::Mutex<std::collections::HashMap<Vec<String>, Arc<datapact_pii::Analyzer>>>,
+}
+
+impl PiiSets {
+    /// Reads and checks every set's file (a mistake stops the server naming the set, the
+    /// file and the field).
+    pub fn load(cfg: &crate::config::PiiConfig) -> Result<Self, crate::state::StartError> {
+        let mut sets = std::collections::BTreeMap::new();
+        for (name, path) in &cfg.recognizers {
+            let fail = |error: String| crate::state::StartError::Recognizers {
+                set: name.clone(),
+                path: path.display().to_string(),
+                error,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+            let parsed = datapact_pii::CustomConfig::from_toml(&text).map_err(|e| fail(e.to_string()))?;
+            // Compiled once here, so a pattern that does not compile is found at start.
+            datapact_pii::Analyzer::with_custom(&parsed.recognizers).map_err(|e| fail(e.to_string()))?;
+            sets.insert(name.clone(), parsed.recognizers);
+        }
+        Ok(Self {
+            sets,
+            default: cfg.default.clone(),
+            built: std::sync::Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    /// The analyzer for an organization's calls: the built-in recognizers, with the server's
+    /// default sets and those its AI settings name; built once per combination.
+    fn analyzer(&self, org: &Org) -> Result<Arc<datapact_pii::Analyzer>, GatewayError> {
+        let mut names: Vec<String> = self.default.clone();
+        names.extend(org.ai.pii_recognizers.iter().flatten().cloned());
+        names.sort();
+        names.dedup();
+        names.retain(|n| self.sets.contains_key(n));
+        if names.is_empty() {
+            return Ok(Arc::clone(&BUILTIN_ONLY));
+        }
+        let failed = |e: String| {
+            GatewayError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "recognizers_unavailable",
+                format!("the custom PII recognizers cannot be used: {e}"),
+            )
+        };
+        let mut built = self.built.lock().map_err(|_| failed("lock poisoned".into()))?;
+        if let Some(a) = built.get(&names) {
+            return Ok(Arc::clone(a));
+        }
+        let recognizers: Vec<_> = names
+            .iter()
+            .filter_map(|n| self.sets.get(n))
+            .flatten()
+            .cloned()
+            .collect();
+        let a = Arc::new(datapact_pii::Analyzer::with_custom(&recognizers).map_err(|e| failed(e.to_string()))?);
+        built.insert(names, Arc::clone(&a));
+        Ok(a)
+    }
+}
+
+static BUILTIN_ONLY: std::sync::LazyLock<Arc<datapact_pii::Analyzer>> =
+    std::sync::LazyLock::new(|| Arc::new(datapact_pii::Analyzer::new()));
 
 /// Builds the PII engine the gateway scans with (its patterns, lexicons and phone metadata):
 /// a few hundred milliseconds better spent at start-up than on the first call.
 pub fn warm_up() {
     datapact_pii::warm_up();
-    std::sync::LazyLock::force(&ANALYZER);
+    std::sync::LazyLock::force(&BUILTIN_ONLY);
 }
 
 /// Largest chat request accepted, in bytes.
@@ -898,16 +965,17 @@ async fn pipeline(
     };
     let mut found: Vec<Vec<datapact_pii::Span>> = Vec::new();
     if mode != datapact_governance::PiiMode::Off || policies.is_some() {
+        let analyzer = st.pii_sets.analyzer(&caller.org)?;
         let texts = endpoint.texts(&mut req);
         let size: usize = texts.iter().map(|t| t.len()).sum();
         found = if size <= INLINE_SCAN_BYTES {
             let opts = datapact_pii::Options::default();
-            texts.into_iter().map(|t| ANALYZER.analyze(t, &opts)).collect()
+            texts.into_iter().map(|t| analyzer.analyze(t, &opts)).collect()
         } else {
             let owned: Vec<String> = texts.into_iter().map(|t| t.clone()).collect();
             tokio::task::spawn_blocking(move || {
                 let opts = datapact_pii::Options::default();
-                owned.iter().map(|t| ANALYZER.analyze(t, &opts)).collect()
+                owned.iter().map(|t| analyzer.analyze(t, &opts)).collect()
             })
             .await
             .map_err(|_| {

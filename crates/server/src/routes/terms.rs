@@ -172,6 +172,40 @@ fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(
         datapact_governance::policy::compile(text)
             .map_err(|e| ApiError::invalid("invalid_policies", "policies", e.to_string()))?;
     }
+    if let Some(sets) = &s.pii_recognizers {
+        if tenant_level {
+            return Err(ApiError::invalid(
+                "field_not_allowed",
+                "pii_recognizers",
+                "`pii_recognizers` are set at organization level only; they apply to every tenant",
+            ));
+        }
+        if sets.len() > 32 {
+            return Err(ApiError::invalid(
+                "too_many_entries",
+                "pii_recognizers",
+                "at most 32 sets",
+            ));
+        }
+        for (i, name) in sets.iter().enumerate() {
+            if !st.config.pii.recognizers.contains_key(name) {
+                let known: Vec<&str> = st.config.pii.recognizers.keys().map(String::as_str).collect();
+                return Err(ApiError::invalid(
+                    "unknown_recognizer_set",
+                    &format!("pii_recognizers[{i}]"),
+                    format!(
+                        "`{}` is not a recognizer set of this server (it has: {})",
+                        name.chars().take(64).collect::<String>(),
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+    }
     for p in s.products.keys() {
         product(st, &format!("products.{p}"), p)?;
     }
