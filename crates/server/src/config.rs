@@ -666,7 +666,7 @@ fn check_providers(cfg: &Config, text: &str, name: &str) -> Result<(), ConfigErr
             });
         }
     }
-    for (name_, _) in &cfg.pii.recognizers {
+    for name_ in cfg.pii.recognizers.keys() {
         if datapact_audit::Label::new(name_).is_err() {
             return Err(ConfigError::Invalid {
                 path: name.to_string(),
@@ -711,6 +711,16 @@ fn check_providers(cfg: &Config, text: &str, name: &str) -> Result<(), ConfigErr
         });
     }
     Ok(())
+}
+
+/// The line where `key` is first set (1 when it cannot be found).
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches('"');
+            l.starts_with(key)
+        })
+        .map_or(1, |i| i + 1)
 }
 
 #[cfg(test)]
@@ -884,14 +894,4 @@ models = ["llama3.1"]
         let c = Config::parse("[vault.region_paths]\neu = \"/mnt/eu\"\n", "c.toml").unwrap();
         assert_eq!(c.vault.region_paths["eu"], std::path::PathBuf::from("/mnt/eu"));
     }
-}
-
-/// The line where `key` is first set (1 when it cannot be found).
-fn line_of_key(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start().trim_start_matches('"');
-            l.starts_with(key)
-        })
-        .map_or(1, |i| i + 1)
 }
