@@ -1195,3 +1195,26 @@ async fn stored_key_hashes_are_keyed() {
     assert_eq!(marker, "hmac-sha256/v1");
     s.stop().await;
 }
+
+/// A path that does not decode is a client mistake in problem+json, like every other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_paths_are_problem_json() {
+    let s = TestServer::start().await;
+    for path in [
+        "/v1/tenants/%ff%fe",
+        "/v1/orgs/%ff%fe/tenants",
+        "/v1/tenants/x/records/%c3%28",
+    ] {
+        let resp = reqwest::Client::new()
+            .get(format!("{}{path}", s.url))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json", "{path}");
+        let v: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(v["code"], "invalid_path", "{path}: {v}");
+    }
+    s.stop().await;
+}

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use base64::Engine;
 use datapact_governance::{Job, JobKind, OrgStatus, RetentionRule, Role};
 use serde_json::{Value, json};

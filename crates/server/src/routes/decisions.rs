@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use datapact_audit::{Action, Outcome};
 use datapact_governance::{DecideError, Decision, DecisionRequest, ProductAvailability, Role};

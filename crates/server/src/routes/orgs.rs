@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use datapact_governance::{AiSettings, Org, OrgId, OrgStatus, Role};
 

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use crate::extract::Path;
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;

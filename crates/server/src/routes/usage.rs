@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::extract::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
