@@ -205,6 +205,31 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// Path parameters; a path that does not decode (`%ff%fe` is not UTF-8) is a problem+json
+/// `400 invalid_path`, like every other client mistake, not axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    format!("the path cannot be read: {}", e.body_text()),
+                )
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,29 +267,4 @@ mod tests {
     }
 
     use serde_json::json;
-}
-
-/// Path parameters; a path that does not decode (`%ff%fe` is not UTF-8) is a problem+json
-/// `400 invalid_path`, like every other client mistake, not axum's plain text.
-pub struct Path<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for Path<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(v)| Path(v))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_path",
-                    format!("the path cannot be read: {}", e.body_text()),
-                )
-            })
-    }
 }
