@@ -1203,16 +1203,16 @@ async fn pipeline(
     record.reasons.clear();
     record.saved = keep.as_ref().map(|k| k.id);
     st.limits.account(caller, record);
-    // Recorded before the answer is handed back: no answer leaves unrecorded. The answer is
-    // restored and encoded while the entry is committed.
-    let ev = record.event(caller, started, waited);
-    let recorded = record_call(&st, ev);
+    // The disclosure was recorded, durably, before the prompt left (`llm_forward`); the
+    // outcome (tokens, latency) is queued now and committed with the next group, without the
+    // answer waiting for a second fsync. A crash can lose the outcome of the last moments'
+    // calls, never the record that their prompts were sent.
+    record_outcome(&st, record.event(caller, started, waited));
     if masked {
         restore_answer(&pseudonymizer, &mut answer);
     }
     let kept = keep.map(|k| (k, answer.clone()));
     let resp = Json(answer).into_response();
-    recorded.await?;
     if let Some((k, answer)) = kept {
         k.store(&st, caller, record, answer).await;
     }
@@ -1359,6 +1359,17 @@ pub(crate) fn record_call(
             None => Ok(()),
         }
     }
+}
+
+/// Queues an answered call's outcome entry; a failure to store it is logged (the call's
+/// `llm_forward` entry already stands).
+fn record_outcome(st: &Arc<AppState>, ev: crate::audit::Ev) {
+    let appended = st.audit_now(ev);
+    tokio::spawn(async move {
+        if let Err(e) = appended.await {
+            tracing::error!(code = e.code, detail = %e.detail, "an LLM call's outcome entry could not be appended");
+        }
+    });
 }
 
 fn audit_down(e: crate::problem::ApiError) -> GatewayError {

@@ -372,14 +372,14 @@ pub async fn entries(
         query.since = Some(now() - time::Duration::days(st.config.audit.default_window_days as i64));
     }
     query.limit = limit + 1;
-    let ev = audit_read(&c, &query);
+    // Reading the log is access too: the customer's auditors see who looked. Appended first,
+    // so the read also sees every entry queued before it (the writer commits in order).
+    st.audit(audit_read(&c, &query)).await?;
     let mut items = with_log(&st, move |l| l.query(&query)).await?;
     let next = (items.len() > limit).then(|| {
         items.truncate(limit);
         items.last().map(|e| e.index.to_string()).unwrap_or_default()
     });
-    // Reading the log is access too: the customer's auditors see who looked.
-    st.audit(ev.resource(Resource::Count(items.len() as u64))).await?;
     Ok(Json(Page {
         items: items.into_iter().map(|e| EntryView::of(e, &st.registry)).collect(),
         next,
