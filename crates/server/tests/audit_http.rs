@@ -429,11 +429,7 @@ async fn an_operation_whose_audit_append_fails_does_not_happen() {
     let (_, orgs_before) = w.s.get("/v1/orgs", &w.s.admin).await;
 
     // A real storage failure at the log's own database, injected from outside the server.
-    let db = rusqlite::Connection::open(w.s.dir.join("audit.db")).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER injected_fault BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
-    )
-    .unwrap();
+    let db = common::inject_audit_fault(&w.s.dir);
 
     let (st, v) =
         w.s.post(
@@ -479,7 +475,7 @@ async fn an_operation_whose_audit_append_fails_does_not_happen() {
             .await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
 
-    db.execute_batch("DROP TRIGGER injected_fault;").unwrap();
+    common::clear_audit_fault(&db);
     // Nothing happened: the record is still there and readable, no organization was added.
     let (_, after) = w.s.get(&format!("/v1/tenants/{}/records", w.tenant), &w.oa).await;
     assert_eq!(before["items"], after["items"]);
@@ -577,5 +573,28 @@ async fn reads_that_are_access_are_audited() {
         roles.contains(&"platform_admin") && roles.contains(&"org_admin") && roles.contains(&"auditor"),
         "the vendor's read of this organization's log shows too: {roles:?}"
     );
+    w.s.stop().await;
+}
+
+/// Changing and deleting a record ask the same `service` decision as writing one: their
+/// entries carry the purpose and the decision's grounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_and_deletes_are_decided_like_writes() {
+    let w = world(TestServer::start().await, "enterprise").await;
+    let id = w.put("before").await;
+    let path = format!("/v1/tenants/{}/records/{id}", w.tenant);
+    let (st, _) =
+        w.s.call(Method::PATCH, &path, Some(&w.svc), Some(json!({"content": "after"})))
+            .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = w.s.call(Method::DELETE, &path, Some(&w.svc), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    for action in ["record_modify", "record_delete"] {
+        let es = entries(&w.s, &w.oa, &format!("action={action}")).await;
+        assert_eq!(es.len(), 1, "{action}");
+        assert_eq!(es[0]["entry"]["purpose"], "service", "{action}: {}", es[0]);
+        let reasons = es[0]["entry"]["reasons"].as_array().unwrap();
+        assert!(reasons.iter().any(|r| r == "service_declared"), "{action}: {reasons:?}");
+    }
     w.s.stop().await;
 }

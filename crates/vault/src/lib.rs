@@ -299,6 +299,9 @@ pub struct Vault {
     max_content_bytes: usize,
     observer: RwLock<Option<Arc<dyn KeyObserver>>>,
     correlation: SecretKey,
+    /// Derived once from the correlation key: the key API key hashes are computed under
+    /// (every request authenticates with it).
+    key_hash_key: aws_lc_rs::hmac::Key,
 }
 
 /// `(1,2,3)`: integers for an SQL `IN` (never text from outside, so nothing to escape).
@@ -408,6 +411,12 @@ impl Vault {
         let signer = Signer::open(&master, &opts.data_dir)?;
         let correlation =
             keys::open_sealed_secret(&master, &opts.data_dir.join("correlation-key.json"), "correlation")?;
+        let key_hash_key = {
+            use aws_lc_rs::hmac;
+            let root = hmac::Key::new(hmac::HMAC_SHA256, correlation.expose());
+            let derived = hmac::sign(&root, b"datapact.api-key-hash/v1");
+            hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+        };
         let mut regions = HashMap::new();
         for (r, d) in dirs {
             regions.insert(r, RegionStore::open(&d)?);
@@ -424,6 +433,7 @@ impl Vault {
                 max_content_bytes: opts.max_content_bytes,
                 observer: RwLock::new(None),
                 correlation,
+                key_hash_key,
             },
             outcome,
         ))
@@ -453,12 +463,8 @@ impl Vault {
     /// copy of the database alone does not let anyone test guesses of a key offline (a
     /// human-chosen `DATAPACT_ADMIN_KEY` included): that takes the master secret too.
     pub fn key_hash(&self, secret_sha256: &[u8; 32]) -> [u8; 32] {
-        use aws_lc_rs::hmac;
-        let root = hmac::Key::new(hmac::HMAC_SHA256, self.correlation.expose());
-        let derived = hmac::sign(&root, b"datapact.api-key-hash/v1");
-        let key = hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref());
         let mut out = [0u8; 32];
-        out.copy_from_slice(hmac::sign(&key, secret_sha256).as_ref());
+        out.copy_from_slice(aws_lc_rs::hmac::sign(&self.key_hash_key, secret_sha256).as_ref());
         out
     }
 

@@ -210,3 +210,21 @@ impl TestServer {
         (v["allowed"].as_bool().unwrap(), codes)
     }
 }
+
+/// Makes every append to the server's audit log fail (a real storage failure at the log's own
+/// database, injected from outside the server), until [`clear_audit_fault`].
+#[allow(dead_code)]
+pub fn inject_audit_fault(data_dir: &Path) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(data_dir.join("audit.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    )
+    .unwrap();
+    db
+}
+
+/// Lets appends to the audit log succeed again.
+#[allow(dead_code)]
+pub fn clear_audit_fault(db: &rusqlite::Connection) {
+    db.execute_batch("DROP TRIGGER injected_fault;").unwrap();
+}
