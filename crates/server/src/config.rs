@@ -351,6 +351,9 @@ pub struct LifecycleConfig {
     pub sweep_interval_seconds: u64,
     /// Records handled per step of a background job.
     pub job_batch: usize,
+    /// How long a stopping server waits for requests under way (a slow export, a stream)
+    /// before it closes their connections, in seconds.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for LifecycleConfig {
@@ -360,6 +363,7 @@ impl Default for LifecycleConfig {
             tick_millis: 1000,
             sweep_interval_seconds: 3600,
             job_batch: 2000,
+            shutdown_grace_seconds: 10,
         }
     }
 }

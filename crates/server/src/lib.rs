@@ -134,9 +134,28 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // Requests under way get `shutdown_grace_seconds` to finish once a stop is asked for; a
+    // client that stopped reading an export or a stream cannot keep the server from exiting.
+    let (stopping, mut stop_asked) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let grace = std::time::Duration::from_secs(state.config.lifecycle.shutdown_grace_seconds);
+    let deadline = async move {
+        let _ = stop_asked.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    let graceful = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(signal)
+        .into_future();
+    let served = tokio::select! {
+        served = graceful => served,
+        () = deadline => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still under way at shutdown; their connections are closed");
+            Ok(())
+        }
+    };
     // Wait until the worker has let go of the state, so the data directory's lock is released
     // when this returns.
     stop_worker.stop().await;

@@ -689,3 +689,43 @@ async fn a_terminated_organization_stays_terminated() {
     assert_eq!(st, StatusCode::FORBIDDEN);
     w.s.stop().await;
 }
+
+/// A client that stops reading an export cannot keep the server from stopping: requests
+/// under way get the configured grace, then their connections are closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_export_does_not_hold_the_server_at_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = datapact_server::Config::default();
+    cfg.lifecycle.shutdown_grace_seconds = 1;
+    let s = TestServer::start_in(&tmp.path().join("data"), cfg).await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let svc = s
+        .key(json!({"role": "service", "product": "communications-mining", "org": org}))
+        .await;
+    // About 8 MB of export: more than the socket buffers hold for a client that reads nothing.
+    let body = "x".repeat(1000);
+    for _ in 0..8 {
+        let records: Vec<Value> = (0..1000).map(|i| rec(&format!("{i} {body}"))).collect();
+        let (st, v) = s
+            .post(
+                &format!("/v1/tenants/{tenant}/records/batch"),
+                &svc,
+                json!({"records": records}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/tenants/{tenant}/export", s.url))
+        .bearer_auth(&oa)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Headers read, body never: the server must still stop within its grace (and a margin).
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(15), s.stop()).await;
+    assert!(stopped.is_ok(), "the server did not stop with a stalled export open");
+    drop(resp);
+}
