@@ -729,3 +729,49 @@ async fn a_stalled_export_does_not_hold_the_server_at_shutdown() {
     assert!(stopped.is_ok(), "the server did not stop with a stalled export open");
     drop(resp);
 }
+
+/// A vault write that fails at the region's own database is not acknowledged: 503, nothing
+/// readable or listed, and the log says the write was attempted and failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_vault_write_is_not_acknowledged() {
+    let w = world("enterprise", false).await;
+    let (st, _) = w.put(rec("first")).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let db = rusqlite::Connection::open(w.s.dir.join("regions/eu/vault.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    for body in [json!({"records": [rec("a"), rec("b")]})] {
+        let (st, v) =
+            w.s.post(&format!("/v1/tenants/{}/records/batch", w.tenant), &w.svc, body)
+                .await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")),
+            "{v}"
+        );
+    }
+    let (st, v) = w.put(rec("second")).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")),
+        "{v}"
+    );
+    db.execute_batch("DROP TRIGGER injected_fault;").unwrap();
+    let (_, list) = w.s.get(&format!("/v1/tenants/{}/records", w.tenant), &w.oa).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "only the acknowledged record exists"
+    );
+    let (_, es) =
+        w.s.get("/v1/audit/entries?action=record_write&outcome=error", &w.oa)
+            .await;
+    assert_eq!(
+        es["items"].as_array().unwrap().len(),
+        2,
+        "each failed write is on the record"
+    );
+    w.s.stop().await;
+}
