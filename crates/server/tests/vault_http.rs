@@ -742,16 +742,15 @@ async fn a_failed_vault_write_is_not_acknowledged() {
         "CREATE TRIGGER injected_fault BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
     )
     .unwrap();
-    for body in [json!({"records": [rec("a"), rec("b")]})] {
-        let (st, v) =
-            w.s.post(&format!("/v1/tenants/{}/records/batch", w.tenant), &w.svc, body)
-                .await;
-        assert_eq!(
-            (st, v["code"].as_str()),
-            (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")),
-            "{v}"
-        );
-    }
+    let batch = json!({"records": [rec("a"), rec("b")]});
+    let (st, v) =
+        w.s.post(&format!("/v1/tenants/{}/records/batch", w.tenant), &w.svc, batch)
+            .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")),
+        "{v}"
+    );
     let (st, v) = w.put(rec("second")).await;
     assert_eq!(
         (st, v["code"].as_str()),
