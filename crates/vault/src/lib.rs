@@ -342,7 +342,43 @@ const MAX_METADATA_BYTES: usize = 4096;
 /// Columns every record query selects, in the order [`row_meta`] reads them.
 const META_COLUMNS: &str = "id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size, key_version, version, created_at, updated_at";
 
-fn row_meta(r: &rusqlite::Row<'_>, region: &str) -> Result<RecordMeta, VaultError> {
+/// Marks a `metadata` column that holds the record's metadata and content type sealed under its
+/// data key (rows written before this hold them in clear, and are sealed when next rewritten).
+const SEALED_META: &str = "sealed:v1:";
+
+/// A record's row: its metadata, with the sealed part still sealed.
+struct StoredMeta {
+    meta: RecordMeta,
+    sealed: Option<String>,
+}
+
+/// What is sealed of a record's metadata.
+#[derive(Serialize, Deserialize)]
+struct SealedMeta {
+    #[serde(rename = "m")]
+    metadata: Option<serde_json::Value>,
+    #[serde(rename = "t")]
+    content_type: String,
+}
+
+fn meta_aad(tenant: TenantId, id: RecordId, version: u64, key_version: u32) -> Vec<u8> {
+    let mut aad = record_aad(tenant, id, version, key_version);
+    aad.extend_from_slice(b"|metadata");
+    aad
+}
+
+/// The `metadata` column of a record: its metadata and content type sealed under `aead`.
+fn seal_meta(aead: &Aead, t: TenantRef<'_>, m: &RecordMeta) -> Result<String, VaultError> {
+    let plain = serde_json::to_vec(&SealedMeta {
+        metadata: m.metadata.clone(),
+        content_type: m.content_type.clone(),
+    })
+    .map_err(|e| VaultError::Crypto(e.to_string()))?;
+    let sealed = aead.seal(&meta_aad(t.id, m.id, m.version, m.key_version), &plain)?;
+    Ok(format!("{SEALED_META}{}", b64(&sealed)))
+}
+
+fn row_meta(r: &rusqlite::Row<'_>, region: &str) -> Result<StoredMeta, VaultError> {
     let id: String = r.get(0)?;
     let corrupt = |detail: String| VaultError::Corrupt {
         record: id.clone(),
@@ -350,8 +386,12 @@ fn row_meta(r: &rusqlite::Row<'_>, region: &str) -> Result<RecordMeta, VaultErro
     };
     let kind: String = r.get(3)?;
     let categories: String = r.get(4)?;
-    let metadata: Option<String> = r.get(5)?;
-    Ok(RecordMeta {
+    let column: Option<String> = r.get(5)?;
+    let (metadata, sealed) = match column {
+        Some(c) if c.starts_with(SEALED_META) => (None, Some(c)),
+        other => (other, None),
+    };
+    let meta = RecordMeta {
         id: id.parse().map_err(|e| corrupt(format!("{e}")))?,
         tenant: r.get::<_, String>(1)?.parse().map_err(|e| corrupt(format!("{e}")))?,
         product: r.get(2)?,
@@ -373,7 +413,8 @@ fn row_meta(r: &rusqlite::Row<'_>, region: &str) -> Result<RecordMeta, VaultErro
         region: region.to_string(),
         created_at: from_micros(r.get(11)?),
         updated_at: from_micros(r.get(12)?),
-    })
+    };
+    Ok(StoredMeta { meta, sealed })
 }
 
 /// A tenant as the vault sees it: its id and the region its data lives in.
@@ -754,7 +795,8 @@ impl Vault {
                 created_at: now,
                 updated_at: now,
             };
-            rows.push((meta, sealed));
+            let sealed_meta = seal_meta(&aead, t, &meta)?;
+            rows.push((meta, sealed, sealed_meta));
         }
         rs.data.write(|c| {
             let tx = c.transaction()?;
@@ -764,15 +806,15 @@ impl Vault {
                      key_version, sealed, version, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )?;
-                for (m, sealed) in &rows {
+                for (m, sealed, sealed_meta) in &rows {
                     stmt.execute(params![
                         m.id.to_string(),
                         m.tenant.to_string(),
                         m.product,
                         m.data_kind.as_str(),
                         serde_json::to_string(&m.categories).unwrap_or_else(|_| "[]".into()),
-                        m.metadata.as_ref().map(|v| v.to_string()),
-                        m.content_type,
+                        sealed_meta,
+                        "",
                         m.encoding,
                         m.size as i64,
                         m.key_version,
@@ -786,7 +828,7 @@ impl Vault {
             tx.commit()?;
             Ok(())
         })?;
-        Ok(rows.into_iter().map(|(m, _)| m).collect())
+        Ok(rows.into_iter().map(|(m, _, _)| m).collect())
     }
 
     fn decrypt(&self, t: TenantRef<'_>, meta: &RecordMeta, sealed: &[u8]) -> Result<Content, VaultError> {
@@ -825,16 +867,32 @@ impl Vault {
                     None => Err(VaultError::NotFound(id.to_string())),
                 }
             })
-            .and_then(|m| self.live(t, m))
+            .and_then(|m| self.opened(t, m))
     }
 
-    /// The record if its data key still exists: a record whose key was destroyed (a purge
-    /// whose rows are not removed yet) no longer exists for anyone.
-    fn live(&self, t: TenantRef<'_>, m: RecordMeta) -> Result<RecordMeta, VaultError> {
-        match self.dek(t, m.key_version)? {
-            Some(_) => Ok(m),
-            None => Err(VaultError::NotFound(m.id.to_string())),
+    /// The record's metadata, unsealed; a record whose key was destroyed (a purge whose rows
+    /// are not removed yet) no longer exists for anyone.
+    fn opened(&self, t: TenantRef<'_>, s: StoredMeta) -> Result<RecordMeta, VaultError> {
+        let StoredMeta { mut meta, sealed } = s;
+        let Some(aead) = self.dek(t, meta.key_version)? else {
+            return Err(VaultError::NotFound(meta.id.to_string()));
+        };
+        if let Some(column) = sealed {
+            let corrupt = |detail: String| VaultError::Corrupt {
+                record: meta.id.to_string(),
+                detail,
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&column[SEALED_META.len()..])
+                .map_err(|e| corrupt(format!("sealed metadata: {e}")))?;
+            let plain = aead
+                .open(&meta_aad(t.id, meta.id, meta.version, meta.key_version), &bytes)
+                .map_err(|e| corrupt(format!("sealed metadata: {e}")))?;
+            let m: SealedMeta = serde_json::from_slice(&plain).map_err(|e| corrupt(format!("sealed metadata: {e}")))?;
+            meta.metadata = m.metadata;
+            meta.content_type = m.content_type;
         }
+        Ok(meta)
     }
 
     /// A record with its decrypted content.
@@ -850,6 +908,7 @@ impl Vault {
                 None => Err(VaultError::NotFound(id.to_string())),
             }
         })?;
+        let meta = self.opened(t, meta)?;
         let content = self.decrypt(t, &meta, &sealed)?;
         Ok(Record { meta, content })
     }
@@ -888,15 +947,19 @@ impl Vault {
             push(" AND id > ?", after.to_string().into());
         }
         sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit.clamp(1, 10_000)));
-        rs.data.read(|c| {
-            let mut stmt = c.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(row_meta(r, t.region)?);
-            }
-            Ok(out)
-        })
+        rs.data
+            .read(|c| {
+                let mut stmt = c.prepare_cached(&sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push(row_meta(r, t.region)?);
+                }
+                Ok(out)
+            })?
+            .into_iter()
+            .map(|m| self.opened(t, m))
+            .collect()
     }
 
     /// Number of a tenant's live records, optionally for one product.
@@ -940,7 +1003,7 @@ impl Vault {
         let (active_version, active) = self.active_dek(t, now)?;
         rs.data.write(|c| {
             let tx = c.transaction()?;
-            let (mut meta, sealed) = {
+            let (stored, sealed) = {
                 let mut stmt =
                     tx.prepare_cached(&format!("SELECT {META_COLUMNS}, sealed FROM records WHERE id = ?1 AND tenant_id = ?2"))?;
                 let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
@@ -949,6 +1012,7 @@ impl Vault {
                     None => return Err(VaultError::NotFound(id.to_string())),
                 }
             };
+            let mut meta = self.opened(t, stored)?;
             let content = match patch.content {
                 Some(c) => c,
                 None => {
@@ -976,6 +1040,7 @@ impl Vault {
             }
             meta.updated_at = now;
             let sealed = active.seal(&record_aad(t.id, id, meta.version, active_version), content.as_bytes())?;
+            let sealed_meta = seal_meta(&active, t, &meta)?;
             tx.execute(
                 "UPDATE records SET categories = ?3, metadata = ?4, content_type = ?5, encoding = ?6, size = ?7, key_version = ?8,
                  sealed = ?9, version = ?10, updated_at = ?11 WHERE id = ?1 AND tenant_id = ?2",
@@ -983,8 +1048,8 @@ impl Vault {
                     id.to_string(),
                     t.id.to_string(),
                     serde_json::to_string(&meta.categories).unwrap_or_else(|_| "[]".into()),
-                    meta.metadata.as_ref().map(|v| v.to_string()),
-                    meta.content_type,
+                    sealed_meta,
+                    "",
                     meta.encoding,
                     meta.size as i64,
                     active_version,
@@ -1026,7 +1091,7 @@ impl Vault {
         let mut after = String::new();
         let mut n = 0u64;
         loop {
-            let page: Vec<(RecordMeta, Vec<u8>)> = rs.data.read(|c| {
+            let page: Vec<(StoredMeta, Vec<u8>)> = rs.data.read(|c| {
                 let sql = format!(
                     "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND id > ?2 AND (?3 IS NULL OR product = ?3)
                      ORDER BY id LIMIT 256"
@@ -1042,8 +1107,14 @@ impl Vault {
             let Some((last, _)) = page.last() else {
                 return Ok(n);
             };
-            after = last.id.to_string();
-            for (meta, sealed) in page {
+            after = last.meta.id.to_string();
+            for (stored, sealed) in page {
+                let meta = match self.opened(t, stored) {
+                    Ok(m) => m,
+                    // Shredded while the export ran: it no longer exists.
+                    Err(VaultError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                };
                 let content = match self.decrypt(t, &meta, &sealed) {
                     Ok(c) => c,
                     // Deleted or shredded while the export ran: it no longer exists.
@@ -1290,7 +1361,7 @@ impl Vault {
         let (active_version, active) = self.active_dek(t, now)?;
         let moved = rs.data.write(|c| {
             let tx = c.transaction()?;
-            let rows: Vec<(RecordMeta, Vec<u8>)> = {
+            let rows: Vec<(StoredMeta, Vec<u8>)> = {
                 let mut stmt = tx.prepare_cached(&format!(
                     "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {live} LIMIT ?3"
                 ))?;
@@ -1301,19 +1372,24 @@ impl Vault {
                 }
                 out
             };
-            for (meta, sealed) in &rows {
-                let content = self.decrypt(t, meta, sealed)?;
+            let moved = rows.len();
+            for (stored, sealed) in rows {
+                // The metadata moves to the new key too (rows written before it was sealed
+                // are sealed now).
+                let mut meta = self.opened(t, stored)?;
+                let content = self.decrypt(t, &meta, &sealed)?;
+                meta.key_version = active_version;
                 let resealed = active.seal(
                     &record_aad(t.id, meta.id, meta.version, active_version),
                     content.as_bytes(),
                 )?;
                 tx.execute(
-                    "UPDATE records SET key_version = ?2, sealed = ?3 WHERE id = ?1",
-                    params![meta.id.to_string(), active_version, resealed],
+                    "UPDATE records SET key_version = ?2, sealed = ?3, metadata = ?4, content_type = '' WHERE id = ?1",
+                    params![meta.id.to_string(), active_version, resealed, seal_meta(&active, t, &meta)?],
                 )?;
             }
             tx.commit()?;
-            Ok(rows.len())
+            Ok(moved)
         })?;
         let remaining: i64 = rs.data.read(|c| {
             Ok(c.query_row(

@@ -746,3 +746,69 @@ fn purge_steps_are_idempotent_bounded_and_can_close_the_tenant() {
         Err(VaultError::Closed(_))
     ));
 }
+
+/// A record's metadata and content type are sealed under its data key: nothing of them is on
+/// disk in clear, they read back through every path, a change or a re-encryption seals them
+/// again, and a row written before they were sealed reads as it was and is sealed when
+/// re-encrypted.
+#[test]
+fn metadata_and_content_type_are_sealed_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let mut r = text("ixp", "hello");
+    r.metadata = Some(serde_json::json!({"channel": "meta-canary-1"}));
+    r.content_type = Some("text/x-type-canary".into());
+    let id = v.put(t, vec![r], now()).unwrap()[0].id;
+    let clear = |v: &Vault| {
+        v.checkpoint("eu").unwrap();
+        [b"meta-canary".as_slice(), b"type-canary".as_slice()]
+            .iter()
+            .flat_map(|c| hits(dir.path(), c))
+            .collect::<Vec<_>>()
+    };
+    assert!(clear(&v).is_empty(), "in clear on disk: {:?}", clear(&v));
+    let m = v.meta(t, id).unwrap();
+    assert_eq!(m.metadata, Some(serde_json::json!({"channel": "meta-canary-1"})));
+    assert_eq!(m.content_type, "text/x-type-canary");
+    assert_eq!(v.get(t, id).unwrap().meta, m);
+    let all = ListFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(v.list(t, &all).unwrap(), vec![m.clone()]);
+    let patch = RecordPatch {
+        metadata: Some(serde_json::json!({"channel": "meta-canary-2"})),
+        ..Default::default()
+    };
+    let m2 = v.update(t, id, patch, now()).unwrap();
+    let read = v.meta(t, id).unwrap();
+    assert_eq!((&read.metadata, &read.content_type), (&m2.metadata, &m2.content_type));
+    assert_eq!(m2.content_type, "text/x-type-canary");
+    assert!(clear(&v).is_empty());
+
+    // A row from before metadata was sealed: read as it is, sealed by re-encryption.
+    let legacy = v.put(t, vec![text("ixp", "old")], now()).unwrap()[0].id;
+    let db = rusqlite::Connection::open(dir.path().join("regions/eu/vault.db")).unwrap();
+    db.execute(
+        "UPDATE records SET metadata = ?2, content_type = 'text/x-legacy-canary' WHERE id = ?1",
+        rusqlite::params![legacy.to_string(), "{\"source\":\"legacy-canary\"}"],
+    )
+    .unwrap();
+    drop(db);
+    let lm = v.meta(t, legacy).unwrap();
+    assert_eq!(lm.metadata, Some(serde_json::json!({"source": "legacy-canary"})));
+    assert_eq!(lm.content_type, "text/x-legacy-canary");
+    v.rotate(t, now()).unwrap();
+    while v.reencrypt(t, 10, now()).unwrap().1 > 0 {}
+    assert_eq!(v.meta(t, legacy).unwrap().metadata, lm.metadata);
+    assert_eq!(v.meta(t, id).unwrap().metadata, m2.metadata);
+    v.checkpoint("eu").unwrap();
+    assert!(
+        hits(dir.path(), b"legacy-canary").is_empty(),
+        "re-encryption sealed the legacy row"
+    );
+}
