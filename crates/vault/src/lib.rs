@@ -1132,18 +1132,12 @@ impl Vault {
     /// Destroys every data key of the tenant (crypto-shredding): from the moment this returns,
     /// nothing can decrypt the tenant's records, wherever copies of them are.
     pub fn destroy_keys(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<DestroyedKeys, VaultError> {
-        let versions = self.destroy(t, None, u32::MAX, false, now)?;
-        let rs = self.region(t.region)?;
-        let kek_ids = rs.keys.read(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT DISTINCT kek_id FROM destroyed_keys WHERE tenant_id = ?1 AND version IN {} ORDER BY kek_id",
-                int_list(&versions.iter().map(|v| *v as i64).collect::<Vec<_>>())
-            ))?;
-            let rows = stmt.query_map([t.id.to_string()], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
+        let destroyed = self.destroy(t, None, u32::MAX, false, now)?;
+        let mut kek_ids: Vec<String> = destroyed.iter().map(|(_, k)| k.clone()).collect();
+        kek_ids.sort();
+        kek_ids.dedup();
         Ok(DestroyedKeys {
-            versions,
+            versions: destroyed.into_iter().map(|(v, _)| v).collect(),
             kek_ids,
             at: now,
         })
@@ -1180,7 +1174,7 @@ impl Vault {
         self.destroy(t, Some(purge), up_to, close, now).map(|_| ())
     }
 
-    /// Destroys live versions ≤ `up_to`, noting `purge`; returns the versions destroyed now.
+    /// Destroys live versions ≤ `up_to`, noting `purge`; returns the versions destroyed now, with their KEKs.
     fn destroy(
         &self,
         t: TenantRef<'_>,
@@ -1188,7 +1182,7 @@ impl Vault {
         up_to: u32,
         close: bool,
         now: OffsetDateTime,
-    ) -> Result<Vec<u32>, VaultError> {
+    ) -> Result<Vec<(u32, String)>, VaultError> {
         let fence = self.shred_fence.write().map_err(|_| VaultError::Poisoned)?;
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
         let rs = self.region(t.region)?;
@@ -1222,7 +1216,6 @@ impl Vault {
             tx.commit()?;
             Ok(rows)
         })?;
-        let versions: Vec<u32> = destroyed.iter().map(|(v, _)| *v).collect();
         self.deks
             .write()
             .map_err(|_| VaultError::Poisoned)?
@@ -1235,8 +1228,8 @@ impl Vault {
         drop(fence);
         // The wrapped keys must not survive in the WAL either.
         rs.keys.checkpoint()?;
-        tracing::info!(tenant = %t.id, region = t.region, versions = versions.len(), "destroyed the tenant's data keys");
-        Ok(versions)
+        tracing::info!(tenant = %t.id, region = t.region, versions = destroyed.len(), "destroyed the tenant's data keys");
+        Ok(destroyed)
     }
 
     /// Step two of a purge, idempotent: a signed certificate for what purge `purge` destroyed
