@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod decision;
 pub mod ids;
 pub mod model;
+pub mod objects;
 pub mod policy;
 pub mod registry;
 pub mod settings;

@@ -247,7 +247,8 @@ pub struct RetentionRule {
     /// Only this data kind (both when absent).
     #[serde(default)]
     pub data_kind: Option<DataKind>,
-    /// Maximum age in days, at least 1.
+    /// Maximum age in days, 1 to 36,500.
+    #[schema(minimum = 1, maximum = 36500)]
     pub max_age_days: u32,
 }
 

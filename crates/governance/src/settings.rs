@@ -90,7 +90,7 @@ impl ModelPolicy {
         if model.is_empty() || (entry.contains('/') && provider.is_empty()) {
             return Err("write `model`, `provider/*` or `provider/model`".into());
         }
-        if entry[..entry.len() - 1].contains('*') {
+        if entry.char_indices().any(|(i, c)| c == '*' && i + 1 != entry.len()) {
             return Err("`*` may only end an entry".into());
         }
         Ok(())
@@ -139,7 +139,11 @@ pub struct AiToggles {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_finetune_enabled: Option<bool>,
     /// Models and providers the AI trust layer may call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::objects::option"
+    )]
     pub models: Option<ModelPolicy>,
     /// Personal data in prompts: `off`, `mask` (the default) or `block`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,7 +176,11 @@ pub struct AiSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_finetune_enabled: Option<bool>,
     /// Models and providers the AI trust layer may call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::objects::option"
+    )]
     pub models: Option<ModelPolicy>,
     /// Personal data in prompts: `off`, `mask` (the default) or `block`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,7 +201,11 @@ pub struct AiSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pii_recognizers: Option<Vec<String>>,
     /// Overrides per product id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::objects::map"
+    )]
     pub products: BTreeMap<String, AiToggles>,
 }
 
@@ -379,7 +391,19 @@ mod tests {
         for bad in ["", "a b", "/x", "p/", "g*pt", &"x".repeat(201)] {
             assert!(ModelPolicy::check_entry(bad).is_err(), "{bad:?}");
         }
-        for good in ["gpt-4o", "gpt-4o*", "openai-eu/*", "openai-eu/gpt-4o-mini", "*"] {
+        // Entries ending in a character of several bytes are checked, not sliced mid-character.
+        for bad in ["g*\u{e9}", "\u{1F600}*x"] {
+            assert!(ModelPolicy::check_entry(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "mod\u{e8}le",
+            "\u{1F600}",
+            "gpt-4o",
+            "gpt-4o*",
+            "openai-eu/*",
+            "openai-eu/gpt-4o-mini",
+            "*",
+        ] {
             assert!(ModelPolicy::check_entry(good).is_ok(), "{good:?}");
         }
     }

@@ -82,10 +82,20 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>, valid_json
 /// Parses a JSON document strictly.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-        let valid = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
-        json_error(e, valid)
-    })?;
+    let value = match serde_path_to_error::deserialize(&mut *de) {
+        Ok(v) => v,
+        // JSON has one number type: `30.0` is the integer 30 (as JSON Schema says). Parsed
+        // again with whole floats made integers, only when the strict parse tripped on one.
+        Err(e) if e.inner().to_string().starts_with("invalid type: floating point") => {
+            let mut v: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| json_error(e, false))?;
+            whole_floats_to_integers(&mut v);
+            return serde_path_to_error::deserialize(v).map_err(|e| json_error(e, true));
+        }
+        Err(e) => {
+            let valid = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+            return Err(json_error(e, valid));
+        }
+    };
     de.end().map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -94,6 +104,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// Turns every float with no fractional part (within 64-bit integer range) into an integer.
+fn whole_floats_to_integers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                if f >= 0.0 && f < u64::MAX as f64 {
+                    *n = serde_json::Number::from(f as u64);
+                } else if f < 0.0 && f >= i64::MIN as f64 {
+                    *n = serde_json::Number::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_floats_to_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_floats_to_integers),
+        _ => {}
+    }
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
@@ -227,6 +255,25 @@ where
                     format!("the path cannot be read: {}", e.body_text()),
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod float_tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Days {
+        days: u32,
+    }
+
+    #[test]
+    fn whole_floats_are_integers_and_fractions_are_not() {
+        assert_eq!(parse_json::<Days>(br#"{"days": 30.0}"#).unwrap().days, 30);
+        assert_eq!(parse_json::<Days>(br#"{"days": 3e1}"#).unwrap().days, 30);
+        let e = parse_json::<Days>(br#"{"days": 30.5}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("days"));
+        assert!(parse_json::<Days>(br#"{"days": -1.0}"#).is_err());
     }
 }
 

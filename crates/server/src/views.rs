@@ -178,6 +178,7 @@ pub struct CreateOptOut {
     /// Who asked.
     pub requested_by: String,
     /// Products covered; all when absent.
+    #[schema(min_items = 1)]
     pub products: Option<Vec<String>>,
     /// When it takes effect (RFC 3339); now when absent.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -539,8 +540,10 @@ pub struct RecordQuery {
     /// Only this category or ones below it.
     pub category: Option<String>,
     /// Created at or after (RFC 3339).
+    #[param(format = DateTime)]
     pub created_after: Option<String>,
     /// Created before (RFC 3339).
+    #[param(format = DateTime)]
     pub created_before: Option<String>,
     /// The `next` value of the previous page.
     pub after: Option<String>,
@@ -572,6 +575,7 @@ pub struct ExportQuery {
 #[serde(deny_unknown_fields)]
 pub struct TerminateInput {
     /// Days until every tenant is purged; 0 purges at once. Default from configuration (30).
+    #[schema(maximum = 3650)]
     pub grace_days: Option<u32>,
 }
 
@@ -580,5 +584,6 @@ pub struct TerminateInput {
 #[serde(deny_unknown_fields)]
 pub struct RetentionInput {
     /// The rules; a record matching several is deleted at the shortest maximum age.
+    #[serde(deserialize_with = "datapact_governance::objects::vec")]
     pub rules: Vec<datapact_governance::RetentionRule>,
 }

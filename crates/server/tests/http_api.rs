@@ -941,9 +941,16 @@ async fn openapi_document_is_well_formed() {
                 );
             }
             for (status, resp) in op["responses"].as_object().unwrap() {
+                // The AI trust layer answers in OpenAI's error shape, which the SDKs read.
+                let openai = ["/v1/chat/completions", "/v1/embeddings", "/v1/models"].contains(&path.as_str());
                 if status.as_str() >= "400" && !resp["content"].is_null() {
-                    assert!(
-                        resp["content"].get("application/problem+json").is_some(),
+                    let (ct, schema) = if openai {
+                        ("application/json", "#/components/schemas/OpenAiError")
+                    } else {
+                        ("application/problem+json", "#/components/schemas/Problem")
+                    };
+                    assert_eq!(
+                        resp["content"][ct]["schema"]["$ref"], schema,
                         "{method} {path} {status}"
                     );
                 }

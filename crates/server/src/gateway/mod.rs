@@ -398,6 +398,16 @@ const CHAT_FIELDS: &[&str] = &[
 ];
 const EMBEDDING_FIELDS: &[&str] = &["model", "input", "encoding_format", "dimensions", "user"];
 
+/// The chat parameters forwarded (the rest are refused), for the API description.
+pub fn chat_fields() -> &'static [&'static str] {
+    CHAT_FIELDS
+}
+
+/// The embedding parameters forwarded, for the API description.
+pub fn embedding_fields() -> &'static [&'static str] {
+    EMBEDDING_FIELDS
+}
+
 /// Keys whose string values are identifiers or enumerations, never free text: not scanned
 /// (masking one would break the call). `name` is one only under `function`: a message's
 /// `name` is a participant's and is scanned.

@@ -34,26 +34,34 @@ const READERS: &[Role] = &[Role::PlatformAdmin, Role::Auditor, Role::OrgAdmin];
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
     /// Only this organization (scoped callers see their own only).
+    #[param(pattern = "^org_[0-9a-fA-F]{32}$")]
     pub org: Option<String>,
     /// Only this tenant.
+    #[param(pattern = "^ten_[0-9a-fA-F]{32}$")]
     pub tenant: Option<String>,
     /// Only this product.
+    #[param(min_length = 1)]
     pub product: Option<String>,
     /// Only this action (e.g. `content_read`).
     pub action: Option<String>,
     /// Only this purpose (e.g. `support_access`).
+    #[param(value_type = Option<Purpose>)]
     pub purpose: Option<String>,
     /// Only this outcome: `allowed`, `denied` or `error`.
     pub outcome: Option<String>,
     /// At or after this time (RFC 3339). Entries default to the configured window (60 days).
+    #[param(format = DateTime)]
     pub since: Option<String>,
-    /// Before this time (RFC 3339).
+    /// Before this time (RFC 3339); later than `since`.
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Page size, 1 to 1000 (default 100); entries only.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next` value of the previous page: entries after this index.
     pub after: Option<u64>,
     /// Export format: `jsonl` (default) or `csv`; export only.
+    #[param(value_type = Option<ExportFormat>)]
     pub format: Option<String>,
 }
 
@@ -87,7 +95,19 @@ pub struct CheckpointsQuery {
     /// Checkpoints with a larger tree size than this.
     pub after: Option<u64>,
     /// At most this many, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+}
+
+/// The formats of an audit export.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ExportFormat {
+    /// JSON lines, one entry per line.
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
 }
 
 /// Vendor support access as the customer sees it: the grant and its ticket.
@@ -148,6 +168,19 @@ fn audit_error(e: AuditError) -> ApiError {
     match e {
         AuditError::OutOfRange(m) => ApiError::invalid("out_of_range", "tree_size", m),
         other => ApiError::storage(other),
+    }
+}
+
+/// An index or size of the log from a query: the log counts in signed 64 bits, as the
+/// document's `int64` says, so a larger number is the client's mistake, named by its field.
+fn log_index(field: &str, v: Option<u64>) -> Result<Option<u64>, ApiError> {
+    match v {
+        Some(n) if n > i64::MAX as u64 => Err(ApiError::invalid(
+            "out_of_range",
+            field,
+            format!("`{field}` is at most {}", i64::MAX),
+        )),
+        other => Ok(other),
     }
 }
 
@@ -222,7 +255,7 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
         outcome: wire_enum::<Outcome>("outcome", q.outcome)?,
         since,
         until,
-        after: q.after,
+        after: log_index("after", q.after)?,
         limit: 100,
     })
 }
@@ -270,7 +303,7 @@ pub async fn checkpoints(
         limit: q.limit,
         after: None,
     })?;
-    let after = q.after;
+    let after = log_index("after", q.after)?;
     let mut items = with_log(&st, move |l| l.checkpoints(after, limit + 1)).await?;
     let next = (items.len() > limit).then(|| {
         items.truncate(limit);
@@ -316,9 +349,9 @@ pub async fn inclusion(
     QueryParams(q): QueryParams<InclusionQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     guard::allow(&c, READERS, "read audit proofs")?;
-    visible_index(&st, &c, q.index).await?;
-    let size = default_size(&st, q.tree_size).await?;
-    let index = q.index;
+    let index = log_index("index", Some(q.index))?.unwrap_or_default();
+    visible_index(&st, &c, index).await?;
+    let size = default_size(&st, log_index("tree_size", q.tree_size)?).await?;
     let hashes = with_log(&st, move |l| l.inclusion_proof(index, size)).await?;
     Ok(Json(serde_json::json!({
         "index": index,
@@ -336,8 +369,8 @@ pub async fn consistency(
     QueryParams(q): QueryParams<ConsistencyQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     guard::allow(&c, READERS, "read audit proofs")?;
-    let to = default_size(&st, q.to).await?;
-    let from = q.from;
+    let to = default_size(&st, log_index("to", q.to)?).await?;
+    let from = log_index("from", Some(q.from))?.unwrap_or_default();
     let hashes = with_log(&st, move |l| l.consistency_proof(from, to))
         .await
         .map_err(|e| e.field("from"))?;

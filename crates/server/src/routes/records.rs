@@ -253,6 +253,9 @@ pub async fn list(
             ));
         }
     };
+    if let Some(p) = &q.product {
+        super::product(&st, "product", p)?;
+    }
     let mut product_filter = q.product.clone();
     if c.role == Role::Service {
         match (&q.product, &c.product) {

@@ -21,10 +21,13 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     /// First day (`YYYY-MM-DD`, UTC); default: the first of this month.
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// Last day, inclusive; default: today.
+    /// Last day, inclusive; default: today. At most 366 days after `from`.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// Only this product.
+    #[param(min_length = 1)]
     pub product: Option<String>,
 }
 
@@ -120,6 +123,9 @@ pub async fn usage(
 ) -> Result<Json<UsageView>, ApiError> {
     let (tenant, _) = guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::TENANT_READERS, "read usage")?;
+    if let Some(p) = &q.product {
+        super::product(&st, "product", p)?;
+    }
     let today = OffsetDateTime::now_utc().date();
     let from = day("from", q.from.as_deref(), today.replace_day(1).unwrap_or(today))?;
     let to = day("to", q.to.as_deref(), today)?;
