@@ -92,6 +92,7 @@ fn world() -> (Registry, Vec<TenantId>, Vec<String>) {
             created_at: now,
             updated_at: now,
             termination_due_at: None,
+            ai_limits: Default::default(),
             opt_outs,
             ai,
             tenants: vec![],

@@ -22,4 +22,6 @@ pub use decision::{Availability, Decision, DecisionRequest, ProductAvailability,
 pub use ids::{GrantId, JobId, KeyId, OptOutId, OrgId, RecordId, TenantId};
 pub use model::{Job, JobKind, JobState, OptOut, Org, OrgStatus, Plan, PurgePlan, RetentionRule, SupportGrant, Tenant};
 pub use registry::{DecideError, Registry, Snapshot};
-pub use settings::{AiSettings, AiToggles, Effective, ModelPolicy, PiiMode, Resolved, SettingKey, SettingSource};
+pub use settings::{
+    AiLimits, AiSettings, AiToggles, Effective, LimitTerms, ModelPolicy, PiiMode, Resolved, SettingKey, SettingSource,
+};

@@ -113,6 +113,10 @@ pub struct Org {
     /// While terminating: when the grace period ends and every tenant is purged.
     #[serde(with = "time::serde::rfc3339::option")]
     pub termination_due_at: Option<OffsetDateTime>,
+    /// The AI trust-layer limits of the organization's terms (set by the vendor): ceilings
+    /// for every tenant and product.
+    #[serde(skip)]
+    pub ai_limits: crate::settings::LimitTerms,
     /// Every opt-out ever recorded, revoked ones included (history is never rewritten).
     #[serde(skip)]
     pub opt_outs: Vec<OptOut>,

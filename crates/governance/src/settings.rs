@@ -25,16 +25,19 @@ pub enum SettingKey {
     Pii,
     /// Whether prompts and responses are kept (encrypted, in the tenant's vault).
     SavePrompts,
+    /// Request rates and token budgets of the AI trust layer.
+    Limits,
 }
 
 impl SettingKey {
     /// Every setting key.
-    pub const ALL: [SettingKey; 5] = [
+    pub const ALL: [SettingKey; 6] = [
         SettingKey::GenaiEnabled,
         SettingKey::ThirdPartyFinetuneEnabled,
         SettingKey::Models,
         SettingKey::Pii,
         SettingKey::SavePrompts,
+        SettingKey::Limits,
     ];
 
     /// The wire name.
@@ -45,6 +48,7 @@ impl SettingKey {
             SettingKey::Models => "models",
             SettingKey::Pii => "pii",
             SettingKey::SavePrompts => "save_prompts",
+            SettingKey::Limits => "limits",
         }
     }
 
@@ -151,6 +155,13 @@ pub struct AiToggles {
     /// Keep prompts and responses, encrypted in the tenant's vault (default: no).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub save_prompts: Option<bool>,
+    /// Request rate and token budgets for this product's calls.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::objects::option"
+    )]
+    pub limits: Option<AiLimits>,
 }
 
 impl AiToggles {
@@ -160,8 +171,187 @@ impl AiToggles {
             SettingKey::GenaiEnabled => self.genai_enabled,
             SettingKey::ThirdPartyFinetuneEnabled => self.third_party_finetune_enabled,
             SettingKey::SavePrompts => self.save_prompts,
-            SettingKey::Models | SettingKey::Pii => None,
+            SettingKey::Models | SettingKey::Pii | SettingKey::Limits => None,
         }
+    }
+}
+
+/// Limits on a tenant's use of the AI trust layer, each for one product's calls: a request
+/// rate (GCRA: `requests_per_second` with a `burst`) and token budgets per UTC day and month.
+/// Absent fields leave the limit to a less specific level; the organization's terms (set by
+/// the vendor) and the server's configuration are ceilings no level can raise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AiLimits {
+    /// Requests per second, 1 to 1,000,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub requests_per_second: Option<u32>,
+    /// Requests that may arrive at once above the rate, 1 to 1,000,000 (default: the rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub burst: Option<u32>,
+    /// Tokens (prompt and completion) per UTC day, 1 to 10^15.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000000000000_u64)]
+    pub tokens_per_day: Option<u64>,
+    /// Tokens per UTC calendar month, 1 to 10^15.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000000000000_u64)]
+    pub tokens_per_month: Option<u64>,
+}
+
+impl AiLimits {
+    /// The largest value of any limit.
+    pub const MAX_RATE: u32 = 1_000_000;
+    /// The largest token budget.
+    pub const MAX_TOKENS: u64 = 1_000_000_000_000_000;
+
+    /// The field out of range, if one is, and why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (field, v) in [("requests_per_second", self.requests_per_second), ("burst", self.burst)] {
+            if let Some(v) = v
+                && !(1..=Self::MAX_RATE).contains(&v)
+            {
+                return Err((field, format!("between 1 and {}", Self::MAX_RATE)));
+            }
+        }
+        for (field, v) in [
+            ("tokens_per_day", self.tokens_per_day),
+            ("tokens_per_month", self.tokens_per_month),
+        ] {
+            if let Some(v) = v
+                && !(1..=Self::MAX_TOKENS).contains(&v)
+            {
+                return Err((field, format!("between 1 and {}", Self::MAX_TOKENS)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each limit from `self`, or from `other` where `self` has none.
+    pub fn or(self, other: AiLimits) -> AiLimits {
+        AiLimits {
+            requests_per_second: self.requests_per_second.or(other.requests_per_second),
+            burst: self.burst.or(other.burst),
+            tokens_per_day: self.tokens_per_day.or(other.tokens_per_day),
+            tokens_per_month: self.tokens_per_month.or(other.tokens_per_month),
+        }
+    }
+
+    /// Each limit the lower of the two (a missing one is no limit).
+    pub fn min(self, other: AiLimits) -> AiLimits {
+        fn low<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        AiLimits {
+            requests_per_second: low(self.requests_per_second, other.requests_per_second),
+            burst: low(self.burst, other.burst),
+            tokens_per_day: low(self.tokens_per_day, other.tokens_per_day),
+            tokens_per_month: low(self.tokens_per_month, other.tokens_per_month),
+        }
+    }
+
+    /// Whether no limit is set.
+    pub fn is_empty(&self) -> bool {
+        *self == AiLimits::default()
+    }
+}
+
+/// The AI trust-layer limits the vendor sells an organization (its terms): ceilings for every
+/// tenant, optionally tighter for some products. Only the vendor's `platform_admin` sets them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitTerms {
+    /// Request rate per tenant and product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub requests_per_second: Option<u32>,
+    /// Burst above the rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub burst: Option<u32>,
+    /// Tokens per tenant and product per UTC day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000000000000_u64)]
+    pub tokens_per_day: Option<u64>,
+    /// Tokens per tenant and product per UTC month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000000000000_u64)]
+    pub tokens_per_month: Option<u64>,
+    /// Tighter limits for some products (by product id).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::objects::map"
+    )]
+    pub products: BTreeMap<String, AiLimits>,
+}
+
+impl LimitTerms {
+    /// The organization-wide part.
+    pub fn base(&self) -> AiLimits {
+        AiLimits {
+            requests_per_second: self.requests_per_second,
+            burst: self.burst,
+            tokens_per_day: self.tokens_per_day,
+            tokens_per_month: self.tokens_per_month,
+        }
+    }
+
+    /// The ceilings for `product`: its own where set, the organization-wide ones otherwise,
+    /// whichever is lower where both are.
+    pub fn for_product(&self, product: &str) -> AiLimits {
+        match self.products.get(product) {
+            Some(p) => p.min(self.base()),
+            None => self.base(),
+        }
+    }
+
+    /// Whether no limit is set.
+    pub fn is_empty(&self) -> bool {
+        *self == LimitTerms::default()
+    }
+}
+
+/// The limits in force for a tenant's use of one product: each the lowest of what the AI
+/// settings resolve to (most specific level, unless the organization locks `limits`), the
+/// organization's terms and the server's configuration.
+pub fn effective_limits(
+    org: &AiSettings,
+    tenant: &AiSettings,
+    product: &str,
+    terms: &LimitTerms,
+    server: AiLimits,
+) -> Resolved<AiLimits> {
+    // Field by field: a level that sets only a rate leaves the budgets to the levels below.
+    let locked = org.is_locked(SettingKey::Limits);
+    let at_product = |s: &AiSettings| s.products.get(product).and_then(|t| t.limits).unwrap_or_default();
+    let at_level = |s: &AiSettings| s.limits.unwrap_or_default();
+    let levels = [
+        (at_product(tenant), SettingSource::TenantProduct, false),
+        (at_level(tenant), SettingSource::Tenant, false),
+        (at_product(org), SettingSource::OrgProduct, true),
+        (at_level(org), SettingSource::Org, true),
+    ];
+    let mut settings = AiLimits::default();
+    let mut source = SettingSource::Default;
+    for (l, s, org_level) in levels {
+        if (locked && !org_level) || l.is_empty() {
+            continue;
+        }
+        if source == SettingSource::Default {
+            source = s;
+        }
+        settings = settings.or(l);
+    }
+    Resolved {
+        value: settings.min(terms.for_product(product)).min(server),
+        source,
+        locked,
     }
 }
 
@@ -188,6 +378,13 @@ pub struct AiSettings {
     /// Keep prompts and responses, encrypted in the tenant's vault (default: no).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub save_prompts: Option<bool>,
+    /// Request rate and token budgets for each product's calls (per tenant and product).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::objects::option"
+    )]
+    pub limits: Option<AiLimits>,
     /// Settings the organization imposes on every level below it (organization level only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked: Option<BTreeSet<SettingKey>>,
@@ -216,7 +413,7 @@ impl AiSettings {
             SettingKey::GenaiEnabled => self.genai_enabled,
             SettingKey::ThirdPartyFinetuneEnabled => self.third_party_finetune_enabled,
             SettingKey::SavePrompts => self.save_prompts,
-            SettingKey::Models | SettingKey::Pii => None,
+            SettingKey::Models | SettingKey::Pii | SettingKey::Limits => None,
         }
     }
 
@@ -574,5 +771,91 @@ mod tests {
             let expected = order.into_iter().flatten().next().unwrap_or(true);
             prop_assert_eq!(effective(&org, &ten, "p", key).value, expected);
         }
+
+        /// Limits resolve field by field in precedence order, then no level, term or server
+        /// setting is ever exceeded.
+        #[test]
+        fn limits_resolve_per_field_and_never_exceed_a_ceiling(
+            levels in proptest::collection::vec((proptest::option::of(1u32..100), proptest::option::of(1u64..1000)), 4),
+            terms_rate in proptest::option::of(1u32..100),
+            terms_day in proptest::option::of(1u64..1000),
+            terms_product_day in proptest::option::of(1u64..1000),
+            server_day in proptest::option::of(1u64..1000),
+            lock in any::<bool>(),
+        ) {
+            let l = |i: usize| AiLimits { requests_per_second: levels[i].0, tokens_per_day: levels[i].1, ..Default::default() };
+            let product_level = |i: usize| -> BTreeMap<String, AiToggles> {
+                [("p".to_string(), AiToggles { limits: Some(l(i)), ..Default::default() })].into()
+            };
+            let org = AiSettings {
+                limits: Some(l(3)),
+                products: product_level(2),
+                locked: lock.then(|| [SettingKey::Limits].into()),
+                ..Default::default()
+            };
+            let ten = AiSettings { limits: Some(l(1)), products: product_level(0), ..Default::default() };
+            let terms = LimitTerms {
+                requests_per_second: terms_rate,
+                tokens_per_day: terms_day,
+                products: terms_product_day
+                    .map(|d| [("p".to_string(), AiLimits { tokens_per_day: Some(d), ..Default::default() })].into())
+                    .unwrap_or_default(),
+                ..Default::default()
+            };
+            let server = AiLimits { tokens_per_day: server_day, ..Default::default() };
+            let got = effective_limits(&org, &ten, "p", &terms, server).value;
+            let order: Vec<usize> = if lock { vec![2, 3] } else { vec![0, 1, 2, 3] };
+            let rate = order.iter().find_map(|&i| levels[i].0);
+            let day = order.iter().find_map(|&i| levels[i].1);
+            let lowest = |xs: &[Option<u64>]| xs.iter().flatten().min().copied();
+            prop_assert_eq!(
+                got.requests_per_second.map(u64::from),
+                lowest(&[rate.map(u64::from), terms_rate.map(u64::from)])
+            );
+            prop_assert_eq!(got.tokens_per_day, lowest(&[day, terms_day, terms_product_day, server_day]));
+        }
+    }
+
+    #[test]
+    fn limits_check_their_ranges() {
+        assert!(
+            AiLimits {
+                requests_per_second: Some(0),
+                ..Default::default()
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            AiLimits {
+                tokens_per_month: Some(AiLimits::MAX_TOKENS + 1),
+                ..Default::default()
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            AiLimits {
+                burst: Some(10),
+                tokens_per_day: Some(1),
+                ..Default::default()
+            }
+            .check()
+            .is_ok()
+        );
+        // A tenant's own setting cannot raise what the organization's terms sell.
+        let ten = AiSettings {
+            limits: Some(AiLimits {
+                tokens_per_day: Some(10_000),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let terms = LimitTerms {
+            tokens_per_day: Some(500),
+            ..Default::default()
+        };
+        let r = effective_limits(&AiSettings::default(), &ten, "p", &terms, AiLimits::default());
+        assert_eq!((r.value.tokens_per_day, r.source), (Some(500), SettingSource::Tenant));
     }
 }

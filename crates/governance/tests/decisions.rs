@@ -25,6 +25,7 @@ fn org(plan: Plan) -> Org {
         created_at: NOW,
         updated_at: NOW,
         termination_due_at: None,
+        ai_limits: Default::default(),
         opt_outs: vec![],
         ai: AiSettings::default(),
         tenants: vec![],

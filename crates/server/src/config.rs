@@ -157,11 +157,18 @@ pub struct GatewayConfig {
     /// Calls the gateway works on at once (default 256); one more is answered 503
     /// `server_overloaded` with `Retry-After`, so a burst cannot queue without bound.
     pub max_concurrent_calls: Option<u32>,
+    /// Under a token budget, the completion tokens a chat call that sets no
+    /// `max_completion_tokens`/`max_tokens` may produce (default 16384): the gateway puts this
+    /// cap, or what the budget has left if less, in the request, so the call's worst case is
+    /// known before it is sent.
+    pub budget_completion_tokens: Option<u32>,
 }
 
 impl GatewayConfig {
     /// Calls at once when `max_concurrent_calls` is not set.
     pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 256;
+    /// Completion tokens a call under a budget may produce when it sets no cap itself.
+    pub const DEFAULT_BUDGET_COMPLETION_TOKENS: u32 = 16_384;
 }
 
 /// When a gateway call's audit entry must be durable.
@@ -700,6 +707,18 @@ fn check_providers(cfg: &Config, text: &str, name: &str) -> Result<(), ConfigErr
             line,
             field: Some("gateway.max_concurrent_calls".into()),
             message: "at least 1 (leave it out for the default of 256)".into(),
+        });
+    }
+    if cfg.gateway.budget_completion_tokens == Some(0) {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("budget_completion_tokens"))
+            .map_or(1, |i| i + 1);
+        return Err(ConfigError::Invalid {
+            path: name.to_string(),
+            line,
+            field: Some("gateway.budget_completion_tokens".into()),
+            message: "at least 1 (leave it out for the default of 16384)".into(),
         });
     }
     if cfg.gateway.tenant_requests_per_second == Some(0) || cfg.gateway.tenant_burst == Some(0) {

@@ -62,6 +62,15 @@ pub struct PatchOrg {
     /// Accepted only when equal to the current region.
     #[serde(default, deserialize_with = "no_null")]
     pub region: Option<String>,
+    /// The AI trust-layer limits the contract sells (vendor only): ceilings for every tenant
+    /// and product. Replaces the current ones; `{}` removes them.
+    #[serde(default, deserialize_with = "no_null_object")]
+    pub ai_limits: Option<datapact_governance::LimitTerms>,
+}
+
+/// A struct given as an object; `null` is refused, as [`no_null`] does.
+fn no_null_object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    datapact_governance::objects::object(d).map(Some)
 }
 
 /// An organization and its terms.
@@ -83,6 +92,8 @@ pub struct OrgView {
     pub allow_cross_region_llm: bool,
     /// Contract status.
     pub status: OrgStatus,
+    /// The AI trust-layer limits of the contract.
+    pub ai_limits: datapact_governance::LimitTerms,
     /// Number of tenants.
     pub tenant_count: usize,
     /// Whether an opt-out from training is in force (for any product).
@@ -107,6 +118,7 @@ impl OrgView {
             contract_forbids_training: o.contract_forbids_training,
             allow_cross_region_llm: o.allow_cross_region_llm,
             status: o.status,
+            ai_limits: o.ai_limits.clone(),
             tenant_count: o.tenants.len(),
             training_opt_out_active: o.opt_outs.iter().any(|x| x.is_active(now)),
             created_at: o.created_at,
@@ -238,6 +250,20 @@ pub struct EffectiveToggles {
     pub pii: EffectivePii,
     /// Effective `models`.
     pub models: EffectiveModels,
+    /// Effective `limits`: each the lowest of the AI settings (the most specific level that
+    /// sets it), the organization's terms and the server's configuration.
+    pub limits: EffectiveLimits,
+}
+
+/// The limits in force, where the AI settings' part came from, and whether it is locked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EffectiveLimits {
+    /// The limits in force.
+    pub value: datapact_governance::AiLimits,
+    /// The most specific level of the AI settings that set any of them.
+    pub source: datapact_governance::SettingSource,
+    /// Whether the organization locked them.
+    pub locked: bool,
 }
 
 /// The PII mode in force, where it came from, and whether it is locked.

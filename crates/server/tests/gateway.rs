@@ -6,7 +6,7 @@ mod common;
 use common::TestServer;
 use common::llm::{gateway, mock_provider, provider_toml};
 use datapact_server::Config;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn models(s: &TestServer, key: &str, tenant: Option<&str>) -> (StatusCode, Value) {
@@ -745,17 +745,26 @@ async fn residency_fails_closed_unless_the_organization_allows_cross_region() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
-    let (url, _mock) = common::llm::mock().await;
+    let (url, mock) = common::llm::mock().await;
     let toml = format!(
-        "[gateway]\ntenant_requests_per_second = 1\ntenant_burst = 3\n\n[[gateway.budgets]]\nproduct = \"ixp\"\ntokens = 40\nperiod = \"day\"\n\n{}",
+        "[gateway]\ntenant_requests_per_second = 1\ntenant_burst = 3\n\n[[gateway.budgets]]\nproduct = \"ixp\"\ntokens = 120\nperiod = \"day\"\n\n{}",
         openai_eu(&url, &["gpt-4o-mini"], "")
     );
     let (s, dir, _org, oa, tenant, svc) = gateway(&toml).await;
-    // 17 tokens a call: two calls fit in 40, the third finds the budget used up.
+    // A call reserves its worst case: the 70 bytes of its body (no tokenizer makes more tokens
+    // than bytes) and a completion capped at what the budget has left. The mock answers in
+    // 12 + 5 tokens: 120 → 103 → 86 left, each call capped at 50, 33 and 16 completion tokens.
     for _ in 0..3 {
         let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
         assert_eq!(st, StatusCode::OK, "{v}");
     }
+    let caps: Vec<Value> = mock
+        .seen()
+        .bodies
+        .iter()
+        .map(|b| b["max_completion_tokens"].clone())
+        .collect();
+    assert_eq!(caps, vec![json!(50), json!(33), json!(16)]);
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/chat/completions", s.url))
         .bearer_auth(&svc)
@@ -772,10 +781,11 @@ async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
     assert!(retry >= 1);
     // Past the burst the rate refuses regardless of the budget; wait for it to refill.
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    // 69 left is less than the 70 the prompt may take: refused before it is sent.
     let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
     assert_eq!(
         (st, v["error"]["code"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("token_budget_exhausted")),
+        (StatusCode::TOO_MANY_REQUESTS, Some("token_budget_insufficient")),
         "{v}"
     );
     let (st, u) = s.get(&format!("/v1/tenants/{tenant}/usage"), &oa).await;
@@ -783,7 +793,7 @@ async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
     assert_eq!(u["totals"]["requests"], 3, "{u}");
     assert_eq!(u["totals"]["total_tokens"], 51);
     assert_eq!(u["rows"][0]["model"], "gpt-4o-mini");
-    assert_eq!(u["budgets"][0]["remaining"], 0);
+    assert_eq!(u["budgets"][0]["remaining"], 69);
     assert_eq!(u["budgets"][0]["used"], 51);
     assert!(
         u["budgets"][0]["resets_at"].as_str().unwrap().ends_with("T00:00:00Z"),
@@ -808,7 +818,7 @@ async fn rate_limits_and_token_budgets_answer_429_and_usage_adds_up() {
     let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
     assert_eq!(
         (st, v["error"]["code"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("token_budget_exhausted")),
+        (StatusCode::TOO_MANY_REQUESTS, Some("token_budget_insufficient")),
         "the budget holds across restarts: {v}"
     );
 }
@@ -1389,4 +1399,150 @@ fn a_broken_recognizer_set_is_named_at_start() {
         .unwrap_err()
         .to_string();
     assert!(unknown.contains("pii.default[0]"), "{unknown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_come_from_terms_and_settings_and_hold_under_concurrent_calls() {
+    let (url, mock) = common::llm::mock().await;
+    let (s, _dir, org, oa, tenant, svc) = gateway(&openai_eu(&url, &["gpt-4o-mini"], "")).await;
+
+    // The customer asks for 5,000 tokens a day for every product; the vendor's terms sell
+    // 1,000 for `ixp`. The lower holds, and the organization's admin cannot change the terms.
+    put_org_ai(&s, &oa, &org, json!({"limits": {"tokens_per_day": 5000}})).await;
+    let terms = json!({"ai_limits": {"tokens_per_month": 900000, "products": {"ixp": {"tokens_per_day": 1000}}}});
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Some(&oa),
+            Some(terms.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("ai_limits")),
+        "{v}"
+    );
+    let (st, v) = s
+        .call(Method::PATCH, &format!("/v1/orgs/{org}"), Some(&s.admin), Some(terms))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["ai_limits"]["products"]["ixp"]["tokens_per_day"], 1000);
+    let bad = json!({"ai_limits": {"products": {"ixp": {"tokens_per_day": 0}}}});
+    let (st, v) = s
+        .call(Method::PATCH, &format!("/v1/orgs/{org}"), Some(&s.admin), Some(bad))
+        .await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("ai_limits.products.ixp.tokens_per_day")
+        ),
+        "{v}"
+    );
+    let (_, v) = s.get(&format!("/v1/tenants/{tenant}/ai-settings"), &oa).await;
+    let ixp = &v["effective"]["ixp"]["limits"];
+    assert_eq!(ixp["value"]["tokens_per_day"], 1000, "{v}");
+    assert_eq!(ixp["value"]["tokens_per_month"], 900000);
+    assert_eq!(ixp["source"], "org");
+    assert_eq!(v["effective"]["assistant"]["limits"]["value"]["tokens_per_day"], 5000);
+
+    // Forty calls at once, each asking for up to 300 completion tokens: a call reserves its
+    // body's bytes plus its cap, so only a few fit at a time; none may take the budget past
+    // 1,000 tokens, whatever the interleaving.
+    let body = json!({"model": "gpt-4o-mini", "max_tokens": 300, "messages": [{"role": "user", "content": "hello"}]});
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let (url, svc, tenant, body) = (s.url.clone(), svc.clone(), tenant.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let resp = reqwest::Client::new()
+                .post(format!("{url}/v1/chat/completions"))
+                .bearer_auth(&svc)
+                .header("x-datapact-tenant", &tenant)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            let v: Value = resp.json().await.unwrap();
+            (status, v["error"]["code"].as_str().map(str::to_string))
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (StatusCode::OK, _) => ok += 1,
+            (StatusCode::TOO_MANY_REQUESTS, Some(code)) => {
+                assert!(code.starts_with("token_budget_"), "{code}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Then one at a time until the budget has no room for another.
+    loop {
+        let (st, v) = chat(&s, &svc, &tenant, body.clone()).await;
+        if st != StatusCode::OK {
+            assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{v}");
+            break;
+        }
+        ok += 1;
+    }
+    let (_, u) = s.get(&format!("/v1/tenants/{tenant}/usage?product=ixp"), &oa).await;
+    let used = u["totals"]["total_tokens"].as_u64().unwrap();
+    assert_eq!(u["totals"]["requests"].as_u64(), Some(ok), "{u}");
+    assert!(used <= 1000, "{used} tokens used of a 1,000-token budget: {u}");
+    assert!(ok >= 10, "the budget admits calls while it has room: {ok}");
+    let day = u["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["period"] == "day")
+        .unwrap();
+    assert_eq!(
+        (day["tokens"].as_u64(), day["used"].as_u64()),
+        (Some(1000), Some(used)),
+        "{u}"
+    );
+    // Every forwarded request carried the cap that bounds it.
+    for b in &mock.seen().bodies {
+        let cap = b["max_tokens"].as_u64().unwrap();
+        assert!((1..=300).contains(&cap), "{b}");
+    }
+
+    // A rate for one product, locked by the organization: the tenant's own setting cannot lift it.
+    put_org_ai(
+        &s,
+        &oa,
+        &org,
+        json!({"locked": ["limits"], "products": {"ixp": {"limits": {"requests_per_second": 1, "burst": 1}}}}),
+    )
+    .await;
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/tenants/{tenant}/ai-settings"),
+            Some(&oa),
+            Some(json!({"limits": {"requests_per_second": 1000}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["effective"]["ixp"]["limits"]["value"]["requests_per_second"], 1,
+        "{v}"
+    );
+    assert_eq!(v["effective"]["ixp"]["limits"]["locked"], true);
+    // The rate is checked first: one call gets through it (and is refused by the spent
+    // budget the terms still impose), the next within the second is refused by the rate.
+    let (st, v) = chat(&s, &svc, &tenant, body.clone()).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str().map(|c| c.starts_with("token_budget_"))),
+        (StatusCode::TOO_MANY_REQUESTS, Some(true)),
+        "{v}"
+    );
+    let (st, v) = chat(&s, &svc, &tenant, body.clone()).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+        "{v}"
+    );
 }

@@ -122,6 +122,9 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) STRICT;
 "#,
+    r#"
+ALTER TABLE orgs ADD COLUMN ai_limits TEXT;
+"#,
 ];
 
 /// `meta` row saying API key hashes are keyed (HMAC under the server's key).
@@ -165,6 +168,11 @@ where
 fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
+}
+
+/// An organization's limit terms as stored: `NULL` when it has none.
+fn limits_json(l: &datapact_governance::LimitTerms) -> Result<Option<String>, StoreError> {
+    if l.is_empty() { Ok(None) } else { to_json(l).map(Some) }
 }
 
 fn json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
@@ -255,7 +263,7 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
     let mut orgs = Vec::new();
     {
         let mut stmt = tx.prepare(
-            "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at, termination_due_at FROM orgs",
+            "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at, termination_due_at, ai_limits FROM orgs",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -272,6 +280,11 @@ fn load_all(conn: &mut Connection) -> Result<Snapshot, StoreError> {
                 created_at: parse_ts(&r.get::<_, String>(8)?)?,
                 updated_at: parse_ts(&r.get::<_, String>(9)?)?,
                 termination_due_at: parse_opt_ts(r.get(10)?)?,
+                ai_limits: r
+                    .get::<_, Option<String>>(11)?
+                    .map(|l| json(&l, "organization AI limits"))
+                    .transpose()?
+                    .unwrap_or_default(),
                 opt_outs: Vec::new(),
                 ai: settings_of.remove(&("org".to_string(), id)).unwrap_or_default(),
                 tenants: Vec::new(),
@@ -395,11 +408,12 @@ impl Store for SqliteStore {
         let o = org.clone();
         self.run(move |c| {
             c.execute(
-                "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at, termination_due_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status, created_at, updated_at, termination_due_at, ai_limits)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     o.id.to_string(), o.name, o.plan.as_str(), o.region, o.baa, o.contract_forbids_training,
-                    o.allow_cross_region_llm, o.status.as_str(), ts(o.created_at), ts(o.updated_at), o.termination_due_at.map(ts)
+                    o.allow_cross_region_llm, o.status.as_str(), ts(o.created_at), ts(o.updated_at), o.termination_due_at.map(ts),
+                    limits_json(&o.ai_limits)?
                 ],
             )?;
             Ok(())
@@ -412,10 +426,11 @@ impl Store for SqliteStore {
         self.run(move |c| {
             let n = c.execute(
                 "UPDATE orgs SET name = ?2, plan = ?3, baa = ?4, contract_forbids_training = ?5, allow_cross_region_llm = ?6,
-                 status = ?7, updated_at = ?8, termination_due_at = ?9 WHERE id = ?1",
+                 status = ?7, updated_at = ?8, termination_due_at = ?9, ai_limits = ?10 WHERE id = ?1",
                 params![
                     o.id.to_string(), o.name, o.plan.as_str(), o.baa, o.contract_forbids_training,
-                    o.allow_cross_region_llm, o.status.as_str(), ts(o.updated_at), o.termination_due_at.map(ts)
+                    o.allow_cross_region_llm, o.status.as_str(), ts(o.updated_at), o.termination_due_at.map(ts),
+                    limits_json(&o.ai_limits)?
                 ],
             )?;
             if n != 1 {
@@ -741,6 +756,7 @@ mod tests {
             created_at: datetime!(2026-01-01 10:00 UTC),
             updated_at: datetime!(2026-01-01 10:00 UTC),
             termination_due_at: None,
+            ai_limits: Default::default(),
             opt_outs: vec![],
             ai: AiSettings::default(),
             tenants: vec![],
@@ -755,6 +771,18 @@ mod tests {
         store.insert_org(&o).await.unwrap();
         o.plan = Plan::Standard;
         o.status = OrgStatus::Terminating;
+        o.ai_limits = datapact_governance::LimitTerms {
+            tokens_per_day: Some(1000),
+            products: [(
+                "ixp".to_string(),
+                datapact_governance::AiLimits {
+                    requests_per_second: Some(5),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
         store.update_org(&o).await.unwrap();
         let t = Tenant {
             id: TenantId::generate(),
@@ -841,6 +869,7 @@ mod tests {
         );
         assert_eq!(got.opt_outs, vec![opt]);
         assert_eq!(got.ai, settings);
+        assert_eq!(got.ai_limits, o.ai_limits, "the organization's limit terms");
         assert_eq!(snap.tenants.len(), 1);
         assert_eq!(snap.tenants[0].ai, tset);
         assert_eq!(snap.tenants[0].grants, vec![grant]);

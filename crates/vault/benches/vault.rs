@@ -73,6 +73,7 @@ fn registry(tenants: &[TenantRef<'_>]) -> Registry {
         created_at: now,
         updated_at: now,
         termination_due_at: None,
+        ai_limits: Default::default(),
         opt_outs: vec![],
         ai: AiSettings::default(),
         tenants: vec![],

@@ -1,16 +1,27 @@
-//! Rate limits and token budgets of the AI trust layer, and usage accounting: requests per
-//! second per tenant (GCRA), tokens per tenant and product per day or month, and the counts
-//! behind them, kept in memory and written to the store every second.
+//! Rate limits and token budgets of the AI trust layer, and usage accounting.
+//!
+//! - Rates (GCRA): the server's per-tenant rate (`[gateway] tenant_requests_per_second`),
+//!   and each tenant's rate per product from the limits in force (AI settings, the
+//!   organization's terms; `datapact_governance::settings::effective_limits`).
+//! - Token budgets per tenant and product, per UTC day and month: the server's
+//!   `[[gateway.budgets]]` and the limits in force, whichever is lower.
+//! - A budget is checked and charged in one step: a call reserves its worst case (the bytes
+//!   of the prompt it sends, which no byte-level tokenizer exceeds, plus the completion tokens
+//!   it may produce, which the gateway caps in the request) under the same lock that checks
+//!   what is spent and reserved, and the reservation is settled with the provider's count when
+//!   the call ends. Concurrent calls therefore cannot together exceed a budget.
+//! - The counts behind them are kept in memory and written to the store every second.
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use datapact_governance::AiLimits;
 use datapact_governance::TenantId;
 use datapact_store::{Store, StoreError, UsageRow};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use time::{Date, OffsetDateTime};
 
 use super::{CallRecord, GatewayCaller};
@@ -19,9 +30,20 @@ use crate::config::{BudgetConfig, BudgetPeriod, GatewayConfig};
 /// Why a call is over a limit, and when to try again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Over {
-    /// The tenant's request rate.
+    /// The tenant's request rate (the server's, or the limits in force for the product).
     Rate {
         /// When a request would conform.
+        retry_after: Duration,
+    },
+    /// The budget has less room left than the call's prompt alone could take.
+    TooLarge {
+        /// The period of the budget with the least room.
+        period: BudgetPeriod,
+        /// Tokens left in it.
+        room: u64,
+        /// The call's prompt, as an upper bound of its tokens.
+        prompt: u64,
+        /// When the period ends.
         retry_after: Duration,
     },
     /// A token budget.
@@ -76,8 +98,71 @@ struct Book {
     pending: HashMap<DayKey, Counts>,
     /// Tokens per tenant, product and day, for budgets: only tenants in `loaded`.
     spent: HashMap<(TenantId, String, Date), u64>,
+    /// Tokens reserved by calls under way, per tenant and product.
+    reserved: HashMap<(TenantId, String), u64>,
     /// Tenants whose month so far has been read from the store.
     loaded: HashSet<(TenantId, Date)>,
+}
+
+impl Book {
+    /// Tokens of `product` the tenant spent from `from` to `to`, inclusive.
+    fn spent(&self, tenant: TenantId, product: &str, from: Date, to: Date) -> u64 {
+        let mut used = 0u64;
+        let mut d = from;
+        loop {
+            used = used.saturating_add(self.spent.get(&(tenant, product.to_string(), d)).copied().unwrap_or(0));
+            match d.next_day() {
+                Some(n) if n <= to => d = n,
+                _ => return used,
+            }
+        }
+    }
+}
+
+/// A budget that applies to one call: its period and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Day or month.
+    pub period: BudgetPeriod,
+    /// Tokens per period.
+    pub tokens: u64,
+}
+
+/// Tokens a call holds against its budgets until it ends: released when dropped, replaced by
+/// the provider's count when settled.
+pub struct Reservation {
+    book: Arc<std::sync::Mutex<Book>>,
+    key: (TenantId, String),
+    amount: u64,
+    /// The completion tokens the call may produce (the cap put in its request).
+    pub completion_cap: Option<u64>,
+}
+
+impl Reservation {
+    /// Tokens reserved.
+    pub fn amount(&self) -> u64 {
+        self.amount
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.book.lock()
+            && let Some(r) = b.reserved.get_mut(&self.key)
+        {
+            *r = r.saturating_sub(self.amount);
+            if *r == 0 {
+                b.reserved.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// A tenant's rate for one product, as the limits in force set it.
+struct ProductRate {
+    quota: (u32, u32),
+    limiter: DefaultDirectRateLimiter,
+    used: std::time::Instant,
 }
 
 /// The gateway's limits and usage counters.
@@ -85,8 +170,10 @@ pub struct Limits {
     /// Calls under way at once, across tenants.
     calls: Arc<tokio::sync::Semaphore>,
     rate: Option<DefaultKeyedRateLimiter<TenantId>>,
+    /// Rates per tenant and product from the limits in force, made when first needed.
+    rates: std::sync::Mutex<HashMap<(TenantId, String), ProductRate>>,
     budgets: Vec<BudgetConfig>,
-    book: std::sync::Mutex<Book>,
+    book: Arc<std::sync::Mutex<Book>>,
     /// Serializes writing pending counts with reading a tenant's month, so none is counted twice.
     io: tokio::sync::Mutex<()>,
 }
@@ -131,8 +218,9 @@ impl Limits {
         Self {
             calls: Arc::new(tokio::sync::Semaphore::new(calls)),
             rate,
+            rates: std::sync::Mutex::new(HashMap::new()),
             budgets: cfg.budgets.clone(),
-            book: std::sync::Mutex::new(Book::default()),
+            book: Arc::new(std::sync::Mutex::new(Book::default())),
             io: tokio::sync::Mutex::new(()),
         }
     }
@@ -159,13 +247,69 @@ impl Limits {
             .filter(move |b| b.product == "*" || b.product == product)
     }
 
-    /// Whether the tenant has tokens left in every budget of `product`.
-    pub async fn check_budget(&self, store: &dyn Store, tenant: TenantId, product: &str) -> Result<(), Over> {
-        if self.budgets_for(product).next().is_none() {
-            return Ok(());
+    /// The server's own ceilings for a product: its `[[gateway.budgets]]`, the lowest of each
+    /// period.
+    pub fn server_limits(&self, product: &str) -> AiLimits {
+        let mut l = AiLimits::default();
+        for b in self.budgets_for(product) {
+            let slot = match b.period {
+                BudgetPeriod::Day => &mut l.tokens_per_day,
+                BudgetPeriod::Month => &mut l.tokens_per_month,
+            };
+            *slot = Some(slot.map_or(b.tokens, |t| t.min(b.tokens)));
         }
-        let now = OffsetDateTime::now_utc();
-        let today = now.date();
+        l
+    }
+
+    /// Takes one request from the tenant's rate for `product`, as `limits` set it.
+    pub fn check_product_rate(&self, tenant: TenantId, product: &str, limits: &AiLimits) -> Result<(), Over> {
+        let Some(rps) = limits.requests_per_second.and_then(NonZeroU32::new) else {
+            return Ok(());
+        };
+        let burst = limits.burst.and_then(NonZeroU32::new).unwrap_or(rps);
+        let Ok(mut rates) = self.rates.lock() else {
+            return Ok(());
+        };
+        let key = (tenant, product.to_string());
+        let quota = (rps.get(), burst.get());
+        let entry = rates.entry(key).or_insert_with(|| ProductRate {
+            quota,
+            limiter: RateLimiter::direct(Quota::per_second(rps).allow_burst(burst)),
+            used: std::time::Instant::now(),
+        });
+        if entry.quota != quota {
+            // The limits changed: the new rate starts with a full burst.
+            entry.quota = quota;
+            entry.limiter = RateLimiter::direct(Quota::per_second(rps).allow_burst(burst));
+        }
+        entry.used = std::time::Instant::now();
+        entry.limiter.check().map_err(|not_until| Over::Rate {
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        })
+    }
+
+    /// The budgets `limits` set.
+    pub fn budgets(limits: &AiLimits) -> Vec<Budget> {
+        let mut v = Vec::new();
+        if let Some(tokens) = limits.tokens_per_day {
+            v.push(Budget {
+                period: BudgetPeriod::Day,
+                tokens,
+            });
+        }
+        if let Some(tokens) = limits.tokens_per_month {
+            v.push(Budget {
+                period: BudgetPeriod::Month,
+                tokens,
+            });
+        }
+        v
+    }
+
+    /// Reads the tenant's month from the store once, so its budgets count what earlier
+    /// processes spent.
+    async fn ensure_loaded(&self, store: &dyn Store, tenant: TenantId) {
+        let today = OffsetDateTime::now_utc().date();
         let month = month_start(today);
         let loaded = self
             .book
@@ -179,33 +323,120 @@ impl Limits {
                 tracing::warn!(error = %e, %tenant, "cannot read stored LLM usage; budgets use this process's counts");
             }
         }
+    }
+
+    /// The least room any of `budgets` has (spent and reserved taken out), with that budget;
+    /// `None` without budgets.
+    fn room(
+        book: &Book,
+        tenant: TenantId,
+        product: &str,
+        budgets: &[Budget],
+        now: OffsetDateTime,
+    ) -> Option<(u64, Budget)> {
+        let today = now.date();
+        let reserved = book.reserved.get(&(tenant, product.to_string())).copied().unwrap_or(0);
+        budgets
+            .iter()
+            .map(|b| {
+                let from = match b.period {
+                    BudgetPeriod::Day => today,
+                    BudgetPeriod::Month => month_start(today),
+                };
+                let used = book.spent(tenant, product, from, today).saturating_add(reserved);
+                (b.tokens.saturating_sub(used), *b)
+            })
+            .min_by_key(|(room, _)| *room)
+    }
+
+    /// Whether the tenant has tokens left in every budget of `product` (a first, cheap check;
+    /// [`Limits::reserve`] is the one that counts).
+    pub async fn check_budget(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        product: &str,
+        budgets: &[Budget],
+    ) -> Result<(), Over> {
+        if budgets.is_empty() {
+            return Ok(());
+        }
+        self.ensure_loaded(store, tenant).await;
+        let now = OffsetDateTime::now_utc();
         let Ok(book) = self.book.lock() else {
             return Ok(());
         };
-        for b in self.budgets_for(product) {
-            let days = match b.period {
-                BudgetPeriod::Day => today..=today,
-                BudgetPeriod::Month => month..=today,
-            };
-            let mut used = 0u64;
-            let mut d = *days.start();
-            loop {
-                used = used.saturating_add(book.spent.get(&(tenant, product.to_string(), d)).copied().unwrap_or(0));
-                match d.next_day() {
-                    Some(n) if n <= *days.end() => d = n,
-                    _ => break,
-                }
-            }
-            if used >= b.tokens {
-                return Err(Over::Budget {
-                    product: b.product.clone(),
-                    period: b.period,
-                    tokens: b.tokens,
-                    retry_after: until_period_end(now, b.period),
-                });
-            }
+        match Self::room(&book, tenant, product, budgets, now) {
+            Some((0, b)) => Err(Over::Budget {
+                product: product.to_string(),
+                period: b.period,
+                tokens: b.tokens,
+                retry_after: until_period_end(now, b.period),
+            }),
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Reserves a call's worst case against every budget in one step: `prompt` tokens (an
+    /// upper bound) and the completion, capped at `completion` if the client set a cap, and
+    /// always at what the budgets have left. Refused when even the prompt does not fit.
+    pub async fn reserve(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        product: &str,
+        budgets: &[Budget],
+        prompt: u64,
+        completion: Option<u64>,
+    ) -> Result<Option<Reservation>, Over> {
+        if budgets.is_empty() {
+            return Ok(None);
+        }
+        self.ensure_loaded(store, tenant).await;
+        self.reserve_now(tenant, product, budgets, prompt, completion)
+    }
+
+    /// [`Limits::reserve`] once the tenant's month is loaded: one step under the book's lock.
+    fn reserve_now(
+        &self,
+        tenant: TenantId,
+        product: &str,
+        budgets: &[Budget],
+        prompt: u64,
+        completion: Option<u64>,
+    ) -> Result<Option<Reservation>, Over> {
+        let now = OffsetDateTime::now_utc();
+        let Ok(mut book) = self.book.lock() else {
+            return Ok(None);
+        };
+        let Some((room, b)) = Self::room(&book, tenant, product, budgets, now) else {
+            return Ok(None);
+        };
+        if room == 0 {
+            return Err(Over::Budget {
+                product: product.to_string(),
+                period: b.period,
+                tokens: b.tokens,
+                retry_after: until_period_end(now, b.period),
+            });
+        }
+        if room <= prompt {
+            return Err(Over::TooLarge {
+                period: b.period,
+                room,
+                prompt,
+                retry_after: until_period_end(now, b.period),
+            });
+        }
+        let cap = completion.map_or(room - prompt, |c| c.min(room - prompt));
+        let amount = prompt + cap;
+        *book.reserved.entry((tenant, product.to_string())).or_default() += amount;
+        Ok(Some(Reservation {
+            book: Arc::clone(&self.book),
+            key: (tenant, product.to_string()),
+            amount,
+            completion_cap: Some(cap),
+        }))
     }
 
     async fn load(&self, store: &dyn Store, tenant: TenantId, month: Date, today: Date) -> Result<(), StoreError> {
@@ -237,31 +468,70 @@ impl Limits {
         Ok(())
     }
 
-    /// Counts a finished call (one that reached a provider).
-    pub fn account(&self, caller: &GatewayCaller, record: &CallRecord) {
-        if record.provider.is_none() || record.status == datapact_audit::CallStatus::Blocked {
-            return;
-        }
-        let [p, c, t] = record.usage.map(|n| u64::from(n.unwrap_or(0)));
-        let total = if t == 0 { p + c } else { t };
+    /// Counts a finished call (one that reached a provider) and settles its reservation:
+    /// the provider's count replaces it, or, when the provider gave none, the reservation is
+    /// charged whole (it is the call's upper bound).
+    pub fn account(&self, caller: &GatewayCaller, record: &CallRecord, reservation: Option<Reservation>) {
+        let reached = record.provider.is_some() && record.status != datapact_audit::CallStatus::Blocked;
+        let usage = record.usage.map(|n| n.map(u64::from));
+        self.settle(
+            (caller.tenant.id, &caller.product, &record.model),
+            reached,
+            usage,
+            reservation,
+        );
+    }
+
+    /// Counts a call of `(tenant, product, model)` with the provider's `[prompt, completion,
+    /// total]` counts (each if given), replacing its reservation.
+    fn settle(
+        &self,
+        (tenant, product, model): (TenantId, &str, &str),
+        reached: bool,
+        [p, c, t]: [Option<u64>; 3],
+        mut reservation: Option<Reservation>,
+    ) {
+        let counted = match (t, p, c) {
+            (Some(t), _, _) if t > 0 => Some(t),
+            (_, Some(p), c) => Some(p + c.unwrap_or(0)),
+            _ => None,
+        };
+        // No count (a stream broken off, a provider that reports none): the call may have
+        // cost up to what it reserved, so that is what it is charged.
+        let total = match (&reservation, counted) {
+            (_, Some(n)) => n,
+            (Some(r), None) if reached => r.amount,
+            _ => 0,
+        };
+        let (p, c) = (p.unwrap_or(0), c.unwrap_or(0));
         let day = OffsetDateTime::now_utc().date();
         let Ok(mut book) = self.book.lock() else {
             return;
         };
-        book.pending
-            .entry((caller.tenant.id, caller.product.clone(), record.model.clone(), day))
-            .or_default()
-            .add(&Counts {
-                requests: 1,
-                prompt: p,
-                completion: c,
-                total,
-            });
-        if book.loaded.contains(&(caller.tenant.id, month_start(day))) {
-            *book
-                .spent
-                .entry((caller.tenant.id, caller.product.clone(), day))
-                .or_default() += total;
+        if reached {
+            book.pending
+                .entry((tenant, product.to_string(), model.to_string(), day))
+                .or_default()
+                .add(&Counts {
+                    requests: 1,
+                    prompt: p,
+                    completion: c,
+                    total,
+                });
+            if book.loaded.contains(&(tenant, month_start(day))) {
+                *book.spent.entry((tenant, product.to_string(), day)).or_default() += total;
+            }
+        }
+        // The reservation gives way to the count under the same lock: no check ever sees the
+        // call counted twice or not at all.
+        if let Some(r) = reservation.as_mut() {
+            if let Some(held) = book.reserved.get_mut(&r.key) {
+                *held = held.saturating_sub(r.amount);
+                if *held == 0 {
+                    book.reserved.remove(&r.key);
+                }
+            }
+            r.amount = 0;
         }
     }
 
@@ -292,6 +562,11 @@ impl Limits {
         }
         if let Some(rate) = &self.rate {
             rate.retain_recent();
+        }
+        // A rate unused for a minute is back at its full burst (bursts above a minute's worth
+        // excepted, and those only lose what they had used): nothing is lost by dropping it.
+        if let Ok(mut rates) = self.rates.lock() {
+            rates.retain(|_, r| r.used.elapsed() < Duration::from_secs(60));
         }
         Ok(())
     }
@@ -334,17 +609,18 @@ impl Limits {
         Ok(rows)
     }
 
-    /// The budgets that apply to `product` and how much of each the tenant has used.
+    /// How much of each of `budgets` the tenant has used on `product`, with when its period ends.
     pub async fn budget_status(
         &self,
         store: &dyn Store,
         tenant: TenantId,
         product: &str,
-    ) -> Vec<(BudgetConfig, u64, Duration)> {
+        budgets: &[Budget],
+    ) -> Vec<(Budget, u64, Duration)> {
         let now = OffsetDateTime::now_utc();
         let today = now.date();
         let mut out = Vec::new();
-        for b in self.budgets_for(product) {
+        for b in budgets {
             let from = match b.period {
                 BudgetPeriod::Day => today,
                 BudgetPeriod::Month => month_start(today),
@@ -359,7 +635,7 @@ impl Limits {
                         .sum()
                 })
                 .unwrap_or(0);
-            out.push((b.clone(), used, until_period_end(now, b.period)));
+            out.push((*b, used, until_period_end(now, b.period)));
         }
         out
     }
@@ -404,6 +680,111 @@ mod tests {
         assert_eq!(until_period_end(t, BudgetPeriod::Month), Duration::from_secs(3600));
         let t = time::macros::datetime!(2026-12-31 00:00 UTC);
         assert_eq!(until_period_end(t, BudgetPeriod::Month), Duration::from_secs(86_400));
+    }
+
+    use proptest::prelude::*;
+
+    /// One call of the property test: the prompt bound it reserves, the completion cap it asks
+    /// for, and how much of what it was allowed it really uses (percent).
+    #[derive(Debug, Clone)]
+    struct Call {
+        prompt: u64,
+        completion: Option<u64>,
+        used_pct: u64,
+    }
+
+    fn arb_call() -> impl Strategy<Value = Call> {
+        (1u64..300, proptest::option::of(0u64..600), 0u64..=100).prop_map(|(prompt, completion, used_pct)| Call {
+            prompt,
+            completion,
+            used_pct,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Calls on several threads at once, each reserving, then settling with what it used
+        /// (never more than its prompt bound and its cap, as a provider honouring the cap
+        /// does): the tokens spent never exceed the budget, at any moment or at the end.
+        #[test]
+        fn concurrent_calls_never_overshoot_a_budget(
+            tokens in 1u64..5_000,
+            month in proptest::option::of(1u64..8_000),
+            calls in proptest::collection::vec(arb_call(), 1..120),
+            threads in 2usize..6,
+        ) {
+            let l = Arc::new(Limits::new(&GatewayConfig::default()));
+            let tenant = TenantId::generate();
+            let today = OffsetDateTime::now_utc().date();
+            l.book.lock().unwrap().loaded.insert((tenant, month_start(today)));
+            let mut budgets = vec![Budget { period: BudgetPeriod::Day, tokens }];
+            if let Some(m) = month {
+                budgets.push(Budget { period: BudgetPeriod::Month, tokens: m });
+            }
+            let limit = budgets.iter().map(|b| b.tokens).min().unwrap();
+            let chunks: Vec<Vec<Call>> = calls.chunks(calls.len().div_ceil(threads)).map(|c| c.to_vec()).collect();
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    let (l, budgets) = (Arc::clone(&l), budgets.clone());
+                    std::thread::spawn(move || {
+                        let mut admitted = 0u64;
+                        for call in chunk {
+                            let Ok(Some(r)) = l.reserve_now(tenant, "p", &budgets, call.prompt, call.completion) else {
+                                continue;
+                            };
+                            admitted += 1;
+                            let cap = r.completion_cap.unwrap_or(0);
+                            let prompt = call.prompt * call.used_pct / 100;
+                            let completion = cap * call.used_pct / 100;
+                            std::thread::yield_now();
+                            l.settle((tenant, "p", "m"), true, [Some(prompt), Some(completion), None], Some(r));
+                            let b = l.book.lock().unwrap();
+                            let spent = b.spent(tenant, "p", month_start(today), today);
+                            let reserved = b.reserved.get(&(tenant, "p".to_string())).copied().unwrap_or(0);
+                            assert!(spent + reserved <= limit, "spent {spent} + reserved {reserved} > {limit}");
+                        }
+                        admitted
+                    })
+                })
+                .collect();
+            let admitted: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+            let b = l.book.lock().unwrap();
+            prop_assert!(b.spent(tenant, "p", month_start(today), today) <= limit);
+            prop_assert!(b.reserved.is_empty(), "every reservation settled");
+            prop_assert!(admitted > 0 || calls.iter().all(|c| c.prompt >= limit));
+        }
+    }
+
+    #[test]
+    fn a_dropped_reservation_gives_its_tokens_back_and_an_unknown_count_charges_it_whole() {
+        let l = Limits::new(&GatewayConfig::default());
+        let tenant = TenantId::generate();
+        let today = OffsetDateTime::now_utc().date();
+        l.book.lock().unwrap().loaded.insert((tenant, month_start(today)));
+        let budgets = [Budget {
+            period: BudgetPeriod::Day,
+            tokens: 100,
+        }];
+        let r = l.reserve_now(tenant, "p", &budgets, 30, None).unwrap().unwrap();
+        assert_eq!(
+            (r.amount(), r.completion_cap),
+            (100, Some(70)),
+            "the cap is what is left"
+        );
+        assert!(matches!(
+            l.reserve_now(tenant, "p", &budgets, 1, None),
+            Err(Over::Budget { .. })
+        ));
+        drop(r);
+        let r = l.reserve_now(tenant, "p", &budgets, 30, Some(10)).unwrap().unwrap();
+        assert_eq!(r.amount(), 40);
+        // A stream broken off without a count: charged what it reserved.
+        l.settle((tenant, "p", "m"), true, [None, None, None], Some(r));
+        assert!(matches!(
+            l.reserve_now(tenant, "p", &budgets, 60, None),
+            Err(Over::TooLarge { room: 60, .. })
+        ));
     }
 
     #[test]

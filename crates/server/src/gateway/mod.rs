@@ -712,6 +712,81 @@ fn header_label(
     }
 }
 
+/// The limits in force for the caller's product: its AI settings, its organization's terms and
+/// the server's budgets, each the lowest.
+pub fn effective_limits(st: &AppState, caller: &GatewayCaller) -> datapact_governance::AiLimits {
+    datapact_governance::settings::effective_limits(
+        &caller.org.ai,
+        &caller.tenant.ai,
+        &caller.product,
+        &caller.org.ai_limits,
+        st.limits.server_limits(&caller.product),
+    )
+    .value
+}
+
+/// The completion cap a chat request sets itself, if any.
+fn requested_completion(req: &serde_json::Value) -> Option<u64> {
+    ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .filter_map(|k| req.get(*k).and_then(serde_json::Value::as_u64))
+        .min()
+}
+
+/// Reserves the call's worst case against its budgets and writes the completion cap that
+/// bounds it into the request (lowering the client's own, or adding `max_completion_tokens`).
+async fn reserve(
+    st: &AppState,
+    caller: &GatewayCaller,
+    endpoint: Endpoint,
+    req: &mut serde_json::Value,
+    budgets: &[limits::Budget],
+) -> Result<Option<limits::Reservation>, GatewayError> {
+    if budgets.is_empty() {
+        return Ok(None);
+    }
+    // Every token a byte-level tokenizer makes covers at least one byte of what is sent.
+    let prompt = serde_json::to_vec(&*req).map(|b| b.len() as u64).unwrap_or(u64::MAX);
+    let completion = match endpoint {
+        Endpoint::Embeddings => Some(0),
+        Endpoint::Chat => Some(
+            requested_completion(req).unwrap_or(u64::from(
+                st.config
+                    .gateway
+                    .budget_completion_tokens
+                    .unwrap_or(crate::config::GatewayConfig::DEFAULT_BUDGET_COMPLETION_TOKENS),
+            )),
+        ),
+    };
+    let r = st
+        .limits
+        .reserve(
+            &*st.store,
+            caller.tenant.id,
+            &caller.product,
+            budgets,
+            prompt,
+            completion,
+        )
+        .await
+        .map_err(over_limit)?;
+    if let (Endpoint::Chat, Some(cap), Some(obj)) =
+        (endpoint, r.as_ref().and_then(|r| r.completion_cap), req.as_object_mut())
+    {
+        let mut set = false;
+        for k in ["max_completion_tokens", "max_tokens"] {
+            if let Some(v) = obj.get_mut(k) {
+                *v = serde_json::json!(v.as_u64().map_or(cap, |n| n.min(cap)));
+                set = true;
+            }
+        }
+        if !set {
+            obj.insert("max_completion_tokens".into(), serde_json::json!(cap));
+        }
+    }
+    Ok(r)
+}
+
 fn over_limit(o: limits::Over) -> GatewayError {
     let (code, message, retry_after) = match o {
         limits::Over::Rate { retry_after } => (
@@ -736,6 +811,22 @@ fn over_limit(o: limits::Over) -> GatewayError {
                     "this product".to_string()
                 } else {
                     format!("`{product}`")
+                }
+            ),
+            retry_after,
+        ),
+        limits::Over::TooLarge {
+            period,
+            room,
+            prompt,
+            retry_after,
+        } => (
+            "token_budget_insufficient",
+            format!(
+                "this call's prompt may take up to {prompt} tokens, and this tenant's budget per {} has {room} left",
+                match period {
+                    crate::config::BudgetPeriod::Day => "day",
+                    crate::config::BudgetPeriod::Month => "month",
                 }
             ),
             retry_after,
@@ -802,6 +893,11 @@ async fn pipeline(
         e
     })?;
     st.limits.check_rate(caller.tenant.id).map_err(over_limit)?;
+    let limits = effective_limits(&st, caller);
+    st.limits
+        .check_product_rate(caller.tenant.id, &caller.product, &limits)
+        .map_err(over_limit)?;
+    let budgets = limits::Limits::budgets(&limits);
     record.feature = header_label(headers, "x-datapact-feature", "invalid_feature")?;
     // Read only up to the limit; a longer body is refused in OpenAI's error shape.
     let read = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_CHAT_BYTES))
@@ -939,7 +1035,7 @@ async fn pipeline(
     record.provider = Some((*first).clone());
     if let Err(o) = st
         .limits
-        .check_budget(&*st.store, caller.tenant.id, &caller.product)
+        .check_budget(&*st.store, caller.tenant.id, &caller.product, &budgets)
         .await
     {
         let e = over_limit(o);
@@ -1097,6 +1193,10 @@ async fn pipeline(
         }
     }
 
+    // Budgets: the call's worst case is reserved, and its completion capped to fit, in one
+    // step with the check, so calls under way together cannot overshoot.
+    let reservation = reserve(&st, caller, endpoint, &mut req, &budgets).await?;
+
     // Forward to the first allowed provider that answers, asking it to keep nothing.
     // Each provider that receives the prompt has its entry first (durable by default).
     let forwarded = &*record;
@@ -1161,6 +1261,7 @@ async fn pipeline(
             include_usage,
             keep,
             permit,
+            reservation,
         }));
     }
     let provider = sent.provider;
@@ -1212,7 +1313,7 @@ async fn pipeline(
     ];
     record.reasons.clear();
     record.saved = keep.as_ref().map(|k| k.id);
-    st.limits.account(caller, record);
+    st.limits.account(caller, record, reservation);
     // The disclosure was recorded, durably, before the prompt left (`llm_forward`); the
     // outcome (tokens, latency) is queued now and committed with the next group, without the
     // answer waiting for a second fsync. A crash can lose the outcome of the last moments'

@@ -82,6 +82,8 @@ pub struct Relay {
     pub pseudonymizer: datapact_pii::Pseudonymizer,
     /// Whether the client asked for the usage chunk.
     pub include_usage: bool,
+    /// The call's tokens held against its budgets, settled when the stream ends.
+    pub reservation: Option<super::limits::Reservation>,
     /// The call to keep in the tenant's vault, if `save_prompts` is on.
     pub keep: Option<super::Keep>,
     /// The call's place among those under way, held until the stream ends.
@@ -201,6 +203,7 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
         include_usage,
         keep,
         permit: _permit,
+        reservation,
     } = r;
     // The answer as the client saw it, for the tenant's copy.
     let mut kept = keep.as_ref().map(|_| String::new());
@@ -326,7 +329,7 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
     let keep = keep.filter(|_| failure.is_none());
     record.saved = keep.as_ref().map(|k| k.id);
     let ev = record.event(&caller, started, waited);
-    st.limits.account(&caller, &record);
+    st.limits.account(&caller, &record, reservation);
     let last = match (super::record_call(&st, ev).await, failure) {
         (Err(e), _) => Some(error_event(&e)),
         (Ok(_), None) => Some(Bytes::from_static(b"data: [DONE]\n\n")),

@@ -39,6 +39,7 @@ pub async fn create(
         created_at: t,
         updated_at: t,
         termination_due_at: None,
+        ai_limits: Default::default(),
         opt_outs: Vec::new(),
         ai: AiSettings::default(),
         tenants: Vec::new(),
@@ -128,6 +129,7 @@ pub async fn patch(
             ("baa", body.baa.is_some()),
             ("contract_forbids_training", body.contract_forbids_training.is_some()),
             ("status", body.status.is_some()),
+            ("ai_limits", body.ai_limits.is_some()),
         ];
         if let Some((field, _)) = vendor_fields.iter().find(|(_, set)| *set) {
             return Err(
@@ -140,6 +142,9 @@ pub async fn patch(
         return Err(ApiError::forbidden("only platform_admin may change an organization's status").field("status"));
     }
     let name = body.name.as_deref().map(|n| text("name", n, 200)).transpose()?;
+    if let Some(terms) = &body.ai_limits {
+        super::terms::check_limit_terms(&st, terms)?;
+    }
     let _w = st.write_lock().await;
     // Re-read under the write lock so a concurrent change is not overwritten.
     let current = guard::org(&st, &c, &id)?;
@@ -187,6 +192,9 @@ pub async fn patch(
     org.baa = body.baa.unwrap_or(org.baa);
     org.contract_forbids_training = body.contract_forbids_training.unwrap_or(org.contract_forbids_training);
     org.allow_cross_region_llm = body.allow_cross_region_llm.unwrap_or(org.allow_cross_region_llm);
+    if let Some(terms) = body.ai_limits {
+        org.ai_limits = terms;
+    }
     let t = now();
     if org == *current {
         return Ok(Json(OrgView::of(&org, t)));

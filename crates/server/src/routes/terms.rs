@@ -19,7 +19,8 @@ use crate::guard;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{
-    AiSettingsView, CreateGrant, CreateOptOut, EffectiveModels, EffectivePii, EffectiveToggles, GrantView, OptOutView,
+    AiSettingsView, CreateGrant, CreateOptOut, EffectiveLimits, EffectiveModels, EffectivePii, EffectiveToggles,
+    GrantView, OptOutView,
 };
 
 /// Records a training opt-out from a support ticket (vendor).
@@ -210,6 +211,16 @@ fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(
     for p in s.products.keys() {
         product(st, &format!("products.{p}"), p)?;
     }
+    let limits = std::iter::once(("limits".to_string(), &s.limits)).chain(
+        s.products
+            .iter()
+            .map(|(p, t)| (format!("products.{p}.limits"), &t.limits)),
+    );
+    for (prefix, l) in limits {
+        if let Some(l) = l {
+            check_limits(&prefix, l)?;
+        }
+    }
     let levels = std::iter::once((String::new(), &s.models))
         .chain(s.products.iter().map(|(p, t)| (format!("products.{p}."), &t.models)));
     for (prefix, models) in levels {
@@ -237,6 +248,21 @@ fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+fn check_limits(prefix: &str, l: &datapact_governance::AiLimits) -> Result<(), ApiError> {
+    l.check()
+        .map_err(|(field, why)| ApiError::invalid("invalid_value", &format!("{prefix}.{field}"), why))
+}
+
+/// Checks an organization's limit terms: ranges, and products of the catalog.
+pub(crate) fn check_limit_terms(st: &AppState, t: &datapact_governance::LimitTerms) -> Result<(), ApiError> {
+    check_limits("ai_limits", &t.base())?;
+    for (p, l) in &t.products {
+        product(st, &format!("ai_limits.products.{p}"), p)?;
+        check_limits(&format!("ai_limits.products.{p}"), l)?;
     }
     Ok(())
 }
@@ -277,6 +303,13 @@ fn tenant_view(st: &AppState, org: &Org, tenant: &Tenant) -> AiSettingsView {
             let e = |k| effective(&org.ai, &tenant.ai, &p.id, k);
             let pii = datapact_governance::settings::effective_pii(&org.ai, &tenant.ai, &p.id);
             let models = datapact_governance::settings::effective_models(&org.ai, &tenant.ai, &p.id);
+            let limits = datapact_governance::settings::effective_limits(
+                &org.ai,
+                &tenant.ai,
+                &p.id,
+                &org.ai_limits,
+                st.limits.server_limits(&p.id),
+            );
             (
                 p.id.clone(),
                 EffectiveToggles {
@@ -292,6 +325,11 @@ fn tenant_view(st: &AppState, org: &Org, tenant: &Tenant) -> AiSettingsView {
                         value: models.value,
                         source: models.source,
                         locked: models.locked,
+                    },
+                    limits: EffectiveLimits {
+                        value: limits.value,
+                        source: limits.source,
+                        locked: limits.locked,
                     },
                 },
             )

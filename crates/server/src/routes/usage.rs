@@ -121,7 +121,7 @@ pub async fn usage(
     Path(id): Path<String>,
     QueryParams(q): QueryParams<UsageQuery>,
 ) -> Result<Json<UsageView>, ApiError> {
-    let (tenant, _) = guard::tenant(&st, &c, &id)?;
+    let (tenant, org) = guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::TENANT_READERS, "read usage")?;
     if let Some(p) = &q.product {
         super::product(&st, "product", p)?;
@@ -152,8 +152,27 @@ pub async fn usage(
         totals.completion_tokens += r.completion_tokens;
         totals.total_tokens += r.total_tokens;
     }
+    // Budgets of the products in the rows and of every product a budget applies to (the
+    // server's, the organization's terms, the AI settings).
+    let caller_for = |p: &str| crate::gateway::GatewayCaller {
+        key: Arc::clone(&c),
+        tenant: Arc::clone(&tenant),
+        org: Arc::clone(&org),
+        product: p.to_string(),
+    };
     let mut products: Vec<String> = rows.iter().map(|r| r.product.clone()).collect();
     products.extend(st.limits.budget_products());
+    products.extend(
+        st.registry
+            .catalog()
+            .products()
+            .iter()
+            .filter(|p| {
+                let l = crate::gateway::effective_limits(&st, &caller_for(&p.id));
+                l.tokens_per_day.is_some() || l.tokens_per_month.is_some()
+            })
+            .map(|p| p.id.clone()),
+    );
     if let Some(p) = &q.product {
         products.retain(|x| x == p);
         products.push(p.clone());
@@ -163,7 +182,9 @@ pub async fn usage(
     let mut budgets = Vec::new();
     let now = OffsetDateTime::now_utc();
     for p in products {
-        for (b, used, _) in st.limits.budget_status(&*st.store, tenant.id, &p).await {
+        let limits = crate::gateway::effective_limits(&st, &caller_for(&p));
+        let list = crate::gateway::limits::Limits::budgets(&limits);
+        for (b, used, _) in st.limits.budget_status(&*st.store, tenant.id, &p, &list).await {
             let resets = crate::gateway::limits::period_end(now, b.period);
             budgets.push(BudgetView {
                 product: p.clone(),

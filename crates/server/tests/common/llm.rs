@@ -201,6 +201,14 @@ async fn chat(State(mock): State<Mock>, headers: HeaderMap, axum::Json(body): ax
         Ok(m) => m,
         Err(r) => return *r,
     };
+    // Like a provider, the mock stops at the completion cap it is given.
+    let cap = ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .filter_map(|k| body[*k].as_u64())
+        .min()
+        .unwrap_or(u64::MAX);
+    let completion = 5.min(cap);
+    let usage = json!({"prompt_tokens": 12, "completion_tokens": completion, "total_tokens": 12 + completion});
     if body["stream"] != true {
         return match model.as_str() {
             "broken" => (StatusCode::OK, "{\"not\": \"a completion\"").into_response(),
@@ -211,7 +219,7 @@ async fn chat(State(mock): State<Mock>, headers: HeaderMap, axum::Json(body): ax
                 "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+                "usage": usage
             }))
             .into_response(),
         };
@@ -245,7 +253,7 @@ async fn chat(State(mock): State<Mock>, headers: HeaderMap, axum::Json(body): ax
             events.push(format!(
                 "data: {}\n\n",
                 json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "choices": [],
-                       "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}})
+                       "usage": usage})
             ));
         }
         events.push("data: [DONE]\n\n".into());
