@@ -154,7 +154,14 @@ pub async fn purge_tenant(
             .cloned()
     });
     let job = match pending {
-        Some(job) => job,
+        // An earlier request's purge, recorded and not yet certified: this request completes
+        // it, and is on the record as its own entry first.
+        Some(job) => {
+            state
+                .audit(by.clone().tenant(tenant).resource(Resource::Job(job.id)))
+                .await?;
+            job
+        }
         None => {
             let (count, up_to) =
                 with_vault(state, tenant, |v, t| Ok((v.count(t, None)?, v.max_key_version(t)?))).await?;

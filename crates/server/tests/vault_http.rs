@@ -774,3 +774,38 @@ async fn a_failed_vault_write_is_not_acknowledged() {
     );
     w.s.stop().await;
 }
+
+/// Every request for a purge is on the record as its own entry, also one that finds an earlier
+/// request's purge still under way and completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_purge_request_is_logged_even_when_it_completes_an_earlier_one() {
+    let w = world("enterprise", false).await;
+    assert_eq!(w.put(rec("m")).await.0, StatusCode::CREATED);
+    let keys_db = w.s.dir.join("regions/eu/keys.db");
+    let reader = rusqlite::Connection::open(&keys_db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM tenant_keys", [], |r| r.get(0))
+        .unwrap();
+    let purge = format!("/v1/tenants/{}/purge", w.tenant);
+    let (st, v) = w.s.post(&purge, &w.oa, json!({})).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    // The platform admin asks again: the recorded purge is completed, by this request.
+    let (st, v) = w.s.post(&purge, &w.s.admin, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) =
+        w.s.get(&format!("/v1/audit/entries?tenant={}&action=purge", w.tenant), &w.oa)
+            .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let roles: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["entry"]["outcome"] == "allowed")
+        .map(|e| e["entry"]["actor"]["role"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(roles, vec!["org_admin", "platform_admin"], "{v}");
+    w.s.stop().await;
+}
