@@ -301,6 +301,8 @@ fn admin_key_from_the_environment() {
         "{}",
         text(&out.stderr)
     );
+    // Refused before anything was written: no data directory, keys or databases.
+    assert!(!dir.path().join("d").exists(), "the data directory was created");
     let key = "an-operator-chosen-key-of-decent-length";
     let s = Served::start(&dir.path().join("d"), &[], &[("DATAPACT_ADMIN_KEY", key)]);
     assert!(!s.stdout_head.contains("dpk_"));

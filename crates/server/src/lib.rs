@@ -59,6 +59,13 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
         path: opts.data_dir.display().to_string(),
         error,
     };
+    // Secrets and configuration are checked before anything is written: a mistake leaves no
+    // half-made data directory behind.
+    if let Some(k) = opts.admin_key.as_deref().map(str::trim).filter(|k| !k.is_empty())
+        && k.len() < auth::MIN_KEY_LEN
+    {
+        return Err(StartError::AdminKeyTooShort { min: auth::MIN_KEY_LEN });
+    }
     create_private_dir(&opts.data_dir).map_err(dir_err)?;
     let lock = std::fs::File::options()
         .create(true)
