@@ -103,6 +103,9 @@ pub struct PurgeArgs {
     /// Save the signed deletion certificate here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Purge without asking (needed when there is no terminal to ask on).
+    #[arg(long, short = 'y')]
+    yes: bool,
 }
 
 #[derive(Args)]
@@ -286,7 +289,29 @@ pub async fn export(a: ExportArgs, remote: &Remote) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Asks on the terminal to type the tenant id before a purge; without a terminal, refuses.
+fn confirm_purge(tenant: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to purge tenant {tenant} without confirmation: there is no terminal to ask on; pass --yes"
+        );
+    }
+    eprint!(
+        "This destroys every data key of tenant {tenant}: its records can never be read again.\n\
+         Type the tenant id to confirm: "
+    );
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == tenant)
+}
+
 pub async fn purge(a: PurgeArgs, remote: &Remote) -> Result<ExitCode> {
+    if !a.yes && !confirm_purge(&a.tenant)? {
+        eprintln!("not purged: the id typed was not {}", a.tenant);
+        return Ok(ExitCode::FAILURE);
+    }
     let v = client(remote)?
         .post(&format!("/v1/tenants/{}/purge", seg(&a.tenant)), &json!({}))
         .await?;
@@ -368,11 +393,16 @@ pub async fn terminate(org: String, grace_days: Option<u32>, remote: &Remote) ->
         .post(&format!("/v1/orgs/{}/terminate", seg(&org)), &body)
         .await?;
     print(remote, &v, |v| {
-        format!(
-            "{}\n{} tenant(s) purged now",
-            output::object(&v["org"]),
-            v["certificates"].as_array().map(|a| a.len()).unwrap_or(0)
-        )
+        let when = match v["org"]["termination_due_at"].as_str() {
+            Some(due) => {
+                format!("every tenant will be purged at {due} (cancel before then with `org update --status active`)")
+            }
+            None => format!(
+                "{} tenant(s) purged now",
+                v["certificates"].as_array().map(|a| a.len()).unwrap_or(0)
+            ),
+        };
+        format!("{}\n{when}", output::object(&v["org"]))
     })
 }
 

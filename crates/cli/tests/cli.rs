@@ -579,7 +579,20 @@ fn records_export_purge_and_rotation_from_the_cli() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&export).unwrap().lines().count(), 21);
     let cert = dir.path().join("cert.json");
-    let out = s.cli(oa, &["purge", "--tenant", tenant, "--out", cert.to_str().unwrap()]);
+    // Without a terminal to confirm on, a purge needs --yes; nothing is purged otherwise.
+    let out = s.cli(oa, &["purge", "--tenant", tenant]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("pass --yes"), "{}", text(&out.stderr));
+    assert!(
+        !s.json(oa, &["record", "list", "--tenant", tenant])["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let out = s.cli(
+        oa,
+        &["purge", "--tenant", tenant, "--yes", "--out", cert.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let pk: serde_json::Value = serde_json::from_str(&text(
         &datapact(&["--url", &s.url, "--key", key, "whoami", "--json"], &[]).stdout,
@@ -603,5 +616,19 @@ fn records_export_purge_and_rotation_from_the_cli() {
         text(&out.stderr).contains("signature does not verify"),
         "{}",
         text(&out.stderr)
+    );
+    // A termination says when its purge will run, and so does the organization.
+    let out = s.cli(key, &["org", "terminate", org, "--grace-days", "30"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("every tenant will be purged at "),
+        "{}",
+        text(&out.stdout)
+    );
+    let got = s.json(key, &["org", "get", org]);
+    assert_eq!(got["status"], "terminating");
+    assert!(
+        got["termination_due_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{got}"
     );
 }

@@ -92,6 +92,9 @@ pub struct OrgView {
     pub allow_cross_region_llm: bool,
     /// Contract status.
     pub status: OrgStatus,
+    /// While `terminating`: when the grace period ends and every tenant is purged (RFC 3339).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub termination_due_at: Option<OffsetDateTime>,
     /// The AI trust-layer limits of the contract.
     pub ai_limits: datapact_governance::LimitTerms,
     /// Number of tenants.
@@ -118,6 +121,7 @@ impl OrgView {
             contract_forbids_training: o.contract_forbids_training,
             allow_cross_region_llm: o.allow_cross_region_llm,
             status: o.status,
+            termination_due_at: o.termination_due_at,
             ai_limits: o.ai_limits.clone(),
             tenant_count: o.tenants.len(),
             training_opt_out_active: o.opt_outs.iter().any(|x| x.is_active(now)),
