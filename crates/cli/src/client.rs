@@ -33,8 +33,22 @@ impl Client {
 
     /// Sends a request and returns the JSON answer, or an error carrying the server's problem detail.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+        self.call_versioned(method, path, body, None).await.map(|(v, _)| v)
+    }
+
+    /// Like [`Client::call`], sending `If-Match` when given, and returning the answer's `ETag`.
+    pub async fn call_versioned(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<(Value, Option<String>)> {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method.clone(), &url);
+        if let Some(tag) = if_match {
+            req = req.header(reqwest::header::IF_MATCH, tag);
+        }
         if let Some(k) = &self.key {
             req = req.bearer_auth(k);
         } else if path.starts_with("/v1/") {
@@ -48,6 +62,11 @@ impl Client {
             .await
             .with_context(|| format!("cannot reach datapact at {} ({method} {path})", self.base))?;
         let status = resp.status();
+        let etag = resp
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = resp.text().await.context("cannot read the server's answer")?;
         let value: Value = if text.is_empty() {
             Value::Null
@@ -55,7 +74,7 @@ impl Client {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         if status.is_success() {
-            return Ok(value);
+            return Ok((value, etag));
         }
         bail!("{}", describe_problem(status, &value))
     }

@@ -346,8 +346,17 @@ enum AiSettingsCmd {
         #[command(flatten)]
         level: Level,
     },
-    /// Replace the settings of an organization or tenant with a JSON document.
+    /// Change the given fields of an organization's or tenant's settings (a JSON merge patch,
+    /// RFC 7386: objects merge, `null` removes a field), keeping every other one. Refused if
+    /// someone else saved the settings between the read and the write.
     Set {
+        #[command(flatten)]
+        level: Level,
+        /// The fields as JSON, or @FILE to read them from a file.
+        settings: String,
+    },
+    /// Replace the whole settings document of an organization or tenant.
+    Replace {
         #[command(flatten)]
         level: Level,
         /// The settings as JSON, or @FILE to read them from a file.
@@ -996,6 +1005,63 @@ fn settings_text(v: &Value) -> String {
     out
 }
 
+/// A settings document from the argument (JSON, or @FILE), with its source named in errors.
+fn settings_document(arg: String) -> Result<Value> {
+    let (text, source) = match arg.strip_prefix('@') {
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
+            path.to_string(),
+        ),
+        None => (arg, "the settings argument".to_string()),
+    };
+    serde_json::from_str(&text).map_err(|e| anyhow!("{source}: line {}, column {}: {e}", e.line(), e.column()))
+}
+
+/// Fields of a settings answer that describe the level, not settings stored at it.
+const VIEW_ONLY: &[&str] = &["level", "org", "tenant", "configurable", "effective"];
+
+/// Applies `patch` to `target` as RFC 7386 says: objects merge, `null` removes, the rest replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target.as_object_mut(), patch.as_object()) {
+        (Some(t), Some(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (_, Some(_)) => {
+            *target = Value::Object(Default::default());
+            merge_patch(target, patch);
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+/// Reads the settings at `path` with their version, applies `patch`, and writes them back only
+/// if they are still that version.
+async fn patch_settings(c: &client::Client, path: &str, patch: &Value) -> Result<Value> {
+    let (mut current, tag) = c.call_versioned(Method::GET, path, None, None).await?;
+    if let Some(m) = current.as_object_mut() {
+        m.retain(|k, _| !VIEW_ONLY.contains(&k.as_str()));
+    }
+    merge_patch(&mut current, patch);
+    c.call_versioned(Method::PUT, path, Some(&current), tag.as_deref())
+        .await
+        .map(|(v, _)| v)
+        .map_err(|e| {
+            if e.to_string().contains("settings_changed") {
+                anyhow!(
+                    "the settings changed while they were being edited (someone else saved them); run the command again"
+                )
+            } else {
+                e
+            }
+        })
+}
+
 async fn ai_settings(cmd: AiSettingsCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
         AiSettingsCmd::Get { level } => {
@@ -1003,41 +1069,24 @@ async fn ai_settings(cmd: AiSettingsCmd, remote: &Remote) -> Result<ExitCode> {
             print(remote, &v, settings_text)
         }
         AiSettingsCmd::Set { level, settings } => {
-            let (text, source) = match settings.strip_prefix('@') {
-                Some(path) => (
-                    std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
-                    path.to_string(),
-                ),
-                None => (settings, "the settings argument".to_string()),
-            };
-            let body: Value = serde_json::from_str(&text)
-                .map_err(|e| anyhow!("{source}: line {}, column {}: {e}", e.line(), e.column()))?;
+            let patch = settings_document(settings)?;
+            let v = patch_settings(&client(remote)?, &level.path(), &patch).await?;
+            print(remote, &v, settings_text)
+        }
+        AiSettingsCmd::Replace { level, settings } => {
+            let body = settings_document(settings)?;
             let v = client(remote)?.call(Method::PUT, &level.path(), Some(&body)).await?;
             print(remote, &v, settings_text)
         }
         AiSettingsCmd::Policies { org, file, clear } => {
             let path = format!("/v1/orgs/{}/ai-settings", client::seg(&org));
-            let c = client(remote)?;
-            let current = c.get(&path).await?;
-            let mut settings = current
-                .get("settings")
-                .cloned()
-                .unwrap_or_else(|| serde_json::json!({}));
             let policies = match (&file, clear) {
                 (Some(f), _) => {
                     Value::String(std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?)
                 }
                 (None, _) => Value::Null,
             };
-            if let Some(m) = settings.as_object_mut() {
-                if policies.is_null() {
-                    m.remove("policies");
-                } else {
-                    m.insert("policies".into(), policies);
-                }
-            }
-            let v = c
-                .call(Method::PUT, &path, Some(&settings))
+            let v = patch_settings(&client(remote)?, &path, &serde_json::json!({ "policies": policies }))
                 .await
                 .map_err(|e| match &file {
                     Some(f) => anyhow!("{}: {e}", f.display()),
@@ -1198,5 +1247,28 @@ async fn key(cmd: KeyCmd, remote: &Remote) -> Result<ExitCode> {
                 .await?;
             print(remote, &v, |v| output::object(v).to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::merge_patch;
+    use serde_json::json;
+
+    #[test]
+    fn settings_merge_as_rfc_7386_says() {
+        let mut doc =
+            json!({"locked": ["pii"], "products": {"ixp": {"pii": "off", "save_prompts": true}}, "pii": "block"});
+        merge_patch(
+            &mut doc,
+            &json!({"products": {"ixp": {"pii": null}, "assistant": {"genai_enabled": false}}, "pii": null}),
+        );
+        assert_eq!(
+            doc,
+            json!({"locked": ["pii"], "products": {"ixp": {"save_prompts": true}, "assistant": {"genai_enabled": false}}})
+        );
+        // Arrays replace, they do not merge.
+        merge_patch(&mut doc, &json!({"locked": ["models"]}));
+        assert_eq!(doc["locked"], json!(["models"]));
     }
 }

@@ -235,6 +235,41 @@ fn first_start_prints_a_key_once_and_the_cli_drives_the_server() {
             ],
         );
         assert_eq!(settings["locked"][0], "genai_enabled");
+        // `set` changes only the fields it is given (a JSON merge patch; null removes one):
+        // the lock and the policies stay.
+        let policies = dir.path().join("ai.cedar");
+        std::fs::write(&policies, "permit(principal, action, resource);\n").unwrap();
+        let out = s.cli(
+            oa,
+            &["ai-settings", "policies", "--org", org_id, policies.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let settings = s.json(
+            oa,
+            &[
+                "ai-settings",
+                "set",
+                "--org",
+                org_id,
+                r#"{"save_prompts": true, "genai_enabled": null}"#,
+            ],
+        );
+        assert_eq!(settings["locked"], serde_json::json!(["genai_enabled"]), "{settings}");
+        assert!(
+            settings["policies"].as_str().is_some_and(|p| p.contains("permit")),
+            "{settings}"
+        );
+        assert_eq!(
+            (settings["save_prompts"].as_bool(), settings.get("genai_enabled")),
+            (Some(true), None)
+        );
+        // `replace` is the explicit whole-document write.
+        let settings = s.json(oa, &["ai-settings", "replace", "--org", org_id, r#"{"pii": "block"}"#]);
+        assert_eq!(
+            (settings.get("locked"), settings["pii"].as_str()),
+            (None, Some("block")),
+            "{settings}"
+        );
         let out = s.cli(oa, &["ai-settings", "set", "--tenant", tenant, "{not json"]);
         assert!(!out.status.success());
         assert!(text(&out.stderr).contains("line 1"), "{}", text(&out.stderr));

@@ -172,6 +172,28 @@ fn finish(doc: &mut Value) {
     for path in ["/v1/audit/entries", "/v1/audit/export"] {
         doc["paths"][path]["get"]["responses"]["404"] = problem("`org` or `tenant` names one the caller cannot see");
     }
+    // Settings carry a version: `ETag` on every answer, `If-Match` on a write (412 if stale).
+    for path in ["/v1/orgs/{org}/ai-settings", "/v1/tenants/{tenant}/ai-settings"] {
+        for method in ["get", "put"] {
+            if let Some(ok) = at(doc, &["paths", path, method, "responses", "200"]) {
+                ok["headers"] = json!({"ETag": {
+                    "description": "The version of the settings stored at this level",
+                    "schema": {"type": "string"}
+                }});
+            }
+        }
+        if let Some(put) = at(doc, &["paths", path, "put"]) {
+            if let Some(params) = put.get_mut("parameters").and_then(Value::as_array_mut) {
+                params.push(json!({
+                    "name": "If-Match", "in": "header", "required": false,
+                    "description": "Write only if the stored settings are still this version (an `ETag` read before); `*` for any",
+                    "schema": {"type": "string"}
+                }));
+            }
+            put["responses"]["412"] =
+                problem("`settings_changed`: the settings changed since the `ETag` given in `If-Match`");
+        }
+    }
     flatten_all_of(doc, "AiSettingsView");
     // A PATCH changes the fields it is given; `null` is not a value of any of them.
     for name in ["PatchOrg", "PatchTenant"] {

@@ -1225,3 +1225,57 @@ async fn undecodable_paths_are_problem_json() {
     }
     s.stop().await;
 }
+
+/// A settings document has a version: every answer carries its `ETag`, and a write that says
+/// which version it changed (`If-Match`) is refused with 412 when someone else saved meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_writes_can_say_which_version_they_change() {
+    let s = TestServer::start().await;
+    let org = s.org("enterprise", "eu").await;
+    let oa = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&oa, &org, None).await;
+    let http = reqwest::Client::new();
+    for path in [
+        format!("/v1/orgs/{org}/ai-settings"),
+        format!("/v1/tenants/{tenant}/ai-settings"),
+    ] {
+        let url = format!("{}{path}", s.url);
+        let read = http.get(&url).bearer_auth(&oa).send().await.unwrap();
+        let first = read.headers()["etag"].to_str().unwrap().to_string();
+        assert!(first.starts_with('"') && first.len() > 10, "{first}");
+        let put = |tag: Option<&str>, body: serde_json::Value| {
+            let mut r = http.put(&url).bearer_auth(&oa).json(&body);
+            if let Some(t) = tag {
+                r = r.header("if-match", t);
+            }
+            r.send()
+        };
+        // Admin A saves, naming the version it read.
+        let a = put(Some(&first), json!({"save_prompts": true})).await.unwrap();
+        assert_eq!(a.status(), StatusCode::OK);
+        let second = a.headers()["etag"].to_str().unwrap().to_string();
+        assert_ne!(second, first);
+        // Admin B read the first version too: its write is refused and changes nothing.
+        let b = put(Some(&first), json!({"pii": "block"})).await.unwrap();
+        assert_eq!(b.status(), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(b.headers()["content-type"], "application/problem+json");
+        let v: serde_json::Value = b.json().await.unwrap();
+        assert_eq!(
+            (v["code"].as_str(), v["field"].as_str()),
+            (Some("settings_changed"), Some("If-Match"))
+        );
+        let (_, now) = s.get(&path, &oa).await;
+        assert_eq!(
+            (now["save_prompts"].as_bool(), now.get("pii")),
+            (Some(true), None),
+            "{now}"
+        );
+        // `*` and no If-Match at all write whatever is stored (a PUT replaces the document).
+        assert_eq!(put(Some("*"), json!({})).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            put(None, json!({"pii": "mask"})).await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    s.stop().await;
+}

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::extract::Path;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use datapact_audit::{Action, Resource};
 use datapact_governance::settings::{SettingKey, effective};
 use datapact_governance::{AiSettings, ApiKey, GrantId, OptOut, OptOutId, Org, SupportGrant, Tenant};
@@ -352,10 +353,49 @@ pub async fn get_org_ai(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
     Path(org_id): Path<String>,
-) -> Result<Json<AiSettingsView>, ApiError> {
+) -> Result<Versioned<AiSettingsView>, ApiError> {
     let org = guard::org(&st, &c, &org_id)?;
     guard::allow(&c, guard::ORG_READERS, "read AI settings")?;
-    Ok(Json(org_view(&org)))
+    Ok(Versioned(etag(&org.ai), Json(org_view(&org))))
+}
+
+/// A settings document's version: a strong `ETag` over what is stored at that level, so that a
+/// read-change-write can say which version it changed (`If-Match`).
+fn etag(s: &AiSettings) -> String {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(s).unwrap_or_default();
+    format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]))
+}
+
+/// Refuses a write whose `If-Match` names another version than the stored one.
+fn check_if_match(headers: &HeaderMap, current: &AiSettings) -> Result<(), ApiError> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(());
+    };
+    let wanted = v.to_str().unwrap_or("");
+    let now = etag(current);
+    if wanted.trim() == "*" || wanted.split(',').any(|t| t.trim() == now) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "settings_changed",
+        format!("the settings changed since they were read (If-Match {wanted}, now {now}); read them again"),
+    )
+    .field("If-Match"))
+}
+
+/// A JSON answer with its `ETag`.
+pub struct Versioned<T>(String, Json<T>);
+
+impl<T: serde::Serialize> IntoResponse for Versioned<T> {
+    fn into_response(self) -> Response {
+        let mut r = self.1.into_response();
+        if let Ok(v) = HeaderValue::from_str(&self.0) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        r
+    }
 }
 
 /// Replaces the organization's AI trust-layer settings (advanced and enterprise plans).
@@ -366,14 +406,16 @@ pub async fn put_org_ai(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
     Path(org_id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<AiSettings>,
-) -> Result<Json<AiSettingsView>, ApiError> {
+) -> Result<Versioned<AiSettingsView>, ApiError> {
     guard::org(&st, &c, &org_id)?;
     guard::allow(&c, guard::AI_SETTINGS_WRITERS, "change AI settings")?;
     check_settings(&st, &body, false)?;
     let _w = st.write_lock().await;
     let mut org = (*guard::org(&st, &c, &org_id)?).clone();
     check_plan(&org)?;
+    check_if_match(&headers, &org.ai)?;
     st.audited(Ev::by(&c, Action::AiSettingsChange).org(org.id), async {
         st.store
             .put_ai_settings(SettingsScope::Org(org.id), &body)
@@ -384,8 +426,9 @@ pub async fn put_org_ai(
     tracing::info!(org = %org.id, by = %c.id, "organization AI settings changed");
     org.ai = body;
     let view = org_view(&org);
+    let tag = etag(&org.ai);
     st.registry.put_org(org);
-    Ok(Json(view))
+    Ok(Versioned(tag, Json(view)))
 }
 
 /// The tenant's AI trust-layer settings and the values in force for each product.
@@ -395,10 +438,10 @@ pub async fn get_tenant_ai(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
     Path(id): Path<String>,
-) -> Result<Json<AiSettingsView>, ApiError> {
+) -> Result<Versioned<AiSettingsView>, ApiError> {
     let (tenant, org) = guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::ORG_READERS, "read AI settings")?;
-    Ok(Json(tenant_view(&st, &org, &tenant)))
+    Ok(Versioned(etag(&tenant.ai), Json(tenant_view(&st, &org, &tenant))))
 }
 
 /// Replaces the tenant's AI trust-layer settings (advanced and enterprise plans).
@@ -409,14 +452,16 @@ pub async fn put_tenant_ai(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<AiSettings>,
-) -> Result<Json<AiSettingsView>, ApiError> {
+) -> Result<Versioned<AiSettingsView>, ApiError> {
     guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::AI_SETTINGS_WRITERS, "change AI settings")?;
     check_settings(&st, &body, true)?;
     let _w = st.write_lock().await;
     let (current, org) = guard::tenant(&st, &c, &id)?;
     check_plan(&org)?;
+    check_if_match(&headers, &current.ai)?;
     let mut tenant = (*current).clone();
     st.audited(Ev::by(&c, Action::AiSettingsChange).tenant(&tenant), async {
         st.store
@@ -428,8 +473,9 @@ pub async fn put_tenant_ai(
     tracing::info!(tenant = %tenant.id, by = %c.id, "tenant AI settings changed");
     tenant.ai = body;
     let view = tenant_view(&st, &org, &tenant);
+    let tag = etag(&tenant.ai);
     st.registry.put_tenant(tenant);
-    Ok(Json(view))
+    Ok(Versioned(tag, Json(view)))
 }
 
 fn grant_caller(st: &AppState, c: &ApiKey, id: &str) -> Result<Arc<Tenant>, ApiError> {
