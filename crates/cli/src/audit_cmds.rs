@@ -448,6 +448,7 @@ async fn query(a: QueryArgs, remote: &Remote) -> Result<ExitCode> {
             .and_then(Value::as_str)
             .map(|n| format!("\nmore: --after {n}"))
             .unwrap_or_default();
+        output::keep_ids_whole(&mut t);
         format!("{t}{next}")
     })
 }

@@ -51,6 +51,37 @@ pub(crate) struct Remote {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// Print only this field of the answer (`id`, `key`, or a dotted path such as
+    /// `certificate.statement.certificate_id`), one line per item of a list: for shells,
+    /// `ORG=$(datapact org create ... -o id)`.
+    #[arg(
+        long = "only",
+        short = 'o',
+        value_name = "FIELD",
+        global = true,
+        conflicts_with = "json"
+    )]
+    pub(crate) only: Option<String>,
+    /// Print only the id of what the answer describes (`-o id`).
+    #[arg(long, short = 'q', global = true, conflicts_with_all = ["json", "only"])]
+    pub(crate) quiet: bool,
+}
+
+impl Remote {
+    /// The one field to print, if only one is asked for.
+    fn field(&self) -> Option<&str> {
+        if self.quiet { Some("id") } else { self.only.as_deref() }
+    }
+}
+
+/// The value at a dotted `path` of `v`, as a line of text.
+fn field_text(v: &Value, path: &str) -> Result<String> {
+    let found = path.split('.').try_fold(v, |v, k| v.get(k));
+    match found {
+        None | Some(Value::Null) => bail!("the answer has no field `{path}`"),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Ok(other.to_string()),
+    }
 }
 
 #[derive(Subcommand)]
@@ -641,7 +672,15 @@ pub(crate) fn out(text: &str) {
 }
 
 pub(crate) fn print(remote: &Remote, v: &Value, render: impl FnOnce(&Value) -> String) -> Result<ExitCode> {
-    if remote.json {
+    if let Some(field) = remote.field() {
+        // A list (bare, or a page's `items`) prints one line per item.
+        let items = v.as_array().or_else(|| v.get("items").and_then(Value::as_array));
+        let lines = match items {
+            Some(items) => items.iter().map(|i| field_text(i, field)).collect::<Result<Vec<_>>>()?,
+            None => vec![field_text(v, field)?],
+        };
+        out(&lines.join("\n"));
+    } else if remote.json {
         out(&serde_json::to_string_pretty(v)?);
     } else {
         out(&render(v));
@@ -897,6 +936,7 @@ async fn tenant(cmd: TenantCmd, remote: &Remote) -> Result<ExitCode> {
                         reasons,
                     ]);
                 }
+                output::keep_ids_whole(&mut t);
                 t.to_string()
             })
         }
@@ -1000,6 +1040,7 @@ fn settings_text(v: &Value) -> String {
             ]);
         }
         out.push_str("\nIn force:\n");
+        output::keep_ids_whole(&mut t);
         out.push_str(&t.to_string());
     }
     out

@@ -652,6 +652,29 @@ fn records_export_purge_and_rotation_from_the_cli() {
         "{}",
         text(&out.stderr)
     );
+    // Ids for shells: -o FIELD prints one field (a line per item of a list), -q the id.
+    let out = s.cli(
+        key,
+        &[
+            "org", "create", "--name", "B", "--plan", "free", "--region", "eu", "-o", "id",
+        ],
+    );
+    let b = text(&out.stdout).trim().to_string();
+    assert!(b.starts_with("org_") && b.len() == 36 && !b.contains('\n'), "{b:?}");
+    let out = s.cli(
+        key,
+        &["api-key", "create", "--role", "auditor", "--org", &b, "-o", "key"],
+    );
+    assert!(text(&out.stdout).trim().starts_with("dpk_"), "{}", text(&out.stdout));
+    let out = s.cli(key, &["org", "list", "-q"]);
+    let ids: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert!(
+        ids.contains(&b) && ids.contains(&org.to_string()) && ids.len() == 2,
+        "{ids:?}"
+    );
+    let out = s.cli(key, &["org", "get", &b, "-o", "nope"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no field `nope`"), "{}", text(&out.stderr));
     // A termination says when its purge will run, and so does the organization.
     let out = s.cli(key, &["org", "terminate", org, "--grace-days", "30"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
