@@ -3,6 +3,7 @@
 
 mod audit_cmds;
 mod client;
+mod dev;
 mod output;
 mod pii_cmds;
 mod vault_cmds;
@@ -178,6 +179,10 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Development mode: a throwaway data directory, a demo organization, tenant and keys, and
+    /// a mock LLM provider in this process; prints `export` lines to paste. Loopback only.
+    #[arg(long, conflicts_with_all = ["data_dir", "config"])]
+    dev: bool,
 }
 
 #[derive(Subcommand)]
@@ -576,7 +581,7 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -597,6 +602,9 @@ async fn shutdown_signal() {
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
+    if args.dev {
+        return dev::serve(args.listen, load_catalog(args.catalog.as_ref())?).await;
+    }
     let config = match &args.config {
         Some(p) => Config::from_file(p).map_err(|e| anyhow!("invalid configuration: {e}"))?,
         None => Config::default(),

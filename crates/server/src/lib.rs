@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod devmock;
 pub mod extract;
 pub mod gateway;
 pub mod guard;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod llm;
+pub mod sdk;
 
 use std::path::{Path, PathBuf};
 

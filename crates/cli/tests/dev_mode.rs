@@ -1,0 +1,225 @@
+//! `datapact serve --dev` as a new user runs it: paste the `export` lines it prints, then ask
+//! for a decision, write a record and prove its audit entry, and call the AI trust layer with
+//! the official `openai` SDK, seeing what the (mock) provider received. Without Python or the
+//! package registry the SDK part is skipped, except under `CI=true`, where it fails.
+
+mod common;
+#[path = "../../server/tests/common/sdk.rs"]
+mod sdk;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use common::{BIN, datapact, text};
+
+/// A `serve --dev` process and the variables it printed.
+struct Dev {
+    child: std::process::Child,
+    vars: HashMap<String, String>,
+    data_dir: std::path::PathBuf,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Dev {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+        .env_remove("DATAPACT_ADMIN_KEY")
+        .env("DATAPACT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut vars, mut head, mut data_dir) = (HashMap::new(), String::new(), None);
+    loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "serve --dev exited; printed:\n{head}"
+        );
+        head.push_str(&line);
+        if let Some(rest) = line.strip_prefix("export ") {
+            // What a shell keeps of `export NAME=VALUE   # comment`.
+            let (name, value) = rest.split_once('=').unwrap();
+            let value = value.split_whitespace().next().unwrap_or("");
+            vars.insert(name.to_string(), value.to_string());
+        }
+        if let Some(dir) = line.strip_prefix("WARNING: development mode. The data lives in ") {
+            data_dir = dir.split_whitespace().next().map(std::path::PathBuf::from);
+        }
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || {
+        let _ = out.read_to_end(&mut Vec::new());
+    });
+    Dev {
+        child,
+        vars,
+        data_dir: data_dir.expect("the data directory is named"),
+    }
+}
+
+impl Dev {
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        let env: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        datapact(args, &env)
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.cli(&all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+const SCRIPT: &str = r#"
+import json, openai
+client = openai.OpenAI(max_retries=0)  # OPENAI_BASE_URL and OPENAI_API_KEY from the environment
+chat = client.chat.completions.create(
+    model="gpt-4o-mini",
+    messages=[{"role": "user", "content": "Please write to ann.lee@example.com about the invoice"}],
+)
+stream = client.chat.completions.create(
+    model="gpt-4o-mini",
+    messages=[{"role": "user", "content": "Call +44 20 7946 0958 today"}],
+    stream=True,
+)
+streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+print(json.dumps({"chat": chat.choices[0].message.content, "stream": streamed,
+                  "models": sorted(m.id for m in client.models.list())}))
+"#;
+
+#[test]
+fn the_tour_works_right_after_serve_dev() {
+    let dev = start();
+    for name in [
+        "DATAPACT_URL",
+        "DATAPACT_KEY",
+        "DATAPACT_TENANT",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "DATAPACT_MOCK_URL",
+    ] {
+        assert!(
+            dev.vars.get(name).is_some_and(|v| !v.is_empty()),
+            "{name} not printed: {:?}",
+            dev.vars
+        );
+    }
+    let tenant = dev.vars["DATAPACT_TENANT"].clone();
+
+    // A decision with its reasons.
+    let d = dev.json(&["decide", "--tenant", &tenant, "--product", "ixp", "--purpose", "genai"]);
+    assert_eq!(d["allowed"], true, "{d}");
+    // A record in the vault, written by the product, and the audit proof of its write.
+    let service = dev.vars["DATAPACT_SERVICE_KEY"].clone();
+    let out = datapact(
+        &[
+            "record",
+            "put",
+            "--tenant",
+            &tenant,
+            "--product",
+            "ixp",
+            "--data-kind",
+            "run_time",
+            "--content",
+            "Invoice 42 for ann.lee@example.com",
+            "-q",
+        ],
+        &[("DATAPACT_URL", &dev.vars["DATAPACT_URL"]), ("DATAPACT_KEY", &service)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).trim().starts_with("rec_"), "{}", text(&out.stdout));
+    let entries = dev.json(&["audit", "query", "--tenant", &tenant, "--action", "record_write"]);
+    let index = entries["items"][0]["index"]
+        .as_u64()
+        .expect("the write is on the record");
+    let verified = dev.cli(&["audit", "verify"]);
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+    assert!(text(&verified.stdout).starts_with("OK"), "{}", text(&verified.stdout));
+    assert!(index > 0);
+
+    // The AI trust layer with the official SDK, configured by the environment alone.
+    let python = match sdk::sdk_python() {
+        Ok(p) => Some(p),
+        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SDK part skipped: {why} (set CI=true to make this a failure)");
+            None
+        }
+        Err(why) => panic!("the dev-mode test needs Python and the openai package: {why}"),
+    };
+    if let Some(python) = python {
+        let out = Command::new(python)
+            .args(["-c", SCRIPT])
+            .env("OPENAI_BASE_URL", &dev.vars["OPENAI_BASE_URL"])
+            .env("OPENAI_API_KEY", &dev.vars["OPENAI_API_KEY"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // The answer comes back with the personal data restored...
+        assert_eq!(
+            v["chat"],
+            "You said: Please write to ann.lee@example.com about the invoice"
+        );
+        assert_eq!(v["stream"], "You said: Call +44 20 7946 0958 today");
+        assert_eq!(
+            v["models"],
+            serde_json::json!(["gpt-4o-mini", "text-embedding-3-small"])
+        );
+        // ...while the provider saw placeholders, and was asked to store nothing.
+        let seen = get_json(&format!("{}/dev/received", dev.vars["DATAPACT_MOCK_URL"]));
+        let first = &seen[0];
+        assert_eq!(
+            first["messages"][0]["content"], "Please write to <EMAIL_ADDRESS_1> about the invoice",
+            "{seen}"
+        );
+        assert_eq!(first["store"], false);
+        assert!(!seen.to_string().contains("ann.lee@example.com"), "{seen}");
+    }
+
+    // Stopping it takes the data with it.
+    let data_dir = dev.data_dir.clone();
+    assert!(data_dir.exists());
+    let pid = dev.child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    for _ in 0..100 {
+        if !data_dir.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!data_dir.exists(), "{} was left behind", data_dir.display());
+}
+
+#[test]
+fn dev_mode_refuses_a_non_loopback_address() {
+    let out = datapact(&["serve", "--dev", "--listen", "0.0.0.0:0"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("loopback address only"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// GET of a JSON answer, from a test that has no async runtime of its own.
+fn get_json(url: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+}

@@ -1,0 +1,60 @@
+//! The official `openai` Python package, pinned, in a virtual environment under the target
+//! directory (installed from PyPI on first use). Shared by the server's SDK test and the CLI's
+//! development-mode test.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The pinned package and what it pulls in.
+const REQUIREMENTS: &[&str] = &[
+    "openai==3.51.0",
+    "annotated-types==0.8.0",
+    "anyio==4.16.0",
+    "h11==0.16.0",
+    "httpcore2==2.16.2",
+    "httpx2==2.16.2",
+    "idna==3.20",
+    "jiter==0.19.0",
+    "pydantic==2.14.4",
+    "pydantic_core==2.50.5",
+    "sniffio==1.3.1",
+    "truststore==0.10.5",
+    "typing-inspection==0.4.5",
+    "typing_extensions==4.16.0",
+];
+
+/// The venv's python with `openai` importable, or why not.
+pub fn sdk_python() -> Result<PathBuf, String> {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openai-sdk-venv");
+    let python = venv.join("bin").join("python");
+    let ready = |p: &PathBuf| {
+        Command::new(p)
+            .args([
+                "-c",
+                "import openai, sys; sys.exit(0 if openai.__version__ == '3.51.0' else 1)",
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return Ok(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3 -m venv: {e}"))?;
+    if !made.success() {
+        return Err("python3 -m venv failed".into());
+    }
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .args(REQUIREMENTS)
+        .status()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !pip.success() || !ready(&python) {
+        return Err("pip could not install the pinned openai package".into());
+    }
+    Ok(python)
+}
