@@ -486,6 +486,10 @@ fn gateway_paths(doc: &mut Value) {
         "description": "The provider's embeddings.",
         "content": {"application/json": {"schema": {"type": "object", "required": ["data"], "properties": {"data": {"type": "array"}}}}}
     });
+    let receipt = json!({"x-datapact-audit-entry": {
+        "description": "The index of the call's audit entry (the `llm_forward` entry stored before the prompt left, or a refusal's `llm_call` entry); fetch its inclusion proof at /v1/audit/proofs/inclusion. Absent with `[gateway] audit = \"async\"`.",
+        "schema": {"type": "integer", "minimum": 0}
+    }});
     let paths = &mut doc["paths"];
     paths["/v1/chat/completions"] = post(
         "A chat completion through the AI trust layer: decided, policy-checked, masked, audited",
@@ -501,6 +505,16 @@ fn gateway_paths(doc: &mut Value) {
         json!(["model", "input"]),
         embeddings_ok,
     );
+    for path in ["/v1/chat/completions", "/v1/embeddings"] {
+        if let Some(responses) = at(doc, &["paths", path, "post", "responses"]).and_then(Value::as_object_mut) {
+            for (status, r) in responses.iter_mut() {
+                if ["200", "400", "403", "404", "429"].contains(&status.as_str()) {
+                    r["headers"] = receipt.clone();
+                }
+            }
+        }
+    }
+    let paths = &mut doc["paths"];
     paths["/v1/models"] = json!({"get": {
         "tags": ["ai"], "summary": "The models this caller may use", "operationId": "get_v1_models",
         "security": [{"bearer": []}],

@@ -1546,3 +1546,80 @@ async fn limits_come_from_terms_and_settings_and_hold_under_concurrent_calls() {
         "{v}"
     );
 }
+
+/// Every answer of the trust layer names its audit entry, whose inclusion proof the customer
+/// can fetch: the forward's entry for a forwarded call, the refusal's for a refused one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_a_receipt_of_its_audit_entry() {
+    let (url, _mock) = common::llm::mock().await;
+    let (s, _dir, org, oa, tenant, svc) = gateway(&openai_eu(&url, &["gpt-4o-mini", "gpt-4o"], "")).await;
+    put_org_ai(&s, &oa, &org, json!({"models": {"deny": ["gpt-4o"]}})).await;
+    let post = |body: Value| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", s.url))
+            .bearer_auth(&svc)
+            .header("x-datapact-tenant", &tenant)
+            .json(&body)
+            .send()
+    };
+    let entry_at = |i: u64| {
+        let s = &s;
+        let oa = oa.clone();
+        async move {
+            let path = if i == 0 {
+                "/v1/audit/entries?limit=1".to_string()
+            } else {
+                format!("/v1/audit/entries?after={}&limit=1", i - 1)
+            };
+            let (st, v) = s.get(&path, &oa).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            v["items"][0].clone()
+        }
+    };
+    for (body, streamed) in [
+        (ask("hello", "gpt-4o-mini"), false),
+        (
+            {
+                let mut b = ask("hello", "gpt-4o-mini");
+                b["stream"] = json!(true);
+                b
+            },
+            true,
+        ),
+    ] {
+        let resp = post(body).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let index: u64 = resp.headers()["x-datapact-audit-entry"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let _ = resp.bytes().await.unwrap();
+        let e = entry_at(index).await;
+        assert_eq!(e["index"], index);
+        assert_eq!(e["entry"]["action"], "llm_forward", "streamed: {streamed}: {e}");
+        assert_eq!(e["entry"]["tenant"], tenant.as_str());
+        // A proof in the tree as it is now (the next signed checkpoint covers it too).
+        let (st, proof) = s
+            .get(
+                &format!("/v1/audit/proofs/inclusion?index={index}&tree_size={}", index + 1),
+                &oa,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{proof}");
+        assert_eq!(proof["index"], index);
+    }
+    let refused = post(ask("hello", "gpt-4o")).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let index: u64 = refused.headers()["x-datapact-audit-entry"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let e = entry_at(index).await;
+    assert_eq!(
+        (e["entry"]["action"].as_str(), e["entry"]["outcome"].as_str()),
+        (Some("llm_call"), Some("denied")),
+        "{e}"
+    );
+}

@@ -864,9 +864,11 @@ async fn call(
                 };
             }
             record.error.get_or_insert(e.code);
-            record_call(&st, record.event(&caller, started, record.waited)).await?;
+            let entry = record_call(&st, record.event(&caller, started, record.waited)).await?;
             record.done(started, record.waited);
-            Err(e)
+            let mut resp = e.into_response();
+            receipt(&mut resp, entry);
+            Ok(resp)
         }
     }
 }
@@ -1248,8 +1250,9 @@ async fn pipeline(
     } else {
         datapact_audit::CallStatus::Allowed
     };
+    let entry = sent.entry;
     if stream {
-        return Ok(stream::relay(stream::Relay {
+        let mut resp = stream::relay(stream::Relay {
             st: Arc::clone(&st),
             caller: caller.clone(),
             record: std::mem::replace(record, CallRecord::new(endpoint)),
@@ -1262,7 +1265,9 @@ async fn pipeline(
             keep,
             permit,
             reservation,
-        }));
+        });
+        receipt(&mut resp, entry);
+        return Ok(resp);
     }
     let provider = sent.provider;
     let mut waited = sent.waited;
@@ -1323,7 +1328,8 @@ async fn pipeline(
         restore_answer(&pseudonymizer, &mut answer);
     }
     let kept = keep.map(|k| (k, answer.clone()));
-    let resp = Json(answer).into_response();
+    let mut resp = Json(answer).into_response();
+    receipt(&mut resp, entry);
     if let Some((k, answer)) = kept {
         k.store(&st, caller, record, answer).await;
     }
@@ -1448,10 +1454,27 @@ fn compiled_policies(
 ///
 /// The entry is queued before the returned future is first polled, so the answer can be
 /// readied while it is committed.
+/// The header naming a call's audit entry.
+pub const RECEIPT_HEADER: &str = "x-datapact-audit-entry";
+
+/// Names the call's audit entry on its answer: the `llm_forward` entry written, durably, before
+/// the prompt left (for a forwarded call), or the `llm_call` entry of a refusal. A customer
+/// fetches its inclusion proof (`GET /v1/audit/proofs/inclusion?index=N`) and checks it
+/// against a signed checkpoint. Absent with `[gateway] audit = "async"`, where the entry is
+/// not yet stored when the answer goes out.
+fn receipt(resp: &mut Response, entry: Option<u64>) {
+    if let Some(i) = entry {
+        resp.headers_mut()
+            .insert(RECEIPT_HEADER, axum::http::HeaderValue::from(i));
+    }
+}
+
+/// Appends a call's entry; with durable audit (the default) the future ends once it is stored
+/// and gives its index, with `audit = "async"` at once and without one.
 pub(crate) fn record_call(
     st: &Arc<AppState>,
     ev: crate::audit::Ev,
-) -> impl Future<Output = Result<(), GatewayError>> + Send + 'static {
+) -> impl Future<Output = Result<Option<u64>, GatewayError>> + Send + 'static {
     let appended = st.audit_now(ev);
     let durable = match st.config.gateway.audit {
         crate::config::GatewayAudit::Durable => Some(appended),
@@ -1466,8 +1489,8 @@ pub(crate) fn record_call(
     };
     async move {
         match durable {
-            Some(appended) => appended.await.map(drop).map_err(audit_down),
-            None => Ok(()),
+            Some(appended) => appended.await.map(|e| Some(e.index)).map_err(audit_down),
+            None => Ok(None),
         }
     }
 }

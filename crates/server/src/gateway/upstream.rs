@@ -333,6 +333,9 @@ pub struct Sent<'a> {
     pub retries: u32,
     /// Time spent waiting on providers, backoff included.
     pub waited: Duration,
+    /// The index of the audit entry `before` appended for the provider that answered (durable
+    /// audit only).
+    pub entry: Option<u64>,
 }
 
 /// Every provider failed or was skipped.
@@ -364,7 +367,7 @@ pub async fn send<'a, F, Fut>(
 ) -> Result<Sent<'a>, Result<Exhausted<'a>, GatewayError>>
 where
     F: FnMut(&'a Provider) -> Fut,
-    Fut: std::future::Future<Output = Result<(), GatewayError>>,
+    Fut: std::future::Future<Output = Result<Option<u64>, GatewayError>>,
 {
     let mut waited = Duration::ZERO;
     let mut tries = 0u32;
@@ -388,7 +391,7 @@ where
             continue;
         }
         let prepared = prepare(provider, endpoint, model, req, stream).map_err(Err)?;
-        before(provider).await.map_err(Err)?;
+        let entry = before(provider).await.map_err(Err)?;
         for n in 0..=provider.config.max_retries {
             let t = Instant::now();
             let result = attempt(provider, &prepared).await;
@@ -401,6 +404,7 @@ where
                         response,
                         retries: tries,
                         waited,
+                        entry,
                     });
                 }
                 Err(f) if !f.retryable => {
