@@ -46,8 +46,9 @@ pub async fn serve(listen: SocketAddr, catalog: datapact_governance::Catalog) ->
     );
     let key_file = tmp.path().join("mock-provider.key");
     std::fs::write(&key_file, "sk-dev-mock-provider\n").context("cannot write the mock provider's key")?;
+    // Checkpoints every second, so a proof of what was just done is there at once.
     let toml = format!(
-        "[[providers]]\nname = \"mock\"\nkind = \"third_party\"\napi = \"openai\"\nbase_url = \"{mock_url}\"\n\
+        "[audit]\ncheckpoint_interval_seconds = 1\n\n[[providers]]\nname = \"mock\"\nkind = \"third_party\"\napi = \"openai\"\nbase_url = \"{mock_url}\"\n\
          region = \"eu\"\nmodels = [\"gpt-4o-mini\", \"text-embedding-3-small\"]\napi_key_file = \"{}\"\n",
         key_file.display()
     );

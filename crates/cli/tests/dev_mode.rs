@@ -83,6 +83,10 @@ impl Dev {
     }
 }
 
+/// The README's one-liner.
+const README_ONE_LINER: &str = r#"import openai; print(openai.OpenAI().chat.completions.create(model="gpt-4o-mini",
+    messages=[{"role": "user", "content": "Write to ann@example.com about invoice 42"}]).choices[0].message.content)"#;
+
 const SCRIPT: &str = r#"
 import json, openai
 client = openai.OpenAI(max_retries=0)  # OPENAI_BASE_URL and OPENAI_API_KEY from the environment
@@ -119,37 +123,48 @@ fn the_tour_works_right_after_serve_dev() {
     }
     let tenant = dev.vars["DATAPACT_TENANT"].clone();
 
-    // A decision with its reasons.
-    let d = dev.json(&["decide", "--tenant", &tenant, "--product", "ixp", "--purpose", "genai"]);
-    assert_eq!(d["allowed"], true, "{d}");
+    // The README's tour, step by step. A decision with its reasons:
+    let out = dev.cli(&[
+        "decide", "--tenant", &tenant, "--product", "communications-mining", "--purpose", "vendor_training",
+        "--data-kind", "design_time",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.starts_with("ALLOWED vendor_training for communications-mining"), "{shown}");
+    for code in ["in_region", "training_declared", "no_training_exclusion"] {
+        assert!(shown.contains(code), "{code}: {shown}");
+    }
     // A record in the vault, written by the product, and the audit proof of its write.
     let service = dev.vars["DATAPACT_SERVICE_KEY"].clone();
     let out = datapact(
         &[
-            "record",
-            "put",
-            "--tenant",
-            &tenant,
-            "--product",
-            "ixp",
-            "--data-kind",
-            "run_time",
-            "--content",
-            "Invoice 42 for ann.lee@example.com",
-            "-q",
+            "record", "put", "--tenant", &tenant, "--product", "ixp", "--data-kind", "run_time", "--content",
+            "Invoice 42 for ann@example.com", "-q",
         ],
         &[("DATAPACT_URL", &dev.vars["DATAPACT_URL"]), ("DATAPACT_KEY", &service)],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).trim().starts_with("rec_"), "{}", text(&out.stdout));
-    let entries = dev.json(&["audit", "query", "--tenant", &tenant, "--action", "record_write"]);
-    let index = entries["items"][0]["index"]
-        .as_u64()
-        .expect("the write is on the record");
+    let out = dev.cli(&["audit", "query", "--tenant", &tenant, "--action", "record_write", "-o", "index"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let n = text(&out.stdout).trim().to_string();
+    assert!(n.parse::<u64>().is_ok(), "{n:?}");
+    // Checkpoints come every second in development mode: the proof is there within one.
+    let mut proved = false;
+    for _ in 0..40 {
+        let out = dev.cli(&["audit", "proof", "--index", &n, "--json"]);
+        if out.status.success() {
+            let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(p["index"].to_string(), n);
+            proved = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(proved, "no inclusion proof for entry {n}");
     let verified = dev.cli(&["audit", "verify"]);
     assert!(verified.status.success(), "{}", text(&verified.stderr));
-    assert!(text(&verified.stdout).starts_with("OK"), "{}", text(&verified.stdout));
-    assert!(index > 0);
+    assert!(text(&verified.stdout).starts_with("OK: "), "{}", text(&verified.stdout));
 
     // The AI trust layer with the official SDK, configured by the environment alone.
     let python = match sdk::sdk_python() {
@@ -169,6 +184,15 @@ fn the_tour_works_right_after_serve_dev() {
             .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // The README's one-liner, as written there.
+        let one = Command::new(sdk::sdk_python().unwrap())
+            .args(["-c", README_ONE_LINER])
+            .env("OPENAI_BASE_URL", &dev.vars["OPENAI_BASE_URL"])
+            .env("OPENAI_API_KEY", &dev.vars["OPENAI_API_KEY"])
+            .output()
+            .unwrap();
+        assert!(one.status.success(), "{}", text(&one.stderr));
+        assert_eq!(text(&one.stdout).trim(), "You said: Write to ann@example.com about invoice 42");
         // The answer comes back with the personal data restored...
         assert_eq!(
             v["chat"],
@@ -181,6 +205,10 @@ fn the_tour_works_right_after_serve_dev() {
         );
         // ...while the provider saw placeholders, and was asked to store nothing.
         let seen = get_json(&format!("{}/dev/received", dev.vars["DATAPACT_MOCK_URL"]));
+        assert!(
+            seen.to_string().contains("Write to <EMAIL_ADDRESS_1> about invoice 42"),
+            "{seen}"
+        );
         let first = &seen[0];
         assert_eq!(
             first["messages"][0]["content"], "Please write to <EMAIL_ADDRESS_1> about the invoice",
