@@ -125,12 +125,22 @@ fn the_tour_works_right_after_serve_dev() {
 
     // The README's tour, step by step. A decision with its reasons:
     let out = dev.cli(&[
-        "decide", "--tenant", &tenant, "--product", "communications-mining", "--purpose", "vendor_training",
-        "--data-kind", "design_time",
+        "decide",
+        "--tenant",
+        &tenant,
+        "--product",
+        "communications-mining",
+        "--purpose",
+        "vendor_training",
+        "--data-kind",
+        "design_time",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    assert!(shown.starts_with("ALLOWED vendor_training for communications-mining"), "{shown}");
+    assert!(
+        shown.starts_with("ALLOWED vendor_training for communications-mining"),
+        "{shown}"
+    );
     for code in ["in_region", "training_declared", "no_training_exclusion"] {
         assert!(shown.contains(code), "{code}: {shown}");
     }
@@ -138,14 +148,32 @@ fn the_tour_works_right_after_serve_dev() {
     let service = dev.vars["DATAPACT_SERVICE_KEY"].clone();
     let out = datapact(
         &[
-            "record", "put", "--tenant", &tenant, "--product", "ixp", "--data-kind", "run_time", "--content",
-            "Invoice 42 for ann@example.com", "-q",
+            "record",
+            "put",
+            "--tenant",
+            &tenant,
+            "--product",
+            "ixp",
+            "--data-kind",
+            "run_time",
+            "--content",
+            "Invoice 42 for ann@example.com",
+            "-q",
         ],
         &[("DATAPACT_URL", &dev.vars["DATAPACT_URL"]), ("DATAPACT_KEY", &service)],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).trim().starts_with("rec_"), "{}", text(&out.stdout));
-    let out = dev.cli(&["audit", "query", "--tenant", &tenant, "--action", "record_write", "-o", "index"]);
+    let out = dev.cli(&[
+        "audit",
+        "query",
+        "--tenant",
+        &tenant,
+        "--action",
+        "record_write",
+        "-o",
+        "index",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let n = text(&out.stdout).trim().to_string();
     assert!(n.parse::<u64>().is_ok(), "{n:?}");
@@ -192,7 +220,10 @@ fn the_tour_works_right_after_serve_dev() {
             .output()
             .unwrap();
         assert!(one.status.success(), "{}", text(&one.stderr));
-        assert_eq!(text(&one.stdout).trim(), "You said: Write to ann@example.com about invoice 42");
+        assert_eq!(
+            text(&one.stdout).trim(),
+            "You said: Write to ann@example.com about invoice 42"
+        );
         // The answer comes back with the personal data restored...
         assert_eq!(
             v["chat"],

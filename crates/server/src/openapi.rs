@@ -254,6 +254,27 @@ fn not_null(prop: &mut Value) {
     }
 }
 
+/// `GET /openapi.json`: the document as this server serves it.
+pub async fn serve(
+    axum::extract::State(st): axum::extract::State<std::sync::Arc<crate::state::AppState>>,
+) -> axum::Json<Value> {
+    let products: Vec<String> = st
+        .registry
+        .catalog()
+        .products()
+        .iter()
+        .map(|p| p.id.to_string())
+        .collect();
+    let mut models: Vec<String> = st
+        .providers
+        .iter()
+        .flat_map(|p| p.config.models.iter().cloned())
+        .collect();
+    models.sort();
+    models.dedup();
+    axum::Json(for_server(&products, st.registry.regions(), &models))
+}
+
 /// The document as this server serves it: the catalog's products, the configured regions and
 /// the models the configured providers serve are the values `product`, `region` and `model`
 /// fields take.

@@ -227,7 +227,7 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
         tenant = Some(own.to_string());
     }
     if let Some(p) = &q.product {
-        super::product(st, "product", p)?;
+        super::check::product(st, "product", p)?;
     }
     let (since, until) = (
         parse_time("since", q.since.as_deref())?,
@@ -299,7 +299,7 @@ pub async fn checkpoints(
     QueryParams(q): QueryParams<CheckpointsQuery>,
 ) -> Result<Json<Page<Checkpoint>>, ApiError> {
     guard::allow(&c, READERS, "read audit checkpoints")?;
-    let limit = super::page_bounds(&crate::views::PageQuery {
+    let limit = super::check::page_bounds(&crate::views::PageQuery {
         limit: q.limit,
         after: None,
     })?;
@@ -396,7 +396,7 @@ pub async fn entries(
             "`format` is for /v1/audit/export",
         ));
     }
-    let limit = super::page_bounds(&crate::views::PageQuery {
+    let limit = super::check::page_bounds(&crate::views::PageQuery {
         limit: q.limit,
         after: None,
     })?;

@@ -10,7 +10,7 @@ use base64::Engine;
 use datapact_governance::{Job, JobKind, OrgStatus, RetentionRule, Role};
 use serde_json::{Value, json};
 
-use super::product;
+use super::check::product;
 use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use datapact_audit::{Action, Resource};
 use datapact_governance::{ApiKey, KeyId, Role};
 
-use super::{product, text};
+use super::check::{product, text};
 use crate::audit::Ev;
 use crate::auth;
 use crate::extract::{Caller, JsonBody};

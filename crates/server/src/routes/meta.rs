@@ -36,25 +36,6 @@ pub async fn readyz(State(st): State<Arc<AppState>>) -> Result<Json<Health>, Api
     }))
 }
 
-/// The OpenAPI document of this API.
-pub async fn openapi(State(st): State<Arc<AppState>>) -> impl IntoResponse {
-    let products: Vec<String> = st
-        .registry
-        .catalog()
-        .products()
-        .iter()
-        .map(|p| p.id.to_string())
-        .collect();
-    let mut models: Vec<String> = st
-        .providers
-        .iter()
-        .flat_map(|p| p.config.models.iter().cloned())
-        .collect();
-    models.sort();
-    models.dedup();
-    Json(crate::openapi::for_server(&products, st.registry.regions(), &models))
-}
-
 /// The caller's own key.
 #[utoipa::path(get, path = "/v1/me", tag = "keys", security(("bearer" = [])), responses((status = 200, body = KeyView)))]
 pub async fn me(Caller(c): Caller) -> Json<KeyView> {

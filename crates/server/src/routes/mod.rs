@@ -14,6 +14,7 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 pub mod audit;
+pub mod check;
 pub mod data;
 pub mod decisions;
 pub mod keys;
@@ -24,75 +25,6 @@ pub mod tenants;
 pub mod terms;
 pub mod usage;
 
-/// Checks a free-text field: trimmed, not empty, no control characters, at most `max` characters.
-pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            field,
-            format!("`{field}` must not be empty"),
-        ));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            field,
-            format!("`{field}` is longer than {max} characters"),
-        ));
-    }
-    if v.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            field,
-            format!("`{field}` must not contain control characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
-
-/// Checks that `region` is configured.
-pub(crate) fn region(state: &AppState, field: &str, value: &str) -> Result<String, ApiError> {
-    if state.registry.has_region(value) {
-        Ok(value.to_string())
-    } else {
-        Err(ApiError::invalid(
-            "unknown_region",
-            field,
-            format!(
-                "unknown region `{value}`; configured regions: {}",
-                state.registry.regions().join(", ")
-            ),
-        ))
-    }
-}
-
-/// Checks that `product` is in the catalog.
-pub(crate) fn product(state: &AppState, field: &str, value: &str) -> Result<String, ApiError> {
-    if state.registry.catalog().contains(value) {
-        Ok(value.to_string())
-    } else {
-        Err(ApiError::invalid(
-            "unknown_product",
-            field,
-            format!("unknown product `{value}`"),
-        ))
-    }
-}
-
-/// Resolves `?limit=&after=` into a page size and cursor.
-pub(crate) fn page_bounds(q: &crate::views::PageQuery) -> Result<usize, ApiError> {
-    match q.limit {
-        None => Ok(100),
-        Some(n @ 1..=1000) => Ok(n as usize),
-        Some(_) => Err(ApiError::invalid(
-            "invalid_query",
-            "limit",
-            "`limit` must be between 1 and 1000",
-        )),
-    }
-}
-
 /// The whole API.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -101,7 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
-        .route("/openapi.json", get(meta::openapi))
+        .route("/openapi.json", get(crate::openapi::serve))
         .route("/v1/me", get(meta::me))
         .route("/v1/catalog/products", get(meta::products))
         .route("/v1/orgs", post(orgs::create).get(orgs::list))
@@ -191,11 +123,4 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::from_fn(crate::audit::own_request_id))
         .with_state(state)
-}
-
-/// A time from a request, in UTC; a time whose UTC form is out of range (year 9999 with a
-/// negative offset) is the client's mistake, named by its field.
-pub(crate) fn utc(field: &str, t: time::OffsetDateTime) -> Result<time::OffsetDateTime, ApiError> {
-    t.checked_to_offset(time::UtcOffset::UTC)
-        .ok_or_else(|| ApiError::invalid("invalid_value", field, format!("`{field}` is out of range")))
 }

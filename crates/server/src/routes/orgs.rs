@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use datapact_governance::{AiSettings, Org, OrgId, OrgStatus, Role};
 
-use super::{page_bounds, region, text};
+use super::check::{page_bounds, region, text};
 use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::guard;
@@ -143,7 +143,7 @@ pub async fn patch(
     }
     let name = body.name.as_deref().map(|n| text("name", n, 200)).transpose()?;
     if let Some(terms) = &body.ai_limits {
-        super::terms::check_limit_terms(&st, terms)?;
+        super::check::limit_terms(&st, terms)?;
     }
     let _w = st.write_lock().await;
     // Re-read under the write lock so a concurrent change is not overwritten.

@@ -20,7 +20,7 @@ use datapact_vault::{Content, ListFilter, NewRecord, RecordPatch};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::product;
+use super::check::product;
 use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::guard;
@@ -254,7 +254,7 @@ pub async fn list(
         }
     };
     if let Some(p) = &q.product {
-        super::product(&st, "product", p)?;
+        super::check::product(&st, "product", p)?;
     }
     let mut product_filter = q.product.clone();
     if c.role == Role::Service {

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use datapact_audit::Action;
 use datapact_governance::{AiSettings, OrgStatus, Role, Tenant, TenantId};
 
-use super::{region, text};
+use super::check::{region, text};
 use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;

@@ -13,7 +13,7 @@ use datapact_governance::settings::{SettingKey, effective};
 use datapact_governance::{AiSettings, ApiKey, GrantId, OptOut, OptOutId, Org, SupportGrant, Tenant};
 use datapact_store::SettingsScope;
 
-use super::{product, text};
+use super::check::{product, text};
 use crate::audit::Ev;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
@@ -68,7 +68,7 @@ pub async fn create_opt_out(
         products,
         effective_at: body
             .effective_at
-            .map(|e| super::utc("effective_at", e))
+            .map(|e| super::check::utc("effective_at", e))
             .transpose()?
             .unwrap_or(t),
         recorded_by: c.id,
@@ -219,7 +219,7 @@ fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(
     );
     for (prefix, l) in limits {
         if let Some(l) = l {
-            check_limits(&prefix, l)?;
+            super::check::limits(&prefix, l)?;
         }
     }
     let levels = std::iter::once((String::new(), &s.models))
@@ -249,21 +249,6 @@ fn check_settings(st: &AppState, s: &AiSettings, tenant_level: bool) -> Result<(
                 ));
             }
         }
-    }
-    Ok(())
-}
-
-fn check_limits(prefix: &str, l: &datapact_governance::AiLimits) -> Result<(), ApiError> {
-    l.check()
-        .map_err(|(field, why)| ApiError::invalid("invalid_value", &format!("{prefix}.{field}"), why))
-}
-
-/// Checks an organization's limit terms: ranges, and products of the catalog.
-pub(crate) fn check_limit_terms(st: &AppState, t: &datapact_governance::LimitTerms) -> Result<(), ApiError> {
-    check_limits("ai_limits", &t.base())?;
-    for (p, l) in &t.products {
-        product(st, &format!("ai_limits.products.{p}"), p)?;
-        check_limits(&format!("ai_limits.products.{p}"), l)?;
     }
     Ok(())
 }
@@ -501,7 +486,7 @@ pub async fn create_grant(
     grant_caller(&st, &c, &id)?;
     let ticket = text("ticket", &body.ticket, 200)?;
     let t = now();
-    let expires_at = super::utc("expires_at", body.expires_at)?;
+    let expires_at = super::check::utc("expires_at", body.expires_at)?;
     if expires_at <= t {
         return Err(ApiError::invalid(
             "invalid_expiry",

@@ -124,7 +124,7 @@ pub async fn usage(
     let (tenant, org) = guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::TENANT_READERS, "read usage")?;
     if let Some(p) = &q.product {
-        super::product(&st, "product", p)?;
+        super::check::product(&st, "product", p)?;
     }
     let today = OffsetDateTime::now_utc().date();
     let from = day("from", q.from.as_deref(), today.replace_day(1).unwrap_or(today))?;
