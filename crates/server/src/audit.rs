@@ -2,19 +2,14 @@
 //! before it takes effect or before its data leaves the server (fail closed), tagged with the
 //! caller, the request id and where processing happened.
 
-use std::future::Future;
 use std::sync::{Arc, Weak};
 
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use datapact_audit::{Action, Actor, AuditLog, CheckpointSigner, Entry, Event, Label, Outcome, Resource};
+use datapact_audit::{Action, Actor, AuditLog, CheckpointSigner, Event, Label, Outcome, Resource};
 use datapact_governance::{ApiKey, OrgId, Purpose, Reason, Registry, Tenant, TenantId};
 use datapact_vault::{KeyObserver, Vault};
-
-use crate::problem::ApiError;
-use crate::state::AppState;
 
 tokio::task_local! {
     static REQUEST_ID: Option<uuid::Uuid>;
@@ -168,45 +163,6 @@ impl Ev {
     pub fn correlation(mut self, c: String) -> Self {
         self.0.correlation = Some(c);
         self
-    }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "audit append failed; the operation is refused");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "audit_unavailable",
-        "the audit log cannot record this operation right now, so it was not performed; retry later",
-    )
-}
-
-impl AppState {
-    /// Appends an entry durably; the caller goes on only if it is stored.
-    pub async fn audit(&self, ev: Ev) -> Result<Entry, ApiError> {
-        self.audit_now(ev).await
-    }
-
-    /// Queues an entry at once; the returned future says whether it was stored (see
-    /// [`datapact_audit::AuditLog::submit`]).
-    pub fn audit_now(&self, ev: Ev) -> impl Future<Output = Result<Entry, ApiError>> + Send + 'static {
-        let appended = self.audit_log.submit(ev.0);
-        async move { appended.await.map_err(unavailable) }
-    }
-
-    /// Appends the entry, then runs `op`; if `op` fails, a second entry records the failure
-    /// (best effort: the first one already says the operation was attempted).
-    pub async fn audited<T>(&self, ev: Ev, op: impl Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
-        self.audit(ev.clone()).await?;
-        match op.await {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                let failed = ev.outcome(Outcome::Error);
-                if let Err(ae) = self.audit_log.append(failed.0).await {
-                    tracing::error!(error = %ae, "cannot record that an audited operation failed");
-                }
-                Err(e)
-            }
-        }
     }
 }
 

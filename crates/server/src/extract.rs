@@ -12,7 +12,6 @@ use serde::de::DeserializeOwned;
 
 use crate::auth;
 use crate::problem::ApiError;
-use crate::state::AppState;
 
 /// A JSON body, parsed strictly: unknown fields, wrong types and bad enum values are refused.
 pub struct JsonBody<T>(pub T);
@@ -199,10 +198,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 /// The authenticated caller.
 pub struct Caller(pub Arc<ApiKey>);
 
-impl FromRequestParts<Arc<AppState>> for Caller {
+impl<S: crate::state::Platform + Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = state.app();
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,

@@ -47,7 +47,7 @@ pub struct ServerOptions {
 /// What starting the server did that the operator must know about.
 pub struct Started {
     /// The shared state to serve.
-    pub state: Arc<AppState>,
+    pub state: Server,
     /// What happened to the first admin key.
     pub bootstrap: Bootstrap,
     /// What happened to the master key.
@@ -112,27 +112,58 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
             error,
         })?;
     }
+    // The gateway's providers first: a missing key stops the server before state is loaded.
+    let parts = gateway::Parts::new(&opts.config)?;
     let state = AppState::open(Arc::new(store), vault, Arc::new(audit_log), opts.catalog, opts.config).await?;
     let bootstrap = state.bootstrap(opts.admin_key.as_deref()).await?;
     state.hold_lock(lock);
+    let app = Arc::new(state);
+    let gateway = Arc::new(gateway::Gateway::new(Arc::clone(&app), parts));
     Ok(Started {
-        state: Arc::new(state),
+        state: Server { app, gateway },
         bootstrap,
         master,
     })
+}
+
+/// A started server: the platform's state, and the AI trust layer over it.
+#[derive(Clone)]
+pub struct Server {
+    /// Registry, store, vault, audit log, jobs and configuration.
+    pub app: Arc<AppState>,
+    /// The AI trust layer: providers, limits, recognizer sets.
+    pub gateway: Arc<gateway::Gateway>,
+}
+
+impl Server {
+    /// A server over a loaded state, with the AI trust layer its configuration describes.
+    pub fn new(app: Arc<AppState>) -> Result<Self, StartError> {
+        let parts = gateway::Parts::new(&app.config)?;
+        let gateway = Arc::new(gateway::Gateway::new(Arc::clone(&app), parts));
+        Ok(Self { app, gateway })
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
 /// Background work (jobs, terminations, retention) runs alongside and stops with it.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: Arc<AppState>,
+    server: Server,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let Server { app: state, gateway } = server;
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
-    let flusher = tokio::spawn(gateway::limits::flusher(Arc::downgrade(&state)));
+    let flusher = tokio::spawn(crate::gateway::flusher(Arc::downgrade(&gateway)));
     metrics::install();
-    let app = routes::router(Arc::clone(&state));
+    let app = routes::router(Arc::clone(&state), crate::gateway::router(Arc::clone(&gateway)));
     let stop_worker = AbortOnDrop(Some(worker));
     let stop_flusher = AbortOnDrop(Some(flusher));
     // Small writes (streamed chunks) go out at once: Nagle's algorithm against the client's
@@ -169,9 +200,11 @@ pub async fn serve(
     stop_worker.stop().await;
     stop_flusher.stop().await;
     // Usage counted since the last tick is written before the server lets go of the store.
-    if let Err(e) = state.limits.flush(&*state.store).await {
+    if let Err(e) = gateway.limits.flush(&*state.store).await {
         tracing::error!(error = %e, "cannot write the last LLM usage counts");
     }
+    // The gateway holds the state too; the wait below covers the last of both.
+    drop(gateway);
     // Work that outlived its request (a blocking task, a connection being torn down) may still
     // hold the state for a moment; wait for it, so the lock goes with the last reference.
     let start = std::time::Instant::now();

@@ -8,7 +8,8 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms, usage};
+use crate::gateway::usage;
+use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms};
 
 struct BearerAuth;
 
@@ -266,9 +267,10 @@ pub async fn serve(
         .map(|p| p.id.to_string())
         .collect();
     let mut models: Vec<String> = st
+        .config
         .providers
         .iter()
-        .flat_map(|p| p.config.models.iter().cloned())
+        .flat_map(|p| p.models.iter().cloned())
         .collect();
     models.sort();
     models.dedup();

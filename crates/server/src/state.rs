@@ -1,15 +1,19 @@
 //! Shared server state: the in-memory registry, durable storage and configuration.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use datapact_audit::AuditLog;
+use axum::http::StatusCode;
+use datapact_audit::{AuditLog, Entry, Outcome};
 use datapact_governance::{ApiKey, Catalog, Job, JobId, KeyId, Registry, Role};
 use datapact_store::{Store, StoreError};
 use datapact_vault::{Vault, VaultError};
 use time::OffsetDateTime;
 
+use crate::audit::Ev;
 use crate::auth;
 use crate::config::Config;
+use crate::problem::ApiError;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -88,17 +92,16 @@ pub enum Bootstrap {
     },
 }
 
-/// A configured LLM provider, its API key and its connection state.
-#[derive(Debug, Clone)]
-pub struct Provider {
-    /// Its `[[providers]]` entry (shared: each call's record holds its provider).
-    pub config: Arc<crate::config::ProviderConfig>,
-    /// Its API key, if it needs one.
-    pub secret: Option<crate::config::Secret>,
-    /// Its HTTP client (connection pool and connect timeout).
-    pub client: reqwest::Client,
-    /// Its circuit breaker, shared by every call.
-    pub breaker: Arc<crate::gateway::upstream::Breaker>,
+/// A router state that reaches the platform's state (for extractors shared by every route).
+pub trait Platform {
+    /// The platform's state.
+    fn app(&self) -> &AppState;
+}
+
+impl Platform for Arc<AppState> {
+    fn app(&self) -> &AppState {
+        self
+    }
 }
 
 /// Everything handlers share.
@@ -109,13 +112,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Server configuration.
     pub config: Config,
-    /// The configured LLM providers with their API keys, read once at start-up.
-    pub providers: Vec<Provider>,
-    /// The AI trust layer's rate limits and usage accounting.
-    pub limits: crate::gateway::limits::Limits,
-    /// The custom PII recognizer sets of `[pii.recognizers]`, read at start, and the analyzers
-    /// built from them, by the sorted list of sets a call uses.
-    pub pii_sets: crate::gateway::PiiSets,
     /// The customer data vault.
     pub vault: Arc<Vault>,
     /// The tamper-evident audit log every access and change is appended to first.
@@ -146,26 +142,6 @@ impl AppState {
         catalog: Catalog,
         config: Config,
     ) -> Result<Self, StartError> {
-        // Credentials first: a missing key stops the server before it touches any state.
-        let providers = config
-            .providers
-            .iter()
-            .map(|p| {
-                Ok(Provider {
-                    secret: p.credential()?,
-                    client: crate::gateway::upstream::client(p).map_err(|e| StartError::Worker(e.to_string()))?,
-                    breaker: Arc::new(crate::gateway::upstream::Breaker::new(p)),
-                    config: Arc::new(p.clone()),
-                })
-            })
-            .collect::<Result<Vec<_>, StartError>>()?;
-        if !providers.is_empty() {
-            // The PII engine's lexicons and phone metadata take a few hundred milliseconds to
-            // build: off the first gateway request, in the background.
-            std::thread::spawn(crate::gateway::warm_up);
-        }
-        let limits = crate::gateway::limits::Limits::new(&config.gateway);
-        let pii_sets = crate::gateway::PiiSets::load(&config.pii)?;
         // Keys stored as plain SHA-256 by an older datapact are keyed once, before loading.
         let rekeyed = store.key_hashes_keyed(&|h| vault.key_hash(&h)).await?;
         if rekeyed > 0 {
@@ -182,9 +158,6 @@ impl AppState {
             registry,
             store,
             config,
-            limits,
-            pii_sets,
-            providers,
             vault,
             audit_log,
             jobs: std::sync::Mutex::new(jobs),
@@ -254,4 +227,44 @@ impl AppState {
 pub fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
+/// Audit on the request path: the state's own appends.
+pub(crate) fn audit_unavailable(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "audit append failed; the operation is refused");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "audit_unavailable",
+        "the audit log cannot record this operation right now, so it was not performed; retry later",
+    )
+}
+
+impl AppState {
+    /// Appends an entry durably; the caller goes on only if it is stored.
+    pub async fn audit(&self, ev: Ev) -> Result<Entry, ApiError> {
+        self.audit_now(ev).await
+    }
+
+    /// Queues an entry at once; the returned future says whether it was stored (see
+    /// [`datapact_audit::AuditLog::submit`]).
+    pub fn audit_now(&self, ev: Ev) -> impl Future<Output = Result<Entry, ApiError>> + Send + 'static {
+        let appended = self.audit_log.submit(ev.0);
+        async move { appended.await.map_err(audit_unavailable) }
+    }
+
+    /// Appends the entry, then runs `op`; if `op` fails, a second entry records the failure
+    /// (best effort: the first one already says the operation was attempted).
+    pub async fn audited<T>(&self, ev: Ev, op: impl Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
+        self.audit(ev.clone()).await?;
+        match op.await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let failed = ev.outcome(Outcome::Error);
+                if let Err(ae) = self.audit_log.append(failed.0).await {
+                    tracing::error!(error = %ae, "cannot record that an audited operation failed");
+                }
+                Err(e)
+            }
+        }
+    }
 }

@@ -160,7 +160,7 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
     .unwrap();
     let admin = "fault-test-admin-key-0123456789";
     state.bootstrap(Some(admin)).await.unwrap();
-    let state = Arc::new(state);
+    let state = datapact_server::Server::new(Arc::new(state)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(datapact_server::serve(listener, state, std::future::pending()));

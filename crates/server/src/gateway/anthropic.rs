@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::stream::Item;
-use super::{GatewayError, bad_request};
+use super::error::{GatewayError, bad_request};
+use super::sse::Item;
 
 /// The `anthropic-version` header sent with every call.
 pub const VERSION: &str = "2023-06-01";

@@ -24,7 +24,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use time::{Date, OffsetDateTime};
 
-use super::{CallRecord, GatewayCaller};
+use super::call::{CallRecord, GatewayCaller};
 use crate::config::{BudgetConfig, BudgetPeriod, GatewayConfig};
 
 /// Why a call is over a limit, and when to try again.
@@ -241,24 +241,9 @@ impl Limits {
         })
     }
 
-    fn budgets_for<'a>(&'a self, product: &'a str) -> impl Iterator<Item = &'a BudgetConfig> + 'a {
-        self.budgets
-            .iter()
-            .filter(move |b| b.product == "*" || b.product == product)
-    }
-
-    /// The server's own ceilings for a product: its `[[gateway.budgets]]`, the lowest of each
-    /// period.
+    /// The server's own ceilings for a product (see [`server_limits`]).
     pub fn server_limits(&self, product: &str) -> AiLimits {
-        let mut l = AiLimits::default();
-        for b in self.budgets_for(product) {
-            let slot = match b.period {
-                BudgetPeriod::Day => &mut l.tokens_per_day,
-                BudgetPeriod::Month => &mut l.tokens_per_month,
-            };
-            *slot = Some(slot.map_or(b.tokens, |t| t.min(b.tokens)));
-        }
-        l
+        server_limits(&self.budgets, product)
     }
 
     /// Takes one request from the tenant's rate for `product`, as `limits` set it.
@@ -654,19 +639,31 @@ impl Limits {
     }
 }
 
-/// Writes usage counts every second until aborted.
-pub async fn flusher(st: std::sync::Weak<crate::state::AppState>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Some(st) = st.upgrade() else {
-            return;
+/// The limits in force for the caller's product: its AI settings, its organization's terms and
+/// the server's budgets, each the lowest.
+pub fn effective_limits(limits: &Limits, caller: &GatewayCaller) -> datapact_governance::AiLimits {
+    datapact_governance::settings::effective_limits(
+        &caller.org.ai,
+        &caller.tenant.ai,
+        &caller.product,
+        &caller.org.ai_limits,
+        limits.server_limits(&caller.product),
+    )
+    .value
+}
+
+/// The server's own ceilings for a product: its `[[gateway.budgets]]` (for the product or
+/// `*`), the lowest of each period.
+pub fn server_limits(budgets: &[BudgetConfig], product: &str) -> AiLimits {
+    let mut l = AiLimits::default();
+    for b in budgets.iter().filter(|b| b.product == "*" || b.product == product) {
+        let slot = match b.period {
+            BudgetPeriod::Day => &mut l.tokens_per_day,
+            BudgetPeriod::Month => &mut l.tokens_per_month,
         };
-        if let Err(e) = st.limits.flush(&*st.store).await {
-            tracing::warn!(error = %e, "cannot write LLM usage counts; they stay pending");
-        }
+        *slot = Some(slot.map_or(b.tokens, |t| t.min(b.tokens)));
     }
+    l
 }
 
 #[cfg(test)]

@@ -1,6 +1,22 @@
 //! Server-sent events as providers send them: bytes arrive in arbitrary pieces, events end
 //! with a blank line, and only the `event` and `data` fields matter here.
 
+/// What one provider event means for the client.
+#[derive(Debug)]
+pub enum Item {
+    /// A chat-completion chunk.
+    Chunk(serde_json::Value),
+    /// The provider finished the stream.
+    Done,
+    /// The provider failed or sent something that is not its API's stream.
+    Failed {
+        /// datapact's code.
+        code: &'static str,
+        /// What happened.
+        message: String,
+    },
+}
+
 /// One event: its type (`event:`, empty when absent) and its data lines joined by `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {

@@ -15,25 +15,13 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{CallRecord, GatewayCaller, anthropic, sse};
+use super::call::{CallRecord, GatewayCaller, Keep, record_call};
+use super::error::GatewayError;
+use super::service::Gateway;
+use super::sse::Item;
+use super::upstream::Provider;
+use super::{anthropic, sse};
 use crate::config::ProviderApi;
-use crate::state::{AppState, Provider};
-
-/// What one provider event means for the client.
-#[derive(Debug)]
-pub enum Item {
-    /// A chat-completion chunk.
-    Chunk(Value),
-    /// The provider finished the stream.
-    Done,
-    /// The provider failed or sent something that is not its API's stream.
-    Failed {
-        /// datapact's code.
-        code: &'static str,
-        /// What happened.
-        message: String,
-    },
-}
 
 /// An OpenAI-shaped stream event as an item.
 fn openai_item(data: &str) -> Item {
@@ -65,7 +53,7 @@ fn openai_item(data: &str) -> Item {
 /// Everything a streamed call carries from the pipeline into the relay.
 pub struct Relay {
     /// Shared state (audit log, limits).
-    pub st: Arc<AppState>,
+    pub st: Arc<Gateway>,
     /// Who called.
     pub caller: GatewayCaller,
     /// The call's audit record so far.
@@ -85,7 +73,7 @@ pub struct Relay {
     /// The call's tokens held against its budgets, settled when the stream ends.
     pub reservation: Option<super::limits::Reservation>,
     /// The call to keep in the tenant's vault, if `save_prompts` is on.
-    pub keep: Option<super::Keep>,
+    pub keep: Option<Keep>,
     /// The call's place among those under way, held until the stream ends.
     pub permit: tokio::sync::OwnedSemaphorePermit,
 }
@@ -110,7 +98,7 @@ fn event(v: &Value) -> Bytes {
 }
 
 /// An error event in the shape OpenAI's SDKs raise from.
-fn error_event(e: &super::GatewayError) -> Bytes {
+fn error_event(e: &GatewayError) -> Bytes {
     Bytes::from(format!(
         "data: {}\n\n",
         serde_json::to_string(&e.body()).unwrap_or_default()
@@ -330,11 +318,11 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
     record.saved = keep.as_ref().map(|k| k.id);
     let ev = record.event(&caller, started, waited);
     st.limits.account(&caller, &record, reservation);
-    let last = match (super::record_call(&st, ev).await, failure) {
+    let last = match (record_call(&st, ev).await, failure) {
         (Err(e), _) => Some(error_event(&e)),
         (Ok(_), None) => Some(Bytes::from_static(b"data: [DONE]\n\n")),
         (Ok(_), Some(("client_disconnected", _))) => None,
-        (Ok(_), Some((code, message))) => Some(error_event(&super::GatewayError::new(
+        (Ok(_), Some((code, message))) => Some(error_event(&GatewayError::new(
             axum::http::StatusCode::BAD_GATEWAY,
             "api_error",
             code,

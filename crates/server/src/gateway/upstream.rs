@@ -2,15 +2,30 @@
 //! backoff that honors `Retry-After`, fallback to the next allowed provider, and a circuit
 //! breaker per provider.
 
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{Endpoint, GatewayError, anthropic, bad_request};
+use super::anthropic;
+use super::error::{GatewayError, bad_request};
+use super::request::Endpoint;
 use crate::config::{ProviderApi, ProviderConfig};
-use crate::state::Provider;
+
+/// A configured LLM provider, its API key and its connection state.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Its `[[providers]]` entry (shared: each call's record holds its provider).
+    pub config: Arc<crate::config::ProviderConfig>,
+    /// Its API key, if it needs one.
+    pub secret: Option<crate::config::Secret>,
+    /// Its HTTP client (connection pool and connect timeout).
+    pub client: reqwest::Client,
+    /// Its circuit breaker, shared by every call.
+    pub breaker: Arc<Breaker>,
+}
 
 /// The HTTP client for one provider: its own pool and connect timeout; the total timeout is
 /// per call, because a streamed answer is read chunk by chunk.

@@ -23,10 +23,9 @@ pub mod orgs;
 pub mod records;
 pub mod tenants;
 pub mod terms;
-pub mod usage;
 
-/// The whole API.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The whole API: these routes, and `gateway`'s (the AI trust layer's, with its own state).
+pub fn router(state: Arc<AppState>, gateway: Router) -> Router {
     let max_body = state.config.max_body_bytes;
     // Record writes carry content: their own, larger limits (base64 grows bytes by a third).
     let single = (state.config.vault.max_content_bytes * 4 / 3 + 64 * 1024).max(max_body);
@@ -60,17 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/tenants/{tenant}/support-grants/{id}", delete(terms::revoke_grant))
         .route("/v1/tenants/{tenant}/products", get(decisions::availability))
         .route("/v1/decisions", post(decisions::decide))
-        .route("/v1/models", get(crate::gateway::list_models))
         .route("/metrics", get(meta::metrics))
-        .route("/v1/tenants/{tenant}/usage", get(crate::routes::usage::usage))
-        .route(
-            "/v1/chat/completions",
-            post(crate::gateway::chat_completions).layer(DefaultBodyLimit::max(crate::gateway::MAX_CHAT_BYTES)),
-        )
-        .route(
-            "/v1/embeddings",
-            post(crate::gateway::embeddings).layer(DefaultBodyLimit::max(crate::gateway::MAX_CHAT_BYTES)),
-        )
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route("/v1/orgs/{org}/terminate", post(data::terminate))
@@ -105,6 +94,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/audit/proofs/consistency", get(audit::consistency))
         .route("/v1/audit/entries", get(audit::entries))
         .route("/v1/audit/export", get(audit::export))
+        .with_state(state)
+        .merge(gateway)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -122,5 +113,4 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::from_fn(crate::audit::own_request_id))
-        .with_state(state)
 }

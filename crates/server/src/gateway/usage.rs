@@ -10,10 +10,12 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use super::call::GatewayCaller;
+use super::limits::effective_limits;
+use super::service::Gateway;
 use crate::extract::{Caller, QueryParams};
 use crate::guard;
 use crate::problem::ApiError;
-use crate::state::AppState;
 
 /// `?from=&to=&product=`
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -116,7 +118,7 @@ fn day(field: &str, v: Option<&str>, default: Date) -> Result<Date, ApiError> {
     params(("tenant" = String, Path), UsageQuery),
     responses((status = 200, body = UsageView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
 pub async fn usage(
-    State(st): State<Arc<AppState>>,
+    State(st): State<Arc<Gateway>>,
     Caller(c): Caller,
     Path(id): Path<String>,
     QueryParams(q): QueryParams<UsageQuery>,
@@ -124,7 +126,7 @@ pub async fn usage(
     let (tenant, org) = guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::TENANT_READERS, "read usage")?;
     if let Some(p) = &q.product {
-        super::check::product(&st, "product", p)?;
+        crate::routes::check::product(&st, "product", p)?;
     }
     let today = OffsetDateTime::now_utc().date();
     let from = day("from", q.from.as_deref(), today.replace_day(1).unwrap_or(today))?;
@@ -154,7 +156,7 @@ pub async fn usage(
     }
     // Budgets of the products in the rows and of every product a budget applies to (the
     // server's, the organization's terms, the AI settings).
-    let caller_for = |p: &str| crate::gateway::GatewayCaller {
+    let caller_for = |p: &str| GatewayCaller {
         key: Arc::clone(&c),
         tenant: Arc::clone(&tenant),
         org: Arc::clone(&org),
@@ -168,7 +170,7 @@ pub async fn usage(
             .products()
             .iter()
             .filter(|p| {
-                let l = crate::gateway::effective_limits(&st, &caller_for(&p.id));
+                let l = effective_limits(&st.limits, &caller_for(&p.id));
                 l.tokens_per_day.is_some() || l.tokens_per_month.is_some()
             })
             .map(|p| p.id.clone()),
@@ -182,10 +184,10 @@ pub async fn usage(
     let mut budgets = Vec::new();
     let now = OffsetDateTime::now_utc();
     for p in products {
-        let limits = crate::gateway::effective_limits(&st, &caller_for(&p));
-        let list = crate::gateway::limits::Limits::budgets(&limits);
+        let limits = effective_limits(&st.limits, &caller_for(&p));
+        let list = super::limits::Limits::budgets(&limits);
         for (b, used, _) in st.limits.budget_status(&*st.store, tenant.id, &p, &list).await {
-            let resets = crate::gateway::limits::period_end(now, b.period);
+            let resets = super::limits::period_end(now, b.period);
             budgets.push(BudgetView {
                 product: p.clone(),
                 period: match b.period {

@@ -1,0 +1,103 @@
+//! The AI trust layer's own state: the configured providers with their connections, the
+//! limits and usage counters, and the custom PII recognizer sets, beside the platform it
+//! serves (registry, store, vault, audit log), which it reaches through [`Gateway::app`].
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use super::limits::Limits;
+use super::pii::PiiSets;
+use super::upstream::{self, Breaker, Provider};
+use crate::config::Config;
+use crate::state::{AppState, StartError};
+
+/// What the gateway builds from the configuration alone, before any state is loaded: a
+/// missing provider key stops the server first.
+pub struct Parts {
+    providers: Vec<Provider>,
+    limits: Limits,
+    pii_sets: PiiSets,
+}
+
+impl Parts {
+    /// Reads the providers' keys, builds their clients, the limits and the recognizer sets.
+    pub fn new(config: &Config) -> Result<Self, StartError> {
+        let providers = config
+            .providers
+            .iter()
+            .map(|p| {
+                Ok(Provider {
+                    secret: p.credential()?,
+                    client: upstream::client(p).map_err(|e| StartError::Worker(e.to_string()))?,
+                    breaker: Arc::new(Breaker::new(p)),
+                    config: Arc::new(p.clone()),
+                })
+            })
+            .collect::<Result<Vec<_>, StartError>>()?;
+        if !providers.is_empty() {
+            // The PII engine's lexicons and phone metadata take a few hundred milliseconds to
+            // build: off the first gateway request, in the background.
+            std::thread::spawn(super::pii::warm_up);
+        }
+        Ok(Self {
+            providers,
+            limits: Limits::new(&config.gateway),
+            pii_sets: PiiSets::load(&config.pii)?,
+        })
+    }
+}
+
+/// Writes usage counts every second until aborted.
+pub async fn flusher(st: std::sync::Weak<Gateway>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(st) = st.upgrade() else {
+            return;
+        };
+        if let Err(e) = st.limits.flush(&*st.store).await {
+            tracing::warn!(error = %e, "cannot write LLM usage counts; they stay pending");
+        }
+    }
+}
+
+/// The AI trust layer: its state and the platform's.
+pub struct Gateway {
+    /// The platform: registry, store, vault, audit log, configuration.
+    pub app: Arc<AppState>,
+    /// The configured LLM providers with their API keys, read once at start-up.
+    pub providers: Vec<Provider>,
+    /// Rate limits, budgets and usage accounting.
+    pub limits: Limits,
+    /// The custom PII recognizer sets of `[pii.recognizers]`, read at start, and the analyzers
+    /// built from them, by the sorted list of sets a call uses.
+    pub pii_sets: PiiSets,
+}
+
+impl Gateway {
+    /// The gateway over `app`.
+    pub fn new(app: Arc<AppState>, parts: Parts) -> Self {
+        Self {
+            app,
+            providers: parts.providers,
+            limits: parts.limits,
+            pii_sets: parts.pii_sets,
+        }
+    }
+}
+
+impl Deref for Gateway {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
+
+/// The gateway's routes take the platform's extractors (an API key caller) too.
+impl crate::state::Platform for Arc<Gateway> {
+    fn app(&self) -> &AppState {
+        &self.app
+    }
+}
