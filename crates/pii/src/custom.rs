@@ -18,8 +18,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::Input;
 use serde::Deserialize;
 
-use crate::analyzer::{Check, Options, Recognizer, Scope, Span, Validator, date, dea, ok_if};
 use crate::entity::EntityType;
+use crate::recognizer::{Check, Options, Recognizer, Scope, Span, Validator, date, dea, ok_if};
 use crate::validate;
 
 /// One custom recognizer, as configured.

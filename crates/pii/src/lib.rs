@@ -9,6 +9,7 @@ pub mod eval;
 mod names;
 pub mod operators;
 pub mod phone;
+pub mod recognizer;
 pub mod validate;
 
 pub use analyzer::{Analyzer, Options, Span, to_char_offsets};

@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 
 use foldhash::fast::FixedState;
 
-use crate::analyzer::{Options, Span};
 use crate::entity::EntityType;
+use crate::recognizer::{Options, Span};
 
 /// What the lexicons say of one word (bits).
 mod flag {

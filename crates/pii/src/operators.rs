@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::analyzer::Span;
 use crate::entity::EntityType;
+use crate::recognizer::Span;
 
 /// How a detected span is rewritten.
 #[derive(Debug, Clone)]
