@@ -5,6 +5,12 @@ use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 use datapact_governance::{GenAi, Product};
 use serde_json::Value;
 
+pub fn enum_name<T: clap::ValueEnum>(v: T) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
 /// A table with the house style.
 pub fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();

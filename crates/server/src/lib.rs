@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blocking;
 pub mod config;
 pub mod devmock;
 pub mod extract;

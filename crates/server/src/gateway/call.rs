@@ -267,7 +267,7 @@ impl Keep {
         };
         let id = self.id;
         let tenant_id = caller.tenant.id;
-        let written = crate::lifecycle::with_vault(st, &caller.tenant, move |v, t| {
+        let written = crate::blocking::with_vault(st, &caller.tenant, move |v, t| {
             v.put_with_ids(t, vec![new], vec![id], crate::state::now())
         })
         .await;

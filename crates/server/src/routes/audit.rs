@@ -18,9 +18,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::audit::Ev;
+use crate::blocking::on_blocking_pool;
 use crate::extract::{Caller, QueryParams};
 use crate::guard;
-use crate::lifecycle::on_blocking_pool;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::Page;

@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 
 use super::check::product;
 use crate::audit::Ev;
+use crate::blocking::with_vault;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
-use crate::lifecycle::{self, REASON_REQUEST, enqueue, with_vault};
+use crate::lifecycle::{self, REASON_REQUEST, enqueue};
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{OrgView, RetentionInput, TerminateInput};

@@ -22,9 +22,9 @@ use time::format_description::well_known::Rfc3339;
 
 use super::check::product;
 use crate::audit::Ev;
+use crate::blocking::with_vault;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::guard;
-use crate::lifecycle::with_vault;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{BatchInput, ExportQuery, Page, ReadQuery, RecordInput, RecordPatchInput, RecordQuery, RecordView};
