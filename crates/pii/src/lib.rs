@@ -5,6 +5,7 @@
 pub mod analyzer;
 pub mod custom;
 pub mod entity;
+#[cfg(feature = "eval")]
 pub mod eval;
 mod names;
 pub mod operators;
