@@ -447,7 +447,9 @@ fn gateway_paths(doc: &mut Value) {
     });
     let forwarded = |what: &str| json!({"description": format!("{what}; forwarded to the provider, which checks it")});
     let mut chat_fields = serde_json::Map::new();
-    for f in CHAT_FORWARDED {
+    // Every parameter forwarded unchecked (the four checked ones are spelled out below).
+    let checked = ["model", "messages", "stream", "stream_options"];
+    for f in crate::gateway::chat_fields().iter().filter(|f| !checked.contains(f)) {
         chat_fields.insert((*f).to_string(), forwarded("OpenAI's parameter of that name"));
     }
     chat_fields.insert(
@@ -571,36 +573,6 @@ fn gateway_paths(doc: &mut Value) {
         }}}
     });
 }
-
-/// Chat parameters the gateway forwards without checking them itself.
-const CHAT_FORWARDED: &[&str] = &[
-    "temperature",
-    "top_p",
-    "n",
-    "stop",
-    "max_tokens",
-    "max_completion_tokens",
-    "presence_penalty",
-    "frequency_penalty",
-    "logit_bias",
-    "logprobs",
-    "top_logprobs",
-    "user",
-    "response_format",
-    "seed",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "functions",
-    "function_call",
-    "metadata",
-    "store",
-    "prediction",
-    "reasoning_effort",
-    "modalities",
-    "service_tier",
-    "verbosity",
-];
 
 #[cfg(test)]
 mod tests {

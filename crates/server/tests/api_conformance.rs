@@ -82,39 +82,17 @@ const REQUIREMENTS: &[&str] = &[
 
 /// The venv's `st` with the pinned schemathesis, or why not.
 fn schemathesis() -> Result<PathBuf, String> {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-venv");
-    let python = venv.join("bin").join("python");
-    let st = venv.join("bin").join("st");
-    let ready = || {
-        Command::new(&python)
-            .args([
-                "-c",
-                "import importlib.metadata as m, sys; sys.exit(0 if m.version('schemathesis') == '4.32.5' else 1)",
-            ])
-            .status()
-            .is_ok_and(|s| s.success())
-            && st.exists()
-    };
-    if ready() {
-        return Ok(st);
+    let python = common::sdk::pinned_venv(
+        "schemathesis-venv",
+        REQUIREMENTS,
+        "import importlib.metadata as m, sys; sys.exit(0 if m.version('schemathesis') == '4.32.5' else 1)",
+    )?;
+    let st = python.with_file_name("st");
+    if st.exists() {
+        Ok(st)
+    } else {
+        Err(format!("{} is missing", st.display()))
     }
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .map_err(|e| format!("python3 -m venv: {e}"))?;
-    if !made.success() {
-        return Err("python3 -m venv failed".into());
-    }
-    let pip = Command::new(&python)
-        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-        .args(REQUIREMENTS)
-        .status()
-        .map_err(|e| format!("pip: {e}"))?;
-    if !pip.success() || !ready() {
-        return Err("pip could not install the pinned schemathesis".into());
-    }
-    Ok(st)
 }
 
 /// One `st run` against the server, in `dir` (where its configuration is written), with the

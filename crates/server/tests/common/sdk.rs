@@ -24,20 +24,18 @@ const REQUIREMENTS: &[&str] = &[
     "typing_extensions==4.16.0",
 ];
 
-/// The venv's python with `openai` importable, or why not.
-pub fn sdk_python() -> Result<PathBuf, String> {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openai-sdk-venv");
+/// A virtual environment under the target directory named `name`, with `requirements` installed
+/// (once) and `check` (a Python snippet that exits 0) passing: its python, or why not.
+pub fn pinned_venv(name: &str, requirements: &[&str], check: &str) -> Result<PathBuf, String> {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let python = venv.join("bin").join("python");
-    let ready = |p: &PathBuf| {
-        Command::new(p)
-            .args([
-                "-c",
-                "import openai, sys; sys.exit(0 if openai.__version__ == '3.51.0' else 1)",
-            ])
+    let ready = || {
+        Command::new(&python)
+            .args(["-c", check])
             .status()
             .is_ok_and(|s| s.success())
     };
-    if ready(&python) {
+    if ready() {
         return Ok(python);
     }
     let made = Command::new("python3")
@@ -50,11 +48,20 @@ pub fn sdk_python() -> Result<PathBuf, String> {
     }
     let pip = Command::new(&python)
         .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-        .args(REQUIREMENTS)
+        .args(requirements)
         .status()
         .map_err(|e| format!("pip: {e}"))?;
-    if !pip.success() || !ready(&python) {
-        return Err("pip could not install the pinned openai package".into());
+    if !pip.success() || !ready() {
+        return Err(format!("pip could not install the pinned packages of {name}"));
     }
     Ok(python)
+}
+
+/// The venv's python with `openai` importable, or why not.
+pub fn sdk_python() -> Result<PathBuf, String> {
+    pinned_venv(
+        "openai-sdk-venv",
+        REQUIREMENTS,
+        "import openai, sys; sys.exit(0 if openai.__version__ == '3.51.0' else 1)",
+    )
 }
