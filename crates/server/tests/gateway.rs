@@ -1623,3 +1623,30 @@ async fn every_answer_carries_a_receipt_of_its_audit_entry() {
         "{e}"
     );
 }
+
+/// A large policy set (evaluated off the async workers) decides as a small one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_policy_set_still_decides_each_call() {
+    let (url, _mock) = common::llm::mock().await;
+    let (s, _dir, org, oa, tenant, svc) = gateway(&openai_eu(&url, &["gpt-4o-mini", "gpt-4o"], "")).await;
+    let mut text = String::from(
+        "@id(\"all\") permit(principal, action, resource);\n@id(\"no-4o\") forbid(principal, action, resource == Model::\"gpt-4o\");\n",
+    );
+    let mut n = 0;
+    while text.len() < 40 * 1024 {
+        text.push_str(&format!(
+            "@id(\"f{n}\") forbid(principal, action, resource == Model::\"m-{n}\") when {{ context.data_categories.contains(\"EMAIL_ADDRESS\") }};\n"
+        ));
+        n += 1;
+    }
+    put_org_ai(&s, &oa, &org, json!({"policies": text})).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("blocked_by_cedar_policy")),
+        "{v}"
+    );
+    assert!(v["error"]["message"].as_str().unwrap().contains("no-4o"), "{v}");
+}
