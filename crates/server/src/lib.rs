@@ -68,6 +68,10 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     {
         return Err(StartError::AdminKeyTooShort { min: auth::MIN_KEY_LEN });
     }
+    // Files this process creates from here on (databases, and SQLite's WAL and shared-memory
+    // files, which a background thread may create at any moment) are the server's alone.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     create_private_dir(&opts.data_dir).map_err(dir_err)?;
     let lock = std::fs::File::options()
         .create(true)
@@ -250,8 +254,9 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 
 /// Makes every directory below `root` 0700 and every file 0600, saying which it had to fix
 /// (a data directory created by an older datapact, copied, or restored from a backup).
-/// SQLite gives a database's WAL and shared-memory files the database file's mode, so files
-/// created later stay private too.
+/// Files created later are private by the process umask (0077), set in [`open`]: a WAL
+/// or shared-memory file a background thread creates between a database's creation and this
+/// walk would otherwise have the default mode (CI saw `audit-index.db-wal` at 0644 once).
 pub fn make_private(root: &std::path::Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
