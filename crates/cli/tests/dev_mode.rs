@@ -187,14 +187,10 @@ fn the_tour_works_right_after_serve_dev() {
     assert!(text(&verified.stdout).starts_with("OK: "), "{}", text(&verified.stdout));
 
     // The AI trust layer with the official SDK, configured by the environment alone.
-    let python = match sdk::sdk_python() {
-        Ok(p) => Some(p),
-        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("SDK part skipped: {why} (set CI=true to make this a failure)");
-            None
-        }
-        Err(why) => panic!("the dev-mode test needs Python and the openai package: {why}"),
-    };
+    let python = sdk::required(
+        sdk::sdk_python(),
+        "the dev-mode test needs Python and the openai package",
+    );
     if let Some(python) = python {
         let out = Command::new(python)
             .args(["-c", SCRIPT])

@@ -63,13 +63,11 @@ print(json.dumps(out))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_openai_sdk_works_by_changing_the_base_url() {
-    let python = match sdk_python() {
-        Ok(p) => p,
-        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipped: {why} (set CI=true to make this a failure)");
-            return;
-        }
-        Err(why) => panic!("the OpenAI SDK compatibility test needs Python and the openai package: {why}"),
+    let Some(python) = common::sdk::required(
+        sdk_python(),
+        "the OpenAI SDK compatibility test needs Python and the openai package",
+    ) else {
+        return;
     };
     let (upstream, seen) = mock_provider().await;
     let dir = tempfile::tempdir().unwrap();

@@ -59,6 +59,18 @@ pub enum Over {
     },
 }
 
+impl Over {
+    /// `budget` of `product` has no room left at `now`.
+    fn exhausted(product: &str, budget: Budget, now: OffsetDateTime) -> Self {
+        Over::Budget {
+            product: product.to_string(),
+            period: budget.period,
+            tokens: budget.tokens,
+            retry_after: until_period_end(now, budget.period),
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Counts {
     requests: u64,
@@ -105,6 +117,16 @@ struct Book {
 }
 
 impl Book {
+    /// Gives back `amount` reserved tokens of `key`.
+    fn release(&mut self, key: &(TenantId, String), amount: u64) {
+        if let Some(held) = self.reserved.get_mut(key) {
+            *held = held.saturating_sub(amount);
+            if *held == 0 {
+                self.reserved.remove(key);
+            }
+        }
+    }
+
     /// Tokens of `product` the tenant spent from `from` to `to`, inclusive.
     fn spent(&self, tenant: TenantId, product: &str, from: Date, to: Date) -> u64 {
         let mut used = 0u64;
@@ -147,13 +169,8 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        if let Ok(mut b) = self.book.lock()
-            && let Some(r) = b.reserved.get_mut(&self.key)
-        {
-            *r = r.saturating_sub(self.amount);
-            if *r == 0 {
-                b.reserved.remove(&self.key);
-            }
+        if let Ok(mut b) = self.book.lock() {
+            b.release(&self.key, self.amount);
         }
     }
 }
@@ -352,12 +369,7 @@ impl Limits {
             return Ok(());
         };
         match Self::room(&book, tenant, product, budgets, now) {
-            Some((0, b)) => Err(Over::Budget {
-                product: product.to_string(),
-                period: b.period,
-                tokens: b.tokens,
-                retry_after: until_period_end(now, b.period),
-            }),
+            Some((0, b)) => Err(Over::exhausted(product, b, now)),
             _ => Ok(()),
         }
     }
@@ -398,12 +410,7 @@ impl Limits {
             return Ok(None);
         };
         if room == 0 {
-            return Err(Over::Budget {
-                product: product.to_string(),
-                period: b.period,
-                tokens: b.tokens,
-                retry_after: until_period_end(now, b.period),
-            });
+            return Err(Over::exhausted(product, b, now));
         }
         if room <= prompt {
             return Err(Over::TooLarge {
@@ -510,12 +517,7 @@ impl Limits {
         // The reservation gives way to the count under the same lock: no check ever sees the
         // call counted twice or not at all.
         if let Some(r) = reservation.as_mut() {
-            if let Some(held) = book.reserved.get_mut(&r.key) {
-                *held = held.saturating_sub(r.amount);
-                if *held == 0 {
-                    book.reserved.remove(&r.key);
-                }
-            }
+            book.release(&r.key, r.amount);
             r.amount = 0;
         }
     }

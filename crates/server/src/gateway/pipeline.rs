@@ -196,6 +196,25 @@ pub(crate) fn header_label(
     }
 }
 
+/// How many bytes `v` serializes to, counted without building the text.
+fn serialized_len(v: &serde_json::Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len() as u64;
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    match serde_json::to_writer(&mut c, v) {
+        Ok(()) => c.0,
+        Err(_) => u64::MAX,
+    }
+}
+
 /// The completion cap a chat request sets itself, if any.
 pub(crate) fn requested_completion(req: &serde_json::Value) -> Option<u64> {
     ["max_completion_tokens", "max_tokens"]
@@ -217,7 +236,7 @@ pub(crate) async fn reserve(
         return Ok(None);
     }
     // Every token a byte-level tokenizer makes covers at least one byte of what is sent.
-    let prompt = serde_json::to_vec(&*req).map(|b| b.len() as u64).unwrap_or(u64::MAX);
+    let prompt = serialized_len(req);
     let completion = match endpoint {
         Endpoint::Embeddings => Some(0),
         Endpoint::Chat => Some(

@@ -163,18 +163,20 @@ pub async fn usage(
         product: p.to_string(),
     };
     let mut products: Vec<String> = rows.iter().map(|r| r.product.clone()).collect();
+    // Every product a budget applies to: the catalog's, with the limits in force for each.
+    let budgets_of: std::collections::BTreeMap<String, Vec<super::limits::Budget>> = st
+        .registry
+        .catalog()
+        .products()
+        .iter()
+        .map(|p| {
+            let l = effective_limits(&st.limits, &caller_for(&p.id));
+            (p.id.clone(), super::limits::Limits::budgets(&l))
+        })
+        .filter(|(_, b)| !b.is_empty())
+        .collect();
+    products.extend(budgets_of.keys().cloned());
     products.extend(st.limits.budget_products());
-    products.extend(
-        st.registry
-            .catalog()
-            .products()
-            .iter()
-            .filter(|p| {
-                let l = effective_limits(&st.limits, &caller_for(&p.id));
-                l.tokens_per_day.is_some() || l.tokens_per_month.is_some()
-            })
-            .map(|p| p.id.clone()),
-    );
     if let Some(p) = &q.product {
         products.retain(|x| x == p);
         products.push(p.clone());
@@ -184,8 +186,10 @@ pub async fn usage(
     let mut budgets = Vec::new();
     let now = OffsetDateTime::now_utc();
     for p in products {
-        let limits = effective_limits(&st.limits, &caller_for(&p));
-        let list = super::limits::Limits::budgets(&limits);
+        let list = match budgets_of.get(&p) {
+            Some(list) => list.clone(),
+            None => super::limits::Limits::budgets(&effective_limits(&st.limits, &caller_for(&p))),
+        };
         for (b, used, _) in st.limits.budget_status(&*st.store, tenant.id, &p, &list).await {
             let resets = super::limits::period_end(now, b.period);
             budgets.push(BudgetView {

@@ -24,6 +24,19 @@ const REQUIREMENTS: &[&str] = &[
     "typing_extensions==4.16.0",
 ];
 
+/// A Python tool a test needs, or `None` to skip the part that needs it: only outside CI. Under
+/// `CI=true` a missing tool fails the test (`what` names it), so a skip never counts as a pass.
+pub fn required(tool: Result<PathBuf, String>, what: &str) -> Option<PathBuf> {
+    match tool {
+        Ok(p) => Some(p),
+        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipped: {why} (set CI=true to make this a failure)");
+            None
+        }
+        Err(why) => panic!("{what}: {why}"),
+    }
+}
+
 /// A virtual environment under the target directory named `name`, with `requirements` installed
 /// (once) and `check` (a Python snippet that exits 0) passing: its python, or why not.
 pub fn pinned_venv(name: &str, requirements: &[&str], check: &str) -> Result<PathBuf, String> {
