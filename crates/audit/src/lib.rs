@@ -3,10 +3,13 @@
 //! standard verifier can check.
 #![forbid(unsafe_code)]
 
+pub mod draft;
 pub mod entry;
 pub mod log;
 pub mod merkle;
+pub mod request;
 pub mod verify;
 
+pub use draft::Ev;
 pub use entry::{Action, Actor, CallStatus, Entry, Event, Label, LlmCall, Name, Outcome, Resource};
 pub use log::{AuditError, AuditLog, Checkpoint, CheckpointSigner, Query, StoredEntry};

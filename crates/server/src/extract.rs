@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use datapact_governance::ApiKey;
 use serde::de::DeserializeOwned;
 
-use crate::auth;
+use datapact_vault::api_key;
 use crate::problem::ApiError;
 
 /// A JSON body, parsed strictly: unknown fields, wrong types and bad enum values are refused.
@@ -211,7 +211,7 @@ impl<S: crate::state::Platform + Send + Sync> FromRequestParts<S> for Caller {
             )
         })?;
         let value = header.to_str().unwrap_or("");
-        let secret = auth::bearer_secret(value).ok_or_else(|| {
+        let secret = api_key::bearer_secret(value).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

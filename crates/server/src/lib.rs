@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
-pub mod auth;
 pub mod blocking;
 pub mod config;
 pub mod devmock;
@@ -64,9 +63,9 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     // Secrets and configuration are checked before anything is written: a mistake leaves no
     // half-made data directory behind.
     if let Some(k) = opts.admin_key.as_deref().map(str::trim).filter(|k| !k.is_empty())
-        && k.len() < auth::MIN_KEY_LEN
+        && k.len() < datapact_vault::api_key::MIN_KEY_LEN
     {
-        return Err(StartError::AdminKeyTooShort { min: auth::MIN_KEY_LEN });
+        return Err(StartError::AdminKeyTooShort { min: datapact_vault::api_key::MIN_KEY_LEN });
     }
     // Files this process creates from here on (databases, and SQLite's WAL and shared-memory
     // files, which a background thread may create at any moment) are the server's alone.

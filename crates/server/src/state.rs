@@ -11,7 +11,7 @@ use datapact_vault::{Vault, VaultError};
 use time::OffsetDateTime;
 
 use crate::audit::Ev;
-use crate::auth;
+use datapact_vault::api_key;
 use crate::config::Config;
 use crate::problem::ApiError;
 
@@ -131,7 +131,7 @@ pub struct AppState {
 impl AppState {
     /// The stored form of an API key's secret (see [`Vault::key_hash`]).
     pub fn key_hash(&self, secret: &str) -> [u8; 32] {
-        self.vault.key_hash(&auth::hash_secret(secret))
+        self.vault.api_key_hash(secret)
     }
 
     /// Loads stored state into memory, checked against the catalog and configuration.
@@ -176,12 +176,12 @@ impl AppState {
             });
         }
         let (secret, generated) = match env_key.map(str::trim).filter(|k| !k.is_empty()) {
-            Some(k) if k.len() < auth::MIN_KEY_LEN => {
-                return Err(StartError::AdminKeyTooShort { min: auth::MIN_KEY_LEN });
+            Some(k) if k.len() < api_key::MIN_KEY_LEN => {
+                return Err(StartError::AdminKeyTooShort { min: api_key::MIN_KEY_LEN });
             }
             Some(k) => (k.to_string(), false),
             None => (
-                auth::generate_secret().map_err(|e| StartError::Random(e.to_string()))?,
+                api_key::generate_secret().map_err(|e| StartError::Random(e.to_string()))?,
                 true,
             ),
         };

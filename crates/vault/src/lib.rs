@@ -6,6 +6,7 @@
 //! on a blocking pool.
 #![forbid(unsafe_code)]
 
+pub mod api_key;
 pub mod certificate;
 pub mod crypto;
 pub mod keys;
@@ -507,6 +508,11 @@ impl Vault {
         let mut out = [0u8; 32];
         out.copy_from_slice(aws_lc_rs::hmac::sign(&self.key_hash_key, secret_sha256).as_ref());
         out
+    }
+
+    /// The stored form of an API key's secret: [`Vault::key_hash`] of its SHA-256.
+    pub fn api_key_hash(&self, secret: &str) -> [u8; 32] {
+        self.key_hash(&api_key::hash_secret(secret))
     }
 
     /// The server's signing key.

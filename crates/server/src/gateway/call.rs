@@ -10,7 +10,7 @@ use datapact_governance::{ApiKey, Org, Purpose, Role, Tenant, TenantId};
 use super::error::{GatewayError, audit_down};
 use super::request::Endpoint;
 use super::upstream::Provider;
-use crate::auth;
+use datapact_vault::api_key;
 use crate::config::ProviderKind;
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ pub fn caller(state: &AppState, headers: &HeaderMap) -> Result<GatewayCaller, Ga
         .ok_or_else(|| {
             GatewayError::unauthenticated("unauthenticated", "send an API key as `Authorization: Bearer KEY`")
         })?;
-    let secret = auth::bearer_secret(value).ok_or_else(|| {
+    let secret = api_key::bearer_secret(value).ok_or_else(|| {
         GatewayError::unauthenticated("unauthenticated", "the Authorization header must be `Bearer KEY`")
     })?;
     let key = state

@@ -11,7 +11,7 @@ use datapact_governance::{ApiKey, KeyId, Role};
 
 use super::check::{product, text};
 use crate::audit::Ev;
-use crate::auth;
+use datapact_vault::api_key;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::problem::ApiError;
@@ -130,7 +130,7 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let mut key = check_new_key(&st, &c, &body)?;
-    let secret = auth::generate_secret().map_err(ApiError::internal)?;
+    let secret = api_key::generate_secret().map_err(ApiError::internal)?;
     key.hash = st.key_hash(&secret);
     let _w = st.write_lock().await;
     st.audited(key_event(&c, Action::ApiKeyCreate, &key), async {

@@ -1,8 +1,8 @@
 //! API keys: generation and hashing. Generated keys are 256-bit random secrets, but the
 //! bootstrap key from `DATAPACT_ADMIN_KEY` may be a human-chosen one, so what is stored is
 //! not a plain hash: it is keyed (HMAC under a key sealed by the master secret, see
-//! `AppState::key_hash`), which keeps lookups one hash-map probe and makes a copy of the
-//! database useless for testing guesses offline.
+//! [`crate::Vault::api_key_hash`]), which keeps lookups one hash-map probe and makes a copy of
+//! the database useless for testing guesses offline.
 
 use sha2::{Digest, Sha256};
 
@@ -30,7 +30,8 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
 pub fn generate_secret() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    Ok(format!("{KEY_PREFIX}{}", hex::encode(bytes)))
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{KEY_PREFIX}{hex}"))
 }
 
 #[cfg(test)]
