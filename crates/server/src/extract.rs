@@ -10,8 +10,8 @@ use axum::http::{StatusCode, header};
 use datapact_governance::ApiKey;
 use serde::de::DeserializeOwned;
 
-use datapact_vault::api_key;
 use crate::problem::ApiError;
+use datapact_vault::api_key;
 
 /// A JSON body, parsed strictly: unknown fields, wrong types and bad enum values are refused.
 pub struct JsonBody<T>(pub T);
@@ -198,7 +198,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 /// The authenticated caller.
 pub struct Caller(pub Arc<ApiKey>);
 
-impl<S: crate::state::Platform + Send + Sync> FromRequestParts<S> for Caller {
+impl<S: crate::state::HasApp + Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {

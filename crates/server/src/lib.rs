@@ -7,7 +7,6 @@ pub mod blocking;
 pub mod config;
 pub mod devmock;
 pub mod extract;
-pub mod gateway;
 pub mod guard;
 pub mod lifecycle;
 pub mod metrics;
@@ -22,6 +21,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use datapact_gateway::Gateway;
 use datapact_governance::Catalog;
 use datapact_store::SqliteStore;
 use datapact_vault::{MasterOutcome, MasterSecret, Vault, VaultOptions};
@@ -65,7 +65,9 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     if let Some(k) = opts.admin_key.as_deref().map(str::trim).filter(|k| !k.is_empty())
         && k.len() < datapact_vault::api_key::MIN_KEY_LEN
     {
-        return Err(StartError::AdminKeyTooShort { min: datapact_vault::api_key::MIN_KEY_LEN });
+        return Err(StartError::AdminKeyTooShort {
+            min: datapact_vault::api_key::MIN_KEY_LEN,
+        });
     }
     // Files this process creates from here on (databases, and SQLite's WAL and shared-memory
     // files, which a background thread may create at any moment) are the server's alone.
@@ -117,12 +119,12 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
         })?;
     }
     // The gateway's providers first: a missing key stops the server before state is loaded.
-    let parts = gateway::Parts::new(&opts.config)?;
+    let parts = gateway_parts(&opts.config)?;
     let state = AppState::open(Arc::new(store), vault, Arc::new(audit_log), opts.catalog, opts.config).await?;
     let bootstrap = state.bootstrap(opts.admin_key.as_deref()).await?;
     state.hold_lock(lock);
     let app = Arc::new(state);
-    let gateway = Arc::new(gateway::Gateway::new(Arc::clone(&app), parts));
+    let gateway = Arc::new(Gateway::new(app.platform(), app.config.gateway.clone(), parts));
     Ok(Started {
         state: Server { app, gateway },
         bootstrap,
@@ -136,14 +138,30 @@ pub struct Server {
     /// Registry, store, vault, audit log, jobs and configuration.
     pub app: Arc<AppState>,
     /// The AI trust layer: providers, limits, recognizer sets.
-    pub gateway: Arc<gateway::Gateway>,
+    pub gateway: Arc<Gateway>,
+}
+
+/// The gateway's parts from its sections of the configuration.
+fn gateway_parts(config: &Config) -> Result<datapact_gateway::Parts, StartError> {
+    Ok(datapact_gateway::Parts::new(
+        &config.providers,
+        &config.gateway,
+        &config.pii,
+    )?)
+}
+
+/// The usage report's routes reach both the platform's state and the gateway's.
+impl state::HasApp for Server {
+    fn app(&self) -> &AppState {
+        &self.app
+    }
 }
 
 impl Server {
     /// A server over a loaded state, with the AI trust layer its configuration describes.
     pub fn new(app: Arc<AppState>) -> Result<Self, StartError> {
-        let parts = gateway::Parts::new(&app.config)?;
-        let gateway = Arc::new(gateway::Gateway::new(Arc::clone(&app), parts));
+        let parts = gateway_parts(&app.config)?;
+        let gateway = Arc::new(Gateway::new(app.platform(), app.config.gateway.clone(), parts));
         Ok(Self { app, gateway })
     }
 }
@@ -163,11 +181,15 @@ pub async fn serve(
     server: Server,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let usage = routes::usage::router(server.clone());
     let Server { app: state, gateway } = server;
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
-    let flusher = tokio::spawn(crate::gateway::flusher(Arc::downgrade(&gateway)));
+    let flusher = tokio::spawn(datapact_gateway::flusher(Arc::downgrade(&gateway)));
     metrics::install();
-    let app = routes::router(Arc::clone(&state), crate::gateway::router(Arc::clone(&gateway)));
+    let app = routes::router(
+        Arc::clone(&state),
+        datapact_gateway::router(Arc::clone(&gateway)).merge(usage),
+    );
     let stop_worker = AbortOnDrop(Some(worker));
     let stop_flusher = AbortOnDrop(Some(flusher));
     // Small writes (streamed chunks) go out at once: Nagle's algorithm against the client's

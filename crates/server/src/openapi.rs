@@ -8,8 +8,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::gateway::usage;
-use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms};
+use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms, usage};
 
 struct BearerAuth;
 
@@ -449,7 +448,7 @@ fn gateway_paths(doc: &mut Value) {
     let mut chat_fields = serde_json::Map::new();
     // Every parameter forwarded unchecked (the four checked ones are spelled out below).
     let checked = ["model", "messages", "stream", "stream_options"];
-    for f in crate::gateway::chat_fields().iter().filter(|f| !checked.contains(f)) {
+    for f in datapact_gateway::chat_fields().iter().filter(|f| !checked.contains(f)) {
         chat_fields.insert((*f).to_string(), forwarded("OpenAI's parameter of that name"));
     }
     chat_fields.insert(
@@ -587,7 +586,7 @@ mod tests {
             .unwrap();
         let mut documented: Vec<&str> = props.keys().map(String::as_str).collect();
         documented.sort_unstable();
-        let mut forwarded = crate::gateway::chat_fields().to_vec();
+        let mut forwarded = datapact_gateway::chat_fields().to_vec();
         forwarded.sort_unstable();
         assert_eq!(documented, forwarded);
         let emb = doc["paths"]["/v1/embeddings"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
@@ -595,7 +594,7 @@ mod tests {
             .unwrap();
         let mut documented: Vec<&str> = emb.keys().map(String::as_str).collect();
         documented.sort_unstable();
-        let mut forwarded = crate::gateway::embedding_fields().to_vec();
+        let mut forwarded = datapact_gateway::embedding_fields().to_vec();
         forwarded.sort_unstable();
         assert_eq!(documented, forwarded);
     }

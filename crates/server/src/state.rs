@@ -11,9 +11,9 @@ use datapact_vault::{Vault, VaultError};
 use time::OffsetDateTime;
 
 use crate::audit::Ev;
-use datapact_vault::api_key;
 use crate::config::Config;
 use crate::problem::ApiError;
+use datapact_vault::api_key;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +30,10 @@ pub enum StartError {
     /// Stored state does not fit the configuration or catalog.
     #[error("stored state does not fit the configuration: {0}")]
     Load(#[from] datapact_governance::registry::LoadError),
-    /// An LLM provider's API key could not be read.
+    /// The AI trust layer cannot start: a provider's API key cannot be read, a recognizer
+    /// file cannot be used, a client cannot be built.
     #[error(transparent)]
-    Credential(#[from] crate::config::CredentialError),
+    Gateway(#[from] datapact_gateway::StartError),
     /// Another server holds the data directory.
     #[error(
         "another datapact server is using the data directory {0} (its lock file datapact.lock is held); stop it first"
@@ -51,16 +52,6 @@ pub enum StartError {
     AdminKeyTooShort {
         /// Minimum length.
         min: usize,
-    },
-    /// A custom PII recognizer file of `[pii.recognizers]` cannot be used.
-    #[error("[pii.recognizers] {set}: {path}: {error}")]
-    Recognizers {
-        /// The set.
-        set: String,
-        /// Its file.
-        path: String,
-        /// Why.
-        error: String,
     },
     /// A start-up task failed.
     #[error("start-up task failed: {0}")]
@@ -93,12 +84,12 @@ pub enum Bootstrap {
 }
 
 /// A router state that reaches the platform's state (for extractors shared by every route).
-pub trait Platform {
+pub trait HasApp {
     /// The platform's state.
     fn app(&self) -> &AppState;
 }
 
-impl Platform for Arc<AppState> {
+impl HasApp for Arc<AppState> {
     fn app(&self) -> &AppState {
         self
     }
@@ -129,6 +120,16 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What the AI trust layer uses of this state (shared, not copied).
+    pub fn platform(&self) -> datapact_gateway::Platform {
+        datapact_gateway::Platform {
+            registry: Arc::clone(&self.registry),
+            store: Arc::clone(&self.store),
+            vault: Arc::clone(&self.vault),
+            audit_log: Arc::clone(&self.audit_log),
+        }
+    }
+
     /// The stored form of an API key's secret (see [`Vault::key_hash`]).
     pub fn key_hash(&self, secret: &str) -> [u8; 32] {
         self.vault.api_key_hash(secret)
@@ -177,7 +178,9 @@ impl AppState {
         }
         let (secret, generated) = match env_key.map(str::trim).filter(|k| !k.is_empty()) {
             Some(k) if k.len() < api_key::MIN_KEY_LEN => {
-                return Err(StartError::AdminKeyTooShort { min: api_key::MIN_KEY_LEN });
+                return Err(StartError::AdminKeyTooShort {
+                    min: api_key::MIN_KEY_LEN,
+                });
             }
             Some(k) => (k.to_string(), false),
             None => (

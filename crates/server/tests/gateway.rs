@@ -1387,10 +1387,7 @@ fn a_broken_recognizer_set_is_named_at_start() {
     std::fs::write(&file, "[[recognizers]]\nentity = \"A\"\npattern = '('\n").unwrap();
     let toml = format!("[pii]\nrecognizers = {{ bad = \"{}\" }}\n", file.display());
     let cfg = Config::parse(&toml, "test.toml").unwrap();
-    let err = datapact_server::gateway::PiiSets::load(&cfg.pii)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = datapact_gateway::PiiSets::load(&cfg.pii).err().unwrap().to_string();
     assert!(
         err.contains("bad") && err.contains("bad.toml") && err.contains("recognizers[0].pattern"),
         "{err}"

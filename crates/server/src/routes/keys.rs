@@ -11,12 +11,12 @@ use datapact_governance::{ApiKey, KeyId, Role};
 
 use super::check::{product, text};
 use crate::audit::Ev;
-use datapact_vault::api_key;
 use crate::extract::{Caller, JsonBody};
 use crate::guard;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use crate::views::{CreateKey, CreatedKey, KeyView};
+use datapact_vault::api_key;
 
 fn scope_error(field: &str, detail: String) -> ApiError {
     ApiError::invalid("invalid_scope", field, detail)

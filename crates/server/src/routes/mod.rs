@@ -23,6 +23,7 @@ pub mod orgs;
 pub mod records;
 pub mod tenants;
 pub mod terms;
+pub mod usage;
 
 /// The whole API: these routes, and `gateway`'s (the AI trust layer's, with its own state).
 pub fn router(state: Arc<AppState>, gateway: Router) -> Router {

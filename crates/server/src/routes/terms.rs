@@ -294,7 +294,7 @@ fn tenant_view(st: &AppState, org: &Org, tenant: &Tenant) -> AiSettingsView {
                 &tenant.ai,
                 &p.id,
                 &org.ai_limits,
-                crate::gateway::limits::server_limits(&st.config.gateway.budgets, &p.id),
+                datapact_gateway::limits::server_limits(&st.config.gateway.budgets, &p.id),
             );
             (
                 p.id.clone(),

@@ -93,11 +93,39 @@ pub(crate) fn bad_request(code: &'static str, param: Option<&'static str>, messa
     e
 }
 
-pub(crate) fn audit_down(e: crate::problem::ApiError) -> GatewayError {
+/// The audit log cannot take the call's entry: nothing is sent, the call is refused.
+pub(crate) fn audit_down(e: datapact_audit::AuditError) -> GatewayError {
+    tracing::error!(error = %e, "audit append failed; the LLM call is refused");
     GatewayError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "api_error",
         "audit_unavailable",
-        e.detail,
+        "the audit log cannot record this call right now, so it was not made; retry later",
     )
+}
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A provider's API key cannot be read.
+    #[error(transparent)]
+    Credential(#[from] crate::config::CredentialError),
+    /// A custom PII recognizer file of `[pii.recognizers]` cannot be used.
+    #[error("[pii.recognizers] {set}: {path}: {error}")]
+    Recognizers {
+        /// The set.
+        set: String,
+        /// Its file.
+        path: String,
+        /// Why.
+        error: String,
+    },
+    /// A provider's HTTP client cannot be built.
+    #[error("provider `{provider}`: cannot build its HTTP client: {error}")]
+    Client {
+        /// The provider.
+        provider: String,
+        /// Why.
+        error: String,
+    },
 }

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use datapact_governance::{ApiKey, Org, Purpose, Role, Tenant, TenantId};
+use datapact_vault::api_key;
 
 use super::error::{GatewayError, audit_down};
+use super::platform::Platform;
 use super::request::Endpoint;
 use super::upstream::Provider;
-use datapact_vault::api_key;
-use crate::config::ProviderKind;
-use crate::state::AppState;
+use crate::config::{GatewayAudit, ProviderKind};
 
 /// The header naming the tenant when the key is bound to a product but not to one tenant.
 pub const TENANT_HEADER: &str = "x-datapact-tenant";
@@ -33,7 +33,7 @@ pub struct GatewayCaller {
 /// Authenticates a gateway call: a `service` key bound to a product, and to a tenant or with
 /// the tenant named in `x-datapact-tenant` (within the key's scope). A tenant outside the
 /// scope is reported as unknown, so its existence does not leak.
-pub fn caller(state: &AppState, headers: &HeaderMap) -> Result<GatewayCaller, GatewayError> {
+pub fn caller(state: &Platform, headers: &HeaderMap) -> Result<GatewayCaller, GatewayError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -45,7 +45,7 @@ pub fn caller(state: &AppState, headers: &HeaderMap) -> Result<GatewayCaller, Ga
     })?;
     let key = state
         .registry
-        .key_by_hash(&state.key_hash(secret))
+        .key_by_hash(&state.vault.api_key_hash(secret))
         .filter(|k| k.revoked_at.is_none())
         .ok_or_else(|| GatewayError::unauthenticated("invalid_api_key", "the API key is unknown or revoked"))?;
     let product = match (&key.role, &key.product) {
@@ -164,7 +164,7 @@ impl CallRecord {
         started: std::time::Instant,
         provider: &Provider,
         masked: bool,
-    ) -> crate::audit::Ev {
+    ) -> datapact_audit::Ev {
         let mut ev = self.event(caller, started, self.waited);
         ev.0.action = datapact_audit::Action::LlmForward;
         ev.0.outcome = datapact_audit::Outcome::Allowed;
@@ -186,10 +186,10 @@ impl CallRecord {
         caller: &GatewayCaller,
         started: std::time::Instant,
         upstream: std::time::Duration,
-    ) -> crate::audit::Ev {
+    ) -> datapact_audit::Ev {
         let elapsed = started.elapsed();
         let overhead = elapsed.saturating_sub(upstream);
-        let mut ev = crate::audit::Ev::by(&caller.key, datapact_audit::Action::LlmCall)
+        let mut ev = datapact_audit::Ev::by(&caller.key, datapact_audit::Action::LlmCall)
             .tenant(&caller.tenant)
             .product(&caller.product)
             .reasons(&self.reasons)
@@ -249,7 +249,7 @@ impl Keep {
     /// Writes the prompt and the response, encrypted under the tenant's key in its region, as
     /// a record of the calling product: export, delete, retention and purge apply to it as to
     /// any customer data. A failure is logged; the client already has its answer.
-    pub async fn store(self, st: &AppState, caller: &GatewayCaller, record: &CallRecord, response: serde_json::Value) {
+    pub async fn store(self, st: &Platform, caller: &GatewayCaller, record: &CallRecord, response: serde_json::Value) {
         let doc = serde_json::json!({
             "model": record.model,
             "provider": record.provider.as_ref().map(|p| p.config.name.clone()),
@@ -267,21 +267,39 @@ impl Keep {
         };
         let id = self.id;
         let tenant_id = caller.tenant.id;
-        let written = crate::blocking::with_vault(st, &caller.tenant, move |v, t| {
-            v.put_with_ids(t, vec![new], vec![id], crate::state::now())
-        })
-        .await;
-        if let Err(e) = written {
-            tracing::error!(tenant = %tenant_id, record = %id, code = %e.code, "cannot keep the LLM call in the tenant's vault");
+        let vault = Arc::clone(&st.vault);
+        let region = caller.tenant.region.clone();
+        let write = datapact_audit::request::carry(move || {
+            let t = datapact_vault::TenantRef {
+                id: tenant_id,
+                region: &region,
+            };
+            v_put(&vault, t, new, id)
+        });
+        match tokio::task::spawn_blocking(write).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(tenant = %tenant_id, record = %id, error = %e, "cannot keep the LLM call in the tenant's vault");
+            }
+            Err(e) => {
+                tracing::error!(tenant = %tenant_id, record = %id, error = %e, "cannot keep the LLM call in the tenant's vault");
+            }
         }
     }
 }
 
-/// Appends a call's audit entry: before the answer (`[gateway] audit = "durable"`, the
-/// default), or alongside it (`"async"`), logging a failure since the answer is gone.
-///
-/// The entry is queued before the returned future is first polled, so the answer can be
-/// readied while it is committed.
+/// Writes one record with its chosen id, stamped now (to the microsecond, as stored).
+fn v_put(
+    vault: &datapact_vault::Vault,
+    t: datapact_vault::TenantRef<'_>,
+    new: datapact_vault::NewRecord,
+    id: datapact_governance::RecordId,
+) -> Result<(), datapact_vault::VaultError> {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(now.nanosecond() / 1000 * 1000).unwrap_or(now);
+    vault.put_with_ids(t, vec![new], vec![id], now).map(|_| ())
+}
+
 /// The header naming a call's audit entry.
 pub const RECEIPT_HEADER: &str = "x-datapact-audit-entry";
 
@@ -300,16 +318,17 @@ pub(crate) fn receipt(resp: &mut Response, entry: Option<u64>) {
 /// Appends a call's entry; with durable audit (the default) the future ends once it is stored
 /// and gives its index, with `audit = "async"` at once and without one.
 pub(crate) fn record_call(
-    st: &AppState,
-    ev: crate::audit::Ev,
+    st: &Platform,
+    mode: GatewayAudit,
+    ev: datapact_audit::Ev,
 ) -> impl Future<Output = Result<Option<u64>, GatewayError>> + Send + 'static {
-    let appended = st.audit_now(ev);
-    let durable = match st.config.gateway.audit {
-        crate::config::GatewayAudit::Durable => Some(appended),
-        crate::config::GatewayAudit::Async => {
+    let appended = st.audit_log.submit(ev.0);
+    let durable = match mode {
+        GatewayAudit::Durable => Some(appended),
+        GatewayAudit::Async => {
             tokio::spawn(async move {
                 if let Err(e) = appended.await {
-                    tracing::error!(code = e.code, detail = %e.detail, "an LLM call's audit entry could not be appended");
+                    tracing::error!(error = %e, "an LLM call's audit entry could not be appended");
                 }
             });
             None
@@ -325,11 +344,11 @@ pub(crate) fn record_call(
 
 /// Queues an answered call's outcome entry; a failure to store it is logged (the call's
 /// `llm_forward` entry already stands).
-pub(crate) fn record_outcome(st: &AppState, ev: crate::audit::Ev) {
-    let appended = st.audit_now(ev);
+pub(crate) fn record_outcome(st: &Platform, ev: datapact_audit::Ev) {
+    let appended = st.audit_log.submit(ev.0);
     tokio::spawn(async move {
         if let Err(e) = appended.await {
-            tracing::error!(code = e.code, detail = %e.detail, "an LLM call's outcome entry could not be appended");
+            tracing::error!(error = %e, "an LLM call's outcome entry could not be appended");
         }
     });
 }

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use datapact_governance::Org;
 
 use super::error::GatewayError;
+use super::error::StartError;
 use crate::config::PiiConfig;
-use crate::state::StartError;
 
 /// The custom recognizer sets of `[pii.recognizers]` and the analyzers that use them.
 pub struct PiiSets {

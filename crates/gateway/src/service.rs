@@ -1,15 +1,16 @@
 //! The AI trust layer's own state: the configured providers with their connections, the
 //! limits and usage counters, and the custom PII recognizer sets, beside the platform it
-//! serves (registry, store, vault, audit log), which it reaches through [`Gateway::app`].
+//! serves (registry, store, vault, audit log), which it reaches through [`Gateway::platform`].
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use super::limits::Limits;
 use super::pii::PiiSets;
+use super::platform::Platform;
 use super::upstream::{self, Breaker, Provider};
-use crate::config::Config;
-use crate::state::{AppState, StartError};
+use crate::config::{GatewayConfig, PiiConfig, ProviderConfig};
+use crate::error::StartError;
 
 /// What the gateway builds from the configuration alone, before any state is loaded: a
 /// missing provider key stops the server first.
@@ -21,14 +22,16 @@ pub struct Parts {
 
 impl Parts {
     /// Reads the providers' keys, builds their clients, the limits and the recognizer sets.
-    pub fn new(config: &Config) -> Result<Self, StartError> {
-        let providers = config
-            .providers
+    pub fn new(providers: &[ProviderConfig], gateway: &GatewayConfig, pii: &PiiConfig) -> Result<Self, StartError> {
+        let providers = providers
             .iter()
             .map(|p| {
                 Ok(Provider {
                     secret: p.credential()?,
-                    client: upstream::client(p).map_err(|e| StartError::Worker(e.to_string()))?,
+                    client: upstream::client(p).map_err(|e| StartError::Client {
+                        provider: p.name.clone(),
+                        error: e.to_string(),
+                    })?,
                     breaker: Arc::new(Breaker::new(p)),
                     config: Arc::new(p.clone()),
                 })
@@ -41,8 +44,8 @@ impl Parts {
         }
         Ok(Self {
             providers,
-            limits: Limits::new(&config.gateway),
-            pii_sets: PiiSets::load(&config.pii)?,
+            limits: Limits::new(gateway),
+            pii_sets: PiiSets::load(pii)?,
         })
     }
 }
@@ -64,8 +67,10 @@ pub async fn flusher(st: std::sync::Weak<Gateway>) {
 
 /// The AI trust layer: its state and the platform's.
 pub struct Gateway {
-    /// The platform: registry, store, vault, audit log, configuration.
-    pub app: Arc<AppState>,
+    /// The platform: registry, store, vault, audit log.
+    pub platform: Platform,
+    /// `[gateway]`: limits, the audit mode, concurrency.
+    pub config: GatewayConfig,
     /// The configured LLM providers with their API keys, read once at start-up.
     pub providers: Vec<Provider>,
     /// Rate limits, budgets and usage accounting.
@@ -76,10 +81,11 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// The gateway over `app`.
-    pub fn new(app: Arc<AppState>, parts: Parts) -> Self {
+    /// The gateway over `platform`.
+    pub fn new(platform: Platform, config: GatewayConfig, parts: Parts) -> Self {
         Self {
-            app,
+            platform,
+            config,
             providers: parts.providers,
             limits: parts.limits,
             pii_sets: parts.pii_sets,
@@ -88,16 +94,9 @@ impl Gateway {
 }
 
 impl Deref for Gateway {
-    type Target = AppState;
+    type Target = Platform;
 
-    fn deref(&self) -> &AppState {
-        &self.app
-    }
-}
-
-/// The gateway's routes take the platform's extractors (an API key caller) too.
-impl crate::state::Platform for Arc<Gateway> {
-    fn app(&self) -> &AppState {
-        &self.app
+    fn deref(&self) -> &Platform {
+        &self.platform
     }
 }

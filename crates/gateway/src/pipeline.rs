@@ -242,7 +242,6 @@ pub(crate) async fn reserve(
         Endpoint::Chat => Some(
             requested_completion(req).unwrap_or(u64::from(
                 st.config
-                    .gateway
                     .budget_completion_tokens
                     .unwrap_or(crate::config::GatewayConfig::DEFAULT_BUDGET_COMPLETION_TOKENS),
             )),
@@ -354,7 +353,12 @@ pub(crate) async fn call(
                 };
             }
             record.error.get_or_insert(e.code);
-            let entry = record_call(&st, record.event(&caller, started, record.waited)).await?;
+            let entry = record_call(
+                &st.platform,
+                st.config.audit,
+                record.event(&caller, started, record.waited),
+            )
+            .await?;
             record.done(started, record.waited);
             let mut resp = e.into_response();
             receipt(&mut resp, entry);
@@ -713,7 +717,13 @@ pub(crate) async fn pipeline(
     // Forward to the first allowed provider that answers, asking it to keep nothing.
     // Each provider that receives the prompt has its entry first (durable by default).
     let forwarded = &*record;
-    let before = |p: &Provider| record_call(&st, forwarded.forward_event(caller, started, p, masked));
+    let before = |p: &Provider| {
+        record_call(
+            &st.platform,
+            st.config.audit,
+            forwarded.forward_event(caller, started, p, masked),
+        )
+    };
     let sent = upstream::send(&allowed, endpoint, &model, &req, stream, before).await;
     let sent = match sent {
         Ok(sent) => sent,
@@ -834,7 +844,7 @@ pub(crate) async fn pipeline(
     // outcome (tokens, latency) is queued now and committed with the next group, without the
     // answer waiting for a second fsync. A crash can lose the outcome of the last moments'
     // calls, never the record that their prompts were sent.
-    record_outcome(&st, record.event(caller, started, waited));
+    record_outcome(&st.platform, record.event(caller, started, waited));
     if masked {
         pii::restore_answer(&pseudonymizer, &mut answer);
     }
@@ -842,7 +852,7 @@ pub(crate) async fn pipeline(
     let mut resp = Json(answer).into_response();
     receipt(&mut resp, entry);
     if let Some((k, answer)) = kept {
-        k.store(&st, caller, record, answer).await;
+        k.store(&st.platform, caller, record, answer).await;
     }
     record.done(started, waited);
     Ok(resp)

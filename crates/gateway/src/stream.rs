@@ -318,7 +318,7 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
     record.saved = keep.as_ref().map(|k| k.id);
     let ev = record.event(&caller, started, waited);
     st.limits.account(&caller, &record, reservation);
-    let last = match (record_call(&st, ev).await, failure) {
+    let last = match (record_call(&st.platform, st.config.audit, ev).await, failure) {
         (Err(e), _) => Some(error_event(&e)),
         (Ok(_), None) => Some(Bytes::from_static(b"data: [DONE]\n\n")),
         (Ok(_), Some(("client_disconnected", _))) => None,
@@ -332,7 +332,7 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
     if let (Some(k), Some(text)) = (keep, kept) {
         let response = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}], "usage": {
             "prompt_tokens": record.usage[0], "completion_tokens": record.usage[1], "total_tokens": record.usage[2]}});
-        k.store(&st, &caller, &record, response).await;
+        k.store(&st.platform, &caller, &record, response).await;
     }
     record.done(started, waited);
     if let Some(b) = last {

@@ -10,9 +10,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
-use super::call::GatewayCaller;
-use super::limits::effective_limits;
-use super::service::Gateway;
+use datapact_gateway::GatewayCaller;
+use datapact_gateway::limits::effective_limits;
+
+use crate::Server;
 use crate::extract::{Caller, QueryParams};
 use crate::guard;
 use crate::problem::ApiError;
@@ -118,15 +119,16 @@ fn day(field: &str, v: Option<&str>, default: Date) -> Result<Date, ApiError> {
     params(("tenant" = String, Path), UsageQuery),
     responses((status = 200, body = UsageView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
 pub async fn usage(
-    State(st): State<Arc<Gateway>>,
+    State(srv): State<Server>,
     Caller(c): Caller,
     Path(id): Path<String>,
     QueryParams(q): QueryParams<UsageQuery>,
 ) -> Result<Json<UsageView>, ApiError> {
-    let (tenant, org) = guard::tenant(&st, &c, &id)?;
+    let st = &*srv.gateway;
+    let (tenant, org) = guard::tenant(&srv.app, &c, &id)?;
     guard::allow(&c, guard::TENANT_READERS, "read usage")?;
     if let Some(p) = &q.product {
-        crate::routes::check::product(&st, "product", p)?;
+        crate::routes::check::product(&srv.app, "product", p)?;
     }
     let today = OffsetDateTime::now_utc().date();
     let from = day("from", q.from.as_deref(), today.replace_day(1).unwrap_or(today))?;
@@ -164,14 +166,14 @@ pub async fn usage(
     };
     let mut products: Vec<String> = rows.iter().map(|r| r.product.clone()).collect();
     // Every product a budget applies to: the catalog's, with the limits in force for each.
-    let budgets_of: std::collections::BTreeMap<String, Vec<super::limits::Budget>> = st
+    let budgets_of: std::collections::BTreeMap<String, Vec<datapact_gateway::limits::Budget>> = st
         .registry
         .catalog()
         .products()
         .iter()
         .map(|p| {
             let l = effective_limits(&st.limits, &caller_for(&p.id));
-            (p.id.clone(), super::limits::Limits::budgets(&l))
+            (p.id.clone(), datapact_gateway::limits::Limits::budgets(&l))
         })
         .filter(|(_, b)| !b.is_empty())
         .collect();
@@ -188,15 +190,15 @@ pub async fn usage(
     for p in products {
         let list = match budgets_of.get(&p) {
             Some(list) => list.clone(),
-            None => super::limits::Limits::budgets(&effective_limits(&st.limits, &caller_for(&p))),
+            None => datapact_gateway::limits::Limits::budgets(&effective_limits(&st.limits, &caller_for(&p))),
         };
         for (b, used, _) in st.limits.budget_status(&*st.store, tenant.id, &p, &list).await {
-            let resets = super::limits::period_end(now, b.period);
+            let resets = datapact_gateway::limits::period_end(now, b.period);
             budgets.push(BudgetView {
                 product: p.clone(),
                 period: match b.period {
-                    crate::config::BudgetPeriod::Day => "day".into(),
-                    crate::config::BudgetPeriod::Month => "month".into(),
+                    datapact_gateway::config::BudgetPeriod::Day => "day".into(),
+                    datapact_gateway::config::BudgetPeriod::Month => "month".into(),
                 },
                 tokens: b.tokens,
                 used,
@@ -226,4 +228,11 @@ pub async fn usage(
         totals,
         budgets,
     }))
+}
+
+/// The usage report's route, over the platform's state and the gateway's.
+pub fn router(server: Server) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/tenants/{tenant}/usage", axum::routing::get(usage))
+        .with_state(server)
 }

@@ -4,46 +4,53 @@
 //! zero retention, restoring, accounting, audit). Errors use OpenAI's error body, so the
 //! official SDKs surface them, with datapact's reason codes inside.
 //!
-//! Files: [`pipeline`] (the stages, in order), [`call`] (the caller, the call's audit entries
-//! and receipt), [`request`] (endpoints and the parameters they forward), [`upstream`]
-//! (providers behind one interface: OpenAI, Azure OpenAI, and [`anthropic`] translated),
-//! [`stream`] and [`sse`] (server-sent events), [`limits`] (rates, budgets, usage),
-//! [`pii`] (recognizer sets and restoring), [`policy`] (Cedar), [`error`] (OpenAI-shaped
-//! errors), [`service`] (the gateway's state), [`usage`] (the usage report).
+//! The crate depends on the domain crates only (governance, store, vault, audit, PII); the
+//! server builds a [`Gateway`] over the platform's state ([`Platform`]) and mounts
+//! [`router`]. Files: [`pipeline`] (the stages, in order), [`call`] (the caller, the call's
+//! audit entries and receipt), [`request`] (endpoints and the parameters they forward),
+//! [`upstream`] (providers behind one interface: OpenAI, Azure OpenAI, and [`anthropic`]
+//! translated), [`stream`] and [`sse`] (server-sent events), [`limits`] (rates, budgets,
+//! usage), [`pii`] (recognizer sets and restoring), [`policy`] (Cedar), [`error`]
+//! (OpenAI-shaped errors), [`service`] (the gateway's state), `platform` (what it uses of the
+//! server's), [`config`] (its sections of the
+//! configuration file), [`metrics`] (its Prometheus series).
+#![forbid(unsafe_code)]
 
 pub mod anthropic;
 pub mod call;
+pub mod config;
 mod error;
 pub mod limits;
+pub mod metrics;
 mod pii;
 pub mod pipeline;
+mod platform;
 mod policy;
 pub mod request;
 mod service;
 pub mod sse;
 pub mod stream;
 pub mod upstream;
-pub mod usage;
 
 use std::sync::Arc;
 
 pub use call::{CallRecord, GatewayCaller, RECEIPT_HEADER, TENANT_HEADER, caller};
-pub use error::GatewayError;
+pub use error::{GatewayError, StartError};
 pub use limits::effective_limits;
 pub use pii::PiiSets;
 pub use pipeline::{chat_completions, embeddings, list_models};
+pub use platform::Platform;
 pub use request::{MAX_CHAT_BYTES, chat_fields, embedding_fields};
 pub use service::{Gateway, Parts, flusher};
 pub use upstream::Provider;
 
-/// The AI trust layer's routes: OpenAI's (`/v1/chat/completions`, `/v1/embeddings`,
-/// `/v1/models`) and the usage report.
+/// The AI trust layer's routes, OpenAI's: `/v1/chat/completions`, `/v1/embeddings` and
+/// `/v1/models`.
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     use axum::extract::DefaultBodyLimit;
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/v1/models", get(list_models))
-        .route("/v1/tenants/{tenant}/usage", get(usage::usage))
         .route(
             "/v1/chat/completions",
             post(chat_completions).layer(DefaultBodyLimit::max(MAX_CHAT_BYTES)),
