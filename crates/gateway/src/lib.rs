@@ -8,7 +8,8 @@
 //! server builds a [`Gateway`] over the platform's state ([`Platform`]) and mounts
 //! [`router`]. Files: [`pipeline`] (the stages, in order), [`call`] (the caller, the call's
 //! audit entries and receipt), [`request`] (endpoints and the parameters they forward),
-//! [`upstream`] (providers behind one interface: OpenAI, Azure OpenAI, and [`anthropic`]
+//! [`upstream`] (connections, timeouts, retries, fallback, circuit breakers), [`providers`]
+//! (each provider API behind one interface, one file each: OpenAI, Azure OpenAI, Anthropic
 //! translated), [`stream`] and [`sse`] (server-sent events), [`limits`] (rates, budgets,
 //! usage), [`pii`] (recognizer sets and restoring), [`policy`] (Cedar), [`error`]
 //! (OpenAI-shaped errors), [`service`] (the gateway's state), `platform` (what it uses of the
@@ -16,7 +17,6 @@
 //! configuration file), [`metrics`] (its Prometheus series).
 #![forbid(unsafe_code)]
 
-pub mod anthropic;
 pub mod call;
 pub mod config;
 mod error;
@@ -26,6 +26,7 @@ mod pii;
 pub mod pipeline;
 mod platform;
 mod policy;
+pub mod providers;
 pub mod request;
 mod service;
 pub mod sse;
@@ -64,8 +65,9 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
 
 #[cfg(test)]
 mod tests {
+    use super::pii;
+    use super::providers::anthropic;
     use super::request::Endpoint;
-    use super::{anthropic, pii};
     use proptest::prelude::*;
 
     /// Any JSON, biased towards the keys a chat request has.

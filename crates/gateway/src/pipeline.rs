@@ -33,7 +33,7 @@ use super::limits::{self, effective_limits};
 use super::request::{Endpoint, MAX_CHAT_BYTES};
 use super::service::Gateway;
 use super::upstream::Provider;
-use super::{anthropic, pii, policy, stream, upstream};
+use super::{pii, policy, providers, stream, upstream};
 use crate::config::ProviderKind;
 
 /// Whether `caller` may send data to `provider` at all (its purpose decided in the provider's
@@ -801,10 +801,7 @@ pub(crate) async fn pipeline(
         Ok(Err(_)) => Err(("upstream_stream_broken", "broke the answer off")),
         Ok(Ok(b)) => {
             let v = serde_json::from_slice::<serde_json::Value>(&b).ok();
-            let v = match provider.config.api {
-                crate::config::ProviderApi::Anthropic => v.as_ref().and_then(anthropic::response),
-                _ => v,
-            };
+            let v = v.and_then(|v| providers::api(provider.config.api).answer(v));
             v.filter(|v| endpoint.answered(v)).ok_or((
                 "upstream_invalid_response",
                 "answered with something that is not its API's answer",

@@ -20,8 +20,7 @@ use super::error::GatewayError;
 use super::service::Gateway;
 use super::sse::Item;
 use super::upstream::Provider;
-use super::{anthropic, sse};
-use crate::config::ProviderApi;
+use super::{providers, sse};
 
 /// An OpenAI-shaped stream event as an item.
 fn openai_item(data: &str) -> Item {
@@ -204,7 +203,7 @@ async fn run(r: Relay, tx: mpsc::Sender<Bytes>) {
     let idle = Duration::from_millis(provider.config.idle_timeout_ms);
     let deadline = tokio::time::Instant::from_std(started) + Duration::from_millis(provider.config.total_timeout_ms);
     let mut parser = sse::Parser::new();
-    let mut translator = (provider.config.api == ProviderApi::Anthropic).then(anthropic::StreamTranslator::new);
+    let mut translator = providers::api(provider.config.api).stream();
     let mut done = false;
     let mut failure: Option<(&'static str, String)> = None;
     'read: while !done {

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::anthropic;
-use super::error::{GatewayError, bad_request};
+use super::error::GatewayError;
+use super::providers::{self, Wire};
 use super::request::Endpoint;
-use crate::config::{ProviderApi, ProviderConfig};
+use crate::config::ProviderConfig;
 
 /// A configured LLM provider, its API key and its connection state.
 #[derive(Debug, Clone)]
@@ -122,8 +122,8 @@ pub struct Prepared {
     body: bytes::Bytes,
 }
 
-/// Builds the request `req` (chat-completions or embeddings shape) for `provider`'s API, with
-/// zero-retention settings where the API has them.
+/// Builds the request `req` (chat-completions or embeddings shape) for `provider`'s API (see
+/// [`providers::Api`]), with zero-retention settings where the API has them.
 pub fn prepare(
     provider: &Provider,
     endpoint: Endpoint,
@@ -131,63 +131,14 @@ pub fn prepare(
     req: &Value,
     stream: bool,
 ) -> Result<Prepared, GatewayError> {
-    let base = provider.config.base_url.trim_end_matches('/');
-    let (url, mut headers, body) = match provider.config.api {
-        ProviderApi::Openai => {
-            let mut body = req.clone();
-            if endpoint == Endpoint::Chat {
-                // OpenAI keeps completions for 30 days unless told not to.
-                body["store"] = Value::Bool(false);
-                if stream {
-                    // Usage is needed for accounting even when the client did not ask for it;
-                    // the extra chunk is dropped on the way back.
-                    ask_for_usage(&mut body);
-                }
-            }
-            let auth = provider
-                .secret
-                .as_ref()
-                .map(|s| ("authorization", format!("Bearer {}", s.expose())));
-            (format!("{base}/{}", endpoint.path()), auth.into_iter().collect(), body)
-        }
-        ProviderApi::AzureOpenai => {
-            let mut body = req.clone();
-            if endpoint == Endpoint::Chat {
-                // Azure OpenAI's stored completions, like OpenAI's, only when asked: never.
-                body["store"] = Value::Bool(false);
-                if stream {
-                    ask_for_usage(&mut body);
-                }
-            }
-            let url = format!(
-                "{base}/openai/deployments/{}/{}?api-version={}",
-                provider.config.deployment(model),
-                endpoint.path(),
-                provider.config.api_version.as_deref().unwrap_or_default()
-            );
-            let auth = provider.secret.as_ref().map(|s| ("api-key", s.expose().to_string()));
-            (url, auth.into_iter().collect(), body)
-        }
-        ProviderApi::Anthropic => {
-            if endpoint != Endpoint::Chat {
-                return Err(bad_request(
-                    "endpoint_unsupported_by_provider",
-                    Some("model"),
-                    format!(
-                        "`{model}` is served by `{}`, whose Messages API has no {} endpoint",
-                        provider.config.name,
-                        endpoint.path()
-                    ),
-                ));
-            }
-            let body = anthropic::request(req, stream)?;
-            let mut headers = vec![("anthropic-version", anthropic::VERSION.to_string())];
-            if let Some(s) = &provider.secret {
-                headers.push(("x-api-key", s.expose().to_string()));
-            }
-            (format!("{base}/messages"), headers, body)
-        }
-    };
+    let Wire { url, mut headers, body } = providers::api(provider.config.api).request(
+        &provider.config,
+        provider.secret.as_ref(),
+        endpoint,
+        model,
+        req,
+        stream,
+    )?;
     headers.push(("content-type", "application/json".into()));
     let body = serde_json::to_vec(&body).map_err(|e| {
         GatewayError::new(
@@ -202,22 +153,6 @@ pub fn prepare(
         headers,
         body: bytes::Bytes::from(body),
     })
-}
-
-/// Sets `stream_options.include_usage`, whatever `stream_options` held (the pipeline has
-/// already refused one that is not an object).
-fn ask_for_usage(body: &mut Value) {
-    if let Some(o) = body.as_object_mut() {
-        let opts = o
-            .entry("stream_options")
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        match opts.as_object_mut() {
-            Some(m) => {
-                m.insert("include_usage".into(), Value::Bool(true));
-            }
-            None => *opts = serde_json::json!({"include_usage": true}),
-        }
-    }
 }
 
 /// Why one attempt at a provider failed.
@@ -504,22 +439,6 @@ mod tests {
             b.allow() && b.allow() && !b.is_open(),
             "closed after a successful trial"
         );
-    }
-
-    #[test]
-    fn usage_is_asked_for_whatever_stream_options_held() {
-        for held in [
-            serde_json::json!(null),
-            serde_json::json!("x"),
-            serde_json::json!({"a": 1}),
-        ] {
-            let mut body = serde_json::json!({"stream_options": held});
-            ask_for_usage(&mut body);
-            assert_eq!(body["stream_options"]["include_usage"], true);
-        }
-        let mut body = serde_json::json!({});
-        ask_for_usage(&mut body);
-        assert_eq!(body["stream_options"]["include_usage"], true);
     }
 
     #[test]

@@ -5,8 +5,55 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::error::{GatewayError, bad_request};
-use super::sse::Item;
+use super::api::{Api, Translate, Wire};
+use crate::config::{ProviderConfig, Secret};
+use crate::error::{GatewayError, bad_request};
+use crate::request::Endpoint;
+use crate::sse::Item;
+
+/// Anthropic's Messages API (chat only).
+pub struct Anthropic;
+
+impl Api for Anthropic {
+    fn request(
+        &self,
+        provider: &ProviderConfig,
+        secret: Option<&Secret>,
+        endpoint: Endpoint,
+        model: &str,
+        req: &Value,
+        stream: bool,
+    ) -> Result<Wire, GatewayError> {
+        if endpoint != Endpoint::Chat {
+            return Err(bad_request(
+                "endpoint_unsupported_by_provider",
+                Some("model"),
+                format!(
+                    "`{model}` is served by `{}`, whose Messages API has no {} endpoint",
+                    provider.name,
+                    endpoint.path()
+                ),
+            ));
+        }
+        let mut headers = vec![("anthropic-version", VERSION.to_string())];
+        if let Some(s) = secret {
+            headers.push(("x-api-key", s.expose().to_string()));
+        }
+        Ok(Wire {
+            url: format!("{}/messages", provider.base_url.trim_end_matches('/')),
+            headers,
+            body: request(req, stream)?,
+        })
+    }
+
+    fn answer(&self, v: Value) -> Option<Value> {
+        response(&v)
+    }
+
+    fn stream(&self) -> Option<Box<dyn Translate>> {
+        Some(Box::new(StreamTranslator::new()))
+    }
+}
 
 /// The `anthropic-version` header sent with every call.
 pub const VERSION: &str = "2023-06-01";
@@ -281,6 +328,12 @@ pub fn response(v: &Value) -> Option<Value> {
     }))
 }
 
+impl Translate for StreamTranslator {
+    fn event(&mut self, kind: &str, data: &str) -> Vec<Item> {
+        self.translate(kind, data)
+    }
+}
+
 /// Translates a Messages event stream into chat-completion chunks as events arrive.
 #[derive(Debug, Default)]
 pub struct StreamTranslator {
@@ -314,6 +367,10 @@ impl StreamTranslator {
 
     /// The chat-completion items one Messages event stands for.
     pub fn event(&mut self, kind: &str, data: &str) -> Vec<Item> {
+        self.translate(kind, data)
+    }
+
+    fn translate(&mut self, kind: &str, data: &str) -> Vec<Item> {
         let Ok(v) = serde_json::from_str::<Value>(data) else {
             return vec![Item::Failed {
                 code: "upstream_invalid_response",
