@@ -41,7 +41,7 @@ pub use limits::effective_limits;
 pub use pii::PiiSets;
 pub use pipeline::{chat_completions, embeddings, list_models};
 pub use platform::Platform;
-pub use request::{MAX_CHAT_BYTES, chat_fields, embedding_fields};
+pub use request::{MAX_CHAT_BYTES, Request, chat_fields, embedding_fields};
 pub use service::{Gateway, Parts, flusher};
 pub use upstream::Provider;
 
@@ -67,7 +67,7 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
 mod tests {
     use super::pii;
     use super::providers::anthropic;
-    use super::request::Endpoint;
+    use super::request::{Endpoint, Request};
     use proptest::prelude::*;
 
     /// Any JSON, biased towards the keys a chat request has.
@@ -109,11 +109,13 @@ mod tests {
         /// restoring it never panics.
         #[test]
         fn no_body_makes_the_pipeline_panic(mut req in json(), mut answer in json(), stream in any::<bool>()) {
-            if Endpoint::Chat.check(&req).is_ok() {
-                for t in Endpoint::Chat.texts(&mut req) {
+            if let Ok(mut typed) = Request::new(Endpoint::Chat, "m".into(), req.clone()) {
+                let _ = typed.completion_cap();
+                typed.cap_completion(7);
+                for t in typed.texts() {
                     t.push('x');
                 }
-                let _ = anthropic::request(&req, stream);
+                let _ = anthropic::request(typed.body(), stream);
             }
             let _ = Endpoint::Embeddings.check(&req);
             let _ = Endpoint::Embeddings.texts(&mut req);

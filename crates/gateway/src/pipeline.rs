@@ -30,7 +30,7 @@ use serde::Serialize;
 use super::call::{CallRecord, GatewayCaller, Keep, caller, purpose_of, receipt, record_call, record_outcome};
 use super::error::{GatewayError, bad_request};
 use super::limits::{self, effective_limits};
-use super::request::{Endpoint, MAX_CHAT_BYTES};
+use super::request::{self, Endpoint, MAX_CHAT_BYTES, Request};
 use super::service::Gateway;
 use super::upstream::Provider;
 use super::{pii, policy, providers, stream, upstream};
@@ -215,32 +215,23 @@ fn serialized_len(v: &serde_json::Value) -> u64 {
     }
 }
 
-/// The completion cap a chat request sets itself, if any.
-pub(crate) fn requested_completion(req: &serde_json::Value) -> Option<u64> {
-    ["max_completion_tokens", "max_tokens"]
-        .iter()
-        .filter_map(|k| req.get(*k).and_then(serde_json::Value::as_u64))
-        .min()
-}
-
 /// Reserves the call's worst case against its budgets and writes the completion cap that
 /// bounds it into the request (lowering the client's own, or adding `max_completion_tokens`).
 pub(crate) async fn reserve(
     st: &Gateway,
     caller: &GatewayCaller,
-    endpoint: Endpoint,
-    req: &mut serde_json::Value,
+    req: &mut Request,
     budgets: &[limits::Budget],
 ) -> Result<Option<limits::Reservation>, GatewayError> {
     if budgets.is_empty() {
         return Ok(None);
     }
     // Every token a byte-level tokenizer makes covers at least one byte of what is sent.
-    let prompt = serialized_len(req);
-    let completion = match endpoint {
+    let prompt = serialized_len(req.body());
+    let completion = match req.endpoint {
         Endpoint::Embeddings => Some(0),
         Endpoint::Chat => Some(
-            requested_completion(req).unwrap_or(u64::from(
+            req.completion_cap().unwrap_or(u64::from(
                 st.config
                     .budget_completion_tokens
                     .unwrap_or(crate::config::GatewayConfig::DEFAULT_BUDGET_COMPLETION_TOKENS),
@@ -259,19 +250,8 @@ pub(crate) async fn reserve(
         )
         .await
         .map_err(over_limit)?;
-    if let (Endpoint::Chat, Some(cap), Some(obj)) =
-        (endpoint, r.as_ref().and_then(|r| r.completion_cap), req.as_object_mut())
-    {
-        let mut set = false;
-        for k in ["max_completion_tokens", "max_tokens"] {
-            if let Some(v) = obj.get_mut(k) {
-                *v = serde_json::json!(v.as_u64().map_or(cap, |n| n.min(cap)));
-                set = true;
-            }
-        }
-        if !set {
-            obj.insert("max_completion_tokens".into(), serde_json::json!(cap));
-        }
+    if let Some(cap) = r.as_ref().and_then(|r| r.completion_cap) {
+        req.cap_completion(cap);
     }
     Ok(r)
 }
@@ -422,21 +402,12 @@ pub(crate) async fn pipeline(
             bad_request("invalid_body", None, "the request body could not be read")
         }
     })?;
-    let mut req: serde_json::Value = serde_json::from_slice(&body)
+    let body: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| bad_request("invalid_json", None, format!("the body is not JSON: {e}")))?;
-    let model = req
-        .get("model")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| bad_request("missing_model", Some("model"), "`model` is required"))?;
+    let model = request::model_of(&body)?;
     record.model = model.clone();
-    endpoint.check(&req)?;
-    let stream = endpoint == Endpoint::Chat && req.get("stream").and_then(serde_json::Value::as_bool) == Some(true);
-    let include_usage = req
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(serde_json::Value::as_bool)
-        == Some(true);
+    let mut req = Request::new(endpoint, model.clone(), body)?;
+    let (stream, include_usage) = (req.stream, req.include_usage);
     record.streamed = stream;
     record.user = match headers.get("x-datapact-user") {
         None => None,
@@ -548,7 +519,7 @@ pub(crate) async fn pipeline(
     .value
     .then(|| Keep {
         id: datapact_governance::RecordId::generate(),
-        request: req.clone(),
+        request: req.body().clone(),
     });
 
     // Personal data is looked for when the tenant masks or refuses it, and when Cedar
@@ -569,7 +540,7 @@ pub(crate) async fn pipeline(
     let mut found: Vec<Vec<datapact_pii::Span>> = Vec::new();
     if mode != datapact_governance::PiiMode::Off || policies.is_some() {
         let analyzer = st.pii_sets.analyzer(&caller.org)?;
-        let texts = endpoint.texts(&mut req);
+        let texts = req.texts();
         let size: usize = texts.iter().map(|t| t.len()).sum();
         found = if size <= INLINE_SCAN_BYTES {
             let opts = datapact_pii::Options::default();
@@ -693,7 +664,7 @@ pub(crate) async fn pipeline(
     let mut pseudonymizer = datapact_pii::Pseudonymizer::new();
     let mut masked = false;
     if mode == datapact_governance::PiiMode::Mask {
-        for (text, spans) in endpoint.texts(&mut req).into_iter().zip(&found) {
+        for (text, spans) in req.texts().into_iter().zip(&found) {
             if spans.is_empty() {
                 continue;
             }
@@ -712,7 +683,7 @@ pub(crate) async fn pipeline(
 
     // Budgets: the call's worst case is reserved, and its completion capped to fit, in one
     // step with the check, so calls under way together cannot overshoot.
-    let reservation = reserve(&st, caller, endpoint, &mut req, &budgets).await?;
+    let reservation = reserve(&st, caller, &mut req, &budgets).await?;
 
     // Forward to the first allowed provider that answers, asking it to keep nothing.
     // Each provider that receives the prompt has its entry first (durable by default).
@@ -724,7 +695,7 @@ pub(crate) async fn pipeline(
             forwarded.forward_event(caller, started, p, masked),
         )
     };
-    let sent = upstream::send(&allowed, endpoint, &model, &req, stream, before).await;
+    let sent = upstream::send(&allowed, endpoint, &model, req.body(), stream, before).await;
     let sent = match sent {
         Ok(sent) => sent,
         Err(Err(e)) => return Err(e),

@@ -1,6 +1,6 @@
 //! The request as the trust layer reads it: the two endpoints, the OpenAI parameters each
-//! forwards (everything else is refused), and every string a request would send, for the PII
-//! scan.
+//! forwards (everything else is refused), a typed view of a request ([`Request`]), and every
+//! string a request would send, for the PII scan.
 
 use super::error::{GatewayError, bad_request};
 
@@ -102,6 +102,89 @@ pub(crate) fn outgoing_texts(req: &mut serde_json::Value) -> Vec<&mut String> {
     let mut out = Vec::new();
     walk(req, "", "", &mut out);
     out
+}
+
+/// The model a request body names (`model` is required by both endpoints), read before
+/// anything else so that a refusal of the rest can be recorded with it.
+pub(crate) fn model_of(body: &serde_json::Value) -> Result<String, GatewayError> {
+    body.get("model")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| bad_request("missing_model", Some("model"), "`model` is required"))
+}
+
+/// A request parsed once: the parameters the pipeline decides on, typed, and the body itself,
+/// every field of which is one of OpenAI's parameters for the endpoint (checked), kept whole
+/// to be masked and passed through.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Which endpoint it is for.
+    pub endpoint: Endpoint,
+    /// The model asked for.
+    pub model: String,
+    /// A streamed answer (chat only).
+    pub stream: bool,
+    /// The client asked for the usage chunk of a stream (`stream_options.include_usage`).
+    pub include_usage: bool,
+    body: serde_json::Value,
+}
+
+impl Request {
+    /// The request `body` names `model` for `endpoint`, if it is one of that endpoint's.
+    pub(crate) fn new(endpoint: Endpoint, model: String, body: serde_json::Value) -> Result<Self, GatewayError> {
+        endpoint.check(&body)?;
+        let stream =
+            endpoint == Endpoint::Chat && body.get("stream").and_then(serde_json::Value::as_bool) == Some(true);
+        let include_usage = body
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        Ok(Self {
+            endpoint,
+            model,
+            stream,
+            include_usage,
+            body,
+        })
+    }
+
+    /// The body as it will be sent (masked, once the pipeline has masked it).
+    pub fn body(&self) -> &serde_json::Value {
+        &self.body
+    }
+
+    /// The texts the request sends to the provider, for scanning and masking.
+    pub(crate) fn texts(&mut self) -> Vec<&mut String> {
+        self.endpoint.texts(&mut self.body)
+    }
+
+    /// The completion cap the client set itself (the lower of `max_completion_tokens` and
+    /// `max_tokens`), if any.
+    pub fn completion_cap(&self) -> Option<u64> {
+        ["max_completion_tokens", "max_tokens"]
+            .iter()
+            .filter_map(|k| self.body.get(*k).and_then(serde_json::Value::as_u64))
+            .min()
+    }
+
+    /// Caps the completion at `cap` tokens: lowers the client's own caps, or adds
+    /// `max_completion_tokens` when it set none (chat only).
+    pub(crate) fn cap_completion(&mut self, cap: u64) {
+        let (Endpoint::Chat, Some(obj)) = (self.endpoint, self.body.as_object_mut()) else {
+            return;
+        };
+        let mut set = false;
+        for k in ["max_completion_tokens", "max_tokens"] {
+            if let Some(v) = obj.get_mut(k) {
+                *v = serde_json::json!(v.as_u64().map_or(cap, |n| n.min(cap)));
+                set = true;
+            }
+        }
+        if !set {
+            obj.insert("max_completion_tokens".into(), serde_json::json!(cap));
+        }
+    }
 }
 
 /// The OpenAI endpoints the trust layer serves.
