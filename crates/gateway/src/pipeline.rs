@@ -698,8 +698,8 @@ pub(crate) async fn pipeline(
     let sent = upstream::send(&allowed, endpoint, &model, req.body(), stream, before).await;
     let sent = match sent {
         Ok(sent) => sent,
-        Err(Err(e)) => return Err(e),
-        Err(Ok(x)) => {
+        Err(upstream::NotSent::Stopped(e)) => return Err(e),
+        Err(upstream::NotSent::Exhausted(x)) => {
             record.status = datapact_audit::CallStatus::Error;
             record.error = Some(x.failure.code);
             record.retries = x.retries;

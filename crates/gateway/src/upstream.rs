@@ -288,6 +288,15 @@ pub struct Sent<'a> {
     pub entry: Option<u64>,
 }
 
+/// Why a call was not answered.
+pub enum NotSent<'a> {
+    /// Every provider failed or was skipped, or one refused the request.
+    Exhausted(Exhausted<'a>),
+    /// The call was stopped before anything left: its request could not be built for a
+    /// provider, or its forward entry could not be recorded.
+    Stopped(GatewayError),
+}
+
 /// Every provider failed or was skipped.
 pub struct Exhausted<'a> {
     /// The last provider tried (or skipped).
@@ -314,7 +323,7 @@ pub async fn send<'a, F, Fut>(
     req: &Value,
     stream: bool,
     mut before: F,
-) -> Result<Sent<'a>, Result<Exhausted<'a>, GatewayError>>
+) -> Result<Sent<'a>, NotSent<'a>>
 where
     F: FnMut(&'a Provider) -> Fut,
     Fut: std::future::Future<Output = Result<Option<u64>, GatewayError>>,
@@ -340,8 +349,8 @@ where
             ));
             continue;
         }
-        let prepared = prepare(provider, endpoint, model, req, stream).map_err(Err)?;
-        let entry = before(provider).await.map_err(Err)?;
+        let prepared = prepare(provider, endpoint, model, req, stream).map_err(NotSent::Stopped)?;
+        let entry = before(provider).await.map_err(NotSent::Stopped)?;
         for n in 0..=provider.config.max_retries {
             let t = Instant::now();
             let result = attempt(provider, &prepared).await;
@@ -360,7 +369,7 @@ where
                 Err(f) if !f.retryable => {
                     // The provider is healthy; the request is what it refused.
                     provider.breaker.success();
-                    return Err(Ok(Exhausted {
+                    return Err(NotSent::Exhausted(Exhausted {
                         provider: Some(provider),
                         failure: f,
                         retries: tries,
@@ -397,7 +406,7 @@ where
             },
         ),
     };
-    Err(Ok(Exhausted {
+    Err(NotSent::Exhausted(Exhausted {
         provider,
         failure,
         retries: tries.saturating_sub(1),
