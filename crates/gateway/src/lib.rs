@@ -16,6 +16,7 @@
 //! server's), [`config`] (its sections of the
 //! configuration file), [`metrics`] (its Prometheus series).
 #![forbid(unsafe_code)]
+#![doc = include_str!("../README.md")]
 
 pub mod call;
 pub mod config;
