@@ -1,10 +1,13 @@
 //! Durable storage of datapact's state.
 //!
-//! The [`Store`] trait is what the server writes through; it is backend-neutral so that a
-//! PostgreSQL backend can sit beside the embedded SQLite one. Every write is durable when
+//! The [`Store`] trait is what the server writes through; it is backend-neutral: the embedded
+//! SQLite backend ([`SqliteStore`]) and PostgreSQL ([`PostgresStore`]) store the same tables the
+//! same way, and one test suite (`tests/backends.rs`) runs against both. Every write is durable when
 //! its future resolves: the server applies a change to memory only after that.
 #![forbid(unsafe_code)]
 
+mod codec;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -13,6 +16,7 @@ use datapact_governance::{
 };
 use time::OffsetDateTime;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Why a storage operation failed.
@@ -21,6 +25,15 @@ pub enum StoreError {
     /// The database reported an error.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error.
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database cannot be reached (no connection could be made or taken from the pool).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The storage configuration cannot be used (a database URL that does not parse).
+    #[error("storage configuration: {0}")]
+    Config(String),
     /// Stored data could not be read back (a bug or outside tampering).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

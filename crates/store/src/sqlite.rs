@@ -4,7 +4,6 @@
 //! `secure_delete`, so removed rows do not linger in free pages.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -13,9 +12,8 @@ use datapact_governance::{
     TenantId,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
+use crate::codec::{enum_from_str, json, limits_json, parse, parse_opt, parse_opt_ts, parse_ts, to_json, ts};
 use crate::{SettingsScope, Store, StoreError, StoredCertificate};
 
 /// Schema migrations, applied in order; the index + 1 is the `user_version` after each.
@@ -136,51 +134,6 @@ const KEYED_HASHES_V1: &str = "hmac-sha256/v1";
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
-}
-
-fn ts(t: OffsetDateTime) -> String {
-    // RFC 3339 formatting of a valid UTC time cannot fail; fall back to Display just in case.
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
-
-fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
-}
-
-fn parse_opt_ts(s: Option<String>) -> Result<Option<OffsetDateTime>, StoreError> {
-    s.as_deref().map(parse_ts).transpose()
-}
-
-fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse().map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
-}
-
-fn parse_opt<T: FromStr>(s: Option<String>, what: &str) -> Result<Option<T>, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    s.as_deref().map(|s| parse(s, what)).transpose()
-}
-
-fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .map_err(|e| StoreError::Corrupt(format!("{what} `{s}`: {e}")))
-}
-
-/// An organization's limit terms as stored: `NULL` when it has none.
-fn limits_json(l: &datapact_governance::LimitTerms) -> Result<Option<String>, StoreError> {
-    if l.is_empty() { Ok(None) } else { to_json(l).map(Some) }
-}
-
-fn json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
 }
 
 impl SqliteStore {

@@ -1,0 +1,723 @@
+//! The PostgreSQL backend, for deployments of several server nodes on one database.
+//!
+//! The same tables and encodings as the SQLite backend (see [`crate::codec`]). A write is
+//! durable when its future resolves (PostgreSQL's default `synchronous_commit = on`). Schema
+//! migrations are versioned in `datapact_schema` and applied at connection under a
+//! transaction-scoped advisory lock, so when several nodes start at once one migrates and the
+//! others wait for it; a database migrated by a newer datapact is refused.
+
+use async_trait::async_trait;
+use datapact_governance::{
+    AiSettings, ApiKey, Job, OptOut, Org, OrgStatus, Plan, RetentionRule, Role, Snapshot, SupportGrant, Tenant,
+    TenantId,
+};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::codec::{enum_from_str, json, limits_json, parse, parse_opt, parse_opt_ts, parse_ts, to_json, ts};
+use crate::{SettingsScope, Store, StoreError, StoredCertificate, UsageRow};
+
+/// Schema migrations, applied in order; the index + 1 is the version after each.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE orgs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    region TEXT NOT NULL,
+    baa BOOLEAN NOT NULL,
+    contract_forbids_training BOOLEAN NOT NULL,
+    allow_cross_region_llm BOOLEAN NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    termination_due_at TEXT,
+    ai_limits TEXT
+);
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    name TEXT NOT NULL,
+    region TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX tenants_by_org ON tenants(org_id);
+CREATE TABLE opt_outs (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    ticket TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    products TEXT,
+    effective_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+);
+CREATE TABLE ai_settings (
+    scope_kind TEXT NOT NULL CHECK (scope_kind IN ('org', 'tenant')),
+    scope_id TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    PRIMARY KEY (scope_kind, scope_id)
+);
+CREATE TABLE support_grants (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    ticket TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+);
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    hash BYTEA NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    org_id TEXT,
+    tenant_id TEXT,
+    product TEXT,
+    label TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE tenant_retention (
+    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+    rules TEXT NOT NULL
+);
+CREATE TABLE certificates (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    org_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    certificate TEXT NOT NULL
+);
+CREATE INDEX certificates_by_tenant ON certificates(tenant_id);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE llm_usage (
+    tenant TEXT NOT NULL,
+    product TEXT NOT NULL,
+    model TEXT NOT NULL,
+    day TEXT NOT NULL,
+    requests BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    total_tokens BIGINT NOT NULL,
+    PRIMARY KEY (tenant, day, product, model)
+);
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#];
+
+/// The advisory lock migrations run under (any constant unlikely to collide: "datapact" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6461_7461_7061_6374;
+
+/// `meta` row saying API key hashes are keyed (HMAC under the server's key).
+const KEYED_HASHES: &str = "api_key_hash";
+const KEYED_HASHES_V1: &str = "hmac-sha256/v1";
+
+/// Connections the pool keeps at most.
+const POOL_SIZE: usize = 16;
+
+/// The PostgreSQL backend.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn pool_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A stored count as an unsigned one (counts are never written negative).
+fn count(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+/// An unsigned count as stored, saturating.
+fn stored(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (a `postgres://` URL or a `key=value` string) and
+    /// brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Config(format!("the database URL does not parse: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Config(e.to_string()))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Applies the migrations this database lacks, in one transaction under the migration
+    /// lock: a node that starts while another migrates waits, then finds the schema current.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS datapact_schema (version INTEGER NOT NULL)")
+            .await?;
+        let version: i64 = match tx.query_opt("SELECT version FROM datapact_schema", &[]).await? {
+            Some(row) => i64::from(row.get::<_, i32>(0)),
+            None => {
+                tx.execute("INSERT INTO datapact_schema (version) VALUES (0)", &[])
+                    .await?;
+                0
+            }
+        };
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.batch_execute(sql).await?;
+            let v = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            tx.execute("UPDATE datapact_schema SET version = $1", &[&v]).await?;
+            tracing::info!(version = i + 1, "applied database migration");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        let mut c = self.client().await?;
+        // One consistent snapshot of every table.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let mut settings_of = std::collections::HashMap::new();
+        for r in tx
+            .query("SELECT scope_kind, scope_id, settings FROM ai_settings", &[])
+            .await?
+        {
+            let (kind, id, s): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            settings_of.insert((kind, id), json::<AiSettings>(&s, "ai settings")?);
+        }
+        let mut orgs = Vec::new();
+        for r in tx
+            .query(
+                "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status,
+                        created_at, updated_at, termination_due_at, ai_limits FROM orgs",
+                &[],
+            )
+            .await?
+        {
+            let id: String = r.get(0);
+            orgs.push(Org {
+                id: parse(&id, "organization id")?,
+                name: r.get(1),
+                plan: enum_from_str::<Plan>(r.get(2), "plan")?,
+                region: r.get(3),
+                baa: r.get(4),
+                contract_forbids_training: r.get(5),
+                allow_cross_region_llm: r.get(6),
+                status: enum_from_str::<OrgStatus>(r.get(7), "status")?,
+                created_at: parse_ts(r.get(8))?,
+                updated_at: parse_ts(r.get(9))?,
+                termination_due_at: parse_opt_ts(r.get(10))?,
+                ai_limits: r
+                    .get::<_, Option<String>>(11)
+                    .map(|l| json(&l, "organization AI limits"))
+                    .transpose()?
+                    .unwrap_or_default(),
+                opt_outs: Vec::new(),
+                ai: settings_of.remove(&("org".to_string(), id)).unwrap_or_default(),
+                tenants: Vec::new(),
+            });
+        }
+        let mut by_org: std::collections::HashMap<_, Vec<OptOut>> = std::collections::HashMap::new();
+        for r in tx
+            .query(
+                "SELECT id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at,
+                        revoked_at, revoked_by FROM opt_outs ORDER BY id",
+                &[],
+            )
+            .await?
+        {
+            let o = OptOut {
+                id: parse(r.get(0), "opt-out id")?,
+                org: parse(r.get(1), "organization id")?,
+                ticket: r.get(2),
+                requested_by: r.get(3),
+                products: r
+                    .get::<_, Option<String>>(4)
+                    .map(|p| json(&p, "opt-out products"))
+                    .transpose()?,
+                effective_at: parse_ts(r.get(5))?,
+                recorded_by: parse(r.get(6), "key id")?,
+                recorded_at: parse_ts(r.get(7))?,
+                revoked_at: parse_opt_ts(r.get(8))?,
+                revoked_by: parse_opt(r.get(9), "key id")?,
+            };
+            by_org.entry(o.org).or_default().push(o);
+        }
+        for org in &mut orgs {
+            org.opt_outs = by_org.remove(&org.id).unwrap_or_default();
+        }
+        let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> = std::collections::HashMap::new();
+        for r in tx
+            .query(
+                "SELECT id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by
+                 FROM support_grants ORDER BY id",
+                &[],
+            )
+            .await?
+        {
+            let g = SupportGrant {
+                id: parse(r.get(0), "grant id")?,
+                tenant: parse(r.get(1), "tenant id")?,
+                ticket: r.get(2),
+                expires_at: parse_ts(r.get(3))?,
+                created_by: parse(r.get(4), "key id")?,
+                created_at: parse_ts(r.get(5))?,
+                revoked_at: parse_opt_ts(r.get(6))?,
+                revoked_by: parse_opt(r.get(7), "key id")?,
+            };
+            by_tenant.entry(g.tenant).or_default().push(g);
+        }
+        let mut retention: std::collections::HashMap<String, Vec<RetentionRule>> = std::collections::HashMap::new();
+        for r in tx.query("SELECT tenant_id, rules FROM tenant_retention", &[]).await? {
+            retention.insert(r.get(0), json(r.get(1), "retention rules")?);
+        }
+        let mut tenants = Vec::new();
+        for r in tx
+            .query("SELECT id, org_id, name, region, created_at FROM tenants", &[])
+            .await?
+        {
+            let id: String = r.get(0);
+            let tid = parse(&id, "tenant id")?;
+            tenants.push(Tenant {
+                id: tid,
+                org: parse(r.get(1), "organization id")?,
+                name: r.get(2),
+                region: r.get(3),
+                created_at: parse_ts(r.get(4))?,
+                ai: settings_of
+                    .remove(&("tenant".to_string(), id.clone()))
+                    .unwrap_or_default(),
+                grants: by_tenant.remove(&tid).unwrap_or_default(),
+                retention: retention.remove(&id).unwrap_or_default(),
+            });
+        }
+        let mut keys = Vec::new();
+        for r in tx
+            .query(
+                "SELECT id, hash, role, org_id, tenant_id, product, label, created_by, created_at, revoked_at FROM api_keys",
+                &[],
+            )
+            .await?
+        {
+            let hash: Vec<u8> = r.get(1);
+            keys.push(ApiKey {
+                id: parse(r.get(0), "key id")?,
+                hash: hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?,
+                role: enum_from_str::<Role>(r.get(2), "role")?,
+                org: parse_opt(r.get(3), "organization id")?,
+                tenant: parse_opt(r.get(4), "tenant id")?,
+                product: r.get(5),
+                label: r.get(6),
+                created_by: parse_opt(r.get(7), "key id")?,
+                created_at: parse_ts(r.get(8))?,
+                revoked_at: parse_opt_ts(r.get(9))?,
+            });
+        }
+        tx.commit().await?;
+        Ok(Snapshot { orgs, tenants, keys })
+    }
+
+    async fn insert_org(&self, o: &Org) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status,
+                                   created_at, updated_at, termination_due_at, ai_limits)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &o.id.to_string(),
+                    &o.name,
+                    &o.plan.as_str(),
+                    &o.region,
+                    &o.baa,
+                    &o.contract_forbids_training,
+                    &o.allow_cross_region_llm,
+                    &o.status.as_str(),
+                    &ts(o.created_at),
+                    &ts(o.updated_at),
+                    &o.termination_due_at.map(ts),
+                    &limits_json(&o.ai_limits)?,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn update_org(&self, o: &Org) -> Result<(), StoreError> {
+        let n = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE orgs SET name = $2, plan = $3, baa = $4, contract_forbids_training = $5, allow_cross_region_llm = $6,
+                 status = $7, updated_at = $8, termination_due_at = $9, ai_limits = $10 WHERE id = $1",
+                &[
+                    &o.id.to_string(),
+                    &o.name,
+                    &o.plan.as_str(),
+                    &o.baa,
+                    &o.contract_forbids_training,
+                    &o.allow_cross_region_llm,
+                    &o.status.as_str(),
+                    &ts(o.updated_at),
+                    &o.termination_due_at.map(ts),
+                    &limits_json(&o.ai_limits)?,
+                ],
+            )
+            .await?;
+        if n != 1 {
+            return Err(StoreError::Corrupt(format!("organization {} is not stored", o.id)));
+        }
+        Ok(())
+    }
+
+    async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO tenants (id, org_id, name, region, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &t.id.to_string(),
+                    &t.org.to_string(),
+                    &t.name,
+                    &t.region,
+                    &ts(t.created_at),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        let n = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE tenants SET name = $2 WHERE id = $1",
+                &[&t.id.to_string(), &t.name],
+            )
+            .await?;
+        if n != 1 {
+            return Err(StoreError::Corrupt(format!("tenant {} is not stored", t.id)));
+        }
+        Ok(())
+    }
+
+    async fn put_opt_out(&self, o: &OptOut) -> Result<(), StoreError> {
+        let products = o.products.as_ref().map(to_json).transpose()?;
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO opt_outs (id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at,
+                                       revoked_at, revoked_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by",
+                &[
+                    &o.id.to_string(),
+                    &o.org.to_string(),
+                    &o.ticket,
+                    &o.requested_by,
+                    &products,
+                    &ts(o.effective_at),
+                    &o.recorded_by.to_string(),
+                    &ts(o.recorded_at),
+                    &o.revoked_at.map(ts),
+                    &o.revoked_by.map(|k| k.to_string()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn put_ai_settings(&self, scope: SettingsScope, settings: &AiSettings) -> Result<(), StoreError> {
+        let doc = to_json(settings)?;
+        let (kind, id) = match scope {
+            SettingsScope::Org(o) => ("org", o.to_string()),
+            SettingsScope::Tenant(t) => ("tenant", t.to_string()),
+        };
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO ai_settings (scope_kind, scope_id, settings) VALUES ($1, $2, $3)
+                 ON CONFLICT (scope_kind, scope_id) DO UPDATE SET settings = excluded.settings",
+                &[&kind, &id, &doc],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn put_grant(&self, g: &SupportGrant) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO support_grants (id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by",
+                &[
+                    &g.id.to_string(),
+                    &g.tenant.to_string(),
+                    &g.ticket,
+                    &ts(g.expires_at),
+                    &g.created_by.to_string(),
+                    &ts(g.created_at),
+                    &g.revoked_at.map(ts),
+                    &g.revoked_by.map(|k| k.to_string()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn put_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO api_keys (id, hash, role, org_id, tenant_id, product, label, created_by, created_at, revoked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at",
+                &[
+                    &k.id.to_string(),
+                    &k.hash.as_slice(),
+                    &k.role.as_str(),
+                    &k.org.map(|o| o.to_string()),
+                    &k.tenant.map(|t| t.to_string()),
+                    &k.product,
+                    &k.label,
+                    &k.created_by.map(|c| c.to_string()),
+                    &ts(k.created_at),
+                    &k.revoked_at.map(ts),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn put_retention(&self, tenant: TenantId, rules: &[RetentionRule]) -> Result<(), StoreError> {
+        let doc = to_json(&rules)?;
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO tenant_retention (tenant_id, rules) VALUES ($1, $2)
+                 ON CONFLICT (tenant_id) DO UPDATE SET rules = excluded.rules",
+                &[&tenant.to_string(), &doc],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_certificate(&self, c: &StoredCertificate) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO certificates (id, tenant_id, org_id, reason, issued_at, certificate)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                &[
+                    &c.id,
+                    &c.tenant.to_string(),
+                    &c.org.to_string(),
+                    &c.reason,
+                    &ts(c.issued_at),
+                    &c.json,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn certificates(&self, tenant: TenantId) -> Result<Vec<StoredCertificate>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, tenant_id, org_id, reason, issued_at, certificate FROM certificates
+                 WHERE tenant_id = $1 ORDER BY id",
+                &[&tenant.to_string()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredCertificate {
+                    id: r.get(0),
+                    tenant: parse(r.get(1), "tenant id")?,
+                    org: parse(r.get(2), "organization id")?,
+                    reason: r.get(3),
+                    issued_at: parse_ts(r.get(4))?,
+                    json: r.get(5),
+                })
+            })
+            .collect()
+    }
+
+    async fn put_job(&self, job: &Job) -> Result<(), StoreError> {
+        let doc = to_json(job)?;
+        let state = to_json(&job.state)?;
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO jobs (id, job, state) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET job = excluded.job, state = excluded.state",
+                &[&job.id.to_string(), &doc, &state],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn jobs(&self) -> Result<Vec<Job>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT job FROM jobs ORDER BY id", &[])
+            .await?;
+        rows.iter().map(|r| json::<Job>(r.get(0), "job")).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    async fn key_hashes_keyed(&self, keyed: &(dyn Fn([u8; 32]) -> [u8; 32] + Send + Sync)) -> Result<u64, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // Several nodes may start at once: one rewrites, the others find it done.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let done = tx
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&KEYED_HASHES])
+            .await?
+            .map(|r| r.get::<_, String>(0));
+        if done.as_deref() == Some(KEYED_HASHES_V1) {
+            return Ok(0);
+        }
+        let rows = tx.query("SELECT id, hash FROM api_keys", &[]).await?;
+        for r in &rows {
+            let (id, hash): (String, Vec<u8>) = (r.get(0), r.get(1));
+            let h: [u8; 32] = hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?;
+            tx.execute(
+                "UPDATE api_keys SET hash = $2 WHERE id = $1",
+                &[&id, &keyed(h).as_slice()],
+            )
+            .await?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&KEYED_HASHES, &KEYED_HASHES_V1],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let stmt = tx
+            .prepare(
+                "INSERT INTO llm_usage (tenant, product, model, day, requests, prompt_tokens, completion_tokens, total_tokens)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (tenant, day, product, model) DO UPDATE SET
+                   requests = llm_usage.requests + excluded.requests,
+                   prompt_tokens = llm_usage.prompt_tokens + excluded.prompt_tokens,
+                   completion_tokens = llm_usage.completion_tokens + excluded.completion_tokens,
+                   total_tokens = llm_usage.total_tokens + excluded.total_tokens",
+            )
+            .await?;
+        for r in rows {
+            tx.execute(
+                &stmt,
+                &[
+                    &r.tenant.to_string(),
+                    &r.product,
+                    &r.model,
+                    &r.day.to_string(),
+                    &stored(r.requests),
+                    &stored(r.prompt_tokens),
+                    &stored(r.completion_tokens),
+                    &stored(r.total_tokens),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn usage(&self, tenant: TenantId, from: time::Date, to: time::Date) -> Result<Vec<UsageRow>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT product, model, day, requests, prompt_tokens, completion_tokens, total_tokens
+                 FROM llm_usage WHERE tenant = $1 AND day >= $2 AND day <= $3 ORDER BY day, product, model",
+                &[&tenant.to_string(), &from.to_string(), &to.to_string()],
+            )
+            .await?;
+        let day_format = time::macros::format_description!("[year]-[month]-[day]");
+        rows.iter()
+            .map(|r| {
+                let day: String = r.get(2);
+                Ok(UsageRow {
+                    tenant,
+                    product: r.get(0),
+                    model: r.get(1),
+                    day: time::Date::parse(&day, day_format)
+                        .map_err(|e| StoreError::Corrupt(format!("usage day `{day}`: {e}")))?,
+                    requests: count(r.get(3)),
+                    prompt_tokens: count(r.get(4)),
+                    completion_tokens: count(r.get(5)),
+                    total_tokens: count(r.get(6)),
+                })
+            })
+            .collect()
+    }
+}

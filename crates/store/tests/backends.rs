@@ -1,0 +1,493 @@
+//! One suite, every backend: what the server writes through the [`Store`] trait comes back the
+//! same from the embedded SQLite database and from PostgreSQL.
+//!
+//! PostgreSQL is a real server: a throwaway cluster (`initdb` in a temporary directory, started
+//! on a loopback port, stopped at the end), from the distribution's binaries (`pg_config
+//! --bindir`, or `/usr/lib/postgresql/*/bin`). Without them the PostgreSQL run is skipped and
+//! says so, except under `CI=true`, where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use datapact_governance::{
+    AiSettings, AiToggles, ApiKey, GrantId, Job, JobId, JobKind, JobState, KeyId, OptOut, OptOutId, Org, OrgId,
+    OrgStatus, Plan, Role, SettingKey, SupportGrant, Tenant, TenantId,
+};
+use datapact_store::{PostgresStore, SettingsScope, SqliteStore, Store, StoreError, StoredCertificate, UsageRow};
+use time::macros::{date, datetime};
+
+/// A throwaway PostgreSQL cluster, stopped when dropped.
+struct Cluster {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    fn bin_dir() -> Option<PathBuf> {
+        let from_config = Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+        let candidates = from_config.into_iter().chain(
+            std::fs::read_dir("/usr/lib/postgresql")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path().join("bin")),
+        );
+        candidates.into_iter().find(|b| b.join("initdb").exists())
+    }
+
+    /// Runs a server binary, as the `postgres` user when this process is root (PostgreSQL
+    /// refuses to run as root).
+    fn run(&self, tool: &str, args: &[&str]) -> std::process::Output {
+        let exe = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        cmd.args(args).output().expect("a PostgreSQL binary runs")
+    }
+
+    fn start() -> Option<Self> {
+        let Some(bin) = Self::bin_dir() else {
+            let why = "PostgreSQL's server binaries are not installed (apt-get install postgresql)";
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+            eprintln!("skipped the PostgreSQL backend: {why} (set CI=true to make this a failure)");
+            return None;
+        };
+        let as_postgres = is_root();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "chown of the cluster directory to postgres");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut cluster = Self {
+            bin,
+            dir,
+            port,
+            as_postgres,
+        };
+        let data = cluster.data();
+        let init = cluster.run("initdb", &["-D", &data, "--auth=trust", "-U", "postgres", "--no-sync"]);
+        assert!(
+            init.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1",
+            cluster.dir.path().display()
+        );
+        let log = format!("{}/log", cluster.dir.path().display());
+        let started = cluster.run("pg_ctl", &["-D", &data, "-w", "-l", &log, "-o", &opts, "start"]);
+        assert!(
+            started.status.success(),
+            "pg_ctl start: {} {}",
+            String::from_utf8_lossy(&started.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        cluster.port = port;
+        Some(cluster)
+    }
+
+    fn data(&self) -> String {
+        format!("{}/data", self.dir.path().display())
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("host=127.0.0.1 port={} user=postgres dbname={db}", self.port)
+    }
+
+    /// A new, empty database.
+    async fn database(&self, name: &str) -> String {
+        let (client, conn) = tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("connects to the cluster");
+        let task = tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("creates a database");
+        drop(client);
+        let _ = task.await;
+        self.url(name)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn org() -> Org {
+    Org {
+        id: OrgId::generate(),
+        name: "Acme".into(),
+        plan: Plan::Enterprise,
+        region: "eu".into(),
+        baa: true,
+        contract_forbids_training: false,
+        allow_cross_region_llm: true,
+        status: OrgStatus::Active,
+        created_at: datetime!(2026-01-01 10:00 UTC),
+        updated_at: datetime!(2026-01-01 10:00 UTC),
+        termination_due_at: None,
+        ai_limits: Default::default(),
+        opt_outs: vec![],
+        ai: AiSettings::default(),
+        tenants: vec![],
+    }
+}
+
+/// Opens the backend under test again, as a restarted server would.
+type Reopen = Box<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>>>>>;
+
+/// Everything the server writes comes back after a restart, revocations and updates included.
+async fn everything_written_comes_back(reopen: &Reopen) {
+    let store = reopen().await;
+    let mut o = org();
+    store.insert_org(&o).await.unwrap();
+    o.plan = Plan::Standard;
+    o.status = OrgStatus::Terminating;
+    o.termination_due_at = Some(datetime!(2026-03-01 0:00 UTC));
+    o.ai_limits = datapact_governance::LimitTerms {
+        tokens_per_day: Some(1000),
+        ..Default::default()
+    };
+    store.update_org(&o).await.unwrap();
+    let mut t = Tenant {
+        id: TenantId::generate(),
+        org: o.id,
+        name: "prod".into(),
+        region: "eu".into(),
+        created_at: datetime!(2026-01-02 10:00 UTC),
+        ai: AiSettings::default(),
+        grants: vec![],
+        retention: vec![],
+    };
+    store.insert_tenant(&t).await.unwrap();
+    t.name = "production".into();
+    store.update_tenant(&t).await.unwrap();
+    let key = KeyId::generate();
+    let mut opt = OptOut {
+        id: OptOutId::generate(),
+        org: o.id,
+        ticket: "SUP-1".into(),
+        requested_by: "dpo".into(),
+        products: Some(vec!["ixp".into()]),
+        effective_at: datetime!(2026-01-03 0:00 UTC),
+        recorded_by: key,
+        recorded_at: datetime!(2026-01-03 0:00 UTC),
+        revoked_at: None,
+        revoked_by: None,
+    };
+    store.put_opt_out(&opt).await.unwrap();
+    opt.revoked_at = Some(datetime!(2026-02-01 0:00 UTC));
+    opt.revoked_by = Some(key);
+    store.put_opt_out(&opt).await.unwrap();
+    let settings = AiSettings {
+        genai_enabled: Some(false),
+        locked: Some([SettingKey::GenaiEnabled].into()),
+        products: [(
+            "ixp".to_string(),
+            AiToggles {
+                genai_enabled: Some(true),
+                ..Default::default()
+            },
+        )]
+        .into(),
+        ..Default::default()
+    };
+    store
+        .put_ai_settings(SettingsScope::Org(o.id), &settings)
+        .await
+        .unwrap();
+    let tset = AiSettings {
+        third_party_finetune_enabled: Some(false),
+        ..Default::default()
+    };
+    store.put_ai_settings(SettingsScope::Tenant(t.id), &tset).await.unwrap();
+    let mut grant = SupportGrant {
+        id: GrantId::generate(),
+        tenant: t.id,
+        ticket: "SUP-2".into(),
+        expires_at: datetime!(2026-01-05 0:00 UTC),
+        created_by: key,
+        created_at: datetime!(2026-01-04 0:00 UTC),
+        revoked_at: None,
+        revoked_by: None,
+    };
+    store.put_grant(&grant).await.unwrap();
+    grant.revoked_at = Some(datetime!(2026-01-04 12:00 UTC));
+    grant.revoked_by = Some(key);
+    store.put_grant(&grant).await.unwrap();
+    let mut api_key = ApiKey {
+        id: key,
+        hash: [7; 32],
+        role: Role::Service,
+        org: Some(o.id),
+        tenant: Some(t.id),
+        product: Some("ixp".into()),
+        label: Some("ixp prod".into()),
+        created_by: None,
+        created_at: datetime!(2026-01-01 0:00 UTC),
+        revoked_at: None,
+    };
+    store.put_key(&api_key).await.unwrap();
+    api_key.revoked_at = Some(datetime!(2026-01-06 0:00 UTC));
+    store.put_key(&api_key).await.unwrap();
+    drop(store);
+
+    let store = reopen().await;
+    let snap = store.load().await.unwrap();
+    assert_eq!(snap.orgs.len(), 1);
+    let got = &snap.orgs[0];
+    assert_eq!(
+        (
+            got.plan,
+            got.status,
+            got.baa,
+            got.allow_cross_region_llm,
+            got.termination_due_at
+        ),
+        (Plan::Standard, OrgStatus::Terminating, true, true, o.termination_due_at)
+    );
+    assert_eq!(got.opt_outs, vec![opt]);
+    assert_eq!(got.ai, settings);
+    assert_eq!(got.ai_limits, o.ai_limits);
+    assert_eq!(snap.tenants.len(), 1);
+    assert_eq!(snap.tenants[0].name, "production");
+    assert_eq!(snap.tenants[0].ai, tset);
+    assert_eq!(snap.tenants[0].grants, vec![grant]);
+    assert_eq!(snap.keys, vec![api_key.clone()]);
+
+    // Plain hashes of an older database are keyed once, all in one go.
+    let keyed = |h: [u8; 32]| h.map(|b| b ^ 0x5a);
+    assert_eq!(store.key_hashes_keyed(&keyed).await.unwrap(), 1);
+    assert_eq!(store.key_hashes_keyed(&keyed).await.unwrap(), 0, "only once");
+    assert_eq!(store.load().await.unwrap().keys[0].hash, [7 ^ 0x5a; 32]);
+    store.ping().await.unwrap();
+}
+
+/// Updating what is not stored is an error, not a silent no-op.
+async fn updates_of_missing_rows_fail(reopen: &Reopen) {
+    let store = reopen().await;
+    assert!(store.update_org(&org()).await.is_err());
+    let t = Tenant {
+        id: TenantId::generate(),
+        org: OrgId::generate(),
+        name: "x".into(),
+        region: "eu".into(),
+        created_at: datetime!(2026-01-02 10:00 UTC),
+        ai: AiSettings::default(),
+        grants: vec![],
+        retention: vec![],
+    };
+    assert!(store.update_tenant(&t).await.is_err());
+    assert!(
+        store.insert_tenant(&t).await.is_err(),
+        "a tenant needs its organization"
+    );
+}
+
+/// Usage counts add up per tenant, product, model and day; a range query returns them in order.
+async fn usage_adds_up(reopen: &Reopen) {
+    let store = reopen().await;
+    let tenant = TenantId::generate();
+    let row = |day, model: &str, n: u64| UsageRow {
+        tenant,
+        product: "ixp".into(),
+        model: model.into(),
+        day,
+        requests: 1,
+        prompt_tokens: n,
+        completion_tokens: 2 * n,
+        total_tokens: 3 * n,
+    };
+    store
+        .add_usage(&[row(date!(2026 - 01 - 01), "m", 10), row(date!(2026 - 01 - 02), "m", 1)])
+        .await
+        .unwrap();
+    store.add_usage(&[row(date!(2026 - 01 - 01), "m", 5)]).await.unwrap();
+    store.add_usage(&[row(date!(2026 - 01 - 01), "a", 1)]).await.unwrap();
+    let got = store
+        .usage(tenant, date!(2026 - 01 - 01), date!(2026 - 01 - 01))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].model.as_str(), got[0].total_tokens), ("a", 3));
+    assert_eq!(
+        (
+            got[1].model.as_str(),
+            got[1].requests,
+            got[1].prompt_tokens,
+            got[1].total_tokens
+        ),
+        ("m", 2, 15, 45)
+    );
+    let all = store
+        .usage(tenant, date!(2026 - 01 - 01), date!(2026 - 12 - 31))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        store
+            .usage(TenantId::generate(), date!(2026 - 01 - 01), date!(2026 - 12 - 31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Certificates are kept byte for byte, once per id; jobs are replaced by id.
+async fn certificates_and_jobs(reopen: &Reopen) {
+    let store = reopen().await;
+    let (tenant, org) = (TenantId::generate(), OrgId::generate());
+    let cert = |id: &str, json: &str| StoredCertificate {
+        id: id.into(),
+        tenant,
+        org,
+        reason: "customer_request".into(),
+        issued_at: datetime!(2026-01-01 0:00 UTC),
+        json: json.into(),
+    };
+    store.insert_certificate(&cert("cert_b", "{\"b\": 1}")).await.unwrap();
+    store.insert_certificate(&cert("cert_a", "{ \"a\":1 }")).await.unwrap();
+    store.insert_certificate(&cert("cert_a", "changed")).await.unwrap();
+    let got = store.certificates(tenant).await.unwrap();
+    assert_eq!(got, vec![cert("cert_a", "{ \"a\":1 }"), cert("cert_b", "{\"b\": 1}")]);
+    assert!(store.certificates(TenantId::generate()).await.unwrap().is_empty());
+    let mut job = Job {
+        id: JobId::generate(),
+        kind: JobKind::Reencrypt,
+        tenant,
+        org,
+        state: JobState::Running,
+        done: 0,
+        total: 10,
+        error: None,
+        purge: None,
+        created_at: datetime!(2026-01-01 0:00 UTC),
+        updated_at: datetime!(2026-01-01 0:00 UTC),
+    };
+    store.put_job(&job).await.unwrap();
+    job.done = 10;
+    job.state = JobState::Done;
+    store.put_job(&job).await.unwrap();
+    drop(store);
+    assert_eq!(reopen().await.jobs().await.unwrap(), vec![job]);
+}
+
+fn sqlite_at(dir: &Path) -> Reopen {
+    let dir = dir.to_path_buf();
+    Box::new(move || {
+        let dir = dir.clone();
+        Box::pin(async move { Arc::new(SqliteStore::open(&dir).unwrap()) as Arc<dyn Store> })
+    })
+}
+
+fn postgres_at(url: String) -> Reopen {
+    Box::new(move || {
+        let url = url.clone();
+        Box::pin(async move { Arc::new(PostgresStore::connect(&url).await.unwrap()) as Arc<dyn Store> })
+    })
+}
+
+#[tokio::test]
+async fn sqlite_backend() {
+    for scenario in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let reopen = sqlite_at(dir.path());
+        match scenario {
+            0 => everything_written_comes_back(&reopen).await,
+            1 => updates_of_missing_rows_fail(&reopen).await,
+            2 => usage_adds_up(&reopen).await,
+            _ => certificates_and_jobs(&reopen).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn postgres_backend() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    for (i, scenario) in ["written", "missing", "usage", "certs"].iter().enumerate() {
+        let url = cluster.database(&format!("t{i}_{scenario}")).await;
+        let reopen = postgres_at(url);
+        match i {
+            0 => everything_written_comes_back(&reopen).await,
+            1 => updates_of_missing_rows_fail(&reopen).await,
+            2 => usage_adds_up(&reopen).await,
+            _ => certificates_and_jobs(&reopen).await,
+        }
+    }
+
+    // Several nodes starting at once on an empty database: one migrates, the others wait for it.
+    let url = cluster.database("concurrent_start").await;
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { PostgresStore::connect(&url).await.map(|_| ()) })
+        })
+        .collect();
+    for s in starts {
+        s.await.unwrap().unwrap();
+    }
+
+    // A database migrated by a newer datapact is refused.
+    let url = cluster.database("newer_schema").await;
+    drop(PostgresStore::connect(&url).await.unwrap());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute("UPDATE datapact_schema SET version = 99")
+        .await
+        .unwrap();
+    drop(client);
+    let _ = task.await;
+    assert!(matches!(
+        PostgresStore::connect(&url).await,
+        Err(StoreError::SchemaTooNew { found: 99, .. })
+    ));
+
+    // A database that cannot be reached is an error that says so, not a hang or a panic.
+    let gone = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=x connect_timeout=2",
+        cluster.port + 1
+    );
+    assert!(matches!(
+        PostgresStore::connect(&gone).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        PostgresStore::connect("not a url ==").await,
+        Err(StoreError::Config(_))
+    ));
+}
