@@ -213,8 +213,12 @@ pub async fn run(cmd: AuditCmd, remote: &Remote) -> Result<ExitCode> {
     }
 }
 
+/// Writes a checkpoint, proof or entry, private to its owner (entries name tenants and keys).
 fn write_json(path: &Path, v: &Value) -> Result<()> {
-    std::fs::write(path, serde_json::to_vec_pretty(v)?).with_context(|| format!("cannot write {}", path.display()))
+    use std::io::Write;
+    crate::client::private_file(path)
+        .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(v)?))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {

@@ -138,6 +138,26 @@ fn describe_problem(status: StatusCode, v: &Value) -> String {
     s
 }
 
+/// Creates (or truncates) `path` readable and writable by its owner only, whatever the umask:
+/// downloads hold customer data (an export) or name tenants and keys (an audit export).
+pub fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    // A file that already existed keeps its mode through `open`: make it private too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
 /// Streams a response body into `partial`, counting lines on `bar`, and makes it durable.
 /// Returns the number of lines; the caller moves the file into place once it is satisfied.
 pub async fn download(
@@ -147,8 +167,7 @@ pub async fn download(
 ) -> Result<u64> {
     use std::io::Write;
     let mut file = std::io::BufWriter::new(
-        std::fs::File::create(partial)
-            .with_context(|| format!("cannot write the output (via {})", partial.display()))?,
+        private_file(partial).with_context(|| format!("cannot write the output (via {})", partial.display()))?,
     );
     let mut lines = 0u64;
     while let Some(chunk) = resp.chunk().await.context("the download broke off")? {

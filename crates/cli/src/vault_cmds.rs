@@ -317,7 +317,10 @@ pub async fn purge(a: PurgeArgs, remote: &Remote) -> Result<ExitCode> {
         .await?;
     let cert = &v["certificate"];
     if let Some(path) = &a.out {
-        std::fs::write(path, serde_json::to_vec_pretty(cert)?)
+        use std::io::Write;
+        // Private to its owner, as every file the CLI writes: it names the tenant and organization.
+        crate::client::private_file(path)
+            .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(cert)?))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     print(remote, &v, |v| {

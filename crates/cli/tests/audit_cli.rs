@@ -341,7 +341,15 @@ fn query_and_export_from_the_cli() {
     let jsonl = tmp.path().join("audit.jsonl");
     ok(&w
         .s
-        .cli(&w.auditor, &["audit", "export", "--out", jsonl.to_str().unwrap()]));
+        .cli_umask_022(&w.auditor, &["audit", "export", "--out", jsonl.to_str().unwrap()]));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&jsonl).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode, 0o600,
+            "an audit export names tenants and keys: only its owner may read it"
+        );
+    }
     let lines: Vec<Value> = std::fs::read_to_string(&jsonl)
         .unwrap()
         .lines()

@@ -610,9 +610,17 @@ fn records_export_purge_and_rotation_from_the_cli() {
     assert_eq!(keys.as_array().unwrap().len(), 1);
     assert_eq!(keys[0]["version"], 2);
     let export = dir.path().join("out.ndjson");
-    let out = s.cli(oa, &["export", "--tenant", tenant, "--out", export.to_str().unwrap()]);
+    let out = s.cli_umask_022(oa, &["export", "--tenant", tenant, "--out", export.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&export).unwrap().lines().count(), 21);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&export).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode, 0o600,
+            "the export holds the tenant's data: only its owner may read it"
+        );
+    }
     let cert = dir.path().join("cert.json");
     // Without a terminal to confirm on, a purge needs --yes; nothing is purged otherwise.
     let out = s.cli(oa, &["purge", "--tenant", tenant]);

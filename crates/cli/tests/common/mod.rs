@@ -73,6 +73,19 @@ impl Served {
         datapact(args, &[("DATAPACT_URL", &self.url), ("DATAPACT_KEY", key)])
     }
 
+    /// The CLI run with a permissive umask (022), as in many users' shells: the files it
+    /// writes must be private anyway when they hold customer data.
+    pub fn cli_umask_022(&self, key: &str, args: &[&str]) -> Output {
+        Command::new("sh")
+            .args(["-c", "umask 022 && exec \"$0\" \"$@\"", BIN])
+            .args(args)
+            .env_remove("DATAPACT_ADMIN_KEY")
+            .env("DATAPACT_URL", &self.url)
+            .env("DATAPACT_KEY", key)
+            .output()
+            .unwrap()
+    }
+
     pub fn json(&self, key: &str, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
