@@ -16,7 +16,7 @@ use datapact_governance::{
 };
 use time::OffsetDateTime;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, RECONCILE_EVERY};
 pub use sqlite::SqliteStore;
 
 /// Why a storage operation failed.
@@ -105,6 +105,28 @@ pub struct UsageRow {
     pub completion_tokens: u64,
     /// Both.
     pub total_tokens: u64,
+}
+
+/// What a change to governance state was about: the entity to read again, whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// An organization (its terms, opt-outs or AI settings).
+    Org,
+    /// A tenant (its name, AI settings, support grants or retention rules).
+    Tenant,
+    /// An API key (created or revoked).
+    Key,
+}
+
+/// One entry of the change feed that keeps several nodes' registries in step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Its position in the feed; committed in this order.
+    pub seq: i64,
+    /// What changed.
+    pub entity: Entity,
+    /// Its id.
+    pub id: String,
 }
 
 /// Durable storage of organizations, tenants, terms and keys.

@@ -12,13 +12,21 @@ use datapact_governance::{
     TenantId,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use tokio_postgres::{NoTls, Transaction};
 
 use crate::codec::{enum_from_str, json, limits_json, parse, parse_opt, parse_opt_ts, parse_ts, to_json, ts};
-use crate::{SettingsScope, Store, StoreError, StoredCertificate, UsageRow};
+use crate::{Change, Entity, SettingsScope, Store, StoreError, StoredCertificate, UsageRow};
+
+/// The channel change notifications are sent on.
+const CHANNEL: &str = "datapact_changes";
+
+/// How often a node reads the change feed even without a notification: the bound on how late
+/// it learns of a change whose notification it missed.
+pub const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Schema migrations, applied in order; the index + 1 is the version after each.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -114,7 +122,16 @@ CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE changes (
+    seq BIGSERIAL PRIMARY KEY,
+    entity TEXT NOT NULL CHECK (entity IN ('org', 'tenant', 'key')),
+    id TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+"#,
+];
 
 /// The advisory lock migrations run under (any constant unlikely to collide: "datapact" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6461_7461_7061_6374;
@@ -130,6 +147,7 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    config: tokio_postgres::Config,
 }
 
 fn pool_error(e: impl std::fmt::Display) -> StoreError {
@@ -154,7 +172,7 @@ impl PostgresStore {
             .parse()
             .map_err(|e| StoreError::Config(format!("the database URL does not parse: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -164,9 +182,160 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| StoreError::Config(e.to_string()))?;
-        let store = Self { pool };
+        let store = Self { pool, config };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Everything, and the sequence number of the newest change it includes: apply the change
+    /// feed after that number ([`PostgresStore::watch`]) and nothing is missed or seen twice.
+    pub async fn load_at(&self) -> Result<(Snapshot, i64), StoreError> {
+        let mut c = self.client().await?;
+        // One consistent snapshot of every table and of the change feed.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let seq: i64 = tx
+            .query_one("SELECT COALESCE(max(seq), 0) FROM changes", &[])
+            .await?
+            .get(0);
+        let orgs = read_orgs(&tx, None).await?;
+        let tenants = read_tenants(&tx, None).await?;
+        let keys = read_keys(&tx, None).await?;
+        tx.commit().await?;
+        Ok((Snapshot { orgs, tenants, keys }, seq))
+    }
+
+    /// One organization as stored now, with its opt-outs and AI settings.
+    pub async fn org(&self, id: &str) -> Result<Option<Org>, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let found = read_orgs(&tx, Some(id)).await?.pop();
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// One tenant as stored now, with its AI settings, grants and retention rules.
+    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let found = read_tenants(&tx, Some(id)).await?.pop();
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// One API key as stored now.
+    pub async fn key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let found = read_keys(&tx, Some(id)).await?.pop();
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// Changes after sequence number `after`, oldest first, at most `limit`.
+    pub async fn changes_after(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, entity, id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &limit],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let entity = match r.get::<_, &str>(1) {
+                    "org" => Entity::Org,
+                    "tenant" => Entity::Tenant,
+                    "key" => Entity::Key,
+                    other => return Err(StoreError::Corrupt(format!("change of an unknown entity `{other}`"))),
+                };
+                Ok(Change {
+                    seq: r.get(0),
+                    entity,
+                    id: r.get(2),
+                })
+            })
+            .collect()
+    }
+
+    /// The changes other nodes (and this one) make after sequence number `from`, in order, as
+    /// they commit: read on each notification and at least every [`RECONCILE_EVERY`], so a
+    /// lost notification or a dropped listening connection delays a change by at most that.
+    /// Ends when the receiver is dropped.
+    pub fn watch(&self, from: i64) -> tokio::sync::mpsc::Receiver<Change> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut last = from;
+            let (wake_tx, mut wake) = tokio::sync::mpsc::channel::<()>(1);
+            let mut listener: Option<tokio::task::JoinHandle<()>> = None;
+            let mut tick = tokio::time::interval(RECONCILE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                if listener.as_ref().is_none_or(|l| l.is_finished()) {
+                    listener = store.listen(wake_tx.clone()).await.ok();
+                }
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = wake.recv() => {}
+                    () = tx.closed() => break,
+                }
+                loop {
+                    match store.changes_after(last, 1000).await {
+                        Ok(changes) => {
+                            let full = changes.len() == 1000;
+                            for c in changes {
+                                last = c.seq;
+                                if tx.send(c).await.is_err() {
+                                    return;
+                                }
+                            }
+                            if !full {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the change feed; retried");
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some(l) = listener {
+                l.abort();
+            }
+        });
+        rx
+    }
+
+    /// A connection that `LISTEN`s on the change channel and pokes `wake` on each notification.
+    async fn listen(&self, wake: tokio::sync::mpsc::Sender<()>) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+        let (client, mut conn) = self.config.connect(NoTls).await.map_err(pool_error)?;
+        let task = tokio::spawn(async move {
+            let messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+            futures_util::pin_mut!(messages);
+            while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
+                match m {
+                    Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
+                        let _ = wake.try_send(());
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        // The client must live as long as the connection listens: it is moved into a task that
+        // waits for the connection's end.
+        Ok(tokio::spawn(async move {
+            let _client = client;
+            let _ = task.await;
+        }))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -215,186 +384,41 @@ impl Store for PostgresStore {
     }
 
     async fn load(&self) -> Result<Snapshot, StoreError> {
-        let mut c = self.client().await?;
-        // One consistent snapshot of every table.
-        let tx = c
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let mut settings_of = std::collections::HashMap::new();
-        for r in tx
-            .query("SELECT scope_kind, scope_id, settings FROM ai_settings", &[])
-            .await?
-        {
-            let (kind, id, s): (String, String, String) = (r.get(0), r.get(1), r.get(2));
-            settings_of.insert((kind, id), json::<AiSettings>(&s, "ai settings")?);
-        }
-        let mut orgs = Vec::new();
-        for r in tx
-            .query(
-                "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status,
-                        created_at, updated_at, termination_due_at, ai_limits FROM orgs",
-                &[],
-            )
-            .await?
-        {
-            let id: String = r.get(0);
-            orgs.push(Org {
-                id: parse(&id, "organization id")?,
-                name: r.get(1),
-                plan: enum_from_str::<Plan>(r.get(2), "plan")?,
-                region: r.get(3),
-                baa: r.get(4),
-                contract_forbids_training: r.get(5),
-                allow_cross_region_llm: r.get(6),
-                status: enum_from_str::<OrgStatus>(r.get(7), "status")?,
-                created_at: parse_ts(r.get(8))?,
-                updated_at: parse_ts(r.get(9))?,
-                termination_due_at: parse_opt_ts(r.get(10))?,
-                ai_limits: r
-                    .get::<_, Option<String>>(11)
-                    .map(|l| json(&l, "organization AI limits"))
-                    .transpose()?
-                    .unwrap_or_default(),
-                opt_outs: Vec::new(),
-                ai: settings_of.remove(&("org".to_string(), id)).unwrap_or_default(),
-                tenants: Vec::new(),
-            });
-        }
-        let mut by_org: std::collections::HashMap<_, Vec<OptOut>> = std::collections::HashMap::new();
-        for r in tx
-            .query(
-                "SELECT id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at,
-                        revoked_at, revoked_by FROM opt_outs ORDER BY id",
-                &[],
-            )
-            .await?
-        {
-            let o = OptOut {
-                id: parse(r.get(0), "opt-out id")?,
-                org: parse(r.get(1), "organization id")?,
-                ticket: r.get(2),
-                requested_by: r.get(3),
-                products: r
-                    .get::<_, Option<String>>(4)
-                    .map(|p| json(&p, "opt-out products"))
-                    .transpose()?,
-                effective_at: parse_ts(r.get(5))?,
-                recorded_by: parse(r.get(6), "key id")?,
-                recorded_at: parse_ts(r.get(7))?,
-                revoked_at: parse_opt_ts(r.get(8))?,
-                revoked_by: parse_opt(r.get(9), "key id")?,
-            };
-            by_org.entry(o.org).or_default().push(o);
-        }
-        for org in &mut orgs {
-            org.opt_outs = by_org.remove(&org.id).unwrap_or_default();
-        }
-        let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> = std::collections::HashMap::new();
-        for r in tx
-            .query(
-                "SELECT id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by
-                 FROM support_grants ORDER BY id",
-                &[],
-            )
-            .await?
-        {
-            let g = SupportGrant {
-                id: parse(r.get(0), "grant id")?,
-                tenant: parse(r.get(1), "tenant id")?,
-                ticket: r.get(2),
-                expires_at: parse_ts(r.get(3))?,
-                created_by: parse(r.get(4), "key id")?,
-                created_at: parse_ts(r.get(5))?,
-                revoked_at: parse_opt_ts(r.get(6))?,
-                revoked_by: parse_opt(r.get(7), "key id")?,
-            };
-            by_tenant.entry(g.tenant).or_default().push(g);
-        }
-        let mut retention: std::collections::HashMap<String, Vec<RetentionRule>> = std::collections::HashMap::new();
-        for r in tx.query("SELECT tenant_id, rules FROM tenant_retention", &[]).await? {
-            retention.insert(r.get(0), json(r.get(1), "retention rules")?);
-        }
-        let mut tenants = Vec::new();
-        for r in tx
-            .query("SELECT id, org_id, name, region, created_at FROM tenants", &[])
-            .await?
-        {
-            let id: String = r.get(0);
-            let tid = parse(&id, "tenant id")?;
-            tenants.push(Tenant {
-                id: tid,
-                org: parse(r.get(1), "organization id")?,
-                name: r.get(2),
-                region: r.get(3),
-                created_at: parse_ts(r.get(4))?,
-                ai: settings_of
-                    .remove(&("tenant".to_string(), id.clone()))
-                    .unwrap_or_default(),
-                grants: by_tenant.remove(&tid).unwrap_or_default(),
-                retention: retention.remove(&id).unwrap_or_default(),
-            });
-        }
-        let mut keys = Vec::new();
-        for r in tx
-            .query(
-                "SELECT id, hash, role, org_id, tenant_id, product, label, created_by, created_at, revoked_at FROM api_keys",
-                &[],
-            )
-            .await?
-        {
-            let hash: Vec<u8> = r.get(1);
-            keys.push(ApiKey {
-                id: parse(r.get(0), "key id")?,
-                hash: hash
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?,
-                role: enum_from_str::<Role>(r.get(2), "role")?,
-                org: parse_opt(r.get(3), "organization id")?,
-                tenant: parse_opt(r.get(4), "tenant id")?,
-                product: r.get(5),
-                label: r.get(6),
-                created_by: parse_opt(r.get(7), "key id")?,
-                created_at: parse_ts(r.get(8))?,
-                revoked_at: parse_opt_ts(r.get(9))?,
-            });
-        }
-        tx.commit().await?;
-        Ok(Snapshot { orgs, tenants, keys })
+        Ok(self.load_at().await?.0)
     }
 
     async fn insert_org(&self, o: &Org) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status,
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO orgs (id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status,
                                    created_at, updated_at, termination_due_at, ai_limits)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                &[
-                    &o.id.to_string(),
-                    &o.name,
-                    &o.plan.as_str(),
-                    &o.region,
-                    &o.baa,
-                    &o.contract_forbids_training,
-                    &o.allow_cross_region_llm,
-                    &o.status.as_str(),
-                    &ts(o.created_at),
-                    &ts(o.updated_at),
-                    &o.termination_due_at.map(ts),
-                    &limits_json(&o.ai_limits)?,
-                ],
-            )
-            .await?;
+            &[
+                &o.id.to_string(),
+                &o.name,
+                &o.plan.as_str(),
+                &o.region,
+                &o.baa,
+                &o.contract_forbids_training,
+                &o.allow_cross_region_llm,
+                &o.status.as_str(),
+                &ts(o.created_at),
+                &ts(o.updated_at),
+                &o.termination_due_at.map(ts),
+                &limits_json(&o.ai_limits)?,
+            ],
+        )
+        .await?;
+        record_change(&tx, "org", &o.id.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn update_org(&self, o: &Org) -> Result<(), StoreError> {
-        let n = self
-            .client()
-            .await?
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let n = tx
             .execute(
                 "UPDATE orgs SET name = $2, plan = $3, baa = $4, contract_forbids_training = $5, allow_cross_region_llm = $6,
                  status = $7, updated_at = $8, termination_due_at = $9, ai_limits = $10 WHERE id = $1",
@@ -415,30 +439,34 @@ impl Store for PostgresStore {
         if n != 1 {
             return Err(StoreError::Corrupt(format!("organization {} is not stored", o.id)));
         }
+        record_change(&tx, "org", &o.id.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO tenants (id, org_id, name, region, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &t.id.to_string(),
-                    &t.org.to_string(),
-                    &t.name,
-                    &t.region,
-                    &ts(t.created_at),
-                ],
-            )
-            .await?;
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO tenants (id, org_id, name, region, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &t.id.to_string(),
+                &t.org.to_string(),
+                &t.name,
+                &t.region,
+                &ts(t.created_at),
+            ],
+        )
+        .await?;
+        record_change(&tx, "tenant", &t.id.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        let n = self
-            .client()
-            .await?
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let n = tx
             .execute(
                 "UPDATE tenants SET name = $2 WHERE id = $1",
                 &[&t.id.to_string(), &t.name],
@@ -447,32 +475,36 @@ impl Store for PostgresStore {
         if n != 1 {
             return Err(StoreError::Corrupt(format!("tenant {} is not stored", t.id)));
         }
+        record_change(&tx, "tenant", &t.id.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn put_opt_out(&self, o: &OptOut) -> Result<(), StoreError> {
         let products = o.products.as_ref().map(to_json).transpose()?;
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO opt_outs (id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at,
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO opt_outs (id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at,
                                        revoked_at, revoked_by)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by",
-                &[
-                    &o.id.to_string(),
-                    &o.org.to_string(),
-                    &o.ticket,
-                    &o.requested_by,
-                    &products,
-                    &ts(o.effective_at),
-                    &o.recorded_by.to_string(),
-                    &ts(o.recorded_at),
-                    &o.revoked_at.map(ts),
-                    &o.revoked_by.map(|k| k.to_string()),
-                ],
-            )
-            .await?;
+            &[
+                &o.id.to_string(),
+                &o.org.to_string(),
+                &o.ticket,
+                &o.requested_by,
+                &products,
+                &ts(o.effective_at),
+                &o.recorded_by.to_string(),
+                &ts(o.recorded_at),
+                &o.revoked_at.map(ts),
+                &o.revoked_by.map(|k| k.to_string()),
+            ],
+        )
+        .await?;
+        record_change(&tx, "org", &o.org.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -482,21 +514,23 @@ impl Store for PostgresStore {
             SettingsScope::Org(o) => ("org", o.to_string()),
             SettingsScope::Tenant(t) => ("tenant", t.to_string()),
         };
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO ai_settings (scope_kind, scope_id, settings) VALUES ($1, $2, $3)
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO ai_settings (scope_kind, scope_id, settings) VALUES ($1, $2, $3)
                  ON CONFLICT (scope_kind, scope_id) DO UPDATE SET settings = excluded.settings",
-                &[&kind, &id, &doc],
-            )
-            .await?;
+            &[&kind, &id, &doc],
+        )
+        .await?;
+        record_change(&tx, kind, &id).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn put_grant(&self, g: &SupportGrant) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute(
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
                 "INSERT INTO support_grants (id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by",
@@ -512,13 +546,15 @@ impl Store for PostgresStore {
                 ],
             )
             .await?;
+        record_change(&tx, "tenant", &g.tenant.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn put_key(&self, k: &ApiKey) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute(
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
                 "INSERT INTO api_keys (id, hash, role, org_id, tenant_id, product, label, created_by, created_at, revoked_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at",
@@ -536,19 +572,23 @@ impl Store for PostgresStore {
                 ],
             )
             .await?;
+        record_change(&tx, "key", &k.id.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn put_retention(&self, tenant: TenantId, rules: &[RetentionRule]) -> Result<(), StoreError> {
         let doc = to_json(&rules)?;
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO tenant_retention (tenant_id, rules) VALUES ($1, $2)
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO tenant_retention (tenant_id, rules) VALUES ($1, $2)
                  ON CONFLICT (tenant_id) DO UPDATE SET rules = excluded.rules",
-                &[&tenant.to_string(), &doc],
-            )
-            .await?;
+            &[&tenant.to_string(), &doc],
+        )
+        .await?;
+        record_change(&tx, "tenant", &tenant.to_string()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -720,4 +760,194 @@ impl Store for PostgresStore {
             })
             .collect()
     }
+}
+
+/// Rows of `orgs` (all, or the one with id `only`), with their opt-outs and AI settings.
+async fn read_orgs(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<Org>, StoreError> {
+    let mut settings = std::collections::HashMap::new();
+    for r in tx
+        .query(
+            "SELECT scope_id, settings FROM ai_settings WHERE scope_kind = 'org' AND ($1::text IS NULL OR scope_id = $1)",
+            &[&only],
+        )
+        .await?
+    {
+        settings.insert(r.get::<_, String>(0), json::<AiSettings>(r.get(1), "ai settings")?);
+    }
+    let mut by_org: std::collections::HashMap<_, Vec<OptOut>> = std::collections::HashMap::new();
+    for r in tx
+        .query(
+            "SELECT id, org_id, ticket, requested_by, products, effective_at, recorded_by, recorded_at,
+                    revoked_at, revoked_by FROM opt_outs WHERE ($1::text IS NULL OR org_id = $1) ORDER BY id",
+            &[&only],
+        )
+        .await?
+    {
+        let o = OptOut {
+            id: parse(r.get(0), "opt-out id")?,
+            org: parse(r.get(1), "organization id")?,
+            ticket: r.get(2),
+            requested_by: r.get(3),
+            products: r
+                .get::<_, Option<String>>(4)
+                .map(|p| json(&p, "opt-out products"))
+                .transpose()?,
+            effective_at: parse_ts(r.get(5))?,
+            recorded_by: parse(r.get(6), "key id")?,
+            recorded_at: parse_ts(r.get(7))?,
+            revoked_at: parse_opt_ts(r.get(8))?,
+            revoked_by: parse_opt(r.get(9), "key id")?,
+        };
+        by_org.entry(o.org).or_default().push(o);
+    }
+    let mut orgs = Vec::new();
+    for r in tx
+        .query(
+            "SELECT id, name, plan, region, baa, contract_forbids_training, allow_cross_region_llm, status,
+                    created_at, updated_at, termination_due_at, ai_limits FROM orgs WHERE ($1::text IS NULL OR id = $1)",
+            &[&only],
+        )
+        .await?
+    {
+        let id: String = r.get(0);
+        let org_id = parse(&id, "organization id")?;
+        orgs.push(Org {
+            id: org_id,
+            name: r.get(1),
+            plan: enum_from_str::<Plan>(r.get(2), "plan")?,
+            region: r.get(3),
+            baa: r.get(4),
+            contract_forbids_training: r.get(5),
+            allow_cross_region_llm: r.get(6),
+            status: enum_from_str::<OrgStatus>(r.get(7), "status")?,
+            created_at: parse_ts(r.get(8))?,
+            updated_at: parse_ts(r.get(9))?,
+            termination_due_at: parse_opt_ts(r.get(10))?,
+            ai_limits: r
+                .get::<_, Option<String>>(11)
+                .map(|l| json(&l, "organization AI limits"))
+                .transpose()?
+                .unwrap_or_default(),
+            opt_outs: by_org.remove(&org_id).unwrap_or_default(),
+            ai: settings.remove(&id).unwrap_or_default(),
+            tenants: Vec::new(),
+        });
+    }
+    Ok(orgs)
+}
+
+/// Rows of `tenants` (all, or the one with id `only`), with their AI settings, support grants
+/// and retention rules.
+async fn read_tenants(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<Tenant>, StoreError> {
+    let mut settings = std::collections::HashMap::new();
+    for r in tx
+        .query(
+            "SELECT scope_id, settings FROM ai_settings WHERE scope_kind = 'tenant' AND ($1::text IS NULL OR scope_id = $1)",
+            &[&only],
+        )
+        .await?
+    {
+        settings.insert(r.get::<_, String>(0), json::<AiSettings>(r.get(1), "ai settings")?);
+    }
+    let mut by_tenant: std::collections::HashMap<_, Vec<SupportGrant>> = std::collections::HashMap::new();
+    for r in tx
+        .query(
+            "SELECT id, tenant_id, ticket, expires_at, created_by, created_at, revoked_at, revoked_by
+             FROM support_grants WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY id",
+            &[&only],
+        )
+        .await?
+    {
+        let g = SupportGrant {
+            id: parse(r.get(0), "grant id")?,
+            tenant: parse(r.get(1), "tenant id")?,
+            ticket: r.get(2),
+            expires_at: parse_ts(r.get(3))?,
+            created_by: parse(r.get(4), "key id")?,
+            created_at: parse_ts(r.get(5))?,
+            revoked_at: parse_opt_ts(r.get(6))?,
+            revoked_by: parse_opt(r.get(7), "key id")?,
+        };
+        by_tenant.entry(g.tenant).or_default().push(g);
+    }
+    let mut retention: std::collections::HashMap<String, Vec<RetentionRule>> = std::collections::HashMap::new();
+    for r in tx
+        .query(
+            "SELECT tenant_id, rules FROM tenant_retention WHERE ($1::text IS NULL OR tenant_id = $1)",
+            &[&only],
+        )
+        .await?
+    {
+        retention.insert(r.get(0), json(r.get(1), "retention rules")?);
+    }
+    let mut tenants = Vec::new();
+    for r in tx
+        .query(
+            "SELECT id, org_id, name, region, created_at FROM tenants WHERE ($1::text IS NULL OR id = $1)",
+            &[&only],
+        )
+        .await?
+    {
+        let id: String = r.get(0);
+        let tid = parse(&id, "tenant id")?;
+        tenants.push(Tenant {
+            id: tid,
+            org: parse(r.get(1), "organization id")?,
+            name: r.get(2),
+            region: r.get(3),
+            created_at: parse_ts(r.get(4))?,
+            ai: settings.remove(&id).unwrap_or_default(),
+            grants: by_tenant.remove(&tid).unwrap_or_default(),
+            retention: retention.remove(&id).unwrap_or_default(),
+        });
+    }
+    Ok(tenants)
+}
+
+/// Rows of `api_keys` (all, or the one with id `only`).
+async fn read_keys(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<ApiKey>, StoreError> {
+    let mut keys = Vec::new();
+    for r in tx
+        .query(
+            "SELECT id, hash, role, org_id, tenant_id, product, label, created_by, created_at, revoked_at
+             FROM api_keys WHERE ($1::text IS NULL OR id = $1)",
+            &[&only],
+        )
+        .await?
+    {
+        let hash: Vec<u8> = r.get(1);
+        keys.push(ApiKey {
+            id: parse(r.get(0), "key id")?,
+            hash: hash
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("key hash is not 32 bytes".into()))?,
+            role: enum_from_str::<Role>(r.get(2), "role")?,
+            org: parse_opt(r.get(3), "organization id")?,
+            tenant: parse_opt(r.get(4), "tenant id")?,
+            product: r.get(5),
+            label: r.get(6),
+            created_by: parse_opt(r.get(7), "key id")?,
+            created_at: parse_ts(r.get(8))?,
+            revoked_at: parse_opt_ts(r.get(9))?,
+        });
+    }
+    Ok(keys)
+}
+
+/// Records, in the writing transaction, that `entity` `id` changed, and tells listening nodes.
+/// Change writers take the table's lock first, so sequence numbers commit in order: a node that
+/// has applied every change up to `n` can never later meet one below `n`.
+async fn record_change(tx: &Transaction<'_>, entity: &str, id: &str) -> Result<(), StoreError> {
+    tx.batch_execute("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")
+        .await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO changes (entity, id) VALUES ($1, $2) RETURNING seq",
+            &[&entity, &id],
+        )
+        .await?;
+    let seq: i64 = row.get(0);
+    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &seq.to_string()])
+        .await?;
+    Ok(())
 }
