@@ -7,9 +7,11 @@ pub mod draft;
 pub mod entry;
 pub mod log;
 pub mod merkle;
+pub mod postgres;
 pub mod request;
 pub mod verify;
 
 pub use draft::Ev;
 pub use entry::{Action, Actor, CallStatus, Entry, Event, Label, LlmCall, Name, Outcome, Resource};
 pub use log::{AuditError, AuditLog, Checkpoint, CheckpointSigner, Query, StoredEntry};
+pub use postgres::PgAuditLog;

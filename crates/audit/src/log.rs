@@ -31,6 +31,23 @@ pub enum AuditError {
     /// A request asked for something outside the tree.
     #[error("{0}")]
     OutOfRange(String),
+    /// PostgreSQL answered with an error.
+    #[error("audit database error: {0}")]
+    Postgres(String),
+    /// The database cannot be reached (refused, reset, closed): retry later.
+    #[error("the audit database is unavailable: {0}")]
+    Unavailable(String),
+    /// The database connection string or pool configuration is wrong.
+    #[error("audit database configuration: {0}")]
+    Config(String),
+    /// The database was migrated by a newer datapact.
+    #[error("the audit log's database was written by a newer datapact (schema {found}; this one knows {known})")]
+    SchemaTooNew {
+        /// The schema version found.
+        found: usize,
+        /// The newest this binary knows.
+        known: usize,
+    },
 }
 
 /// Signs checkpoints (the server's Ed25519 key).
@@ -233,6 +250,37 @@ pub struct AuditLog {
     /// When the newest checkpoint was signed here; held while one is signed, so two callers
     /// never sign at once and checkpoints are signed at most once per [`MIN_CHECKPOINT_GAP`].
     signed_at: Mutex<Option<std::time::Instant>>,
+}
+
+/// Signs a checkpoint of `size` entries with root `root` at `timestamp`.
+pub(crate) fn sign(
+    signer: &dyn CheckpointSigner,
+    origin: &str,
+    size: u64,
+    root: &Hash,
+    timestamp: String,
+) -> Checkpoint {
+    let root_b64 = B64.encode(root);
+    let body = Checkpoint::signed_bytes(origin, size, &root_b64, &timestamp);
+    let sig = signer.sign(&body);
+    let pk = signer.public_key();
+    let mut key_sig = note_key_hash(origin, &pk).to_vec();
+    key_sig.extend_from_slice(&sig);
+    let note = format!(
+        "{}\n\u{2014} {} {}\n",
+        String::from_utf8_lossy(&body),
+        origin,
+        B64.encode(key_sig)
+    );
+    Checkpoint {
+        tree_size: size,
+        root_hash: root_b64,
+        timestamp,
+        signature: B64.encode(sig),
+        key_id: signer.key_id(),
+        public_key: B64.encode(pk),
+        note,
+    }
 }
 
 /// The least time between two signed checkpoints: however often they are asked for, the
@@ -444,32 +492,12 @@ impl AuditLog {
         }
         *signed_at = Some(std::time::Instant::now());
         let root = self.read(|c| merkle::root(&ConnNodes(c), size))?;
-        let root_b64 = B64.encode(root);
         let timestamp = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .unwrap_or_else(|_| OffsetDateTime::now_utc())
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let body = Checkpoint::signed_bytes(&self.origin, size, &root_b64, &timestamp);
-        let sig = self.signer.sign(&body);
-        let pk = self.signer.public_key();
-        let mut key_sig = note_key_hash(&self.origin, &pk).to_vec();
-        key_sig.extend_from_slice(&sig);
-        let note = format!(
-            "{}\n\u{2014} {} {}\n",
-            String::from_utf8_lossy(&body),
-            self.origin,
-            B64.encode(key_sig)
-        );
-        let cp = Checkpoint {
-            tree_size: size,
-            root_hash: root_b64,
-            timestamp,
-            signature: B64.encode(sig),
-            key_id: self.signer.key_id(),
-            public_key: B64.encode(pk),
-            note,
-        };
+        let cp = sign(&*self.signer, &self.origin, size, &root, timestamp);
         let json = serde_json::to_string(&cp).map_err(|e| AuditError::Corrupt(e.to_string()))?;
         self.read(|c| {
             c.execute(

@@ -232,6 +232,37 @@ impl Frontier {
         self.size
     }
 
+    /// The frontier as bytes, to be stored beside the tree: the size (8 bytes, big-endian),
+    /// then each perfect subtree on the right edge as its level (1 byte) and hash (32 bytes).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.stack.len() * 33);
+        out.extend_from_slice(&self.size.to_be_bytes());
+        for (level, hash) in &self.stack {
+            out.push(*level as u8);
+            out.extend_from_slice(hash);
+        }
+        out
+    }
+
+    /// Reads [`Frontier::to_bytes`] back; `None` if the bytes are not a frontier (its levels
+    /// must be exactly the bits of its size, largest first).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (size, rest) = bytes.split_first_chunk::<8>()?;
+        let size = u64::from_be_bytes(*size);
+        if rest.len() % 33 != 0 {
+            return None;
+        }
+        let stack: Vec<(u32, Hash)> = rest
+            .chunks_exact(33)
+            .map(|c| {
+                let hash: Hash = c[1..].try_into().unwrap_or([0; 32]);
+                (u32::from(c[0]), hash)
+            })
+            .collect();
+        let levels: Vec<u32> = (0..64u32).rev().filter(|l| size & (1u64 << l) != 0).collect();
+        (stack.iter().map(|(l, _)| *l).collect::<Vec<_>>() == levels).then_some(Self { size, stack })
+    }
+
     /// Appends a leaf hash; returns every perfect subtree `(level, index, hash)` it completes,
     /// the leaf itself (level 0) included.
     pub fn push(&mut self, leaf: Hash) -> Vec<(u32, u64, Hash)> {
@@ -449,7 +480,20 @@ mod tests {
         for size in [0u64, 1, 2, 3, 7, 8, 9, 64, 99, 100] {
             let f = Frontier::load(&mem, size).unwrap();
             assert_eq!(f.root(), root(&mem, size).unwrap(), "size {size}");
+            let mut back = Frontier::from_bytes(&f.to_bytes()).expect("its own bytes read back");
+            assert_eq!(back, f);
+            let mut grown = f.clone();
+            back.push(leaf_hash(b"next"));
+            grown.push(leaf_hash(b"next"));
+            assert_eq!(back.root(), grown.root());
         }
+        // Bytes whose levels are not the bits of the size are refused.
+        let f = Frontier::load(&mem, 7).unwrap();
+        let mut b = f.to_bytes();
+        b[7] = 6;
+        assert!(Frontier::from_bytes(&b).is_none());
+        assert!(Frontier::from_bytes(&f.to_bytes()[..20]).is_none());
+        assert!(Frontier::from_bytes(&[]).is_none());
     }
 }
 

@@ -6,8 +6,7 @@
 //! --bindir`, or `/usr/lib/postgresql/*/bin`). Without them the PostgreSQL run is skipped and
 //! says so, except under `CI=true`, where it fails.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 
 use datapact_governance::{
@@ -19,133 +18,7 @@ use datapact_store::{
 };
 use time::macros::{date, datetime};
 
-/// A throwaway PostgreSQL cluster, stopped when dropped.
-struct Cluster {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    as_postgres: bool,
-}
-
-impl Cluster {
-    fn bin_dir() -> Option<PathBuf> {
-        let from_config = Command::new("pg_config")
-            .arg("--bindir")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-        let candidates = from_config.into_iter().chain(
-            std::fs::read_dir("/usr/lib/postgresql")
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path().join("bin")),
-        );
-        candidates.into_iter().find(|b| b.join("initdb").exists())
-    }
-
-    /// Runs a server binary, as the `postgres` user when this process is root (PostgreSQL
-    /// refuses to run as root).
-    fn run(&self, tool: &str, args: &[&str]) -> std::process::Output {
-        let exe = self.bin.join(tool);
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        };
-        cmd.args(args).output().expect("a PostgreSQL binary runs")
-    }
-
-    fn start() -> Option<Self> {
-        let Some(bin) = Self::bin_dir() else {
-            let why = "PostgreSQL's server binaries are not installed (apt-get install postgresql)";
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-            eprintln!("skipped the PostgreSQL backend: {why} (set CI=true to make this a failure)");
-            return None;
-        };
-        let as_postgres = is_root();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        if as_postgres {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "chown of the cluster directory to postgres");
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let mut cluster = Self {
-            bin,
-            dir,
-            port,
-            as_postgres,
-        };
-        let data = cluster.data();
-        let init = cluster.run("initdb", &["-D", &data, "--auth=trust", "-U", "postgres", "--no-sync"]);
-        assert!(
-            init.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&init.stderr)
-        );
-        let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1",
-            cluster.dir.path().display()
-        );
-        let log = format!("{}/log", cluster.dir.path().display());
-        let started = cluster.run("pg_ctl", &["-D", &data, "-w", "-l", &log, "-o", &opts, "start"]);
-        assert!(
-            started.status.success(),
-            "pg_ctl start: {} {}",
-            String::from_utf8_lossy(&started.stderr),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        cluster.port = port;
-        Some(cluster)
-    }
-
-    fn data(&self) -> String {
-        format!("{}/data", self.dir.path().display())
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!("host=127.0.0.1 port={} user=postgres dbname={db}", self.port)
-    }
-
-    /// A new, empty database.
-    async fn database(&self, name: &str) -> String {
-        let (client, conn) = tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
-            .await
-            .expect("connects to the cluster");
-        let task = tokio::spawn(conn);
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("creates a database");
-        drop(client);
-        let _ = task.await;
-        self.url(name)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let data = self.data();
-        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
+use datapact_pgtest::Cluster;
 
 fn org() -> Org {
     Org {
@@ -468,14 +341,10 @@ async fn postgres_backend() {
     // A database migrated by a newer datapact is refused.
     let url = cluster.database("newer_schema").await;
     drop(PostgresStore::connect(&url).await.unwrap());
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    let task = tokio::spawn(conn);
-    client
-        .batch_execute("UPDATE datapact_schema SET version = 99")
+    cluster
+        .sql(&url, "UPDATE datapact_schema SET version = 99")
         .await
         .unwrap();
-    drop(client);
-    let _ = task.await;
     assert!(matches!(
         PostgresStore::connect(&url).await,
         Err(StoreError::SchemaTooNew { found: 99, .. })
@@ -484,7 +353,7 @@ async fn postgres_backend() {
     // A database that cannot be reached is an error that says so, not a hang or a panic.
     let gone = format!(
         "host=127.0.0.1 port={} user=postgres dbname=x connect_timeout=2",
-        cluster.port + 1
+        cluster.port() + 1
     );
     assert!(matches!(
         PostgresStore::connect(&gone).await,
@@ -537,10 +406,8 @@ async fn change_feed(cluster: &Cluster) {
     assert!(b.key(&k.id.to_string()).await.unwrap().unwrap().revoked_at.is_some());
 
     // A change whose notification is lost (written without one): the reconcile finds it.
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    let task = tokio::spawn(conn);
-    client
-        .batch_execute("INSERT INTO changes (entity, id) VALUES ('tenant', 'ten_quiet')")
+    cluster
+        .sql(&url, "INSERT INTO changes (entity, id) VALUES ('tenant', 'ten_quiet')")
         .await
         .unwrap();
     let c = next(&mut feed, RECONCILE_EVERY * 3).await;
@@ -587,8 +454,6 @@ async fn change_feed(cluster: &Cluster) {
     assert_eq!(seq, last);
     assert_eq!(snapshot.tenants.len(), 40);
     assert!(snapshot.keys.iter().all(|k| k.revoked_at.is_some()));
-    drop(client);
-    let _ = task.await;
 }
 
 async fn next(

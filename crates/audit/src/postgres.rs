@@ -1,0 +1,688 @@
+//! The audit log on PostgreSQL, appended by every node of a deployment as one RFC 6962 log.
+//!
+//! Sequencing: the tree's head (its size, its right edge and the time of its newest entry) is
+//! one row, `audit_head`. A node appends a batch in one transaction that locks that row
+//! (`SELECT … FOR UPDATE`), gives the batch the next indexes, inserts the entries and the
+//! perfect subtree hashes they complete, moves the head and commits. The row lock makes the
+//! batches of all nodes one sequence, without gaps; PostgreSQL releases it when the holder
+//! commits, aborts or dies (its connection gone), so no node can stop the others for longer
+//! than its transaction. Each node groups the appends that arrive while its previous batch
+//! commits into the next one, so one lock and one commit cover many entries.
+//!
+//! What an acknowledged append guarantees: [`PgAuditLog::append`] resolves after the commit,
+//! so the entry is in the tree at its index, durable as PostgreSQL's commits are (with
+//! `synchronous_commit` on, its default, flushed to the WAL; with synchronous replicas, on
+//! them too), and every checkpoint signed afterwards by any node covers it. An append whose
+//! commit fails is refused; if the connection broke during `COMMIT` itself the entry may still
+//! be in the log (logged and refused, never acknowledged and lost).
+//!
+//! Time: entries take the database's clock (`clock_timestamp()`), never at less than the
+//! newest entry's time, so time grows with the index whatever the nodes' clocks say, and a
+//! node whose clock is off cannot reorder or backdate entries or checkpoints.
+//!
+//! Proofs: the Merkle functions ask for perfect subtree hashes one at a time; which ones depends
+//! only on the sizes and indexes, not on the hashes. So a proof is computed twice: once against
+//! a recorder that notes the hashes asked for, which are then read in one query, and once
+//! against them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use time::OffsetDateTime;
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+use crate::entry::{Entry, Event};
+use crate::log::{AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, node_id, sign};
+use crate::merkle::{self, Frontier, Hash, NodeSource};
+
+/// Schema versions, applied in order; the version reached is kept in `datapact_audit_schema`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE audit_head (
+    id SMALLINT PRIMARY KEY CHECK (id = 1),
+    size BIGINT NOT NULL,
+    frontier BYTEA NOT NULL,
+    last_time BIGINT NOT NULL
+);
+INSERT INTO audit_head (id, size, frontier, last_time) VALUES (1, 0, '\x0000000000000000', 0);
+CREATE TABLE audit_entries (
+    idx BIGINT PRIMARY KEY,
+    time BIGINT NOT NULL,
+    org TEXT,
+    tenant TEXT,
+    product TEXT,
+    action TEXT NOT NULL,
+    purpose TEXT,
+    outcome TEXT NOT NULL,
+    leaf BYTEA NOT NULL,
+    hash BYTEA NOT NULL
+);
+CREATE INDEX audit_entries_time ON audit_entries (time);
+CREATE INDEX audit_entries_org ON audit_entries (org, idx) WHERE org IS NOT NULL;
+CREATE INDEX audit_entries_tenant ON audit_entries (tenant, idx) WHERE tenant IS NOT NULL;
+-- Perfect subtree hashes of level 1 and up (leaf hashes are audit_entries.hash).
+CREATE TABLE audit_nodes (
+    id BIGINT PRIMARY KEY,
+    hash BYTEA NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+    tree_size BIGINT PRIMARY KEY,
+    signed_at BIGINT NOT NULL,
+    checkpoint TEXT NOT NULL
+);
+CREATE TABLE audit_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#];
+
+/// The advisory lock under which one node migrates while the others wait ("dpaudit1").
+const MIGRATION_LOCK: i64 = 0x6470_6175_6469_7431;
+/// The advisory lock under which one node at a time signs a checkpoint ("dpaudsgn").
+const SIGNING_LOCK: i64 = 0x6470_6175_6473_676e;
+/// Entries committed in one transaction at most.
+const MAX_BATCH: usize = 8192;
+/// How long a read (a query, a proof) may run before it is cancelled.
+const READ_TIMEOUT: &str = "10s";
+
+type Reply = tokio::sync::oneshot::Sender<Result<Entry, AuditError>>;
+
+fn pg(e: tokio_postgres::Error) -> AuditError {
+    // No server answer at all (refused, reset, closed) is an outage, not a fault of the log.
+    if e.as_db_error().is_none() && (e.is_closed() || std::error::Error::source(&e).is_some()) {
+        AuditError::Unavailable(e.to_string())
+    } else {
+        AuditError::Postgres(e.to_string())
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> AuditError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg(e),
+        other => AuditError::Unavailable(other.to_string()),
+    }
+}
+
+fn stored(v: u64) -> Result<i64, AuditError> {
+    i64::try_from(v).map_err(|_| AuditError::OutOfRange(format!("{v} is past the end of any log")))
+}
+
+fn unstored(v: i64) -> Result<u64, AuditError> {
+    u64::try_from(v).map_err(|_| AuditError::Corrupt(format!("a stored index or size is negative ({v})")))
+}
+
+fn from_micros(us: i64) -> Result<OffsetDateTime, AuditError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .map_err(|_| AuditError::Corrupt(format!("a stored time is out of range ({us} µs)")))
+}
+
+fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+/// The database's clock, in microseconds since the epoch.
+const DB_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
+
+/// The audit log of a deployment whose nodes share one PostgreSQL database.
+pub struct PgAuditLog {
+    pool: Pool,
+    origin: String,
+    signer: Arc<dyn CheckpointSigner>,
+    queue: Mutex<Option<tokio::sync::mpsc::UnboundedSender<(Event, Reply)>>>,
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The largest tree size this node has seen (its own commits, or read).
+    size: Arc<AtomicU64>,
+}
+
+impl PgAuditLog {
+    /// Connects to the database at `url`, brings the log's tables up to date (one node
+    /// migrates, the others wait; a schema newer than this binary knows is refused) and starts
+    /// this node's writer. Must be called within a Tokio runtime.
+    pub async fn connect(url: &str, origin: &str, signer: Arc<dyn CheckpointSigner>) -> Result<Self, AuditError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| AuditError::Config(format!("the database URL does not parse: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(8)
+            .build()
+            .map_err(|e| AuditError::Config(e.to_string()))?;
+        migrate(&pool).await?;
+        let c = pool.get().await.map_err(pool_error)?;
+        // The origin is part of every signed checkpoint: the first one a log was created with
+        // stays, so checkpoints signed before a configuration change still verify.
+        c.execute(
+            "INSERT INTO audit_meta (key, value) VALUES ('origin', $1) ON CONFLICT (key) DO NOTHING",
+            &[&origin],
+        )
+        .await
+        .map_err(pg)?;
+        let stored_origin: String = c
+            .query_one("SELECT value FROM audit_meta WHERE key = 'origin'", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        if stored_origin != origin {
+            tracing::warn!(stored = %stored_origin, configured = %origin, "the audit log keeps the origin it was created with");
+        }
+        let size: i64 = c
+            .query_one("SELECT size FROM audit_head WHERE id = 1", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        drop(c);
+        let size = Arc::new(AtomicU64::new(unstored(size)?));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let writer = tokio::spawn(writer_loop(pool.clone(), rx, Arc::clone(&size)));
+        Ok(Self {
+            pool,
+            origin: stored_origin,
+            signer,
+            queue: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            size,
+        })
+    }
+
+    /// The checkpoint origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Appends an event; resolves once it is committed, with its position.
+    pub async fn append(&self, event: Event) -> Result<Entry, AuditError> {
+        self.submit(event).await
+    }
+
+    /// Queues an event for this node's writer now, before the returned future is first
+    /// polled; the future resolves once the entry is committed.
+    pub fn submit(&self, event: Event) -> impl Future<Output = Result<Entry, AuditError>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = self.queue.lock().map_err(|_| AuditError::WriterGone).and_then(|q| {
+            q.as_ref()
+                .ok_or(AuditError::WriterGone)?
+                .send((event, tx))
+                .map_err(|_| AuditError::WriterGone)
+        });
+        async move {
+            queued?;
+            rx.await.map_err(|_| AuditError::WriterGone)?
+        }
+    }
+
+    /// The number of entries this node knows of without asking the database: at least every
+    /// entry it appended.
+    pub fn known_size(&self) -> u64 {
+        self.size.load(Ordering::SeqCst)
+    }
+
+    /// The number of entries in the log now, every node's included.
+    pub async fn size(&self) -> Result<u64, AuditError> {
+        let c = self.pool.get().await.map_err(pool_error)?;
+        let size: i64 = c
+            .query_one("SELECT size FROM audit_head WHERE id = 1", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        let size = unstored(size)?;
+        self.size.fetch_max(size, Ordering::SeqCst);
+        Ok(size)
+    }
+
+    /// The newest signed checkpoint, if any node signed one.
+    pub async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, AuditError> {
+        let c = self.pool.get().await.map_err(pool_error)?;
+        let row = c
+            .query_opt(
+                "SELECT checkpoint FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        row.map(|r| parse_checkpoint(r.get(0))).transpose()
+    }
+
+    /// A signed checkpoint of the whole log now: the newest one if the log has not grown since
+    /// it was signed or it was signed less than [`MIN_CHECKPOINT_GAP`] ago (by the database's
+    /// clock), else a new one, kept. One node signs at a time, so however many nodes are asked,
+    /// the deployment signs at most about one checkpoint per gap.
+    pub async fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
+        let mut c = self.pool.get().await.map_err(pool_error)?;
+        let tx = c.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SIGNING_LOCK])
+            .await
+            .map_err(pg)?;
+        // The head as of now; its frontier gives the root without reading the tree.
+        let head = tx
+            .query_one(
+                &format!("SELECT size, frontier, {DB_NOW} FROM audit_head WHERE id = 1"),
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        let size = unstored(head.get(0))?;
+        let frontier = Frontier::from_bytes(head.get(1))
+            .filter(|f| f.size() == size)
+            .ok_or_else(|| AuditError::Corrupt("the stored right edge of the tree does not match its size".into()))?;
+        let now: i64 = head.get(2);
+        let latest = tx
+            .query_opt(
+                "SELECT tree_size, signed_at, checkpoint FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        if let Some(row) = latest {
+            let (tree_size, signed_at): (i64, i64) = (row.get(0), row.get(1));
+            let fresh =
+                now.saturating_sub(signed_at) < i64::try_from(MIN_CHECKPOINT_GAP.as_micros()).unwrap_or(i64::MAX);
+            if unstored(tree_size)? == size || fresh {
+                return parse_checkpoint(row.get(2));
+            }
+        }
+        let timestamp = from_micros(now)?
+            .replace_nanosecond(0)
+            .map_err(|e| AuditError::Corrupt(e.to_string()))?
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        let cp = sign(&*self.signer, &self.origin, size, &frontier.root(), timestamp);
+        let json = serde_json::to_string(&cp).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO audit_checkpoints (tree_size, signed_at, checkpoint) VALUES ($1, $2, $3)
+             ON CONFLICT (tree_size) DO NOTHING",
+            &[&stored(size)?, &now, &json],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        self.size.fetch_max(size, Ordering::SeqCst);
+        Ok(cp)
+    }
+
+    /// Stored checkpoints with a tree size above `after`, oldest first, at most `limit`.
+    pub async fn checkpoints(&self, after: Option<u64>, limit: usize) -> Result<Vec<Checkpoint>, AuditError> {
+        let after = match after {
+            None => -1,
+            Some(a) => match i64::try_from(a) {
+                Ok(a) => a,
+                Err(_) => return Ok(Vec::new()),
+            },
+        };
+        let limit = i64::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000);
+        let c = self.pool.get().await.map_err(pool_error)?;
+        let rows = c
+            .query(
+                "SELECT checkpoint FROM audit_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2",
+                &[&after, &limit],
+            )
+            .await
+            .map_err(pg)?;
+        rows.iter().map(|r| parse_checkpoint(r.get(0))).collect()
+    }
+
+    /// One entry by position.
+    pub async fn entry(&self, index: u64) -> Result<Option<StoredEntry>, AuditError> {
+        let Ok(idx) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        let c = self.pool.get().await.map_err(pool_error)?;
+        let row = c
+            .query_opt("SELECT idx, leaf FROM audit_entries WHERE idx = $1", &[&idx])
+            .await
+            .map_err(pg)?;
+        row.map(|r| stored_entry(r.get(0), r.get(1))).transpose()
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `tree_size` entries.
+    pub async fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>, AuditError> {
+        let size = self.size().await?;
+        if tree_size > size || index >= tree_size {
+            return Err(AuditError::OutOfRange(format!(
+                "index {index} is not in a tree of {tree_size} entries (the log has {size})"
+            )));
+        }
+        let wanted = Recorder::default();
+        let _ = merkle::inclusion_proof(&wanted, index, tree_size);
+        let nodes = self.nodes(wanted).await?;
+        merkle::inclusion_proof(&nodes, index, tree_size)
+    }
+
+    /// The consistency proof between two tree sizes.
+    pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
+        let size = self.size().await?;
+        if from > to || to > size {
+            return Err(AuditError::OutOfRange(format!(
+                "need from ≤ to ≤ {size} (got {from}, {to})"
+            )));
+        }
+        let wanted = Recorder::default();
+        let _ = merkle::consistency_proof(&wanted, from, to);
+        let nodes = self.nodes(wanted).await?;
+        merkle::consistency_proof(&nodes, from, to)
+    }
+
+    /// The root of the tree of `size` entries.
+    pub async fn root(&self, size: u64) -> Result<Hash, AuditError> {
+        let now = self.size().await?;
+        if size > now {
+            return Err(AuditError::OutOfRange(format!("the log has {now} entries")));
+        }
+        let wanted = Recorder::default();
+        let _ = merkle::root(&wanted, size);
+        let nodes = self.nodes(wanted).await?;
+        merkle::root(&nodes, size)
+    }
+
+    /// Reads the perfect subtree hashes a recorder noted, in two queries.
+    async fn nodes(&self, wanted: Recorder) -> Result<Fetched, AuditError> {
+        let wanted = wanted.0.into_inner();
+        let mut leaves = Vec::new();
+        let mut inner = Vec::new();
+        let mut by_id = HashMap::new();
+        for &(level, index) in &wanted {
+            if level == 0 {
+                leaves.push(stored(index)?);
+            } else {
+                let id = node_id(level, index);
+                inner.push(id);
+                by_id.insert(id, (level, index));
+            }
+        }
+        let mut c = self.pool.get().await.map_err(pool_error)?;
+        let tx = c.build_transaction().read_only(true).start().await.map_err(pg)?;
+        tx.batch_execute(&format!("SET LOCAL statement_timeout = '{READ_TIMEOUT}'"))
+            .await
+            .map_err(pg)?;
+        let mut found = HashMap::with_capacity(wanted.len());
+        for r in tx
+            .query("SELECT idx, hash FROM audit_entries WHERE idx = ANY($1)", &[&leaves])
+            .await
+            .map_err(pg)?
+        {
+            found.insert((0, unstored(r.get(0))?), hash_of(r.get(1))?);
+        }
+        for r in tx
+            .query("SELECT id, hash FROM audit_nodes WHERE id = ANY($1)", &[&inner])
+            .await
+            .map_err(pg)?
+        {
+            if let Some(&key) = by_id.get(&r.get::<_, i64>(0)) {
+                found.insert(key, hash_of(r.get(1))?);
+            }
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(Fetched(found))
+    }
+
+    /// Entries matching `q`, in index order. Bounded: at most 100,000 entries, and cancelled
+    /// after ten seconds.
+    pub async fn query(&self, q: &Query) -> Result<Vec<StoredEntry>, AuditError> {
+        let after = match q.after {
+            None => -1,
+            Some(a) => match i64::try_from(a) {
+                Ok(a) => a,
+                // Past what the log can hold: nothing comes after it.
+                Err(_) => return Ok(Vec::new()),
+            },
+        };
+        let limit = i64::try_from(q.limit.clamp(1, 100_000)).unwrap_or(100_000);
+        let mut sql = String::from("SELECT idx, leaf FROM audit_entries WHERE idx > $1");
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(after)];
+        for (col, v) in [
+            ("org", &q.org),
+            ("tenant", &q.tenant),
+            ("product", &q.product),
+            ("action", &q.action),
+            ("purpose", &q.purpose),
+            ("outcome", &q.outcome),
+        ] {
+            if let Some(v) = v {
+                args.push(Box::new(v.clone()));
+                sql.push_str(&format!(" AND {col} = ${}", args.len()));
+            }
+        }
+        for (op, t) in [(">=", q.since), ("<", q.until)] {
+            if let Some(t) = t {
+                args.push(Box::new(micros(t)));
+                sql.push_str(&format!(" AND time {op} ${}", args.len()));
+            }
+        }
+        args.push(Box::new(limit));
+        sql.push_str(&format!(" ORDER BY idx LIMIT ${}", args.len()));
+        let mut c = self.pool.get().await.map_err(pool_error)?;
+        let tx = c.build_transaction().read_only(true).start().await.map_err(pg)?;
+        tx.batch_execute(&format!("SET LOCAL statement_timeout = '{READ_TIMEOUT}'"))
+            .await
+            .map_err(pg)?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| &**a as &(dyn ToSql + Sync)).collect();
+        let rows = tx.query(&sql, &params).await.map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        rows.iter().map(|r| stored_entry(r.get(0), r.get(1))).collect()
+    }
+
+    /// Stops this node's writer after it has committed everything queued.
+    pub async fn close(&self) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.take();
+        }
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(w) = writer {
+            let _ = w.await;
+        }
+    }
+}
+
+fn parse_checkpoint(json: &str) -> Result<Checkpoint, AuditError> {
+    serde_json::from_str(json).map_err(|e| AuditError::Corrupt(format!("stored checkpoint does not parse: {e}")))
+}
+
+fn hash_of(b: &[u8]) -> Result<Hash, AuditError> {
+    b.try_into()
+        .map_err(|_| AuditError::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
+fn stored_entry(idx: i64, leaf: &[u8]) -> Result<StoredEntry, AuditError> {
+    let index = unstored(idx)?;
+    let entry: Entry =
+        serde_json::from_slice(leaf).map_err(|e| AuditError::Corrupt(format!("entry {index} does not parse: {e}")))?;
+    Ok(StoredEntry {
+        index,
+        leaf: B64.encode(leaf),
+        entry,
+    })
+}
+
+/// Notes which perfect subtree hashes a Merkle computation asks for.
+#[derive(Default)]
+struct Recorder(RefCell<Vec<(u32, u64)>>);
+
+impl NodeSource for Recorder {
+    type Error = std::convert::Infallible;
+    fn perfect(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        self.0.borrow_mut().push((level, index));
+        Ok([0; 32])
+    }
+}
+
+/// The perfect subtree hashes read for one computation.
+struct Fetched(HashMap<(u32, u64), Hash>);
+
+impl NodeSource for Fetched {
+    type Error = AuditError;
+    fn perfect(&self, level: u32, index: u64) -> Result<Hash, AuditError> {
+        self.0
+            .get(&(level, index))
+            .copied()
+            .ok_or_else(|| AuditError::Corrupt(format!("missing tree node {level}/{index}")))
+    }
+}
+
+async fn migrate(pool: &Pool) -> Result<(), AuditError> {
+    let mut c = pool.get().await.map_err(pool_error)?;
+    let tx = c.transaction().await.map_err(pg)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(pg)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS datapact_audit_schema (version INTEGER NOT NULL)")
+        .await
+        .map_err(pg)?;
+    let found: Option<i32> = tx
+        .query_opt("SELECT version FROM datapact_audit_schema", &[])
+        .await
+        .map_err(pg)?
+        .map(|r| r.get(0));
+    let known = MIGRATIONS.len();
+    let found = match found {
+        Some(v) => usize::try_from(v).unwrap_or(usize::MAX),
+        None => {
+            tx.execute("INSERT INTO datapact_audit_schema (version) VALUES (0)", &[])
+                .await
+                .map_err(pg)?;
+            0
+        }
+    };
+    if found > known {
+        return Err(AuditError::SchemaTooNew { found, known });
+    }
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(found) {
+        tx.batch_execute(m).await.map_err(pg)?;
+        let v = i32::try_from(i + 1).unwrap_or(i32::MAX);
+        tx.execute("UPDATE datapact_audit_schema SET version = $1", &[&v])
+            .await
+            .map_err(pg)?;
+    }
+    tx.commit().await.map_err(pg)?;
+    Ok(())
+}
+
+/// This node's writer: commits what is queued in batches, one at a time.
+async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(Event, Reply)>, size: Arc<AtomicU64>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let events: Vec<&Event> = batch.iter().map(|(e, _)| e).collect();
+        match commit(&pool, &events).await {
+            Ok(entries) => {
+                if let Some(last) = entries.last() {
+                    size.fetch_max(last.index + 1, Ordering::SeqCst);
+                }
+                for ((_, reply), entry) in batch.into_iter().zip(entries) {
+                    let _ = reply.send(Ok(entry));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, entries = batch.len(), "audit append failed; the operations are refused");
+                let msg = e.to_string();
+                let unavailable = matches!(e, AuditError::Unavailable(_));
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(if unavailable {
+                        AuditError::Unavailable(msg.clone())
+                    } else {
+                        AuditError::Corrupt(msg.clone())
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// One batch: lock the head, number the entries, insert them and the subtree hashes they
+/// complete, move the head, commit.
+async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError> {
+    let mut c = pool.get().await.map_err(pool_error)?;
+    let tx = c.transaction().await.map_err(pg)?;
+    let head = tx
+        .query_one(
+            &format!("SELECT size, frontier, last_time, {DB_NOW} FROM audit_head WHERE id = 1 FOR UPDATE"),
+            &[],
+        )
+        .await
+        .map_err(pg)?;
+    let size = unstored(head.get(0))?;
+    let mut frontier = Frontier::from_bytes(head.get(1))
+        .filter(|f| f.size() == size)
+        .ok_or_else(|| AuditError::Corrupt("the stored right edge of the tree does not match its size".into()))?;
+    let now_us = head.get::<_, i64>(3).max(head.get(2));
+    let now = from_micros(now_us)?;
+    let n = events.len();
+    let mut idx = Vec::with_capacity(n);
+    let mut org = Vec::with_capacity(n);
+    let mut tenant = Vec::with_capacity(n);
+    let mut product = Vec::with_capacity(n);
+    let mut action = Vec::with_capacity(n);
+    let mut purpose = Vec::with_capacity(n);
+    let mut outcome = Vec::with_capacity(n);
+    let mut leaves = Vec::with_capacity(n);
+    let mut hashes = Vec::with_capacity(n);
+    let mut node_ids = Vec::new();
+    let mut node_hashes = Vec::new();
+    let mut entries = Vec::with_capacity(n);
+    for event in events {
+        let entry = Entry {
+            index: frontier.size(),
+            time: now,
+            event: (*event).clone(),
+        };
+        let leaf = entry.leaf();
+        let leaf_hash = merkle::leaf_hash(&leaf);
+        idx.push(stored(entry.index)?);
+        org.push(entry.event.org.map(|o| o.to_string()));
+        tenant.push(entry.event.tenant.map(|t| t.to_string()));
+        product.push(entry.event.product.as_ref().map(|p| p.as_str().to_string()));
+        action.push(entry.event.action.as_str().to_string());
+        purpose.push(entry.event.purpose.map(|p| p.as_str().to_string()));
+        outcome.push(entry.event.outcome.as_str().to_string());
+        leaves.push(leaf);
+        hashes.push(leaf_hash.to_vec());
+        for (level, index, hash) in frontier.push(leaf_hash) {
+            if level > 0 {
+                node_ids.push(node_id(level, index));
+                node_hashes.push(hash.to_vec());
+            }
+        }
+        entries.push(entry);
+    }
+    let times = vec![now_us; n];
+    tx.execute(
+        "INSERT INTO audit_entries (idx, time, org, tenant, product, action, purpose, outcome, leaf, hash)
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::text[], $9::bytea[], $10::bytea[])",
+        &[
+            &idx, &times, &org, &tenant, &product, &action, &purpose, &outcome, &leaves, &hashes,
+        ],
+    )
+    .await
+    .map_err(pg)?;
+    if !node_ids.is_empty() {
+        tx.execute(
+            "INSERT INTO audit_nodes (id, hash) SELECT * FROM UNNEST($1::int8[], $2::bytea[])",
+            &[&node_ids, &node_hashes],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    tx.execute(
+        "UPDATE audit_head SET size = $1, frontier = $2, last_time = $3 WHERE id = 1",
+        &[&stored(frontier.size())?, &frontier.to_bytes(), &now_us],
+    )
+    .await
+    .map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(entries)
+}

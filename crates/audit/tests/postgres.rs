@@ -1,0 +1,311 @@
+//! The audit log on PostgreSQL, appended by three nodes at once on a real server: one log
+//! without gaps or duplicates, whose proofs from any node verify against checkpoints signed by
+//! any other, and that keeps going when a node dies holding the sequencing lock.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use datapact_audit::merkle::{self, Frontier};
+use datapact_audit::verify::checkpoint_signature_ok;
+use datapact_audit::{Action, Actor, AuditError, CheckpointSigner, Event, Outcome, PgAuditLog, Query};
+use datapact_governance::{OrgId, TenantId};
+use datapact_pgtest::Cluster;
+
+struct Key(ed25519_dalek::SigningKey);
+
+impl CheckpointSigner for Key {
+    fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.0.sign(msg).to_bytes()
+    }
+    fn public_key(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
+    }
+    fn key_id(&self) -> String {
+        "test".into()
+    }
+}
+
+fn signer() -> Arc<dyn CheckpointSigner> {
+    // The nodes of a deployment share one signing key (sealed in the database by the master
+    // secret); the test gives each node the same one.
+    Arc::new(Key(ed25519_dalek::SigningKey::from_bytes(&[7; 32])))
+}
+
+fn event(org: OrgId, tenant: Option<TenantId>, n: usize) -> Event {
+    let mut e = Event::new(
+        Actor::system(),
+        if n.is_multiple_of(3) {
+            Action::Decision
+        } else {
+            Action::ContentRead
+        },
+        if n.is_multiple_of(5) {
+            Outcome::Denied
+        } else {
+            Outcome::Allowed
+        },
+    );
+    e.org = Some(org);
+    e.tenant = tenant;
+    e
+}
+
+fn root_of(cp: &datapact_audit::Checkpoint) -> merkle::Hash {
+    B64.decode(&cp.root_hash).unwrap().try_into().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_one_log() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let url = cluster.database("audit").await;
+    // Three nodes start at once on an empty database: one migrates, the others wait.
+    let starts: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { PgAuditLog::connect(&url, "datapact.test/log", signer()).await })
+        })
+        .collect();
+    let mut nodes = Vec::new();
+    for s in starts {
+        nodes.push(Arc::new(s.await.unwrap().unwrap()));
+    }
+    assert_eq!(nodes[0].size().await.unwrap(), 0);
+    let empty = nodes[0].checkpoint().await.unwrap();
+    assert_eq!(empty.tree_size, 0);
+    assert_eq!(root_of(&empty), merkle::empty_root());
+
+    // 3 nodes × 600 appends, concurrently, from many tasks each.
+    let orgs = [OrgId::generate(), OrgId::generate()];
+    let tenant = TenantId::generate();
+    let mut tasks = Vec::new();
+    for (n, node) in nodes.iter().enumerate() {
+        for t in 0..12 {
+            let node = Arc::clone(node);
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                for i in 0..50 {
+                    let k = n * 1000 + t * 50 + i;
+                    let e = event(orgs[k % 2], k.is_multiple_of(7).then_some(tenant), k);
+                    got.push(node.append(e).await.unwrap().index);
+                }
+                got
+            }));
+        }
+    }
+    let mut indexes = BTreeSet::new();
+    let mut count = 0;
+    for t in tasks {
+        for i in t.await.unwrap() {
+            count += 1;
+            assert!(indexes.insert(i), "index {i} was given twice");
+        }
+    }
+    assert_eq!(count, 1800);
+    assert_eq!(indexes, (0..1800).collect(), "the indexes have no gaps");
+    for node in &nodes {
+        assert_eq!(node.size().await.unwrap(), 1800);
+    }
+
+    // The whole log, read back in pages, rebuilds to the root a checkpoint signs, and each
+    // entry holds its own index; time never goes backwards along the log.
+    let cp = nodes[1].checkpoint().await.unwrap();
+    assert_eq!(cp.tree_size, 1800);
+    checkpoint_signature_ok(&cp, nodes[2].origin(), None).unwrap();
+    let mut frontier = Frontier::default();
+    let mut after = None;
+    let mut last_time = None;
+    let mut all = Vec::new();
+    loop {
+        let page = nodes[2]
+            .query(&Query {
+                after,
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.index);
+        for e in page {
+            assert_eq!(e.entry.index, frontier.size());
+            assert!(
+                last_time.is_none_or(|t| t <= e.entry.time),
+                "time goes backwards at {}",
+                e.index
+            );
+            last_time = Some(e.entry.time);
+            frontier.push(merkle::leaf_hash(&B64.decode(&e.leaf).unwrap()));
+            all.push(e);
+        }
+    }
+    assert_eq!(frontier.size(), 1800);
+    assert_eq!(frontier.root(), root_of(&cp));
+    assert_eq!(nodes[0].root(1800).await.unwrap(), root_of(&cp));
+
+    // Asked again within a second, a node serves the checkpoint another signed.
+    assert_eq!(nodes[0].checkpoint().await.unwrap(), cp);
+
+    // Inclusion proofs from one node verify against another's checkpoint.
+    for index in [0u64, 1, 2, 255, 256, 1000, 1799] {
+        let proof = nodes[0].inclusion_proof(index, 1800).await.unwrap();
+        let leaf = B64.decode(&nodes[2].entry(index).await.unwrap().unwrap().leaf).unwrap();
+        assert!(merkle::verify_inclusion(
+            &merkle::leaf_hash(&leaf),
+            index,
+            1800,
+            &proof,
+            &root_of(&cp)
+        ));
+    }
+
+    // More appends, then a consistency proof from a third node between two checkpoints
+    // signed by two others (the second a second later: one per gap).
+    for i in 0..50 {
+        nodes[i % 3].append(event(orgs[0], None, i)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = nodes[0].checkpoint().await.unwrap();
+    assert_eq!(later.tree_size, 1850);
+    let proof = nodes[2].consistency_proof(1800, 1850).await.unwrap();
+    assert!(merkle::verify_consistency(
+        1800,
+        1850,
+        &root_of(&cp),
+        &root_of(&later),
+        &proof
+    ));
+    let stored = nodes[1].checkpoints(None, 10).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|c| c.tree_size).collect::<Vec<_>>(),
+        vec![0, 1800, 1850]
+    );
+
+    // Filters agree with filtering every entry by hand.
+    let by_org = nodes[1]
+        .query(&Query {
+            org: Some(orgs[1].to_string()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let expect: Vec<u64> = all
+        .iter()
+        .filter(|e| e.entry.event.org == Some(orgs[1]))
+        .map(|e| e.index)
+        .collect();
+    assert_eq!(by_org.iter().map(|e| e.index).collect::<Vec<_>>(), expect);
+    let by_tenant = nodes[1]
+        .query(&Query {
+            tenant: Some(tenant.to_string()),
+            action: Some("decision".into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let expect: Vec<u64> = all
+        .iter()
+        .filter(|e| e.entry.event.tenant == Some(tenant) && e.entry.event.action == Action::Decision)
+        .map(|e| e.index)
+        .collect();
+    assert!(!expect.is_empty());
+    assert_eq!(by_tenant.iter().map(|e| e.index).collect::<Vec<_>>(), expect);
+
+    // Out of range is an answer, not a failure.
+    assert!(matches!(
+        nodes[0].inclusion_proof(1850, 1850).await,
+        Err(AuditError::OutOfRange(_))
+    ));
+    assert!(nodes[0].entry(u64::MAX).await.unwrap().is_none());
+    assert!(
+        nodes[0]
+            .query(&Query {
+                after: Some(u64::MAX),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A node that dies holding the sequencing lock stops no one for longer than its life: an
+    // append waits while it holds the lock, and goes on, with the next index, once it is gone.
+    let (holder, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let holder_conn = tokio::spawn(conn);
+    holder
+        .batch_execute("BEGIN; SELECT size FROM audit_head WHERE id = 1 FOR UPDATE")
+        .await
+        .unwrap();
+    let pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    let waiting = tokio::spawn({
+        let node = Arc::clone(&nodes[1]);
+        async move { node.append(event(orgs[0], None, 1)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "an append went past the lock");
+    cluster
+        .sql(&url, &format!("SELECT pg_terminate_backend({pid})"))
+        .await
+        .unwrap();
+    let entry = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the append goes on once the holder is gone")
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.index, 1850);
+    let _ = holder_conn.await;
+
+    // A node restarted later sees the same log, and the origin it was created with.
+    for node in &nodes {
+        node.close().await;
+    }
+    let again = PgAuditLog::connect(&url, "another.origin", signer()).await.unwrap();
+    assert_eq!(again.origin(), "datapact.test/log");
+    assert_eq!(again.size().await.unwrap(), 1851);
+    assert_eq!(again.entry(1850).await.unwrap().unwrap().entry, entry);
+
+    // A database migrated by a newer datapact is refused.
+    cluster
+        .sql(&url, "UPDATE datapact_audit_schema SET version = 99")
+        .await
+        .unwrap();
+    assert!(matches!(
+        PgAuditLog::connect(&url, "datapact.test/log", signer()).await,
+        Err(AuditError::SchemaTooNew { found: 99, .. })
+    ));
+}
+
+/// While PostgreSQL is down, appends fail (never answer with an index they do not have), and
+/// once it is back they succeed again without a restart of the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_fail_while_the_database_is_down_and_recover() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let url = cluster.database("outage").await;
+    let node = PgAuditLog::connect(&url, "o", signer()).await.unwrap();
+    let org = OrgId::generate();
+    assert_eq!(node.append(event(org, None, 0)).await.unwrap().index, 0);
+    cluster.stop();
+    let failed = node.append(event(org, None, 1)).await;
+    assert!(matches!(failed, Err(AuditError::Unavailable(_))), "{failed:?}");
+    cluster.restart();
+    let mut recovered = None;
+    for _ in 0..50 {
+        if let Ok(e) = node.append(event(org, None, 2)).await {
+            recovered = Some(e);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let e = recovered.expect("appends succeed again once the database is back");
+    assert_eq!(e.index, 1, "the failed append left no entry and no gap");
+}
