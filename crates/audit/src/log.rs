@@ -248,8 +248,10 @@ pub struct AuditLog {
     signer: Arc<dyn CheckpointSigner>,
     latest: Mutex<Option<Checkpoint>>,
     /// When the newest checkpoint was signed here; held while one is signed, so two callers
-    /// never sign at once and checkpoints are signed at most once per [`MIN_CHECKPOINT_GAP`].
+    /// never sign at once and checkpoints are signed at most once per `min_gap`.
     signed_at: Mutex<Option<std::time::Instant>>,
+    /// The least time between two signed checkpoints, in milliseconds.
+    min_gap_ms: AtomicU64,
 }
 
 /// Signs a checkpoint of `size` entries with root `root` at `timestamp`.
@@ -283,9 +285,14 @@ pub(crate) fn sign(
     }
 }
 
-/// The least time between two signed checkpoints: however often they are asked for, the
-/// table of checkpoints grows by at most one row per this gap.
+/// The least time between two checkpoints signed on request, unless set otherwise
+/// ([`AuditLog::set_min_checkpoint_gap`]): however often they are asked for, the table of
+/// checkpoints grows by at most one row per gap.
 pub const MIN_CHECKPOINT_GAP: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub(crate) fn gap_ms(gap: std::time::Duration) -> u64 {
+    u64::try_from(gap.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// One page of entries.
 #[derive(Debug, Clone, Serialize)]
@@ -410,12 +417,19 @@ impl AuditLog {
             signer,
             latest: Mutex::new(latest),
             signed_at: Mutex::new(None),
+            min_gap_ms: AtomicU64::new(gap_ms(MIN_CHECKPOINT_GAP)),
         })
     }
 
     /// The checkpoint origin line.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Sets the least time between two checkpoints signed on request (default
+    /// [`MIN_CHECKPOINT_GAP`]).
+    pub fn set_min_checkpoint_gap(&self, gap: std::time::Duration) {
+        self.min_gap_ms.store(gap_ms(gap), Ordering::Relaxed);
     }
 
     /// Appends an event; resolves once it is durable, with its position.
@@ -477,7 +491,7 @@ impl AuditLog {
     /// A signed checkpoint of the current tree: the newest one if the tree has not grown since,
     /// else a new one, which is kept.
     ///
-    /// A new one is signed at most once per [`MIN_CHECKPOINT_GAP`]; asked for sooner, the
+    /// A new one is signed at most once per gap ([`AuditLog::set_min_checkpoint_gap`]); asked for sooner, the
     /// newest is returned (a caller may see a checkpoint up to that gap behind the log).
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         let mut signed_at = self
@@ -486,7 +500,10 @@ impl AuditLog {
             .map_err(|_| AuditError::Corrupt("checkpoint lock poisoned".into()))?;
         let size = self.size();
         if let Some(cp) = self.latest_checkpoint()
-            && (cp.tree_size == size || signed_at.is_some_and(|t| t.elapsed() < MIN_CHECKPOINT_GAP))
+            && (cp.tree_size == size
+                || signed_at.is_some_and(|t| {
+                    t.elapsed() < std::time::Duration::from_millis(self.min_gap_ms.load(Ordering::Relaxed))
+                }))
         {
             return Ok(cp);
         }

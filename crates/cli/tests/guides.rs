@@ -230,6 +230,8 @@ struct Ran {
 struct Session {
     name: String,
     dir: tempfile::TempDir,
+    /// Outside the guide's directory, so the guide's commands never see it.
+    config_dir: tempfile::TempDir,
     env: BTreeMap<String, String>,
     /// The guide's value → this run's.
     seen: Vec<(String, String)>,
@@ -261,6 +263,7 @@ impl Session {
         Self {
             name: name.to_string(),
             dir: tempfile::tempdir().expect("a temporary directory"),
+            config_dir: tempfile::tempdir().expect("a temporary directory"),
             env,
             seen: Vec::new(),
             last_key: None,
@@ -387,14 +390,30 @@ impl Session {
 
     /// Starts `datapact serve` (with `args`) on an ephemeral port in the session's directory;
     /// what it printed up to `listening on`.
+    ///
+    /// A plain `serve` gets a configuration that signs no checkpoint on the clock and serves
+    /// the first one signed on request for the rest of the session: the counts the guides
+    /// print would otherwise depend on how fast the commands run (a periodic checkpoint, or a
+    /// new one served because more than the default one second passed between two commands
+    /// on a loaded machine).
     fn start_server(&mut self, args: &[&str]) -> String {
+        let mut env = self.env.clone();
+        if !args.contains(&"--dev") {
+            let config = self.config_dir.path().join("guide.toml");
+            std::fs::write(
+                &config,
+                "[audit]\ncheckpoint_interval_seconds = 86400\ncheckpoint_min_gap_seconds = 86400\n",
+            )
+            .expect("writes a config");
+            env.insert("DATAPACT_CONFIG".into(), config.display().to_string());
+        }
         let mut child = Command::new(BIN)
             .arg("serve")
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .current_dir(self.dir.path())
             .env_clear()
-            .envs(&self.env)
+            .envs(&env)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -56,6 +56,9 @@ pub struct AuditConfig {
     pub origin: String,
     /// How often a checkpoint is signed while the log grows, in seconds.
     pub checkpoint_interval_seconds: u64,
+    /// The least time between two checkpoints signed on request (`GET /v1/audit/checkpoint`):
+    /// asked for sooner, the newest is served. In seconds.
+    pub checkpoint_min_gap_seconds: u64,
     /// How far back `GET /v1/audit/entries` looks when the query names no time, in days.
     pub default_window_days: u32,
 }
@@ -65,6 +68,7 @@ impl Default for AuditConfig {
         Self {
             origin: "datapact.local/audit".into(),
             checkpoint_interval_seconds: 10,
+            checkpoint_min_gap_seconds: 1,
             default_window_days: 60,
         }
     }

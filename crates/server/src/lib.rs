@@ -108,6 +108,9 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     let audit_log = tokio::task::spawn_blocking(move || datapact_audit::AuditLog::open(&audit_path, &origin, signer))
         .await
         .map_err(|e| StartError::Worker(e.to_string()))??;
+    audit_log.set_min_checkpoint_gap(std::time::Duration::from_secs(
+        opts.config.audit.checkpoint_min_gap_seconds,
+    ));
     // Everything below the data directory (and each region's directory) is the server's
     // alone: organization names, e-mails, tickets, key hashes and sealed keys live there.
     let mut private = vec![opts.data_dir.clone()];
