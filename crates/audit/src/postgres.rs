@@ -38,7 +38,9 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::entry::{Entry, Event};
-use crate::log::{AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, node_id, sign};
+use crate::log::{
+    AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, gap_ms, node_id, sign,
+};
 use crate::merkle::{self, Frontier, Hash, NodeSource};
 
 /// Schema versions, applied in order; the version reached is kept in `datapact_audit_schema`.
@@ -137,6 +139,8 @@ pub struct PgAuditLog {
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The largest tree size this node has seen (its own commits, or read).
     size: Arc<AtomicU64>,
+    /// The least time between two signed checkpoints, in milliseconds.
+    min_gap_ms: AtomicU64,
 }
 
 impl PgAuditLog {
@@ -192,12 +196,19 @@ impl PgAuditLog {
             queue: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             size,
+            min_gap_ms: AtomicU64::new(gap_ms(MIN_CHECKPOINT_GAP)),
         })
     }
 
     /// The checkpoint origin line.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Sets the least time between two checkpoints signed on request (default
+    /// [`MIN_CHECKPOINT_GAP`]); every node of a deployment should use the same.
+    pub fn set_min_checkpoint_gap(&self, gap: std::time::Duration) {
+        self.min_gap_ms.store(gap_ms(gap), Ordering::Relaxed);
     }
 
     /// Appends an event; resolves once it is committed, with its position.
@@ -254,7 +265,7 @@ impl PgAuditLog {
     }
 
     /// A signed checkpoint of the whole log now: the newest one if the log has not grown since
-    /// it was signed or it was signed less than [`MIN_CHECKPOINT_GAP`] ago (by the database's
+    /// it was signed or it was signed less than the gap ago (by the database's
     /// clock), else a new one, kept. One node signs at a time, so however many nodes are asked,
     /// the deployment signs at most about one checkpoint per gap.
     pub async fn checkpoint(&self) -> Result<Checkpoint, AuditError> {

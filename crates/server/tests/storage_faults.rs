@@ -114,6 +114,14 @@ impl Store for Flaky {
         self.check()?;
         self.inner.ping().await
     }
+    async fn lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.lease(name, holder, ttl).await
+    }
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.release(name, holder).await
+    }
 }
 
 async fn call(url: &str, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (StatusCode, Value) {

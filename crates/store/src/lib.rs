@@ -164,6 +164,14 @@ pub trait Store: Send + Sync + 'static {
     async fn jobs(&self) -> Result<Vec<Job>, StoreError>;
     /// Checks that the backend answers, for readiness probes.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Takes or renews the lease `name` (a job, a periodic task) for `holder` (a node) until
+    /// `ttl` from now by the database's clock, never a node's. True when `holder` holds it
+    /// now: it was free, had expired, or was already its own. Work that must run once across
+    /// the deployment runs only while its lease is held and renewed; a holder that dies stops
+    /// renewing, and another takes the lease over once it expires.
+    async fn lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError>;
+    /// Gives the lease up, if `holder` holds it (its work is done; another may take it at once).
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError>;
     /// Once per database, in one transaction: replaces every API key's stored hash `h` with
     /// `keyed(h)` and records that it did (keys stored before keyed hashes existed held a
     /// plain SHA-256). Returns how many keys it rewrote (0 when already done).

@@ -131,6 +131,13 @@ CREATE TABLE changes (
     at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 "#,
+    r#"
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+"#,
 ];
 
 /// The advisory lock migrations run under (any constant unlikely to collide: "datapact" in ASCII).
@@ -660,6 +667,31 @@ impl Store for PostgresStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.client().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    async fn lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let ttl_us = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX);
+        let held = self
+            .client()
+            .await?
+            .query_opt(
+                "INSERT INTO leases (name, holder, expires_at)
+                 VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3::float8 / 1000000))
+                 ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                 WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < clock_timestamp()
+                 RETURNING holder",
+                &[&name, &holder, &(ttl_us as f64)],
+            )
+            .await?;
+        Ok(held.is_some())
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM leases WHERE name = $1 AND holder = $2", &[&name, &holder])
+            .await?;
         Ok(())
     }
 

@@ -123,6 +123,13 @@ CREATE TABLE meta (
     r#"
 ALTER TABLE orgs ADD COLUMN ai_limits TEXT;
 "#,
+    r#"
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// `meta` row saying API key hashes are keyed (HMAC under the server's key).
@@ -685,6 +692,38 @@ impl Store for SqliteStore {
             Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
                 .optional()
                 .map(|_| ())?)
+        })
+        .await
+    }
+
+    async fn lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        let ttl = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX);
+        self.run(move |c| {
+            let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
+            let held = c
+                .query_row(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                     WHERE leases.holder = excluded.holder OR leases.expires_at < ?4
+                     RETURNING holder",
+                    params![name, holder, now.saturating_add(ttl), now],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?;
+            Ok(held.is_some())
+        })
+        .await
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+                params![name, holder],
+            )?;
+            Ok(())
         })
         .await
     }

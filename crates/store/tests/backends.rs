@@ -279,6 +279,34 @@ async fn certificates_and_jobs(reopen: &Reopen) {
     assert_eq!(reopen().await.jobs().await.unwrap(), vec![job]);
 }
 
+/// A lease is held by one holder at a time, renewed by it, taken over only once it expires,
+/// and free again at once when released; two stores on one database (two nodes) agree.
+async fn leases_are_held_by_one_holder(reopen: &Reopen) {
+    use std::time::Duration;
+    let (a, b) = (reopen().await, reopen().await);
+    let ttl = Duration::from_millis(400);
+    assert!(a.lease("job_1", "node-a", ttl).await.unwrap());
+    assert!(!b.lease("job_1", "node-b", ttl).await.unwrap(), "held by a");
+    assert!(b.lease("job_2", "node-b", ttl).await.unwrap(), "another lease is free");
+    // Renewed by its holder, it stays its holder's past the first expiry.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(a.lease("job_1", "node-a", ttl).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(!b.lease("job_1", "node-b", ttl).await.unwrap(), "renewed by a");
+    // Not renewed (its holder died): taken over after expiry, and a is out.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        b.lease("job_1", "node-b", ttl).await.unwrap(),
+        "expired: b takes it over"
+    );
+    assert!(!a.lease("job_1", "node-a", ttl).await.unwrap(), "b holds it now");
+    // Released by someone who does not hold it: nothing happens; by its holder: free.
+    a.release("job_1", "node-a").await.unwrap();
+    assert!(!a.lease("job_1", "node-a", ttl).await.unwrap());
+    b.release("job_1", "node-b").await.unwrap();
+    assert!(a.lease("job_1", "node-a", ttl).await.unwrap());
+}
+
 fn sqlite_at(dir: &Path) -> Reopen {
     let dir = dir.to_path_buf();
     Box::new(move || {
@@ -296,14 +324,15 @@ fn postgres_at(url: String) -> Reopen {
 
 #[tokio::test]
 async fn sqlite_backend() {
-    for scenario in 0..4 {
+    for scenario in 0..5 {
         let dir = tempfile::tempdir().unwrap();
         let reopen = sqlite_at(dir.path());
         match scenario {
             0 => everything_written_comes_back(&reopen).await,
             1 => updates_of_missing_rows_fail(&reopen).await,
             2 => usage_adds_up(&reopen).await,
-            _ => certificates_and_jobs(&reopen).await,
+            3 => certificates_and_jobs(&reopen).await,
+            _ => leases_are_held_by_one_holder(&reopen).await,
         }
     }
 }
@@ -313,14 +342,15 @@ async fn postgres_backend() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    for (i, scenario) in ["written", "missing", "usage", "certs"].iter().enumerate() {
+    for (i, scenario) in ["written", "missing", "usage", "certs", "leases"].iter().enumerate() {
         let url = cluster.database(&format!("t{i}_{scenario}")).await;
         let reopen = postgres_at(url);
         match i {
             0 => everything_written_comes_back(&reopen).await,
             1 => updates_of_missing_rows_fail(&reopen).await,
             2 => usage_adds_up(&reopen).await,
-            _ => certificates_and_jobs(&reopen).await,
+            3 => certificates_and_jobs(&reopen).await,
+            _ => leases_are_held_by_one_holder(&reopen).await,
         }
     }
 
