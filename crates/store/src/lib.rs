@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod follow;
 mod postgres;
 mod sqlite;
 
@@ -16,6 +17,7 @@ use datapact_governance::{
 };
 use time::OffsetDateTime;
 
+pub use follow::{Follower, follow};
 pub use postgres::{PostgresStore, RECONCILE_EVERY};
 pub use sqlite::SqliteStore;
 
