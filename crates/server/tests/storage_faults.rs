@@ -122,6 +122,18 @@ impl Store for Flaky {
         self.check()?;
         self.inner.release(name, holder).await
     }
+    async fn take_quota(&self, scope: &str, period: &str, want: u64, limit: u64) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.take_quota(scope, period, want, limit).await
+    }
+    async fn return_quota(&self, scope: &str, period: &str, taken: u64, used: u64) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.return_quota(scope, period, taken, used).await
+    }
+    async fn quota(&self, scope: &str, period: &str) -> Result<datapact_store::QuotaState, StoreError> {
+        self.check()?;
+        self.inner.quota(scope, period).await
+    }
 }
 
 async fn call(url: &str, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (StatusCode, Value) {

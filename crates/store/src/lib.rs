@@ -109,6 +109,15 @@ pub struct UsageRow {
     pub total_tokens: u64,
 }
 
+/// A budget's use in one period, as [`Store::quota`] reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaState {
+    /// Units spent (returned as used).
+    pub spent: u64,
+    /// Units taken and not yet returned.
+    pub taken: u64,
+}
+
 /// What a change to governance state was about: the entity to read again, whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
@@ -174,6 +183,16 @@ pub trait Store: Send + Sync + 'static {
     async fn lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError>;
     /// Gives the lease up, if `holder` holds it (its work is done; another may take it at once).
     async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// Takes up to `want` units of the budget `limit` of `scope` in `period` (a token budget of
+    /// a tenant's product for a day, say) and returns how many it got: `want`, less when less
+    /// is left, 0 when nothing is. Atomic against every other taker on the same database, so
+    /// the units granted and not yet returned, plus those spent, never exceed `limit`.
+    async fn take_quota(&self, scope: &str, period: &str, want: u64, limit: u64) -> Result<u64, StoreError>;
+    /// Gives back units taken with [`Store::take_quota`]: `used` of the `taken` are spent, the
+    /// rest are free for any taker again.
+    async fn return_quota(&self, scope: &str, period: &str, taken: u64, used: u64) -> Result<(), StoreError>;
+    /// Units of `scope` in `period` spent and out on loan now.
+    async fn quota(&self, scope: &str, period: &str) -> Result<QuotaState, StoreError>;
     /// Once per database, in one transaction: replaces every API key's stored hash `h` with
     /// `keyed(h)` and records that it did (keys stored before keyed hashes existed held a
     /// plain SHA-256). Returns how many keys it rewrote (0 when already done).

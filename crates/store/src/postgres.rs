@@ -14,8 +14,10 @@ use datapact_governance::{
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Transaction};
 
-use crate::codec::{enum_from_str, json, limits_json, parse, parse_opt, parse_opt_ts, parse_ts, to_json, ts};
-use crate::{Change, Entity, SettingsScope, Store, StoreError, StoredCertificate, UsageRow};
+use crate::codec::{
+    count, enum_from_str, json, limits_json, parse, parse_opt, parse_opt_ts, parse_ts, stored, to_json, ts,
+};
+use crate::{Change, Entity, QuotaState, SettingsScope, Store, StoreError, StoredCertificate, UsageRow};
 
 /// The channel change notifications are sent on.
 const CHANNEL: &str = "datapact_changes";
@@ -138,6 +140,15 @@ CREATE TABLE leases (
     expires_at TIMESTAMPTZ NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE quotas (
+    scope TEXT NOT NULL,
+    period TEXT NOT NULL,
+    spent BIGINT NOT NULL,
+    taken BIGINT NOT NULL,
+    PRIMARY KEY (scope, period)
+);
+"#,
 ];
 
 /// The advisory lock migrations run under (any constant unlikely to collide: "datapact" in ASCII).
@@ -159,16 +170,6 @@ pub struct PostgresStore {
 
 fn pool_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
-}
-
-/// A stored count as an unsigned one (counts are never written negative).
-fn count(v: i64) -> u64 {
-    v.max(0) as u64
-}
-
-/// An unsigned count as stored, saturating.
-fn stored(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 impl PostgresStore {
@@ -685,6 +686,63 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(held.is_some())
+    }
+
+    async fn take_quota(&self, scope: &str, period: &str, want: u64, limit: u64) -> Result<u64, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // The row exists before it is locked, so two first takers cannot both read zero.
+        tx.execute(
+            "INSERT INTO quotas (scope, period, spent, taken) VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING",
+            &[&scope, &period],
+        )
+        .await?;
+        let row = tx
+            .query_one(
+                "SELECT spent, taken FROM quotas WHERE scope = $1 AND period = $2 FOR UPDATE",
+                &[&scope, &period],
+            )
+            .await?;
+        let (spent, taken) = (count(row.get(0)), count(row.get(1)));
+        let granted = want.min(limit.saturating_sub(spent).saturating_sub(taken));
+        if granted > 0 {
+            tx.execute(
+                "UPDATE quotas SET taken = taken + $3 WHERE scope = $1 AND period = $2",
+                &[&scope, &period, &stored(granted)],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(granted)
+    }
+
+    async fn return_quota(&self, scope: &str, period: &str, taken: u64, used: u64) -> Result<(), StoreError> {
+        let (taken, used) = (stored(taken), stored(used.min(taken)));
+        self.client()
+            .await?
+            .execute(
+                "UPDATE quotas SET taken = GREATEST(taken - $3, 0), spent = spent + $4 WHERE scope = $1 AND period = $2",
+                &[&scope, &period, &taken, &used],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn quota(&self, scope: &str, period: &str) -> Result<QuotaState, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT spent, taken FROM quotas WHERE scope = $1 AND period = $2",
+                &[&scope, &period],
+            )
+            .await?;
+        Ok(row
+            .map(|r| QuotaState {
+                spent: count(r.get(0)),
+                taken: count(r.get(1)),
+            })
+            .unwrap_or_default())
     }
 
     async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {

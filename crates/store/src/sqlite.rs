@@ -13,8 +13,10 @@ use datapact_governance::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::codec::{enum_from_str, json, limits_json, parse, parse_opt, parse_opt_ts, parse_ts, to_json, ts};
-use crate::{SettingsScope, Store, StoreError, StoredCertificate};
+use crate::codec::{
+    count, enum_from_str, json, limits_json, parse, parse_opt, parse_opt_ts, parse_ts, stored, to_json, ts,
+};
+use crate::{QuotaState, SettingsScope, Store, StoreError, StoredCertificate};
 
 /// Schema migrations, applied in order; the index + 1 is the `user_version` after each.
 const MIGRATIONS: &[&str] = &[
@@ -128,6 +130,15 @@ CREATE TABLE leases (
     name TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
     expires_at INTEGER NOT NULL
+) STRICT;
+"#,
+    r#"
+CREATE TABLE quotas (
+    scope TEXT NOT NULL,
+    period TEXT NOT NULL,
+    spent INTEGER NOT NULL,
+    taken INTEGER NOT NULL,
+    PRIMARY KEY (scope, period)
 ) STRICT;
 "#,
 ];
@@ -712,6 +723,63 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             Ok(held.is_some())
+        })
+        .await
+    }
+
+    async fn take_quota(&self, scope: &str, period: &str, want: u64, limit: u64) -> Result<u64, StoreError> {
+        let (scope, period) = (scope.to_string(), period.to_string());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let (spent, taken): (i64, i64) = tx
+                .query_row(
+                    "SELECT spent, taken FROM quotas WHERE scope = ?1 AND period = ?2",
+                    params![scope, period],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .unwrap_or((0, 0));
+            let left = limit.saturating_sub(count(spent)).saturating_sub(count(taken));
+            let granted = want.min(left);
+            tx.execute(
+                "INSERT INTO quotas (scope, period, spent, taken) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (scope, period) DO UPDATE SET taken = excluded.taken",
+                params![scope, period, spent, stored(count(taken).saturating_add(granted))],
+            )?;
+            tx.commit()?;
+            Ok(granted)
+        })
+        .await
+    }
+
+    async fn return_quota(&self, scope: &str, period: &str, taken: u64, used: u64) -> Result<(), StoreError> {
+        let (scope, period) = (scope.to_string(), period.to_string());
+        let (taken, used) = (stored(taken), stored(used.min(taken)));
+        self.run(move |c| {
+            c.execute(
+                "UPDATE quotas SET taken = max(taken - ?3, 0), spent = spent + ?4 WHERE scope = ?1 AND period = ?2",
+                params![scope, period, taken, used],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn quota(&self, scope: &str, period: &str) -> Result<QuotaState, StoreError> {
+        let (scope, period) = (scope.to_string(), period.to_string());
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT spent, taken FROM quotas WHERE scope = ?1 AND period = ?2",
+                params![scope, period],
+                |r| {
+                    Ok(QuotaState {
+                        spent: count(r.get(0)?),
+                        taken: count(r.get(1)?),
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
         })
         .await
     }

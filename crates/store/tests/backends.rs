@@ -307,6 +307,69 @@ async fn leases_are_held_by_one_holder(reopen: &Reopen) {
     assert!(a.lease("job_1", "node-a", ttl).await.unwrap());
 }
 
+/// Sixteen takers on two stores (two nodes) take, spend part of and give back a budget at
+/// once: what is spent and out on loan never exceeds the limit, everything used is counted once,
+/// and the budget runs out exactly.
+async fn quotas_never_exceed_their_limit(reopen: &Reopen) {
+    const LIMIT: u64 = 10_000;
+    let stores = [reopen().await, reopen().await];
+    let mut takers = Vec::new();
+    for i in 0..16u64 {
+        let store = Arc::clone(&stores[(i % 2) as usize]);
+        takers.push(tokio::spawn(async move {
+            let mut used_total = 0;
+            let mut seed = i * 7919 + 13;
+            loop {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let want = 1 + (seed >> 33) % 300;
+                let got = store
+                    .take_quota("ten_a/ixp/day", "2026-12-04", want, LIMIT)
+                    .await
+                    .unwrap();
+                assert!(got <= want);
+                let now = store.quota("ten_a/ixp/day", "2026-12-04").await.unwrap();
+                assert!(now.spent + now.taken <= LIMIT, "over the limit: {now:?}");
+                if got == 0 {
+                    return used_total;
+                }
+                let used = (got * 7 / 10).max(1);
+                used_total += used;
+                store
+                    .return_quota("ten_a/ixp/day", "2026-12-04", got, used)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    let mut used = 0;
+    for t in takers {
+        used += t.await.unwrap();
+    }
+    let end = stores[0].quota("ten_a/ixp/day", "2026-12-04").await.unwrap();
+    assert_eq!(end.taken, 0, "everything taken was given back");
+    assert_eq!(end.spent, used, "every unit used is counted once");
+    assert_eq!(end.spent, LIMIT, "the budget ran out exactly");
+    // Another period, or another scope, is another budget.
+    assert_eq!(
+        stores[1]
+            .take_quota("ten_a/ixp/day", "2026-12-05", 50, LIMIT)
+            .await
+            .unwrap(),
+        50
+    );
+    assert_eq!(
+        stores[1]
+            .take_quota("ten_b/ixp/day", "2026-12-04", 0, LIMIT)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        stores[0].quota("ten_b/ixp/day", "2026-12-04").await.unwrap(),
+        datapact_store::QuotaState::default()
+    );
+}
+
 fn sqlite_at(dir: &Path) -> Reopen {
     let dir = dir.to_path_buf();
     Box::new(move || {
@@ -324,7 +387,7 @@ fn postgres_at(url: String) -> Reopen {
 
 #[tokio::test]
 async fn sqlite_backend() {
-    for scenario in 0..5 {
+    for scenario in 0..6 {
         let dir = tempfile::tempdir().unwrap();
         let reopen = sqlite_at(dir.path());
         match scenario {
@@ -332,7 +395,8 @@ async fn sqlite_backend() {
             1 => updates_of_missing_rows_fail(&reopen).await,
             2 => usage_adds_up(&reopen).await,
             3 => certificates_and_jobs(&reopen).await,
-            _ => leases_are_held_by_one_holder(&reopen).await,
+            4 => leases_are_held_by_one_holder(&reopen).await,
+            _ => quotas_never_exceed_their_limit(&reopen).await,
         }
     }
 }
@@ -342,7 +406,10 @@ async fn postgres_backend() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    for (i, scenario) in ["written", "missing", "usage", "certs", "leases"].iter().enumerate() {
+    for (i, scenario) in ["written", "missing", "usage", "certs", "leases", "quotas"]
+        .iter()
+        .enumerate()
+    {
         let url = cluster.database(&format!("t{i}_{scenario}")).await;
         let reopen = postgres_at(url);
         match i {
@@ -350,7 +417,8 @@ async fn postgres_backend() {
             1 => updates_of_missing_rows_fail(&reopen).await,
             2 => usage_adds_up(&reopen).await,
             3 => certificates_and_jobs(&reopen).await,
-            _ => leases_are_held_by_one_holder(&reopen).await,
+            4 => leases_are_held_by_one_holder(&reopen).await,
+            _ => quotas_never_exceed_their_limit(&reopen).await,
         }
     }
 
