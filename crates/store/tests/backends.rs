@@ -284,21 +284,20 @@ async fn certificates_and_jobs(reopen: &Reopen) {
 async fn leases_are_held_by_one_holder(reopen: &Reopen) {
     use std::time::Duration;
     let (a, b) = (reopen().await, reopen().await);
-    let ttl = Duration::from_millis(400);
+    // Margins of half a second and more either side of every expiry, so a slow machine
+    // cannot turn a renewal into an expiry.
+    let ttl = Duration::from_millis(1500);
     assert!(a.lease("job_1", "node-a", ttl).await.unwrap());
     assert!(!b.lease("job_1", "node-b", ttl).await.unwrap(), "held by a");
     assert!(b.lease("job_2", "node-b", ttl).await.unwrap(), "another lease is free");
     // Renewed by its holder, it stays its holder's past the first expiry.
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(a.lease("job_1", "node-a", ttl).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(!b.lease("job_1", "node-b", ttl).await.unwrap(), "renewed by a");
     // Not renewed (its holder died): taken over after expiry, and a is out.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        b.lease("job_1", "node-b", ttl).await.unwrap(),
-        "expired: b takes it over"
-    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(b.lease("job_1", "node-b", ttl).await.unwrap(), "expired: b takes it over");
     assert!(!a.lease("job_1", "node-a", ttl).await.unwrap(), "b holds it now");
     // Released by someone who does not hold it: nothing happens; by its holder: free.
     a.release("job_1", "node-a").await.unwrap();
