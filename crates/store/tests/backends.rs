@@ -20,6 +20,20 @@ use time::macros::{date, datetime};
 
 use datapact_pgtest::Cluster;
 
+/// A new tenant of `org` in `eu`, with nothing set.
+fn tenant(org: OrgId, name: impl Into<String>) -> Tenant {
+    Tenant {
+        id: TenantId::generate(),
+        org,
+        name: name.into(),
+        region: "eu".into(),
+        created_at: datetime!(2026-01-02 10:00 UTC),
+        ai: AiSettings::default(),
+        grants: vec![],
+        retention: vec![],
+    }
+}
+
 fn org() -> Org {
     Org {
         id: OrgId::generate(),
@@ -56,16 +70,7 @@ async fn everything_written_comes_back(reopen: &Reopen) {
         ..Default::default()
     };
     store.update_org(&o).await.unwrap();
-    let mut t = Tenant {
-        id: TenantId::generate(),
-        org: o.id,
-        name: "prod".into(),
-        region: "eu".into(),
-        created_at: datetime!(2026-01-02 10:00 UTC),
-        ai: AiSettings::default(),
-        grants: vec![],
-        retention: vec![],
-    };
+    let mut t = tenant(o.id, "prod");
     store.insert_tenant(&t).await.unwrap();
     t.name = "production".into();
     store.update_tenant(&t).await.unwrap();
@@ -174,16 +179,7 @@ async fn everything_written_comes_back(reopen: &Reopen) {
 async fn updates_of_missing_rows_fail(reopen: &Reopen) {
     let store = reopen().await;
     assert!(store.update_org(&org()).await.is_err());
-    let t = Tenant {
-        id: TenantId::generate(),
-        org: OrgId::generate(),
-        name: "x".into(),
-        region: "eu".into(),
-        created_at: datetime!(2026-01-02 10:00 UTC),
-        ai: AiSettings::default(),
-        grants: vec![],
-        retention: vec![],
-    };
+    let t = tenant(OrgId::generate(), "x");
     assert!(store.update_tenant(&t).await.is_err());
     assert!(
         store.insert_tenant(&t).await.is_err(),
@@ -297,7 +293,10 @@ async fn leases_are_held_by_one_holder(reopen: &Reopen) {
     assert!(!b.lease("job_1", "node-b", ttl).await.unwrap(), "renewed by a");
     // Not renewed (its holder died): taken over after expiry, and a is out.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(b.lease("job_1", "node-b", ttl).await.unwrap(), "expired: b takes it over");
+    assert!(
+        b.lease("job_1", "node-b", ttl).await.unwrap(),
+        "expired: b takes it over"
+    );
     assert!(!a.lease("job_1", "node-a", ttl).await.unwrap(), "b holds it now");
     // Released by someone who does not hold it: nothing happens; by its holder: free.
     a.release("job_1", "node-a").await.unwrap();
@@ -519,16 +518,7 @@ async fn change_feed(cluster: &Cluster) {
         let store = if i % 2 == 0 { a.clone() } else { b2.clone() };
         let org = o.id;
         writes.push(tokio::spawn(async move {
-            let t = Tenant {
-                id: TenantId::generate(),
-                org,
-                name: format!("t{i}"),
-                region: "eu".into(),
-                created_at: datetime!(2026-01-02 10:00 UTC),
-                ai: AiSettings::default(),
-                grants: vec![],
-                retention: vec![],
-            };
+            let t = tenant(org, format!("t{i}"));
             store.insert_tenant(&t).await.unwrap();
             t.id.to_string()
         }));
@@ -599,16 +589,7 @@ async fn registries_follow(cluster: &Cluster) {
     reg_a.put_org(o.clone());
     within_a_second("a new organization", || reg_b.org(o.id).is_some()).await;
 
-    let t = Tenant {
-        id: TenantId::generate(),
-        org: o.id,
-        name: "prod".into(),
-        region: "eu".into(),
-        created_at: datetime!(2026-01-02 10:00 UTC),
-        ai: AiSettings::default(),
-        grants: vec![],
-        retention: vec![],
-    };
+    let t = tenant(o.id, "prod");
     a.insert_tenant(&t).await.unwrap();
     within_a_second("a new tenant, in its organization", || {
         reg_b.tenant(t.id).is_some() && reg_b.org(o.id).is_some_and(|o| o.tenants.contains(&t.id))
