@@ -101,5 +101,25 @@ fn main() {
             "pg appends: {n} durable appends from 3 nodes × {writers} writers in {secs:.1} s: {:.0} appends/s",
             n as f64 / secs
         );
+        // What the log takes on disk per entry, table by table (heap, TOAST and indexes).
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        let rows = client
+            .query(
+                "SELECT relname::text, pg_total_relation_size(oid) FROM pg_class
+                 WHERE relkind = 'r' AND relname LIKE 'audit%' ORDER BY relname",
+                &[],
+            )
+            .await
+            .expect("sizes");
+        let mut total = 0i64;
+        for r in &rows {
+            let (name, bytes): (String, i64) = (r.get(0), r.get(1));
+            total += bytes;
+            println!("  {name}: {:.1} bytes per entry", bytes as f64 / n as f64);
+        }
+        println!("  all: {:.1} bytes per entry", total as f64 / n as f64);
     });
 }

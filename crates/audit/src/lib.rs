@@ -9,6 +9,7 @@ pub mod log;
 pub mod merkle;
 pub mod postgres;
 pub mod request;
+pub mod tiles;
 pub mod verify;
 
 pub use draft::Ev;

@@ -26,7 +26,6 @@
 //! against them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -38,10 +37,9 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::entry::{Entry, Event};
-use crate::log::{
-    AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, gap_ms, node_id, sign,
-};
+use crate::log::{AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, gap_ms, sign};
 use crate::merkle::{self, Frontier, Hash, NodeSource};
+use crate::tiles::{Tiles, slot, tile_of};
 
 /// Schema versions, applied in order; the version reached is kept in `datapact_audit_schema`.
 const MIGRATIONS: &[&str] = &[r#"
@@ -61,18 +59,20 @@ CREATE TABLE audit_entries (
     action TEXT NOT NULL,
     purpose TEXT,
     outcome TEXT NOT NULL,
-    leaf BYTEA NOT NULL,
-    hash BYTEA NOT NULL
+    leaf BYTEA NOT NULL
 );
 -- Time grows with the index: a BRIN index (one summary per block range) finds where a time
 -- starts at a fraction of a B-tree's cost per append.
 CREATE INDEX audit_entries_time ON audit_entries USING brin (time);
 CREATE INDEX audit_entries_org ON audit_entries (org, idx) WHERE org IS NOT NULL;
 CREATE INDEX audit_entries_tenant ON audit_entries (tenant, idx) WHERE tenant IS NOT NULL;
--- Perfect subtree hashes of level 1 and up (leaf hashes are audit_entries.hash).
-CREATE TABLE audit_nodes (
-    id BIGINT PRIMARY KEY,
-    hash BYTEA NOT NULL
+-- The tree as tiles (crate::tiles): up to 256 hashes of tree level 8·level each, appended at
+-- the right edge; a full tile never changes.
+CREATE TABLE audit_tiles (
+    level SMALLINT NOT NULL,
+    idx BIGINT NOT NULL,
+    hashes BYTEA NOT NULL,
+    PRIMARY KEY (level, idx)
 );
 CREATE TABLE audit_checkpoints (
     tree_size BIGINT PRIMARY KEY,
@@ -397,45 +397,38 @@ impl PgAuditLog {
         merkle::root(&nodes, size)
     }
 
-    /// Reads the perfect subtree hashes a recorder noted, in two queries.
-    async fn nodes(&self, wanted: Recorder) -> Result<Fetched, AuditError> {
-        let wanted = wanted.0.into_inner();
-        let mut leaves = Vec::new();
-        let mut inner = Vec::new();
-        let mut by_id = HashMap::new();
-        for &(level, index) in &wanted {
-            if level == 0 {
-                leaves.push(stored(index)?);
-            } else {
-                let id = node_id(level, index);
-                inner.push(id);
-                by_id.insert(id, (level, index));
-            }
+    /// Reads the tiles that hold the perfect subtree hashes a recorder noted, in one query.
+    async fn nodes(&self, wanted: Recorder) -> Result<Tiles, AuditError> {
+        let mut keys: Vec<(u32, u64)> = wanted.0.into_inner().into_iter().map(|(l, i)| tile_of(l, i)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut levels = Vec::with_capacity(keys.len());
+        let mut indexes = Vec::with_capacity(keys.len());
+        for (level, index) in &keys {
+            levels.push(i16::try_from(*level).map_err(|_| AuditError::OutOfRange(format!("tree level {level}")))?);
+            indexes.push(stored(*index)?);
         }
         let mut c = self.pool.get().await.map_err(pool_error)?;
         let tx = c.build_transaction().read_only(true).start().await.map_err(pg)?;
         tx.batch_execute(&format!("SET LOCAL statement_timeout = '{READ_TIMEOUT}'"))
             .await
             .map_err(pg)?;
-        let mut found = HashMap::with_capacity(wanted.len());
-        for r in tx
-            .query("SELECT idx, hash FROM audit_entries WHERE idx = ANY($1)", &[&leaves])
+        let rows = tx
+            .query(
+                "SELECT t.level, t.idx, t.hashes FROM audit_tiles t
+                 JOIN UNNEST($1::int2[], $2::int8[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx",
+                &[&levels, &indexes],
+            )
             .await
-            .map_err(pg)?
-        {
-            found.insert((0, unstored(r.get(0))?), hash_of(r.get(1))?);
-        }
-        for r in tx
-            .query("SELECT id, hash FROM audit_nodes WHERE id = ANY($1)", &[&inner])
-            .await
-            .map_err(pg)?
-        {
-            if let Some(&key) = by_id.get(&r.get::<_, i64>(0)) {
-                found.insert(key, hash_of(r.get(1))?);
-            }
-        }
+            .map_err(pg)?;
         tx.commit().await.map_err(pg)?;
-        Ok(Fetched(found))
+        let mut tiles = Tiles::default();
+        for r in rows {
+            let level = u32::try_from(r.get::<_, i16>(0))
+                .map_err(|_| AuditError::Corrupt("a tile level is negative".into()))?;
+            tiles.0.insert((level, unstored(r.get(1))?), r.get::<_, Vec<u8>>(2));
+        }
+        Ok(tiles)
     }
 
     /// Entries matching `q`, in index order. Bounded: at most 100,000 entries, and cancelled
@@ -500,11 +493,6 @@ fn parse_checkpoint(json: &str) -> Result<Checkpoint, AuditError> {
     serde_json::from_str(json).map_err(|e| AuditError::Corrupt(format!("stored checkpoint does not parse: {e}")))
 }
 
-fn hash_of(b: &[u8]) -> Result<Hash, AuditError> {
-    b.try_into()
-        .map_err(|_| AuditError::Corrupt("a stored hash is not 32 bytes".into()))
-}
-
 fn stored_entry(idx: i64, leaf: &[u8]) -> Result<StoredEntry, AuditError> {
     let index = unstored(idx)?;
     let entry: Entry =
@@ -525,19 +513,6 @@ impl NodeSource for Recorder {
     fn perfect(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
         self.0.borrow_mut().push((level, index));
         Ok([0; 32])
-    }
-}
-
-/// The perfect subtree hashes read for one computation.
-struct Fetched(HashMap<(u32, u64), Hash>);
-
-impl NodeSource for Fetched {
-    type Error = AuditError;
-    fn perfect(&self, level: u32, index: u64) -> Result<Hash, AuditError> {
-        self.0
-            .get(&(level, index))
-            .copied()
-            .ok_or_else(|| AuditError::Corrupt(format!("missing tree node {level}/{index}")))
     }
 }
 
@@ -615,14 +590,15 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
     }
 }
 
-/// A batch's writes in one statement: its entries, the subtree hashes they complete, the new
-/// head.
+/// A batch's writes in one statement: its entries, the hashes it appends to tiles (the
+/// right edge's tiles grow; a batch touches each at most once), the new head.
 const WRITE_BATCH: &str = "WITH entries AS (
-    INSERT INTO audit_entries (idx, time, org, tenant, product, action, purpose, outcome, leaf, hash)
+    INSERT INTO audit_entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
     SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                         $8::text[], $9::bytea[], $10::bytea[])
-), nodes AS (
-    INSERT INTO audit_nodes (id, hash) SELECT * FROM UNNEST($11::int8[], $12::bytea[])
+                         $8::text[], $9::bytea[])
+), tiles AS (
+    INSERT INTO audit_tiles (level, idx, hashes) SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::bytea[])
+    ON CONFLICT (level, idx) DO UPDATE SET hashes = audit_tiles.hashes || EXCLUDED.hashes
 )
 UPDATE audit_head SET size = $13, frontier = $14, last_time = $15 WHERE id = 1";
 
@@ -656,9 +632,8 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
     let mut purpose = Vec::with_capacity(n);
     let mut outcome = Vec::with_capacity(n);
     let mut leaves = Vec::with_capacity(n);
-    let mut hashes = Vec::with_capacity(n);
-    let mut node_ids = Vec::new();
-    let mut node_hashes = Vec::new();
+    // What the batch appends to each tile, in tile order (tiles only grow at the right edge).
+    let mut appended: std::collections::BTreeMap<(u32, u64), Vec<u8>> = std::collections::BTreeMap::new();
     let mut entries = Vec::with_capacity(n);
     for event in events {
         let entry = Entry {
@@ -676,14 +651,23 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
         purpose.push(entry.event.purpose.map(|p| p.as_str().to_string()));
         outcome.push(entry.event.outcome.as_str().to_string());
         leaves.push(leaf);
-        hashes.push(leaf_hash.to_vec());
         for (level, index, hash) in frontier.push(leaf_hash) {
-            if level > 0 {
-                node_ids.push(node_id(level, index));
-                node_hashes.push(hash.to_vec());
+            if let Some((tile_level, tile_index, _)) = slot(level, index) {
+                appended
+                    .entry((tile_level, tile_index))
+                    .or_default()
+                    .extend_from_slice(&hash);
             }
         }
         entries.push(entry);
+    }
+    let mut tile_levels = Vec::with_capacity(appended.len());
+    let mut tile_indexes = Vec::with_capacity(appended.len());
+    let mut tile_hashes = Vec::with_capacity(appended.len());
+    for ((level, index), hashes) in appended {
+        tile_levels.push(i16::try_from(level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?);
+        tile_indexes.push(stored(index)?);
+        tile_hashes.push(hashes);
     }
     let times = vec![now_us; n];
     tx.execute(
@@ -698,9 +682,9 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
             &purpose,
             &outcome,
             &leaves,
-            &hashes,
-            &node_ids,
-            &node_hashes,
+            &tile_levels,
+            &tile_indexes,
+            &tile_hashes,
             &stored(frontier.size())?,
             &frontier.to_bytes(),
             &now_us,
