@@ -39,7 +39,7 @@ use tokio_postgres::types::ToSql;
 use crate::entry::{Entry, Event};
 use crate::log::{AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, gap_ms, sign};
 use crate::merkle::{self, Frontier, Hash, NodeSource};
-use crate::tiles::{Tiles, slot, tile_of};
+use crate::tiles::{TILE_WIDTH, Tiles, slot, tile_of};
 
 /// Schema versions, applied in order; the version reached is kept in `datapact_audit_schema`.
 const MIGRATIONS: &[&str] = &[r#"
@@ -66,13 +66,21 @@ CREATE TABLE audit_entries (
 CREATE INDEX audit_entries_time ON audit_entries USING brin (time);
 CREATE INDEX audit_entries_org ON audit_entries (org, idx) WHERE org IS NOT NULL;
 CREATE INDEX audit_entries_tenant ON audit_entries (tenant, idx) WHERE tenant IS NOT NULL;
--- The tree as tiles (crate::tiles): up to 256 hashes of tree level 8·level each, appended at
--- the right edge; a full tile never changes.
+-- The tree as tiles (crate::tiles): full tiles of 256 hashes of tree level 8·level, written
+-- once and never changed; the tiles still growing at the right edge are the parts each batch
+-- added (read back concatenated), folded into one full tile row when it fills.
 CREATE TABLE audit_tiles (
     level SMALLINT NOT NULL,
     idx BIGINT NOT NULL,
     hashes BYTEA NOT NULL,
     PRIMARY KEY (level, idx)
+);
+CREATE TABLE audit_tile_parts (
+    level SMALLINT NOT NULL,
+    idx BIGINT NOT NULL,
+    start INTEGER NOT NULL,
+    hashes BYTEA NOT NULL,
+    PRIMARY KEY (level, idx, start)
 );
 CREATE TABLE audit_checkpoints (
     tree_size BIGINT PRIMARY KEY,
@@ -101,7 +109,12 @@ fn pg(e: tokio_postgres::Error) -> AuditError {
     if e.as_db_error().is_none() && (e.is_closed() || std::error::Error::source(&e).is_some()) {
         AuditError::Unavailable(e.to_string())
     } else {
-        AuditError::Postgres(e.to_string())
+        // A server error's own message says what went wrong; the error's Display only says
+        // "db error".
+        match e.as_db_error() {
+            Some(db) => AuditError::Postgres(format!("{} ({})", db.message(), db.code().code())),
+            None => AuditError::Postgres(e.to_string()),
+        }
     }
 }
 
@@ -416,7 +429,11 @@ impl PgAuditLog {
         let rows = tx
             .query(
                 "SELECT t.level, t.idx, t.hashes FROM audit_tiles t
-                 JOIN UNNEST($1::int2[], $2::int8[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx",
+                 JOIN UNNEST($1::int2[], $2::int8[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx
+                 UNION ALL
+                 SELECT p.level, p.idx, string_agg(p.hashes, ''::bytea ORDER BY p.start) FROM audit_tile_parts p
+                 JOIN UNNEST($1::int2[], $2::int8[]) AS w(level, idx) ON p.level = w.level AND p.idx = w.idx
+                 GROUP BY p.level, p.idx",
                 &[&levels, &indexes],
             )
             .await
@@ -590,17 +607,26 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
     }
 }
 
-/// A batch's writes in one statement: its entries, the hashes it appends to tiles (the
-/// right edge's tiles grow; a batch touches each at most once), the new head.
+/// A batch's writes in one statement: its entries, the hashes it adds to tiles (one part per
+/// tile it touches), the new head.
 const WRITE_BATCH: &str = "WITH entries AS (
     INSERT INTO audit_entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
     SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                          $8::text[], $9::bytea[])
-), tiles AS (
-    INSERT INTO audit_tiles (level, idx, hashes) SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::bytea[])
-    ON CONFLICT (level, idx) DO UPDATE SET hashes = audit_tiles.hashes || EXCLUDED.hashes
+), parts AS (
+    INSERT INTO audit_tile_parts (level, idx, start, hashes)
+    SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::int4[], $13::bytea[])
 )
-UPDATE audit_head SET size = $13, frontier = $14, last_time = $15 WHERE id = 1";
+UPDATE audit_head SET size = $14, frontier = $15, last_time = $16 WHERE id = 1";
+
+/// Tiles that a batch filled: their parts become one full tile row.
+const FOLD_TILES: &str = "WITH filled AS (
+    DELETE FROM audit_tile_parts p USING UNNEST($1::int2[], $2::int8[]) AS w(level, idx)
+    WHERE p.level = w.level AND p.idx = w.idx
+    RETURNING p.level, p.idx, p.start, p.hashes
+)
+INSERT INTO audit_tiles (level, idx, hashes)
+SELECT level, idx, string_agg(hashes, ''::bytea ORDER BY start) FROM filled GROUP BY level, idx";
 
 /// One batch: lock the head, number the entries, insert them and the subtree hashes they
 /// complete, move the head, commit.
@@ -633,7 +659,7 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
     let mut outcome = Vec::with_capacity(n);
     let mut leaves = Vec::with_capacity(n);
     // What the batch appends to each tile, in tile order (tiles only grow at the right edge).
-    let mut appended: std::collections::BTreeMap<(u32, u64), Vec<u8>> = std::collections::BTreeMap::new();
+    let mut appended: std::collections::BTreeMap<(u32, u64), (u64, Vec<u8>)> = std::collections::BTreeMap::new();
     let mut entries = Vec::with_capacity(n);
     for event in events {
         let entry = Entry {
@@ -652,10 +678,11 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
         outcome.push(entry.event.outcome.as_str().to_string());
         leaves.push(leaf);
         for (level, index, hash) in frontier.push(leaf_hash) {
-            if let Some((tile_level, tile_index, _)) = slot(level, index) {
+            if let Some((tile_level, tile_index, position)) = slot(level, index) {
                 appended
                     .entry((tile_level, tile_index))
-                    .or_default()
+                    .or_insert_with(|| (position, Vec::new()))
+                    .1
                     .extend_from_slice(&hash);
             }
         }
@@ -663,10 +690,19 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
     }
     let mut tile_levels = Vec::with_capacity(appended.len());
     let mut tile_indexes = Vec::with_capacity(appended.len());
+    let mut tile_starts = Vec::with_capacity(appended.len());
     let mut tile_hashes = Vec::with_capacity(appended.len());
-    for ((level, index), hashes) in appended {
-        tile_levels.push(i16::try_from(level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?);
+    let (mut full_levels, mut full_indexes) = (Vec::new(), Vec::new());
+    for ((level, index), (start, hashes)) in appended {
+        let level = i16::try_from(level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?;
+        let filled = start + (hashes.len() / 32) as u64 == TILE_WIDTH;
+        if filled {
+            full_levels.push(level);
+            full_indexes.push(stored(index)?);
+        }
+        tile_levels.push(level);
         tile_indexes.push(stored(index)?);
+        tile_starts.push(i32::try_from(start).map_err(|_| AuditError::Corrupt("a tile position past 256".into()))?);
         tile_hashes.push(hashes);
     }
     let times = vec![now_us; n];
@@ -684,6 +720,7 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
             &leaves,
             &tile_levels,
             &tile_indexes,
+            &tile_starts,
             &tile_hashes,
             &stored(frontier.size())?,
             &frontier.to_bytes(),
@@ -692,6 +729,11 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
     )
     .await
     .map_err(pg)?;
+    if !full_levels.is_empty() {
+        // Once per 256 entries at the bottom level, rarer above.
+        let fold = tx.prepare_cached(FOLD_TILES).await.map_err(pg)?;
+        tx.execute(&fold, &[&full_levels, &full_indexes]).await.map_err(pg)?;
+    }
     tx.commit().await.map_err(pg)?;
     Ok(entries)
 }

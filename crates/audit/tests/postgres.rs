@@ -277,6 +277,11 @@ async fn three_nodes_one_log() {
     assert_eq!(again.size().await.unwrap(), 1851);
     assert_eq!(again.entry(1850).await.unwrap().unwrap().entry, entry);
 
+    // A server error says what the server said, not only "db error".
+    cluster.sql(&url, "DROP TABLE audit_checkpoints").await.unwrap();
+    let err = again.checkpoints(None, 10).await.unwrap_err();
+    assert!(err.to_string().contains("audit_checkpoints"), "{err}");
+
     // A database migrated by a newer datapact is refused.
     cluster
         .sql(&url, "UPDATE datapact_audit_schema SET version = 99")

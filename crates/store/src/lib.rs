@@ -28,7 +28,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     /// PostgreSQL reported an error.
-    #[error("database error: {0}")]
+    #[error("database error: {}", postgres_detail(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The database cannot be reached (no connection could be made or taken from the pool).
     #[error("the database is unavailable: {0}")]
@@ -107,6 +107,15 @@ pub struct UsageRow {
     pub completion_tokens: u64,
     /// Both.
     pub total_tokens: u64,
+}
+
+/// What PostgreSQL said: a server error's own message and SQLSTATE (the error's Display alone
+/// says only "db error"), else the client's description.
+fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// A budget's use in one period, as [`Store::quota`] reads it.

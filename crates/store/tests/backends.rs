@@ -460,6 +460,13 @@ async fn postgres_backend() {
         PostgresStore::connect("not a url ==").await,
         Err(StoreError::Config(_))
     ));
+
+    // A server error says what the server said, not only "db error".
+    let url = cluster.database("errors").await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    cluster.sql(&url, "DROP TABLE quotas").await.unwrap();
+    let err = store.quota("s", "p").await.unwrap_err();
+    assert!(err.to_string().contains("quotas"), "{err}");
 }
 
 /// Two nodes on one database: what one writes reaches the other's change feed within a second,
