@@ -111,7 +111,7 @@ pub struct UsageRow {
 
 /// What PostgreSQL said: a server error's own message and SQLSTATE (the error's Display alone
 /// says only "db error"), else the client's description.
-fn postgres_detail(e: &tokio_postgres::Error) -> String {
+pub(crate) fn postgres_detail(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => e.to_string(),

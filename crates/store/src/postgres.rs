@@ -168,8 +168,29 @@ pub struct PostgresStore {
     config: tokio_postgres::Config,
 }
 
-fn pool_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn pool_error(e: impl std::fmt::Display + PoolDetail) -> StoreError {
+    StoreError::Unavailable(e.detail().unwrap_or_else(|| e.to_string()))
+}
+
+/// The server's own words inside a pool or connection error, where there are some (a refused
+/// login says why; the error's Display alone says only "db error").
+trait PoolDetail {
+    fn detail(&self) -> Option<String>;
+}
+
+impl PoolDetail for deadpool_postgres::PoolError {
+    fn detail(&self) -> Option<String> {
+        match self {
+            deadpool_postgres::PoolError::Backend(e) => e.as_db_error().map(|_| crate::postgres_detail(e)),
+            _ => None,
+        }
+    }
+}
+
+impl PoolDetail for tokio_postgres::Error {
+    fn detail(&self) -> Option<String> {
+        self.as_db_error().map(|_| crate::postgres_detail(self))
+    }
 }
 
 impl PostgresStore {

@@ -461,7 +461,12 @@ async fn postgres_backend() {
         Err(StoreError::Config(_))
     ));
 
-    // A server error says what the server said, not only "db error".
+    // A server error says what the server said, not only "db error": at connection too.
+    match PostgresStore::connect(&cluster.url("no_such_db")).await {
+        Err(StoreError::Unavailable(m)) => assert!(m.contains("no_such_db"), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("connected to a database that does not exist"),
+    }
     let url = cluster.database("errors").await;
     let store = PostgresStore::connect(&url).await.unwrap();
     cluster.sql(&url, "DROP TABLE quotas").await.unwrap();
