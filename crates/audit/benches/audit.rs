@@ -10,22 +10,8 @@ use std::time::Instant;
 
 use datapact_audit::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use datapact_audit::verify::verify_file;
-use datapact_audit::{Action, Actor, AuditLog, CheckpointSigner, Event, Label, Outcome, Resource};
+use datapact_audit::{Action, Actor, AuditLog, Event, Label, Outcome, Resource};
 use datapact_governance::{OrgId, Purpose, ReasonCode, RecordId, TenantId};
-
-struct Signer(ed25519_dalek::SigningKey);
-impl CheckpointSigner for Signer {
-    fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer as _;
-        self.0.sign(msg).to_bytes()
-    }
-    fn public_key(&self) -> [u8; 32] {
-        self.0.verifying_key().to_bytes()
-    }
-    fn key_id(&self) -> String {
-        "bench".into()
-    }
-}
 
 fn event(org: OrgId, tenant: TenantId) -> Event {
     let mut e = Event::new(Actor::system(), Action::ContentRead, Outcome::Allowed);
@@ -39,8 +25,8 @@ fn event(org: OrgId, tenant: TenantId) -> Event {
     e
 }
 
-fn signer() -> Arc<Signer> {
-    Arc::new(Signer(ed25519_dalek::SigningKey::from_bytes(&[3; 32])))
+fn signer() -> Arc<ed25519_dalek::SigningKey> {
+    Arc::new(ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
 }
 
 async fn fill(log: &Arc<AuditLog>, n: u64, writers: u64) -> f64 {

@@ -12,22 +12,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use datapact_audit::{Action, Actor, CheckpointSigner, Event, Label, Outcome, PgAuditLog, Resource};
+use datapact_audit::{Action, Actor, Event, Label, Outcome, PgAuditLog, Resource};
 use datapact_governance::{OrgId, Purpose, ReasonCode, RecordId, TenantId};
-
-struct Signer(ed25519_dalek::SigningKey);
-impl CheckpointSigner for Signer {
-    fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer as _;
-        self.0.sign(msg).to_bytes()
-    }
-    fn public_key(&self) -> [u8; 32] {
-        self.0.verifying_key().to_bytes()
-    }
-    fn key_id(&self) -> String {
-        "bench".into()
-    }
-}
 
 /// A mix of what the server logs: decisions, content reads of one to several records, denied
 /// calls, record writes; several products, purposes and regions.
@@ -66,7 +52,7 @@ fn main() {
     };
     rt.block_on(async {
         let url = cluster.database("bench").await;
-        let signer = Arc::new(Signer(ed25519_dalek::SigningKey::from_bytes(&[3; 32])));
+        let signer = Arc::new(ed25519_dalek::SigningKey::from_bytes(&[3; 32]));
         let mut nodes = Vec::new();
         for _ in 0..3 {
             nodes.push(Arc::new(

@@ -60,6 +60,24 @@ pub trait CheckpointSigner: Send + Sync {
     fn key_id(&self) -> String;
 }
 
+/// An Ed25519 key held in memory signs checkpoints itself; its key id is datapact's usual
+/// `ed25519:` and the first 8 bytes of the public key's SHA-256, in hex. (The server signs with
+/// the vault's sealed key instead.)
+impl CheckpointSigner for ed25519_dalek::SigningKey {
+    fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        ed25519_dalek::Signer::sign(self, msg).to_bytes()
+    }
+    fn public_key(&self) -> [u8; 32] {
+        self.verifying_key().to_bytes()
+    }
+    fn key_id(&self) -> String {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(self.verifying_key().as_bytes());
+        let hex: String = h[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("ed25519:{hex}")
+    }
+}
+
 /// A signed statement of the log's size and root at a time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {

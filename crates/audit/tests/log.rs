@@ -11,25 +11,10 @@ use datapact_audit::verify::{Failure, verify_file};
 use datapact_audit::{Action, Actor, AuditLog, CheckpointSigner, Event, Label, Outcome, Query, Resource};
 use datapact_governance::{OrgId, Purpose, ReasonCode, RecordId, TenantId};
 
-struct TestSigner(ed25519_dalek::SigningKey);
-
-impl CheckpointSigner for TestSigner {
-    fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer;
-        self.0.sign(msg).to_bytes()
-    }
-    fn public_key(&self) -> [u8; 32] {
-        self.0.verifying_key().to_bytes()
-    }
-    fn key_id(&self) -> String {
-        "test".into()
-    }
-}
-
 const ORIGIN: &str = "datapact.test/audit";
 
-fn signer() -> Arc<TestSigner> {
-    Arc::new(TestSigner(ed25519_dalek::SigningKey::from_bytes(&[7; 32])))
+fn signer() -> Arc<ed25519_dalek::SigningKey> {
+    Arc::new(ed25519_dalek::SigningKey::from_bytes(&[7; 32]))
 }
 
 fn event(org: OrgId, i: u64) -> Event {
@@ -320,7 +305,7 @@ async fn every_kind_of_tampering_is_named() {
     let other = AuditLog::open(
         &dir.path().join("other.db"),
         ORIGIN,
-        Arc::new(TestSigner(ed25519_dalek::SigningKey::from_bytes(&[9; 32]))),
+        Arc::new(ed25519_dalek::SigningKey::from_bytes(&[9; 32])),
     )
     .unwrap();
     let cp = other.checkpoint().unwrap();

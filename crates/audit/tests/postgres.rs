@@ -14,25 +14,10 @@ use datapact_audit::{Action, Actor, AuditError, CheckpointSigner, Event, Outcome
 use datapact_governance::{OrgId, TenantId};
 use datapact_pgtest::Cluster;
 
-struct Key(ed25519_dalek::SigningKey);
-
-impl CheckpointSigner for Key {
-    fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer;
-        self.0.sign(msg).to_bytes()
-    }
-    fn public_key(&self) -> [u8; 32] {
-        self.0.verifying_key().to_bytes()
-    }
-    fn key_id(&self) -> String {
-        "test".into()
-    }
-}
-
 fn signer() -> Arc<dyn CheckpointSigner> {
     // The nodes of a deployment share one signing key (sealed in the database by the master
     // secret); the test gives each node the same one.
-    Arc::new(Key(ed25519_dalek::SigningKey::from_bytes(&[7; 32])))
+    Arc::new(ed25519_dalek::SigningKey::from_bytes(&[7; 32]))
 }
 
 fn event(org: OrgId, tenant: Option<TenantId>, n: usize) -> Event {

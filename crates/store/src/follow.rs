@@ -75,14 +75,3 @@ async fn apply(store: &PostgresStore, registry: &Registry, change: &Change) -> R
     }
     Ok(())
 }
-
-impl PostgresStore {
-    /// The sequence number of the newest change committed (0 before any): a node's lag is this
-    /// minus what its follower applied.
-    pub async fn latest_change(&self) -> Result<i64, StoreError> {
-        let c = self.client().await?;
-        Ok(c.query_one("SELECT COALESCE(max(seq), 0) FROM changes", &[])
-            .await?
-            .get(0))
-    }
-}

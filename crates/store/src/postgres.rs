@@ -265,6 +265,15 @@ impl PostgresStore {
         Ok(found)
     }
 
+    /// The sequence number of the newest change committed (0 before any): a node's lag is this
+    /// minus what its follower applied.
+    pub async fn latest_change(&self) -> Result<i64, StoreError> {
+        let c = self.client().await?;
+        Ok(c.query_one("SELECT COALESCE(max(seq), 0) FROM changes", &[])
+            .await?
+            .get(0))
+    }
+
     /// Changes after sequence number `after`, oldest first, at most `limit`.
     pub async fn changes_after(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
         let rows = self

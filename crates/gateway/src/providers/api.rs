@@ -50,6 +50,20 @@ pub trait Translate: Send {
     fn event(&mut self, kind: &str, data: &str) -> Vec<Item>;
 }
 
+/// The body of an OpenAI-shaped request (OpenAI and Azure OpenAI): the client's, with stored
+/// completions turned off (both keep them only when asked: never) and, when streaming, usage
+/// asked for.
+pub fn openai_body(req: &Value, endpoint: Endpoint, stream: bool) -> Value {
+    let mut body = req.clone();
+    if endpoint == Endpoint::Chat {
+        body["store"] = Value::Bool(false);
+        if stream {
+            ask_for_usage(&mut body);
+        }
+    }
+    body
+}
+
 /// Sets `stream_options.include_usage`, whatever `stream_options` held (the pipeline has
 /// already refused one that is not an object): usage is needed for accounting even when the
 /// client did not ask for it; the extra chunk is dropped on the way back.

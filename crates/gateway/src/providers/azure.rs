@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::api::{Api, Wire, ask_for_usage};
+use super::api::{Api, Wire, openai_body};
 use crate::config::{ProviderConfig, Secret};
 use crate::error::GatewayError;
 use crate::request::Endpoint;
@@ -21,14 +21,7 @@ impl Api for AzureOpenAi {
         req: &Value,
         stream: bool,
     ) -> Result<Wire, GatewayError> {
-        let mut body = req.clone();
-        if endpoint == Endpoint::Chat {
-            // Azure OpenAI's stored completions, like OpenAI's, only when asked: never.
-            body["store"] = Value::Bool(false);
-            if stream {
-                ask_for_usage(&mut body);
-            }
-        }
+        let body = openai_body(req, endpoint, stream);
         let base = provider.base_url.trim_end_matches('/');
         Ok(Wire {
             url: format!(
