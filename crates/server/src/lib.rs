@@ -95,6 +95,7 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
             .collect(),
         master: opts.master.clone(),
         max_content_bytes: opts.config.vault.max_content_bytes,
+        storage: Default::default(),
     };
     // Argon2 and key unwrapping are CPU work: keep them off the async threads.
     let (vault, master) = tokio::task::spawn_blocking(move || Vault::open(vault_opts))

@@ -160,6 +160,7 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
         regions: vec![("eu".into(), None), ("us".into(), None)],
         master: datapact_vault::MasterSecret::KeyFile(dir.path().join("master.key")),
         max_content_bytes: 1 << 20,
+        storage: Default::default(),
     })
     .unwrap();
     let vault = Arc::new(vault);

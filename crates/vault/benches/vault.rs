@@ -23,6 +23,7 @@ fn open(dir: &std::path::Path) -> Vault {
         regions: vec![("eu".into(), None), ("us".into(), None)],
         master: MasterSecret::KeyFile(dir.join("master.key")),
         max_content_bytes: 1 << 20,
+        storage: Default::default(),
     })
     .expect("vault")
     .0

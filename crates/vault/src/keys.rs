@@ -106,6 +106,58 @@ fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<(), Vaul
     Ok(())
 }
 
+/// Where the sealed key files are kept: the data directory (one node), or a table in the
+/// main database that every node of a deployment shares.
+pub(crate) enum SealedFiles<'a> {
+    /// Files in the data directory (or a region's directory).
+    Dir,
+    /// Rows of `datapact_secrets`, by name.
+    Shared(&'a crate::pg::PgSecrets),
+}
+
+impl SealedFiles<'_> {
+    /// What a message calls the file.
+    fn label(&self, path: &Path, name: &str) -> String {
+        match self {
+            SealedFiles::Dir => path.display().to_string(),
+            SealedFiles::Shared(_) => format!("the shared secret `{name}` (table datapact_secrets)"),
+        }
+    }
+
+    /// The stored text, if any.
+    fn read(&self, path: &Path, name: &str) -> Result<Option<String>, VaultError> {
+        match self {
+            SealedFiles::Dir => {
+                if !path.exists() {
+                    return Ok(None);
+                }
+                std::fs::read_to_string(path).map(Some).map_err(|e| VaultError::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })
+            }
+            SealedFiles::Shared(db) => db.read(name),
+        }
+    }
+
+    /// Stores `body` unless something is stored already; returns what is stored (on a shared
+    /// table, a node that lost the race to create it gets the winner's).
+    fn create(&self, path: &Path, name: &str, body: &[u8], private: bool) -> Result<String, VaultError> {
+        match self {
+            SealedFiles::Dir => {
+                write_atomically(path, body, private)?;
+                Ok(String::from_utf8_lossy(body).into_owned())
+            }
+            SealedFiles::Shared(db) => db.create(name, &String::from_utf8_lossy(body)),
+        }
+    }
+
+    /// Whether something is stored.
+    pub(crate) fn exists(&self, path: &Path, name: &str) -> Result<bool, VaultError> {
+        Ok(self.read(path, name)?.is_some())
+    }
+}
+
 fn derive(passphrase: &str, kdf: &KdfParams) -> Result<SecretKey, VaultError> {
     let salt = B64
         .decode(&kdf.salt)
@@ -151,77 +203,21 @@ impl MasterKey {
     ///
     /// `sealed_elsewhere` says whether anything sealed under a master key already exists
     /// (keyrings, a signing key): then a missing master is an error, never a fresh start.
-    pub fn open(
+    pub(crate) fn open(
         data_dir: &Path,
         secret: &MasterSecret,
         sealed_elsewhere: bool,
+        files: &SealedFiles<'_>,
     ) -> Result<(Self, MasterOutcome), VaultError> {
         let meta_path = data_dir.join("master.json");
-        if meta_path.exists() {
-            let text = std::fs::read_to_string(&meta_path).map_err(|e| VaultError::Io {
-                path: meta_path.display().to_string(),
-                source: e,
-            })?;
-            let meta: MasterFile = serde_json::from_str(&text)
-                .map_err(|e| VaultError::KeyStore(format!("{}: {e}", meta_path.display())))?;
-            if meta.format != MASTER_FORMAT {
-                return Err(VaultError::KeyStore(format!(
-                    "{}: unknown format `{}`",
-                    meta_path.display(),
-                    meta.format
-                )));
-            }
-            let key = match (meta.mode.as_str(), secret) {
-                ("passphrase", MasterSecret::Passphrase(p)) => {
-                    let kdf = meta
-                        .kdf
-                        .as_ref()
-                        .ok_or_else(|| VaultError::KeyStore("master.json: missing kdf".into()))?;
-                    derive(p, kdf)?
-                }
-                ("key_file", MasterSecret::KeyFile(path)) => {
-                    if !path.exists() {
-                        return Err(VaultError::MasterMissing(format!(
-                            "the master key file {} is missing, but this data directory was sealed with it; restore it from your backup",
-                            path.display()
-                        )));
-                    }
-                    read_key_file(path)?
-                }
-                ("passphrase", MasterSecret::KeyFile(_)) => {
-                    return Err(VaultError::MasterMissing(
-                        "this data directory is sealed with a passphrase: set DATAPACT_MASTER_PASSPHRASE".into(),
-                    ));
-                }
-                ("key_file", MasterSecret::Passphrase(_)) => {
-                    return Err(VaultError::MasterMissing(
-                        "this data directory is sealed with a master key file, not a passphrase: unset DATAPACT_MASTER_PASSPHRASE \
-                         (or set DATAPACT_MASTER_KEY_FILE to the key file)"
-                            .into(),
-                    ));
-                }
-                (other, _) => {
-                    return Err(VaultError::KeyStore(format!("master.json: unknown mode `{other}`")));
-                }
-            };
-            let aead = Aead::new(&key)?;
-            let check = B64
-                .decode(&meta.check)
-                .map_err(|_| VaultError::KeyStore("master.json: bad check value".into()))?;
-            match aead.open(CHECK_AAD, &check) {
-                Ok(p) if p == CHECK_PLAINTEXT => Ok((Self { aead }, MasterOutcome::Opened)),
-                _ => Err(VaultError::MasterWrong(match secret {
-                    MasterSecret::Passphrase(_) => "DATAPACT_MASTER_PASSPHRASE is wrong for this data directory".into(),
-                    MasterSecret::KeyFile(p) => {
-                        format!("the master key file {} does not match this data directory", p.display())
-                    }
-                })),
-            }
+        let label = files.label(&meta_path, "master.json");
+        let stored = files.read(&meta_path, "master.json")?;
+        if let Some(text) = stored {
+            Self::open_stored(&text, &label, secret, files)
         } else {
             if sealed_elsewhere {
                 return Err(VaultError::MasterMissing(format!(
-                    "{} is missing but sealed keys exist; restore it from your backup (a fresh master key would make existing data unreadable)",
-                    meta_path.display()
+                    "{label} is missing but sealed keys exist; restore it from your backup (a fresh master key would make existing data unreadable)"
                 )));
             }
             let (key, meta_kdf, mode, outcome) = match secret {
@@ -266,8 +262,80 @@ impl MasterKey {
                 check: B64.encode(aead.seal(CHECK_AAD, CHECK_PLAINTEXT)?),
             };
             let json = serde_json::to_vec_pretty(&meta).map_err(|e| VaultError::KeyStore(e.to_string()))?;
-            write_atomically(&meta_path, &json, false)?;
+            let stored = files.create(&meta_path, "master.json", &json, false)?;
+            if stored.as_bytes() != json.as_slice() {
+                // Another node set the deployment's master up first: open its.
+                return Self::open_stored(&stored, &label, secret, files).map(|(m, _)| (m, MasterOutcome::Opened));
+            }
             Ok((Self { aead }, outcome))
+        }
+    }
+
+    /// Opens the master key described by a stored `master.json`.
+    fn open_stored(
+        text: &str,
+        label: &str,
+        secret: &MasterSecret,
+        files: &SealedFiles<'_>,
+    ) -> Result<(Self, MasterOutcome), VaultError> {
+        let sealed_what = match files {
+            SealedFiles::Dir => "this data directory",
+            SealedFiles::Shared(_) => "this deployment's database",
+        };
+        {
+            let meta: MasterFile =
+                serde_json::from_str(text).map_err(|e| VaultError::KeyStore(format!("{label}: {e}")))?;
+            if meta.format != MASTER_FORMAT {
+                return Err(VaultError::KeyStore(format!(
+                    "{label}: unknown format `{}`",
+                    meta.format
+                )));
+            }
+            let key = match (meta.mode.as_str(), secret) {
+                ("passphrase", MasterSecret::Passphrase(p)) => {
+                    let kdf = meta
+                        .kdf
+                        .as_ref()
+                        .ok_or_else(|| VaultError::KeyStore("master.json: missing kdf".into()))?;
+                    derive(p, kdf)?
+                }
+                ("key_file", MasterSecret::KeyFile(path)) => {
+                    if !path.exists() {
+                        return Err(VaultError::MasterMissing(format!(
+                            "the master key file {} is missing, but {sealed_what} was sealed with it; restore it from your backup",
+                            path.display()
+                        )));
+                    }
+                    read_key_file(path)?
+                }
+                ("passphrase", MasterSecret::KeyFile(_)) => {
+                    return Err(VaultError::MasterMissing(format!(
+                        "{sealed_what} is sealed with a passphrase: set DATAPACT_MASTER_PASSPHRASE"
+                    )));
+                }
+                ("key_file", MasterSecret::Passphrase(_)) => {
+                    return Err(VaultError::MasterMissing(format!(
+                        "{sealed_what} is sealed with a master key file, not a passphrase: unset DATAPACT_MASTER_PASSPHRASE \
+                         (or set DATAPACT_MASTER_KEY_FILE to the key file)"
+                    )));
+                }
+                (other, _) => {
+                    return Err(VaultError::KeyStore(format!("master.json: unknown mode `{other}`")));
+                }
+            };
+            let aead = Aead::new(&key)?;
+            let check = B64
+                .decode(&meta.check)
+                .map_err(|_| VaultError::KeyStore("master.json: bad check value".into()))?;
+            match aead.open(CHECK_AAD, &check) {
+                Ok(p) if p == CHECK_PLAINTEXT => Ok((Self { aead }, MasterOutcome::Opened)),
+                _ => Err(VaultError::MasterWrong(match secret {
+                    MasterSecret::Passphrase(_) => format!("DATAPACT_MASTER_PASSPHRASE is wrong for {sealed_what}"),
+                    MasterSecret::KeyFile(p) => {
+                        format!("the master key file {} does not match {sealed_what}", p.display())
+                    }
+                })),
+            }
         }
     }
 
@@ -340,68 +408,65 @@ impl LocalKeyring {
     ///
     /// `regions` gives each region's directory and whether data already exists there; a
     /// region with data but no keyring is an error, never a fresh key.
-    pub fn open(master: &MasterKey, regions: &[(String, PathBuf, bool)]) -> Result<Self, VaultError> {
+    pub(crate) fn open(
+        master: &MasterKey,
+        regions: &[(String, PathBuf, bool)],
+        files: &SealedFiles<'_>,
+    ) -> Result<Self, VaultError> {
         let mut keks = HashMap::new();
         for (region, dir, has_data) in regions {
             let path = dir.join("keyring.json");
-            let file = if path.exists() {
-                let text = std::fs::read_to_string(&path).map_err(|e| VaultError::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                })?;
-                let file: KeyringFile = serde_json::from_str(&text)
-                    .map_err(|e| VaultError::KeyStore(format!("{}: {e}", path.display())))?;
-                if file.format != KEYRING_FORMAT || file.region != *region {
-                    return Err(VaultError::KeyStore(format!(
-                        "{}: this is not the keyring of region `{region}` (format `{}`, region `{}`)",
-                        path.display(),
-                        file.format,
-                        file.region
-                    )));
+            let name = format!("regions/{region}/keyring.json");
+            let label = files.label(&path, &name);
+            let text = match files.read(&path, &name)? {
+                Some(text) => text,
+                None => {
+                    if *has_data {
+                        return Err(VaultError::MasterMissing(format!(
+                            "{label} is missing but region `{region}` holds data; restore the keyring from your backup"
+                        )));
+                    }
+                    let kek = SecretKey::generate()?;
+                    let mut idb = [0u8; 6];
+                    crate::crypto::random(&mut idb)?;
+                    let id = format!("kek_{region}_{}", hex_encode(&idb));
+                    let now = time::OffsetDateTime::now_utc()
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                    let file = KeyringFile {
+                        format: KEYRING_FORMAT.into(),
+                        region: region.clone(),
+                        active: id.clone(),
+                        keks: vec![SealedKek {
+                            id: id.clone(),
+                            created_at: now,
+                            sealed: master.seal(&kek_aad(region, &id), &kek)?,
+                        }],
+                    };
+                    let json = serde_json::to_vec_pretty(&file).map_err(|e| VaultError::KeyStore(e.to_string()))?;
+                    let stored = files.create(&path, &name, &json, true)?;
+                    if stored.as_bytes() == json.as_slice() {
+                        tracing::info!(region, kek = %id, "created the region's key-encryption key");
+                    }
+                    stored
                 }
-                file
-            } else {
-                if *has_data {
-                    return Err(VaultError::MasterMissing(format!(
-                        "{} is missing but region `{region}` holds data; restore the keyring from your backup",
-                        path.display()
-                    )));
-                }
-                let kek = SecretKey::generate()?;
-                let mut idb = [0u8; 6];
-                crate::crypto::random(&mut idb)?;
-                let id = format!("kek_{region}_{}", hex_encode(&idb));
-                let now = time::OffsetDateTime::now_utc()
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default();
-                let file = KeyringFile {
-                    format: KEYRING_FORMAT.into(),
-                    region: region.clone(),
-                    active: id.clone(),
-                    keks: vec![SealedKek {
-                        id: id.clone(),
-                        created_at: now,
-                        sealed: master.seal(&kek_aad(region, &id), &kek)?,
-                    }],
-                };
-                let json = serde_json::to_vec_pretty(&file).map_err(|e| VaultError::KeyStore(e.to_string()))?;
-                write_atomically(&path, &json, true)?;
-                tracing::info!(region, kek = %id, path = %path.display(), "created the region's key-encryption key");
-                file
             };
+            let file: KeyringFile =
+                serde_json::from_str(&text).map_err(|e| VaultError::KeyStore(format!("{label}: {e}")))?;
+            if file.format != KEYRING_FORMAT || file.region != *region {
+                return Err(VaultError::KeyStore(format!(
+                    "{label}: this is not the keyring of region `{region}` (format `{}`, region `{}`)",
+                    file.format, file.region
+                )));
+            }
             let mut by_id = HashMap::new();
             for k in &file.keks {
-                let kek = master.unseal(
-                    &kek_aad(region, &k.id),
-                    &k.sealed,
-                    &format!("{} ({})", path.display(), k.id),
-                )?;
+                let kek = master.unseal(&kek_aad(region, &k.id), &k.sealed, &format!("{label} ({})", k.id))?;
                 by_id.insert(k.id.clone(), Aead::new(&kek)?);
             }
             if !by_id.contains_key(&file.active) {
                 return Err(VaultError::KeyStore(format!(
-                    "{}: active KEK `{}` is not in the file",
-                    path.display(),
+                    "{label}: active KEK `{}` is not in the file",
                     file.active
                 )));
             }
@@ -461,38 +526,36 @@ const SIGNER_FORMAT: &str = "datapact.signing-key/v1";
 
 impl Signer {
     /// Opens the signing key in `data_dir`, creating it on first start.
-    pub fn open(master: &MasterKey, data_dir: &Path) -> Result<Self, VaultError> {
+    pub(crate) fn open(master: &MasterKey, data_dir: &Path, files: &SealedFiles<'_>) -> Result<Self, VaultError> {
         let path = data_dir.join("signing-key.json");
+        let name = "signing-key.json";
+        let label = files.label(&path, name);
         let aad = |id: &str| format!("datapact.signing-key/v1|{id}").into_bytes();
-        if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|e| VaultError::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
-            let f: SignerFile =
-                serde_json::from_str(&text).map_err(|e| VaultError::KeyStore(format!("{}: {e}", path.display())))?;
-            let seed = master.unseal(&aad(&f.key_id), &f.sealed, &path.display().to_string())?;
-            let key = ed25519_dalek::SigningKey::from_bytes(seed.expose());
-            if B64.encode(key.verifying_key().as_bytes()) != f.public_key {
-                return Err(VaultError::KeyStore(format!(
-                    "{}: public key does not match the sealed key",
-                    path.display()
-                )));
+        let text = match files.read(&path, name)? {
+            Some(text) => text,
+            None => {
+                let seed = SecretKey::generate()?;
+                let key = ed25519_dalek::SigningKey::from_bytes(seed.expose());
+                let id = key_id(key.verifying_key().as_bytes());
+                let f = SignerFile {
+                    format: SIGNER_FORMAT.into(),
+                    key_id: id.clone(),
+                    public_key: B64.encode(key.verifying_key().as_bytes()),
+                    sealed: master.seal(&aad(&id), &seed)?,
+                };
+                let json = serde_json::to_vec_pretty(&f).map_err(|e| VaultError::KeyStore(e.to_string()))?;
+                files.create(&path, name, &json, true)?
             }
-            return Ok(Self { key, id: f.key_id });
-        }
-        let seed = SecretKey::generate()?;
-        let key = ed25519_dalek::SigningKey::from_bytes(seed.expose());
-        let id = key_id(key.verifying_key().as_bytes());
-        let f = SignerFile {
-            format: SIGNER_FORMAT.into(),
-            key_id: id.clone(),
-            public_key: B64.encode(key.verifying_key().as_bytes()),
-            sealed: master.seal(&aad(&id), &seed)?,
         };
-        let json = serde_json::to_vec_pretty(&f).map_err(|e| VaultError::KeyStore(e.to_string()))?;
-        write_atomically(&path, &json, true)?;
-        Ok(Self { key, id })
+        let f: SignerFile = serde_json::from_str(&text).map_err(|e| VaultError::KeyStore(format!("{label}: {e}")))?;
+        let seed = master.unseal(&aad(&f.key_id), &f.sealed, &label)?;
+        let key = ed25519_dalek::SigningKey::from_bytes(seed.expose());
+        if B64.encode(key.verifying_key().as_bytes()) != f.public_key {
+            return Err(VaultError::KeyStore(format!(
+                "{label}: public key does not match the sealed key"
+            )));
+        }
+        Ok(Self { key, id: f.key_id })
     }
 
     /// Signs `msg`.
@@ -522,33 +585,36 @@ struct SecretFile {
 
 /// Opens a random 256-bit secret sealed with the master key at `path`, creating it on first
 /// use. `purpose` is bound into the seal, so a file cannot stand in for another one.
-pub fn open_sealed_secret(master: &MasterKey, path: &Path, purpose: &str) -> Result<SecretKey, VaultError> {
+pub(crate) fn open_sealed_secret(
+    master: &MasterKey,
+    path: &Path,
+    name: &str,
+    purpose: &str,
+    files: &SealedFiles<'_>,
+) -> Result<SecretKey, VaultError> {
     let aad = format!("datapact.secret/v1|{purpose}").into_bytes();
-    if path.exists() {
-        let text = std::fs::read_to_string(path).map_err(|e| VaultError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        let f: SecretFile =
-            serde_json::from_str(&text).map_err(|e| VaultError::KeyStore(format!("{}: {e}", path.display())))?;
-        if f.purpose != purpose {
-            return Err(VaultError::KeyStore(format!(
-                "{}: holds a `{}` secret, not `{purpose}`",
-                path.display(),
-                f.purpose
-            )));
+    let label = files.label(path, name);
+    let text = match files.read(path, name)? {
+        Some(text) => text,
+        None => {
+            let secret = SecretKey::generate()?;
+            let f = SecretFile {
+                format: "datapact.secret/v1".into(),
+                purpose: purpose.into(),
+                sealed: master.seal(&aad, &secret)?,
+            };
+            let json = serde_json::to_vec_pretty(&f).map_err(|e| VaultError::KeyStore(e.to_string()))?;
+            files.create(path, name, &json, true)?
         }
-        return master.unseal(&aad, &f.sealed, &path.display().to_string());
-    }
-    let secret = SecretKey::generate()?;
-    let f = SecretFile {
-        format: "datapact.secret/v1".into(),
-        purpose: purpose.into(),
-        sealed: master.seal(&aad, &secret)?,
     };
-    let json = serde_json::to_vec_pretty(&f).map_err(|e| VaultError::KeyStore(e.to_string()))?;
-    write_atomically(path, &json, true)?;
-    Ok(secret)
+    let f: SecretFile = serde_json::from_str(&text).map_err(|e| VaultError::KeyStore(format!("{label}: {e}")))?;
+    if f.purpose != purpose {
+        return Err(VaultError::KeyStore(format!(
+            "{label}: holds a `{}` secret, not `{purpose}`",
+            f.purpose
+        )));
+    }
+    master.unseal(&aad, &f.sealed, &label)
 }
 
 /// The identifier datapact gives an Ed25519 public key.
@@ -566,29 +632,31 @@ mod tests {
     fn key_file_master_round_trip_and_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let kf = dir.path().join("master.key");
-        let (_, outcome) = MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), false).unwrap();
+        let (_, outcome) =
+            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), false, &SealedFiles::Dir).unwrap();
         assert_eq!(outcome, MasterOutcome::GeneratedKeyFile(kf.clone()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        let (_, outcome) = MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), true).unwrap();
+        let (_, outcome) =
+            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), true, &SealedFiles::Dir).unwrap();
         assert_eq!(outcome, MasterOutcome::Opened);
         // Another key file is refused, and so is a missing one.
         std::fs::write(&kf, format!("{}\n", "ab".repeat(32))).unwrap();
         assert!(matches!(
-            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), true),
+            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf.clone()), true, &SealedFiles::Dir),
             Err(VaultError::MasterWrong(_))
         ));
         std::fs::remove_file(&kf).unwrap();
         assert!(matches!(
-            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf), true),
+            MasterKey::open(dir.path(), &MasterSecret::KeyFile(kf), true, &SealedFiles::Dir),
             Err(VaultError::MasterMissing(_))
         ));
         let pass = MasterSecret::Passphrase(Zeroizing::new("correct horse battery".into()));
         assert!(matches!(
-            MasterKey::open(dir.path(), &pass, true),
+            MasterKey::open(dir.path(), &pass, true, &SealedFiles::Dir),
             Err(VaultError::MasterMissing(_))
         ));
     }
@@ -597,19 +665,19 @@ mod tests {
     fn passphrase_master_detects_a_wrong_passphrase() {
         let dir = tempfile::tempdir().unwrap();
         let good = MasterSecret::Passphrase(Zeroizing::new("correct horse battery".into()));
-        let (m, outcome) = MasterKey::open(dir.path(), &good, false).unwrap();
+        let (m, outcome) = MasterKey::open(dir.path(), &good, false, &SealedFiles::Dir).unwrap();
         assert_eq!(outcome, MasterOutcome::InitializedPassphrase);
         let regions = vec![("eu".to_string(), dir.path().join("eu"), false)];
-        let ring = LocalKeyring::open(&m, &regions).unwrap();
+        let ring = LocalKeyring::open(&m, &regions, &SealedFiles::Dir).unwrap();
         let dek = SecretKey::generate().unwrap();
         let w = ring.wrap("eu", b"ctx", &dek).unwrap();
-        let (m2, _) = MasterKey::open(dir.path(), &good, true).unwrap();
-        let ring2 = LocalKeyring::open(&m2, &regions).unwrap();
+        let (m2, _) = MasterKey::open(dir.path(), &good, true, &SealedFiles::Dir).unwrap();
+        let ring2 = LocalKeyring::open(&m2, &regions, &SealedFiles::Dir).unwrap();
         assert_eq!(ring2.unwrap("eu", b"ctx", &w).unwrap().expose(), dek.expose());
         assert!(ring2.unwrap("eu", b"other", &w).is_err());
         let bad = MasterSecret::Passphrase(Zeroizing::new("wrong horse battery".into()));
         assert!(matches!(
-            MasterKey::open(dir.path(), &bad, true),
+            MasterKey::open(dir.path(), &bad, true, &SealedFiles::Dir),
             Err(VaultError::MasterWrong(_))
         ));
     }
@@ -619,13 +687,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kf = MasterSecret::KeyFile(dir.path().join("master.key"));
         assert!(matches!(
-            MasterKey::open(dir.path(), &kf, true),
+            MasterKey::open(dir.path(), &kf, true, &SealedFiles::Dir),
             Err(VaultError::MasterMissing(_))
         ));
-        let (m, _) = MasterKey::open(dir.path(), &kf, false).unwrap();
+        let (m, _) = MasterKey::open(dir.path(), &kf, false, &SealedFiles::Dir).unwrap();
         let regions = vec![("eu".to_string(), dir.path().join("eu"), true)];
         assert!(matches!(
-            LocalKeyring::open(&m, &regions),
+            LocalKeyring::open(&m, &regions, &SealedFiles::Dir),
             Err(VaultError::MasterMissing(_))
         ));
     }
@@ -633,9 +701,15 @@ mod tests {
     #[test]
     fn signer_persists_and_signs() {
         let dir = tempfile::tempdir().unwrap();
-        let (m, _) = MasterKey::open(dir.path(), &MasterSecret::KeyFile(dir.path().join("k")), false).unwrap();
-        let s = Signer::open(&m, dir.path()).unwrap();
-        let s2 = Signer::open(&m, dir.path()).unwrap();
+        let (m, _) = MasterKey::open(
+            dir.path(),
+            &MasterSecret::KeyFile(dir.path().join("k")),
+            false,
+            &SealedFiles::Dir,
+        )
+        .unwrap();
+        let s = Signer::open(&m, dir.path(), &SealedFiles::Dir).unwrap();
+        let s2 = Signer::open(&m, dir.path(), &SealedFiles::Dir).unwrap();
         assert_eq!(s.public_key(), s2.public_key());
         assert_eq!(s.key_id(), s2.key_id());
         let sig = s.sign(b"msg");

@@ -10,6 +10,8 @@ pub mod api_key;
 pub mod certificate;
 pub mod crypto;
 pub mod keys;
+mod pg;
+mod region;
 mod store;
 
 use std::collections::HashMap;
@@ -19,14 +21,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use base64::Engine;
 pub use datapact_governance::RetentionRule;
 use datapact_governance::{DataKind, RecordId, TenantId};
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use certificate::{CertificateStatement, DeletionCertificate, VerifyError, verify_certificate};
 use crypto::{Aead, SecretKey};
+use keys::SealedFiles;
 pub use keys::{KeyProvider, LocalKeyring, MasterKey, MasterOutcome, MasterSecret, Signer};
-use store::RegionStore;
+use region::{KeySelection, RawRecord, RecordFilter, RegionStorage, UpdateOutcome};
+use store::SqliteRegion;
 
 /// Why a vault operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +102,12 @@ pub enum VaultError {
     /// The key observer refused a key operation (its audit entry could not be stored).
     #[error("key operation refused: {0}")]
     Refused(String),
+    /// PostgreSQL answered with an error.
+    #[error("database error: {0}")]
+    Postgres(String),
+    /// The database cannot be reached (or the connection broke): nothing was done, retry.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Told before a data key is created, from the thread that creates it. An error refuses the
@@ -263,6 +272,25 @@ pub struct VaultOptions {
     pub master: MasterSecret,
     /// Largest record content accepted, in bytes.
     pub max_content_bytes: usize,
+    /// Where records, keys and the sealed secrets live.
+    pub storage: VaultStorage,
+}
+
+/// Where the vault keeps what it stores.
+#[derive(Debug, Clone, Default)]
+pub enum VaultStorage {
+    /// SQLite files: each region's `vault.db` and `keys.db` in its directory, the sealed
+    /// secrets in the data directory (the embedded default).
+    #[default]
+    Files,
+    /// PostgreSQL, shared by every node of a deployment: the sealed secrets in the main
+    /// database, each region's records and keys in its own (the main one unless named).
+    Postgres {
+        /// The main database.
+        url: String,
+        /// Each region's database, by region.
+        region_urls: HashMap<String, String>,
+    },
 }
 
 /// Unwrapped data keys, with a generation per tenant that every key destruction advances: a
@@ -287,7 +315,10 @@ impl KeyCache {
 
 /// The vault.
 pub struct Vault {
-    regions: HashMap<String, RegionStore>,
+    regions: HashMap<String, Box<dyn RegionStorage>>,
+    /// Whether other processes write the regions too (PostgreSQL): a node's idea of a
+    /// tenant's active key is then read from the database, not kept.
+    shared: bool,
     provider: Arc<dyn KeyProvider>,
     signer: Signer,
     deks: RwLock<KeyCache>,
@@ -303,12 +334,6 @@ pub struct Vault {
     /// Derived once from the correlation key: the key API key hashes are computed under
     /// (every request authenticates with it).
     key_hash_key: aws_lc_rs::hmac::Key,
-}
-
-/// `(1,2,3)`: integers for an SQL `IN` (never text from outside, so nothing to escape).
-fn int_list(v: &[i64]) -> String {
-    let items: Vec<String> = v.iter().map(i64::to_string).collect();
-    format!("({})", items.join(","))
 }
 
 fn micros(t: OffsetDateTime) -> i64 {
@@ -339,9 +364,6 @@ fn valid_category(c: &str) -> bool {
 
 const MAX_CATEGORIES: usize = 32;
 const MAX_METADATA_BYTES: usize = 4096;
-
-/// Columns every record query selects, in the order [`row_meta`] reads them.
-const META_COLUMNS: &str = "id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size, key_version, version, created_at, updated_at";
 
 /// Marks a `metadata` column that holds the record's metadata and content type sealed under its
 /// data key (rows written before this hold them in clear, and are sealed when next rewritten).
@@ -379,43 +401,60 @@ fn seal_meta(aead: &Aead, t: TenantRef<'_>, m: &RecordMeta) -> Result<String, Va
     Ok(format!("{SEALED_META}{}", b64(&sealed)))
 }
 
-fn row_meta(r: &rusqlite::Row<'_>, region: &str) -> Result<StoredMeta, VaultError> {
-    let id: String = r.get(0)?;
+fn stored_meta(r: RawRecord, region: &str) -> Result<(StoredMeta, Vec<u8>), VaultError> {
     let corrupt = |detail: String| VaultError::Corrupt {
-        record: id.clone(),
+        record: r.id.clone(),
         detail,
     };
-    let kind: String = r.get(3)?;
-    let categories: String = r.get(4)?;
-    let column: Option<String> = r.get(5)?;
-    let (metadata, sealed) = match column {
+    let (metadata, sealed) = match r.metadata {
         Some(c) if c.starts_with(SEALED_META) => (None, Some(c)),
         other => (other, None),
     };
     let meta = RecordMeta {
-        id: id.parse().map_err(|e| corrupt(format!("{e}")))?,
-        tenant: r.get::<_, String>(1)?.parse().map_err(|e| corrupt(format!("{e}")))?,
-        product: r.get(2)?,
-        data_kind: match kind.as_str() {
+        id: r.id.parse().map_err(|e| corrupt(format!("{e}")))?,
+        tenant: r.tenant.parse().map_err(|e| corrupt(format!("{e}")))?,
+        product: r.product,
+        data_kind: match r.data_kind.as_str() {
             "design_time" => DataKind::DesignTime,
             "run_time" => DataKind::RunTime,
             other => return Err(corrupt(format!("unknown data kind `{other}`"))),
         },
-        categories: serde_json::from_str(&categories).map_err(|e| corrupt(format!("categories: {e}")))?,
+        categories: serde_json::from_str(&r.categories).map_err(|e| corrupt(format!("categories: {e}")))?,
         metadata: metadata
             .map(|m| serde_json::from_str(&m))
             .transpose()
             .map_err(|e| corrupt(format!("metadata: {e}")))?,
-        content_type: r.get(6)?,
-        encoding: r.get(7)?,
-        size: r.get::<_, i64>(8)? as usize,
-        key_version: r.get::<_, i64>(9)? as u32,
-        version: r.get::<_, i64>(10)? as u64,
+        content_type: r.content_type,
+        encoding: r.encoding,
+        size: r.size as usize,
+        key_version: r.key_version as u32,
+        version: r.version as u64,
         region: region.to_string(),
-        created_at: from_micros(r.get(11)?),
-        updated_at: from_micros(r.get(12)?),
+        created_at: from_micros(r.created_at),
+        updated_at: from_micros(r.updated_at),
     };
-    Ok(StoredMeta { meta, sealed })
+    Ok((StoredMeta { meta, sealed }, r.sealed))
+}
+
+/// A record's row: its metadata (with what is secret of it sealed in `sealed_meta`) and
+/// its ciphertext.
+fn raw_record(m: &RecordMeta, sealed: Vec<u8>, sealed_meta: String) -> RawRecord {
+    RawRecord {
+        id: m.id.to_string(),
+        tenant: m.tenant.to_string(),
+        product: m.product.clone(),
+        data_kind: m.data_kind.as_str().to_string(),
+        categories: serde_json::to_string(&m.categories).unwrap_or_else(|_| "[]".into()),
+        metadata: Some(sealed_meta),
+        content_type: String::new(),
+        encoding: m.encoding.clone(),
+        size: m.size as i64,
+        key_version: i64::from(m.key_version),
+        version: m.version as i64,
+        created_at: micros(m.created_at),
+        updated_at: micros(m.updated_at),
+        sealed,
+    }
 }
 
 /// A tenant as the vault sees it: its id and the region its data lives in.
@@ -440,32 +479,57 @@ impl Vault {
                 )
             })
             .collect();
-        let sealed_elsewhere = opts.data_dir.join("signing-key.json").exists()
-            || dirs
-                .iter()
-                .any(|(_, d)| d.join("keyring.json").exists() || RegionStore::has_data(d));
-        let (master, outcome) = MasterKey::open(&opts.data_dir, &opts.master, sealed_elsewhere)?;
-        let ring_regions: Vec<(String, PathBuf, bool)> = dirs
-            .iter()
-            .map(|(r, d)| (r.clone(), d.clone(), RegionStore::has_data(d)))
-            .collect();
-        let provider = Arc::new(LocalKeyring::open(&master, &ring_regions)?);
-        let signer = Signer::open(&master, &opts.data_dir)?;
-        let correlation =
-            keys::open_sealed_secret(&master, &opts.data_dir.join("correlation-key.json"), "correlation")?;
+        let shared_secrets = match &opts.storage {
+            VaultStorage::Files => None,
+            VaultStorage::Postgres { url, .. } => Some(pg::PgSecrets::open(url)?),
+        };
+        let files = match &shared_secrets {
+            None => SealedFiles::Dir,
+            Some(db) => SealedFiles::Shared(db),
+        };
+        let mut regions: HashMap<String, Box<dyn RegionStorage>> = HashMap::new();
+        let mut ring_regions: Vec<(String, PathBuf, bool)> = Vec::new();
+        for (r, d) in &dirs {
+            let (storage, has_data): (Box<dyn RegionStorage>, bool) = match &opts.storage {
+                VaultStorage::Files => {
+                    let has_data = SqliteRegion::has_data(d);
+                    (Box::new(SqliteRegion::open(d)?), has_data)
+                }
+                VaultStorage::Postgres { url, region_urls } => {
+                    let region = pg::PgRegion::open(region_urls.get(r).unwrap_or(url), r)?;
+                    let has_data = region.has_data()?;
+                    (Box::new(region), has_data)
+                }
+            };
+            ring_regions.push((r.clone(), d.clone(), has_data));
+            regions.insert(r.clone(), storage);
+        }
+        let signing = opts.data_dir.join("signing-key.json");
+        let mut sealed_elsewhere = files.exists(&signing, "signing-key.json")?;
+        for (r, d, has_data) in &ring_regions {
+            sealed_elsewhere |=
+                *has_data || files.exists(&d.join("keyring.json"), &format!("regions/{r}/keyring.json"))?;
+        }
+        let (master, outcome) = MasterKey::open(&opts.data_dir, &opts.master, sealed_elsewhere, &files)?;
+        let provider = Arc::new(LocalKeyring::open(&master, &ring_regions, &files)?);
+        let signer = Signer::open(&master, &opts.data_dir, &files)?;
+        let correlation = keys::open_sealed_secret(
+            &master,
+            &opts.data_dir.join("correlation-key.json"),
+            "correlation-key.json",
+            "correlation",
+            &files,
+        )?;
         let key_hash_key = {
             use aws_lc_rs::hmac;
             let root = hmac::Key::new(hmac::HMAC_SHA256, correlation.expose());
             let derived = hmac::sign(&root, b"datapact.api-key-hash/v1");
             hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
         };
-        let mut regions = HashMap::new();
-        for (r, d) in dirs {
-            regions.insert(r, RegionStore::open(&d)?);
-        }
         Ok((
             Self {
                 regions,
+                shared: shared_secrets.is_some(),
                 provider,
                 signer,
                 deks: RwLock::new(KeyCache::default()),
@@ -525,14 +589,15 @@ impl Vault {
         self.max_content_bytes
     }
 
-    /// The directory a region's storage lives in.
+    /// The directory a region's storage lives in (`None` on PostgreSQL).
     pub fn region_dir(&self, region: &str) -> Option<&std::path::Path> {
-        self.regions.get(region).map(|r| r.dir.as_path())
+        self.regions.get(region).and_then(|r| r.dir())
     }
 
-    fn region(&self, region: &str) -> Result<&RegionStore, VaultError> {
+    fn region(&self, region: &str) -> Result<&dyn RegionStorage, VaultError> {
         self.regions
             .get(region)
+            .map(|r| r.as_ref())
             .ok_or_else(|| VaultError::UnknownRegion(region.to_string()))
     }
 
@@ -564,61 +629,71 @@ impl Vault {
         ))
     }
 
-    /// Reads and unwraps data key `version` from `keys.db`.
+    /// Reads and unwraps data key `version` from the region's key store.
     fn load_dek(&self, t: TenantRef<'_>, version: u32) -> Result<Option<Arc<Aead>>, VaultError> {
-        let rs = self.region(t.region)?;
-        let row: Option<(String, Vec<u8>)> = rs.keys.read(|c| {
-            Ok(c.query_row(
-                "SELECT kek_id, wrapped FROM tenant_keys WHERE tenant_id = ?1 AND version = ?2",
-                params![t.id.to_string(), version],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
-        })?;
-        let Some((kek_id, sealed)) = row else {
+        let Some(wrapped) = self.region(t.region)?.wrapped_key(&t.id.to_string(), version)? else {
             return Ok(None);
         };
-        let key = self.provider.unwrap(
-            t.region,
-            &dek_context(t.id, version, t.region),
-            &keys::WrappedKey { kek_id, sealed },
-        )?;
+        let key = self
+            .provider
+            .unwrap(t.region, &dek_context(t.id, version, t.region), &wrapped)?;
         Ok(Some(Arc::new(Aead::new(&key)?)))
     }
 
-    /// The tenant's live (not destroyed) data key versions, as an SQL list of integers.
-    fn live_versions_sql(&self, t: TenantRef<'_>) -> Result<String, VaultError> {
-        let rs = self.region(t.region)?;
-        let versions: Vec<i64> = rs.keys.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT version FROM tenant_keys WHERE tenant_id = ?1")?;
-            let rows = stmt.query_map([t.id.to_string()], |r| r.get::<_, i64>(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
-        Ok(int_list(&versions))
+    /// The tenant's live (not destroyed) data key versions. Keys this node still holds in
+    /// memory for versions that are gone (destroyed by another node) are forgotten.
+    fn live_versions(&self, t: TenantRef<'_>) -> Result<Vec<u32>, VaultError> {
+        let live: Vec<u32> = self
+            .region(t.region)?
+            .live_keys(&t.id.to_string())?
+            .into_iter()
+            .map(|(v, _, _)| v)
+            .collect();
+        if self.shared {
+            let stale = {
+                let cache = self.deks.read().map_err(|_| VaultError::Poisoned)?;
+                cache.keys.keys().any(|(tid, v)| *tid == t.id && !live.contains(v))
+            };
+            if stale {
+                self.forget(t.id, |v| !live.contains(&v))?;
+            }
+        }
+        Ok(live)
+    }
+
+    /// Forgets `tenant`'s cached keys that `drop` selects (and its active version, if selected).
+    fn forget(&self, tenant: TenantId, drop: impl Fn(u32) -> bool) -> Result<(), VaultError> {
+        self.deks
+            .write()
+            .map_err(|_| VaultError::Poisoned)?
+            .destroyed(tenant, &drop);
+        let mut active = self.active.write().map_err(|_| VaultError::Poisoned)?;
+        if active.get(&tenant).is_some_and(|v| drop(*v)) {
+            active.remove(&tenant);
+        }
+        Ok(())
     }
 
     /// The active data key version and key, creating version 1 on the tenant's first write.
     fn active_dek(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<(u32, Arc<Aead>), VaultError> {
-        if let Some(v) = self
-            .active
-            .read()
-            .map_err(|_| VaultError::Poisoned)?
-            .get(&t.id)
-            .copied()
+        // One process alone keeps the active version in memory; nodes sharing a database read
+        // it (another node may have rotated or destroyed it).
+        let known = if self.shared {
+            self.live_versions(t)?.into_iter().max()
+        } else {
+            self.active
+                .read()
+                .map_err(|_| VaultError::Poisoned)?
+                .get(&t.id)
+                .copied()
+        };
+        if let Some(v) = known
             && let Some(a) = self.dek(t, v)?
         {
             return Ok((v, a));
         }
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
-        let rs = self.region(t.region)?;
-        let current: Option<u32> = rs.keys.read(|c| {
-            Ok(c.query_row(
-                "SELECT MAX(version) FROM tenant_keys WHERE tenant_id = ?1",
-                [t.id.to_string()],
-                |r| r.get::<_, Option<i64>>(0),
-            )?
-            .map(|v| v as u32))
-        })?;
+        let current = self.live_versions(t)?.into_iter().max();
         let version = match current {
             Some(v) => v,
             None => self.create_dek(t, now)?,
@@ -637,38 +712,19 @@ impl Vault {
     fn create_dek(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<u32, VaultError> {
         let rs = self.region(t.region)?;
         let dek = SecretKey::generate()?;
-        rs.keys.write(|c| {
-            let tx = c.transaction()?;
-            let closed: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM closed_tenants WHERE tenant_id = ?1)",
-                [t.id.to_string()],
-                |r| r.get(0),
-            )?;
-            if closed {
-                return Err(VaultError::Closed(t.id));
-            }
-            let max: i64 = tx.query_row(
-                "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM tenant_keys WHERE tenant_id = ?1
-                 UNION ALL SELECT MAX(version) FROM destroyed_keys WHERE tenant_id = ?1)",
-                [t.id.to_string()],
-                |r| Ok(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
-            )?;
-            let version = (max + 1) as u32;
-            let observer = self.observer.read().map_err(|_| VaultError::Poisoned)?.clone();
-            if let Some(o) = observer {
+        let observer = self.observer.read().map_err(|_| VaultError::Poisoned)?.clone();
+        let mut make = |version: u32| {
+            if let Some(o) = &observer {
                 o.creating(t.id, t.region, version).map_err(VaultError::Refused)?;
             }
-            let wrapped = self
-                .provider
-                .wrap(t.region, &dek_context(t.id, version, t.region), &dek)?;
-            tx.execute(
-                "INSERT INTO tenant_keys (tenant_id, version, kek_id, wrapped, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![t.id.to_string(), version, wrapped.kek_id, wrapped.sealed, micros(now)],
-            )?;
-            tx.commit()?;
-            tracing::info!(tenant = %t.id, region = t.region, version, "created a tenant data key");
-            Ok(version)
-        })
+            self.provider
+                .wrap(t.region, &dek_context(t.id, version, t.region), &dek)
+        };
+        let version = rs
+            .create_key(&t.id.to_string(), micros(now), &mut make)?
+            .ok_or(VaultError::Closed(t.id))?;
+        tracing::info!(tenant = %t.id, region = t.region, version, "created a tenant data key");
+        Ok(version)
     }
 
     fn check_content(&self, field: &str, c: &Content, content_type: Option<&str>) -> Result<(), VaultError> {
@@ -777,64 +833,46 @@ impl Vault {
         }
         let rs = self.region(t.region)?;
         let _fence = self.shred_fence.read().map_err(|_| VaultError::Poisoned)?;
-        let (key_version, aead) = self.active_dek(t, now)?;
-        let mut rows = Vec::with_capacity(records.len());
-        for (r, id) in records.into_iter().zip(ids) {
-            let sealed = aead.seal(&record_aad(t.id, id, 1, key_version), r.content.as_bytes())?;
-            let content_type = r.content_type.clone().unwrap_or_else(|| match r.content {
-                Content::Text(_) => "text/plain".into(),
-                Content::Bytes(_) => "application/octet-stream".into(),
-            });
-            let meta = RecordMeta {
-                id,
-                tenant: t.id,
-                product: r.product,
-                data_kind: r.data_kind,
-                categories: r.categories,
-                metadata: r.metadata,
-                content_type,
-                encoding: r.content.encoding().into(),
-                size: r.content.as_bytes().len(),
-                key_version,
-                version: 1,
-                region: t.region.to_string(),
-                created_at: now,
-                updated_at: now,
-            };
-            let sealed_meta = seal_meta(&aead, t, &meta)?;
-            rows.push((meta, sealed, sealed_meta));
-        }
-        rs.data.write(|c| {
-            let tx = c.transaction()?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO records (id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size,
-                     key_version, sealed, version, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                )?;
-                for (m, sealed, sealed_meta) in &rows {
-                    stmt.execute(params![
-                        m.id.to_string(),
-                        m.tenant.to_string(),
-                        m.product,
-                        m.data_kind.as_str(),
-                        serde_json::to_string(&m.categories).unwrap_or_else(|_| "[]".into()),
-                        sealed_meta,
-                        "",
-                        m.encoding,
-                        m.size as i64,
-                        m.key_version,
-                        sealed,
-                        m.version as i64,
-                        micros(m.created_at),
-                        micros(m.updated_at),
-                    ])?;
-                }
+        // On a shared database another node may destroy the key between taking it and
+        // writing: the write is then refused by the database and sealed again under a new key.
+        for _ in 0..4 {
+            let (key_version, aead) = self.active_dek(t, now)?;
+            let mut metas = Vec::with_capacity(records.len());
+            let mut rows = Vec::with_capacity(records.len());
+            for (r, id) in records.iter().zip(&ids) {
+                let sealed = aead.seal(&record_aad(t.id, *id, 1, key_version), r.content.as_bytes())?;
+                let content_type = r.content_type.clone().unwrap_or_else(|| match r.content {
+                    Content::Text(_) => "text/plain".into(),
+                    Content::Bytes(_) => "application/octet-stream".into(),
+                });
+                let meta = RecordMeta {
+                    id: *id,
+                    tenant: t.id,
+                    product: r.product.clone(),
+                    data_kind: r.data_kind,
+                    categories: r.categories.clone(),
+                    metadata: r.metadata.clone(),
+                    content_type,
+                    encoding: r.content.encoding().into(),
+                    size: r.content.as_bytes().len(),
+                    key_version,
+                    version: 1,
+                    region: t.region.to_string(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                let sealed_meta = seal_meta(&aead, t, &meta)?;
+                rows.push(raw_record(&meta, sealed, sealed_meta));
+                metas.push(meta);
             }
-            tx.commit()?;
-            Ok(())
-        })?;
-        Ok(rows.into_iter().map(|(m, _, _)| m).collect())
+            if rs.insert(&t.id.to_string(), key_version, &rows)? {
+                return Ok(metas);
+            }
+            self.forget(t.id, |v| v == key_version)?;
+        }
+        Err(VaultError::KeyStore(
+            "the tenant's data keys keep changing; retry".into(),
+        ))
     }
 
     fn decrypt(&self, t: TenantRef<'_>, meta: &RecordMeta, sealed: &[u8]) -> Result<Content, VaultError> {
@@ -861,19 +899,12 @@ impl Vault {
 
     /// A record's metadata.
     pub fn meta(&self, t: TenantRef<'_>, id: RecordId) -> Result<RecordMeta, VaultError> {
-        let rs = self.region(t.region)?;
-        rs.data
-            .read(|c| {
-                let mut stmt = c.prepare_cached(&format!(
-                    "SELECT {META_COLUMNS} FROM records WHERE id = ?1 AND tenant_id = ?2"
-                ))?;
-                let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
-                match rows.next()? {
-                    Some(r) => row_meta(r, t.region),
-                    None => Err(VaultError::NotFound(id.to_string())),
-                }
-            })
-            .and_then(|m| self.opened(t, m))
+        let row = self
+            .region(t.region)?
+            .fetch(&t.id.to_string(), &id.to_string(), false)?
+            .ok_or_else(|| VaultError::NotFound(id.to_string()))?;
+        let (stored, _) = stored_meta(row, t.region)?;
+        self.opened(t, stored)
     }
 
     /// The record's metadata, unsealed; a record whose key was destroyed (a purge whose rows
@@ -903,85 +934,39 @@ impl Vault {
 
     /// A record with its decrypted content.
     pub fn get(&self, t: TenantRef<'_>, id: RecordId) -> Result<Record, VaultError> {
-        let rs = self.region(t.region)?;
-        let (meta, sealed) = rs.data.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, sealed FROM records WHERE id = ?1 AND tenant_id = ?2"
-            ))?;
-            let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
-            match rows.next()? {
-                Some(r) => Ok((row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?)),
-                None => Err(VaultError::NotFound(id.to_string())),
-            }
-        })?;
-        let meta = self.opened(t, meta)?;
+        let row = self
+            .region(t.region)?
+            .fetch(&t.id.to_string(), &id.to_string(), true)?
+            .ok_or_else(|| VaultError::NotFound(id.to_string()))?;
+        let (stored, sealed) = stored_meta(row, t.region)?;
+        let meta = self.opened(t, stored)?;
         let content = self.decrypt(t, &meta, &sealed)?;
         Ok(Record { meta, content })
     }
 
     /// Metadata of a tenant's records, filtered and paginated by id.
     pub fn list(&self, t: TenantRef<'_>, f: &ListFilter) -> Result<Vec<RecordMeta>, VaultError> {
-        let rs = self.region(t.region)?;
-        let mut sql = format!(
-            "SELECT {META_COLUMNS} FROM records WHERE tenant_id = ?1 AND key_version IN {}",
-            self.live_versions_sql(t)?
-        );
-        let mut args: Vec<rusqlite::types::Value> = vec![t.id.to_string().into()];
-        let mut push = |cond: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+        let live = self.live_versions(t)?;
+        let filter = RecordFilter {
+            product: f.product.as_deref(),
+            data_kind: f.data_kind.map(|k| k.as_str()),
+            category: f.category.as_deref(),
+            created_after: f.created_after.map(micros),
+            created_before: f.created_before.map(micros),
+            after: f.after.map(|a| a.to_string()),
+            limit: f.limit,
         };
-        if let Some(p) = &f.product {
-            push(" AND product = ?", p.clone().into());
-        }
-        if let Some(k) = f.data_kind {
-            push(" AND data_kind = ?", k.as_str().to_string().into());
-        }
-        if let Some(cat) = &f.category {
-            push(
-                " AND EXISTS (SELECT 1 FROM json_each(records.categories) j WHERE j.value = ? OR substr(j.value, 1, length(?) + 1) = ? || '.')",
-                cat.clone().into(),
-            );
-        }
-        if let Some(a) = f.created_after {
-            push(" AND created_at >= ?", micros(a).into());
-        }
-        if let Some(b) = f.created_before {
-            push(" AND created_at < ?", micros(b).into());
-        }
-        if let Some(after) = f.after {
-            push(" AND id > ?", after.to_string().into());
-        }
-        sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit.clamp(1, 10_000)));
-        rs.data
-            .read(|c| {
-                let mut stmt = c.prepare_cached(&sql)?;
-                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-                let mut out = Vec::new();
-                while let Some(r) = rows.next()? {
-                    out.push(row_meta(r, t.region)?);
-                }
-                Ok(out)
-            })?
+        self.region(t.region)?
+            .list(&t.id.to_string(), &live, &filter)?
             .into_iter()
-            .map(|m| self.opened(t, m))
+            .map(|r| self.opened(t, stored_meta(r, t.region)?.0))
             .collect()
     }
 
     /// Number of a tenant's live records, optionally for one product.
     pub fn count(&self, t: TenantRef<'_>, product: Option<&str>) -> Result<u64, VaultError> {
-        let rs = self.region(t.region)?;
-        let live = self.live_versions_sql(t)?;
-        rs.data.read(|c| {
-            let n: i64 = c.query_row(
-                &format!(
-                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND (?2 IS NULL OR product = ?2) AND key_version IN {live}"
-                ),
-                params![t.id.to_string(), product],
-                |r| r.get(0),
-            )?;
-            Ok(n as u64)
-        })
+        let live = self.live_versions(t)?;
+        self.region(t.region)?.count(&t.id.to_string(), product, &live)
     }
 
     /// Replaces a record's content and/or labels. New content gets a new ciphertext under the
@@ -1006,79 +991,58 @@ impl Vault {
         let _fence = self.shred_fence.read().map_err(|_| VaultError::Poisoned)?;
         // A shredded record is gone: it must not be sealed again under a new key.
         self.meta(t, id)?;
-        let (active_version, active) = self.active_dek(t, now)?;
-        rs.data.write(|c| {
-            let tx = c.transaction()?;
-            let (stored, sealed) = {
-                let mut stmt =
-                    tx.prepare_cached(&format!("SELECT {META_COLUMNS}, sealed FROM records WHERE id = ?1 AND tenant_id = ?2"))?;
-                let mut rows = stmt.query(params![id.to_string(), t.id.to_string()])?;
-                match rows.next()? {
-                    Some(r) => (row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?),
-                    None => return Err(VaultError::NotFound(id.to_string())),
-                }
-            };
-            let mut meta = self.opened(t, stored)?;
-            let content = match patch.content {
-                Some(c) => c,
-                None => {
-                    if let Some(ct) = &patch.content_type {
+        for _ in 0..4 {
+            let (active_version, active) = self.active_dek(t, now)?;
+            let mut patch = Some(patch.clone());
+            let mut change = |row: RawRecord| -> Result<RawRecord, VaultError> {
+                let patch = patch.take().unwrap_or_default();
+                let (stored, sealed) = stored_meta(row, t.region)?;
+                let mut meta = self.opened(t, stored)?;
+                let content = match patch.content {
+                    Some(c) => c,
+                    None => {
                         let current = self.decrypt(t, &meta, &sealed)?;
-                        self.check_content("content", &current, Some(ct))?;
+                        if let Some(ct) = &patch.content_type {
+                            self.check_content("content", &current, Some(ct))?;
+                        }
                         current
-                    } else {
-                        self.decrypt(t, &meta, &sealed)?
                     }
+                };
+                meta.version += 1;
+                meta.key_version = active_version;
+                meta.size = content.as_bytes().len();
+                meta.encoding = content.encoding().into();
+                if let Some(ct) = patch.content_type {
+                    meta.content_type = ct;
                 }
+                if let Some(cats) = patch.categories {
+                    meta.categories = cats;
+                }
+                if patch.metadata.is_some() {
+                    meta.metadata = patch.metadata;
+                }
+                meta.updated_at = now;
+                let sealed = active.seal(&record_aad(t.id, id, meta.version, active_version), content.as_bytes())?;
+                let sealed_meta = seal_meta(&active, t, &meta)?;
+                Ok(raw_record(&meta, sealed, sealed_meta))
             };
-            meta.version += 1;
-            meta.key_version = active_version;
-            meta.size = content.as_bytes().len();
-            meta.encoding = content.encoding().into();
-            if let Some(ct) = patch.content_type {
-                meta.content_type = ct;
+            match rs.update(&t.id.to_string(), &id.to_string(), active_version, &mut change)? {
+                UpdateOutcome::Done(Some(row), _) => return self.opened(t, stored_meta(*row, t.region)?.0),
+                UpdateOutcome::Done(None, _) | UpdateOutcome::Missing => {
+                    return Err(VaultError::NotFound(id.to_string()));
+                }
+                UpdateOutcome::KeyGone => self.forget(t.id, |v| v == active_version)?,
             }
-            if let Some(cats) = patch.categories {
-                meta.categories = cats;
-            }
-            if patch.metadata.is_some() {
-                meta.metadata = patch.metadata;
-            }
-            meta.updated_at = now;
-            let sealed = active.seal(&record_aad(t.id, id, meta.version, active_version), content.as_bytes())?;
-            let sealed_meta = seal_meta(&active, t, &meta)?;
-            tx.execute(
-                "UPDATE records SET categories = ?3, metadata = ?4, content_type = ?5, encoding = ?6, size = ?7, key_version = ?8,
-                 sealed = ?9, version = ?10, updated_at = ?11 WHERE id = ?1 AND tenant_id = ?2",
-                params![
-                    id.to_string(),
-                    t.id.to_string(),
-                    serde_json::to_string(&meta.categories).unwrap_or_else(|_| "[]".into()),
-                    sealed_meta,
-                    "",
-                    meta.encoding,
-                    meta.size as i64,
-                    active_version,
-                    sealed,
-                    meta.version as i64,
-                    micros(now),
-                ],
-            )?;
-            tx.commit()?;
-            Ok(meta)
-        })
+        }
+        Err(VaultError::KeyStore(
+            "the tenant's data keys keep changing; retry".into(),
+        ))
     }
 
     /// Deletes one record.
     pub fn delete(&self, t: TenantRef<'_>, id: RecordId) -> Result<(), VaultError> {
         self.meta(t, id)?;
-        let rs = self.region(t.region)?;
-        let n = rs.data.write(|c| {
-            Ok(c.execute(
-                "DELETE FROM records WHERE id = ?1 AND tenant_id = ?2",
-                params![id.to_string(), t.id.to_string()],
-            )?)
-        })?;
+        let n = self.region(t.region)?.delete(&t.id.to_string(), &id.to_string())?;
         if n == 0 {
             return Err(VaultError::NotFound(id.to_string()));
         }
@@ -1097,19 +1061,11 @@ impl Vault {
         let mut after = String::new();
         let mut n = 0u64;
         loop {
-            let page: Vec<(StoredMeta, Vec<u8>)> = rs.data.read(|c| {
-                let sql = format!(
-                    "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND id > ?2 AND (?3 IS NULL OR product = ?3)
-                     ORDER BY id LIMIT 256"
-                );
-                let mut stmt = c.prepare_cached(&sql)?;
-                let mut rows = stmt.query(params![t.id.to_string(), after, product])?;
-                let mut out = Vec::new();
-                while let Some(r) = rows.next()? {
-                    out.push((row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?));
-                }
-                Ok(out)
-            })?;
+            let page: Vec<(StoredMeta, Vec<u8>)> = rs
+                .page(&t.id.to_string(), &after, product, 256)?
+                .into_iter()
+                .map(|r| stored_meta(r, t.region))
+                .collect::<Result<_, _>>()?;
             let Some((last, _)) = page.last() else {
                 return Ok(n);
             };
@@ -1153,16 +1109,7 @@ impl Vault {
     /// records it with its intent and destroys no version above it, so a key created for a
     /// write after the purge was asked for is never destroyed by it.
     pub fn max_key_version(&self, t: TenantRef<'_>) -> Result<u32, VaultError> {
-        let rs = self.region(t.region)?;
-        rs.keys.read(|c| {
-            let max: Option<i64> = c.query_row(
-                "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM tenant_keys WHERE tenant_id = ?1
-                 UNION ALL SELECT MAX(version) FROM destroyed_keys WHERE tenant_id = ?1)",
-                [t.id.to_string()],
-                |r| r.get(0),
-            )?;
-            Ok(max.unwrap_or(0) as u32)
-        })
+        self.region(t.region)?.max_version(&t.id.to_string())
     }
 
     /// Step one of a purge, idempotent: destroys the tenant's live key versions up to `up_to`
@@ -1192,48 +1139,11 @@ impl Vault {
         let fence = self.shred_fence.write().map_err(|_| VaultError::Poisoned)?;
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
         let rs = self.region(t.region)?;
-        let destroyed = rs.keys.write(|c| {
-            let tx = c.transaction()?;
-            let rows: Vec<(u32, String)> = {
-                let mut stmt = tx.prepare(
-                    "SELECT version, kek_id FROM tenant_keys WHERE tenant_id = ?1 AND version <= ?2 ORDER BY version",
-                )?;
-                let rows = stmt.query_map(params![t.id.to_string(), up_to as i64], |r| {
-                    Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
-                })?;
-                rows.collect::<Result<_, _>>()?
-            };
-            for (v, kek) in &rows {
-                tx.execute(
-                    "INSERT OR REPLACE INTO destroyed_keys (tenant_id, version, kek_id, destroyed_at, purge) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![t.id.to_string(), v, kek, micros(now), purge],
-                )?;
-            }
-            tx.execute(
-                "DELETE FROM tenant_keys WHERE tenant_id = ?1 AND version <= ?2",
-                params![t.id.to_string(), up_to as i64],
-            )?;
-            if close {
-                tx.execute(
-                    "INSERT OR IGNORE INTO closed_tenants (tenant_id, closed_at) VALUES (?1, ?2)",
-                    params![t.id.to_string(), micros(now)],
-                )?;
-            }
-            tx.commit()?;
-            Ok(rows)
-        })?;
-        self.deks
-            .write()
-            .map_err(|_| VaultError::Poisoned)?
-            .destroyed(t.id, |v| v <= up_to);
-        if let Ok(mut active) = self.active.write()
-            && active.get(&t.id).is_some_and(|v| *v <= up_to)
-        {
-            active.remove(&t.id);
-        }
+        let destroyed = rs.destroy_keys(&t.id.to_string(), KeySelection::UpTo(up_to), purge, close, micros(now));
+        // Whatever the outcome, this node's copies of the keys go.
+        self.forget(t.id, |v| v <= up_to)?;
+        let destroyed = destroyed?;
         drop(fence);
-        // The wrapped keys must not survive in the WAL either.
-        rs.keys.checkpoint()?;
         tracing::info!(tenant = %t.id, region = t.region, versions = destroyed.len(), "destroyed the tenant's data keys");
         Ok(destroyed)
     }
@@ -1251,16 +1161,7 @@ impl Vault {
         record_count: u64,
         now: OffsetDateTime,
     ) -> Result<DeletionCertificate, VaultError> {
-        let rs = self.region(t.region)?;
-        let rows: Vec<(u32, String, i64)> = rs.keys.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT version, kek_id, destroyed_at FROM destroyed_keys WHERE tenant_id = ?1 AND purge = ?2 ORDER BY version",
-            )?;
-            let rows = stmt.query_map(params![t.id.to_string(), purge], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
+        let rows = self.region(t.region)?.destroyed_keys(&t.id.to_string(), Some(purge))?;
         let mut kek_ids: Vec<String> = rows.iter().map(|(_, k, _)| k.clone()).collect();
         kek_ids.sort();
         kek_ids.dedup();
@@ -1282,12 +1183,7 @@ impl Vault {
 
     #[cfg(test)]
     fn forget_keys(&self, tenant: TenantId) -> Result<(), VaultError> {
-        self.deks
-            .write()
-            .map_err(|_| VaultError::Poisoned)?
-            .destroyed(tenant, |_| true);
-        self.active.write().map_err(|_| VaultError::Poisoned)?.remove(&tenant);
-        Ok(())
+        self.forget(tenant, |_| true)
     }
 
     /// Removes up to `batch` of the tenant's rows sealed under destroyed key versions; returns
@@ -1295,31 +1191,19 @@ impl Vault {
     /// purge, under a new key) are never touched.
     pub fn remove_rows(&self, t: TenantRef<'_>, batch: usize) -> Result<usize, VaultError> {
         let rs = self.region(t.region)?;
-        let destroyed: Vec<i64> = rs.keys.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT version FROM destroyed_keys WHERE tenant_id = ?1")?;
-            let rows = stmt.query_map([t.id.to_string()], |r| r.get::<_, i64>(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
-        let n = rs.data.write(|c| {
-            Ok(c.execute(
-                &format!(
-                    "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE tenant_id = ?1 AND key_version IN {} LIMIT ?2)",
-                    int_list(&destroyed)
-                ),
-                params![t.id.to_string(), batch as i64],
-            )?)
-        })?;
-        if n == 0 {
-            rs.data.checkpoint()?;
-        }
-        Ok(n)
+        let tenant = t.id.to_string();
+        let destroyed: Vec<u32> = rs
+            .destroyed_keys(&tenant, None)?
+            .into_iter()
+            .map(|(v, _, _)| v)
+            .collect();
+        rs.remove_rows(&tenant, &destroyed, batch)
     }
 
-    /// Flushes a region's WAL into its databases and truncates it (after deletions).
+    /// Makes a region's deletions final on disk (SQLite: flushes its WAL into the databases
+    /// and truncates it).
     pub fn checkpoint(&self, region: &str) -> Result<(), VaultError> {
-        let rs = self.region(region)?;
-        rs.data.checkpoint()?;
-        rs.keys.checkpoint()
+        self.region(region)?.checkpoint()
     }
 
     /// Destroys the tenant's keys and signs a deletion certificate in one call; rows are
@@ -1352,29 +1236,18 @@ impl Vault {
     pub fn reencrypt(&self, t: TenantRef<'_>, batch: usize, now: OffsetDateTime) -> Result<(usize, u64), VaultError> {
         let rs = self.region(t.region)?;
         let _fence = self.shred_fence.read().map_err(|_| VaultError::Poisoned)?;
-        let live = self.live_versions_sql(t)?;
-        if live == "()" {
-            // Every key was destroyed (a purge): nothing is left to move, and no key is created.
-            return Ok((0, 0));
-        }
-        let (active_version, active) = self.active_dek(t, now)?;
-        let moved = rs.data.write(|c| {
-            let tx = c.transaction()?;
-            let rows: Vec<(StoredMeta, Vec<u8>)> = {
-                let mut stmt = tx.prepare_cached(&format!(
-                    "SELECT {META_COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {live} LIMIT ?3"
-                ))?;
-                let mut rows = stmt.query(params![t.id.to_string(), active_version, batch as i64])?;
-                let mut out = Vec::new();
-                while let Some(r) = rows.next()? {
-                    out.push((row_meta(r, t.region)?, r.get::<_, Vec<u8>>(13)?));
-                }
-                out
-            };
-            let moved = rows.len();
-            for (stored, sealed) in rows {
+        let tenant = t.id.to_string();
+        for _ in 0..4 {
+            let live = self.live_versions(t)?;
+            if live.is_empty() {
+                // Every key was destroyed (a purge): nothing is left to move, and no key is created.
+                return Ok((0, 0));
+            }
+            let (active_version, active) = self.active_dek(t, now)?;
+            let mut reseal = |row: RawRecord| -> Result<RawRecord, VaultError> {
                 // The metadata moves to the new key too (rows written before it was sealed
                 // are sealed now).
+                let (stored, sealed) = stored_meta(row, t.region)?;
                 let mut meta = self.opened(t, stored)?;
                 let content = self.decrypt(t, &meta, &sealed)?;
                 meta.key_version = active_version;
@@ -1382,75 +1255,59 @@ impl Vault {
                     &record_aad(t.id, meta.id, meta.version, active_version),
                     content.as_bytes(),
                 )?;
-                tx.execute(
-                    "UPDATE records SET key_version = ?2, sealed = ?3, metadata = ?4, content_type = '' WHERE id = ?1",
-                    params![meta.id.to_string(), active_version, resealed, seal_meta(&active, t, &meta)?],
-                )?;
+                let sealed_meta = seal_meta(&active, t, &meta)?;
+                Ok(raw_record(&meta, resealed, sealed_meta))
+            };
+            match rs.reencrypt(&tenant, active_version, &live, batch, &mut reseal)? {
+                UpdateOutcome::Done(_, moved) => {
+                    let remaining = rs.remaining(&tenant, active_version, &live)?;
+                    return Ok((moved, remaining));
+                }
+                UpdateOutcome::Missing => return Ok((0, 0)),
+                UpdateOutcome::KeyGone => self.forget(t.id, |v| v == active_version)?,
             }
-            tx.commit()?;
-            Ok(moved)
-        })?;
-        let remaining: i64 = rs.data.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {live}"
-                ),
-                params![t.id.to_string(), active_version],
-                |r| r.get(0),
-            )?)
-        })?;
-        Ok((moved, remaining as u64))
+        }
+        Err(VaultError::KeyStore(
+            "the tenant's data keys keep changing; retry".into(),
+        ))
     }
 
     /// Destroys key versions older than the active one that no record uses any more.
     pub fn retire_unused_keys(&self, t: TenantRef<'_>, now: OffsetDateTime) -> Result<Vec<u32>, VaultError> {
-        let versions = self.key_versions(t)?;
+        // Writes of this process are wholly before (and counted) or after (under the active
+        // key); on PostgreSQL the region also recounts under its lock, for other nodes'.
+        let _fence = self.shred_fence.write().map_err(|_| VaultError::Poisoned)?;
         let _g = self.key_lock.lock().map_err(|_| VaultError::Poisoned)?;
+        let versions = self.key_versions(t)?;
         let rs = self.region(t.region)?;
-        let retire: Vec<&KeyVersion> = versions.iter().filter(|k| !k.active && k.records == 0).collect();
+        let retire: Vec<u32> = versions
+            .iter()
+            .filter(|k| !k.active && k.records == 0)
+            .map(|k| k.version)
+            .collect();
         if retire.is_empty() {
             return Ok(Vec::new());
         }
-        rs.keys.write(|c| {
-            let tx = c.transaction()?;
-            for k in &retire {
-                tx.execute(
-                    "INSERT OR REPLACE INTO destroyed_keys (tenant_id, version, kek_id, destroyed_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![t.id.to_string(), k.version, k.kek_id, micros(now)],
-                )?;
-                tx.execute("DELETE FROM tenant_keys WHERE tenant_id = ?1 AND version = ?2", params![t.id.to_string(), k.version])?;
-            }
-            tx.commit()?;
-            Ok(())
-        })?;
-        let retired: Vec<u32> = retire.iter().map(|k| k.version).collect();
-        self.deks
-            .write()
-            .map_err(|_| VaultError::Poisoned)?
-            .destroyed(t.id, |v| retired.contains(&v));
-        rs.keys.checkpoint()?;
+        let retired: Vec<u32> = rs
+            .destroy_keys(
+                &t.id.to_string(),
+                KeySelection::Unused(&retire),
+                None,
+                false,
+                micros(now),
+            )?
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect();
+        self.forget(t.id, |v| retired.contains(&v))?;
         Ok(retired)
     }
 
     /// The tenant's live key versions with how many records each encrypts.
     pub fn key_versions(&self, t: TenantRef<'_>) -> Result<Vec<KeyVersion>, VaultError> {
         let rs = self.region(t.region)?;
-        let keys: Vec<(u32, String, i64)> = rs.keys.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT version, kek_id, created_at FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version")?;
-            let rows = stmt.query_map([t.id.to_string()], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
-        let counts: HashMap<u32, u64> = rs.data.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT key_version, COUNT(*) FROM records WHERE tenant_id = ?1 GROUP BY key_version")?;
-            let rows = stmt.query_map([t.id.to_string()], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
+        let keys = rs.live_keys(&t.id.to_string())?;
+        let counts = rs.counts_by_key(&t.id.to_string())?;
         let active = keys.iter().map(|k| k.0).max();
         Ok(keys
             .into_iter()
@@ -1470,18 +1327,12 @@ impl Vault {
         let mut total = 0;
         for rule in rules {
             let cutoff = micros(now - time::Duration::days(rule.max_age_days as i64));
-            total += rs.data.write(|c| {
-                Ok(c.execute(
-                    "DELETE FROM records WHERE tenant_id = ?1 AND created_at < ?2 AND (?3 IS NULL OR product = ?3)
-                     AND (?4 IS NULL OR data_kind = ?4)",
-                    params![
-                        t.id.to_string(),
-                        cutoff,
-                        rule.product,
-                        rule.data_kind.map(|k| k.as_str())
-                    ],
-                )?)
-            })?;
+            total += rs.sweep(
+                &t.id.to_string(),
+                cutoff,
+                rule.product.as_deref(),
+                rule.data_kind.map(|k| k.as_str()),
+            )?;
         }
         Ok(total)
     }
@@ -1489,14 +1340,9 @@ impl Vault {
     /// The raw stored ciphertext of a record, for tests that prove where bytes live.
     #[doc(hidden)]
     pub fn raw_sealed(&self, t: TenantRef<'_>, id: RecordId) -> Result<Vec<u8>, VaultError> {
-        let rs = self.region(t.region)?;
-        rs.data.read(|c| {
-            c.query_row("SELECT sealed FROM records WHERE id = ?1", [id.to_string()], |r| {
-                r.get::<_, Vec<u8>>(0)
-            })
-            .optional()?
+        self.region(t.region)?
+            .raw_sealed(&id.to_string())?
             .ok_or_else(|| VaultError::NotFound(id.to_string()))
-        })
     }
 }
 
@@ -1526,6 +1372,7 @@ mod tests {
             regions: vec![("eu".into(), None)],
             master: MasterSecret::KeyFile(dir.path().join("master.key")),
             max_content_bytes: 1 << 20,
+            storage: Default::default(),
         })
         .unwrap();
         let v = Arc::new(v);

@@ -5,7 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::Connection;
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::keys::WrappedKey;
+use crate::region::{KeySelection, LiveKey, RawRecord, RecordFilter, RegionStorage, UpdateOutcome};
 
 use crate::VaultError;
 
@@ -152,13 +157,13 @@ impl Db {
 }
 
 /// One region's record and key databases.
-pub(crate) struct RegionStore {
-    pub(crate) dir: PathBuf,
-    pub(crate) data: Db,
-    pub(crate) keys: Db,
+pub(crate) struct SqliteRegion {
+    dir: PathBuf,
+    data: Db,
+    keys: Db,
 }
 
-impl RegionStore {
+impl SqliteRegion {
     /// Whether a region directory already holds data (so its keyring must exist).
     pub(crate) fn has_data(dir: &Path) -> bool {
         dir.join("vault.db").exists() || dir.join("keys.db").exists()
@@ -175,4 +180,429 @@ impl RegionStore {
             keys: Db::open(dir.join("keys.db"), KEYS_SCHEMA)?,
         })
     }
+}
+
+/// `(1,2,3)`: integers for an SQL `IN` (never text from outside, so nothing to escape).
+fn int_list(v: &[u32]) -> String {
+    let items: Vec<String> = v.iter().map(u32::to_string).collect();
+    format!("({})", items.join(","))
+}
+
+/// Columns every record query selects, in the order [`raw`] reads them.
+const COLUMNS: &str = "id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size, key_version, version, created_at, updated_at";
+
+fn raw(r: &rusqlite::Row<'_>, content: bool) -> rusqlite::Result<RawRecord> {
+    Ok(RawRecord {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        product: r.get(2)?,
+        data_kind: r.get(3)?,
+        categories: r.get(4)?,
+        metadata: r.get(5)?,
+        content_type: r.get(6)?,
+        encoding: r.get(7)?,
+        size: r.get(8)?,
+        key_version: r.get(9)?,
+        version: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        sealed: if content { r.get(13)? } else { Vec::new() },
+    })
+}
+
+fn collect(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    args: impl rusqlite::Params,
+    content: bool,
+) -> Result<Vec<RawRecord>, VaultError> {
+    let rows = stmt.query_map(args, |r| raw(r, content))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn write_row(tx: &rusqlite::Transaction<'_>, m: &RawRecord) -> Result<(), VaultError> {
+    tx.execute(
+        "UPDATE records SET categories = ?3, metadata = ?4, content_type = ?5, encoding = ?6, size = ?7, key_version = ?8,
+         sealed = ?9, version = ?10, updated_at = ?11 WHERE id = ?1 AND tenant_id = ?2",
+        params![
+            m.id,
+            m.tenant,
+            m.categories,
+            m.metadata,
+            m.content_type,
+            m.encoding,
+            m.size,
+            m.key_version,
+            m.sealed,
+            m.version,
+            m.updated_at,
+        ],
+    )?;
+    Ok(())
+}
+
+impl RegionStorage for SqliteRegion {
+    fn dir(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+
+    fn wrapped_key(&self, tenant: &str, version: u32) -> Result<Option<WrappedKey>, VaultError> {
+        self.keys.read(|c| {
+            Ok(c.query_row(
+                "SELECT kek_id, wrapped FROM tenant_keys WHERE tenant_id = ?1 AND version = ?2",
+                params![tenant, version],
+                |r| {
+                    Ok(WrappedKey {
+                        kek_id: r.get(0)?,
+                        sealed: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn live_keys(&self, tenant: &str) -> Result<Vec<LiveKey>, VaultError> {
+        self.keys.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT version, kek_id, created_at FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version",
+            )?;
+            let rows = stmt.query_map([tenant], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn max_version(&self, tenant: &str) -> Result<u32, VaultError> {
+        self.keys.read(|c| max_version(c, tenant))
+    }
+
+    fn create_key(
+        &self,
+        tenant: &str,
+        now: i64,
+        make: &mut dyn FnMut(u32) -> Result<WrappedKey, VaultError>,
+    ) -> Result<Option<u32>, VaultError> {
+        self.keys.write(|c| {
+            let tx = c.transaction()?;
+            let closed: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM closed_tenants WHERE tenant_id = ?1)",
+                [tenant],
+                |r| r.get(0),
+            )?;
+            if closed {
+                return Ok(None);
+            }
+            let version = max_version(&tx, tenant)? + 1;
+            let wrapped = make(version)?;
+            tx.execute(
+                "INSERT INTO tenant_keys (tenant_id, version, kek_id, wrapped, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![tenant, version, wrapped.kek_id, wrapped.sealed, now],
+            )?;
+            tx.commit()?;
+            Ok(Some(version))
+        })
+    }
+
+    fn destroy_keys(
+        &self,
+        tenant: &str,
+        which: KeySelection<'_>,
+        purge: Option<&str>,
+        close: bool,
+        now: i64,
+    ) -> Result<Vec<(u32, String)>, VaultError> {
+        let destroyed = self.keys.write(|c| {
+            let tx = c.transaction()?;
+            let rows: Vec<(u32, String)> = {
+                let mut stmt =
+                    tx.prepare("SELECT version, kek_id FROM tenant_keys WHERE tenant_id = ?1 ORDER BY version")?;
+                let rows = stmt.query_map([tenant], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))?;
+                let all: Vec<(u32, String)> = rows.collect::<Result<_, _>>()?;
+                all.into_iter().filter(|(v, _)| which.takes(*v)).collect()
+            };
+            for (v, kek) in &rows {
+                tx.execute(
+                    "INSERT OR REPLACE INTO destroyed_keys (tenant_id, version, kek_id, destroyed_at, purge) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![tenant, v, kek, now, purge],
+                )?;
+                tx.execute(
+                    "DELETE FROM tenant_keys WHERE tenant_id = ?1 AND version = ?2",
+                    params![tenant, v],
+                )?;
+            }
+            if close {
+                tx.execute(
+                    "INSERT OR IGNORE INTO closed_tenants (tenant_id, closed_at) VALUES (?1, ?2)",
+                    params![tenant, now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(rows)
+        })?;
+        // The wrapped keys must not survive in the WAL either.
+        self.keys.checkpoint()?;
+        Ok(destroyed)
+    }
+
+    fn destroyed_keys(&self, tenant: &str, purge: Option<&str>) -> Result<Vec<LiveKey>, VaultError> {
+        self.keys.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT version, kek_id, destroyed_at FROM destroyed_keys
+                 WHERE tenant_id = ?1 AND (?2 IS NULL OR purge = ?2) ORDER BY version",
+            )?;
+            let rows = stmt.query_map(params![tenant, purge], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn insert(&self, _tenant: &str, _key_version: u32, rows: &[RawRecord]) -> Result<bool, VaultError> {
+        // One process owns these files, and the vault's fence keeps destruction out while
+        // this runs: the version is live.
+        self.data.write(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO records (id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size,
+                     key_version, sealed, version, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )?;
+                for m in rows {
+                    stmt.execute(params![
+                        m.id,
+                        m.tenant,
+                        m.product,
+                        m.data_kind,
+                        m.categories,
+                        m.metadata,
+                        m.content_type,
+                        m.encoding,
+                        m.size,
+                        m.key_version,
+                        m.sealed,
+                        m.version,
+                        m.created_at,
+                        m.updated_at,
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn fetch(&self, tenant: &str, id: &str, content: bool) -> Result<Option<RawRecord>, VaultError> {
+        self.data.read(|c| {
+            let cols = if content {
+                format!("{COLUMNS}, sealed")
+            } else {
+                COLUMNS.to_string()
+            };
+            let mut stmt = c.prepare_cached(&format!("SELECT {cols} FROM records WHERE id = ?1 AND tenant_id = ?2"))?;
+            Ok(stmt.query_row(params![id, tenant], |r| raw(r, content)).optional()?)
+        })
+    }
+
+    fn list(&self, tenant: &str, live: &[u32], f: &RecordFilter<'_>) -> Result<Vec<RawRecord>, VaultError> {
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE tenant_id = ?1 AND key_version IN {}",
+            int_list(live)
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![tenant.to_string().into()];
+        let mut push = |cond: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(p) = f.product {
+            push(" AND product = ?", p.to_string().into());
+        }
+        if let Some(k) = f.data_kind {
+            push(" AND data_kind = ?", k.to_string().into());
+        }
+        if let Some(cat) = f.category {
+            push(
+                " AND EXISTS (SELECT 1 FROM json_each(records.categories) j WHERE j.value = ? OR substr(j.value, 1, length(?) + 1) = ? || '.')",
+                cat.to_string().into(),
+            );
+        }
+        if let Some(a) = f.created_after {
+            push(" AND created_at >= ?", a.into());
+        }
+        if let Some(b) = f.created_before {
+            push(" AND created_at < ?", b.into());
+        }
+        if let Some(after) = &f.after {
+            push(" AND id > ?", after.clone().into());
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit.clamp(1, 10_000)));
+        self.data.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            collect(&mut stmt, rusqlite::params_from_iter(args.iter()), false)
+        })
+    }
+
+    fn count(&self, tenant: &str, product: Option<&str>, live: &[u32]) -> Result<u64, VaultError> {
+        self.data.read(|c| {
+            let n: i64 = c.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND (?2 IS NULL OR product = ?2) AND key_version IN {}",
+                    int_list(live)
+                ),
+                params![tenant, product],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+    }
+
+    fn counts_by_key(&self, tenant: &str) -> Result<HashMap<u32, u64>, VaultError> {
+        self.data.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT key_version, COUNT(*) FROM records WHERE tenant_id = ?1 GROUP BY key_version")?;
+            let rows = stmt.query_map([tenant], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn update(
+        &self,
+        tenant: &str,
+        id: &str,
+        _key_version: u32,
+        change: &mut dyn FnMut(RawRecord) -> Result<RawRecord, VaultError>,
+    ) -> Result<UpdateOutcome, VaultError> {
+        self.data.write(|c| {
+            let tx = c.transaction()?;
+            let stored = tx
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS}, sealed FROM records WHERE id = ?1 AND tenant_id = ?2"
+                ))?
+                .query_row(params![id, tenant], |r| raw(r, true))
+                .optional()?;
+            let Some(stored) = stored else {
+                return Ok(UpdateOutcome::Missing);
+            };
+            let new = change(stored)?;
+            write_row(&tx, &new)?;
+            tx.commit()?;
+            Ok(UpdateOutcome::Done(Some(Box::new(new)), 1))
+        })
+    }
+
+    fn delete(&self, tenant: &str, id: &str) -> Result<usize, VaultError> {
+        self.data.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM records WHERE id = ?1 AND tenant_id = ?2",
+                params![id, tenant],
+            )?)
+        })
+    }
+
+    fn page(
+        &self,
+        tenant: &str,
+        after: &str,
+        product: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RawRecord>, VaultError> {
+        self.data.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND id > ?2 AND (?3 IS NULL OR product = ?3)
+                 ORDER BY id LIMIT ?4"
+            ))?;
+            collect(&mut stmt, params![tenant, after, product, limit as i64], true)
+        })
+    }
+
+    fn remove_rows(&self, tenant: &str, versions: &[u32], batch: usize) -> Result<usize, VaultError> {
+        let n = self.data.write(|c| {
+            Ok(c.execute(
+                &format!(
+                    "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE tenant_id = ?1 AND key_version IN {} LIMIT ?2)",
+                    int_list(versions)
+                ),
+                params![tenant, batch as i64],
+            )?)
+        })?;
+        if n == 0 {
+            self.data.checkpoint()?;
+        }
+        Ok(n)
+    }
+
+    fn reencrypt(
+        &self,
+        tenant: &str,
+        active: u32,
+        live: &[u32],
+        batch: usize,
+        reseal: &mut dyn FnMut(RawRecord) -> Result<RawRecord, VaultError>,
+    ) -> Result<UpdateOutcome, VaultError> {
+        self.data.write(|c| {
+            let tx = c.transaction()?;
+            let rows = {
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT {COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {} LIMIT ?3",
+                    int_list(live)
+                ))?;
+                collect(&mut stmt, params![tenant, active, batch as i64], true)?
+            };
+            let moved = rows.len();
+            for row in rows {
+                write_row(&tx, &reseal(row)?)?;
+            }
+            tx.commit()?;
+            Ok(UpdateOutcome::Done(None, moved))
+        })
+    }
+
+    fn remaining(&self, tenant: &str, active: u32, live: &[u32]) -> Result<u64, VaultError> {
+        self.data.read(|c| {
+            let n: i64 = c.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {}",
+                    int_list(live)
+                ),
+                params![tenant, active],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+    }
+
+    fn sweep(&self, tenant: &str, cutoff: i64, product: Option<&str>, kind: Option<&str>) -> Result<usize, VaultError> {
+        self.data.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM records WHERE tenant_id = ?1 AND created_at < ?2 AND (?3 IS NULL OR product = ?3)
+                 AND (?4 IS NULL OR data_kind = ?4)",
+                params![tenant, cutoff, product, kind],
+            )?)
+        })
+    }
+
+    fn raw_sealed(&self, id: &str) -> Result<Option<Vec<u8>>, VaultError> {
+        self.data.read(|c| {
+            Ok(c.query_row("SELECT sealed FROM records WHERE id = ?1", [id], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()?)
+        })
+    }
+
+    fn checkpoint(&self) -> Result<(), VaultError> {
+        self.data.checkpoint()?;
+        self.keys.checkpoint()
+    }
+}
+
+fn max_version(c: &Connection, tenant: &str) -> Result<u32, VaultError> {
+    let max: Option<i64> = c.query_row(
+        "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM tenant_keys WHERE tenant_id = ?1
+         UNION ALL SELECT MAX(version) FROM destroyed_keys WHERE tenant_id = ?1)",
+        [tenant],
+        |r| r.get(0),
+    )?;
+    Ok(max.unwrap_or(0) as u32)
 }

@@ -4,21 +4,92 @@
 use std::path::Path;
 
 use datapact_governance::{DataKind, OrgId, RecordId, TenantId};
+use datapact_pgtest::Cluster;
 use datapact_vault::{
     Content, ListFilter, MasterSecret, NewRecord, RecordPatch, RetentionRule, TenantRef, Vault, VaultError,
-    VaultOptions, verify_certificate,
+    VaultOptions, VaultStorage, verify_certificate,
 };
 use time::OffsetDateTime;
 
 fn open(dir: &Path) -> Vault {
-    Vault::open(VaultOptions {
-        data_dir: dir.to_path_buf(),
-        regions: vec![("eu".into(), None), ("us".into(), None)],
-        master: MasterSecret::KeyFile(dir.join("master.key")),
-        max_content_bytes: 1 << 20,
-    })
-    .unwrap()
-    .0
+    Backend::Sqlite.open(dir)
+}
+
+/// Where a scenario's vault keeps its data.
+enum Backend {
+    /// SQLite files in the data directory.
+    Sqlite,
+    /// A PostgreSQL database of its own (by URL).
+    Postgres(String),
+}
+
+impl Backend {
+    fn storage(&self) -> VaultStorage {
+        match self {
+            Backend::Sqlite => VaultStorage::Files,
+            Backend::Postgres(url) => VaultStorage::Postgres {
+                url: url.clone(),
+                region_urls: Default::default(),
+            },
+        }
+    }
+
+    /// A vault on this backend, its master key file in `dir`.
+    fn open(&self, dir: &Path) -> Vault {
+        Vault::open(VaultOptions {
+            data_dir: dir.to_path_buf(),
+            regions: vec![("eu".into(), None), ("us".into(), None)],
+            master: MasterSecret::KeyFile(dir.join("master.key")),
+            max_content_bytes: 1 << 20,
+            storage: self.storage(),
+        })
+        .unwrap()
+        .0
+    }
+}
+
+/// The scenarios that hold on every backend.
+/// A named scenario, run on each backend.
+type Scenario = (&'static str, fn(&Backend));
+
+const SCENARIOS: &[Scenario] = &[
+    (
+        "records_round_trip_with_metadata_and_versions",
+        records_round_trip_with_metadata_and_versions,
+    ),
+    ("listing_filters_and_pages", listing_filters_and_pages),
+    (
+        "rotation_moves_every_record_then_retires_the_old_key",
+        rotation_moves_every_record_then_retires_the_old_key,
+    ),
+    (
+        "export_streams_everything_and_can_stop",
+        export_streams_everything_and_can_stop,
+    ),
+    (
+        "retention_sweeps_only_what_is_expired",
+        retention_sweeps_only_what_is_expired,
+    ),
+    (
+        "a_write_after_a_purge_survives_its_row_removal",
+        a_write_after_a_purge_survives_its_row_removal,
+    ),
+    (
+        "writes_racing_a_purge_are_wholly_before_or_after_it",
+        writes_racing_a_purge_are_wholly_before_or_after_it,
+    ),
+    (
+        "purge_steps_are_idempotent_bounded_and_can_close_the_tenant",
+        purge_steps_are_idempotent_bounded_and_can_close_the_tenant,
+    ),
+];
+
+#[test]
+fn every_scenario_on_sqlite() {
+    for (name, scenario) in SCENARIOS {
+        eprintln!("sqlite: {name}");
+        scenario(&Backend::Sqlite);
+    }
 }
 
 fn text(product: &str, s: &str) -> NewRecord {
@@ -65,10 +136,9 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-#[test]
-fn records_round_trip_with_metadata_and_versions() {
+fn records_round_trip_with_metadata_and_versions(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = open(dir.path());
+    let v = b.open(dir.path());
     let t = TenantRef {
         id: TenantId::generate(),
         region: "eu",
@@ -139,6 +209,7 @@ fn bad_records_are_refused_whole() {
         regions: vec![("eu".into(), None)],
         master: MasterSecret::KeyFile(dir.path().join("master.key")),
         max_content_bytes: 1024,
+        storage: VaultStorage::Files,
     })
     .unwrap()
     .0;
@@ -163,10 +234,9 @@ fn bad_records_are_refused_whole() {
     assert_eq!(v.count(t, None).unwrap(), 0, "a refused batch writes nothing");
 }
 
-#[test]
-fn listing_filters_and_pages() {
+fn listing_filters_and_pages(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = open(dir.path());
+    let v = b.open(dir.path());
     let t = TenantRef {
         id: TenantId::generate(),
         region: "us",
@@ -366,6 +436,7 @@ fn records_stay_in_their_region() {
         regions: vec![("eu".into(), Some(elsewhere.path().to_path_buf()))],
         master: MasterSecret::KeyFile(dir.path().join("second-master.key")),
         max_content_bytes: 1024,
+        storage: VaultStorage::Files,
     })
     .unwrap()
     .0;
@@ -373,10 +444,9 @@ fn records_stay_in_their_region() {
     assert!(elsewhere.path().join("vault.db").exists() && elsewhere.path().join("keyring.json").exists());
 }
 
-#[test]
-fn rotation_moves_every_record_then_retires_the_old_key() {
+fn rotation_moves_every_record_then_retires_the_old_key(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = open(dir.path());
+    let v = b.open(dir.path());
     let t = TenantRef {
         id: TenantId::generate(),
         region: "eu",
@@ -424,10 +494,9 @@ fn rotation_moves_every_record_then_retires_the_old_key() {
     assert_eq!(again[0].key_version, 3);
 }
 
-#[test]
-fn export_streams_everything_and_can_stop() {
+fn export_streams_everything_and_can_stop(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = open(dir.path());
+    let v = b.open(dir.path());
     let t = TenantRef {
         id: TenantId::generate(),
         region: "eu",
@@ -460,10 +529,9 @@ fn export_streams_everything_and_can_stop() {
     assert_eq!(n, 5);
 }
 
-#[test]
-fn retention_sweeps_only_what_is_expired() {
+fn retention_sweeps_only_what_is_expired(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = open(dir.path());
+    let v = b.open(dir.path());
     let t = TenantRef {
         id: TenantId::generate(),
         region: "eu",
@@ -568,6 +636,7 @@ fn wrong_or_missing_master_secret_stops_the_vault() {
         regions: vec![("eu".into(), None)],
         master: MasterSecret::KeyFile(dir.path().join("master.key")),
         max_content_bytes: 1024,
+        storage: VaultStorage::Files,
     })
     .err()
     .unwrap();
@@ -578,6 +647,7 @@ fn wrong_or_missing_master_secret_stops_the_vault() {
         regions: vec![("eu".into(), None)],
         master: MasterSecret::KeyFile(dir.path().join("master.key")),
         max_content_bytes: 1024,
+        storage: VaultStorage::Files,
     })
     .err()
     .unwrap();
@@ -591,10 +661,9 @@ fn wrong_or_missing_master_secret_stops_the_vault() {
 /// A write acknowledged after a purge is under a new key, and the purge's row removal never
 /// touches it; shredded records are gone for every read, list, count and change at once, and
 /// changing one does not seal it again under a new key.
-#[test]
-fn a_write_after_a_purge_survives_its_row_removal() {
+fn a_write_after_a_purge_survives_its_row_removal(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = open(dir.path());
+    let v = b.open(dir.path());
     let t = TenantRef {
         id: TenantId::generate(),
         region: "eu",
@@ -651,10 +720,9 @@ fn a_write_after_a_purge_survives_its_row_removal() {
 /// Writes racing a purge: every write that was acknowledged is either readable afterwards (it
 /// came after the keys were destroyed) or was destroyed with them (it came before); none is
 /// acknowledged and then lost to the row removal, and none is left half-readable.
-#[test]
-fn writes_racing_a_purge_are_wholly_before_or_after_it() {
+fn writes_racing_a_purge_are_wholly_before_or_after_it(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = std::sync::Arc::new(open(dir.path()));
+    let v = std::sync::Arc::new(b.open(dir.path()));
     let tid = TenantId::generate();
     let t = TenantRef { id: tid, region: "eu" };
     v.put(t, vec![text("ixp", "first")], now()).unwrap();
@@ -718,10 +786,9 @@ fn destroying_keys_fails_while_the_wal_cannot_be_truncated() {
 /// A purge in two steps is idempotent: shredding again destroys nothing more, the certificate
 /// lists every version the purge destroyed, versions above its bound are kept, and a closed
 /// tenant never gets a key again.
-#[test]
-fn purge_steps_are_idempotent_bounded_and_can_close_the_tenant() {
+fn purge_steps_are_idempotent_bounded_and_can_close_the_tenant(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let v = open(dir.path());
+    let v = b.open(dir.path());
     let t = TenantRef {
         id: TenantId::generate(),
         region: "eu",
@@ -811,4 +878,223 @@ fn metadata_and_content_type_are_sealed_at_rest() {
         hits(dir.path(), b"legacy-canary").is_empty(),
         "re-encryption sealed the legacy row"
     );
+}
+
+/// Runs SQL on `url` and returns the first column of the first row as text.
+fn sql_one(rt: &tokio::runtime::Runtime, url: &str, sql: &str) -> Option<String> {
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        let task = tokio::spawn(conn);
+        let rows = client.simple_query(sql).await.unwrap();
+        drop(client);
+        let _ = task.await;
+        rows.into_iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+    })
+}
+
+#[test]
+fn every_scenario_on_postgres() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (i, (name, scenario)) in SCENARIOS.iter().enumerate() {
+        eprintln!("postgres: {name}");
+        let url = rt.block_on(cluster.database(&format!("vault_{i}")));
+        scenario(&Backend::Postgres(url));
+    }
+    nodes_share_one_vault(&cluster, &rt);
+    writes_on_one_node_racing_a_purge_on_another(&cluster, &rt);
+    regions_live_in_their_own_databases(&cluster, &rt);
+    a_wrong_master_secret_refuses_and_changes_nothing(&cluster, &rt);
+}
+
+/// Two nodes on one database are one vault: the same signing and correlation keys, records
+/// written by one read by the other, and a destruction by one is final for the other at once,
+/// though it still held the key in memory; a rotation by one is used by the other's next write.
+fn nodes_share_one_vault(cluster: &Cluster, rt: &tokio::runtime::Runtime) {
+    let url = rt.block_on(cluster.database("vault_nodes"));
+    let dir = tempfile::tempdir().unwrap();
+    let b = Backend::Postgres(url);
+    let a = b.open(dir.path());
+    let other = b.open(dir.path());
+    assert_eq!(a.signer().key_id(), other.signer().key_id());
+    assert_eq!(a.correlate("org_1", "x"), other.correlate("org_1", "x"));
+    assert_eq!(a.api_key_hash("secret"), other.api_key_hash("secret"));
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let m = a.put(t, vec![text("ixp", "from node a")], now()).unwrap();
+    assert_eq!(
+        other.get(t, m[0].id).unwrap().content,
+        Content::Text("from node a".into())
+    );
+    // Node a holds the key in memory; node b destroys it.
+    other.destroy_keys(t, now()).unwrap();
+    assert!(matches!(a.get(t, m[0].id), Err(VaultError::NotFound(_))));
+    assert!(
+        a.list(
+            t,
+            &ListFilter {
+                limit: 10,
+                ..Default::default()
+            }
+        )
+        .unwrap()
+        .is_empty()
+    );
+    let again = a.put(t, vec![text("ixp", "after")], now()).unwrap();
+    assert_eq!(
+        again[0].key_version, 2,
+        "node a made a new key instead of using the destroyed one"
+    );
+    assert_eq!(other.rotate(t, now()).unwrap(), 3);
+    let third = a.put(t, vec![text("ixp", "rotated")], now()).unwrap();
+    assert_eq!(third[0].key_version, 3, "node a writes under node b's new key at once");
+    assert_eq!(
+        other.get(t, third[0].id).unwrap().content,
+        Content::Text("rotated".into())
+    );
+}
+
+/// A region with its own database keeps its tenants' records and keys there, never in the
+/// main one.
+fn regions_live_in_their_own_databases(cluster: &Cluster, rt: &tokio::runtime::Runtime) {
+    let main = rt.block_on(cluster.database("vault_main"));
+    let us = rt.block_on(cluster.database("vault_us"));
+    let dir = tempfile::tempdir().unwrap();
+    let v = Vault::open(VaultOptions {
+        data_dir: dir.path().to_path_buf(),
+        regions: vec![("eu".into(), None), ("us".into(), None)],
+        master: MasterSecret::KeyFile(dir.path().join("master.key")),
+        max_content_bytes: 1 << 20,
+        storage: VaultStorage::Postgres {
+            url: main.clone(),
+            region_urls: [("us".to_string(), us.clone())].into(),
+        },
+    })
+    .unwrap()
+    .0;
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "us",
+    };
+    v.put(t, vec![text("ixp", "in the us")], now()).unwrap();
+    let count = |url: &str, table: &str| sql_one(rt, url, &format!("SELECT COUNT(*) FROM {table}")).unwrap();
+    assert_eq!(count(&us, "datapact_vault.records"), "1");
+    assert_eq!(count(&us, "datapact_keys.tenant_keys"), "1");
+    assert_eq!(count(&main, "datapact_vault.records"), "0");
+    assert_eq!(count(&main, "datapact_keys.tenant_keys"), "0");
+    // The shared secrets are in the main database only.
+    assert_eq!(count(&main, "datapact_secrets"), "5");
+    assert_eq!(
+        sql_one(rt, &us, "SELECT to_regclass('datapact_secrets')::text"),
+        None,
+        "no secrets in a region's database"
+    );
+}
+
+/// A node started with another master secret refuses to start and changes nothing; a node
+/// started after it with the right one opens the same keys.
+fn a_wrong_master_secret_refuses_and_changes_nothing(cluster: &Cluster, rt: &tokio::runtime::Runtime) {
+    let url = rt.block_on(cluster.database("vault_master"));
+    let dir = tempfile::tempdir().unwrap();
+    let b = Backend::Postgres(url.clone());
+    let first = b.open(dir.path());
+    let t = TenantRef {
+        id: TenantId::generate(),
+        region: "eu",
+    };
+    let m = first.put(t, vec![text("ixp", "kept")], now()).unwrap();
+    let snapshot = |rt: &tokio::runtime::Runtime| {
+        sql_one(
+            rt,
+            &url,
+            "SELECT string_agg(name || body, ',' ORDER BY name) FROM datapact_secrets",
+        )
+    };
+    let before = snapshot(rt);
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("master.key"), format!("{}\n", "ab".repeat(32))).unwrap();
+    let err = Vault::open(VaultOptions {
+        data_dir: elsewhere.path().to_path_buf(),
+        regions: vec![("eu".into(), None)],
+        master: MasterSecret::KeyFile(elsewhere.path().join("master.key")),
+        max_content_bytes: 1 << 20,
+        storage: b.storage(),
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, VaultError::MasterWrong(_)), "{err}");
+    let err = Vault::open(VaultOptions {
+        data_dir: elsewhere.path().to_path_buf(),
+        regions: vec![("eu".into(), None)],
+        master: MasterSecret::Passphrase(zeroize::Zeroizing::new("a passphrase of some length".into())),
+        max_content_bytes: 1 << 20,
+        storage: b.storage(),
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, VaultError::MasterMissing(_)), "{err}");
+    assert_eq!(snapshot(rt), before, "a refused node changed the shared secrets");
+    drop(first);
+    let again = b.open(dir.path());
+    assert_eq!(again.get(t, m[0].id).unwrap().content, Content::Text("kept".into()));
+}
+
+/// Writes through one node racing a purge through another: every acknowledged write is either
+/// readable afterwards from both nodes or was destroyed with the purge, never acknowledged and
+/// then lost to the row removal (the database holds the key a write seals under until it
+/// commits, and the destruction waits for it).
+fn writes_on_one_node_racing_a_purge_on_another(cluster: &Cluster, rt: &tokio::runtime::Runtime) {
+    let url = rt.block_on(cluster.database("vault_race"));
+    let dir = tempfile::tempdir().unwrap();
+    let b = Backend::Postgres(url);
+    let writer_node = std::sync::Arc::new(b.open(dir.path()));
+    let purger = b.open(dir.path());
+    let tid = TenantId::generate();
+    let t = TenantRef { id: tid, region: "eu" };
+    writer_node.put(t, vec![text("ixp", "first")], now()).unwrap();
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let v = std::sync::Arc::clone(&writer_node);
+            std::thread::spawn(move || {
+                let t = TenantRef { id: tid, region: "eu" };
+                let mut acked = Vec::new();
+                for i in 0..150 {
+                    let m = v.put(t, vec![text("ixp", &format!("racing {w}/{i}"))], now()).unwrap();
+                    acked.push((m[0].id, m[0].key_version));
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let cert = purger.purge(t, OrgId::generate(), "customer_request", now()).unwrap();
+    let acked: Vec<_> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    while purger.remove_rows(t, 50).unwrap() > 0 {}
+    let destroyed = &cert.statement.key_versions_destroyed;
+    let (mut before, mut after) = (0, 0);
+    for (id, kv) in acked {
+        if destroyed.contains(&kv) {
+            before += 1;
+            assert!(matches!(writer_node.get(t, id), Err(VaultError::NotFound(_))));
+        } else {
+            after += 1;
+            for node in [&*writer_node, &purger] {
+                assert!(
+                    node.get(t, id).is_ok(),
+                    "record {id} under key {kv} was acknowledged and lost"
+                );
+            }
+        }
+    }
+    eprintln!("racing writes: {before} destroyed with the purge, {after} kept after it");
 }

@@ -1,0 +1,166 @@
+//! What the vault needs of a region's storage, whatever holds it: SQLite files in a directory
+//! (the embedded default, [`crate::store::SqliteRegion`]) or a PostgreSQL database shared by
+//! every node of a deployment ([`crate::pg::PgRegion`]).
+//!
+//! The vault does the cryptography and the rules; a region stores rows. Every method names
+//! the tenant, and no method reads or writes another tenant's rows.
+
+use std::collections::HashMap;
+
+use crate::VaultError;
+use crate::keys::WrappedKey;
+
+/// A record's row as stored: the metadata columns and (when asked for) the ciphertext.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawRecord {
+    pub id: String,
+    pub tenant: String,
+    pub product: String,
+    pub data_kind: String,
+    pub categories: String,
+    pub metadata: Option<String>,
+    pub content_type: String,
+    pub encoding: String,
+    pub size: i64,
+    pub key_version: i64,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Empty when the ciphertext was not read.
+    pub sealed: Vec<u8>,
+}
+
+/// Which records a listing returns (times in microseconds since the epoch).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordFilter<'a> {
+    pub product: Option<&'a str>,
+    pub data_kind: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// Which of a tenant's live key versions a destruction takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeySelection<'a> {
+    /// Every live version up to and including this one.
+    UpTo(u32),
+    /// These versions, those of them that encrypt no record once they are locked (a key
+    /// retired after re-encryption; a write still under it keeps it).
+    Unused(&'a [u32]),
+}
+
+impl KeySelection<'_> {
+    /// Whether `version` is selected.
+    pub(crate) fn takes(&self, version: u32) -> bool {
+        match self {
+            KeySelection::UpTo(max) => version <= *max,
+            KeySelection::Unused(vs) => vs.contains(&version),
+        }
+    }
+}
+
+/// A live data key: version, the KEK that wraps it, creation time (µs).
+pub(crate) type LiveKey = (u32, String, i64);
+
+/// One region's records and wrapped data keys.
+pub(crate) trait RegionStorage: Send + Sync {
+    /// The directory, for file-based regions.
+    fn dir(&self) -> Option<&std::path::Path>;
+
+    /// The wrapped data key `version` of `tenant`, if it is live.
+    fn wrapped_key(&self, tenant: &str, version: u32) -> Result<Option<WrappedKey>, VaultError>;
+    /// The tenant's live key versions, oldest first.
+    fn live_keys(&self, tenant: &str) -> Result<Vec<LiveKey>, VaultError>;
+    /// The highest version the tenant has had, live or destroyed; 0 if none.
+    fn max_version(&self, tenant: &str) -> Result<u32, VaultError>;
+    /// Creates the next version (never reusing a destroyed one) with the key `make` wraps for
+    /// it, unless the tenant is closed ([`VaultError::Closed`] is the caller's to build, so
+    /// this returns `Ok(None)`). One creation per tenant at a time, across every node.
+    fn create_key(
+        &self,
+        tenant: &str,
+        now: i64,
+        make: &mut dyn FnMut(u32) -> Result<WrappedKey, VaultError>,
+    ) -> Result<Option<u32>, VaultError>;
+    /// Destroys the selected live versions, noting `purge`, and closes the tenant with
+    /// `close`; returns the versions destroyed now with their KEKs. Returns once the wrapped
+    /// keys are gone from storage (for SQLite: from the write-ahead log too). Waits for writes
+    /// that hold one of the versions to commit, so each write is wholly before or after it.
+    fn destroy_keys(
+        &self,
+        tenant: &str,
+        which: KeySelection<'_>,
+        purge: Option<&str>,
+        close: bool,
+        now: i64,
+    ) -> Result<Vec<(u32, String)>, VaultError>;
+    /// Versions destroyed (by `purge`, or by anything when `None`): version, KEK, when.
+    fn destroyed_keys(&self, tenant: &str, purge: Option<&str>) -> Result<Vec<LiveKey>, VaultError>;
+
+    /// Inserts records sealed under `key_version`, all or nothing. `Ok(false)` when that
+    /// version is no longer live (another node destroyed it): nothing was written.
+    fn insert(&self, tenant: &str, key_version: u32, rows: &[RawRecord]) -> Result<bool, VaultError>;
+    /// One record, with its ciphertext if `content`.
+    fn fetch(&self, tenant: &str, id: &str, content: bool) -> Result<Option<RawRecord>, VaultError>;
+    /// Records under the `live` versions, filtered, by id.
+    fn list(&self, tenant: &str, live: &[u32], f: &RecordFilter<'_>) -> Result<Vec<RawRecord>, VaultError>;
+    /// How many records under the `live` versions (of one product).
+    fn count(&self, tenant: &str, product: Option<&str>, live: &[u32]) -> Result<u64, VaultError>;
+    /// Records per key version.
+    fn counts_by_key(&self, tenant: &str) -> Result<HashMap<u32, u64>, VaultError>;
+    /// Rewrites one record in one transaction: `change` gets the stored row (with its
+    /// ciphertext) and returns the new one, sealed under `key_version`. A version that is no
+    /// longer live gives [`UpdateOutcome::KeyGone`] and writes nothing.
+    fn update(
+        &self,
+        tenant: &str,
+        id: &str,
+        key_version: u32,
+        change: &mut dyn FnMut(RawRecord) -> Result<RawRecord, VaultError>,
+    ) -> Result<UpdateOutcome, VaultError>;
+    /// Deletes one record; how many rows went (0 or 1).
+    fn delete(&self, tenant: &str, id: &str) -> Result<usize, VaultError>;
+    /// Up to `limit` records with ids after `after`, with their ciphertext.
+    fn page(
+        &self,
+        tenant: &str,
+        after: &str,
+        product: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RawRecord>, VaultError>;
+    /// Removes up to `batch` rows sealed under `versions`; when none is left, makes sure
+    /// nothing removed lingers (SQLite: the write-ahead log is truncated).
+    fn remove_rows(&self, tenant: &str, versions: &[u32], batch: usize) -> Result<usize, VaultError>;
+    /// Re-seals up to `batch` records under `live` versions other than `active` with
+    /// `reseal`, in one transaction; returns how many.
+    fn reencrypt(
+        &self,
+        tenant: &str,
+        active: u32,
+        live: &[u32],
+        batch: usize,
+        reseal: &mut dyn FnMut(RawRecord) -> Result<RawRecord, VaultError>,
+    ) -> Result<UpdateOutcome, VaultError>;
+    /// Records under `live` versions other than `active`.
+    fn remaining(&self, tenant: &str, active: u32, live: &[u32]) -> Result<u64, VaultError>;
+    /// Deletes records created before `cutoff` (of one product, one data kind).
+    fn sweep(&self, tenant: &str, cutoff: i64, product: Option<&str>, kind: Option<&str>) -> Result<usize, VaultError>;
+    /// A record's ciphertext, whoever owns it (tests that prove where bytes live).
+    fn raw_sealed(&self, id: &str) -> Result<Option<Vec<u8>>, VaultError>;
+    /// Makes deletions final on disk (SQLite: truncates the write-ahead logs).
+    fn checkpoint(&self) -> Result<(), VaultError>;
+}
+
+/// What a rewrite did.
+#[derive(Debug, Clone)]
+pub(crate) enum UpdateOutcome {
+    /// Done: the new row, or how many rows were rewritten.
+    Done(Option<Box<RawRecord>>, usize),
+    /// The record does not exist.
+    Missing,
+    /// The key version it was to be sealed under is no longer live: nothing was written.
+    KeyGone,
+}
