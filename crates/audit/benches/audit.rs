@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use datapact_audit::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use datapact_audit::verify::verify_file;
-use datapact_audit::{Action, Actor, AuditLog, Event, Label, Outcome, Resource};
+use datapact_audit::{Action, Actor, Event, Label, Outcome, Resource, SqliteAuditLog};
 use datapact_governance::{OrgId, Purpose, ReasonCode, RecordId, TenantId};
 
 fn event(org: OrgId, tenant: TenantId) -> Event {
@@ -29,7 +29,7 @@ fn signer() -> Arc<ed25519_dalek::SigningKey> {
     Arc::new(ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
 }
 
-async fn fill(log: &Arc<AuditLog>, n: u64, writers: u64) -> f64 {
+async fn fill(log: &Arc<SqliteAuditLog>, n: u64, writers: u64) -> f64 {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..writers {
@@ -59,7 +59,7 @@ fn main() {
 
     if part("appends") {
         // Durable appends from 256 concurrent writers, each awaiting its own append.
-        let log = Arc::new(AuditLog::open(&dir.path().join("a.db"), "bench", signer()).expect("open"));
+        let log = Arc::new(SqliteAuditLog::open(&dir.path().join("a.db"), "bench", signer()).expect("open"));
         let rate = rt.block_on(fill(&log, 300_000, 256));
         println!("appends: 300,000 durable appends from 256 concurrent writers: {rate:.0} appends/s");
         log.close();
@@ -68,7 +68,7 @@ fn main() {
     if part("verify") {
         // verify over 1,000,000 entries with checkpoints along the way.
         let path = dir.path().join("v.db");
-        let log = Arc::new(AuditLog::open(&path, "bench", signer()).expect("open"));
+        let log = Arc::new(SqliteAuditLog::open(&path, "bench", signer()).expect("open"));
         for _ in 0..10 {
             rt.block_on(fill(&log, 100_000, 256));
             log.checkpoint().expect("checkpoint");
@@ -94,7 +94,7 @@ fn main() {
         .unwrap_or(10_000_000);
     let keep = std::env::var_os("DATAPACT_BENCH_PROOF_DIR").map(std::path::PathBuf::from);
     let path = keep.as_deref().unwrap_or(dir.path()).join("p.db");
-    let log = Arc::new(AuditLog::open(&path, "bench", signer()).expect("open"));
+    let log = Arc::new(SqliteAuditLog::open(&path, "bench", signer()).expect("open"));
     // Filled by 512 writers in equal shares.
     let n = n / 512 * 512;
     if log.size() < n {

@@ -3,6 +3,7 @@
 //! standard verifier can check.
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod draft;
 pub mod entry;
 pub mod log;
@@ -12,7 +13,8 @@ pub mod request;
 pub mod tiles;
 pub mod verify;
 
+pub use backend::{Appending, AuditLog};
 pub use draft::Ev;
 pub use entry::{Action, Actor, CallStatus, Entry, Event, Label, LlmCall, Name, Outcome, Resource};
-pub use log::{AuditError, AuditLog, Checkpoint, CheckpointSigner, Query, StoredEntry};
+pub use log::{AuditError, Checkpoint, CheckpointSigner, Query, SqliteAuditLog, StoredEntry};
 pub use postgres::PgAuditLog;

@@ -256,7 +256,7 @@ impl NodeSource for ConnNodes<'_> {
 type Reply = tokio::sync::oneshot::Sender<Result<Entry, AuditError>>;
 
 /// The audit log.
-pub struct AuditLog {
+pub struct SqliteAuditLog {
     path: PathBuf,
     origin: String,
     queue: Mutex<Option<mpsc::Sender<(Event, Reply)>>>,
@@ -304,7 +304,7 @@ pub(crate) fn sign(
 }
 
 /// The least time between two checkpoints signed on request, unless set otherwise
-/// ([`AuditLog::set_min_checkpoint_gap`]): however often they are asked for, the table of
+/// ([`SqliteAuditLog::set_min_checkpoint_gap`]): however often they are asked for, the table of
 /// checkpoints grows by at most one row per gap.
 pub const MIN_CHECKPOINT_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -323,7 +323,7 @@ pub struct StoredEntry {
     pub entry: Entry,
 }
 
-/// Filters for [`AuditLog::query`].
+/// Filters for [`SqliteAuditLog::query`].
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     /// Only this organization.
@@ -348,7 +348,7 @@ pub struct Query {
     pub limit: usize,
 }
 
-impl AuditLog {
+impl SqliteAuditLog {
     /// Opens (creating) the log at `path` and starts its writer thread.
     pub fn open(path: &Path, origin: &str, signer: Arc<dyn CheckpointSigner>) -> Result<Self, AuditError> {
         let conn = open_conn(path)?;
@@ -509,7 +509,7 @@ impl AuditLog {
     /// A signed checkpoint of the current tree: the newest one if the tree has not grown since,
     /// else a new one, which is kept.
     ///
-    /// A new one is signed at most once per gap ([`AuditLog::set_min_checkpoint_gap`]); asked for sooner, the
+    /// A new one is signed at most once per gap ([`SqliteAuditLog::set_min_checkpoint_gap`]); asked for sooner, the
     /// newest is returned (a caller may see a checkpoint up to that gap behind the log).
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         let mut signed_at = self
@@ -746,7 +746,7 @@ impl AuditLog {
     }
 }
 
-impl Drop for AuditLog {
+impl Drop for SqliteAuditLog {
     fn drop(&mut self) {
         self.close();
     }
@@ -956,7 +956,7 @@ mod tests {
     fn the_wal_starts_over_under_steady_appends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
-        let log = AuditLog::open(&path, "o", Arc::new(Key)).unwrap();
+        let log = SqliteAuditLog::open(&path, "o", Arc::new(Key)).unwrap();
         let started = std::time::Instant::now();
         let mut commits = 0u64;
         // Several maintainer ticks (250 ms each), one entry per commit.
@@ -977,7 +977,7 @@ mod tests {
     #[test]
     fn scoped_pages_cross_buckets_and_the_unindexed_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::open(&dir.path().join("a.db"), "o", Arc::new(Key)).unwrap();
+        let log = SqliteAuditLog::open(&dir.path().join("a.db"), "o", Arc::new(Key)).unwrap();
         let orgs = [OrgId::generate(), OrgId::generate(), OrgId::generate()];
         let tenants = [TenantId::generate(), TenantId::generate()];
         for i in 0..300usize {

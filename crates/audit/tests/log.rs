@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use datapact_audit::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use datapact_audit::verify::{Failure, verify_file};
-use datapact_audit::{Action, Actor, AuditLog, CheckpointSigner, Event, Label, Outcome, Query, Resource};
+use datapact_audit::{Action, Actor, CheckpointSigner, Event, Label, Outcome, Query, Resource, SqliteAuditLog};
 use datapact_governance::{OrgId, Purpose, ReasonCode, RecordId, TenantId};
 
 const ORIGIN: &str = "datapact.test/audit";
@@ -41,8 +41,8 @@ fn b64hash(s: &str) -> [u8; 32] {
     B64.decode(s).unwrap().try_into().unwrap()
 }
 
-async fn filled(dir: &Path, n: u64) -> (Arc<AuditLog>, OrgId, OrgId) {
-    let log = Arc::new(AuditLog::open(&dir.join("audit.db"), ORIGIN, signer()).unwrap());
+async fn filled(dir: &Path, n: u64) -> (Arc<SqliteAuditLog>, OrgId, OrgId) {
+    let log = Arc::new(SqliteAuditLog::open(&dir.join("audit.db"), ORIGIN, signer()).unwrap());
     let (a, b) = (OrgId::generate(), OrgId::generate());
     let mut tasks = Vec::new();
     for w in 0..8u64 {
@@ -133,7 +133,7 @@ async fn concurrent_appends_proofs_and_checkpoints() {
 
     // Scoped queries read the organization index below its watermark and scan the tail above
     // it: the answer is the same however far the index has got, page by page.
-    let all_a = |log: &AuditLog| {
+    let all_a = |log: &SqliteAuditLog| {
         let mut out = Vec::new();
         let mut after = None;
         loop {
@@ -218,7 +218,7 @@ async fn reopening_continues_the_same_tree() {
     let cp = log.checkpoint().unwrap();
     log.close();
     drop(log);
-    let log = AuditLog::open(&dir.path().join("audit.db"), ORIGIN, signer()).unwrap();
+    let log = SqliteAuditLog::open(&dir.path().join("audit.db"), ORIGIN, signer()).unwrap();
     assert_eq!(log.size(), 96);
     let e = log.append(event(a, 1)).await.unwrap();
     assert_eq!(e.index, 96);
@@ -302,7 +302,7 @@ async fn every_kind_of_tampering_is_named() {
     assert!(matches!(failure(dir.path()), Failure::Checkpoint { tree_size: 64, .. }));
     // A forged checkpoint, or one from another key, is refused.
     tamper(&dir.path().join("audit.db"), "DELETE FROM checkpoints; ");
-    let other = AuditLog::open(
+    let other = SqliteAuditLog::open(
         &dir.path().join("other.db"),
         ORIGIN,
         Arc::new(ed25519_dalek::SigningKey::from_bytes(&[9; 32])),

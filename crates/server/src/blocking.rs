@@ -57,6 +57,7 @@ pub fn vault_error(e: VaultError) -> ApiError {
         VaultError::Database(e) => ApiError::storage(e),
         VaultError::Io { path, source } => ApiError::storage(format!("{path}: {source}")),
         e @ VaultError::CheckpointIncomplete(_) => ApiError::storage(e),
+        e @ (VaultError::Postgres(_) | VaultError::Unavailable(_)) => ApiError::storage(e),
         VaultError::Closed(_) => ApiError::new(
             StatusCode::CONFLICT,
             "tenant_closed",

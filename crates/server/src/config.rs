@@ -25,6 +25,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// Custom PII recognizers the AI trust layer can use (`[pii]`).
     pub pii: PiiConfig,
+    /// Where state, the audit log and the vault are stored (`[storage]`; SQLite by default).
+    pub storage: StorageConfig,
 }
 
 pub use datapact_gateway::config::{
@@ -43,7 +45,144 @@ impl Default for Config {
             providers: Vec::new(),
             gateway: GatewayConfig::default(),
             pii: PiiConfig::default(),
+            storage: StorageConfig::default(),
         }
+    }
+}
+
+/// `[storage]`: the embedded SQLite files of the data directory (the default), or PostgreSQL
+/// shared by every node of a deployment.
+///
+/// ```toml
+/// [storage]
+/// backend = "postgres"
+/// url_env = "DATAPACT_DATABASE_URL"     # or url_file = "/run/secrets/db-url"
+/// [storage.region_urls]                 # a region's vault in its own database
+/// eu = { url_env = "DATAPACT_DATABASE_URL_EU" }
+/// ```
+///
+/// Connection strings come from the environment or a file, never from this file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `sqlite` (default) or `postgres`.
+    pub backend: StorageBackend,
+    /// The environment variable holding the main database's URL (governance state, audit
+    /// log, shared keys; and each region's vault unless `region_urls` names another).
+    pub url_env: Option<String>,
+    /// A file holding that URL, instead of `url_env`.
+    pub url_file: Option<PathBuf>,
+    /// Each region's vault database (its records and their keys), by region.
+    pub region_urls: BTreeMap<String, UrlSource>,
+}
+
+/// Which storage a deployment uses.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// SQLite files in the data directory: one node.
+    #[default]
+    Sqlite,
+    /// PostgreSQL: any number of nodes.
+    Postgres,
+}
+
+/// Where a connection string is read from.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UrlSource {
+    /// An environment variable.
+    pub url_env: Option<String>,
+    /// A file.
+    pub url_file: Option<PathBuf>,
+}
+
+/// Why a connection string cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    /// The variable is not set.
+    #[error("`{field}`: the environment variable {var} is not set")]
+    MissingEnv {
+        /// The configuration field.
+        field: String,
+        /// The variable.
+        var: String,
+    },
+    /// The file cannot be read.
+    #[error("`{field}`: cannot read {path}: {source}")]
+    File {
+        /// The configuration field.
+        field: String,
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The source holds nothing.
+    #[error("`{field}`: the database URL is empty")]
+    Empty {
+        /// The configuration field.
+        field: String,
+    },
+}
+
+/// The connection strings of a PostgreSQL deployment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrls {
+    /// The main database.
+    pub main: String,
+    /// Each region's vault database that is not the main one.
+    pub regions: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for DatabaseUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A URL may carry a password.
+        f.debug_struct("DatabaseUrls")
+            .field("regions", &self.regions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_url(field: &str, env: Option<&str>, file: Option<&Path>) -> Result<String, UrlError> {
+    let url = match (env, file) {
+        (Some(var), _) => std::env::var(var).map_err(|_| UrlError::MissingEnv {
+            field: format!("{field}url_env"),
+            var: var.to_string(),
+        })?,
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|source| UrlError::File {
+            field: format!("{field}url_file"),
+            path: path.display().to_string(),
+            source,
+        })?,
+        (None, None) => String::new(),
+    };
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(UrlError::Empty {
+            field: format!("{field}url_env"),
+        });
+    }
+    Ok(url.to_string())
+}
+
+impl StorageConfig {
+    /// The connection strings, read now from the environment or files; `None` for SQLite.
+    pub fn urls(&self) -> Result<Option<DatabaseUrls>, UrlError> {
+        if self.backend == StorageBackend::Sqlite {
+            return Ok(None);
+        }
+        let main = read_url("storage.", self.url_env.as_deref(), self.url_file.as_deref())?;
+        let mut regions = BTreeMap::new();
+        for (region, src) in &self.region_urls {
+            let url = read_url(
+                &format!("storage.region_urls.{region}."),
+                src.url_env.as_deref(),
+                src.url_file.as_deref(),
+            )?;
+            regions.insert(region.clone(), url);
+        }
+        Ok(Some(DatabaseUrls { main, regions }))
     }
 }
 
@@ -262,6 +401,7 @@ impl Config {
                 ));
             }
         }
+        check_storage(&cfg, text, &invalid)?;
         let limits = [
             ("vault.max_content_bytes", cfg.vault.max_content_bytes, 1),
             ("vault.max_batch_records", cfg.vault.max_batch_records, 1),
@@ -300,6 +440,79 @@ impl Config {
         }
         Ok(cfg)
     }
+}
+
+/// Checks `[storage]`: a PostgreSQL deployment names where its URL comes from (one source),
+/// SQLite takes none, and regions are configured ones.
+fn check_storage(
+    cfg: &Config,
+    text: &str,
+    invalid: &dyn Fn(usize, &str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map_or(1, |i| i + 1)
+    };
+    let env_name = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let st = &cfg.storage;
+    let check_source = |field: &str, env: Option<&String>, file: Option<&PathBuf>, key: &str| match (env, file) {
+        (Some(_), Some(_)) => Err(invalid(
+            line_of(key),
+            &format!("{field}url_file"),
+            "give `url_env` or `url_file`, not both".into(),
+        )),
+        (None, None) => Err(invalid(
+            line_of(key),
+            &format!("{field}url_env"),
+            "name the environment variable (`url_env`) or file (`url_file`) holding the database URL; \
+                 the URL itself never sits in this file"
+                .into(),
+        )),
+        (Some(v), None) if !env_name(v) => Err(invalid(
+            line_of(key),
+            &format!("{field}url_env"),
+            "the name of an environment variable (letters, digits, `_`)".into(),
+        )),
+        _ => Ok(()),
+    };
+    match st.backend {
+        StorageBackend::Sqlite => {
+            if st.url_env.is_some() || st.url_file.is_some() || !st.region_urls.is_empty() {
+                return Err(invalid(
+                    line_of("backend").max(line_of("[storage]")),
+                    "storage.backend",
+                    "database URLs are for `backend = \"postgres\"`; SQLite lives in the data directory".into(),
+                ));
+            }
+        }
+        StorageBackend::Postgres => {
+            check_source("storage.", st.url_env.as_ref(), st.url_file.as_ref(), "url_")?;
+            for (region, src) in &st.region_urls {
+                if !cfg.regions.contains(region) {
+                    return Err(invalid(
+                        line_of(region),
+                        &format!("storage.region_urls.{region}"),
+                        format!("`{region}` is not in `regions`"),
+                    ));
+                }
+                check_source(
+                    &format!("storage.region_urls.{region}."),
+                    src.url_env.as_ref(),
+                    src.url_file.as_ref(),
+                    region,
+                )?;
+            }
+            if let Some(r) = cfg.vault.region_paths.keys().next() {
+                return Err(invalid(
+                    line_of(r),
+                    &format!("vault.region_paths.{r}"),
+                    "region directories are for SQLite; on PostgreSQL a region's vault is `storage.region_urls`".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks every `[[providers]]` entry, naming the entry's line and field.

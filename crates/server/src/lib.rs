@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod blocking;
+pub mod cluster;
 pub mod config;
 pub mod devmock;
 pub mod extract;
@@ -21,10 +22,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use datapact_audit::AuditLog;
 use datapact_gateway::Gateway;
 use datapact_governance::Catalog;
-use datapact_store::SqliteStore;
-use datapact_vault::{MasterOutcome, MasterSecret, Vault, VaultOptions};
+use datapact_store::{PostgresStore, SqliteStore, Store};
+use datapact_vault::{MasterOutcome, MasterSecret, Vault, VaultOptions, VaultStorage};
 
 pub use config::Config;
 pub use state::{AppState, Bootstrap, StartError};
@@ -85,6 +87,7 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
         Err(std::fs::TryLockError::WouldBlock) => return Err(StartError::Locked(opts.data_dir.display().to_string())),
         Err(std::fs::TryLockError::Error(e)) => return Err(dir_err(e)),
     }
+    let urls = opts.config.storage.urls()?;
     let vault_opts = VaultOptions {
         data_dir: opts.data_dir.clone(),
         regions: opts
@@ -95,20 +98,36 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
             .collect(),
         master: opts.master.clone(),
         max_content_bytes: opts.config.vault.max_content_bytes,
-        storage: Default::default(),
+        storage: match &urls {
+            None => VaultStorage::Files,
+            Some(u) => VaultStorage::Postgres {
+                url: u.main.clone(),
+                region_urls: u.regions.clone().into_iter().collect(),
+            },
+        },
     };
     // Argon2 and key unwrapping are CPU work: keep them off the async threads.
     let (vault, master) = tokio::task::spawn_blocking(move || Vault::open(vault_opts))
         .await
         .map_err(|e| StartError::Worker(e.to_string()))??;
-    let store = SqliteStore::open(&opts.data_dir)?;
     let vault = Arc::new(vault);
-    let audit_path = opts.data_dir.join("audit.db");
     let signer = Arc::new(audit::VaultSigner(Arc::clone(&vault)));
     let origin = opts.config.audit.origin.clone();
-    let audit_log = tokio::task::spawn_blocking(move || datapact_audit::AuditLog::open(&audit_path, &origin, signer))
-        .await
-        .map_err(|e| StartError::Worker(e.to_string()))??;
+    let (store, audit_log, shared): (Arc<dyn Store>, AuditLog, Option<PostgresStore>) = match &urls {
+        None => {
+            let store = SqliteStore::open(&opts.data_dir)?;
+            let audit_path = opts.data_dir.join("audit.db");
+            let log = tokio::task::spawn_blocking(move || AuditLog::sqlite(&audit_path, &origin, signer))
+                .await
+                .map_err(|e| StartError::Worker(e.to_string()))??;
+            (Arc::new(store), log, None)
+        }
+        Some(u) => {
+            let store = PostgresStore::connect(&u.main).await?;
+            let log = AuditLog::postgres(&u.main, &origin, signer).await?;
+            (Arc::new(store.clone()), log, Some(store))
+        }
+    };
     audit_log.set_min_checkpoint_gap(std::time::Duration::from_secs(
         opts.config.audit.checkpoint_min_gap_seconds,
     ));
@@ -124,7 +143,19 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     }
     // The gateway's providers first: a missing key stops the server before state is loaded.
     let parts = gateway_parts(&opts.config)?;
-    let state = AppState::open(Arc::new(store), vault, Arc::new(audit_log), opts.catalog, opts.config).await?;
+    // On a shared database, changes after this point are applied by the follower (applying
+    // one the snapshot already holds again is harmless).
+    let from = match &shared {
+        Some(pg) => pg.latest_change().await?,
+        None => 0,
+    };
+    let mut state = AppState::open(store, vault, Arc::new(audit_log), opts.catalog, opts.config).await?;
+    if let Some(pg) = shared {
+        let cluster = Arc::new(cluster::Cluster::new(pg.clone()));
+        cluster.attach(datapact_store::follow(pg, Arc::clone(&state.registry), from));
+        state.cluster = Some(cluster);
+        tracing::info!(node = %state.node, "joined the deployment on PostgreSQL");
+    }
     let bootstrap = state.bootstrap(opts.admin_key.as_deref()).await?;
     state.hold_lock(lock);
     let app = Arc::new(state);
@@ -189,7 +220,7 @@ pub async fn serve(
     let Server { app: state, gateway } = server;
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
     let flusher = tokio::spawn(datapact_gateway::flusher(Arc::downgrade(&gateway)));
-    metrics::install();
+    metrics::install(&state.node);
     let app = routes::router(
         Arc::clone(&state),
         datapact_gateway::router(Arc::clone(&gateway)).merge(usage),

@@ -12,7 +12,7 @@ use datapact_governance::{Job, JobId, JobKind, JobState, OrgId, OrgStatus, Purge
 use datapact_store::StoredCertificate;
 
 use crate::audit::Ev;
-use crate::blocking::{on_blocking_pool, with_vault};
+use crate::blocking::with_vault;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 use datapact_audit::{Action, Label, Resource};
@@ -79,6 +79,10 @@ pub async fn purge_tenant(
     tenant: &Tenant,
     reason: &str,
 ) -> Result<(StoredCertificate, Job), ApiError> {
+    // One purge of a tenant at a time across the deployment; a purge another node recorded
+    // is continued, not started again.
+    let _lease = purge_lease(state, tenant.id).await?;
+    state.refresh_jobs().await?;
     let pending = state.jobs.lock().ok().and_then(|jobs| {
         jobs.values()
             .find(|j| {
@@ -123,6 +127,22 @@ pub async fn purge_tenant(
     let done = complete_purge(state, by, tenant, job.id).await?;
     state.wake.notify_one();
     Ok(done)
+}
+
+/// The lease under which a tenant's purge runs on a shared database (none on SQLite, where
+/// [`AppState::purges`] serializes them).
+async fn purge_lease(state: &AppState, tenant: TenantId) -> Result<Option<crate::cluster::LeaseGuard>, ApiError> {
+    if !state.shared() {
+        return Ok(None);
+    }
+    state
+        .lease(
+            &format!("datapact.purge/{tenant}"),
+            Duration::from_secs(60),
+            Duration::from_secs(10),
+        )
+        .await
+        .map(Some)
 }
 
 /// Destroys the keys of a recorded purge, stores its certificate and marks the plan certified;
@@ -220,7 +240,7 @@ pub async fn transition(
     due: Option<time::OffsetDateTime>,
 ) -> Result<std::sync::Arc<datapact_governance::Org>, ApiError> {
     use axum::http::StatusCode;
-    let _w = state.write_lock().await;
+    let _w = state.write_lock().await?;
     let current = state
         .registry
         .org(org_id)
@@ -348,7 +368,12 @@ async fn advance(state: &AppState, mut job: Job, budget: Duration) -> bool {
         return true;
     };
     if job.purge.as_ref().is_some_and(|p| !p.certified) {
-        // A purge interrupted before its certificate: finish it first (idempotent).
+        // A purge interrupted before its certificate: finish it first (idempotent), unless
+        // the node that is doing it still holds its lease.
+        let _lease = match purge_lease(state, tenant.id).await {
+            Ok(l) => l,
+            Err(_) => return true,
+        };
         match complete_purge(state, Ev::system(Action::Purge), &tenant, job.id).await {
             Ok((_, j)) => job = j,
             Err(e) => {
@@ -487,14 +512,36 @@ pub async fn sweep_now(state: &AppState) {
 /// Signs a checkpoint when the log has grown since the last one, so verifiers always find a
 /// recent signed tree head.
 async fn sign_checkpoint(state: &Arc<AppState>) {
-    let log = Arc::clone(&state.audit_log);
-    if log.latest_checkpoint().is_some_and(|c| c.tree_size == log.size()) {
+    let log = &state.audit_log;
+    if let (Ok(Some(latest)), Ok(size)) = (log.latest_checkpoint().await, log.size().await)
+        && latest.tree_size == size
+    {
         return;
     }
-    match on_blocking_pool(move || log.checkpoint()).await {
-        Ok(Ok(cp)) => tracing::debug!(tree_size = cp.tree_size, "audit checkpoint signed"),
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
-        Err(e) => tracing::error!(detail = %e.detail, "cannot sign an audit checkpoint"),
+    match log.checkpoint().await {
+        Ok(cp) => tracing::debug!(tree_size = cp.tree_size, "audit checkpoint signed"),
+        Err(e) => tracing::error!(error = %e, "cannot sign an audit checkpoint"),
+    }
+}
+
+/// Whether this node does the deployment's background work now: always on SQLite; on a
+/// shared database while it holds (and renews, every tick) the `datapact.worker` lease. A
+/// holder that dies stops renewing; another node takes over when the lease expires.
+async fn holds_worker_lease(state: &AppState, tick: Duration) -> bool {
+    if !state.shared() {
+        return true;
+    }
+    let ttl = (tick * 10).max(Duration::from_secs(15));
+    match state
+        .store
+        .lease("datapact.worker", &format!("{}/worker", state.node), ttl)
+        .await
+    {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot renew the worker lease; standing by");
+            false
+        }
     }
 }
 
@@ -505,8 +552,21 @@ pub async fn run(state: Arc<AppState>) {
     let checkpoint_every = Duration::from_secs(state.config.audit.checkpoint_interval_seconds);
     let mut last_sweep = Instant::now();
     let mut last_checkpoint = Instant::now();
-    resume_terminations(&state).await;
+    let mut resumed = false;
     loop {
+        if !holds_worker_lease(&state, tick).await {
+            // Another node does the deployment's background work; this one stands by.
+            resumed = false;
+            tokio::time::sleep(tick).await;
+            continue;
+        }
+        if !resumed {
+            resume_terminations(&state).await;
+            resumed = true;
+        }
+        if let Err(e) = state.refresh_jobs().await {
+            tracing::warn!(detail = %e.detail, "cannot reload jobs; retried at the next tick");
+        }
         if last_checkpoint.elapsed() >= checkpoint_every {
             sign_checkpoint(&state).await;
             last_checkpoint = Instant::now();

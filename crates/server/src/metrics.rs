@@ -14,11 +14,17 @@ const BUCKETS: &[f64] = &[
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the process-wide recorder once (several servers in one test process share it).
-pub fn install() -> Option<&'static PrometheusHandle> {
+/// How many committed changes of the deployment this node has not applied (a gauge).
+pub const FEED_LAG: &str = "datapact_change_feed_lag";
+
+/// Installs the process-wide recorder once (several servers in one test process share it),
+/// every series labeled with this node's name (`node`), so a deployment's nodes can be told
+/// apart when scraped together.
+pub fn install(node: &str) -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
+                .add_global_label("node", node)
                 .set_buckets_for_metric(Matcher::Full(OVERHEAD.into()), BUCKETS)
                 .ok()?;
             match builder.install_recorder() {
@@ -32,9 +38,14 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Records this node's lag behind the change feed.
+pub fn feed_lag(lag: i64) {
+    metrics::gauge!(FEED_LAG).set(lag as f64);
+}
+
 /// The metrics in Prometheus' text format.
 pub fn render() -> String {
-    match install() {
+    match HANDLE.get().and_then(Option::as_ref) {
         Some(h) => {
             h.run_upkeep();
             h.render()

@@ -39,6 +39,9 @@ pub enum StartError {
         "another datapact server is using the data directory {0} (its lock file datapact.lock is held); stop it first"
     )]
     Locked(String),
+    /// The `[storage]` database URLs cannot be read.
+    #[error("storage: {0}")]
+    StorageUrl(#[from] crate::config::UrlError),
     /// The data directory cannot be used.
     #[error("cannot use the data directory {path}: {error}")]
     DataDir {
@@ -117,6 +120,10 @@ pub struct AppState {
     pub purges: tokio::sync::Mutex<()>,
     /// The data directory's lock, held while this state lives, so no second server shares it.
     lock: std::sync::Mutex<Option<std::fs::File>>,
+    /// This process's name in leases, `/readyz` and metrics.
+    pub node: String,
+    /// This node's place in a deployment of several (PostgreSQL); `None` on SQLite.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl AppState {
@@ -166,11 +173,46 @@ impl AppState {
             wake: tokio::sync::Notify::new(),
             writes: tokio::sync::Mutex::new(()),
             lock: std::sync::Mutex::new(None),
+            node: crate::cluster::node_name(),
+            cluster: None,
         })
+    }
+
+    /// Whether other nodes share this node's storage.
+    pub fn shared(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// On a shared database, reloads jobs from it (other nodes create and advance them); the
+    /// stored copy wins.
+    pub async fn refresh_jobs(&self) -> Result<(), ApiError> {
+        if !self.shared() {
+            return Ok(());
+        }
+        let stored = self.store.jobs().await.map_err(ApiError::storage)?;
+        if let Ok(mut jobs) = self.jobs.lock() {
+            for j in stored {
+                jobs.insert(j.id, j);
+            }
+        }
+        Ok(())
     }
 
     /// Creates the first platform_admin key when none exists.
     pub async fn bootstrap(&self, env_key: Option<&str>) -> Result<Bootstrap, StartError> {
+        // Nodes starting together on an empty database: one creates the key, the others see it.
+        let _lease = match &self.cluster {
+            None => None,
+            Some(cluster) => {
+                let patience = std::time::Duration::from_secs(30);
+                let lease = self
+                    .lease("datapact.bootstrap", patience, patience)
+                    .await
+                    .map_err(|e| StartError::Worker(e.detail))?;
+                cluster.caught_up(patience).await?;
+                Some(lease)
+            }
+        };
         if self.registry.has_keys() {
             return Ok(Bootstrap::Existing {
                 env_key_ignored: env_key.is_some_and(|k| !k.trim().is_empty()),
@@ -220,10 +262,63 @@ impl AppState {
         }
     }
 
-    /// Takes the write lock: hold it across read, store and apply of one change.
-    pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.writes.lock().await
+    /// Takes the write lock: hold it across read, store and apply of one change. On a shared
+    /// database it is the deployment's (a lease), and this node's registry has applied every
+    /// change committed before it was taken, so what is read is current.
+    pub async fn write_lock(&self) -> Result<WriteGuard<'_>, ApiError> {
+        let local = self.writes.lock().await;
+        let lease = match &self.cluster {
+            None => None,
+            Some(cluster) => {
+                let lease = self
+                    .lease("datapact.writes", WRITE_LEASE_TTL, WRITE_LEASE_PATIENCE)
+                    .await?;
+                if !cluster
+                    .caught_up(WRITE_LEASE_PATIENCE)
+                    .await
+                    .map_err(ApiError::storage)?
+                {
+                    return Err(ApiError::storage("this node is behind the change feed"));
+                }
+                Some(lease)
+            }
+        };
+        Ok(WriteGuard {
+            _local: local,
+            _lease: lease,
+        })
     }
+
+    /// Takes a deployment-wide lease for this node (see [`crate::cluster::lease`]); 503 if the
+    /// database fails or another node keeps it longer than `patience`.
+    pub async fn lease(
+        &self,
+        name: &str,
+        ttl: std::time::Duration,
+        patience: std::time::Duration,
+    ) -> Result<crate::cluster::LeaseGuard, ApiError> {
+        crate::cluster::lease(&self.store, name, &self.node, ttl, patience)
+            .await
+            .map_err(|e| match e {
+                crate::cluster::LeaseError::Busy(_) => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "another node is making a conflicting change; retry",
+                ),
+                crate::cluster::LeaseError::Store(e) => ApiError::storage(e),
+            })
+    }
+}
+
+/// How long the deployment's write lease lives without renewal (a dead holder's is taken over
+/// after this), and how long a change waits for it.
+const WRITE_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+const WRITE_LEASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The write lock: this process's, and on a shared database the deployment's lease.
+pub struct WriteGuard<'a> {
+    _local: tokio::sync::MutexGuard<'a, ()>,
+    _lease: Option<crate::cluster::LeaseGuard>,
 }
 
 /// The current time, truncated to microseconds so stored and in-memory times agree.

@@ -441,6 +441,13 @@ pub struct Health {
     /// Storage backend.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend: Option<&'static str>,
+    /// This node's name (several nodes on PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Committed changes of the deployment this node has not applied yet (several nodes on
+    /// PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag: Option<i64>,
 }
 
 /// A record to write (`content` for text, `content_base64` for bytes).

@@ -164,7 +164,7 @@ async fn failed_writes_are_not_acknowledged_and_change_nothing() {
     })
     .unwrap();
     let vault = Arc::new(vault);
-    let audit = datapact_audit::AuditLog::open(
+    let audit = datapact_audit::AuditLog::sqlite(
         &dir.path().join("audit.db"),
         "test",
         Arc::new(datapact_server::audit::VaultSigner(Arc::clone(&vault))),

@@ -356,14 +356,7 @@ impl MasterKey {
     }
 }
 
-/// A wrapped data key: which KEK wrapped it and the sealed bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WrappedKey {
-    /// The KEK that wrapped it.
-    pub kek_id: String,
-    /// `nonce ‖ ciphertext ‖ tag` of the key.
-    pub sealed: Vec<u8>,
-}
+pub use crate::region::WrappedKey;
 
 /// Holds the region KEKs and wraps and unwraps tenant data keys with them.
 ///

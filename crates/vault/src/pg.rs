@@ -22,8 +22,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::VaultError;
-use crate::keys::WrappedKey;
-use crate::region::{KeySelection, LiveKey, RawRecord, RecordFilter, RegionStorage, UpdateOutcome};
+use crate::region::{KeySelection, LiveKey, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey};
 
 /// Schema versions of a region database, applied in order under [`MIGRATION_LOCK`].
 const MIGRATIONS: &[&str] = &[r#"

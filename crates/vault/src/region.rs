@@ -1,6 +1,6 @@
 //! What the vault needs of a region's storage, whatever holds it: SQLite files in a directory
-//! (the embedded default, [`crate::store::SqliteRegion`]) or a PostgreSQL database shared by
-//! every node of a deployment ([`crate::pg::PgRegion`]).
+//! (the embedded default, `SqliteRegion` in `store.rs`) or a PostgreSQL database shared by
+//! every node of a deployment (`PgRegion` in `pg.rs`).
 //!
 //! The vault does the cryptography and the rules; a region stores rows. Every method names
 //! the tenant, and no method reads or writes another tenant's rows.
@@ -8,7 +8,15 @@
 use std::collections::HashMap;
 
 use crate::VaultError;
-use crate::keys::WrappedKey;
+
+/// A wrapped data key: which KEK wrapped it and the sealed bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedKey {
+    /// The KEK that wrapped it.
+    pub kek_id: String,
+    /// `nonce ‖ ciphertext ‖ tag` of the key.
+    pub sealed: Vec<u8>,
+}
 
 /// A record's row as stored: the metadata columns and (when asked for) the ciphertext.
 #[derive(Debug, Clone, Default)]

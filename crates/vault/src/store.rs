@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::keys::WrappedKey;
-use crate::region::{KeySelection, LiveKey, RawRecord, RecordFilter, RegionStorage, UpdateOutcome};
+use crate::region::{KeySelection, LiveKey, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey};
 
 use crate::VaultError;
 

@@ -11,14 +11,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use datapact_audit::{Action, AuditError, AuditLog, Checkpoint, Entry, Outcome, Query, Resource, StoredEntry};
+use datapact_audit::{Action, AuditError, Checkpoint, Entry, Outcome, Query, Resource, StoredEntry};
 use datapact_governance::{ApiKey, OrgId, Purpose, Registry, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::audit::Ev;
-use crate::blocking::on_blocking_pool;
 use crate::extract::{Caller, QueryParams};
 use crate::guard;
 use crate::problem::ApiError;
@@ -273,13 +272,9 @@ fn audit_read(c: &ApiKey, q: &Query) -> Ev {
     ev
 }
 
-/// Runs a read of the log on the blocking pool.
-async fn with_log<T: Send + 'static>(
-    st: &AppState,
-    f: impl FnOnce(&AuditLog) -> Result<T, AuditError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let log = Arc::clone(&st.audit_log);
-    on_blocking_pool(move || f(&log)).await?.map_err(audit_error)
+/// The outcome of a read of the log, as the API answers it.
+fn read_log<T>(r: Result<T, AuditError>) -> Result<T, ApiError> {
+    r.map_err(audit_error)
 }
 
 /// A signed checkpoint of the log as it is now.
@@ -287,7 +282,7 @@ async fn with_log<T: Send + 'static>(
     responses((status = 200, description = "`{\"tree_size\", \"root_hash\", \"timestamp\", \"signature\", \"key_id\", \"public_key\", \"note\"}`")))]
 pub async fn checkpoint(State(st): State<Arc<AppState>>, Caller(c): Caller) -> Result<Json<Checkpoint>, ApiError> {
     guard::allow(&c, READERS, "read audit checkpoints")?;
-    Ok(Json(with_log(&st, |l| l.checkpoint()).await?))
+    Ok(Json(read_log(st.audit_log.checkpoint().await)?))
 }
 
 /// Every checkpoint the log has signed, oldest first: keep them to prove the log only grew.
@@ -304,7 +299,7 @@ pub async fn checkpoints(
         after: None,
     })?;
     let after = log_index("after", q.after)?;
-    let mut items = with_log(&st, move |l| l.checkpoints(after, limit + 1)).await?;
+    let mut items = read_log(st.audit_log.checkpoints(after, limit + 1).await)?;
     let next = (items.len() > limit).then(|| {
         items.truncate(limit);
         items.last().map(|c| c.tree_size.to_string()).unwrap_or_default()
@@ -317,7 +312,7 @@ async fn visible_index(st: &AppState, c: &ApiKey, index: u64) -> Result<(), ApiE
     if c.is_global() {
         return Ok(());
     }
-    let entry = with_log(st, move |l| l.entry(index)).await?;
+    let entry = read_log(st.audit_log.entry(index).await)?;
     let visible = entry.is_some_and(|e| {
         let ev = &e.entry.event;
         ev.org.is_some_and(|o| c.sees_org(o)) && c.tenant.is_none_or(|t| ev.tenant == Some(t))
@@ -332,7 +327,7 @@ async fn visible_index(st: &AppState, c: &ApiKey, index: u64) -> Result<(), ApiE
 async fn default_size(st: &AppState, given: Option<u64>) -> Result<u64, ApiError> {
     match given {
         Some(s) => Ok(s),
-        None => Ok(with_log(st, |l| l.checkpoint()).await?.tree_size),
+        None => Ok(read_log(st.audit_log.checkpoint().await)?.tree_size),
     }
 }
 
@@ -352,7 +347,7 @@ pub async fn inclusion(
     let index = log_index("index", Some(q.index))?.unwrap_or_default();
     visible_index(&st, &c, index).await?;
     let size = default_size(&st, log_index("tree_size", q.tree_size)?).await?;
-    let hashes = with_log(&st, move |l| l.inclusion_proof(index, size)).await?;
+    let hashes = read_log(st.audit_log.inclusion_proof(index, size).await)?;
     Ok(Json(serde_json::json!({
         "index": index,
         "tree_size": size,
@@ -371,9 +366,7 @@ pub async fn consistency(
     guard::allow(&c, READERS, "read audit proofs")?;
     let to = default_size(&st, log_index("to", q.to)?).await?;
     let from = log_index("from", Some(q.from))?.unwrap_or_default();
-    let hashes = with_log(&st, move |l| l.consistency_proof(from, to))
-        .await
-        .map_err(|e| e.field("from"))?;
+    let hashes = read_log(st.audit_log.consistency_proof(from, to).await).map_err(|e| e.field("from"))?;
     Ok(Json(serde_json::json!({
         "from": from,
         "to": to,
@@ -408,7 +401,7 @@ pub async fn entries(
     // Reading the log is access too: the customer's auditors see who looked. Appended first,
     // so the read also sees every entry queued before it (the writer commits in order).
     st.audit(audit_read(&c, &query)).await?;
-    let mut items = with_log(&st, move |l| l.query(&query)).await?;
+    let mut items = read_log(st.audit_log.query(query).await)?;
     let next = (items.len() > limit).then(|| {
         items.truncate(limit);
         items.last().map(|e| e.index.to_string()).unwrap_or_default()
@@ -518,14 +511,14 @@ pub async fn export(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let log = Arc::clone(&st.audit_log);
     let registry = Arc::clone(&st.registry);
-    tokio::task::spawn_blocking(move || {
+    tokio::spawn(async move {
         let mut buf = if csv { CSV_HEADER.to_string() } else { String::new() };
         loop {
-            let page = match log.query(&query) {
+            let page = match log.query(query.clone()).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "audit export failed midway; the stream is cut");
-                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
                     return;
                 }
             };
@@ -539,7 +532,7 @@ pub async fn export(
                     buf.push('\n');
                 }
             }
-            if !buf.is_empty() && tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut buf)))).is_err() {
+            if !buf.is_empty() && tx.send(Ok(Bytes::from(std::mem::take(&mut buf)))).await.is_err() {
                 return;
             }
             match last {

@@ -155,7 +155,7 @@ pub async fn put_retention(
             ));
         }
     }
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let (current, _) = guard::tenant(&st, &c, &tenant_id)?;
     let mut tenant = (*current).clone();
     let rules: Vec<RetentionRule> = body.rules;
@@ -222,6 +222,8 @@ pub async fn job(
     Path(id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
     let jid = lifecycle::job_id(&id)?;
+    // Another node may be running it: on a shared database its stored progress is read.
+    st.refresh_jobs().await?;
     let job = st
         .jobs
         .lock()

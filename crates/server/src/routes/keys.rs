@@ -132,7 +132,7 @@ pub async fn create(
     let mut key = check_new_key(&st, &c, &body)?;
     let secret = api_key::generate_secret().map_err(ApiError::internal)?;
     key.hash = st.key_hash(&secret);
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     st.audited(key_event(&c, Action::ApiKeyCreate, &key), async {
         st.store.put_key(&key).await.map_err(ApiError::storage)
     })
@@ -188,7 +188,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<KeyView>, ApiError> {
     guard::allow(&c, &[Role::PlatformAdmin, Role::OrgAdmin], "revoke keys")?;
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let key = id
         .parse::<KeyId>()
         .ok()

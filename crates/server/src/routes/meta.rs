@@ -20,20 +20,47 @@ pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok",
         backend: None,
+        node: None,
+        lag: None,
     })
 }
 
-/// Readiness: storage answers.
+/// How many changes a node may be behind the feed and still be ready (the feed applies a
+/// change within milliseconds; a backlog this long means the node cannot keep up).
+const READY_LAG: i64 = 1000;
+
+/// Readiness: storage answers; on a shared database, also this node's name and how many
+/// committed changes it has not applied yet (`lag`).
 #[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, body = Health), (status = 503, body = crate::problem::Problem)))]
 pub async fn readyz(State(st): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     st.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "storage does not answer")
     })?;
-    Ok(Json(Health {
+    let mut health = Health {
         status: "ready",
         backend: Some(st.store.backend()),
-    }))
+        node: None,
+        lag: None,
+    };
+    if let Some(cluster) = &st.cluster {
+        // A node far behind the change feed would decide on stale terms: not ready.
+        let lag = cluster.lag().await.map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "storage does not answer")
+        })?;
+        health.node = Some(st.node.clone());
+        health.lag = Some(lag);
+        crate::metrics::feed_lag(lag);
+        if lag > READY_LAG {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                format!("this node is {lag} changes behind the deployment"),
+            ));
+        }
+    }
+    Ok(Json(health))
 }
 
 /// The caller's own key.

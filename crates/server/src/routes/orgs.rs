@@ -44,7 +44,7 @@ pub async fn create(
         ai: AiSettings::default(),
         tenants: Vec::new(),
     };
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     st.audited(Ev::by(&c, Action::OrgCreate).org(org.id).region(&org.region), async {
         st.store.insert_org(&org).await.map_err(ApiError::storage)
     })
@@ -145,7 +145,7 @@ pub async fn patch(
     if let Some(terms) = &body.ai_limits {
         super::check::limit_terms(&st, terms)?;
     }
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     // Re-read under the write lock so a concurrent change is not overwritten.
     let current = guard::org(&st, &c, &id)?;
     if let Some(r) = &body.region

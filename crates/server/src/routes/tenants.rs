@@ -45,7 +45,7 @@ pub async fn create(
         grants: Vec::new(),
         retention: Vec::new(),
     };
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     // Checked under the write lock, where a termination changes the status.
     let org = guard::org(&st, &c, &org_id)?;
     if org.status != OrgStatus::Active {
@@ -115,7 +115,7 @@ pub async fn patch(
     guard::tenant(&st, &c, &id)?;
     guard::allow(&c, &[Role::OrgAdmin], "change tenants")?;
     let name = body.name.as_deref().map(|n| text("name", n, 200)).transpose()?;
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let (current, _) = guard::tenant(&st, &c, &id)?;
     if let Some(r) = &body.region
         && *r != current.region

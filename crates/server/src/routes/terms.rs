@@ -76,7 +76,7 @@ pub async fn create_opt_out(
         revoked_at: None,
         revoked_by: None,
     };
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let mut org = (*guard::org(&st, &c, &org_id)?).clone();
     // Who asked is personal data: the entry keeps a keyed hash that correlates, not the name.
     let who = st.vault.correlate(&org.id.to_string(), &opt_out.requested_by);
@@ -120,7 +120,7 @@ pub async fn revoke_opt_out(
 ) -> Result<Json<OptOutView>, ApiError> {
     guard::org(&st, &c, &org_id)?;
     guard::allow(&c, guard::VENDOR, "revoke opt-outs")?;
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let mut org = (*guard::org(&st, &c, &org_id)?).clone();
     let opt_id: Option<OptOutId> = id.parse().ok();
     let idx = org
@@ -397,7 +397,7 @@ pub async fn put_org_ai(
     guard::org(&st, &c, &org_id)?;
     guard::allow(&c, guard::AI_SETTINGS_WRITERS, "change AI settings")?;
     check_settings(&st, &body, false)?;
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let mut org = (*guard::org(&st, &c, &org_id)?).clone();
     check_plan(&org)?;
     check_if_match(&headers, &org.ai)?;
@@ -443,7 +443,7 @@ pub async fn put_tenant_ai(
     guard::tenant(&st, &c, &id)?;
     guard::allow(&c, guard::AI_SETTINGS_WRITERS, "change AI settings")?;
     check_settings(&st, &body, true)?;
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let (current, org) = guard::tenant(&st, &c, &id)?;
     check_plan(&org)?;
     check_if_match(&headers, &current.ai)?;
@@ -501,7 +501,7 @@ pub async fn create_grant(
             "a support grant may run at most 7 days",
         ));
     }
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let mut tenant = (*grant_caller(&st, &c, &id)?).clone();
     let grant = SupportGrant {
         id: GrantId::generate(),
@@ -551,7 +551,7 @@ pub async fn revoke_grant(
     Path((tenant_id, id)): Path<(String, String)>,
 ) -> Result<Json<GrantView>, ApiError> {
     grant_caller(&st, &c, &tenant_id)?;
-    let _w = st.write_lock().await;
+    let _w = st.write_lock().await?;
     let mut tenant = (*grant_caller(&st, &c, &tenant_id)?).clone();
     let gid: Option<GrantId> = id.parse().ok();
     let idx = tenant

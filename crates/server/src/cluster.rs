@@ -1,0 +1,139 @@
+//! What a node of a several-node deployment (PostgreSQL) has beyond one process: its name,
+//! the change feed that keeps its registry current, and how far behind that feed it is.
+//!
+//! Work that must happen once per deployment (background jobs, due terminations, retention
+//! sweeps, periodic checkpoints) runs on the node holding the `datapact.worker` lease; a
+//! purge of one tenant runs under that tenant's purge lease, wherever it was asked for. Both
+//! leases live in the database and expire when their holder stops renewing them, so another
+//! node takes over from a dead one.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use datapact_store::{Follower, PostgresStore, Store, StoreError};
+
+/// The name this process goes by in leases, `/readyz` and metrics.
+pub fn node_name() -> String {
+    if let Ok(n) = std::env::var("DATAPACT_NODE_NAME")
+        && !n.trim().is_empty()
+        && n.len() <= 64
+    {
+        return n.trim().to_string();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("node-{}", &id[..8])
+}
+
+/// A node's place in a shared deployment.
+pub struct Cluster {
+    store: PostgresStore,
+    follower: OnceLock<Follower>,
+}
+
+impl Cluster {
+    /// A node on `store`; its follower is attached once state is loaded.
+    pub fn new(store: PostgresStore) -> Self {
+        Self {
+            store,
+            follower: OnceLock::new(),
+        }
+    }
+
+    /// Attaches the follower that applies the change feed to this node's registry.
+    pub fn attach(&self, follower: Follower) {
+        let _ = self.follower.set(follower);
+    }
+
+    /// The newest change in the database.
+    pub async fn latest_change(&self) -> Result<i64, StoreError> {
+        self.store.latest_change().await
+    }
+
+    /// The newest change applied to this node's registry.
+    pub fn applied(&self) -> i64 {
+        self.follower.get().map_or(0, Follower::applied)
+    }
+
+    /// How many committed changes this node has not applied yet.
+    pub async fn lag(&self) -> Result<i64, StoreError> {
+        Ok((self.latest_change().await? - self.applied()).max(0))
+    }
+
+    /// Waits (up to `patience`) until this node has applied every change committed so far.
+    pub async fn caught_up(&self, patience: std::time::Duration) -> Result<bool, StoreError> {
+        let target = self.latest_change().await?;
+        let start = std::time::Instant::now();
+        while self.applied() < target {
+            if start.elapsed() >= patience {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        Ok(true)
+    }
+}
+
+/// A lease held in the database until this guard is dropped (then released) or, if this node
+/// dies first, until it expires.
+pub struct LeaseGuard {
+    store: Arc<dyn Store>,
+    name: String,
+    holder: String,
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        let (store, name, holder) = (
+            Arc::clone(&self.store),
+            std::mem::take(&mut self.name),
+            std::mem::take(&mut self.holder),
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.release(&name, &holder).await {
+                    tracing::warn!(lease = %name, error = %e, "cannot release a lease; it expires by itself");
+                }
+            });
+        }
+    }
+}
+
+/// Why a lease was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    /// Another node held it for longer than the caller would wait.
+    #[error("`{0}` is held by another node")]
+    Busy(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Takes lease `name` for node `node`, waiting up to `patience` while another holds it. Each
+/// taking has a holder name of its own (`node#n`), so releasing one never releases a later
+/// taking by the same node.
+pub async fn lease(
+    store: &Arc<dyn Store>,
+    name: &str,
+    node: &str,
+    ttl: Duration,
+    patience: Duration,
+) -> Result<LeaseGuard, LeaseError> {
+    static TAKINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let holder = format!("{node}#{}", TAKINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let holder = holder.as_str();
+    let start = Instant::now();
+    loop {
+        if store.lease(name, holder, ttl).await? {
+            return Ok(LeaseGuard {
+                store: Arc::clone(store),
+                name: name.to_string(),
+                holder: holder.to_string(),
+            });
+        }
+        if start.elapsed() >= patience {
+            return Err(LeaseError::Busy(name.to_string()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
