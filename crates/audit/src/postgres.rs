@@ -737,3 +737,167 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
     tx.commit().await.map_err(pg)?;
     Ok(entries)
 }
+
+/// Entries read and checked together when verifying.
+const VERIFY_PAGE: i64 = 16_384;
+
+/// Verifies the log in the PostgreSQL database at `url`, offline (no datapact server needed):
+/// every entry parses, holds its own position and agrees with its index columns and with the
+/// leaf hash its tile holds; the tree is recomputed from the entries, and every signed
+/// checkpoint's signature and root are checked against it. Checkpoints are checked against
+/// `origin`, or the origin the log records when `None`.
+pub async fn verify(
+    url: &str,
+    origin: Option<&str>,
+    pinned: Option<&[u8; 32]>,
+) -> Result<crate::verify::Report, crate::verify::Failure> {
+    use crate::verify::{Failure, Report, check_entry, checkpoint_signature_ok};
+    let unreadable = |e: tokio_postgres::Error| Failure::Unreadable(e.to_string());
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(unreadable)?;
+    let task = tokio::spawn(conn);
+    let stored_origin: Option<String> = client
+        .query_opt("SELECT value FROM audit_meta WHERE key = 'origin'", &[])
+        .await
+        .map_err(unreadable)?
+        .map(|r| r.get(0));
+    let origin = match (origin, stored_origin) {
+        (Some(o), _) => o.to_string(),
+        (None, Some(o)) => o,
+        (None, None) => return Err(Failure::Unreadable("the database holds no datapact audit log".into())),
+    };
+    let mut checkpoints = Vec::new();
+    for r in client
+        .query(
+            "SELECT tree_size, checkpoint FROM audit_checkpoints ORDER BY tree_size DESC",
+            &[],
+        )
+        .await
+        .map_err(unreadable)?
+    {
+        let size = r.get::<_, i64>(0) as u64;
+        let cp: Checkpoint = serde_json::from_str(r.get(1)).map_err(|e| Failure::Checkpoint {
+            tree_size: size,
+            reason: format!("does not parse: {e}"),
+        })?;
+        if cp.tree_size != size {
+            return Err(Failure::Checkpoint {
+                tree_size: size,
+                reason: "stored under another size".into(),
+            });
+        }
+        checkpoint_signature_ok(&cp, &origin, pinned).map_err(|reason| Failure::Checkpoint {
+            tree_size: size,
+            reason,
+        })?;
+        checkpoints.push(cp);
+    }
+    // Newest first: the next one to match is the last.
+    let newest = checkpoints.first().map_or(0, |c| c.tree_size);
+    let mut frontier = Frontier::default();
+    let mut matched = 0usize;
+    let mut check = |frontier: &Frontier, checkpoints: &mut Vec<Checkpoint>| -> Result<(), Failure> {
+        while let Some(cp) = checkpoints.last() {
+            if cp.tree_size > frontier.size() {
+                break;
+            }
+            if B64.encode(frontier.root()) != cp.root_hash {
+                return Err(Failure::Checkpoint {
+                    tree_size: cp.tree_size,
+                    reason: "its root does not match the entries: entries before it were changed".into(),
+                });
+            }
+            matched += 1;
+            checkpoints.pop();
+        }
+        Ok(())
+    };
+    check(&frontier, &mut checkpoints)?;
+    let mut next: i64 = 0;
+    loop {
+        let rows = client
+            .query(
+                "SELECT idx, org, tenant, product, action, purpose, outcome, leaf FROM audit_entries
+                 WHERE idx >= $1 ORDER BY idx LIMIT $2",
+                &[&next, &VERIFY_PAGE],
+            )
+            .await
+            .map_err(unreadable)?;
+        if rows.is_empty() {
+            break;
+        }
+        // The level-0 tiles of this page: the leaf hashes the stored tree holds.
+        let first_tile = next / TILE_WIDTH as i64;
+        let last_tile = rows
+            .last()
+            .map_or(first_tile, |r| r.get::<_, i64>(0) / TILE_WIDTH as i64);
+        let mut tiles: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
+        for r in client
+            .query(
+                "SELECT idx, hashes FROM audit_tiles WHERE level = 0 AND idx BETWEEN $1 AND $2
+                 UNION ALL
+                 SELECT idx, string_agg(hashes, ''::bytea ORDER BY start) FROM audit_tile_parts
+                 WHERE level = 0 AND idx BETWEEN $1 AND $2 GROUP BY idx",
+                &[&first_tile, &last_tile],
+            )
+            .await
+            .map_err(unreadable)?
+        {
+            tiles.insert(r.get(0), r.get(1));
+        }
+        for r in &rows {
+            let idx: i64 = r.get(0);
+            if idx != next {
+                return Err(Failure::Entry {
+                    index: next as u64,
+                    reason: "is missing (the next stored entry has a later position)".into(),
+                });
+            }
+            let col = |i: usize| r.get::<_, Option<&str>>(i).map(str::as_bytes);
+            let tile = tiles.get(&(idx / TILE_WIDTH as i64));
+            let at = (idx % TILE_WIDTH as i64) as usize * 32;
+            let stored = tile
+                .and_then(|t| t.get(at..at + 32))
+                .and_then(|b| <[u8; 32]>::try_from(b).ok());
+            let leaf: &[u8] = r.get(7);
+            let hash = check_entry(
+                idx as u64,
+                [col(1), col(2), col(3), col(4), col(5), col(6)],
+                leaf,
+                stored,
+            )?;
+            frontier.push(hash);
+            check(&frontier, &mut checkpoints)?;
+            next += 1;
+        }
+    }
+    let head: i64 = client
+        .query_one("SELECT size FROM audit_head WHERE id = 1", &[])
+        .await
+        .map_err(unreadable)?
+        .get(0);
+    drop(client);
+    let _ = task.await;
+    if head as u64 != frontier.size() {
+        return Err(Failure::Entry {
+            index: frontier.size(),
+            reason: format!(
+                "the log's head says {head} entries but {} are stored (entries were removed)",
+                frontier.size()
+            ),
+        });
+    }
+    if let Some(cp) = checkpoints.last() {
+        return Err(Failure::Checkpoint {
+            tree_size: cp.tree_size,
+            reason: format!("signs {} entries but the log holds {}", cp.tree_size, frontier.size()),
+        });
+    }
+    Ok(Report {
+        entries: frontier.size(),
+        checkpoints: matched,
+        unsigned_tail: frontier.size().saturating_sub(newest),
+        root: B64.encode(frontier.root()),
+    })
+}

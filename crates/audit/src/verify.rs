@@ -227,6 +227,36 @@ fn check_row(arena: &[u8], row: &Row) -> Result<merkle::Hash, Failure> {
     Ok(hash)
 }
 
+/// Checks one entry read from any storage: its six index columns (`None` for NULL), its leaf
+/// and the leaf hash the stored tree holds for it. Returns that hash.
+pub(crate) fn check_entry(
+    idx: u64,
+    cols: [Option<&[u8]>; 6],
+    leaf: &[u8],
+    stored: Option<merkle::Hash>,
+) -> Result<merkle::Hash, Failure> {
+    let mut arena = Vec::with_capacity(leaf.len() + 96);
+    for c in cols {
+        match c {
+            None => arena.push(NULL),
+            Some(b) => arena.extend_from_slice(b),
+        }
+        arena.push(SEP);
+    }
+    let cols = 0..arena.len();
+    let start = arena.len();
+    arena.extend_from_slice(leaf);
+    check_row(
+        &arena,
+        &Row {
+            idx,
+            cols,
+            leaf: start..arena.len(),
+            stored,
+        },
+    )
+}
+
 /// Verifies the log in the database at `path`. Checkpoints are checked against `origin`, or
 /// against the origin the log records when `None`.
 pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>) -> Result<Report, Failure> {

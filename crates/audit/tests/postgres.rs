@@ -262,6 +262,54 @@ async fn three_nodes_one_log() {
     assert_eq!(again.size().await.unwrap(), 1851);
     assert_eq!(again.entry(1850).await.unwrap().unwrap().entry, entry);
 
+    // The whole log verifies offline, from the database alone, against the pinned key; an
+    // entry altered behind the log's back, or one removed, is named.
+    let pinned = ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+        .verifying_key()
+        .to_bytes();
+    let report = datapact_audit::postgres::verify(&url, None, Some(&pinned))
+        .await
+        .unwrap();
+    assert_eq!((report.entries, report.checkpoints, report.unsigned_tail), (1851, 3, 1));
+    assert_eq!(report.root, B64.encode(again.root(1851).await.unwrap()));
+    let other = ed25519_dalek::SigningKey::from_bytes(&[8; 32])
+        .verifying_key()
+        .to_bytes();
+    assert!(matches!(
+        datapact_audit::postgres::verify(&url, None, Some(&other)).await,
+        Err(datapact_audit::verify::Failure::Checkpoint { .. })
+    ));
+    cluster
+        .sql(
+            &url,
+            "UPDATE audit_entries SET leaf = leaf || ' '::bytea WHERE idx = 1001",
+        )
+        .await
+        .unwrap();
+    let failure = datapact_audit::postgres::verify(&url, None, Some(&pinned))
+        .await
+        .unwrap_err();
+    assert!(failure.to_string().starts_with("entry 1001:"), "{failure}");
+    cluster
+        .sql(
+            &url,
+            "UPDATE audit_entries SET leaf = rtrim(leaf, ' '::bytea), org = 'org_x' WHERE idx = 1001",
+        )
+        .await
+        .unwrap();
+    let failure = datapact_audit::postgres::verify(&url, None, Some(&pinned))
+        .await
+        .unwrap_err();
+    assert!(failure.to_string().contains("index columns disagree"), "{failure}");
+    cluster
+        .sql(&url, "DELETE FROM audit_entries WHERE idx = 1001")
+        .await
+        .unwrap();
+    let failure = datapact_audit::postgres::verify(&url, None, Some(&pinned))
+        .await
+        .unwrap_err();
+    assert!(failure.to_string().starts_with("entry 1001: is missing"), "{failure}");
+
     // A server error says what the server said, not only "db error".
     cluster.sql(&url, "DROP TABLE audit_checkpoints").await.unwrap();
     let err = again.checkpoints(None, 10).await.unwrap_err();

@@ -43,13 +43,20 @@ pub struct VerifyArgs {
     /// Verify the log stored in this data directory (the operator's view; no server needed).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Verify the log in the PostgreSQL database whose URL is in this environment variable
+    /// (a deployment of several nodes; no server needed).
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["data_dir", "database_url_file"])]
+    database_url_env: Option<String>,
+    /// As --database-url-env, with the URL in this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "data_dir")]
+    database_url_file: Option<PathBuf>,
     /// The server's public key (base64) to pin. Default: the key in the data directory, or the
     /// one in --state, or the server's own.
     #[arg(long)]
     public_key: Option<String>,
     /// Over the API: a file keeping the last verified checkpoint, so the next run also proves
     /// the log only grew since (created when missing).
-    #[arg(long, conflicts_with = "data_dir")]
+    #[arg(long, conflicts_with_all = ["data_dir", "database_url_env", "database_url_file"])]
     state: Option<PathBuf>,
 }
 
@@ -487,9 +494,61 @@ async fn export(a: ExportArgs, remote: &Remote) -> Result<ExitCode> {
 }
 
 async fn verify(a: VerifyArgs, remote: &Remote) -> Result<ExitCode> {
-    match &a.data_dir {
-        Some(dir) => verify_dir(dir, a.public_key.as_deref()),
+    if let Some(dir) = &a.data_dir {
+        return verify_dir(dir, a.public_key.as_deref());
+    }
+    let url = match (&a.database_url_env, &a.database_url_file) {
+        (Some(var), _) => Some(
+            std::env::var(var)
+                .with_context(|| format!("--database-url-env: the environment variable {var} is not set"))?,
+        ),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("--database-url-file: cannot read {}", file.display()))?,
+        ),
+        (None, None) => None,
+    };
+    match url {
+        Some(url) => verify_database(url.trim(), a.public_key.as_deref()).await,
         None => verify_remote(&a, remote).await,
+    }
+}
+
+/// The log of a deployment on PostgreSQL, from the database alone. The default key to pin is
+/// the deployment's own (the public half of the shared signing key).
+async fn verify_database(url: &str, pin: Option<&str>) -> Result<ExitCode> {
+    let pinned = match pin {
+        Some(k) => public_key(k, "--public-key")?,
+        None => {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .context("cannot connect to the database")?;
+            let task = tokio::spawn(conn);
+            let row = client
+                .query_opt("SELECT body FROM datapact_secrets WHERE name = 'signing-key.json'", &[])
+                .await
+                .context("the database holds no datapact deployment (no datapact_secrets table); pass --public-key")?;
+            drop(client);
+            let _ = task.await;
+            let body: String = row
+                .map(|r| r.get(0))
+                .context("the deployment has no signing key yet; pass --public-key")?;
+            let v: Value = serde_json::from_str(&body).context("the stored signing key does not parse")?;
+            public_key(v["public_key"].as_str().unwrap_or(""), "the deployment's signing key")?
+        }
+    };
+    match datapact_audit::postgres::verify(url, None, Some(&pinned)).await {
+        Ok(r) => {
+            out(&format!(
+                "OK: {} entries recomputed from the database; {} signed checkpoint(s) match; {} entries after the newest checkpoint; root {}",
+                r.entries, r.checkpoints, r.unsigned_tail, r.root
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(f) => {
+            out(&format!("FAILED: {f}"));
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

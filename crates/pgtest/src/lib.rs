@@ -96,9 +96,48 @@ impl Cluster {
         Some(cluster)
     }
 
+    /// One cluster for the whole test process, started on first use. A static is never
+    /// dropped, so a watchdog process stops the cluster (and removes its directory) once this
+    /// process has exited, however it exits.
+    pub fn shared() -> Option<&'static Cluster> {
+        static SHARED: std::sync::OnceLock<Option<Cluster>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let cluster = Self::start()?;
+                cluster.watch_over(std::process::id());
+                Some(cluster)
+            })
+            .as_ref()
+    }
+
+    /// Starts a shell that waits for process `pid` to end, then stops this cluster and
+    /// removes its directory.
+    fn watch_over(&self, pid: u32) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let stop = format!("{} -D {} -m immediate -w stop", pg_ctl.display(), self.data());
+        let stop = if self.as_postgres {
+            format!("runuser -u postgres -- {stop}")
+        } else {
+            stop
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {}",
+            self.dir.path().display()
+        );
+        if let Err(e) = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            eprintln!("cannot start the watchdog of the shared PostgreSQL cluster: {e}");
+        }
+    }
+
     fn start_server(&self) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=1000",
             self.port,
             self.dir.path().display()
         );
@@ -130,6 +169,11 @@ impl Cluster {
 
     fn log(&self) -> String {
         format!("{}/log", self.dir.path().display())
+    }
+
+    /// The cluster's data directory (tests that search what reached the disk read it).
+    pub fn data_path(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     /// The loopback port the server listens on.

@@ -24,10 +24,15 @@ pub fn node_name() -> String {
     format!("node-{}", &id[..8])
 }
 
+/// How long a lookup that missed waits for the change feed.
+const CATCH_UP_PATIENCE: Duration = Duration::from_secs(1);
+
 /// A node's place in a shared deployment.
 pub struct Cluster {
     store: PostgresStore,
     follower: OnceLock<Follower>,
+    /// When the newest catch-up after a miss started (see [`Cluster::catch_up`]).
+    catching: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl Cluster {
@@ -36,6 +41,7 @@ impl Cluster {
         Self {
             store,
             follower: OnceLock::new(),
+            catching: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -57,6 +63,34 @@ impl Cluster {
     /// How many committed changes this node has not applied yet.
     pub async fn lag(&self) -> Result<i64, StoreError> {
         Ok((self.latest_change().await? - self.applied()).max(0))
+    }
+
+    /// After a lookup missed (a key, tenant or organization this node does not know): waits
+    /// until this node has applied every change committed before the miss, so what was
+    /// created through another node a moment ago is found. Misses at once share one catch-up;
+    /// one that started after the miss answers for it.
+    pub async fn catch_up(&self) {
+        let missed = Instant::now();
+        let mut last = self.catching.lock().await;
+        if last.is_some_and(|started| started >= missed) {
+            return;
+        }
+        *last = Some(Instant::now());
+        if let Err(e) = self.caught_up(CATCH_UP_PATIENCE).await {
+            tracing::warn!(error = %e, "cannot read the change feed's position");
+        }
+    }
+
+    /// [`Cluster::catch_up`] from synchronous code on a runtime worker (a lookup in a guard);
+    /// does nothing where the runtime cannot block in place.
+    pub fn catch_up_blocking(&self) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return;
+        }
+        tokio::task::block_in_place(|| handle.block_on(self.catch_up()));
     }
 
     /// Waits (up to `patience`) until this node has applied every change committed so far.

@@ -218,17 +218,22 @@ impl<S: crate::state::HasApp + Send + Sync> FromRequestParts<S> for Caller {
                 "the Authorization header must be `Bearer KEY`",
             )
         })?;
-        let key = state
-            .registry
-            .key_by_hash(&state.key_hash(secret))
-            .filter(|k| k.revoked_at.is_none())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_key",
-                    "the API key is unknown or revoked",
-                )
-            })?;
+        let hash = state.key_hash(secret);
+        let mut found = state.registry.key_by_hash(&hash);
+        if found.is_none()
+            && let Some(cluster) = &state.cluster
+        {
+            // Created through another node a moment ago?
+            cluster.catch_up().await;
+            found = state.registry.key_by_hash(&hash);
+        }
+        let key = found.filter(|k| k.revoked_at.is_none()).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_key",
+                "the API key is unknown or revoked",
+            )
+        })?;
         Ok(Caller(key))
     }
 }

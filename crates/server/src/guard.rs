@@ -50,18 +50,34 @@ pub fn allow(caller: &ApiKey, roles: &[Role], action: &str) -> Result<(), ApiErr
 
 /// The organization, if it exists and the caller may know it does.
 pub fn org(state: &AppState, caller: &ApiKey, id: &str) -> Result<Arc<Org>, ApiError> {
-    id.parse::<OrgId>()
-        .ok()
-        .filter(|id| caller.sees_org(*id) && caller.tenant.is_none())
-        .and_then(|id| state.registry.org(id))
+    let find = || {
+        id.parse::<OrgId>()
+            .ok()
+            .filter(|id| caller.sees_org(*id) && caller.tenant.is_none())
+            .and_then(|id| state.registry.org(id))
+    };
+    find()
+        .or_else(|| caught_up(state).and_then(|()| find()))
         .ok_or_else(|| ApiError::not_found("organization", id))
+}
+
+/// On a shared database, after a lookup missed: waits until this node has applied what other
+/// nodes committed before (something created through another node a moment ago is found).
+fn caught_up(state: &AppState) -> Option<()> {
+    let cluster = state.cluster.as_ref()?;
+    cluster.catch_up_blocking();
+    Some(())
 }
 
 /// The tenant and its organization, if the caller may know the tenant exists.
 pub fn tenant(state: &AppState, caller: &ApiKey, id: &str) -> Result<(Arc<Tenant>, Arc<Org>), ApiError> {
-    id.parse::<TenantId>()
-        .ok()
-        .and_then(|id| state.registry.tenant_with_org(id))
-        .filter(|(t, _)| caller.sees_tenant(t))
+    let find = || {
+        id.parse::<TenantId>()
+            .ok()
+            .and_then(|id| state.registry.tenant_with_org(id))
+            .filter(|(t, _)| caller.sees_tenant(t))
+    };
+    find()
+        .or_else(|| caught_up(state).and_then(|()| find()))
         .ok_or_else(|| ApiError::not_found("tenant", id))
 }

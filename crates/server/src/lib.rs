@@ -259,6 +259,9 @@ pub async fn serve(
     // Wait until the worker has let go of the state, so the data directory's lock is released
     // when this returns.
     stop_worker.stop().await;
+    // Another node takes the deployment's background work over at once, not when the lease
+    // would have expired.
+    lifecycle::stand_down(&state).await;
     stop_flusher.stop().await;
     // Usage counted since the last tick is written before the server lets go of the store.
     if let Err(e) = gateway.limits.flush(&*state.store).await {

@@ -545,6 +545,19 @@ async fn holds_worker_lease(state: &AppState, tick: Duration) -> bool {
     }
 }
 
+/// Gives the worker lease up (a stopping node), so another node takes over at once.
+pub async fn stand_down(state: &AppState) {
+    if state.shared()
+        && let Err(e) = state.store.release("datapact.worker", &worker_holder(state)).await
+    {
+        tracing::warn!(error = %e, "cannot release the worker lease; it expires by itself");
+    }
+}
+
+fn worker_holder(state: &AppState) -> String {
+    format!("{}/worker", state.node)
+}
+
 /// The background worker; runs until the server stops.
 pub async fn run(state: Arc<AppState>) {
     let tick = Duration::from_millis(state.config.lifecycle.tick_millis);

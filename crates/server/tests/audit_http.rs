@@ -184,8 +184,7 @@ async fn every_access_is_logged_and_proofs_verify_independently() {
         assert_eq!(parsed["index"], e["index"]);
         assert!(!String::from_utf8_lossy(&leaf(e)).contains("canary-audit"));
     }
-    let db = std::fs::read(w.s.dir.join("audit.db")).unwrap();
-    assert!(!db.windows(12).any(|win| win == b"canary-audit"));
+    assert!(!common::audit_storage_contains(&w.s.dir, "canary-audit").await);
 
     // Rebuild the whole tree with ct-merkle (an independent RFC 6962 implementation) from the
     // platform admin's export and hold the server's checkpoint and proofs against it.
@@ -429,7 +428,7 @@ async fn an_operation_whose_audit_append_fails_does_not_happen() {
     let (_, orgs_before) = w.s.get("/v1/orgs", &w.s.admin).await;
 
     // A real storage failure at the log's own database, injected from outside the server.
-    let db = common::inject_audit_fault(&w.s.dir);
+    let fault = common::inject_audit_fault(&w.s.dir).await;
 
     let (st, v) =
         w.s.post(
@@ -475,7 +474,7 @@ async fn an_operation_whose_audit_append_fails_does_not_happen() {
             .await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
 
-    common::clear_audit_fault(&db);
+    fault.clear().await;
     // Nothing happened: the record is still there and readable, no organization was added.
     let (_, after) = w.s.get(&format!("/v1/tenants/{}/records", w.tenant), &w.oa).await;
     assert_eq!(before["items"], after["items"]);
@@ -484,7 +483,7 @@ async fn an_operation_whose_audit_append_fails_does_not_happen() {
     let (st, v) = w.read(&w.svc, &id, "service").await;
     assert_eq!((st, v["content"].as_str()), (StatusCode::OK, Some("before the fault")));
     // And the log is whole.
-    let report = datapact_audit::verify::verify_file(&w.s.dir.join("audit.db"), None, None).unwrap();
+    let report = common::verify_log(&w.s.dir).await;
     assert!(report.entries > 0);
 }
 

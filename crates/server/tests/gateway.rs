@@ -1112,7 +1112,7 @@ async fn a_provider_redirect_is_never_followed() {
 async fn nothing_is_forwarded_when_the_forward_cannot_be_logged() {
     let (url, mock) = common::llm::mock().await;
     let (s, _dir, _org, _oa, tenant, svc) = gateway(&openai_eu(&url, &["gpt-4o-mini"], "")).await;
-    let db = common::inject_audit_fault(&s.dir);
+    let fault = common::inject_audit_fault(&s.dir).await;
     for stream in [false, true] {
         let mut body = ask("my IBAN is DE89370400440532013000", "gpt-4o-mini");
         body["stream"] = json!(stream);
@@ -1128,7 +1128,7 @@ async fn nothing_is_forwarded_when_the_forward_cannot_be_logged() {
         0,
         "nothing left for the provider"
     );
-    common::clear_audit_fault(&db);
+    fault.clear().await;
     let (st, _) = chat(&s, &svc, &tenant, ask("hello", "gpt-4o-mini")).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(mock.calls.load(std::sync::atomic::Ordering::SeqCst), 1);

@@ -1143,7 +1143,8 @@ async fn the_data_directory_is_private() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(dir.join("notes.txt"), "left by an operator").unwrap();
     std::fs::set_permissions(dir.join("notes.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let s = TestServer::start_in(&dir, datapact_server::Config::default()).await;
+    // The files of the embedded backend (on PostgreSQL the data directory holds none).
+    let s = TestServer::start_exactly(&dir, datapact_server::Config::default()).await;
     let org = s.org("enterprise", "eu").await;
     let oa = s.key(json!({"role": "org_admin", "org": org})).await;
     let tenant = s.tenant(&oa, &org, None).await;
@@ -1183,7 +1184,8 @@ async fn the_data_directory_is_private() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_key_hashes_are_keyed() {
     use sha2::Digest;
-    let s = TestServer::start().await;
+    // Read behind the server's back in the embedded database's file.
+    let s = TestServer::start_sqlite().await;
     assert_eq!(s.get("/v1/me", &s.admin).await.0, StatusCode::OK);
     let db = rusqlite::Connection::open(s.dir.join("datapact.db")).unwrap();
     let hashes: Vec<Vec<u8>> = db

@@ -15,6 +15,35 @@ struct World {
     svc: String,
 }
 
+/// Stops a purge after its keys are destroyed and before its certificate is stored, with a
+/// real storage failure: on SQLite, a reader that keeps the key store's write-ahead log from
+/// being truncated; on PostgreSQL, a failure of the certificate's insert.
+enum Halt {
+    Reader(rusqlite::Connection),
+    Fault(common::Fault),
+}
+
+impl Halt {
+    async fn purges(dir: &std::path::Path) -> Self {
+        if common::database_url(dir).is_some() {
+            return Halt::Fault(common::inject_state_fault(dir, "certificates").await);
+        }
+        let reader = rusqlite::Connection::open(dir.join("regions/eu/keys.db")).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT COUNT(*) FROM tenant_keys", [], |r| r.get(0))
+            .unwrap();
+        Halt::Reader(reader)
+    }
+
+    async fn end(self) {
+        match self {
+            Halt::Reader(reader) => reader.execute_batch("COMMIT").unwrap(),
+            Halt::Fault(f) => f.clear().await,
+        }
+    }
+}
+
 async fn world(plan: &str, baa: bool) -> World {
     let s = TestServer::start().await;
     let (st, org) = s
@@ -500,13 +529,14 @@ async fn termination_with_grace_then_resumed_after_restart() {
     // The grace period ends while the server is down; on restart the termination completes.
     let dir = w.s.dir.clone();
     let tmp = w.s.stop().await;
-    let db = rusqlite::Connection::open(dir.join("datapact.db")).unwrap();
-    db.execute(
-        "UPDATE orgs SET termination_due_at = '2020-01-01T00:00:00Z' WHERE id = ?1",
-        [&w.org],
+    common::state_sql(
+        &dir,
+        &format!(
+            "UPDATE orgs SET termination_due_at = '2020-01-01T00:00:00Z' WHERE id = '{}'",
+            w.org
+        ),
     )
-    .unwrap();
-    drop(db);
+    .await;
     let mut cfg = datapact_server::Config::default();
     cfg.lifecycle.tick_millis = 20;
     let s = TestServer::start_in(&dir, cfg).await;
@@ -591,12 +621,7 @@ async fn an_interrupted_purge_resumes_and_is_certified_once() {
     for i in 0..3 {
         assert_eq!(w.put(rec(&format!("m{i}"))).await.0, StatusCode::CREATED);
     }
-    let keys_db = w.s.dir.join("regions/eu/keys.db");
-    let reader = rusqlite::Connection::open(&keys_db).unwrap();
-    reader.execute_batch("BEGIN").unwrap();
-    let _: i64 = reader
-        .query_row("SELECT COUNT(*) FROM tenant_keys", [], |r| r.get(0))
-        .unwrap();
+    let halt = Halt::purges(&w.s.dir).await;
     let (st, v) =
         w.s.post(&format!("/v1/tenants/{}/purge", w.tenant), &w.oa, json!({}))
             .await;
@@ -610,8 +635,7 @@ async fn an_interrupted_purge_resumes_and_is_certified_once() {
     // The server stops with the purge half done; the reader goes away meanwhile.
     let dir = w.s.dir.clone();
     let tmp = w.s.stop().await;
-    reader.execute_batch("COMMIT").unwrap();
-    drop(reader);
+    halt.end().await;
     let mut cfg = datapact_server::Config::default();
     cfg.lifecycle.tick_millis = 20;
     let s = TestServer::start_in(&dir, cfg).await;
@@ -737,11 +761,7 @@ async fn a_failed_vault_write_is_not_acknowledged() {
     let w = world("enterprise", false).await;
     let (st, _) = w.put(rec("first")).await;
     assert_eq!(st, StatusCode::CREATED);
-    let db = rusqlite::Connection::open(w.s.dir.join("regions/eu/vault.db")).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER injected_fault BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
-    )
-    .unwrap();
+    let fault = common::inject_records_fault(&w.s.dir).await;
     let batch = json!({"records": [rec("a"), rec("b")]});
     let (st, v) =
         w.s.post(&format!("/v1/tenants/{}/records/batch", w.tenant), &w.svc, batch)
@@ -757,7 +777,7 @@ async fn a_failed_vault_write_is_not_acknowledged() {
         (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")),
         "{v}"
     );
-    db.execute_batch("DROP TRIGGER injected_fault;").unwrap();
+    fault.clear().await;
     let (_, list) = w.s.get(&format!("/v1/tenants/{}/records", w.tenant), &w.oa).await;
     assert_eq!(
         list["items"].as_array().unwrap().len(),
@@ -781,17 +801,11 @@ async fn a_failed_vault_write_is_not_acknowledged() {
 async fn each_purge_request_is_logged_even_when_it_completes_an_earlier_one() {
     let w = world("enterprise", false).await;
     assert_eq!(w.put(rec("m")).await.0, StatusCode::CREATED);
-    let keys_db = w.s.dir.join("regions/eu/keys.db");
-    let reader = rusqlite::Connection::open(&keys_db).unwrap();
-    reader.execute_batch("BEGIN").unwrap();
-    let _: i64 = reader
-        .query_row("SELECT COUNT(*) FROM tenant_keys", [], |r| r.get(0))
-        .unwrap();
+    let halt = Halt::purges(&w.s.dir).await;
     let purge = format!("/v1/tenants/{}/purge", w.tenant);
     let (st, v) = w.s.post(&purge, &w.oa, json!({})).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
-    reader.execute_batch("COMMIT").unwrap();
-    drop(reader);
+    halt.end().await;
     // The platform admin asks again: the recorded purge is completed, by this request.
     let (st, v) = w.s.post(&purge, &w.s.admin, json!({})).await;
     assert_eq!(st, StatusCode::OK, "{v}");

@@ -26,7 +26,10 @@ impl Write for Captured {
     }
 }
 
-const CANARY: &[u8] = b"canary";
+/// Every canary written here starts so (`canary-00042-...`), and the mock provider answers
+/// `upstream-canary`; a bare "canary" would also match PostgreSQL's own time zone names
+/// (Atlantic/Canary) in its catalogs.
+const CANARIES: [&[u8]; 2] = [b"canary-", b"upstream-canary"];
 
 /// Files under `dir` (recursively) whose bytes contain a canary.
 fn files_with_canaries(dir: &Path, since: std::time::SystemTime, out: &mut Vec<String>, scanned: &mut usize) {
@@ -45,7 +48,10 @@ fn files_with_canaries(dir: &Path, since: std::time::SystemTime, out: &mut Vec<S
             && let Ok(bytes) = std::fs::read(&path)
         {
             *scanned += 1;
-            if bytes.windows(CANARY.len()).any(|w| w.eq_ignore_ascii_case(CANARY)) {
+            if CANARIES
+                .iter()
+                .any(|c| bytes.windows(c.len()).any(|w| w.eq_ignore_ascii_case(c)))
+            {
                 out.push(path.display().to_string());
             }
         }
@@ -161,8 +167,15 @@ async fn no_prompt_or_answer_is_kept_anywhere() {
     let mut found = Vec::new();
     let mut scanned = 0;
     files_with_canaries(&dir.path().join("data"), since, &mut found, &mut scanned);
+    let database = common::database_url(&dir.path().join("data"));
     s.stop().await;
     files_with_canaries(&dir.path().join("data"), since, &mut found, &mut scanned);
+    if let Some(url) = database {
+        // On PostgreSQL: every page and WAL segment the cluster wrote, once flushed.
+        common::pg_sql(&url, "CHECKPOINT").await;
+        let cluster = datapact_pgtest::Cluster::shared().expect("PostgreSQL");
+        files_with_canaries(&cluster.data_path(), since, &mut found, &mut scanned);
+    }
     files_with_canaries(&std::env::temp_dir(), since, &mut found, &mut scanned);
     assert!(
         scanned >= 4,

@@ -12,6 +12,35 @@ use datapact_vault::MasterSecret;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// The backend the suite runs on: SQLite, or PostgreSQL with `DATAPACT_TEST_BACKEND=postgres`
+/// (CI runs the suite both ways).
+pub fn postgres() -> bool {
+    std::env::var("DATAPACT_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+/// `config` on the suite's backend: on PostgreSQL, a database of the data directory's own in
+/// the test process's cluster (created on first start, the same one after a restart), its
+/// URL in a file as a deployment would mount it.
+pub async fn on_backend(dir: &Path, mut config: Config) -> Config {
+    if !postgres() || config.storage.backend != datapact_server::config::StorageBackend::Sqlite {
+        return config;
+    }
+    let cluster =
+        datapact_pgtest::Cluster::shared().expect("DATAPACT_TEST_BACKEND=postgres needs PostgreSQL's server binaries");
+    let file = dir.join("database-url");
+    if !file.exists() {
+        std::fs::create_dir_all(dir).unwrap();
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        std::fs::write(&file, cluster.database(&name).await).unwrap();
+    }
+    config.storage = datapact_server::config::StorageConfig {
+        backend: datapact_server::config::StorageBackend::Postgres,
+        url_file: Some(file),
+        ..Default::default()
+    };
+    config
+}
+
 /// A running server with its data directory.
 pub struct TestServer {
     pub url: String,
@@ -35,8 +64,25 @@ impl TestServer {
         s
     }
 
-    /// A server over an existing data directory.
+    /// A fresh server on SQLite whatever the suite's backend, for tests of its files.
+    pub async fn start_sqlite() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_exactly(&dir, Config::default()).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server over an existing data directory, on the backend the suite runs on
+    /// ([`on_backend`]).
     pub async fn start_in(dir: &Path, config: Config) -> Self {
+        let config = on_backend(dir, config).await;
+        Self::start_exactly(dir, config).await
+    }
+
+    /// A server with exactly this configuration (SQLite unless it says otherwise), for tests
+    /// of what only one backend has (files on disk).
+    pub async fn start_exactly(dir: &Path, config: Config) -> Self {
         let opts = ServerOptions {
             data_dir: dir.to_path_buf(),
             config,
@@ -212,20 +258,133 @@ impl TestServer {
     }
 }
 
-/// Makes every append to the server's audit log fail (a real storage failure at the log's own
-/// database, injected from outside the server), until [`clear_audit_fault`].
-#[allow(dead_code)]
-pub fn inject_audit_fault(data_dir: &Path) -> rusqlite::Connection {
-    let db = rusqlite::Connection::open(data_dir.join("audit.db")).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER injected_fault BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
-    )
-    .unwrap();
-    db
+/// The PostgreSQL database of a server started by [`on_backend`], if it runs on one.
+pub fn database_url(data_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(data_dir.join("database-url")).ok()
 }
 
-/// Lets appends to the audit log succeed again.
-#[allow(dead_code)]
-pub fn clear_audit_fault(db: &rusqlite::Connection) {
-    db.execute_batch("DROP TRIGGER injected_fault;").unwrap();
+/// Runs SQL on the server's PostgreSQL database, behind its back.
+pub async fn pg_sql(url: &str, sql: &str) {
+    let cluster = datapact_pgtest::Cluster::shared().expect("PostgreSQL");
+    cluster.sql(url, sql).await.unwrap();
+}
+
+/// Runs SQL on the server's governance state behind its back: `datapact.db` on SQLite, the
+/// main database on PostgreSQL (the two share table and column names and encodings).
+pub async fn state_sql(data_dir: &Path, sql: &str) {
+    match database_url(data_dir) {
+        Some(url) => pg_sql(&url, sql).await,
+        None => {
+            let db = rusqlite::Connection::open(data_dir.join("datapact.db")).unwrap();
+            db.execute_batch(sql).unwrap();
+        }
+    }
+}
+
+/// A real storage failure injected from outside the server: every insert into one of its
+/// tables fails until [`Fault::clear`].
+pub struct Fault {
+    data_dir: PathBuf,
+    sqlite_file: &'static str,
+    table: &'static str,
+}
+
+impl Fault {
+    async fn inject(
+        data_dir: &Path,
+        sqlite_file: &'static str,
+        sqlite_table: &'static str,
+        pg_table: &'static str,
+    ) -> Self {
+        match database_url(data_dir) {
+            Some(url) => {
+                pg_sql(
+                    &url,
+                    &format!(
+                        "CREATE OR REPLACE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql AS
+                         $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$;
+                         CREATE TRIGGER injected_fault BEFORE INSERT ON {pg_table} FOR EACH ROW EXECUTE FUNCTION injected_fault();"
+                    ),
+                )
+                .await;
+                Self {
+                    data_dir: data_dir.to_path_buf(),
+                    sqlite_file,
+                    table: pg_table,
+                }
+            }
+            None => {
+                let db = rusqlite::Connection::open(data_dir.join(sqlite_file)).unwrap();
+                db.execute_batch(&format!(
+                    "CREATE TRIGGER injected_fault BEFORE INSERT ON {sqlite_table} BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+                ))
+                .unwrap();
+                Self {
+                    data_dir: data_dir.to_path_buf(),
+                    sqlite_file,
+                    table: sqlite_table,
+                }
+            }
+        }
+    }
+
+    /// Lets inserts succeed again.
+    pub async fn clear(self) {
+        match database_url(&self.data_dir) {
+            Some(url) => pg_sql(&url, &format!("DROP TRIGGER injected_fault ON {}", self.table)).await,
+            None => {
+                let db = rusqlite::Connection::open(self.data_dir.join(self.sqlite_file)).unwrap();
+                db.execute_batch("DROP TRIGGER injected_fault;").unwrap();
+            }
+        }
+    }
+}
+
+/// Makes every append to the server's audit log fail (a real storage failure at the log's own
+/// database, injected from outside the server), until [`Fault::clear`].
+pub async fn inject_audit_fault(data_dir: &Path) -> Fault {
+    Fault::inject(data_dir, "audit.db", "entries", "audit_entries").await
+}
+
+/// Makes every record write of region `eu` fail at the region's own database.
+pub async fn inject_records_fault(data_dir: &Path) -> Fault {
+    Fault::inject(data_dir, "regions/eu/vault.db", "records", "datapact_vault.records").await
+}
+
+/// Verifies the server's audit log offline, from its storage (the file, or the database).
+pub async fn verify_log(data_dir: &Path) -> datapact_audit::verify::Report {
+    match database_url(data_dir) {
+        Some(url) => datapact_audit::postgres::verify(&url, None, None).await.unwrap(),
+        None => datapact_audit::verify::verify_file(&data_dir.join("audit.db"), None, None).unwrap(),
+    }
+}
+
+/// Makes every insert into governance table `table` fail.
+pub async fn inject_state_fault(data_dir: &Path, table: &'static str) -> Fault {
+    Fault::inject(data_dir, "datapact.db", table, table).await
+}
+
+/// Whether the audit log's storage holds `needle` anywhere (the SQLite file's bytes; on
+/// PostgreSQL, the text of any stored entry).
+pub async fn audit_storage_contains(data_dir: &Path, needle: &str) -> bool {
+    match database_url(data_dir) {
+        Some(url) => {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            let task = tokio::spawn(conn);
+            let rows = client
+                .query(
+                    "SELECT COUNT(*) FROM audit_entries WHERE position(convert_to($1, 'UTF8') IN leaf) > 0",
+                    &[&needle],
+                )
+                .await
+                .unwrap();
+            drop(client);
+            let _ = task.await;
+            rows[0].get::<_, i64>(0) > 0
+        }
+        None => {
+            let db = std::fs::read(data_dir.join("audit.db")).unwrap();
+            db.windows(needle.len()).any(|w| w == needle.as_bytes())
+        }
+    }
 }

@@ -1,0 +1,247 @@
+//! Three real `datapact serve` nodes on one PostgreSQL database, on loopback: one deployment.
+//! Every node answers every endpoint; a change made through one takes effect for decisions on
+//! the others within a second (a revoked key included); records written through one are read
+//! through another; the audit log stays one log that verifies; background jobs run once, on
+//! whichever node holds the worker lease, and their progress reads the same everywhere;
+//! concurrent changes of one organization through two nodes lose nothing.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use datapact_server::Config;
+use datapact_server::config::{StorageBackend, StorageConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A node of the deployment whose database URL is in `url_file`, with its own data directory
+/// (holding a copy of the deployment's master key file).
+async fn node(dir: &Path, url_file: &Path, master: Option<&Path>) -> TestServer {
+    std::fs::create_dir_all(dir).unwrap();
+    if let Some(m) = master {
+        std::fs::copy(m, dir.join("master.key")).unwrap();
+    }
+    let mut cfg = Config::default();
+    cfg.lifecycle.tick_millis = 50;
+    cfg.storage = StorageConfig {
+        backend: StorageBackend::Postgres,
+        url_file: Some(url_file.to_path_buf()),
+        ..Default::default()
+    };
+    TestServer::start_exactly(dir, cfg).await
+}
+
+/// Polls `f` until it is true or `within` has passed; returns how long it took.
+async fn within<F, Fut>(within: Duration, mut f: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if f().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_are_one_deployment() {
+    let Some(cluster) = datapact_pgtest::Cluster::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let url_file = tmp.path().join("database-url");
+    std::fs::write(&url_file, cluster.database("nodes").await).unwrap();
+    let a = node(&tmp.path().join("a"), &url_file, None).await;
+    let master = tmp.path().join("a/master.key");
+    let (dir_b, dir_c) = (tmp.path().join("b"), tmp.path().join("c"));
+    let (b, c) = tokio::join!(
+        node(&dir_b, &url_file, Some(&master)),
+        node(&dir_c, &url_file, Some(&master)),
+    );
+    let nodes = [&a, &b, &c];
+
+    // Each node is ready, names itself, and is not behind.
+    let mut names = Vec::new();
+    for n in nodes {
+        let (st, v) = n.call(Method::GET, "/readyz", None, None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["backend"], "postgres");
+        assert!(v["lag"].as_i64().is_some(), "{v}");
+        names.push(v["node"].as_str().unwrap().to_string());
+    }
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 3, "every node has a name of its own");
+
+    // The bootstrap admin key from the environment works on every node (registered once).
+    let org = a.org("enterprise", "eu").await;
+    let oa = a.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = b.tenant(&oa, &org, None).await;
+    let ask = json!({"tenant": tenant, "product": "ixp", "purpose": "vendor_training"});
+    let svc = c.key(json!({"role": "service", "product": "ixp", "org": org})).await;
+
+    // An opt-out through node a holds for decisions on b and c within a second.
+    let (st, v) = a
+        .post(
+            &format!("/v1/orgs/{org}/opt-outs"),
+            &a.admin,
+            json!({"ticket": "T-1", "requested_by": "dpo@example.com"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    for n in [&b, &c] {
+        let took = within(Duration::from_secs(1), || async {
+            n.decide(&oa, ask.clone()).await.1 == ["opted_out"]
+        })
+        .await;
+        assert!(took.is_some(), "the opt-out did not reach another node within a second");
+    }
+
+    // A key revoked through node b stops working on a and c within a second.
+    let (st, k) = a
+        .post("/v1/keys", &a.admin, json!({"role": "org_admin", "org": org}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (kid, secret) = (k["id"].as_str().unwrap(), k["key"].as_str().unwrap().to_string());
+    for n in nodes {
+        let ok = within(Duration::from_secs(1), || async {
+            n.get("/v1/me", &secret).await.0 == StatusCode::OK
+        })
+        .await;
+        assert!(ok.is_some(), "a new key works everywhere within a second");
+    }
+    let (st, _) = b
+        .call(Method::DELETE, &format!("/v1/keys/{kid}"), Some(&b.admin), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    for n in [&a, &c] {
+        let took = within(Duration::from_secs(1), || async {
+            n.get("/v1/me", &secret).await.0 == StatusCode::UNAUTHORIZED
+        })
+        .await;
+        assert!(
+            took.is_some(),
+            "a revoked key still works on another node after a second"
+        );
+    }
+
+    // Records written through one node are read through another; a batch through a third.
+    let (st, rec) = a
+        .post(
+            &format!("/v1/tenants/{tenant}/records"),
+            &svc,
+            json!({"product": "ixp", "data_kind": "run_time", "content": "written on a"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{rec}");
+    let id = rec["id"].as_str().unwrap();
+    let (st, got) = c
+        .get(&format!("/v1/tenants/{tenant}/records/{id}?purpose=service"), &svc)
+        .await;
+    assert_eq!(
+        (st, got["content"].as_str()),
+        (StatusCode::OK, Some("written on a")),
+        "{got}"
+    );
+    let batch: Vec<Value> = (0..50)
+        .map(|i| json!({"product": "ixp", "data_kind": "run_time", "content": format!("batch {i}")}))
+        .collect();
+    let (st, v) = b
+        .post(
+            &format!("/v1/tenants/{tenant}/records/batch"),
+            &svc,
+            json!({"records": batch}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (_, list) = a.get(&format!("/v1/tenants/{tenant}/records?limit=100"), &oa).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 51);
+
+    // Concurrent changes of one organization through two nodes: none is lost.
+    let writes: Vec<_> = (0..6)
+        .map(|i| {
+            let n = nodes[i % 3];
+            let org = org.clone();
+            async move {
+                n.post(
+                    &format!("/v1/orgs/{org}/opt-outs"),
+                    &n.admin,
+                    json!({"ticket": format!("T-{}", i + 2), "requested_by": "dpo@example.com"}),
+                )
+                .await
+                .0
+            }
+        })
+        .collect();
+    for st in futures_util::future::join_all(writes).await {
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    for n in nodes {
+        let took = within(Duration::from_secs(1), || async {
+            let (_, l) = n.get(&format!("/v1/orgs/{org}/opt-outs"), &oa).await;
+            l.as_array().map_or(0, Vec::len) == 7
+        })
+        .await;
+        let (_, l) = n.get(&format!("/v1/orgs/{org}/opt-outs"), &oa).await;
+        assert!(took.is_some(), "an opt-out made on one node is missing on another: {l}");
+    }
+
+    // A key rotation asked through node c: its re-encryption job runs once, on whichever
+    // node holds the worker lease, and its progress reads the same from every node.
+    let (st, rot) = c
+        .post(&format!("/v1/tenants/{tenant}/keys/rotate"), &oa, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{rot}");
+    let job = rot["job"]["id"].as_str().unwrap().to_string();
+    let done = within(Duration::from_secs(20), || async {
+        let (_, j) = a.get(&format!("/v1/jobs/{job}"), &oa).await;
+        j["state"] == "done"
+    })
+    .await;
+    assert!(done.is_some(), "the re-encryption job did not finish");
+    for n in nodes {
+        let (_, j) = n.get(&format!("/v1/jobs/{job}"), &oa).await;
+        assert_eq!(
+            (j["state"].as_str(), j["done"].as_u64()),
+            (Some("done"), Some(51)),
+            "{j}"
+        );
+    }
+    let (_, keys) = b.get(&format!("/v1/tenants/{tenant}/keys"), &oa).await;
+    let versions: Vec<u64> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [2], "the old key was retired once every record moved");
+    let (st, got) = a
+        .get(&format!("/v1/tenants/{tenant}/records/{id}?purpose=service"), &svc)
+        .await;
+    assert_eq!((st, got["key_version"].as_u64()), (StatusCode::OK, Some(2)));
+
+    // One audit log: a checkpoint from one node, a proof from another, the entries of every
+    // node in it, and the whole log verifies offline from the database.
+    let (_, cp) = a.get("/v1/audit/checkpoint", &a.admin).await;
+    let size = cp["tree_size"].as_u64().unwrap();
+    let (st, proof) = b
+        .get(
+            &format!("/v1/audit/proofs/inclusion?index={}&tree_size={size}", size - 1),
+            &b.admin,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{proof}");
+    let url = std::fs::read_to_string(&url_file).unwrap();
+    let report = datapact_audit::postgres::verify(&url, None, None).await.unwrap();
+    assert!(report.entries >= size && report.checkpoints >= 1, "{report:?}");
+
+    for n in [a, b, c] {
+        n.stop().await;
+    }
+}
