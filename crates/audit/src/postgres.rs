@@ -539,7 +539,8 @@ async fn migrate(pool: &Pool) -> Result<(), AuditError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(pg)?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS datapact_audit_schema (version INTEGER NOT NULL)")
+    // SET LOCAL: no NOTICE in the log when the table exists (every start but the first).
+    tx.batch_execute("SET LOCAL client_min_messages = warning; CREATE TABLE IF NOT EXISTS datapact_audit_schema (version INTEGER NOT NULL)")
         .await
         .map_err(pg)?;
     let found: Option<i32> = tx

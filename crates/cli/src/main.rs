@@ -334,8 +334,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     match bootstrap {
         Bootstrap::Existing { env_key_ignored: false } => {}
         Bootstrap::Existing { env_key_ignored: true } => eprintln!(
-            "note: DATAPACT_ADMIN_KEY is set but this data directory already has keys, so it was not registered; \
-             it only bootstraps an empty data directory"
+            "note: DATAPACT_ADMIN_KEY is set but API keys already exist (in the data directory, or the deployment's \
+             database), so it was not registered; it only bootstraps an empty deployment"
         ),
         Bootstrap::FromEnv { id } => {
             tracing::info!(key = %id, "registered DATAPACT_ADMIN_KEY as the first platform_admin key")

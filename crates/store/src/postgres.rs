@@ -387,7 +387,8 @@ impl PostgresStore {
         let tx = c.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS datapact_schema (version INTEGER NOT NULL)")
+        // SET LOCAL: no NOTICE in the log when the table exists (every start but the first).
+        tx.batch_execute("SET LOCAL client_min_messages = warning; CREATE TABLE IF NOT EXISTS datapact_schema (version INTEGER NOT NULL)")
             .await?;
         let version: i64 = match tx.query_opt("SELECT version FROM datapact_schema", &[]).await? {
             Some(row) => i64::from(row.get::<_, i32>(0)),

@@ -174,7 +174,7 @@ impl Pg {
         self.block(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock]))
             .map_err(pg)?;
         self.block(tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)"
+            "SET LOCAL client_min_messages = warning; CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)"
         )))
         .map_err(pg)?;
         let version: i64 = match self
