@@ -158,6 +158,45 @@ pub struct Reservation {
     amount: u64,
     /// The completion tokens the call may produce (the cap put in its request).
     pub completion_cap: Option<u64>,
+    /// On a shared database: the slices of the deployment's budgets the call reserved from.
+    slices: Option<(Arc<std::sync::Mutex<Slices>>, Vec<SliceKey>)>,
+}
+
+/// A slice of a deployment-wide budget: `(scope, period)` as the store's quotas name them.
+type SliceKey = (String, String);
+
+/// What this node holds of one budget (several nodes on one database): `held` tokens taken
+/// from the database's quota and not given back, of which `reserved` are reserved by calls under
+/// way and `used` were spent by finished ones (reported when the slice is given back).
+#[derive(Debug, Default, Clone, Copy)]
+struct Slice {
+    held: u64,
+    reserved: u64,
+    used: u64,
+    /// The budget's size when last taken from (for giving back).
+    limit: u64,
+}
+
+impl Slice {
+    fn free(&self) -> u64 {
+        self.held.saturating_sub(self.reserved).saturating_sub(self.used)
+    }
+}
+
+/// The slices this node holds, by budget and period.
+#[derive(Debug, Default)]
+struct Slices(HashMap<SliceKey, Slice>);
+
+impl Slices {
+    /// A call that reserved `amount` from `keys` ended having spent `spent`.
+    fn settle(&mut self, keys: &[SliceKey], amount: u64, spent: u64) {
+        for k in keys {
+            if let Some(s) = self.0.get_mut(k) {
+                s.reserved = s.reserved.saturating_sub(amount);
+                s.used = s.used.saturating_add(spent);
+            }
+        }
+    }
 }
 
 impl Reservation {
@@ -171,6 +210,11 @@ impl Drop for Reservation {
     fn drop(&mut self) {
         if let Ok(mut b) = self.book.lock() {
             b.release(&self.key, self.amount);
+        }
+        if let Some((slices, keys)) = &self.slices
+            && let Ok(mut s) = slices.lock()
+        {
+            s.settle(keys, self.amount, 0);
         }
     }
 }
@@ -193,6 +237,10 @@ pub struct Limits {
     book: Arc<std::sync::Mutex<Book>>,
     /// Serializes writing pending counts with reading a tenant's month, so none is counted twice.
     io: tokio::sync::Mutex<()>,
+    /// Several nodes share the database: budgets are the deployment's, held as slices of the
+    /// store's quotas (see [`Limits::set_shared`]).
+    shared: std::sync::atomic::AtomicBool,
+    slices: Arc<std::sync::Mutex<Slices>>,
 }
 
 fn month_start(d: Date) -> Date {
@@ -239,7 +287,22 @@ impl Limits {
             budgets: cfg.budgets.clone(),
             book: Arc::new(std::sync::Mutex::new(Book::default())),
             io: tokio::sync::Mutex::new(()),
+            shared: std::sync::atomic::AtomicBool::new(false),
+            slices: Arc::new(std::sync::Mutex::new(Slices::default())),
         }
+    }
+
+    /// Makes budgets hold for a deployment of several nodes on one database: a call reserves
+    /// from a slice this node took from the budget's quota in the database (atomically against
+    /// every node), and slices go back with what was spent at every flush. The deployment never
+    /// spends more than a budget; a call can be refused while another node holds an unused
+    /// slice, until that node's next flush (at most a second) gives it back.
+    pub fn set_shared(&self, shared: bool) {
+        self.shared.store(shared, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn is_shared(&self) -> bool {
+        self.shared.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Takes one request from the tenant's rate.
@@ -360,7 +423,8 @@ impl Limits {
         product: &str,
         budgets: &[Budget],
     ) -> Result<(), Over> {
-        if budgets.is_empty() {
+        if budgets.is_empty() || self.is_shared() {
+            // Shared: the reservation, against the deployment's quota, is the check.
             return Ok(());
         }
         self.ensure_loaded(store, tenant).await;
@@ -389,8 +453,144 @@ impl Limits {
         if budgets.is_empty() {
             return Ok(None);
         }
+        if self.is_shared() {
+            return self
+                .reserve_shared(store, tenant, product, budgets, prompt, completion)
+                .await;
+        }
         self.ensure_loaded(store, tenant).await;
         self.reserve_now(tenant, product, budgets, prompt, completion)
+    }
+
+    /// The slice key of `budget` for `tenant`'s `product` now.
+    fn slice_key(tenant: TenantId, product: &str, b: &Budget, now: OffsetDateTime) -> SliceKey {
+        let period = match b.period {
+            BudgetPeriod::Day => format!("day:{}", now.date()),
+            BudgetPeriod::Month => {
+                let d = now.date();
+                format!("month:{}-{:02}", d.year(), u8::from(d.month()))
+            }
+        };
+        (format!("llm-tokens/{tenant}/{product}"), period)
+    }
+
+    /// [`Limits::reserve`] on a shared database: from this node's slices, taking more from the
+    /// database's quotas when they run short.
+    async fn reserve_shared(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        product: &str,
+        budgets: &[Budget],
+        prompt: u64,
+        completion: Option<u64>,
+    ) -> Result<Option<Reservation>, Over> {
+        let now = OffsetDateTime::now_utc();
+        let keys: Vec<SliceKey> = budgets
+            .iter()
+            .map(|b| Self::slice_key(tenant, product, b, now))
+            .collect();
+        let wanted = prompt.saturating_add(completion.unwrap_or(0)).max(prompt + 1);
+        // Top each slice up to what this call wants (and a share of the budget, so the next
+        // calls need no round trip); taken without holding the lock, added under it.
+        for (b, key) in budgets.iter().zip(&keys) {
+            let free = match self.slices.lock() {
+                Ok(s) => s.0.get(key).map_or(0, Slice::free),
+                Err(_) => return Ok(None),
+            };
+            if free >= wanted {
+                continue;
+            }
+            let want = (wanted - free).max(b.tokens / 20);
+            match store.take_quota(&key.0, &key.1, want, b.tokens).await {
+                Ok(got) => {
+                    if let Ok(mut s) = self.slices.lock() {
+                        let slice = s.0.entry(key.clone()).or_default();
+                        slice.held += got;
+                        slice.limit = b.tokens;
+                    }
+                }
+                Err(e) => {
+                    // As when usage cannot be read: the call goes on unbudgeted rather than
+                    // every call being refused (the audit log, on the same database, refuses
+                    // the call anyway if the database is down).
+                    tracing::warn!(error = %e, %tenant, "cannot take from a token budget's quota; the call is not budgeted");
+                    return Ok(None);
+                }
+            }
+        }
+        let Ok(mut s) = self.slices.lock() else {
+            return Ok(None);
+        };
+        let (room, b) = budgets
+            .iter()
+            .zip(&keys)
+            .map(|(b, k)| (s.0.get(k).map_or(0, Slice::free), *b))
+            .min_by_key(|(room, _)| *room)
+            .unwrap_or((0, budgets[0]));
+        if room == 0 {
+            return Err(Over::exhausted(product, b, now));
+        }
+        if room <= prompt {
+            return Err(Over::TooLarge {
+                period: b.period,
+                room,
+                prompt,
+                retry_after: until_period_end(now, b.period),
+            });
+        }
+        let cap = completion.map_or(room - prompt, |c| c.min(room - prompt));
+        let amount = prompt + cap;
+        for k in &keys {
+            if let Some(slice) = s.0.get_mut(k) {
+                slice.reserved += amount;
+            }
+        }
+        Ok(Some(Reservation {
+            book: Arc::clone(&self.book),
+            key: (tenant, product.to_string()),
+            amount,
+            completion_cap: Some(cap),
+            slices: Some((Arc::clone(&self.slices), keys)),
+        }))
+    }
+
+    /// Gives every slice back to the database with what was spent from it (the part reserved
+    /// by calls under way stays held).
+    async fn give_back(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let returns: Vec<(SliceKey, u64, u64)> = match self.slices.lock() {
+            Ok(mut s) => {
+                s.0.iter_mut()
+                    .filter_map(|(k, slice)| {
+                        let give = slice.held.saturating_sub(slice.reserved);
+                        let used = slice.used;
+                        if give == 0 && used == 0 {
+                            return None;
+                        }
+                        slice.held -= give;
+                        slice.used = 0;
+                        Some((k.clone(), give, used))
+                    })
+                    .collect()
+            }
+            Err(_) => return Ok(()),
+        };
+        let mut failed = None;
+        for ((scope, period), give, used) in returns {
+            if let Err(e) = store.return_quota(&scope, &period, give, used).await {
+                // Kept, to be given back at the next flush.
+                if let Ok(mut s) = self.slices.lock() {
+                    let slice = s.0.entry((scope, period)).or_default();
+                    slice.held += give;
+                    slice.used += used;
+                }
+                failed = Some(e);
+            }
+        }
+        if let Ok(mut s) = self.slices.lock() {
+            s.0.retain(|_, slice| slice.held > 0 || slice.reserved > 0 || slice.used > 0);
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     /// [`Limits::reserve`] once the tenant's month is loaded: one step under the book's lock.
@@ -428,6 +628,7 @@ impl Limits {
             key: (tenant, product.to_string()),
             amount,
             completion_cap: Some(cap),
+            slices: None,
         }))
     }
 
@@ -518,19 +719,25 @@ impl Limits {
         // call counted twice or not at all.
         if let Some(r) = reservation.as_mut() {
             book.release(&r.key, r.amount);
+            if let Some((slices, keys)) = &r.slices
+                && let Ok(mut s) = slices.lock()
+            {
+                s.settle(keys, r.amount, if reached { total } else { 0 });
+            }
             r.amount = 0;
         }
     }
 
     /// Writes pending counts to the store; on failure they stay pending for the next try.
     pub async fn flush(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let given_back = self.give_back(store).await;
         let _io = self.io.lock().await;
         let pending = match self.book.lock() {
             Ok(mut b) => std::mem::take(&mut b.pending),
             Err(_) => return Ok(()),
         };
         if pending.is_empty() {
-            return Ok(());
+            return given_back;
         }
         let rows: Vec<UsageRow> = pending.iter().map(|(k, c)| row(k, c)).collect();
         if let Err(e) = store.add_usage(&rows).await {
@@ -555,7 +762,7 @@ impl Limits {
         if let Ok(mut rates) = self.rates.lock() {
             rates.retain(|_, r| r.used.elapsed() < Duration::from_secs(60));
         }
-        Ok(())
+        given_back
     }
 
     /// A tenant's usage from `from` to `to`: what the store holds plus what is not yet written.
@@ -800,5 +1007,104 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(l.check_rate(b).is_ok(), "another tenant has its own rate");
+    }
+
+    /// Two nodes share one budget through the store's quota: from eight tasks at once, calls
+    /// reserve, spend up to what they reserved and settle (some are dropped unsettled), with
+    /// every flush giving slices back. The deployment never spends more than the budget, what
+    /// was spent is counted exactly once, and the budget runs out (the last call is refused
+    /// only when nothing, or less than its prompt, is left).
+    async fn two_nodes_never_overshoot_one_budget(store: Arc<dyn Store>) {
+        let nodes: Vec<Arc<Limits>> = (0..2)
+            .map(|_| {
+                let l = Arc::new(Limits::new(&GatewayConfig::default()));
+                l.set_shared(true);
+                l
+            })
+            .collect();
+        let tenant = TenantId::generate();
+        let budgets = [
+            Budget {
+                period: BudgetPeriod::Day,
+                tokens: 20_000,
+            },
+            Budget {
+                period: BudgetPeriod::Month,
+                tokens: 50_000,
+            },
+        ];
+        let spent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for t in 0..8u64 {
+            let (node, store, spent) = (
+                Arc::clone(&nodes[(t % 2) as usize]),
+                Arc::clone(&store),
+                Arc::clone(&spent),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut refused = 0;
+                for i in 0..400u64 {
+                    match node.reserve(&*store, tenant, "p", &budgets, 20 + i % 7, Some(60)).await {
+                        Ok(Some(r)) => {
+                            if i % 11 == 0 {
+                                drop(r); // failed before the provider: nothing spent
+                            } else {
+                                let used = (r.amount() * (1 + (i + t) % 4)) / 4;
+                                spent.fetch_add(used, std::sync::atomic::Ordering::SeqCst);
+                                node.settle((tenant, "p", "m"), true, [None, None, Some(used)], Some(r));
+                            }
+                        }
+                        Ok(None) => panic!("a budgeted call was not reserved"),
+                        Err(_) => refused += 1,
+                    }
+                    if i % 50 == 0 {
+                        node.flush(&*store).await.unwrap();
+                    }
+                }
+                refused
+            }));
+        }
+        let mut refused = 0;
+        for t in tasks {
+            refused += t.await.unwrap();
+        }
+        for n in &nodes {
+            n.flush(&*store).await.unwrap();
+        }
+        let now = OffsetDateTime::now_utc();
+        let day = store
+            .quota(
+                &Limits::slice_key(tenant, "p", &budgets[0], now).0,
+                &Limits::slice_key(tenant, "p", &budgets[0], now).1,
+            )
+            .await
+            .unwrap();
+        let spent = spent.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(day.spent, spent, "what was spent is counted once");
+        assert_eq!(day.taken, 0, "every slice was given back");
+        assert!(spent <= 20_000, "the deployment spent {spent} of a 20,000-token budget");
+        assert!(refused > 0, "the budget ran out");
+        assert!(
+            spent > 20_000 - 100,
+            "calls were refused with {} tokens left",
+            20_000 - spent
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_share_a_budget_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(datapact_store::SqliteStore::open(dir.path()).unwrap());
+        two_nodes_never_overshoot_one_budget(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_share_a_budget_on_postgres() {
+        let Some(cluster) = datapact_pgtest::Cluster::start() else {
+            return;
+        };
+        let url = cluster.database("budgets").await;
+        let store: Arc<dyn Store> = Arc::new(datapact_store::PostgresStore::connect(&url).await.unwrap());
+        two_nodes_never_overshoot_one_budget(store).await;
     }
 }

@@ -160,6 +160,7 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     state.hold_lock(lock);
     let app = Arc::new(state);
     let gateway = Arc::new(Gateway::new(app.platform(), app.config.gateway.clone(), parts));
+    gateway.limits.set_shared(app.shared());
     Ok(Started {
         state: Server { app, gateway },
         bootstrap,
@@ -197,6 +198,7 @@ impl Server {
     pub fn new(app: Arc<AppState>) -> Result<Self, StartError> {
         let parts = gateway_parts(&app.config)?;
         let gateway = Arc::new(Gateway::new(app.platform(), app.config.gateway.clone(), parts));
+        gateway.limits.set_shared(app.shared());
         Ok(Self { app, gateway })
     }
 }
