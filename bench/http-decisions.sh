@@ -18,12 +18,14 @@ cargo build --release -q -p datapact-cli
 bin=target/release/datapact
 
 work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; stop_backend; rm -rf "$work"' EXIT
+server=
+source bench/lib/backend.sh
 admin="bench-admin-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-DATAPACT_ADMIN_KEY=$admin DATAPACT_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+DATAPACT_ADMIN_KEY=$admin DATAPACT_LOG=warn "$bin" serve "${serve_args[@]}" --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
 server=$!
 url="http://127.0.0.1:$port"
-for _ in $(seq 50); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
 
 # Populate: orgs with 10 tenants each, through the API.
 python3 - "$url" "$admin" "$orgs" "$work/tenants.lua" <<'PY'
