@@ -145,6 +145,24 @@ fn micros(t: OffsetDateTime) -> i64 {
 /// The database's clock, in microseconds since the epoch.
 const DB_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
 
+/// A pool of connections to the database at `url`.
+fn connect_pool(url: &str) -> Result<Pool, AuditError> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| AuditError::Config(format!("the database URL does not parse: {e}")))?;
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(8)
+        .build()
+        .map_err(|e| AuditError::Config(e.to_string()))
+}
+
 /// The audit log of a deployment whose nodes share one PostgreSQL database.
 pub struct PgAuditLog {
     pool: Pool,
@@ -163,20 +181,7 @@ impl PgAuditLog {
     /// migrates, the others wait; a schema newer than this binary knows is refused) and starts
     /// this node's writer. Must be called within a Tokio runtime.
     pub async fn connect(url: &str, origin: &str, signer: Arc<dyn CheckpointSigner>) -> Result<Self, AuditError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| AuditError::Config(format!("the database URL does not parse: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(8)
-            .build()
-            .map_err(|e| AuditError::Config(e.to_string()))?;
+        let pool = connect_pool(url)?;
         migrate(&pool).await?;
         let c = pool.get().await.map_err(pool_error)?;
         // The origin is part of every signed checkpoint: the first one a log was created with
@@ -629,6 +634,111 @@ const FOLD_TILES: &str = "WITH filled AS (
 INSERT INTO audit_tiles (level, idx, hashes)
 SELECT level, idx, string_agg(hashes, ''::bytea ORDER BY start) FROM filled GROUP BY level, idx";
 
+/// The rows a batch writes: its entries (with their index columns) and the hashes it adds to
+/// tiles.
+#[derive(Default)]
+struct Rows {
+    idx: Vec<i64>,
+    times: Vec<i64>,
+    org: Vec<Option<String>>,
+    tenant: Vec<Option<String>>,
+    product: Vec<Option<String>>,
+    action: Vec<String>,
+    purpose: Vec<Option<String>>,
+    outcome: Vec<String>,
+    leaves: Vec<Vec<u8>>,
+    /// What the batch appends to each tile, in tile order (tiles only grow at the right edge).
+    appended: std::collections::BTreeMap<(u32, u64), (u64, Vec<u8>)>,
+    last_time: i64,
+}
+
+impl Rows {
+    /// Appends `entry`, whose exact leaf bytes are `leaf`, at the frontier's right edge.
+    fn push(&mut self, frontier: &mut Frontier, entry: &Entry, leaf: Vec<u8>) -> Result<(), AuditError> {
+        if entry.index != frontier.size() {
+            return Err(AuditError::Corrupt(format!(
+                "entry {} would be appended at position {}",
+                entry.index,
+                frontier.size()
+            )));
+        }
+        let leaf_hash = merkle::leaf_hash(&leaf);
+        let time = micros(entry.time);
+        self.idx.push(stored(entry.index)?);
+        self.times.push(time);
+        self.last_time = self.last_time.max(time);
+        self.org.push(entry.event.org.map(|o| o.to_string()));
+        self.tenant.push(entry.event.tenant.map(|t| t.to_string()));
+        self.product
+            .push(entry.event.product.as_ref().map(|p| p.as_str().to_string()));
+        self.action.push(entry.event.action.as_str().to_string());
+        self.purpose.push(entry.event.purpose.map(|p| p.as_str().to_string()));
+        self.outcome.push(entry.event.outcome.as_str().to_string());
+        self.leaves.push(leaf);
+        for (level, index, hash) in frontier.push(leaf_hash) {
+            if let Some((tile_level, tile_index, position)) = slot(level, index) {
+                self.appended
+                    .entry((tile_level, tile_index))
+                    .or_insert_with(|| (position, Vec::new()))
+                    .1
+                    .extend_from_slice(&hash);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the rows and moves the head to `frontier`, in `tx`.
+    async fn write(self, tx: &deadpool_postgres::Transaction<'_>, frontier: &Frontier) -> Result<(), AuditError> {
+        let write = tx.prepare_cached(WRITE_BATCH).await.map_err(pg)?;
+        let mut tile_levels = Vec::with_capacity(self.appended.len());
+        let mut tile_indexes = Vec::with_capacity(self.appended.len());
+        let mut tile_starts = Vec::with_capacity(self.appended.len());
+        let mut tile_hashes = Vec::with_capacity(self.appended.len());
+        let (mut full_levels, mut full_indexes) = (Vec::new(), Vec::new());
+        for ((level, index), (start, hashes)) in self.appended {
+            let level = i16::try_from(level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?;
+            let filled = start + (hashes.len() / 32) as u64 == TILE_WIDTH;
+            if filled {
+                full_levels.push(level);
+                full_indexes.push(stored(index)?);
+            }
+            tile_levels.push(level);
+            tile_indexes.push(stored(index)?);
+            tile_starts.push(i32::try_from(start).map_err(|_| AuditError::Corrupt("a tile position past 256".into()))?);
+            tile_hashes.push(hashes);
+        }
+        tx.execute(
+            &write,
+            &[
+                &self.idx,
+                &self.times,
+                &self.org,
+                &self.tenant,
+                &self.product,
+                &self.action,
+                &self.purpose,
+                &self.outcome,
+                &self.leaves,
+                &tile_levels,
+                &tile_indexes,
+                &tile_starts,
+                &tile_hashes,
+                &stored(frontier.size())?,
+                &frontier.to_bytes(),
+                &self.last_time,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+        if !full_levels.is_empty() {
+            // Once per 256 entries at the bottom level, rarer above.
+            let fold = tx.prepare_cached(FOLD_TILES).await.map_err(pg)?;
+            tx.execute(&fold, &[&full_levels, &full_indexes]).await.map_err(pg)?;
+        }
+        Ok(())
+    }
+}
+
 /// One batch: lock the head, number the entries, insert them and the subtree hashes they
 /// complete, move the head, commit.
 async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError> {
@@ -642,7 +752,6 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
         ))
         .await
         .map_err(pg)?;
-    let write = tx.prepare_cached(WRITE_BATCH).await.map_err(pg)?;
     let head = tx.query_one(&lock, &[]).await.map_err(pg)?;
     let size = unstored(head.get(0))?;
     let mut frontier = Frontier::from_bytes(head.get(1))
@@ -650,18 +759,11 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
         .ok_or_else(|| AuditError::Corrupt("the stored right edge of the tree does not match its size".into()))?;
     let now_us = head.get::<_, i64>(3).max(head.get(2));
     let now = from_micros(now_us)?;
-    let n = events.len();
-    let mut idx = Vec::with_capacity(n);
-    let mut org = Vec::with_capacity(n);
-    let mut tenant = Vec::with_capacity(n);
-    let mut product = Vec::with_capacity(n);
-    let mut action = Vec::with_capacity(n);
-    let mut purpose = Vec::with_capacity(n);
-    let mut outcome = Vec::with_capacity(n);
-    let mut leaves = Vec::with_capacity(n);
-    // What the batch appends to each tile, in tile order (tiles only grow at the right edge).
-    let mut appended: std::collections::BTreeMap<(u32, u64), (u64, Vec<u8>)> = std::collections::BTreeMap::new();
-    let mut entries = Vec::with_capacity(n);
+    let mut rows = Rows {
+        last_time: now_us,
+        ..Rows::default()
+    };
+    let mut entries = Vec::with_capacity(events.len());
     for event in events {
         let entry = Entry {
             index: frontier.size(),
@@ -669,74 +771,146 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
             event: (*event).clone(),
         };
         let leaf = entry.leaf();
-        let leaf_hash = merkle::leaf_hash(&leaf);
-        idx.push(stored(entry.index)?);
-        org.push(entry.event.org.map(|o| o.to_string()));
-        tenant.push(entry.event.tenant.map(|t| t.to_string()));
-        product.push(entry.event.product.as_ref().map(|p| p.as_str().to_string()));
-        action.push(entry.event.action.as_str().to_string());
-        purpose.push(entry.event.purpose.map(|p| p.as_str().to_string()));
-        outcome.push(entry.event.outcome.as_str().to_string());
-        leaves.push(leaf);
-        for (level, index, hash) in frontier.push(leaf_hash) {
-            if let Some((tile_level, tile_index, position)) = slot(level, index) {
-                appended
-                    .entry((tile_level, tile_index))
-                    .or_insert_with(|| (position, Vec::new()))
-                    .1
-                    .extend_from_slice(&hash);
-            }
-        }
+        rows.push(&mut frontier, &entry, leaf)?;
         entries.push(entry);
     }
-    let mut tile_levels = Vec::with_capacity(appended.len());
-    let mut tile_indexes = Vec::with_capacity(appended.len());
-    let mut tile_starts = Vec::with_capacity(appended.len());
-    let mut tile_hashes = Vec::with_capacity(appended.len());
-    let (mut full_levels, mut full_indexes) = (Vec::new(), Vec::new());
-    for ((level, index), (start, hashes)) in appended {
-        let level = i16::try_from(level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?;
-        let filled = start + (hashes.len() / 32) as u64 == TILE_WIDTH;
-        if filled {
-            full_levels.push(level);
-            full_indexes.push(stored(index)?);
-        }
-        tile_levels.push(level);
-        tile_indexes.push(stored(index)?);
-        tile_starts.push(i32::try_from(start).map_err(|_| AuditError::Corrupt("a tile position past 256".into()))?);
-        tile_hashes.push(hashes);
+    rows.write(&tx, &frontier).await?;
+    tx.commit().await.map_err(pg)?;
+    Ok(entries)
+}
+
+/// What [`import_sqlite`] moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// Entries copied.
+    pub entries: u64,
+    /// Signed checkpoints copied.
+    pub checkpoints: u64,
+    /// The log's origin line.
+    pub origin: String,
+}
+
+/// Whether the database at `url` holds no audit entry and no checkpoint (a log not yet
+/// created counts as empty; nothing is created).
+pub async fn is_empty(url: &str) -> Result<bool, AuditError> {
+    let pool = connect_pool(url)?;
+    let c = pool.get().await.map_err(pool_error)?;
+    let exists: bool = c
+        .query_one("SELECT to_regclass('audit_head') IS NOT NULL", &[])
+        .await
+        .map_err(pg)?
+        .get(0);
+    if !exists {
+        return Ok(true);
     }
-    let times = vec![now_us; n];
-    tx.execute(
-        &write,
-        &[
-            &idx,
-            &times,
-            &org,
-            &tenant,
-            &product,
-            &action,
-            &purpose,
-            &outcome,
-            &leaves,
-            &tile_levels,
-            &tile_indexes,
-            &tile_starts,
-            &tile_hashes,
-            &stored(frontier.size())?,
-            &frontier.to_bytes(),
-            &now_us,
-        ],
+    let row = c
+        .query_one(
+            "SELECT (SELECT size FROM audit_head WHERE id = 1) = 0 AND NOT EXISTS (SELECT 1 FROM audit_checkpoints)",
+            &[],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(row.get::<_, Option<bool>>(0).unwrap_or(true))
+}
+
+/// Entries copied per transaction by [`import_sqlite`].
+const IMPORT_PAGE: i64 = 4_096;
+
+/// Copies the embedded log at `path` (SQLite, only read) into the empty log of the database
+/// at `url`: every entry with its exact leaf bytes at its own position, the tree rebuilt as
+/// tiles from them, every signed checkpoint as it was signed, the origin. `progress` is told
+/// the number of entries copied so far. A target that already holds entries or checkpoints is
+/// refused before anything is written; a copy that fails part way leaves a partial log that a
+/// second run refuses (drop the database and run again).
+pub async fn import_sqlite(path: &std::path::Path, url: &str, progress: &dyn Fn(u64)) -> Result<Imported, AuditError> {
+    let src = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))?;
+    let sq = |e: rusqlite::Error| AuditError::Corrupt(format!("{}: {e}", path.display()));
+    let origin = crate::log::stored_origin(&src)
+        .map_err(sq)?
+        .ok_or_else(|| AuditError::Config(format!("{} holds no audit log origin", path.display())))?;
+    let pool = connect_pool(url)?;
+    migrate(&pool).await?;
+    let mut c = pool.get().await.map_err(pool_error)?;
+    {
+        let row = c
+            .query_one(
+                "SELECT (SELECT size FROM audit_head WHERE id = 1), (SELECT count(*) FROM audit_checkpoints)",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        let (size, checkpoints): (i64, i64) = (row.get(0), row.get(1));
+        if size != 0 || checkpoints != 0 {
+            return Err(AuditError::Config(format!(
+                "the target database already holds an audit log ({size} entries, {checkpoints} checkpoints); migrate into an empty database"
+            )));
+        }
+    }
+    c.execute(
+        "INSERT INTO audit_meta (key, value) VALUES ('origin', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        &[&origin],
     )
     .await
     .map_err(pg)?;
-    if !full_levels.is_empty() {
-        // Once per 256 entries at the bottom level, rarer above.
-        let fold = tx.prepare_cached(FOLD_TILES).await.map_err(pg)?;
-        tx.execute(&fold, &[&full_levels, &full_indexes]).await.map_err(pg)?;
+    let mut frontier = Frontier::default();
+    let mut stmt = src
+        .prepare("SELECT idx, leaf FROM entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2")
+        .map_err(sq)?;
+    loop {
+        let start = stored(frontier.size())?;
+        let page: Vec<(i64, Vec<u8>)> = stmt
+            .query_map(rusqlite::params![start, IMPORT_PAGE], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sq)?
+            .collect::<Result<_, _>>()
+            .map_err(sq)?;
+        if page.is_empty() {
+            break;
+        }
+        let mut rows = Rows::default();
+        for (idx, leaf) in page {
+            if idx != stored(frontier.size())? {
+                return Err(AuditError::Corrupt(format!(
+                    "{}: entry {} is missing (the next stored is {idx}); verify the log",
+                    path.display(),
+                    frontier.size()
+                )));
+            }
+            let entry: Entry = serde_json::from_slice(&leaf)
+                .map_err(|e| AuditError::Corrupt(format!("entry {idx} does not parse: {e}")))?;
+            rows.push(&mut frontier, &entry, leaf)?;
+        }
+        let tx = c.transaction().await.map_err(pg)?;
+        rows.write(&tx, &frontier).await?;
+        tx.commit().await.map_err(pg)?;
+        progress(frontier.size());
     }
-    tx.commit().await.map_err(pg)?;
-    Ok(entries)
+    let mut checkpoints = 0u64;
+    let mut stmt = src
+        .prepare("SELECT tree_size, checkpoint FROM checkpoints ORDER BY tree_size")
+        .map_err(sq)?;
+    let stored_checkpoints: Vec<(i64, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sq)?
+        .collect::<Result<_, _>>()
+        .map_err(sq)?;
+    for (tree_size, text) in stored_checkpoints {
+        let cp = parse_checkpoint(&text)?;
+        let signed = OffsetDateTime::parse(&cp.timestamp, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| AuditError::Corrupt(format!("checkpoint {tree_size}: timestamp: {e}")))?;
+        c.execute(
+            "INSERT INTO audit_checkpoints (tree_size, signed_at, checkpoint) VALUES ($1, $2, $3)",
+            &[&tree_size, &micros(signed), &text],
+        )
+        .await
+        .map_err(pg)?;
+        checkpoints += 1;
+    }
+    Ok(Imported {
+        entries: frontier.size(),
+        checkpoints,
+        origin,
+    })
 }
 
 /// Entries read and checked together when verifying.

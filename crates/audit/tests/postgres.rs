@@ -352,3 +352,78 @@ async fn appends_fail_while_the_database_is_down_and_recover() {
     let e = recovered.expect("appends succeed again once the database is back");
     assert_eq!(e.index, 1, "the failed append left no entry and no gap");
 }
+
+/// An embedded log larger than one import page moves to PostgreSQL with its exact leaves, its
+/// checkpoints still verify against the rebuilt tree, proofs from the new log check against a
+/// checkpoint signed before the move, and the log grows on from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_log_imports_with_its_root_and_checkpoints() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("audit.db");
+    let org = OrgId::generate();
+    let tenants: Vec<TenantId> = (0..7).map(|_| TenantId::generate()).collect();
+    let mut signed = Vec::new();
+    {
+        let log = datapact_audit::SqliteAuditLog::open(&path, "datapact.test/embedded", signer()).unwrap();
+        log.set_min_checkpoint_gap(Duration::ZERO);
+        for n in 0..9_000 {
+            log.append(event(org, Some(tenants[n % tenants.len()]), n))
+                .await
+                .unwrap();
+            if n == 4_095 || n == 4_096 || n == 8_500 {
+                signed.push(log.checkpoint().unwrap());
+            }
+        }
+        log.close();
+    }
+    let source = datapact_audit::verify::verify_file(&path, None, None).unwrap();
+    let url = cluster.database("imported").await;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let imported = datapact_audit::postgres::import_sqlite(&path, &url, &|n| seen.lock().unwrap().push(n))
+        .await
+        .unwrap();
+    assert_eq!((imported.entries, imported.checkpoints), (9_000, 3));
+    assert_eq!(imported.origin, "datapact.test/embedded");
+    assert_eq!(*seen.lock().unwrap(), vec![4_096, 8_192, 9_000]);
+    let target = datapact_audit::postgres::verify(&url, None, None).await.unwrap();
+    assert_eq!(
+        (target.entries, target.checkpoints, &target.root),
+        (9_000, 3, &source.root)
+    );
+
+    // The same bytes at the same places, and the log carries on under its old origin.
+    let log = PgAuditLog::connect(&url, "another/origin", signer()).await.unwrap();
+    assert_eq!(log.origin(), "datapact.test/embedded");
+    let e = log.entry(4_242).await.unwrap().unwrap();
+    let embedded = datapact_audit::SqliteAuditLog::open(&path, "datapact.test/embedded", signer()).unwrap();
+    assert_eq!(e.leaf, embedded.entry(4_242).unwrap().unwrap().leaf);
+    embedded.close();
+    let old = &signed[2];
+    let proof = log.inclusion_proof(4_242, old.tree_size).await.unwrap();
+    let leaf = B64.decode(&e.leaf).unwrap();
+    assert!(merkle::verify_inclusion(
+        &merkle::leaf_hash(&leaf),
+        4_242,
+        old.tree_size,
+        &proof,
+        &root_of(old)
+    ));
+    log.append(event(org, None, 1)).await.unwrap();
+    let now = log.checkpoint().await.unwrap();
+    let consistency = log.consistency_proof(old.tree_size, now.tree_size).await.unwrap();
+    assert!(merkle::verify_consistency(
+        old.tree_size,
+        now.tree_size,
+        &root_of(old),
+        &root_of(&now),
+        &consistency
+    ));
+    log.close().await;
+
+    // A second import into the same database is refused.
+    let again = datapact_audit::postgres::import_sqlite(&path, &url, &|_| {}).await;
+    assert!(matches!(again, Err(AuditError::Config(_))), "{again:?}");
+}

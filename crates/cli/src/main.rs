@@ -5,6 +5,7 @@ mod audit_cmds;
 mod client;
 mod dev;
 mod gov_cmds;
+mod migrate_cmd;
 mod output;
 mod pii_cmds;
 mod vault_cmds;
@@ -144,6 +145,8 @@ enum Command {
     Usage(UsageArgs),
     /// Show the key in use.
     Whoami,
+    /// Move an embedded deployment (SQLite) to PostgreSQL, audit log included, and verify it.
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 #[derive(Args)]
@@ -391,6 +394,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let remote = &cli.remote;
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => migrate_cmd::run(args).await,
         Command::Catalog(CatalogCmd::Check { file }) => {
             let c = load_catalog(Some(&file))?;
             let n = c.products().len();

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod guard;
 pub mod lifecycle;
 pub mod metrics;
+pub mod migrate;
 pub mod openapi;
 pub mod problem;
 pub mod routes;

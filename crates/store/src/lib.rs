@@ -10,6 +10,7 @@ mod codec;
 mod follow;
 mod postgres;
 mod sqlite;
+pub mod transfer;
 
 use async_trait::async_trait;
 use datapact_governance::{

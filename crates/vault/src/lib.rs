@@ -13,6 +13,7 @@ pub mod keys;
 mod pg;
 mod region;
 mod store;
+pub mod transfer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

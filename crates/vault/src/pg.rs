@@ -76,7 +76,7 @@ const MIGRATION_LOCK: i64 = 0x0064_7076_6175_6c74;
 /// Connections per database and node.
 const POOL_SIZE: usize = 16;
 
-fn pg(e: tokio_postgres::Error) -> VaultError {
+pub(crate) fn pg(e: tokio_postgres::Error) -> VaultError {
     if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
         return VaultError::Unavailable(e.to_string());
     }
@@ -158,11 +158,11 @@ impl Pg {
     }
 
     /// Runs `f` to completion from this (blocking) thread.
-    fn block<F: Future>(&self, f: F) -> F::Output {
+    pub(crate) fn block<F: Future>(&self, f: F) -> F::Output {
         self.handle.block_on(f)
     }
 
-    fn client(&self) -> Result<deadpool_postgres::Object, VaultError> {
+    pub(crate) fn client(&self) -> Result<deadpool_postgres::Object, VaultError> {
         self.block(self.pool.get()).map_err(pool_error)
     }
 
@@ -207,7 +207,7 @@ impl Pg {
 
 /// One region's records and keys in PostgreSQL.
 pub(crate) struct PgRegion {
-    db: Pg,
+    pub(crate) db: Pg,
 }
 
 impl PgRegion {
@@ -725,6 +725,16 @@ impl PgSecrets {
         let db = Pg::connect(url, "the main database")?;
         db.migrate(SECRETS_LOCK, "datapact_secrets_schema", SECRETS_MIGRATIONS)?;
         Ok(Self { db })
+    }
+
+    /// Whether no secret is stored.
+    pub(crate) fn is_empty(&self) -> Result<bool, VaultError> {
+        let c = self.db.client()?;
+        let row = self
+            .db
+            .block(c.query_one("SELECT NOT EXISTS (SELECT 1 FROM datapact_secrets)", &[]))
+            .map_err(pg)?;
+        Ok(row.get(0))
     }
 
     /// The stored body under `name`.
