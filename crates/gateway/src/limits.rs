@@ -230,7 +230,12 @@ struct ProductRate {
 pub struct Limits {
     /// Calls under way at once, across tenants.
     calls: Arc<tokio::sync::Semaphore>,
-    rate: Option<DefaultKeyedRateLimiter<TenantId>>,
+    /// The server's per-tenant rate and burst as configured, for the deployment.
+    tenant_rate: Option<(NonZeroU32, NonZeroU32)>,
+    /// This node's share of it (see [`Limits::set_nodes`]).
+    rate: std::sync::RwLock<Option<Arc<DefaultKeyedRateLimiter<TenantId>>>>,
+    /// The live nodes of the deployment, among which rates are divided.
+    nodes: std::sync::atomic::AtomicU32,
     /// Rates per tenant and product from the limits in force, made when first needed.
     rates: std::sync::Mutex<HashMap<(TenantId, String), ProductRate>>,
     budgets: Vec<BudgetConfig>,
@@ -241,6 +246,11 @@ pub struct Limits {
     /// store's quotas (see [`Limits::set_shared`]).
     shared: std::sync::atomic::AtomicBool,
     slices: Arc<std::sync::Mutex<Slices>>,
+}
+
+/// One node's share of `v` among `nodes`: at least one.
+fn share(v: NonZeroU32, nodes: u32) -> NonZeroU32 {
+    NonZeroU32::new(v.get() / nodes.max(1)).unwrap_or(NonZeroU32::MIN)
 }
 
 fn month_start(d: Date) -> Date {
@@ -273,16 +283,20 @@ pub fn period_end(now: OffsetDateTime, period: BudgetPeriod) -> OffsetDateTime {
 impl Limits {
     /// Limits as configured in `[gateway]`.
     pub fn new(cfg: &GatewayConfig) -> Self {
-        let rate = cfg.tenant_requests_per_second.and_then(NonZeroU32::new).map(|rps| {
+        let tenant_rate = cfg.tenant_requests_per_second.and_then(NonZeroU32::new).map(|rps| {
             let burst = cfg.tenant_burst.and_then(NonZeroU32::new).unwrap_or(rps);
-            RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst))
+            (rps, burst)
         });
+        let rate =
+            tenant_rate.map(|(rps, burst)| Arc::new(RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst))));
         let calls = cfg
             .max_concurrent_calls
             .unwrap_or(GatewayConfig::DEFAULT_MAX_CONCURRENT_CALLS) as usize;
         Self {
             calls: Arc::new(tokio::sync::Semaphore::new(calls)),
-            rate,
+            tenant_rate,
+            rate: std::sync::RwLock::new(rate),
+            nodes: std::sync::atomic::AtomicU32::new(1),
             rates: std::sync::Mutex::new(HashMap::new()),
             budgets: cfg.budgets.clone(),
             book: Arc::new(std::sync::Mutex::new(Book::default())),
@@ -301,6 +315,32 @@ impl Limits {
         self.shared.store(shared, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Divides request rates among `nodes` live nodes of the deployment (each node's share:
+    /// the rate and burst divided by the node count, at least one request per second). With
+    /// calls spread over the nodes the deployment admits the configured rate; a tenant whose
+    /// calls all reach one node gets that node's share, never more. While the count changes
+    /// (a node joins, or one died and its lease has not expired) the deployment can admit up to
+    /// one node's share more for the few seconds until every node has read the new count.
+    pub fn set_nodes(&self, nodes: u32) {
+        let nodes = nodes.max(1);
+        if self.nodes.swap(nodes, std::sync::atomic::Ordering::Relaxed) == nodes {
+            return;
+        }
+        let limiter = self.tenant_rate.map(|(rps, burst)| {
+            Arc::new(RateLimiter::keyed(
+                Quota::per_second(share(rps, nodes)).allow_burst(share(burst, nodes)),
+            ))
+        });
+        if let Ok(mut rate) = self.rate.write() {
+            *rate = limiter;
+        }
+    }
+
+    /// The live nodes rates are divided among.
+    pub fn nodes(&self) -> u32 {
+        self.nodes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn is_shared(&self) -> bool {
         self.shared.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -313,7 +353,7 @@ impl Limits {
     }
 
     pub fn check_rate(&self, tenant: TenantId) -> Result<(), Over> {
-        let Some(rate) = &self.rate else {
+        let Some(rate) = self.rate.read().ok().and_then(|r| r.clone()) else {
             return Ok(());
         };
         rate.check_key(&tenant).map_err(|not_until| Over::Rate {
@@ -332,6 +372,8 @@ impl Limits {
             return Ok(());
         };
         let burst = limits.burst.and_then(NonZeroU32::new).unwrap_or(rps);
+        let nodes = self.nodes();
+        let (rps, burst) = (share(rps, nodes), share(burst, nodes));
         let Ok(mut rates) = self.rates.lock() else {
             return Ok(());
         };
@@ -754,7 +796,7 @@ impl Limits {
             b.loaded.retain(|(_, m)| *m == month);
             b.spent.retain(|(_, _, d), _| *d >= month);
         }
-        if let Some(rate) = &self.rate {
+        if let Some(rate) = self.rate.read().ok().and_then(|r| r.clone()) {
             rate.retain_recent();
         }
         // A rate unused for a minute is back at its full burst (bursts above a minute's worth
@@ -1007,6 +1049,55 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(l.check_rate(b).is_ok(), "another tenant has its own rate");
+    }
+
+    /// Three nodes, each admitting its share of a tenant's rate: together they admit the
+    /// deployment's burst, not three times it; back to one node, the whole rate.
+    #[test]
+    fn rates_are_divided_among_live_nodes() {
+        let cfg = GatewayConfig {
+            tenant_requests_per_second: Some(30),
+            tenant_burst: Some(30),
+            ..GatewayConfig::default()
+        };
+        let nodes: Vec<Limits> = (0..3).map(|_| Limits::new(&cfg)).collect();
+        let limits = AiLimits {
+            requests_per_second: Some(9),
+            burst: Some(9),
+            ..AiLimits::default()
+        };
+        for n in &nodes {
+            // The product's rate is taken first, at its full burst, then divided.
+            assert!(n.check_product_rate(TenantId::generate(), "p", &limits).is_ok());
+            n.set_nodes(3);
+            assert_eq!(n.nodes(), 3);
+        }
+        let tenant = TenantId::generate();
+        let admitted: usize = nodes
+            .iter()
+            .map(|n| (0..100).filter(|_| n.check_rate(tenant).is_ok()).count())
+            .sum();
+        assert_eq!(admitted, 30, "the deployment's burst, across three nodes");
+        let product: usize = nodes
+            .iter()
+            .map(|n| {
+                (0..100)
+                    .filter(|_| n.check_product_rate(tenant, "p", &limits).is_ok())
+                    .count()
+            })
+            .sum();
+        assert_eq!(product, 9, "the product's burst, across three nodes");
+        nodes[0].set_nodes(1);
+        let t = TenantId::generate();
+        assert_eq!(
+            (0..100).filter(|_| nodes[0].check_rate(t).is_ok()).count(),
+            30,
+            "alone again"
+        );
+        // A share never falls to zero: more nodes than requests per second leaves one each.
+        nodes[1].set_nodes(100);
+        let t = TenantId::generate();
+        assert_eq!((0..100).filter(|_| nodes[1].check_rate(t).is_ok()).count(), 1);
     }
 
     /// Two nodes share one budget through the store's quota: from eight tasks at once, calls

@@ -33,6 +33,8 @@ pub struct Cluster {
     follower: OnceLock<Follower>,
     /// When the newest catch-up after a miss started (see [`Cluster::catch_up`]).
     catching: tokio::sync::Mutex<Option<Instant>>,
+    /// The deployment's live nodes as this node last counted them (see [`heartbeat`]).
+    nodes: std::sync::atomic::AtomicU64,
 }
 
 impl Cluster {
@@ -42,7 +44,13 @@ impl Cluster {
             store,
             follower: OnceLock::new(),
             catching: tokio::sync::Mutex::new(None),
+            nodes: std::sync::atomic::AtomicU64::new(1),
         }
+    }
+
+    /// The deployment's live nodes as last counted by [`heartbeat`] (1 before the first count).
+    pub fn nodes(&self) -> u64 {
+        self.nodes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Attaches the follower that applies the change feed to this node's registry.
@@ -169,5 +177,56 @@ pub async fn lease(
             return Err(LeaseError::Busy(name.to_string()));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The lease each live node renews: `datapact.node/<node>`.
+pub const NODE_LEASE_PREFIX: &str = "datapact.node/";
+/// How long a node counts as live after its last renewal.
+pub const NODE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often a node renews its own lease and counts the others.
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Renews this node's lease every [`HEARTBEAT_EVERY`] and counts the live nodes, dividing the
+/// gateway's request rates among them. Runs while the server runs, on a shared database only;
+/// a count that fails keeps the last one (the database being away is answered elsewhere).
+pub async fn heartbeat(state: std::sync::Arc<crate::AppState>, gateway: std::sync::Weak<datapact_gateway::Gateway>) {
+    let Some(cluster) = state.cluster.as_ref() else {
+        return;
+    };
+    let name = format!("{NODE_LEASE_PREFIX}{}", state.node);
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(gateway) = gateway.upgrade() else {
+            return;
+        };
+        if let Err(e) = state.store.lease(&name, &state.node, NODE_TTL).await {
+            tracing::warn!(error = %e, "cannot renew this node's lease");
+            continue;
+        }
+        match state.store.live_leases(NODE_LEASE_PREFIX).await {
+            Ok(n) => {
+                let n = n.max(1);
+                cluster.nodes.store(n, std::sync::atomic::Ordering::Relaxed);
+                gateway.limits.set_nodes(u32::try_from(n).unwrap_or(u32::MAX));
+                crate::metrics::live_nodes(n);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot count the live nodes"),
+        }
+    }
+}
+
+/// Gives this node's lease up at shutdown, so the others divide rates among fewer nodes at
+/// their next heartbeat instead of after the lease expires.
+pub async fn leave(state: &crate::AppState) {
+    if state.cluster.is_some()
+        && let Err(e) = state
+            .store
+            .release(&format!("{NODE_LEASE_PREFIX}{}", state.node), &state.node)
+            .await
+    {
+        tracing::warn!(error = %e, "cannot release this node's lease; it expires by itself");
     }
 }

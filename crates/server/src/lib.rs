@@ -223,6 +223,7 @@ pub async fn serve(
     let Server { app: state, gateway } = server;
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
     let flusher = tokio::spawn(datapact_gateway::flusher(Arc::downgrade(&gateway)));
+    let heartbeat = tokio::spawn(cluster::heartbeat(Arc::clone(&state), Arc::downgrade(&gateway)));
     metrics::install(&state.node);
     let app = routes::router(
         Arc::clone(&state),
@@ -230,6 +231,7 @@ pub async fn serve(
     );
     let stop_worker = AbortOnDrop(Some(worker));
     let stop_flusher = AbortOnDrop(Some(flusher));
+    let stop_heartbeat = AbortOnDrop(Some(heartbeat));
     // Small writes (streamed chunks) go out at once: Nagle's algorithm against the client's
     // delayed ACKs would hold each for up to 40 ms.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
@@ -265,6 +267,8 @@ pub async fn serve(
     // Another node takes the deployment's background work over at once, not when the lease
     // would have expired.
     lifecycle::stand_down(&state).await;
+    stop_heartbeat.stop().await;
+    cluster::leave(&state).await;
     stop_flusher.stop().await;
     // Usage counted since the last tick is written before the server lets go of the store.
     if let Err(e) = gateway.limits.flush(&*state.store).await {

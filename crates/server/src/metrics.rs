@@ -16,6 +16,8 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// How many committed changes of the deployment this node has not applied (a gauge).
 pub const FEED_LAG: &str = "datapact_change_feed_lag";
+/// The deployment's live nodes as this node counts them (a gauge; rates are divided by it).
+pub const LIVE_NODES: &str = "datapact_live_nodes";
 
 /// Installs the process-wide recorder once (several servers in one test process share it),
 /// every series labeled with this node's name (`node`), so a deployment's nodes can be told
@@ -41,6 +43,11 @@ pub fn install(node: &str) -> Option<&'static PrometheusHandle> {
 /// Records this node's lag behind the change feed.
 pub fn feed_lag(lag: i64) {
     metrics::gauge!(FEED_LAG).set(lag as f64);
+}
+
+/// Records the deployment's live nodes as this node last counted them.
+pub fn live_nodes(n: u64) {
+    metrics::gauge!(LIVE_NODES).set(n as f64);
 }
 
 /// The metrics in Prometheus' text format.

@@ -448,6 +448,10 @@ pub struct Health {
     /// PostgreSQL).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lag: Option<i64>,
+    /// The deployment's live nodes as this node last counted them (several nodes on
+    /// PostgreSQL); rates are divided among them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u64>,
 }
 
 /// A record to write (`content` for text, `content_base64` for bytes).

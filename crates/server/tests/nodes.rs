@@ -78,6 +78,15 @@ async fn three_nodes_are_one_deployment() {
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 3, "every node has a name of its own");
+    // Each counts the three live nodes (its heartbeat renews a lease of its own every second),
+    // and divides request rates among them.
+    for n in nodes {
+        let counted = within(Duration::from_secs(5), || async {
+            n.call(Method::GET, "/readyz", None, None).await.1["nodes"] == 3
+        })
+        .await;
+        assert!(counted.is_some(), "a node counts three live nodes");
+    }
 
     // The bootstrap admin key from the environment works on every node (registered once).
     let org = a.org("enterprise", "eu").await;
@@ -241,7 +250,16 @@ async fn three_nodes_are_one_deployment() {
     let report = datapact_audit::postgres::verify(&url, None, None).await.unwrap();
     assert!(report.entries >= size && report.checkpoints >= 1, "{report:?}");
 
-    for n in [a, b, c] {
+    // A node that stops gives its lease up: the others count two at their next heartbeat.
+    c.stop().await;
+    for n in [&a, &b] {
+        let counted = within(Duration::from_secs(5), || async {
+            n.call(Method::GET, "/readyz", None, None).await.1["nodes"] == 2
+        })
+        .await;
+        assert!(counted.is_some(), "a stopped node is no longer counted");
+    }
+    for n in [a, b] {
         n.stop().await;
     }
 }

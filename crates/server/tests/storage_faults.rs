@@ -122,6 +122,10 @@ impl Store for Flaky {
         self.check()?;
         self.inner.release(name, holder).await
     }
+    async fn live_leases(&self, prefix: &str) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.live_leases(prefix).await
+    }
     async fn take_quota(&self, scope: &str, period: &str, want: u64, limit: u64) -> Result<u64, StoreError> {
         self.check()?;
         self.inner.take_quota(scope, period, want, limit).await

@@ -191,6 +191,10 @@ pub trait Store: Send + Sync + 'static {
     /// the deployment runs only while its lease is held and renewed; a holder that dies stops
     /// renewing, and another takes the lease over once it expires.
     async fn lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError>;
+    /// How many leases whose name starts with `prefix` are held now (unexpired): with one
+    /// lease per node, the live nodes. Leases of that prefix expired for more than an hour are
+    /// removed on the way, so names of nodes long gone do not pile up.
+    async fn live_leases(&self, prefix: &str) -> Result<u64, StoreError>;
     /// Gives the lease up, if `holder` holds it (its work is done; another may take it at once).
     async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError>;
     /// Takes up to `want` units of the budget `limit` of `scope` in `period` (a token budget of

@@ -719,6 +719,27 @@ impl Store for PostgresStore {
         Ok(held.is_some())
     }
 
+    async fn live_leases(&self, prefix: &str) -> Result<u64, StoreError> {
+        let pattern = format!(
+            "{}%",
+            prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        let c = self.client().await?;
+        c.execute(
+            "DELETE FROM leases WHERE name LIKE $1 AND expires_at < clock_timestamp() - interval '1 hour'",
+            &[&pattern],
+        )
+        .await?;
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM leases WHERE name LIKE $1 AND expires_at >= clock_timestamp()",
+                &[&pattern],
+            )
+            .await?
+            .get(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn take_quota(&self, scope: &str, period: &str, want: u64, limit: u64) -> Result<u64, StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;

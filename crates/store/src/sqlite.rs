@@ -727,6 +727,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn live_leases(&self, prefix: &str) -> Result<u64, StoreError> {
+        let pattern = format!(
+            "{}%",
+            prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        self.run(move |c| {
+            let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
+            c.execute(
+                "DELETE FROM leases WHERE name LIKE ?1 ESCAPE '\\' AND expires_at < ?2",
+                params![pattern, now.saturating_sub(3_600_000_000)],
+            )?;
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM leases WHERE name LIKE ?1 ESCAPE '\\' AND expires_at >= ?2",
+                params![pattern, now],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn take_quota(&self, scope: &str, period: &str, want: u64, limit: u64) -> Result<u64, StoreError> {
         let (scope, period) = (scope.to_string(), period.to_string());
         self.run(move |c| {

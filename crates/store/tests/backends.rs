@@ -303,6 +303,18 @@ async fn leases_are_held_by_one_holder(reopen: &Reopen) {
     assert!(!a.lease("job_1", "node-a", ttl).await.unwrap());
     b.release("job_1", "node-b").await.unwrap();
     assert!(a.lease("job_1", "node-a", ttl).await.unwrap());
+
+    // One lease per node counts the live nodes: a node that stops renewing drops out at
+    // expiry; other names, and names that only look alike (`_` is not a wildcard), are not
+    // counted.
+    assert!(a.lease("node/a", "a", ttl).await.unwrap());
+    assert!(b.lease("node/b", "b", Duration::from_millis(300)).await.unwrap());
+    assert!(b.lease("nodeXb", "b", ttl).await.unwrap());
+    assert!(b.lease("node_/c", "c", ttl).await.unwrap());
+    assert_eq!(a.live_leases("node/").await.unwrap(), 2);
+    assert_eq!(b.live_leases("node_/").await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.live_leases("node/").await.unwrap(), 1, "b stopped renewing");
 }
 
 /// Sixteen takers on two stores (two nodes) take, spend part of and give back a budget at

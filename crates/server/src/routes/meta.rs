@@ -22,6 +22,7 @@ pub async fn healthz() -> Json<Health> {
         backend: None,
         node: None,
         lag: None,
+        nodes: None,
     })
 }
 
@@ -42,6 +43,7 @@ pub async fn readyz(State(st): State<Arc<AppState>>) -> Result<Json<Health>, Api
         backend: Some(st.store.backend()),
         node: None,
         lag: None,
+        nodes: None,
     };
     if let Some(cluster) = &st.cluster {
         // A node far behind the change feed would decide on stale terms: not ready.
@@ -51,6 +53,7 @@ pub async fn readyz(State(st): State<Arc<AppState>>) -> Result<Json<Health>, Api
         })?;
         health.node = Some(st.node.clone());
         health.lag = Some(lag);
+        health.nodes = Some(cluster.nodes());
         crate::metrics::feed_lag(lag);
         if lag > READY_LAG {
             return Err(ApiError::new(
