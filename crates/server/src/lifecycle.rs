@@ -102,6 +102,15 @@ pub async fn purge_tenant(
             job
         }
         None => {
+            if let Some(done) = already_purged(state, tenant, reason).await? {
+                // Nothing written since this tenant's last purge for the same reason (a
+                // request repeated because its answer was lost, a second click): nothing to
+                // destroy, and no second certificate; the request is on the record.
+                state
+                    .audit(by.clone().tenant(tenant).resource(Resource::Job(done.1.id)))
+                    .await?;
+                return Ok(done);
+            }
             let (count, up_to) =
                 with_vault(state, tenant, |v, t| Ok((v.count(t, None)?, v.max_key_version(t)?))).await?;
             let plan = PurgePlan {
@@ -129,6 +138,39 @@ pub async fn purge_tenant(
     Ok(done)
 }
 
+/// The newest certified purge of `tenant` for `reason` and its job, when the tenant has no
+/// live key (nothing was written since that purge). A tenant that was never purged, or that
+/// holds data again under a new key, has none.
+async fn already_purged(
+    state: &AppState,
+    tenant: &Tenant,
+    reason: &str,
+) -> Result<Option<(StoredCertificate, Job)>, ApiError> {
+    let live = with_vault(state, tenant, |v, t| v.key_versions(t)).await?;
+    if !live.is_empty() {
+        return Ok(None);
+    }
+    let certs = state.store.certificates(tenant.id).await.map_err(ApiError::storage)?;
+    let Some(cert) = certs
+        .into_iter()
+        .filter(|c| c.reason == reason)
+        .max_by_key(|c| c.issued_at)
+    else {
+        return Ok(None);
+    };
+    let job = state.jobs.lock().ok().and_then(|jobs| {
+        jobs.values()
+            .find(|j| {
+                j.tenant == tenant.id
+                    && j.purge
+                        .as_ref()
+                        .is_some_and(|p| p.certified && p.certificate == cert.id)
+            })
+            .cloned()
+    });
+    Ok(job.map(|j| (cert, j)))
+}
+
 /// The lease under which a tenant's purge runs on a shared database (none on SQLite, where
 /// [`AppState::purges`] serializes them).
 async fn purge_lease(state: &AppState, tenant: TenantId) -> Result<Option<crate::cluster::LeaseGuard>, ApiError> {
@@ -138,7 +180,8 @@ async fn purge_lease(state: &AppState, tenant: TenantId) -> Result<Option<crate:
     state
         .lease(
             &format!("datapact.purge/{tenant}"),
-            Duration::from_secs(60),
+            // Renewed while the purge runs: a dead node's frees within this.
+            Duration::from_secs(10),
             Duration::from_secs(10),
         )
         .await

@@ -823,3 +823,40 @@ async fn each_purge_request_is_logged_even_when_it_completes_an_earlier_one() {
     assert_eq!(roles, vec!["org_admin", "platform_admin"], "{v}");
     w.s.stop().await;
 }
+
+/// A purge asked again with nothing written since (a retry whose first answer was lost, a
+/// second click) destroys nothing new and answers with the certificate already issued; once
+/// something is written under a new key, a purge is a new one with a certificate of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_purge_answers_with_the_one_certificate() {
+    let w = world("enterprise", false).await;
+    for i in 0..3 {
+        assert_eq!(w.put(rec(&format!("m{i}"))).await.0, StatusCode::CREATED);
+    }
+    let path = format!("/v1/tenants/{}/purge", w.tenant);
+    let (st, first) = w.s.post(&path, &w.oa, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    let (st, again) = w.s.post(&path, &w.oa, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{again}");
+    assert_eq!(again["certificate"], first["certificate"], "the same certificate");
+    assert_eq!(again["job"]["id"], first["job"]["id"]);
+    let certs = format!("/v1/tenants/{}/certificates", w.tenant);
+    let (_, list) = w.s.get(&certs, &w.oa).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    // The repeated request is on the record too.
+    let (_, entries) =
+        w.s.get(&format!("/v1/audit/entries?tenant={}&action=purge", w.tenant), &w.oa)
+            .await;
+    assert!(entries["items"].as_array().unwrap().len() >= 2, "{entries}");
+
+    // New data, a new key, a new purge.
+    let (st, v) = w.put(rec("written after the purge")).await;
+    assert_eq!((st, v["key_version"].as_u64()), (StatusCode::CREATED, Some(2)));
+    let (st, second) = w.s.post(&path, &w.oa, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{second}");
+    assert_ne!(second["certificate"], first["certificate"]);
+    assert_eq!(second["certificate"]["statement"]["key_versions_destroyed"], json!([2]));
+    let (_, list) = w.s.get(&certs, &w.oa).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
+    w.s.stop().await;
+}
