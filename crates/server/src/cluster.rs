@@ -116,15 +116,21 @@ impl Cluster {
 }
 
 /// A lease held in the database until this guard is dropped (then released) or, if this node
-/// dies first, until it expires.
+/// dies first, until it expires. While the guard lives the lease is renewed every third of its
+/// time to live, so work that takes longer keeps it, and a dead holder's lease frees within
+/// one time to live.
 pub struct LeaseGuard {
     store: Arc<dyn Store>,
     name: String,
     holder: String,
+    renew: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
+        if let Some(r) = self.renew.take() {
+            r.abort();
+        }
         let (store, name, holder) = (
             Arc::clone(&self.store),
             std::mem::take(&mut self.name),
@@ -167,10 +173,29 @@ pub async fn lease(
     let start = Instant::now();
     loop {
         if store.lease(name, holder, ttl).await? {
+            let renew = {
+                let (store, name, holder) = (Arc::clone(store), name.to_string(), holder.to_string());
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(ttl / 3);
+                    tick.tick().await;
+                    loop {
+                        tick.tick().await;
+                        match store.lease(&name, &holder, ttl).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                tracing::warn!(lease = %name, "a lease was lost while held (this node stalled past its time to live)");
+                                return;
+                            }
+                            Err(e) => tracing::warn!(lease = %name, error = %e, "cannot renew a lease"),
+                        }
+                    }
+                })
+            };
             return Ok(LeaseGuard {
                 store: Arc::clone(store),
                 name: name.to_string(),
                 holder: holder.to_string(),
+                renew: Some(renew),
             });
         }
         if start.elapsed() >= patience {
