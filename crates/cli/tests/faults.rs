@@ -7,7 +7,10 @@
 //! - a node killed during a tenant's purge: the purge completes on another node, with one
 //!   certificate, and the tenant's rows go;
 //! - PostgreSQL stopped under load: requests are refused with 503 while it is down (never
-//!   answered wrongly, never with a 500), and the node recovers by itself when it is back.
+//!   answered wrongly, never with a 500), and the node recovers by itself when it is back;
+//! - a node whose clock is five minutes ahead (libfaketime) dates grants and checkpoints by the
+//!   database's clock: a grant made through it is in force on the others at once, and expires
+//!   when it says.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -56,9 +59,24 @@ impl Node {
     }
 
     async fn spawn(dir: PathBuf, name: String, config: PathBuf, database: String) -> Node {
+        Self::spawn_with(dir, name, config, database, None).await
+    }
+
+    /// `clock`: run under libfaketime with this offset (`+300s`): the machine's clock is wrong.
+    async fn spawn_with(dir: PathBuf, name: String, config: PathBuf, database: String, clock: Option<&str>) -> Node {
         let port = free_port();
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_datapact"))
+        let mut cmd = match clock {
+            Some(offset) => {
+                let mut c = Command::new("faketime");
+                c.args(["-f", offset])
+                    .arg(env!("CARGO_BIN_EXE_datapact"))
+                    .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_datapact")),
+        };
+        let child = cmd
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(&dir)
             .arg("--config")
@@ -668,4 +686,109 @@ async fn postgres_down_means_503_never_a_wrong_answer_and_recovery_by_itself() {
     );
     let report = datapact_audit::postgres::verify(&database, None, None).await.unwrap();
     assert!(report.entries > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_with_a_wrong_clock_dates_grants_and_checkpoints_by_the_database() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    if Command::new("faketime").arg("--help").output().is_err() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI needs libfaketime's `faketime` (Debian package faketime) for the clock test"
+        );
+        eprintln!("skipped: no faketime on this machine (apt-get install faketime)");
+        return;
+    }
+    let database = cluster.database("faults_clock").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = Node::start(tmp.path(), "a", &database).await;
+    let dir = tmp.path().join("skewed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let skewed = Node::spawn_with(
+        dir,
+        "skewed".into(),
+        tmp.path().join("datapact.toml"),
+        database.clone(),
+        Some("+300s"),
+    )
+    .await;
+    let api = Arc::new(Api::new());
+    let (_org, oa, tenant, svc) = customer(&api, &a.url).await;
+    let (st, r) = api
+        .post(
+            &a.url,
+            &format!("/v1/tenants/{tenant}/records"),
+            &svc,
+            json!({"product": "communications-mining",
+              "data_kind": "run_time", "content": "ticket attachment", "categories": ["user.content"]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let (st, support) = api.post(&a.url, "/v1/keys", ADMIN, json!({"role": "support"})).await;
+    assert_eq!(st, 201, "{support}");
+    let support = support["key"].as_str().unwrap().to_string();
+
+    // The customer grants support access for an hour through the node with the wrong clock.
+    let real = time::OffsetDateTime::now_utc();
+    let expires = real + time::Duration::hours(1);
+    let (st, grant) = api
+        .post(
+            &skewed.url,
+            &format!("/v1/tenants/{tenant}/support-grants"),
+            &oa,
+            json!({"ticket": "SUP-1", "expires_at": expires.format(&time::format_description::well_known::Rfc3339).unwrap()}),
+        )
+        .await;
+    assert_eq!(st, 201, "{grant}");
+    let created = time::OffsetDateTime::parse(
+        grant["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        (created - real).abs() < time::Duration::seconds(30),
+        "dated by the database's clock, not five minutes ahead: {grant}"
+    );
+    // In force at once on the node with the right clock (and on the wrong one).
+    for node in [&a.url, &skewed.url] {
+        let (st, v) = api
+            .get(
+                node,
+                &format!("/v1/tenants/{tenant}/records/{id}?purpose=support_access"),
+                &support,
+            )
+            .await;
+        assert_eq!((st, v["content"].as_str()), (200, Some("ticket attachment")), "{v}");
+    }
+    // A checkpoint signed through it carries the database's time, and the log verifies.
+    let (st, cp) = api.get(&skewed.url, "/v1/audit/checkpoint", ADMIN).await;
+    assert_eq!(st, 200, "{cp}");
+    let signed = time::OffsetDateTime::parse(
+        cp["timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        (signed - time::OffsetDateTime::now_utc()).abs() < time::Duration::seconds(30),
+        "{cp}"
+    );
+    datapact_audit::postgres::verify(&database, None, None).await.unwrap();
+    // And the node says how far off its clock is.
+    let metrics = reqwest::get(format!("{}/metrics", skewed.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let offset: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("datapact_clock_offset_seconds"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the clock offset gauge");
+    assert!((offset + 300.0).abs() < 30.0, "{offset}");
+    drop((a, skewed));
 }

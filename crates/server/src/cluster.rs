@@ -58,6 +58,31 @@ impl Cluster {
         let _ = self.follower.set(follower);
     }
 
+    /// Measures how far the database's clock is ahead of this machine's (the midpoint of the
+    /// round trip) and makes [`crate::state::now`] follow it. A round trip over a second says
+    /// nothing precise and is ignored.
+    pub async fn measure_clock(&self) -> Result<i64, StoreError> {
+        let before = time::OffsetDateTime::now_utc();
+        let db = self.store.clock().await?;
+        let after = time::OffsetDateTime::now_utc();
+        let rtt = after - before;
+        if rtt > time::Duration::SECOND {
+            return Ok(crate::state::clock_offset_us());
+        }
+        let offset: time::Duration = db - (before + rtt / 2);
+        let us = i64::try_from(offset.whole_microseconds()).unwrap_or(0);
+        let previous = crate::state::clock_offset_us();
+        crate::state::set_clock_offset(us);
+        if us.abs() > 1_000_000 && (previous - us).abs() > 1_000_000 {
+            tracing::warn!(
+                offset_ms = us / 1000,
+                "this machine's clock differs from the database's; datapact dates everything by the database's"
+            );
+        }
+        crate::metrics::clock_offset(us);
+        Ok(us)
+    }
+
     /// The newest change in the database.
     pub async fn latest_change(&self) -> Result<i64, StoreError> {
         self.store.latest_change().await
@@ -227,6 +252,9 @@ pub async fn heartbeat(state: std::sync::Arc<crate::AppState>, gateway: std::syn
         let Some(gateway) = gateway.upgrade() else {
             return;
         };
+        if let Err(e) = cluster.measure_clock().await {
+            tracing::warn!(error = %e, "cannot read the database's clock");
+        }
         if let Err(e) = state.store.lease(&name, &state.node, NODE_TTL).await {
             tracing::warn!(error = %e, "cannot renew this node's lease");
             continue;

@@ -153,6 +153,8 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     let mut state = AppState::open(store, vault, Arc::new(audit_log), opts.catalog, opts.config).await?;
     if let Some(pg) = shared {
         let cluster = Arc::new(cluster::Cluster::new(pg.clone()));
+        // Before anything is dated: this node's times are the database's.
+        cluster.measure_clock().await?;
         cluster.attach(datapact_store::follow(pg, Arc::clone(&state.registry), from));
         state.cluster = Some(cluster);
         tracing::info!(node = %state.node, "joined the deployment on PostgreSQL");

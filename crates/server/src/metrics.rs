@@ -45,6 +45,14 @@ pub fn feed_lag(lag: i64) {
     metrics::gauge!(FEED_LAG).set(lag as f64);
 }
 
+/// How far the database's clock is ahead of this machine's (a gauge, in seconds).
+pub const CLOCK_OFFSET: &str = "datapact_clock_offset_seconds";
+
+/// Records how far the database's clock is ahead of this machine's.
+pub fn clock_offset(us: i64) {
+    metrics::gauge!(CLOCK_OFFSET).set(us as f64 / 1e6);
+}
+
 /// Records the deployment's live nodes as this node last counted them.
 pub fn live_nodes(n: u64) {
     metrics::gauge!(LIVE_NODES).set(n as f64);

@@ -267,6 +267,17 @@ impl PostgresStore {
 
     /// The sequence number of the newest change committed (0 before any): a node's lag is this
     /// minus what its follower applied.
+    /// The database's clock now (`clock_timestamp()`), the deployment's one clock.
+    pub async fn clock(&self) -> Result<time::OffsetDateTime, StoreError> {
+        let c = self.client().await?;
+        let us: i64 = c
+            .query_one("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint", &[])
+            .await?
+            .get(0);
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+            .map_err(|e| StoreError::Corrupt(format!("the database's clock: {e}")))
+    }
+
     pub async fn latest_change(&self) -> Result<i64, StoreError> {
         let c = self.client().await?;
         Ok(c.query_one("SELECT COALESCE(max(seq), 0) FROM changes", &[])
