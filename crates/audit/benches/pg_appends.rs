@@ -83,6 +83,12 @@ fn main() {
         let n = per_writer * writers * 3;
         let size = nodes[0].size().await.expect("size");
         assert_eq!(size, n, "every acknowledged append is in the log");
+        // Not timed: the whole log recomputed from the database (entries against their tiles,
+        // the tree, every checkpoint), as `datapact audit verify` does.
+        let report = datapact_audit::postgres::verify(&url, None, None)
+            .await
+            .expect("the log verifies");
+        assert_eq!(report.entries, n, "one entry per append, no gap, no duplicate");
         println!(
             "pg appends: {n} durable appends from 3 nodes × {writers} writers in {secs:.1} s: {:.0} appends/s",
             n as f64 / secs

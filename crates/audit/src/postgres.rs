@@ -577,8 +577,28 @@ async fn migrate(pool: &Pool) -> Result<(), AuditError> {
     Ok(())
 }
 
+/// What this node last knew of the log's head: after its own commit, the head as it left it.
+#[derive(Clone)]
+struct Head {
+    frontier: Frontier,
+    last_time: i64,
+    /// The database's clock minus this machine's, in microseconds, as last measured.
+    offset_us: i64,
+    /// When (this machine's clock, microseconds) the offset was measured.
+    measured_at: i64,
+}
+
+/// How long a measured clock offset is trusted before the head is read under its lock again
+/// (which measures it afresh).
+const OFFSET_FOR_US: i64 = 10_000_000;
+
+fn local_micros() -> i64 {
+    micros(OffsetDateTime::now_utc())
+}
+
 /// This node's writer: commits what is queued in batches, one at a time.
 async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(Event, Reply)>, size: Arc<AtomicU64>) {
+    let mut head: Option<Head> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -588,16 +608,29 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
             }
         }
         let events: Vec<&Event> = batch.iter().map(|(e, _)| e).collect();
-        match commit(&pool, &events).await {
-            Ok(entries) => {
+        // While this node was the last to append, it knows the head: one statement that
+        // checks the head is still where it left it; otherwise (another node appended, or on
+        // the first batch) the head is read under its lock.
+        let mut result = match &head {
+            Some(h) if local_micros() - h.measured_at < OFFSET_FOR_US => commit_known(&pool, &events, h).await,
+            _ => Ok(None),
+        };
+        if matches!(result, Ok(None)) {
+            result = commit(&pool, &events).await.map(Some);
+        }
+        match result {
+            Ok(Some((entries, new_head))) => {
                 if let Some(last) = entries.last() {
                     size.fetch_max(last.index + 1, Ordering::SeqCst);
                 }
+                head = Some(new_head);
                 for ((_, reply), entry) in batch.into_iter().zip(entries) {
                     let _ = reply.send(Ok(entry));
                 }
             }
+            Ok(None) => unreachable_batch(batch),
             Err(e) => {
+                head = None;
                 tracing::error!(error = %e, entries = batch.len(), "audit append failed; the operations are refused");
                 let msg = e.to_string();
                 let unavailable = matches!(e, AuditError::Unavailable(_));
@@ -613,6 +646,15 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
     }
 }
 
+/// A batch the locked path neither committed nor refused (it always does one or the other).
+fn unreachable_batch(batch: Vec<(Event, Reply)>) {
+    for (_, reply) in batch {
+        let _ = reply.send(Err(AuditError::Corrupt(
+            "the batch was neither committed nor refused".into(),
+        )));
+    }
+}
+
 /// A batch's writes in one statement: its entries, the hashes it adds to tiles (one part per
 /// tile it touches), the new head.
 const WRITE_BATCH: &str = "WITH entries AS (
@@ -624,6 +666,28 @@ const WRITE_BATCH: &str = "WITH entries AS (
     SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::int4[], $13::bytea[])
 )
 UPDATE audit_head SET size = $14, frontier = $15, last_time = $16 WHERE id = 1";
+
+/// A batch's writes when the node knows the head: the head moves only if it is still where
+/// the node left it and the batch's time is not ahead of the database's clock by more than a
+/// second, and the entries and tile parts are written only if it moved (they read the
+/// update's result). One statement, committed on its own: all of it or nothing. Returns the
+/// number of head rows moved (1, or 0 when the node's knowledge was stale).
+const WRITE_KNOWN: &str = "WITH head AS (
+    UPDATE audit_head SET size = $14, frontier = $15, last_time = $16
+    WHERE id = 1 AND size = $17 AND last_time <= $16
+      AND $16 <= (extract(epoch FROM clock_timestamp()) * 1000000)::bigint + 1000000
+    RETURNING size
+), entries AS (
+    INSERT INTO audit_entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
+    SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::bytea[])
+    WHERE EXISTS (SELECT 1 FROM head)
+), parts AS (
+    INSERT INTO audit_tile_parts (level, idx, start, hashes)
+    SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::int4[], $13::bytea[])
+    WHERE EXISTS (SELECT 1 FROM head)
+)
+SELECT count(*) FROM head";
 
 /// Tiles that a batch filled: their parts become one full tile row.
 const FOLD_TILES: &str = "WITH filled AS (
@@ -687,26 +751,28 @@ impl Rows {
         Ok(())
     }
 
+    /// The tile parts as columns, and the tiles the batch filled.
+    fn tile_columns(&self) -> Result<TileColumns, AuditError> {
+        let mut t = TileColumns::default();
+        for ((level, index), (start, hashes)) in &self.appended {
+            let level = i16::try_from(*level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?;
+            if start + (hashes.len() / 32) as u64 == TILE_WIDTH {
+                t.full_levels.push(level);
+                t.full_indexes.push(stored(*index)?);
+            }
+            t.levels.push(level);
+            t.indexes.push(stored(*index)?);
+            t.starts
+                .push(i32::try_from(*start).map_err(|_| AuditError::Corrupt("a tile position past 256".into()))?);
+            t.hashes.push(hashes.clone());
+        }
+        Ok(t)
+    }
+
     /// Writes the rows and moves the head to `frontier`, in `tx`.
     async fn write(self, tx: &deadpool_postgres::Transaction<'_>, frontier: &Frontier) -> Result<(), AuditError> {
         let write = tx.prepare_cached(WRITE_BATCH).await.map_err(pg)?;
-        let mut tile_levels = Vec::with_capacity(self.appended.len());
-        let mut tile_indexes = Vec::with_capacity(self.appended.len());
-        let mut tile_starts = Vec::with_capacity(self.appended.len());
-        let mut tile_hashes = Vec::with_capacity(self.appended.len());
-        let (mut full_levels, mut full_indexes) = (Vec::new(), Vec::new());
-        for ((level, index), (start, hashes)) in self.appended {
-            let level = i16::try_from(level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?;
-            let filled = start + (hashes.len() / 32) as u64 == TILE_WIDTH;
-            if filled {
-                full_levels.push(level);
-                full_indexes.push(stored(index)?);
-            }
-            tile_levels.push(level);
-            tile_indexes.push(stored(index)?);
-            tile_starts.push(i32::try_from(start).map_err(|_| AuditError::Corrupt("a tile position past 256".into()))?);
-            tile_hashes.push(hashes);
-        }
+        let t = self.tile_columns()?;
         tx.execute(
             &write,
             &[
@@ -719,10 +785,10 @@ impl Rows {
                 &self.purpose,
                 &self.outcome,
                 &self.leaves,
-                &tile_levels,
-                &tile_indexes,
-                &tile_starts,
-                &tile_hashes,
+                &t.levels,
+                &t.indexes,
+                &t.starts,
+                &t.hashes,
                 &stored(frontier.size())?,
                 &frontier.to_bytes(),
                 &self.last_time,
@@ -730,20 +796,112 @@ impl Rows {
         )
         .await
         .map_err(pg)?;
-        if !full_levels.is_empty() {
+        if !t.full_levels.is_empty() {
             // Once per 256 entries at the bottom level, rarer above.
             let fold = tx.prepare_cached(FOLD_TILES).await.map_err(pg)?;
-            tx.execute(&fold, &[&full_levels, &full_indexes]).await.map_err(pg)?;
+            tx.execute(&fold, &[&t.full_levels, &t.full_indexes])
+                .await
+                .map_err(pg)?;
         }
         Ok(())
     }
 }
 
+/// A batch's tile parts, as statement parameters.
+#[derive(Default)]
+struct TileColumns {
+    levels: Vec<i16>,
+    indexes: Vec<i64>,
+    starts: Vec<i32>,
+    hashes: Vec<Vec<u8>>,
+    full_levels: Vec<i16>,
+    full_indexes: Vec<i64>,
+}
+
+/// One batch on a head this node knows (its own last commit), in one statement: no lock to
+/// take first, no transaction to open. `Ok(None)` when another node appended since (nothing
+/// was written; the caller takes the locked path).
+async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Option<(Vec<Entry>, Head)>, AuditError> {
+    let mut frontier = head.frontier.clone();
+    let expected = stored(frontier.size())?;
+    // The database's clock as this node estimates it, never before the entry before.
+    let now_us = (local_micros() + head.offset_us).max(head.last_time);
+    let now = from_micros(now_us)?;
+    let mut rows = Rows {
+        last_time: now_us,
+        ..Rows::default()
+    };
+    let mut entries = Vec::with_capacity(events.len());
+    for event in events {
+        let entry = Entry {
+            index: frontier.size(),
+            time: now,
+            event: (*event).clone(),
+        };
+        let leaf = entry.leaf();
+        rows.push(&mut frontier, &entry, leaf)?;
+        entries.push(entry);
+    }
+    let t = rows.tile_columns()?;
+    let c = pool.get().await.map_err(pool_error)?;
+    let write = c.prepare_cached(WRITE_KNOWN).await.map_err(pg)?;
+    let moved = c
+        .query_one(
+            &write,
+            &[
+                &rows.idx,
+                &rows.times,
+                &rows.org,
+                &rows.tenant,
+                &rows.product,
+                &rows.action,
+                &rows.purpose,
+                &rows.outcome,
+                &rows.leaves,
+                &t.levels,
+                &t.indexes,
+                &t.starts,
+                &t.hashes,
+                &stored(frontier.size())?,
+                &frontier.to_bytes(),
+                &now_us,
+                &expected,
+            ],
+        )
+        .await;
+    let moved: i64 = match moved {
+        Ok(row) => row.get(0),
+        // Entries at these positions already: another node appended since.
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => return Ok(None),
+        Err(e) => return Err(pg(e)),
+    };
+    if moved != 1 {
+        return Ok(None);
+    }
+    if !t.full_levels.is_empty() {
+        // Committed already; folding is idempotent, and a tile left in parts still reads.
+        let fold = c.prepare_cached(FOLD_TILES).await.map_err(pg)?;
+        if let Err(e) = c.execute(&fold, &[&t.full_levels, &t.full_indexes]).await {
+            tracing::warn!(error = %e, "cannot fold filled tiles; they stay in parts");
+        }
+    }
+    Ok(Some((
+        entries,
+        Head {
+            frontier,
+            last_time: now_us,
+            offset_us: head.offset_us,
+            measured_at: head.measured_at,
+        },
+    )))
+}
+
 /// One batch: lock the head, number the entries, insert them and the subtree hashes they
 /// complete, move the head, commit.
-async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError> {
+async fn commit(pool: &Pool, events: &[&Event]) -> Result<(Vec<Entry>, Head), AuditError> {
     let mut c = pool.get().await.map_err(pool_error)?;
     let tx = c.transaction().await.map_err(pg)?;
+    let asked = local_micros();
     // Prepared once per connection: the lock is held for three round trips (this read, the
     // write, the commit), not for a parse of each statement too.
     let lock = tx
@@ -753,6 +911,7 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
         .await
         .map_err(pg)?;
     let head = tx.query_one(&lock, &[]).await.map_err(pg)?;
+    let answered = local_micros();
     let size = unstored(head.get(0))?;
     let mut frontier = Frontier::from_bytes(head.get(1))
         .filter(|f| f.size() == size)
@@ -776,7 +935,17 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<Vec<Entry>, AuditError
     }
     rows.write(&tx, &frontier).await?;
     tx.commit().await.map_err(pg)?;
-    Ok(entries)
+    let db_now: i64 = head.get(3);
+    let offset_us = db_now - (asked + (answered - asked) / 2);
+    Ok((
+        entries,
+        Head {
+            frontier,
+            last_time: now_us,
+            offset_us,
+            measured_at: answered,
+        },
+    ))
 }
 
 /// What [`import_sqlite`] moved.
