@@ -34,6 +34,14 @@ pub struct GatewayCaller {
 /// the tenant named in `x-datapact-tenant` (within the key's scope). A tenant outside the
 /// scope is reported as unknown, so its existence does not leak.
 pub fn caller(state: &Platform, headers: &HeaderMap) -> Result<GatewayCaller, GatewayError> {
+    if state.stale.as_ref().is_some_and(|stale| stale()) {
+        return Err(GatewayError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "stale_state",
+            "this node has not kept up with the deployment's changes; retry (another node answers)",
+        ));
+    }
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -20,4 +20,7 @@ pub struct Platform {
     pub vault: Arc<Vault>,
     /// The tamper-evident audit log.
     pub audit_log: Arc<AuditLog>,
+    /// On several nodes: whether this node is cut off from the deployment's changes (then
+    /// calls are refused, 503 `stale_state`, rather than authorized on old state).
+    pub stale: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
 }

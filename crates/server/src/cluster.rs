@@ -35,7 +35,15 @@ pub struct Cluster {
     catching: tokio::sync::Mutex<Option<Instant>>,
     /// The deployment's live nodes as this node last counted them (see [`heartbeat`]).
     nodes: std::sync::atomic::AtomicU64,
+    /// When this node was last known to keep up with the change feed (milliseconds since
+    /// `born`); see [`Cluster::stale`].
+    fresh_at_ms: std::sync::atomic::AtomicU64,
+    born: Instant,
 }
+
+/// How long a node may go without being known to keep up with the change feed before it
+/// refuses requests (503 `stale_state`) rather than answer from state that may be old.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Cluster {
     /// A node on `store`; its follower is attached once state is loaded.
@@ -45,7 +53,33 @@ impl Cluster {
             follower: OnceLock::new(),
             catching: tokio::sync::Mutex::new(None),
             nodes: std::sync::atomic::AtomicU64::new(1),
+            fresh_at_ms: std::sync::atomic::AtomicU64::new(0),
+            born: Instant::now(),
         }
+    }
+
+    /// Notes that this node keeps up with the change feed now.
+    fn mark_fresh(&self) {
+        let ms = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.fresh_at_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long since this node was last known to keep up with the deployment's changes, when
+    /// that is longer than [`STALE_AFTER`]: its registry may miss a revocation or an opt-out,
+    /// so it answers nothing that depends on it. Checked on every request; measured by the
+    /// [`heartbeat`] (which, if it cannot reach the database, stops renewing it).
+    pub fn stale(&self) -> Option<std::time::Duration> {
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let age = std::time::Duration::from_millis(
+            now.saturating_sub(self.fresh_at_ms.load(std::sync::atomic::Ordering::Relaxed)),
+        );
+        (age > STALE_AFTER).then_some(age)
+    }
+
+    /// A closure saying whether this node is stale, for the AI trust layer.
+    pub fn staleness(self: &Arc<Self>) -> Arc<dyn Fn() -> bool + Send + Sync> {
+        let me = Arc::clone(self);
+        Arc::new(move || me.stale().is_some())
     }
 
     /// The deployment's live nodes as last counted by [`heartbeat`] (1 before the first count).
@@ -247,11 +281,24 @@ pub async fn heartbeat(state: std::sync::Arc<crate::AppState>, gateway: std::syn
     let name = format!("{NODE_LEASE_PREFIX}{}", state.node);
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut previous_latest = 0;
     loop {
         tick.tick().await;
         let Some(gateway) = gateway.upgrade() else {
             return;
         };
+        // Keeping up: everything committed by the previous heartbeat is applied by now (the
+        // feed's bound is a notification, or the 500 ms reconcile).
+        match tokio::time::timeout(HEARTBEAT_EVERY * 2, cluster.latest_change()).await {
+            Ok(Ok(latest)) => {
+                if cluster.applied() >= previous_latest {
+                    cluster.mark_fresh();
+                }
+                previous_latest = latest;
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the change feed's position"),
+            Err(_) => tracing::warn!("the change feed's position did not come within two seconds"),
+        }
         if let Err(e) = cluster.measure_clock().await {
             tracing::warn!(error = %e, "cannot read the database's clock");
         }

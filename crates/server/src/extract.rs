@@ -203,6 +203,18 @@ impl<S: crate::state::HasApp + Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = state.app();
+        if let Some(age) = state.cluster.as_ref().and_then(|c| c.stale()) {
+            // Cut off from the deployment's changes: a revoked key or a new opt-out may not
+            // have reached this node. Refuse rather than answer from old state.
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stale_state",
+                format!(
+                    "this node has not kept up with the deployment's changes for {} s; retry (another node answers)",
+                    age.as_secs()
+                ),
+            ));
+        }
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
