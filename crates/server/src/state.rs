@@ -318,8 +318,10 @@ const WRITE_LEASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs
 
 /// The write lock: this process's, and on a shared database the deployment's lease.
 pub struct WriteGuard<'a> {
-    _local: tokio::sync::MutexGuard<'a, ()>,
+    // Fields drop in order: the lease is let go (its release sent) before the next local
+    // writer can take the mutex and ask for it.
     _lease: Option<crate::cluster::LeaseGuard>,
+    _local: tokio::sync::MutexGuard<'a, ()>,
 }
 
 /// How far the deployment's clock (the database's, on PostgreSQL) is ahead of this machine's,
