@@ -3,6 +3,7 @@
 //! standard verifier can check.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod backend;
 pub mod draft;
 pub mod entry;

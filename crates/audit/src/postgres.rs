@@ -42,7 +42,8 @@ use crate::merkle::{self, Frontier, Hash, NodeSource};
 use crate::tiles::{TILE_WIDTH, Tiles, slot, tile_of};
 
 /// Schema versions, applied in order; the version reached is kept in `datapact_audit_schema`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE audit_head (
     id SMALLINT PRIMARY KEY CHECK (id = 1),
     size BIGINT NOT NULL,
@@ -91,7 +92,19 @@ CREATE TABLE audit_meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- Ranges whose entries left the database (crate::archive): to a bundle file (location, its
+-- SHA-256), or dropped under a retention rule (location NULL). Their tiles stay.
+CREATE TABLE audit_archived (
+    start BIGINT PRIMARY KEY,
+    end_idx BIGINT NOT NULL,
+    location TEXT,
+    sha256 TEXT,
+    archived_at BIGINT NOT NULL
+);
+"#,
+];
 
 /// The advisory lock under which one node migrates while the others wait ("dpaudit1").
 const MIGRATION_LOCK: i64 = 0x6470_6175_6469_7431;
@@ -1082,6 +1095,155 @@ pub async fn import_sqlite(path: &std::path::Path, url: &str, progress: &dyn Fn(
     })
 }
 
+/// The leaf hashes of `[start, end)` as the level-0 tiles hold them (32 bytes each).
+async fn leaf_hashes(c: &tokio_postgres::Client, start: u64, end: u64) -> Result<Vec<u8>, tokio_postgres::Error> {
+    let (first, last) = ((start / TILE_WIDTH) as i64, (end.saturating_sub(1) / TILE_WIDTH) as i64);
+    let rows = c
+        .query(
+            "SELECT idx, hashes FROM audit_tiles WHERE level = 0 AND idx BETWEEN $1 AND $2
+             UNION ALL
+             SELECT idx, string_agg(hashes, ''::bytea ORDER BY start) FROM audit_tile_parts
+             WHERE level = 0 AND idx BETWEEN $1 AND $2 GROUP BY idx
+             ORDER BY idx",
+            &[&first, &last],
+        )
+        .await?;
+    let mut all = Vec::with_capacity(((end - start) * 32) as usize);
+    for r in rows {
+        all.extend_from_slice(r.get::<_, &[u8]>(1));
+    }
+    let from = ((start % TILE_WIDTH) * 32) as usize;
+    let to = from + ((end - start) * 32) as usize;
+    Ok(all.get(from..to).map(<[u8]>::to_vec).unwrap_or_default())
+}
+
+/// The archived prefix of the log: its ranges, oldest first.
+async fn archived_ranges(c: &tokio_postgres::Client) -> Result<Vec<crate::archive::Bundle>, tokio_postgres::Error> {
+    let exists: bool = c
+        .query_one("SELECT to_regclass('audit_archived') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        // A log from before archival existed: nothing archived.
+        return Ok(Vec::new());
+    }
+    Ok(c.query(
+        "SELECT start, end_idx, location, sha256 FROM audit_archived ORDER BY start",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| crate::archive::Bundle {
+        start: r.get::<_, i64>(0) as u64,
+        end: r.get::<_, i64>(1) as u64,
+        file: r.get(2),
+        sha256: r.get(3),
+    })
+    .collect())
+}
+
+/// Moves the entries of the log at `url` below `before` (rounded down to whole bundles of
+/// `bundle` entries, and to the newest signed checkpoint: only what a signature covers leaves)
+/// out of the database: into bundle files in `out`, or, with `out` `None` (a retention rule),
+/// nowhere. Each bundle's entries are checked against their tiles first, its file written and
+/// flushed, and then, in one transaction, its range recorded and its entries deleted. Tiles
+/// stay, so proofs over archived ranges still verify. Returns the bundles archived now.
+pub async fn archive(
+    url: &str,
+    out: Option<&std::path::Path>,
+    before: u64,
+    bundle: u64,
+) -> Result<Vec<crate::archive::Bundle>, AuditError> {
+    use crate::archive::{Bundle, check_leaves, encode, file_name, sha256_hex, whole_tiles, write_durably};
+    if !whole_tiles(bundle) {
+        return Err(AuditError::Config(format!(
+            "a bundle is a whole number of tiles: a multiple of {TILE_WIDTH} entries, not {bundle}"
+        )));
+    }
+    let pool = connect_pool(url)?;
+    migrate(&pool).await?;
+    let mut c = pool.get().await.map_err(pool_error)?;
+    let signed: i64 = c
+        .query_one("SELECT COALESCE(max(tree_size), 0) FROM audit_checkpoints", &[])
+        .await
+        .map_err(pg)?
+        .get(0);
+    let limit = before.min(signed as u64) / bundle * bundle;
+    let mut start = archived_ranges(&c).await.map_err(pg)?.last().map_or(0, |b| b.end);
+    let mut done = Vec::new();
+    while start + bundle <= limit {
+        let end = start + bundle;
+        let rows = c
+            .query(
+                "SELECT idx, leaf FROM audit_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                &[&stored(start)?, &stored(end)?],
+            )
+            .await
+            .map_err(pg)?;
+        let mut leaves = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            if r.get::<_, i64>(0) != stored(start + i as u64)? {
+                return Err(AuditError::Corrupt(format!("entry {} is missing", start + i as u64)));
+            }
+            leaves.push(r.get::<_, Vec<u8>>(1));
+        }
+        let hashes = leaf_hashes(&c, start, end).await.map_err(pg)?;
+        check_leaves(start, &leaves, &hashes)
+            .map_err(|reason| AuditError::Corrupt(format!("archiving [{start}, {end}): {reason}")))?;
+        let (file, sha) = match out {
+            Some(dir) => {
+                let bytes = encode(&leaves)?;
+                let name = file_name(start, end);
+                write_durably(dir, &name, &bytes)?;
+                (Some(name), Some(sha256_hex(&bytes)))
+            }
+            None => (None, None),
+        };
+        let tx = c.transaction().await.map_err(pg)?;
+        tx.execute(
+            "INSERT INTO audit_archived (start, end_idx, location, sha256, archived_at)
+             VALUES ($1, $2, $3, $4, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)",
+            &[&stored(start)?, &stored(end)?, &file, &sha],
+        )
+        .await
+        .map_err(pg)?;
+        tx.execute(
+            "DELETE FROM audit_entries WHERE idx >= $1 AND idx < $2",
+            &[&stored(start)?, &stored(end)?],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        done.push(Bundle {
+            start,
+            end,
+            file,
+            sha256: sha,
+        });
+        start = end;
+    }
+    Ok(done)
+}
+
+/// Where the entries at or after `cutoff_us` (microseconds since the epoch) begin: everything
+/// before it is older than the cutoff.
+pub async fn expired_before(url: &str, cutoff_us: i64) -> Result<u64, AuditError> {
+    let pool = connect_pool(url)?;
+    let c = pool.get().await.map_err(pool_error)?;
+    // Time grows with the index: the first entry at or after the cutoff, found walking the
+    // primary key from the oldest entry still in the database (what is walked is what expires).
+    let n: Option<i64> = c
+        .query_one(
+            "SELECT COALESCE((SELECT idx FROM audit_entries WHERE time >= $1 ORDER BY idx LIMIT 1),
+                             (SELECT size FROM audit_head WHERE id = 1))",
+            &[&cutoff_us],
+        )
+        .await
+        .map_err(pg)?
+        .get(0);
+    Ok(n.map_or(0, |n| n.max(0) as u64))
+}
+
 /// Entries read and checked together when verifying.
 const VERIFY_PAGE: i64 = 16_384;
 
@@ -1094,6 +1256,18 @@ pub async fn verify(
     url: &str,
     origin: Option<&str>,
     pinned: Option<&[u8; 32]>,
+) -> Result<crate::verify::Report, crate::verify::Failure> {
+    verify_with_archive(url, origin, pinned, None).await
+}
+
+/// [`verify`], with the archived ranges' bundle files read from `archive` (each file's SHA-256,
+/// and every entry in it against the leaf hash its tile holds). Without `archive`, archived
+/// ranges are taken from their tiles.
+pub async fn verify_with_archive(
+    url: &str,
+    origin: Option<&str>,
+    pinned: Option<&[u8; 32]>,
+    archive: Option<&std::path::Path>,
 ) -> Result<crate::verify::Report, crate::verify::Failure> {
     use crate::verify::{Failure, Report, check_entry, checkpoint_signature_ok};
     let unreadable = |e: tokio_postgres::Error| Failure::Unreadable(e.to_string());
@@ -1159,6 +1333,42 @@ pub async fn verify(
     };
     check(&frontier, &mut checkpoints)?;
     let mut next: i64 = 0;
+    // The archived prefix: leaf hashes from the tiles, and from the bundle files when given.
+    let archived = archived_ranges(&client).await.map_err(unreadable)?;
+    for b in &archived {
+        if b.start != next as u64 {
+            return Err(Failure::Entry {
+                index: next as u64,
+                reason: format!("the archived ranges leave a gap before {}", b.start),
+            });
+        }
+        let hashes = leaf_hashes(&client, b.start, b.end).await.map_err(unreadable)?;
+        if hashes.len() as u64 != (b.end - b.start) * 32 {
+            return Err(Failure::Entry {
+                index: b.start,
+                reason: "an archived range's tiles are missing".into(),
+            });
+        }
+        if let (Some(dir), Some(file)) = (archive, &b.file) {
+            let bytes = std::fs::read(dir.join(file)).map_err(|e| Failure::Unreadable(format!("{file}: {e}")))?;
+            let bad = |reason: String| Failure::Entry {
+                index: b.start,
+                reason: format!("archived in {file}: {reason}"),
+            };
+            if b.sha256.as_deref() != Some(crate::archive::sha256_hex(&bytes).as_str()) {
+                return Err(bad("its SHA-256 is not the one recorded when it was archived".into()));
+            }
+            let leaves = crate::archive::decode(&bytes, b.end - b.start).map_err(bad)?;
+            crate::archive::check_leaves(b.start, &leaves, &hashes).map_err(bad)?;
+        }
+        for h in hashes.chunks_exact(32) {
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(h);
+            frontier.push(hash);
+            check(&frontier, &mut checkpoints)?;
+        }
+        next = b.end as i64;
+    }
     loop {
         let rows = client
             .query(
@@ -1243,5 +1453,6 @@ pub async fn verify(
         checkpoints: matched,
         unsigned_tail: frontier.size().saturating_sub(newest),
         root: B64.encode(frontier.root()),
+        archived: archived.iter().map(|b| b.end - b.start).sum(),
     })
 }

@@ -26,6 +26,9 @@ pub struct Report {
     pub unsigned_tail: u64,
     /// Root of the whole log, base64.
     pub root: String,
+    /// Entries archived out of the database (their leaf hashes taken from the tiles, and
+    /// checked against their bundle files when those were given).
+    pub archived: u64,
 }
 
 /// The first thing that does not match.
@@ -404,6 +407,7 @@ pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>)
         })
         .map_err(unreadable)? as u64;
     Ok(Report {
+        archived: 0,
         entries: frontier.size(),
         checkpoints: matched,
         unsigned_tail: frontier.size().saturating_sub(newest),

@@ -427,3 +427,105 @@ async fn an_embedded_log_imports_with_its_root_and_checkpoints() {
     let again = datapact_audit::postgres::import_sqlite(&path, &url, &|_| {}).await;
     assert!(matches!(again, Err(AuditError::Config(_))), "{again:?}");
 }
+
+/// Old ranges leave the database for bundle files: only whole bundles covered by a signed
+/// checkpoint, each checked against its tiles first; afterwards inclusion and consistency
+/// proofs over archived entries still verify, the whole log still verifies (from the tiles, or
+/// against the files), a tampered file is named, and the log grows on. A retention rule drops a
+/// range without a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_ranges_archive_to_files_and_proofs_still_verify() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let url = cluster.database("archived").await;
+    let log = PgAuditLog::connect(&url, "datapact.test/archive", signer())
+        .await
+        .unwrap();
+    log.set_min_checkpoint_gap(Duration::ZERO);
+    let (org, tenant) = (OrgId::generate(), TenantId::generate());
+    let mut entries = Vec::new();
+    for n in 0..3_000 {
+        entries.push(log.append(event(org, Some(tenant), n)).await.unwrap());
+    }
+    let signed = log.checkpoint().await.unwrap();
+    for n in 0..100 {
+        log.append(event(org, None, n)).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+
+    // Bundles of 1,024: two fit below 2,500; a bundle that is not whole tiles is refused.
+    assert!(matches!(
+        datapact_audit::postgres::archive(&url, Some(dir.path()), 2_500, 1_000).await,
+        Err(AuditError::Config(_))
+    ));
+    let done = datapact_audit::postgres::archive(&url, Some(dir.path()), 2_500, 1_024)
+        .await
+        .unwrap();
+    assert_eq!(
+        done.iter().map(|b| (b.start, b.end)).collect::<Vec<_>>(),
+        vec![(0, 1_024), (1_024, 2_048)]
+    );
+    for b in &done {
+        assert!(dir.path().join(b.file.as_ref().unwrap()).exists());
+    }
+    // Nothing past the newest checkpoint leaves, whatever was asked.
+    let more = datapact_audit::postgres::archive(&url, Some(dir.path()), 10_000, 1_024)
+        .await
+        .unwrap();
+    assert!(more.is_empty(), "3,072 is past the checkpoint of 3,000: {more:?}");
+
+    // Archived entries are gone from the database; proofs over them still verify.
+    assert!(log.entry(5).await.unwrap().is_none());
+    let e = &entries[5];
+    let proof = log.inclusion_proof(5, signed.tree_size).await.unwrap();
+    assert!(merkle::verify_inclusion(
+        &merkle::leaf_hash(&e.leaf()),
+        5,
+        signed.tree_size,
+        &proof,
+        &root_of(&signed)
+    ));
+    let now = log.checkpoint().await.unwrap();
+    let consistency = log.consistency_proof(1_000, now.tree_size).await.unwrap();
+    let old_root = log.root(1_000).await.unwrap();
+    assert!(merkle::verify_consistency(
+        1_000,
+        now.tree_size,
+        &old_root,
+        &root_of(&now),
+        &consistency
+    ));
+
+    // The whole log verifies: from the tiles, and against the files.
+    let report = datapact_audit::postgres::verify(&url, None, None).await.unwrap();
+    assert_eq!((report.entries, report.archived), (3_100, 2_048));
+    datapact_audit::postgres::verify_with_archive(&url, None, None, Some(dir.path()))
+        .await
+        .unwrap();
+    // A bundle file changed after archival is named.
+    let first = dir.path().join(done[0].file.as_ref().unwrap());
+    let mut bytes = std::fs::read(&first).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(&first, &bytes).unwrap();
+    let err = datapact_audit::postgres::verify_with_archive(&url, None, None, Some(dir.path()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("SHA-256"), "{err}");
+
+    // The log grows on; a retention rule drops the next whole bundle without a file.
+    for n in 0..2_000 {
+        log.append(event(org, None, n)).await.unwrap();
+    }
+    log.checkpoint().await.unwrap();
+    let start = 2_048;
+    let dropped = datapact_audit::postgres::archive(&url, None, start + 1_024, 1_024)
+        .await
+        .unwrap();
+    assert_eq!(dropped.len(), 1);
+    assert_eq!((dropped[0].start, dropped[0].file.as_ref()), (start, None));
+    let report = datapact_audit::postgres::verify(&url, None, None).await.unwrap();
+    assert_eq!(report.entries, 5_100);
+    log.close().await;
+}

@@ -36,6 +36,35 @@ pub enum AuditCmd {
     /// Check an inclusion or consistency proof offline against a saved checkpoint.
     #[command(name = "check-proof")]
     CheckProof(CheckProofArgs),
+    /// Move old entries of a deployment's log on PostgreSQL into bundle files (proofs over them
+    /// still verify: the tree's tiles stay in the database).
+    Archive(ArchiveArgs),
+}
+
+#[derive(Args)]
+pub struct ArchiveArgs {
+    /// The environment variable holding the database's URL.
+    #[arg(
+        long,
+        value_name = "VAR",
+        conflicts_with = "database_url_file",
+        required_unless_present = "database_url_file"
+    )]
+    database_url_env: Option<String>,
+    /// As --database-url-env, with the URL in this file.
+    #[arg(long, value_name = "FILE")]
+    database_url_file: Option<PathBuf>,
+    /// Where the bundle files go (move them to object storage afterwards, keep them for
+    /// `audit verify --archive`).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Archive entries below this index (rounded down to whole bundles, and to the newest
+    /// signed checkpoint). Default: everything a signed checkpoint covers.
+    #[arg(long, value_name = "INDEX")]
+    before: Option<u64>,
+    /// Entries per bundle file (a multiple of 256).
+    #[arg(long, default_value_t = datapact_audit::archive::DEFAULT_BUNDLE)]
+    bundle: u64,
 }
 
 #[derive(Args)]
@@ -54,6 +83,11 @@ pub struct VerifyArgs {
     /// one in --state, or the server's own.
     #[arg(long)]
     public_key: Option<String>,
+    /// With --database-url-env/-file: the directory holding the bundle files of archived
+    /// ranges, each checked (its SHA-256, every entry against its tile); without it, archived
+    /// ranges are recomputed from their tiles.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data_dir", "state"])]
+    archive: Option<PathBuf>,
     /// Over the API: a file keeping the last verified checkpoint, so the next run also proves
     /// the log only grew since (created when missing).
     #[arg(long, conflicts_with_all = ["data_dir", "database_url_env", "database_url_file"])]
@@ -198,6 +232,7 @@ pub struct CheckProofArgs {
 pub async fn run(cmd: AuditCmd, remote: &Remote) -> Result<ExitCode> {
     match cmd {
         AuditCmd::Verify(a) => verify(a, remote).await,
+        AuditCmd::Archive(a) => archive(a).await,
         AuditCmd::Query(a) => query(a, remote).await,
         AuditCmd::Export(a) => export(a, remote).await,
         AuditCmd::Checkpoint { out } => {
@@ -497,7 +532,21 @@ async fn verify(a: VerifyArgs, remote: &Remote) -> Result<ExitCode> {
     if let Some(dir) = &a.data_dir {
         return verify_dir(dir, a.public_key.as_deref());
     }
-    let url = match (&a.database_url_env, &a.database_url_file) {
+    let url = database_url(a.database_url_env.as_deref(), a.database_url_file.as_deref())?;
+    match url {
+        Some(url) => verify_database(url.trim(), a.public_key.as_deref(), a.archive.as_deref()).await,
+        None => {
+            if a.archive.is_some() {
+                bail!("--archive goes with --database-url-env or --database-url-file");
+            }
+            verify_remote(&a, remote).await
+        }
+    }
+}
+
+/// The database URL from `--database-url-env` or `--database-url-file`, if either is given.
+fn database_url(env: Option<&str>, file: Option<&Path>) -> Result<Option<String>> {
+    Ok(match (env, file) {
         (Some(var), _) => Some(
             std::env::var(var)
                 .with_context(|| format!("--database-url-env: the environment variable {var} is not set"))?,
@@ -507,16 +556,34 @@ async fn verify(a: VerifyArgs, remote: &Remote) -> Result<ExitCode> {
                 .with_context(|| format!("--database-url-file: cannot read {}", file.display()))?,
         ),
         (None, None) => None,
-    };
-    match url {
-        Some(url) => verify_database(url.trim(), a.public_key.as_deref()).await,
-        None => verify_remote(&a, remote).await,
+    })
+}
+
+async fn archive(a: ArchiveArgs) -> Result<ExitCode> {
+    let url = database_url(a.database_url_env.as_deref(), a.database_url_file.as_deref())?
+        .context("--database-url-env or --database-url-file names the database")?;
+    let done = datapact_audit::postgres::archive(url.trim(), Some(&a.out), a.before.unwrap_or(u64::MAX), a.bundle)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for b in &done {
+        out(&format!(
+            "archived [{}, {}) to {} (sha256 {})",
+            b.start,
+            b.end,
+            a.out.join(b.file.as_deref().unwrap_or("")).display(),
+            b.sha256.as_deref().unwrap_or("")
+        ));
     }
+    out(&format!(
+        "{} bundle(s) archived; their tiles stay in the database, so proofs over them still verify",
+        done.len()
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The log of a deployment on PostgreSQL, from the database alone. The default key to pin is
 /// the deployment's own (the public half of the shared signing key).
-async fn verify_database(url: &str, pin: Option<&str>) -> Result<ExitCode> {
+async fn verify_database(url: &str, pin: Option<&str>, archive: Option<&Path>) -> Result<ExitCode> {
     let pinned = match pin {
         Some(k) => public_key(k, "--public-key")?,
         None => {
@@ -537,10 +604,15 @@ async fn verify_database(url: &str, pin: Option<&str>) -> Result<ExitCode> {
             public_key(v["public_key"].as_str().unwrap_or(""), "the deployment's signing key")?
         }
     };
-    match datapact_audit::postgres::verify(url, None, Some(&pinned)).await {
+    match datapact_audit::postgres::verify_with_archive(url, None, Some(&pinned), archive).await {
         Ok(r) => {
+            let archived = match (r.archived, archive) {
+                (0, _) => String::new(),
+                (n, Some(_)) => format!(" ({n} archived, checked against their bundle files)"),
+                (n, None) => format!(" ({n} archived, taken from their tiles; --archive DIR checks the files)"),
+            };
             out(&format!(
-                "OK: {} entries recomputed from the database; {} signed checkpoint(s) match; {} entries after the newest checkpoint; root {}",
+                "OK: {} entries recomputed from the database{archived}; {} signed checkpoint(s) match; {} entries after the newest checkpoint; root {}",
                 r.entries, r.checkpoints, r.unsigned_tail, r.root
             ));
             Ok(ExitCode::SUCCESS)

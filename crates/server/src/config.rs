@@ -200,6 +200,11 @@ pub struct AuditConfig {
     pub checkpoint_min_gap_seconds: u64,
     /// How far back `GET /v1/audit/entries` looks when the query names no time, in days.
     pub default_window_days: u32,
+    /// How long entries are kept in the database, in days; older whole bundles (65,536 entries
+    /// covered by a signed checkpoint) are dropped, their tiles kept so later proofs still
+    /// verify. The vendor's legal decision: unset (the default) keeps everything. PostgreSQL
+    /// only; archive to files first with `datapact audit archive` to keep them elsewhere.
+    pub retain_days: Option<u32>,
 }
 
 impl Default for AuditConfig {
@@ -209,6 +214,7 @@ impl Default for AuditConfig {
             checkpoint_interval_seconds: 10,
             checkpoint_min_gap_seconds: 1,
             default_window_days: 60,
+            retain_days: None,
         }
     }
 }
@@ -225,6 +231,9 @@ pub struct VaultConfig {
     pub max_batch_bytes: usize,
     /// A directory per region for its storage (default: `<data-dir>/regions/<region>`).
     pub region_paths: BTreeMap<String, PathBuf>,
+    /// How long an unwrapped data key stays in a node's memory unused before it is forgotten
+    /// (unwrapped again from the key store at its next use), in seconds.
+    pub key_idle_seconds: u64,
 }
 
 impl Default for VaultConfig {
@@ -234,6 +243,7 @@ impl Default for VaultConfig {
             max_batch_records: 1000,
             max_batch_bytes: 32 * 1024 * 1024,
             region_paths: BTreeMap::new(),
+            key_idle_seconds: 600,
         }
     }
 }
@@ -478,6 +488,14 @@ fn check_storage(
     };
     match st.backend {
         StorageBackend::Sqlite => {
+            if cfg.audit.retain_days.is_some() {
+                return Err(invalid(
+                    line_of("retain_days"),
+                    "audit.retain_days",
+                    "the log's retention needs `[storage] backend = \"postgres\"` (the embedded log keeps everything)"
+                        .into(),
+                ));
+            }
             if st.url_env.is_some() || st.url_file.is_some() || !st.region_urls.is_empty() {
                 return Err(invalid(
                     line_of("backend").max(line_of("[storage]")),
@@ -784,6 +802,21 @@ models = ["llama3.1"]
         let secret = from_file.credential().unwrap().unwrap();
         assert_eq!(secret.expose(), "sk-test-123");
         assert_eq!(format!("{secret:?}"), "Secret(…)", "never printed");
+    }
+
+    #[test]
+    fn the_logs_retention_is_unset_by_default_and_needs_postgres() {
+        assert_eq!(Config::default().audit.retain_days, None, "keep everything");
+        let err = Config::parse("[audit]\nretain_days = 2555\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audit.retain_days") && err.contains("c.toml:2"), "{err}");
+        let c = Config::parse(
+            "[storage]\nbackend = \"postgres\"\nurl_env = \"DB\"\n\n[audit]\nretain_days = 2555\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(c.audit.retain_days, Some(2555));
     }
 
     #[test]

@@ -547,6 +547,39 @@ async fn sweep(state: &AppState) {
     }
 }
 
+/// Drops whole bundles of the audit log older than `[audit] retain_days` (PostgreSQL only;
+/// unset keeps everything). Their tiles stay, so proofs over later entries still verify.
+async fn expire_audit(state: &AppState) {
+    let Some(days) = state.config.audit.retain_days else {
+        return;
+    };
+    let url = match state.config.storage.urls() {
+        Ok(Some(urls)) => urls.main,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the database URL for the log's retention");
+            return;
+        }
+    };
+    let cutoff = now() - time::Duration::days(i64::from(days));
+    let cutoff_us = i64::try_from(cutoff.unix_timestamp_nanos() / 1000).unwrap_or(0);
+    let result = async {
+        let before = datapact_audit::postgres::expired_before(&url, cutoff_us).await?;
+        datapact_audit::postgres::archive(&url, None, before, datapact_audit::archive::DEFAULT_BUNDLE).await
+    }
+    .await;
+    match result {
+        Ok(done) if done.is_empty() => {}
+        Ok(done) => tracing::info!(
+            bundles = done.len(),
+            entries = done.iter().map(|b| b.end - b.start).sum::<u64>(),
+            days,
+            "dropped audit entries past their retention; their tiles stay"
+        ),
+        Err(e) => tracing::warn!(error = %e, "the audit log's retention sweep failed; retried at the next sweep"),
+    }
+}
+
 /// Applies every retention rule now (also run periodically).
 pub async fn sweep_now(state: &AppState) {
     sweep(state).await;
@@ -608,8 +641,20 @@ pub async fn run(state: Arc<AppState>) {
     let checkpoint_every = Duration::from_secs(state.config.audit.checkpoint_interval_seconds);
     let mut last_sweep = Instant::now();
     let mut last_checkpoint = Instant::now();
+    let key_idle = Duration::from_secs(state.config.vault.key_idle_seconds);
+    let evict_every = (key_idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut last_eviction = Instant::now();
     let mut resumed = false;
     loop {
+        // Every node, worker or not: unwrapped keys stay in memory only while they are used.
+        if last_eviction.elapsed() >= evict_every {
+            match state.vault.evict_idle_keys(key_idle) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(keys = n, "forgot idle data keys"),
+                Err(e) => tracing::warn!(error = %e, "cannot forget idle data keys"),
+            }
+            last_eviction = Instant::now();
+        }
         if !holds_worker_lease(&state, tick).await {
             // Another node does the deployment's background work; this one stands by.
             resumed = false;
@@ -631,6 +676,7 @@ pub async fn run(state: Arc<AppState>) {
         let more = run_jobs(&state).await;
         if last_sweep.elapsed() >= sweep_every {
             sweep(&state).await;
+            expire_audit(&state).await;
             last_sweep = Instant::now();
         }
         if !more {

@@ -298,11 +298,33 @@ pub enum VaultStorage {
 /// key read from `keys.db` before a destruction is not put back into the cache after it.
 #[derive(Default)]
 struct KeyCache {
-    keys: HashMap<(TenantId, u32), Arc<Aead>>,
+    keys: HashMap<(TenantId, u32), CachedKey>,
     generation: HashMap<TenantId, u64>,
+    /// What the last-use times count from.
+    born: Option<std::time::Instant>,
+}
+
+/// An unwrapped data key and when it was last used (seconds since the cache was made).
+struct CachedKey {
+    aead: Arc<Aead>,
+    used: std::sync::atomic::AtomicU64,
 }
 
 impl KeyCache {
+    /// Seconds since the cache was made: a coarse clock for last use.
+    fn tick(&self) -> u64 {
+        self.born.map_or(0, |b| b.elapsed().as_secs())
+    }
+
+    /// Forgets keys not used for `idle` or more; returns how many.
+    fn evict_idle(&mut self, idle: std::time::Duration) -> usize {
+        let now = self.tick();
+        let before = self.keys.len();
+        self.keys
+            .retain(|_, k| now.saturating_sub(k.used.load(std::sync::atomic::Ordering::Relaxed)) < idle.as_secs());
+        before - self.keys.len()
+    }
+
     fn generation(&self, tenant: TenantId) -> u64 {
         self.generation.get(&tenant).copied().unwrap_or(0)
     }
@@ -533,7 +555,10 @@ impl Vault {
                 shared: shared_secrets.is_some(),
                 provider,
                 signer,
-                deks: RwLock::new(KeyCache::default()),
+                deks: RwLock::new(KeyCache {
+                    born: Some(std::time::Instant::now()),
+                    ..KeyCache::default()
+                }),
                 active: RwLock::new(HashMap::new()),
                 key_lock: Mutex::new(()),
                 shred_fence: RwLock::new(()),
@@ -544,6 +569,19 @@ impl Vault {
             },
             outcome,
         ))
+    }
+
+    /// Forgets every unwrapped data key not used for `idle` (the next use unwraps it again
+    /// from the region's key store); returns how many. Run periodically, so a tenant's keys are
+    /// in a node's memory only while the node works for that tenant: after a purge through
+    /// another node, or once a tenant goes quiet, nothing of them stays here for long.
+    pub fn evict_idle_keys(&self, idle: std::time::Duration) -> Result<usize, VaultError> {
+        Ok(self.deks.write().map_err(|_| VaultError::Poisoned)?.evict_idle(idle))
+    }
+
+    /// How many unwrapped data keys this process holds now.
+    pub fn cached_keys(&self) -> usize {
+        self.deks.read().map(|c| c.keys.len()).unwrap_or(0)
     }
 
     /// Sets the observer told before every data key creation.
@@ -609,8 +647,9 @@ impl Vault {
         for _ in 0..4 {
             let generation = {
                 let cache = self.deks.read().map_err(|_| VaultError::Poisoned)?;
-                if let Some(a) = cache.keys.get(&(t.id, version)) {
-                    return Ok(Some(Arc::clone(a)));
+                if let Some(k) = cache.keys.get(&(t.id, version)) {
+                    k.used.store(cache.tick(), std::sync::atomic::Ordering::Relaxed);
+                    return Ok(Some(Arc::clone(&k.aead)));
                 }
                 cache.generation(t.id)
             };
@@ -621,7 +660,14 @@ impl Vault {
             tests::AFTER_LOAD.with(|h| h.borrow_mut().take().map(|f| f()));
             let mut cache = self.deks.write().map_err(|_| VaultError::Poisoned)?;
             if cache.generation(t.id) == generation {
-                cache.keys.insert((t.id, version), Arc::clone(&aead));
+                let used = std::sync::atomic::AtomicU64::new(cache.tick());
+                cache.keys.insert(
+                    (t.id, version),
+                    CachedKey {
+                        aead: Arc::clone(&aead),
+                        used,
+                    },
+                );
                 return Ok(Some(aead));
             }
         }
@@ -1399,5 +1445,44 @@ mod tests {
         assert!(matches!(v.get(t, id), Err(VaultError::NotFound(_))));
         let cached = v.deks.read().unwrap().keys.keys().filter(|(t, _)| *t == tid).count();
         assert_eq!(cached, 0, "a destroyed key is back in the cache");
+    }
+
+    /// Unwrapped keys leave memory once unused for the idle time, and come back on the next
+    /// use from the key store; keys in use stay.
+    #[test]
+    fn idle_keys_leave_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, _) = Vault::open(VaultOptions {
+            data_dir: dir.path().to_path_buf(),
+            regions: vec![("eu".into(), None)],
+            master: MasterSecret::KeyFile(dir.path().join("master.key")),
+            max_content_bytes: 1 << 20,
+            storage: Default::default(),
+        })
+        .unwrap();
+        let record = || NewRecord {
+            product: "ixp".into(),
+            data_kind: DataKind::RunTime,
+            content: Content::Text("secret".into()),
+            content_type: None,
+            categories: vec![],
+            metadata: None,
+        };
+        let (a, b) = (TenantId::generate(), TenantId::generate());
+        let ta = TenantRef { id: a, region: "eu" };
+        let tb = TenantRef { id: b, region: "eu" };
+        let id = v.put(ta, vec![record()], OffsetDateTime::now_utc()).unwrap()[0].id;
+        v.put(tb, vec![record()], OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(v.cached_keys(), 2);
+        assert_eq!(
+            v.evict_idle_keys(std::time::Duration::from_secs(3600)).unwrap(),
+            0,
+            "in use"
+        );
+        assert_eq!(v.evict_idle_keys(std::time::Duration::ZERO).unwrap(), 2);
+        assert_eq!(v.cached_keys(), 0);
+        // Unwrapped again when needed.
+        assert!(matches!(v.get(ta, id).unwrap().content, Content::Text(ref c) if c == "secret"));
+        assert_eq!(v.cached_keys(), 1);
     }
 }
