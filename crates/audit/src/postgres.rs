@@ -831,14 +831,9 @@ struct TileColumns {
     full_indexes: Vec<i64>,
 }
 
-/// One batch on a head this node knows (its own last commit), in one statement: no lock to
-/// take first, no transaction to open. `Ok(None)` when another node appended since (nothing
-/// was written; the caller takes the locked path).
-async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Option<(Vec<Entry>, Head)>, AuditError> {
-    let mut frontier = head.frontier.clone();
-    let expected = stored(frontier.size())?;
-    // The database's clock as this node estimates it, never before the entry before.
-    let now_us = (local_micros() + head.offset_us).max(head.last_time);
+/// Numbers `events` from the frontier's size at time `now_us` (microseconds) and lays out
+/// their rows, moving the frontier past them.
+fn number(events: &[&Event], frontier: &mut Frontier, now_us: i64) -> Result<(Rows, Vec<Entry>), AuditError> {
     let now = from_micros(now_us)?;
     let mut rows = Rows {
         last_time: now_us,
@@ -852,9 +847,21 @@ async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Opt
             event: (*event).clone(),
         };
         let leaf = entry.leaf();
-        rows.push(&mut frontier, &entry, leaf)?;
+        rows.push(frontier, &entry, leaf)?;
         entries.push(entry);
     }
+    Ok((rows, entries))
+}
+
+/// One batch on a head this node knows (its own last commit), in one statement: no lock to
+/// take first, no transaction to open. `Ok(None)` when another node appended since (nothing
+/// was written; the caller takes the locked path).
+async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Option<(Vec<Entry>, Head)>, AuditError> {
+    let mut frontier = head.frontier.clone();
+    let expected = stored(frontier.size())?;
+    // The database's clock as this node estimates it, never before the entry before.
+    let now_us = (local_micros() + head.offset_us).max(head.last_time);
+    let (rows, entries) = number(events, &mut frontier, now_us)?;
     let t = rows.tile_columns()?;
     let c = pool.get().await.map_err(pool_error)?;
     let write = c.prepare_cached(WRITE_KNOWN).await.map_err(pg)?;
@@ -930,22 +937,7 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<(Vec<Entry>, Head), Au
         .filter(|f| f.size() == size)
         .ok_or_else(|| AuditError::Corrupt("the stored right edge of the tree does not match its size".into()))?;
     let now_us = head.get::<_, i64>(3).max(head.get(2));
-    let now = from_micros(now_us)?;
-    let mut rows = Rows {
-        last_time: now_us,
-        ..Rows::default()
-    };
-    let mut entries = Vec::with_capacity(events.len());
-    for event in events {
-        let entry = Entry {
-            index: frontier.size(),
-            time: now,
-            event: (*event).clone(),
-        };
-        let leaf = entry.leaf();
-        rows.push(&mut frontier, &entry, leaf)?;
-        entries.push(entry);
-    }
+    let (rows, entries) = number(events, &mut frontier, now_us)?;
     rows.write(&tx, &frontier).await?;
     tx.commit().await.map_err(pg)?;
     let db_now: i64 = head.get(3);
@@ -1315,21 +1307,8 @@ pub async fn verify_with_archive(
     let newest = checkpoints.first().map_or(0, |c| c.tree_size);
     let mut frontier = Frontier::default();
     let mut matched = 0usize;
-    let mut check = |frontier: &Frontier, checkpoints: &mut Vec<Checkpoint>| -> Result<(), Failure> {
-        while let Some(cp) = checkpoints.last() {
-            if cp.tree_size > frontier.size() {
-                break;
-            }
-            if B64.encode(frontier.root()) != cp.root_hash {
-                return Err(Failure::Checkpoint {
-                    tree_size: cp.tree_size,
-                    reason: "its root does not match the entries: entries before it were changed".into(),
-                });
-            }
-            matched += 1;
-            checkpoints.pop();
-        }
-        Ok(())
+    let mut check = |frontier: &Frontier, checkpoints: &mut Vec<Checkpoint>| {
+        crate::verify::match_checkpoints(frontier, checkpoints, &mut matched)
     };
     check(&frontier, &mut checkpoints)?;
     let mut next: i64 = 0;

@@ -15,6 +15,29 @@ use crate::entry::{Action, Outcome};
 use crate::log::Checkpoint;
 use crate::merkle::{self, Frontier};
 
+/// Matches the checkpoints due at the frontier's size (`checkpoints` oldest last, so the next
+/// due is at the end): each one's root must be the frontier's; counts them in `matched`.
+pub(crate) fn match_checkpoints(
+    frontier: &Frontier,
+    checkpoints: &mut Vec<Checkpoint>,
+    matched: &mut usize,
+) -> Result<(), Failure> {
+    while let Some(cp) = checkpoints.last() {
+        if cp.tree_size > frontier.size() {
+            break;
+        }
+        if B64.encode(frontier.root()) != cp.root_hash {
+            return Err(Failure::Checkpoint {
+                tree_size: cp.tree_size,
+                reason: "its root does not match the entries: entries before it were changed".into(),
+            });
+        }
+        *matched += 1;
+        checkpoints.pop();
+    }
+    Ok(())
+}
+
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -311,21 +334,8 @@ pub fn verify_file(path: &Path, origin: Option<&str>, pinned: Option<&[u8; 32]>)
     checkpoints.reverse();
     let mut frontier = Frontier::default();
     let mut matched = 0;
-    let mut check = |frontier: &Frontier, checkpoints: &mut Vec<Checkpoint>| -> Result<(), Failure> {
-        while let Some(cp) = checkpoints.last() {
-            if cp.tree_size > frontier.size() {
-                break;
-            }
-            if B64.encode(frontier.root()) != cp.root_hash {
-                return Err(Failure::Checkpoint {
-                    tree_size: cp.tree_size,
-                    reason: "its root does not match the entries: entries before it were changed".into(),
-                });
-            }
-            matched += 1;
-            checkpoints.pop();
-        }
-        Ok(())
+    let mut check = |frontier: &Frontier, checkpoints: &mut Vec<Checkpoint>| {
+        crate::verify::match_checkpoints(frontier, checkpoints, &mut matched)
     };
     check(&frontier, &mut checkpoints)?;
     // A reader thread streams entries in chunks while both cores check the previous chunk;

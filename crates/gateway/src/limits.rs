@@ -248,6 +248,32 @@ pub struct Limits {
     slices: Arc<std::sync::Mutex<Slices>>,
 }
 
+/// What a call of `prompt` tokens (and at most `completion` more) may reserve when the tightest
+/// budget `b` has `room` left: refused when nothing is left, or not even the prompt fits.
+/// Returns the amount to reserve and the completion tokens it leaves the call.
+fn grant(
+    product: &str,
+    b: Budget,
+    now: OffsetDateTime,
+    room: u64,
+    prompt: u64,
+    completion: Option<u64>,
+) -> Result<(u64, u64), Over> {
+    if room == 0 {
+        return Err(Over::exhausted(product, b, now));
+    }
+    if room <= prompt {
+        return Err(Over::TooLarge {
+            period: b.period,
+            room,
+            prompt,
+            retry_after: until_period_end(now, b.period),
+        });
+    }
+    let cap = completion.map_or(room - prompt, |c| c.min(room - prompt));
+    Ok((prompt + cap, cap))
+}
+
 /// One node's share of `v` among `nodes`: at least one.
 fn share(v: NonZeroU32, nodes: u32) -> NonZeroU32 {
     NonZeroU32::new(v.get() / nodes.max(1)).unwrap_or(NonZeroU32::MIN)
@@ -570,19 +596,7 @@ impl Limits {
             .map(|(b, k)| (s.0.get(k).map_or(0, Slice::free), *b))
             .min_by_key(|(room, _)| *room)
             .unwrap_or((0, budgets[0]));
-        if room == 0 {
-            return Err(Over::exhausted(product, b, now));
-        }
-        if room <= prompt {
-            return Err(Over::TooLarge {
-                period: b.period,
-                room,
-                prompt,
-                retry_after: until_period_end(now, b.period),
-            });
-        }
-        let cap = completion.map_or(room - prompt, |c| c.min(room - prompt));
-        let amount = prompt + cap;
+        let (amount, cap) = grant(product, b, now, room, prompt, completion)?;
         for k in &keys {
             if let Some(slice) = s.0.get_mut(k) {
                 slice.reserved += amount;
@@ -651,19 +665,7 @@ impl Limits {
         let Some((room, b)) = Self::room(&book, tenant, product, budgets, now) else {
             return Ok(None);
         };
-        if room == 0 {
-            return Err(Over::exhausted(product, b, now));
-        }
-        if room <= prompt {
-            return Err(Over::TooLarge {
-                period: b.period,
-                room,
-                prompt,
-                retry_after: until_period_end(now, b.period),
-            });
-        }
-        let cap = completion.map_or(room - prompt, |c| c.min(room - prompt));
-        let amount = prompt + cap;
+        let (amount, cap) = grant(product, b, now, room, prompt, completion)?;
         *book.reserved.entry((tenant, product.to_string())).or_default() += amount;
         Ok(Some(Reservation {
             book: Arc::clone(&self.book),

@@ -1404,6 +1404,31 @@ mod tests {
 
     use super::*;
 
+    /// A vault of one region (`eu`) in `dir`, with a key file.
+    fn vault_in(dir: &std::path::Path) -> Vault {
+        Vault::open(VaultOptions {
+            data_dir: dir.to_path_buf(),
+            regions: vec![("eu".into(), None)],
+            master: MasterSecret::KeyFile(dir.join("master.key")),
+            max_content_bytes: 1 << 20,
+            storage: Default::default(),
+        })
+        .unwrap()
+        .0
+    }
+
+    /// A small text record.
+    fn secret() -> NewRecord {
+        NewRecord {
+            product: "ixp".into(),
+            data_kind: DataKind::RunTime,
+            content: Content::Text("secret".into()),
+            content_type: None,
+            categories: vec![],
+            metadata: None,
+        }
+    }
+
     thread_local! {
         /// Runs once on this thread between reading a wrapped key and caching it.
         pub(super) static AFTER_LOAD: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
@@ -1414,26 +1439,11 @@ mod tests {
     #[test]
     fn a_key_destroyed_while_being_read_is_not_cached() {
         let dir = tempfile::tempdir().unwrap();
-        let (v, _) = Vault::open(VaultOptions {
-            data_dir: dir.path().to_path_buf(),
-            regions: vec![("eu".into(), None)],
-            master: MasterSecret::KeyFile(dir.path().join("master.key")),
-            max_content_bytes: 1 << 20,
-            storage: Default::default(),
-        })
-        .unwrap();
+        let v = vault_in(dir.path());
         let v = Arc::new(v);
         let tid = TenantId::generate();
         let t = TenantRef { id: tid, region: "eu" };
-        let record = NewRecord {
-            product: "ixp".into(),
-            data_kind: DataKind::RunTime,
-            content: Content::Text("secret".into()),
-            content_type: None,
-            categories: vec![],
-            metadata: None,
-        };
-        let id = v.put(t, vec![record], OffsetDateTime::now_utc()).unwrap()[0].id;
+        let id = v.put(t, vec![secret()], OffsetDateTime::now_utc()).unwrap()[0].id;
         v.forget_keys(tid).unwrap();
         let shredder = Arc::clone(&v);
         AFTER_LOAD.with(|h| {
@@ -1452,27 +1462,12 @@ mod tests {
     #[test]
     fn idle_keys_leave_memory() {
         let dir = tempfile::tempdir().unwrap();
-        let (v, _) = Vault::open(VaultOptions {
-            data_dir: dir.path().to_path_buf(),
-            regions: vec![("eu".into(), None)],
-            master: MasterSecret::KeyFile(dir.path().join("master.key")),
-            max_content_bytes: 1 << 20,
-            storage: Default::default(),
-        })
-        .unwrap();
-        let record = || NewRecord {
-            product: "ixp".into(),
-            data_kind: DataKind::RunTime,
-            content: Content::Text("secret".into()),
-            content_type: None,
-            categories: vec![],
-            metadata: None,
-        };
+        let v = vault_in(dir.path());
         let (a, b) = (TenantId::generate(), TenantId::generate());
         let ta = TenantRef { id: a, region: "eu" };
         let tb = TenantRef { id: b, region: "eu" };
-        let id = v.put(ta, vec![record()], OffsetDateTime::now_utc()).unwrap()[0].id;
-        v.put(tb, vec![record()], OffsetDateTime::now_utc()).unwrap();
+        let id = v.put(ta, vec![secret()], OffsetDateTime::now_utc()).unwrap()[0].id;
+        v.put(tb, vec![secret()], OffsetDateTime::now_utc()).unwrap();
         assert_eq!(v.cached_keys(), 2);
         assert_eq!(
             v.evict_idle_keys(std::time::Duration::from_secs(3600)).unwrap(),
