@@ -93,7 +93,7 @@ impl Cluster {
     }
 
     /// Measures how far the database's clock is ahead of this machine's (the midpoint of the
-    /// round trip) and makes [`crate::state::now`] follow it. A round trip over a second says
+    /// round trip) and makes [`crate::clock::now`] follow it. A round trip over a second says
     /// nothing precise and is ignored.
     pub async fn measure_clock(&self) -> Result<i64, StoreError> {
         let before = time::OffsetDateTime::now_utc();
@@ -101,12 +101,12 @@ impl Cluster {
         let after = time::OffsetDateTime::now_utc();
         let rtt = after - before;
         if rtt > time::Duration::SECOND {
-            return Ok(crate::state::clock_offset_us());
+            return Ok(crate::clock::clock_offset_us());
         }
         let offset: time::Duration = db - (before + rtt / 2);
         let us = i64::try_from(offset.whole_microseconds()).unwrap_or(0);
-        let previous = crate::state::clock_offset_us();
-        crate::state::set_clock_offset(us);
+        let previous = crate::clock::clock_offset_us();
+        crate::clock::set_clock_offset(us);
         if us.abs() > 1_000_000 && (previous - us).abs() > 1_000_000 {
             tracing::warn!(
                 offset_ms = us / 1000,

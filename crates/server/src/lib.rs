@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod blocking;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod devmock;

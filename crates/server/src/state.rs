@@ -8,7 +8,6 @@ use datapact_audit::{AuditLog, Entry, Outcome};
 use datapact_governance::{ApiKey, Catalog, Job, JobId, KeyId, Registry, Role};
 use datapact_store::{Store, StoreError};
 use datapact_vault::{Vault, VaultError};
-use time::OffsetDateTime;
 
 use crate::audit::Ev;
 use crate::config::Config;
@@ -324,29 +323,7 @@ pub struct WriteGuard<'a> {
     _local: tokio::sync::MutexGuard<'a, ()>,
 }
 
-/// How far the deployment's clock (the database's, on PostgreSQL) is ahead of this machine's,
-/// in microseconds; 0 on SQLite. Kept by [`crate::cluster::measure_clock`].
-static CLOCK_OFFSET_US: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// Sets how far the deployment's clock is ahead of this machine's.
-pub fn set_clock_offset(us: i64) {
-    CLOCK_OFFSET_US.store(us, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// How far the deployment's clock is ahead of this machine's, in microseconds.
-pub fn clock_offset_us() -> i64 {
-    CLOCK_OFFSET_US.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The current time on the deployment's clock, truncated to microseconds so stored and
-/// in-memory times agree. On several nodes this is the database's clock (this machine's plus
-/// the offset measured every second), so a node whose clock is off by minutes still dates
-/// grants, opt-outs, terminations and records, and decides whether a grant is active, as the
-/// others do.
-pub fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc() + time::Duration::microseconds(clock_offset_us());
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
-}
+pub use crate::clock::now;
 
 /// Audit on the request path: the state's own appends.
 pub(crate) fn audit_unavailable(e: impl std::fmt::Display) -> ApiError {
