@@ -163,14 +163,11 @@ impl Cluster {
     /// Waits (up to `patience`) until this node has applied every change committed so far.
     pub async fn caught_up(&self, patience: std::time::Duration) -> Result<bool, StoreError> {
         let target = self.latest_change().await?;
-        let start = std::time::Instant::now();
-        while self.applied() < target {
-            if start.elapsed() >= patience {
-                return Ok(false);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        match self.follower.get() {
+            // Woken by the follower as it applies, not polling.
+            Some(f) => Ok(f.wait_for(target, patience).await),
+            None => Ok(self.applied() >= target),
         }
-        Ok(true)
     }
 }
 

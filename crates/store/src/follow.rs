@@ -22,6 +22,8 @@ const RETRY_EVERY: Duration = Duration::from_millis(200);
 /// A running follower; stops when dropped.
 pub struct Follower {
     applied: Arc<AtomicI64>,
+    /// Told after every change applied, so a waiter need not poll.
+    moved: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -29,6 +31,22 @@ impl Follower {
     /// The sequence number of the newest change applied to the registry.
     pub fn applied(&self) -> i64 {
         self.applied.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the follower has applied `target` or `within` has passed; returns whether
+    /// it has.
+    pub async fn wait_for(&self, target: i64, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            // Registered before the check, so an apply between the two is not missed.
+            let moved = self.moved.notified();
+            if self.applied() >= target {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, moved).await.is_err() {
+                return self.applied() >= target;
+            }
+        }
     }
 }
 
@@ -43,6 +61,8 @@ impl Drop for Follower {
 pub fn follow(store: PostgresStore, registry: Arc<Registry>, from: i64) -> Follower {
     let applied = Arc::new(AtomicI64::new(from));
     let seen = Arc::clone(&applied);
+    let moved = Arc::new(tokio::sync::Notify::new());
+    let tell = Arc::clone(&moved);
     let task = tokio::spawn(async move {
         let mut feed = store.watch(from);
         while let Some(change) = feed.recv().await {
@@ -56,9 +76,10 @@ pub fn follow(store: PostgresStore, registry: Arc<Registry>, from: i64) -> Follo
                 }
             }
             seen.store(change.seq, Ordering::SeqCst);
+            tell.notify_waiters();
         }
     });
-    Follower { applied, task }
+    Follower { applied, moved, task }
 }
 
 /// Reads the changed entity and puts it into the registry.
