@@ -277,12 +277,13 @@ impl Keep {
         let tenant_id = caller.tenant.id;
         let vault = Arc::clone(&st.vault);
         let region = caller.tenant.region.clone();
+        let now = (st.clock)();
         let write = datapact_audit::request::carry(move || {
             let t = datapact_vault::TenantRef {
                 id: tenant_id,
                 region: &region,
             };
-            v_put(&vault, t, new, id)
+            v_put(&vault, t, new, id, now)
         });
         match tokio::task::spawn_blocking(write).await {
             Ok(Ok(_)) => {}
@@ -302,8 +303,8 @@ fn v_put(
     t: datapact_vault::TenantRef<'_>,
     new: datapact_vault::NewRecord,
     id: datapact_governance::RecordId,
+    now: time::OffsetDateTime,
 ) -> Result<(), datapact_vault::VaultError> {
-    let now = time::OffsetDateTime::now_utc();
     let now = now.replace_nanosecond(now.nanosecond() / 1000 * 1000).unwrap_or(now);
     vault.put_with_ids(t, vec![new], vec![id], now).map(|_| ())
 }

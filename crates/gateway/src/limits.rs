@@ -246,6 +246,8 @@ pub struct Limits {
     /// store's quotas (see [`Limits::set_shared`]).
     shared: std::sync::atomic::AtomicBool,
     slices: Arc<std::sync::Mutex<Slices>>,
+    /// The deployment's clock (see [`Limits::set_clock`]).
+    clock: std::sync::OnceLock<fn() -> OffsetDateTime>,
 }
 
 /// What a call of `prompt` tokens (and at most `completion` more) may reserve when the tightest
@@ -329,6 +331,7 @@ impl Limits {
             io: tokio::sync::Mutex::new(()),
             shared: std::sync::atomic::AtomicBool::new(false),
             slices: Arc::new(std::sync::Mutex::new(Slices::default())),
+            clock: std::sync::OnceLock::new(),
         }
     }
 
@@ -365,6 +368,16 @@ impl Limits {
     /// The live nodes rates are divided among.
     pub fn nodes(&self) -> u32 {
         self.nodes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Dates budget periods and usage days by the deployment's clock (on several nodes, the
+    /// database's) instead of this machine's. Set once.
+    pub fn set_clock(&self, clock: fn() -> OffsetDateTime) {
+        let _ = self.clock.set(clock);
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.get().map_or_else(OffsetDateTime::now_utc, |f| f())
     }
 
     fn is_shared(&self) -> bool {
@@ -442,7 +455,7 @@ impl Limits {
     /// Reads the tenant's month from the store once, so its budgets count what earlier
     /// processes spent.
     async fn ensure_loaded(&self, store: &dyn Store, tenant: TenantId) {
-        let today = OffsetDateTime::now_utc().date();
+        let today = self.now().date();
         let month = month_start(today);
         let loaded = self
             .book
@@ -496,7 +509,7 @@ impl Limits {
             return Ok(());
         }
         self.ensure_loaded(store, tenant).await;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let Ok(book) = self.book.lock() else {
             return Ok(());
         };
@@ -553,7 +566,7 @@ impl Limits {
         prompt: u64,
         completion: Option<u64>,
     ) -> Result<Option<Reservation>, Over> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let keys: Vec<SliceKey> = budgets
             .iter()
             .map(|b| Self::slice_key(tenant, product, b, now))
@@ -658,7 +671,7 @@ impl Limits {
         prompt: u64,
         completion: Option<u64>,
     ) -> Result<Option<Reservation>, Over> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let Ok(mut book) = self.book.lock() else {
             return Ok(None);
         };
@@ -741,7 +754,7 @@ impl Limits {
             _ => 0,
         };
         let (p, c) = (p.unwrap_or(0), c.unwrap_or(0));
-        let day = OffsetDateTime::now_utc().date();
+        let day = self.now().date();
         let Ok(mut book) = self.book.lock() else {
             return;
         };
@@ -793,7 +806,7 @@ impl Limits {
             return Err(e);
         }
         // A new month starts from the store again; old days are no use to budgets.
-        let month = month_start(OffsetDateTime::now_utc().date());
+        let month = month_start(self.now().date());
         if let Ok(mut b) = self.book.lock() {
             b.loaded.retain(|(_, m)| *m == month);
             b.spent.retain(|(_, _, d), _| *d >= month);
@@ -855,7 +868,7 @@ impl Limits {
         product: &str,
         budgets: &[Budget],
     ) -> Vec<(Budget, u64, Duration)> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let today = now.date();
         let mut out = Vec::new();
         for b in budgets {

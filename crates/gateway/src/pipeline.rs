@@ -50,7 +50,7 @@ pub fn provider_allowed(
         data_kind: None,
         region: Some(&provider.config.region),
     };
-    match state.registry.decide(&req, time::OffsetDateTime::now_utc()) {
+    match state.registry.decide(&req, (state.clock)()) {
         Ok(d) if d.allowed => Ok(()),
         Ok(d) => Err(d.reasons),
         // The tenant vanished meanwhile: nothing may be sent.

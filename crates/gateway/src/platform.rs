@@ -23,4 +23,7 @@ pub struct Platform {
     /// On several nodes: whether this node is cut off from the deployment's changes (then
     /// calls are refused, 503 `stale_state`, rather than authorized on old state).
     pub stale: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+    /// The deployment's clock (on several nodes, the database's): decisions, usage days and
+    /// the records of calls are dated by it, never by this machine's alone.
+    pub clock: fn() -> time::OffsetDateTime,
 }

@@ -165,6 +165,7 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     let app = Arc::new(state);
     let gateway = Arc::new(Gateway::new(app.platform(), app.config.gateway.clone(), parts));
     gateway.limits.set_shared(app.shared());
+    gateway.limits.set_clock(clock::now);
     Ok(Started {
         state: Server { app, gateway },
         bootstrap,
@@ -203,6 +204,7 @@ impl Server {
         let parts = gateway_parts(&app.config)?;
         let gateway = Arc::new(Gateway::new(app.platform(), app.config.gateway.clone(), parts));
         gateway.limits.set_shared(app.shared());
+        gateway.limits.set_clock(clock::now);
         Ok(Self { app, gateway })
     }
 }

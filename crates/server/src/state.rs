@@ -134,6 +134,7 @@ impl AppState {
             vault: Arc::clone(&self.vault),
             audit_log: Arc::clone(&self.audit_log),
             stale: self.cluster.as_ref().map(crate::cluster::Cluster::staleness),
+            clock: crate::clock::now,
         }
     }
 
