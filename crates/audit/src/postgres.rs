@@ -624,15 +624,16 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
         // While this node was the last to append, it knows the head: one statement that
         // checks the head is still where it left it; otherwise (another node appended, or on
         // the first batch) the head is read under its lock.
-        let mut result = match &head {
-            Some(h) if local_micros() - h.measured_at < OFFSET_FOR_US => commit_known(&pool, &events, h).await,
-            _ => Ok(None),
+        let result = match &head {
+            Some(h) if local_micros() - h.measured_at < OFFSET_FOR_US => match commit_known(&pool, &events, h).await {
+                Ok(Some(done)) => Ok(done),
+                Ok(None) => commit(&pool, &events).await,
+                Err(e) => Err(e),
+            },
+            _ => commit(&pool, &events).await,
         };
-        if matches!(result, Ok(None)) {
-            result = commit(&pool, &events).await.map(Some);
-        }
         match result {
-            Ok(Some((entries, new_head))) => {
+            Ok((entries, new_head)) => {
                 if let Some(last) = entries.last() {
                     size.fetch_max(last.index + 1, Ordering::SeqCst);
                 }
@@ -641,7 +642,6 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
                     let _ = reply.send(Ok(entry));
                 }
             }
-            Ok(None) => unreachable_batch(batch),
             Err(e) => {
                 head = None;
                 tracing::error!(error = %e, entries = batch.len(), "audit append failed; the operations are refused");
@@ -656,15 +656,6 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
                 }
             }
         }
-    }
-}
-
-/// A batch the locked path neither committed nor refused (it always does one or the other).
-fn unreachable_batch(batch: Vec<(Event, Reply)>) {
-    for (_, reply) in batch {
-        let _ = reply.send(Err(AuditError::Corrupt(
-            "the batch was neither committed nor refused".into(),
-        )));
     }
 }
 
