@@ -756,25 +756,26 @@ impl Rows {
     }
 
     /// The tile parts as columns, and the tiles the batch filled.
-    fn tile_columns(&self) -> Result<TileColumns, AuditError> {
+    /// Takes the hashes out of the rows (they go to the statement once, uncopied).
+    fn tile_columns(&mut self) -> Result<TileColumns, AuditError> {
         let mut t = TileColumns::default();
-        for ((level, index), (start, hashes)) in &self.appended {
-            let level = i16::try_from(*level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?;
+        for ((level, index), (start, hashes)) in std::mem::take(&mut self.appended) {
+            let level = i16::try_from(level).map_err(|_| AuditError::Corrupt(format!("tree level {level}")))?;
             if start + (hashes.len() / 32) as u64 == TILE_WIDTH {
                 t.full_levels.push(level);
-                t.full_indexes.push(stored(*index)?);
+                t.full_indexes.push(stored(index)?);
             }
             t.levels.push(level);
-            t.indexes.push(stored(*index)?);
+            t.indexes.push(stored(index)?);
             t.starts
-                .push(i32::try_from(*start).map_err(|_| AuditError::Corrupt("a tile position past 256".into()))?);
-            t.hashes.push(hashes.clone());
+                .push(i32::try_from(start).map_err(|_| AuditError::Corrupt("a tile position past 256".into()))?);
+            t.hashes.push(hashes);
         }
         Ok(t)
     }
 
     /// Writes the rows and moves the head to `frontier`, in `tx`.
-    async fn write(self, tx: &deadpool_postgres::Transaction<'_>, frontier: &Frontier) -> Result<(), AuditError> {
+    async fn write(mut self, tx: &deadpool_postgres::Transaction<'_>, frontier: &Frontier) -> Result<(), AuditError> {
         let write = tx.prepare_cached(WRITE_BATCH).await.map_err(pg)?;
         let t = self.tile_columns()?;
         tx.execute(
@@ -852,7 +853,7 @@ async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Opt
     let expected = stored(frontier.size())?;
     // The database's clock as this node estimates it, never before the entry before.
     let now_us = (local_micros() + head.offset_us).max(head.last_time);
-    let (rows, entries) = number(events, &mut frontier, now_us)?;
+    let (mut rows, entries) = number(events, &mut frontier, now_us)?;
     let t = rows.tile_columns()?;
     let c = pool.get().await.map_err(pool_error)?;
     let write = c.prepare_cached(WRITE_KNOWN).await.map_err(pg)?;

@@ -78,17 +78,11 @@ pub async fn open(opts: ServerOptions) -> Result<Started, StartError> {
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     create_private_dir(&opts.data_dir).map_err(dir_err)?;
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(opts.data_dir.join("datapact.lock"))
-        .map_err(dir_err)?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Err(StartError::Locked(opts.data_dir.display().to_string())),
-        Err(std::fs::TryLockError::Error(e)) => return Err(dir_err(e)),
-    }
+    let lock = match lock_data_dir(&opts.data_dir) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return Err(StartError::Locked(opts.data_dir.display().to_string())),
+        Err(e) => return Err(dir_err(e)),
+    };
     let urls = opts.config.storage.urls()?;
     let vault_opts = VaultOptions {
         data_dir: opts.data_dir.clone(),
@@ -292,6 +286,21 @@ pub async fn serve(
     }
     drop(state);
     served
+}
+
+/// Takes the data directory's lock file (`datapact.lock`), held while the returned file is
+/// open; `None` when another process (a running server) holds it.
+pub fn lock_data_dir(dir: &std::path::Path) -> std::io::Result<Option<std::fs::File>> {
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("datapact.lock"))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// Stops the background worker when the server stops.

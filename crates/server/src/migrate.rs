@@ -175,17 +175,9 @@ pub async fn from_sqlite(
             )));
         }
     }
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(data_dir.join("datapact.lock"))
-        .map_err(dir_err)?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Err(MigrateError::Locked(data_dir.display().to_string())),
-        Err(std::fs::TryLockError::Error(e)) => return Err(dir_err(e)),
-    }
+    let lock = crate::lock_data_dir(data_dir)
+        .map_err(dir_err)?
+        .ok_or_else(|| MigrateError::Locked(data_dir.display().to_string()))?;
 
     progress(Progress::Step("verifying the embedded audit log".into()));
     let source_log = {

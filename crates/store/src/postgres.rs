@@ -735,15 +735,15 @@ impl Store for PostgresStore {
             "{}%",
             prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
         );
-        let c = self.client().await?;
-        c.execute(
-            "DELETE FROM leases WHERE name LIKE $1 AND expires_at < clock_timestamp() - interval '1 hour'",
-            &[&pattern],
-        )
-        .await?;
-        let n: i64 = c
+        // One round trip: the long-expired go, the live are counted.
+        let n: i64 = self
+            .client()
+            .await?
             .query_one(
-                "SELECT count(*) FROM leases WHERE name LIKE $1 AND expires_at >= clock_timestamp()",
+                "WITH gone AS (
+                     DELETE FROM leases WHERE name LIKE $1 AND expires_at < clock_timestamp() - interval '1 hour'
+                 )
+                 SELECT count(*) FROM leases WHERE name LIKE $1 AND expires_at >= clock_timestamp()",
                 &[&pattern],
             )
             .await?
