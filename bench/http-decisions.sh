@@ -14,8 +14,13 @@ port=${DATAPACT_BENCH_PORT:-18181}
 orgs=${DATAPACT_BENCH_ORGS:-1000}
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null; }
-cargo build --release -q -p datapact-cli
-bin=target/release/datapact
+# DATAPACT_BIN runs another build (an earlier commit's, for a before/after in one session).
+if [ -n "${DATAPACT_BIN:-}" ]; then
+  bin=$DATAPACT_BIN
+else
+  cargo build --release -q -p datapact-cli
+  bin=target/release/datapact
+fi
 
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; stop_backend; rm -rf "$work"' EXIT

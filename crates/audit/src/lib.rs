@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod backend;
+pub mod codec;
 pub mod draft;
 pub mod entry;
 pub mod log;

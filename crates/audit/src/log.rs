@@ -669,7 +669,9 @@ impl SqliteAuditLog {
                 let mut out = Vec::new();
                 while let Some(r) = rows.next()? {
                     let idx = r.get::<_, i64>(0)? as u64;
-                    let leaf: Vec<u8> = r.get(1)?;
+                    let stored: Vec<u8> = r.get(1)?;
+                    let leaf =
+                        crate::codec::unpack(&stored).map_err(|e| AuditError::Corrupt(format!("entry {idx}: {e}")))?;
                     let entry: Entry = serde_json::from_slice(&leaf)
                         .map_err(|e| AuditError::Corrupt(format!("entry {idx} does not parse: {e}")))?;
                     out.push(StoredEntry {
@@ -915,7 +917,7 @@ fn commit(conn: &mut Connection, frontier: &mut Frontier, batch: &[(Event, Reply
                 entry.event.action.as_str(),
                 entry.event.purpose.map(|p| p.as_str()),
                 entry.event.outcome.as_str(),
-                leaf,
+                crate::codec::pack(&leaf),
                 leaf_hash.as_slice(),
             ])?;
             for (level, index, hash) in frontier.push(leaf_hash) {

@@ -528,8 +528,10 @@ fn parse_checkpoint(json: &str) -> Result<Checkpoint, AuditError> {
     serde_json::from_str(json).map_err(|e| AuditError::Corrupt(format!("stored checkpoint does not parse: {e}")))
 }
 
-fn stored_entry(idx: i64, leaf: &[u8]) -> Result<StoredEntry, AuditError> {
+fn stored_entry(idx: i64, stored: &[u8]) -> Result<StoredEntry, AuditError> {
     let index = unstored(idx)?;
+    let leaf = crate::codec::unpack(stored).map_err(|e| AuditError::Corrupt(format!("entry {index}: {e}")))?;
+    let leaf = &*leaf;
     let entry: Entry =
         serde_json::from_slice(leaf).map_err(|e| AuditError::Corrupt(format!("entry {index} does not parse: {e}")))?;
     Ok(StoredEntry {
@@ -722,7 +724,7 @@ struct Rows {
 
 impl Rows {
     /// Appends `entry`, whose exact leaf bytes are `leaf`, at the frontier's right edge.
-    fn push(&mut self, frontier: &mut Frontier, entry: &Entry, leaf: Vec<u8>) -> Result<(), AuditError> {
+    fn push(&mut self, frontier: &mut Frontier, entry: &Entry, leaf: &[u8]) -> Result<(), AuditError> {
         if entry.index != frontier.size() {
             return Err(AuditError::Corrupt(format!(
                 "entry {} would be appended at position {}",
@@ -730,7 +732,7 @@ impl Rows {
                 frontier.size()
             )));
         }
-        let leaf_hash = merkle::leaf_hash(&leaf);
+        let leaf_hash = merkle::leaf_hash(leaf);
         let time = micros(entry.time);
         self.idx.push(stored(entry.index)?);
         self.times.push(time);
@@ -742,7 +744,7 @@ impl Rows {
         self.action.push(entry.event.action.as_str().to_string());
         self.purpose.push(entry.event.purpose.map(|p| p.as_str().to_string()));
         self.outcome.push(entry.event.outcome.as_str().to_string());
-        self.leaves.push(leaf);
+        self.leaves.push(crate::codec::pack(leaf));
         for (level, index, hash) in frontier.push(leaf_hash) {
             if let Some((tile_level, tile_index, position)) = slot(level, index) {
                 self.appended
@@ -839,7 +841,7 @@ fn number(events: &[&Event], frontier: &mut Frontier, now_us: i64) -> Result<(Ro
             event: (*event).clone(),
         };
         let leaf = entry.leaf();
-        rows.push(frontier, &entry, leaf)?;
+        rows.push(frontier, &entry, &leaf)?;
         entries.push(entry);
     }
     Ok((rows, entries))
@@ -1034,7 +1036,10 @@ pub async fn import_sqlite(path: &std::path::Path, url: &str, progress: &dyn Fn(
             break;
         }
         let mut rows = Rows::default();
-        for (idx, leaf) in page {
+        for (idx, kept) in page {
+            let leaf = crate::codec::unpack(&kept)
+                .map_err(|e| AuditError::Corrupt(format!("entry {idx}: {e}")))?
+                .into_owned();
             if idx != stored(frontier.size())? {
                 return Err(AuditError::Corrupt(format!(
                     "{}: entry {} is missing (the next stored is {idx}); verify the log",
@@ -1044,7 +1049,7 @@ pub async fn import_sqlite(path: &std::path::Path, url: &str, progress: &dyn Fn(
             }
             let entry: Entry = serde_json::from_slice(&leaf)
                 .map_err(|e| AuditError::Corrupt(format!("entry {idx} does not parse: {e}")))?;
-            rows.push(&mut frontier, &entry, leaf)?;
+            rows.push(&mut frontier, &entry, &leaf)?;
         }
         let tx = c.transaction().await.map_err(pg)?;
         rows.write(&tx, &frontier).await?;
@@ -1169,7 +1174,11 @@ pub async fn archive(
             if r.get::<_, i64>(0) != stored(start + i as u64)? {
                 return Err(AuditError::Corrupt(format!("entry {} is missing", start + i as u64)));
             }
-            leaves.push(r.get::<_, Vec<u8>>(1));
+            // Bundles hold the canonical leaves, as the tree hashed them.
+            let leaf = crate::codec::unpack(r.get(1))
+                .map_err(|e| AuditError::Corrupt(format!("entry {}: {e}", start + i as u64)))?
+                .into_owned();
+            leaves.push(leaf);
         }
         let hashes = leaf_hashes(&c, start, end).await.map_err(pg)?;
         check_leaves(start, &leaves, &hashes)

@@ -150,9 +150,18 @@ fn read_chunks(path: &Path, tx: std::sync::mpsc::SyncSender<Result<Chunk, Failur
                     chunk.arena.push(SEP);
                 }
                 let cols = start..chunk.arena.len();
+                let idx = r.get::<_, i64>(0).map_err(unreadable)? as u64;
                 let leaf = r.get_ref(7).map_err(unreadable)?.as_bytes_or_null().unwrap_or(None);
                 let leaf_start = chunk.arena.len();
-                chunk.arena.extend_from_slice(leaf.unwrap_or_default());
+                match crate::codec::unpack(leaf.unwrap_or_default()) {
+                    Ok(leaf) => chunk.arena.extend_from_slice(&leaf),
+                    Err(e) => {
+                        return Err(Failure::Entry {
+                            index: idx,
+                            reason: e.to_string(),
+                        });
+                    }
+                }
                 let stored = r
                     .get_ref(8)
                     .map_err(unreadable)?
@@ -161,7 +170,7 @@ fn read_chunks(path: &Path, tx: std::sync::mpsc::SyncSender<Result<Chunk, Failur
                     .flatten()
                     .and_then(|b| b.try_into().ok());
                 chunk.rows.push(Row {
-                    idx: r.get::<_, i64>(0).map_err(unreadable)? as u64,
+                    idx,
                     cols,
                     leaf: leaf_start..chunk.arena.len(),
                     stored,
@@ -261,6 +270,10 @@ pub(crate) fn check_entry(
     leaf: &[u8],
     stored: Option<merkle::Hash>,
 ) -> Result<merkle::Hash, Failure> {
+    let leaf = crate::codec::unpack(leaf).map_err(|e| Failure::Entry {
+        index: idx,
+        reason: e.to_string(),
+    })?;
     let mut arena = Vec::with_capacity(leaf.len() + 96);
     for c in cols {
         match c {
@@ -271,7 +284,7 @@ pub(crate) fn check_entry(
     }
     let cols = 0..arena.len();
     let start = arena.len();
-    arena.extend_from_slice(leaf);
+    arena.extend_from_slice(&leaf);
     check_row(
         &arena,
         &Row {

@@ -232,9 +232,66 @@ async fn reopening_continues_the_same_tree() {
     ));
 }
 
-fn tamper(db: &Path, sql: &str) {
+/// A log written before leaves were packed (every leaf plain JSON) reads, proves and verifies
+/// as before, and goes on with packed entries after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_of_plain_leaves_goes_on_with_packed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, a, _) = filled(dir.path(), 64).await;
+    let before = log.entry(10).unwrap().unwrap();
+    let cp = log.checkpoint().unwrap();
+    log.close();
+    drop(log);
+    assert!(tamper(&dir.path().join("audit.db"), "") > 0);
+    verify_file(&dir.path().join("audit.db"), Some(ORIGIN), Some(&signer().public_key())).unwrap();
+    let log = SqliteAuditLog::open(&dir.path().join("audit.db"), ORIGIN, signer()).unwrap();
+    let after = log.entry(10).unwrap().unwrap();
+    assert_eq!((after.leaf, after.entry), (before.leaf, before.entry));
+    log.append(event(a, 7)).await.unwrap();
+    let cp2 = log.checkpoint().unwrap();
+    let proof = log.consistency_proof(cp.tree_size, cp2.tree_size).unwrap();
+    assert!(verify_consistency(
+        cp.tree_size,
+        cp2.tree_size,
+        &b64hash(&cp.root_hash),
+        &b64hash(&cp2.root_hash),
+        &proof
+    ));
+    let db = rusqlite::Connection::open(dir.path().join("audit.db")).unwrap();
+    let first: u8 = db
+        .query_row("SELECT substr(leaf, 1, 1) FROM entries WHERE idx = 64", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .unwrap()[0];
+    assert_eq!(first, datapact_audit::codec::PACKED_V1);
+    log.close();
+    drop(log);
+    verify_file(&dir.path().join("audit.db"), Some(ORIGIN), Some(&signer().public_key())).unwrap();
+}
+
+/// Runs `sql` as a tamperer would, after writing every leaf back in its plain form (both forms
+/// are valid storage, see `datapact_audit::codec`), so that SQL can edit the JSON text.
+fn tamper(db: &Path, sql: &str) -> usize {
     let c = rusqlite::Connection::open(db).unwrap();
+    let rows: Vec<(i64, Vec<u8>)> = c
+        .prepare("SELECT idx, leaf FROM entries")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut packed = 0;
+    for (idx, stored) in rows {
+        packed += usize::from(stored.first() == Some(&datapact_audit::codec::PACKED_V1));
+        let plain = datapact_audit::codec::unpack(&stored).unwrap().into_owned();
+        c.execute(
+            "UPDATE entries SET leaf = ?1 WHERE idx = ?2",
+            rusqlite::params![plain, idx],
+        )
+        .unwrap();
+    }
     c.execute_batch(sql).unwrap();
+    packed
 }
 
 fn failure(dir: &Path) -> Failure {
@@ -286,7 +343,10 @@ async fn every_kind_of_tampering_is_named() {
         log.close();
         drop(log);
         verify_file(&dir.path().join("audit.db"), Some(ORIGIN), None).unwrap();
-        tamper(&dir.path().join("audit.db"), sql);
+        assert!(
+            tamper(&dir.path().join("audit.db"), sql) > 0,
+            "entries are stored packed"
+        );
         match failure(dir.path()) {
             Failure::Entry { index: got, .. } => assert_eq!(got, index, "{name}"),
             other => panic!("{name}: expected entry {index} to be named, got {other}"),

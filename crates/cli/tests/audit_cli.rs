@@ -110,7 +110,8 @@ fn verify_from_storage_names_the_tampered_entry() {
     let leaf: Vec<u8> = db
         .query_row("SELECT leaf FROM entries WHERE idx = ?1", [idx], |r| r.get(0))
         .unwrap();
-    let altered = String::from_utf8(leaf.clone())
+    // The stored form is packed (datapact_audit::codec); a tamperer can write plain JSON back.
+    let altered = String::from_utf8(datapact_audit::codec::unpack(&leaf).unwrap().into_owned())
         .unwrap()
         .replace("\"allowed\"", "\"denied\"");
     db.execute(
