@@ -246,6 +246,10 @@ pub struct Limits {
     /// store's quotas (see [`Limits::set_shared`]).
     shared: std::sync::atomic::AtomicBool,
     slices: Arc<std::sync::Mutex<Slices>>,
+    /// Held while slices go back to the database and while a call tops its slices up from it:
+    /// a slice given back leaves this node before the database has it, and a call taking from
+    /// the database in that moment would find neither and be refused with room in the budget.
+    quota_gate: tokio::sync::Mutex<()>,
     /// The deployment's clock (see [`Limits::set_clock`]).
     clock: std::sync::OnceLock<fn() -> OffsetDateTime>,
 }
@@ -331,6 +335,7 @@ impl Limits {
             io: tokio::sync::Mutex::new(()),
             shared: std::sync::atomic::AtomicBool::new(false),
             slices: Arc::new(std::sync::Mutex::new(Slices::default())),
+            quota_gate: tokio::sync::Mutex::new(()),
             clock: std::sync::OnceLock::new(),
         }
     }
@@ -575,9 +580,18 @@ impl Limits {
         // Top each slice up to what this call wants (and a share of the budget, so the next
         // calls need no round trip); taken without holding the lock, added under it.
         for (b, key) in budgets.iter().zip(&keys) {
-            let free = match self.slices.lock() {
-                Ok(s) => s.0.get(key).map_or(0, Slice::free),
-                Err(_) => return Ok(None),
+            let free = || match self.slices.lock() {
+                Ok(s) => Some(s.0.get(key).map_or(0, Slice::free)),
+                Err(_) => None,
+            };
+            if free().is_none_or(|f| f >= wanted) {
+                continue;
+            }
+            // Not while slices are on their way back (see `quota_gate`); what is free is read
+            // again once they are in the database.
+            let _gate = self.quota_gate.lock().await;
+            let Some(free) = free() else {
+                return Ok(None);
             };
             if free >= wanted {
                 continue;
@@ -627,6 +641,7 @@ impl Limits {
     /// Gives every slice back to the database with what was spent from it (the part reserved
     /// by calls under way stays held).
     async fn give_back(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let _gate = self.quota_gate.lock().await;
         let returns: Vec<(SliceKey, u64, u64)> = match self.slices.lock() {
             Ok(mut s) => {
                 s.0.iter_mut()
