@@ -22,6 +22,10 @@
 #   4. streaming: time to the first event through datapact vs. from the mock directly
 #   5. LiteLLM (pinned, installed by setup-litellm.sh): its sweep ($LITELLM_SWEEP_RATES), then the
 #      same load as step 2
+#   6. the floor (FLOOR=1, the default): the same load through proxies that do nothing but
+#      forward: bare_proxy (the gateway's own stack, axum in and reqwest out, nothing else) and,
+#      when nginx is installed, nginx with upstream keep-alive. What they add over the mock is
+#      what one proxy hop costs on this machine, before any of datapact's work
 # Then GET /metrics lines starting with datapact_gateway_overhead are printed, and a summary table;
 # every run's JSON and the summary are written to target/bench/gateway-results/<UTC time>/
 # (summary also as target/bench/gateway-results/latest.json).
@@ -55,6 +59,7 @@ TIMEOUT=${TIMEOUT:-10}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
 LITELLM_WORKERS=${LITELLM_WORKERS:-$(nproc)}
 SKIP_LITELLM=${SKIP_LITELLM:-0}
+FLOOR=${FLOOR:-1}
 # datapact's [gateway] audit: "durable" (the default: each call's audit entry is on disk before
 # its answer) or "async" (appended alongside the answer).
 AUDIT=${AUDIT:-durable}
@@ -76,12 +81,12 @@ command -v python3 >/dev/null || { echo "run.sh: python3 is needed" >&2; exit 1;
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== building ($PROFILE)"
-  cargo build $build_flag -q --bin datapact --example mock_llm --example loadgen
+  cargo build $build_flag -q --bin datapact --example mock_llm --example loadgen --example bare_proxy
 fi
 BIN=${BIN_DIR:-target/$PROFILE}
 BUILD_LABEL="$PROFILE build"
 [ -z "${BIN_DIR:-}" ] || BUILD_LABEL="binaries in $BIN_DIR"
-for b in "$BIN/datapact" "$BIN/examples/mock_llm" "$BIN/examples/loadgen"; do
+for b in "$BIN/datapact" "$BIN/examples/mock_llm" "$BIN/examples/loadgen" "$BIN/examples/bare_proxy"; do
   [ -x "$b" ] || { echo "run.sh: $b is missing (build it, or unset SKIP_BUILD)" >&2; exit 1; }
 done
 DATAPACT=$BIN/datapact
@@ -292,6 +297,61 @@ else
   echo "   note: this datapact build exposes no datapact_gateway_overhead metric"
 fi
 
+# ---------------------------------------------------------------- the floor
+if [ "$FLOOR" = 1 ]; then
+  sleep 2
+  "$BIN/examples/bare_proxy" --upstream "$MOCK_URL" > "$WORK/bare.out" 2> "$WORK/bare.err" &
+  PIDS+=($!)
+  for _ in $(seq 100); do [ -s "$WORK/bare.out" ] && break; sleep 0.05; done
+  BARE_URL=$(head -n 1 "$WORK/bare.out")
+  [ -n "$BARE_URL" ] || { echo "run.sh: bare_proxy did not start: $(cat "$WORK/bare.err")" >&2; exit 1; }
+  echo "== the floor: a proxy that only forwards, at the same load"
+  run_load floor-bare --url "$BARE_URL/chat/completions" --header "authorization: Bearer sk-mock-dummy" \
+    --body "$PROMPT" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP"
+  if command -v nginx > /dev/null; then
+    NG_PORT=$(free_port)
+    mkdir -p "$WORK/nginx"
+    MOCK_HOSTPORT=${MOCK_URL#http://}
+    MOCK_HOSTPORT=${MOCK_HOSTPORT%/v1}
+    cat > "$WORK/nginx/nginx.conf" <<NGINX
+user $(id -un);
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  client_max_body_size 4m;
+  client_body_buffer_size 64k;
+  upstream mock { server $MOCK_HOSTPORT; keepalive 256; }
+  server {
+    listen 127.0.0.1:$NG_PORT;
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+    nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' > "$WORK/nginx/stdout" 2>&1 &
+    PIDS+=($!)
+    if wait_http "http://127.0.0.1:$NG_PORT/v1/models" 10 "${PIDS[-1]}"; then
+      NGINX_VERSION=$(nginx -v 2>&1 | sed 's/.*nginx\///')
+      echo "{\"version\": \"$NGINX_VERSION\"}" > "$OUT/nginx-info.json"
+      run_load floor-nginx --url "http://127.0.0.1:$NG_PORT/v1/chat/completions" \
+        --header "authorization: Bearer sk-mock-dummy" --body "$PROMPT" --rate "$RATE" \
+        --duration "$DURATION" --warmup "$WARMUP"
+    else
+      echo "   nginx did not start: $(tail -n 3 "$WORK/nginx/error.log" "$WORK/nginx/stdout" 2>/dev/null)"
+    fi
+  else
+    echo "   nginx is not installed: the floor is bare_proxy alone"
+  fi
+fi
+
 # ---------------------------------------------------------------- LiteLLM
 if [ "$SKIP_LITELLM" != 1 ]; then
   echo "== LiteLLM: setting up the pinned venv (first time: a few minutes)"
@@ -348,8 +408,10 @@ def fmt(v, digits=3):
 
 litellm_info = load("litellm-info")
 lt_name = f"LiteLLM {litellm_info['version']} ({litellm_info['workers']} workers)" if litellm_info else "LiteLLM"
+nginx_info = load("nginx-info")
 rows = [("mock directly (baseline)", load("baseline-mock")), ("datapact (PII mask)", load("datapact")),
-        (lt_name, load("litellm"))]
+        (lt_name, load("litellm")), ("floor: bare_proxy (axum+reqwest)", load("floor-bare")),
+        (f"floor: nginx {nginx_info['version']}" if nginx_info else "floor: nginx", load("floor-nginx"))]
 
 summary = {"build": profile, "rate": float(rate), "duration_s": float(duration), "warmup_s": float(warmup),
            "prompt_bytes": os.path.getsize(prompt), "cores": os.cpu_count(), "p99_limit_ms": limit,
@@ -379,6 +441,14 @@ if base and dp and base["latency_ms"] and dp["latency_ms"]:
     summary["datapact_added_e2e_ms"] = added
     print(f"datapact end to end minus the mock directly: p50 +{added['p50']:.3f} ms, p99 +{added['p99']:.3f} ms "
           "(differences of percentiles, an upper bound on the gateway's share)")
+    for key, label in (("floor-bare", "bare_proxy"), ("floor-nginx", "nginx")):
+        f = load(key)
+        if f and f["latency_ms"]:
+            fa = {k: f["latency_ms"][k] - base["latency_ms"][k] for k in ("p50", "p99")}
+            summary.setdefault("floor_added_e2e_ms", {})[label] = fa
+            print(f"the floor, {label} end to end minus the mock directly: p50 +{fa['p50']:.3f} ms, "
+                  f"p99 +{fa['p99']:.3f} ms; datapact minus {label}: p50 +{added['p50'] - fa['p50']:.3f} ms, "
+                  f"p99 +{added['p99'] - fa['p99']:.3f} ms")
 
 # datapact's own measure: the overhead histogram, the difference across the same-load step.
 def buckets(path):
