@@ -514,6 +514,21 @@ async fn old_ranges_archive_to_files_and_proofs_still_verify() {
         .unwrap_err();
     assert!(err.to_string().contains("SHA-256"), "{err}");
 
+    // Retention (`[audit] retain_days`) finds where the entries to keep start: the first one
+    // at or after the cutoff, walking from the oldest still in the database.
+    let micros = |t: time::OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap();
+    let expired_before = |cutoff: i64| datapact_audit::postgres::expired_before(&url, cutoff);
+    assert_eq!(
+        expired_before(0).await.unwrap(),
+        2_048,
+        "archived entries are not walked"
+    );
+    let t = micros(entries[2_500].time);
+    let cut = expired_before(t).await.unwrap() as usize;
+    assert!((2_048..=2_500).contains(&cut), "{cut}");
+    assert!(micros(entries[cut].time) >= t && (cut == 2_048 || micros(entries[cut - 1].time) < t));
+    assert_eq!(expired_before(i64::MAX).await.unwrap(), 3_100, "everything has expired");
+
     // The log grows on; a retention rule drops the next whole bundle without a file.
     for n in 0..2_000 {
         log.append(event(org, None, n)).await.unwrap();
