@@ -544,3 +544,95 @@ async fn old_ranges_archive_to_files_and_proofs_still_verify() {
     assert_eq!(report.entries, 5_100);
     log.close().await;
 }
+
+/// Queries scoped to a tenant or an organization, alone or with other filters, page by page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_queries_page_through_a_scope() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let url = cluster.database("scopes").await;
+    let log = PgAuditLog::connect(&url, "datapact.test/scopes", signer()).await.unwrap();
+    let (a, b) = (OrgId::generate(), OrgId::generate());
+    let (ta, tb) = (TenantId::generate(), TenantId::generate());
+    let mut mine = Vec::new();
+    let mut all_a = Vec::new();
+    let mut denied_a = Vec::new();
+    let append = |org, tenant, n| {
+        let log = &log;
+        async move { log.append(event(org, tenant, n)).await.unwrap().index }
+    };
+    for n in 0..300 {
+        let (org, tenant) = match n % 3 {
+            0 => (a, Some(ta)),
+            1 => (b, Some(tb)),
+            _ => (a, None),
+        };
+        let i = append(org, tenant, n).await;
+        if tenant == Some(ta) {
+            mine.push(i);
+        }
+        if org == a {
+            all_a.push(i);
+            if n.is_multiple_of(5) {
+                denied_a.push(i);
+            }
+        }
+    }
+    // Pages of 7 by tenant and by organization, following `after`.
+    let pages = |q: Query| {
+        let log = &log;
+        async move {
+            let mut got = Vec::new();
+            let mut after = None;
+            loop {
+                let page = log.query(&Query { after, limit: 7, ..q.clone() }).await.unwrap();
+                if page.is_empty() {
+                    return got;
+                }
+                after = page.last().map(|e| e.index);
+                got.extend(page.iter().map(|e| e.index));
+            }
+        }
+    };
+    let by_tenant = Query {
+        tenant: Some(ta.to_string()),
+        ..Query::default()
+    };
+    let by_org = Query {
+        org: Some(a.to_string()),
+        ..Query::default()
+    };
+    for n in 300..450 {
+        let (org, tenant) = if n % 2 == 0 { (a, Some(ta)) } else { (b, None) };
+        let i = append(org, tenant, n).await;
+        if tenant == Some(ta) {
+            mine.push(i);
+        }
+        if org == a {
+            all_a.push(i);
+            if n.is_multiple_of(5) {
+                denied_a.push(i);
+            }
+        }
+    }
+    assert_eq!(pages(by_tenant.clone()).await, mine);
+    assert_eq!(pages(by_org.clone()).await, all_a);
+    // With other filters.
+    let denied = pages(Query {
+        outcome: Some("denied".into()),
+        ..by_org
+    })
+    .await;
+    assert!(!denied_a.is_empty());
+    assert_eq!(denied, denied_a);
+    assert_eq!(
+        pages(Query {
+            tenant: Some(TenantId::generate().to_string()),
+            ..Query::default()
+        })
+        .await,
+        Vec::<u64>::new()
+    );
+    log.close().await;
+}
