@@ -207,15 +207,11 @@ fn main() {
     drop(c);
     datapact_audit::verify::verify_file(&db, Some("bench"), Some(signer.verifying_key().as_bytes()))
         .expect("verifies plain");
-    let n = total as f64;
-    println!(
-        "  SQLite      leaf alone: packed {:.0}, plain {:.0} ({:.2}x); database file: packed {:.0}, plain {:.0} ({:.2}x)",
-        leaf_packed as f64 / n,
-        leaf_plain as f64 / n,
-        leaf_plain as f64 / leaf_packed as f64,
-        packed as f64 / n,
-        plain as f64 / n,
-        plain as f64 / packed as f64
+    report(
+        "SQLite     ",
+        "database file",
+        [leaf_packed as u64, leaf_plain as u64, packed, plain],
+        total,
     );
 
     // PostgreSQL.
@@ -257,16 +253,27 @@ fn main() {
         let (plain, leaf_plain) = pg_size(&client).await;
         drop(client);
         let _ = task.await;
-        println!(
-            "  PostgreSQL  leaf alone: packed {:.0}, plain {:.0} ({:.2}x); audit_entries with indexes: packed {:.0}, plain {:.0} ({:.2}x)",
-            leaf_packed as f64 / n,
-            leaf_plain as f64 / n,
-            leaf_plain as f64 / leaf_packed as f64,
-            packed as f64 / n,
-            plain as f64 / n,
-            plain as f64 / packed as f64
+        report(
+            "PostgreSQL ",
+            "audit_entries with indexes",
+            [leaf_packed as u64, leaf_plain as u64, packed as u64, plain as u64],
+            total,
         );
     });
+}
+
+/// One backend's line: the leaves alone and the whole `what`, packed and plain, per entry.
+fn report(backend: &str, what: &str, [leaf_packed, leaf_plain, packed, plain]: [u64; 4], entries: u64) {
+    let per = |b: u64| b as f64 / entries as f64;
+    println!(
+        "  {backend} leaf alone: packed {:.0}, plain {:.0} ({:.2}x); {what}: packed {:.0}, plain {:.0} ({:.2}x)",
+        per(leaf_packed),
+        per(leaf_plain),
+        leaf_plain as f64 / leaf_packed as f64,
+        per(packed),
+        per(plain),
+        plain as f64 / packed as f64
+    );
 }
 
 /// Appends `total` events from 64 tasks at once.

@@ -552,7 +552,9 @@ async fn scoped_queries_page_through_a_scope() {
         return;
     };
     let url = cluster.database("scopes").await;
-    let log = PgAuditLog::connect(&url, "datapact.test/scopes", signer()).await.unwrap();
+    let log = PgAuditLog::connect(&url, "datapact.test/scopes", signer())
+        .await
+        .unwrap();
     let (a, b) = (OrgId::generate(), OrgId::generate());
     let (ta, tb) = (TenantId::generate(), TenantId::generate());
     let mut mine = Vec::new();
@@ -562,11 +564,13 @@ async fn scoped_queries_page_through_a_scope() {
         let log = &log;
         async move { log.append(event(org, tenant, n)).await.unwrap().index }
     };
-    for n in 0..300 {
-        let (org, tenant) = match n % 3 {
-            0 => (a, Some(ta)),
-            1 => (b, Some(tb)),
-            _ => (a, None),
+    for n in 0..450 {
+        // Three scopes in turn, then two.
+        let (org, tenant) = match (n < 300, n % 3, n % 2) {
+            (true, 0, _) | (false, _, 0) => (a, Some(ta)),
+            (true, 1, _) => (b, Some(tb)),
+            (true, _, _) => (a, None),
+            (false, _, _) => (b, None),
         };
         let i = append(org, tenant, n).await;
         if tenant == Some(ta) {
@@ -586,7 +590,14 @@ async fn scoped_queries_page_through_a_scope() {
             let mut got = Vec::new();
             let mut after = None;
             loop {
-                let page = log.query(&Query { after, limit: 7, ..q.clone() }).await.unwrap();
+                let page = log
+                    .query(&Query {
+                        after,
+                        limit: 7,
+                        ..q.clone()
+                    })
+                    .await
+                    .unwrap();
                 if page.is_empty() {
                     return got;
                 }
@@ -603,19 +614,6 @@ async fn scoped_queries_page_through_a_scope() {
         org: Some(a.to_string()),
         ..Query::default()
     };
-    for n in 300..450 {
-        let (org, tenant) = if n % 2 == 0 { (a, Some(ta)) } else { (b, None) };
-        let i = append(org, tenant, n).await;
-        if tenant == Some(ta) {
-            mine.push(i);
-        }
-        if org == a {
-            all_a.push(i);
-            if n.is_multiple_of(5) {
-                denied_a.push(i);
-            }
-        }
-    }
     assert_eq!(pages(by_tenant.clone()).await, mine);
     assert_eq!(pages(by_org.clone()).await, all_a);
     // With other filters.

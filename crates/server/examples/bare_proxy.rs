@@ -10,7 +10,6 @@
 //! ```
 //! The first line it prints is its base URL (`http://127.0.0.1:PORT/v1`).
 
-use std::io::Write;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -19,7 +18,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::serve::ListenerExt;
 use clap::Parser;
 
 /// Command-line flags.
@@ -71,24 +69,7 @@ async fn run(args: Args) -> Result<(), String> {
     let app = Router::new()
         .route("/v1/chat/completions", post(forward))
         .with_state(state);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr().map_err(|e| format!("no local address: {e}"))?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "http://{addr}/v1")
-        .and_then(|()| out.flush())
-        .map_err(|e| format!("cannot write to stdout: {e}"))?;
-    drop(out);
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    datapact_server::devmock::serve_printing_url(args.listen, app).await
 }
 
 /// Sends the body on as it came and answers with what the upstream answered.

@@ -9,11 +9,9 @@
 //! cargo run --release -p datapact-server --example mock_llm -- --listen 127.0.0.1:0 --delay-ms 0
 //! ```
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use clap::Parser;
 use datapact_server::devmock::{MockOptions, router};
 
@@ -69,24 +67,5 @@ async fn run(args: Args) -> Result<(), String> {
         embedding_dim: args.embedding_dim as usize,
         ..MockOptions::default()
     });
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr().map_err(|e| format!("no local address: {e}"))?;
-    // The first line is what scripts read to find the mock; flush it before serving.
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "http://{addr}/v1")
-        .and_then(|()| out.flush())
-        .map_err(|e| format!("cannot write to stdout: {e}"))?;
-    drop(out);
-    // Small SSE events would otherwise wait on Nagle's algorithm and the peer's delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    datapact_server::devmock::serve_printing_url(args.listen, app).await
 }

@@ -57,6 +57,34 @@ pub fn spawn(listener: tokio::net::TcpListener, opts: &MockOptions) -> tokio::ta
     })
 }
 
+/// Serves `app` on `listen` for the benchmark examples (the mock and the floor proxy): prints
+/// its base URL (`http://ADDR/v1`) as the first line of standard output, the line scripts
+/// read, then serves with `TCP_NODELAY` (small events would otherwise wait on Nagle's
+/// algorithm and the peer's delayed ACK) until Ctrl-C.
+pub async fn serve_printing_url(listen: std::net::SocketAddr, app: Router) -> Result<(), String> {
+    use std::io::Write;
+
+    use axum::serve::ListenerExt;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| format!("no local address: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "http://{addr}/v1")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    drop(out);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
 /// The mock's routes (`/v1/chat/completions`, `/v1/embeddings`, `/v1/models`, and the same
 /// without `/v1`; `GET /v1/dev/received`).
 pub fn router(opts: &MockOptions) -> Router {
