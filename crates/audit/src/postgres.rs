@@ -512,6 +512,33 @@ impl PgAuditLog {
         rows.iter().map(|r| stored_entry(r.get(0), r.get(1))).collect()
     }
 
+    /// Where the entries at or after `cutoff_us` (microseconds since the epoch) begin: everything
+    /// before it is older than the cutoff.
+    pub async fn expired_before(&self, cutoff_us: i64) -> Result<u64, AuditError> {
+        let c = self.pool.get().await.map_err(pool_error)?;
+        // Time grows with the index: the first entry at or after the cutoff, found walking the
+        // primary key from the oldest entry still in the database (what is walked is what
+        // expires).
+        let n: Option<i64> = c
+            .query_one(
+                "SELECT COALESCE((SELECT idx FROM audit_entries WHERE time >= $1 ORDER BY idx LIMIT 1),
+                                 (SELECT size FROM audit_head WHERE id = 1))",
+                &[&cutoff_us],
+            )
+            .await
+            .map_err(pg)?
+            .get(0);
+        Ok(n.map_or(0, |n| n.max(0) as u64))
+    }
+
+    /// Drops, without a file, the whole bundles ([`crate::archive::DEFAULT_BUNDLE`] entries)
+    /// older than `cutoff_us` and covered by a signed checkpoint (a retention rule), on this
+    /// log's connections. Their tiles stay, so proofs over later entries still verify.
+    pub async fn expire(&self, cutoff_us: i64) -> Result<Vec<crate::archive::Bundle>, AuditError> {
+        let before = self.expired_before(cutoff_us).await?;
+        archive_on(&self.pool, None, before, crate::archive::DEFAULT_BUNDLE).await
+    }
+
     /// Stops this node's writer after it has committed everything queued.
     pub async fn close(&self) {
         if let Ok(mut q) = self.queue.lock() {
@@ -1143,14 +1170,24 @@ pub async fn archive(
     before: u64,
     bundle: u64,
 ) -> Result<Vec<crate::archive::Bundle>, AuditError> {
+    let pool = connect_pool(url)?;
+    migrate(&pool).await?;
+    archive_on(&pool, out, before, bundle).await
+}
+
+/// [`archive`] on a pool whose schema is up to date.
+async fn archive_on(
+    pool: &Pool,
+    out: Option<&std::path::Path>,
+    before: u64,
+    bundle: u64,
+) -> Result<Vec<crate::archive::Bundle>, AuditError> {
     use crate::archive::{Bundle, check_leaves, encode, file_name, sha256_hex, whole_tiles, write_durably};
     if !whole_tiles(bundle) {
         return Err(AuditError::Config(format!(
             "a bundle is a whole number of tiles: a multiple of {TILE_WIDTH} entries, not {bundle}"
         )));
     }
-    let pool = connect_pool(url)?;
-    migrate(&pool).await?;
     let mut c = pool.get().await.map_err(pool_error)?;
     let signed: i64 = c
         .query_one("SELECT COALESCE(max(tree_size), 0) FROM audit_checkpoints", &[])
@@ -1158,7 +1195,12 @@ pub async fn archive(
         .map_err(pg)?
         .get(0);
     let limit = before.min(signed as u64) / bundle * bundle;
-    let mut start = archived_ranges(&c).await.map_err(pg)?.last().map_or(0, |b| b.end);
+    let archived_end: i64 = c
+        .query_one("SELECT COALESCE(max(end_idx), 0) FROM audit_archived", &[])
+        .await
+        .map_err(pg)?
+        .get(0);
+    let mut start = unstored(archived_end)?;
     let mut done = Vec::new();
     while start + bundle <= limit {
         let end = start + bundle;
@@ -1216,25 +1258,6 @@ pub async fn archive(
         start = end;
     }
     Ok(done)
-}
-
-/// Where the entries at or after `cutoff_us` (microseconds since the epoch) begin: everything
-/// before it is older than the cutoff.
-pub async fn expired_before(url: &str, cutoff_us: i64) -> Result<u64, AuditError> {
-    let pool = connect_pool(url)?;
-    let c = pool.get().await.map_err(pool_error)?;
-    // Time grows with the index: the first entry at or after the cutoff, found walking the
-    // primary key from the oldest entry still in the database (what is walked is what expires).
-    let n: Option<i64> = c
-        .query_one(
-            "SELECT COALESCE((SELECT idx FROM audit_entries WHERE time >= $1 ORDER BY idx LIMIT 1),
-                             (SELECT size FROM audit_head WHERE id = 1))",
-            &[&cutoff_us],
-        )
-        .await
-        .map_err(pg)?
-        .get(0);
-    Ok(n.map_or(0, |n| n.max(0) as u64))
 }
 
 /// Entries read and checked together when verifying.

@@ -517,7 +517,7 @@ async fn old_ranges_archive_to_files_and_proofs_still_verify() {
     // Retention (`[audit] retain_days`) finds where the entries to keep start: the first one
     // at or after the cutoff, walking from the oldest still in the database.
     let micros = |t: time::OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap();
-    let expired_before = |cutoff: i64| datapact_audit::postgres::expired_before(&url, cutoff);
+    let expired_before = |cutoff: i64| log.expired_before(cutoff);
     assert_eq!(
         expired_before(0).await.unwrap(),
         2_048,

@@ -553,21 +553,12 @@ async fn expire_audit(state: &AppState) {
     let Some(days) = state.config.audit.retain_days else {
         return;
     };
-    let url = match state.config.storage.urls() {
-        Ok(Some(urls)) => urls.main,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the database URL for the log's retention");
-            return;
-        }
+    let datapact_audit::AuditLog::Postgres(log) = &*state.audit_log else {
+        return;
     };
     let cutoff = now() - time::Duration::days(i64::from(days));
     let cutoff_us = i64::try_from(cutoff.unix_timestamp_nanos() / 1000).unwrap_or(0);
-    let result = async {
-        let before = datapact_audit::postgres::expired_before(&url, cutoff_us).await?;
-        datapact_audit::postgres::archive(&url, None, before, datapact_audit::archive::DEFAULT_BUNDLE).await
-    }
-    .await;
+    let result = log.expire(cutoff_us).await;
     match result {
         Ok(done) if done.is_empty() => {}
         Ok(done) => tracing::info!(
