@@ -296,12 +296,11 @@ pub enum VaultStorage {
 
 /// Unwrapped data keys, with a generation per tenant that every key destruction advances: a
 /// key read from `keys.db` before a destruction is not put back into the cache after it.
-#[derive(Default)]
 struct KeyCache {
     keys: HashMap<(TenantId, u32), CachedKey>,
     generation: HashMap<TenantId, u64>,
     /// What the last-use times count from.
-    born: Option<std::time::Instant>,
+    born: std::time::Instant,
 }
 
 /// An unwrapped data key and when it was last used (seconds since the cache was made).
@@ -311,9 +310,17 @@ struct CachedKey {
 }
 
 impl KeyCache {
+    fn new() -> Self {
+        Self {
+            keys: HashMap::new(),
+            generation: HashMap::new(),
+            born: std::time::Instant::now(),
+        }
+    }
+
     /// Seconds since the cache was made: a coarse clock for last use.
     fn tick(&self) -> u64 {
-        self.born.map_or(0, |b| b.elapsed().as_secs())
+        self.born.elapsed().as_secs()
     }
 
     /// Forgets keys not used for `idle` or more; returns how many.
@@ -555,10 +562,7 @@ impl Vault {
                 shared: shared_secrets.is_some(),
                 provider,
                 signer,
-                deks: RwLock::new(KeyCache {
-                    born: Some(std::time::Instant::now()),
-                    ..KeyCache::default()
-                }),
+                deks: RwLock::new(KeyCache::new()),
                 active: RwLock::new(HashMap::new()),
                 key_lock: Mutex::new(()),
                 shred_fence: RwLock::new(()),
