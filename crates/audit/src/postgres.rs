@@ -36,6 +36,8 @@ use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
+use datapact_governance::{OrgId, TenantId};
+
 use crate::entry::{Entry, Event};
 use crate::log::{AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, gap_ms, sign};
 use crate::merkle::{self, Frontier, Hash, NodeSource};
@@ -103,6 +105,21 @@ CREATE TABLE audit_archived (
     sha256 TEXT,
     archived_at BIGINT NOT NULL
 );
+"#,
+    r#"
+-- One scope index entry per appended entry, not two: an entry of a tenant is found through
+-- the tenant index only, and an organization's entries are its own (tenant-less) ones plus
+-- those of each tenant it has had entries for, listed in audit_scopes (written once per new
+-- pair, not per entry).
+CREATE TABLE audit_scopes (
+    org TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    PRIMARY KEY (org, tenant)
+);
+INSERT INTO audit_scopes (org, tenant)
+SELECT DISTINCT org, tenant FROM audit_entries WHERE org IS NOT NULL AND tenant IS NOT NULL;
+DROP INDEX audit_entries_org;
+CREATE INDEX audit_entries_org_level ON audit_entries (org, idx) WHERE org IS NOT NULL AND tenant IS NULL;
 "#,
 ];
 
@@ -478,10 +495,10 @@ impl PgAuditLog {
             },
         };
         let limit = i64::try_from(q.limit.clamp(1, 100_000)).unwrap_or(100_000);
-        let mut sql = String::from("SELECT idx, leaf FROM audit_entries WHERE idx > $1");
         let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(after)];
+        // The filters other than the organization, as SQL on `audit_entries`.
+        let mut filters = String::new();
         for (col, v) in [
-            ("org", &q.org),
             ("tenant", &q.tenant),
             ("product", &q.product),
             ("action", &q.action),
@@ -490,17 +507,48 @@ impl PgAuditLog {
         ] {
             if let Some(v) = v {
                 args.push(Box::new(v.clone()));
-                sql.push_str(&format!(" AND {col} = ${}", args.len()));
+                filters.push_str(&format!(" AND {col} = ${}", args.len()));
             }
         }
         for (op, t) in [(">=", q.since), ("<", q.until)] {
             if let Some(t) = t {
                 args.push(Box::new(micros(t)));
-                sql.push_str(&format!(" AND time {op} ${}", args.len()));
+                filters.push_str(&format!(" AND time {op} ${}", args.len()));
             }
         }
         args.push(Box::new(limit));
-        sql.push_str(&format!(" ORDER BY idx LIMIT ${}", args.len()));
+        let lim = args.len();
+        let sql = match &q.org {
+            None => format!("SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} ORDER BY idx LIMIT ${lim}"),
+            // A tenant's entries: its index, in order.
+            Some(org) if q.tenant.is_some() => {
+                args.push(Box::new(org.clone()));
+                let o = args.len();
+                format!(
+                    "SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} AND org = ${o} ORDER BY idx LIMIT ${lim}"
+                )
+            }
+            // An organization's: its own entries and each of its tenants' (listed in
+            // audit_scopes), the first `limit` of each merged; the work is bounded by
+            // (tenants + 1) × limit index entries.
+            Some(org) => {
+                args.push(Box::new(org.clone()));
+                let o = args.len();
+                format!(
+                    "SELECT e.idx, e.leaf FROM audit_entries e WHERE e.idx IN (
+                       SELECT idx FROM (
+                         (SELECT idx FROM audit_entries
+                          WHERE org = ${o} AND tenant IS NULL AND idx > $1{filters} ORDER BY idx LIMIT ${lim})
+                         UNION ALL
+                         (SELECT t.idx FROM audit_scopes s CROSS JOIN LATERAL (
+                            SELECT idx FROM audit_entries
+                            WHERE tenant = s.tenant AND org = ${o} AND idx > $1{filters} ORDER BY idx LIMIT ${lim}) t
+                          WHERE s.org = ${o})
+                       ) u ORDER BY idx LIMIT ${lim})
+                     ORDER BY e.idx"
+                )
+            }
+        };
         let mut c = self.pool.get().await.map_err(pool_error)?;
         let tx = c.build_transaction().read_only(true).start().await.map_err(pg)?;
         tx.batch_execute(&format!("SET LOCAL statement_timeout = '{READ_TIMEOUT}'"))
@@ -630,6 +678,13 @@ struct Head {
     measured_at: i64,
 }
 
+impl Head {
+    /// Whether its clock offset is recent enough to number entries by.
+    fn fresh(&self) -> bool {
+        local_micros() - self.measured_at < OFFSET_FOR_US
+    }
+}
+
 /// How long a measured clock offset is trusted before the head is read under its lock again
 /// (which measures it afresh).
 const OFFSET_FOR_US: i64 = 10_000_000;
@@ -638,41 +693,135 @@ fn local_micros() -> i64 {
     micros(OffsetDateTime::now_utc())
 }
 
-/// This node's writer: commits what is queued in batches, one at a time.
+/// This node's writer: commits what is queued in batches, one at a time. While a batch is
+/// written on the head this node knows, what arrives meanwhile is numbered on the head that
+/// batch leaves, so the next batch is ready to go the moment the database answers (the
+/// database work stays one batch at a time; the numbering, hashing and packing no longer
+/// waits for it).
 async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(Event, Reply)>, size: Arc<AtomicU64>) {
-    let mut head: Option<Head> = None;
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
+    let mut w = Writer {
+        head: None,
+        known: KnownScopes::default(),
+        size,
+    };
+    // Received, not yet numbered, in arrival order.
+    let mut waiting: Vec<(Event, Reply)> = Vec::new();
+    // The next batch, numbered while the one before it was written.
+    let mut ready: Option<Numbered> = None;
+    let mut open = true;
+    loop {
+        let mut current = match ready.take() {
+            Some(n) => n,
+            None => {
+                if waiting.is_empty() {
+                    match rx.recv().await {
+                        Some(item) => waiting.push(item),
+                        None => return,
+                    }
+                }
+                drain(&mut rx, &mut waiting, MAX_BATCH);
+                let batch = std::mem::take(&mut waiting);
+                match w.head.clone() {
+                    // While this node was the last to append, it knows the head: one
+                    // statement that checks the head is still where it left it.
+                    Some(h) if h.fresh() => Numbered::on(h, batch),
+                    // Otherwise (another node appended, or on the first batch) the head is
+                    // read under its lock.
+                    _ => {
+                        let result = commit(&pool, &events_of(&batch), &w.known).await;
+                        w.settle(batch, result);
+                        continue;
+                    }
+                }
+            }
+        };
+        let mut more = Vec::new();
+        drain(&mut rx, &mut more, MAX_BATCH.saturating_sub(current.batch.len()));
+        for item in more {
+            current.push(item);
+        }
+        if current.broken {
+            waiting.splice(0..0, current.batch);
+            w.head = None;
+            continue;
+        }
+        let mut next = Numbered::on(current.leaves(), Vec::new());
+        let written = {
+            let write = write_known(&pool, &mut current, &w.known);
+            tokio::pin!(write);
+            loop {
+                tokio::select! {
+                    biased;
+                    r = &mut write => break r,
+                    item = rx.recv(), if open && next.batch.len() < MAX_BATCH => match item {
+                        Some(item) => next.push(item),
+                        None => open = false,
+                    },
+                }
+            }
+        };
+        match written {
+            Ok(Some(committed)) => {
+                w.settle(current.batch, Ok(committed));
+                if !next.batch.is_empty() && !next.broken && next.base.fresh() {
+                    ready = Some(next);
+                } else {
+                    waiting.extend(next.batch);
+                }
+            }
+            // Another node appended since: this batch takes the locked path, and what came
+            // meanwhile is numbered again after it.
+            Ok(None) => {
+                let result = commit(&pool, &events_of(&current.batch), &w.known).await;
+                w.settle(current.batch, result);
+                waiting.extend(next.batch);
+            }
+            Err(e) => {
+                w.settle(current.batch, Err(e));
+                waiting.extend(next.batch);
             }
         }
-        let events: Vec<&Event> = batch.iter().map(|(e, _)| e).collect();
-        // While this node was the last to append, it knows the head: one statement that
-        // checks the head is still where it left it; otherwise (another node appended, or on
-        // the first batch) the head is read under its lock.
-        let result = match &head {
-            Some(h) if local_micros() - h.measured_at < OFFSET_FOR_US => match commit_known(&pool, &events, h).await {
-                Ok(Some(done)) => Ok(done),
-                Ok(None) => commit(&pool, &events).await,
-                Err(e) => Err(e),
-            },
-            _ => commit(&pool, &events).await,
-        };
+    }
+}
+
+fn events_of(batch: &[(Event, Reply)]) -> Vec<&Event> {
+    batch.iter().map(|(e, _)| e).collect()
+}
+
+/// Moves what is queued into `into`, up to `max` items.
+fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<(Event, Reply)>, into: &mut Vec<(Event, Reply)>, max: usize) {
+    while into.len() < max {
+        match rx.try_recv() {
+            Ok(item) => into.push(item),
+            Err(_) => break,
+        }
+    }
+}
+
+/// What the writer knows between batches.
+struct Writer {
+    /// The head as this node's last commit left it (`None`: read it under its lock).
+    head: Option<Head>,
+    known: KnownScopes,
+    size: Arc<AtomicU64>,
+}
+
+impl Writer {
+    /// Answers a batch's callers with its outcome and takes in the head it left.
+    fn settle(&mut self, batch: Vec<(Event, Reply)>, result: Result<Committed, AuditError>) {
         match result {
-            Ok((entries, new_head)) => {
+            Ok(Committed { entries, head, scopes }) => {
                 if let Some(last) = entries.last() {
-                    size.fetch_max(last.index + 1, Ordering::SeqCst);
+                    self.size.fetch_max(last.index + 1, Ordering::SeqCst);
                 }
-                head = Some(new_head);
+                self.known.learn(&scopes);
+                self.head = Some(head);
                 for ((_, reply), entry) in batch.into_iter().zip(entries) {
                     let _ = reply.send(Ok(entry));
                 }
             }
             Err(e) => {
-                head = None;
+                self.head = None;
                 tracing::error!(error = %e, entries = batch.len(), "audit append failed; the operations are refused");
                 let msg = e.to_string();
                 let unavailable = matches!(e, AuditError::Unavailable(_));
@@ -688,8 +837,71 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
     }
 }
 
+/// A batch numbered, item by item as it arrives, on a head this node expects: positions from
+/// the head's size, times from the database's clock as this node estimates it (never before
+/// the entry before).
+struct Numbered {
+    base: Head,
+    batch: Vec<(Event, Reply)>,
+    rows: Rows,
+    entries: Vec<Entry>,
+    frontier: Frontier,
+    /// An entry could not be numbered: the batch takes the locked path instead.
+    broken: bool,
+}
+
+impl Numbered {
+    fn on(base: Head, batch: Vec<(Event, Reply)>) -> Self {
+        let mut n = Numbered {
+            frontier: base.frontier.clone(),
+            rows: Rows {
+                last_time: base.last_time,
+                ..Rows::default()
+            },
+            base,
+            batch: Vec::with_capacity(batch.len()),
+            entries: Vec::with_capacity(batch.len()),
+            broken: false,
+        };
+        for item in batch {
+            n.push(item);
+        }
+        n
+    }
+
+    fn push(&mut self, item: (Event, Reply)) {
+        if !self.broken {
+            let now_us = (local_micros() + self.base.offset_us).max(self.rows.last_time);
+            let numbered = from_micros(now_us).and_then(|time| {
+                let entry = Entry {
+                    index: self.frontier.size(),
+                    time,
+                    event: item.0.clone(),
+                };
+                self.rows.push(&mut self.frontier, &entry, &entry.leaf())?;
+                Ok(entry)
+            });
+            match numbered {
+                Ok(entry) => self.entries.push(entry),
+                Err(_) => self.broken = true,
+            }
+        }
+        self.batch.push(item);
+    }
+
+    /// The head this batch leaves once written.
+    fn leaves(&self) -> Head {
+        Head {
+            frontier: self.frontier.clone(),
+            last_time: self.rows.last_time,
+            offset_us: self.base.offset_us,
+            measured_at: self.base.measured_at,
+        }
+    }
+}
+
 /// A batch's writes in one statement: its entries, the hashes it adds to tiles (one part per
-/// tile it touches), the new head.
+/// tile it touches), the organization and tenant pairs not yet listed, the new head.
 const WRITE_BATCH: &str = "WITH entries AS (
     INSERT INTO audit_entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
     SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -697,6 +909,9 @@ const WRITE_BATCH: &str = "WITH entries AS (
 ), parts AS (
     INSERT INTO audit_tile_parts (level, idx, start, hashes)
     SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::int4[], $13::bytea[])
+), scopes AS (
+    INSERT INTO audit_scopes (org, tenant) SELECT * FROM UNNEST($17::text[], $18::text[])
+    ON CONFLICT DO NOTHING
 )
 UPDATE audit_head SET size = $14, frontier = $15, last_time = $16 WHERE id = 1";
 
@@ -719,6 +934,10 @@ const WRITE_KNOWN: &str = "WITH head AS (
     INSERT INTO audit_tile_parts (level, idx, start, hashes)
     SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::int4[], $13::bytea[])
     WHERE EXISTS (SELECT 1 FROM head)
+), scopes AS (
+    INSERT INTO audit_scopes (org, tenant) SELECT * FROM UNNEST($18::text[], $19::text[])
+    WHERE EXISTS (SELECT 1 FROM head)
+    ON CONFLICT DO NOTHING
 )
 SELECT count(*) FROM head";
 
@@ -747,6 +966,8 @@ struct Rows {
     /// What the batch appends to each tile, in tile order (tiles only grow at the right edge).
     appended: std::collections::BTreeMap<(u32, u64), (u64, Vec<u8>)>,
     last_time: i64,
+    /// The organization and tenant pairs of the batch's entries.
+    scopes: std::collections::BTreeSet<(OrgId, TenantId)>,
 }
 
 impl Rows {
@@ -764,6 +985,9 @@ impl Rows {
         self.idx.push(stored(entry.index)?);
         self.times.push(time);
         self.last_time = self.last_time.max(time);
+        if let (Some(o), Some(t)) = (entry.event.org, entry.event.tenant) {
+            self.scopes.insert((o, t));
+        }
         self.org.push(entry.event.org.map(|o| o.to_string()));
         self.tenant.push(entry.event.tenant.map(|t| t.to_string()));
         self.product
@@ -803,10 +1027,26 @@ impl Rows {
         Ok(t)
     }
 
-    /// Writes the rows and moves the head to `frontier`, in `tx`.
-    async fn write(mut self, tx: &deadpool_postgres::Transaction<'_>, frontier: &Frontier) -> Result<(), AuditError> {
+    /// The batch's organization and tenant pairs that `known` does not hold, as two columns.
+    fn scope_columns(&self, known: &KnownScopes) -> (Vec<String>, Vec<String>) {
+        self.scopes
+            .iter()
+            .filter(|p| !known.0.contains(*p))
+            .map(|(o, t)| (o.to_string(), t.to_string()))
+            .unzip()
+    }
+
+    /// Writes the rows and moves the head to `frontier`, in `tx`; gives back the batch's scope
+    /// pairs (listed once `tx` commits).
+    async fn write(
+        mut self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        frontier: &Frontier,
+        known: &KnownScopes,
+    ) -> Result<std::collections::BTreeSet<(OrgId, TenantId)>, AuditError> {
         let write = tx.prepare_cached(WRITE_BATCH).await.map_err(pg)?;
         let t = self.tile_columns()?;
+        let (scope_orgs, scope_tenants) = self.scope_columns(known);
         tx.execute(
             &write,
             &[
@@ -826,6 +1066,8 @@ impl Rows {
                 &stored(frontier.size())?,
                 &frontier.to_bytes(),
                 &self.last_time,
+                &scope_orgs,
+                &scope_tenants,
             ],
         )
         .await
@@ -837,7 +1079,24 @@ impl Rows {
                 .await
                 .map_err(pg)?;
         }
-        Ok(())
+        Ok(self.scopes)
+    }
+}
+
+/// The organization and tenant pairs a node knows are listed in `audit_scopes` (it wrote them,
+/// or saw them written), so a batch lists only new pairs; forgotten when it grows past
+/// [`KNOWN_SCOPES_MAX`] (a pair written twice is a no-op).
+#[derive(Default)]
+struct KnownScopes(std::collections::HashSet<(OrgId, TenantId)>);
+
+const KNOWN_SCOPES_MAX: usize = 200_000;
+
+impl KnownScopes {
+    fn learn(&mut self, pairs: &std::collections::BTreeSet<(OrgId, TenantId)>) {
+        if self.0.len() + pairs.len() > KNOWN_SCOPES_MAX {
+            self.0.clear();
+        }
+        self.0.extend(pairs.iter().copied());
     }
 }
 
@@ -874,16 +1133,15 @@ fn number(events: &[&Event], frontier: &mut Frontier, now_us: i64) -> Result<(Ro
     Ok((rows, entries))
 }
 
-/// One batch on a head this node knows (its own last commit), in one statement: no lock to
+/// A batch numbered on the head this node knows (its own last commit), in one statement: no lock to
 /// take first, no transaction to open. `Ok(None)` when another node appended since (nothing
 /// was written; the caller takes the locked path).
-async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Option<(Vec<Entry>, Head)>, AuditError> {
-    let mut frontier = head.frontier.clone();
-    let expected = stored(frontier.size())?;
-    // The database's clock as this node estimates it, never before the entry before.
-    let now_us = (local_micros() + head.offset_us).max(head.last_time);
-    let (mut rows, entries) = number(events, &mut frontier, now_us)?;
+async fn write_known(pool: &Pool, n: &mut Numbered, known: &KnownScopes) -> Result<Option<Committed>, AuditError> {
+    let expected = stored(n.base.frontier.size())?;
+    let (frontier, now_us) = (n.frontier.clone(), n.rows.last_time);
+    let rows = &mut n.rows;
     let t = rows.tile_columns()?;
+    let (scope_orgs, scope_tenants) = rows.scope_columns(known);
     let c = pool.get().await.map_err(pool_error)?;
     let write = c.prepare_cached(WRITE_KNOWN).await.map_err(pg)?;
     let moved = c
@@ -907,6 +1165,8 @@ async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Opt
                 &frontier.to_bytes(),
                 &now_us,
                 &expected,
+                &scope_orgs,
+                &scope_tenants,
             ],
         )
         .await;
@@ -926,20 +1186,23 @@ async fn commit_known(pool: &Pool, events: &[&Event], head: &Head) -> Result<Opt
             tracing::warn!(error = %e, "cannot fold filled tiles; they stay in parts");
         }
     }
-    Ok(Some((
-        entries,
-        Head {
-            frontier,
-            last_time: now_us,
-            offset_us: head.offset_us,
-            measured_at: head.measured_at,
-        },
-    )))
+    Ok(Some(Committed {
+        entries: std::mem::take(&mut n.entries),
+        head: n.leaves(),
+        scopes: std::mem::take(&mut n.rows.scopes),
+    }))
+}
+
+/// A committed batch: its entries, the head after it, the scope pairs now listed.
+struct Committed {
+    entries: Vec<Entry>,
+    head: Head,
+    scopes: std::collections::BTreeSet<(OrgId, TenantId)>,
 }
 
 /// One batch: lock the head, number the entries, insert them and the subtree hashes they
 /// complete, move the head, commit.
-async fn commit(pool: &Pool, events: &[&Event]) -> Result<(Vec<Entry>, Head), AuditError> {
+async fn commit(pool: &Pool, events: &[&Event], known: &KnownScopes) -> Result<Committed, AuditError> {
     let mut c = pool.get().await.map_err(pool_error)?;
     let tx = c.transaction().await.map_err(pg)?;
     let asked = local_micros();
@@ -959,19 +1222,20 @@ async fn commit(pool: &Pool, events: &[&Event]) -> Result<(Vec<Entry>, Head), Au
         .ok_or_else(|| AuditError::Corrupt("the stored right edge of the tree does not match its size".into()))?;
     let now_us = head.get::<_, i64>(3).max(head.get(2));
     let (rows, entries) = number(events, &mut frontier, now_us)?;
-    rows.write(&tx, &frontier).await?;
+    let scopes = rows.write(&tx, &frontier, known).await?;
     tx.commit().await.map_err(pg)?;
     let db_now: i64 = head.get(3);
     let offset_us = db_now - (asked + (answered - asked) / 2);
-    Ok((
+    Ok(Committed {
         entries,
-        Head {
+        head: Head {
             frontier,
             last_time: now_us,
             offset_us,
             measured_at: answered,
         },
-    ))
+        scopes,
+    })
 }
 
 /// What [`import_sqlite`] moved.
@@ -1079,7 +1343,7 @@ pub async fn import_sqlite(path: &std::path::Path, url: &str, progress: &dyn Fn(
             rows.push(&mut frontier, &entry, &leaf)?;
         }
         let tx = c.transaction().await.map_err(pg)?;
-        rows.write(&tx, &frontier).await?;
+        rows.write(&tx, &frontier, &KnownScopes::default()).await?;
         tx.commit().await.map_err(pg)?;
         progress(frontier.size());
     }

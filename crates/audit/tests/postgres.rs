@@ -556,9 +556,10 @@ async fn scoped_queries_page_through_a_scope() {
         .await
         .unwrap();
     let (a, b) = (OrgId::generate(), OrgId::generate());
-    let (ta, tb) = (TenantId::generate(), TenantId::generate());
+    let (ta, tb, ta2) = (TenantId::generate(), TenantId::generate(), TenantId::generate());
     let mut mine = Vec::new();
     let mut all_a = Vec::new();
+    let mut all_b = Vec::new();
     let mut denied_a = Vec::new();
     let append = |org, tenant, n| {
         let log = &log;
@@ -566,8 +567,10 @@ async fn scoped_queries_page_through_a_scope() {
     };
     for n in 0..450 {
         // Three scopes in turn, then two.
+        // Organization `a` has two tenants and entries of its own.
         let (org, tenant) = match (n < 300, n % 3, n % 2) {
             (true, 0, _) | (false, _, 0) => (a, Some(ta)),
+            (true, 1, _) if n % 4 == 1 => (a, Some(ta2)),
             (true, 1, _) => (b, Some(tb)),
             (true, _, _) => (a, None),
             (false, _, _) => (b, None),
@@ -575,6 +578,9 @@ async fn scoped_queries_page_through_a_scope() {
         let i = append(org, tenant, n).await;
         if tenant == Some(ta) {
             mine.push(i);
+        }
+        if org == b {
+            all_b.push(i);
         }
         if org == a {
             all_a.push(i);
@@ -616,10 +622,15 @@ async fn scoped_queries_page_through_a_scope() {
     };
     assert_eq!(pages(by_tenant.clone()).await, mine);
     assert_eq!(pages(by_org.clone()).await, all_a);
+    let by_org_b = Query {
+        org: Some(b.to_string()),
+        ..Query::default()
+    };
+    assert_eq!(pages(by_org_b).await, all_b);
     // With other filters.
     let denied = pages(Query {
         outcome: Some("denied".into()),
-        ..by_org
+        ..by_org.clone()
     })
     .await;
     assert!(!denied_a.is_empty());
@@ -632,5 +643,41 @@ async fn scoped_queries_page_through_a_scope() {
         .await,
         Vec::<u64>::new()
     );
+    // A tenant named with its organization, and with another's.
+    let tenant_in = |org: OrgId| Query {
+        org: Some(org.to_string()),
+        ..by_tenant.clone()
+    };
+    assert_eq!(pages(tenant_in(a)).await, mine);
+    assert!(pages(tenant_in(b)).await.is_empty());
+
+    // Another node appends for a tenant of `a` this node has not met: its query sees them.
+    let other = PgAuditLog::connect(&url, "datapact.test/scopes", signer())
+        .await
+        .unwrap();
+    let ta3 = TenantId::generate();
+    for n in 0..5 {
+        all_a.push(other.append(event(a, Some(ta3), n)).await.unwrap().index);
+    }
+    other.close().await;
+    assert_eq!(pages(by_org.clone()).await, all_a);
     log.close().await;
+
+    // A log written before organizations' tenants were listed (schema 2: one index per
+    // scope column) lists them when it migrates, and answers the same.
+    cluster
+        .sql(
+            &url,
+            "DROP TABLE audit_scopes; DROP INDEX audit_entries_org_level;
+             CREATE INDEX audit_entries_org ON audit_entries (org, idx) WHERE org IS NOT NULL;
+             UPDATE datapact_audit_schema SET version = 2",
+        )
+        .await
+        .unwrap();
+    let migrated = PgAuditLog::connect(&url, "datapact.test/scopes", signer())
+        .await
+        .unwrap();
+    let all = migrated.query(&Query { limit: 1000, ..by_org }).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.index).collect::<Vec<_>>(), all_a);
+    migrated.close().await;
 }
