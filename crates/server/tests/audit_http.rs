@@ -597,3 +597,76 @@ async fn changes_and_deletes_are_decided_like_writes() {
     }
     w.s.stop().await;
 }
+
+/// `[audit] retain_days` on a server: its sweep drops whole bundles of entries older than that
+/// (covered by a signed checkpoint), keeps their tiles, and the log still verifies. PostgreSQL
+/// only; the embedded log refuses the setting (its file is the vendor's to archive).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_sweep_drops_audit_entries_past_their_retention() {
+    use std::sync::Arc;
+
+    use datapact_audit::{Action, Actor, Event, Outcome, PgAuditLog};
+    use datapact_server::Config;
+
+    if !common::postgres() {
+        let err =
+            Config::parse("[audit]\nretain_days = 1\n", "datapact.toml").expect_err("refused on the embedded backend");
+        assert!(err.to_string().contains("audit.retain_days"), "{err}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.audit.retain_days = Some(1);
+    config.audit.checkpoint_interval_seconds = 1;
+    config.lifecycle.sweep_interval_seconds = 1;
+    let s = TestServer::start_in(tmp.path(), config).await;
+    let url = common::database_url(tmp.path()).unwrap();
+
+    // A bundle's worth of entries and some, appended beside the server (as another node
+    // would), the first bundle's made 400 days old.
+    let bundle = datapact_audit::archive::DEFAULT_BUNDLE;
+    let signer: Arc<dyn datapact_audit::CheckpointSigner> = Arc::new(ed25519_dalek::SigningKey::from_bytes(&[9; 32]));
+    let other = Arc::new(PgAuditLog::connect(&url, "other", signer).await.unwrap());
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let log = Arc::clone(&other);
+            tokio::spawn(async move {
+                for _ in 0..(bundle + 1024) / 32 {
+                    log.append(Event::new(Actor::system(), Action::RetentionSweep, Outcome::Allowed))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    other.close().await;
+    let first = || async {
+        let (status, v) = s.get("/v1/audit/entries?limit=1", common::ADMIN_KEY).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["items"][0]["index"].as_u64().unwrap()
+    };
+    assert_eq!(first().await, 0);
+    common::pg_sql(
+        &url,
+        &format!("UPDATE audit_entries SET time = time - 400::bigint * 86400 * 1000000 WHERE idx < {bundle}"),
+    )
+    .await;
+
+    // The sweep runs each second once a checkpoint covers the bundle: then the oldest entry
+    // readable is the first after it.
+    let mut oldest = 0;
+    for _ in 0..300 {
+        oldest = first().await;
+        if oldest != 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(oldest, bundle, "the first bundle, and only it, is dropped");
+    let report = common::verify_log(tmp.path()).await;
+    assert!(report.entries >= bundle + 1024, "{report:?}");
+    s.stop().await;
+}
