@@ -294,6 +294,25 @@ impl Catalog {
     }
 }
 
+/// Whether `c` is a data category as records carry them: dot-separated lowercase words
+/// (`user.contact.email`), each starting with a letter, at most 128 bytes.
+pub fn valid_category(c: &str) -> bool {
+    c.len() <= 128
+        && c.split('.').all(|part| {
+            part.starts_with(|ch: char| ch.is_ascii_lowercase())
+                && part
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        })
+}
+
+/// Whether a record's category `c` is `scope` or below it (`user.contact` covers
+/// `user.contact.email`, not `user.contacts`).
+pub fn category_within(c: &str, scope: &str) -> bool {
+    c.strip_prefix(scope)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -382,16 +382,6 @@ fn record_aad(tenant: TenantId, id: RecordId, version: u64, key_version: u32) ->
     format!("datapact.record/v1|{tenant}|{id}|{version}|{key_version}").into_bytes()
 }
 
-fn valid_category(c: &str) -> bool {
-    c.len() <= 128
-        && c.split('.').all(|part| {
-            part.starts_with(|ch: char| ch.is_ascii_lowercase())
-                && part
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
-        })
-}
-
 const MAX_CATEGORIES: usize = 32;
 const MAX_METADATA_BYTES: usize = 4096;
 
@@ -820,7 +810,7 @@ impl Vault {
             });
         }
         for (i, c) in categories.iter().enumerate() {
-            if !valid_category(c) {
+            if !datapact_governance::catalog::valid_category(c) {
                 return Err(VaultError::Invalid {
                     field: format!("{prefix}categories[{i}]"),
                     message: format!("`{c}` is not a dotted category label like `user.contact.email`"),

@@ -1,0 +1,461 @@
+//! How a candidate record becomes a training item, or is left out with its reasons counted.
+//!
+//! The order of the steps is the order of their cost: the tenant, data kind and category
+//! filters and the per-tenant cap look at metadata only; the decision point's answer is the
+//! caller's (it decides with the record's tenant, product, data kind and the dataset's
+//! region); the PII scan and the digest run only for records still in.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use datapact_governance::catalog::category_within;
+use datapact_governance::{DataKind, Reason, RecordId, TenantId};
+use datapact_pii::{Analyzer, Operator, Options, Pseudonymizer, anonymize};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::spec::{PiiMinimization, ValidSpec};
+
+/// A record offered to a dataset, as the vault holds it (content decrypted).
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    /// The record.
+    pub id: RecordId,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its data kind.
+    pub data_kind: DataKind,
+    /// Its data categories.
+    pub categories: &'a [String],
+    /// Its content.
+    pub content: &'a [u8],
+}
+
+/// One line of a dataset: what a training job reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    /// The record it came from.
+    pub id: RecordId,
+    /// The tenant's pseudonym in this dataset (never the tenant's id).
+    pub shard: String,
+    /// The record's data kind.
+    pub data_kind: DataKind,
+    /// The record's data categories.
+    pub categories: Vec<String>,
+    /// The content, minimized.
+    pub content: String,
+}
+
+impl Item {
+    /// The item as one NDJSON line (with its newline): what an export streams, and what the
+    /// dataset's digest is computed over.
+    pub fn line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_default();
+        line.push(b'\n');
+        line
+    }
+}
+
+/// What became of a candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Considered {
+    /// In the dataset, as this item.
+    Included(Item),
+    /// Left out, with every reason code that applied.
+    Excluded(Vec<String>),
+    /// Its minimized content is already in the dataset.
+    Deduplicated,
+    /// Its tenant already has `max_records_per_tenant` items.
+    Capped,
+}
+
+/// One tenant's part of a dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantLine {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Its pseudonym in this dataset.
+    pub shard: String,
+    /// Records of it included.
+    pub included: u64,
+}
+
+/// The counts a manifest shows, and the digest of the included items in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Records offered.
+    pub candidates: u64,
+    /// Items in the dataset.
+    pub included: u64,
+    /// Records left out.
+    pub excluded_records: u64,
+    /// Records left out, under each reason code they got (a record can count under several).
+    pub excluded: BTreeMap<String, u64>,
+    /// Records whose minimized content was already in.
+    pub deduplicated: u64,
+    /// Records left out by the per-tenant cap.
+    pub capped: u64,
+    /// Personal data replaced in included items, by entity type.
+    pub pii_masked: BTreeMap<String, u64>,
+    /// Per tenant with items, in tenant order.
+    pub tenants: Vec<TenantLine>,
+    /// SHA-256 (hex) of the included items' NDJSON lines, in the order they were included.
+    pub digest: String,
+}
+
+/// Builds one dataset: offer it every candidate, in a stable order, then take its summary.
+pub struct Builder<'a> {
+    spec: &'a ValidSpec,
+    analyzer: &'a Analyzer,
+    /// Keys the tenants' pseudonyms (one secret per dataset).
+    shard_key: aws_lc_rs::hmac::Key,
+    tenants: Option<BTreeSet<TenantId>>,
+    seen: HashSet<[u8; 32]>,
+    per_tenant: HashMap<TenantId, (String, u64)>,
+    digest: Sha256,
+    summary: Summary,
+}
+
+/// Own reason codes, beside the decision point's.
+pub mod reasons {
+    /// The record's tenant is not one the dataset names.
+    pub const TENANT_NOT_REQUESTED: &str = "tenant_not_requested";
+    /// The record's data kind is not one the dataset reads.
+    pub const DATA_KIND_NOT_REQUESTED: &str = "data_kind_not_requested";
+    /// No category of the record is within `categories.include`.
+    pub const CATEGORY_NOT_INCLUDED: &str = "category_not_included";
+    /// A category of the record is within `categories.exclude`.
+    pub const CATEGORY_EXCLUDED: &str = "category_excluded";
+    /// The content is not UTF-8 text.
+    pub const NOT_TEXT: &str = "not_text";
+    /// `minimization.pii = "drop"` and the PII engine found personal data.
+    pub const PERSONAL_DATA_FOUND: &str = "personal_data_found";
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for `spec`, scanning with `analyzer`; `shard_secret` is the dataset's own
+    /// (its tenants' pseudonyms mean nothing outside it).
+    pub fn new(spec: &'a ValidSpec, analyzer: &'a Analyzer, shard_secret: &[u8; 32]) -> Self {
+        Builder {
+            spec,
+            analyzer,
+            shard_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, shard_secret),
+            tenants: spec.asked.tenants.as_ref().map(|t| t.iter().copied().collect()),
+            seen: HashSet::new(),
+            per_tenant: HashMap::new(),
+            digest: Sha256::new(),
+            summary: Summary {
+                candidates: 0,
+                included: 0,
+                excluded_records: 0,
+                excluded: BTreeMap::new(),
+                deduplicated: 0,
+                capped: 0,
+                pii_masked: BTreeMap::new(),
+                tenants: Vec::new(),
+                digest: String::new(),
+            },
+        }
+    }
+
+    /// The tenant's pseudonym in this dataset.
+    pub fn shard_of(&self, tenant: TenantId) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.shard_key, tenant.to_string().as_bytes());
+        format!("shard_{}", hex::encode(&tag.as_ref()[..8]))
+    }
+
+    /// Offers one record, with the decision point's answer for it (`allowed`, and its reasons:
+    /// the failures when denied).
+    pub fn consider(&mut self, c: Candidate<'_>, allowed: bool, decision_reasons: &[Reason]) -> Considered {
+        self.summary.candidates += 1;
+        let mut why: Vec<String> = Vec::new();
+        if self.tenants.as_ref().is_some_and(|t| !t.contains(&c.tenant)) {
+            why.push(reasons::TENANT_NOT_REQUESTED.into());
+        }
+        if !self.spec.data_kinds.contains(&c.data_kind) {
+            why.push(reasons::DATA_KIND_NOT_REQUESTED.into());
+        }
+        let filter = &self.spec.asked.categories;
+        if !filter.include.is_empty()
+            && !c
+                .categories
+                .iter()
+                .any(|cat| filter.include.iter().any(|scope| category_within(cat, scope)))
+        {
+            why.push(reasons::CATEGORY_NOT_INCLUDED.into());
+        }
+        if c.categories
+            .iter()
+            .any(|cat| filter.exclude.iter().any(|scope| category_within(cat, scope)))
+        {
+            why.push(reasons::CATEGORY_EXCLUDED.into());
+        }
+        if !allowed {
+            why.extend(decision_reasons.iter().map(code_name));
+        }
+        let text = std::str::from_utf8(c.content);
+        if text.is_err() {
+            why.push(reasons::NOT_TEXT.into());
+        }
+        if !why.is_empty() {
+            return self.exclude(why);
+        }
+        let cap = self.spec.asked.minimization.max_records_per_tenant;
+        if let (Some(cap), Some((_, n))) = (cap, self.per_tenant.get(&c.tenant))
+            && *n >= cap
+        {
+            self.summary.capped += 1;
+            return Considered::Capped;
+        }
+        let text = text.unwrap_or_default();
+        let (content, masked) = match self.spec.asked.minimization.pii {
+            PiiMinimization::Off => (text.to_string(), Vec::new()),
+            mode => {
+                let spans = self.analyzer.analyze(text, &Options::default());
+                if spans.is_empty() {
+                    (text.to_string(), spans)
+                } else if mode == PiiMinimization::Drop {
+                    return self.exclude(vec![reasons::PERSONAL_DATA_FOUND.into()]);
+                } else {
+                    match anonymize(text, &spans, &Operator::Replace, &mut Pseudonymizer::new()) {
+                        Ok(masked) => (masked, spans),
+                        // Replace never fails; were it to, nothing unmasked enters.
+                        Err(_) => return self.exclude(vec![reasons::PERSONAL_DATA_FOUND.into()]),
+                    }
+                }
+            }
+        };
+        if self.spec.asked.minimization.dedup && !self.seen.insert(Sha256::digest(content.as_bytes()).into()) {
+            self.summary.deduplicated += 1;
+            return Considered::Deduplicated;
+        }
+        for s in &masked {
+            *self
+                .summary
+                .pii_masked
+                .entry(s.entity.as_str().to_string())
+                .or_default() += 1;
+        }
+        let shard = match self.per_tenant.get_mut(&c.tenant) {
+            Some((shard, n)) => {
+                *n += 1;
+                shard.clone()
+            }
+            None => {
+                let shard = self.shard_of(c.tenant);
+                self.per_tenant.insert(c.tenant, (shard.clone(), 1));
+                shard
+            }
+        };
+        let item = Item {
+            id: c.id,
+            shard,
+            data_kind: c.data_kind,
+            categories: c.categories.to_vec(),
+            content,
+        };
+        self.digest.update(item.line());
+        self.summary.included += 1;
+        Considered::Included(item)
+    }
+
+    fn exclude(&mut self, why: Vec<String>) -> Considered {
+        self.summary.excluded_records += 1;
+        for code in &why {
+            *self.summary.excluded.entry(code.clone()).or_default() += 1;
+        }
+        Considered::Excluded(why)
+    }
+
+    /// The counts so far (the digest of the items so far).
+    pub fn summary(&self) -> Summary {
+        let mut s = self.summary.clone();
+        let mut tenants: Vec<TenantLine> = self
+            .per_tenant
+            .iter()
+            .map(|(t, (shard, n))| TenantLine {
+                tenant: *t,
+                shard: shard.clone(),
+                included: *n,
+            })
+            .collect();
+        tenants.sort_by_key(|l| l.tenant);
+        s.tenants = tenants;
+        s.digest = hex::encode(self.digest.clone().finalize());
+        s
+    }
+}
+
+/// A reason code's wire name.
+fn code_name(r: &Reason) -> String {
+    match serde_json::to_value(r.code) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "denied".into(),
+    }
+}
+
+/// The digest a training job computes over what it read: SHA-256 of the NDJSON lines in order.
+pub fn digest_of_lines<'l>(lines: impl IntoIterator<Item = &'l [u8]>) -> String {
+    let mut d = Sha256::new();
+    for l in lines {
+        d.update(l);
+    }
+    hex::encode(d.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::DatasetSpec;
+    use datapact_governance::{Catalog, ReasonCode};
+    use serde_json::json;
+
+    fn valid(v: serde_json::Value) -> ValidSpec {
+        let mut base = json!({"name": "d", "product": "communications-mining",
+                              "purpose": "vendor_training", "region": "eu"});
+        for (k, x) in v.as_object().unwrap() {
+            base[k] = x.clone();
+        }
+        serde_json::from_value::<DatasetSpec>(base)
+            .unwrap()
+            .validate(&Catalog::builtin().unwrap(), &["eu".to_string()])
+            .unwrap()
+    }
+
+    fn cand<'a>(tenant: TenantId, cats: &'a [String], content: &'a str) -> Candidate<'a> {
+        Candidate {
+            id: RecordId::generate(),
+            tenant,
+            data_kind: DataKind::DesignTime,
+            categories: cats,
+            content: content.as_bytes(),
+        }
+    }
+
+    #[test]
+    fn personal_data_is_masked_and_counted_and_the_digest_is_the_lines() {
+        let spec = valid(json!({}));
+        let analyzer = Analyzer::new();
+        let mut b = Builder::new(&spec, &analyzer, &[1; 32]);
+        let t = TenantId::generate();
+        let cats = vec!["user.content".to_string()];
+        let text = "Please refund me, write to jane.roe@example.com or call +44 20 7946 0958.";
+        let Considered::Included(item) = b.consider(cand(t, &cats, text), true, &[]) else {
+            panic!("included")
+        };
+        assert!(!item.content.contains("jane.roe@example.com"), "{}", item.content);
+        assert!(!item.content.contains("7946"), "{}", item.content);
+        assert!(item.content.contains("<EMAIL_ADDRESS>"), "{}", item.content);
+        assert!(item.shard.starts_with("shard_") && !item.shard.contains(&t.to_string()));
+        let s = b.summary();
+        assert_eq!(s.included, 1);
+        assert_eq!(s.pii_masked.get("EMAIL_ADDRESS"), Some(&1));
+        assert_eq!(s.digest, digest_of_lines([item.line().as_slice()]));
+        assert_eq!(
+            s.tenants,
+            vec![TenantLine {
+                tenant: t,
+                shard: item.shard.clone(),
+                included: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn every_reason_is_counted() {
+        let spec = valid(
+            json!({"categories": {"include": ["user"], "exclude": ["user.financial"]},
+                                "minimization": {"pii": "drop", "max_records_per_tenant": 2}}),
+        );
+        let analyzer = Analyzer::new();
+        let mut b = Builder::new(&spec, &analyzer, &[2; 32]);
+        let t = TenantId::generate();
+        let ok = vec!["user.content".to_string()];
+        let fin = vec!["user.financial.iban".to_string()];
+        let sys = vec!["system.logs".to_string()];
+        let denied = [
+            Reason::new(ReasonCode::OptedOut, "opted out"),
+            Reason::new(ReasonCode::BaaInPlace, "baa"),
+        ];
+        assert_eq!(
+            b.consider(cand(t, &ok, "a ticket"), false, &denied),
+            Considered::Excluded(vec!["opted_out".into(), "baa_in_place".into()])
+        );
+        assert!(matches!(
+            b.consider(cand(t, &fin, "x"), true, &[]),
+            Considered::Excluded(_)
+        ));
+        assert!(matches!(
+            b.consider(cand(t, &sys, "y"), true, &[]),
+            Considered::Excluded(_)
+        ));
+        assert_eq!(
+            b.consider(cand(t, &ok, "mail bob@example.org"), true, &[]),
+            Considered::Excluded(vec!["personal_data_found".into()])
+        );
+        let mut run_time = cand(t, &ok, "z");
+        run_time.data_kind = DataKind::RunTime;
+        assert!(matches!(b.consider(run_time, true, &[]), Considered::Excluded(_)));
+        let mut binary = cand(t, &ok, "");
+        binary.content = &[0xff, 0xfe];
+        assert_eq!(
+            b.consider(binary, true, &[]),
+            Considered::Excluded(vec!["not_text".into()])
+        );
+        assert!(matches!(
+            b.consider(cand(t, &ok, "one"), true, &[]),
+            Considered::Included(_)
+        ));
+        assert_eq!(b.consider(cand(t, &ok, "one"), true, &[]), Considered::Deduplicated);
+        assert!(matches!(
+            b.consider(cand(t, &ok, "two"), true, &[]),
+            Considered::Included(_)
+        ));
+        assert_eq!(b.consider(cand(t, &ok, "three"), true, &[]), Considered::Capped);
+        let s = b.summary();
+        assert_eq!(
+            (s.candidates, s.included, s.excluded_records, s.deduplicated, s.capped),
+            (10, 2, 6, 1, 1)
+        );
+        let count = |k: &str| s.excluded.get(k).copied().unwrap_or(0);
+        assert_eq!(count("opted_out"), 1);
+        assert_eq!(count("baa_in_place"), 1);
+        assert_eq!(count(reasons::CATEGORY_EXCLUDED), 1);
+        assert_eq!(count(reasons::CATEGORY_NOT_INCLUDED), 1);
+        assert_eq!(count(reasons::PERSONAL_DATA_FOUND), 1);
+        assert_eq!(count(reasons::DATA_KIND_NOT_REQUESTED), 1);
+        assert_eq!(count(reasons::NOT_TEXT), 1);
+    }
+
+    #[test]
+    fn only_the_named_tenants_enter_and_shards_differ_per_dataset() {
+        let (a, other) = (TenantId::generate(), TenantId::generate());
+        let spec = valid(json!({"tenants": [a.to_string()]}));
+        let analyzer = Analyzer::new();
+        let mut b = Builder::new(&spec, &analyzer, &[3; 32]);
+        let cats: Vec<String> = Vec::new();
+        assert_eq!(
+            b.consider(cand(other, &cats, "x"), true, &[]),
+            Considered::Excluded(vec!["tenant_not_requested".into()])
+        );
+        let b2 = Builder::new(&spec, &analyzer, &[4; 32]);
+        assert_ne!(b.shard_of(a), b2.shard_of(a));
+        assert_eq!(b.shard_of(a), Builder::new(&spec, &analyzer, &[3; 32]).shard_of(a));
+    }
+
+    proptest::proptest! {
+        /// Whatever the content, nothing the PII engine finds in it is in the item.
+        #[test]
+        fn no_found_personal_data_survives_masking(prefix in "[a-zA-Z ,.]{0,40}", user in "[a-z]{2,10}", n in 1000u32..9999) {
+            let spec = valid(json!({"minimization": {"dedup": false}}));
+            let analyzer = Analyzer::new();
+            let mut b = Builder::new(&spec, &analyzer, &[5; 32]);
+            let email = format!("{user}.{n}@example.com");
+            let text = format!("{prefix} contact {email} today");
+            let cats: Vec<String> = Vec::new();
+            match b.consider(cand(TenantId::generate(), &cats, &text), true, &[]) {
+                Considered::Included(item) => proptest::prop_assert!(!item.content.contains(&email), "{}", item.content),
+                other => proptest::prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+}
