@@ -115,6 +115,14 @@ pub struct Builder<'a> {
     summary: Summary,
 }
 
+/// A content past the PII step.
+enum Minimized {
+    /// What enters, and the personal data masked in it.
+    Kept(String, Vec<datapact_pii::Span>),
+    /// Left out for the personal data in it.
+    Dropped,
+}
+
 /// Own reason codes, beside the decision point's.
 pub mod reasons {
     /// The record's tenant is not one the dataset names.
@@ -166,7 +174,79 @@ impl<'a> Builder<'a> {
     /// Offers one record, with the decision point's answer for it (`allowed`, and its reasons:
     /// the failures when denied).
     pub fn consider(&mut self, c: Candidate<'_>, allowed: bool, decision_reasons: &[Reason]) -> Considered {
-        self.summary.candidates += 1;
+        match self.precheck(&c, allowed, decision_reasons) {
+            Err(why) => self.refuse(why),
+            Ok(text) => {
+                if self.over_cap(c.tenant) {
+                    return self.admit(&c, None);
+                }
+                let minimized = self.minimize(text);
+                self.admit(&c, Some(minimized))
+            }
+        }
+    }
+
+    /// Offers records in order, with their decisions; the PII scans run on up to `threads`
+    /// threads, everything else in order, so the outcome is exactly that of offering them one
+    /// by one (a record its tenant's cap would leave out is scanned all the same).
+    pub fn consider_all(&mut self, batch: &[(Candidate<'_>, bool, &[Reason])], threads: usize) -> Vec<Considered> {
+        let checked: Vec<Result<&str, Vec<String>>> = batch
+            .iter()
+            .map(|(c, allowed, reasons)| self.precheck(c, *allowed, reasons))
+            .collect();
+        let todo: Vec<(usize, &str)> = checked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().ok().map(|t| (i, *t)))
+            .collect();
+        let mut minimized: Vec<Option<Minimized>> = (0..batch.len()).map(|_| None).collect();
+        let threads = threads.clamp(1, 64);
+        // Without a scan there is nothing worth a thread.
+        if threads == 1 || todo.len() < 2 || self.spec.asked.minimization.pii == PiiMinimization::Off {
+            for (i, text) in &todo {
+                minimized[*i] = Some(self.minimize(text));
+            }
+        } else {
+            let chunk = todo.len().div_ceil(threads);
+            let this = &*self;
+            let done: Vec<Vec<(usize, Minimized)>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = todo
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || part.iter().map(|(i, t)| (*i, this.minimize(t))).collect::<Vec<_>>())
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            });
+            for (i, m) in done.into_iter().flatten() {
+                minimized[i] = Some(m);
+            }
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for ((i, check), (c, _, _)) in checked.into_iter().enumerate().zip(batch) {
+            out.push(match check {
+                Err(why) => self.refuse(why),
+                Ok(text) => match minimized[i].take() {
+                    Some(m) => self.admit(c, if self.over_cap(c.tenant) { None } else { Some(m) }),
+                    // A scanning thread that died: scanned here instead.
+                    None => {
+                        let m = self.minimize(text);
+                        self.admit(c, Some(m))
+                    }
+                },
+            });
+        }
+        out
+    }
+
+    /// The checks on metadata and the decision: the content as text, or every reason to leave
+    /// the record out.
+    fn precheck<'c>(
+        &self,
+        c: &Candidate<'c>,
+        allowed: bool,
+        decision_reasons: &[Reason],
+    ) -> Result<&'c str, Vec<String>> {
         let mut why: Vec<String> = Vec::new();
         if self.tenants.as_ref().is_some_and(|t| !t.contains(&c.tenant)) {
             why.push(reasons::TENANT_NOT_REQUESTED.into());
@@ -196,34 +276,51 @@ impl<'a> Builder<'a> {
         if text.is_err() {
             why.push(reasons::NOT_TEXT.into());
         }
-        if !why.is_empty() {
-            return self.exclude(why);
+        match text {
+            Ok(t) if why.is_empty() => Ok(t),
+            _ => Err(why),
         }
+    }
+
+    fn over_cap(&self, tenant: TenantId) -> bool {
         let cap = self.spec.asked.minimization.max_records_per_tenant;
-        if let (Some(cap), Some((_, n))) = (cap, self.per_tenant.get(&c.tenant))
-            && *n >= cap
-        {
-            self.summary.capped += 1;
-            return Considered::Capped;
-        }
-        let text = text.unwrap_or_default();
-        let (content, masked) = match self.spec.asked.minimization.pii {
-            PiiMinimization::Off => (text.to_string(), Vec::new()),
+        matches!((cap, self.per_tenant.get(&tenant)), (Some(cap), Some((_, n))) if *n >= cap)
+    }
+
+    /// The content as it would enter (`None`: dropped for the personal data in it), and what
+    /// was masked.
+    fn minimize(&self, text: &str) -> Minimized {
+        match self.spec.asked.minimization.pii {
+            PiiMinimization::Off => Minimized::Kept(text.to_string(), Vec::new()),
             mode => {
                 let spans = self.analyzer.analyze(text, &Options::default());
                 if spans.is_empty() {
-                    (text.to_string(), spans)
+                    Minimized::Kept(text.to_string(), spans)
                 } else if mode == PiiMinimization::Drop {
-                    return self.exclude(vec![reasons::PERSONAL_DATA_FOUND.into()]);
+                    Minimized::Dropped
                 } else {
                     match anonymize(text, &spans, &Operator::Replace, &mut Pseudonymizer::new()) {
-                        Ok(masked) => (masked, spans),
+                        Ok(masked) => Minimized::Kept(masked, spans),
                         // Replace never fails; were it to, nothing unmasked enters.
-                        Err(_) => return self.exclude(vec![reasons::PERSONAL_DATA_FOUND.into()]),
+                        Err(_) => Minimized::Dropped,
                     }
                 }
             }
+        }
+    }
+
+    /// Takes in a record past its checks: capped (`None`), dropped, a duplicate, or an item.
+    fn admit(&mut self, c: &Candidate<'_>, minimized: Option<Minimized>) -> Considered {
+        let (content, masked) = match minimized {
+            None => {
+                self.summary.candidates += 1;
+                self.summary.capped += 1;
+                return Considered::Capped;
+            }
+            Some(Minimized::Dropped) => return self.refuse(vec![reasons::PERSONAL_DATA_FOUND.into()]),
+            Some(Minimized::Kept(content, masked)) => (content, masked),
         };
+        self.summary.candidates += 1;
         if self.spec.asked.minimization.dedup && !self.seen.insert(Sha256::digest(content.as_bytes()).into()) {
             self.summary.deduplicated += 1;
             return Considered::Deduplicated;
@@ -256,6 +353,11 @@ impl<'a> Builder<'a> {
         self.digest.update(item.line());
         self.summary.included += 1;
         Considered::Included(item)
+    }
+
+    fn refuse(&mut self, why: Vec<String>) -> Considered {
+        self.summary.candidates += 1;
+        self.exclude(why)
     }
 
     fn exclude(&mut self, why: Vec<String>) -> Considered {
@@ -443,6 +545,32 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Offering a batch on several threads gives what offering it one by one gives.
+        #[test]
+        fn a_batch_is_the_same_as_one_by_one(
+            rows in proptest::collection::vec((0usize..3, 0usize..4, proptest::bool::ANY, 0usize..6), 0..40),
+            pii in proptest::sample::select(vec!["mask", "drop"]),
+        ) {
+            let spec = valid(json!({"categories": {"exclude": ["user.financial"]},
+                                    "minimization": {"pii": pii, "max_records_per_tenant": 3}}));
+            let analyzer = Analyzer::new();
+            let tenants = [TenantId::generate(), TenantId::generate(), TenantId::generate()];
+            let cats = [vec!["user.content".to_string()], vec!["user.financial".to_string()], Vec::new(), vec!["x".to_string()]];
+            let texts = ["a note", "call me on +1 415 555 0134", "a note", "mail ann@example.net", "résumé ok", "the same note"];
+            let denied = [Reason::new(ReasonCode::OptedOut, "no")];
+            let batch: Vec<(Candidate<'_>, bool, &[Reason])> = rows
+                .iter()
+                .map(|&(t, c, allowed, x)| (cand(tenants[t], &cats[c], texts[x]), allowed, if allowed { &[][..] } else { &denied[..] }))
+                .collect();
+            let mut one = Builder::new(&spec, &analyzer, &[6; 32]);
+            let each: Vec<Considered> = batch.iter().map(|(c, a, r)| one.consider(*c, *a, r)).collect();
+            let mut all = Builder::new(&spec, &analyzer, &[6; 32]);
+            proptest::prop_assert_eq!(all.consider_all(&batch, 2), each);
+            proptest::prop_assert_eq!(all.summary(), one.summary());
+        }
+
         /// Whatever the content, nothing the PII engine finds in it is in the item.
         #[test]
         fn no_found_personal_data_survives_masking(prefix in "[a-zA-Z ,.]{0,40}", user in "[a-z]{2,10}", n in 1000u32..9999) {
