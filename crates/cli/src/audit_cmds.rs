@@ -534,7 +534,7 @@ async fn verify(a: VerifyArgs, remote: &Remote) -> Result<ExitCode> {
     }
     let url = database_url(a.database_url_env.as_deref(), a.database_url_file.as_deref())?;
     match url {
-        Some(url) => verify_database(url.trim(), a.public_key.as_deref(), a.archive.as_deref()).await,
+        Some(url) => verify_database(&url, a.public_key.as_deref(), a.archive.as_deref()).await,
         None => {
             if a.archive.is_some() {
                 bail!("--archive goes with --database-url-env or --database-url-file");
@@ -546,23 +546,30 @@ async fn verify(a: VerifyArgs, remote: &Remote) -> Result<ExitCode> {
 
 /// The database URL from `--database-url-env` or `--database-url-file`, if either is given.
 fn database_url(env: Option<&str>, file: Option<&Path>) -> Result<Option<String>> {
-    Ok(match (env, file) {
-        (Some(var), _) => Some(
+    let (flag, url) = match (env, file) {
+        (Some(var), _) => (
+            "--database-url-env",
             std::env::var(var)
                 .with_context(|| format!("--database-url-env: the environment variable {var} is not set"))?,
         ),
-        (None, Some(file)) => Some(
+        (None, Some(file)) => (
+            "--database-url-file",
             std::fs::read_to_string(file)
                 .with_context(|| format!("--database-url-file: cannot read {}", file.display()))?,
         ),
-        (None, None) => None,
-    })
+        (None, None) => return Ok(None),
+    };
+    let url = url.trim();
+    if url.is_empty() {
+        bail!("{flag}: the database URL is empty");
+    }
+    Ok(Some(url.to_string()))
 }
 
 async fn archive(a: ArchiveArgs) -> Result<ExitCode> {
     let url = database_url(a.database_url_env.as_deref(), a.database_url_file.as_deref())?
         .context("--database-url-env or --database-url-file names the database")?;
-    let done = datapact_audit::postgres::archive(url.trim(), Some(&a.out), a.before.unwrap_or(u64::MAX), a.bundle)
+    let done = datapact_audit::postgres::archive(&url, Some(&a.out), a.before.unwrap_or(u64::MAX), a.bundle)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     for b in &done {

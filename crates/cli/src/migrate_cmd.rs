@@ -40,16 +40,23 @@ pub async fn run(a: MigrateArgs) -> Result<ExitCode> {
         Some(p) => Config::from_file(p).map_err(|e| anyhow!("invalid configuration: {e}"))?,
         None => Config::default(),
     };
-    let url = match (&a.to, &a.to_env) {
-        (Some(u), _) => u.clone(),
-        (None, Some(var)) => {
-            std::env::var(var).map_err(|_| anyhow!("--to-env: the environment variable {var} is not set"))?
-        }
+    let (flag, url) = match (&a.to, &a.to_env) {
+        (Some(u), _) => ("--to", u.trim().to_string()),
+        (None, Some(var)) => (
+            "--to-env",
+            std::env::var(var)
+                .map_err(|_| anyhow!("--to-env: the environment variable {var} is not set"))?
+                .trim()
+                .to_string(),
+        ),
         (None, None) => return Err(anyhow!("--to or --to-env names the target database")),
     };
+    if url.is_empty() {
+        return Err(anyhow!("{flag}: the database URL is empty"));
+    }
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.contains('=')) {
         return Err(anyhow!(
-            "--to: expected a PostgreSQL URL (postgres://user@host:port/database)"
+            "{flag}: expected a PostgreSQL URL (postgres://user@host:port/database)"
         ));
     }
     let regions = if config.storage.backend == StorageBackend::Postgres {

@@ -375,3 +375,44 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// A database URL that is empty (a secret mounted as an empty variable or file) is named as
+/// such, with the flag that read it, instead of a connection-string parse error.
+#[test]
+fn an_empty_database_url_is_named_with_its_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("url");
+    std::fs::write(&file, "  \n").unwrap();
+    let out = datapact(
+        &["audit", "verify", "--database-url-env", "DATAPACT_TEST_EMPTY_URL"],
+        &[("DATAPACT_TEST_EMPTY_URL", "")],
+    );
+    let msg = failed(&out);
+    assert!(msg.contains("--database-url-env") && msg.contains("empty"), "{msg}");
+    let out = datapact(
+        &[
+            "audit",
+            "archive",
+            "--database-url-file",
+            file.to_str().unwrap(),
+            "--out",
+            tmp.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    let msg = failed(&out);
+    assert!(msg.contains("--database-url-file") && msg.contains("empty"), "{msg}");
+    // The same for the migration's target.
+    let out = datapact(
+        &[
+            "migrate",
+            "--from-sqlite",
+            tmp.path().to_str().unwrap(),
+            "--to-env",
+            "DATAPACT_TEST_EMPTY_URL",
+        ],
+        &[("DATAPACT_TEST_EMPTY_URL", " ")],
+    );
+    let msg = failed(&out);
+    assert!(msg.contains("--to-env") && msg.contains("empty"), "{msg}");
+}
