@@ -328,6 +328,10 @@ pub struct StoredEntry {
 pub struct Query {
     /// Only this organization.
     pub org: Option<String>,
+    /// The organization's tenants (every one it has had), with `org` and no `tenant`: the
+    /// PostgreSQL log finds an organization's entries through its tenants' index and an index of
+    /// its own tenant-less entries. Without it an organization's query scans in index order.
+    pub org_tenants: Option<Vec<String>>,
     /// Only this tenant.
     pub tenant: Option<String>,
     /// Only this product.

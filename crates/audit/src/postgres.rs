@@ -36,8 +36,6 @@ use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
-use datapact_governance::{OrgId, TenantId};
-
 use crate::entry::{Entry, Event};
 use crate::log::{AuditError, Checkpoint, CheckpointSigner, MIN_CHECKPOINT_GAP, Query, StoredEntry, gap_ms, sign};
 use crate::merkle::{self, Frontier, Hash, NodeSource};
@@ -108,18 +106,11 @@ CREATE TABLE audit_archived (
 "#,
     r#"
 -- One scope index entry per appended entry, not two: an entry of a tenant is found through
--- the tenant index only, and an organization's entries are its own (tenant-less) ones plus
--- those of each tenant it has had entries for, listed in audit_scopes (written once per new
--- pair, not per entry).
-CREATE TABLE audit_scopes (
-    org TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    PRIMARY KEY (org, tenant)
-);
-INSERT INTO audit_scopes (org, tenant)
-SELECT DISTINCT org, tenant FROM audit_entries WHERE org IS NOT NULL AND tenant IS NOT NULL;
-DROP INDEX audit_entries_org;
+-- the tenant index only; the organization index keeps only an organization's own (tenant-less)
+-- entries, and an organization's query goes through its tenants too (the server knows them).
+-- The new index is built before the old one is dropped, so reads wait only at the very end.
 CREATE INDEX audit_entries_org_level ON audit_entries (org, idx) WHERE org IS NOT NULL AND tenant IS NULL;
+DROP INDEX audit_entries_org;
 "#,
 ];
 
@@ -528,26 +519,36 @@ impl PgAuditLog {
                     "SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} AND org = ${o} ORDER BY idx LIMIT ${lim}"
                 )
             }
-            // An organization's: its own entries and each of its tenants' (listed in
-            // audit_scopes), the first `limit` of each merged; the work is bounded by
-            // (tenants + 1) × limit index entries.
-            Some(org) => {
-                args.push(Box::new(org.clone()));
-                let o = args.len();
-                format!(
-                    "SELECT e.idx, e.leaf FROM audit_entries e WHERE e.idx IN (
-                       SELECT idx FROM (
-                         (SELECT idx FROM audit_entries
-                          WHERE org = ${o} AND tenant IS NULL AND idx > $1{filters} ORDER BY idx LIMIT ${lim})
-                         UNION ALL
-                         (SELECT t.idx FROM audit_scopes s CROSS JOIN LATERAL (
-                            SELECT idx FROM audit_entries
-                            WHERE tenant = s.tenant AND org = ${o} AND idx > $1{filters} ORDER BY idx LIMIT ${lim}) t
-                          WHERE s.org = ${o})
-                       ) u ORDER BY idx LIMIT ${lim})
-                     ORDER BY e.idx"
-                )
-            }
+            // An organization's: its own entries and each of its tenants', the first `limit`
+            // of each merged; the work is bounded by (tenants + 1) × limit index entries.
+            Some(org) => match &q.org_tenants {
+                Some(tenants) => {
+                    args.push(Box::new(org.clone()));
+                    let o = args.len();
+                    args.push(Box::new(tenants.clone()));
+                    let ts = args.len();
+                    format!(
+                        "SELECT e.idx, e.leaf FROM audit_entries e WHERE e.idx IN (
+                           SELECT idx FROM (
+                             (SELECT idx FROM audit_entries
+                              WHERE org = ${o} AND tenant IS NULL AND idx > $1{filters} ORDER BY idx LIMIT ${lim})
+                             UNION ALL
+                             (SELECT t.idx FROM unnest(${ts}::text[]) AS s(tenant) CROSS JOIN LATERAL (
+                                SELECT idx FROM audit_entries
+                                WHERE tenant = s.tenant AND org = ${o} AND idx > $1{filters} ORDER BY idx LIMIT ${lim}) t)
+                           ) u ORDER BY idx LIMIT ${lim})
+                         ORDER BY e.idx"
+                    )
+                }
+                // Without its tenants: in index order, filtered (bounded by the read timeout).
+                None => {
+                    args.push(Box::new(org.clone()));
+                    let o = args.len();
+                    format!(
+                        "SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} AND org = ${o} ORDER BY idx LIMIT ${lim}"
+                    )
+                }
+            },
         };
         let mut c = self.pool.get().await.map_err(pool_error)?;
         let tx = c.build_transaction().read_only(true).start().await.map_err(pg)?;
@@ -699,11 +700,7 @@ fn local_micros() -> i64 {
 /// database work stays one batch at a time; the numbering, hashing and packing no longer
 /// waits for it).
 async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(Event, Reply)>, size: Arc<AtomicU64>) {
-    let mut w = Writer {
-        head: None,
-        known: KnownScopes::default(),
-        size,
-    };
+    let mut w = Writer { head: None, size };
     // Received, not yet numbered, in arrival order.
     let mut waiting: Vec<(Event, Reply)> = Vec::new();
     // The next batch, numbered while the one before it was written.
@@ -728,7 +725,7 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
                     // Otherwise (another node appended, or on the first batch) the head is
                     // read under its lock.
                     _ => {
-                        let result = commit(&pool, &events_of(&batch), &w.known).await;
+                        let result = commit(&pool, &events_of(&batch)).await;
                         w.settle(batch, result);
                         continue;
                     }
@@ -747,7 +744,7 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
         }
         let mut next = Numbered::on(current.leaves(), Vec::new());
         let written = {
-            let write = write_known(&pool, &mut current, &w.known);
+            let write = write_known(&pool, &mut current);
             tokio::pin!(write);
             loop {
                 tokio::select! {
@@ -772,7 +769,7 @@ async fn writer_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(E
             // Another node appended since: this batch takes the locked path, and what came
             // meanwhile is numbered again after it.
             Ok(None) => {
-                let result = commit(&pool, &events_of(&current.batch), &w.known).await;
+                let result = commit(&pool, &events_of(&current.batch)).await;
                 w.settle(current.batch, result);
                 waiting.extend(next.batch);
             }
@@ -802,7 +799,6 @@ fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<(Event, Reply)>, into: &m
 struct Writer {
     /// The head as this node's last commit left it (`None`: read it under its lock).
     head: Option<Head>,
-    known: KnownScopes,
     size: Arc<AtomicU64>,
 }
 
@@ -810,11 +806,10 @@ impl Writer {
     /// Answers a batch's callers with its outcome and takes in the head it left.
     fn settle(&mut self, batch: Vec<(Event, Reply)>, result: Result<Committed, AuditError>) {
         match result {
-            Ok(Committed { entries, head, scopes }) => {
+            Ok(Committed { entries, head }) => {
                 if let Some(last) = entries.last() {
                     self.size.fetch_max(last.index + 1, Ordering::SeqCst);
                 }
-                self.known.learn(&scopes);
                 self.head = Some(head);
                 for ((_, reply), entry) in batch.into_iter().zip(entries) {
                     let _ = reply.send(Ok(entry));
@@ -901,7 +896,7 @@ impl Numbered {
 }
 
 /// A batch's writes in one statement: its entries, the hashes it adds to tiles (one part per
-/// tile it touches), the organization and tenant pairs not yet listed, the new head.
+/// tile it touches), the new head.
 const WRITE_BATCH: &str = "WITH entries AS (
     INSERT INTO audit_entries (idx, time, org, tenant, product, action, purpose, outcome, leaf)
     SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -909,9 +904,7 @@ const WRITE_BATCH: &str = "WITH entries AS (
 ), parts AS (
     INSERT INTO audit_tile_parts (level, idx, start, hashes)
     SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::int4[], $13::bytea[])
-), scopes AS (
-    INSERT INTO audit_scopes (org, tenant) SELECT * FROM UNNEST($17::text[], $18::text[])
-    ON CONFLICT DO NOTHING
+
 )
 UPDATE audit_head SET size = $14, frontier = $15, last_time = $16 WHERE id = 1";
 
@@ -934,10 +927,7 @@ const WRITE_KNOWN: &str = "WITH head AS (
     INSERT INTO audit_tile_parts (level, idx, start, hashes)
     SELECT * FROM UNNEST($10::int2[], $11::int8[], $12::int4[], $13::bytea[])
     WHERE EXISTS (SELECT 1 FROM head)
-), scopes AS (
-    INSERT INTO audit_scopes (org, tenant) SELECT * FROM UNNEST($18::text[], $19::text[])
-    WHERE EXISTS (SELECT 1 FROM head)
-    ON CONFLICT DO NOTHING
+
 )
 SELECT count(*) FROM head";
 
@@ -966,8 +956,6 @@ struct Rows {
     /// What the batch appends to each tile, in tile order (tiles only grow at the right edge).
     appended: std::collections::BTreeMap<(u32, u64), (u64, Vec<u8>)>,
     last_time: i64,
-    /// The organization and tenant pairs of the batch's entries.
-    scopes: std::collections::BTreeSet<(OrgId, TenantId)>,
 }
 
 impl Rows {
@@ -985,9 +973,6 @@ impl Rows {
         self.idx.push(stored(entry.index)?);
         self.times.push(time);
         self.last_time = self.last_time.max(time);
-        if let (Some(o), Some(t)) = (entry.event.org, entry.event.tenant) {
-            self.scopes.insert((o, t));
-        }
         self.org.push(entry.event.org.map(|o| o.to_string()));
         self.tenant.push(entry.event.tenant.map(|t| t.to_string()));
         self.product
@@ -1027,26 +1012,10 @@ impl Rows {
         Ok(t)
     }
 
-    /// The batch's organization and tenant pairs that `known` does not hold, as two columns.
-    fn scope_columns(&self, known: &KnownScopes) -> (Vec<String>, Vec<String>) {
-        self.scopes
-            .iter()
-            .filter(|p| !known.0.contains(*p))
-            .map(|(o, t)| (o.to_string(), t.to_string()))
-            .unzip()
-    }
-
-    /// Writes the rows and moves the head to `frontier`, in `tx`; gives back the batch's scope
-    /// pairs (listed once `tx` commits).
-    async fn write(
-        mut self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        frontier: &Frontier,
-        known: &KnownScopes,
-    ) -> Result<std::collections::BTreeSet<(OrgId, TenantId)>, AuditError> {
+    /// Writes the rows and moves the head to `frontier`, in `tx`.
+    async fn write(mut self, tx: &deadpool_postgres::Transaction<'_>, frontier: &Frontier) -> Result<(), AuditError> {
         let write = tx.prepare_cached(WRITE_BATCH).await.map_err(pg)?;
         let t = self.tile_columns()?;
-        let (scope_orgs, scope_tenants) = self.scope_columns(known);
         tx.execute(
             &write,
             &[
@@ -1066,8 +1035,6 @@ impl Rows {
                 &stored(frontier.size())?,
                 &frontier.to_bytes(),
                 &self.last_time,
-                &scope_orgs,
-                &scope_tenants,
             ],
         )
         .await
@@ -1079,24 +1046,7 @@ impl Rows {
                 .await
                 .map_err(pg)?;
         }
-        Ok(self.scopes)
-    }
-}
-
-/// The organization and tenant pairs a node knows are listed in `audit_scopes` (it wrote them,
-/// or saw them written), so a batch lists only new pairs; forgotten when it grows past
-/// [`KNOWN_SCOPES_MAX`] (a pair written twice is a no-op).
-#[derive(Default)]
-struct KnownScopes(std::collections::HashSet<(OrgId, TenantId)>);
-
-const KNOWN_SCOPES_MAX: usize = 200_000;
-
-impl KnownScopes {
-    fn learn(&mut self, pairs: &std::collections::BTreeSet<(OrgId, TenantId)>) {
-        if self.0.len() + pairs.len() > KNOWN_SCOPES_MAX {
-            self.0.clear();
-        }
-        self.0.extend(pairs.iter().copied());
+        Ok(())
     }
 }
 
@@ -1136,12 +1086,11 @@ fn number(events: &[&Event], frontier: &mut Frontier, now_us: i64) -> Result<(Ro
 /// A batch numbered on the head this node knows (its own last commit), in one statement: no lock to
 /// take first, no transaction to open. `Ok(None)` when another node appended since (nothing
 /// was written; the caller takes the locked path).
-async fn write_known(pool: &Pool, n: &mut Numbered, known: &KnownScopes) -> Result<Option<Committed>, AuditError> {
+async fn write_known(pool: &Pool, n: &mut Numbered) -> Result<Option<Committed>, AuditError> {
     let expected = stored(n.base.frontier.size())?;
     let (frontier, now_us) = (n.frontier.clone(), n.rows.last_time);
     let rows = &mut n.rows;
     let t = rows.tile_columns()?;
-    let (scope_orgs, scope_tenants) = rows.scope_columns(known);
     let c = pool.get().await.map_err(pool_error)?;
     let write = c.prepare_cached(WRITE_KNOWN).await.map_err(pg)?;
     let moved = c
@@ -1165,8 +1114,6 @@ async fn write_known(pool: &Pool, n: &mut Numbered, known: &KnownScopes) -> Resu
                 &frontier.to_bytes(),
                 &now_us,
                 &expected,
-                &scope_orgs,
-                &scope_tenants,
             ],
         )
         .await;
@@ -1189,20 +1136,18 @@ async fn write_known(pool: &Pool, n: &mut Numbered, known: &KnownScopes) -> Resu
     Ok(Some(Committed {
         entries: std::mem::take(&mut n.entries),
         head: n.leaves(),
-        scopes: std::mem::take(&mut n.rows.scopes),
     }))
 }
 
-/// A committed batch: its entries, the head after it, the scope pairs now listed.
+/// A committed batch: its entries and the head after it.
 struct Committed {
     entries: Vec<Entry>,
     head: Head,
-    scopes: std::collections::BTreeSet<(OrgId, TenantId)>,
 }
 
 /// One batch: lock the head, number the entries, insert them and the subtree hashes they
 /// complete, move the head, commit.
-async fn commit(pool: &Pool, events: &[&Event], known: &KnownScopes) -> Result<Committed, AuditError> {
+async fn commit(pool: &Pool, events: &[&Event]) -> Result<Committed, AuditError> {
     let mut c = pool.get().await.map_err(pool_error)?;
     let tx = c.transaction().await.map_err(pg)?;
     let asked = local_micros();
@@ -1222,7 +1167,7 @@ async fn commit(pool: &Pool, events: &[&Event], known: &KnownScopes) -> Result<C
         .ok_or_else(|| AuditError::Corrupt("the stored right edge of the tree does not match its size".into()))?;
     let now_us = head.get::<_, i64>(3).max(head.get(2));
     let (rows, entries) = number(events, &mut frontier, now_us)?;
-    let scopes = rows.write(&tx, &frontier, known).await?;
+    rows.write(&tx, &frontier).await?;
     tx.commit().await.map_err(pg)?;
     let db_now: i64 = head.get(3);
     let offset_us = db_now - (asked + (answered - asked) / 2);
@@ -1234,7 +1179,6 @@ async fn commit(pool: &Pool, events: &[&Event], known: &KnownScopes) -> Result<C
             offset_us,
             measured_at: answered,
         },
-        scopes,
     })
 }
 
@@ -1343,7 +1287,7 @@ pub async fn import_sqlite(path: &std::path::Path, url: &str, progress: &dyn Fn(
             rows.push(&mut frontier, &entry, &leaf)?;
         }
         let tx = c.transaction().await.map_err(pg)?;
-        rows.write(&tx, &frontier, &KnownScopes::default()).await?;
+        rows.write(&tx, &frontier).await?;
         tx.commit().await.map_err(pg)?;
         progress(frontier.size());
     }

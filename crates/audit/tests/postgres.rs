@@ -557,6 +557,8 @@ async fn scoped_queries_page_through_a_scope() {
         .unwrap();
     let (a, b) = (OrgId::generate(), OrgId::generate());
     let (ta, tb, ta2) = (TenantId::generate(), TenantId::generate(), TenantId::generate());
+    // A tenant of `a` that another node writes for, later.
+    let ta3 = TenantId::generate();
     let mut mine = Vec::new();
     let mut all_a = Vec::new();
     let mut all_b = Vec::new();
@@ -616,17 +618,27 @@ async fn scoped_queries_page_through_a_scope() {
         tenant: Some(ta.to_string()),
         ..Query::default()
     };
+    // An organization's query names its tenants (the server's registry knows them), and
+    // answers the same without them (scanning in index order).
     let by_org = Query {
         org: Some(a.to_string()),
+        org_tenants: Some([ta, ta2, ta3].map(|t| t.to_string()).to_vec()),
         ..Query::default()
+    };
+    let unlisted = |q: &Query| Query {
+        org_tenants: None,
+        ..q.clone()
     };
     assert_eq!(pages(by_tenant.clone()).await, mine);
     assert_eq!(pages(by_org.clone()).await, all_a);
+    assert_eq!(pages(unlisted(&by_org)).await, all_a);
     let by_org_b = Query {
         org: Some(b.to_string()),
+        org_tenants: Some(vec![tb.to_string()]),
         ..Query::default()
     };
-    assert_eq!(pages(by_org_b).await, all_b);
+    assert_eq!(pages(by_org_b.clone()).await, all_b);
+    assert_eq!(pages(unlisted(&by_org_b)).await, all_b);
     // With other filters.
     let denied = pages(Query {
         outcome: Some("denied".into()),
@@ -635,6 +647,14 @@ async fn scoped_queries_page_through_a_scope() {
     .await;
     assert!(!denied_a.is_empty());
     assert_eq!(denied, denied_a);
+    assert_eq!(
+        pages(Query {
+            outcome: Some("denied".into()),
+            ..unlisted(&by_org)
+        })
+        .await,
+        denied_a
+    );
     assert_eq!(
         pages(Query {
             tenant: Some(TenantId::generate().to_string()),
@@ -651,11 +671,10 @@ async fn scoped_queries_page_through_a_scope() {
     assert_eq!(pages(tenant_in(a)).await, mine);
     assert!(pages(tenant_in(b)).await.is_empty());
 
-    // Another node appends for a tenant of `a` this node has not met: its query sees them.
+    // Another node appends for another tenant of `a`: this node's query sees them.
     let other = PgAuditLog::connect(&url, "datapact.test/scopes", signer())
         .await
         .unwrap();
-    let ta3 = TenantId::generate();
     for n in 0..5 {
         all_a.push(other.append(event(a, Some(ta3), n)).await.unwrap().index);
     }
@@ -663,12 +682,12 @@ async fn scoped_queries_page_through_a_scope() {
     assert_eq!(pages(by_org.clone()).await, all_a);
     log.close().await;
 
-    // A log written before organizations' tenants were listed (schema 2: one index per
-    // scope column) lists them when it migrates, and answers the same.
+    // A log of schema 2 (an organization index over every entry) migrates to the index of
+    // tenant-less entries and answers the same.
     cluster
         .sql(
             &url,
-            "DROP TABLE audit_scopes; DROP INDEX audit_entries_org_level;
+            "DROP INDEX audit_entries_org_level;
              CREATE INDEX audit_entries_org ON audit_entries (org, idx) WHERE org IS NOT NULL;
              UPDATE datapact_audit_schema SET version = 2",
         )

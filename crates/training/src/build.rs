@@ -137,6 +137,8 @@ pub mod reasons {
     pub const NOT_TEXT: &str = "not_text";
     /// `minimization.pii = "drop"` and the PII engine found personal data.
     pub const PERSONAL_DATA_FOUND: &str = "personal_data_found";
+    /// The decision point denied the use and gave no reason.
+    pub const DENIED: &str = "denied";
 }
 
 impl<'a> Builder<'a> {
@@ -230,8 +232,8 @@ impl<'a> Builder<'a> {
                     Some(m) => self.admit(c, if self.over_cap(c.tenant) { None } else { Some(m) }),
                     // A scanning thread that died: scanned here instead.
                     None => {
-                        let m = self.minimize(text);
-                        self.admit(c, Some(m))
+                        let m = (!self.over_cap(c.tenant)).then(|| self.minimize(text));
+                        self.admit(c, m)
                     }
                 },
             });
@@ -271,6 +273,10 @@ impl<'a> Builder<'a> {
         }
         if !allowed {
             why.extend(decision_reasons.iter().map(code_name));
+            if decision_reasons.is_empty() {
+                // A denial always has reasons; one without is still a denial.
+                why.push(reasons::DENIED.into());
+            }
         }
         let text = std::str::from_utf8(c.content);
         if text.is_err() {
@@ -391,7 +397,7 @@ impl<'a> Builder<'a> {
 fn code_name(r: &Reason) -> String {
     match serde_json::to_value(r.code) {
         Ok(serde_json::Value::String(s)) => s,
-        _ => "denied".into(),
+        _ => reasons::DENIED.into(),
     }
 }
 
@@ -494,6 +500,10 @@ mod tests {
             b.consider(cand(t, &ok, "mail bob@example.org"), true, &[]),
             Considered::Excluded(vec!["personal_data_found".into()])
         );
+        assert_eq!(
+            b.consider(cand(t, &ok, "denied without a reason"), false, &[]),
+            Considered::Excluded(vec!["denied".into()])
+        );
         let mut run_time = cand(t, &ok, "z");
         run_time.data_kind = DataKind::RunTime;
         assert!(matches!(b.consider(run_time, true, &[]), Considered::Excluded(_)));
@@ -516,7 +526,7 @@ mod tests {
         let s = b.summary();
         assert_eq!(
             (s.candidates, s.included, s.excluded_records, s.deduplicated, s.capped),
-            (10, 2, 6, 1, 1)
+            (11, 2, 7, 1, 1)
         );
         let count = |k: &str| s.excluded.get(k).copied().unwrap_or(0);
         assert_eq!(count("opted_out"), 1);
@@ -526,6 +536,7 @@ mod tests {
         assert_eq!(count(reasons::PERSONAL_DATA_FOUND), 1);
         assert_eq!(count(reasons::DATA_KIND_NOT_REQUESTED), 1);
         assert_eq!(count(reasons::NOT_TEXT), 1);
+        assert_eq!(count(reasons::DENIED), 1);
     }
 
     #[test]

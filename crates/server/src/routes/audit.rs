@@ -241,8 +241,19 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
             "`until` must be later than `since`",
         ));
     }
+    // An organization's entries are also its tenants' (every one it has had: tenants are never
+    // removed from the registry).
+    let org_tenants = match (&org, &tenant) {
+        (Some(o), None) => o
+            .parse::<OrgId>()
+            .ok()
+            .and_then(|id| st.registry.org(id))
+            .map(|o| o.tenants.iter().map(|t| t.to_string()).collect()),
+        _ => None,
+    };
     Ok(Query {
         org,
+        org_tenants,
         tenant,
         product: q.product,
         action: wire_enum::<Action>("action", q.action).map_err(|mut e| {
