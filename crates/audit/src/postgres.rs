@@ -509,46 +509,40 @@ impl PgAuditLog {
         }
         args.push(Box::new(limit));
         let lim = args.len();
-        let sql = match &q.org {
-            None => format!("SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} ORDER BY idx LIMIT ${lim}"),
-            // A tenant's entries: its index, in order.
-            Some(org) if q.tenant.is_some() => {
+        let sql = match (&q.org, &q.org_tenants) {
+            (None, _) => {
+                format!("SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} ORDER BY idx LIMIT ${lim}")
+            }
+            // An organization's, named with its tenants: its own entries and each of its
+            // tenants', the first `limit` of each merged; the work is bounded by
+            // (tenants + 1) × limit index entries.
+            (Some(org), Some(tenants)) if q.tenant.is_none() => {
+                args.push(Box::new(org.clone()));
+                let o = args.len();
+                args.push(Box::new(tenants.clone()));
+                let ts = args.len();
+                format!(
+                    "SELECT e.idx, e.leaf FROM audit_entries e WHERE e.idx IN (
+                       SELECT idx FROM (
+                         (SELECT idx FROM audit_entries
+                          WHERE org = ${o} AND tenant IS NULL AND idx > $1{filters} ORDER BY idx LIMIT ${lim})
+                         UNION ALL
+                         (SELECT t.idx FROM unnest(${ts}::text[]) AS s(tenant) CROSS JOIN LATERAL (
+                            SELECT idx FROM audit_entries
+                            WHERE tenant = s.tenant AND org = ${o} AND idx > $1{filters} ORDER BY idx LIMIT ${lim}) t)
+                       ) u ORDER BY idx LIMIT ${lim})
+                     ORDER BY e.idx"
+                )
+            }
+            // A tenant's entries (its index, in order), or an organization's without its
+            // tenants (in index order, filtered, bounded by the read timeout).
+            (Some(org), _) => {
                 args.push(Box::new(org.clone()));
                 let o = args.len();
                 format!(
                     "SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} AND org = ${o} ORDER BY idx LIMIT ${lim}"
                 )
             }
-            // An organization's: its own entries and each of its tenants', the first `limit`
-            // of each merged; the work is bounded by (tenants + 1) × limit index entries.
-            Some(org) => match &q.org_tenants {
-                Some(tenants) => {
-                    args.push(Box::new(org.clone()));
-                    let o = args.len();
-                    args.push(Box::new(tenants.clone()));
-                    let ts = args.len();
-                    format!(
-                        "SELECT e.idx, e.leaf FROM audit_entries e WHERE e.idx IN (
-                           SELECT idx FROM (
-                             (SELECT idx FROM audit_entries
-                              WHERE org = ${o} AND tenant IS NULL AND idx > $1{filters} ORDER BY idx LIMIT ${lim})
-                             UNION ALL
-                             (SELECT t.idx FROM unnest(${ts}::text[]) AS s(tenant) CROSS JOIN LATERAL (
-                                SELECT idx FROM audit_entries
-                                WHERE tenant = s.tenant AND org = ${o} AND idx > $1{filters} ORDER BY idx LIMIT ${lim}) t)
-                           ) u ORDER BY idx LIMIT ${lim})
-                         ORDER BY e.idx"
-                    )
-                }
-                // Without its tenants: in index order, filtered (bounded by the read timeout).
-                None => {
-                    args.push(Box::new(org.clone()));
-                    let o = args.len();
-                    format!(
-                        "SELECT idx, leaf FROM audit_entries WHERE idx > $1{filters} AND org = ${o} ORDER BY idx LIMIT ${lim}"
-                    )
-                }
-            },
         };
         let mut c = self.pool.get().await.map_err(pool_error)?;
         let tx = c.build_transaction().read_only(true).start().await.map_err(pg)?;

@@ -212,11 +212,11 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
                 .ok()
                 .filter(|id| c.sees_org(*id))
                 .ok_or_else(|| ApiError::not_found("organization", o).field("org"))?;
-            Some(id.to_string())
+            Some(id)
         }
     };
     if let Some(own) = c.org {
-        org = Some(own.to_string());
+        org = Some(own);
     }
     let mut tenant = match q.tenant.as_deref() {
         None => None,
@@ -243,16 +243,15 @@ fn scoped_query(st: &AppState, c: &ApiKey, q: EntriesQuery) -> Result<Query, Api
     }
     // An organization's entries are also its tenants' (every one it has had: tenants are never
     // removed from the registry).
-    let org_tenants = match (&org, &tenant) {
-        (Some(o), None) => o
-            .parse::<OrgId>()
-            .ok()
-            .and_then(|id| st.registry.org(id))
+    let org_tenants = match (org, &tenant) {
+        (Some(id), None) => st
+            .registry
+            .org(id)
             .map(|o| o.tenants.iter().map(|t| t.to_string()).collect()),
         _ => None,
     };
     Ok(Query {
-        org,
+        org: org.map(|o| o.to_string()),
         org_tenants,
         tenant,
         product: q.product,
