@@ -202,6 +202,15 @@ pub const PHRASES: &[&str] = &[
     "URL\"",
     "US_SSN\"",
     "DATE_TIME\"",
+    // Training-data governance: actions, resources.
+    "training_dataset_create\"",
+    "training_dataset_build\"",
+    "training_export\"",
+    "training_data_used\"",
+    "model_register\"",
+    "training_read\"",
+    "{\"dataset\":\"ds_",
+    "{\"model\":\"mdl_",
 ];
 
 static MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {

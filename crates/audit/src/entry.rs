@@ -120,11 +120,23 @@ pub enum Action {
     CertificateRead,
     /// A step of re-encrypting a tenant's records under its newest key (a background job).
     Reencrypt,
+    /// A training dataset was asked for.
+    TrainingDatasetCreate,
+    /// A training dataset's build finished (or one tenant's part of it, in that tenant's view).
+    TrainingDatasetBuild,
+    /// A training dataset was read through its export.
+    TrainingExport,
+    /// An organization's data went out in a training dataset's export (its own entry).
+    TrainingDataUsed,
+    /// A model trained on datasets was registered.
+    ModelRegister,
+    /// Training datasets, models, their debt or an organization's training usage were read.
+    TrainingRead,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 38] = [
         Action::Decision,
         Action::Availability,
         Action::ContentRead,
@@ -157,6 +169,12 @@ impl Action {
         Action::KeyList,
         Action::CertificateRead,
         Action::Reencrypt,
+        Action::TrainingDatasetCreate,
+        Action::TrainingDatasetBuild,
+        Action::TrainingExport,
+        Action::TrainingDataUsed,
+        Action::ModelRegister,
+        Action::TrainingRead,
     ];
 
     /// The wire name (`"content_read"`), as serde writes it.
@@ -194,6 +212,12 @@ impl Action {
             Action::KeyList => "key_list",
             Action::CertificateRead => "certificate_read",
             Action::Reencrypt => "reencrypt",
+            Action::TrainingDatasetCreate => "training_dataset_create",
+            Action::TrainingDatasetBuild => "training_dataset_build",
+            Action::TrainingExport => "training_export",
+            Action::TrainingDataUsed => "training_data_used",
+            Action::ModelRegister => "model_register",
+            Action::TrainingRead => "training_read",
         }
     }
 }
@@ -249,6 +273,10 @@ pub enum Resource {
     Certificate(Label),
     /// A number of records affected (batch writes, exports, sweeps).
     Count(u64),
+    /// A training dataset.
+    Dataset(Label),
+    /// A model registered with its training datasets.
+    Model(Label),
 }
 
 /// Who acted: a key (with its role), or datapact itself (background jobs).

@@ -110,7 +110,9 @@ pub struct Filters {
     /// key_rotate, key_destroy, org_create, terms_change, termination, tenant_change,
     /// opt_out_record, opt_out_revoke, ai_settings_change, retention_change,
     /// support_grant_create, support_grant_revoke, api_key_create, api_key_revoke, llm_call,
-    /// llm_forward, audit_read, key_list, certificate_read, reencrypt.
+    /// llm_forward, audit_read, key_list, certificate_read, reencrypt, training_dataset_create,
+    /// training_dataset_build, training_export, training_data_used, model_register,
+    /// training_read.
     #[arg(long)]
     action: Option<String>,
     /// Only this purpose, e.g. support_access.

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod state;
+pub mod training;
 pub mod views;
 
 use std::future::Future;

@@ -213,9 +213,12 @@ async fn complete_purge(
             plan.certificate.clone(),
             plan.record_count,
         );
+        // The datasets holding the tenant's data owe it from now on (stored before its keys
+        // go, idempotent), and its certificate lists them with the models trained on them.
+        let training = crate::training::tenant_purged(state, tenant).await?;
         let cert = with_vault(state, tenant, move |v, t| {
             v.shred(t, &id, up_to, close, now())?;
-            v.certify_purge(t, org, &id, &cert_id, &reason, count, now())
+            v.certify_purge(t, org, &id, &cert_id, &reason, count, training, now())
         })
         .await?;
         let destroyed = by
@@ -664,7 +667,8 @@ pub async fn run(state: Arc<AppState>) {
             last_checkpoint = Instant::now();
         }
         due_terminations(&state).await;
-        let more = run_jobs(&state).await;
+        let mut more = run_jobs(&state).await;
+        more |= crate::training::run_builds(&state, Duration::from_millis(500)).await;
         if last_sweep.elapsed() >= sweep_every {
             sweep(&state).await;
             expire_audit(&state).await;

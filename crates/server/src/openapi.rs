@@ -8,7 +8,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms, usage};
+use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms, training, usage};
 
 struct BearerAuth;
 
@@ -84,6 +84,8 @@ impl Modify for BearerAuth {
         data::list_keys, data::rotate, data::job, data::public_key,
         audit::checkpoint, audit::checkpoints, audit::inclusion, audit::consistency, audit::entries, audit::export,
         usage::usage,
+        training::create_dataset, training::list_datasets, training::get_dataset, training::export_dataset,
+        training::register_model, training::get_model, training::debt, training::org_usage,
     ),
     components(schemas(crate::problem::Problem)),
     modifiers(&BearerAuth, &Conventions)

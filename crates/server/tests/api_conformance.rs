@@ -157,6 +157,13 @@ include-path = "/v1/tenants/{tenant}/support-grants"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
+# A dataset's product, purpose, region, data kinds, tenants and minimization must fit the
+# catalog and the caller's scope; a model's datasets must be ready and of its product,
+# purpose and region, with matching digests (409 while a dataset is building).
+[[operations]]
+include-path = ["/v1/training/datasets", "/v1/training/models"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
 # Each role names the scope it needs (an organization, a tenant, a product), and what it
 # names must exist.
 [[operations]]

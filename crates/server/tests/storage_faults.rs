@@ -85,6 +85,23 @@ impl Store for Flaky {
     ) -> Result<Vec<datapact_store::UsageRow>, StoreError> {
         self.inner.usage(t, from, to).await
     }
+    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_training_doc(kind, id, doc).await
+    }
+    async fn training_doc(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.training_doc(kind, id).await
+    }
+    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.training_docs(kind).await
+    }
+    async fn add_training_events(&self, events: &[datapact_store::TrainingEvent]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.add_training_events(events).await
+    }
+    async fn training_event_counts(&self) -> Result<Vec<datapact_store::TrainingEventCount>, StoreError> {
+        self.inner.training_event_counts().await
+    }
     async fn put_retention(
         &self,
         t: datapact_governance::TenantId,

@@ -17,6 +17,16 @@ pub(crate) fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
 }
 
+/// Microseconds since the epoch, for times compared and aggregated in SQL.
+pub(crate) fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .map_err(|e| StoreError::Corrupt(format!("time {us} µs: {e}")))
+}
+
 pub(crate) fn parse_opt_ts(s: Option<String>) -> Result<Option<OffsetDateTime>, StoreError> {
     s.as_deref().map(parse_ts).transpose()
 }

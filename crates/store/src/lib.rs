@@ -128,6 +128,37 @@ pub struct QuotaState {
     pub taken: u64,
 }
 
+/// A fact that makes data a training dataset holds unusable, stored when it happens: a record
+/// the dataset holds deleted or changed, a tenant purged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingEvent {
+    /// The dataset.
+    pub dataset: String,
+    /// The tenant whose data it is.
+    pub tenant: TenantId,
+    /// The record (empty for an event about the whole tenant).
+    pub record: String,
+    /// Why (`record_deleted`, `record_modified`, `tenant_purged`).
+    pub reason: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// The events of one dataset, tenant and reason, counted (one per record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingEventCount {
+    /// The dataset.
+    pub dataset: String,
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Why.
+    pub reason: String,
+    /// How many records (events of a whole tenant count once).
+    pub records: u64,
+    /// The first of them.
+    pub since: OffsetDateTime,
+}
+
 /// What a change to governance state was about: the entity to read again, whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
@@ -216,4 +247,15 @@ pub trait Store: Send + Sync + 'static {
     async fn add_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError>;
     /// A tenant's usage from `from` to `to` (inclusive days), by day, product and model.
     async fn usage(&self, tenant: TenantId, from: time::Date, to: time::Date) -> Result<Vec<UsageRow>, StoreError>;
+    /// Inserts or replaces a training document of `kind` (`dataset`, `model`): JSON the
+    /// server reads back whole.
+    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError>;
+    /// One training document, if it exists.
+    async fn training_doc(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
+    /// Every training document of `kind`, by id.
+    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError>;
+    /// Stores training events (one per dataset, record and reason: a repeat is ignored).
+    async fn add_training_events(&self, events: &[TrainingEvent]) -> Result<(), StoreError>;
+    /// Every training event, counted by dataset, tenant and reason.
+    async fn training_event_counts(&self) -> Result<Vec<TrainingEventCount>, StoreError>;
 }

@@ -149,6 +149,22 @@ CREATE TABLE quotas (
     PRIMARY KEY (scope, period)
 );
 "#,
+    r#"
+CREATE TABLE training_docs (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE TABLE training_events (
+    dataset TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    record TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (dataset, record, reason, tenant)
+);
+"#,
 ];
 
 /// The advisory lock migrations run under (any constant unlikely to collide: "datapact" in ASCII).
@@ -697,6 +713,87 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(())
+    }
+
+    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO training_docs (kind, id, doc) VALUES ($1, $2, $3)
+                 ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
+                &[&kind, &id, &doc],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn training_doc(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT doc FROM training_docs WHERE kind = $1 AND id = $2",
+                &[&kind, &id],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT doc FROM training_docs WHERE kind = $1 ORDER BY id", &[&kind])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn add_training_events(&self, events: &[crate::TrainingEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let col = |f: fn(&crate::TrainingEvent) -> String| events.iter().map(f).collect::<Vec<String>>();
+        let datasets = col(|e| e.dataset.clone());
+        let tenants = col(|e| e.tenant.to_string());
+        let records = col(|e| e.record.clone());
+        let reasons = col(|e| e.reason.clone());
+        let at: Vec<i64> = events.iter().map(|e| crate::codec::micros(e.at)).collect();
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO training_events (dataset, tenant, record, reason, at)
+                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[])
+                 ON CONFLICT DO NOTHING",
+                &[&datasets, &tenants, &records, &reasons, &at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn training_event_counts(&self) -> Result<Vec<crate::TrainingEventCount>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT dataset, tenant, reason, COUNT(*), MIN(at) FROM training_events
+                 GROUP BY dataset, tenant, reason ORDER BY dataset, tenant, reason",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let tenant: &str = r.get(1);
+                Ok(crate::TrainingEventCount {
+                    dataset: r.get(0),
+                    tenant: tenant
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("training event tenant `{tenant}`")))?,
+                    reason: r.get(2),
+                    records: r.get::<_, i64>(3).max(0) as u64,
+                    since: crate::codec::from_micros(r.get(4))?,
+                })
+            })
+            .collect()
     }
 
     async fn jobs(&self) -> Result<Vec<Job>, StoreError> {

@@ -141,6 +141,22 @@ CREATE TABLE quotas (
     PRIMARY KEY (scope, period)
 ) STRICT;
 "#,
+    r#"
+CREATE TABLE training_docs (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) STRICT;
+CREATE TABLE training_events (
+    dataset TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    record TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (dataset, record, reason, tenant)
+) STRICT;
+"#,
 ];
 
 /// `meta` row saying API key hashes are keyed (HMAC under the server's key).
@@ -641,6 +657,92 @@ impl Store for SqliteStore {
                     prompt_tokens: n(4)?,
                     completion_tokens: n(5)?,
                     total_tokens: n(6)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError> {
+        let (kind, id, doc) = (kind.to_string(), id.to_string(), doc.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO training_docs (kind, id, doc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
+                params![kind, id, doc],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn training_doc(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let (kind, id) = (kind.to_string(), id.to_string());
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT doc FROM training_docs WHERE kind = ?1 AND id = ?2",
+                params![kind, id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError> {
+        let kind = kind.to_string();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached("SELECT doc FROM training_docs WHERE kind = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([kind], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn add_training_events(&self, events: &[crate::TrainingEvent]) -> Result<(), StoreError> {
+        let events = events.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO training_events (dataset, tenant, record, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT DO NOTHING",
+                )?;
+                for e in &events {
+                    stmt.execute(params![
+                        e.dataset,
+                        e.tenant.to_string(),
+                        e.record,
+                        e.reason,
+                        crate::codec::micros(e.at)
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn training_event_counts(&self) -> Result<Vec<crate::TrainingEventCount>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT dataset, tenant, reason, COUNT(*), MIN(at) FROM training_events
+                 GROUP BY dataset, tenant, reason ORDER BY dataset, tenant, reason",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let tenant: String = r.get(1)?;
+                out.push(crate::TrainingEventCount {
+                    dataset: r.get(0)?,
+                    tenant: tenant
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("training event tenant `{tenant}`")))?,
+                    reason: r.get(2)?,
+                    records: r.get::<_, i64>(3)?.max(0) as u64,
+                    since: crate::codec::from_micros(r.get(4)?)?,
                 });
             }
             Ok(out)

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use datapact_governance::catalog::category_within;
-use datapact_governance::{DataKind, Reason, RecordId, TenantId};
+use datapact_governance::{DataKind, Reason, ReasonCode, RecordId, TenantId};
 use datapact_pii::{Analyzer, Operator, Options, Pseudonymizer, anonymize};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -80,7 +80,7 @@ pub struct TenantLine {
 }
 
 /// The counts a manifest shows, and the digest of the included items in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Records offered.
     pub candidates: u64,
@@ -139,6 +139,10 @@ pub mod reasons {
     pub const PERSONAL_DATA_FOUND: &str = "personal_data_found";
     /// The decision point denied the use and gave no reason.
     pub const DENIED: &str = "denied";
+    /// The organization's contract is ending or has ended.
+    pub const ORG_NOT_ACTIVE: &str = "org_not_active";
+    /// The record's tenant is in another region than the dataset's (never read).
+    pub const OTHER_REGION: &str = "other_region";
 }
 
 impl<'a> Builder<'a> {
@@ -393,8 +397,15 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// A reason code's wire name.
-fn code_name(r: &Reason) -> String {
+/// A reason code's name in a dataset's counts: the decision point's wire name, except that an
+/// organization whose contract is ending or ended counts as `org_not_active` and processing
+/// outside the tenant's region as `other_region`.
+pub fn code_name(r: &Reason) -> String {
+    match r.code {
+        ReasonCode::OrgTerminated | ReasonCode::OrgTerminating => return reasons::ORG_NOT_ACTIVE.into(),
+        ReasonCode::RegionMismatch => return reasons::OTHER_REGION.into(),
+        _ => {}
+    }
     match serde_json::to_value(r.code) {
         Ok(serde_json::Value::String(s)) => s,
         _ => reasons::DENIED.into(),

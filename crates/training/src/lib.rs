@@ -5,7 +5,13 @@
 #![forbid(unsafe_code)]
 
 pub mod build;
+pub mod debt;
+pub mod manifest;
 pub mod spec;
 
 pub use build::{Builder, Candidate, Considered, Item, Summary, TenantLine};
+pub use debt::{Debt, DebtItem, debt_of};
+pub use manifest::{
+    Counts, Dataset, DatasetStatus, ExportDigest, LineageDataset, LineageTenant, Model, ShardLine, dataset_digest,
+};
 pub use spec::{CategoryFilter, DatasetSpec, Minimization, PiiMinimization, SpecError, TrainingPurpose, ValidSpec};

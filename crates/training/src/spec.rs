@@ -8,7 +8,7 @@ use datapact_governance::{Catalog, DataKind, Purpose, TenantId};
 use serde::{Deserialize, Serialize};
 
 /// Why a training dataset may exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TrainingPurpose {
     /// Training the vendor's own models on the product's data.
@@ -28,7 +28,7 @@ impl TrainingPurpose {
 }
 
 /// What personal data in the content becomes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PiiMinimization {
     /// Replaced with its type (`<EMAIL_ADDRESS>`) before it is stored.
@@ -42,7 +42,7 @@ pub enum PiiMinimization {
 
 /// Which records' categories may enter: `include` (every category when empty) minus `exclude`,
 /// each entry covering the categories below it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryFilter {
     /// A record enters only with a category within one of these (any record when empty).
@@ -54,7 +54,7 @@ pub struct CategoryFilter {
 }
 
 /// How little of the data enters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Minimization {
     /// Personal data in the content (default `mask`).
@@ -83,7 +83,7 @@ impl Default for Minimization {
 }
 
 /// A dataset as asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     /// A name for people (1–200 characters).

@@ -45,6 +45,27 @@ pub struct CertificateStatement {
     /// When the certificate was issued.
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
+    /// Every training dataset that held the tenant's data (its shard shredded with the keys)
+    /// and every model trained on one (it owes retraining). Absent when there are none, so
+    /// certificates issued before this field existed read and verify as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training: Vec<Downstream>,
+}
+
+/// What a purge did to a dataset or model downstream of the tenant's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Downstream {
+    /// `dataset` or `model`.
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+    /// Its name (a model's with its version: `name@version`).
+    pub name: String,
+    /// `shredded` (a dataset's shard of the tenant) or `owes_retraining` (a model).
+    pub state: String,
+    /// How many of the tenant's records it held or was trained on.
+    pub records: u64,
 }
 
 /// A signed deletion certificate.

@@ -13,6 +13,7 @@ pub mod keys;
 mod pg;
 mod region;
 mod store;
+mod training;
 pub mod transfer;
 
 use std::collections::HashMap;
@@ -25,12 +26,13 @@ use datapact_governance::{DataKind, RecordId, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use certificate::{CertificateStatement, DeletionCertificate, VerifyError, verify_certificate};
+pub use certificate::{CertificateStatement, DeletionCertificate, Downstream, VerifyError, verify_certificate};
 use crypto::{Aead, SecretKey};
 use keys::SealedFiles;
 pub use keys::{KeyProvider, LocalKeyring, MasterKey, MasterOutcome, MasterSecret, Signer};
 use region::{KeySelection, RawRecord, RecordFilter, RegionStorage, UpdateOutcome};
 use store::SqliteRegion;
+pub use training::{ShardItem, ShardPage};
 
 /// Why a vault operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,16 @@ pub enum VaultError {
     Corrupt {
         /// The record.
         record: String,
+        /// What failed.
+        detail: String,
+    },
+    /// A training item cannot be decrypted: altered on disk, or a bug.
+    #[error("item {seq} of dataset {dataset} is corrupted and cannot be read: {detail}")]
+    ItemCorrupt {
+        /// The dataset.
+        dataset: String,
+        /// The item's place in its shard.
+        seq: u64,
         /// What failed.
         detail: String,
     },
@@ -1096,14 +1108,26 @@ impl Vault {
         &self,
         t: TenantRef<'_>,
         product: Option<&str>,
+        each: impl FnMut(Record) -> Result<bool, VaultError>,
+    ) -> Result<u64, VaultError> {
+        self.export_kind(t, product, None, each)
+    }
+
+    /// [`Vault::export`] of one data kind only: records of other kinds are not decrypted.
+    pub fn export_kind(
+        &self,
+        t: TenantRef<'_>,
+        product: Option<&str>,
+        kind: Option<DataKind>,
         mut each: impl FnMut(Record) -> Result<bool, VaultError>,
     ) -> Result<u64, VaultError> {
         let rs = self.region(t.region)?;
+        let kind = kind.map(DataKind::as_str);
         let mut after = String::new();
         let mut n = 0u64;
         loop {
             let page: Vec<(StoredMeta, Vec<u8>)> = rs
-                .page(&t.id.to_string(), &after, product, 256)?
+                .page(&t.id.to_string(), &after, product, kind, 256)?
                 .into_iter()
                 .map(|r| stored_meta(r, t.region))
                 .collect::<Result<_, _>>()?;
@@ -1200,6 +1224,7 @@ impl Vault {
         certificate_id: &str,
         reason: &str,
         record_count: u64,
+        training: Vec<Downstream>,
         now: OffsetDateTime,
     ) -> Result<DeletionCertificate, VaultError> {
         let rows = self.region(t.region)?.destroyed_keys(&t.id.to_string(), Some(purge))?;
@@ -1218,6 +1243,7 @@ impl Vault {
             record_count,
             keys_destroyed_at: rows.iter().map(|(_, _, at)| *at).max().map_or(now, from_micros),
             issued_at: now,
+            training,
         };
         DeletionCertificate::sign(statement, &self.signer)
     }
@@ -1261,7 +1287,16 @@ impl Vault {
         let record_count = self.count(t, None)?;
         let id = uuid::Uuid::now_v7().simple().to_string();
         self.shred(t, &id, self.max_key_version(t)?, false, now)?;
-        self.certify_purge(t, org, &id, &format!("cert_{id}"), reason, record_count, now)
+        self.certify_purge(
+            t,
+            org,
+            &id,
+            &format!("cert_{id}"),
+            reason,
+            record_count,
+            Vec::new(),
+            now,
+        )
     }
 
     /// Starts a new data key version; new writes use it at once. Returns the new version.

@@ -22,10 +22,13 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::VaultError;
-use crate::region::{KeySelection, LiveKey, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey};
+use crate::region::{
+    KeySelection, LiveKey, RawItem, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey,
+};
 
 /// Schema versions of a region database, applied in order under [`MIGRATION_LOCK`].
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE SCHEMA IF NOT EXISTS datapact_vault;
 CREATE SCHEMA IF NOT EXISTS datapact_keys;
 CREATE TABLE datapact_vault.records (
@@ -68,7 +71,22 @@ CREATE TABLE datapact_keys.closed_tenants (
     tenant_id TEXT PRIMARY KEY,
     closed_at BIGINT NOT NULL
 );
-"#];
+"#,
+    // Training datasets' shards: one row per item, sealed under its tenant's data key.
+    r#"
+CREATE TABLE datapact_vault.training_items (
+    dataset_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    record_id TEXT NOT NULL,
+    key_version BIGINT NOT NULL,
+    sealed BYTEA NOT NULL,
+    PRIMARY KEY (dataset_id, tenant_id, seq)
+);
+CREATE INDEX training_items_by_record ON datapact_vault.training_items (tenant_id, record_id);
+CREATE INDEX training_items_by_key ON datapact_vault.training_items (tenant_id, key_version);
+"#,
+];
 
 /// The advisory lock region migrations run under ("dpvault" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0064_7076_6175_6c74;
@@ -427,7 +445,8 @@ impl RegionStorage for PgRegion {
             let used: Vec<i64> = self
                 .db
                 .block(tx.query(
-                    "SELECT DISTINCT key_version FROM datapact_vault.records WHERE tenant_id = $1 AND key_version = ANY($2)",
+                    "SELECT DISTINCT key_version FROM datapact_vault.records WHERE tenant_id = $1 AND key_version = ANY($2)
+                     UNION SELECT DISTINCT key_version FROM datapact_vault.training_items WHERE tenant_id = $1 AND key_version = ANY($2)",
                     &[&tenant, &asked],
                 ))
                 .map_err(pg)?
@@ -580,7 +599,11 @@ impl RegionStorage for PgRegion {
 
     fn counts_by_key(&self, tenant: &str) -> Result<HashMap<u32, u64>, VaultError> {
         let rows = self.query(
-            "SELECT key_version, COUNT(*) FROM datapact_vault.records WHERE tenant_id = $1 GROUP BY key_version",
+            "SELECT key_version, SUM(n)::BIGINT FROM (
+               SELECT key_version, COUNT(*) AS n FROM datapact_vault.records WHERE tenant_id = $1 GROUP BY key_version
+               UNION ALL
+               SELECT key_version, COUNT(*) FROM datapact_vault.training_items WHERE tenant_id = $1 GROUP BY key_version
+             ) AS counts GROUP BY key_version",
             &[&tenant],
         )?;
         Ok(rows
@@ -631,22 +654,33 @@ impl RegionStorage for PgRegion {
         tenant: &str,
         after: &str,
         product: Option<&str>,
+        kind: Option<&str>,
         limit: usize,
     ) -> Result<Vec<RawRecord>, VaultError> {
         let rows = self.query(
             &format!(
                 "SELECT {COLUMNS}, sealed FROM datapact_vault.records r WHERE tenant_id = $1 AND id > $2
-                 AND ($3::TEXT IS NULL OR product = $3) AND {LIVE} ORDER BY id LIMIT $4"
+                 AND ($3::TEXT IS NULL OR product = $3) AND ($5::TEXT IS NULL OR data_kind = $5) AND {LIVE}
+                 ORDER BY id LIMIT $4"
             ),
-            &[&tenant, &after, &product, &(limit as i64)],
+            &[&tenant, &after, &product, &(limit as i64), &kind],
         )?;
         Ok(rows.iter().map(|r| raw(r, true)).collect())
     }
 
     fn remove_rows(&self, tenant: &str, versions_: &[u32], batch: usize) -> Result<usize, VaultError> {
-        Ok(self.execute(
+        let records = self.execute(
             "DELETE FROM datapact_vault.records WHERE id IN (SELECT id FROM datapact_vault.records
              WHERE tenant_id = $1 AND key_version = ANY($2) LIMIT $3)",
+            &[&tenant, &versions(versions_), &(batch as i64)],
+        )? as usize;
+        if records > 0 {
+            return Ok(records);
+        }
+        Ok(self.execute(
+            "DELETE FROM datapact_vault.training_items WHERE (dataset_id, tenant_id, seq) IN (
+               SELECT dataset_id, tenant_id, seq FROM datapact_vault.training_items
+               WHERE tenant_id = $1 AND key_version = ANY($2) LIMIT $3)",
             &[&tenant, &versions(versions_), &(batch as i64)],
         )? as usize)
     }
@@ -706,6 +740,72 @@ impl RegionStorage for PgRegion {
 
     fn checkpoint(&self) -> Result<(), VaultError> {
         Ok(())
+    }
+
+    fn insert_items(
+        &self,
+        dataset: &str,
+        tenant: &str,
+        key_version: u32,
+        rows: &[RawItem],
+    ) -> Result<bool, VaultError> {
+        let mut c = self.db.client()?;
+        let tx = self.db.block(c.transaction()).map_err(pg)?;
+        if !self.hold_key(&tx, tenant, key_version)? {
+            return Ok(false);
+        }
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let records: Vec<&str> = rows.iter().map(|r| r.record_id.as_str()).collect();
+        let keys: Vec<i64> = rows.iter().map(|r| r.key_version).collect();
+        let sealed: Vec<&[u8]> = rows.iter().map(|r| r.sealed.as_slice()).collect();
+        self.db
+            .block(tx.execute(
+                "INSERT INTO datapact_vault.training_items (dataset_id, tenant_id, seq, record_id, key_version, sealed)
+                 SELECT $1, $2, * FROM unnest($3::BIGINT[], $4::TEXT[], $5::BIGINT[], $6::BYTEA[])",
+                &[&dataset, &tenant, &seqs, &records, &keys, &sealed],
+            ))
+            .map_err(pg)?;
+        self.db.block(tx.commit()).map_err(pg)?;
+        Ok(true)
+    }
+
+    fn items(&self, dataset: &str, tenant: &str, after: i64, limit: usize) -> Result<Vec<RawItem>, VaultError> {
+        let rows = self.query(
+            "SELECT seq, record_id, key_version, sealed FROM datapact_vault.training_items
+             WHERE dataset_id = $1 AND tenant_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+            &[&dataset, &tenant, &after, &(limit as i64)],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| RawItem {
+                seq: r.get(0),
+                record_id: r.get(1),
+                key_version: r.get(2),
+                sealed: r.get(3),
+            })
+            .collect())
+    }
+
+    fn drop_items(&self, dataset: &str, tenant: &str) -> Result<usize, VaultError> {
+        Ok(self.execute(
+            "DELETE FROM datapact_vault.training_items WHERE dataset_id = $1 AND tenant_id = $2",
+            &[&dataset, &tenant],
+        )? as usize)
+    }
+
+    fn remove_record_items(&self, tenant: &str, record: &str) -> Result<usize, VaultError> {
+        Ok(self.execute(
+            "DELETE FROM datapact_vault.training_items WHERE tenant_id = $1 AND record_id = $2",
+            &[&tenant, &record],
+        )? as usize)
+    }
+
+    fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError> {
+        let rows = self.query(
+            "SELECT DISTINCT dataset_id FROM datapact_vault.training_items WHERE tenant_id = $1 AND record_id = $2",
+            &[&tenant, &record],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }
 

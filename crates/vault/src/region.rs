@@ -38,6 +38,16 @@ pub(crate) struct RawRecord {
     pub sealed: Vec<u8>,
 }
 
+/// A training item's row: its place in its shard, the record it came from, the key version
+/// that seals it and the sealed item.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawItem {
+    pub seq: i64,
+    pub record_id: String,
+    pub key_version: i64,
+    pub sealed: Vec<u8>,
+}
+
 /// Which records a listing returns (times in microseconds since the epoch).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RecordFilter<'a> {
@@ -117,7 +127,7 @@ pub(crate) trait RegionStorage: Send + Sync {
     fn list(&self, tenant: &str, live: &[u32], f: &RecordFilter<'_>) -> Result<Vec<RawRecord>, VaultError>;
     /// How many records under the `live` versions (of one product).
     fn count(&self, tenant: &str, product: Option<&str>, live: &[u32]) -> Result<u64, VaultError>;
-    /// Records per key version.
+    /// Records and training items per key version (a version that seals either is in use).
     fn counts_by_key(&self, tenant: &str) -> Result<HashMap<u32, u64>, VaultError>;
     /// Rewrites one record in one transaction: `change` gets the stored row (with its
     /// ciphertext) and returns the new one, sealed under `key_version`. A version that is no
@@ -131,16 +141,18 @@ pub(crate) trait RegionStorage: Send + Sync {
     ) -> Result<UpdateOutcome, VaultError>;
     /// Deletes one record; how many rows went (0 or 1).
     fn delete(&self, tenant: &str, id: &str) -> Result<usize, VaultError>;
-    /// Up to `limit` records with ids after `after`, with their ciphertext.
+    /// Up to `limit` records with ids after `after` (of one product, of one data kind), with
+    /// their ciphertext.
     fn page(
         &self,
         tenant: &str,
         after: &str,
         product: Option<&str>,
+        kind: Option<&str>,
         limit: usize,
     ) -> Result<Vec<RawRecord>, VaultError>;
-    /// Removes up to `batch` rows sealed under `versions`; when none is left, makes sure
-    /// nothing removed lingers (SQLite: the write-ahead log is truncated).
+    /// Removes up to `batch` rows (records, then training items) sealed under `versions`; when
+    /// none is left, makes sure nothing removed lingers (SQLite: the write-ahead log is truncated).
     fn remove_rows(&self, tenant: &str, versions: &[u32], batch: usize) -> Result<usize, VaultError>;
     /// Re-seals up to `batch` records under `live` versions other than `active` with
     /// `reseal`, in one transaction; returns how many.
@@ -160,6 +172,19 @@ pub(crate) trait RegionStorage: Send + Sync {
     fn raw_sealed(&self, id: &str) -> Result<Option<Vec<u8>>, VaultError>;
     /// Makes deletions final on disk (SQLite: truncates the write-ahead logs).
     fn checkpoint(&self) -> Result<(), VaultError>;
+
+    /// Inserts training items of `tenant`'s shard of `dataset` sealed under `key_version`, all
+    /// or nothing; `Ok(false)` when that version is no longer live (nothing was written).
+    fn insert_items(&self, dataset: &str, tenant: &str, key_version: u32, rows: &[RawItem])
+    -> Result<bool, VaultError>;
+    /// Up to `limit` items of `tenant`'s shard of `dataset` after `after`, in order.
+    fn items(&self, dataset: &str, tenant: &str, after: i64, limit: usize) -> Result<Vec<RawItem>, VaultError>;
+    /// Removes `tenant`'s shard of `dataset` (a build step done again, a dataset deleted).
+    fn drop_items(&self, dataset: &str, tenant: &str) -> Result<usize, VaultError>;
+    /// The datasets whose shard of `tenant` holds an item made from `record`.
+    fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError>;
+    /// Removes every item made from `tenant`'s `record`, in every dataset; how many went.
+    fn remove_record_items(&self, tenant: &str, record: &str) -> Result<usize, VaultError>;
 }
 
 /// What a rewrite did.

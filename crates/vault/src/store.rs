@@ -9,11 +9,14 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::region::{KeySelection, LiveKey, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey};
+use crate::region::{
+    KeySelection, LiveKey, RawItem, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey,
+};
 
 use crate::VaultError;
 
-const VAULT_SCHEMA: &[&str] = &[r#"
+const VAULT_SCHEMA: &[&str] = &[
+    r#"
 CREATE TABLE records (
     id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL,
@@ -33,7 +36,22 @@ CREATE TABLE records (
 CREATE INDEX records_by_tenant ON records(tenant_id, id);
 CREATE INDEX records_by_tenant_created ON records(tenant_id, created_at);
 CREATE INDEX records_by_tenant_key ON records(tenant_id, key_version);
-"#];
+"#,
+    // Training datasets' shards: one row per item, sealed under its tenant's data key.
+    r#"
+CREATE TABLE training_items (
+    dataset_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (dataset_id, tenant_id, seq)
+) STRICT;
+CREATE INDEX training_items_by_record ON training_items(tenant_id, record_id);
+CREATE INDEX training_items_by_key ON training_items(tenant_id, key_version);
+"#,
+];
 
 const KEYS_SCHEMA: &[&str] = &[
     r#"
@@ -456,8 +474,13 @@ impl RegionStorage for SqliteRegion {
 
     fn counts_by_key(&self, tenant: &str) -> Result<HashMap<u32, u64>, VaultError> {
         self.data.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT key_version, COUNT(*) FROM records WHERE tenant_id = ?1 GROUP BY key_version")?;
+            let mut stmt = c.prepare(
+                "SELECT key_version, SUM(n) FROM (
+                   SELECT key_version, COUNT(*) AS n FROM records WHERE tenant_id = ?1 GROUP BY key_version
+                   UNION ALL
+                   SELECT key_version, COUNT(*) FROM training_items WHERE tenant_id = ?1 GROUP BY key_version
+                 ) GROUP BY key_version",
+            )?;
             let rows = stmt.query_map([tenant], |r| {
                 Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64))
             })?;
@@ -504,22 +527,33 @@ impl RegionStorage for SqliteRegion {
         tenant: &str,
         after: &str,
         product: Option<&str>,
+        kind: Option<&str>,
         limit: usize,
     ) -> Result<Vec<RawRecord>, VaultError> {
         self.data.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS}, sealed FROM records WHERE tenant_id = ?1 AND id > ?2 AND (?3 IS NULL OR product = ?3)
-                 ORDER BY id LIMIT ?4"
+                 AND (?5 IS NULL OR data_kind = ?5) ORDER BY id LIMIT ?4"
             ))?;
-            collect(&mut stmt, params![tenant, after, product, limit as i64], true)
+            collect(&mut stmt, params![tenant, after, product, limit as i64, kind], true)
         })
     }
 
     fn remove_rows(&self, tenant: &str, versions: &[u32], batch: usize) -> Result<usize, VaultError> {
         let n = self.data.write(|c| {
-            Ok(c.execute(
+            let records = c.execute(
                 &format!(
                     "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE tenant_id = ?1 AND key_version IN {} LIMIT ?2)",
+                    int_list(versions)
+                ),
+                params![tenant, batch as i64],
+            )?;
+            if records > 0 {
+                return Ok(records);
+            }
+            Ok(c.execute(
+                &format!(
+                    "DELETE FROM training_items WHERE rowid IN (SELECT rowid FROM training_items WHERE tenant_id = ?1 AND key_version IN {} LIMIT ?2)",
                     int_list(versions)
                 ),
                 params![tenant, batch as i64],
@@ -593,6 +627,77 @@ impl RegionStorage for SqliteRegion {
     fn checkpoint(&self) -> Result<(), VaultError> {
         self.data.checkpoint()?;
         self.keys.checkpoint()
+    }
+
+    fn insert_items(
+        &self,
+        dataset: &str,
+        tenant: &str,
+        _key_version: u32,
+        rows: &[RawItem],
+    ) -> Result<bool, VaultError> {
+        // As for records: one process owns these files and the vault's fence keeps
+        // destruction out while this runs.
+        self.data.write(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO training_items (dataset_id, tenant_id, seq, record_id, key_version, sealed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for r in rows {
+                    stmt.execute(params![dataset, tenant, r.seq, r.record_id, r.key_version, r.sealed])?;
+                }
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn items(&self, dataset: &str, tenant: &str, after: i64, limit: usize) -> Result<Vec<RawItem>, VaultError> {
+        self.data.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, record_id, key_version, sealed FROM training_items
+                 WHERE dataset_id = ?1 AND tenant_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![dataset, tenant, after, limit as i64], |r| {
+                Ok(RawItem {
+                    seq: r.get(0)?,
+                    record_id: r.get(1)?,
+                    key_version: r.get(2)?,
+                    sealed: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn drop_items(&self, dataset: &str, tenant: &str) -> Result<usize, VaultError> {
+        self.data.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM training_items WHERE dataset_id = ?1 AND tenant_id = ?2",
+                params![dataset, tenant],
+            )?)
+        })
+    }
+
+    fn remove_record_items(&self, tenant: &str, record: &str) -> Result<usize, VaultError> {
+        self.data.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM training_items WHERE tenant_id = ?1 AND record_id = ?2",
+                params![tenant, record],
+            )?)
+        })
+    }
+
+    fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError> {
+        self.data.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT dataset_id FROM training_items WHERE tenant_id = ?1 AND record_id = ?2",
+            )?;
+            let rows = stmt.query_map(params![tenant, record], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 }
 

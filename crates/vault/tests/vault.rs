@@ -801,7 +801,16 @@ fn purge_steps_are_idempotent_bounded_and_can_close_the_tenant(b: &Backend) {
     v.shred(t, "p1", up_to, false, now()).unwrap();
     v.shred(t, "p1", up_to, false, now()).unwrap();
     let cert = v
-        .certify_purge(t, OrgId::generate(), "p1", "cert_p1", "customer_request", 1, now())
+        .certify_purge(
+            t,
+            OrgId::generate(),
+            "p1",
+            "cert_p1",
+            "customer_request",
+            1,
+            Vec::new(),
+            now(),
+        )
         .unwrap();
     assert_eq!(cert.statement.key_versions_destroyed, vec![1, 2]);
     assert_eq!(cert.statement.certificate_id, "cert_p1");

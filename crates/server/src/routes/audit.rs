@@ -448,6 +448,8 @@ fn resource_text(r: &Resource) -> String {
         Resource::DataKey(v) => format!("data_key:{v}"),
         Resource::Certificate(c) => format!("certificate:{c}"),
         Resource::Count(n) => format!("count:{n}"),
+        Resource::Dataset(d) => format!("dataset:{d}"),
+        Resource::Model(m) => format!("model:{m}"),
     }
 }
 

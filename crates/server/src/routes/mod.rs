@@ -23,6 +23,7 @@ pub mod orgs;
 pub mod records;
 pub mod tenants;
 pub mod terms;
+pub mod training;
 pub mod usage;
 
 /// The whole API: these routes, and `gateway`'s (the AI trust layer's, with its own state).
@@ -89,6 +90,16 @@ pub fn router(state: Arc<AppState>, gateway: Router) -> Router {
             post(records::create_batch).layer(DefaultBodyLimit::max(state.config.vault.max_batch_bytes)),
         )
         .route("/v1/tenants/{tenant}/export", get(records::export))
+        .route(
+            "/v1/training/datasets",
+            post(training::create_dataset).get(training::list_datasets),
+        )
+        .route("/v1/training/datasets/{id}", get(training::get_dataset))
+        .route("/v1/training/datasets/{id}/export", get(training::export_dataset))
+        .route("/v1/training/models", post(training::register_model))
+        .route("/v1/training/models/{id}", get(training::get_model))
+        .route("/v1/training/debt", get(training::debt))
+        .route("/v1/orgs/{org}/training-usage", get(training::org_usage))
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/audit/checkpoints", get(audit::checkpoints))
         .route("/v1/audit/proofs/inclusion", get(audit::inclusion))

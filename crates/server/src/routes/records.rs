@@ -421,8 +421,13 @@ pub async fn patch(
     // Changing content is processing, like writing it: the same decision as a POST.
     let d = require_purpose(&st, &ev, &tenant, &meta.product, Purpose::Service, Some(meta.data_kind)).await?;
     ev = ev.reasons(&d.reasons);
+    // A copy of it in a training dataset is stale from now on: the datasets owe it, and the
+    // copy goes before the record changes.
     let meta = st
-        .audited(ev, with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())))
+        .audited(ev, async {
+            crate::training::record_changed(&st, &tenant, rid, false).await?;
+            with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())).await
+        })
         .await?;
     Ok(Json(RecordView::of(meta, None)))
 }
@@ -453,8 +458,12 @@ pub async fn delete(
         let d = require_purpose(&st, &ev, &tenant, &meta.product, Purpose::Service, Some(meta.data_kind)).await?;
         ev = ev.reasons(&d.reasons);
     }
-    st.audited(ev, with_vault(&st, &tenant, move |v, t| v.delete(t, rid)))
-        .await?;
+    // Its copies in training datasets go first, and the datasets owe it.
+    st.audited(ev, async {
+        crate::training::record_changed(&st, &tenant, rid, true).await?;
+        with_vault(&st, &tenant, move |v, t| v.delete(t, rid)).await
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,0 +1,581 @@
+//! Training-data governance on the server: a dataset's build (a background job that survives
+//! restarts and moves between nodes with the worker lease), read-time eligibility, unlearning
+//! debt and what a purge does downstream.
+//!
+//! A build reads one tenant at a time in a fixed plan. Each tenant's shard is dropped and
+//! written again from scratch, so a build interrupted anywhere resumes at the first tenant not
+//! recorded as done: what a crashed run wrote for it is replaced, never doubled, and the
+//! dataset says `ready` only once every tenant is done.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use datapact_audit::{Action, Label, Resource};
+use datapact_governance::{DataKind, DecisionRequest, Org, Reason, RecordId, Tenant, TenantId};
+use datapact_store::{TrainingEvent, TrainingEventCount};
+use datapact_training::debt::{EventCount, REASON_RECORD_DELETED, REASON_RECORD_MODIFIED, REASON_TENANT_PURGED};
+use datapact_training::{
+    Builder, Candidate, Considered, Dataset, DatasetStatus, Debt, LineageDataset, LineageTenant, Model, ShardLine,
+    Summary, ValidSpec, build::code_name, dataset_digest, debt_of,
+};
+use datapact_vault::{Content, Downstream, ListFilter, TenantRef, Vault, VaultError};
+use time::OffsetDateTime;
+
+use crate::audit::Ev;
+use crate::blocking::{blocking, vault_error};
+use crate::problem::ApiError;
+use crate::state::{AppState, now};
+
+/// Document kinds in the store.
+pub const DATASET: &str = "dataset";
+/// Document kind of a model.
+pub const MODEL: &str = "model";
+
+/// The PII engine a build minimizes with (the built-in recognizers).
+static ANALYZER: LazyLock<datapact_pii::Analyzer> = LazyLock::new(datapact_pii::Analyzer::new);
+
+/// Items sealed and written per statement.
+const WRITE_BATCH: usize = 512;
+/// Records offered to the builder at once (its PII scans run on two threads).
+const SCAN_BATCH: usize = 256;
+/// How often a build's progress is stored, at most.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Reads a dataset document.
+pub async fn load_dataset(st: &AppState, id: &str) -> Result<Option<Dataset>, ApiError> {
+    let Some(doc) = st.store.training_doc(DATASET, id).await.map_err(ApiError::storage)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&doc).map(Some).map_err(ApiError::internal)
+}
+
+/// Every dataset.
+pub async fn datasets(st: &AppState) -> Result<Vec<Dataset>, ApiError> {
+    let docs = st.store.training_docs(DATASET).await.map_err(ApiError::storage)?;
+    docs.iter()
+        .map(|d| serde_json::from_str(d).map_err(ApiError::internal))
+        .collect()
+}
+
+/// Every model.
+pub async fn models(st: &AppState) -> Result<Vec<Model>, ApiError> {
+    let docs = st.store.training_docs(MODEL).await.map_err(ApiError::storage)?;
+    docs.iter()
+        .map(|d| serde_json::from_str(d).map_err(ApiError::internal))
+        .collect()
+}
+
+/// Stores a dataset document.
+pub async fn save_dataset(st: &AppState, d: &Dataset) -> Result<(), ApiError> {
+    let doc = serde_json::to_string(d).map_err(ApiError::internal)?;
+    st.store
+        .put_training_doc(DATASET, &d.id, &doc)
+        .await
+        .map_err(ApiError::storage)
+}
+
+/// Stores a model document.
+pub async fn save_model(st: &AppState, m: &Model) -> Result<(), ApiError> {
+    let doc = serde_json::to_string(m).map_err(ApiError::internal)?;
+    st.store
+        .put_training_doc(MODEL, &m.id, &doc)
+        .await
+        .map_err(ApiError::storage)
+}
+
+/// The spec a stored dataset was validated into.
+pub fn valid_spec(d: &Dataset) -> ValidSpec {
+    ValidSpec {
+        asked: d.request.clone(),
+        data_kinds: d.data_kinds.clone(),
+    }
+}
+
+/// The decision point's answer for one tenant, data kind and dataset, now.
+fn decide(st: &AppState, d: &Dataset, tenant: TenantId, kind: DataKind) -> (bool, Vec<Reason>) {
+    let req = DecisionRequest {
+        tenant,
+        product: &d.request.product,
+        purpose: d.request.purpose.purpose(),
+        data_kind: Some(kind),
+        region: Some(&d.request.region),
+    };
+    match st.registry.decide(&req, now()) {
+        Ok(dec) if dec.allowed => (true, Vec::new()),
+        Ok(dec) => (false, dec.reasons),
+        // A tenant the registry no longer knows: nothing of it may be used.
+        Err(_) => (false, Vec::new()),
+    }
+}
+
+/// Why a tenant's part of a dataset may not be used now (reason codes; empty: it may).
+pub fn withheld_now(st: &AppState, d: &Dataset, tenant: TenantId) -> Vec<String> {
+    let mut why: Vec<String> = Vec::new();
+    for kind in &d.data_kinds {
+        let (allowed, reasons) = decide(st, d, tenant, *kind);
+        if !allowed {
+            if reasons.is_empty() {
+                why.push("denied".into());
+            }
+            why.extend(reasons.iter().map(code_name));
+        }
+    }
+    why.sort();
+    why.dedup();
+    why
+}
+
+/// The training events, by dataset and tenant.
+pub async fn events(st: &AppState) -> Result<HashMap<(String, TenantId), Vec<EventCount>>, ApiError> {
+    let rows: Vec<TrainingEventCount> = st.store.training_event_counts().await.map_err(ApiError::storage)?;
+    let mut out: HashMap<(String, TenantId), Vec<EventCount>> = HashMap::new();
+    for r in rows {
+        out.entry((r.dataset, r.tenant))
+            .or_default()
+            .push((r.reason, r.records, r.since));
+    }
+    Ok(out)
+}
+
+/// Since when a tenant's data may not be used for `reason`: an opt-out's effective time, else
+/// the organization's last change of terms or status.
+fn since(org: Option<&Org>, reason: &str, product: &str) -> OffsetDateTime {
+    let Some(org) = org else {
+        return now();
+    };
+    if reason == "opted_out"
+        && let Some(o) = org
+            .opt_outs
+            .iter()
+            .filter(|o| o.revoked_at.is_none())
+            .filter(|o| o.products.as_ref().is_none_or(|p| p.iter().any(|p| p == product)))
+            .map(|o| o.effective_at)
+            .min()
+    {
+        return o;
+    }
+    org.updated_at
+}
+
+/// What a model owes now.
+pub fn model_debt(st: &AppState, m: &Model, events: &HashMap<(String, TenantId), Vec<EventCount>>) -> Debt {
+    let product = m.product.clone();
+    debt_of(
+        m,
+        |d: &LineageDataset, t: &LineageTenant| {
+            let ds = lineage_as_dataset(m, d);
+            let org = st.registry.org(t.org);
+            withheld_now(st, &ds, t.tenant)
+                .into_iter()
+                .map(|r| {
+                    let s = since(org.as_deref(), &r, &product);
+                    (r, s)
+                })
+                .collect()
+        },
+        events,
+    )
+}
+
+/// Enough of a dataset to ask the decision point about a lineage entry.
+fn lineage_as_dataset(m: &Model, d: &LineageDataset) -> Dataset {
+    Dataset {
+        id: d.id.clone(),
+        request: datapact_training::DatasetSpec {
+            name: d.name.clone(),
+            product: m.product.clone(),
+            purpose: m.purpose,
+            region: m.region.clone(),
+            data_kinds: Some(d.data_kinds.clone()),
+            tenants: None,
+            categories: Default::default(),
+            minimization: Default::default(),
+        },
+        data_kinds: d.data_kinds.clone(),
+        status: DatasetStatus::Ready,
+        plan: Vec::new(),
+        done: 0,
+        counts: Default::default(),
+        shards: Vec::new(),
+        digest: Some(d.digest.clone()),
+        created_by: None,
+        created_at: d.built_at,
+        built_at: Some(d.built_at),
+        created_entry: None,
+        built_entry: None,
+        error: None,
+        shard_secret: String::new(),
+    }
+}
+
+/// One tenant's part of a build, run on a blocking thread: the shard dropped and written again.
+fn build_tenant(
+    vault: &Vault,
+    t: TenantRef<'_>,
+    d: &Dataset,
+    decisions: &[(DataKind, bool, Vec<Reason>)],
+) -> Result<Summary, VaultError> {
+    vault.drop_shard(t, &d.id)?;
+    let spec = valid_spec(d);
+    let secret = d.shard_secret();
+    let mut b = Builder::new(&spec, &ANALYZER, &secret);
+    let mut pending: Vec<(RecordId, Vec<u8>)> = Vec::with_capacity(WRITE_BATCH);
+    let mut next_seq = 1u64;
+    let started = now();
+    let mut write = |pending: &mut Vec<(RecordId, Vec<u8>)>, force: bool| -> Result<(), VaultError> {
+        if pending.len() >= WRITE_BATCH || (force && !pending.is_empty()) {
+            vault.put_items(t, &d.id, next_seq, pending, started)?;
+            next_seq += pending.len() as u64;
+            pending.clear();
+        }
+        Ok(())
+    };
+    let product = d.request.product.as_str();
+    for (kind, allowed, reasons) in decisions {
+        if *allowed && d.data_kinds.contains(kind) {
+            // The content of records the dataset may hold, and only those, is decrypted.
+            let mut batch: Vec<datapact_vault::Record> = Vec::with_capacity(SCAN_BATCH);
+            let offer = |batch: &mut Vec<datapact_vault::Record>,
+                         b: &mut Builder<'_>,
+                         pending: &mut Vec<(RecordId, Vec<u8>)>|
+             -> Result<(), VaultError> {
+                let cands: Vec<(Candidate<'_>, bool, &[Reason])> = batch
+                    .iter()
+                    .map(|r| {
+                        let content: &[u8] = match &r.content {
+                            Content::Text(s) => s.as_bytes(),
+                            Content::Bytes(v) => v,
+                        };
+                        (
+                            Candidate {
+                                id: r.meta.id,
+                                tenant: t.id,
+                                data_kind: r.meta.data_kind,
+                                categories: &r.meta.categories,
+                                content,
+                            },
+                            true,
+                            &[][..],
+                        )
+                    })
+                    .collect();
+                for c in b.consider_all(&cands, 2) {
+                    if let Considered::Included(item) = c {
+                        pending.push((item.id, item.line()));
+                    }
+                }
+                batch.clear();
+                Ok(())
+            };
+            let mut failed: Option<VaultError> = None;
+            vault.export_kind(t, Some(product), Some(*kind), |r| {
+                batch.push(r);
+                if batch.len() >= SCAN_BATCH {
+                    offer(&mut batch, &mut b, &mut pending)?;
+                    if let Err(e) = write(&mut pending, false) {
+                        failed = Some(e);
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            offer(&mut batch, &mut b, &mut pending)?;
+            write(&mut pending, false)?;
+        } else {
+            // Left out whole: counted from metadata, never decrypted.
+            let mut after = None;
+            loop {
+                let page = vault.list(
+                    t,
+                    &ListFilter {
+                        product: Some(product.to_string()),
+                        data_kind: Some(*kind),
+                        after,
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                )?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id);
+                for m in &page {
+                    b.consider(
+                        Candidate {
+                            id: m.id,
+                            tenant: t.id,
+                            data_kind: m.data_kind,
+                            categories: &m.categories,
+                            content: b"",
+                        },
+                        *allowed,
+                        reasons,
+                    );
+                }
+            }
+        }
+    }
+    write(&mut pending, true)?;
+    Ok(b.summary())
+}
+
+/// Runs builds that are under way for up to `budget`; returns whether one is left unfinished.
+pub async fn run_builds(st: &Arc<AppState>, budget: Duration) -> bool {
+    let all = match datasets(st).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(detail = %e.detail, "cannot read training datasets; retried at the next tick");
+            return false;
+        }
+    };
+    let start = Instant::now();
+    let mut more = false;
+    for d in all.into_iter().filter(|d| d.status == DatasetStatus::Building) {
+        if start.elapsed() >= budget {
+            return true;
+        }
+        more |= !advance(st, d, budget.saturating_sub(start.elapsed())).await;
+    }
+    more
+}
+
+/// Builds tenants of `d` for up to `budget`; true when the build is finished (or failed).
+async fn advance(st: &Arc<AppState>, mut d: Dataset, budget: Duration) -> bool {
+    let start = Instant::now();
+    let mut saved = Instant::now();
+    while d.done < d.plan.len() {
+        if start.elapsed() >= budget {
+            break;
+        }
+        let tid = d.plan[d.done];
+        match build_one(st, &d, tid).await {
+            Ok(Some((summary, org))) => {
+                d.counts.add(&summary);
+                if summary.included > 0 {
+                    let shard = summary.tenants.first().map(|l| l.shard.clone()).unwrap_or_default();
+                    d.shards.push(ShardLine {
+                        tenant: tid,
+                        org,
+                        shard,
+                        included: summary.included,
+                        digest: summary.digest.clone(),
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(e) if e.status.is_server_error() && e.code != "internal" => {
+                // Storage unavailable: the tenant is built again at the next tick.
+                tracing::warn!(dataset = %d.id, detail = %e.detail, "a dataset build step failed; retried");
+                return true;
+            }
+            Err(e) => {
+                d.status = DatasetStatus::Failed;
+                d.error = Some(format!("tenant {} of the plan: {}", d.done + 1, e.detail));
+                tracing::error!(dataset = %d.id, detail = %e.detail, "a dataset build failed");
+                let _ = save_dataset(st, &d).await;
+                return true;
+            }
+        }
+        d.done += 1;
+        if saved.elapsed() >= SAVE_EVERY && d.done < d.plan.len() {
+            if let Err(e) = save_dataset(st, &d).await {
+                tracing::warn!(dataset = %d.id, detail = %e.detail, "cannot store build progress; redone after a restart");
+            }
+            saved = Instant::now();
+        }
+    }
+    if d.done < d.plan.len() {
+        if let Err(e) = save_dataset(st, &d).await {
+            tracing::warn!(dataset = %d.id, detail = %e.detail, "cannot store build progress; redone after a restart");
+        }
+        return false;
+    }
+    finish(st, d).await;
+    true
+}
+
+/// One tenant of the plan: its summary and organization (`None`: it no longer exists).
+async fn build_one(
+    st: &Arc<AppState>,
+    d: &Dataset,
+    tid: TenantId,
+) -> Result<Option<(Summary, datapact_governance::OrgId)>, ApiError> {
+    let Some(tenant) = st.registry.tenant(tid) else {
+        return Ok(None);
+    };
+    if tenant.region != d.request.region {
+        // Another region's records are counted from that region's metadata, never read.
+        let (vault, product, region) = (Arc::clone(&st.vault), d.request.product.clone(), tenant.region.clone());
+        let n = blocking(move || {
+            vault.count(
+                TenantRef {
+                    id: tid,
+                    region: &region,
+                },
+                Some(&product),
+            )
+        })
+        .await?;
+        let mut s = Summary {
+            candidates: n,
+            excluded_records: n,
+            ..Summary::default()
+        };
+        if n > 0 {
+            s.excluded
+                .insert(datapact_training::build::reasons::OTHER_REGION.to_string(), n);
+        }
+        return Ok(Some((s, tenant.org)));
+    }
+    let decisions: Vec<(DataKind, bool, Vec<Reason>)> = DataKind::ALL
+        .into_iter()
+        .map(|k| {
+            let (allowed, reasons) = decide(st, d, tid, k);
+            (k, allowed, reasons)
+        })
+        .collect();
+    let (vault, d2, region) = (Arc::clone(&st.vault), d.clone(), tenant.region.clone());
+    let summary = blocking(move || {
+        build_tenant(
+            &vault,
+            TenantRef {
+                id: tid,
+                region: &region,
+            },
+            &d2,
+            &decisions,
+        )
+    })
+    .await?;
+    Ok(Some((summary, tenant.org)))
+}
+
+/// Marks a build finished: its digest, its audit entry, then `ready`.
+async fn finish(st: &Arc<AppState>, mut d: Dataset) {
+    d.digest = Some(dataset_digest(
+        d.shards.iter().map(|s| (s.shard.as_str(), s.digest.as_str())),
+    ));
+    let mut ev = Ev::system(Action::TrainingDatasetBuild)
+        .product(&d.request.product)
+        .purpose(d.request.purpose.purpose())
+        .region(&d.request.region)
+        .resource(Resource::Count(d.counts.included));
+    if let Ok(l) = Label::new(&d.id) {
+        ev = ev.resource(Resource::Dataset(l));
+    }
+    match st.audit(ev).await {
+        Ok(entry) => d.built_entry = Some(entry.index),
+        Err(e) => {
+            // Ready only once its entry is on the record: retried at the next tick.
+            tracing::warn!(dataset = %d.id, detail = %e.detail, "cannot log a finished build; retried");
+            let _ = save_dataset(st, &d).await;
+            return;
+        }
+    }
+    d.status = DatasetStatus::Ready;
+    d.built_at = Some(now());
+    if let Err(e) = save_dataset(st, &d).await {
+        tracing::warn!(dataset = %d.id, detail = %e.detail, "cannot store a finished build; retried");
+        return;
+    }
+    tracing::info!(dataset = %d.id, included = d.counts.included, shards = d.shards.len(), "training dataset built");
+}
+
+/// A record was deleted or changed: the datasets holding an item of it owe it (stored first),
+/// then the items go.
+pub async fn record_changed(st: &AppState, tenant: &Tenant, record: RecordId, deleted: bool) -> Result<(), ApiError> {
+    let holding = crate::blocking::with_vault(st, tenant, move |v, t| v.datasets_holding(t, record)).await?;
+    if holding.is_empty() {
+        return Ok(());
+    }
+    let reason = if deleted {
+        REASON_RECORD_DELETED
+    } else {
+        REASON_RECORD_MODIFIED
+    };
+    let at = now();
+    let events: Vec<TrainingEvent> = holding
+        .into_iter()
+        .map(|dataset| TrainingEvent {
+            dataset,
+            tenant: tenant.id,
+            record: record.to_string(),
+            reason: reason.to_string(),
+            at,
+        })
+        .collect();
+    st.store.add_training_events(&events).await.map_err(ApiError::storage)?;
+    crate::blocking::with_vault(st, tenant, move |v, t| v.drop_record_items(t, record)).await?;
+    Ok(())
+}
+
+/// A tenant is being purged: every dataset holding its data owes it (stored before its keys
+/// go), and what the certificate lists downstream.
+pub async fn tenant_purged(st: &AppState, tenant: &Tenant) -> Result<Vec<Downstream>, ApiError> {
+    let all = datasets(st).await?;
+    let at = now();
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    let mut held: HashMap<String, u64> = HashMap::new();
+    for d in &all {
+        let n = d.included_of(tenant.id);
+        if n == 0 {
+            continue;
+        }
+        held.insert(d.id.clone(), n);
+        events.push(TrainingEvent {
+            dataset: d.id.clone(),
+            tenant: tenant.id,
+            record: String::new(),
+            reason: REASON_TENANT_PURGED.to_string(),
+            at,
+        });
+        out.push(Downstream {
+            kind: "dataset".into(),
+            id: d.id.clone(),
+            name: d.request.name.clone(),
+            state: "shredded".into(),
+            records: n,
+        });
+    }
+    if held.is_empty() {
+        return Ok(out);
+    }
+    st.store.add_training_events(&events).await.map_err(ApiError::storage)?;
+    for m in models(st).await? {
+        let records: u64 = m
+            .datasets
+            .iter()
+            .flat_map(|d| d.tenants.iter())
+            .filter(|t| t.tenant == tenant.id)
+            .map(|t| t.records)
+            .sum();
+        if records > 0 {
+            out.push(Downstream {
+                kind: "model".into(),
+                id: m.id.clone(),
+                name: format!("{}@{}", m.name, m.version),
+                state: "owes_retraining".into(),
+                records,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// How a shard failure is told: the dataset and the shard, never the tenant.
+pub fn shard_error(dataset: &str, shard: &str, e: VaultError) -> ApiError {
+    match e {
+        VaultError::ItemCorrupt { seq, detail, .. } => {
+            tracing::error!(%dataset, %shard, seq, %detail, "a training item failed authentication");
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "shard_corrupted",
+                format!("item {seq} of shard {shard} of dataset {dataset} is corrupted in storage and cannot be read"),
+            )
+        }
+        other => vault_error(other),
+    }
+}

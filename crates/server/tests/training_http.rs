@@ -1,0 +1,522 @@
+//! Training-data governance against the real server: a dataset holds exactly the eligible,
+//! minimized records; its export withholds what may no longer be used; a model trained on it
+//! owes retraining when an opt-out or a purge says so, and a purge's certificate says what
+//! happened downstream.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use common::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const CM: &str = "communications-mining";
+
+struct Org {
+    id: String,
+    admin: String,
+    svc: String,
+    tenant: String,
+}
+
+/// An organization with one tenant, a service key for Communications Mining and records:
+/// two design-time and one run-time, each with a canary and personal data.
+async fn org_with_records(s: &TestServer, tag: &str, body: Value, region: &str) -> Org {
+    let mut body = body;
+    body["name"] = json!(format!("Org {tag}"));
+    body["plan"] = json!("enterprise");
+    body["region"] = json!(region);
+    let (st, o) = s.post("/v1/orgs", &s.admin, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{o}");
+    let id = o["id"].as_str().unwrap().to_string();
+    let admin = s.key(json!({"role": "org_admin", "org": id})).await;
+    let tenant = s.tenant(&admin, &id, None).await;
+    let svc = s.key(json!({"role": "service", "product": CM, "org": id})).await;
+    let records: Vec<Value> = [("design_time", 1), ("design_time", 2), ("run_time", 3)]
+        .iter()
+        .map(|(kind, i)| {
+            json!({"product": CM, "data_kind": kind, "categories": ["user.content"],
+                "content": format!("Ticket CANARY-{tag}-{i}: please call me on +44 20 7946 0{tag_n}{i}5 or write to jo.{tag}{i}@example.com about the refund.",
+                    tag_n = tag.len())})
+        })
+        .collect();
+    let (st, v) = s
+        .post(
+            &format!("/v1/tenants/{tenant}/records/batch"),
+            &svc,
+            json!({"records": records}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    Org { id, admin, svc, tenant }
+}
+
+async fn wait_ready(s: &TestServer, id: &str) -> Value {
+    for _ in 0..300 {
+        let (st, d) = s.get(&format!("/v1/training/datasets/{id}"), &s.admin).await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+        match d["status"].as_str() {
+            Some("ready") => return d,
+            Some("building") => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => panic!("dataset {id} is {other:?}: {d}"),
+        }
+    }
+    panic!("dataset {id} was not built in time");
+}
+
+/// The export's lines, parsed, and its raw text.
+async fn export(s: &TestServer, key: &str, id: &str) -> (Vec<Value>, String) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/training/datasets/{id}/export", s.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let text = resp.text().await.unwrap();
+    let lines = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .collect();
+    (lines, text)
+}
+
+fn canaries(lines: &[Value]) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let c = l["content"].as_str()?;
+            let at = c.find("CANARY-")?;
+            Some(c[at..].split(':').next()?.to_string())
+        })
+        .collect()
+}
+
+fn digest_of(text: &str) -> String {
+    let mut d = datapact_training::ExportDigest::default();
+    for line in text.split_inclusive('\n') {
+        d.line(line.as_bytes()).unwrap();
+    }
+    d.finish()
+}
+
+fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                stack.push(e.unwrap().path());
+            }
+        } else if let Ok(bytes) = std::fs::read(&p)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
+
+/// The proof: tenants in every situation, one dataset, its export, a model, then an
+/// opt-out and a purge, and what each of them changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_eligible_minimized_data_is_exported_and_models_owe_what_changed() {
+    let s = TestServer::start().await;
+    let eligible = org_with_records(&s, "A", json!({}), "eu").await;
+    let baa = org_with_records(&s, "B", json!({"baa": true}), "eu").await;
+    let forbids = org_with_records(&s, "C", json!({"contract_forbids_training": true}), "eu").await;
+    let opted = org_with_records(&s, "D", json!({}), "eu").await;
+    let other_product = org_with_records(&s, "E", json!({}), "eu").await;
+    let ending = org_with_records(&s, "F", json!({}), "eu").await;
+    let us = org_with_records(&s, "G", json!({}), "us").await;
+    for (org, products) in [(&opted, json!([CM])), (&other_product, json!(["agent-builder"]))] {
+        let (st, v) = s
+            .post(
+                &format!("/v1/orgs/{}/opt-outs", org.id),
+                &s.admin,
+                json!({"ticket": "SUP-1", "requested_by": "dpo@example.com", "products": products}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, v) = s
+        .post(
+            &format!("/v1/orgs/{}/terminate", ending.id),
+            &s.admin,
+            json!({"grace_days": 30}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    let all = [&eligible, &baa, &forbids, &opted, &other_product, &ending, &us];
+    let tenants: Vec<&str> = all.iter().map(|o| o.tenant.as_str()).collect();
+    let (st, created) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "cm-prelabel-2026-12", "product": CM, "purpose": "vendor_training", "region": "eu",
+                "tenants": tenants, "categories": {"include": ["user.content"]},
+                "minimization": {"pii": "mask", "dedup": true, "max_records_per_tenant": 50000}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(created["status"], "building");
+    assert_eq!(created["data_kinds"], json!(["design_time"]));
+    let id = created["id"].as_str().unwrap().to_string();
+    let m = wait_ready(&s, &id).await;
+
+    // Exactly the eligible design-time records: A's and E's (opted out of another product).
+    let (lines, text) = export(&s, &s.admin, &id).await;
+    let expected: BTreeSet<String> = ["CANARY-A-1", "CANARY-A-2", "CANARY-E-1", "CANARY-E-2"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(canaries(&lines), expected, "{text}");
+    assert!(
+        !text.contains("@example.com") && !text.contains("7946"),
+        "personal data left: {text}"
+    );
+    assert!(
+        text.contains("<EMAIL_ADDRESS>") && text.contains("<PHONE_NUMBER>"),
+        "{text}"
+    );
+    for l in &lines {
+        let shard = l["shard"].as_str().unwrap();
+        assert!(shard.starts_with("shard_"), "{l}");
+        assert!(!all.iter().any(|o| text.contains(&o.tenant) || text.contains(&o.id)));
+        assert_eq!(l["data_kind"], "design_time");
+        assert_eq!(l["categories"], json!(["user.content"]));
+    }
+    // The manifest counts every situation.
+    let counts = &m["counts"];
+    assert_eq!(counts["included"], 4, "{m}");
+    assert_eq!(counts["candidates"], 21, "{m}");
+    let excluded: BTreeMap<String, u64> = serde_json::from_value(counts["excluded"].clone()).unwrap();
+    assert_eq!(excluded["baa_in_place"], 3, "{m}");
+    assert_eq!(excluded["contract_forbids_training"], 3, "{m}");
+    assert_eq!(excluded["opted_out"], 3, "{m}");
+    assert_eq!(excluded["org_not_active"], 3, "{m}");
+    assert_eq!(excluded["other_region"], 3, "{m}");
+    assert_eq!(excluded["data_kind_not_requested"], 6, "{m}");
+    assert_eq!(counts["excluded_records"], 17, "{m}");
+    assert_eq!(counts["pii_masked"]["EMAIL_ADDRESS"], 4, "{m}");
+    assert_eq!(m["tenants"].as_array().unwrap().len(), 2, "{m}");
+    assert_eq!(m["current"]["items"], 4, "{m}");
+    assert!(m["audit"]["built_entry"].is_u64(), "{m}");
+    // The digest a job computes from what it read is the manifest's.
+    let digest = m["digest"].as_str().unwrap().to_string();
+    assert_eq!(digest_of(&text), digest);
+
+    // A model trained on it; a wrong digest is refused.
+    let (st, v) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "prelabel", "version": "1", "product": CM, "purpose": "vendor_training",
+                "region": "eu", "datasets": [id], "digests": {id.clone(): "00"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "digest_mismatch");
+    assert_eq!(v["field"], format!("digests.{id}"));
+    let (st, model) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "prelabel", "version": "1", "product": CM, "purpose": "vendor_training",
+                "region": "eu", "datasets": [id], "digests": {id.clone(): digest}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{model}");
+    assert_eq!(model["debt"]["owed"], false, "{model}");
+    assert_eq!(model["lineage"]["records"], 4, "{model}");
+    let mid = model["id"].as_str().unwrap().to_string();
+    let (_, debt) = s.get("/v1/training/debt", &s.admin).await;
+    assert_eq!(debt["models"], json!([]));
+
+    // A opts out; E's tenant is purged.
+    let (st, v) = s
+        .post(
+            &format!("/v1/orgs/{}/opt-outs", eligible.id),
+            &s.admin,
+            json!({"ticket": "SUP-2", "requested_by": "dpo@example.com", "products": [CM]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, purged) = s
+        .post(
+            &format!("/v1/tenants/{}/purge", other_product.tenant),
+            &other_product.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{purged}");
+    let downstream = purged["certificate"]["statement"]["training"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        downstream
+            .iter()
+            .any(|d| d["kind"] == "dataset" && d["id"] == id.as_str() && d["state"] == "shredded" && d["records"] == 2),
+        "{purged}"
+    );
+    assert!(
+        downstream
+            .iter()
+            .any(|d| d["kind"] == "model" && d["id"] == mid.as_str() && d["state"] == "owes_retraining"),
+        "{purged}"
+    );
+
+    let (_, model) = s.get(&format!("/v1/training/models/{mid}"), &s.admin).await;
+    assert_eq!(model["debt"]["owed"], true, "{model}");
+    let reasons: BTreeMap<String, Value> = model["debt"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["reason"].as_str().unwrap().to_string(), i.clone()))
+        .collect();
+    assert_eq!(reasons["opted_out"]["records"], 2, "{model}");
+    assert_eq!(reasons["tenant_purged"]["records"], 2, "{model}");
+    assert_eq!(reasons["tenant_purged"]["tenants"], 1, "{model}");
+    let (_, debt) = s.get("/v1/training/debt", &s.admin).await;
+    assert_eq!(debt["models"][0]["id"], mid.as_str(), "{debt}");
+
+    // Nothing of either goes out any more.
+    let (lines, _) = export(&s, &s.admin, &id).await;
+    assert!(lines.is_empty(), "{lines:?}");
+    let (_, m) = s.get(&format!("/v1/training/datasets/{id}"), &s.admin).await;
+    assert_eq!(m["current"]["items"], 0, "{m}");
+    assert_eq!(m["current"]["withheld"]["opted_out"], 2, "{m}");
+    assert_eq!(m["current"]["withheld"]["tenant_purged"], 2, "{m}");
+
+    // What A sees: its own part, nothing of the others.
+    let (st, usage) = s
+        .get(&format!("/v1/orgs/{}/training-usage", eligible.id), &eligible.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{usage}");
+    assert_eq!(usage["datasets"][0]["records"], 2, "{usage}");
+    assert_eq!(usage["datasets"][0]["state"], "withheld", "{usage}");
+    assert_eq!(usage["models"][0]["state"], "owes_retraining", "{usage}");
+    let text = usage.to_string();
+    for o in [&baa, &forbids, &opted, &other_product, &ending, &us] {
+        assert!(!text.contains(&o.id) && !text.contains(&o.tenant), "{text}");
+    }
+    let (_, e_usage) = s
+        .get(
+            &format!("/v1/orgs/{}/training-usage", other_product.id),
+            &other_product.admin,
+        )
+        .await;
+    assert_eq!(e_usage["datasets"][0]["state"], "shredded", "{e_usage}");
+    // Another organization's administrator cannot read A's usage, nor the datasets.
+    let (st, _) = s
+        .get(&format!("/v1/orgs/{}/training-usage", eligible.id), &baa.admin)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.get(&format!("/v1/training/datasets/{id}"), &baa.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.get(&format!("/v1/training/datasets/{id}"), &eligible.svc).await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "an organization's service key sees no cross-tenant dataset"
+    );
+
+    // No plaintext canary of the purged tenant anywhere on disk (SQLite: the data directory).
+    if common::database_url(&s.dir).is_none() {
+        let hits = files_containing(&s.dir, b"CANARY-E");
+        assert!(hits.is_empty(), "plaintext of a purged tenant in {hits:?}");
+    }
+}
+
+/// Deleting or changing a record takes its copies out of every dataset and puts the models
+/// trained on them in debt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_record_leaves_the_dataset_and_is_owed() {
+    let s = TestServer::start().await;
+    let a = org_with_records(&s, "A", json!({}), "eu").await;
+    let (st, created) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let m = wait_ready(&s, &id).await;
+    assert_eq!(m["counts"]["included"], 2, "{m}");
+    let (st, model) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "m", "version": "1", "product": CM, "purpose": "vendor_training",
+                "region": "eu", "datasets": [id]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{model}");
+    let mid = model["id"].as_str().unwrap().to_string();
+    let (lines, _) = export(&s, &s.admin, &id).await;
+    let victim = lines[0]["id"].as_str().unwrap().to_string();
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/v1/tenants/{}/records/{victim}", a.tenant),
+            Some(&a.admin),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (lines, _) = export(&s, &s.admin, &id).await;
+    assert_eq!(lines.len(), 1);
+    assert_ne!(lines[0]["id"], victim.as_str());
+    let (_, model) = s.get(&format!("/v1/training/models/{mid}"), &s.admin).await;
+    assert_eq!(model["debt"]["items"][0]["reason"], "record_deleted", "{model}");
+    assert_eq!(model["debt"]["items"][0]["records"], 1, "{model}");
+    let (_, m) = s.get(&format!("/v1/training/datasets/{id}"), &s.admin).await;
+    assert_eq!(m["current"]["items"], 1, "{m}");
+    assert_eq!(m["current"]["withheld"]["record_deleted"], 1, "{m}");
+
+    // Re-registering the version on a rebuilt dataset clears the debt.
+    let (_, rebuilt) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "d2", "product": CM, "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    let id2 = rebuilt["id"].as_str().unwrap().to_string();
+    wait_ready(&s, &id2).await;
+    let (st, model) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "m", "version": "1", "product": CM, "purpose": "vendor_training",
+                "region": "eu", "datasets": [id2]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{model}");
+    assert_eq!(model["id"], mid.as_str(), "the same name and version is the same model");
+    assert_eq!(model["debt"]["owed"], false, "{model}");
+}
+
+/// A build found half done (a crash, a node that died) is done again from the start without
+/// doubling anything, and ends with the same digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_build_restarts_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let s = TestServer::start_in(&dir, datapact_server::Config::default()).await;
+    let _a = org_with_records(&s, "A", json!({}), "eu").await;
+    let _b = org_with_records(&s, "B", json!({}), "eu").await;
+    let (_, created) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let first = wait_ready(&s, &id).await;
+    let (_, text) = export(&s, &s.admin, &id).await;
+    s.stop().await;
+    // As a crash would leave it: shards written, the document still saying `building`.
+    let sql = if common::database_url(&dir).is_some() {
+        format!(
+            "UPDATE training_docs SET doc = (doc::jsonb || '{{\"status\":\"building\",\"done\":0,\"shards\":[],\"digest\":null,\"built_at\":null,\"counts\":{{\"candidates\":0,\"included\":0,\"excluded_records\":0,\"excluded\":{{}},\"deduplicated\":0,\"capped\":0,\"pii_masked\":{{}}}}}}'::jsonb)::text WHERE id = '{id}'"
+        )
+    } else {
+        format!(
+            "UPDATE training_docs SET doc = json_set(doc, '$.status', 'building', '$.done', 0, '$.shards', json_array(), '$.digest', NULL, '$.built_at', NULL, '$.counts', json('{{\"candidates\":0,\"included\":0,\"excluded_records\":0,\"excluded\":{{}},\"deduplicated\":0,\"capped\":0,\"pii_masked\":{{}}}}')) WHERE id = '{id}'"
+        )
+    };
+    common::state_sql(&dir, &sql).await;
+    let s = TestServer::start_in(&dir, datapact_server::Config::default()).await;
+    let again = wait_ready(&s, &id).await;
+    assert!(
+        again["audit"]["built_entry"].as_u64() > first["audit"]["built_entry"].as_u64(),
+        "built again: {again}"
+    );
+    assert_eq!(again["digest"], first["digest"]);
+    assert_eq!(again["counts"], first["counts"]);
+    let (lines, text2) = export(&s, &s.admin, &id).await;
+    assert_eq!(lines.len(), 4);
+    assert_eq!(text2, text);
+    s.stop().await;
+}
+
+/// Bad requests name their field; other organizations' tenants do not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_dataset_requests_name_the_field() {
+    let s = TestServer::start().await;
+    let a = org_with_records(&s, "A", json!({}), "eu").await;
+    let b = org_with_records(&s, "B", json!({}), "eu").await;
+    let base = json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"});
+    let with = |k: &str, v: Value| {
+        let mut x = base.clone();
+        x[k] = v;
+        x
+    };
+    for (body, status, code, field) in [
+        (with("product", json!("nope")), 422, "unknown_product", "product"),
+        (with("region", json!("mars")), 422, "unknown_region", "region"),
+        (
+            with("data_kinds", json!(["run_time"])),
+            422,
+            "data_kind_not_trained",
+            "data_kinds",
+        ),
+        (
+            with("minimization", json!({"pii": "off"})),
+            422,
+            "pii_off_not_allowed",
+            "minimization.pii",
+        ),
+        (
+            with("tenants", json!(["ten_00000000000000000000000000000000"])),
+            404,
+            "not_found",
+            "tenants[0]",
+        ),
+    ] {
+        let (st, v) = s.post("/v1/training/datasets", &s.admin, body).await;
+        assert_eq!(st.as_u16(), status, "{v}");
+        assert_eq!(v["code"], code, "{v}");
+        assert_eq!(v["field"], field, "{v}");
+    }
+    // A customer's fine-tuning dataset: its own one tenant only.
+    let ft = json!({"name": "ft", "product": "agent-builder", "purpose": "third_party_finetune", "region": "eu",
+        "tenants": [a.tenant, b.tenant]});
+    let (st, v) = s.post("/v1/training/datasets", &a.admin, ft).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "tenants");
+    let ft = json!({"name": "ft", "product": "agent-builder", "purpose": "third_party_finetune", "region": "eu",
+        "tenants": [b.tenant]});
+    let (st, v) = s.post("/v1/training/datasets", &a.admin, ft).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["field"], "tenants[0]");
+    let (st, v) = s.post("/v1/training/datasets", &a.admin, base.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    // Unknown datasets and models; a model on nothing.
+    let (st, _) = s.get("/v1/training/datasets/ds_nope", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.get("/v1/training/models/mdl_nope", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, v) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "m", "version": "1", "product": CM, "purpose": "vendor_training", "region": "eu",
+                "datasets": ["ds_nope"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["field"], "datasets[0]");
+    let (st, v) = s.get("/v1/training/datasets?status=odd", &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let _ = (a.svc, a.id);
+}
