@@ -8,6 +8,7 @@ mod gov_cmds;
 mod migrate_cmd;
 mod output;
 mod pii_cmds;
+mod training_cmds;
 mod vault_cmds;
 
 use std::net::SocketAddr;
@@ -77,7 +78,7 @@ pub(crate) struct Remote {
 
 impl Remote {
     /// The one field to print, if only one is asked for.
-    fn field(&self) -> Option<&str> {
+    pub(crate) fn field(&self) -> Option<&str> {
         if self.quiet { Some("id") } else { self.only.as_deref() }
     }
 }
@@ -138,6 +139,9 @@ enum Command {
     /// Find and mask personal data in text or JSON lines, in process (no server needed).
     #[command(subcommand)]
     Pii(pii_cmds::PiiCmd),
+    /// Training datasets, models and their unlearning debt.
+    #[command(subcommand)]
+    Training(training_cmds::TrainingCmd),
     /// The tamper-evident audit log: verify, query, export, proofs.
     #[command(subcommand)]
     Audit(audit_cmds::AuditCmd),
@@ -441,6 +445,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Retention(cmd) => vault_cmds::retention(cmd, remote).await,
         Command::Audit(cmd) => audit_cmds::run(cmd, remote).await,
         Command::Pii(cmd) => pii_cmds::run(cmd),
+        Command::Training(cmd) => training_cmds::run(cmd, remote).await,
         Command::Usage(a) => usage(a, remote).await,
         Command::Whoami => {
             let v = client(remote)?.get("/v1/me").await?;

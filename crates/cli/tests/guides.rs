@@ -8,7 +8,8 @@
 //! - Output lines must appear in the command's output (stdout and stderr together), in order;
 //!   a line `...` (or a table row holding only `...`) stands for lines left out. Runs of spaces
 //!   match any run of spaces, so table columns may be as wide as the run makes them.
-//! - Values that differ from run to run (ids, keys, timestamps, key ids, hashes, signatures) match
+//! - Values that differ from run to run (ids, keys, timestamps, key ids, hashes and hex digests,
+//!   signatures, dataset shard pseudonyms) match
 //!   any value of their kind; the value a run printed then replaces the guide's one in every later
 //!   command and output, so `--tenant ten_…` uses the tenant the run created. An abbreviated key
 //!   (`dpk_5410c4b1...`) is the full key it starts, `dpk_…` the last key printed.
@@ -25,7 +26,7 @@
 //!   need it stopped).
 //!
 //! The governance, vault and audit guides are one session (each continues the one before), the
-//! PII guide needs no server, the gateway guide runs on `serve --dev`.
+//! PII guide needs no server, the gateway and training guides run on `serve --dev`.
 
 mod common;
 #[path = "../../server/tests/common/sdk.rs"]
@@ -126,6 +127,8 @@ fn volatile() -> Regex {
         r"|(?P<keyid>\bed25519:[0-9a-f]{16}\b)",
         r"|(?P<b64>[A-Za-z0-9+/]{43}=)",
         r"|(?P<sig>[A-Za-z0-9+/]{86}==)",
+        r"|(?P<hex>\b[0-9a-f]{64}\b)",
+        r"|(?P<shard>\bshard_[0-9a-f]{16}\b)",
     ))
     .expect("the patterns compile")
 }
@@ -158,6 +161,10 @@ fn pattern(line: &str, vol: &Regex) -> (Regex, Vec<Option<String>>) {
             (r"(ed25519:[0-9a-f]{16})".to_string(), true)
         } else if caps.name("b64").is_some() {
             (r"([A-Za-z0-9+/]{43}=)".to_string(), true)
+        } else if caps.name("hex").is_some() {
+            (r"([0-9a-f]{64})".to_string(), true)
+        } else if caps.name("shard").is_some() {
+            (r"(shard_[0-9a-f]{16})".to_string(), true)
         } else {
             (r"([A-Za-z0-9+/]{86}==)".to_string(), true)
         };
@@ -531,7 +538,16 @@ impl Session {
             && let Some((name, value)) = words[1].split_once('=')
         {
             let value = value.trim_matches(|c| c == '"' || c == '\'');
-            self.env.insert(name.to_string(), value.to_string());
+            // `export A=$B` takes B's value, as the shell would.
+            let value = match value.strip_prefix('$') {
+                Some(var) => self
+                    .env
+                    .get(var.trim_matches(|c| c == '{' || c == '}'))
+                    .cloned()
+                    .unwrap_or_default(),
+                None => value.to_string(),
+            };
+            self.env.insert(name.to_string(), value);
             return Ran {
                 text: String::new(),
                 ok: true,
@@ -641,6 +657,13 @@ fn governance_vault_and_audit_guides_run_as_written() {
 fn pii_guide_runs_as_written() {
     let mut s = Session::new("pii");
     s.run("pii.md");
+    s.finish();
+}
+
+#[test]
+fn training_guide_runs_as_written() {
+    let mut s = Session::new("training");
+    s.run("training.md");
     s.finish();
 }
 
