@@ -16,8 +16,8 @@ use datapact_governance::{DataKind, DecisionRequest, Org, Reason, RecordId, Tena
 use datapact_store::{TrainingEvent, TrainingEventCount};
 use datapact_training::debt::{EventCount, REASON_RECORD_DELETED, REASON_RECORD_MODIFIED, REASON_TENANT_PURGED};
 use datapact_training::{
-    Builder, Candidate, Considered, Dataset, DatasetStatus, Debt, LineageDataset, LineageTenant, Model, ShardLine,
-    Summary, ValidSpec, build::code_name, dataset_digest, debt_of,
+    Builder, Candidate, Considered, Dataset, DatasetStatus, Debt, Model, Owed, ShardLine, Summary, ValidSpec,
+    build::code_name, dataset_digest,
 };
 use datapact_vault::{Content, Downstream, ListFilter, TenantRef, Vault, VaultError};
 use time::OffsetDateTime;
@@ -158,55 +158,57 @@ fn since(org: Option<&Org>, reason: &str, product: &str) -> OffsetDateTime {
     org.updated_at
 }
 
-/// What a model owes now.
-pub fn model_debt(st: &AppState, m: &Model, events: &HashMap<(String, TenantId), Vec<EventCount>>) -> Debt {
-    let product = m.product.clone();
-    debt_of(
-        m,
-        |d: &LineageDataset, t: &LineageTenant| {
-            let ds = lineage_as_dataset(m, d);
-            let org = st.registry.org(t.org);
-            withheld_now(st, &ds, t.tenant)
-                .into_iter()
-                .map(|r| {
-                    let s = since(org.as_deref(), &r, &product);
-                    (r, s)
-                })
-                .collect()
-        },
-        events,
-    )
+/// What each dataset owes now, for the shards `keep` selects: the decision point asked once
+/// per tenant and kind of question, however many datasets hold the tenant.
+pub fn owed_by_dataset<'d>(
+    st: &AppState,
+    datasets: impl IntoIterator<Item = &'d Dataset>,
+    events: &HashMap<(String, TenantId), Vec<EventCount>>,
+    keep: impl Fn(&ShardLine) -> bool,
+) -> HashMap<String, Owed> {
+    let mut memo: HashMap<(TenantId, String), Vec<(String, OffsetDateTime)>> = HashMap::new();
+    let mut out = HashMap::new();
+    for d in datasets {
+        if d.status != DatasetStatus::Ready {
+            continue;
+        }
+        let question = format!(
+            "{}|{:?}|{}|{:?}",
+            d.request.product, d.request.purpose, d.request.region, d.data_kinds
+        );
+        let owed = Owed::of_dataset(
+            d,
+            &keep,
+            |s: &ShardLine| {
+                memo.entry((s.tenant, question.clone()))
+                    .or_insert_with(|| {
+                        let org = st.registry.org(s.org);
+                        withheld_now(st, d, s.tenant)
+                            .into_iter()
+                            .map(|r| {
+                                let at = since(org.as_deref(), &r, &d.request.product);
+                                (r, at)
+                            })
+                            .collect()
+                    })
+                    .clone()
+            },
+            events,
+        );
+        out.insert(d.id.clone(), owed);
+    }
+    out
 }
 
-/// Enough of a dataset to ask the decision point about a lineage entry.
-fn lineage_as_dataset(m: &Model, d: &LineageDataset) -> Dataset {
-    Dataset {
-        id: d.id.clone(),
-        request: datapact_training::DatasetSpec {
-            name: d.name.clone(),
-            product: m.product.clone(),
-            purpose: m.purpose,
-            region: m.region.clone(),
-            data_kinds: Some(d.data_kinds.clone()),
-            tenants: None,
-            categories: Default::default(),
-            minimization: Default::default(),
-        },
-        data_kinds: d.data_kinds.clone(),
-        status: DatasetStatus::Ready,
-        plan: Vec::new(),
-        done: 0,
-        counts: Default::default(),
-        shards: Vec::new(),
-        digest: Some(d.digest.clone()),
-        created_by: None,
-        created_at: d.built_at,
-        built_at: Some(d.built_at),
-        created_entry: None,
-        built_entry: None,
-        error: None,
-        shard_secret: String::new(),
+/// What a model owes: the union of what its datasets owe.
+pub fn model_debt(m: &Model, owed: &HashMap<String, Owed>) -> Debt {
+    let mut total = Owed::default();
+    for d in &m.datasets {
+        if let Some(o) = owed.get(&d.id) {
+            total.merge(o);
+        }
     }
+    total.debt()
 }
 
 /// One tenant's part of a build, run on a blocking thread: the shard dropped and written again.
@@ -545,13 +547,7 @@ pub async fn tenant_purged(st: &AppState, tenant: &Tenant) -> Result<Vec<Downstr
     }
     st.store.add_training_events(&events).await.map_err(ApiError::storage)?;
     for m in models(st).await? {
-        let records: u64 = m
-            .datasets
-            .iter()
-            .flat_map(|d| d.tenants.iter())
-            .filter(|t| t.tenant == tenant.id)
-            .map(|t| t.records)
-            .sum();
+        let records: u64 = m.datasets.iter().filter_map(|d| held.get(&d.id)).sum();
         if records > 0 {
             out.push(Downstream {
                 kind: "model".into(),

@@ -10,8 +10,6 @@ pub mod manifest;
 pub mod spec;
 
 pub use build::{Builder, Candidate, Considered, Item, Summary, TenantLine};
-pub use debt::{Debt, DebtItem, debt_of};
-pub use manifest::{
-    Counts, Dataset, DatasetStatus, ExportDigest, LineageDataset, LineageTenant, Model, ShardLine, dataset_digest,
-};
+pub use debt::{Debt, DebtItem, Owed};
+pub use manifest::{Counts, Dataset, DatasetStatus, ExportDigest, LineageDataset, Model, ShardLine, dataset_digest};
 pub use spec::{CategoryFilter, DatasetSpec, Minimization, PiiMinimization, SpecError, TrainingPurpose, ValidSpec};

@@ -216,7 +216,8 @@ impl ExportDigest {
     }
 }
 
-/// One dataset a model was trained on, as the registration saw it.
+/// One dataset a model was trained on, as the registration saw it. Which tenants' records
+/// went in, and how many, is the dataset's manifest's (a ready dataset never changes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineageDataset {
     /// The dataset.
@@ -225,26 +226,11 @@ pub struct LineageDataset {
     pub name: String,
     /// Its digest.
     pub digest: String,
-    /// Its data kinds.
-    pub data_kinds: Vec<DataKind>,
     /// When it was built.
     #[serde(with = "time::serde::rfc3339")]
     pub built_at: OffsetDateTime,
     /// Items in it.
     pub included: u64,
-    /// Per tenant: how many of its records went in.
-    pub tenants: Vec<LineageTenant>,
-}
-
-/// A tenant's part of a dataset a model was trained on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineageTenant {
-    /// The tenant.
-    pub tenant: TenantId,
-    /// Its organization.
-    pub org: OrgId,
-    /// Items of it.
-    pub records: u64,
 }
 
 /// A registered model and what it was trained on.
@@ -274,24 +260,14 @@ pub struct Model {
 }
 
 impl Model {
-    /// The lineage of `d` as a model records it.
+    /// The lineage of `d` as a model records it (`None` until `d` is ready).
     pub fn lineage_of(d: &Dataset) -> Option<LineageDataset> {
         Some(LineageDataset {
             id: d.id.clone(),
             name: d.request.name.clone(),
             digest: d.digest.clone()?,
-            data_kinds: d.data_kinds.clone(),
             built_at: d.built_at?,
             included: d.counts.included,
-            tenants: d
-                .shards
-                .iter()
-                .map(|s| LineageTenant {
-                    tenant: s.tenant,
-                    org: s.org,
-                    records: s.included,
-                })
-                .collect(),
         })
     }
 }

@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use datapact_audit::{Action, Label, Resource};
 use datapact_governance::{ApiKey, Role, TenantId};
-use datapact_training::debt::{EventCount, REASON_TENANT_PURGED};
+use datapact_training::debt::{EventCount, REASON_RECORD_DELETED, REASON_RECORD_MODIFIED, REASON_TENANT_PURGED};
 use datapact_training::{Dataset, DatasetSpec, DatasetStatus, Model, TrainingPurpose};
 use datapact_vault::{ShardPage, TenantRef};
 use serde::Deserialize;
@@ -493,6 +493,7 @@ pub async fn register_model(
         ));
     }
     let mut lineage = Vec::new();
+    let mut loaded: HashMap<String, Dataset> = HashMap::new();
     for (i, id) in m.datasets.iter().enumerate() {
         let field = format!("datasets[{i}]");
         let d = match load_dataset(&st, id).await? {
@@ -530,6 +531,7 @@ pub async fn register_model(
             ));
         }
         lineage.push(l);
+        loaded.insert(d.id.clone(), d);
     }
     let existing = tr::models(&st)
         .await?
@@ -564,15 +566,22 @@ pub async fn register_model(
     model.registered_entry = Some(st.audit(ev).await?.index);
     save_model(&st, &model).await?;
     let events = tr::events(&st).await?;
-    Ok((StatusCode::CREATED, Json(model_view(&st, &model, &events))))
+    Ok((StatusCode::CREATED, Json(model_view(&st, &model, &loaded, &events))))
 }
 
-fn model_view(st: &AppState, m: &Model, events: &HashMap<(String, TenantId), Vec<EventCount>>) -> Value {
-    let debt = model_debt(st, m, events);
+fn model_view(
+    st: &AppState,
+    m: &Model,
+    datasets: &HashMap<String, Dataset>,
+    events: &HashMap<(String, TenantId), Vec<EventCount>>,
+) -> Value {
+    let owed = tr::owed_by_dataset(st, datasets.values(), events, |_| true);
+    let debt = model_debt(m, &owed);
     let mut tenants: BTreeMap<TenantId, u64> = BTreeMap::new();
+    let shards = |id: &str| datasets.get(id).map(|d| d.shards.as_slice()).unwrap_or_default();
     for d in &m.datasets {
-        for t in &d.tenants {
-            *tenants.entry(t.tenant).or_default() += t.records;
+        for s in shards(&d.id) {
+            *tenants.entry(s.tenant).or_default() += s.included;
         }
     }
     json!({
@@ -585,7 +594,7 @@ fn model_view(st: &AppState, m: &Model, events: &HashMap<(String, TenantId), Vec
         "datasets": m.datasets.iter().map(|d| json!({
             "id": d.id, "name": d.name, "digest": d.digest, "built_at": rfc(d.built_at),
             "included": d.included,
-            "tenants": d.tenants.iter().map(|t| json!({"tenant": t.tenant, "records": t.records})).collect::<Vec<_>>(),
+            "tenants": shards(&d.id).iter().map(|s| json!({"tenant": s.tenant, "records": s.included})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "lineage": {
             "records": tenants.values().sum::<u64>(),
@@ -595,6 +604,11 @@ fn model_view(st: &AppState, m: &Model, events: &HashMap<(String, TenantId), Vec
         "audit": {"registered_entry": m.registered_entry},
         "debt": debt,
     })
+}
+
+/// The datasets models name, by id (one read of every dataset document).
+async fn datasets_by_id(st: &AppState) -> Result<HashMap<String, Dataset>, ApiError> {
+    Ok(tr::datasets(st).await?.into_iter().map(|d| (d.id.clone(), d)).collect())
 }
 
 /// A model, its lineage and what it owes now.
@@ -612,22 +626,29 @@ pub async fn get_model(
         Some(doc) => serde_json::from_str(&doc).map_err(ApiError::internal)?,
         None => return Err(ApiError::not_found("model", &id)),
     };
-    if !model_visible(&st, &c, &m) {
+    let mut datasets = HashMap::new();
+    for d in &m.datasets {
+        if let Some(ds) = load_dataset(&st, &d.id).await? {
+            datasets.insert(d.id.clone(), ds);
+        }
+    }
+    if !model_visible(&st, &c, &m, &datasets) {
         return Err(ApiError::not_found("model", &id));
     }
     let events = tr::events(&st).await?;
-    Ok(Json(model_view(&st, &m, &events)))
+    Ok(Json(model_view(&st, &m, &datasets, &events)))
 }
 
-fn model_visible(st: &AppState, c: &ApiKey, m: &Model) -> bool {
+/// Whether `c` may see model `m`: the vendor's platform admin; a service key of its product
+/// that sees every tenant of every dataset it was trained on.
+fn model_visible(st: &AppState, c: &ApiKey, m: &Model, datasets: &HashMap<String, Dataset>) -> bool {
     match c.role {
         Role::PlatformAdmin => c.is_global(),
         Role::Service => {
             c.acts_for_product(&m.product)
                 && m.datasets
                     .iter()
-                    .flat_map(|d| d.tenants.iter())
-                    .all(|t| st.registry.tenant(t.tenant).is_some_and(|t| c.sees_tenant(&t)))
+                    .all(|d| datasets.get(&d.id).is_some_and(|d| sees(st, c, d)))
         }
         _ => false,
     }
@@ -639,12 +660,17 @@ fn model_visible(st: &AppState, c: &ApiKey, m: &Model) -> bool {
         (status = 403, body = crate::problem::Problem)))]
 pub async fn debt(State(st): State<Arc<AppState>>, Caller(c): Caller) -> Result<Json<Value>, ApiError> {
     guard::allow(&c, MODEL_ROLES, "read models")?;
-    let (models, events) = tokio::try_join!(tr::models(&st), tr::events(&st))?;
-    let mut owing: Vec<(u64, Value)> = models
+    let (models, datasets, events) = tokio::try_join!(tr::models(&st), datasets_by_id(&st), tr::events(&st))?;
+    let visible: Vec<&Model> = models.iter().filter(|m| model_visible(&st, &c, m, &datasets)).collect();
+    let named: std::collections::BTreeSet<&str> = visible
         .iter()
-        .filter(|m| model_visible(&st, &c, m))
+        .flat_map(|m| m.datasets.iter().map(|d| d.id.as_str()))
+        .collect();
+    let owed = tr::owed_by_dataset(&st, named.iter().filter_map(|id| datasets.get(*id)), &events, |_| true);
+    let mut owing: Vec<(u64, Value)> = visible
+        .iter()
         .filter_map(|m| {
-            let d = model_debt(&st, m, &events);
+            let d = model_debt(m, &owed);
             d.owed.then(|| {
                 (
                     d.weight(),
@@ -676,10 +702,14 @@ pub async fn org_usage(
         &[Role::OrgAdmin, Role::Auditor, Role::PlatformAdmin],
         "read an organization's training usage",
     )?;
-    let (all, models, events) = tokio::try_join!(tr::datasets(&st), tr::models(&st), tr::events(&st))?;
+    let (all, models, events) = tokio::try_join!(datasets_by_id(&st), tr::models(&st), tr::events(&st))?;
     let mine = |t: TenantId| org.tenants.contains(&t);
+    // Only this organization's shards count, for states and for debt alike.
+    let owed = tr::owed_by_dataset(&st, all.values(), &events, |s| mine(s.tenant));
     let mut datasets = Vec::new();
-    for d in all.iter().filter(|d| d.status == DatasetStatus::Ready) {
+    let mut ready: Vec<&Dataset> = all.values().filter(|d| d.status == DatasetStatus::Ready).collect();
+    ready.sort_by(|a, b| a.id.cmp(&b.id));
+    for d in ready {
         let shards: Vec<_> = d.shards.iter().filter(|s| mine(s.tenant)).collect();
         if shards.is_empty() {
             continue;
@@ -690,23 +720,25 @@ pub async fn org_usage(
                 .get(&(d.id.clone(), s.tenant))
                 .is_some_and(|e| e.iter().any(|(r, _, _)| r == REASON_TENANT_PURGED))
         });
-        let withheld: Vec<String> = {
-            let mut w: Vec<String> = shards.iter().flat_map(|s| withheld_now(&st, d, s.tenant)).collect();
-            w.sort();
-            w.dedup();
-            w
-        };
+        let reasons: Vec<String> = owed
+            .get(&d.id)
+            .map(|o| o.debt().items.into_iter().map(|i| i.reason).collect())
+            .unwrap_or_default();
+        // Deleted or changed records leave on their own; the rest of the data stays eligible.
+        let withheld = reasons
+            .iter()
+            .any(|r| r != REASON_RECORD_DELETED && r != REASON_RECORD_MODIFIED);
         let state = if purged {
             "shredded"
-        } else if withheld.is_empty() {
-            "eligible"
-        } else {
+        } else if withheld {
             "withheld"
+        } else {
+            "eligible"
         };
         datasets.push(json!({
             "id": d.id, "name": d.request.name, "product": d.request.product, "purpose": d.request.purpose,
             "region": d.request.region, "records": records, "built_at": d.built_at.map(rfc),
-            "state": state, "reasons": withheld,
+            "state": state, "reasons": reasons,
         }));
     }
     let mut trained = Vec::new();
@@ -714,26 +746,15 @@ pub async fn org_usage(
         let records: u64 = m
             .datasets
             .iter()
-            .flat_map(|d| d.tenants.iter())
-            .filter(|t| mine(t.tenant))
-            .map(|t| t.records)
+            .filter_map(|d| all.get(&d.id))
+            .flat_map(|d| d.shards.iter())
+            .filter(|s| mine(s.tenant))
+            .map(|s| s.included)
             .sum();
         if records == 0 {
             continue;
         }
-        // The model's debt as far as this organization's data is concerned.
-        let own = Model {
-            datasets: m
-                .datasets
-                .iter()
-                .map(|d| datapact_training::LineageDataset {
-                    tenants: d.tenants.iter().filter(|t| mine(t.tenant)).cloned().collect(),
-                    ..d.clone()
-                })
-                .collect(),
-            ..m.clone()
-        };
-        let debt = model_debt(&st, &own, &events);
+        let debt = model_debt(m, &owed);
         trained.push(json!({
             "id": m.id, "name": m.name, "version": m.version, "product": m.product, "purpose": m.purpose,
             "region": m.region, "records": records, "registered_at": rfc(m.registered_at),
