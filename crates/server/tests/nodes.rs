@@ -263,3 +263,136 @@ async fn three_nodes_are_one_deployment() {
         n.stop().await;
     }
 }
+
+/// A dataset asked for through one node is built once, by whichever node does the background
+/// work, and when that node stops mid-build another finishes it: ready once, with every item
+/// exactly once and the manifest's digest, its build on the record once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dataset_build_runs_once_and_moves_to_another_node() {
+    let Some(cluster) = datapact_pgtest::Cluster::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let url_file = tmp.path().join("database-url");
+    std::fs::write(&url_file, cluster.database("nodes_training").await).unwrap();
+    let a = node(&tmp.path().join("a"), &url_file, None).await;
+    let master = tmp.path().join("a/master.key");
+    let b = node(&tmp.path().join("b"), &url_file, Some(&master)).await;
+    // 12 tenants of 1,000 records: long enough that a node stopping part way through the plan
+    // stops the build there.
+    let mut expected = 0u64;
+    for o in 0..3 {
+        let (st, org) = a
+            .post(
+                "/v1/orgs",
+                &a.admin,
+                json!({"name": format!("o{o}"), "plan": "enterprise", "region": "eu"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{org}");
+        let org = org["id"].as_str().unwrap().to_string();
+        let oa = a.key(json!({"role": "org_admin", "org": org})).await;
+        let svc = a
+            .key(json!({"role": "service", "product": "communications-mining", "org": org}))
+            .await;
+        for t in 0..4 {
+            let tenant = a.tenant(&oa, &org, None).await;
+            let recs: Vec<Value> = (0..1000)
+                .map(|i| {
+                    json!({"product": "communications-mining", "data_kind": "design_time",
+                        "content": format!("org {o} tenant {t} message {i}: my card was declined at the shop")})
+                })
+                .collect();
+            let (st, v) = a
+                .post(
+                    &format!("/v1/tenants/{tenant}/records/batch"),
+                    &svc,
+                    json!({"records": recs}),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            expected += 1000;
+        }
+    }
+    let (st, ds) = a
+        .post(
+            "/v1/training/datasets",
+            &a.admin,
+            json!({"name": "moving", "product": "communications-mining", "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_string();
+    // Part way: some tenants built, not all.
+    let started = within(Duration::from_secs(30), || async {
+        a.get(&format!("/v1/training/datasets/{id}"), &a.admin).await.1["progress"]["tenants_done"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    })
+    .await;
+    // The node doing the deployment's background work (the worker lease's holder) stops.
+    let url = std::fs::read_to_string(&url_file).unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let holder: String = client
+        .query_one("SELECT holder FROM leases WHERE name = 'datapact.worker'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let a_name = a.call(Method::GET, "/readyz", None, None).await.1["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (worker, b) = if holder.starts_with(&format!("{a_name}/")) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let (_, at_stop) = worker.get(&format!("/v1/training/datasets/{id}"), &worker.admin).await;
+    eprintln!("stopping the worker node at {}", at_stop["progress"]);
+    assert!(started.is_some() && at_stop["status"] == "building", "{at_stop}");
+    worker.stop().await;
+    let ready = within(Duration::from_secs(60), || async {
+        b.get(&format!("/v1/training/datasets/{id}"), &b.admin).await.1["status"] == "ready"
+    })
+    .await;
+    assert!(ready.is_some(), "the build finished on the node left");
+    let (_, m) = b.get(&format!("/v1/training/datasets/{id}"), &b.admin).await;
+    assert_eq!(m["counts"]["included"], expected, "{m}");
+    assert_eq!(m["counts"]["candidates"], expected, "{m}");
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/training/datasets/{id}/export", b.url))
+        .bearer_auth(&b.admin)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    let ids: std::collections::BTreeSet<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(text.lines().count() as u64, expected, "every item once");
+    assert_eq!(ids.len() as u64, expected, "no item twice");
+    let mut digest = datapact_training::ExportDigest::default();
+    for line in text.split_inclusive('\n') {
+        digest.line(line.as_bytes()).unwrap();
+    }
+    assert_eq!(m["digest"].as_str(), Some(digest.finish().as_str()));
+    let (st, v) = b
+        .get("/v1/audit/entries?action=training_dataset_build&limit=100", &b.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let builds = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["entry"]["resources"].to_string().contains(&id))
+        .count();
+    assert_eq!(builds, 1, "built once: {v}");
+    b.stop().await;
+}
