@@ -537,9 +537,24 @@ async fn sweep(state: &AppState) {
                 continue;
             }
             let (id, rules) = (tenant.id, tenant.retention.clone());
+            // Copies in training datasets go with the records: their datasets owe them, stored
+            // first (a failure leaves the records for the next sweep).
+            let at = now();
+            let r2 = rules.clone();
+            let held = match with_vault(state, &tenant, move |v, t| v.sweep_items(t, &r2, at)).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::error!(tenant = %id, detail = %e.detail, "retention sweep failed");
+                    continue;
+                }
+            };
+            if let Err(e) = crate::training::records_swept(state, &tenant, held).await {
+                tracing::error!(tenant = %id, detail = %e.detail, "retention sweep failed; retried at the next sweep");
+                continue;
+            }
             let ev = Ev::system(Action::RetentionSweep).tenant(&tenant);
             match state
-                .audited(ev, with_vault(state, &tenant, move |v, t| v.sweep(t, &rules, now())))
+                .audited(ev, with_vault(state, &tenant, move |v, t| v.sweep(t, &rules, at)))
                 .await
             {
                 Ok(0) => {}

@@ -37,6 +37,8 @@ static ANALYZER: LazyLock<datapact_pii::Analyzer> = LazyLock::new(datapact_pii::
 
 /// Items sealed and written per statement.
 const WRITE_BATCH: usize = 512;
+/// Records read and decrypted per page.
+const READ_PAGE: usize = 1000;
 /// Records offered to the builder at once (its PII scans run on two threads).
 const SCAN_BATCH: usize = 256;
 /// How often a build's progress is stored, at most.
@@ -219,17 +221,44 @@ fn build_tenant(
     decisions: &[(DataKind, bool, Vec<Reason>)],
 ) -> Result<Summary, VaultError> {
     vault.drop_shard(t, &d.id)?;
+    // Items are sealed and written on a thread of their own while the next page is read,
+    // decrypted and minimized: the two halves of the work overlap.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(RecordId, Vec<u8>)>>(2);
+    let started = now();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<(), VaultError> {
+            let mut next_seq = 1u64;
+            for batch in rx {
+                vault.put_items(t, &d.id, next_seq, &batch, started)?;
+                next_seq += batch.len() as u64;
+            }
+            Ok(())
+        });
+        let read = read_tenant(vault, t, d, decisions, tx);
+        let wrote = writer
+            .join()
+            .unwrap_or_else(|_| Err(VaultError::KeyStore("the shard writer failed".into())));
+        // The writer's own error says more than the reader's "the writer stopped".
+        wrote.and(read)
+    })
+}
+
+/// Reads, decides and minimizes one tenant's records, sending the items to the shard writer.
+fn read_tenant(
+    vault: &Vault,
+    t: TenantRef<'_>,
+    d: &Dataset,
+    decisions: &[(DataKind, bool, Vec<Reason>)],
+    tx: std::sync::mpsc::SyncSender<Vec<(RecordId, Vec<u8>)>>,
+) -> Result<Summary, VaultError> {
     let spec = valid_spec(d);
     let secret = d.shard_secret();
     let mut b = Builder::new(&spec, &ANALYZER, &secret);
     let mut pending: Vec<(RecordId, Vec<u8>)> = Vec::with_capacity(WRITE_BATCH);
-    let mut next_seq = 1u64;
-    let started = now();
-    let mut write = |pending: &mut Vec<(RecordId, Vec<u8>)>, force: bool| -> Result<(), VaultError> {
+    let write = |pending: &mut Vec<(RecordId, Vec<u8>)>, force: bool| -> Result<(), VaultError> {
         if pending.len() >= WRITE_BATCH || (force && !pending.is_empty()) {
-            vault.put_items(t, &d.id, next_seq, pending, started)?;
-            next_seq += pending.len() as u64;
-            pending.clear();
+            tx.send(std::mem::replace(pending, Vec::with_capacity(WRITE_BATCH)))
+                .map_err(|_| VaultError::KeyStore("the shard writer stopped".into()))?;
         }
         Ok(())
     };
@@ -271,7 +300,7 @@ fn build_tenant(
                 Ok(())
             };
             let mut failed: Option<VaultError> = None;
-            vault.export_kind(t, Some(product), Some(*kind), |r| {
+            vault.export_kind(t, Some(product), Some(*kind), READ_PAGE, |r| {
                 batch.push(r);
                 if batch.len() >= SCAN_BATCH {
                     offer(&mut batch, &mut b, &mut pending)?;
@@ -511,6 +540,26 @@ pub async fn record_changed(st: &AppState, tenant: &Tenant, record: RecordId, de
     st.store.add_training_events(&events).await.map_err(ApiError::storage)?;
     crate::blocking::with_vault(st, tenant, move |v, t| v.drop_record_items(t, record)).await?;
     Ok(())
+}
+
+/// A retention sweep is about to delete records that datasets hold items of: the datasets
+/// owe them (stored before the sweep removes records and items together).
+pub async fn records_swept(st: &AppState, tenant: &Tenant, held: Vec<(String, String)>) -> Result<(), ApiError> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let events: Vec<TrainingEvent> = held
+        .into_iter()
+        .map(|(dataset, record)| TrainingEvent {
+            dataset,
+            tenant: tenant.id,
+            record,
+            reason: REASON_RECORD_DELETED.to_string(),
+            at,
+        })
+        .collect();
+    st.store.add_training_events(&events).await.map_err(ApiError::storage)
 }
 
 /// A tenant is being purged: every dataset holding its data owes it (stored before its keys

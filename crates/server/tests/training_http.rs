@@ -520,3 +520,72 @@ async fn bad_dataset_requests_name_the_field() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let _ = (a.svc, a.id);
 }
+
+/// A retention sweep that deletes a record a dataset holds takes the copy with it, and the
+/// models trained on the dataset owe it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retention_sweep_takes_the_copies_and_is_owed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut cfg = datapact_server::Config::default();
+    cfg.lifecycle.sweep_interval_seconds = 1;
+    cfg.lifecycle.tick_millis = 50;
+    let s = TestServer::start_in(&dir, cfg).await;
+    let a = org_with_records(&s, "A", json!({}), "eu").await;
+    let (_, created) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    wait_ready(&s, &id).await;
+    let (st, model) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "m", "version": "1", "product": CM, "purpose": "vendor_training",
+                "region": "eu", "datasets": [id]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{model}");
+    let mid = model["id"].as_str().unwrap().to_string();
+    let (lines, _) = export(&s, &s.admin, &id).await;
+    assert_eq!(lines.len(), 2);
+    let old = lines[0]["id"].as_str().unwrap().to_string();
+    // The record is ten days old.
+    let sql = format!("UPDATE {{table}} SET created_at = created_at - 864000000000 WHERE id = '{old}'");
+    match common::database_url(&dir) {
+        Some(url) => common::pg_sql(&url, &sql.replace("{table}", "datapact_vault.records")).await,
+        None => {
+            let db = rusqlite::Connection::open(dir.join("regions/eu/vault.db")).unwrap();
+            db.busy_timeout(Duration::from_secs(5)).unwrap();
+            db.execute_batch(&sql.replace("{table}", "records")).unwrap();
+        }
+    }
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/tenants/{}/retention", a.tenant),
+            Some(&a.admin),
+            Some(json!({"rules": [{"product": CM, "max_age_days": 1}]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let mut left = 2;
+    for _ in 0..200 {
+        left = export(&s, &s.admin, &id).await.0.len();
+        if left == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 1, "the swept record's copy left the dataset");
+    let (lines, _) = export(&s, &s.admin, &id).await;
+    assert_ne!(lines[0]["id"], old.as_str());
+    let (_, model) = s.get(&format!("/v1/training/models/{mid}"), &s.admin).await;
+    assert_eq!(model["debt"]["items"][0]["reason"], "record_deleted", "{model}");
+    assert_eq!(model["debt"]["items"][0]["records"], 1, "{model}");
+    s.stop().await;
+}

@@ -1110,15 +1110,17 @@ impl Vault {
         product: Option<&str>,
         each: impl FnMut(Record) -> Result<bool, VaultError>,
     ) -> Result<u64, VaultError> {
-        self.export_kind(t, product, None, each)
+        self.export_kind(t, product, None, 256, each)
     }
 
-    /// [`Vault::export`] of one data kind only: records of other kinds are not decrypted.
+    /// [`Vault::export`] of one data kind only (records of other kinds are not decrypted), in
+    /// pages of `page` records (1 to 10,000).
     pub fn export_kind(
         &self,
         t: TenantRef<'_>,
         product: Option<&str>,
         kind: Option<DataKind>,
+        page: usize,
         mut each: impl FnMut(Record) -> Result<bool, VaultError>,
     ) -> Result<u64, VaultError> {
         let rs = self.region(t.region)?;
@@ -1127,7 +1129,7 @@ impl Vault {
         let mut n = 0u64;
         loop {
             let page: Vec<(StoredMeta, Vec<u8>)> = rs
-                .page(&t.id.to_string(), &after, product, kind, 256)?
+                .page(&t.id.to_string(), &after, product, kind, page.clamp(1, 10_000))?
                 .into_iter()
                 .map(|r| stored_meta(r, t.region))
                 .collect::<Result<_, _>>()?;
@@ -1411,6 +1413,30 @@ impl Vault {
             )?;
         }
         Ok(total)
+    }
+
+    /// The training items (dataset, record) that [`Vault::sweep`] with the same rules and time
+    /// would remove with the records, so their datasets' debt can be stored first.
+    pub fn sweep_items(
+        &self,
+        t: TenantRef<'_>,
+        rules: &[RetentionRule],
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, String)>, VaultError> {
+        let rs = self.region(t.region)?;
+        let mut out = Vec::new();
+        for rule in rules {
+            let cutoff = micros(now - time::Duration::days(rule.max_age_days as i64));
+            out.extend(rs.swept_items(
+                &t.id.to_string(),
+                cutoff,
+                rule.product.as_deref(),
+                rule.data_kind.map(|k| k.as_str()),
+            )?);
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// The raw stored ciphertext of a record, for tests that prove where bytes live.

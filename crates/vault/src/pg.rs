@@ -726,11 +726,33 @@ impl RegionStorage for PgRegion {
     }
 
     fn sweep(&self, tenant: &str, cutoff: i64, product: Option<&str>, kind: Option<&str>) -> Result<usize, VaultError> {
-        Ok(self.execute(
-            "DELETE FROM datapact_vault.records WHERE tenant_id = $1 AND created_at < $2
-             AND ($3::TEXT IS NULL OR product = $3) AND ($4::TEXT IS NULL OR data_kind = $4)",
+        // One statement: the records and the training items made from them go together.
+        let rows = self.query(
+            "WITH gone AS (DELETE FROM datapact_vault.records WHERE tenant_id = $1 AND created_at < $2
+               AND ($3::TEXT IS NULL OR product = $3) AND ($4::TEXT IS NULL OR data_kind = $4) RETURNING id),
+             items AS (DELETE FROM datapact_vault.training_items WHERE tenant_id = $1
+               AND record_id IN (SELECT id FROM gone) RETURNING 1)
+             SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM items)",
             &[&tenant, &cutoff, &product, &kind],
-        )? as usize)
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as usize)
+    }
+
+    fn swept_items(
+        &self,
+        tenant: &str,
+        cutoff: i64,
+        product: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Vec<(String, String)>, VaultError> {
+        let rows = self.query(
+            "SELECT DISTINCT i.dataset_id, i.record_id FROM datapact_vault.training_items i
+             JOIN datapact_vault.records r ON r.id = i.record_id AND r.tenant_id = i.tenant_id
+             WHERE i.tenant_id = $1 AND r.created_at < $2 AND ($3::TEXT IS NULL OR r.product = $3)
+             AND ($4::TEXT IS NULL OR r.data_kind = $4)",
+            &[&tenant, &cutoff, &product, &kind],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn raw_sealed(&self, id: &str) -> Result<Option<Vec<u8>>, VaultError> {

@@ -166,8 +166,18 @@ pub(crate) trait RegionStorage: Send + Sync {
     ) -> Result<UpdateOutcome, VaultError>;
     /// Records under `live` versions other than `active`.
     fn remaining(&self, tenant: &str, active: u32, live: &[u32]) -> Result<u64, VaultError>;
-    /// Deletes records created before `cutoff` (of one product, one data kind).
+    /// Deletes records created before `cutoff` (of one product, one data kind), and the
+    /// training items made from them, in one transaction; how many records went.
     fn sweep(&self, tenant: &str, cutoff: i64, product: Option<&str>, kind: Option<&str>) -> Result<usize, VaultError>;
+    /// The (dataset, record) pairs of the training items [`RegionStorage::sweep`] with the same
+    /// arguments would remove.
+    fn swept_items(
+        &self,
+        tenant: &str,
+        cutoff: i64,
+        product: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Vec<(String, String)>, VaultError>;
     /// A record's ciphertext, whoever owns it (tests that prove where bytes live).
     fn raw_sealed(&self, id: &str) -> Result<Option<Vec<u8>>, VaultError>;
     /// Makes deletions final on disk (SQLite: truncates the write-ahead logs).

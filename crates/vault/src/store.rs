@@ -607,11 +607,38 @@ impl RegionStorage for SqliteRegion {
 
     fn sweep(&self, tenant: &str, cutoff: i64, product: Option<&str>, kind: Option<&str>) -> Result<usize, VaultError> {
         self.data.write(|c| {
-            Ok(c.execute(
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM training_items WHERE tenant_id = ?1 AND record_id IN (SELECT id FROM records
+                 WHERE tenant_id = ?1 AND created_at < ?2 AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR data_kind = ?4))",
+                params![tenant, cutoff, product, kind],
+            )?;
+            let n = tx.execute(
                 "DELETE FROM records WHERE tenant_id = ?1 AND created_at < ?2 AND (?3 IS NULL OR product = ?3)
                  AND (?4 IS NULL OR data_kind = ?4)",
                 params![tenant, cutoff, product, kind],
-            )?)
+            )?;
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    fn swept_items(
+        &self,
+        tenant: &str,
+        cutoff: i64,
+        product: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Vec<(String, String)>, VaultError> {
+        self.data.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT i.dataset_id, i.record_id FROM training_items i JOIN records r
+                 ON r.id = i.record_id AND r.tenant_id = i.tenant_id
+                 WHERE i.tenant_id = ?1 AND r.created_at < ?2 AND (?3 IS NULL OR r.product = ?3)
+                 AND (?4 IS NULL OR r.data_kind = ?4)",
+            )?;
+            let rows = stmt.query_map(params![tenant, cutoff, product, kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 
