@@ -237,6 +237,82 @@ fn the_tour_works_right_after_serve_dev() {
         assert!(!seen.to_string().contains("ann.lee@example.com"), "{seen}");
     }
 
+    // Training data, governed: a dataset of what the vendor may train on, personal data
+    // masked; a model trained on it; the customer opts out, and the model owes retraining.
+    let admin = dev.vars["DATAPACT_ADMIN_KEY"].clone();
+    let as_admin = |args: &[&str]| {
+        datapact(
+            args,
+            &[("DATAPACT_URL", &dev.vars["DATAPACT_URL"]), ("DATAPACT_KEY", &admin)],
+        )
+    };
+    let out = as_admin(&[
+        "training",
+        "dataset",
+        "create",
+        "--name",
+        "tour",
+        "--product",
+        "ixp",
+        "--purpose",
+        "vendor_training",
+        "--region",
+        "eu",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ds = text(&out.stdout).trim().to_string();
+    assert!(ds.starts_with("ds_"), "{ds}");
+    let items = dev.data_dir.parent().unwrap().join("tour-items.ndjson");
+    let out = as_admin(&["training", "dataset", "export", &ds, "--out", items.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("(the manifest's: everything the dataset holds)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let exported = std::fs::read_to_string(&items).unwrap();
+    assert!(
+        exported.contains("\"content\":\"Invoice 42 for <EMAIL_ADDRESS>\""),
+        "{exported}"
+    );
+    assert!(!exported.contains("ann@example.com"), "{exported}");
+    let out = as_admin(&[
+        "training",
+        "model",
+        "register",
+        "--name",
+        "tour-model",
+        "--version",
+        "1",
+        "--product",
+        "ixp",
+        "--purpose",
+        "vendor_training",
+        "--region",
+        "eu",
+        "--dataset",
+        &ds,
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = as_admin(&[
+        "opt-out",
+        "add",
+        "--org",
+        &dev.vars["DATAPACT_ORG"],
+        "--ticket",
+        "SUP-1",
+        "--requested-by",
+        "dpo@acme.example",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = as_admin(&["training", "debt"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("tour-model@1"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("opted_out 1"), "{}", text(&out.stdout));
+
     // Stopping it takes the data with it.
     let data_dir = dev.data_dir.clone();
     assert!(data_dir.exists());
