@@ -206,6 +206,17 @@ async fn only_eligible_minimized_data_is_exported_and_models_owe_what_changed() 
     assert_eq!(m["tenants"].as_array().unwrap().len(), 2, "{m}");
     assert_eq!(m["current"]["items"], 4, "{m}");
     assert!(m["audit"]["built_entry"].is_u64(), "{m}");
+    // Each included organization sees its own entry of the export; the others see none.
+    let (st, seen) = s
+        .get("/v1/audit/entries?action=training_data_used", &eligible.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{seen}");
+    let items = seen["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{seen}");
+    assert_eq!(items[0]["entry"]["tenant"], eligible.tenant.as_str(), "{seen}");
+    assert!(items[0]["entry"]["resources"].to_string().contains(&id), "{seen}");
+    let (_, unseen) = s.get("/v1/audit/entries?action=training_data_used", &baa.admin).await;
+    assert_eq!(unseen["items"], json!([]), "{unseen}");
     // The digest a job computes from what it read is the manifest's.
     let digest = m["digest"].as_str().unwrap().to_string();
     assert_eq!(digest_of(&text), digest);
@@ -587,5 +598,54 @@ async fn a_retention_sweep_takes_the_copies_and_is_owed() {
     let (_, model) = s.get(&format!("/v1/training/models/{mid}"), &s.admin).await;
     assert_eq!(model["debt"]["items"][0]["reason"], "record_deleted", "{model}");
     assert_eq!(model["debt"]["items"][0]["records"], 1, "{model}");
+    s.stop().await;
+}
+
+/// A shard item altered on disk (here: another item's ciphertext moved into its place) fails
+/// authentication: the export is cut (never a wrong or
+/// partial line passed off as whole), the server goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_shard_cuts_the_export_and_nothing_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let s = TestServer::start_in(&dir, datapact_server::Config::default()).await;
+    let _a = org_with_records(&s, "A", json!({}), "eu").await;
+    let (_, created) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    wait_ready(&s, &id).await;
+    match common::database_url(&dir) {
+        Some(url) => {
+            common::pg_sql(
+                &url,
+                "UPDATE datapact_vault.training_items SET sealed = (SELECT sealed FROM datapact_vault.training_items WHERE seq = 1) WHERE seq = 2",
+            )
+            .await
+        }
+        None => {
+            let db = rusqlite::Connection::open(dir.join("regions/eu/vault.db")).unwrap();
+            db.busy_timeout(Duration::from_secs(5)).unwrap();
+            db.execute_batch(
+                "UPDATE training_items SET sealed = (SELECT sealed FROM training_items WHERE seq = 1) WHERE seq = 2",
+            )
+            .unwrap();
+        }
+    }
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/training/datasets/{id}/export", s.url))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.text().await;
+    assert!(body.is_err(), "the stream is cut, not ended as if whole: {body:?}");
+    let (st, m) = s.get(&format!("/v1/training/datasets/{id}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
     s.stop().await;
 }
