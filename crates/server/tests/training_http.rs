@@ -649,3 +649,93 @@ async fn a_corrupted_shard_cuts_the_export_and_nothing_panics() {
     assert_eq!(st, StatusCode::OK, "{m}");
     s.stop().await;
 }
+
+/// A customer fine-tunes with its own data: its administrator asks for the dataset of its one
+/// tenant, as it is (`pii: "off"`), reads it, and nobody else's data or eyes come near it;
+/// switching fine-tuning off withholds it and puts the model in debt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_fine_tunes_with_its_own_data_only() {
+    let s = TestServer::start().await;
+    let a = org_with_records(&s, "A", json!({}), "eu").await;
+    let b = org_with_records(&s, "B", json!({}), "eu").await;
+    // Agent Builder records of A's tenant (the product that offers fine-tuning).
+    let svc = s
+        .key(json!({"role": "service", "product": "agent-builder", "org": a.id}))
+        .await;
+    let (st, v) = s
+        .post(
+            &format!("/v1/tenants/{}/records/batch", a.tenant),
+            &svc,
+            json!({"records": [
+                {"product": "agent-builder", "data_kind": "design_time", "content": "Agent prompt: greet jo@example.com"},
+                {"product": "agent-builder", "data_kind": "run_time", "content": "Run transcript 7"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/orgs/{}/ai-settings", a.id),
+            Some(&a.admin),
+            Some(json!({"third_party_finetune_enabled": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let body = json!({"name": "ft", "product": "agent-builder", "purpose": "third_party_finetune", "region": "eu",
+        "tenants": [a.tenant], "minimization": {"pii": "off"}});
+    let (st, created) = s.post("/v1/training/datasets", &a.admin, body).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let m = wait_ready(&s, &id).await;
+    assert_eq!(m["counts"]["included"], 2, "both kinds, as they are: {m}");
+    let (lines, text) = export(&s, &a.admin, &id).await;
+    assert_eq!(lines.len(), 2);
+    assert!(
+        text.contains("jo@example.com"),
+        "pii off keeps the customer's own data as it is"
+    );
+    // Another organization's administrator does not know it exists.
+    let (st, _) = s.get(&format!("/v1/training/datasets/{id}"), &b.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, listed) = s.get("/v1/training/datasets", &b.admin).await;
+    assert_eq!(listed["datasets"], json!([]), "{listed}");
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/training/datasets/{id}/export", s.url))
+        .bearer_auth(&b.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // A model on it; fine-tuning switched off: withheld and owed.
+    let (st, model) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "ft-model", "version": "1", "product": "agent-builder", "purpose": "third_party_finetune",
+                "region": "eu", "datasets": [id]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{model}");
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/orgs/{}/ai-settings", a.id),
+            Some(&a.admin),
+            Some(json!({"third_party_finetune_enabled": false})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (lines, _) = export(&s, &a.admin, &id).await;
+    assert!(lines.is_empty());
+    let (_, model) = s
+        .get(
+            &format!("/v1/training/models/{}", model["id"].as_str().unwrap()),
+            &s.admin,
+        )
+        .await;
+    assert_eq!(
+        model["debt"]["items"][0]["reason"], "third_party_finetune_disabled",
+        "{model}"
+    );
+    let _ = b.svc;
+}
