@@ -117,6 +117,11 @@ pub async fn run(a: MigrateArgs) -> Result<ExitCode> {
             r.keys.0.to_string(),
             r.keys.1.to_string(),
         ]);
+        t.add_row(vec![
+            format!("region {} training items", r.region),
+            r.training_items.0.to_string(),
+            r.training_items.1.to_string(),
+        ]);
     }
     t.add_row(vec![
         "audit entries".into(),

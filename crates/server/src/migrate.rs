@@ -284,14 +284,20 @@ pub async fn from_sqlite(
         }
     }
     for c in &copies {
-        if c.records.0 != c.records.1 || c.keys.0 != c.keys.1 || !c.digests_match {
+        if c.records.0 != c.records.1
+            || c.keys.0 != c.keys.1
+            || c.training_items.0 != c.training_items.1
+            || !c.digests_match
+        {
             return Err(MigrateError::Verify(format!(
-                "region `{}`: records {} / {}, key rows {} / {}, digests {}",
+                "region `{}`: records {} / {}, key rows {} / {}, training items {} / {}, digests {}",
                 c.region,
                 c.records.0,
                 c.records.1,
                 c.keys.0,
                 c.keys.1,
+                c.training_items.0,
+                c.training_items.1,
                 if c.digests_match { "equal" } else { "differ" }
             )));
         }

@@ -396,7 +396,7 @@ async fn advance(st: &Arc<AppState>, mut d: Dataset, budget: Duration) -> bool {
                 }
             }
             Ok(None) => {}
-            Err(e) if e.status.is_server_error() && e.code != "internal" => {
+            Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
                 // Storage unavailable: the tenant is built again at the next tick.
                 tracing::warn!(dataset = %d.id, detail = %e.detail, "a dataset build step failed; retried");
                 return true;

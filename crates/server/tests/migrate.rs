@@ -94,6 +94,35 @@ async fn an_embedded_deployment_moves_to_postgres_and_carries_on() {
             .await;
         assert_eq!(st, StatusCode::CREATED, "{r}");
     }
+    // A training dataset of the EU tenants, and a model trained on it.
+    let (st, ds) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "moved", "product": "communications-mining", "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{ds}");
+    let ds = ds["id"].as_str().unwrap().to_string();
+    let mut manifest = Value::Null;
+    for _ in 0..200 {
+        manifest = s.get(&format!("/v1/training/datasets/{ds}"), &s.admin).await.1;
+        if manifest["status"] == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(manifest["status"], "ready", "{manifest}");
+    let (st, model) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": "m", "version": "1", "product": "communications-mining", "purpose": "vendor_training",
+                "region": "eu", "datasets": [ds]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{model}");
+    let model = model["id"].as_str().unwrap().to_string();
     let (st, r) = s
         .post(
             &format!("/v1/tenants/{tenant_us}/records"),
@@ -147,6 +176,14 @@ async fn an_embedded_deployment_moves_to_postgres_and_carries_on() {
     // The purged tenant's rows may or may not be removed yet: they move as they are.
     assert!((40 + 1_500..=40 + 1_500 + 5).contains(&eu.records.0), "{eu:?}");
     assert!(eu.digests_match);
+    assert_eq!(eu.training_items.0, eu.training_items.1);
+    assert_eq!(
+        eu.training_items.0,
+        manifest["counts"]["included"].as_u64().unwrap(),
+        "{eu:?}"
+    );
+    assert!(eu.training_items.0 > 0);
+    assert_eq!(count("training_docs"), 2);
     let us = report.regions.iter().find(|r| r.region == "us").unwrap();
     assert_eq!((us.records, us.digests_match), ((1, 1), true));
     assert_eq!(report.roots.0, report.roots.1);
@@ -200,6 +237,14 @@ async fn an_embedded_deployment_moves_to_postgres_and_carries_on() {
         .await;
     assert!(!allowed);
     assert!(reasons.contains(&"opted_out".to_string()), "{reasons:?}");
+    // The dataset and the model moved: the same manifest, items that read back, and a debt
+    // that follows the opt-out recorded before the move.
+    let (st, moved) = n.get(&format!("/v1/training/datasets/{ds}"), &n.admin).await;
+    assert_eq!(st, StatusCode::OK, "{moved}");
+    assert_eq!(moved["digest"], manifest["digest"]);
+    let (st, m) = n.get(&format!("/v1/training/models/{model}"), &n.admin).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert_eq!(m["debt"]["items"][0]["reason"], "opted_out", "{m}");
     // New writes go on, into the same log: it verifies, and every checkpoint signed before the
     // move is still there, still matching.
     let (st, _) = n

@@ -24,6 +24,8 @@ pub const TABLES: &[&str] = &[
     "llm_usage",
     "meta",
     "quotas",
+    "training_docs",
+    "training_events",
 ];
 
 /// Rows of one table, in the source and in the target after the copy.

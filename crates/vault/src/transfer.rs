@@ -21,6 +21,8 @@ pub struct RegionCopy {
     pub records: (u64, u64),
     /// Data key versions (live, destroyed) and closed tenants in the source, and in the target.
     pub keys: (u64, u64),
+    /// Training dataset items (shards) in the source, and in the target after the copy.
+    pub training_items: (u64, u64),
     /// Whether a SHA-256 over every copied row, in id order, is the same on both sides.
     pub digests_match: bool,
 }
@@ -439,12 +441,99 @@ pub fn copy_region_to_postgres(
         }
         read_back += rows.len() as u64;
     }
+    let training_items = copy_items(&records, &vault_path, db, &mut c, &tenants)?;
     let digests_match = key_src.finish().as_ref() == key_dst.finish().as_ref()
-        && rec_src.finish().as_ref() == rec_dst.finish().as_ref();
+        && rec_src.finish().as_ref() == rec_dst.finish().as_ref()
+        && training_items.2;
     Ok(RegionCopy {
         region: region.to_string(),
         records: (copied, read_back),
         keys: key_rows,
+        training_items: (training_items.0, training_items.1),
         digests_match,
     })
+}
+
+/// One training item's row: dataset, tenant, position, record, key version, ciphertext.
+type ItemRow = (String, String, i64, String, i64, Vec<u8>);
+
+fn digest_item(ctx: &mut digest::Context, r: &ItemRow) {
+    for part in [r.0.as_bytes(), r.1.as_bytes(), r.3.as_bytes()] {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    ctx.update(&r.2.to_be_bytes());
+    ctx.update(&r.4.to_be_bytes());
+    ctx.update(&(r.5.len() as u64).to_be_bytes());
+    ctx.update(&r.5);
+}
+
+/// Copies the region's training items (datasets' shards, sealed as they are), then reads them
+/// back in the same order: (copied, read back, digests equal).
+fn copy_items(
+    src: &Connection,
+    path: &Path,
+    db: &crate::pg::Pg,
+    c: &mut deadpool_postgres::Object,
+    tenants: &[String],
+) -> Result<(u64, u64, bool), VaultError> {
+    let (mut d_src, mut d_dst) = (
+        digest::Context::new(&digest::SHA256),
+        digest::Context::new(&digest::SHA256),
+    );
+    let mut stmt = src
+        .prepare(
+            "SELECT dataset_id, tenant_id, seq, record_id, key_version, sealed FROM training_items
+             WHERE (dataset_id, tenant_id, seq) > (?1, ?2, ?3) ORDER BY dataset_id, tenant_id, seq LIMIT ?4",
+        )
+        .map_err(sqlite(path))?;
+    let mut after: (String, String, i64) = (String::new(), String::new(), 0);
+    let mut copied = 0u64;
+    loop {
+        let page: Vec<ItemRow> = stmt
+            .query_map(rusqlite::params![after.0, after.1, after.2, PAGE], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .map_err(sqlite(path))?
+            .collect::<Result<_, _>>()
+            .map_err(sqlite(path))?;
+        let Some(last) = page.last() else { break };
+        after = (last.0.clone(), last.1.clone(), last.2);
+        for r in &page {
+            digest_item(&mut d_src, r);
+        }
+        let datasets: Vec<&str> = page.iter().map(|r| r.0.as_str()).collect();
+        let tenant_ids: Vec<&str> = page.iter().map(|r| r.1.as_str()).collect();
+        let seqs: Vec<i64> = page.iter().map(|r| r.2).collect();
+        let records: Vec<&str> = page.iter().map(|r| r.3.as_str()).collect();
+        let keys: Vec<i64> = page.iter().map(|r| r.4).collect();
+        let sealed: Vec<&[u8]> = page.iter().map(|r| r.5.as_slice()).collect();
+        db.block(c.execute(
+            "INSERT INTO datapact_vault.training_items (dataset_id, tenant_id, seq, record_id, key_version, sealed)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::bytea[])",
+            &[&datasets, &tenant_ids, &seqs, &records, &keys, &sealed],
+        ))
+        .map_err(pg)?;
+        copied += page.len() as u64;
+    }
+    let mut read_back = 0u64;
+    let mut after: (String, String, i64) = (String::new(), String::new(), 0);
+    loop {
+        let rows = db
+            .block(c.query(
+                "SELECT dataset_id, tenant_id, seq, record_id, key_version, sealed FROM datapact_vault.training_items
+                 WHERE (dataset_id COLLATE \"C\", tenant_id COLLATE \"C\", seq) > ($1, $2, $3) AND tenant_id = ANY($5)
+                 ORDER BY dataset_id COLLATE \"C\", tenant_id COLLATE \"C\", seq LIMIT $4",
+                &[&after.0, &after.1, &after.2, &PAGE, &tenants],
+            ))
+            .map_err(pg)?;
+        let Some(last) = rows.last() else { break };
+        after = (last.get(0), last.get(1), last.get(2));
+        for r in &rows {
+            let row: ItemRow = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
+            digest_item(&mut d_dst, &row);
+        }
+        read_back += rows.len() as u64;
+    }
+    Ok((copied, read_back, d_src.finish().as_ref() == d_dst.finish().as_ref()))
 }

@@ -421,11 +421,14 @@ pub async fn patch(
     // Changing content is processing, like writing it: the same decision as a POST.
     let d = require_purpose(&st, &ev, &tenant, &meta.product, Purpose::Service, Some(meta.data_kind)).await?;
     ev = ev.reasons(&d.reasons);
-    // A copy of it in a training dataset is stale from now on: the datasets owe it, and the
-    // copy goes before the record changes.
+    // A copy of it in a training dataset is stale once its content or categories change: the
+    // datasets owe it, and the copy goes before the record changes.
+    let stales = patch.content.is_some() || patch.categories.is_some();
     let meta = st
         .audited(ev, async {
-            crate::training::record_changed(&st, &tenant, rid, false).await?;
+            if stales {
+                crate::training::record_changed(&st, &tenant, rid, false).await?;
+            }
             with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())).await
         })
         .await?;

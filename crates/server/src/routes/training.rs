@@ -41,20 +41,20 @@ fn spec_error(e: datapact_training::SpecError) -> ApiError {
 
 /// Whether `c` may see dataset `d` at all (else it answers 404 as if it did not exist).
 fn sees(st: &AppState, c: &ApiKey, d: &Dataset) -> bool {
+    // Every tenant of the plan within the caller's scope; a dataset without tenants only to
+    // the key that asked for it.
+    let within = || {
+        if d.plan.is_empty() {
+            return d.created_by.as_deref() == Some(c.id.to_string().as_str());
+        }
+        d.plan
+            .iter()
+            .all(|t| st.registry.tenant(*t).is_some_and(|t| c.sees_tenant(&t)))
+    };
     match c.role {
         Role::PlatformAdmin => c.is_global(),
-        Role::Service => {
-            c.acts_for_product(&d.request.product)
-                && d.plan
-                    .iter()
-                    .all(|t| st.registry.tenant(*t).is_some_and(|t| c.sees_tenant(&t)))
-        }
-        Role::OrgAdmin => {
-            d.request.purpose == TrainingPurpose::ThirdPartyFinetune
-                && d.plan
-                    .iter()
-                    .all(|t| st.registry.tenant(*t).is_some_and(|t| c.sees_tenant(&t)))
-        }
+        Role::Service => c.acts_for_product(&d.request.product) && within(),
+        Role::OrgAdmin => d.request.purpose == TrainingPurpose::ThirdPartyFinetune && within(),
         _ => false,
     }
 }
@@ -180,7 +180,7 @@ pub async fn create_dataset(
             {
                 return Err(ApiError::invalid(
                     "other_region",
-                    "region",
+                    "tenants[0]",
                     format!(
                         "the tenant's data is in region `{}`; a fine-tuning dataset is built there",
                         t.region
@@ -333,7 +333,14 @@ pub async fn export_dataset(
         let Some(t) = st.registry.tenant(s.tenant) else {
             continue;
         };
-        out.push((s.clone(), t.region.clone()));
+        // Items of records deleted or changed since the build are gone from the shard.
+        let gone: u64 = events
+            .get(&(d.id.clone(), s.tenant))
+            .map(|e| e.iter().map(|(_, n, _)| *n).sum())
+            .unwrap_or(0);
+        let mut line = s.clone();
+        line.included = s.included.saturating_sub(gone);
+        out.push((line, t.region.clone()));
     }
     let planned: u64 = out.iter().map(|(s, _)| s.included).sum();
     let label = Label::new(&d.id).ok();
@@ -492,6 +499,7 @@ pub async fn register_model(
             "a digest for a dataset the model does not name",
         ));
     }
+    let events = tr::events(&st).await?;
     let mut lineage = Vec::new();
     let mut loaded: HashMap<String, Dataset> = HashMap::new();
     for (i, id) in m.datasets.iter().enumerate() {
@@ -524,10 +532,15 @@ pub async fn register_model(
         if let Some(given) = m.digests.get(id)
             && *given != l.digest
         {
+            let changed = events.keys().any(|(ds, _)| ds == id);
             return Err(ApiError::invalid(
                 "digest_mismatch",
                 &format!("digests.{id}"),
-                "this is not the digest of the dataset's manifest: the job read something else",
+                if changed {
+                    "this is not the digest of the dataset's manifest: records it held were deleted, changed or purged since its build, so what a job reads now is not what was built; rebuild the dataset and train on the new one"
+                } else {
+                    "this is not the digest of the dataset's manifest: the job read something else"
+                },
             ));
         }
         lineage.push(l);
@@ -537,6 +550,24 @@ pub async fn register_model(
         .await?
         .into_iter()
         .find(|x| x.name == m.name && x.version == m.version && x.product == m.product);
+    // Registering a name and version again replaces its lineage, only for a caller who sees
+    // the model as it is (else the name is taken, and nothing else about it is told).
+    if let Some(x) = &existing {
+        let mut theirs = HashMap::new();
+        for d in &x.datasets {
+            if let Some(ds) = load_dataset(&st, &d.id).await? {
+                theirs.insert(d.id.clone(), ds);
+            }
+        }
+        if !model_visible(&st, &c, x, &theirs) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "model_exists",
+                "a model of this product with this name and version is registered; choose another version",
+            )
+            .field("version"));
+        }
+    }
     let id = existing
         .map(|x| x.id)
         .unwrap_or_else(|| format!("mdl_{}", uuid::Uuid::now_v7().simple()));
@@ -565,7 +596,6 @@ pub async fn register_model(
         );
     model.registered_entry = Some(st.audit(ev).await?.index);
     save_model(&st, &model).await?;
-    let events = tr::events(&st).await?;
     Ok((StatusCode::CREATED, Json(model_view(&st, &model, &loaded, &events))))
 }
 
@@ -707,7 +737,8 @@ pub async fn org_usage(
     // Only this organization's shards count, for states and for debt alike.
     let owed = tr::owed_by_dataset(&st, all.values(), &events, |s| mine(s.tenant));
     let mut datasets = Vec::new();
-    let mut ready: Vec<&Dataset> = all.values().filter(|d| d.status == DatasetStatus::Ready).collect();
+    // Ready datasets, and those being built that already hold some of its data.
+    let mut ready: Vec<&Dataset> = all.values().filter(|d| d.status != DatasetStatus::Failed).collect();
     ready.sort_by(|a, b| a.id.cmp(&b.id));
     for d in ready {
         let shards: Vec<_> = d.shards.iter().filter(|s| mine(s.tenant)).collect();
@@ -730,6 +761,8 @@ pub async fn org_usage(
             .any(|r| r != REASON_RECORD_DELETED && r != REASON_RECORD_MODIFIED);
         let state = if purged {
             "shredded"
+        } else if d.status == DatasetStatus::Building {
+            "building"
         } else if withheld {
             "withheld"
         } else {
