@@ -19,6 +19,7 @@ pub mod routes;
 pub mod state;
 pub mod training;
 pub mod views;
+pub mod worker;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -609,38 +609,16 @@ async fn sign_checkpoint(state: &Arc<AppState>) {
     }
 }
 
-/// Whether this node does the deployment's background work now: always on SQLite; on a
-/// shared database while it holds (and renews, every tick) the `datapact.worker` lease. A
-/// holder that dies stops renewing; another node takes over when the lease expires.
-async fn holds_worker_lease(state: &AppState, tick: Duration) -> bool {
-    if !state.shared() {
-        return true;
-    }
-    let ttl = (tick * 10).max(Duration::from_secs(15));
-    match state
-        .store
-        .lease("datapact.worker", &format!("{}/worker", state.node), ttl)
-        .await
-    {
-        Ok(held) => held,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot renew the worker lease; standing by");
-            false
-        }
-    }
-}
-
 /// Gives the worker lease up (a stopping node), so another node takes over at once.
 pub async fn stand_down(state: &AppState) {
     if state.shared()
-        && let Err(e) = state.store.release("datapact.worker", &worker_holder(state)).await
+        && let Err(e) = state
+            .store
+            .release("datapact.worker", &crate::worker::holder(state))
+            .await
     {
         tracing::warn!(error = %e, "cannot release the worker lease; it expires by itself");
     }
-}
-
-fn worker_holder(state: &AppState) -> String {
-    format!("{}/worker", state.node)
 }
 
 /// The background worker; runs until the server stops.
@@ -664,7 +642,7 @@ pub async fn run(state: Arc<AppState>) {
             }
             last_eviction = Instant::now();
         }
-        if !holds_worker_lease(&state, tick).await {
+        if !crate::worker::holds_lease(&state, tick).await {
             // Another node does the deployment's background work; this one stands by.
             resumed = false;
             tokio::time::sleep(tick).await;

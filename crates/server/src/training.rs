@@ -41,6 +41,8 @@ const WRITE_BATCH: usize = 512;
 const READ_PAGE: usize = 1000;
 /// Records offered to the builder at once (its PII scans run on two threads).
 const SCAN_BATCH: usize = 256;
+/// How often the worker lease is renewed while one tenant's build runs.
+const LEASE_RENEWAL: Duration = Duration::from_secs(3);
 /// How often a build's progress is stored, at most.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
@@ -54,7 +56,7 @@ pub async fn load_dataset(st: &AppState, id: &str) -> Result<Option<Dataset>, Ap
 
 /// Every dataset.
 pub async fn datasets(st: &AppState) -> Result<Vec<Dataset>, ApiError> {
-    let docs = st.store.training_docs(DATASET).await.map_err(ApiError::storage)?;
+    let docs = st.store.training_docs(DATASET, None).await.map_err(ApiError::storage)?;
     docs.iter()
         .map(|d| serde_json::from_str(d).map_err(ApiError::internal))
         .collect()
@@ -62,7 +64,7 @@ pub async fn datasets(st: &AppState) -> Result<Vec<Dataset>, ApiError> {
 
 /// Every model.
 pub async fn models(st: &AppState) -> Result<Vec<Model>, ApiError> {
-    let docs = st.store.training_docs(MODEL).await.map_err(ApiError::storage)?;
+    let docs = st.store.training_docs(MODEL, None).await.map_err(ApiError::storage)?;
     docs.iter()
         .map(|d| serde_json::from_str(d).map_err(ApiError::internal))
         .collect()
@@ -72,7 +74,7 @@ pub async fn models(st: &AppState) -> Result<Vec<Model>, ApiError> {
 pub async fn save_dataset(st: &AppState, d: &Dataset) -> Result<(), ApiError> {
     let doc = serde_json::to_string(d).map_err(ApiError::internal)?;
     st.store
-        .put_training_doc(DATASET, &d.id, &doc)
+        .put_training_doc(DATASET, &d.id, d.status.as_str(), &doc)
         .await
         .map_err(ApiError::storage)
 }
@@ -81,7 +83,7 @@ pub async fn save_dataset(st: &AppState, d: &Dataset) -> Result<(), ApiError> {
 pub async fn save_model(st: &AppState, m: &Model) -> Result<(), ApiError> {
     let doc = serde_json::to_string(m).map_err(ApiError::internal)?;
     st.store
-        .put_training_doc(MODEL, &m.id, &doc)
+        .put_training_doc(MODEL, &m.id, "registered", &doc)
         .await
         .map_err(ApiError::storage)
 }
@@ -220,11 +222,34 @@ fn build_tenant(
     d: &Dataset,
     decisions: &[(DataKind, bool, Vec<Reason>)],
 ) -> Result<Summary, VaultError> {
+    // A record deleted or changed while its tenant is being built may have been copied
+    // before (its deletion found no copy to take): such a shard is built again.
+    for _ in 0..3 {
+        let started = now();
+        let summary = write_shard(vault, t, d, decisions, started)?;
+        if vault.stale_items(t, &d.id, started)? == 0 {
+            return Ok(summary);
+        }
+        tracing::info!(dataset = %d.id, "records changed during a tenant's build; building it again");
+    }
+    // Answered as storage being busy: the tenant is built again at a later tick.
+    Err(VaultError::Unavailable(
+        "the tenant's records keep changing during the build; retried later".into(),
+    ))
+}
+
+/// Writes one tenant's shard from scratch.
+fn write_shard(
+    vault: &Vault,
+    t: TenantRef<'_>,
+    d: &Dataset,
+    decisions: &[(DataKind, bool, Vec<Reason>)],
+    started: OffsetDateTime,
+) -> Result<Summary, VaultError> {
     vault.drop_shard(t, &d.id)?;
     // Items are sealed and written on a thread of their own while the next page is read,
     // decrypted and minimized: the two halves of the work overlap.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(RecordId, Vec<u8>)>>(2);
-    let started = now();
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> Result<(), VaultError> {
             let mut next_seq = 1u64;
@@ -354,7 +379,17 @@ fn read_tenant(
 
 /// Runs builds that are under way for up to `budget`; returns whether one is left unfinished.
 pub async fn run_builds(st: &Arc<AppState>, budget: Duration) -> bool {
-    let all = match datasets(st).await {
+    let building = st
+        .store
+        .training_docs(DATASET, Some(DatasetStatus::Building.as_str()))
+        .await
+        .map_err(ApiError::storage)
+        .and_then(|docs| {
+            docs.iter()
+                .map(|d| serde_json::from_str::<Dataset>(d).map_err(ApiError::internal))
+                .collect::<Result<Vec<_>, _>>()
+        });
+    let all = match building {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(detail = %e.detail, "cannot read training datasets; retried at the next tick");
@@ -381,7 +416,25 @@ async fn advance(st: &Arc<AppState>, mut d: Dataset, budget: Duration) -> bool {
             break;
         }
         let tid = d.plan[d.done];
-        match build_one(st, &d, tid).await {
+        // One tenant's build may take longer than the worker lease lasts: it is renewed while
+        // the build runs, and a node that lost it stores nothing (another node redoes it).
+        let (built, held) = {
+            let work = build_one(st, &d, tid);
+            tokio::pin!(work);
+            let mut held = true;
+            let built = loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    _ = tokio::time::sleep(LEASE_RENEWAL) => held &= crate::worker::renew_lease(st).await,
+                }
+            };
+            (built, held)
+        };
+        if !held || !crate::worker::renew_lease(st).await {
+            tracing::warn!(dataset = %d.id, "lost the worker lease during a build; the node that took it over goes on");
+            return true;
+        }
+        match built {
             Ok(Some((summary, org))) => {
                 d.counts.add(&summary);
                 if summary.included > 0 {
@@ -406,6 +459,16 @@ async fn advance(st: &Arc<AppState>, mut d: Dataset, budget: Duration) -> bool {
                 d.error = Some(format!("tenant {} of the plan: {}", d.done + 1, e.detail));
                 tracing::error!(dataset = %d.id, detail = %e.detail, "a dataset build failed");
                 let _ = save_dataset(st, &d).await;
+                // Nothing of a failed build is served: its shards go (a failure here leaves
+                // rows no export reads; they still go with their tenant's keys).
+                for tid in d.plan.iter().take(d.done + 1) {
+                    if let Some(t) = st.registry.tenant(*tid) {
+                        let id = d.id.clone();
+                        if let Err(e) = crate::blocking::with_vault(st, &t, move |v, t| v.drop_shard(t, &id)).await {
+                            tracing::warn!(dataset = %d.id, detail = %e.detail, "cannot remove a failed build's shard");
+                        }
+                    }
+                }
                 return true;
             }
         }
@@ -485,6 +548,9 @@ async fn build_one(
 
 /// Marks a build finished: its digest, its audit entry, then `ready`.
 async fn finish(st: &Arc<AppState>, mut d: Dataset) {
+    if !crate::worker::renew_lease(st).await {
+        return;
+    }
     d.digest = Some(dataset_digest(
         d.shards.iter().map(|s| (s.shard.as_str(), s.digest.as_str())),
     ));
@@ -572,7 +638,10 @@ pub async fn tenant_purged(st: &AppState, tenant: &Tenant) -> Result<Vec<Downstr
     let mut held: HashMap<String, u64> = HashMap::new();
     for d in &all {
         let n = d.included_of(tenant.id);
-        if n == 0 {
+        // A dataset being built that plans this tenant may hold (or be writing) its items:
+        // it owes the purge too, and the certificate names it.
+        let building = d.status == DatasetStatus::Building && d.plan.contains(&tenant.id);
+        if n == 0 && !building {
             continue;
         }
         held.insert(d.id.clone(), n);

@@ -85,15 +85,18 @@ impl Store for Flaky {
     ) -> Result<Vec<datapact_store::UsageRow>, StoreError> {
         self.inner.usage(t, from, to).await
     }
-    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError> {
+    async fn put_training_doc(&self, kind: &str, id: &str, status: &str, doc: &str) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.put_training_doc(kind, id, doc).await
+        self.inner.put_training_doc(kind, id, status, doc).await
     }
     async fn training_doc(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
         self.inner.training_doc(kind, id).await
     }
-    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.training_docs(kind).await
+    async fn training_docs(&self, kind: &str, status: Option<&str>) -> Result<Vec<String>, StoreError> {
+        self.inner.training_docs(kind, status).await
+    }
+    async fn training_docs_page(&self, kind: &str, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.training_docs_page(kind, after, limit).await
     }
     async fn add_training_events(&self, events: &[datapact_store::TrainingEvent]) -> Result<(), StoreError> {
         self.check()?;

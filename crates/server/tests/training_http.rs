@@ -438,11 +438,11 @@ async fn an_interrupted_build_restarts_cleanly() {
     // As a crash would leave it: shards written, the document still saying `building`.
     let sql = if common::database_url(&dir).is_some() {
         format!(
-            "UPDATE training_docs SET doc = (doc::jsonb || '{{\"status\":\"building\",\"done\":0,\"shards\":[],\"digest\":null,\"built_at\":null,\"counts\":{{\"candidates\":0,\"included\":0,\"excluded_records\":0,\"excluded\":{{}},\"deduplicated\":0,\"capped\":0,\"pii_masked\":{{}}}}}}'::jsonb)::text WHERE id = '{id}'"
+            "UPDATE training_docs SET status = 'building', doc = (doc::jsonb || '{{\"status\":\"building\",\"done\":0,\"shards\":[],\"digest\":null,\"built_at\":null,\"counts\":{{\"candidates\":0,\"included\":0,\"excluded_records\":0,\"excluded\":{{}},\"deduplicated\":0,\"capped\":0,\"pii_masked\":{{}}}}}}'::jsonb)::text WHERE id = '{id}'"
         )
     } else {
         format!(
-            "UPDATE training_docs SET doc = json_set(doc, '$.status', 'building', '$.done', 0, '$.shards', json_array(), '$.digest', NULL, '$.built_at', NULL, '$.counts', json('{{\"candidates\":0,\"included\":0,\"excluded_records\":0,\"excluded\":{{}},\"deduplicated\":0,\"capped\":0,\"pii_masked\":{{}}}}')) WHERE id = '{id}'"
+            "UPDATE training_docs SET status = 'building', doc = json_set(doc, '$.status', 'building', '$.done', 0, '$.shards', json_array(), '$.digest', NULL, '$.built_at', NULL, '$.counts', json('{{\"candidates\":0,\"included\":0,\"excluded_records\":0,\"excluded\":{{}},\"deduplicated\":0,\"capped\":0,\"pii_masked\":{{}}}}')) WHERE id = '{id}'"
         )
     };
     common::state_sql(&dir, &sql).await;

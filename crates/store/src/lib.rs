@@ -248,12 +248,14 @@ pub trait Store: Send + Sync + 'static {
     /// A tenant's usage from `from` to `to` (inclusive days), by day, product and model.
     async fn usage(&self, tenant: TenantId, from: time::Date, to: time::Date) -> Result<Vec<UsageRow>, StoreError>;
     /// Inserts or replaces a training document of `kind` (`dataset`, `model`): JSON the
-    /// server reads back whole.
-    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError>;
+    /// server reads back whole, with a `status` it can be found by (a dataset's `building`).
+    async fn put_training_doc(&self, kind: &str, id: &str, status: &str, doc: &str) -> Result<(), StoreError>;
     /// One training document, if it exists.
     async fn training_doc(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
-    /// Every training document of `kind`, by id.
-    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError>;
+    /// Every training document of `kind` (of one status), by id.
+    async fn training_docs(&self, kind: &str, status: Option<&str>) -> Result<Vec<String>, StoreError>;
+    /// Up to `limit` training documents of `kind` with ids after `after`, by id.
+    async fn training_docs_page(&self, kind: &str, after: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Stores training events (one per dataset, record and reason: a repeat is ignored).
     async fn add_training_events(&self, events: &[TrainingEvent]) -> Result<(), StoreError>;
     /// Every training event, counted by dataset, tenant and reason.

@@ -153,9 +153,11 @@ CREATE TABLE quotas (
 CREATE TABLE training_docs (
     kind TEXT NOT NULL,
     id TEXT NOT NULL,
+    status TEXT NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (kind, id)
 );
+CREATE INDEX training_docs_by_status ON training_docs(kind, status);
 CREATE TABLE training_events (
     dataset TEXT NOT NULL,
     tenant TEXT NOT NULL,
@@ -715,13 +717,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError> {
+    async fn put_training_doc(&self, kind: &str, id: &str, status: &str, doc: &str) -> Result<(), StoreError> {
         self.client()
             .await?
             .execute(
-                "INSERT INTO training_docs (kind, id, doc) VALUES ($1, $2, $3)
-                 ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
-                &[&kind, &id, &doc],
+                "INSERT INTO training_docs (kind, id, status, doc) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
+                &[&kind, &id, &status, &doc],
             )
             .await?;
         Ok(())
@@ -739,11 +741,26 @@ impl Store for PostgresStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError> {
+    async fn training_docs(&self, kind: &str, status: Option<&str>) -> Result<Vec<String>, StoreError> {
         let rows = self
             .client()
             .await?
-            .query("SELECT doc FROM training_docs WHERE kind = $1 ORDER BY id", &[&kind])
+            .query(
+                "SELECT doc FROM training_docs WHERE kind = $1 AND ($2::TEXT IS NULL OR status = $2) ORDER BY id COLLATE \"C\"",
+                &[&kind, &status],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn training_docs_page(&self, kind: &str, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT doc FROM training_docs WHERE kind = $1 AND id COLLATE \"C\" > $2 ORDER BY id COLLATE \"C\" LIMIT $3",
+                &[&kind, &after, &(limit as i64)],
+            )
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }

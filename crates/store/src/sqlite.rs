@@ -145,9 +145,11 @@ CREATE TABLE quotas (
 CREATE TABLE training_docs (
     kind TEXT NOT NULL,
     id TEXT NOT NULL,
+    status TEXT NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (kind, id)
 ) STRICT;
+CREATE INDEX training_docs_by_status ON training_docs(kind, status);
 CREATE TABLE training_events (
     dataset TEXT NOT NULL,
     tenant TEXT NOT NULL,
@@ -664,13 +666,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_training_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError> {
-        let (kind, id, doc) = (kind.to_string(), id.to_string(), doc.to_string());
+    async fn put_training_doc(&self, kind: &str, id: &str, status: &str, doc: &str) -> Result<(), StoreError> {
+        let (kind, id, status, doc) = (kind.to_string(), id.to_string(), status.to_string(), doc.to_string());
         self.run(move |c| {
             c.execute(
-                "INSERT INTO training_docs (kind, id, doc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
-                params![kind, id, doc],
+                "INSERT INTO training_docs (kind, id, status, doc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
+                params![kind, id, status, doc],
             )?;
             Ok(())
         })
@@ -690,11 +692,24 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn training_docs(&self, kind: &str) -> Result<Vec<String>, StoreError> {
-        let kind = kind.to_string();
+    async fn training_docs(&self, kind: &str, status: Option<&str>) -> Result<Vec<String>, StoreError> {
+        let (kind, status) = (kind.to_string(), status.map(str::to_string));
         self.run(move |c| {
-            let mut stmt = c.prepare_cached("SELECT doc FROM training_docs WHERE kind = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([kind], |r| r.get(0))?;
+            let mut stmt = c.prepare_cached(
+                "SELECT doc FROM training_docs WHERE kind = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![kind, status], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn training_docs_page(&self, kind: &str, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let (kind, after) = (kind.to_string(), after.to_string());
+        self.run(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT doc FROM training_docs WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3")?;
+            let rows = stmt.query_map(params![kind, after, limit as i64], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

@@ -256,7 +256,7 @@ pub struct KeyVersion {
     pub kek_id: String,
     /// Whether new writes use it.
     pub active: bool,
-    /// Records still encrypted under it.
+    /// Records and training items (datasets' shards) still sealed under it.
     pub records: u64,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
@@ -1338,8 +1338,20 @@ impl Vault {
             };
             match rs.reencrypt(&tenant, active_version, &live, batch, &mut reseal)? {
                 UpdateOutcome::Done(_, moved) => {
+                    // Training items (datasets' shards) move with the records, after them.
+                    let items = if moved < batch {
+                        match self.reencrypt_items(t, rs, active_version, &active, &live, batch - moved)? {
+                            Some(n) => n,
+                            None => {
+                                self.forget(t.id, |v| v == active_version)?;
+                                continue;
+                            }
+                        }
+                    } else {
+                        0
+                    };
                     let remaining = rs.remaining(&tenant, active_version, &live)?;
-                    return Ok((moved, remaining));
+                    return Ok((moved + items, remaining));
                 }
                 UpdateOutcome::Missing => return Ok((0, 0)),
                 UpdateOutcome::KeyGone => self.forget(t.id, |v| v == active_version)?,

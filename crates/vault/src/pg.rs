@@ -719,10 +719,54 @@ impl RegionStorage for PgRegion {
 
     fn remaining(&self, tenant: &str, active: u32, live: &[u32]) -> Result<u64, VaultError> {
         let rows = self.query(
-            "SELECT COUNT(*) FROM datapact_vault.records WHERE tenant_id = $1 AND key_version != $2 AND key_version = ANY($3)",
+            "SELECT (SELECT COUNT(*) FROM datapact_vault.records WHERE tenant_id = $1 AND key_version != $2 AND key_version = ANY($3))
+             + (SELECT COUNT(*) FROM datapact_vault.training_items WHERE tenant_id = $1 AND key_version != $2 AND key_version = ANY($3))",
             &[&tenant, &i64::from(active), &versions(live)],
         )?;
         Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
+    }
+
+    fn reencrypt_items(
+        &self,
+        tenant: &str,
+        active: u32,
+        live: &[u32],
+        batch: usize,
+        reseal: &mut crate::region::ItemReseal<'_>,
+    ) -> Result<UpdateOutcome, VaultError> {
+        let mut c = self.db.client()?;
+        let tx = self.db.block(c.transaction()).map_err(pg)?;
+        if !self.hold_key(&tx, tenant, active)? {
+            return Ok(UpdateOutcome::KeyGone);
+        }
+        let rows = self
+            .db
+            .block(tx.query(
+                "SELECT dataset_id, seq, record_id, key_version, sealed FROM datapact_vault.training_items
+                 WHERE tenant_id = $1 AND key_version != $2 AND key_version = ANY($3) LIMIT $4 FOR UPDATE SKIP LOCKED",
+                &[&tenant, &i64::from(active), &versions(live), &(batch as i64)],
+            ))
+            .map_err(pg)?;
+        let moved = rows.len();
+        for row in &rows {
+            let dataset: String = row.get(0);
+            let item = RawItem {
+                seq: row.get(1),
+                record_id: row.get(2),
+                key_version: row.get(3),
+                sealed: row.get(4),
+            };
+            let sealed = reseal(&dataset, &item)?;
+            self.db
+                .block(tx.execute(
+                    "UPDATE datapact_vault.training_items SET key_version = $4, sealed = $5
+                     WHERE dataset_id = $1 AND tenant_id = $2 AND seq = $3",
+                    &[&dataset, &tenant, &item.seq, &i64::from(active), &sealed],
+                ))
+                .map_err(pg)?;
+        }
+        self.db.block(tx.commit()).map_err(pg)?;
+        Ok(UpdateOutcome::Done(None, moved))
     }
 
     fn sweep(&self, tenant: &str, cutoff: i64, product: Option<&str>, kind: Option<&str>) -> Result<usize, VaultError> {
@@ -813,6 +857,16 @@ impl RegionStorage for PgRegion {
             "DELETE FROM datapact_vault.training_items WHERE dataset_id = $1 AND tenant_id = $2",
             &[&dataset, &tenant],
         )? as usize)
+    }
+
+    fn stale_items(&self, dataset: &str, tenant: &str, since: i64) -> Result<u64, VaultError> {
+        let rows = self.query(
+            "SELECT COUNT(*) FROM datapact_vault.training_items i WHERE i.dataset_id = $1 AND i.tenant_id = $2
+             AND NOT EXISTS (SELECT 1 FROM datapact_vault.records r WHERE r.id = i.record_id AND r.tenant_id = $2
+             AND r.updated_at <= $3)",
+            &[&dataset, &tenant, &since],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)).max(0) as u64)
     }
 
     fn remove_record_items(&self, tenant: &str, record: &str) -> Result<usize, VaultError> {

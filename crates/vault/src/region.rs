@@ -48,6 +48,9 @@ pub(crate) struct RawItem {
     pub sealed: Vec<u8>,
 }
 
+/// Re-seals one training item (its dataset, the stored row) under the active key.
+pub(crate) type ItemReseal<'a> = dyn FnMut(&str, &RawItem) -> Result<Vec<u8>, VaultError> + 'a;
+
 /// Which records a listing returns (times in microseconds since the epoch).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RecordFilter<'a> {
@@ -164,8 +167,19 @@ pub(crate) trait RegionStorage: Send + Sync {
         batch: usize,
         reseal: &mut dyn FnMut(RawRecord) -> Result<RawRecord, VaultError>,
     ) -> Result<UpdateOutcome, VaultError>;
-    /// Records under `live` versions other than `active`.
+    /// Records and training items under `live` versions other than `active`.
     fn remaining(&self, tenant: &str, active: u32, live: &[u32]) -> Result<u64, VaultError>;
+    /// Re-seals up to `batch` training items under `live` versions other than `active`:
+    /// `reseal` gets each item with its dataset and returns the new ciphertext (sealed under
+    /// `active`); in one transaction; returns how many.
+    fn reencrypt_items(
+        &self,
+        tenant: &str,
+        active: u32,
+        live: &[u32],
+        batch: usize,
+        reseal: &mut ItemReseal<'_>,
+    ) -> Result<UpdateOutcome, VaultError>;
     /// Deletes records created before `cutoff` (of one product, one data kind), and the
     /// training items made from them, in one transaction; how many records went.
     fn sweep(&self, tenant: &str, cutoff: i64, product: Option<&str>, kind: Option<&str>) -> Result<usize, VaultError>;
@@ -193,6 +207,9 @@ pub(crate) trait RegionStorage: Send + Sync {
     fn drop_items(&self, dataset: &str, tenant: &str) -> Result<usize, VaultError>;
     /// The datasets whose shard of `tenant` holds an item made from `record`.
     fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError>;
+    /// Items of `tenant`'s shard of `dataset` whose record is gone or was changed after
+    /// `since` (µs): a copy that no longer matches its record.
+    fn stale_items(&self, dataset: &str, tenant: &str, since: i64) -> Result<u64, VaultError>;
     /// Removes every item made from `tenant`'s `record`, in every dataset; how many went.
     fn remove_record_items(&self, tenant: &str, record: &str) -> Result<usize, VaultError>;
 }

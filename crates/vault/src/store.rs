@@ -595,13 +595,56 @@ impl RegionStorage for SqliteRegion {
         self.data.read(|c| {
             let n: i64 = c.query_row(
                 &format!(
-                    "SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {}",
+                    "SELECT (SELECT COUNT(*) FROM records WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {0})
+                     + (SELECT COUNT(*) FROM training_items WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {0})",
                     int_list(live)
                 ),
                 params![tenant, active],
                 |r| r.get(0),
             )?;
             Ok(n as u64)
+        })
+    }
+
+    fn reencrypt_items(
+        &self,
+        tenant: &str,
+        active: u32,
+        live: &[u32],
+        batch: usize,
+        reseal: &mut crate::region::ItemReseal<'_>,
+    ) -> Result<UpdateOutcome, VaultError> {
+        self.data.write(|c| {
+            let tx = c.transaction()?;
+            let rows: Vec<(String, RawItem)> = {
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT dataset_id, seq, record_id, key_version, sealed FROM training_items
+                     WHERE tenant_id = ?1 AND key_version != ?2 AND key_version IN {} LIMIT ?3",
+                    int_list(live)
+                ))?;
+                let rows = stmt.query_map(params![tenant, active, batch as i64], |r| {
+                    Ok((
+                        r.get(0)?,
+                        RawItem {
+                            seq: r.get(1)?,
+                            record_id: r.get(2)?,
+                            key_version: r.get(3)?,
+                            sealed: r.get(4)?,
+                        },
+                    ))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let moved = rows.len();
+            for (dataset, item) in &rows {
+                let sealed = reseal(dataset, item)?;
+                tx.execute(
+                    "UPDATE training_items SET key_version = ?4, sealed = ?5 WHERE dataset_id = ?1 AND tenant_id = ?2 AND seq = ?3",
+                    params![dataset, tenant, item.seq, active, sealed],
+                )?;
+            }
+            tx.commit()?;
+            Ok(UpdateOutcome::Done(None, moved))
         })
     }
 
@@ -705,6 +748,18 @@ impl RegionStorage for SqliteRegion {
                 "DELETE FROM training_items WHERE dataset_id = ?1 AND tenant_id = ?2",
                 params![dataset, tenant],
             )?)
+        })
+    }
+
+    fn stale_items(&self, dataset: &str, tenant: &str, since: i64) -> Result<u64, VaultError> {
+        self.data.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM training_items i WHERE i.dataset_id = ?1 AND i.tenant_id = ?2
+                 AND NOT EXISTS (SELECT 1 FROM records r WHERE r.id = i.record_id AND r.tenant_id = ?2 AND r.updated_at <= ?3)",
+                params![dataset, tenant, since],
+                |r| r.get(0),
+            )?;
+            Ok(n.max(0) as u64)
         })
     }
 

@@ -117,9 +117,50 @@ impl Vault {
         Ok(ShardPage::Items(out))
     }
 
+    /// Re-seals up to `batch` of the tenant's training items under the active key `active`
+    /// (a key rotation's re-encryption); `None` when that key is no longer live.
+    pub(crate) fn reencrypt_items(
+        &self,
+        t: TenantRef<'_>,
+        rs: &dyn crate::region::RegionStorage,
+        active_version: u32,
+        active: &crate::crypto::Aead,
+        live: &[u32],
+        batch: usize,
+    ) -> Result<Option<usize>, VaultError> {
+        let mut reseal = |dataset: &str, item: &RawItem| -> Result<Vec<u8>, VaultError> {
+            let seq = u64::try_from(item.seq).unwrap_or(0);
+            let corrupt = |detail: String| VaultError::ItemCorrupt {
+                dataset: dataset.to_string(),
+                seq,
+                detail,
+            };
+            let old = u32::try_from(item.key_version).map_err(|_| corrupt("bad key version".into()))?;
+            let aead = self
+                .dek(t, old)?
+                .ok_or_else(|| corrupt("its data key was destroyed".into()))?;
+            let plain = aead
+                .open(&item_aad(dataset, t, seq, old), &item.sealed)
+                .map_err(|e| corrupt(e.to_string()))?;
+            active.seal(&item_aad(dataset, t, seq, active_version), &plain)
+        };
+        match rs.reencrypt_items(&t.id.to_string(), active_version, live, batch, &mut reseal)? {
+            crate::region::UpdateOutcome::Done(_, n) => Ok(Some(n)),
+            crate::region::UpdateOutcome::Missing => Ok(Some(0)),
+            crate::region::UpdateOutcome::KeyGone => Ok(None),
+        }
+    }
+
     /// Removes the tenant's shard of `dataset`; how many items went.
     pub fn drop_shard(&self, t: TenantRef<'_>, dataset: &str) -> Result<usize, VaultError> {
         self.region(t.region)?.drop_items(dataset, &t.id.to_string())
+    }
+
+    /// Items of the tenant's shard of `dataset` whose record was deleted, or changed after
+    /// `since`: a build that began at `since` and finds any is done again.
+    pub fn stale_items(&self, t: TenantRef<'_>, dataset: &str, since: OffsetDateTime) -> Result<u64, VaultError> {
+        self.region(t.region)?
+            .stale_items(dataset, &t.id.to_string(), crate::micros(since))
     }
 
     /// Removes every item made from the tenant's record `record` (it was deleted or changed:
@@ -178,9 +219,20 @@ mod tests {
         );
         // Another dataset's name does not open these items.
         assert_eq!(v.shard_items(t, "ds_2", 0, 10).expect("read"), ShardPage::Items(vec![]));
-        // The key is in use: a rotation does not retire it while the shard holds items.
+        // The key is in use: it is not retired while the shard holds items; a rotation's
+        // re-encryption moves them to the new key, which then lets the old one go.
         let keys = v.key_versions(t).expect("keys");
         assert_eq!(keys[0].records, 5);
+        v.rotate(t, now).expect("rotate");
+        assert_eq!(v.retire_unused_keys(t, now).expect("retire"), Vec::<u32>::new());
+        let (moved, remaining) = v.reencrypt(t, 100, now).expect("reencrypt");
+        assert_eq!((moved, remaining), (5, 0));
+        assert_eq!(v.retire_unused_keys(t, now).expect("retire"), vec![1]);
+        let ShardPage::Items(page) = v.shard_items(t, "ds_1", 0, 10).expect("read") else {
+            panic!("shredded")
+        };
+        assert_eq!(page.len(), 5);
+        assert_eq!(page[4].item, b"item 4");
         v.destroy_keys(t, now).expect("destroy");
         assert_eq!(v.shard_items(t, "ds_1", 0, 10).expect("read"), ShardPage::Shredded);
         // The purge's row removal takes the shard too.

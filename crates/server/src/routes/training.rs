@@ -248,7 +248,17 @@ pub struct DatasetQuery {
     pub purpose: Option<TrainingPurpose>,
     /// Only datasets in this state.
     pub status: Option<DatasetStatus>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// The `next` value of the previous page.
+    pub after: Option<String>,
 }
+
+/// Documents scanned per store page while listing.
+const LIST_SCAN: usize = 200;
+/// Store pages scanned at most for one page of a listing (the rest is behind `next`).
+const LIST_SCAN_PAGES: usize = 10;
 
 /// Training datasets the caller may see, oldest first.
 #[utoipa::path(get, path = "/v1/training/datasets", tag = "training", security(("bearer" = [])),
@@ -264,19 +274,49 @@ pub async fn list_datasets(
     if let Some(p) = &q.product {
         super::check::product(&st, "product", p)?;
     }
+    let limit = super::check::page_bounds(&crate::views::PageQuery {
+        limit: q.limit,
+        after: None,
+    })?;
     let events = tr::events(&st).await?;
-    let all = tr::datasets(&st).await?;
+    // Bounded work: at most LIST_SCAN_PAGES store pages are read for one answer page; where
+    // the scan stopped is the next page's start.
+    let mut after = q.after.clone().unwrap_or_default();
     let mut out: Vec<Value> = Vec::new();
-    for d in all.iter().filter(|d| sees(&st, &c, d)) {
-        if q.product.as_ref().is_some_and(|p| *p != d.request.product)
-            || q.purpose.is_some_and(|p| p != d.request.purpose)
-            || q.status.is_some_and(|s| s != d.status)
-        {
-            continue;
+    let mut next = None;
+    for _ in 0..LIST_SCAN_PAGES {
+        let docs = st
+            .store
+            .training_docs_page(tr::DATASET, &after, LIST_SCAN)
+            .await
+            .map_err(ApiError::storage)?;
+        let full = docs.len() == LIST_SCAN;
+        for doc in docs {
+            let d: Dataset = serde_json::from_str(&doc).map_err(ApiError::internal)?;
+            after = d.id.clone();
+            if !sees(&st, &c, &d)
+                || q.product.as_ref().is_some_and(|p| *p != d.request.product)
+                || q.purpose.is_some_and(|p| p != d.request.purpose)
+                || q.status.is_some_and(|s| s != d.status)
+            {
+                continue;
+            }
+            out.push(manifest(&st, &c, &d, &events));
+            if out.len() == limit {
+                break;
+            }
         }
-        out.push(manifest(&st, &c, d, &events));
+        if out.len() == limit || !full {
+            next = (out.len() == limit || full).then(|| after.clone());
+            break;
+        }
+        next = Some(after.clone());
     }
-    Ok(Json(json!({ "datasets": out })))
+    let mut v = json!({ "datasets": out });
+    if let Some(n) = next {
+        v["next"] = json!(n);
+    }
+    Ok(Json(v))
 }
 
 /// A dataset's manifest: request, status and progress, counts, one line per tenant, digest,
