@@ -436,14 +436,14 @@ async fn advance(st: &Arc<AppState>, mut d: Dataset, budget: Duration) -> bool {
         }
         match built {
             Ok(Some((summary, org))) => {
-                d.counts.add(&summary);
-                if summary.included > 0 {
+                d.counts.merge(&summary.counts);
+                if summary.counts.included > 0 {
                     let shard = summary.tenants.first().map(|l| l.shard.clone()).unwrap_or_default();
                     d.shards.push(ShardLine {
                         tenant: tid,
                         org,
                         shard,
-                        included: summary.included,
+                        included: summary.counts.included,
                         digest: summary.digest.clone(),
                     });
                 }
@@ -512,15 +512,8 @@ async fn build_one(
             )
         })
         .await?;
-        let mut s = Summary {
-            candidates: n,
-            excluded_records: n,
-            ..Summary::default()
-        };
-        if n > 0 {
-            s.excluded
-                .insert(datapact_training::build::reasons::OTHER_REGION.to_string(), n);
-        }
+        let mut s = Summary::default();
+        s.counts.exclude(datapact_training::build::reasons::OTHER_REGION, n);
         return Ok(Some((s, tenant.org)));
     }
     let decisions: Vec<(DataKind, bool, Vec<Reason>)> = DataKind::ALL

@@ -66,6 +66,36 @@ async fn wait_ready(s: &TestServer, id: &str) -> Value {
     panic!("dataset {id} was not built in time");
 }
 
+/// Asks for a Communications Mining `vendor_training` dataset of region `eu` (every tenant the
+/// platform admin sees) and waits until it is built: its id and manifest.
+async fn cm_dataset(s: &TestServer, name: &str) -> (String, Value) {
+    let (st, created) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": name, "product": CM, "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let m = wait_ready(s, &id).await;
+    (id, m)
+}
+
+/// Registers model `name`, version 1, of Communications Mining on `datasets`: the answer.
+async fn cm_model(s: &TestServer, name: &str, datasets: &[&str]) -> Value {
+    let (st, model) = s
+        .post(
+            "/v1/training/models",
+            &s.admin,
+            json!({"name": name, "version": "1", "product": CM, "purpose": "vendor_training",
+                "region": "eu", "datasets": datasets}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{model}");
+    model
+}
+
 /// The export's lines, parsed, and its raw text.
 async fn export(s: &TestServer, key: &str, id: &str) -> (Vec<Value>, String) {
     let resp = reqwest::Client::new()
@@ -350,26 +380,9 @@ async fn only_eligible_minimized_data_is_exported_and_models_owe_what_changed() 
 async fn a_deleted_record_leaves_the_dataset_and_is_owed() {
     let s = TestServer::start().await;
     let a = org_with_records(&s, "A", json!({}), "eu").await;
-    let (st, created) = s
-        .post(
-            "/v1/training/datasets",
-            &s.admin,
-            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::ACCEPTED, "{created}");
-    let id = created["id"].as_str().unwrap().to_string();
-    let m = wait_ready(&s, &id).await;
+    let (id, m) = cm_dataset(&s, "d").await;
     assert_eq!(m["counts"]["included"], 2, "{m}");
-    let (st, model) = s
-        .post(
-            "/v1/training/models",
-            &s.admin,
-            json!({"name": "m", "version": "1", "product": CM, "purpose": "vendor_training",
-                "region": "eu", "datasets": [id]}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{model}");
+    let model = cm_model(&s, "m", &[&id]).await;
     let mid = model["id"].as_str().unwrap().to_string();
     let (lines, _) = export(&s, &s.admin, &id).await;
     let victim = lines[0]["id"].as_str().unwrap().to_string();
@@ -393,24 +406,8 @@ async fn a_deleted_record_leaves_the_dataset_and_is_owed() {
     assert_eq!(m["current"]["withheld"]["record_deleted"], 1, "{m}");
 
     // Re-registering the version on a rebuilt dataset clears the debt.
-    let (_, rebuilt) = s
-        .post(
-            "/v1/training/datasets",
-            &s.admin,
-            json!({"name": "d2", "product": CM, "purpose": "vendor_training", "region": "eu"}),
-        )
-        .await;
-    let id2 = rebuilt["id"].as_str().unwrap().to_string();
-    wait_ready(&s, &id2).await;
-    let (st, model) = s
-        .post(
-            "/v1/training/models",
-            &s.admin,
-            json!({"name": "m", "version": "1", "product": CM, "purpose": "vendor_training",
-                "region": "eu", "datasets": [id2]}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{model}");
+    let (id2, _) = cm_dataset(&s, "d2").await;
+    let model = cm_model(&s, "m", &[&id2]).await;
     assert_eq!(model["id"], mid.as_str(), "the same name and version is the same model");
     assert_eq!(model["debt"]["owed"], false, "{model}");
 }
@@ -424,15 +421,7 @@ async fn an_interrupted_build_restarts_cleanly() {
     let s = TestServer::start_in(&dir, datapact_server::Config::default()).await;
     let _a = org_with_records(&s, "A", json!({}), "eu").await;
     let _b = org_with_records(&s, "B", json!({}), "eu").await;
-    let (_, created) = s
-        .post(
-            "/v1/training/datasets",
-            &s.admin,
-            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_string();
-    let first = wait_ready(&s, &id).await;
+    let (id, first) = cm_dataset(&s, "d").await;
     let (_, text) = export(&s, &s.admin, &id).await;
     s.stop().await;
     // As a crash would leave it: shards written, the document still saying `building`.
@@ -543,24 +532,8 @@ async fn a_retention_sweep_takes_the_copies_and_is_owed() {
     cfg.lifecycle.tick_millis = 50;
     let s = TestServer::start_in(&dir, cfg).await;
     let a = org_with_records(&s, "A", json!({}), "eu").await;
-    let (_, created) = s
-        .post(
-            "/v1/training/datasets",
-            &s.admin,
-            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_string();
-    wait_ready(&s, &id).await;
-    let (st, model) = s
-        .post(
-            "/v1/training/models",
-            &s.admin,
-            json!({"name": "m", "version": "1", "product": CM, "purpose": "vendor_training",
-                "region": "eu", "datasets": [id]}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{model}");
+    let (id, _) = cm_dataset(&s, "d").await;
+    let model = cm_model(&s, "m", &[&id]).await;
     let mid = model["id"].as_str().unwrap().to_string();
     let (lines, _) = export(&s, &s.admin, &id).await;
     assert_eq!(lines.len(), 2);
@@ -610,15 +583,7 @@ async fn a_corrupted_shard_cuts_the_export_and_nothing_panics() {
     let dir = tmp.path().join("data");
     let s = TestServer::start_in(&dir, datapact_server::Config::default()).await;
     let _a = org_with_records(&s, "A", json!({}), "eu").await;
-    let (_, created) = s
-        .post(
-            "/v1/training/datasets",
-            &s.admin,
-            json!({"name": "d", "product": CM, "purpose": "vendor_training", "region": "eu"}),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_string();
-    wait_ready(&s, &id).await;
+    let (id, _) = cm_dataset(&s, "d").await;
     match common::database_url(&dir) {
         Some(url) => {
             common::pg_sql(

@@ -89,7 +89,7 @@ fn main() {
                 println!(
                     "{label}, {threads} thread(s): {n} records of {:.0} bytes on average, {included} included, {} masked spans: {:.0} records/s ({:.1} MB/s)",
                     bytes as f64 / n as f64,
-                    s.pii_masked.values().sum::<u64>(),
+                    s.counts.pii_masked.values().sum::<u64>(),
                     n as f64 / secs,
                     bytes as f64 / secs / 1e6
                 );

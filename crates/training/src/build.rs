@@ -79,9 +79,9 @@ pub struct TenantLine {
     pub included: u64,
 }
 
-/// The counts a manifest shows, and the digest of the included items in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+/// What a build counted (a manifest shows them, summed over the tenants built).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Counts {
     /// Records offered.
     pub candidates: u64,
     /// Items in the dataset.
@@ -96,6 +96,41 @@ pub struct Summary {
     pub capped: u64,
     /// Personal data replaced in included items, by entity type.
     pub pii_masked: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    /// Adds another build's counts (a dataset's tenants, built one at a time).
+    pub fn merge(&mut self, other: &Counts) {
+        self.candidates += other.candidates;
+        self.included += other.included;
+        self.excluded_records += other.excluded_records;
+        for (k, v) in &other.excluded {
+            *self.excluded.entry(k.clone()).or_default() += v;
+        }
+        self.deduplicated += other.deduplicated;
+        self.capped += other.capped;
+        for (k, v) in &other.pii_masked {
+            *self.pii_masked.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    /// Counts `n` records left out for one reason, unread (another region's).
+    pub fn exclude(&mut self, reason: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.candidates += n;
+        self.excluded_records += n;
+        *self.excluded.entry(reason.to_string()).or_default() += n;
+    }
+}
+
+/// The counts, one line per tenant with items, and the digest of the included items in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// What was counted.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Per tenant with items, in tenant order.
     pub tenants: Vec<TenantLine>,
     /// SHA-256 (hex) of the included items' NDJSON lines, in the order they were included.
@@ -157,17 +192,7 @@ impl<'a> Builder<'a> {
             seen: HashSet::new(),
             per_tenant: HashMap::new(),
             digest: Sha256::new(),
-            summary: Summary {
-                candidates: 0,
-                included: 0,
-                excluded_records: 0,
-                excluded: BTreeMap::new(),
-                deduplicated: 0,
-                capped: 0,
-                pii_masked: BTreeMap::new(),
-                tenants: Vec::new(),
-                digest: String::new(),
-            },
+            summary: Summary::default(),
         }
     }
 
@@ -323,21 +348,22 @@ impl<'a> Builder<'a> {
     fn admit(&mut self, c: &Candidate<'_>, minimized: Option<Minimized>) -> Considered {
         let (content, masked) = match minimized {
             None => {
-                self.summary.candidates += 1;
-                self.summary.capped += 1;
+                self.summary.counts.candidates += 1;
+                self.summary.counts.capped += 1;
                 return Considered::Capped;
             }
             Some(Minimized::Dropped) => return self.refuse(vec![reasons::PERSONAL_DATA_FOUND.into()]),
             Some(Minimized::Kept(content, masked)) => (content, masked),
         };
-        self.summary.candidates += 1;
+        self.summary.counts.candidates += 1;
         if self.spec.asked.minimization.dedup && !self.seen.insert(Sha256::digest(content.as_bytes()).into()) {
-            self.summary.deduplicated += 1;
+            self.summary.counts.deduplicated += 1;
             return Considered::Deduplicated;
         }
         for s in &masked {
             *self
                 .summary
+                .counts
                 .pii_masked
                 .entry(s.entity.as_str().to_string())
                 .or_default() += 1;
@@ -361,19 +387,19 @@ impl<'a> Builder<'a> {
             content,
         };
         self.digest.update(item.line());
-        self.summary.included += 1;
+        self.summary.counts.included += 1;
         Considered::Included(item)
     }
 
     fn refuse(&mut self, why: Vec<String>) -> Considered {
-        self.summary.candidates += 1;
+        self.summary.counts.candidates += 1;
         self.exclude(why)
     }
 
     fn exclude(&mut self, why: Vec<String>) -> Considered {
-        self.summary.excluded_records += 1;
+        self.summary.counts.excluded_records += 1;
         for code in &why {
-            *self.summary.excluded.entry(code.clone()).or_default() += 1;
+            *self.summary.counts.excluded.entry(code.clone()).or_default() += 1;
         }
         Considered::Excluded(why)
     }
@@ -466,8 +492,8 @@ mod tests {
         assert!(item.content.contains("<EMAIL_ADDRESS>"), "{}", item.content);
         assert!(item.shard.starts_with("shard_") && !item.shard.contains(&t.to_string()));
         let s = b.summary();
-        assert_eq!(s.included, 1);
-        assert_eq!(s.pii_masked.get("EMAIL_ADDRESS"), Some(&1));
+        assert_eq!(s.counts.included, 1);
+        assert_eq!(s.counts.pii_masked.get("EMAIL_ADDRESS"), Some(&1));
         assert_eq!(s.digest, digest_of_lines([item.line().as_slice()]));
         assert_eq!(
             s.tenants,
@@ -536,10 +562,16 @@ mod tests {
         assert_eq!(b.consider(cand(t, &ok, "three"), true, &[]), Considered::Capped);
         let s = b.summary();
         assert_eq!(
-            (s.candidates, s.included, s.excluded_records, s.deduplicated, s.capped),
+            (
+                s.counts.candidates,
+                s.counts.included,
+                s.counts.excluded_records,
+                s.counts.deduplicated,
+                s.counts.capped
+            ),
             (11, 2, 7, 1, 1)
         );
-        let count = |k: &str| s.excluded.get(k).copied().unwrap_or(0);
+        let count = |k: &str| s.counts.excluded.get(k).copied().unwrap_or(0);
         assert_eq!(count("opted_out"), 1);
         assert_eq!(count("baa_in_place"), 1);
         assert_eq!(count(reasons::CATEGORY_EXCLUDED), 1);

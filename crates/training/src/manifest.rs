@@ -2,14 +2,12 @@
 //! request, status, counts and one line per tenant shard) and a model's lineage. Both are
 //! stored as JSON documents; tenant ids appear here and never in what a training job reads.
 
-use std::collections::BTreeMap;
-
 use datapact_governance::{DataKind, OrgId, TenantId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::build::Summary;
+pub use crate::build::Counts;
 use crate::spec::{DatasetSpec, TrainingPurpose};
 
 /// Where a dataset is.
@@ -32,52 +30,6 @@ impl DatasetStatus {
             DatasetStatus::Ready => "ready",
             DatasetStatus::Failed => "failed",
         }
-    }
-}
-
-/// What a build counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Records considered.
-    pub candidates: u64,
-    /// Items the dataset holds.
-    pub included: u64,
-    /// Records left out.
-    pub excluded_records: u64,
-    /// Records left out, by reason code (a record with several reasons counts under each).
-    pub excluded: BTreeMap<String, u64>,
-    /// Records whose minimized content was already in their shard.
-    pub deduplicated: u64,
-    /// Records past `max_records_per_tenant`.
-    pub capped: u64,
-    /// Personal data masked, by entity type.
-    pub pii_masked: BTreeMap<String, u64>,
-}
-
-impl Counts {
-    /// Adds one tenant's summary.
-    pub fn add(&mut self, s: &Summary) {
-        self.candidates += s.candidates;
-        self.included += s.included;
-        self.excluded_records += s.excluded_records;
-        for (k, v) in &s.excluded {
-            *self.excluded.entry(k.clone()).or_default() += v;
-        }
-        self.deduplicated += s.deduplicated;
-        self.capped += s.capped;
-        for (k, v) in &s.pii_masked {
-            *self.pii_masked.entry(k.clone()).or_default() += v;
-        }
-    }
-
-    /// Counts `n` records left out for one reason, unread (another region's).
-    pub fn exclude(&mut self, reason: &str, n: u64) {
-        if n == 0 {
-            return;
-        }
-        self.candidates += n;
-        self.excluded_records += n;
-        *self.excluded.entry(reason.to_string()).or_default() += n;
     }
 }
 

@@ -95,19 +95,9 @@ impl Vault {
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let seq = u64::try_from(r.seq).unwrap_or(0);
-            let corrupt = |detail: String| VaultError::ItemCorrupt {
-                dataset: dataset.to_string(),
-                seq,
-                detail,
-            };
-            let version = u32::try_from(r.key_version).map_err(|_| corrupt("bad key version".into()))?;
-            let Some(aead) = self.dek(t, version)? else {
+            let Some((seq, item)) = self.open_item(t, dataset, &r)? else {
                 return Ok(ShardPage::Shredded);
             };
-            let item = aead
-                .open(&item_aad(dataset, t, seq, version), &r.sealed)
-                .map_err(|e| corrupt(e.to_string()))?;
             out.push(ShardItem {
                 seq,
                 record: r.record_id,
@@ -115,6 +105,24 @@ impl Vault {
             });
         }
         Ok(ShardPage::Items(out))
+    }
+
+    /// Opens one stored item: its position and bytes, `None` when its key was destroyed.
+    fn open_item(&self, t: TenantRef<'_>, dataset: &str, r: &RawItem) -> Result<Option<(u64, Vec<u8>)>, VaultError> {
+        let seq = u64::try_from(r.seq).unwrap_or(0);
+        let corrupt = |detail: String| VaultError::ItemCorrupt {
+            dataset: dataset.to_string(),
+            seq,
+            detail,
+        };
+        let version = u32::try_from(r.key_version).map_err(|_| corrupt("bad key version".into()))?;
+        let Some(aead) = self.dek(t, version)? else {
+            return Ok(None);
+        };
+        let item = aead
+            .open(&item_aad(dataset, t, seq, version), &r.sealed)
+            .map_err(|e| corrupt(e.to_string()))?;
+        Ok(Some((seq, item)))
     }
 
     /// Re-seals up to `batch` of the tenant's training items under the active key `active`
@@ -129,19 +137,13 @@ impl Vault {
         batch: usize,
     ) -> Result<Option<usize>, VaultError> {
         let mut reseal = |dataset: &str, item: &RawItem| -> Result<Vec<u8>, VaultError> {
-            let seq = u64::try_from(item.seq).unwrap_or(0);
-            let corrupt = |detail: String| VaultError::ItemCorrupt {
-                dataset: dataset.to_string(),
-                seq,
-                detail,
+            let Some((seq, plain)) = self.open_item(t, dataset, item)? else {
+                return Err(VaultError::ItemCorrupt {
+                    dataset: dataset.to_string(),
+                    seq: u64::try_from(item.seq).unwrap_or(0),
+                    detail: "its data key was destroyed".into(),
+                });
             };
-            let old = u32::try_from(item.key_version).map_err(|_| corrupt("bad key version".into()))?;
-            let aead = self
-                .dek(t, old)?
-                .ok_or_else(|| corrupt("its data key was destroyed".into()))?;
-            let plain = aead
-                .open(&item_aad(dataset, t, seq, old), &item.sealed)
-                .map_err(|e| corrupt(e.to_string()))?;
             active.seal(&item_aad(dataset, t, seq, active_version), &plain)
         };
         match rs.reencrypt_items(&t.id.to_string(), active_version, live, batch, &mut reseal)? {
