@@ -14,23 +14,7 @@ port=${DATAPACT_BENCH_PORT:-18181}
 orgs=${DATAPACT_BENCH_ORGS:-1000}
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null; }
-# DATAPACT_BIN runs another build (an earlier commit's, for a before/after in one session).
-if [ -n "${DATAPACT_BIN:-}" ]; then
-  bin=$DATAPACT_BIN
-else
-  cargo build --release -q -p datapact-cli
-  bin=target/release/datapact
-fi
-
-work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; stop_backend; rm -rf "$work"' EXIT
-server=
-source bench/lib/backend.sh
-admin="bench-admin-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-DATAPACT_ADMIN_KEY=$admin DATAPACT_LOG=warn "$bin" serve "${serve_args[@]}" --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
-server=$!
-url="http://127.0.0.1:$port"
-for _ in $(seq 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+source bench/lib/serve.sh
 
 # Populate: orgs with 10 tenants each, through the API.
 python3 - "$url" "$admin" "$orgs" "$work/tenants.lua" <<'PY'

@@ -11,15 +11,7 @@ cd "$(dirname "$0")/.."
 records=${1:-1000000}
 port=${DATAPACT_BENCH_PORT:-18183}
 
-cargo build --release -q -p datapact-cli
-bin=target/release/datapact
-work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-admin="bench-admin-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-DATAPACT_ADMIN_KEY=$admin DATAPACT_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
-server=$!
-url="http://127.0.0.1:$port"
-for _ in $(seq 50); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+source bench/lib/serve.sh
 
 read -r tenant oa < <(python3 - "$url" "$admin" "$records" <<'PY'
 import json, sys, urllib.request, time
