@@ -8,6 +8,7 @@
 //! dataset says `ready` only once every tenant is done.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -216,19 +217,37 @@ pub fn model_debt(m: &Model, owed: &HashMap<String, Owed>) -> Debt {
 }
 
 /// One tenant's part of a build, run on a blocking thread: the shard dropped and written again.
+/// Returns its summary and when the kept attempt began. `cancel` stops it between pages (the
+/// node lost the worker lease: another node builds this tenant).
 fn build_tenant(
     vault: &Vault,
     t: TenantRef<'_>,
     d: &Dataset,
     decisions: &[(DataKind, bool, Vec<Reason>)],
-) -> Result<Summary, VaultError> {
+    cancel: &AtomicBool,
+) -> Result<(Summary, OffsetDateTime), VaultError> {
     // A record deleted or changed while its tenant is being built may have been copied
     // before (its deletion found no copy to take): such a shard is built again.
     for _ in 0..3 {
         let started = now();
-        let summary = write_shard(vault, t, d, decisions, started)?;
+        // What is read now is sealed under no key newer than this (a key made after a purge
+        // never seals data read before it).
+        let up_to = vault.newest_key(t)?.unwrap_or(0);
+        let summary = match write_shard(vault, t, d, decisions, up_to, cancel) {
+            Ok(s) => s,
+            // The tenant was purged while it was read: nothing of it enters.
+            Err(VaultError::Shredded(_)) => {
+                vault.drop_shard(t, &d.id)?;
+                return Ok((Summary::default(), started));
+            }
+            Err(e) => return Err(e),
+        };
+        if vault.shard_outlived_its_keys(t, &d.id)? {
+            vault.drop_shard(t, &d.id)?;
+            return Ok((Summary::default(), started));
+        }
         if vault.stale_items(t, &d.id, started)? == 0 {
-            return Ok(summary);
+            return Ok((summary, started));
         }
         tracing::info!(dataset = %d.id, "records changed during a tenant's build; building it again");
     }
@@ -238,13 +257,19 @@ fn build_tenant(
     ))
 }
 
+/// The error a cancelled build step ends with (retried by whoever holds the lease).
+fn lease_lost() -> VaultError {
+    VaultError::Unavailable("this node no longer holds the worker lease".into())
+}
+
 /// Writes one tenant's shard from scratch.
 fn write_shard(
     vault: &Vault,
     t: TenantRef<'_>,
     d: &Dataset,
     decisions: &[(DataKind, bool, Vec<Reason>)],
-    started: OffsetDateTime,
+    up_to: u32,
+    cancel: &AtomicBool,
 ) -> Result<Summary, VaultError> {
     vault.drop_shard(t, &d.id)?;
     // Items are sealed and written on a thread of their own while the next page is read,
@@ -254,12 +279,15 @@ fn write_shard(
         let writer = scope.spawn(move || -> Result<(), VaultError> {
             let mut next_seq = 1u64;
             for batch in rx {
-                vault.put_items(t, &d.id, next_seq, &batch, started)?;
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(lease_lost());
+                }
+                vault.put_items(t, &d.id, next_seq, &batch, up_to)?;
                 next_seq += batch.len() as u64;
             }
             Ok(())
         });
-        let read = read_tenant(vault, t, d, decisions, tx);
+        let read = read_tenant(vault, t, d, decisions, tx, cancel);
         let wrote = writer
             .join()
             .unwrap_or_else(|_| Err(VaultError::KeyStore("the shard writer failed".into())));
@@ -275,6 +303,7 @@ fn read_tenant(
     d: &Dataset,
     decisions: &[(DataKind, bool, Vec<Reason>)],
     tx: std::sync::mpsc::SyncSender<Vec<(RecordId, Vec<u8>)>>,
+    cancel: &AtomicBool,
 ) -> Result<Summary, VaultError> {
     let spec = valid_spec(d);
     let secret = d.shard_secret();
@@ -326,6 +355,10 @@ fn read_tenant(
             };
             let mut failed: Option<VaultError> = None;
             vault.export_kind(t, Some(product), Some(*kind), READ_PAGE, |r| {
+                if cancel.load(Ordering::Relaxed) {
+                    failed = Some(lease_lost());
+                    return Ok(false);
+                }
                 batch.push(r);
                 if batch.len() >= SCAN_BATCH {
                     offer(&mut batch, &mut b, &mut pending)?;
@@ -419,13 +452,18 @@ async fn advance(st: &Arc<AppState>, mut d: Dataset, budget: Duration) -> bool {
         // One tenant's build may take longer than the worker lease lasts: it is renewed while
         // the build runs, and a node that lost it stores nothing (another node redoes it).
         let (built, held) = {
-            let work = build_one(st, &d, tid);
+            let cancel = Arc::new(AtomicBool::new(false));
+            let work = build_one(st, &d, tid, Arc::clone(&cancel));
             tokio::pin!(work);
             let mut held = true;
             let built = loop {
                 tokio::select! {
                     r = &mut work => break r,
-                    _ = tokio::time::sleep(LEASE_RENEWAL) => held &= crate::worker::renew_lease(st).await,
+                    _ = tokio::time::sleep(LEASE_RENEWAL) => {
+                        held &= crate::worker::renew_lease(st).await;
+                        // Lost: the blocking build stops at its next page or batch.
+                        cancel.store(!held, Ordering::Relaxed);
+                    }
                 }
             };
             (built, held)
@@ -495,6 +533,7 @@ async fn build_one(
     st: &Arc<AppState>,
     d: &Dataset,
     tid: TenantId,
+    cancel: Arc<AtomicBool>,
 ) -> Result<Option<(Summary, datapact_governance::OrgId)>, ApiError> {
     let Some(tenant) = st.registry.tenant(tid) else {
         return Ok(None);
@@ -524,7 +563,7 @@ async fn build_one(
         })
         .collect();
     let (vault, d2, region) = (Arc::clone(&st.vault), d.clone(), tenant.region.clone());
-    let summary = blocking(move || {
+    let (summary, started) = blocking(move || {
         build_tenant(
             &vault,
             TenantRef {
@@ -533,9 +572,16 @@ async fn build_one(
             },
             &d2,
             &decisions,
+            &cancel,
         )
     })
     .await?;
+    // Changes to its records before this shard was read are in the shard already: what they
+    // owed this dataset no longer holds.
+    st.store
+        .drop_training_events(&d.id, tid, started)
+        .await
+        .map_err(ApiError::storage)?;
     Ok(Some((summary, tenant.org)))
 }
 

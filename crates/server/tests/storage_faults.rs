@@ -102,6 +102,15 @@ impl Store for Flaky {
         self.check()?;
         self.inner.add_training_events(events).await
     }
+    async fn drop_training_events(
+        &self,
+        dataset: &str,
+        tenant: datapact_governance::TenantId,
+        before: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.drop_training_events(dataset, tenant, before).await
+    }
     async fn training_event_counts(&self) -> Result<Vec<datapact_store::TrainingEventCount>, StoreError> {
         self.inner.training_event_counts().await
     }

@@ -704,3 +704,37 @@ async fn a_customer_fine_tunes_with_its_own_data_only() {
     );
     let _ = b.svc;
 }
+
+/// The dataset listing pages with an opaque cursor: every dataset once, none twice, and a
+/// cursor names no dataset in the clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dataset_listing_pages_with_an_opaque_cursor() {
+    let s = TestServer::start().await;
+    let _a = org_with_records(&s, "A", json!({}), "eu").await;
+    let mut made = BTreeSet::new();
+    for n in ["d1", "d2", "d3"] {
+        made.insert(cm_dataset(&s, n).await.0);
+    }
+    let mut seen = BTreeSet::new();
+    let mut path = "/v1/training/datasets?limit=1".to_string();
+    for _ in 0..10 {
+        let (st, page) = s.get(&path, &s.admin).await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        for d in page["datasets"].as_array().unwrap() {
+            assert!(seen.insert(d["id"].as_str().unwrap().to_string()), "twice: {page}");
+        }
+        match page["next"].as_str() {
+            Some(next) => {
+                assert!(!next.contains("ds_"), "{next}");
+                path = format!("/v1/training/datasets?limit=1&after={next}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+    let (st, v) = s.get("/v1/training/datasets?after=ds_0", &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "after");
+    let (st, v) = s.get("/v1/training/datasets?limit=0", &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+}

@@ -258,6 +258,14 @@ pub trait Store: Send + Sync + 'static {
     async fn training_docs_page(&self, kind: &str, after: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Stores training events (one per dataset, record and reason: a repeat is ignored).
     async fn add_training_events(&self, events: &[TrainingEvent]) -> Result<(), StoreError>;
+    /// Removes the training events of one dataset and tenant from before `before` (its shard
+    /// was written again since, and holds what they were about as it is now).
+    async fn drop_training_events(
+        &self,
+        dataset: &str,
+        tenant: TenantId,
+        before: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Every training event, counted by dataset, tenant and reason.
     async fn training_event_counts(&self) -> Result<Vec<TrainingEventCount>, StoreError>;
 }

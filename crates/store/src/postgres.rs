@@ -787,6 +787,22 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn drop_training_events(
+        &self,
+        dataset: &str,
+        tenant: TenantId,
+        before: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "DELETE FROM training_events WHERE dataset = $1 AND tenant = $2 AND at < $3",
+                &[&dataset, &tenant.to_string(), &crate::codec::micros(before)],
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn training_event_counts(&self) -> Result<Vec<crate::TrainingEventCount>, StoreError> {
         let rows = self
             .client()

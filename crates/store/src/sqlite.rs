@@ -740,6 +740,23 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn drop_training_events(
+        &self,
+        dataset: &str,
+        tenant: TenantId,
+        before: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (dataset, tenant, before) = (dataset.to_string(), tenant.to_string(), crate::codec::micros(before));
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM training_events WHERE dataset = ?1 AND tenant = ?2 AND at < ?3",
+                params![dataset, tenant, before],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn training_event_counts(&self) -> Result<Vec<crate::TrainingEventCount>, StoreError> {
         self.run(move |c| {
             let mut stmt = c.prepare_cached(

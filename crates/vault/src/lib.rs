@@ -99,6 +99,10 @@ pub enum VaultError {
         /// What failed.
         detail: String,
     },
+    /// The tenant's data keys were destroyed while its data was being copied into a training
+    /// dataset (a purge): nothing of it may be written there.
+    #[error("the data keys of tenant {0} were destroyed during the operation")]
+    Shredded(TenantId),
     /// The region is not configured.
     #[error("region `{0}` is not configured")]
     UnknownRegion(String),

@@ -859,6 +859,14 @@ impl RegionStorage for PgRegion {
         )? as usize)
     }
 
+    fn item_key_versions(&self, dataset: &str, tenant: &str) -> Result<Vec<u32>, VaultError> {
+        let rows = self.query(
+            "SELECT DISTINCT key_version FROM datapact_vault.training_items WHERE dataset_id = $1 AND tenant_id = $2",
+            &[&dataset, &tenant],
+        )?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect())
+    }
+
     fn stale_items(&self, dataset: &str, tenant: &str, since: i64) -> Result<u64, VaultError> {
         let rows = self.query(
             "SELECT COUNT(*) FROM datapact_vault.training_items i WHERE i.dataset_id = $1 AND i.tenant_id = $2

@@ -210,6 +210,8 @@ pub(crate) trait RegionStorage: Send + Sync {
     /// Items of `tenant`'s shard of `dataset` whose record is gone or was changed after
     /// `since` (µs): a copy that no longer matches its record.
     fn stale_items(&self, dataset: &str, tenant: &str, since: i64) -> Result<u64, VaultError>;
+    /// The key versions that seal items of `tenant`'s shard of `dataset`.
+    fn item_key_versions(&self, dataset: &str, tenant: &str) -> Result<Vec<u32>, VaultError>;
     /// Removes every item made from `tenant`'s `record`, in every dataset; how many went.
     fn remove_record_items(&self, tenant: &str, record: &str) -> Result<usize, VaultError>;
 }

@@ -751,6 +751,16 @@ impl RegionStorage for SqliteRegion {
         })
     }
 
+    fn item_key_versions(&self, dataset: &str, tenant: &str) -> Result<Vec<u32>, VaultError> {
+        self.data.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT key_version FROM training_items WHERE dataset_id = ?1 AND tenant_id = ?2",
+            )?;
+            let rows = stmt.query_map(params![dataset, tenant], |r| Ok(r.get::<_, i64>(0)? as u32))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     fn stale_items(&self, dataset: &str, tenant: &str, since: i64) -> Result<u64, VaultError> {
         self.data.read(|c| {
             let n: i64 = c.query_row(

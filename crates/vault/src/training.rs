@@ -39,15 +39,25 @@ fn item_aad(dataset: &str, t: TenantRef<'_>, seq: u64, key_version: u32) -> Vec<
 }
 
 impl Vault {
-    /// Seals `items` (record and item bytes) under the tenant's active data key and stores
-    /// them as items `first`, `first + 1`, ... of its shard of `dataset`, all or nothing.
+    /// The tenant's newest live data key version, if it has one: a dataset build notes it
+    /// before it reads, and seals what it read under no later version ([`Vault::put_items`]).
+    pub fn newest_key(&self, t: TenantRef<'_>) -> Result<Option<u32>, VaultError> {
+        Ok(self.live_versions(t)?.into_iter().max())
+    }
+
+    /// Seals `items` (record and item bytes) under the tenant's newest live data key no later
+    /// than `up_to` (the newest when its build began) and stores them as items `first`,
+    /// `first + 1`, ... of its shard of `dataset`, all or nothing. Never creates a key: when
+    /// none of those versions is live any more (a purge destroyed them while the build read),
+    /// [`VaultError::Shredded`], and nothing is written; data read before a purge is never
+    /// sealed under a key made after it.
     pub fn put_items(
         &self,
         t: TenantRef<'_>,
         dataset: &str,
         first: u64,
         items: &[(RecordId, Vec<u8>)],
-        now: OffsetDateTime,
+        up_to: u32,
     ) -> Result<(), VaultError> {
         if items.is_empty() {
             return Ok(());
@@ -55,7 +65,12 @@ impl Vault {
         let rs = self.region(t.region)?;
         let _fence = self.shred_fence.read().map_err(|_| VaultError::Poisoned)?;
         for _ in 0..4 {
-            let (key_version, aead) = self.active_dek(t, now)?;
+            let Some(key_version) = self.live_versions(t)?.into_iter().filter(|v| *v <= up_to).max() else {
+                return Err(VaultError::Shredded(t.id));
+            };
+            let Some(aead) = self.dek(t, key_version)? else {
+                continue;
+            };
             let mut rows = Vec::with_capacity(items.len());
             for (i, (record, item)) in items.iter().enumerate() {
                 let seq = first + i as u64;
@@ -153,6 +168,14 @@ impl Vault {
         }
     }
 
+    /// Whether an item of the tenant's shard of `dataset` is sealed under a key version that
+    /// is no longer live (a purge while the shard was written): such a shard is dropped.
+    pub fn shard_outlived_its_keys(&self, t: TenantRef<'_>, dataset: &str) -> Result<bool, VaultError> {
+        let live = self.live_versions(t)?;
+        let used = self.region(t.region)?.item_key_versions(dataset, &t.id.to_string())?;
+        Ok(used.iter().any(|v| !live.contains(v)))
+    }
+
     /// Removes the tenant's shard of `dataset`; how many items went.
     pub fn drop_shard(&self, t: TenantRef<'_>, dataset: &str) -> Result<usize, VaultError> {
         self.region(t.region)?.drop_items(dataset, &t.id.to_string())
@@ -209,7 +232,27 @@ mod tests {
         let items: Vec<(RecordId, Vec<u8>)> = (0..5)
             .map(|i| (RecordId::generate(), format!("item {i}").into_bytes()))
             .collect();
-        v.put_items(t, "ds_1", 1, &items, now).expect("put");
+        // No key yet: nothing can be sealed (a build only writes what it read under a key).
+        assert!(matches!(
+            v.put_items(t, "ds_1", 1, &items, u32::MAX),
+            Err(VaultError::Shredded(_))
+        ));
+        v.put(
+            t,
+            vec![crate::NewRecord {
+                product: "p".into(),
+                data_kind: datapact_governance::DataKind::DesignTime,
+                content: crate::Content::Text("x".into()),
+                content_type: None,
+                categories: vec![],
+                metadata: None,
+            }],
+            now,
+        )
+        .expect("record");
+        let newest = v.newest_key(t).expect("key").expect("a key");
+        v.put_items(t, "ds_1", 1, &items, newest).expect("put");
+        assert!(!v.shard_outlived_its_keys(t, "ds_1").expect("check"));
         let ShardPage::Items(page) = v.shard_items(t, "ds_1", 0, 3).expect("read") else {
             panic!("shredded")
         };
@@ -224,11 +267,11 @@ mod tests {
         // The key is in use: it is not retired while the shard holds items; a rotation's
         // re-encryption moves them to the new key, which then lets the old one go.
         let keys = v.key_versions(t).expect("keys");
-        assert_eq!(keys[0].records, 5);
+        assert_eq!(keys[0].records, 6);
         v.rotate(t, now).expect("rotate");
         assert_eq!(v.retire_unused_keys(t, now).expect("retire"), Vec::<u32>::new());
         let (moved, remaining) = v.reencrypt(t, 100, now).expect("reencrypt");
-        assert_eq!((moved, remaining), (5, 0));
+        assert_eq!((moved, remaining), (6, 0));
         assert_eq!(v.retire_unused_keys(t, now).expect("retire"), vec![1]);
         let ShardPage::Items(page) = v.shard_items(t, "ds_1", 0, 10).expect("read") else {
             panic!("shredded")
@@ -237,6 +280,12 @@ mod tests {
         assert_eq!(page[4].item, b"item 4");
         v.destroy_keys(t, now).expect("destroy");
         assert_eq!(v.shard_items(t, "ds_1", 0, 10).expect("read"), ShardPage::Shredded);
+        assert!(v.shard_outlived_its_keys(t, "ds_1").expect("check"));
+        // Written after the purge under a version from before it: refused, never re-keyed.
+        assert!(matches!(
+            v.put_items(t, "ds_1", 6, &items, newest + 1),
+            Err(VaultError::Shredded(_))
+        ));
         // The purge's row removal takes the shard too.
         let mut removed = 0;
         loop {
@@ -246,7 +295,7 @@ mod tests {
             }
             removed += n;
         }
-        assert_eq!(removed, 5);
+        assert_eq!(removed, 6);
         assert_eq!(v.shard_items(t, "ds_1", 0, 10).expect("read"), ShardPage::Items(vec![]));
     }
 }

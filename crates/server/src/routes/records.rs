@@ -429,7 +429,12 @@ pub async fn patch(
             if stales {
                 crate::training::record_changed(&st, &tenant, rid, false).await?;
             }
-            with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())).await
+            let meta = with_vault(&st, &tenant, move |v, t| v.update(t, rid, patch, now())).await?;
+            if stales {
+                // A copy a build wrote in between goes too (idempotent).
+                crate::training::record_changed(&st, &tenant, rid, false).await?;
+            }
+            Ok(meta)
         })
         .await?;
     Ok(Json(RecordView::of(meta, None)))
@@ -464,7 +469,9 @@ pub async fn delete(
     // Its copies in training datasets go first, and the datasets owe it.
     st.audited(ev, async {
         crate::training::record_changed(&st, &tenant, rid, true).await?;
-        with_vault(&st, &tenant, move |v, t| v.delete(t, rid)).await
+        with_vault(&st, &tenant, move |v, t| v.delete(t, rid)).await?;
+        // A copy a build wrote in between goes too (idempotent).
+        crate::training::record_changed(&st, &tenant, rid, true).await
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -255,6 +255,36 @@ pub struct DatasetQuery {
     pub after: Option<String>,
 }
 
+/// The listing's cursor key: derived from the server's own keyed-hash key, the same on every
+/// node of a deployment.
+fn cursor_key(st: &AppState) -> Result<datapact_vault::crypto::Aead, ApiError> {
+    use sha2::Digest;
+    let label: [u8; 32] = sha2::Sha256::digest(b"datapact.training-list-cursor/v1").into();
+    let mut key = st.vault.key_hash(&label);
+    let key = datapact_vault::crypto::SecretKey::from_bytes(&mut key).map_err(ApiError::internal)?;
+    datapact_vault::crypto::Aead::new(&key).map_err(ApiError::internal)
+}
+
+/// Where a listing stopped, sealed: the id of the last document it scanned may be one the
+/// caller may not see, so it never leaves in the clear.
+fn seal_cursor(st: &AppState, id: &str) -> Result<String, ApiError> {
+    use base64::Engine;
+    let sealed = cursor_key(st)?
+        .seal(b"cursor", id.as_bytes())
+        .map_err(ApiError::internal)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed))
+}
+
+fn open_cursor(st: &AppState, cursor: &str) -> Result<String, ApiError> {
+    use base64::Engine;
+    let bad = || ApiError::invalid("invalid_query", "after", "not a `next` value of this listing");
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .map_err(|_| bad())?;
+    let id = cursor_key(st)?.open(b"cursor", &sealed).map_err(|_| bad())?;
+    String::from_utf8(id).map_err(|_| bad())
+}
+
 /// Documents scanned per store page while listing.
 const LIST_SCAN: usize = 200;
 /// Store pages scanned at most for one page of a listing (the rest is behind `next`).
@@ -281,7 +311,10 @@ pub async fn list_datasets(
     let events = tr::events(&st).await?;
     // Bounded work: at most LIST_SCAN_PAGES store pages are read for one answer page; where
     // the scan stopped is the next page's start.
-    let mut after = q.after.clone().unwrap_or_default();
+    let mut after = match &q.after {
+        Some(c) => open_cursor(&st, c)?,
+        None => String::new(),
+    };
     let mut out: Vec<Value> = Vec::new();
     let mut next = None;
     for _ in 0..LIST_SCAN_PAGES {
@@ -314,7 +347,7 @@ pub async fn list_datasets(
     }
     let mut v = json!({ "datasets": out });
     if let Some(n) = next {
-        v["next"] = json!(n);
+        v["next"] = json!(seal_cursor(&st, &n)?);
     }
     Ok(Json(v))
 }
