@@ -11,7 +11,9 @@
 //!   authenticated request with `stale_state`), and the node recovers by itself when it is back;
 //! - a node whose clock is five minutes ahead (libfaketime) dates grants and checkpoints by the
 //!   database's clock: a grant made through it is in force on the others at once, and expires
-//!   when it says.
+//!   when it says;
+//! - the node building a training dataset killed part way: another node finishes it, with every
+//!   item once and the manifest's digest.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -823,4 +825,119 @@ async fn a_node_with_a_wrong_clock_dates_grants_and_checkpoints_by_the_database(
         .expect("the clock offset gauge");
     assert!((offset + 300.0).abs() < 30.0, "{offset}");
     drop((a, skewed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dataset_build_killed_with_sigkill_finishes_on_another_node() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let database = cluster.database("faults_training").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = Node::start(tmp.path(), "a", &database).await;
+    let mut b = Node::start(tmp.path(), "b", &database).await;
+    let api = Api::new();
+    // Twelve tenants of 4,000 design-time records each: a build of several seconds, whose
+    // progress is stored once a second.
+    let mut expected = 0u64;
+    for t in 0..12 {
+        let (_org, _oa, tenant, svc) = customer(&api, &a.url).await;
+        for batch in 0..4 {
+            let recs: Vec<Value> = (0..1000)
+                .map(|i| {
+                    json!({"product": "communications-mining", "data_kind": "design_time",
+                        "content": format!("tenant {t} batch {batch} message {i}: my parcel {} is late", 10_000 + i * 7)})
+                })
+                .collect();
+            let (st, v) = api
+                .post(
+                    &a.url,
+                    &format!("/v1/tenants/{tenant}/records/batch"),
+                    &svc,
+                    json!({"records": recs}),
+                )
+                .await;
+            assert_eq!(st, 201, "{v}");
+            expected += 1000;
+        }
+    }
+    let (st, ds) = api
+        .post(
+            &a.url,
+            "/v1/training/datasets",
+            ADMIN,
+            json!({"name": "killed", "product": "communications-mining", "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(st, 202, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_string();
+    // Part way through the plan, the node doing the build is killed.
+    let start = Instant::now();
+    loop {
+        let (_, m) = api.get(&a.url, &format!("/v1/training/datasets/{id}"), ADMIN).await;
+        if m["progress"]["tenants_done"].as_u64().is_some_and(|n| n > 0) {
+            assert_eq!(m["status"], "building", "killed too late to matter: {m}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no progress: {m}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (client, conn) = tokio_postgres::connect(&database, tokio_postgres::NoTls).await.unwrap();
+    let task = tokio::spawn(conn);
+    let holder: String = client
+        .query_one("SELECT holder FROM leases WHERE name = 'datapact.worker'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    drop(client);
+    task.abort();
+    let survivor = if holder.starts_with("a/") {
+        a.kill9();
+        &b
+    } else {
+        b.kill9();
+        &a
+    };
+    // The other node takes the lease over once it expires and finishes the build.
+    let start = Instant::now();
+    let m = loop {
+        let (_, m) = api
+            .get(&survivor.url, &format!("/v1/training/datasets/{id}"), ADMIN)
+            .await;
+        if m["status"] == "ready" {
+            break m;
+        }
+        assert_ne!(m["status"], "failed", "{m}");
+        assert!(start.elapsed() < Duration::from_secs(90), "never finished: {m}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(m["counts"]["included"], expected, "{m}");
+    assert_eq!(m["counts"]["candidates"], expected, "{m}");
+    let text = api
+        .http
+        .get(format!("{}/v1/training/datasets/{id}/export", survivor.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ids: HashSet<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(text.lines().count() as u64, expected, "every item once");
+    assert_eq!(ids.len() as u64, expected, "no item twice");
+    let mut digest = datapact_training::ExportDigest::default();
+    for line in text.split_inclusive('\n') {
+        digest.line(line.as_bytes()).unwrap();
+    }
+    assert_eq!(m["digest"].as_str(), Some(digest.finish().as_str()));
+    assert_eq!(audit_count(&database, "training_dataset_build").await, 1, "built once");
 }
