@@ -601,15 +601,18 @@ async fn a_corrupted_shard_cuts_the_export_and_nothing_panics() {
             .unwrap();
         }
     }
+    // The failure comes before any byte of the body: the connection is cut either before the
+    // answer's head reaches the client or right after it, never ended as if whole.
     let resp = reqwest::Client::new()
         .get(format!("{}/v1/training/datasets/{id}/export", s.url))
         .bearer_auth(&s.admin)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body = resp.text().await;
-    assert!(body.is_err(), "the stream is cut, not ended as if whole: {body:?}");
+        .await;
+    if let Ok(resp) = resp {
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body = resp.text().await;
+        assert!(body.is_err(), "the stream is cut, not ended as if whole: {body:?}");
+    }
     let (st, m) = s.get(&format!("/v1/training/datasets/{id}"), &s.admin).await;
     assert_eq!(st, StatusCode::OK, "{m}");
     s.stop().await;
