@@ -93,15 +93,8 @@ pub struct CreateArgs {
     /// A name for people.
     #[arg(long)]
     name: String,
-    /// Product id from the catalog, e.g. communications-mining.
-    #[arg(long)]
-    product: String,
-    /// What the dataset is for.
-    #[arg(long, value_enum)]
-    purpose: TrainingPurposeArg,
-    /// The region whose records it reads and where it is stored.
-    #[arg(long)]
-    region: String,
+    #[command(flatten)]
+    scope: Scope,
     /// A data kind (repeat); default: those the catalog lets the product train on.
     #[arg(long = "data-kind", value_enum)]
     data_kinds: Vec<DataKindArg>,
@@ -128,6 +121,20 @@ pub struct CreateArgs {
     no_wait: bool,
 }
 
+/// The product, purpose and region a dataset or model is of.
+#[derive(Args)]
+pub struct Scope {
+    /// Product id from the catalog, e.g. communications-mining.
+    #[arg(long)]
+    product: String,
+    /// What it is for.
+    #[arg(long, value_enum)]
+    purpose: TrainingPurposeArg,
+    /// The region whose records it holds (and where it is stored).
+    #[arg(long)]
+    region: String,
+}
+
 #[derive(Subcommand)]
 pub enum ModelCmd {
     /// Register a model trained on datasets.
@@ -138,15 +145,8 @@ pub enum ModelCmd {
         /// Version.
         #[arg(long)]
         version: String,
-        /// Product id from the catalog.
-        #[arg(long)]
-        product: String,
-        /// What it was trained for.
-        #[arg(long, value_enum)]
-        purpose: TrainingPurposeArg,
-        /// Region.
-        #[arg(long)]
-        region: String,
+        #[command(flatten)]
+        scope: Scope,
         /// A dataset it was trained on (repeat).
         #[arg(long = "dataset", required = true)]
         datasets: Vec<String>,
@@ -296,9 +296,7 @@ pub async fn run(cmd: TrainingCmd, remote: &Remote) -> Result<ExitCode> {
         TrainingCmd::Model(ModelCmd::Register {
             name,
             version,
-            product,
-            purpose,
-            region,
+            scope,
             datasets,
             digests,
         }) => {
@@ -309,8 +307,8 @@ pub async fn run(cmd: TrainingCmd, remote: &Remote) -> Result<ExitCode> {
                     .ok_or_else(|| anyhow!("--digest {d}: write it as DATASET=HEX (ds_…=…)"))?;
                 given.insert(k.to_string(), v.to_string());
             }
-            let body = json!({"name": name, "version": version, "product": product, "purpose": enum_name(purpose),
-                "region": region, "datasets": datasets, "digests": given});
+            let body = json!({"name": name, "version": version, "product": scope.product,
+                "purpose": enum_name(scope.purpose), "region": scope.region, "datasets": datasets, "digests": given});
             let v = c.post("/v1/training/models", &body).await?;
             print(remote, &v, model_text)
         }
@@ -375,7 +373,7 @@ pub async fn run(cmd: TrainingCmd, remote: &Remote) -> Result<ExitCode> {
 async fn create(a: CreateArgs, remote: &Remote) -> Result<ExitCode> {
     let c = client(remote)?;
     let mut body = json!({
-        "name": a.name, "product": a.product, "purpose": enum_name(a.purpose), "region": a.region,
+        "name": a.name, "product": a.scope.product, "purpose": enum_name(a.scope.purpose), "region": a.scope.region,
         "categories": {"include": a.include, "exclude": a.exclude},
         "minimization": {"pii": enum_name(a.pii), "dedup": !a.no_dedup},
     });

@@ -66,34 +66,56 @@ async fn visible_dataset(st: &AppState, c: &ApiKey, id: &str) -> Result<Dataset,
     }
 }
 
+/// One shard as it stands now: why its tenant's data may not be used any more (empty: it
+/// may), and its items removed since the build (records deleted or changed), by reason.
+struct ShardNow {
+    withheld: Vec<String>,
+    removed: Vec<(String, u64)>,
+}
+
+impl ShardNow {
+    fn of(
+        st: &AppState,
+        d: &Dataset,
+        s: &datapact_training::ShardLine,
+        events: &HashMap<(String, TenantId), Vec<EventCount>>,
+    ) -> Self {
+        let mut withheld = withheld_now(st, d, s.tenant);
+        let mut removed = Vec::new();
+        for (reason, n, _) in events.get(&(d.id.clone(), s.tenant)).into_iter().flatten() {
+            if reason == REASON_TENANT_PURGED {
+                withheld.push(reason.clone());
+            } else {
+                removed.push((reason.clone(), *n));
+            }
+        }
+        ShardNow { withheld, removed }
+    }
+
+    /// Items a reader gets from the shard now.
+    fn items(&self, s: &datapact_training::ShardLine) -> u64 {
+        if !self.withheld.is_empty() {
+            return 0;
+        }
+        s.included.saturating_sub(self.removed.iter().map(|(_, n)| n).sum())
+    }
+}
+
 /// What holds now for each shard: the items a reader would get, and those withheld by reason.
-fn current(st: &AppState, d: &Dataset, removed: &HashMap<(String, TenantId), Vec<EventCount>>) -> Value {
+fn current(st: &AppState, d: &Dataset, events: &HashMap<(String, TenantId), Vec<EventCount>>) -> Value {
     let mut items = 0u64;
     let mut withheld: BTreeMap<String, u64> = BTreeMap::new();
     let mut tenants_withheld = 0u64;
     for s in &d.shards {
-        let mut why = withheld_now(st, d, s.tenant);
-        let evs = removed.get(&(d.id.clone(), s.tenant));
-        if evs.is_some_and(|e| e.iter().any(|(r, _, _)| r == REASON_TENANT_PURGED)) {
-            why.push(REASON_TENANT_PURGED.to_string());
-        }
-        if why.is_empty() {
-            // Items of records deleted or changed since the build are gone from the shard.
-            let gone: u64 = evs
-                .map(|e| {
-                    e.iter()
-                        .filter(|(r, _, _)| r != REASON_TENANT_PURGED)
-                        .map(|(r, n, _)| {
-                            *withheld.entry(r.clone()).or_default() += *n;
-                            *n
-                        })
-                        .sum()
-                })
-                .unwrap_or(0);
-            items += s.included.saturating_sub(gone);
+        let now = ShardNow::of(st, d, s, events);
+        items += now.items(s);
+        if now.withheld.is_empty() {
+            for (r, n) in &now.removed {
+                *withheld.entry(r.clone()).or_default() += n;
+            }
         } else {
             tenants_withheld += 1;
-            for r in why {
+            for r in now.withheld {
                 *withheld.entry(r).or_default() += s.included;
             }
         }
@@ -397,22 +419,15 @@ pub async fn export_dataset(
     // Who goes out: shards whose tenant may still be used, in the manifest's order.
     let mut out: Vec<(datapact_training::ShardLine, String)> = Vec::new();
     for s in &d.shards {
-        let purged = events
-            .get(&(d.id.clone(), s.tenant))
-            .is_some_and(|e| e.iter().any(|(r, _, _)| r == REASON_TENANT_PURGED));
-        if purged || !withheld_now(&st, &d, s.tenant).is_empty() {
+        let now = ShardNow::of(&st, &d, s, &events);
+        if !now.withheld.is_empty() {
             continue;
         }
         let Some(t) = st.registry.tenant(s.tenant) else {
             continue;
         };
-        // Items of records deleted or changed since the build are gone from the shard.
-        let gone: u64 = events
-            .get(&(d.id.clone(), s.tenant))
-            .map(|e| e.iter().map(|(_, n, _)| *n).sum())
-            .unwrap_or(0);
         let mut line = s.clone();
-        line.included = s.included.saturating_sub(gone);
+        line.included = now.items(s);
         out.push((line, t.region.clone()));
     }
     let planned: u64 = out.iter().map(|(s, _)| s.included).sum();
