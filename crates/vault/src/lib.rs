@@ -10,6 +10,9 @@ pub mod api_key;
 pub mod certificate;
 pub mod crypto;
 pub mod keys;
+mod mining;
+mod mining_pg;
+mod mining_sqlite;
 mod pg;
 mod region;
 mod store;
@@ -30,7 +33,9 @@ pub use certificate::{CertificateStatement, DeletionCertificate, Downstream, Ver
 use crypto::{Aead, SecretKey};
 use keys::SealedFiles;
 pub use keys::{KeyProvider, LocalKeyring, MasterKey, MasterOutcome, MasterSecret, Signer};
+pub use mining::{MessageIndex, NewMessage, StoredPrediction, encode_labels, label_change, prediction_change};
 use region::{KeySelection, RawRecord, RecordFilter, RegionStorage, UpdateOutcome};
+pub use region::{MessageChange, MessageCounts, MessageOrder, MessageQuery};
 use store::SqliteRegion;
 pub use training::{ShardItem, ShardPage};
 
@@ -877,6 +882,22 @@ impl Vault {
                 message: format!("{} ids for {} records", ids.len(), records.len()),
             });
         }
+        let tenant = t.id.to_string();
+        self.put_sealed(t, records, ids, now, |rs, version, rows| {
+            rs.insert(&tenant, version, rows)
+        })
+    }
+
+    /// Seals `records` under the tenant's active key and hands the rows to `insert` (false:
+    /// the key was destroyed meanwhile, and they are sealed again under a new one).
+    pub(crate) fn put_sealed(
+        &self,
+        t: TenantRef<'_>,
+        records: Vec<NewRecord>,
+        ids: Vec<RecordId>,
+        now: OffsetDateTime,
+        insert: impl Fn(&dyn RegionStorage, u32, &[RawRecord]) -> Result<bool, VaultError>,
+    ) -> Result<Vec<RecordMeta>, VaultError> {
         let batch = records.len() > 1;
         for (i, r) in records.iter().enumerate() {
             let prefix = if batch { format!("records[{i}].") } else { String::new() };
@@ -922,7 +943,7 @@ impl Vault {
                 rows.push(raw_record(&meta, sealed, sealed_meta));
                 metas.push(meta);
             }
-            if rs.insert(&t.id.to_string(), key_version, &rows)? {
+            if insert(rs, key_version, &rows)? {
                 return Ok(metas);
             }
             self.forget(t.id, |v| v == key_version)?;

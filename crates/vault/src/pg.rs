@@ -22,8 +22,10 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::VaultError;
+use crate::mining_pg;
 use crate::region::{
-    KeySelection, LiveKey, RawItem, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey,
+    KeySelection, LiveKey, MessageChange, MessageCounts, MessageQuery, RawItem, RawMessage, RawRecord, RecordFilter,
+    RegionStorage, UpdateOutcome, WrappedKey,
 };
 
 /// Schema versions of a region database, applied in order under [`MIGRATION_LOCK`].
@@ -86,6 +88,7 @@ CREATE TABLE datapact_vault.training_items (
 CREATE INDEX training_items_by_record ON datapact_vault.training_items (tenant_id, record_id);
 CREATE INDEX training_items_by_key ON datapact_vault.training_items (tenant_id, key_version);
 "#,
+    crate::mining_pg::SCHEMA,
 ];
 
 /// The advisory lock region migrations run under ("dpvault" in ASCII).
@@ -306,6 +309,52 @@ impl PgRegion {
         Ok(())
     }
 
+    /// Inserts records in `tx`, one statement for the batch.
+    fn insert_records(&self, tx: &deadpool_postgres::Transaction<'_>, rows: &[RawRecord]) -> Result<(), VaultError> {
+        // One statement for the whole batch: columns as arrays, unnested.
+        let col = |f: fn(&RawRecord) -> String| rows.iter().map(f).collect::<Vec<String>>();
+        let ids = col(|m| m.id.clone());
+        let tenants = col(|m| m.tenant.clone());
+        let products = col(|m| m.product.clone());
+        let kinds = col(|m| m.data_kind.clone());
+        let categories = col(|m| m.categories.clone());
+        let metadata: Vec<Option<String>> = rows.iter().map(|m| m.metadata.clone()).collect();
+        let content_types = col(|m| m.content_type.clone());
+        let encodings = col(|m| m.encoding.clone());
+        let num = |f: fn(&RawRecord) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+        let sizes = num(|m| m.size);
+        let key_versions = num(|m| m.key_version);
+        let versions = num(|m| m.version);
+        let created = num(|m| m.created_at);
+        let updated = num(|m| m.updated_at);
+        let sealed: Vec<&[u8]> = rows.iter().map(|m| m.sealed.as_slice()).collect();
+        self.db
+            .block(tx.execute(
+                "INSERT INTO datapact_vault.records (id, tenant_id, product, data_kind, categories, metadata, content_type,
+                 encoding, size, key_version, sealed, version, created_at, updated_at)
+                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[],
+                 $8::TEXT[], $9::BIGINT[], $10::BIGINT[], $11::BYTEA[], $12::BIGINT[], $13::BIGINT[], $14::BIGINT[])",
+                &[
+                    &ids,
+                    &tenants,
+                    &products,
+                    &kinds,
+                    &categories,
+                    &metadata,
+                    &content_types,
+                    &encodings,
+                    &sizes,
+                    &key_versions,
+                    &sealed,
+                    &versions,
+                    &created,
+                    &updated,
+                ],
+            ))
+            .map_err(pg)?;
+        Ok(())
+    }
+
     /// Holds `version` of `tenant` `FOR SHARE` in `tx`; false if it is not live.
     fn hold_key(
         &self,
@@ -502,47 +551,7 @@ impl RegionStorage for PgRegion {
         if !self.hold_key(&tx, tenant, key_version)? {
             return Ok(false);
         }
-        // One statement for the whole batch: columns as arrays, unnested.
-        let col = |f: fn(&RawRecord) -> String| rows.iter().map(f).collect::<Vec<String>>();
-        let ids = col(|m| m.id.clone());
-        let tenants = col(|m| m.tenant.clone());
-        let products = col(|m| m.product.clone());
-        let kinds = col(|m| m.data_kind.clone());
-        let categories = col(|m| m.categories.clone());
-        let metadata: Vec<Option<String>> = rows.iter().map(|m| m.metadata.clone()).collect();
-        let content_types = col(|m| m.content_type.clone());
-        let encodings = col(|m| m.encoding.clone());
-        let num = |f: fn(&RawRecord) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
-        let sizes = num(|m| m.size);
-        let key_versions = num(|m| m.key_version);
-        let versions = num(|m| m.version);
-        let created = num(|m| m.created_at);
-        let updated = num(|m| m.updated_at);
-        let sealed: Vec<&[u8]> = rows.iter().map(|m| m.sealed.as_slice()).collect();
-        self.db
-            .block(tx.execute(
-                "INSERT INTO datapact_vault.records (id, tenant_id, product, data_kind, categories, metadata, content_type,
-                 encoding, size, key_version, sealed, version, created_at, updated_at)
-                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[],
-                 $8::TEXT[], $9::BIGINT[], $10::BIGINT[], $11::BYTEA[], $12::BIGINT[], $13::BIGINT[], $14::BIGINT[])",
-                &[
-                    &ids,
-                    &tenants,
-                    &products,
-                    &kinds,
-                    &categories,
-                    &metadata,
-                    &content_types,
-                    &encodings,
-                    &sizes,
-                    &key_versions,
-                    &sealed,
-                    &versions,
-                    &created,
-                    &updated,
-                ],
-            ))
-            .map_err(pg)?;
+        self.insert_records(&tx, rows)?;
         self.db.block(tx.commit()).map_err(pg)?;
         Ok(true)
     }
@@ -882,6 +891,54 @@ impl RegionStorage for PgRegion {
             "DELETE FROM datapact_vault.training_items WHERE tenant_id = $1 AND record_id = $2",
             &[&tenant, &record],
         )? as usize)
+    }
+
+    fn insert_messages(
+        &self,
+        tenant: &str,
+        key_version: u32,
+        rows: &[RawRecord],
+        msgs: &[RawMessage],
+    ) -> Result<bool, VaultError> {
+        let mut c = self.db.client()?;
+        let tx = self.db.block(c.transaction()).map_err(pg)?;
+        if !self.hold_key(&tx, tenant, key_version)? {
+            return Ok(false);
+        }
+        self.insert_records(&tx, rows)?;
+        self.db.block(mining_pg::insert(&*tx, tenant, msgs))?;
+        self.db.block(tx.commit()).map_err(pg)?;
+        Ok(true)
+    }
+
+    fn message(&self, tenant: &str, dataset: &str, key: &str) -> Result<Option<RawMessage>, VaultError> {
+        let c = self.db.client()?;
+        self.db.block(mining_pg::one(&**c, tenant, dataset, key))
+    }
+
+    fn messages(&self, tenant: &str, dataset: &str, q: &MessageQuery<'_>) -> Result<Vec<RawMessage>, VaultError> {
+        let c = self.db.client()?;
+        self.db.block(mining_pg::query(&**c, tenant, dataset, q))
+    }
+
+    fn change_messages(&self, tenant: &str, dataset: &str, changes: &[MessageChange]) -> Result<usize, VaultError> {
+        let mut c = self.db.client()?;
+        let tx = self.db.block(c.transaction()).map_err(pg)?;
+        let n = self.db.block(mining_pg::change(&*tx, tenant, dataset, changes))?;
+        self.db.block(tx.commit()).map_err(pg)?;
+        Ok(n)
+    }
+
+    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError> {
+        let mut c = self.db.client()?;
+        let tx = self.db.block(c.transaction()).map_err(pg)?;
+        self.db.block(mining_pg::remove_labels(&*tx, tenant, dataset, ids))?;
+        self.db.block(tx.commit()).map_err(pg)
+    }
+
+    fn message_counts(&self, tenant: &str, dataset: &str) -> Result<MessageCounts, VaultError> {
+        let c = self.db.client()?;
+        self.db.block(mining_pg::counts(&**c, tenant, dataset))
     }
 
     fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError> {

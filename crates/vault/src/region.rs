@@ -48,6 +48,93 @@ pub(crate) struct RawItem {
     pub sealed: Vec<u8>,
 }
 
+/// A message's row in a Communications Mining dataset's index: which record holds it, its
+/// place in upload order, its labels and the latest model's predictions. It holds no content
+/// (the record does) and goes with its record, whatever removes the record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct RawMessage {
+    pub seq: i64,
+    pub dataset: String,
+    pub key: String,
+    pub record_id: String,
+    pub kind: String,
+    pub labeled: bool,
+    /// Label ids as `,3,17,` (`,` when none).
+    pub labels: String,
+    pub labeled_by: Option<String>,
+    pub labeled_at: Option<i64>,
+    /// `id:probability` pairs joined by `,`.
+    pub pred: Option<String>,
+    pub pred_model: i64,
+    pub top: f64,
+    pub margin: f64,
+    pub disagree: f64,
+    pub review: i64,
+    pub shuffle: i64,
+    pub updated_at: i64,
+}
+
+/// Which index rows a query returns, in which order.
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery<'a> {
+    pub kind: Option<&'a str>,
+    pub labeled: Option<bool>,
+    /// Rows with this label id.
+    pub label: Option<u32>,
+    pub review: Option<i64>,
+    /// Rows predicted by this model version.
+    pub pred_model: Option<i64>,
+    pub max_top: Option<f64>,
+    pub min_disagree: Option<f64>,
+    pub after_seq: i64,
+    pub order: MessageOrder,
+    pub limit: usize,
+}
+
+/// Order of a message query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MessageOrder {
+    /// Upload order.
+    #[default]
+    Seq,
+    /// Smallest margin first.
+    Margin,
+    /// Lowest top probability first.
+    Top,
+    /// Stable random.
+    Shuffle,
+    /// Most disagreement first.
+    Disagree,
+}
+
+impl MessageOrder {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            MessageOrder::Seq => "seq",
+            MessageOrder::Margin => "margin, seq",
+            MessageOrder::Top => "top, seq",
+            MessageOrder::Shuffle => "shuffle, seq",
+            MessageOrder::Disagree => "disagree DESC, seq",
+        }
+    }
+}
+
+/// Changes to one index row; absent parts stay.
+#[derive(Debug, Clone, Default)]
+pub struct MessageChange {
+    pub key: String,
+    /// (labeled, labels, by, at).
+    pub labels: Option<(bool, String, Option<String>, i64)>,
+    /// (pred, model, top, margin).
+    pub pred: Option<(String, i64, f64, f64)>,
+    pub disagree: Option<f64>,
+    pub review: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// Counts of one dataset's index: (design-time, run-time, labeled, pending review).
+pub type MessageCounts = (u64, u64, u64, u64);
+
 /// Re-seals one training item (its dataset, the stored row) under the active key.
 pub(crate) type ItemReseal<'a> = dyn FnMut(&str, &RawItem) -> Result<Vec<u8>, VaultError> + 'a;
 
@@ -214,6 +301,27 @@ pub(crate) trait RegionStorage: Send + Sync {
     fn item_key_versions(&self, dataset: &str, tenant: &str) -> Result<Vec<u32>, VaultError>;
     /// Removes every item made from `tenant`'s `record`, in every dataset; how many went.
     fn remove_record_items(&self, tenant: &str, record: &str) -> Result<usize, VaultError>;
+
+    // Communications Mining's message index (rows go with their records: a foreign key).
+    /// Inserts records and their index rows in one transaction (false: the key was destroyed
+    /// meanwhile, as `insert`).
+    fn insert_messages(
+        &self,
+        tenant: &str,
+        key_version: u32,
+        rows: &[RawRecord],
+        msgs: &[RawMessage],
+    ) -> Result<bool, VaultError>;
+    /// One dataset's index row for `key`.
+    fn message(&self, tenant: &str, dataset: &str, key: &str) -> Result<Option<RawMessage>, VaultError>;
+    /// Index rows of one dataset.
+    fn messages(&self, tenant: &str, dataset: &str, q: &MessageQuery<'_>) -> Result<Vec<RawMessage>, VaultError>;
+    /// Applies changes to index rows, in one transaction; answers how many rows existed.
+    fn change_messages(&self, tenant: &str, dataset: &str, changes: &[MessageChange]) -> Result<usize, VaultError>;
+    /// Removes label ids from every row of a dataset (the labels left the taxonomy).
+    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError>;
+    /// Counts of a dataset's rows.
+    fn message_counts(&self, tenant: &str, dataset: &str) -> Result<MessageCounts, VaultError>;
 }
 
 /// What a rewrite did.

@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::mining_sqlite;
 use crate::region::{
-    KeySelection, LiveKey, RawItem, RawRecord, RecordFilter, RegionStorage, UpdateOutcome, WrappedKey,
+    KeySelection, LiveKey, MessageChange, MessageCounts, MessageQuery, RawItem, RawMessage, RawRecord, RecordFilter,
+    RegionStorage, UpdateOutcome, WrappedKey,
 };
 
 use crate::VaultError;
@@ -51,6 +53,7 @@ CREATE TABLE training_items (
 CREATE INDEX training_items_by_record ON training_items(tenant_id, record_id);
 CREATE INDEX training_items_by_key ON training_items(tenant_id, key_version);
 "#,
+    crate::mining_sqlite::SCHEMA,
 ];
 
 const KEYS_SCHEMA: &[&str] = &[
@@ -98,6 +101,8 @@ fn open_conn(path: &Path) -> Result<Connection, VaultError> {
     // Overwrite deleted content with zeros so removed rows and replaced ciphertext do not
     // linger in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // Communications Mining's index rows go with their records (`ON DELETE CASCADE`).
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
 }
@@ -234,6 +239,33 @@ fn collect(
 ) -> Result<Vec<RawRecord>, VaultError> {
     let rows = stmt.query_map(args, |r| raw(r, content))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn insert_records(tx: &rusqlite::Transaction<'_>, rows: &[RawRecord]) -> Result<(), VaultError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO records (id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size,
+         key_version, sealed, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    for m in rows {
+        stmt.execute(params![
+            m.id,
+            m.tenant,
+            m.product,
+            m.data_kind,
+            m.categories,
+            m.metadata,
+            m.content_type,
+            m.encoding,
+            m.size,
+            m.key_version,
+            m.sealed,
+            m.version,
+            m.created_at,
+            m.updated_at,
+        ])?;
+    }
+    Ok(())
 }
 
 fn write_row(tx: &rusqlite::Transaction<'_>, m: &RawRecord) -> Result<(), VaultError> {
@@ -378,31 +410,7 @@ impl RegionStorage for SqliteRegion {
         // this runs: the version is live.
         self.data.write(|c| {
             let tx = c.transaction()?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO records (id, tenant_id, product, data_kind, categories, metadata, content_type, encoding, size,
-                     key_version, sealed, version, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                )?;
-                for m in rows {
-                    stmt.execute(params![
-                        m.id,
-                        m.tenant,
-                        m.product,
-                        m.data_kind,
-                        m.categories,
-                        m.metadata,
-                        m.content_type,
-                        m.encoding,
-                        m.size,
-                        m.key_version,
-                        m.sealed,
-                        m.version,
-                        m.created_at,
-                        m.updated_at,
-                    ])?;
-                }
-            }
+            insert_records(&tx, rows)?;
             tx.commit()?;
             Ok(true)
         })
@@ -780,6 +788,43 @@ impl RegionStorage for SqliteRegion {
                 params![tenant, record],
             )?)
         })
+    }
+
+    fn insert_messages(
+        &self,
+        tenant: &str,
+        _key_version: u32,
+        rows: &[RawRecord],
+        msgs: &[RawMessage],
+    ) -> Result<bool, VaultError> {
+        self.data.write(|c| {
+            let tx = c.transaction()?;
+            insert_records(&tx, rows)?;
+            mining_sqlite::insert(&tx, tenant, msgs)?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn message(&self, tenant: &str, dataset: &str, key: &str) -> Result<Option<RawMessage>, VaultError> {
+        self.data.read(|c| mining_sqlite::one(c, tenant, dataset, key))
+    }
+
+    fn messages(&self, tenant: &str, dataset: &str, q: &MessageQuery<'_>) -> Result<Vec<RawMessage>, VaultError> {
+        self.data.read(|c| mining_sqlite::query(c, tenant, dataset, q))
+    }
+
+    fn change_messages(&self, tenant: &str, dataset: &str, changes: &[MessageChange]) -> Result<usize, VaultError> {
+        self.data.write(|c| mining_sqlite::change(c, tenant, dataset, changes))
+    }
+
+    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError> {
+        self.data
+            .write(|c| mining_sqlite::remove_labels(c, tenant, dataset, ids))
+    }
+
+    fn message_counts(&self, tenant: &str, dataset: &str) -> Result<MessageCounts, VaultError> {
+        self.data.read(|c| mining_sqlite::counts(c, tenant, dataset))
     }
 
     fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError> {

@@ -1,0 +1,247 @@
+//! The message index of Communications Mining datasets in a region's PostgreSQL database.
+
+use tokio_postgres::GenericClient;
+
+use crate::VaultError;
+use crate::pg::pg;
+use crate::region::{MessageChange, MessageCounts, MessageQuery, RawMessage};
+
+/// The index's schema (a foreign key ties each row to its record, so every path that
+/// removes a record removes its row).
+pub(crate) const SCHEMA: &str = r#"
+CREATE TABLE datapact_vault.mining_messages (
+    seq BIGSERIAL PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    msg_key TEXT NOT NULL,
+    record_id TEXT NOT NULL REFERENCES datapact_vault.records(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    labeled BOOLEAN NOT NULL DEFAULT false,
+    labels TEXT NOT NULL DEFAULT ',',
+    labeled_by TEXT,
+    labeled_at BIGINT,
+    pred TEXT,
+    pred_model BIGINT NOT NULL DEFAULT 0,
+    top DOUBLE PRECISION NOT NULL DEFAULT 0,
+    margin DOUBLE PRECISION NOT NULL DEFAULT 1,
+    disagree DOUBLE PRECISION NOT NULL DEFAULT 0,
+    review BIGINT NOT NULL DEFAULT 0,
+    shuffle BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (tenant_id, dataset_id, msg_key)
+);
+CREATE INDEX mining_messages_by_record ON datapact_vault.mining_messages (record_id);
+CREATE INDEX mining_messages_by_kind ON datapact_vault.mining_messages (tenant_id, dataset_id, kind, labeled, seq);
+"#;
+
+const COLS: &str = "seq, dataset_id, msg_key, record_id, kind, labeled, labels, labeled_by, labeled_at, pred, pred_model, \
+                    top, margin, disagree, review, shuffle, updated_at";
+
+fn row(r: &tokio_postgres::Row) -> RawMessage {
+    RawMessage {
+        seq: r.get(0),
+        dataset: r.get(1),
+        key: r.get(2),
+        record_id: r.get(3),
+        kind: r.get(4),
+        labeled: r.get(5),
+        labels: r.get(6),
+        labeled_by: r.get(7),
+        labeled_at: r.get(8),
+        pred: r.get(9),
+        pred_model: r.get(10),
+        top: r.get(11),
+        margin: r.get(12),
+        disagree: r.get(13),
+        review: r.get(14),
+        shuffle: r.get(15),
+        updated_at: r.get(16),
+    }
+}
+
+/// Inserts index rows inside the caller's transaction, after their records. Uploads to one
+/// dataset are serialized (a transaction-scoped advisory lock), so sequence numbers commit in
+/// order and a stream reading after a cursor never skips a row that commits later.
+pub(crate) async fn insert(tx: &impl GenericClient, tenant: &str, msgs: &[RawMessage]) -> Result<(), VaultError> {
+    let Some(first) = msgs.first() else {
+        return Ok(());
+    };
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+        &[&format!("mining\u{1f}{tenant}\u{1f}{}", first.dataset)],
+    )
+    .await
+    .map_err(pg)?;
+    let stmt = tx
+        .prepare(
+            "INSERT INTO datapact_vault.mining_messages (tenant_id, dataset_id, msg_key, record_id, kind, labeled, labels,
+             labeled_by, labeled_at, shuffle, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .await
+        .map_err(pg)?;
+    for m in msgs {
+        tx.execute(
+            &stmt,
+            &[
+                &tenant,
+                &m.dataset,
+                &m.key,
+                &m.record_id,
+                &m.kind,
+                &m.labeled,
+                &m.labels,
+                &m.labeled_by,
+                &m.labeled_at,
+                &m.shuffle,
+                &m.updated_at,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn one(
+    c: &impl GenericClient,
+    tenant: &str,
+    dataset: &str,
+    key: &str,
+) -> Result<Option<RawMessage>, VaultError> {
+    let r = c
+        .query_opt(
+            &format!(
+                "SELECT {COLS} FROM datapact_vault.mining_messages WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3"
+            ),
+            &[&tenant, &dataset, &key],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(r.as_ref().map(row))
+}
+
+pub(crate) async fn query(
+    c: &impl GenericClient,
+    tenant: &str,
+    dataset: &str,
+    q: &MessageQuery<'_>,
+) -> Result<Vec<RawMessage>, VaultError> {
+    let label = q.label.map(|l| format!("%,{l},%"));
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLS} FROM datapact_vault.mining_messages WHERE tenant_id = $1 AND dataset_id = $2 AND seq > $3
+                 AND ($4::TEXT IS NULL OR kind = $4) AND ($5::BOOLEAN IS NULL OR labeled = $5)
+                 AND ($6::TEXT IS NULL OR labels LIKE $6) AND ($7::BIGINT IS NULL OR review = $7)
+                 AND ($8::BIGINT IS NULL OR pred_model = $8) AND ($9::DOUBLE PRECISION IS NULL OR top < $9)
+                 AND ($10::DOUBLE PRECISION IS NULL OR disagree > $10)
+                 ORDER BY {} LIMIT $11",
+                q.order.sql()
+            ),
+            &[
+                &tenant,
+                &dataset,
+                &q.after_seq,
+                &q.kind,
+                &q.labeled,
+                &label,
+                &q.review,
+                &q.pred_model,
+                &q.max_top,
+                &q.min_disagree,
+                &(q.limit as i64),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows.iter().map(row).collect())
+}
+
+pub(crate) async fn change(
+    tx: &impl GenericClient,
+    tenant: &str,
+    dataset: &str,
+    changes: &[MessageChange],
+) -> Result<usize, VaultError> {
+    let mut found = 0;
+    for ch in changes {
+        let mut n = 0;
+        if let Some((labeled, labels, by, at)) = &ch.labels {
+            n = n.max(
+                tx.execute(
+                    "UPDATE datapact_vault.mining_messages SET labeled = $4, labels = $5, labeled_by = $6, labeled_at = $7,
+                     updated_at = $8 WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3",
+                    &[&tenant, &dataset, &ch.key, labeled, labels, by, at, &ch.updated_at],
+                )
+                .await
+                .map_err(pg)?,
+            );
+        }
+        if let Some((pred, model, top, margin)) = &ch.pred {
+            n = n.max(
+                tx.execute(
+                    "UPDATE datapact_vault.mining_messages SET pred = $4, pred_model = $5, top = $6, margin = $7
+                     WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3",
+                    &[&tenant, &dataset, &ch.key, pred, model, top, margin],
+                )
+                .await
+                .map_err(pg)?,
+            );
+        }
+        if let Some(d) = ch.disagree {
+            n = n.max(
+                tx.execute(
+                    "UPDATE datapact_vault.mining_messages SET disagree = $4 WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3",
+                    &[&tenant, &dataset, &ch.key, &d],
+                )
+                .await
+                .map_err(pg)?,
+            );
+        }
+        if let Some(r) = ch.review {
+            n = n.max(
+                tx.execute(
+                    "UPDATE datapact_vault.mining_messages SET review = $4 WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3",
+                    &[&tenant, &dataset, &ch.key, &r],
+                )
+                .await
+                .map_err(pg)?,
+            );
+        }
+        found += n as usize;
+    }
+    Ok(found)
+}
+
+pub(crate) async fn remove_labels(
+    tx: &impl GenericClient,
+    tenant: &str,
+    dataset: &str,
+    ids: &[u32],
+) -> Result<(), VaultError> {
+    for id in ids {
+        let needle = format!(",{id},");
+        tx.execute(
+            "UPDATE datapact_vault.mining_messages SET labels = REPLACE(labels, $3, ',') WHERE tenant_id = $1
+             AND dataset_id = $2 AND labels LIKE $4",
+            &[&tenant, &dataset, &needle, &format!("%{needle}%")],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn counts(c: &impl GenericClient, tenant: &str, dataset: &str) -> Result<MessageCounts, VaultError> {
+    let r = c
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE kind = 'design_time'), COUNT(*) FILTER (WHERE kind = 'run_time'),
+             COUNT(*) FILTER (WHERE labeled), COUNT(*) FILTER (WHERE review = 1)
+             FROM datapact_vault.mining_messages WHERE tenant_id = $1 AND dataset_id = $2",
+            &[&tenant, &dataset],
+        )
+        .await
+        .map_err(pg)?;
+    let n = |i: usize| r.get::<_, i64>(i) as u64;
+    Ok((n(0), n(1), n(2), n(3)))
+}
