@@ -132,11 +132,23 @@ pub enum Action {
     ModelRegister,
     /// Training datasets, models, their debt or an organization's training usage were read.
     TrainingRead,
+    /// A Communications Mining dataset was created.
+    MiningDatasetCreate,
+    /// A Communications Mining dataset's labels or streams changed.
+    MiningDatasetChange,
+    /// Messages' labels were set (by a person labeling, or a review).
+    MiningLabel,
+    /// A dataset's model was trained on its labeled design-time messages.
+    MiningTrain,
+    /// A dataset's model predicted labels of texts.
+    MiningPredict,
+    /// An automation read a stream's messages with their predictions, or moved its cursor.
+    MiningStream,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 44] = [
         Action::Decision,
         Action::Availability,
         Action::ContentRead,
@@ -175,6 +187,12 @@ impl Action {
         Action::TrainingDataUsed,
         Action::ModelRegister,
         Action::TrainingRead,
+        Action::MiningDatasetCreate,
+        Action::MiningDatasetChange,
+        Action::MiningLabel,
+        Action::MiningTrain,
+        Action::MiningPredict,
+        Action::MiningStream,
     ];
 
     /// The wire name (`"content_read"`), as serde writes it.
@@ -218,6 +236,12 @@ impl Action {
             Action::TrainingDataUsed => "training_data_used",
             Action::ModelRegister => "model_register",
             Action::TrainingRead => "training_read",
+            Action::MiningDatasetCreate => "mining_dataset_create",
+            Action::MiningDatasetChange => "mining_dataset_change",
+            Action::MiningLabel => "mining_label",
+            Action::MiningTrain => "mining_train",
+            Action::MiningPredict => "mining_predict",
+            Action::MiningStream => "mining_stream",
         }
     }
 }

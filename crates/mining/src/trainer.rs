@@ -57,14 +57,20 @@ pub fn train(
     let in_use = labels_in_use(msgs);
     // Rows: the taxonomy's labels that have messages, parents before children.
     let rows: Vec<&crate::taxonomy::Label> = tax.labels().iter().filter(|l| in_use.contains_key(&l.id)).collect();
-    if rows.len() < 2 {
-        let used: Vec<String> = rows.iter().map(|l| l.name.clone()).collect();
-        return Err(MiningError::TooFewLabels(if used.is_empty() {
+    // Labels in use that are no other one's ancestor: a parent that only comes with its one
+    // child tells the model nothing.
+    let deepest: Vec<&str> = rows
+        .iter()
+        .filter(|l| !rows.iter().any(|o| o.name.starts_with(&format!("{}{SEP}", l.name))))
+        .map(|l| l.name.as_str())
+        .collect();
+    if deepest.len() < 2 {
+        return Err(MiningError::TooFewLabels(if deepest.is_empty() {
             "no label is in use: label messages with at least two different labels".to_string()
         } else {
             format!(
-                "only {} is in use: label messages with at least one more label",
-                used.join(", ")
+                "only {} is in use (with its parents): label messages with at least one more label",
+                deepest.join(", ")
             )
         }));
     }
@@ -177,5 +183,29 @@ mod tests {
         let m: Vec<Labeled> = msgs(&tax).into_iter().filter(|x| x.text.contains("money")).collect();
         let e = train(&tax, &m, &[], None, &TrainConfig::default()).unwrap_err();
         assert!(e.to_string().contains("only refund is in use"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod parent_tests {
+    use super::*;
+
+    #[test]
+    fn a_child_and_its_parent_are_one_label() {
+        let tax = Taxonomy::new(&["Billing > Refund".to_string(), "Login".to_string()]).unwrap();
+        let m = vec![
+            Labeled {
+                key: b"a".to_vec(),
+                text: "refund".into(),
+                labels: tax.resolve(&["Billing > Refund".to_string()]).unwrap(),
+            },
+            Labeled {
+                key: b"b".to_vec(),
+                text: "hello".into(),
+                labels: Default::default(),
+            },
+        ];
+        let e = train(&tax, &m, &[], None, &TrainConfig::default()).unwrap_err();
+        assert!(e.to_string().contains("only Billing > Refund is in use"), "{e}");
     }
 }

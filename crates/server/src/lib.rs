@@ -13,6 +13,7 @@ pub mod guard;
 pub mod lifecycle;
 pub mod metrics;
 pub mod migrate;
+pub mod mining;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -220,7 +221,7 @@ pub async fn serve(
     server: Server,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let usage = routes::usage::router(server.clone());
+    let usage = routes::usage::router(server.clone()).merge(routes::mining_model::router(server.clone()));
     let Server { app: state, gateway } = server;
     let worker = tokio::spawn(lifecycle::run(Arc::clone(&state)));
     let flusher = tokio::spawn(datapact_gateway::flusher(Arc::downgrade(&gateway)));

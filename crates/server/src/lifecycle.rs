@@ -221,6 +221,8 @@ async fn complete_purge(
             v.certify_purge(t, org, &id, &cert_id, &reason, count, training, now())
         })
         .await?;
+        // Its Communications Mining datasets went with its keys; their documents go too.
+        crate::mining::tenant_gone(state, tenant.id).await?;
         let destroyed = by
             .retag(Action::KeyDestroy)
             .tenant(tenant)

@@ -8,7 +8,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms, training, usage};
+use crate::routes::{
+    audit, data, decisions, keys, meta, mining, mining_model, orgs, records, tenants, terms, training, usage,
+};
 
 struct BearerAuth;
 
@@ -86,6 +88,11 @@ impl Modify for BearerAuth {
         usage::usage,
         training::create_dataset, training::list_datasets, training::get_dataset, training::export_dataset,
         training::register_model, training::get_model, training::debt, training::org_usage,
+        mining::create_dataset, mining::list_datasets, mining::get_dataset, mining::put_labels,
+        mining::upload, mining::list_messages, mining::get_message, mining::put_message_labels, mining::delete_message,
+        mining_model::train, mining_model::predict, mining_model::validation, mining_model::queue,
+        mining_model::create_stream, mining_model::list_streams, mining_model::fetch, mining_model::advance,
+        mining_model::review_queue, mining_model::review, mining_model::summarize, mining_model::describe_label,
     ),
     components(schemas(crate::problem::Problem)),
     modifiers(&BearerAuth, &Conventions)

@@ -121,6 +121,8 @@ pub struct AppState {
     lock: std::sync::Mutex<Option<std::fs::File>>,
     /// This process's name in leases, `/readyz` and metrics.
     pub node: String,
+    /// Communications Mining's models in memory.
+    pub mining: crate::mining::Models,
     /// This node's place in a deployment of several (PostgreSQL); `None` on SQLite.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
@@ -175,6 +177,7 @@ impl AppState {
             writes: tokio::sync::Mutex::new(()),
             lock: std::sync::Mutex::new(None),
             node: crate::cluster::node_name(),
+            mining: Default::default(),
             cluster: None,
         })
     }

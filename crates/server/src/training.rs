@@ -34,7 +34,7 @@ pub const DATASET: &str = "dataset";
 pub const MODEL: &str = "model";
 
 /// The PII engine a build minimizes with (the built-in recognizers).
-static ANALYZER: LazyLock<datapact_pii::Analyzer> = LazyLock::new(datapact_pii::Analyzer::new);
+pub(crate) static ANALYZER: LazyLock<datapact_pii::Analyzer> = LazyLock::new(datapact_pii::Analyzer::new);
 
 /// Items sealed and written per statement.
 const WRITE_BATCH: usize = 512;
@@ -710,7 +710,12 @@ pub async fn tenant_purged(st: &AppState, tenant: &Tenant) -> Result<Vec<Downstr
                 kind: "model".into(),
                 id: m.id.clone(),
                 name: format!("{}@{}", m.name, m.version),
-                state: "owes_retraining".into(),
+                // A customer's own model is sealed under its keys: it went with them.
+                state: if m.purpose == datapact_training::TrainingPurpose::CustomerModel {
+                    "shredded".into()
+                } else {
+                    "owes_retraining".into()
+                },
                 records,
             });
         }

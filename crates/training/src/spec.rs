@@ -15,6 +15,10 @@ pub enum TrainingPurpose {
     VendorTraining,
     /// A customer fine-tuning a third-party model with its own data.
     ThirdPartyFinetune,
+    /// A model trained for one customer on its own data by the product it uses (a
+    /// Communications Mining dataset's model): providing the service. Such datasets are
+    /// recorded by their product when it trains, never asked for over the API.
+    CustomerModel,
 }
 
 impl TrainingPurpose {
@@ -23,6 +27,7 @@ impl TrainingPurpose {
         match self {
             TrainingPurpose::VendorTraining => Purpose::VendorTraining,
             TrainingPurpose::ThirdPartyFinetune => Purpose::ThirdPartyFinetune,
+            TrainingPurpose::CustomerModel => Purpose::Service,
         }
     }
 }
@@ -168,6 +173,13 @@ impl DatasetSpec {
             )
         })?;
         match self.purpose {
+            TrainingPurpose::CustomerModel => {
+                return Err(fail(
+                    "purpose",
+                    "invalid_value",
+                    "customer_model datasets are recorded by the product that trains a customer's model; ask for vendor_training or third_party_finetune",
+                ));
+            }
             TrainingPurpose::VendorTraining if !product.train_vendor_models => {
                 return Err(fail(
                     "purpose",
@@ -194,6 +206,7 @@ impl DatasetSpec {
         let data_kinds: Vec<DataKind> = match (&self.data_kinds, self.purpose) {
             (None, TrainingPurpose::VendorTraining) => product.training_data_kinds.clone(),
             (None, TrainingPurpose::ThirdPartyFinetune) => DataKind::ALL.to_vec(),
+            (None, TrainingPurpose::CustomerModel) => vec![DataKind::DesignTime],
             (Some(kinds), _) => {
                 let unique: BTreeSet<&str> = kinds.iter().map(|k| k.as_str()).collect();
                 if unique.is_empty() {
@@ -220,7 +233,8 @@ impl DatasetSpec {
         }
         match (&self.tenants, self.purpose) {
             (Some(t), TrainingPurpose::ThirdPartyFinetune) if t.len() == 1 => {}
-            (_, TrainingPurpose::ThirdPartyFinetune) => {
+            (Some(t), TrainingPurpose::CustomerModel) if t.len() == 1 => {}
+            (_, TrainingPurpose::ThirdPartyFinetune | TrainingPurpose::CustomerModel) => {
                 return Err(fail(
                     "tenants",
                     "one_tenant_required",

@@ -19,12 +19,20 @@ pub mod data;
 pub mod decisions;
 pub mod keys;
 pub mod meta;
+pub mod mining;
+pub mod mining_model;
 pub mod orgs;
 pub mod records;
 pub mod tenants;
 pub mod terms;
 pub mod training;
 pub mod usage;
+
+/// The body limit of message uploads and predictions: 1,000 messages of up to 64 KiB with
+/// their fields, as JSON.
+fn mining_upload_limit() -> usize {
+    crate::mining::MAX_BATCH * (crate::mining::MAX_TEXT_BYTES + 16 * 1024) / 4 + 8 * 1024 * 1024
+}
 
 /// The whole API: these routes, and `gateway`'s (the AI trust layer's, with its own state).
 pub fn router(state: Arc<AppState>, gateway: Router) -> Router {
@@ -100,6 +108,50 @@ pub fn router(state: Arc<AppState>, gateway: Router) -> Router {
         .route("/v1/training/models/{id}", get(training::get_model))
         .route("/v1/training/debt", get(training::debt))
         .route("/v1/orgs/{org}/training-usage", get(training::org_usage))
+        .route(
+            "/v1/mining/datasets",
+            post(mining::create_dataset).get(mining::list_datasets),
+        )
+        .route("/v1/mining/datasets/{id}", get(mining::get_dataset))
+        .route(
+            "/v1/mining/datasets/{id}/labels",
+            axum::routing::put(mining::put_labels),
+        )
+        .route(
+            "/v1/mining/datasets/{id}/messages",
+            post(mining::upload)
+                .get(mining::list_messages)
+                .layer(DefaultBodyLimit::max(mining_upload_limit())),
+        )
+        .route(
+            "/v1/mining/datasets/{id}/messages/{msg}",
+            get(mining::get_message).delete(mining::delete_message),
+        )
+        .route(
+            "/v1/mining/datasets/{id}/messages/{msg}/labels",
+            axum::routing::put(mining::put_message_labels),
+        )
+        .route("/v1/mining/datasets/{id}/train", post(mining_model::train))
+        .route(
+            "/v1/mining/datasets/{id}/predict",
+            post(mining_model::predict).layer(DefaultBodyLimit::max(mining_upload_limit())),
+        )
+        .route("/v1/mining/datasets/{id}/validation", get(mining_model::validation))
+        .route("/v1/mining/datasets/{id}/queues/{name}", get(mining_model::queue))
+        .route(
+            "/v1/mining/datasets/{id}/streams",
+            post(mining_model::create_stream).get(mining_model::list_streams),
+        )
+        .route(
+            "/v1/mining/datasets/{id}/streams/{stream}/fetch",
+            get(mining_model::fetch),
+        )
+        .route(
+            "/v1/mining/datasets/{id}/streams/{stream}/advance",
+            post(mining_model::advance),
+        )
+        .route("/v1/mining/datasets/{id}/review", get(mining_model::review_queue))
+        .route("/v1/mining/datasets/{id}/review/{msg}", post(mining_model::review))
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/audit/checkpoints", get(audit::checkpoints))
         .route("/v1/audit/proofs/inclusion", get(audit::inclusion))

@@ -76,7 +76,7 @@ fn own_product(c: &ApiKey, product: &str, id: &str) -> Result<(), ApiError> {
 
 /// Asks the decision point. A denial is logged as `denied` for `ev` with every reason and
 /// answered 403; an allowance is returned for the caller to log with the operation.
-async fn require_purpose(
+pub(crate) async fn require_purpose(
     st: &AppState,
     ev: &Ev,
     tenant: &Tenant,

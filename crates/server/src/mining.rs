@@ -1,0 +1,800 @@
+//! Communications Mining, the reference AI product, as a client of datapact's core.
+//!
+//! A dataset (its taxonomy, streams and model history) is a document in the store; each
+//! message is a vault record of product `communications-mining` in its tenant's region, with
+//! a row in the vault's message index (labels, predictions, upload order). A dataset's model
+//! is trained in process on its labeled design-time messages only, sealed as items under the
+//! tenant's data keys (so a purge shreds it with the data), and recorded in the
+//! training-data ledger as a `customer_model` dataset (one item per message it learned from)
+//! and a model with that lineage: deleting a message puts every model version trained on it
+//! in unlearning debt. Every use is a purpose decision and an audit entry, made by the routes
+//! in `routes::mining`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use datapact_audit::{Action, Label, Resource};
+use datapact_governance::{ApiKey, DataKind, OrgId, RecordId, Tenant, TenantId};
+use datapact_mining::classifier::{Model, TrainConfig};
+use datapact_mining::taxonomy::Taxonomy;
+use datapact_mining::trainer::{Labeled, MAX_TRAIN_MESSAGES};
+use datapact_mining::validation::Validation;
+use datapact_pii::{Operator, Options, Pseudonymizer, anonymize};
+use datapact_training::{Dataset, DatasetSpec, DatasetStatus, Model as LedgerModel, ShardLine, TrainingPurpose};
+use datapact_vault::{Content, MessageQuery, StoredPrediction, TenantRef, Vault, VaultError, prediction_change};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::audit::Ev;
+use crate::blocking::{on_blocking_pool, vault_error};
+use crate::problem::ApiError;
+use crate::state::{AppState, now};
+
+/// The catalog product.
+pub const PRODUCT: &str = "communications-mining";
+/// Store document kinds.
+const DOC_DATASET: &str = "mining_dataset";
+const DOC_STREAM: &str = "mining_stream";
+/// Longest message text (and subject), in bytes.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Most messages per upload, texts per prediction.
+pub const MAX_BATCH: usize = 1_000;
+/// Labels listed in a prediction: at or above this probability.
+pub const MIN_PROBABILITY: f32 = 0.05;
+/// A model is stored in items of this size.
+const MODEL_CHUNK: usize = 1 << 20;
+/// Model versions kept readable (older ones are dropped; their lineage stays).
+const KEEP_MODEL_VERSIONS: usize = 3;
+/// Most design-time messages given predictions after a training (the newest).
+const PREDICT_AFTER_TRAINING: usize = 200_000;
+/// Messages sampled for the rating's coverage.
+const COVERAGE_SAMPLE: usize = 2_000;
+/// Models kept in memory.
+const CACHED_MODELS: usize = 16;
+
+/// A dataset's trained model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// 1, 2, ...
+    pub version: u32,
+    /// When it was trained.
+    #[serde(with = "time::serde::rfc3339")]
+    pub trained_at: OffsetDateTime,
+    /// The vault items holding it.
+    pub shard: String,
+    /// Its size, serialized.
+    pub bytes: u64,
+    /// Messages it learned from (all labeled ones, the held-out ones included).
+    pub messages: usize,
+    /// How good it is.
+    pub validation: Validation,
+    /// Its training set in the training-data ledger.
+    pub ledger_dataset: String,
+    /// Itself in the ledger.
+    pub ledger_model: String,
+}
+
+/// A Communications Mining dataset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MiningDataset {
+    /// `mds_…`.
+    pub id: String,
+    /// Whose messages.
+    pub tenant: TenantId,
+    /// Its organization.
+    pub org: OrgId,
+    /// A name for people.
+    pub name: String,
+    /// Whether generative AI features may send its messages to a third-party LLM.
+    pub ai_features: bool,
+    /// Its labels.
+    pub taxonomy: Taxonomy,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The model that serves, if one was trained.
+    pub model: Option<ModelInfo>,
+    /// Earlier versions still readable (newest first), for `KEEP_MODEL_VERSIONS`.
+    #[serde(default)]
+    pub history: Vec<ModelInfo>,
+    /// The next version's number.
+    pub next_version: u32,
+}
+
+/// A stream: an automation's place in a dataset's run-time messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stream {
+    /// The dataset.
+    pub dataset: String,
+    /// Its name.
+    pub name: String,
+    /// Label id → threshold.
+    pub thresholds: BTreeMap<u32, f32>,
+    /// The last message committed (its sequence number; 0: none).
+    pub cursor: u64,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A message as stored in its record (the customer's content).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MessageBody {
+    /// The customer's id.
+    pub id: String,
+    /// The body.
+    pub text: String,
+    /// Subject line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<String>,
+    /// When it was sent (as given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+    /// Thread (conversation) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+}
+
+impl MessageBody {
+    /// What the model reads: subject and body.
+    pub fn model_text(&self) -> String {
+        match &self.subject {
+            Some(s) if !s.is_empty() => format!("{s}\n{}", self.text),
+            _ => self.text.clone(),
+        }
+    }
+
+    /// The message with personal data replaced by typed placeholders (`<PERSON_1>`,
+    /// `<EMAIL_ADDRESS_1>`), the same value with the same placeholder across its fields.
+    pub fn masked(&self) -> MessageBody {
+        let mut p = Pseudonymizer::new();
+        let mut mask = |t: &str| -> String {
+            let spans = crate::training::ANALYZER.analyze(t, &Options::default());
+            anonymize(t, &spans, &Operator::Pseudonymize, &mut p).unwrap_or_else(|_| "<REDACTED>".to_string())
+        };
+        MessageBody {
+            id: self.id.clone(),
+            text: mask(&self.text),
+            subject: self.subject.as_deref().map(&mut mask),
+            from: self.from.as_deref().map(&mut mask),
+            to: self.to.iter().map(|t| mask(t)).collect(),
+            sent_at: self.sent_at.clone(),
+            thread: self.thread.clone(),
+        }
+    }
+}
+
+/// A model in memory: (dataset, version) and the model.
+type Cached = ((String, u32), Arc<Model>);
+
+/// Models in memory, by dataset and version, and the datasets being trained.
+#[derive(Default)]
+pub struct Models {
+    cache: Mutex<Vec<Cached>>,
+    training: Arc<Mutex<BTreeSet<String>>>,
+}
+
+/// A dataset's training under way on this node; dropped, it is over.
+pub struct Training {
+    set: Arc<Mutex<BTreeSet<String>>>,
+    dataset: String,
+}
+
+impl Drop for Training {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.set.lock() {
+            s.remove(&self.dataset);
+        }
+    }
+}
+
+impl Models {
+    /// Marks a dataset as being trained; `None` when it already is.
+    pub fn begin_training(&self, dataset: &str) -> Option<Training> {
+        let mut s = self.training.lock().ok()?;
+        if !s.insert(dataset.to_string()) {
+            return None;
+        }
+        Some(Training {
+            set: self.training.clone(),
+            dataset: dataset.to_string(),
+        })
+    }
+
+    fn get(&self, dataset: &str, version: u32) -> Option<Arc<Model>> {
+        let c = self.cache.lock().ok()?;
+        c.iter()
+            .find(|(k, _)| k.0 == dataset && k.1 == version)
+            .map(|(_, m)| m.clone())
+    }
+
+    fn put(&self, dataset: &str, version: u32, m: Arc<Model>) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.retain(|(k, _)| k.0 != dataset);
+            c.push(((dataset.to_string(), version), m));
+            let over = c.len().saturating_sub(CACHED_MODELS);
+            c.drain(..over);
+        }
+    }
+
+    /// Forgets a dataset's models (it was purged or deleted).
+    pub fn forget(&self, dataset: &str) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.retain(|(k, _)| k.0 != dataset);
+        }
+    }
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("stored {what} cannot be read: {e}"))
+}
+
+/// A dataset, if it exists.
+pub async fn load(st: &AppState, id: &str) -> Result<Option<MiningDataset>, ApiError> {
+    match st
+        .store
+        .training_doc(DOC_DATASET, id)
+        .await
+        .map_err(ApiError::storage)?
+    {
+        Some(doc) => serde_json::from_str(&doc).map(Some).map_err(|e| corrupt("dataset", e)),
+        None => Ok(None),
+    }
+}
+
+/// Stores a dataset.
+pub async fn save(st: &AppState, d: &MiningDataset) -> Result<(), ApiError> {
+    let doc = serde_json::to_string(d).map_err(ApiError::internal)?;
+    st.store
+        .put_training_doc(DOC_DATASET, &d.id, "active", &doc)
+        .await
+        .map_err(ApiError::storage)
+}
+
+/// Every dataset.
+pub async fn all(st: &AppState) -> Result<Vec<MiningDataset>, ApiError> {
+    let docs = st
+        .store
+        .training_docs(DOC_DATASET, Some("active"))
+        .await
+        .map_err(ApiError::storage)?;
+    docs.iter()
+        .map(|d| serde_json::from_str(d).map_err(|e| corrupt("dataset", e)))
+        .collect()
+}
+
+fn stream_id(dataset: &str, name: &str) -> String {
+    format!("{dataset}/{name}")
+}
+
+/// A dataset's stream, if it exists.
+pub async fn load_stream(st: &AppState, dataset: &str, name: &str) -> Result<Option<Stream>, ApiError> {
+    match st
+        .store
+        .training_doc(DOC_STREAM, &stream_id(dataset, name))
+        .await
+        .map_err(ApiError::storage)?
+    {
+        Some(doc) => serde_json::from_str(&doc).map(Some).map_err(|e| corrupt("stream", e)),
+        None => Ok(None),
+    }
+}
+
+/// Stores a stream.
+pub async fn save_stream(st: &AppState, s: &Stream) -> Result<(), ApiError> {
+    let doc = serde_json::to_string(s).map_err(ApiError::internal)?;
+    st.store
+        .put_training_doc(DOC_STREAM, &stream_id(&s.dataset, &s.name), "active", &doc)
+        .await
+        .map_err(ApiError::storage)
+}
+
+/// A dataset's streams.
+pub async fn streams(st: &AppState, dataset: &str) -> Result<Vec<Stream>, ApiError> {
+    let docs = st
+        .store
+        .training_docs(DOC_STREAM, Some("active"))
+        .await
+        .map_err(ApiError::storage)?;
+    let mut out = Vec::new();
+    for d in docs {
+        let s: Stream = serde_json::from_str(&d).map_err(|e| corrupt("stream", e))?;
+        if s.dataset == dataset {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// The index key of a customer's message id: a keyed hash, so the index holds no id.
+pub fn message_key(vault: &Vault, org: OrgId, dataset: &str, msg: &str) -> String {
+    vault.correlate(&org.to_string(), &format!("mining\u{1f}{dataset}\u{1f}{msg}"))
+}
+
+/// A stable place in the shuffle queue.
+pub fn shuffle_of(key: &str) -> i64 {
+    let h = Sha256::digest(key.as_bytes());
+    i64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], 0])
+}
+
+/// Reads a message's content from its record.
+pub fn read_body(v: &Vault, t: TenantRef<'_>, record: RecordId) -> Result<MessageBody, VaultError> {
+    let r = v.get(t, record)?;
+    let bytes = match &r.content {
+        Content::Text(s) => s.as_bytes(),
+        Content::Bytes(b) => b.as_slice(),
+    };
+    serde_json::from_slice(bytes).map_err(|e| VaultError::Corrupt {
+        record: record.to_string(),
+        detail: format!("not a message: {e}"),
+    })
+}
+
+/// A prediction: label ids with probabilities at or above [`MIN_PROBABILITY`], most probable
+/// first.
+pub fn predict(model: &Model, text: &str) -> Vec<(u32, f32)> {
+    let probs = model.probabilities(text, None);
+    let mut out: Vec<(u32, f32)> = model
+        .labels()
+        .iter()
+        .zip(probs)
+        .filter(|(_, p)| *p >= MIN_PROBABILITY)
+        .map(|(l, p)| (*l, p))
+        .collect();
+    out.sort_by(|a, b| {
+        b.1.partial_cmp(&a.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.0.cmp(&b.0))
+    });
+    out
+}
+
+/// What is stored of a prediction for the queues: the labels, top and margin.
+pub fn stored(version: u32, model: &Model, text: &str) -> StoredPrediction {
+    let probs = model.probabilities(text, None);
+    let margin = datapact_mining::queues::margin(&probs);
+    let top = probs.iter().copied().fold(0.0, f32::max);
+    let mut labels: Vec<(u32, f32)> = model
+        .labels()
+        .iter()
+        .zip(&probs)
+        .filter(|(_, p)| **p >= MIN_PROBABILITY)
+        .map(|(l, p)| (*l, *p))
+        .collect();
+    labels.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+    StoredPrediction {
+        model: version,
+        labels,
+        top,
+        margin,
+    }
+}
+
+/// How much a prediction disagrees with labels (0: it agrees).
+pub fn disagreement(p: &StoredPrediction, labels: &[u32], model: &Model) -> f32 {
+    let rows: Vec<usize> = model
+        .labels()
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| labels.contains(l))
+        .map(|(i, _)| i)
+        .collect();
+    let probs: Vec<f32> = model
+        .labels()
+        .iter()
+        .map(|l| p.labels.iter().find(|(x, _)| x == l).map_or(0.0, |(_, v)| *v))
+        .collect();
+    datapact_mining::queues::disagreement(&probs, &rows)
+}
+
+/// The model that serves a dataset, loaded once and kept in memory.
+pub async fn model_of(st: &AppState, tenant: &Tenant, d: &MiningDataset) -> Result<Option<Arc<Model>>, ApiError> {
+    let Some(info) = &d.model else {
+        return Ok(None);
+    };
+    if let Some(m) = st.mining.get(&d.id, info.version) {
+        return Ok(Some(m));
+    }
+    let shard = info.shard.clone();
+    let bytes = crate::blocking::with_vault(st, tenant, move |v, t| {
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            match v.shard_items(t, &shard, after, 64)? {
+                datapact_vault::ShardPage::Shredded => return Err(VaultError::Shredded(t.id)),
+                datapact_vault::ShardPage::Items(items) if items.is_empty() => break,
+                datapact_vault::ShardPage::Items(items) => {
+                    for i in items {
+                        after = i.seq;
+                        out.extend_from_slice(&i.item);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    let model = on_blocking_pool(move || Model::from_bytes(&bytes).map_err(|e| corrupt("model", e))).await??;
+    let model = Arc::new(model);
+    st.mining.put(&d.id, info.version, model.clone());
+    Ok(Some(model))
+}
+
+/// What a training read: each labeled message (its index key, record, text, labels).
+struct TrainingSet {
+    labeled: Vec<Labeled>,
+    records: Vec<RecordId>,
+    coverage: Vec<String>,
+}
+
+/// Reads the labeled design-time messages (the newest `MAX_TRAIN_MESSAGES`) and a sample
+/// of design-time texts for coverage.
+fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<TrainingSet, VaultError> {
+    let mut rows = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let page = v.messages(
+            t,
+            &d.id,
+            &MessageQuery {
+                kind: Some("design_time"),
+                labeled: Some(true),
+                after_seq: after,
+                limit: 10_000,
+                ..MessageQuery::default()
+            },
+        )?;
+        let Some(last) = page.last() else { break };
+        after = last.seq as i64;
+        rows.extend(page);
+    }
+    let skip = rows.len().saturating_sub(MAX_TRAIN_MESSAGES);
+    let mut set = TrainingSet {
+        labeled: Vec::new(),
+        records: Vec::new(),
+        coverage: Vec::new(),
+    };
+    for r in rows.into_iter().skip(skip) {
+        let body = match read_body(v, t, r.record) {
+            Ok(b) => b,
+            // Deleted meanwhile (its row goes with it): not trained on.
+            Err(VaultError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        // Labels with their ancestors, only those still in the taxonomy.
+        let mut labels = BTreeSet::new();
+        for l in &r.labels {
+            if d.taxonomy.by_id(*l).is_some() {
+                labels.extend(d.taxonomy.with_ancestors(*l));
+            }
+        }
+        if set.coverage.len() < COVERAGE_SAMPLE / 2 {
+            set.coverage.push(body.model_text());
+        }
+        set.labeled.push(Labeled {
+            key: r.key.into_bytes(),
+            text: body.model_text(),
+            labels,
+        });
+        set.records.push(r.record);
+    }
+    let unlabeled = v.messages(
+        t,
+        &d.id,
+        &MessageQuery {
+            kind: Some("design_time"),
+            labeled: Some(false),
+            order: datapact_vault::MessageOrder::Shuffle,
+            limit: COVERAGE_SAMPLE / 2,
+            ..MessageQuery::default()
+        },
+    )?;
+    for r in unlabeled {
+        if let Ok(b) = read_body(v, t, r.record) {
+            set.coverage.push(b.model_text());
+        }
+    }
+    Ok(set)
+}
+
+/// Trains a dataset's model: reads its labeled design-time messages, trains and validates,
+/// seals the model under the tenant's keys, records it in the training-data ledger, and
+/// refreshes the queues' predictions. The caller decided and audited the use.
+pub async fn train(
+    st: &AppState,
+    c: &ApiKey,
+    tenant: &Tenant,
+    mut d: MiningDataset,
+) -> Result<MiningDataset, ApiError> {
+    let snapshot = d.clone();
+    let set = crate::blocking::with_vault(st, tenant, move |v, t| read_training_set(v, t, &snapshot)).await?;
+    let tax = d.taxonomy.clone();
+    let TrainingSet {
+        labeled,
+        records,
+        coverage,
+    } = set;
+    let labels_of: Vec<BTreeSet<u32>> = labeled.iter().map(|l| l.labels.clone()).collect();
+    let outcome = on_blocking_pool(move || {
+        let cov: Vec<&str> = coverage.iter().map(String::as_str).collect();
+        datapact_mining::trainer::train(&tax, &labeled, &cov, None, &TrainConfig::default())
+    })
+    .await?
+    .map_err(|e| match e {
+        datapact_mining::MiningError::TooFewLabels(m) => ApiError::invalid("too_few_labels", "labels", m),
+        other => ApiError::invalid("invalid_value", "labels", other.to_string()),
+    })?;
+    let version = d.next_version.max(1);
+    let bytes = outcome.model.to_bytes().map_err(ApiError::internal)?;
+    let shard = format!("{}.model.v{version}", d.id);
+    let ledger_id = format!("ds_{}", uuid::Uuid::now_v7().simple());
+    let n_bytes = bytes.len() as u64;
+    // The model and its training set's lineage items, sealed under the tenant's keys.
+    let (shard_w, ledger_w) = (shard.clone(), ledger_id.clone());
+    let items: Vec<(RecordId, Vec<u8>)> = records
+        .iter()
+        .zip(&labels_of)
+        .map(|(r, l)| {
+            let ids: Vec<u32> = l.iter().copied().collect();
+            (
+                *r,
+                serde_json::to_vec(&serde_json::json!({ "labels": ids })).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let lineage_digest = {
+        let mut h = Sha256::new();
+        for (r, item) in &items {
+            h.update(r.to_string().as_bytes());
+            h.update(b":");
+            h.update(item);
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    };
+    crate::blocking::with_vault(st, tenant, move |v, t| {
+        let up_to = v.newest_key(t)?.ok_or(VaultError::Shredded(t.id))?;
+        v.drop_shard(t, &shard_w)?;
+        let chunks: Vec<(RecordId, Vec<u8>)> = bytes
+            .chunks(MODEL_CHUNK)
+            .map(|c| (RecordId::generate(), c.to_vec()))
+            .collect();
+        v.put_items(t, &shard_w, 1, &chunks, up_to)?;
+        for (i, batch) in items.chunks(1_000).enumerate() {
+            v.put_items(t, &ledger_w, 1 + (i * 1_000) as u64, batch, up_to)?;
+        }
+        Ok(())
+    })
+    .await?;
+    // The ledger: a customer_model dataset holding this tenant's messages, and the model.
+    let at = now();
+    let included = records.len() as u64;
+    let shard_line = ShardLine {
+        tenant: tenant.id,
+        org: tenant.org,
+        shard: format!("shard_{}", &lineage_digest[..16]),
+        included,
+        digest: lineage_digest.clone(),
+    };
+    let ledger = Dataset {
+        id: ledger_id.clone(),
+        request: DatasetSpec {
+            name: format!("{} v{version} training set", d.name),
+            product: PRODUCT.to_string(),
+            purpose: TrainingPurpose::CustomerModel,
+            region: tenant.region.clone(),
+            data_kinds: Some(vec![DataKind::DesignTime]),
+            tenants: Some(vec![tenant.id]),
+            categories: Default::default(),
+            minimization: Default::default(),
+        },
+        data_kinds: vec![DataKind::DesignTime],
+        status: DatasetStatus::Ready,
+        plan: vec![tenant.id],
+        done: 1,
+        counts: datapact_training::Counts {
+            candidates: included,
+            included,
+            ..Default::default()
+        },
+        digest: Some(datapact_training::dataset_digest([(
+            shard_line.shard.as_str(),
+            shard_line.digest.as_str(),
+        )])),
+        shards: vec![shard_line],
+        created_by: Some(c.id.to_string()),
+        created_at: at,
+        built_at: Some(at),
+        created_entry: None,
+        built_entry: None,
+        error: None,
+        shard_secret: String::new(),
+    };
+    crate::training::save_dataset(st, &ledger).await?;
+    let model_id = format!("mdl_{}", uuid::Uuid::now_v7().simple());
+    let mut lm = LedgerModel {
+        id: model_id.clone(),
+        name: format!("{PRODUCT}/{}", d.id),
+        version: format!("v{version}"),
+        product: PRODUCT.to_string(),
+        purpose: TrainingPurpose::CustomerModel,
+        region: tenant.region.clone(),
+        datasets: LedgerModel::lineage_of(&ledger).into_iter().collect(),
+        registered_by: Some(c.id.to_string()),
+        registered_at: at,
+        registered_entry: None,
+    };
+    let ev = Ev::by(c, Action::ModelRegister)
+        .tenant(tenant)
+        .product(PRODUCT)
+        .purpose(datapact_governance::Purpose::Service)
+        .resources(Label::new(&model_id).ok().map(Resource::Model))
+        .resources(Label::new(&ledger_id).ok().map(Resource::Dataset));
+    lm.registered_entry = Some(st.audit(ev).await?.index);
+    crate::training::save_model(st, &lm).await?;
+    let info = ModelInfo {
+        version,
+        trained_at: at,
+        shard,
+        bytes: n_bytes,
+        messages: included as usize,
+        validation: outcome.validation,
+        ledger_dataset: ledger_id,
+        ledger_model: model_id,
+    };
+    let model = Arc::new(outcome.model);
+    // The dataset as stored now (labels may have changed meanwhile), with the new model.
+    let _w = st.write_lock().await?;
+    let mut fresh = load(st, &d.id).await?.unwrap_or(d);
+    if let Some(prev) = fresh.model.take() {
+        fresh.history.insert(0, prev);
+    }
+    let dropped: Vec<ModelInfo> = fresh
+        .history
+        .split_off(fresh.history.len().min(KEEP_MODEL_VERSIONS - 1));
+    fresh.model = Some(info);
+    fresh.next_version = version + 1;
+    save(st, &fresh).await?;
+    drop(_w);
+    st.mining.put(&fresh.id, version, model.clone());
+    d = fresh;
+    if !dropped.is_empty() {
+        crate::blocking::with_vault(st, tenant, move |v, t| {
+            for m in &dropped {
+                v.drop_shard(t, &m.shard)?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    refresh_predictions(st, tenant, &d, version, model).await?;
+    Ok(d)
+}
+
+/// Stores the model's predictions of the dataset's design-time messages (the queues read
+/// them), newest first up to `PREDICT_AFTER_TRAINING`.
+async fn refresh_predictions(
+    st: &AppState,
+    tenant: &Tenant,
+    d: &MiningDataset,
+    version: u32,
+    model: Arc<Model>,
+) -> Result<(), ApiError> {
+    let dataset = d.id.clone();
+    crate::blocking::with_vault(st, tenant, move |v, t| {
+        let mut after = 0i64;
+        let mut done = 0usize;
+        loop {
+            let page = v.messages(
+                t,
+                &dataset,
+                &MessageQuery {
+                    kind: Some("design_time"),
+                    after_seq: after,
+                    limit: 2_000,
+                    ..MessageQuery::default()
+                },
+            )?;
+            let Some(last) = page.last() else { break };
+            after = last.seq as i64;
+            let mut changes = Vec::with_capacity(page.len());
+            for r in &page {
+                let Ok(body) = read_body(v, t, r.record) else { continue };
+                let p = stored(version, &model, &body.model_text());
+                let dis = if r.labeled {
+                    disagreement(&p, &r.labels, &model)
+                } else {
+                    0.0
+                };
+                changes.push(prediction_change(&r.key, &p, dis));
+            }
+            v.change_messages(t, &dataset, &changes)?;
+            done += page.len();
+            if done >= PREDICT_AFTER_TRAINING {
+                break;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Predictions for messages just stored (when a model exists), so the queues hold them.
+pub async fn predict_new(
+    st: &AppState,
+    tenant: &Tenant,
+    d: &MiningDataset,
+    msgs: Vec<(String, String, Vec<u32>, bool)>,
+) -> Result<(), ApiError> {
+    let (Some(info), false) = (&d.model, msgs.is_empty()) else {
+        return Ok(());
+    };
+    let Some(model) = model_of(st, tenant, d).await? else {
+        return Ok(());
+    };
+    let version = info.version;
+    let dataset = d.id.clone();
+    crate::blocking::with_vault(st, tenant, move |v, t| {
+        let changes: Vec<_> = msgs
+            .iter()
+            .map(|(key, text, labels, labeled)| {
+                let p = stored(version, &model, text);
+                let dis = if *labeled {
+                    disagreement(&p, labels, &model)
+                } else {
+                    0.0
+                };
+                prediction_change(key, &p, dis)
+            })
+            .collect();
+        v.change_messages(t, &dataset, &changes).map(|_| ())
+    })
+    .await
+}
+
+/// The error of a vault failure in this product's terms.
+pub fn vault_failure(e: VaultError) -> ApiError {
+    vault_error(e)
+}
+
+/// A purge or termination removed a tenant's data: its datasets go (their messages, models
+/// and lineage items went with its keys and rows), and their streams with them.
+pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError> {
+    for d in all(st).await? {
+        if d.tenant != tenant {
+            continue;
+        }
+        st.mining.forget(&d.id);
+        let doc = serde_json::to_string(&d).map_err(ApiError::internal)?;
+        st.store
+            .put_training_doc(DOC_DATASET, &d.id, "purged", &doc)
+            .await
+            .map_err(ApiError::storage)?;
+        for s in streams(st, &d.id).await? {
+            let doc = serde_json::to_string(&s).map_err(ApiError::internal)?;
+            st.store
+                .put_training_doc(DOC_STREAM, &stream_id(&s.dataset, &s.name), "purged", &doc)
+                .await
+                .map_err(ApiError::storage)?;
+        }
+    }
+    Ok(())
+}
+
+/// Label counts of a dataset's messages, by label id (labeled messages only; for the view).
+pub fn label_counts(rows: &[datapact_vault::MessageIndex]) -> HashMap<u32, u64> {
+    let mut out = HashMap::new();
+    for r in rows {
+        for l in &r.labels {
+            *out.entry(*l).or_insert(0) += 1;
+        }
+    }
+    out
+}
