@@ -211,6 +211,14 @@ pub const PHRASES: &[&str] = &[
     "training_read\"",
     "{\"dataset\":\"ds_",
     "{\"model\":\"mdl_",
+    // Communications Mining: actions, its datasets.
+    "mining_dataset_create\"",
+    "mining_dataset_change\"",
+    "mining_label\"",
+    "mining_train\"",
+    "mining_predict\"",
+    "mining_stream\"",
+    "{\"dataset\":\"mds_",
 ];
 
 static MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {

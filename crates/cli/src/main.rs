@@ -6,6 +6,7 @@ mod client;
 mod dev;
 mod gov_cmds;
 mod migrate_cmd;
+mod mining_cmds;
 mod output;
 mod pii_cmds;
 mod training_cmds;
@@ -139,6 +140,9 @@ enum Command {
     /// Find and mask personal data in text or JSON lines, in process (no server needed).
     #[command(subcommand)]
     Pii(pii_cmds::PiiCmd),
+    /// Communications Mining: datasets of messages, labels, models, queues, streams.
+    #[command(subcommand)]
+    Mining(mining_cmds::MiningCmd),
     /// Training datasets, models and their unlearning debt.
     #[command(subcommand)]
     Training(training_cmds::TrainingCmd),
@@ -446,6 +450,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(cmd) => audit_cmds::run(cmd, remote).await,
         Command::Pii(cmd) => pii_cmds::run(cmd),
         Command::Training(cmd) => training_cmds::run(cmd, remote).await,
+        Command::Mining(cmd) => mining_cmds::run(cmd, remote).await,
         Command::Usage(a) => usage(a, remote).await,
         Command::Whoami => {
             let v = client(remote)?.get("/v1/me").await?;

@@ -113,11 +113,11 @@ async fn dataset(s: &TestServer, o: &Org, ai: bool) -> String {
 /// `runtime` run-time messages (labeled, to show run-time labels never train).
 async fn fill(s: &TestServer, o: &Org, ds: &str, n: usize, unlabeled: usize, runtime: usize, tag: &str) {
     let mut msgs = Vec::new();
-    for l in 0..LABELS.len() {
+    for (l, label) in LABELS.iter().enumerate() {
         for i in 0..n {
             msgs.push(
                 json!({"id": format!("{tag}-d-{l}-{i}"), "text": text(l, i), "subject": "Support request",
-                "from": "maria.keller@example.com", "data_kind": "design_time", "labels": [LABELS[l]]}),
+                "from": "maria.keller@example.com", "data_kind": "design_time", "labels": [label]}),
             );
         }
     }
