@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod mining;
 pub mod openapi;
+pub mod prelabel;
 pub mod problem;
 pub mod routes;
 pub mod state;

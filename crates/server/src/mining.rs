@@ -100,6 +100,14 @@ pub struct MiningDataset {
     pub history: Vec<ModelInfo>,
     /// The next version's number.
     pub next_version: u32,
+    /// When its tenant's data was purged (its messages and models went with the keys): it
+    /// exists no more.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub purged_at: Option<OffsetDateTime>,
 }
 
 /// A stream: an automation's place in a dataset's run-time messages.
@@ -179,7 +187,11 @@ type Cached = ((String, u32), Arc<Model>);
 pub struct Models {
     cache: Mutex<Vec<Cached>>,
     training: Arc<Mutex<BTreeSet<String>>>,
+    prelabeler: Mutex<Option<Prelabel>>,
 }
+
+/// The pre-labeler in memory.
+pub type Prelabel = (Arc<crate::prelabel::Prelabeler>, Arc<Model>);
 
 /// A dataset's training under way on this node; dropped, it is over.
 pub struct Training {
@@ -224,6 +236,19 @@ impl Models {
         }
     }
 
+    /// The pre-labeler of this version, if in memory.
+    pub fn prelabeler(&self, version: u32) -> Option<Prelabel> {
+        let p = self.prelabeler.lock().ok()?;
+        p.as_ref().filter(|x| x.0.version == version).cloned()
+    }
+
+    /// Keeps the pre-labeler in memory.
+    pub fn set_prelabeler(&self, p: Prelabel) {
+        if let Ok(mut x) = self.prelabeler.lock() {
+            *x = Some(p);
+        }
+    }
+
     /// Forgets a dataset's models (it was purged or deleted).
     pub fn forget(&self, dataset: &str) {
         if let Ok(mut c) = self.cache.lock() {
@@ -244,7 +269,9 @@ pub async fn load(st: &AppState, id: &str) -> Result<Option<MiningDataset>, ApiE
         .await
         .map_err(ApiError::storage)?
     {
-        Some(doc) => serde_json::from_str(&doc).map(Some).map_err(|e| corrupt("dataset", e)),
+        Some(doc) => serde_json::from_str::<MiningDataset>(&doc)
+            .map(|d| d.purged_at.is_none().then_some(d))
+            .map_err(|e| corrupt("dataset", e)),
         None => Ok(None),
     }
 }
@@ -767,11 +794,12 @@ pub fn vault_failure(e: VaultError) -> ApiError {
 /// A purge or termination removed a tenant's data: its datasets go (their messages, models
 /// and lineage items went with its keys and rows), and their streams with them.
 pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError> {
-    for d in all(st).await? {
+    for mut d in all(st).await? {
         if d.tenant != tenant {
             continue;
         }
         st.mining.forget(&d.id);
+        d.purged_at = Some(now());
         let doc = serde_json::to_string(&d).map_err(ApiError::internal)?;
         st.store
             .put_training_doc(DOC_DATASET, &d.id, "purged", &doc)

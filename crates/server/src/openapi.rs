@@ -93,6 +93,7 @@ impl Modify for BearerAuth {
         mining_model::train, mining_model::predict, mining_model::validation, mining_model::queue,
         mining_model::create_stream, mining_model::list_streams, mining_model::fetch, mining_model::advance,
         mining_model::review_queue, mining_model::review, mining_model::summarize, mining_model::describe_label,
+        mining_model::train_prelabeler,
     ),
     components(schemas(crate::problem::Problem)),
     modifiers(&BearerAuth, &Conventions)

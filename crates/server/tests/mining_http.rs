@@ -716,3 +716,202 @@ async fn ai_features_off_sends_nothing_to_the_trust_layer_and_on_goes_through_it
     assert!(!seen.contains("Maria Keller"), "{seen}");
     s.stop().await;
 }
+
+/// An organization created with `flags` (`baa`, `contract_forbids_training`), its admin, a
+/// tenant and the product's service key.
+async fn org_with(s: &TestServer, flags: Value) -> Org {
+    let mut body = flags;
+    body["name"] = json!("Org");
+    body["plan"] = json!("enterprise");
+    body["region"] = json!("eu");
+    let (st, o) = s.post("/v1/orgs", &s.admin, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{o}");
+    let org = o["id"].as_str().unwrap().to_string();
+    let admin = s.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = s.tenant(&admin, &org, None).await;
+    let svc = s.key(json!({"role": "service", "product": CM, "org": org})).await;
+    Org {
+        admin,
+        svc,
+        tenant,
+        org,
+    }
+}
+
+fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for e in walk(dir) {
+        if let Ok(bytes) = std::fs::read(&e)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            hits.push(e.display().to_string());
+        }
+    }
+    hits
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prelabeler_learns_only_from_tenants_that_allow_it_serves_every_tenant_and_a_purge_shreds_models() {
+    let s = TestServer::start().await;
+    let a = org_with(&s, json!({})).await;
+    let b = org_with(&s, json!({"baa": true})).await;
+    let c = org_with(&s, json!({})).await;
+    let (st, v) = s
+        .post(
+            &format!("/v1/orgs/{}/opt-outs", c.org),
+            &s.admin,
+            json!({"ticket": "SUP-1", "requested_by": "dpo@example.com", "products": [CM]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let mut sets = Vec::new();
+    for (o, tag) in [(&a, "pa"), (&b, "pb"), (&c, "pc")] {
+        let ds = dataset(&s, o, true).await;
+        fill(&s, o, &ds, 20, 0, 0, tag).await;
+        let (st, r) = s
+            .post(
+                &format!("/v1/mining/datasets/{ds}/messages"),
+                &o.svc,
+                json!({"messages": [{"id": "canary", "text": format!("CANARY-{tag} please refund"), "data_kind": "design_time",
+                    "labels": ["Billing > Refund"]}]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        sets.push(ds);
+    }
+    // The vendor's training dataset of the product: the BAA and the opt-out keep B and C out.
+    let (st, created) = s
+        .post(
+            "/v1/training/datasets",
+            &s.admin,
+            json!({"name": "prelabel", "product": CM, "purpose": "vendor_training", "region": "eu"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{created}");
+    let vid = created["id"].as_str().unwrap().to_string();
+    let mut manifest = Value::Null;
+    for _ in 0..600 {
+        let (_, m) = s.get(&format!("/v1/training/datasets/{vid}"), &s.admin).await;
+        if m["status"] == "ready" {
+            manifest = m;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(manifest["status"], "ready", "{manifest}");
+    assert_eq!(manifest["counts"]["excluded"]["baa_in_place"], 81, "{manifest}");
+    assert_eq!(manifest["counts"]["excluded"]["opted_out"], 81, "{manifest}");
+    let (st, p) = s.post("/v1/mining/prelabeler", &s.admin, json!({"dataset": vid})).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["examples"], 81, "only A's labeled messages: {p}");
+    assert_eq!(p["tenants"], 1, "{p}");
+    let names: BTreeSet<&str> = p["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["access", "billing", "invoice", "login", "password", "refund"])
+    );
+    // Only the vendor's platform admins train it.
+    let (st, _) = s.post("/v1/mining/prelabeler", &a.admin, json!({"dataset": vid})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // C (opted out) still gets pre-labels on a new dataset without a model.
+    let fresh = dataset(&s, &c, true).await;
+    let (st, _) = s
+        .post(
+            &format!("/v1/mining/datasets/{fresh}/messages"),
+            &c.svc,
+            json!({"messages": [{"id": "q1", "text": "please refund the double charge on my card", "data_kind": "design_time"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, page) = s
+        .get(&format!("/v1/mining/datasets/{fresh}/queues/shuffle"), &c.admin)
+        .await;
+    let pre = &page["messages"][0]["prelabels"];
+    assert_eq!(pre[0]["name"], "Billing > Refund", "{page}");
+
+    // A opts out now: the pre-labeler owes its data.
+    let (st, _) = s
+        .post(
+            &format!("/v1/orgs/{}/opt-outs", a.org),
+            &s.admin,
+            json!({"ticket": "SUP-2", "requested_by": "dpo@example.com", "products": [CM]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, m) = s
+        .get(
+            &format!("/v1/training/models/{}", p["ledger_model"].as_str().unwrap()),
+            &s.admin,
+        )
+        .await;
+    assert_eq!(m["debt"]["owed"], true, "{m}");
+    assert!(
+        m["debt"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["reason"] == "opted_out"),
+        "{m}"
+    );
+
+    // A's own model, then a purge of A's tenant: messages, labels and the model go, the
+    // certificate says so, and no plaintext of A is left on disk.
+    let (st, t) = s
+        .post(&format!("/v1/mining/datasets/{}/train", sets[0]), &a.admin, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (st, purged) = s
+        .post(&format!("/v1/tenants/{}/purge", a.tenant), &a.admin, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{purged}");
+    let downstream = purged["certificate"]["statement"]["training"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        downstream
+            .iter()
+            .any(|d| d["kind"] == "model" && d["state"] == "shredded" && d["name"].as_str().unwrap().starts_with(CM)),
+        "the customer's model is shredded: {purged}"
+    );
+    let (st, _) = s.get(&format!("/v1/mining/datasets/{}", sets[0]), &a.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .post(
+            &format!("/v1/mining/datasets/{}/predict", sets[0]),
+            &a.svc,
+            json!({"texts": ["x"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    if common::database_url(&s.dir).is_none() {
+        for canary in [&b"CANARY-pa"[..], b"Billing > Refund\",\"text"] {
+            let hits = files_containing(&s.dir, canary);
+            assert!(hits.is_empty(), "plaintext on disk in {hits:?}");
+        }
+    }
+    // B's and C's datasets are untouched.
+    let (st, v) = s.get(&format!("/v1/mining/datasets/{}", sets[1]), &b.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["messages"]["design_time"], 81);
+    s.stop().await;
+}

@@ -209,6 +209,24 @@ impl Vault {
             .transpose()
     }
 
+    /// The index row and dataset of the message record `record` holds, if it holds one.
+    pub fn message_of_record(
+        &self,
+        t: TenantRef<'_>,
+        record: RecordId,
+    ) -> Result<Option<(String, MessageIndex)>, VaultError> {
+        match self
+            .region(t.region)?
+            .message_by_record(&t.id.to_string(), &record.to_string())?
+        {
+            Some(r) => {
+                let ds = r.dataset.clone();
+                Ok(Some((ds, index(r)?)))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Index rows of a dataset (`limit` at most 10,000).
     pub fn messages(
         &self,

@@ -120,6 +120,21 @@ pub(crate) async fn one(
     Ok(r.as_ref().map(row))
 }
 
+pub(crate) async fn by_record(
+    c: &impl GenericClient,
+    tenant: &str,
+    record: &str,
+) -> Result<Option<RawMessage>, VaultError> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {COLS} FROM datapact_vault.mining_messages WHERE tenant_id = $1 AND record_id = $2"),
+            &[&tenant, &record],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(r.as_ref().map(row))
+}
+
 pub(crate) async fn query(
     c: &impl GenericClient,
     tenant: &str,

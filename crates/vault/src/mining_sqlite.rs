@@ -91,6 +91,15 @@ pub(crate) fn one(c: &Connection, tenant: &str, dataset: &str, key: &str) -> Res
     .optional()?)
 }
 
+pub(crate) fn by_record(c: &Connection, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError> {
+    Ok(c.query_row(
+        &format!("SELECT {COLS} FROM mining_messages WHERE tenant_id = ?1 AND record_id = ?2"),
+        params![tenant, record],
+        row,
+    )
+    .optional()?)
+}
+
 pub(crate) fn query(
     c: &Connection,
     tenant: &str,

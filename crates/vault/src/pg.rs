@@ -921,6 +921,11 @@ impl RegionStorage for PgRegion {
         self.db.block(mining_pg::query(&**c, tenant, dataset, q))
     }
 
+    fn message_by_record(&self, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError> {
+        let c = self.db.client()?;
+        self.db.block(mining_pg::by_record(&**c, tenant, record))
+    }
+
     fn change_messages(&self, tenant: &str, dataset: &str, changes: &[MessageChange]) -> Result<usize, VaultError> {
         let mut c = self.db.client()?;
         let tx = self.db.block(c.transaction()).map_err(pg)?;

@@ -314,6 +314,8 @@ pub(crate) trait RegionStorage: Send + Sync {
     ) -> Result<bool, VaultError>;
     /// One dataset's index row for `key`.
     fn message(&self, tenant: &str, dataset: &str, key: &str) -> Result<Option<RawMessage>, VaultError>;
+    /// The index row of the message a record holds, in whichever dataset.
+    fn message_by_record(&self, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError>;
     /// Index rows of one dataset.
     fn messages(&self, tenant: &str, dataset: &str, q: &MessageQuery<'_>) -> Result<Vec<RawMessage>, VaultError>;
     /// Applies changes to index rows, in one transaction; answers how many rows existed.

@@ -814,6 +814,10 @@ impl RegionStorage for SqliteRegion {
         self.data.read(|c| mining_sqlite::query(c, tenant, dataset, q))
     }
 
+    fn message_by_record(&self, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError> {
+        self.data.read(|c| mining_sqlite::by_record(c, tenant, record))
+    }
+
     fn change_messages(&self, tenant: &str, dataset: &str, changes: &[MessageChange]) -> Result<usize, VaultError> {
         self.data.write(|c| mining_sqlite::change(c, tenant, dataset, changes))
     }

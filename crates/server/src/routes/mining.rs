@@ -260,6 +260,7 @@ pub async fn create_dataset(
         model: None,
         history: Vec::new(),
         next_version: 1,
+        purged_at: None,
     };
     st.audited(ev.reasons(&reasons), mn::save(&st, &d)).await?;
     Ok((StatusCode::CREATED, Json(dataset_view(&st, &tenant, &d).await?)))
@@ -725,6 +726,10 @@ pub struct MessageView {
     /// The latest model's prediction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<PredictionView>,
+    /// Until the dataset has a model of its own: the vendor pre-labeling model's suggestions
+    /// among the dataset's labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prelabels: Option<Vec<Scored>>,
     /// `none`, `pending` or `reviewed`.
     pub review: &'static str,
     /// Place in upload order.
@@ -757,6 +762,7 @@ pub(crate) fn message_view(d: &MiningDataset, row: &MessageIndex, body: MessageB
             model_version: p.model,
             labels: scored(d, &p.labels),
         }),
+        prelabels: None,
         review: match row.review {
             1 => "pending",
             2 => "reviewed",
@@ -764,6 +770,14 @@ pub(crate) fn message_view(d: &MiningDataset, row: &MessageIndex, body: MessageB
         },
         seq: row.seq,
     }
+}
+
+/// The pre-labeler, for a dataset that has no model of its own yet.
+pub(crate) async fn prelabeler_for(st: &AppState, d: &MiningDataset) -> Result<Option<mn::Prelabel>, ApiError> {
+    if d.model.is_some() {
+        return Ok(None);
+    }
+    crate::prelabel::current(st).await
 }
 
 /// Reads the messages of `rows` (masked), skipping any deleted meanwhile.
@@ -774,11 +788,19 @@ pub(crate) async fn read_rows(
     rows: Vec<MessageIndex>,
 ) -> Result<Vec<MessageView>, ApiError> {
     let d2 = d.clone();
+    let pre = prelabeler_for(st, d).await?;
     with_vault(st, tenant, move |v, t| {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             match mn::read_body(v, t, r.record) {
-                Ok(b) => out.push(message_view(&d2, r, b, true)),
+                Ok(b) => {
+                    let text = b.model_text();
+                    let mut view = message_view(&d2, r, b, true);
+                    if let Some((p, m)) = &pre {
+                        view.prelabels = Some(scored(&d2, &crate::prelabel::suggest(p, m, &d2.taxonomy, &text)));
+                    }
+                    out.push(view)
+                }
                 Err(datapact_vault::VaultError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -961,7 +983,12 @@ pub async fn get_message(
     let body = with_vault(&st, &tenant, move |v, t| mn::read_body(v, t, rid)).await?;
     // Nothing is shown before its read is on the record.
     st.audit(ev.reasons(&d_.reasons)).await?;
-    Ok(Json(message_view(&d, &row, body, !reveal)))
+    let text = body.model_text();
+    let mut view = message_view(&d, &row, body, !reveal);
+    if let Some((p, m)) = prelabeler_for(&st, &d).await? {
+        view.prelabels = Some(scored(&d, &crate::prelabel::suggest(&p, &m, &d.taxonomy, &text)));
+    }
+    Ok(Json(view))
 }
 
 /// A message's labels.

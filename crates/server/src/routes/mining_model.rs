@@ -937,3 +937,36 @@ pub fn router(server: Server) -> axum::Router {
         )
         .with_state(server)
 }
+
+/// Which dataset the pre-labeler learns from.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrelabelerInput {
+    /// A ready `vendor_training` dataset of `communications-mining` (`ds_…`).
+    pub dataset: String,
+}
+
+/// Trains the vendor's pre-labeling model on a `vendor_training` dataset (the vendor's
+/// platform admins): only tenants whose data may train the vendor's models are in it, with
+/// personal data masked; it is registered in the training ledger with that lineage.
+#[utoipa::path(post, path = "/v1/mining/prelabeler", tag = "mining", security(("bearer" = [])),
+    request_body = PrelabelerInput,
+    responses((status = 200, body = crate::prelabel::PrelabelerView), (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
+pub async fn train_prelabeler(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    JsonBody(input): JsonBody<PrelabelerInput>,
+) -> Result<Json<crate::prelabel::PrelabelerView>, ApiError> {
+    allow(
+        &c,
+        &[Role::PlatformAdmin],
+        "train the pre-labeling model (the vendor's platform admins do)",
+    )?;
+    if !c.is_global() {
+        return Err(ApiError::forbidden(
+            "the pre-labeler is trained by a platform admin of the whole deployment",
+        ));
+    }
+    Ok(Json(crate::prelabel::train(&st, &c, &input.dataset).await?))
+}

@@ -152,6 +152,7 @@ pub fn router(state: Arc<AppState>, gateway: Router) -> Router {
         )
         .route("/v1/mining/datasets/{id}/review", get(mining_model::review_queue))
         .route("/v1/mining/datasets/{id}/review/{msg}", post(mining_model::review))
+        .route("/v1/mining/prelabeler", post(mining_model::train_prelabeler))
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/audit/checkpoints", get(audit::checkpoints))
         .route("/v1/audit/proofs/inclusion", get(audit::inclusion))
