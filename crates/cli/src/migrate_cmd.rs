@@ -122,6 +122,11 @@ pub async fn run(a: MigrateArgs) -> Result<ExitCode> {
             r.training_items.0.to_string(),
             r.training_items.1.to_string(),
         ]);
+        t.add_row(vec![
+            format!("region {} message index rows", r.region),
+            r.mining_messages.0.to_string(),
+            r.mining_messages.1.to_string(),
+        ]);
     }
     t.add_row(vec![
         "audit entries".into(),

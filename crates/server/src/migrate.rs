@@ -287,10 +287,11 @@ pub async fn from_sqlite(
         if c.records.0 != c.records.1
             || c.keys.0 != c.keys.1
             || c.training_items.0 != c.training_items.1
+            || c.mining_messages.0 != c.mining_messages.1
             || !c.digests_match
         {
             return Err(MigrateError::Verify(format!(
-                "region `{}`: records {} / {}, key rows {} / {}, training items {} / {}, digests {}",
+                "region `{}`: records {} / {}, key rows {} / {}, training items {} / {}, message index rows {} / {}, digests {}",
                 c.region,
                 c.records.0,
                 c.records.1,
@@ -298,6 +299,8 @@ pub async fn from_sqlite(
                 c.keys.1,
                 c.training_items.0,
                 c.training_items.1,
+                c.mining_messages.0,
+                c.mining_messages.1,
                 if c.digests_match { "equal" } else { "differ" }
             )));
         }

@@ -123,6 +123,27 @@ async fn an_embedded_deployment_moves_to_postgres_and_carries_on() {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{model}");
     let model = model["id"].as_str().unwrap().to_string();
+    // A Communications Mining dataset with labeled and run-time messages, after the build.
+    let (st, md) = s
+        .post(
+            "/v1/mining/datasets",
+            &svc,
+            json!({"tenant": tenant, "name": "inbox", "labels": ["Billing > Refund", "Login"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{md}");
+    let md = md["id"].as_str().unwrap().to_string();
+    let (st, r) = s
+        .post(
+            &format!("/v1/mining/datasets/{md}/messages"),
+            &svc,
+            json!({"messages": [
+                {"id": "m1", "text": "refund my order", "data_kind": "design_time", "labels": ["Billing > Refund"]},
+                {"id": "m2", "text": "cannot log in", "data_kind": "design_time", "labels": ["Login"]},
+                {"id": "m3", "text": "where is my refund", "data_kind": "run_time"}]}),
+        )
+        .await;
+    assert_eq!((st, r["created"].as_u64()), (StatusCode::OK, Some(3)), "{r}");
     let (st, r) = s
         .post(
             &format!("/v1/tenants/{tenant_us}/records"),
@@ -174,7 +195,8 @@ async fn an_embedded_deployment_moves_to_postgres_and_carries_on() {
     let eu = report.regions.iter().find(|r| r.region == "eu").unwrap();
     assert_eq!(eu.records.0, eu.records.1);
     // The purged tenant's rows may or may not be removed yet: they move as they are.
-    assert!((40 + 1_500..=40 + 1_500 + 5).contains(&eu.records.0), "{eu:?}");
+    assert!((40 + 1_500 + 3..=40 + 1_500 + 3 + 5).contains(&eu.records.0), "{eu:?}");
+    assert_eq!(eu.mining_messages, (3, 3), "{eu:?}");
     assert!(eu.digests_match);
     assert_eq!(eu.training_items.0, eu.training_items.1);
     assert_eq!(
@@ -183,7 +205,7 @@ async fn an_embedded_deployment_moves_to_postgres_and_carries_on() {
         "{eu:?}"
     );
     assert!(eu.training_items.0 > 0);
-    assert_eq!(count("training_docs"), 2);
+    assert_eq!(count("training_docs"), 3, "two of training, one mining dataset");
     let us = report.regions.iter().find(|r| r.region == "us").unwrap();
     assert_eq!((us.records, us.digests_match), ((1, 1), true));
     assert_eq!(report.roots.0, report.roots.1);
@@ -245,6 +267,35 @@ async fn an_embedded_deployment_moves_to_postgres_and_carries_on() {
     let (st, m) = n.get(&format!("/v1/training/models/{model}"), &n.admin).await;
     assert_eq!(st, StatusCode::OK, "{m}");
     assert_eq!(m["debt"]["items"][0]["reason"], "opted_out", "{m}");
+    // The mining dataset moved with its index: labels, order, and new uploads after them.
+    let (st, page) = n.get(&format!("/v1/mining/datasets/{md}/messages"), &svc).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let ids: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["m1", "m2", "m3"]);
+    assert_eq!(page["messages"][0]["labels"], json!(["Billing", "Billing > Refund"]));
+    let (st, _) = n
+        .post(
+            &format!("/v1/mining/datasets/{md}/messages"),
+            &svc,
+            json!({"messages": [{"id": "m4", "text": "new", "data_kind": "run_time"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, page) = n
+        .get(&format!("/v1/mining/datasets/{md}/messages?data_kind=run_time"), &svc)
+        .await;
+    let ids: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["m3", "m4"], "new rows come after the moved ones");
     // New writes go on, into the same log: it verifies, and every checkpoint signed before the
     // move is still there, still matching.
     let (st, _) = n

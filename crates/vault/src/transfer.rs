@@ -23,6 +23,8 @@ pub struct RegionCopy {
     pub keys: (u64, u64),
     /// Training dataset items (shards) in the source, and in the target after the copy.
     pub training_items: (u64, u64),
+    /// Communications Mining's message index rows in the source, and in the target.
+    pub mining_messages: (u64, u64),
     /// Whether a SHA-256 over every copied row, in id order, is the same on both sides.
     pub digests_match: bool,
 }
@@ -442,14 +444,17 @@ pub fn copy_region_to_postgres(
         read_back += rows.len() as u64;
     }
     let training_items = copy_items(&records, &vault_path, db, &mut c, &tenants)?;
+    let mining = copy_mining(&records, &vault_path, db, &mut c, &tenants)?;
     let digests_match = key_src.finish().as_ref() == key_dst.finish().as_ref()
         && rec_src.finish().as_ref() == rec_dst.finish().as_ref()
-        && training_items.2;
+        && training_items.2
+        && mining.2;
     Ok(RegionCopy {
         region: region.to_string(),
         records: (copied, read_back),
         keys: key_rows,
         training_items: (training_items.0, training_items.1),
+        mining_messages: (mining.0, mining.1),
         digests_match,
     })
 }
@@ -532,6 +537,158 @@ fn copy_items(
         for r in &rows {
             let row: ItemRow = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
             digest_item(&mut d_dst, &row);
+        }
+        read_back += rows.len() as u64;
+    }
+    Ok((copied, read_back, d_src.finish().as_ref() == d_dst.finish().as_ref()))
+}
+
+/// The columns of a message index row the copy moves, in this order.
+const MINING_COLS: &str = "seq, tenant_id, dataset_id, msg_key, record_id, kind, labeled, labels, labeled_by, labeled_at, \
+                           pred, pred_model, top, margin, disagree, review, shuffle, updated_at";
+
+/// One message index row as the copy moves it.
+#[derive(Debug, Clone, PartialEq)]
+struct MiningRow {
+    seq: i64,
+    text: [String; 5],
+    labeled: bool,
+    labels: String,
+    labeled_by: Option<String>,
+    labeled_at: Option<i64>,
+    pred: Option<String>,
+    nums: [i64; 4],
+    floats: [f64; 3],
+}
+
+fn digest_mining(ctx: &mut digest::Context, r: &MiningRow) {
+    ctx.update(&r.seq.to_be_bytes());
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "\u{0}".into());
+    for part in r
+        .text
+        .iter()
+        .cloned()
+        .chain([r.labels.clone(), opt(&r.labeled_by), opt(&r.pred)])
+    {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part.as_bytes());
+    }
+    ctx.update(&[u8::from(r.labeled)]);
+    ctx.update(&r.labeled_at.unwrap_or(i64::MIN).to_be_bytes());
+    for n in r.nums {
+        ctx.update(&n.to_be_bytes());
+    }
+    for f in r.floats {
+        ctx.update(&f.to_bits().to_be_bytes());
+    }
+}
+
+/// Copies the region's message index rows (after their records), keeps their sequence numbers
+/// (a stream's cursor), moves PostgreSQL's sequence past them, then reads them back:
+/// (copied, read back, digests equal).
+fn copy_mining(
+    src: &Connection,
+    path: &Path,
+    db: &crate::pg::Pg,
+    c: &mut deadpool_postgres::Object,
+    tenants: &[String],
+) -> Result<(u64, u64, bool), VaultError> {
+    let (mut d_src, mut d_dst) = (
+        digest::Context::new(&digest::SHA256),
+        digest::Context::new(&digest::SHA256),
+    );
+    let mut stmt = src
+        .prepare(&format!(
+            "SELECT {MINING_COLS} FROM mining_messages WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))
+        .map_err(sqlite(path))?;
+    let mut after = 0i64;
+    let mut copied = 0u64;
+    loop {
+        let page: Vec<MiningRow> = stmt
+            .query_map(rusqlite::params![after, PAGE], |r| {
+                Ok(MiningRow {
+                    seq: r.get(0)?,
+                    text: [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                    labeled: r.get::<_, i64>(6)? != 0,
+                    labels: r.get(7)?,
+                    labeled_by: r.get(8)?,
+                    labeled_at: r.get(9)?,
+                    pred: r.get(10)?,
+                    nums: [r.get(11)?, r.get(15)?, r.get(16)?, r.get(17)?],
+                    floats: [r.get(12)?, r.get(13)?, r.get(14)?],
+                })
+            })
+            .map_err(sqlite(path))?
+            .collect::<Result<_, _>>()
+            .map_err(sqlite(path))?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for r in &page {
+            digest_mining(&mut d_src, r);
+            db.block(c.execute(
+                &format!(
+                    "INSERT INTO datapact_vault.mining_messages ({MINING_COLS})
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                ),
+                &[
+                    &r.seq,
+                    &r.text[0],
+                    &r.text[1],
+                    &r.text[2],
+                    &r.text[3],
+                    &r.text[4],
+                    &r.labeled,
+                    &r.labels,
+                    &r.labeled_by,
+                    &r.labeled_at,
+                    &r.pred,
+                    &r.nums[0],
+                    &r.floats[0],
+                    &r.floats[1],
+                    &r.floats[2],
+                    &r.nums[1],
+                    &r.nums[2],
+                    &r.nums[3],
+                ],
+            ))
+            .map_err(pg)?;
+        }
+        copied += page.len() as u64;
+    }
+    db.block(c.execute(
+        "SELECT setval(pg_get_serial_sequence('datapact_vault.mining_messages', 'seq'),
+                GREATEST((SELECT COALESCE(MAX(seq), 0) FROM datapact_vault.mining_messages), 1))",
+        &[],
+    ))
+    .map_err(pg)?;
+    let mut read_back = 0u64;
+    let mut after = 0i64;
+    loop {
+        let rows = db
+            .block(c.query(
+                &format!(
+                    "SELECT {MINING_COLS} FROM datapact_vault.mining_messages WHERE seq > $1 AND tenant_id = ANY($3)
+                     ORDER BY seq LIMIT $2"
+                ),
+                &[&after, &PAGE, &tenants],
+            ))
+            .map_err(pg)?;
+        let Some(last) = rows.last() else { break };
+        after = last.get(0);
+        for r in &rows {
+            let row = MiningRow {
+                seq: r.get(0),
+                text: [r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)],
+                labeled: r.get(6),
+                labels: r.get(7),
+                labeled_by: r.get(8),
+                labeled_at: r.get(9),
+                pred: r.get(10),
+                nums: [r.get(11), r.get(15), r.get(16), r.get(17)],
+                floats: [r.get(12), r.get(13), r.get(14)],
+            };
+            digest_mining(&mut d_dst, &row);
         }
         read_back += rows.len() as u64;
     }
