@@ -26,7 +26,7 @@
 //!   need it stopped).
 //!
 //! The governance, vault and audit guides are one session (each continues the one before), the
-//! PII guide needs no server, the gateway and training guides run on `serve --dev`.
+//! PII guide needs no server, the gateway, training and mining guides run on `serve --dev`.
 
 mod common;
 #[path = "../../server/tests/common/sdk.rs"]
@@ -664,6 +664,16 @@ fn pii_guide_runs_as_written() {
 fn training_guide_runs_as_written() {
     let mut s = Session::new("training");
     s.run("training.md");
+    s.finish();
+}
+
+#[test]
+fn mining_guide_runs_as_written() {
+    if !tools(&["curl", "python3"]) {
+        return;
+    }
+    let mut s = Session::new("mining");
+    s.run("mining.md");
     s.finish();
 }
 

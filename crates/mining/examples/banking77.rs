@@ -1,5 +1,7 @@
 //! Trains the default classifier on BANKING77 (train + dev) and reports test accuracy and
 //! times, in process. `cargo run --release -p datapact-mining --example banking77 -- DIR`.
+//! `C=…` and `TOL=…` change the regularization and the stopping tolerance; `ROUNDTRIP=1`
+//! also measures the model read back from its stored bytes (half-precision weights).
 use std::time::Instant;
 
 use datapact_mining::classifier::{DEFAULT_CALIBRATION, Example, Model, TrainConfig};
@@ -37,8 +39,13 @@ fn main() {
     let ids: Vec<u32> = (0..names.len() as u32).collect();
     let parents = vec![None; names.len()];
     let c: f32 = std::env::var("C").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
+    let tolerance: f32 = std::env::var("TOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(TrainConfig::default().tolerance);
     let cfg = TrainConfig {
         c,
+        tolerance,
         ..TrainConfig::default()
     };
     let t0 = Instant::now();
@@ -59,6 +66,24 @@ fn main() {
     }
     let pred_s = t1.elapsed().as_secs_f64();
     let bytes = m.to_bytes().expect("bytes");
+    if std::env::var("ROUNDTRIP").is_ok() {
+        let m2 = Model::from_bytes(&bytes).expect("read");
+        let r2 = test
+            .iter()
+            .filter(|(t, l)| {
+                let s = m2.scores(t, None);
+                s.iter()
+                    .enumerate()
+                    .fold((0, f32::MIN), |b, (i, v)| if *v > b.1 { (i, *v) } else { b })
+                    .0
+                    == row(l)
+            })
+            .count();
+        println!(
+            "after a round trip through bytes: {:.2}%",
+            100.0 * r2 as f64 / test.len() as f64
+        );
+    }
     println!(
         "examples {} features {} train {:.2}s accuracy {:.2}% predict {:.0}/s model {} bytes",
         ex.len(),

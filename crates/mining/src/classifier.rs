@@ -399,12 +399,15 @@ impl Model {
     /// Probabilities, one per row: each label's calibrated score, a parent never below its
     /// children.
     pub fn probabilities(&self, text: &str, embedder: Option<&dyn Embedder>) -> Vec<f32> {
+        self.probabilities_and_scores(text, embedder).0
+    }
+
+    /// Probabilities (as `probabilities`) and the raw scores, which order labels whose
+    /// probabilities are equal in single precision (both near 1).
+    pub fn probabilities_and_scores(&self, text: &str, embedder: Option<&dyn Embedder>) -> (Vec<f32>, Vec<f32>) {
         let (a, b) = self.header.calibration;
-        let mut p: Vec<f32> = self
-            .scores(text, embedder)
-            .into_iter()
-            .map(|s| sigmoid(a, b, s))
-            .collect();
+        let scores = self.scores(text, embedder);
+        let mut p: Vec<f32> = scores.iter().map(|s| sigmoid(a, b, *s)).collect();
         for row in 0..p.len() {
             let mut cur = row;
             let mut steps = 0;
@@ -419,7 +422,20 @@ impl Model {
                 steps += 1;
             }
         }
-        p
+        (p, scores)
+    }
+
+    /// Rows, most probable first (equal probabilities by score).
+    pub fn ranked(&self, text: &str, embedder: Option<&dyn Embedder>) -> Vec<(usize, f32)> {
+        let (p, s) = self.probabilities_and_scores(text, embedder);
+        let mut rows: Vec<usize> = (0..p.len()).collect();
+        rows.sort_by(|x, y| {
+            p[*y]
+                .partial_cmp(&p[*x])
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(s[*y].partial_cmp(&s[*x]).unwrap_or(std::cmp::Ordering::Equal))
+        });
+        rows.into_iter().map(|r| (r, p[r])).collect()
     }
 
     /// Serialized: `DPMM`, a format version, the header's length and JSON, then the deflated

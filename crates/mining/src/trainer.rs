@@ -120,9 +120,11 @@ pub fn train(
         let mut vm = vm;
         vm.set_calibration(calibration);
         for m in &held {
+            let (probs, scores) = vm.probabilities_and_scores(&m.text, embedder);
             scored.push(Scored {
                 truth: to_rows(m),
-                probs: vm.probabilities(&m.text, embedder),
+                probs,
+                scores,
             });
         }
     }

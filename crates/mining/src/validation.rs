@@ -92,15 +92,19 @@ pub struct Scored {
     pub truth: Vec<usize>,
     /// The model's probability for each row.
     pub probs: Vec<f32>,
+    /// Its raw score for each row (orders equal probabilities; may be empty).
+    pub scores: Vec<f32>,
 }
 
-fn top(probs: &[f32], depth: &[usize]) -> Option<usize> {
+fn top(probs: &[f32], scores: &[f32], depth: &[usize]) -> Option<usize> {
+    let score = |i: usize| scores.get(i).copied().unwrap_or(0.0);
     probs
         .iter()
         .enumerate()
         .max_by(|a, b| {
             a.1.partial_cmp(b.1)
                 .unwrap_or(std::cmp::Ordering::Equal)
+                .then(score(a.0).partial_cmp(&score(b.0)).unwrap_or(std::cmp::Ordering::Equal))
                 .then(depth[a.0].cmp(&depth[b.0]))
         })
         .map(|(i, _)| i)
@@ -109,7 +113,7 @@ fn top(probs: &[f32], depth: &[usize]) -> Option<usize> {
 /// The most probable row, a deeper label winning a tie (a parent's probability is its
 /// likeliest child's).
 pub fn top_row(probs: &[f32], depth: &[usize]) -> Option<usize> {
-    top(probs, depth)
+    top(probs, &[], depth)
 }
 
 /// Average precision of one label from (probability, has it) pairs.
@@ -159,7 +163,7 @@ pub fn evaluate(
             }
             ranked[r].push((m.probs.get(r).copied().unwrap_or(0.0), has));
         }
-        let best = top(&m.probs, depth);
+        let best = top(&m.probs, &m.scores, depth);
         let ok = match best {
             _ if m.truth.is_empty() => m.probs.iter().all(|p| *p < THRESHOLD),
             Some(b) => m.truth.contains(&b),
@@ -315,14 +319,17 @@ mod tests {
             Scored {
                 truth: vec![0],
                 probs: vec![0.9, 0.1],
+                scores: vec![],
             },
             Scored {
                 truth: vec![1],
                 probs: vec![0.2, 0.8],
+                scores: vec![],
             },
             Scored {
                 truth: vec![],
                 probs: vec![0.1, 0.1],
+                scores: vec![],
             },
         ];
         let v = evaluate(&names, &depth, &[40, 40], 80, &held, &[0.9, 0.8]);
@@ -334,14 +341,17 @@ mod tests {
             Scored {
                 truth: vec![0],
                 probs: vec![0.1, 0.9],
+                scores: vec![],
             },
             Scored {
                 truth: vec![1],
                 probs: vec![0.8, 0.2],
+                scores: vec![],
             },
             Scored {
                 truth: vec![0],
                 probs: vec![0.2, 0.8],
+                scores: vec![],
             },
         ];
         let v = evaluate(&names, &depth, &[3, 40], 43, &wrong, &[0.3]);

@@ -364,38 +364,53 @@ pub fn read_body(v: &Vault, t: TenantRef<'_>, record: RecordId) -> Result<Messag
     })
 }
 
+/// Reads the contents of several messages in one read; deleted ones are left out.
+pub fn read_bodies(
+    v: &Vault,
+    t: TenantRef<'_>,
+    records: &[RecordId],
+) -> Result<HashMap<RecordId, MessageBody>, VaultError> {
+    let mut out = HashMap::with_capacity(records.len());
+    for chunk in records.chunks(1_000) {
+        for r in v.get_many(t, chunk)? {
+            let bytes = match &r.content {
+                Content::Text(s) => s.as_bytes(),
+                Content::Bytes(b) => b.as_slice(),
+            };
+            let body = serde_json::from_slice(bytes).map_err(|e| VaultError::Corrupt {
+                record: r.meta.id.to_string(),
+                detail: format!("not a message: {e}"),
+            })?;
+            out.insert(r.meta.id, body);
+        }
+    }
+    Ok(out)
+}
+
 /// A prediction: label ids with probabilities at or above [`MIN_PROBABILITY`], most probable
 /// first.
 pub fn predict(model: &Model, text: &str) -> Vec<(u32, f32)> {
-    let probs = model.probabilities(text, None);
-    let mut out: Vec<(u32, f32)> = model
-        .labels()
-        .iter()
-        .zip(probs)
+    let ids = model.labels();
+    model
+        .ranked(text, None)
+        .into_iter()
         .filter(|(_, p)| *p >= MIN_PROBABILITY)
-        .map(|(l, p)| (*l, p))
-        .collect();
-    out.sort_by(|a, b| {
-        b.1.partial_cmp(&a.1)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.0.cmp(&b.0))
-    });
-    out
+        .filter_map(|(r, p)| ids.get(r).map(|l| (*l, p)))
+        .collect()
 }
 
 /// What is stored of a prediction for the queues: the labels, top and margin.
 pub fn stored(version: u32, model: &Model, text: &str) -> StoredPrediction {
-    let probs = model.probabilities(text, None);
+    let ranked = model.ranked(text, None);
+    let probs: Vec<f32> = ranked.iter().map(|r| r.1).collect();
     let margin = datapact_mining::queues::margin(&probs);
-    let top = probs.iter().copied().fold(0.0, f32::max);
-    let mut labels: Vec<(u32, f32)> = model
-        .labels()
-        .iter()
-        .zip(&probs)
-        .filter(|(_, p)| **p >= MIN_PROBABILITY)
-        .map(|(l, p)| (*l, *p))
+    let top = probs.first().copied().unwrap_or(0.0);
+    let ids = model.labels();
+    let labels: Vec<(u32, f32)> = ranked
+        .into_iter()
+        .filter(|(_, p)| *p >= MIN_PROBABILITY)
+        .filter_map(|(r, p)| ids.get(r).map(|l| (*l, p)))
         .collect();
-    labels.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
     StoredPrediction {
         model: version,
         labels,
@@ -488,13 +503,12 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
         records: Vec::new(),
         coverage: Vec::new(),
     };
-    for r in rows.into_iter().skip(skip) {
-        let body = match read_body(v, t, r.record) {
-            Ok(b) => b,
-            // Deleted meanwhile (its row goes with it): not trained on.
-            Err(VaultError::NotFound(_)) => continue,
-            Err(e) => return Err(e),
-        };
+    let rows: Vec<_> = rows.into_iter().skip(skip).collect();
+    let ids: Vec<RecordId> = rows.iter().map(|r| r.record).collect();
+    let mut bodies = read_bodies(v, t, &ids)?;
+    for r in rows {
+        // Deleted meanwhile (its row goes with it): not trained on.
+        let Some(body) = bodies.remove(&r.record) else { continue };
         // Labels with their ancestors, only those still in the taxonomy.
         let mut labels = BTreeSet::new();
         for l in &r.labels {
@@ -506,7 +520,9 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
             set.coverage.push(body.model_text());
         }
         set.labeled.push(Labeled {
-            key: r.key.into_bytes(),
+            // The held-out split hashes the customer's own id: a message stays on its side
+            // across retrains (and deployments).
+            key: body.id.clone().into_bytes(),
             text: body.model_text(),
             labels,
         });
@@ -523,10 +539,9 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
             ..MessageQuery::default()
         },
     )?;
-    for r in unlabeled {
-        if let Ok(b) = read_body(v, t, r.record) {
-            set.coverage.push(b.model_text());
-        }
+    let ids: Vec<RecordId> = unlabeled.iter().map(|r| r.record).collect();
+    for b in read_bodies(v, t, &ids)?.into_values() {
+        set.coverage.push(b.model_text());
     }
     Ok(set)
 }
@@ -732,8 +747,10 @@ async fn refresh_predictions(
             let Some(last) = page.last() else { break };
             after = last.seq as i64;
             let mut changes = Vec::with_capacity(page.len());
+            let ids: Vec<RecordId> = page.iter().map(|r| r.record).collect();
+            let bodies = read_bodies(v, t, &ids)?;
             for r in &page {
-                let Ok(body) = read_body(v, t, r.record) else { continue };
+                let Some(body) = bodies.get(&r.record) else { continue };
                 let p = stored(version, &model, &body.model_text());
                 let dis = if r.labeled {
                     disagreement(&p, &r.labels, &model)

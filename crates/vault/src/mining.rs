@@ -209,6 +209,26 @@ impl Vault {
             .transpose()
     }
 
+    /// One dataset's index rows for these keys, by key (keys without a row are absent).
+    pub fn messages_by_key(
+        &self,
+        t: TenantRef<'_>,
+        dataset: &str,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, MessageIndex>, VaultError> {
+        let mut out = std::collections::HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(1_000) {
+            for r in self
+                .region(t.region)?
+                .messages_by_key(&t.id.to_string(), dataset, chunk)?
+            {
+                let m = index(r)?;
+                out.insert(m.key.clone(), m);
+            }
+        }
+        Ok(out)
+    }
+
     /// The index row and dataset of the message record `record` holds, if it holds one.
     pub fn message_of_record(
         &self,

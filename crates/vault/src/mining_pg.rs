@@ -72,33 +72,28 @@ pub(crate) async fn insert(tx: &impl GenericClient, tenant: &str, msgs: &[RawMes
     )
     .await
     .map_err(pg)?;
-    let stmt = tx
-        .prepare(
-            "INSERT INTO datapact_vault.mining_messages (tenant_id, dataset_id, msg_key, record_id, kind, labeled, labels,
-             labeled_by, labeled_at, shuffle, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .await
-        .map_err(pg)?;
-    for m in msgs {
-        tx.execute(
-            &stmt,
-            &[
-                &tenant,
-                &m.dataset,
-                &m.key,
-                &m.record_id,
-                &m.kind,
-                &m.labeled,
-                &m.labels,
-                &m.labeled_by,
-                &m.labeled_at,
-                &m.shuffle,
-                &m.updated_at,
-            ],
-        )
-        .await
-        .map_err(pg)?;
-    }
+    // One statement for the batch: columns as arrays, unnested.
+    let col = |f: fn(&RawMessage) -> String| msgs.iter().map(f).collect::<Vec<String>>();
+    let datasets = col(|m| m.dataset.clone());
+    let keys = col(|m| m.key.clone());
+    let records = col(|m| m.record_id.clone());
+    let kinds = col(|m| m.kind.clone());
+    let labels = col(|m| m.labels.clone());
+    let labeled: Vec<bool> = msgs.iter().map(|m| m.labeled).collect();
+    let by: Vec<Option<String>> = msgs.iter().map(|m| m.labeled_by.clone()).collect();
+    let at: Vec<Option<i64>> = msgs.iter().map(|m| m.labeled_at).collect();
+    let shuffle: Vec<i64> = msgs.iter().map(|m| m.shuffle).collect();
+    let updated: Vec<i64> = msgs.iter().map(|m| m.updated_at).collect();
+    tx.execute(
+        "INSERT INTO datapact_vault.mining_messages (tenant_id, dataset_id, msg_key, record_id, kind, labeled, labels,
+         labeled_by, labeled_at, shuffle, updated_at)
+         SELECT $1, u.d, u.k, u.r, u.kind, u.l, u.ls, u.b, u.a, u.sh, u.up
+         FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BOOLEAN[], $7::TEXT[], $8::TEXT[],
+         $9::BIGINT[], $10::BIGINT[], $11::BIGINT[]) WITH ORDINALITY AS u(d, k, r, kind, l, ls, b, a, sh, up, n) ORDER BY u.n",
+        &[&tenant, &datasets, &keys, &records, &kinds, &labeled, &labels, &by, &at, &shuffle, &updated],
+    )
+    .await
+    .map_err(pg)?;
     Ok(())
 }
 
@@ -118,6 +113,24 @@ pub(crate) async fn one(
         .await
         .map_err(pg)?;
     Ok(r.as_ref().map(row))
+}
+
+pub(crate) async fn by_keys(
+    c: &impl GenericClient,
+    tenant: &str,
+    dataset: &str,
+    keys: &[String],
+) -> Result<Vec<RawMessage>, VaultError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLS} FROM datapact_vault.mining_messages WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = ANY($3)"
+            ),
+            &[&tenant, &dataset, &keys],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows.iter().map(row).collect())
 }
 
 pub(crate) async fn by_record(
@@ -179,7 +192,35 @@ pub(crate) async fn change(
     changes: &[MessageChange],
 ) -> Result<usize, VaultError> {
     let mut found = 0;
-    for ch in changes {
+    // Predictions with their disagreement and nothing else (a training's refresh): one
+    // statement for all of them.
+    let (bulk, each): (Vec<&MessageChange>, Vec<&MessageChange>) = changes
+        .iter()
+        .partition(|c| c.pred.is_some() && c.disagree.is_some() && c.labels.is_none() && c.review.is_none());
+    if !bulk.is_empty() {
+        let keys: Vec<&str> = bulk.iter().map(|c| c.key.as_str()).collect();
+        let preds: Vec<&str> = bulk
+            .iter()
+            .filter_map(|c| c.pred.as_ref())
+            .map(|p| p.0.as_str())
+            .collect();
+        let models: Vec<i64> = bulk.iter().filter_map(|c| c.pred.as_ref()).map(|p| p.1).collect();
+        let tops: Vec<f64> = bulk.iter().filter_map(|c| c.pred.as_ref()).map(|p| p.2).collect();
+        let margins: Vec<f64> = bulk.iter().filter_map(|c| c.pred.as_ref()).map(|p| p.3).collect();
+        let dis: Vec<f64> = bulk.iter().filter_map(|c| c.disagree).collect();
+        let n = tx
+            .execute(
+                "UPDATE datapact_vault.mining_messages m SET pred = u.p, pred_model = u.mo, top = u.t, margin = u.ma, disagree = u.d
+                 FROM unnest($3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::DOUBLE PRECISION[], $7::DOUBLE PRECISION[],
+                 $8::DOUBLE PRECISION[]) AS u(k, p, mo, t, ma, d)
+                 WHERE m.tenant_id = $1 AND m.dataset_id = $2 AND m.msg_key = u.k",
+                &[&tenant, &dataset, &keys, &preds, &models, &tops, &margins, &dis],
+            )
+            .await
+            .map_err(pg)?;
+        found += n as usize;
+    }
+    for ch in each {
         let mut n = 0;
         if let Some((labeled, labels, by, at)) = &ch.labels {
             n = n.max(

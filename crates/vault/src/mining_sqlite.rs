@@ -91,6 +91,24 @@ pub(crate) fn one(c: &Connection, tenant: &str, dataset: &str, key: &str) -> Res
     .optional()?)
 }
 
+pub(crate) fn by_keys(
+    c: &Connection,
+    tenant: &str,
+    dataset: &str,
+    keys: &[String],
+) -> Result<Vec<RawMessage>, VaultError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLS} FROM mining_messages WHERE tenant_id = ?1 AND dataset_id = ?2 AND msg_key = ?3"
+    ))?;
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(r) = stmt.query_row(params![tenant, dataset, k], row).optional()? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn by_record(c: &Connection, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError> {
     Ok(c.query_row(
         &format!("SELECT {COLS} FROM mining_messages WHERE tenant_id = ?1 AND record_id = ?2"),

@@ -556,6 +556,16 @@ impl RegionStorage for PgRegion {
         Ok(true)
     }
 
+    fn fetch_many(&self, tenant: &str, ids: &[String]) -> Result<Vec<RawRecord>, VaultError> {
+        let rows = self.query(
+            &format!(
+                "SELECT {COLUMNS}, sealed FROM datapact_vault.records r WHERE id = ANY($1) AND tenant_id = $2 AND {LIVE}"
+            ),
+            &[&ids, &tenant],
+        )?;
+        Ok(rows.iter().map(|r| raw(r, true)).collect())
+    }
+
     fn fetch(&self, tenant: &str, id: &str, content: bool) -> Result<Option<RawRecord>, VaultError> {
         let cols = if content {
             format!("{COLUMNS}, sealed")
@@ -919,6 +929,11 @@ impl RegionStorage for PgRegion {
     fn messages(&self, tenant: &str, dataset: &str, q: &MessageQuery<'_>) -> Result<Vec<RawMessage>, VaultError> {
         let c = self.db.client()?;
         self.db.block(mining_pg::query(&**c, tenant, dataset, q))
+    }
+
+    fn messages_by_key(&self, tenant: &str, dataset: &str, keys: &[String]) -> Result<Vec<RawMessage>, VaultError> {
+        let c = self.db.client()?;
+        self.db.block(mining_pg::by_keys(&**c, tenant, dataset, keys))
     }
 
     fn message_by_record(&self, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError> {

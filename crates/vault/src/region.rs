@@ -213,6 +213,8 @@ pub(crate) trait RegionStorage: Send + Sync {
     fn insert(&self, tenant: &str, key_version: u32, rows: &[RawRecord]) -> Result<bool, VaultError>;
     /// One record, with its ciphertext if `content`.
     fn fetch(&self, tenant: &str, id: &str, content: bool) -> Result<Option<RawRecord>, VaultError>;
+    /// Several records with their ciphertext (those that exist), in one read.
+    fn fetch_many(&self, tenant: &str, ids: &[String]) -> Result<Vec<RawRecord>, VaultError>;
     /// Records under the `live` versions, filtered, by id.
     fn list(&self, tenant: &str, live: &[u32], f: &RecordFilter<'_>) -> Result<Vec<RawRecord>, VaultError>;
     /// How many records under the `live` versions (of one product).
@@ -314,6 +316,8 @@ pub(crate) trait RegionStorage: Send + Sync {
     ) -> Result<bool, VaultError>;
     /// One dataset's index row for `key`.
     fn message(&self, tenant: &str, dataset: &str, key: &str) -> Result<Option<RawMessage>, VaultError>;
+    /// One dataset's index rows for these keys (those that exist), in one read.
+    fn messages_by_key(&self, tenant: &str, dataset: &str, keys: &[String]) -> Result<Vec<RawMessage>, VaultError>;
     /// The index row of the message a record holds, in whichever dataset.
     fn message_by_record(&self, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError>;
     /// Index rows of one dataset.

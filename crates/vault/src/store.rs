@@ -416,6 +416,21 @@ impl RegionStorage for SqliteRegion {
         })
     }
 
+    fn fetch_many(&self, tenant: &str, ids: &[String]) -> Result<Vec<RawRecord>, VaultError> {
+        self.data.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS}, sealed FROM records WHERE id = ?1 AND tenant_id = ?2"
+            ))?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(r) = stmt.query_row(params![id, tenant], |r| raw(r, true)).optional()? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn fetch(&self, tenant: &str, id: &str, content: bool) -> Result<Option<RawRecord>, VaultError> {
         self.data.read(|c| {
             let cols = if content {
@@ -812,6 +827,10 @@ impl RegionStorage for SqliteRegion {
 
     fn messages(&self, tenant: &str, dataset: &str, q: &MessageQuery<'_>) -> Result<Vec<RawMessage>, VaultError> {
         self.data.read(|c| mining_sqlite::query(c, tenant, dataset, q))
+    }
+
+    fn messages_by_key(&self, tenant: &str, dataset: &str, keys: &[String]) -> Result<Vec<RawMessage>, VaultError> {
+        self.data.read(|c| mining_sqlite::by_keys(c, tenant, dataset, keys))
     }
 
     fn message_by_record(&self, tenant: &str, record: &str) -> Result<Option<RawMessage>, VaultError> {

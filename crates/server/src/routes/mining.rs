@@ -593,10 +593,8 @@ pub async fn upload(
     // Which exist already.
     let ds = d.id.clone();
     let keys: Vec<String> = ok.iter().map(|m| m.key.clone()).collect();
-    let existing = with_vault(&st, &tenant, move |v, t| {
-        keys.iter().map(|k| v.message(t, &ds, k)).collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
+    let mut found = with_vault(&st, &tenant, move |v, t| v.messages_by_key(t, &ds, &keys)).await?;
+    let existing: Vec<Option<MessageIndex>> = ok.iter().map(|m| found.remove(&m.key)).collect();
     let mut fresh = Vec::new();
     let mut updates: Vec<(Checked, MessageIndex)> = Vec::new();
     for (m, e) in ok.into_iter().zip(existing) {
@@ -791,19 +789,17 @@ pub(crate) async fn read_rows(
     let pre = prelabeler_for(st, d).await?;
     with_vault(st, tenant, move |v, t| {
         let mut out = Vec::with_capacity(rows.len());
+        let ids: Vec<datapact_governance::RecordId> = rows.iter().map(|r| r.record).collect();
+        let mut bodies = mn::read_bodies(v, t, &ids)?;
         for r in &rows {
-            match mn::read_body(v, t, r.record) {
-                Ok(b) => {
-                    let text = b.model_text();
-                    let mut view = message_view(&d2, r, b, true);
-                    if let Some((p, m)) = &pre {
-                        view.prelabels = Some(scored(&d2, &crate::prelabel::suggest(p, m, &d2.taxonomy, &text)));
-                    }
-                    out.push(view)
-                }
-                Err(datapact_vault::VaultError::NotFound(_)) => {}
-                Err(e) => return Err(e),
+            // Deleted meanwhile: left out.
+            let Some(b) = bodies.remove(&r.record) else { continue };
+            let text = b.model_text();
+            let mut view = message_view(&d2, r, b, true);
+            if let Some((p, m)) = &pre {
+                view.prelabels = Some(scored(&d2, &crate::prelabel::suggest(p, m, &d2.taxonomy, &text)));
             }
+            out.push(view)
         }
         Ok(out)
     })

@@ -486,12 +486,10 @@ pub async fn fetch(
     let out = with_vault(&st, &tenant, move |v, t| {
         let mut out = Vec::with_capacity(rows.len());
         let mut to_review = Vec::new();
+        let ids: Vec<datapact_governance::RecordId> = rows.iter().map(|r| r.record).collect();
+        let mut bodies = mn::read_bodies(v, t, &ids)?;
         for r in &rows {
-            let body = match mn::read_body(v, t, r.record) {
-                Ok(b) => b,
-                Err(datapact_vault::VaultError::NotFound(_)) => continue,
-                Err(e) => return Err(e),
-            };
+            let Some(body) = bodies.remove(&r.record) else { continue };
             let p = mn::stored(version, &m2, &body.model_text());
             let passed: Vec<String> = p
                 .labels
