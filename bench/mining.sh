@@ -15,6 +15,8 @@
 #    the same 400 labels chosen at random; one adds 1,600 more in rounds of 200 from the `teach`
 #    queue (retraining after each round), the other 1,600 at random: test accuracy at 2,000
 #    labels for each.
+# 4. The anchor, in the same run: TF-IDF + LinearSVC (scikit-learn, installed into
+#    target/bench-venv from PyPI on first run) on the same split.
 # In-process prediction and training speed: `cargo run --release -p datapact-mining --example banking77`.
 # DATAPACT_BIN runs another build; DATAPACT_BENCH_BACKEND=postgres runs on PostgreSQL.
 set -euo pipefail
@@ -124,3 +126,9 @@ call("POST", f"/v1/mining/datasets/{rand}/train", oa, {})
 print(f"active learning, {target} labels (seed {seed} random, then rounds of {step}): "
       f"teach queue {accuracy(teach)*100:.2f} %, random {accuracy(rand)*100:.2f} %")
 PY
+
+venv=target/bench-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q scikit-learn==1.5.2
+fi
+"$venv/bin/python" bench/mining_baseline.py "$data"

@@ -172,7 +172,7 @@ pub struct UploadArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Data kind of e-mails (JSONL lines give their own, this by default).
-    #[arg(long, value_enum, default_value = "design-time")]
+    #[arg(long, value_enum, default_value = "design_time")]
     data_kind: DataKindArg,
     /// Messages per request (1 to 1000).
     #[arg(long, default_value_t = 500)]
@@ -375,6 +375,23 @@ fn dataset_text(v: &Value) -> String {
 }
 
 fn validation_text(v: &Value) -> String {
+    if v["held_out_messages"].as_u64() == Some(0) {
+        let r = &v["rating"];
+        let mut s = format!(
+            "model v{}: trained on {} messages; none held out yet to measure it (about one labeled message in five is)\nrating {} ({}): balance {}, coverage {}, label health {}",
+            v["model_version"],
+            v["train_messages"],
+            r["score"],
+            r["quality"].as_str().unwrap_or(""),
+            r["factors"]["balance"],
+            r["factors"]["coverage"],
+            r["factors"]["label_health"],
+        );
+        for n in r["next"].as_array().into_iter().flatten() {
+            s.push_str(&format!("\n- {}", n.as_str().unwrap_or("")));
+        }
+        return s;
+    }
     let mut t = output::table(&["label", "precision", "recall", "avg precision", "held out", "trained"]);
     for l in v["labels"].as_array().into_iter().flatten() {
         let f = |k: &str| format!("{:.2}", l[k].as_f64().unwrap_or(0.0));

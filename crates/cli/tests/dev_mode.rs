@@ -313,6 +313,71 @@ fn the_tour_works_right_after_serve_dev() {
     assert!(text(&out.stdout).contains("tour-model@1"), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("opted_out 1"), "{}", text(&out.stdout));
 
+    // The README's labeling session: a dataset, messages, a model, the teach queue (masked),
+    // a prediction; as the customer's org_admin.
+    let as_customer = |args: &[&str]| {
+        datapact(
+            args,
+            &[
+                ("DATAPACT_URL", &dev.vars["DATAPACT_URL"]),
+                ("DATAPACT_KEY", &dev.vars["DATAPACT_KEY"]),
+            ],
+        )
+    };
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let jsonl: String = readme
+        .split("$ cat > tour.jsonl <<'EOF'\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nEOF\n").next())
+        .expect("the README's tour.jsonl")
+        .to_string();
+    let tour = dev.data_dir.parent().unwrap().join("tour.jsonl");
+    std::fs::write(&tour, format!("{jsonl}\n")).unwrap();
+    let out = as_customer(&[
+        "mining",
+        "dataset",
+        "create",
+        "--tenant",
+        &dev.vars["DATAPACT_TENANT"],
+        "--name",
+        "Inbox",
+        "--label",
+        "Refund",
+        "--label",
+        "Login",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mds = text(&out.stdout).trim().to_string();
+    assert!(mds.starts_with("mds_"), "{mds}");
+    let out = as_customer(&["mining", "upload", "--dataset", &mds, tour.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "10 created, 0 updated, 0 not stored");
+    let out = as_customer(&["mining", "train", "--dataset", &mds]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let trained = text(&out.stdout);
+    for line in [
+        "model v1: accuracy 1.000, macro F1 1.000 on 3 held-out messages (5 trained)",
+        "rating 54 (average): balance 97, coverage 100, label health 10",
+    ] {
+        assert!(trained.contains(line), "{trained}");
+        assert!(readme.contains(line), "the README shows what the tour prints: {line}");
+    }
+    let out = as_customer(&["mining", "queue", "--dataset", &mds, "teach"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let queue = text(&out.stdout);
+    assert!(queue.contains("<PERSON_1> (<EMAIL_ADDRESS_1>)"), "{queue}");
+    assert!(!queue.contains("ann.lee@example.com"), "{queue}");
+    let out = as_customer(&[
+        "mining",
+        "predict",
+        "--dataset",
+        &mds,
+        "please refund the double charge",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Refund 0.97"), "{}", text(&out.stdout));
+
     // Stopping it takes the data with it.
     let data_dir = dev.data_dir.clone();
     assert!(data_dir.exists());

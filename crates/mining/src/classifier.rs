@@ -613,3 +613,70 @@ mod tests {
         assert!(Model::train(&[], &[], &[], DEFAULT_CALIBRATION, None, &TrainConfig::default()).is_err());
     }
 }
+
+#[cfg(test)]
+mod embedder_tests {
+    use super::*;
+
+    /// A tiny "sentence-embedding model" built by the test: two dimensions, one per meaning,
+    /// each word's vector from a table (synonyms share a meaning the hashed words cannot see).
+    struct Tiny;
+
+    impl Embedder for Tiny {
+        fn name(&self) -> &str {
+            "tiny-test"
+        }
+        fn dim(&self) -> usize {
+            2
+        }
+        fn embed(&self, text: &str) -> Vec<f32> {
+            let mut v = vec![0.0; 2];
+            for w in crate::features::words(text) {
+                match w.as_str() {
+                    "refund" | "reimburse" | "reimbursement" | "repay" => v[0] += 1.0,
+                    "login" | "signin" | "logon" | "authenticate" => v[1] += 1.0,
+                    _ => {}
+                }
+            }
+            v
+        }
+    }
+
+    #[test]
+    fn an_embedder_plugs_in_and_carries_meaning_the_hashed_words_lack() {
+        let data = [
+            ("please refund me", 0),
+            ("I want a refund now", 0),
+            ("refund the order", 0),
+            ("login is broken", 1),
+            ("cannot login today", 1),
+            ("the login fails", 1),
+        ];
+        let ex: Vec<Example<'_>> = data
+            .iter()
+            .map(|(t, r)| Example {
+                text: t,
+                rows: vec![*r],
+            })
+            .collect();
+        let cfg = TrainConfig::default();
+        let with = Model::train(&[0, 1], &[None, None], &ex, DEFAULT_CALIBRATION, Some(&Tiny), &cfg).unwrap();
+        assert_eq!(with.embedder(), Some("tiny-test"));
+        // Words never seen in training: only the embedding knows what they mean.
+        let s = with.scores("authenticate", Some(&Tiny));
+        assert!(s[1] > s[0], "{s:?}");
+        let s = with.scores("reimbursement", Some(&Tiny));
+        assert!(s[0] > s[1], "{s:?}");
+        // It survives its stored form.
+        let back = Model::from_bytes(&with.to_bytes().unwrap()).unwrap();
+        let s = back.scores("authenticate", Some(&Tiny));
+        assert!(s[1] > s[0], "{s:?}");
+        // Without it, the same unseen word tells the hashed model nothing.
+        let without = Model::train(&[0, 1], &[None, None], &ex, DEFAULT_CALIBRATION, None, &cfg).unwrap();
+        let s = without.scores("authenticate", None);
+        assert!(
+            (s[1] - s[0]).abs()
+                < (with.scores("authenticate", Some(&Tiny))[1] - with.scores("authenticate", Some(&Tiny))[0]).abs()
+        );
+    }
+}

@@ -50,7 +50,8 @@ pub struct Factors {
     pub balance: u32,
     /// Share of messages the model gives a label with confidence.
     pub coverage: u32,
-    /// Mean average precision over labels.
+    /// Mean average precision over labels, each weighed down while it has fewer than 25
+    /// training examples.
     pub label_health: u32,
 }
 
@@ -191,7 +192,10 @@ pub fn evaluate(
             } else {
                 0.0
             });
-            aps.push(ap);
+            // A label with few examples cannot be healthy, however well its few held-out
+            // messages did: its health grows with its examples up to FEW_EXAMPLES.
+            let seen = train_counts.get(r).copied().unwrap_or(0) as f64;
+            aps.push(ap * (seen / FEW_EXAMPLES as f64).min(1.0));
         }
         labels.push(LabelMetrics {
             name: names[r].clone(),

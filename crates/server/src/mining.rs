@@ -345,9 +345,10 @@ pub fn message_key(vault: &Vault, org: OrgId, dataset: &str, msg: &str) -> Strin
     vault.correlate(&org.to_string(), &format!("mining\u{1f}{dataset}\u{1f}{msg}"))
 }
 
-/// A stable place in the shuffle queue.
-pub fn shuffle_of(key: &str) -> i64 {
-    let h = Sha256::digest(key.as_bytes());
+/// A stable place in the shuffle queue, from the customer's message id (the same order in
+/// every deployment; the order says nothing about the content).
+pub fn shuffle_of(id: &str) -> i64 {
+    let h = Sha256::digest(format!("datapact.mining.shuffle|{id}").as_bytes());
     i64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], 0])
 }
 

@@ -648,7 +648,7 @@ pub async fn upload(
                 key: m.key.clone(),
                 record: record_of(&d, m)?,
                 labels: m.labels.clone().map(|l| (l, by.clone())),
-                shuffle: mn::shuffle_of(&m.key),
+                shuffle: mn::shuffle_of(&m.id),
             });
         }
         let ds = d.id.clone();

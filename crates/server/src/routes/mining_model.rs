@@ -498,6 +498,9 @@ pub async fn fetch(
                 .filter_map(|(l, _)| d2.taxonomy.by_id(*l).map(|x| x.name.clone()))
                 .collect();
             let mut row = r.clone();
+            // The prediction is kept (the review queue shows it), and a message that passed no
+            // threshold waits for review.
+            to_review.push(datapact_vault::prediction_change(&r.key, &p, 0.0));
             row.prediction = Some(p);
             if passed.is_empty() && !thresholds.is_empty() && r.review == 0 {
                 to_review.push(datapact_vault::MessageChange {
@@ -828,11 +831,11 @@ pub async fn summarize(
     let text: String = thread
         .iter()
         .map(|m| {
-            format!(
-                "Subject: {}\n{}\n",
-                m.subject.as_deref().unwrap_or(""),
-                datapact_mining::features::cut(&m.text, 8 * 1024)
-            )
+            let body = datapact_mining::features::cut(&m.text, 8 * 1024);
+            match m.subject.as_deref() {
+                Some(sub) if !sub.is_empty() => format!("Subject: {sub}\n{body}\n"),
+                _ => format!("{body}\n"),
+            }
         })
         .collect::<Vec<_>>()
         .join("\n---\n");
