@@ -112,7 +112,8 @@ pub struct Filters {
     /// support_grant_create, support_grant_revoke, api_key_create, api_key_revoke, llm_call,
     /// llm_forward, audit_read, key_list, certificate_read, reencrypt, training_dataset_create,
     /// training_dataset_build, training_export, training_data_used, model_register,
-    /// training_read.
+    /// training_read, mining_dataset_create, mining_dataset_change, mining_label, mining_train,
+    /// mining_predict, mining_stream.
     #[arg(long)]
     action: Option<String>,
     /// Only this purpose, e.g. support_access.

@@ -628,9 +628,12 @@ pub async fn run(cmd: MiningCmd, remote: &Remote) -> Result<ExitCode> {
                 .await?;
             print(remote, &v, |v| {
                 format!(
-                    "{}: reviewed, now {}",
+                    "{}: reviewed, {}",
                     v["id"].as_str().unwrap_or(""),
-                    v["data_kind"].as_str().unwrap_or("")
+                    v["labels"]
+                        .as_array()
+                        .map(|l| l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default()
                 )
             })
         }

@@ -211,6 +211,29 @@ impl Taxonomy {
         out
     }
 
+    /// `ids` (those still in the taxonomy) with all their ancestors: what a message with these
+    /// labels has.
+    pub fn expand(&self, ids: &[u32]) -> BTreeSet<u32> {
+        let mut out = BTreeSet::new();
+        for id in ids {
+            if self.by_id(*id).is_some() {
+                out.extend(self.with_ancestors(*id));
+            }
+        }
+        out
+    }
+
+    /// `id` and every label below it.
+    pub fn with_descendants(&self, id: u32) -> Vec<u32> {
+        let Some(l) = self.by_id(id) else { return Vec::new() };
+        let below = format!("{}{SEP}", l.name);
+        self.labels
+            .iter()
+            .filter(|x| x.id == id || x.name.starts_with(&below))
+            .map(|x| x.id)
+            .collect()
+    }
+
     /// Of a set of ids, the ones still in the taxonomy, with ancestors, as names (deepest
     /// first within a branch does not matter: sorted by name).
     pub fn names(&self, ids: &BTreeSet<u32>) -> Vec<String> {

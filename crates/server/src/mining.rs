@@ -124,6 +124,9 @@ pub struct Stream {
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Its tenant was purged: it exists no more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purged: bool,
 }
 
 /// A message as stored in its record (the customer's content).
@@ -174,7 +177,7 @@ impl MessageBody {
             from: self.from.as_deref().map(&mut mask),
             to: self.to.iter().map(|t| mask(t)).collect(),
             sent_at: self.sent_at.clone(),
-            thread: self.thread.clone(),
+            thread: self.thread.as_deref().map(&mut mask),
         }
     }
 }
@@ -188,6 +191,8 @@ pub struct Models {
     cache: Mutex<Vec<Cached>>,
     training: Arc<Mutex<BTreeSet<String>>>,
     prelabeler: Mutex<Option<Prelabel>>,
+    /// When the stored pre-labeler was last looked at, and what was found.
+    prelabeler_seen: Mutex<Option<(std::time::Instant, Option<Prelabel>)>>,
 }
 
 /// The pre-labeler in memory.
@@ -240,6 +245,21 @@ impl Models {
     pub fn prelabeler(&self, version: u32) -> Option<Prelabel> {
         let p = self.prelabeler.lock().ok()?;
         p.as_ref().filter(|x| x.0.version == version).cloned()
+    }
+
+    /// What the store held for the pre-labeler, if looked at within `ttl`.
+    pub fn prelabeler_fresh(&self, ttl: std::time::Duration) -> Option<Option<Prelabel>> {
+        let seen = self.prelabeler_seen.lock().ok()?;
+        seen.as_ref()
+            .filter(|(at, _)| at.elapsed() < ttl)
+            .map(|(_, p)| p.clone())
+    }
+
+    /// Notes what the store held for the pre-labeler just now.
+    pub fn prelabeler_checked(&self, p: Option<Prelabel>) {
+        if let Ok(mut seen) = self.prelabeler_seen.lock() {
+            *seen = Some((std::time::Instant::now(), p));
+        }
     }
 
     /// Keeps the pre-labeler in memory.
@@ -309,7 +329,9 @@ pub async fn load_stream(st: &AppState, dataset: &str, name: &str) -> Result<Opt
         .await
         .map_err(ApiError::storage)?
     {
-        Some(doc) => serde_json::from_str(&doc).map(Some).map_err(|e| corrupt("stream", e)),
+        Some(doc) => serde_json::from_str::<Stream>(&doc)
+            .map(|s| (!s.purged).then_some(s))
+            .map_err(|e| corrupt("stream", e)),
         None => Ok(None),
     }
 }
@@ -323,21 +345,32 @@ pub async fn save_stream(st: &AppState, s: &Stream) -> Result<(), ApiError> {
         .map_err(ApiError::storage)
 }
 
-/// A dataset's streams.
+/// A dataset's streams (read by their ids, `{dataset}/{name}`: only this dataset's).
 pub async fn streams(st: &AppState, dataset: &str) -> Result<Vec<Stream>, ApiError> {
-    let docs = st
-        .store
-        .training_docs(DOC_STREAM, Some("active"))
-        .await
-        .map_err(ApiError::storage)?;
+    let prefix = format!("{dataset}/");
+    let mut after = prefix.clone();
     let mut out = Vec::new();
-    for d in docs {
-        let s: Stream = serde_json::from_str(&d).map_err(|e| corrupt("stream", e))?;
-        if s.dataset == dataset {
-            out.push(s);
+    loop {
+        let docs = st
+            .store
+            .training_docs_page(DOC_STREAM, &after, 100)
+            .await
+            .map_err(ApiError::storage)?;
+        if docs.is_empty() {
+            return Ok(out);
+        }
+        for d in &docs {
+            let s: Stream = serde_json::from_str(d).map_err(|e| corrupt("stream", e))?;
+            let id = stream_id(&s.dataset, &s.name);
+            if !id.starts_with(&prefix) {
+                return Ok(out);
+            }
+            after = id;
+            if !s.purged {
+                out.push(s);
+            }
         }
     }
-    Ok(out)
 }
 
 /// The index key of a customer's message id: a keyed hash, so the index holds no id.
@@ -345,10 +378,10 @@ pub fn message_key(vault: &Vault, org: OrgId, dataset: &str, msg: &str) -> Strin
     vault.correlate(&org.to_string(), &format!("mining\u{1f}{dataset}\u{1f}{msg}"))
 }
 
-/// A stable place in the shuffle queue, from the customer's message id (the same order in
-/// every deployment; the order says nothing about the content).
-pub fn shuffle_of(id: &str) -> i64 {
-    let h = Sha256::digest(format!("datapact.mining.shuffle|{id}").as_bytes());
+/// A stable place in the shuffle queue, from the message's index key (a keyed hash: the order
+/// reveals nothing about the id).
+pub fn shuffle_of(key: &str) -> i64 {
+    let h = Sha256::digest(format!("datapact.mining.shuffle|{key}").as_bytes());
     i64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], 0])
 }
 
@@ -378,11 +411,14 @@ pub fn read_bodies(
                 Content::Text(s) => s.as_bytes(),
                 Content::Bytes(b) => b.as_slice(),
             };
-            let body = serde_json::from_slice(bytes).map_err(|e| VaultError::Corrupt {
-                record: r.meta.id.to_string(),
-                detail: format!("not a message: {e}"),
-            })?;
-            out.insert(r.meta.id, body);
+            match serde_json::from_slice(bytes) {
+                Ok(body) => {
+                    out.insert(r.meta.id, body);
+                }
+                // Changed through the records API into something that is not a message: left
+                // out (and said in the log, without its content) rather than failing the page.
+                Err(e) => tracing::warn!(record = %r.meta.id, error = %e, "a message's record is not a message"),
+            }
         }
     }
     Ok(out)
@@ -480,24 +516,30 @@ struct TrainingSet {
 /// Reads the labeled design-time messages (the newest `MAX_TRAIN_MESSAGES`) and a sample
 /// of design-time texts for coverage.
 fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<TrainingSet, VaultError> {
+    // Labeled design-time messages, and run-time messages a person reviewed (the
+    // human-in-the-loop validation that is part of the service); never others.
     let mut rows = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let page = v.messages(
-            t,
-            &d.id,
-            &MessageQuery {
-                kind: Some("design_time"),
-                labeled: Some(true),
-                after_seq: after,
-                limit: 10_000,
-                ..MessageQuery::default()
-            },
-        )?;
-        let Some(last) = page.last() else { break };
-        after = last.seq as i64;
-        rows.extend(page);
+    for (kind, review) in [("design_time", None), ("run_time", Some(2))] {
+        let mut after = 0i64;
+        loop {
+            let page = v.messages(
+                t,
+                &d.id,
+                &MessageQuery {
+                    kind: Some(kind),
+                    labeled: Some(true),
+                    review,
+                    after_seq: after,
+                    limit: 10_000,
+                    ..MessageQuery::default()
+                },
+            )?;
+            let Some(last) = page.last() else { break };
+            after = last.seq as i64;
+            rows.extend(page);
+        }
     }
+    rows.sort_by_key(|r| r.seq);
     let skip = rows.len().saturating_sub(MAX_TRAIN_MESSAGES);
     let mut set = TrainingSet {
         labeled: Vec::new(),
@@ -511,12 +553,7 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
         // Deleted meanwhile (its row goes with it): not trained on.
         let Some(body) = bodies.remove(&r.record) else { continue };
         // Labels with their ancestors, only those still in the taxonomy.
-        let mut labels = BTreeSet::new();
-        for l in &r.labels {
-            if d.taxonomy.by_id(*l).is_some() {
-                labels.extend(d.taxonomy.with_ancestors(*l));
-            }
-        }
+        let labels = d.taxonomy.expand(&r.labels);
         if set.coverage.len() < COVERAGE_SAMPLE / 2 {
             set.coverage.push(body.model_text());
         }
@@ -550,14 +587,27 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
 /// Trains a dataset's model: reads its labeled design-time messages, trains and validates,
 /// seals the model under the tenant's keys, records it in the training-data ledger, and
 /// refreshes the queues' predictions. The caller decided and audited the use.
-pub async fn train(
-    st: &AppState,
-    c: &ApiKey,
-    tenant: &Tenant,
-    mut d: MiningDataset,
-) -> Result<MiningDataset, ApiError> {
+pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset) -> Result<MiningDataset, ApiError> {
+    // A version of its own (another node may train the same dataset at the same time: each
+    // training gets its number and its own shard).
+    let version = {
+        let _w = st.write_lock().await?;
+        let mut fresh = load(st, &d.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("dataset", &d.id))?;
+        let v = fresh.next_version.max(1);
+        fresh.next_version = v + 1;
+        save(st, &fresh).await?;
+        v
+    };
+    // The newest key before anything is read: what is read is sealed under no later key, so
+    // a purge while this runs shreds the model too.
     let snapshot = d.clone();
-    let set = crate::blocking::with_vault(st, tenant, move |v, t| read_training_set(v, t, &snapshot)).await?;
+    let (set, up_to) = crate::blocking::with_vault(st, tenant, move |v, t| {
+        let up_to = v.newest_key(t)?.ok_or(VaultError::Shredded(t.id))?;
+        Ok((read_training_set(v, t, &snapshot)?, up_to))
+    })
+    .await?;
     let tax = d.taxonomy.clone();
     let TrainingSet {
         labeled,
@@ -574,9 +624,8 @@ pub async fn train(
         datapact_mining::MiningError::TooFewLabels(m) => ApiError::invalid("too_few_labels", "labels", m),
         other => ApiError::invalid("invalid_value", "labels", other.to_string()),
     })?;
-    let version = d.next_version.max(1);
     let bytes = outcome.model.to_bytes().map_err(ApiError::internal)?;
-    let shard = format!("{}.model.v{version}", d.id);
+    let shard = format!("{}.model.{}", d.id, uuid::Uuid::now_v7().simple());
     let ledger_id = format!("ds_{}", uuid::Uuid::now_v7().simple());
     let n_bytes = bytes.len() as u64;
     // The model and its training set's lineage items, sealed under the tenant's keys.
@@ -602,9 +651,8 @@ pub async fn train(
         }
         hex::encode(h.finalize())
     };
-    crate::blocking::with_vault(st, tenant, move |v, t| {
-        let up_to = v.newest_key(t)?.ok_or(VaultError::Shredded(t.id))?;
-        v.drop_shard(t, &shard_w)?;
+    let ids: Vec<RecordId> = records.clone();
+    let gone = crate::blocking::with_vault(st, tenant, move |v, t| {
         let chunks: Vec<(RecordId, Vec<u8>)> = bytes
             .chunks(MODEL_CHUNK)
             .map(|c| (RecordId::generate(), c.to_vec()))
@@ -613,7 +661,15 @@ pub async fn train(
         for (i, batch) in items.chunks(1_000).enumerate() {
             v.put_items(t, &ledger_w, 1 + (i * 1_000) as u64, batch, up_to)?;
         }
-        Ok(())
+        // Messages deleted since they were read: their lineage items exist now, so the
+        // deletion is owed like any later one.
+        let mut present = std::collections::HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(1_000) {
+            for r in v.get_many(t, chunk)? {
+                present.insert(r.meta.id);
+            }
+        }
+        Ok(ids.into_iter().filter(|r| !present.contains(r)).collect::<Vec<_>>())
     })
     .await?;
     // The ledger: a customer_model dataset holding this tenant's messages, and the model.
@@ -682,6 +738,9 @@ pub async fn train(
         .resources(Label::new(&ledger_id).ok().map(Resource::Dataset));
     lm.registered_entry = Some(st.audit(ev).await?.index);
     crate::training::save_model(st, &lm).await?;
+    for rid in gone {
+        crate::training::record_changed(st, tenant, rid, true).await?;
+    }
     let info = ModelInfo {
         version,
         trained_at: at,
@@ -694,20 +753,38 @@ pub async fn train(
     };
     let model = Arc::new(outcome.model);
     // The dataset as stored now (labels may have changed meanwhile), with the new model.
-    let _w = st.write_lock().await?;
-    let mut fresh = load(st, &d.id).await?.unwrap_or(d);
-    if let Some(prev) = fresh.model.take() {
-        fresh.history.insert(0, prev);
+    let w = st.write_lock().await?;
+    let Some(mut fresh) = load(st, &d.id).await? else {
+        // Purged while it trained: nothing of it stays.
+        drop(w);
+        let (sh, lg) = (info.shard.clone(), info.ledger_dataset.clone());
+        crate::blocking::with_vault(st, tenant, move |v, t| {
+            v.drop_shard(t, &sh)?;
+            v.drop_shard(t, &lg)
+        })
+        .await?;
+        return Err(ApiError::not_found("dataset", &d.id));
+    };
+    // A newer version trained meanwhile keeps serving; this one joins the history.
+    let serves = fresh.model.as_ref().is_none_or(|m| m.version < version);
+    if serves {
+        if let Some(prev) = fresh.model.take() {
+            fresh.history.insert(0, prev);
+        }
+        fresh.model = Some(info);
+    } else {
+        fresh.history.push(info);
     }
+    fresh.history.sort_by_key(|m| std::cmp::Reverse(m.version));
     let dropped: Vec<ModelInfo> = fresh
         .history
         .split_off(fresh.history.len().min(KEEP_MODEL_VERSIONS - 1));
-    fresh.model = Some(info);
-    fresh.next_version = version + 1;
     save(st, &fresh).await?;
-    drop(_w);
-    st.mining.put(&fresh.id, version, model.clone());
-    d = fresh;
+    drop(w);
+    let d = fresh;
+    if serves {
+        st.mining.put(&d.id, version, model.clone());
+    }
     if !dropped.is_empty() {
         crate::blocking::with_vault(st, tenant, move |v, t| {
             for m in &dropped {
@@ -717,12 +794,14 @@ pub async fn train(
         })
         .await?;
     }
-    refresh_predictions(st, tenant, &d, version, model).await?;
+    if serves {
+        refresh_predictions(st, tenant, &d, version, model).await?;
+    }
     Ok(d)
 }
 
 /// Stores the model's predictions of the dataset's design-time messages (the queues read
-/// them), newest first up to `PREDICT_AFTER_TRAINING`.
+/// them), in upload order, up to `PREDICT_AFTER_TRAINING` of them.
 async fn refresh_predictions(
     st: &AppState,
     tenant: &Tenant,
@@ -731,6 +810,7 @@ async fn refresh_predictions(
     model: Arc<Model>,
 ) -> Result<(), ApiError> {
     let dataset = d.id.clone();
+    let tax = d.taxonomy.clone();
     crate::blocking::with_vault(st, tenant, move |v, t| {
         let mut after = 0i64;
         let mut done = 0usize;
@@ -754,7 +834,8 @@ async fn refresh_predictions(
                 let Some(body) = bodies.get(&r.record) else { continue };
                 let p = stored(version, &model, &body.model_text());
                 let dis = if r.labeled {
-                    disagreement(&p, &r.labels, &model)
+                    let all: Vec<u32> = tax.expand(&r.labels).into_iter().collect();
+                    disagreement(&p, &all, &model)
                 } else {
                     0.0
                 };
@@ -817,13 +898,21 @@ pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError
             continue;
         }
         st.mining.forget(&d.id);
+        // What stays is a stub: the customer's words (its name, labels, the validation's
+        // label names) go with the data.
         d.purged_at = Some(now());
+        d.name = String::new();
+        d.taxonomy = Taxonomy::default();
+        d.model = None;
+        d.history.clear();
         let doc = serde_json::to_string(&d).map_err(ApiError::internal)?;
         st.store
             .put_training_doc(DOC_DATASET, &d.id, "purged", &doc)
             .await
             .map_err(ApiError::storage)?;
-        for s in streams(st, &d.id).await? {
+        for mut s in streams(st, &d.id).await? {
+            s.thresholds.clear();
+            s.purged = true;
             let doc = serde_json::to_string(&s).map_err(ApiError::internal)?;
             st.store
                 .put_training_doc(DOC_STREAM, &stream_id(&s.dataset, &s.name), "purged", &doc)
@@ -835,11 +924,11 @@ pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError
 }
 
 /// Label counts of a dataset's messages, by label id (labeled messages only; for the view).
-pub fn label_counts(rows: &[datapact_vault::MessageIndex]) -> HashMap<u32, u64> {
+pub fn label_counts(tax: &Taxonomy, rows: &[datapact_vault::MessageIndex]) -> HashMap<u32, u64> {
     let mut out = HashMap::new();
     for r in rows {
-        for l in &r.labels {
-            *out.entry(*l).or_insert(0) += 1;
+        for l in tax.expand(&r.labels) {
+            *out.entry(l).or_insert(0) += 1;
         }
     }
     out

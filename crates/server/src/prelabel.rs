@@ -54,12 +54,18 @@ pub struct Prelabeler {
 
 /// The pre-labeler, if one was trained (cached by version).
 pub async fn current(st: &AppState) -> Result<Option<(Arc<Prelabeler>, Arc<Model>)>, ApiError> {
+    // Looked at again at most every few seconds: a listing must not parse the stored model.
+    if let Some(fresh) = st.mining.prelabeler_fresh(std::time::Duration::from_secs(10)) {
+        return Ok(fresh);
+    }
     let Some(doc) = st.store.training_doc(DOC, CURRENT).await.map_err(ApiError::storage)? else {
+        st.mining.prelabeler_checked(None);
         return Ok(None);
     };
     let p: Prelabeler =
         serde_json::from_str(&doc).map_err(|e| ApiError::internal(format!("stored pre-labeler: {e}")))?;
     if let Some(hit) = st.mining.prelabeler(p.version) {
+        st.mining.prelabeler_checked(Some(hit.clone()));
         return Ok(Some(hit));
     }
     let bytes = base64::engine::general_purpose::STANDARD
@@ -70,6 +76,7 @@ pub async fn current(st: &AppState) -> Result<Option<(Arc<Prelabeler>, Arc<Model
         .map_err(|e| ApiError::internal(format!("stored pre-labeler: {e}")))?;
     let hit = (Arc::new(p), Arc::new(model));
     st.mining.set_prelabeler(hit.clone());
+    st.mining.prelabeler_checked(Some(hit.clone()));
     Ok(Some(hit))
 }
 
@@ -186,7 +193,8 @@ pub async fn train(st: &AppState, c: &ApiKey, dataset: &str) -> Result<Prelabele
             let Some(Some(tax)) = taxonomies.get(&mds) else {
                 continue;
             };
-            let names: BTreeSet<String> = ids
+            let names: BTreeSet<String> = tax
+                .expand(&ids)
                 .iter()
                 .filter_map(|i| tax.by_id(*i))
                 .map(|l| l.name.rsplit(" > ").next().unwrap_or(&l.name).to_lowercase())
@@ -261,6 +269,10 @@ pub async fn train(st: &AppState, c: &ApiKey, dataset: &str) -> Result<Prelabele
         .put_training_doc(DOC, CURRENT, "active", &doc)
         .await
         .map_err(ApiError::storage)?;
+    let model = Model::from_bytes(&bytes).map_err(ApiError::internal)?;
+    let hit = (Arc::new(p.clone()), Arc::new(model));
+    st.mining.set_prelabeler(hit.clone());
+    st.mining.prelabeler_checked(Some(hit));
     Ok(PrelabelerView {
         version,
         dataset: d.id,

@@ -485,7 +485,10 @@ async fn streams_deliver_each_run_time_message_once_in_order_across_restarts_and
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["review"], "reviewed");
-    assert_eq!(r["data_kind"], "design_time");
+    assert_eq!(
+        r["data_kind"], "run_time",
+        "it stays run-time data (never the vendor's training)"
+    );
     assert_eq!(r["labeled_by"], "reviewer-1");
     let (_, rq2) = s
         .get(&format!("/v1/mining/datasets/{ds}/review?limit=100"), &a.admin)
@@ -498,6 +501,35 @@ async fn streams_deliver_each_run_time_message_once_in_order_across_restarts_and
     let n =
         t2["validation"]["train_messages"].as_u64().unwrap() + t2["validation"]["held_out_messages"].as_u64().unwrap();
     assert_eq!(n, 121, "the reviewed message trains the next model: {t2}");
+    // The review does not take it out of the stream: a reader from the start still gets it.
+    let (st, _) = s
+        .post(
+            &format!("/v1/mining/datasets/{ds}/streams"),
+            &a.svc,
+            json!({"name": "again"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, all) = s
+        .get(
+            &format!("/v1/mining/datasets/{ds}/streams/again/fetch?limit=100"),
+            &a.svc,
+        )
+        .await;
+    assert_eq!(all["messages"].as_array().unwrap().len(), 9, "{all}");
+    // A cursor no fetch returned is refused.
+    let (st, e) = s
+        .post(
+            &format!("/v1/mining/datasets/{ds}/streams/again/advance"),
+            &a.svc,
+            json!({"cursor": "999999"}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_cursor")),
+        "{e}"
+    );
     s.stop().await;
     drop(tmp);
 }
@@ -609,6 +641,22 @@ async fn bad_input_is_named_and_a_partly_bad_upload_says_what_was_stored() {
     assert_eq!(names, vec!["Access", "Access > Login", "Money", "Money > Refund"]);
     let (_, m) = s.get(&format!("/v1/mining/datasets/{ds}/messages/l1"), &a.admin).await;
     assert_eq!(m["labels"], json!(["Money", "Money > Refund"]), "{m}");
+    // Moved out from under its parent: the message no longer has the old parent.
+    let (st, d) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/mining/datasets/{ds}/labels"),
+            Some(&a.admin),
+            Some(json!({"labels": ["Refund", "Money", "Access > Login"], "rename": {"Money > Refund": "Refund"}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let (_, m) = s.get(&format!("/v1/mining/datasets/{ds}/messages/l1"), &a.admin).await;
+    assert_eq!(m["labels"], json!(["Refund"]), "{m}");
+    let (_, page) = s
+        .get(&format!("/v1/mining/datasets/{ds}/messages?label=Money"), &a.admin)
+        .await;
+    assert!(page["messages"].as_array().unwrap().is_empty(), "{page}");
     let (st, e) = s
         .call(
             Method::PUT,

@@ -170,37 +170,6 @@ impl Vault {
         })
     }
 
-    /// Moves a message to a new record of `kind` with the same content, metadata and
-    /// categories (a reviewed run-time message becomes design-time data), and removes the old
-    /// record, all or nothing; answers the new record's metadata.
-    pub fn move_message(
-        &self,
-        t: TenantRef<'_>,
-        dataset: &str,
-        key: &str,
-        kind: DataKind,
-        now: OffsetDateTime,
-    ) -> Result<RecordMeta, VaultError> {
-        let row = self
-            .message(t, dataset, key)?
-            .ok_or_else(|| VaultError::NotFound(key.to_string()))?;
-        let old = self.get(t, row.record)?;
-        let record = NewRecord {
-            product: old.meta.product.clone(),
-            data_kind: kind,
-            content: old.content,
-            content_type: Some(old.meta.content_type.clone()),
-            categories: old.meta.categories.clone(),
-            metadata: old.meta.metadata.clone(),
-        };
-        let tenant = t.id.to_string();
-        let old_id = row.record.to_string();
-        let mut metas = self.put_sealed(t, vec![record], vec![RecordId::generate()], now, |rs, version, raw| {
-            rs.move_message(&tenant, dataset, key, version, &raw[0], &old_id)
-        })?;
-        metas.pop().ok_or_else(|| VaultError::NotFound(key.to_string()))
-    }
-
     /// One message's index row.
     pub fn message(&self, t: TenantRef<'_>, dataset: &str, key: &str) -> Result<Option<MessageIndex>, VaultError> {
         self.region(t.region)?
@@ -384,7 +353,7 @@ mod tests {
         assert_eq!(v.message_counts(t, "ds1").expect("counts"), (2, 1, 1, 0));
         // Label filter, run-time after a cursor.
         let q = MessageQuery {
-            label: Some(2),
+            label_any: &[2],
             limit: 10,
             ..MessageQuery::default()
         };

@@ -154,13 +154,14 @@ pub(crate) async fn query(
     dataset: &str,
     q: &MessageQuery<'_>,
 ) -> Result<Vec<RawMessage>, VaultError> {
-    let label = q.label.map(|l| format!("%,{l},%"));
+    let label: Option<Vec<String>> =
+        (!q.label_any.is_empty()).then(|| q.label_any.iter().map(|l| format!("%,{l},%")).collect());
     let rows = c
         .query(
             &format!(
                 "SELECT {COLS} FROM datapact_vault.mining_messages WHERE tenant_id = $1 AND dataset_id = $2 AND seq > $3
                  AND ($4::TEXT IS NULL OR kind = $4) AND ($5::BOOLEAN IS NULL OR labeled = $5)
-                 AND ($6::TEXT IS NULL OR labels LIKE $6) AND ($7::BIGINT IS NULL OR review = $7)
+                 AND ($6::TEXT[] IS NULL OR labels LIKE ANY($6::TEXT[])) AND ($7::BIGINT IS NULL OR review = $7)
                  AND ($8::BIGINT IS NULL OR pred_model = $8) AND ($9::DOUBLE PRECISION IS NULL OR top < $9)
                  AND ($10::DOUBLE PRECISION IS NULL OR disagree > $10)
                  ORDER BY {} LIMIT $11",

@@ -124,10 +124,13 @@ pub(crate) fn query(
     dataset: &str,
     q: &MessageQuery<'_>,
 ) -> Result<Vec<RawMessage>, VaultError> {
-    let label = q.label.map(|l| format!("%,{l},%"));
+    let label = (!q.label_any.is_empty()).then(|| {
+        let pats: Vec<String> = q.label_any.iter().map(|l| format!("%,{l},%")).collect();
+        serde_json::to_string(&pats).unwrap_or_default()
+    });
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLS} FROM mining_messages WHERE tenant_id = ?1 AND dataset_id = ?2 AND seq > ?3
-         AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR labeled = ?5) AND (?6 IS NULL OR labels LIKE ?6)
+         AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR labeled = ?5) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(?6) j WHERE labels LIKE j.value))
          AND (?7 IS NULL OR review = ?7) AND (?8 IS NULL OR pred_model = ?8) AND (?9 IS NULL OR top < ?9)
          AND (?10 IS NULL OR disagree > ?10)
          ORDER BY {} LIMIT ?11",

@@ -961,38 +961,6 @@ impl RegionStorage for PgRegion {
         self.db.block(mining_pg::counts(&**c, tenant, dataset))
     }
 
-    fn move_message(
-        &self,
-        tenant: &str,
-        dataset: &str,
-        key: &str,
-        key_version: u32,
-        row: &RawRecord,
-        old_record: &str,
-    ) -> Result<bool, VaultError> {
-        let mut c = self.db.client()?;
-        let tx = self.db.block(c.transaction()).map_err(pg)?;
-        if !self.hold_key(&tx, tenant, key_version)? {
-            return Ok(false);
-        }
-        self.insert_records(&tx, std::slice::from_ref(row))?;
-        self.db
-            .block(tx.execute(
-                "UPDATE datapact_vault.mining_messages SET record_id = $4, kind = $5
-                 WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3",
-                &[&tenant, &dataset, &key, &row.id, &row.data_kind],
-            ))
-            .map_err(pg)?;
-        self.db
-            .block(tx.execute(
-                "DELETE FROM datapact_vault.records WHERE id = $1 AND tenant_id = $2",
-                &[&old_record, &tenant],
-            ))
-            .map_err(pg)?;
-        self.db.block(tx.commit()).map_err(pg)?;
-        Ok(true)
-    }
-
     fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError> {
         let rows = self.query(
             "SELECT DISTINCT dataset_id FROM datapact_vault.training_items WHERE tenant_id = $1 AND record_id = $2",

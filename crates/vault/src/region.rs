@@ -79,8 +79,8 @@ pub(crate) struct RawMessage {
 pub struct MessageQuery<'a> {
     pub kind: Option<&'a str>,
     pub labeled: Option<bool>,
-    /// Rows with this label id.
-    pub label: Option<u32>,
+    /// Rows with any of these label ids (no filter when empty).
+    pub label_any: &'a [u32],
     pub review: Option<i64>,
     /// Rows predicted by this model version.
     pub pred_model: Option<i64>,
@@ -326,17 +326,6 @@ pub(crate) trait RegionStorage: Send + Sync {
     fn change_messages(&self, tenant: &str, dataset: &str, changes: &[MessageChange]) -> Result<usize, VaultError>;
     /// Removes label ids from every row of a dataset (the labels left the taxonomy).
     fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError>;
-    /// Moves a message to a new record (`row`, inserted) and kind, and removes its old record,
-    /// in one transaction (false: the key was destroyed meanwhile).
-    fn move_message(
-        &self,
-        tenant: &str,
-        dataset: &str,
-        key: &str,
-        key_version: u32,
-        row: &RawRecord,
-        old_record: &str,
-    ) -> Result<bool, VaultError>;
     /// Counts of a dataset's rows.
     fn message_counts(&self, tenant: &str, dataset: &str) -> Result<MessageCounts, VaultError>;
 }

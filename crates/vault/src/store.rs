@@ -850,28 +850,6 @@ impl RegionStorage for SqliteRegion {
         self.data.read(|c| mining_sqlite::counts(c, tenant, dataset))
     }
 
-    fn move_message(
-        &self,
-        tenant: &str,
-        dataset: &str,
-        key: &str,
-        _key_version: u32,
-        row: &RawRecord,
-        old_record: &str,
-    ) -> Result<bool, VaultError> {
-        self.data.write(|c| {
-            let tx = c.transaction()?;
-            insert_records(&tx, std::slice::from_ref(row))?;
-            tx.execute(
-                "UPDATE mining_messages SET record_id = ?4, kind = ?5 WHERE tenant_id = ?1 AND dataset_id = ?2 AND msg_key = ?3",
-                params![tenant, dataset, key, row.id, row.data_kind],
-            )?;
-            tx.execute("DELETE FROM records WHERE id = ?1 AND tenant_id = ?2", params![old_record, tenant])?;
-            tx.commit()?;
-            Ok(true)
-        })
-    }
-
     fn datasets_holding(&self, tenant: &str, record: &str) -> Result<Vec<String>, VaultError> {
         self.data.read(|c| {
             let mut stmt = c.prepare_cached(

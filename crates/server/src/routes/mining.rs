@@ -74,8 +74,9 @@ pub(crate) async fn decide_service(
 pub struct LabelView {
     /// Full name (`Billing > Refund`).
     pub name: String,
-    /// Messages that have it.
-    pub messages: u64,
+    /// Messages that have it (in a dataset's own view; a listing leaves it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
 }
 
 /// A dataset's model, in short.
@@ -134,15 +135,22 @@ pub struct DatasetView {
 }
 
 pub(crate) async fn dataset_view(st: &AppState, tenant: &Tenant, d: &MiningDataset) -> Result<DatasetView, ApiError> {
+    view_of(st, tenant, d, true).await
+}
+
+/// A dataset's view; with `per_label`, each label's message count (a pass over the labeled
+/// messages' index rows, up to a million).
+async fn view_of(st: &AppState, tenant: &Tenant, d: &MiningDataset, per_label: bool) -> Result<DatasetView, ApiError> {
     let id = d.id.clone();
     let ids: Vec<u32> = d.taxonomy.labels().iter().map(|l| l.id).collect();
+    let tax = d.taxonomy.clone();
     let (counts, per_label) = with_vault(st, tenant, move |v, t| {
         let counts = v.message_counts(t, &id)?;
         // Labeled rows in pages (label ids only), counted here: one pass whatever the taxonomy.
         let mut per = std::collections::HashMap::new();
         let mut after = 0i64;
         let mut read = 0usize;
-        while read < 1_000_000 {
+        while per_label && read < 1_000_000 {
             let page = v.messages(
                 t,
                 &id,
@@ -156,16 +164,15 @@ pub(crate) async fn dataset_view(st: &AppState, tenant: &Tenant, d: &MiningDatas
             let Some(last) = page.last() else { break };
             after = last.seq as i64;
             read += page.len();
-            for (l, n) in mn::label_counts(&page) {
+            for (l, n) in mn::label_counts(&tax, &page) {
                 *per.entry(l).or_insert(0u64) += n;
             }
         }
-        Ok((
-            counts,
-            ids.iter()
-                .map(|l| per.get(l).copied().unwrap_or(0))
-                .collect::<Vec<u64>>(),
-        ))
+        let per: Vec<Option<u64>> = ids
+            .iter()
+            .map(|l| per_label.then(|| per.get(l).copied().unwrap_or(0)))
+            .collect();
+        Ok((counts, per))
     })
     .await?;
     Ok(DatasetView {
@@ -305,7 +312,7 @@ pub async fn list_datasets(
         let Ok((tenant, _)) = guard::tenant(&st, &c, &d.tenant.to_string()) else {
             continue;
         };
-        out.push(dataset_view(&st, &tenant, &d).await?);
+        out.push(view_of(&st, &tenant, &d, false).await?);
     }
     Ok(Json(DatasetList { datasets: out }))
 }
@@ -517,7 +524,8 @@ fn check_message(
                         format!("label {n:?} is not in the dataset's taxonomy"),
                     )
                 })?;
-                ids.extend(d.taxonomy.with_ancestors(l.id));
+                // Stored as assigned; ancestors are derived when read.
+                ids.insert(l.id);
             }
             Some(ids.into_iter().collect())
         }
@@ -636,7 +644,10 @@ pub async fn upload(
         predict.push((
             m.key.clone(),
             m.body.model_text(),
-            m.labels.clone().unwrap_or_default(),
+            d.taxonomy
+                .expand(m.labels.as_deref().unwrap_or(&[]))
+                .into_iter()
+                .collect(),
             m.labels.is_some(),
         ));
     }
@@ -648,7 +659,7 @@ pub async fn upload(
                 key: m.key.clone(),
                 record: record_of(&d, m)?,
                 labels: m.labels.clone().map(|l| (l, by.clone())),
-                shuffle: mn::shuffle_of(&m.id),
+                shuffle: mn::shuffle_of(&m.key),
             });
         }
         let ds = d.id.clone();
@@ -747,7 +758,7 @@ pub(crate) fn scored(d: &MiningDataset, labels: &[(u32, f32)]) -> Vec<Scored> {
 }
 
 pub(crate) fn message_view(d: &MiningDataset, row: &MessageIndex, body: MessageBody, masked: bool) -> MessageView {
-    let ids: BTreeSet<u32> = row.labels.iter().copied().collect();
+    let ids = d.taxonomy.expand(&row.labels);
     MessageView {
         id: body.id.clone(),
         data_kind: row.kind.as_str().to_string(),
@@ -869,14 +880,15 @@ pub async fn list_messages(
     allow(&c, CUSTOMER, "read messages")?;
     let (d, tenant, _) = visible(&st, &c, &id).await?;
     let limit = limit_of(q.limit, 50)?;
-    let label = match &q.label {
-        Some(n) => Some(
+    // A label's messages include those of the labels below it.
+    let wanted: Vec<u32> = match &q.label {
+        Some(n) => d.taxonomy.with_descendants(
             d.taxonomy
                 .get(n)
                 .ok_or_else(|| ApiError::not_found("label", n).field("label"))?
                 .id,
         ),
-        None => None,
+        None => Vec::new(),
     };
     let after = match &q.cursor {
         Some(s) => s
@@ -896,7 +908,7 @@ pub async fn list_messages(
             &MessageQuery {
                 kind,
                 labeled: q.unlabeled.map(|u| !u),
-                label,
+                label_any: &wanted,
                 after_seq: after,
                 limit: limit + 1,
                 ..MessageQuery::default()
@@ -1009,7 +1021,7 @@ pub(crate) fn resolve_labels(d: &MiningDataset, names: &[String]) -> Result<Vec<
                 format!("label {n:?} is not in the dataset's taxonomy"),
             )
         })?;
-        ids.extend(d.taxonomy.with_ancestors(l.id));
+        ids.insert(l.id);
     }
     Ok(ids.into_iter().collect())
 }
@@ -1027,7 +1039,8 @@ pub(crate) async fn set_labels(
     let model = mn::model_of(st, tenant, d).await?;
     let mut ch = label_change(&row.key, Some(&labels), by, now());
     if let (Some(p), Some(m)) = (&row.prediction, &model) {
-        ch.disagree = Some(f64::from(mn::disagreement(p, &labels, m)));
+        let all: Vec<u32> = d.taxonomy.expand(&labels).into_iter().collect();
+        ch.disagree = Some(f64::from(mn::disagreement(p, &all, m)));
     }
     ch.review = review;
     let ds = d.id.clone();

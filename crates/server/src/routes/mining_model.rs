@@ -379,6 +379,7 @@ pub async fn create_stream(
         thresholds,
         cursor: 0,
         created_at: now(),
+        purged: false,
     };
     st.audited(ev, mn::save_stream(&st, &s)).await?;
     Ok((StatusCode::CREATED, Json(stream_view(&d, &s))))
@@ -567,6 +568,31 @@ pub async fn advance(
         )
         .field("cursor"));
     }
+    // A cursor is a run-time message's place: a typo (or another dataset's cursor) would skip
+    // messages silently.
+    if to > 0 {
+        let ds = d.id.clone();
+        let at = with_vault(&st, &tenant, move |v, t| {
+            v.messages(
+                t,
+                &ds,
+                &MessageQuery {
+                    kind: Some("run_time"),
+                    after_seq: i64::try_from(to - 1).unwrap_or(i64::MAX),
+                    limit: 1,
+                    ..MessageQuery::default()
+                },
+            )
+        })
+        .await?;
+        if at.first().map(|m| m.seq) != Some(to) {
+            return Err(ApiError::invalid(
+                "unknown_cursor",
+                "cursor",
+                "no run-time message of this dataset is at this cursor: give one that fetch returned",
+            ));
+        }
+    }
     s.cursor = to;
     st.audited(ev, mn::save_stream(&st, &s)).await?;
     Ok(Json(stream_view(&d, &s)))
@@ -618,8 +644,8 @@ pub struct ReviewInput {
 }
 
 /// Confirms or corrects a message's labels (human-in-the-loop validation, the purpose
-/// `service`). A reviewed run-time message becomes design-time data, so the corrected labels
-/// train the customer's next model.
+/// `service`). The reviewed labels train the customer's next model; a run-time message stays
+/// run-time data for every other use (never the vendor's training), and stays in its streams.
 #[utoipa::path(post, path = "/v1/mining/datasets/{id}/review/{msg}", tag = "mining", security(("bearer" = [])),
     params(("id" = String, Path), ("msg" = String, Path)), request_body = ReviewInput,
     responses((status = 200, body = MessageView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
@@ -640,19 +666,10 @@ pub async fn review(
         .purpose(Purpose::Service)
         .resource(Resource::Record(row.record));
     let reasons = decide_service(&st, &ev, &tenant, Some(row.kind)).await?;
-    st.audited(ev.reasons(&reasons), async {
-        set_labels(&st, &tenant, &d, &row, labels, Some(by), Some(2)).await?;
-        if row.kind == DataKind::RunTime {
-            // Its copies in training datasets go with the old record, which they owe.
-            crate::training::record_changed(&st, &tenant, row.record, true).await?;
-            let (ds, key) = (d.id.clone(), row.key.clone());
-            with_vault(&st, &tenant, move |v, t| {
-                v.move_message(t, &ds, &key, DataKind::DesignTime, now())
-            })
-            .await?;
-        }
-        Ok(())
-    })
+    st.audited(
+        ev.reasons(&reasons),
+        set_labels(&st, &tenant, &d, &row, labels, Some(by), Some(2)),
+    )
     .await?;
     let row = find_message(&st, &tenant, &d, &msg).await?;
     let rid = row.record;
@@ -680,7 +697,7 @@ pub struct GenerativeInput {
 
 /// Most messages of a thread a summary reads, and rows scanned to find them.
 const THREAD_MESSAGES: usize = 20;
-const THREAD_SCAN: usize = 5_000;
+const THREAD_SCAN: usize = 1_000;
 
 /// Sends a prompt through the AI trust layer as a `genai` call of this product for the
 /// dataset's tenant, with the caller's own service key; the trust layer decides, masks,
@@ -811,14 +828,13 @@ pub async fn summarize(
                     ..MessageQuery::default()
                 },
             )?;
-            for r in rows {
+            let ids: Vec<datapact_governance::RecordId> = rows.iter().map(|r| r.record).filter(|r| *r != rid).collect();
+            let mut bodies = mn::read_bodies(v, t, &ids)?;
+            for r in ids {
                 if out.len() >= THREAD_MESSAGES {
                     break;
                 }
-                if r.record == rid {
-                    continue;
-                }
-                if let Ok(b) = mn::read_body(v, t, r.record)
+                if let Some(b) = bodies.remove(&r)
                     && b.thread.as_deref() == Some(th.as_str())
                 {
                     out.push(b);
@@ -889,12 +905,13 @@ pub async fn describe_label(
         .ok_or_else(|| ApiError::not_found("label", &input.label).field("label"))?
         .clone();
     let ds = d.id.clone();
+    let below = d.taxonomy.with_descendants(label.id);
     let examples = with_vault(&st, &tenant, move |v, t| {
         let rows = v.messages(
             t,
             &ds,
             &MessageQuery {
-                label: Some(label.id),
+                label_any: &below,
                 limit: 10,
                 ..MessageQuery::default()
             },
