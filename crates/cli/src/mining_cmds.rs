@@ -374,23 +374,30 @@ fn dataset_text(v: &Value) -> String {
     format!("{t}\n{labels}")
 }
 
+/// The rating line and what to do next.
+fn rating_text(r: &Value) -> String {
+    let mut s = format!(
+        "rating {} ({}): balance {}, coverage {}, label health {}",
+        r["score"],
+        r["quality"].as_str().unwrap_or(""),
+        r["factors"]["balance"],
+        r["factors"]["coverage"],
+        r["factors"]["label_health"],
+    );
+    for n in r["next"].as_array().into_iter().flatten() {
+        s.push_str(&format!("\n- {}", n.as_str().unwrap_or("")));
+    }
+    s
+}
+
 fn validation_text(v: &Value) -> String {
     if v["held_out_messages"].as_u64() == Some(0) {
-        let r = &v["rating"];
-        let mut s = format!(
-            "model v{}: trained on {} messages; none held out yet to measure it (about one labeled message in five is)\nrating {} ({}): balance {}, coverage {}, label health {}",
+        return format!(
+            "model v{}: trained on {} messages; none held out yet to measure it (about one labeled message in five is)\n{}",
             v["model_version"],
             v["train_messages"],
-            r["score"],
-            r["quality"].as_str().unwrap_or(""),
-            r["factors"]["balance"],
-            r["factors"]["coverage"],
-            r["factors"]["label_health"],
+            rating_text(&v["rating"])
         );
-        for n in r["next"].as_array().into_iter().flatten() {
-            s.push_str(&format!("\n- {}", n.as_str().unwrap_or("")));
-        }
-        return s;
     }
     let mut t = output::table(&["label", "precision", "recall", "avg precision", "held out", "trained"]);
     for l in v["labels"].as_array().into_iter().flatten() {
@@ -404,24 +411,15 @@ fn validation_text(v: &Value) -> String {
             output::cell(l.get("train_count")),
         ]);
     }
-    let r = &v["rating"];
-    let mut s = format!(
-        "model v{}: accuracy {:.3}, macro F1 {:.3} on {} held-out messages ({} trained)\n{t}\nrating {} ({}): balance {}, coverage {}, label health {}",
+    format!(
+        "model v{}: accuracy {:.3}, macro F1 {:.3} on {} held-out messages ({} trained)\n{t}\n{}",
         v["model_version"],
         v["accuracy"].as_f64().unwrap_or(0.0),
         v["macro_f1"].as_f64().unwrap_or(0.0),
         v["held_out_messages"],
         v["train_messages"],
-        r["score"],
-        r["quality"].as_str().unwrap_or(""),
-        r["factors"]["balance"],
-        r["factors"]["coverage"],
-        r["factors"]["label_health"],
-    );
-    for n in r["next"].as_array().into_iter().flatten() {
-        s.push_str(&format!("\n- {}", n.as_str().unwrap_or("")));
-    }
-    s
+        rating_text(&v["rating"])
+    )
 }
 
 fn top_labels(p: &Value) -> String {

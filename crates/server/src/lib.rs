@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod migrate;
 pub mod mining;
+pub mod mining_cache;
 pub mod openapi;
 pub mod prelabel;
 pub mod problem;

@@ -11,7 +11,7 @@
 //! in `routes::mining`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use datapact_audit::{Action, Label, Resource};
 use datapact_governance::{ApiKey, DataKind, OrgId, RecordId, Tenant, TenantId};
@@ -50,8 +50,6 @@ const KEEP_MODEL_VERSIONS: usize = 3;
 const PREDICT_AFTER_TRAINING: usize = 200_000;
 /// Messages sampled for the rating's coverage.
 const COVERAGE_SAMPLE: usize = 2_000;
-/// Models kept in memory.
-const CACHED_MODELS: usize = 16;
 
 /// A dataset's trained model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,100 +180,7 @@ impl MessageBody {
     }
 }
 
-/// A model in memory: (dataset, version) and the model.
-type Cached = ((String, u32), Arc<Model>);
-
-/// Models in memory, by dataset and version, and the datasets being trained.
-#[derive(Default)]
-pub struct Models {
-    cache: Mutex<Vec<Cached>>,
-    training: Arc<Mutex<BTreeSet<String>>>,
-    prelabeler: Mutex<Option<Prelabel>>,
-    /// When the stored pre-labeler was last looked at, and what was found.
-    prelabeler_seen: Mutex<Option<(std::time::Instant, Option<Prelabel>)>>,
-}
-
-/// The pre-labeler in memory.
-pub type Prelabel = (Arc<crate::prelabel::Prelabeler>, Arc<Model>);
-
-/// A dataset's training under way on this node; dropped, it is over.
-pub struct Training {
-    set: Arc<Mutex<BTreeSet<String>>>,
-    dataset: String,
-}
-
-impl Drop for Training {
-    fn drop(&mut self) {
-        if let Ok(mut s) = self.set.lock() {
-            s.remove(&self.dataset);
-        }
-    }
-}
-
-impl Models {
-    /// Marks a dataset as being trained; `None` when it already is.
-    pub fn begin_training(&self, dataset: &str) -> Option<Training> {
-        let mut s = self.training.lock().ok()?;
-        if !s.insert(dataset.to_string()) {
-            return None;
-        }
-        Some(Training {
-            set: self.training.clone(),
-            dataset: dataset.to_string(),
-        })
-    }
-
-    fn get(&self, dataset: &str, version: u32) -> Option<Arc<Model>> {
-        let c = self.cache.lock().ok()?;
-        c.iter()
-            .find(|(k, _)| k.0 == dataset && k.1 == version)
-            .map(|(_, m)| m.clone())
-    }
-
-    fn put(&self, dataset: &str, version: u32, m: Arc<Model>) {
-        if let Ok(mut c) = self.cache.lock() {
-            c.retain(|(k, _)| k.0 != dataset);
-            c.push(((dataset.to_string(), version), m));
-            let over = c.len().saturating_sub(CACHED_MODELS);
-            c.drain(..over);
-        }
-    }
-
-    /// The pre-labeler of this version, if in memory.
-    pub fn prelabeler(&self, version: u32) -> Option<Prelabel> {
-        let p = self.prelabeler.lock().ok()?;
-        p.as_ref().filter(|x| x.0.version == version).cloned()
-    }
-
-    /// What the store held for the pre-labeler, if looked at within `ttl`.
-    pub fn prelabeler_fresh(&self, ttl: std::time::Duration) -> Option<Option<Prelabel>> {
-        let seen = self.prelabeler_seen.lock().ok()?;
-        seen.as_ref()
-            .filter(|(at, _)| at.elapsed() < ttl)
-            .map(|(_, p)| p.clone())
-    }
-
-    /// Notes what the store held for the pre-labeler just now.
-    pub fn prelabeler_checked(&self, p: Option<Prelabel>) {
-        if let Ok(mut seen) = self.prelabeler_seen.lock() {
-            *seen = Some((std::time::Instant::now(), p));
-        }
-    }
-
-    /// Keeps the pre-labeler in memory.
-    pub fn set_prelabeler(&self, p: Prelabel) {
-        if let Ok(mut x) = self.prelabeler.lock() {
-            *x = Some(p);
-        }
-    }
-
-    /// Forgets a dataset's models (it was purged or deleted).
-    pub fn forget(&self, dataset: &str) {
-        if let Ok(mut c) = self.cache.lock() {
-            c.retain(|(k, _)| k.0 != dataset);
-        }
-    }
-}
+pub use crate::mining_cache::{Models, Prelabel};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("stored {what} cannot be read: {e}"))

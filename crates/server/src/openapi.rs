@@ -8,9 +8,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{
-    audit, data, decisions, keys, meta, mining, mining_model, orgs, records, tenants, terms, training, usage,
-};
+use crate::routes::mining;
+use crate::routes::mining_model;
+use crate::routes::{audit, data, decisions, keys, meta, orgs, records, tenants, terms, training, usage};
 
 struct BearerAuth;
 

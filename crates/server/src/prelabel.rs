@@ -18,8 +18,7 @@ use datapact_mining::taxonomy::Taxonomy;
 use datapact_mining::trainer::Labeled;
 use datapact_training::{DatasetStatus, Model as LedgerModel, TrainingPurpose};
 use datapact_vault::ShardPage;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use serde::Serialize;
 
 use crate::audit::Ev;
 use crate::blocking::{on_blocking_pool, with_vault};
@@ -30,27 +29,7 @@ use crate::state::{AppState, now};
 const DOC: &str = "mining_prelabeler";
 const CURRENT: &str = "current";
 
-/// The stored pre-labeler.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Prelabeler {
-    /// 1, 2, ...
-    pub version: u32,
-    /// When it was trained.
-    #[serde(with = "time::serde::rfc3339")]
-    pub trained_at: OffsetDateTime,
-    /// The `vendor_training` dataset it learned from.
-    pub dataset: String,
-    /// Messages it learned from.
-    pub examples: usize,
-    /// Tenants whose messages it learned from.
-    pub tenants: usize,
-    /// Label id → leaf name it predicts.
-    pub labels: Vec<(u32, String)>,
-    /// Its entry in the training ledger.
-    pub ledger_model: String,
-    /// The model, serialized, base64.
-    pub model: String,
-}
+pub use crate::mining_cache::Prelabeler;
 
 /// The pre-labeler, if one was trained (cached by version).
 pub async fn current(st: &AppState) -> Result<Option<(Arc<Prelabeler>, Arc<Model>)>, ApiError> {

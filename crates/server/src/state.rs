@@ -122,7 +122,7 @@ pub struct AppState {
     /// This process's name in leases, `/readyz` and metrics.
     pub node: String,
     /// Communications Mining's models in memory.
-    pub mining: crate::mining::Models,
+    pub mining: crate::mining_cache::Models,
     /// This node's place in a deployment of several (PostgreSQL); `None` on SQLite.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }

@@ -14,6 +14,7 @@ mod mining;
 mod mining_pg;
 mod mining_sqlite;
 mod pg;
+mod pg_error;
 mod region;
 mod store;
 mod training;

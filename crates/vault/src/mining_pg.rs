@@ -3,7 +3,7 @@
 use tokio_postgres::GenericClient;
 
 use crate::VaultError;
-use crate::pg::pg;
+use crate::pg_error::pg;
 use crate::region::{MessageChange, MessageCounts, MessageQuery, RawMessage};
 
 /// The index's schema (a foreign key ties each row to its record, so every path that

@@ -97,15 +97,7 @@ const MIGRATION_LOCK: i64 = 0x0064_7076_6175_6c74;
 /// Connections per database and node.
 const POOL_SIZE: usize = 16;
 
-pub(crate) fn pg(e: tokio_postgres::Error) -> VaultError {
-    if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
-        return VaultError::Unavailable(e.to_string());
-    }
-    match e.as_db_error() {
-        Some(db) => VaultError::Postgres(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
-        None => VaultError::Postgres(e.to_string()),
-    }
-}
+pub(crate) use crate::pg_error::pg;
 
 fn pool_error(e: deadpool_postgres::PoolError) -> VaultError {
     match e {

@@ -1066,21 +1066,41 @@ pub async fn put_message_labels(
         Some(b) => Some(super::check::text("by", &b, 200)?),
         None => Some(c.id.to_string()),
     };
-    let ev = Ev::by(&c, Action::MiningLabel)
-        .tenant(&tenant)
+    Ok(Json(
+        label_and_show(&st, &c, &tenant, &d, &row, labels, by, None).await?,
+    ))
+}
+
+/// Labels a message (a `service` decision and a `mining_label` entry first) and answers it
+/// as it is now, masked; `review` marks it reviewed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn label_and_show(
+    st: &AppState,
+    c: &ApiKey,
+    tenant: &Tenant,
+    d: &MiningDataset,
+    row: &MessageIndex,
+    labels: Vec<u32>,
+    by: Option<String>,
+    review: Option<i64>,
+) -> Result<MessageView, ApiError> {
+    let ev = Ev::by(c, Action::MiningLabel)
+        .tenant(tenant)
         .product(PRODUCT)
         .purpose(Purpose::Service)
         .resource(Resource::Record(row.record));
-    let reasons = decide_service(&st, &ev, &tenant, Some(row.kind)).await?;
-    st.audited(
-        ev.reasons(&reasons),
-        set_labels(&st, &tenant, &d, &row, labels, by, None),
-    )
+    let reasons = decide_service(st, &ev, tenant, Some(row.kind)).await?;
+    st.audited(ev.reasons(&reasons), set_labels(st, tenant, d, row, labels, by, review))
+        .await?;
+    let (ds, key, rid) = (d.id.clone(), row.key.clone(), row.record);
+    let (now_row, body) = with_vault(st, tenant, move |v, t| {
+        let r = v
+            .message(t, &ds, &key)?
+            .ok_or_else(|| datapact_vault::VaultError::NotFound(key.clone()))?;
+        Ok((r, mn::read_body(v, t, rid)?))
+    })
     .await?;
-    let row = find_message(&st, &tenant, &d, &msg).await?;
-    let rid = row.record;
-    let body = with_vault(&st, &tenant, move |v, t| mn::read_body(v, t, rid)).await?;
-    Ok(Json(message_view(&d, &row, body, true)))
+    Ok(message_view(d, &now_row, body, true))
 }
 
 /// Deletes a message: its record, labels and predictions go, it leaves every queue and

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::mining::{
     CUSTOMER, MessageView, Scored, allow, audit_masked_read, decide_service, find_message, limit_of, read_rows, refuse,
-    resolve_labels, scored, set_labels, visible,
+    resolve_labels, scored, visible,
 };
 use crate::Server;
 use crate::audit::Ev;
@@ -660,21 +660,9 @@ pub async fn review(
     let row = find_message(&st, &tenant, &d, &msg).await?;
     let labels = resolve_labels(&d, &input.labels)?;
     let by = super::check::text("by", &input.by, 200)?;
-    let ev = Ev::by(&c, Action::MiningLabel)
-        .tenant(&tenant)
-        .product(PRODUCT)
-        .purpose(Purpose::Service)
-        .resource(Resource::Record(row.record));
-    let reasons = decide_service(&st, &ev, &tenant, Some(row.kind)).await?;
-    st.audited(
-        ev.reasons(&reasons),
-        set_labels(&st, &tenant, &d, &row, labels, Some(by), Some(2)),
-    )
-    .await?;
-    let row = find_message(&st, &tenant, &d, &msg).await?;
-    let rid = row.record;
-    let body = with_vault(&st, &tenant, move |v, t| mn::read_body(v, t, rid)).await?;
-    Ok(Json(super::mining::message_view(&d, &row, body, true)))
+    Ok(Json(
+        super::mining::label_and_show(&st, &c, &tenant, &d, &row, labels, Some(by), Some(2)).await?,
+    ))
 }
 
 /// A generative feature's answer.
