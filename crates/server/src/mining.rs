@@ -489,10 +489,11 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
     Ok(set)
 }
 
-/// Trains a dataset's model: reads its labeled design-time messages, trains and validates,
-/// seals the model under the tenant's keys, records it in the training-data ledger, and
-/// refreshes the queues' predictions. The caller decided and audited the use.
-pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset) -> Result<MiningDataset, ApiError> {
+/// Trains a dataset's model: reads its labeled design-time messages (and reviewed run-time
+/// ones), trains and validates, seals the model under the tenant's keys, records it in the
+/// training-data ledger, and refreshes the queues' predictions; answers this training's model
+/// (a newer one trained meanwhile keeps serving). The caller decided and audited the use.
+pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset) -> Result<ModelInfo, ApiError> {
     // A version of its own (another node may train the same dataset at the same time: each
     // training gets its number and its own shard).
     let version = {
@@ -672,6 +673,7 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
     };
     // A newer version trained meanwhile keeps serving; this one joins the history.
     let serves = fresh.model.as_ref().is_none_or(|m| m.version < version);
+    let trained = info.clone();
     if serves {
         if let Some(prev) = fresh.model.take() {
             fresh.history.insert(0, prev);
@@ -702,7 +704,7 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
     if serves {
         refresh_predictions(st, tenant, &d, version, model).await?;
     }
-    Ok(d)
+    Ok(trained)
 }
 
 /// Stores the model's predictions of the dataset's design-time messages (the queues read

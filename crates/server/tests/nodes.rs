@@ -396,3 +396,123 @@ async fn a_dataset_build_runs_once_and_moves_to_another_node() {
     assert_eq!(builds, 1, "built once: {v}");
     b.stop().await;
 }
+
+/// A Communications Mining dataset is one dataset whichever node answers: uploads through
+/// both, a model trained on one serves on the other, a newer one replaces it everywhere, two
+/// trainings at once each get their own version, and a stream's cursor holds across nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mining_dataset_is_one_dataset_on_every_node() {
+    let Some(cluster) = datapact_pgtest::Cluster::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let url_file = tmp.path().join("database-url");
+    std::fs::write(&url_file, cluster.database("nodes_mining").await).unwrap();
+    let a = node(&tmp.path().join("a"), &url_file, None).await;
+    let master = tmp.path().join("a/master.key");
+    let b = node(&tmp.path().join("b"), &url_file, Some(&master)).await;
+    let org = a.org("enterprise", "eu").await;
+    let oa = a.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = a.tenant(&oa, &org, None).await;
+    let (st, d) = a
+        .post(
+            "/v1/mining/datasets",
+            &oa,
+            json!({"tenant": tenant, "name": "inbox", "labels": ["Refund", "Login"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    let ds = d["id"].as_str().unwrap().to_string();
+    let texts = [
+        ("Refund", "please refund my order"),
+        ("Refund", "I want my money back"),
+        ("Login", "I cannot log in"),
+        ("Login", "sign in fails with an error"),
+    ];
+    let batch = |tag: &str, kind: &str| -> Value {
+        let msgs: Vec<Value> = (0..24)
+            .map(|i| {
+                let (l, t) = texts[i % texts.len()];
+                let mut m = json!({"id": format!("{tag}{i}"), "text": format!("{t} ({tag} {i})"), "data_kind": kind});
+                if kind == "design_time" {
+                    m["labels"] = json!([l]);
+                }
+                m
+            })
+            .collect();
+        json!({"messages": msgs})
+    };
+    // Uploads through both nodes at once.
+    let path = format!("/v1/mining/datasets/{ds}/messages");
+    let (ra, rb) = tokio::join!(
+        a.post(&path, &oa, batch("a", "design_time")),
+        b.post(&path, &oa, batch("b", "run_time"))
+    );
+    assert_eq!((ra.0, rb.0), (StatusCode::OK, StatusCode::OK), "{} {}", ra.1, rb.1);
+    // Trained on B, serving on A.
+    let (st, t1) = b.post(&format!("/v1/mining/datasets/{ds}/train"), &oa, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{t1}");
+    let v1 = t1["model_version"].as_u64().unwrap();
+    let predict = |n: &TestServer| {
+        let p = format!("/v1/mining/datasets/{ds}/predict");
+        let oa = oa.clone();
+        let n = n.url.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .post(format!("{n}{p}"))
+                .bearer_auth(oa)
+                .json(&json!({"texts": ["please refund the charge"]}))
+                .send()
+                .await
+                .unwrap();
+            let v: Value = r.json().await.unwrap();
+            (
+                v["model_version"].as_u64().unwrap_or(0),
+                v["predictions"][0]["labels"][0]["name"].clone(),
+            )
+        }
+    };
+    assert_eq!(predict(&a).await, (v1, json!("Refund")));
+    // A newer one, trained on A, serves on B too.
+    let (st, t2) = a.post(&format!("/v1/mining/datasets/{ds}/train"), &oa, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{t2}");
+    let v2 = t2["model_version"].as_u64().unwrap();
+    assert!(v2 > v1);
+    assert_eq!(predict(&b).await.0, v2);
+    // Two at once: each its own version; the newest serves everywhere.
+    let train = format!("/v1/mining/datasets/{ds}/train");
+    let (x, y) = tokio::join!(a.post(&train, &oa, json!({})), b.post(&train, &oa, json!({})));
+    assert_eq!((x.0, y.0), (StatusCode::OK, StatusCode::OK), "{} {}", x.1, y.1);
+    let (vx, vy) = (
+        x.1["model_version"].as_u64().unwrap(),
+        y.1["model_version"].as_u64().unwrap(),
+    );
+    assert_ne!(vx, vy);
+    let newest = vx.max(vy);
+    let (_, view) = b.get(&format!("/v1/mining/datasets/{ds}"), &oa).await;
+    assert_eq!(view["model"]["version"].as_u64(), Some(newest), "{view}");
+    assert_eq!(predict(&a).await.0, newest);
+    assert_eq!(predict(&b).await.0, newest);
+    // A stream read on one node and advanced on the other.
+    let (st, _) = a
+        .post(&format!("/v1/mining/datasets/{ds}/streams"), &oa, json!({"name": "s"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, f1) = b
+        .get(&format!("/v1/mining/datasets/{ds}/streams/s/fetch?limit=1000"), &oa)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{f1}");
+    assert_eq!(f1["messages"].as_array().unwrap().len(), 24);
+    let (st, _) = a
+        .post(
+            &format!("/v1/mining/datasets/{ds}/streams/s/advance"),
+            &oa,
+            json!({"cursor": f1["cursor"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, f2) = b.get(&format!("/v1/mining/datasets/{ds}/streams/s/fetch"), &oa).await;
+    assert!(f2["messages"].as_array().unwrap().is_empty(), "{f2}");
+    a.stop().await;
+    b.stop().await;
+}

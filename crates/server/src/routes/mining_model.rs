@@ -74,8 +74,7 @@ pub async fn train(
             "this dataset's model is being trained; wait for it",
         )
     })?;
-    let d = st.audited(ev.reasons(&reasons), mn::train(&st, &c, &tenant, d)).await?;
-    let info = d.model.ok_or_else(no_model)?;
+    let info = st.audited(ev.reasons(&reasons), mn::train(&st, &c, &tenant, d)).await?;
     Ok(Json(TrainResult {
         model_version: info.version,
         validation: info.validation,
