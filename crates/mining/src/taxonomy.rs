@@ -223,6 +223,13 @@ impl Taxonomy {
         out
     }
 
+    /// Every label's ancestors, computed once, for expanding many messages' labels.
+    pub fn expander(&self) -> Expander {
+        Expander {
+            up: self.labels.iter().map(|l| (l.id, self.with_ancestors(l.id))).collect(),
+        }
+    }
+
     /// `id` and every label below it.
     pub fn with_descendants(&self, id: u32) -> Vec<u32> {
         let Some(l) = self.by_id(id) else { return Vec::new() };
@@ -293,6 +300,19 @@ impl Taxonomy {
     }
 }
 
+/// Labels with their ancestors, from a map built once ([`Taxonomy::expander`]).
+#[derive(Debug, Clone, Default)]
+pub struct Expander {
+    up: HashMap<u32, Vec<u32>>,
+}
+
+impl Expander {
+    /// `ids` (those in the taxonomy) with all their ancestors.
+    pub fn expand(&self, ids: &[u32]) -> BTreeSet<u32> {
+        ids.iter().filter_map(|i| self.up.get(i)).flatten().copied().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +339,15 @@ mod tests {
         assert!(normalize(&"x".repeat(300)).is_err());
         assert!(normalize("a>b>c>d>e>f>g").is_err());
         assert_eq!(normalize(" Billing>Refund ").unwrap(), "Billing > Refund");
+    }
+
+    #[test]
+    fn the_expander_agrees_with_expand() {
+        let t = Taxonomy::new(&s(&["A > B > C", "D"])).unwrap();
+        let c = t.get("A > B > C").unwrap().id;
+        let d = t.get("D").unwrap().id;
+        assert_eq!(t.expander().expand(&[c, d, 999]), t.expand(&[c, d, 999]));
+        assert_eq!(t.expand(&[c]).len(), 3);
     }
 
     #[test]

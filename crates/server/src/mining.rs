@@ -203,6 +203,17 @@ pub async fn load(st: &AppState, id: &str) -> Result<Option<MiningDataset>, ApiE
 
 /// Stores a dataset.
 pub async fn save(st: &AppState, d: &MiningDataset) -> Result<(), ApiError> {
+    // A purged dataset stays purged: a change that read it before the purge (the callers hold
+    // the write lock, and so does the purge's `tenant_gone`) does not bring it back.
+    if let Some(old) = st
+        .store
+        .training_doc(DOC_DATASET, &d.id)
+        .await
+        .map_err(ApiError::storage)?
+        && serde_json::from_str::<MiningDataset>(&old).is_ok_and(|x| x.purged_at.is_some())
+    {
+        return Err(ApiError::not_found("dataset", &d.id));
+    }
     let doc = serde_json::to_string(d).map_err(ApiError::internal)?;
     st.store
         .put_training_doc(DOC_DATASET, &d.id, "active", &doc)
@@ -243,6 +254,9 @@ pub async fn load_stream(st: &AppState, dataset: &str, name: &str) -> Result<Opt
 
 /// Stores a stream.
 pub async fn save_stream(st: &AppState, s: &Stream) -> Result<(), ApiError> {
+    if load(st, &s.dataset).await?.is_none() {
+        return Err(ApiError::not_found("dataset", &s.dataset));
+    }
     let doc = serde_json::to_string(s).map_err(ApiError::internal)?;
     st.store
         .put_training_doc(DOC_STREAM, &stream_id(&s.dataset, &s.name), "active", &doc)
@@ -297,9 +311,10 @@ pub fn read_body(v: &Vault, t: TenantRef<'_>, record: RecordId) -> Result<Messag
         Content::Text(s) => s.as_bytes(),
         Content::Bytes(b) => b.as_slice(),
     };
-    serde_json::from_slice(bytes).map_err(|e| VaultError::Corrupt {
-        record: record.to_string(),
-        detail: format!("not a message: {e}"),
+    // Changed through the records API into something else: the client's doing, not storage's.
+    serde_json::from_slice(bytes).map_err(|_| VaultError::Invalid {
+        field: "message".into(),
+        message: format!("record {record} that held this message no longer holds a message"),
     })
 }
 
@@ -416,6 +431,8 @@ struct TrainingSet {
     labeled: Vec<Labeled>,
     records: Vec<RecordId>,
     coverage: Vec<String>,
+    /// Of them, run-time messages a person reviewed.
+    run_time: usize,
 }
 
 /// Reads the labeled design-time messages (the newest `MAX_TRAIN_MESSAGES`) and a sample
@@ -450,7 +467,9 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
         labeled: Vec::new(),
         records: Vec::new(),
         coverage: Vec::new(),
+        run_time: 0,
     };
+    let up = d.taxonomy.expander();
     let rows: Vec<_> = rows.into_iter().skip(skip).collect();
     let ids: Vec<RecordId> = rows.iter().map(|r| r.record).collect();
     let mut bodies = read_bodies(v, t, &ids)?;
@@ -458,7 +477,10 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
         // Deleted meanwhile (its row goes with it): not trained on.
         let Some(body) = bodies.remove(&r.record) else { continue };
         // Labels with their ancestors, only those still in the taxonomy.
-        let labels = d.taxonomy.expand(&r.labels);
+        let labels = up.expand(&r.labels);
+        if r.kind == DataKind::RunTime {
+            set.run_time += 1;
+        }
         if set.coverage.len() < COVERAGE_SAMPLE / 2 {
             set.coverage.push(body.model_text());
         }
@@ -510,7 +532,10 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
     // a purge while this runs shreds the model too.
     let snapshot = d.clone();
     let (set, up_to) = crate::blocking::with_vault(st, tenant, move |v, t| {
-        let up_to = v.newest_key(t)?.ok_or(VaultError::Shredded(t.id))?;
+        let up_to = v.newest_key(t)?.ok_or_else(|| VaultError::Invalid {
+            field: "labels".into(),
+            message: "the dataset has no messages to train on".into(),
+        })?;
         Ok((read_training_set(v, t, &snapshot)?, up_to))
     })
     .await?;
@@ -519,7 +544,13 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
         labeled,
         records,
         coverage,
+        run_time,
     } = set;
+    let kinds = if run_time > 0 {
+        vec![DataKind::DesignTime, DataKind::RunTime]
+    } else {
+        vec![DataKind::DesignTime]
+    };
     let labels_of: Vec<BTreeSet<u32>> = labeled.iter().map(|l| l.labels.clone()).collect();
     let outcome = on_blocking_pool(move || {
         let cov: Vec<&str> = coverage.iter().map(String::as_str).collect();
@@ -557,27 +588,6 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
         }
         hex::encode(h.finalize())
     };
-    let ids: Vec<RecordId> = records.clone();
-    let gone = crate::blocking::with_vault(st, tenant, move |v, t| {
-        let chunks: Vec<(RecordId, Vec<u8>)> = bytes
-            .chunks(MODEL_CHUNK)
-            .map(|c| (RecordId::generate(), c.to_vec()))
-            .collect();
-        v.put_items(t, &shard_w, 1, &chunks, up_to)?;
-        for (i, batch) in items.chunks(1_000).enumerate() {
-            v.put_items(t, &ledger_w, 1 + (i * 1_000) as u64, batch, up_to)?;
-        }
-        // Messages deleted since they were read: their lineage items exist now, so the
-        // deletion is owed like any later one.
-        let mut present = std::collections::HashSet::with_capacity(ids.len());
-        for chunk in ids.chunks(1_000) {
-            for r in v.get_many(t, chunk)? {
-                present.insert(r.meta.id);
-            }
-        }
-        Ok(ids.into_iter().filter(|r| !present.contains(r)).collect::<Vec<_>>())
-    })
-    .await?;
     // The ledger: a customer_model dataset holding this tenant's messages, and the model.
     let at = now();
     let included = records.len() as u64;
@@ -595,12 +605,12 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
             product: PRODUCT.to_string(),
             purpose: TrainingPurpose::CustomerModel,
             region: tenant.region.clone(),
-            data_kinds: Some(vec![DataKind::DesignTime]),
+            data_kinds: Some(kinds.clone()),
             tenants: Some(vec![tenant.id]),
             categories: Default::default(),
             minimization: Default::default(),
         },
-        data_kinds: vec![DataKind::DesignTime],
+        data_kinds: kinds,
         status: DatasetStatus::Ready,
         plan: vec![tenant.id],
         done: 1,
@@ -622,8 +632,86 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
         error: None,
         shard_secret: String::new(),
     };
+    // Recorded before its items are written: a purge from here on finds it and lists it.
     crate::training::save_dataset(st, &ledger).await?;
+    let ids: Vec<RecordId> = records.clone();
+    let written = crate::blocking::with_vault(st, tenant, move |v, t| {
+        let chunks: Vec<(RecordId, Vec<u8>)> = bytes
+            .chunks(MODEL_CHUNK)
+            .map(|c| (RecordId::generate(), c.to_vec()))
+            .collect();
+        // Keys destroyed since the read (a purge): nothing may be sealed; the dataset is gone.
+        let gone_keys = |e: VaultError| match e {
+            VaultError::Shredded(_) => VaultError::NotFound(String::new()),
+            other => other,
+        };
+        v.put_items(t, &shard_w, 1, &chunks, up_to).map_err(gone_keys)?;
+        for (i, batch) in items.chunks(1_000).enumerate() {
+            v.put_items(t, &ledger_w, 1 + (i * 1_000) as u64, batch, up_to)
+                .map_err(gone_keys)?;
+        }
+        // Messages deleted since they were read: their lineage items exist now, so the
+        // deletion is owed like any later one.
+        let mut present = std::collections::HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(1_000) {
+            for r in v.get_many(t, chunk)? {
+                present.insert(r.meta.id);
+            }
+        }
+        Ok(ids.into_iter().filter(|r| !present.contains(r)).collect::<Vec<_>>())
+    })
+    .await;
+    let gone = match written {
+        Ok(g) => g,
+        Err(e) => {
+            // Nothing half-written stays: the items go, the ledger's dataset says it failed.
+            let (sh, lg) = (shard.clone(), ledger_id.clone());
+            let _ = crate::blocking::with_vault(st, tenant, move |v, t| {
+                v.drop_shard(t, &sh)?;
+                v.drop_shard(t, &lg)
+            })
+            .await;
+            let mut failed = ledger.clone();
+            failed.status = DatasetStatus::Failed;
+            failed.error = Some("the training that made it did not finish".into());
+            crate::training::save_dataset(st, &failed).await?;
+            // The tenant's keys went while it ran (a purge): the dataset went with them.
+            return Err(if e.status == axum::http::StatusCode::NOT_FOUND {
+                ApiError::not_found("dataset", &d.id)
+            } else {
+                e
+            });
+        }
+    };
+    for rid in gone {
+        crate::training::record_changed(st, tenant, rid, true).await?;
+    }
     let model_id = format!("mdl_{}", uuid::Uuid::now_v7().simple());
+    let info = ModelInfo {
+        version,
+        trained_at: at,
+        shard,
+        bytes: n_bytes,
+        messages: included as usize,
+        validation: outcome.validation,
+        ledger_dataset: ledger_id.clone(),
+        ledger_model: model_id.clone(),
+    };
+    let model = Arc::new(outcome.model);
+    // The dataset as stored now (labels may have changed meanwhile), with the new model.
+    let w = st.write_lock().await?;
+    let Some(mut fresh) = load(st, &d.id).await? else {
+        // Purged while it trained: nothing of it stays.
+        drop(w);
+        let (sh, lg) = (info.shard.clone(), info.ledger_dataset.clone());
+        crate::blocking::with_vault(st, tenant, move |v, t| {
+            v.drop_shard(t, &sh)?;
+            v.drop_shard(t, &lg)
+        })
+        .await?;
+        return Err(ApiError::not_found("dataset", &d.id));
+    };
+    // Registered only once it is certain to be kept.
     let mut lm = LedgerModel {
         id: model_id.clone(),
         name: format!("{PRODUCT}/{}", d.id),
@@ -644,33 +732,6 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
         .resources(Label::new(&ledger_id).ok().map(Resource::Dataset));
     lm.registered_entry = Some(st.audit(ev).await?.index);
     crate::training::save_model(st, &lm).await?;
-    for rid in gone {
-        crate::training::record_changed(st, tenant, rid, true).await?;
-    }
-    let info = ModelInfo {
-        version,
-        trained_at: at,
-        shard,
-        bytes: n_bytes,
-        messages: included as usize,
-        validation: outcome.validation,
-        ledger_dataset: ledger_id,
-        ledger_model: model_id,
-    };
-    let model = Arc::new(outcome.model);
-    // The dataset as stored now (labels may have changed meanwhile), with the new model.
-    let w = st.write_lock().await?;
-    let Some(mut fresh) = load(st, &d.id).await? else {
-        // Purged while it trained: nothing of it stays.
-        drop(w);
-        let (sh, lg) = (info.shard.clone(), info.ledger_dataset.clone());
-        crate::blocking::with_vault(st, tenant, move |v, t| {
-            v.drop_shard(t, &sh)?;
-            v.drop_shard(t, &lg)
-        })
-        .await?;
-        return Err(ApiError::not_found("dataset", &d.id));
-    };
     // A newer version trained meanwhile keeps serving; this one joins the history.
     let serves = fresh.model.as_ref().is_none_or(|m| m.version < version);
     let trained = info.clone();
@@ -800,6 +861,9 @@ pub fn vault_failure(e: VaultError) -> ApiError {
 /// A purge or termination removed a tenant's data: its datasets go (their messages, models
 /// and lineage items went with its keys and rows), and their streams with them.
 pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError> {
+    // Under the write lock: a change of one of its datasets racing the purge either lands
+    // before (and is replaced by the stub) or finds it purged.
+    let _w = st.write_lock().await?;
     for mut d in all(st).await? {
         if d.tenant != tenant {
             continue;
@@ -833,8 +897,9 @@ pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError
 /// Label counts of a dataset's messages, by label id (labeled messages only; for the view).
 pub fn label_counts(tax: &Taxonomy, rows: &[datapact_vault::MessageIndex]) -> HashMap<u32, u64> {
     let mut out = HashMap::new();
+    let up = tax.expander();
     for r in rows {
-        for l in tax.expand(&r.labels) {
+        for l in up.expand(&r.labels) {
             *out.entry(l).or_insert(0) += 1;
         }
     }

@@ -657,6 +657,29 @@ async fn bad_input_is_named_and_a_partly_bad_upload_says_what_was_stored() {
         .get(&format!("/v1/mining/datasets/{ds}/messages?label=Money"), &a.admin)
         .await;
     assert!(page["messages"].as_array().unwrap().is_empty(), "{page}");
+    // Removing a child label leaves its messages with the parent it implied.
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/mining/datasets/{ds}/messages/ok-1/labels"),
+            Some(&a.admin),
+            Some(json!({"labels": ["Access > Login"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/mining/datasets/{ds}/labels"),
+            Some(&a.admin),
+            Some(json!({"labels": ["Refund", "Money", "Access"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, m) = s
+        .get(&format!("/v1/mining/datasets/{ds}/messages/ok-1"), &a.admin)
+        .await;
+    assert_eq!(m["labels"], json!(["Access"]), "{m}");
     let (st, e) = s
         .call(
             Method::PUT,

@@ -247,7 +247,12 @@ impl Vault {
     }
 
     /// Removes label ids from a dataset's messages.
-    pub fn remove_message_labels(&self, t: TenantRef<'_>, dataset: &str, ids: &[u32]) -> Result<(), VaultError> {
+    pub fn remove_message_labels(
+        &self,
+        t: TenantRef<'_>,
+        dataset: &str,
+        ids: &[(u32, Option<u32>)],
+    ) -> Result<(), VaultError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -385,7 +390,7 @@ mod tests {
         assert_eq!(n, 2);
         let b = v.message(t, "ds1", "b").expect("read").expect("row");
         assert_eq!((b.labels.clone(), b.prediction.clone()), (vec![2], Some(p)));
-        v.remove_message_labels(t, "ds1", &[2]).expect("remove");
+        v.remove_message_labels(t, "ds1", &[(2, None)]).expect("remove");
         assert!(v.message(t, "ds1", "b").expect("read").expect("row").labels.is_empty());
         assert_eq!(v.message(t, "ds1", "a").expect("read").expect("row").labels, vec![1]);
         // Deleting the record removes its row.

@@ -214,7 +214,7 @@ pub(crate) async fn change(
                 "UPDATE datapact_vault.mining_messages m SET pred = u.p, pred_model = u.mo, top = u.t, margin = u.ma, disagree = u.d
                  FROM unnest($3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::DOUBLE PRECISION[], $7::DOUBLE PRECISION[],
                  $8::DOUBLE PRECISION[]) AS u(k, p, mo, t, ma, d)
-                 WHERE m.tenant_id = $1 AND m.dataset_id = $2 AND m.msg_key = u.k",
+                 WHERE m.tenant_id = $1 AND m.dataset_id = $2 AND m.msg_key = u.k AND m.pred_model <= u.mo",
                 &[&tenant, &dataset, &keys, &preds, &models, &tops, &margins, &dis],
             )
             .await
@@ -238,7 +238,7 @@ pub(crate) async fn change(
             n = n.max(
                 tx.execute(
                     "UPDATE datapact_vault.mining_messages SET pred = $4, pred_model = $5, top = $6, margin = $7
-                     WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3",
+                     WHERE tenant_id = $1 AND dataset_id = $2 AND msg_key = $3 AND pred_model <= $5",
                     &[&tenant, &dataset, &ch.key, pred, model, top, margin],
                 )
                 .await
@@ -274,14 +274,15 @@ pub(crate) async fn remove_labels(
     tx: &impl GenericClient,
     tenant: &str,
     dataset: &str,
-    ids: &[u32],
+    ids: &[(u32, Option<u32>)],
 ) -> Result<(), VaultError> {
-    for id in ids {
+    for (id, instead) in ids {
         let needle = format!(",{id},");
+        let with = instead.map_or(",".to_string(), |a| format!(",{a},"));
         tx.execute(
-            "UPDATE datapact_vault.mining_messages SET labels = REPLACE(labels, $3, ',') WHERE tenant_id = $1
+            "UPDATE datapact_vault.mining_messages SET labels = REPLACE(labels, $3, $5) WHERE tenant_id = $1
              AND dataset_id = $2 AND labels LIKE $4",
-            &[&tenant, &dataset, &needle, &format!("%{needle}%")],
+            &[&tenant, &dataset, &needle, &format!("%{needle}%"), &with],
         )
         .await
         .map_err(pg)?;

@@ -175,7 +175,7 @@ pub(crate) fn change(
         if let Some((pred, model, top, margin)) = &ch.pred {
             n = n.max(tx.execute(
                 "UPDATE mining_messages SET pred = ?4, pred_model = ?5, top = ?6, margin = ?7
-                 WHERE tenant_id = ?1 AND dataset_id = ?2 AND msg_key = ?3",
+                 WHERE tenant_id = ?1 AND dataset_id = ?2 AND msg_key = ?3 AND pred_model <= ?5",
                 params![tenant, dataset, ch.key, pred, model, top, margin],
             )?);
         }
@@ -197,14 +197,20 @@ pub(crate) fn change(
     Ok(found)
 }
 
-pub(crate) fn remove_labels(c: &mut Connection, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError> {
+pub(crate) fn remove_labels(
+    c: &mut Connection,
+    tenant: &str,
+    dataset: &str,
+    ids: &[(u32, Option<u32>)],
+) -> Result<(), VaultError> {
     let tx = c.transaction()?;
-    for id in ids {
+    for (id, instead) in ids {
         let needle = format!(",{id},");
+        let with = instead.map_or(",".to_string(), |a| format!(",{a},"));
         tx.execute(
-            "UPDATE mining_messages SET labels = REPLACE(labels, ?3, ',') WHERE tenant_id = ?1 AND dataset_id = ?2
+            "UPDATE mining_messages SET labels = REPLACE(labels, ?3, ?5) WHERE tenant_id = ?1 AND dataset_id = ?2
              AND labels LIKE ?4",
-            params![tenant, dataset, needle, format!("%{needle}%")],
+            params![tenant, dataset, needle, format!("%{needle}%"), with],
         )?;
     }
     tx.commit()?;

@@ -941,7 +941,7 @@ impl RegionStorage for PgRegion {
         Ok(n)
     }
 
-    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError> {
+    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[(u32, Option<u32>)]) -> Result<(), VaultError> {
         let mut c = self.db.client()?;
         let tx = self.db.block(c.transaction()).map_err(pg)?;
         self.db.block(mining_pg::remove_labels(&*tx, tenant, dataset, ids))?;

@@ -97,6 +97,8 @@ pub enum MessageOrder {
     /// Upload order.
     #[default]
     Seq,
+    /// Newest first.
+    SeqDesc,
     /// Smallest margin first.
     Margin,
     /// Lowest top probability first.
@@ -111,6 +113,7 @@ impl MessageOrder {
     pub(crate) fn sql(self) -> &'static str {
         match self {
             MessageOrder::Seq => "seq",
+            MessageOrder::SeqDesc => "seq DESC",
             MessageOrder::Margin => "margin, seq",
             MessageOrder::Top => "top, seq",
             MessageOrder::Shuffle => "shuffle, seq",
@@ -324,8 +327,9 @@ pub(crate) trait RegionStorage: Send + Sync {
     fn messages(&self, tenant: &str, dataset: &str, q: &MessageQuery<'_>) -> Result<Vec<RawMessage>, VaultError>;
     /// Applies changes to index rows, in one transaction; answers how many rows existed.
     fn change_messages(&self, tenant: &str, dataset: &str, changes: &[MessageChange]) -> Result<usize, VaultError>;
-    /// Removes label ids from every row of a dataset (the labels left the taxonomy).
-    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError>;
+    /// Replaces label ids in every row of a dataset (the labels left the taxonomy): each by
+    /// the label it gives way to, or by nothing.
+    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[(u32, Option<u32>)]) -> Result<(), VaultError>;
     /// Counts of a dataset's rows.
     fn message_counts(&self, tenant: &str, dataset: &str) -> Result<MessageCounts, VaultError>;
 }

@@ -841,7 +841,7 @@ impl RegionStorage for SqliteRegion {
         self.data.write(|c| mining_sqlite::change(c, tenant, dataset, changes))
     }
 
-    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[u32]) -> Result<(), VaultError> {
+    fn remove_message_labels(&self, tenant: &str, dataset: &str, ids: &[(u32, Option<u32>)]) -> Result<(), VaultError> {
         self.data
             .write(|c| mining_sqlite::remove_labels(c, tenant, dataset, ids))
     }

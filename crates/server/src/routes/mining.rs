@@ -362,12 +362,26 @@ pub async fn put_labels(
     let mut d = mn::load(&st, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("dataset", &id))?;
+    let before = d.taxonomy.clone();
     let removed = d
         .taxonomy
         .replace(&input.labels, &input.rename)
         .map_err(|e| taxonomy_error("labels", e))?;
+    // A message with a removed label keeps what it implied: its nearest ancestor that stays
+    // (labels are stored as assigned).
+    let replaced: Vec<(u32, Option<u32>)> = removed
+        .iter()
+        .map(|r| {
+            let keep = before
+                .with_ancestors(*r)
+                .into_iter()
+                .skip(1)
+                .find(|a| d.taxonomy.by_id(*a).is_some());
+            (*r, keep)
+        })
+        .collect();
     st.audited(ev, async {
-        let (ds, rm) = (id.clone(), removed.clone());
+        let (ds, rm) = (id.clone(), replaced);
         with_vault(&st, &tenant, move |v, t| v.remove_message_labels(t, &ds, &rm)).await?;
         mn::save(&st, &d).await
     })

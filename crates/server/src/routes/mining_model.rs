@@ -48,8 +48,9 @@ pub struct TrainResult {
     pub ledger_model: String,
 }
 
-/// Trains the dataset's model on its labeled design-time messages (never run-time ones,
-/// never another tenant's): the purpose `service` for this tenant, decided and audited.
+/// Trains the dataset's model on its labeled design-time messages and the run-time ones a
+/// person reviewed (never others, never another tenant's): the purpose `service` for this
+/// tenant, decided and audited.
 #[utoipa::path(post, path = "/v1/mining/datasets/{id}/train", tag = "mining", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = TrainResult), (status = 404, body = crate::problem::Problem),
@@ -66,7 +67,9 @@ pub async fn train(
         .product(PRODUCT)
         .purpose(Purpose::Service)
         .resources(Label::new(&id).ok().map(Resource::Dataset));
-    let reasons = decide_service(&st, &ev, &tenant, Some(DataKind::DesignTime)).await?;
+    // It reads labeled design-time messages and reviewed run-time ones.
+    let mut reasons = decide_service(&st, &ev, &tenant, Some(DataKind::DesignTime)).await?;
+    reasons.extend(decide_service(&st, &ev, &tenant, Some(DataKind::RunTime)).await?);
     let _one = st.mining.begin_training(&id).ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -480,6 +483,9 @@ pub async fn fetch(
     .await?;
     let more = rows.len() > limit;
     let rows: Vec<MessageIndex> = rows.into_iter().take(limit).collect();
+    // The batch ends at the last row read, even one whose message could not be shown: a
+    // stream never stalls on it.
+    let last_seq = rows.last().map(|r| r.seq);
     st.audit(ev.reasons(&reasons).resource(Resource::Count(rows.len() as u64)))
         .await?;
     let (d2, m2, version, thresholds) = (d.clone(), model.clone(), info.version, s.thresholds.clone());
@@ -520,7 +526,7 @@ pub async fn fetch(
         Ok(out)
     })
     .await?;
-    let cursor = out.last().map_or(s.cursor.to_string(), |m| m.cursor.clone());
+    let cursor = last_seq.unwrap_or(s.cursor).to_string();
     Ok(Json(StreamBatch {
         messages: out,
         cursor,
@@ -567,28 +573,27 @@ pub async fn advance(
         )
         .field("cursor"));
     }
-    // A cursor is a run-time message's place: a typo (or another dataset's cursor) would skip
-    // messages silently.
-    if to > 0 {
+    // A cursor beyond the dataset's last message (a typo, another dataset's cursor) would
+    // skip messages still to come; the one it is at may have been deleted since the fetch.
+    if to > s.cursor {
         let ds = d.id.clone();
-        let at = with_vault(&st, &tenant, move |v, t| {
+        let last = with_vault(&st, &tenant, move |v, t| {
             v.messages(
                 t,
                 &ds,
                 &MessageQuery {
-                    kind: Some("run_time"),
-                    after_seq: i64::try_from(to - 1).unwrap_or(i64::MAX),
+                    order: MessageOrder::SeqDesc,
                     limit: 1,
                     ..MessageQuery::default()
                 },
             )
         })
         .await?;
-        if at.first().map(|m| m.seq) != Some(to) {
+        if last.first().is_none_or(|m| m.seq < to) {
             return Err(ApiError::invalid(
                 "unknown_cursor",
                 "cursor",
-                "no run-time message of this dataset is at this cursor: give one that fetch returned",
+                "this dataset has no message at or after this cursor: give one that fetch returned",
             ));
         }
     }
