@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::audit::Ev;
-use crate::blocking::{on_blocking_pool, vault_error};
+use crate::blocking::on_blocking_pool;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 
@@ -304,15 +304,20 @@ pub fn shuffle_of(key: &str) -> i64 {
     i64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], 0])
 }
 
-/// Reads a message's content from its record.
-pub fn read_body(v: &Vault, t: TenantRef<'_>, record: RecordId) -> Result<MessageBody, VaultError> {
-    let r = v.get(t, record)?;
-    let bytes = match &r.content {
+/// The message a record holds, if it still holds one (it may have been changed through the
+/// records API into something else).
+fn body_of(content: &Content) -> Result<MessageBody, serde_json::Error> {
+    let bytes = match content {
         Content::Text(s) => s.as_bytes(),
         Content::Bytes(b) => b.as_slice(),
     };
-    // Changed through the records API into something else: the client's doing, not storage's.
-    serde_json::from_slice(bytes).map_err(|_| VaultError::Invalid {
+    serde_json::from_slice(bytes)
+}
+
+/// Reads a message's content from its record.
+pub fn read_body(v: &Vault, t: TenantRef<'_>, record: RecordId) -> Result<MessageBody, VaultError> {
+    // Not a message any more: the client's doing, not storage's.
+    body_of(&v.get(t, record)?.content).map_err(|_| VaultError::Invalid {
         field: "message".into(),
         message: format!("record {record} that held this message no longer holds a message"),
     })
@@ -327,11 +332,7 @@ pub fn read_bodies(
     let mut out = HashMap::with_capacity(records.len());
     for chunk in records.chunks(1_000) {
         for r in v.get_many(t, chunk)? {
-            let bytes = match &r.content {
-                Content::Text(s) => s.as_bytes(),
-                Content::Bytes(b) => b.as_slice(),
-            };
-            match serde_json::from_slice(bytes) {
+            match body_of(&r.content) {
                 Ok(body) => {
                     out.insert(r.meta.id, body);
                 }
@@ -347,13 +348,7 @@ pub fn read_bodies(
 /// A prediction: label ids with probabilities at or above [`MIN_PROBABILITY`], most probable
 /// first.
 pub fn predict(model: &Model, text: &str) -> Vec<(u32, f32)> {
-    let ids = model.labels();
-    model
-        .ranked(text, None)
-        .into_iter()
-        .filter(|(_, p)| *p >= MIN_PROBABILITY)
-        .filter_map(|(r, p)| ids.get(r).map(|l| (*l, p)))
-        .collect()
+    stored(0, model, text).labels
 }
 
 /// What is stored of a prediction for the queues: the labels, top and margin.
@@ -851,11 +846,6 @@ pub async fn predict_new(
         v.change_messages(t, &dataset, &changes).map(|_| ())
     })
     .await
-}
-
-/// The error of a vault failure in this product's terms.
-pub fn vault_failure(e: VaultError) -> ApiError {
-    vault_error(e)
 }
 
 /// A purge or termination removed a tenant's data: its datasets go (their messages, models

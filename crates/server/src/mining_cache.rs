@@ -42,7 +42,6 @@ type Cached = ((String, u32), Arc<Model>);
 pub struct Models {
     cache: Mutex<Vec<Cached>>,
     training: Arc<Mutex<BTreeSet<String>>>,
-    prelabeler: Mutex<Option<Prelabel>>,
     /// When the stored pre-labeler was last looked at, and what was found.
     prelabeler_seen: Mutex<Option<(std::time::Instant, Option<Prelabel>)>>,
 }
@@ -93,10 +92,13 @@ impl Models {
         }
     }
 
-    /// The pre-labeler of this version, if in memory.
+    /// The pre-labeler of this version, if in memory (however long ago it was looked up).
     pub fn prelabeler(&self, version: u32) -> Option<Prelabel> {
-        let p = self.prelabeler.lock().ok()?;
-        p.as_ref().filter(|x| x.0.version == version).cloned()
+        let seen = self.prelabeler_seen.lock().ok()?;
+        seen.as_ref()
+            .and_then(|(_, p)| p.as_ref())
+            .filter(|x| x.0.version == version)
+            .cloned()
     }
 
     /// What the store held for the pre-labeler, if looked at within `ttl`.
@@ -111,13 +113,6 @@ impl Models {
     pub fn prelabeler_checked(&self, p: Option<Prelabel>) {
         if let Ok(mut seen) = self.prelabeler_seen.lock() {
             *seen = Some((std::time::Instant::now(), p));
-        }
-    }
-
-    /// Keeps the pre-labeler in memory.
-    pub fn set_prelabeler(&self, p: Prelabel) {
-        if let Ok(mut x) = self.prelabeler.lock() {
-            *x = Some(p);
         }
     }
 

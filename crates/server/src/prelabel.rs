@@ -54,7 +54,6 @@ pub async fn current(st: &AppState) -> Result<Option<(Arc<Prelabeler>, Arc<Model
         .await?
         .map_err(|e| ApiError::internal(format!("stored pre-labeler: {e}")))?;
     let hit = (Arc::new(p), Arc::new(model));
-    st.mining.set_prelabeler(hit.clone());
     st.mining.prelabeler_checked(Some(hit.clone()));
     Ok(Some(hit))
 }
@@ -248,10 +247,8 @@ pub async fn train(st: &AppState, c: &ApiKey, dataset: &str) -> Result<Prelabele
         .put_training_doc(DOC, CURRENT, "active", &doc)
         .await
         .map_err(ApiError::storage)?;
-    let model = Model::from_bytes(&bytes).map_err(ApiError::internal)?;
-    let hit = (Arc::new(p.clone()), Arc::new(model));
-    st.mining.set_prelabeler(hit.clone());
-    st.mining.prelabeler_checked(Some(hit));
+    st.mining
+        .prelabeler_checked(Some((Arc::new(p), Arc::new(outcome.model))));
     Ok(PrelabelerView {
         version,
         dataset: d.id,

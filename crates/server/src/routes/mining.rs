@@ -529,19 +529,7 @@ fn check_message(
     let labels = match &m.labels {
         None => None,
         Some(names) => {
-            let mut ids = BTreeSet::new();
-            for (j, n) in names.iter().enumerate() {
-                let l = d.taxonomy.get(n).ok_or_else(|| {
-                    fail(
-                        &format!("labels[{j}]"),
-                        "unknown_label",
-                        format!("label {n:?} is not in the dataset's taxonomy"),
-                    )
-                })?;
-                // Stored as assigned; ancestors are derived when read.
-                ids.insert(l.id);
-            }
-            Some(ids.into_iter().collect())
+            Some(resolve_labels(d, names).map_err(|e| fail(e.field.as_deref().unwrap_or("labels"), e.code, e.detail))?)
         }
     };
     Ok(Checked {
