@@ -311,8 +311,10 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                     predicted.len()
                 );
             }
+            let decoys = read_decoys(&a.gold)?;
             let scores = datapact_pii::eval::score(&gold, &predicted);
-            print_scores(&mut out, &scores, a.json)?;
+            let summary = datapact_pii::eval::summarize(&scores, &gold, &predicted, &decoys);
+            print_scores(&mut out, &scores, &summary, a.json)?;
         }
         PiiCmd::Scan(a) => {
             let analyzer = a.input.analyzer()?;
@@ -550,9 +552,65 @@ fn read_spans(path: &std::path::Path, min_score: Option<f64>, lengths: Option<&[
     Ok((all, own))
 }
 
-fn print_scores(out: &mut impl Write, scores: &std::collections::BTreeMap<String, Scores>, json: bool) -> Result<()> {
+/// The look-alikes labeled in each line of a corpus (`"decoys": [{"start", "end", "kind"}]`;
+/// none when a line has no such field). The corpus was read once already, so its lines parse.
+fn read_decoys(path: &std::path::Path) -> Result<Vec<Vec<Labeled>>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut all = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).map_err(|e| anyhow!("{}: line {}: {e}", path.display(), i + 1))?;
+        let mut out = Vec::new();
+        for (k, d) in v
+            .get("decoys")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let field = |f: &str| {
+                anyhow!(
+                    "{}: line {}: decoys[{k}].{f} is missing or of the wrong type",
+                    path.display(),
+                    i + 1
+                )
+            };
+            let start = d.get("start").and_then(Value::as_u64).ok_or_else(|| field("start"))? as usize;
+            let end = d.get("end").and_then(Value::as_u64).ok_or_else(|| field("end"))? as usize;
+            let kind = d.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+            out.push((start, end, kind));
+        }
+        all.push(out);
+    }
+    Ok(all)
+}
+
+fn scores_json(s: &Scores) -> Value {
+    serde_json::json!({
+        "labeled": s.true_positives + s.false_negatives,
+        "reported": s.reported,
+        "precision": s.precision(),
+        "recall": s.recall(),
+        "f1": s.f1(),
+        "masking_recall": s.masking_recall(),
+    })
+}
+
+fn percent(a: usize, b: usize) -> String {
+    if b == 0 {
+        "-".into()
+    } else {
+        format!("{a} of {b} ({:.1} %)", 100.0 * a as f64 / b as f64)
+    }
+}
+
+fn print_scores(
+    out: &mut impl Write,
+    scores: &std::collections::BTreeMap<String, Scores>,
+    summary: &datapact_pii::eval::Summary,
+    json: bool,
+) -> Result<()> {
     if json {
-        let rows: serde_json::Map<String, Value> = scores
+        let mut rows: serde_json::Map<String, Value> = scores
             .iter()
             .map(|(t, s)| {
                 let v = serde_json::json!({
@@ -570,6 +628,12 @@ fn print_scores(out: &mut impl Write, scores: &std::collections::BTreeMap<String
                 (t.clone(), v)
             })
             .collect();
+        // Lowercase, so it cannot be an entity type's name.
+        let mut overall = serde_json::to_value(summary)?;
+        overall["all"] = scores_json(&summary.all);
+        overall["personal"] = scores_json(&summary.personal);
+        overall["secrets"] = scores_json(&summary.secrets);
+        rows.insert("overall".into(), overall);
         writeln!(out, "{}", Value::Object(rows))?;
         return Ok(());
     }
@@ -596,5 +660,45 @@ fn print_scores(out: &mut impl Write, scores: &std::collections::BTreeMap<String
         ]);
     }
     writeln!(out, "{t}")?;
+    let mut t = crate::output::table(&[
+        "pooled",
+        "labeled",
+        "reported",
+        "precision",
+        "recall",
+        "F1",
+        "masking recall",
+    ]);
+    for (name, s) in [
+        ("all types", &summary.all),
+        ("personal data", &summary.personal),
+        ("secrets", &summary.secrets),
+    ] {
+        t.add_row(vec![
+            name.to_string(),
+            (s.true_positives + s.false_negatives).to_string(),
+            s.reported.to_string(),
+            format!("{:.3}", s.precision()),
+            format!("{:.3}", s.recall()),
+            format!("{:.3}", s.f1()),
+            format!("{:.4}", s.masking_recall()),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    writeln!(
+        out,
+        "texts without labels flagged: {}",
+        percent(summary.clean_texts_flagged, summary.clean_texts)
+    )?;
+    writeln!(
+        out,
+        "look-alikes flagged: {}",
+        percent(summary.decoys_flagged, summary.decoys)
+    )?;
+    writeln!(
+        out,
+        "hashes and UUIDs flagged as secrets: {}",
+        percent(summary.hash_decoys_flagged_as_secret, summary.hash_decoys)
+    )?;
     Ok(())
 }

@@ -141,7 +141,7 @@ const NEGATIVE_CONTEXT: &[&str] = &[
 ];
 
 /// How far before a candidate context is looked for, in bytes.
-const CONTEXT_BEFORE: usize = 48;
+const CONTEXT_BEFORE: usize = 64;
 /// How far after a candidate context is looked for, in bytes.
 const CONTEXT_AFTER: usize = 16;
 /// How far before a number a word that says it is no personal data counts, in bytes: such
@@ -159,6 +159,21 @@ fn glued(b: &[u8], start: usize, end: usize) -> bool {
     let joiner = |c: u8| matches!(c, b'-' | b'/' | b'_');
     (start >= 2 && joiner(b[start - 1]) && b[start - 2].is_ascii_alphanumeric())
         || (end + 1 < b.len() && joiner(b[end]) && b[end + 1].is_ascii_alphanumeric())
+}
+
+/// Whether what reads as an e-mail address at `start` is the password and host of a URL's
+/// credentials (`https://user:pw@host`): a colon before it, inside a word holding `://`.
+fn credentials_in_url(text: &str, start: usize) -> bool {
+    let b = text.as_bytes();
+    if start == 0 || b[start - 1] != b':' {
+        return false;
+    }
+    let from = start.saturating_sub(256);
+    let word_start = b[from..start]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'('))
+        .map_or(from, |i| from + i + 1);
+    memchr::memmem::find(&b[word_start..start], b"://").is_some()
 }
 
 fn digit_count(s: &str) -> usize {
@@ -261,7 +276,19 @@ fn recognizers() -> Vec<Recognizer> {
     const PHONE_CTX: &[&str] = &[
         "phone", "call", "tel", "mobile", "cell", "fax", "reach me", "whatsapp", "text me", "number", "contact",
     ];
-    const SSN_CTX: &[&str] = &["ssn", "social security", "social sec"];
+    // A number shaped like an SSN is one only where the text says so: part, model and
+    // reference numbers take the same shape.
+    const SSN_CTX: &[&str] = &[
+        "ssn",
+        "social security",
+        "social sec",
+        "soc sec",
+        "ss#",
+        "ss #",
+        "ss no",
+        "ssa",
+        "ssns",
+    ];
     const IP_CTX: &[&str] = &["ip", "address", "server", "host"];
     vec![
         r(
@@ -322,11 +349,11 @@ fn recognizers() -> Vec<Recognizer> {
         r(
             UsSsn,
             r"\b\d{3}[- .]\d{2}[- .]\d{4}\b",
-            0.5,
-            0.5,
+            0.4,
+            0.4,
             Some(|s, _| maybe_if(validate::us_ssn(s))),
             SSN_CTX,
-            0.35,
+            0.45,
         ),
         r(
             UsSsn,
@@ -770,9 +797,10 @@ impl Analyzer {
                 d.find(text, opts.min_score, &mut found);
             }
         }
-        if opts.wants(EntityType::Person) || opts.wants(EntityType::Location) {
+        if opts.wants(EntityType::Person) || opts.wants(EntityType::Location) || opts.wants(EntityType::StreetAddress) {
             names::find(text, opts, &mut found);
         }
+        crate::secrets::find(text, opts, &mut found);
         resolve(found)
     }
 
@@ -800,6 +828,9 @@ impl Analyzer {
             end = start + value.len();
         }
         if rec.numeric && glued(text.as_bytes(), start, end) {
+            return None;
+        }
+        if rec.entity == EntityType::EmailAddress && credentials_in_url(text, start) {
             return None;
         }
         if rec.entity == EntityType::IbanCode {

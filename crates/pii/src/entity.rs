@@ -39,8 +39,40 @@ pub enum EntityType {
     MedicalLicense,
     /// A person's name.
     Person,
-    /// A place: a country, region, city or street address.
+    /// A place: a country, region or city.
     Location,
+    /// A postal address: house number, street, unit, postcode and town, as one span.
+    StreetAddress,
+    /// An AWS access key id (`AKIA…`, `ASIA…`).
+    AwsAccessKeyId,
+    /// An AWS secret access key.
+    AwsSecretAccessKey,
+    /// A Google Cloud API key (`AIza…`).
+    GcpApiKey,
+    /// An Azure storage or Service Bus connection string with its key.
+    AzureConnectionString,
+    /// A GitHub token (`ghp_…`, `github_pat_…`).
+    GithubToken,
+    /// A GitLab token (`glpat-…`).
+    GitlabToken,
+    /// A Slack token (`xoxb-…`) or webhook URL.
+    SlackToken,
+    /// A Stripe secret or restricted key, or webhook secret.
+    StripeKey,
+    /// An OpenAI API key.
+    OpenaiApiKey,
+    /// An Anthropic API key.
+    AnthropicApiKey,
+    /// A private key in PEM armour.
+    PrivateKey,
+    /// A JSON Web Token.
+    Jwt,
+    /// A password: assigned to a password key, or inside a URL.
+    Password,
+    /// A database connection string with its credentials.
+    DbConnectionString,
+    /// Another secret assigned to a key that says so (`api_key=`, `client_secret:`).
+    GenericSecret,
     /// A type a custom recognizer declares (`EMPLOYEE_ID`).
     Custom(CustomEntity),
 }
@@ -102,7 +134,7 @@ impl EntityType {
     }
 
     /// Every built-in entity type.
-    pub const ALL: [EntityType; 17] = [
+    pub const ALL: [EntityType; 33] = [
         EntityType::EmailAddress,
         EntityType::PhoneNumber,
         EntityType::CreditCard,
@@ -120,7 +152,28 @@ impl EntityType {
         EntityType::MedicalLicense,
         EntityType::Person,
         EntityType::Location,
+        EntityType::StreetAddress,
+        EntityType::AwsAccessKeyId,
+        EntityType::AwsSecretAccessKey,
+        EntityType::GcpApiKey,
+        EntityType::AzureConnectionString,
+        EntityType::GithubToken,
+        EntityType::GitlabToken,
+        EntityType::SlackToken,
+        EntityType::StripeKey,
+        EntityType::OpenaiApiKey,
+        EntityType::AnthropicApiKey,
+        EntityType::PrivateKey,
+        EntityType::Jwt,
+        EntityType::Password,
+        EntityType::DbConnectionString,
+        EntityType::GenericSecret,
     ];
+
+    /// Whether this is a secret or credential rather than personal data.
+    pub fn is_secret(self) -> bool {
+        crate::secrets::TYPES.contains(&self)
+    }
 
     /// Presidio's name (`EMAIL_ADDRESS`).
     pub fn as_str(self) -> &'static str {
@@ -142,6 +195,22 @@ impl EntityType {
             EntityType::MedicalLicense => "MEDICAL_LICENSE",
             EntityType::Person => "PERSON",
             EntityType::Location => "LOCATION",
+            EntityType::StreetAddress => "STREET_ADDRESS",
+            EntityType::AwsAccessKeyId => "AWS_ACCESS_KEY_ID",
+            EntityType::AwsSecretAccessKey => "AWS_SECRET_ACCESS_KEY",
+            EntityType::GcpApiKey => "GCP_API_KEY",
+            EntityType::AzureConnectionString => "AZURE_CONNECTION_STRING",
+            EntityType::GithubToken => "GITHUB_TOKEN",
+            EntityType::GitlabToken => "GITLAB_TOKEN",
+            EntityType::SlackToken => "SLACK_TOKEN",
+            EntityType::StripeKey => "STRIPE_KEY",
+            EntityType::OpenaiApiKey => "OPENAI_API_KEY",
+            EntityType::AnthropicApiKey => "ANTHROPIC_API_KEY",
+            EntityType::PrivateKey => "PRIVATE_KEY",
+            EntityType::Jwt => "JWT",
+            EntityType::Password => "PASSWORD",
+            EntityType::DbConnectionString => "DB_CONNECTION_STRING",
+            EntityType::GenericSecret => "GENERIC_SECRET",
             EntityType::Custom(CustomEntity(i)) => {
                 let names = CUSTOM.read().unwrap_or_else(|poisoned| poisoned.into_inner());
                 names.get(i as usize).copied().unwrap_or("CUSTOM")

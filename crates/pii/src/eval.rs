@@ -550,7 +550,7 @@ pub fn corpus(n: usize, seed: u64) -> Vec<Sample> {
                 let slot = &rest[open + 1..close];
                 let (v, entity) = match slot {
                     "DECOY" => (decoy(&mut r), None),
-                    "ADDRESS" => (address(&mut r), Some(EntityType::Location)),
+                    "ADDRESS" => (address(&mut r), Some(EntityType::StreetAddress)),
                     "LOWER_PERSON" => (
                         value(&mut r, EntityType::Person).to_lowercase(),
                         Some(EntityType::Person),
@@ -661,6 +661,97 @@ pub fn score(gold: &[Vec<Labeled>], predicted: &[Vec<Labeled>]) -> BTreeMap<Stri
         }
     }
     out
+}
+
+impl std::ops::AddAssign for Scores {
+    fn add_assign(&mut self, o: Scores) {
+        self.true_positives += o.true_positives;
+        self.false_positives += o.false_positives;
+        self.false_negatives += o.false_negatives;
+        self.overlapped += o.overlapped;
+        self.overlapping += o.overlapping;
+        self.reported += o.reported;
+        self.masked_chars += o.masked_chars;
+        self.total_chars += o.total_chars;
+    }
+}
+
+/// A corpus's figures beyond each type's: all types pooled, personal data and secrets apart,
+/// look-alikes flagged and texts without personal data flagged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Every type pooled (micro-averaged).
+    #[serde(skip)]
+    pub all: Scores,
+    /// Personal-data types pooled.
+    #[serde(skip)]
+    pub personal: Scores,
+    /// Secret and credential types pooled.
+    #[serde(skip)]
+    pub secrets: Scores,
+    /// Labeled look-alikes (order numbers, hashes, versions, ...).
+    pub decoys: usize,
+    /// Look-alikes any reported span overlaps.
+    pub decoys_flagged: usize,
+    /// Look-alikes that are hashes, digests or UUIDs.
+    pub hash_decoys: usize,
+    /// Those reported as a secret.
+    pub hash_decoys_flagged_as_secret: usize,
+    /// Texts without any labeled span.
+    pub clean_texts: usize,
+    /// Those with a reported span.
+    pub clean_texts_flagged: usize,
+}
+
+/// Whether a type name is a secret's (a built-in secret type).
+pub fn is_secret_type(name: &str) -> bool {
+    name.parse::<EntityType>().is_ok_and(EntityType::is_secret)
+}
+
+/// Pools `scores` and counts look-alikes (`decoys`, text by text: start, end, kind) and texts
+/// without labels that `predicted` flags.
+pub fn summarize(
+    scores: &BTreeMap<String, Scores>,
+    gold: &[Vec<Labeled>],
+    predicted: &[Vec<Labeled>],
+    decoys: &[Vec<Labeled>],
+) -> Summary {
+    let mut s = Summary::default();
+    for (t, sc) in scores {
+        s.all += *sc;
+        if is_secret_type(t) {
+            s.secrets += *sc;
+        } else {
+            s.personal += *sc;
+        }
+    }
+    for (i, g) in gold.iter().enumerate() {
+        let p = predicted.get(i).map_or(&[][..], Vec::as_slice);
+        if g.is_empty() {
+            s.clean_texts += 1;
+            if !p.is_empty() {
+                s.clean_texts_flagged += 1;
+            }
+        }
+        for (a, b, kind) in decoys.get(i).map_or(&[][..], Vec::as_slice) {
+            s.decoys += 1;
+            let over = |(x, y, _): &&Labeled| x < b && a < y;
+            if p.iter().any(|l| over(&l)) {
+                s.decoys_flagged += 1;
+            }
+            let k = kind.to_ascii_lowercase();
+            if ["hash", "uuid", "digest", "sha", "md5", "commit"]
+                .iter()
+                .any(|h| k.contains(h))
+            {
+                s.hash_decoys += 1;
+                if p.iter().any(|l| over(&l) && is_secret_type(&l.2)) {
+                    s.hash_decoys_flagged_as_secret += 1;
+                }
+            }
+        }
+    }
+    s
 }
 
 /// Runs the analyzer over `samples` and scores it per entity type (offsets in characters, so

@@ -11,6 +11,7 @@ mod names;
 pub mod operators;
 pub mod phone;
 pub mod recognizer;
+mod secrets;
 pub mod validate;
 
 pub use analyzer::{Analyzer, Options, Span, to_char_offsets};
@@ -22,5 +23,6 @@ pub use operators::{Operator, Pseudonymizer, Restorer, RevealError, anonymize, r
 /// server is as fast as the others.
 pub fn warm_up() {
     names::warm_up();
+    secrets::warm_up();
     phone::warm_up();
 }

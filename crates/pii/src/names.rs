@@ -430,6 +430,32 @@ const TITLES: &[&str] = &[
     "mlle",
     "monsieur",
     "madame",
+    "hr",
+    "dipl",
+    "ing",
+    "señor",
+    "señora",
+    "señorita",
+    "srta",
+    "don",
+    "doña",
+    "dña",
+    "dra",
+    "sig",
+    "sigra",
+    "signor",
+    "signora",
+    "signore",
+    "dott",
+    "dottssa",
+    "avv",
+    "dhr",
+    "mevr",
+    "meneer",
+    "mevrouw",
+    "senhor",
+    "senhora",
+    "sres",
 ];
 
 /// Words after which a name is what comes next: greetings, introductions, sign-offs, roles.
@@ -501,6 +527,148 @@ const PERSON_CUES: &[&str] = &[
     "father",
     "brother",
     "sister",
+    // German.
+    "sehr geehrte",
+    "sehr geehrter",
+    "guten tag",
+    "grüße",
+    "grüßen",
+    "grüsse",
+    "grüssen",
+    "gruß",
+    "gruss",
+    "lg",
+    "vg",
+    "mfg",
+    "mein name ist",
+    "ich bin",
+    "ich heiße",
+    "ich heisse",
+    "ansprechpartner",
+    "ansprechpartnerin",
+    "kunde",
+    "kundin",
+    "kollege",
+    "kollegin",
+    // French.
+    "bonsoir",
+    "coucou",
+    "cordialement",
+    "salutations",
+    "bien à vous",
+    "merci",
+    "je m'appelle",
+    "je suis",
+    "mon nom est",
+    "de la part de",
+    "cliente",
+    "collègue",
+    // Spanish.
+    "buenos días",
+    "buenas tardes",
+    "saludos",
+    "un saludo",
+    "atentamente",
+    "cordialmente",
+    "gracias",
+    "me llamo",
+    "mi nombre es",
+    "soy",
+    "atención",
+    "de parte de",
+    // Italian.
+    "caro",
+    "cara",
+    "buongiorno",
+    "buonasera",
+    "salve",
+    "saluti",
+    "cordiali saluti",
+    "distinti saluti",
+    "un saluto",
+    "grazie",
+    "mi chiamo",
+    "sono",
+    "da parte di",
+    // Dutch.
+    "beste",
+    "geachte",
+    "hoi",
+    "groet",
+    "groeten",
+    "vriendelijke groet",
+    "met vriendelijke groet",
+    "mvg",
+    "bedankt",
+    "mijn naam is",
+    "ik ben",
+    "ik heet",
+    "klant",
+    // Portuguese.
+    "oi",
+    "ola",
+    "prezado",
+    "prezada",
+    "bom dia",
+    "boa tarde",
+    "atenciosamente",
+    "cumprimentos",
+    "abraço",
+    "abraços",
+    "obrigado",
+    "obrigada",
+    "meu nome é",
+    "me chamo",
+    "chamo-me",
+    "sou",
+    "cliente",
+];
+
+/// Labels of e-mail headers and forms after which a name comes, with a colon (`Von: Anna
+/// Weber`, `Nome: João`): without one they are prepositions and particles (`de`, `van`).
+const HEADER_LABELS: &[&str] = &[
+    "von",
+    "an",
+    "für",
+    "de",
+    "à",
+    "pour",
+    "para",
+    "van",
+    "aan",
+    "da",
+    "a",
+    "vorname",
+    "nachname",
+    "nom",
+    "prénom",
+    "nombre",
+    "apellido",
+    "apellidos",
+    "cognome",
+    "naam",
+    "voornaam",
+    "achternaam",
+    "nome",
+    "sobrenome",
+    "apelido",
+    "bcc",
+    "to",
+    "reply-to",
+    "remitente",
+    "destinatario",
+    "mittente",
+    "destinatário",
+    "afzender",
+    "absender",
+    "empfänger",
+    "expéditeur",
+    "destinataire",
+    "titular",
+    "intestatario",
+    "inhaber",
+    "kontoinhaber",
+    "titulaire",
 ];
 
 /// Words after which a place is what comes next.
@@ -587,6 +755,10 @@ static CUE_PHRASES: LazyLock<HashMap<&'static str, Cue, FixedState>> = LazyLock:
     m
 });
 
+/// The header and form labels, for lookup when a colon follows them.
+static LABEL_PHRASES: LazyLock<HashSet<&'static str, FixedState>> =
+    LazyLock::new(|| HEADER_LABELS.iter().copied().collect());
+
 /// Up to three words (lowercase, single-spaced) ending at `end` in `b`, and where the last
 /// word starts.
 fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize, usize) {
@@ -598,7 +770,8 @@ fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize, u
     let mut last_start = end;
     while count < 3 {
         let mut s = e;
-        while s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'\'') {
+        // Letters of other scripts count as letters (`grüßen`, `chère`, `olá`).
+        while s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'\'' || b[s - 1] >= 0x80) {
             s -= 1;
         }
         // No cue word is long; a long word ends the phrase (and keeps `buf` large enough).
@@ -693,9 +866,10 @@ fn cue_before(text: &str, at: usize) -> Cue {
     }
     let (starts, len, _) = last_words(b, loose, &mut buf);
     let phrases = &*CUE_PHRASES;
+    let colon = between.first() == Some(&b':');
     for st in starts.into_iter().filter(|&s| s != usize::MAX) {
         let phrase = std::str::from_utf8(&buf[st..len]).unwrap_or("");
-        if phrases.contains_key(phrase) {
+        if phrases.contains_key(phrase) || (colon && LABEL_PHRASES.contains(phrase)) {
             return Cue::Person;
         }
     }
@@ -734,7 +908,7 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
 fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
     let lex = &*LEXICONS;
     let want_person = opts.wants(EntityType::Person);
-    let want_place = opts.wants(EntityType::Location);
+    let want_address = opts.wants(EntityType::StreetAddress);
     let mut out = |start: usize, end: usize, entity: EntityType, score: f32| {
         if score >= opts.min_score && opts.wants(entity) {
             found.push(Span {
@@ -748,14 +922,30 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        if want_place && let Some((end, next)) = address(text, toks, i, lex) {
+        if want_address && let Some((end, next)) = address(text, toks, i, lex) {
             out(
                 unit_before(text, toks, i).unwrap_or(t.start),
                 end,
-                EntityType::Location,
+                EntityType::StreetAddress,
                 0.9,
             );
             i = next;
+            // The country after an address (`, France`, a line `Deutschland`) is a place.
+            let c = if toks
+                .get(i)
+                .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == ",")
+            {
+                i + 1
+            } else {
+                i
+            };
+            if let Some(n) = toks.get(c)
+                && (c > i || n.newlines == 1)
+                && let Some(len) = country_len(text, toks, c, lex)
+            {
+                out(n.start, toks[c + len - 1].end, EntityType::Location, 0.85);
+                i = c + len;
+            }
             continue;
         }
         if t.kind == Kind::Lower && want_person {
@@ -913,7 +1103,17 @@ fn classify(
         };
         let (a, b) = (toks[k].start, toks[k + len - 1].end);
         let ambiguous = len == 1 && toks[k].flags & (flag::FIRST | flag::COMMON | flag::LAST) != 0;
-        let place_cue = if k == i { cue == Cue::Place } else { false };
+        // A country or region after a place and a comma (`Lyon, France`).
+        let after_place = k == i
+            && i >= 2
+            && word(i - 1) == ","
+            && toks[i - 2].flags & flag::PLACE != 0
+            && matches!(kind, Place::Country | Place::Region);
+        let place_cue = if k == i {
+            cue == Cue::Place || after_place
+        } else {
+            false
+        };
         let followed_by_place = toks.get(k + len).is_some_and(|c| &text[c.start..c.end] == ",")
             && toks.get(k + len + 1).is_some_and(|n| {
                 n.single_spaced()
@@ -1195,6 +1395,29 @@ const PREFIX_STREETS: &[&str] = &[
     "carrer",
     "largo",
     "praça",
+    "place",
+    "route",
+    "passage",
+    "strada",
+    "vicolo",
+    "piazzale",
+    "lungomare",
+    "contrada",
+    "borgo",
+    "camino",
+    "carretera",
+    "ronda",
+    "travesía",
+    "glorieta",
+    "avinguda",
+    "passeig",
+    "plaça",
+    "travessa",
+    "alameda",
+    "estrada",
+    "rodovia",
+    "avda",
+    "av",
 ];
 
 /// Street words written as a word of their own after the name, before the number.
@@ -1237,17 +1460,35 @@ fn street_ending(w: &str) -> bool {
 fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
     let t = toks.get(k)?;
     let w = &text[t.start..t.end];
-    // A US ZIP (and ZIP+4), or the four or five digits of most European codes.
-    if t.kind == Kind::Number && w.bytes().all(|b| b.is_ascii_digit()) && (4..=5).contains(&w.len()) {
-        if toks
-            .get(k + 1)
+    let digits = |k: usize, n: usize| {
+        toks.get(k).is_some_and(|t| {
+            t.kind == Kind::Number && t.end - t.start == n && text[t.start..t.end].bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    let dash = |k: usize| {
+        toks.get(k)
             .is_some_and(|d| d.attached() && &text[d.start..d.end] == "-")
-            && toks.get(k + 2).is_some_and(|n| {
-                n.attached() && n.end - n.start == 4 && text[n.start..n.end].bytes().all(|b| b.is_ascii_digit())
-            })
-        {
-            return Some(k + 3);
-        }
+    };
+    // A US ZIP+4, a Portuguese `1200-195`, a Japanese `150-0001`.
+    if (digits(k, 5) && dash(k + 1) && digits(k + 2, 4) && toks[k + 2].attached())
+        || (digits(k, 4) && dash(k + 1) && digits(k + 2, 3) && toks[k + 2].attached())
+        || (digits(k, 3) && dash(k + 1) && digits(k + 2, 4) && toks[k + 2].attached())
+    {
+        return Some(k + 3);
+    }
+    // A Dutch `1015 CJ`.
+    if digits(k, 4)
+        && toks.get(k + 1).is_some_and(|l| {
+            l.single_spaced()
+                && l.kind == Kind::Upper
+                && l.end - l.start == 2
+                && !toks.get(k + 2).is_some_and(|n| n.attached() && n.kind != Kind::Punct)
+        })
+    {
+        return Some(k + 2);
+    }
+    // A US ZIP, the four or five digits of most European codes, an Indian PIN.
+    if digits(k, 4) || digits(k, 5) || digits(k, 6) {
         return Some(k + 1);
     }
     // A UK or Canadian postcode: outward code, a space, inward code (`NW1 6XE`, `K1A 0B1`).
@@ -1296,9 +1537,27 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             return None;
         }
         k = i + 1;
-        // `12-14 High Street`, and the Australian unit/number `19/308 Brunswick Street`.
-        if (punct(k, "-") || punct(k, "/")) && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Number && n.attached()) {
+        // `12-14 High Street`, the Australian unit/number `19/308 Brunswick Street`, and the
+        // Japanese block numbers `1-2-3 Jingumae`.
+        let mut joined = 0;
+        while joined < 2
+            && (punct(k, "-") || punct(k, "/"))
+            && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Number && n.attached())
+        {
             k += 2;
+            joined += 1;
+        }
+        // `12 bis rue de la Paix`.
+        if toks
+            .get(k)
+            .is_some_and(|n| n.single_spaced() && matches!(word(k), "bis" | "ter" | "quater"))
+        {
+            k += 1;
+        }
+        if joined == 2 && toks.get(k).is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap) {
+            // A Japanese block address names its neighbourhood, no street.
+            k += 1;
+            return Some(address_tail(text, toks, k, lex));
         }
         if toks
             .get(k)
@@ -1311,7 +1570,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         }
         let name_start = k;
         let prefixed = toks.get(k).is_some_and(|p| {
-            p.single_spaced() && p.end - p.start <= 8 && lookup(lex, word(k)) & flag::PREFIX_STREET != 0
+            p.single_spaced() && p.end - p.start <= 10 && lookup(lex, word(k)) & flag::PREFIX_STREET != 0
         });
         if prefixed {
             k = after_prefixed_street(text, toks, k)?;
@@ -1334,7 +1593,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             }
             if toks
                 .get(k)
-                .is_some_and(|d| d.single_spaced() && DIRECTIONS.contains(&word(k)) && d.kind == Kind::Upper)
+                .is_some_and(|d| d.single_spaced() && DIRECTIONS.contains(&word(k)))
             {
                 k += 1;
             }
@@ -1364,6 +1623,14 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         } else {
             return None;
         }
+        // `Via Giuseppe Garibaldi, 12`, `Rua Augusta, 274`.
+        if punct(k, ",")
+            && toks
+                .get(k + 1)
+                .is_some_and(|n| n.kind == Kind::Number && n.single_spaced())
+        {
+            k += 1;
+        }
         let n = toks.get(k)?;
         if !(n.kind == Kind::Number && n.single_spaced() && word(k).len() <= 5) {
             return None;
@@ -1373,6 +1640,17 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         return None;
     }
 
+    Some(address_tail(text, toks, k, lex))
+}
+
+/// The rest of an address whose street ends before token `k`: a unit, then the town. Its end
+/// (bytes) and the next token.
+fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usize, usize) {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let punct = |k: usize, p: &str| {
+        toks.get(k)
+            .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
+    };
     let mut end = toks[k - 1].end;
     // A unit: `, Apt 4B`, `Suite 200`, `#12`.
     let mut u = if punct(k, ",") { k + 1 } else { k };
@@ -1395,73 +1673,138 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         k = u + 2;
         end = toks[u + 1].end;
     }
-    // Then a city, a state or region, a postcode: `, Springfield, IL 62704`, `, London NW1 6XE`,
-    // `, 10115 Berlin`. Taken only when the tail reads as one.
-    if punct(k, ",") {
-        let mut c = k + 1;
-        let lead_postcode = is_postcode(text, toks, c).filter(|_| toks[c].single_spaced());
-        if let Some(p) = lead_postcode {
-            c = p;
+    // Then the town: postcode, town, district, region or state, each after a comma or on the
+    // next line (`, Springfield, IL 62704`, `\n10115 Berlin`, `, London NW1 6XE`, `, Shibuya-ku,
+    // Tokyo 150-0001`). Taken as far as its last part that reads as one (a postcode, a known
+    // town, region or state); a country after it is a place of its own.
+    let mut c = k;
+    for _ in 0..5 {
+        let comma = punct(c, ",");
+        let first = if comma { c + 1 } else { c };
+        let Some(ft) = toks.get(first) else { break };
+        let joint_ok = if comma {
+            ft.spaces <= 1 && ft.newlines <= 1
+        } else {
+            ft.newlines == 1
+        };
+        if !joint_ok {
+            break;
         }
-        let city_start = c;
-        while c - city_start < 4 {
-            match toks.get(c) {
-                Some(n) if n.is_word() && n.single_spaced() && !lex.state_codes.contains(word(c)) => c += 1,
-                // `Frankfurt am Main`.
-                Some(n)
-                    if n.kind == Kind::Lower
-                        && c > city_start
-                        && is_particle(word(c))
-                        && toks.get(c + 1).is_some_and(|m| {
-                            m.kind == Kind::Cap && m.single_spaced() && !is_calendar_word(&text[m.start..m.end])
-                        }) =>
-                {
-                    c += 2
-                }
-                _ => break,
-            }
-        }
-        if c > city_start {
-            let city_known = toks[city_start].flags & flag::PLACE != 0
-                || with_lower(&text[toks[city_start].start..toks[c - 1].end], |w| {
-                    lex.places.contains_key(w)
-                });
-            let mut tail = c;
-            let mut confirmed = city_known || lead_postcode.is_some();
-            let mut r = if punct(tail, ",") { tail + 1 } else { tail };
-            if toks.get(r).is_some_and(|s| {
-                s.single_spaced()
-                    && (lex.state_codes.contains(word(r)) || toks[r].flags & (flag::REGION | flag::COUNTRY) != 0)
-            }) {
-                r += 1;
-                tail = r;
-                confirmed = true;
-            }
-            if let Some(p) = is_postcode(text, toks, tail).filter(|_| toks[tail].single_spaced()) {
-                tail = p;
-                confirmed = true;
-            }
-            if confirmed {
-                k = tail;
-                end = toks[tail - 1].end;
-                // And the country: `, USA`, `, United Kingdom`.
-                if punct(k, ",") && toks.get(k + 1).is_some_and(|n| n.single_spaced() && n.is_word()) {
-                    let c0 = k + 1;
-                    let country = (1..=3.min(toks.len() - c0)).rev().find(|&len| {
-                        (c0..c0 + len).all(|x| toks[x].is_word() && (x == c0 || toks[x].single_spaced()))
-                            && with_lower(&text[toks[c0].start..toks[c0 + len - 1].end], |w| {
-                                matches!(lex.places.get(w), Some(Place::Country))
-                            })
-                    });
-                    if let Some(len) = country {
-                        k = c0 + len;
-                        end = toks[k - 1].end;
-                    }
-                }
-            }
+        let Some((part_end, known)) = town_part(text, toks, first, lex) else {
+            break;
+        };
+        c = part_end;
+        if known {
+            k = part_end;
+            end = toks[part_end - 1].end;
         }
     }
-    Some((end, k))
+    (end, k)
+}
+
+/// Districts written after a name with a hyphen, in Japanese addresses (`Shibuya-ku`).
+const JAPANESE_DISTRICTS: &[&str] = &["ku", "shi", "cho", "machi", "gun", "ken", "mura", "chome"];
+
+/// The number of tokens of a country's name standing alone at token `k` (no word or number
+/// of the same line after it).
+fn country_len(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> Option<usize> {
+    (1..=3.min(toks.len().saturating_sub(k))).find(|&len| {
+        (k..k + len).all(|x| toks[x].is_word() && (x == k || toks[x].single_spaced()))
+            && with_lower(&text[toks[k].start..toks[k + len - 1].end], |w| {
+                matches!(lex.places.get(w), Some(Place::Country))
+            })
+            && !toks
+                .get(k + len)
+                .is_some_and(|n| n.single_spaced() && (n.is_word() || n.kind == Kind::Number))
+    })
+}
+
+/// One part of an address's town line starting at token `c`: a postcode, up to four words of
+/// a town, district, region or state, a postcode after them, an Italian province (`RM`).
+/// Returns the token after it and whether it reads as part of an address (a postcode, a known
+/// place, a state code); `None` when it is no such part, or is a country.
+fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(usize, bool)> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let start = c;
+    if country_len(text, toks, c, lex).is_some() {
+        return None;
+    }
+    let mut known = false;
+    if let Some(p) = is_postcode(text, toks, c) {
+        c = p;
+        known = true;
+    }
+    let words_start = c;
+    while c - words_start < 4 {
+        let Some(n) = toks.get(c) else { break };
+        let spaced = if c == start { true } else { n.single_spaced() };
+        if !spaced {
+            break;
+        }
+        if n.is_word() && !is_calendar_word(word(c)) {
+            if lex.state_codes.contains(word(c)) || n.flags & (flag::CITY | flag::REGION) != 0 {
+                known = true;
+            }
+            c += 1;
+            // `Shibuya-ku`.
+            if toks.get(c).is_some_and(|d| d.attached() && word(c) == "-")
+                && toks
+                    .get(c + 1)
+                    .is_some_and(|w| w.attached() && JAPANESE_DISTRICTS.contains(&word(c + 1)))
+            {
+                c += 2;
+                known = true;
+            }
+            continue;
+        }
+        // `Frankfurt am Main`, `Saint-Denis`.
+        if n.kind == Kind::Lower
+            && c > words_start
+            && is_particle(word(c))
+            && toks
+                .get(c + 1)
+                .is_some_and(|m| m.kind == Kind::Cap && m.single_spaced() && !is_calendar_word(word(c + 1)))
+        {
+            c += 2;
+            continue;
+        }
+        break;
+    }
+    if c > words_start
+        && !known
+        && with_lower(&text[toks[words_start].start..toks[c - 1].end], |w| {
+            matches!(lex.places.get(w), Some(Place::City | Place::Region))
+        })
+    {
+        known = true;
+    }
+    // A form's next label (`Mobile:`) is no town.
+    if c > words_start
+        && toks
+            .get(c)
+            .is_some_and(|n| n.attached() && &text[n.start..n.end] == ":")
+    {
+        return None;
+    }
+    // A postcode after the town (`London NW1 6XE`, `Bengaluru - 560038`, `Tokyo 150-0001`).
+    if c > words_start {
+        let dash = toks.get(c).is_some_and(|d| d.single_spaced() && word(c) == "-");
+        let at = if dash { c + 1 } else { c };
+        if toks.get(at).is_some_and(Tok::single_spaced)
+            && let Some(p) = is_postcode(text, toks, at)
+        {
+            c = p;
+            known = true;
+        } else if toks
+            .get(c)
+            .is_some_and(|n| n.single_spaced() && n.kind == Kind::Upper && n.end - n.start == 2)
+            && known
+        {
+            // An Italian province after its town (`00184 Roma RM`).
+            c += 1;
+        }
+    }
+    (c > start).then_some((c, known))
 }
 
 #[cfg(test)]
@@ -1518,22 +1861,68 @@ mod tests {
         assert!(has_place("She lives in Lisbon now.", "Lisbon"));
         assert!(has_place("Shipping to Germany is free.", "Germany"));
         assert!(has_place("We moved to New York last year.", "New York"));
-        assert!(has_place(
-            "Send it to 221B Baker Street, London NW1 6XE please.",
-            "221B Baker Street, London NW1 6XE"
-        ));
-        assert!(has_place(
-            "Ship to 1600 N Main St., Apt 4B, Springfield, IL 62704.",
-            "1600 N Main St., Apt 4B, Springfield, IL 62704"
-        ));
-        assert!(has_place(
-            "Adresse: Hauptstraße 5, 10115 Berlin",
-            "Hauptstraße 5, 10115 Berlin"
-        ));
-        assert!(has_place(
-            "au 12 rue de Rivoli, 75001 Paris",
-            "12 rue de Rivoli, 75001 Paris"
-        ));
         assert!(!has_place("I have 3 new tickets.", "3 new tickets"));
+    }
+
+    fn has_address(text: &str, address: &str) -> bool {
+        let f = found(text);
+        let ok = f.contains(&(EntityType::StreetAddress, address));
+        if !ok {
+            eprintln!("{text:?}: {f:?}");
+        }
+        ok
+    }
+
+    #[test]
+    fn street_addresses_of_many_countries() {
+        for (text, address) in [
+            (
+                "Send it to 221B Baker Street, London NW1 6XE please.",
+                "221B Baker Street, London NW1 6XE",
+            ),
+            (
+                "Ship to 1600 N Main St., Apt 4B, Springfield, IL 62704.",
+                "1600 N Main St., Apt 4B, Springfield, IL 62704",
+            ),
+            ("Adresse: Hauptstraße 5, 10115 Berlin", "Hauptstraße 5, 10115 Berlin"),
+            ("au 12 rue de Rivoli, 75001 Paris", "12 rue de Rivoli, 75001 Paris"),
+            (
+                "Lieferadresse:\nHauptstraße 12\n10115 Berlin\nDeutschland",
+                "Hauptstraße 12\n10115 Berlin",
+            ),
+            (
+                "742 Evergreen Terrace\nSpringfield, IL 62704\nUSA",
+                "742 Evergreen Terrace\nSpringfield, IL 62704",
+            ),
+            (
+                "12 bis rue de la Paix, 75002 Paris, France",
+                "12 bis rue de la Paix, 75002 Paris",
+            ),
+            (
+                "Via Giuseppe Garibaldi, 12, 00184 Roma RM",
+                "Via Giuseppe Garibaldi, 12, 00184 Roma RM",
+            ),
+            ("Rua Augusta, 274, 1100-053 Lisboa", "Rua Augusta, 274, 1100-053 Lisboa"),
+            (
+                "Keizersgracht 123, 1015 CJ Amsterdam",
+                "Keizersgracht 123, 1015 CJ Amsterdam",
+            ),
+            ("Calle Mayor 5, 28013 Madrid", "Calle Mayor 5, 28013 Madrid"),
+            (
+                "1-2-3 Jingumae, Shibuya-ku, Tokyo 150-0001",
+                "1-2-3 Jingumae, Shibuya-ku, Tokyo 150-0001",
+            ),
+            ("42 MG Road, Bengaluru 560001", "42 MG Road, Bengaluru 560001"),
+            (
+                "10 Downing Street\nLondon\nSW1A 2AA",
+                "10 Downing Street\nLondon\nSW1A 2AA",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        // The country after an address is a place of its own.
+        assert!(has_place("12 bis rue de la Paix, 75002 Paris, France", "France"));
+        // A street line followed by a greeting is the street alone.
+        assert!(has_address("Ship to 5 Main Street\nThanks, Bob", "5 Main Street"));
     }
 }

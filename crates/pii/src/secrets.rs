@@ -1,0 +1,1125 @@
+//! Secrets and credentials: vendors' API keys and tokens by their documented formats (a fixed
+//! prefix, a length, an alphabet), private keys by their PEM armour, JWTs by a header that
+//! decodes to JSON naming an algorithm, connection strings by their grammar, and passwords
+//! and other secrets by the key they are assigned to. Structure, not entropy: an entropy
+//! threshold misses short human-chosen passwords and flags every hash, digest and UUID, which
+//! are no secrets; here a hash is never a secret unless a key such as `api_key=` says so.
+//!
+//! One Aho-Corasick pass finds every anchor (a prefix such as `ghp_`, a key such as
+//! `password`, the `://` of a URL); each anchor's own check then reads a few bytes around it.
+//! A text without anchors costs that one pass.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use base64::Engine as _;
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
+
+use crate::entity::EntityType;
+use crate::recognizer::{Options, Span};
+
+/// What an anchor starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Anchor {
+    AwsKeyId,
+    AwsSecretKey,
+    GcpKey,
+    Pem,
+    Jwt,
+    Github,
+    GithubPat,
+    Gitlab,
+    Slack,
+    SlackApp,
+    SlackHook,
+    Stripe,
+    StripeWebhook,
+    Anthropic,
+    OpenAi,
+    SchemeSep,
+    Jdbc,
+    AzureKey,
+    Password,
+    Secret,
+    Bearer,
+}
+
+/// Anchors: the bytes that start (or key) each kind of secret. Vendor prefixes are matched
+/// case-sensitively after the case-insensitive pass; keys in any case.
+const ANCHORS: &[(&str, Anchor)] = &[
+    ("AKIA", Anchor::AwsKeyId),
+    ("ASIA", Anchor::AwsKeyId),
+    ("ABIA", Anchor::AwsKeyId),
+    ("ACCA", Anchor::AwsKeyId),
+    ("AIDA", Anchor::AwsKeyId),
+    ("AROA", Anchor::AwsKeyId),
+    ("AIPA", Anchor::AwsKeyId),
+    ("ANPA", Anchor::AwsKeyId),
+    ("ANVA", Anchor::AwsKeyId),
+    ("AGPA", Anchor::AwsKeyId),
+    ("aws_secret_access_key", Anchor::AwsSecretKey),
+    ("aws_secret_key", Anchor::AwsSecretKey),
+    ("secret_access_key", Anchor::AwsSecretKey),
+    ("secretaccesskey", Anchor::AwsSecretKey),
+    ("AIza", Anchor::GcpKey),
+    ("-----BEGIN ", Anchor::Pem),
+    ("eyJ", Anchor::Jwt),
+    ("ghp_", Anchor::Github),
+    ("gho_", Anchor::Github),
+    ("ghu_", Anchor::Github),
+    ("ghs_", Anchor::Github),
+    ("ghr_", Anchor::Github),
+    ("github_pat_", Anchor::GithubPat),
+    ("glpat-", Anchor::Gitlab),
+    ("gldt-", Anchor::Gitlab),
+    ("glrt-", Anchor::Gitlab),
+    ("glptt-", Anchor::Gitlab),
+    ("glft-", Anchor::Gitlab),
+    ("glcbt-", Anchor::Gitlab),
+    ("glimt-", Anchor::Gitlab),
+    ("glsoat-", Anchor::Gitlab),
+    ("gloas-", Anchor::Gitlab),
+    ("glagent-", Anchor::Gitlab),
+    ("xoxa-", Anchor::Slack),
+    ("xoxb-", Anchor::Slack),
+    ("xoxp-", Anchor::Slack),
+    ("xoxo-", Anchor::Slack),
+    ("xoxs-", Anchor::Slack),
+    ("xoxr-", Anchor::Slack),
+    ("xoxe-", Anchor::Slack),
+    ("xoxe.xoxp-", Anchor::Slack),
+    ("xapp-", Anchor::SlackApp),
+    ("hooks.slack.com/", Anchor::SlackHook),
+    ("sk_live_", Anchor::Stripe),
+    ("sk_test_", Anchor::Stripe),
+    ("rk_live_", Anchor::Stripe),
+    ("rk_test_", Anchor::Stripe),
+    ("whsec_", Anchor::StripeWebhook),
+    ("sk-ant-", Anchor::Anthropic),
+    ("sk-", Anchor::OpenAi),
+    ("://", Anchor::SchemeSep),
+    ("jdbc:", Anchor::Jdbc),
+    ("accountkey=", Anchor::AzureKey),
+    ("sharedaccesskey=", Anchor::AzureKey),
+    ("password", Anchor::Password),
+    ("passwd", Anchor::Password),
+    ("pwd", Anchor::Password),
+    ("pass", Anchor::Password),
+    ("pw", Anchor::Password),
+    ("passwort", Anchor::Password),
+    ("kennwort", Anchor::Password),
+    ("wachtwoord", Anchor::Password),
+    ("mot de passe", Anchor::Password),
+    ("mot_de_passe", Anchor::Password),
+    ("mdp", Anchor::Password),
+    ("contraseña", Anchor::Password),
+    ("contrasena", Anchor::Password),
+    ("senha", Anchor::Password),
+    ("api_key", Anchor::Secret),
+    ("apikey", Anchor::Secret),
+    ("api-key", Anchor::Secret),
+    ("client_secret", Anchor::Secret),
+    ("clientsecret", Anchor::Secret),
+    ("secret_key", Anchor::Secret),
+    ("secretkey", Anchor::Secret),
+    ("secret", Anchor::Secret),
+    ("auth_token", Anchor::Secret),
+    ("authtoken", Anchor::Secret),
+    ("access_token", Anchor::Secret),
+    ("accesstoken", Anchor::Secret),
+    ("refresh_token", Anchor::Secret),
+    ("token", Anchor::Secret),
+    ("private_key", Anchor::Secret),
+    ("app_secret", Anchor::Secret),
+    ("consumer_secret", Anchor::Secret),
+    ("signing_secret", Anchor::Secret),
+    ("webhook_secret", Anchor::Secret),
+    ("encryption_key", Anchor::Secret),
+    ("master_key", Anchor::Secret),
+    ("bearer ", Anchor::Bearer),
+    ("basic ", Anchor::Bearer),
+];
+
+/// Every entity type this module reports.
+pub(crate) const TYPES: [EntityType; 15] = [
+    EntityType::AwsAccessKeyId,
+    EntityType::AwsSecretAccessKey,
+    EntityType::GcpApiKey,
+    EntityType::AzureConnectionString,
+    EntityType::GithubToken,
+    EntityType::GitlabToken,
+    EntityType::SlackToken,
+    EntityType::StripeKey,
+    EntityType::OpenaiApiKey,
+    EntityType::AnthropicApiKey,
+    EntityType::PrivateKey,
+    EntityType::Jwt,
+    EntityType::Password,
+    EntityType::DbConnectionString,
+    EntityType::GenericSecret,
+];
+
+struct Patterns {
+    anchors: AhoCorasick,
+    aws_key_id: Regex,
+    gcp_key: Regex,
+    pem_begin: Regex,
+    jwt: Regex,
+    github: Regex,
+    github_pat: Regex,
+    gitlab: Regex,
+    slack: Regex,
+    slack_app: Regex,
+    slack_hook: Regex,
+    stripe: Regex,
+    stripe_webhook: Regex,
+    anthropic: Regex,
+    openai: Regex,
+}
+
+/// The patterns are fixed and covered by tests; one that does not compile is a bug.
+#[allow(clippy::expect_used)]
+fn re(p: &str) -> Regex {
+    Regex::new(p).expect("built-in secret pattern")
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
+    // The anchors are fixed; building their automaton cannot fail.
+    #[allow(clippy::expect_used)]
+    let anchors = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(ANCHORS.iter().map(|(a, _)| a))
+        .expect("secret anchors");
+    Patterns {
+        anchors,
+        aws_key_id: re(r"(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|AGPA)[A-Z0-9]{16}"),
+        gcp_key: re(r"AIza[0-9A-Za-z_\-]{35}"),
+        pem_begin: re(r"-----BEGIN ((?:[A-Z0-9]+ ){0,3})PRIVATE KEY(?: BLOCK)?-----"),
+        jwt: re(r"eyJ[A-Za-z0-9_\-]{8,4000}\.[A-Za-z0-9_\-]{2,16000}\.[A-Za-z0-9_\-]{0,4000}"),
+        github: re(r"gh[pousr]_[A-Za-z0-9]{36,251}"),
+        github_pat: re(r"github_pat_[A-Za-z0-9_]{22,251}"),
+        gitlab: re(r"gl(?:pat|dt|rt|ptt|ft|cbt|imt|soat|oas|agent)-[0-9A-Za-z_.\-]{20,255}"),
+        slack: re(r"xox(?:[abposre]|e\.xoxp)-[0-9A-Za-z\-]{10,250}"),
+        slack_app: re(r"xapp-[0-9]-[0-9A-Za-z\-]{10,250}"),
+        slack_hook: re(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{16,250}"),
+        stripe: re(r"[sr]k_(?:live|test)_[0-9A-Za-z]{20,247}"),
+        stripe_webhook: re(r"whsec_[0-9A-Za-z+/=]{24,100}"),
+        anthropic: re(r"sk-ant-(?:api|admin|sid|oat|ort)[0-9]{2}-[A-Za-z0-9_\-]{20,250}"),
+        openai: re(r"sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_\-]{20,250}"),
+    }
+});
+
+/// Loads the patterns now rather than on the first scan.
+pub(crate) fn warm_up() {
+    LazyLock::force(&PATTERNS);
+}
+
+/// The end of `re`'s match starting exactly at `at`, if one does.
+fn match_at(re: &Regex, text: &str, at: usize) -> Option<usize> {
+    let limit = (at + 20_000).min(text.len());
+    re.search(&Input::new(text).range(at..limit).anchored(Anchored::Yes))
+        .map(|m| m.end())
+}
+
+/// Whether a token may start at `i` (no letter or digit before it).
+fn starts_word(b: &[u8], i: usize) -> bool {
+    i == 0 || !b[i - 1].is_ascii_alphanumeric()
+}
+
+/// Whether a token ending at `i` ends there: no letter, digit, `_` or `-` runs on.
+fn ends_token(b: &[u8], i: usize) -> bool {
+    b.get(i)
+        .is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-')))
+}
+
+/// Finds secrets in `text`.
+pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
+    if !TYPES.iter().any(|t| opts.wants(*t)) {
+        return;
+    }
+    let p = &*PATTERNS;
+    let b = text.as_bytes();
+    let mut out: Vec<Span> = Vec::new();
+    let mut emit = |start: usize, end: usize, entity: EntityType, score: f32| {
+        if end > start && score >= opts.min_score && opts.wants(entity) {
+            out.push(Span {
+                start,
+                end,
+                entity,
+                score,
+            });
+        }
+    };
+    // The end of the last span reported per kind of anchor handled by position, so that
+    // overlapping anchors inside one secret do not each re-read it.
+    let mut covered_to = 0usize;
+    for m in p.anchors.find_overlapping_iter(b) {
+        let (s, e) = (m.start(), m.end());
+        let (anchor_text, anchor) = ANCHORS[m.pattern().as_usize()];
+        let exact = || &text[s..e] == anchor_text;
+        match anchor {
+            Anchor::AwsKeyId if exact() && starts_word(b, s) => {
+                if let Some(end) =
+                    match_at(&p.aws_key_id, text, s).filter(|&x| !b.get(x).is_some_and(u8::is_ascii_alphanumeric))
+                {
+                    emit(s, end, EntityType::AwsAccessKeyId, 0.95);
+                    // The secret key usually follows its key id (a CSV row, a config block).
+                    if let Some((a, z)) = aws_secret_near(text, end) {
+                        emit(a, z, EntityType::AwsSecretAccessKey, 0.9);
+                    }
+                }
+            }
+            Anchor::AwsSecretKey if key_boundaries(b, s, e) => {
+                if let Some((a, z, _)) = assigned_value(text, e, true)
+                    && is_aws_secret(&text[a..z])
+                {
+                    emit(a, z, EntityType::AwsSecretAccessKey, 0.95);
+                }
+            }
+            Anchor::GcpKey if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.gcp_key, text, s).filter(|&x| ends_token(b, x)) {
+                    emit(s, end, EntityType::GcpApiKey, 0.95);
+                }
+            }
+            Anchor::Pem if exact() && s >= covered_to => {
+                if let Some(end) = pem_block(text, s) {
+                    emit(s, end, EntityType::PrivateKey, 1.0);
+                    covered_to = end;
+                }
+            }
+            Anchor::Jwt if exact() && starts_word(b, s) && s >= covered_to => {
+                if let Some(end) = match_at(&p.jwt, text, s).filter(|&x| ends_token(b, x))
+                    && jwt_header_ok(&text[s..end])
+                {
+                    emit(s, end, EntityType::Jwt, 0.95);
+                }
+            }
+            Anchor::Github if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.github, text, s).filter(|&x| ends_token(b, x)) {
+                    emit(s, end, EntityType::GithubToken, 0.95);
+                }
+            }
+            Anchor::GithubPat if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.github_pat, text, s).filter(|&x| ends_token(b, x)) {
+                    emit(s, end, EntityType::GithubToken, 0.95);
+                }
+            }
+            Anchor::Gitlab if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.gitlab, text, s) {
+                    emit(s, trim_sentence_end(text, s, end), EntityType::GitlabToken, 0.95);
+                }
+            }
+            Anchor::Slack if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.slack, text, s).filter(|&x| has_digit(&text[s..x])) {
+                    emit(s, trim_sentence_end(text, s, end), EntityType::SlackToken, 0.95);
+                }
+            }
+            Anchor::SlackApp if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.slack_app, text, s) {
+                    emit(s, trim_sentence_end(text, s, end), EntityType::SlackToken, 0.95);
+                }
+            }
+            Anchor::SlackHook if exact() && s >= 8 && b[..s].ends_with(b"https://") => {
+                if let Some(end) = match_at(&p.slack_hook, text, s - 8) {
+                    emit(s - 8, trim_sentence_end(text, s - 8, end), EntityType::SlackToken, 0.95);
+                }
+            }
+            Anchor::Stripe if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.stripe, text, s).filter(|&x| ends_token(b, x)) {
+                    emit(s, end, EntityType::StripeKey, 0.95);
+                }
+            }
+            Anchor::StripeWebhook if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.stripe_webhook, text, s).filter(|&x| ends_token(b, x)) {
+                    emit(s, end, EntityType::StripeKey, 0.95);
+                }
+            }
+            Anchor::Anthropic if exact() && starts_word(b, s) => {
+                if let Some(end) = match_at(&p.anthropic, text, s).filter(|&x| ends_token(b, x)) {
+                    emit(s, end, EntityType::AnthropicApiKey, 0.97);
+                }
+            }
+            Anchor::OpenAi if exact() && starts_word(b, s) && !text[s..].starts_with("sk-ant-") => {
+                if let Some(end) = match_at(&p.openai, text, s).filter(|&x| ends_token(b, x)) {
+                    let key = &text[s..end];
+                    let body = key.rsplit('-').next().unwrap_or(key);
+                    if key.contains("T3BlbkFJ")
+                        || (["sk-proj-", "sk-svcacct-", "sk-admin-"]
+                            .iter()
+                            .any(|p| key.starts_with(p))
+                            && key.len() >= 40)
+                    {
+                        emit(s, end, EntityType::OpenaiApiKey, 0.97);
+                    } else if key.len() >= 35 && random_looking(body) {
+                        // `sk-` keys of other providers (and OpenAI's oldest): a secret still.
+                        emit(s, end, EntityType::GenericSecret, 0.8);
+                    }
+                }
+            }
+            Anchor::SchemeSep => {
+                if let Some((a, z, entity)) = url_credentials(text, s) {
+                    emit(a, z, entity, if entity == EntityType::Password { 0.9 } else { 1.0 });
+                }
+            }
+            Anchor::Jdbc if starts_word(b, s) => {
+                let end = url_end(text, e);
+                let url = &text[s..end];
+                if contains_ci(url, "password=") || contains_ci(url, "pwd=") {
+                    emit(s, end, EntityType::DbConnectionString, 1.0);
+                }
+            }
+            Anchor::AzureKey if s >= covered_to && !b.get(s.wrapping_sub(1)).is_some_and(u8::is_ascii_alphanumeric) => {
+                if let Some((a, z, entity)) = key_value_chain(text, s) {
+                    emit(a, z, entity, 1.0);
+                    covered_to = z;
+                }
+            }
+            Anchor::Password if key_boundaries(b, s, e) && s >= covered_to => {
+                if let Some((a, z, entity)) = key_value_chain(text, s) {
+                    emit(a, z, entity, 1.0);
+                    covered_to = z;
+                } else if let Some((a, z, strong)) = assigned_value(text, e, false)
+                    && password_like(&text[a..z], strong, &text[s..e])
+                {
+                    emit(a, z, EntityType::Password, 0.9);
+                }
+            }
+            Anchor::Secret if key_boundaries(b, s, e) => {
+                if let Some((a, z, true)) = assigned_value(text, e, true)
+                    && !text[a..z].starts_with("-----BEGIN")
+                    && secret_like(&text[a..z])
+                {
+                    emit(a, z, EntityType::GenericSecret, 0.85);
+                }
+            }
+            Anchor::Bearer if starts_word(b, s) => {
+                let basic = text[s..e].eq_ignore_ascii_case("basic ");
+                // `Basic` credentials only in an Authorization header: the word is common.
+                if basic && !contains_ci(&text[s.saturating_sub(24)..s], "authorization") {
+                    continue;
+                }
+                let z = e + b[e..]
+                    .iter()
+                    .take(4096)
+                    .take_while(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'~' | b'+' | b'/' | b'-' | b'=')
+                    })
+                    .count();
+                if z - e >= 16 && random_looking(&text[e..z]) {
+                    emit(e, z, EntityType::GenericSecret, 0.85);
+                }
+            }
+            _ => {}
+        }
+    }
+    found.extend(out);
+}
+
+/// Whether `haystack` contains `needle` (ASCII, any case).
+fn contains_ci(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn has_digit(s: &str) -> bool {
+    s.bytes().any(|c| c.is_ascii_digit())
+}
+
+/// `end` without a sentence's final period or comma (tokens whose alphabet holds `.` or `-`).
+fn trim_sentence_end(text: &str, start: usize, mut end: usize) -> usize {
+    while end > start && matches!(text.as_bytes()[end - 1], b'.' | b'-' | b',') {
+        end -= 1;
+    }
+    end
+}
+
+/// Whether a key found at `s..e` stands as a key: no letter before it, and after it no
+/// letter or digit (so `password_hash` and `tokenizer` are other keys, `DB_PASSWORD` is one).
+fn key_boundaries(b: &[u8], s: usize, e: usize) -> bool {
+    let before_ok = s == 0 || !b[s - 1].is_ascii_alphabetic();
+    let last = b[e - 1];
+    // Keys ending in a space or `=` carry their own boundary.
+    let after_ok = matches!(last, b' ' | b'=') || b.get(e).is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'));
+    before_ok && after_ok
+}
+
+/// The value assigned after a key ending at `e`: `= v`, `: v`, `:= v`, `=> v`, `"key": "v"`,
+/// `key is v` (when `strict` is false), quoted or not. Returns its bounds and whether the
+/// assignment was explicit (`=`, `:=`, `=>`, or a quoted value), as in code and configuration.
+fn assigned_value(text: &str, e: usize, strict: bool) -> Option<(usize, usize, bool)> {
+    let b = text.as_bytes();
+    let mut i = e;
+    // The key's closing quote (`"password": ...`).
+    let key_quoted = matches!(b.get(i), Some(b'"' | b'\''));
+    if key_quoted {
+        i += 1;
+    }
+    let skip_spaces = |mut i: usize| {
+        let from = i;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') && i - from < 8 {
+            i += 1;
+        }
+        i
+    };
+    i = skip_spaces(i);
+    let mut strong = true;
+    if b[i..].starts_with(b":=") || b[i..].starts_with(b"=>") {
+        i += 2;
+    } else if b.get(i) == Some(&b'=') {
+        i += 1;
+    } else if b.get(i) == Some(&b':') {
+        i += 1;
+        strong = key_quoted;
+    } else if !strict
+        && i > e
+        && (b[i..].starts_with(b"is ")
+            || b[i..].starts_with(b"ist ")
+            || b[i..].starts_with(b"est ")
+            || b[i..].starts_with(b"es ")
+            || b[i..].starts_with(b"era "))
+    {
+        i += b[i..].iter().position(|&c| c == b' ')? + 1;
+        strong = false;
+    } else {
+        return None;
+    }
+    i = skip_spaces(i);
+    let quote = match b.get(i) {
+        Some(&q @ (b'"' | b'\'' | b'`')) => {
+            i += 1;
+            Some(q)
+        }
+        _ => None,
+    };
+    let start = i;
+    let end = match quote {
+        Some(q) => {
+            let n = b[start..].iter().take(513).position(|&c| c == q || c == b'\n')?;
+            if b[start + n] != q {
+                return None;
+            }
+            start + n
+        }
+        None => {
+            let mut end = start;
+            while end < b.len() && end - start <= 512 {
+                let c = b[end];
+                let query_joint = c == b'&' && {
+                    // `&next=` in a query string ends the value; `&` inside a password does not.
+                    let rest = &b[end + 1..(end + 40).min(b.len())];
+                    let key = rest
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                        .count();
+                    key > 0 && rest.get(key) == Some(&b'=')
+                };
+                if c.is_ascii_whitespace()
+                    || query_joint
+                    || matches!(c, b',' | b';' | b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b'<')
+                {
+                    break;
+                }
+                end += 1;
+            }
+            // A sentence's period after an unquoted value.
+            while end > start && matches!(b[end - 1], b'.' | b':') {
+                end -= 1;
+            }
+            end
+        }
+    };
+    if end <= start || end - start > 512 {
+        return None;
+    }
+    // A quoted value is an explicit assignment whatever the separator.
+    Some((start, end, strong || quote.is_some()))
+}
+
+/// Values that stand for a secret without being one.
+fn placeholder(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let first = v.as_bytes()[0];
+    if matches!(first, b'<' | b'$' | b'%' | b'{' | b'[' | b'(' | b'*')
+        || v.contains("{{")
+        || v.contains("(")
+        || v.bytes().all(|c| c == v.as_bytes()[0])
+        || v.chars()
+            .all(|c| matches!(c, '*' | '•' | 'x' | 'X' | '.' | '-' | '_' | '#'))
+    {
+        return true;
+    }
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "token",
+        "changeme",
+        "change_me",
+        "changeit",
+        "redacted",
+        "removed",
+        "hidden",
+        "masked",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "true",
+        "false",
+        "required",
+        "optional",
+        "string",
+        "str",
+        "text",
+        "example",
+        "your_password",
+        "yourpassword",
+        "your-password",
+        "mypassword",
+        "your_api_key",
+        "your-api-key",
+        "your_token",
+        "api_key",
+        "apikey",
+        "todo",
+        "tbd",
+        "n/a",
+        "na",
+        "empty",
+        "blank",
+        "default",
+        "dummy",
+        "test",
+        "sample",
+        "placeholder",
+        "xxx",
+        "secret_key",
+        "env",
+        "process.env",
+        "reset",
+        "expired",
+        "incorrect",
+        "wrong",
+        "invalid",
+        "required.",
+        "protected",
+        "please",
+        "type",
+        "bearer",
+        "basic",
+        "field",
+        "input",
+        "value",
+        "here",
+        "same",
+        "sent",
+        "set",
+        "updated",
+        "changed",
+    ];
+    if WORDS.contains(&lower.as_str()) || lower.starts_with("your") || lower.starts_with("my_") {
+        return true;
+    }
+    // A dotted lowercase name in code (`config.password`, `os.environ`, `args.pwd`).
+    let dotted = v.contains('.')
+        && v.split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|c| c.is_ascii_lowercase() || c == b'_'));
+    dotted || lower.starts_with("os.") || lower.starts_with("process.") || lower.starts_with("env.")
+}
+
+/// Whether `v` reads as a password: any non-placeholder value after an explicit assignment;
+/// in prose (`password: ...`, `password is ...`) one with a digit or a symbol, so that words
+/// ("Password: reset") are not taken for one.
+fn password_like(v: &str, strong: bool, key: &str) -> bool {
+    if v.len() < 3 || v.eq_ignore_ascii_case(key) || placeholder(v) {
+        return false;
+    }
+    if strong {
+        return true;
+    }
+    let symbol_or_digit = v
+        .bytes()
+        .any(|c| c.is_ascii_digit() || (c.is_ascii_punctuation() && c != b'.'));
+    v.chars().count() >= 6 && symbol_or_digit && !v.contains("://")
+}
+
+/// Whether `v` reads as a random secret: long enough, letters and digits mixed, no spaces.
+fn secret_like(v: &str) -> bool {
+    v.len() >= 12 && !placeholder(v) && random_looking(v)
+}
+
+/// Letters and digits both present and no whitespace: what generated keys look like, and
+/// what words, sentences and file paths do not.
+fn random_looking(v: &str) -> bool {
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    let letters = v.bytes().filter(u8::is_ascii_alphabetic).count();
+    digits >= 2 && letters >= 4 && !v.bytes().any(|c| c.is_ascii_whitespace()) && !v.contains("://")
+}
+
+/// An AWS secret access key: 40 characters of base64 with letters of both cases (a SHA-1
+/// digest in hex has one case only).
+fn is_aws_secret(v: &str) -> bool {
+    v.len() == 40
+        && v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
+        && v.bytes().any(|c| c.is_ascii_lowercase())
+        && v.bytes().any(|c| c.is_ascii_uppercase())
+}
+
+/// An AWS secret access key within a few lines after its key id ending at `from`.
+fn aws_secret_near(text: &str, from: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let to = (from + 300).min(b.len());
+    let mut i = from;
+    while i < to {
+        if b[i].is_ascii_alphanumeric() || b[i] == b'/' || b[i] == b'+' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'/' || b[i] == b'+') {
+                i += 1;
+            }
+            let boundary = !b.get(i).is_some_and(|c| *c == b'_' || *c == b'-');
+            if boundary && (start == 0 || !matches!(b[start - 1], b'_' | b'-')) && is_aws_secret(&text[start..i]) {
+                return Some((start, i));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// A PEM private key block starting at `s`: through its END line, or through its base64
+/// body when the END line is missing (a truncated paste).
+fn pem_block(text: &str, s: usize) -> Option<usize> {
+    let p = &*PATTERNS;
+    let m = p.pem_begin.search(
+        &Input::new(text)
+            .range(s..(s + 80).min(text.len()))
+            .anchored(Anchored::Yes),
+    )?;
+    let header = &text[s..m.end()];
+    let label = header.trim_start_matches("-----BEGIN ").trim_end_matches("-----");
+    let end_line = format!("-----END {label}-----");
+    let limit = (m.end() + 64 * 1024).min(text.len());
+    let mut limit_at = limit;
+    while !text.is_char_boundary(limit_at) {
+        limit_at -= 1;
+    }
+    if let Some(n) = text[m.end()..limit_at].find(&end_line) {
+        return Some(m.end() + n + end_line.len());
+    }
+    // No END line: the base64 body (its lines, or `\n` escapes inside JSON).
+    let b = text.as_bytes();
+    let mut i = m.end();
+    let mut last = m.end();
+    while i < limit_at {
+        let c = b[i];
+        if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=') {
+            i += 1;
+            last = i;
+        } else if c == b'\n' || c == b'\r' || (c == b'\\' && b.get(i + 1) == Some(&b'n')) {
+            i += if c == b'\\' { 2 } else { 1 };
+        } else {
+            break;
+        }
+    }
+    (last > m.end() + 16).then_some(last)
+}
+
+/// Whether a JWT's first segment decodes to a JSON object that names an algorithm.
+fn jwt_header_ok(token: &str) -> bool {
+    let Some(header) = token.split('.').next() else {
+        return false;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.as_object().map(|o| o.contains_key("alg")))
+        .unwrap_or(false)
+}
+
+/// Schemes of databases and brokers whose URLs carry their credentials.
+const DB_SCHEMES: &[&str] = &[
+    "postgres",
+    "postgresql",
+    "postgresql+psycopg2",
+    "postgresql+asyncpg",
+    "mysql",
+    "mysql+pymysql",
+    "mariadb",
+    "mongodb",
+    "mongodb+srv",
+    "redis",
+    "rediss",
+    "amqp",
+    "amqps",
+    "mssql",
+    "sqlserver",
+    "oracle",
+    "cockroachdb",
+    "clickhouse",
+    "cassandra",
+    "neo4j",
+    "neo4j+s",
+    "couchbase",
+    "db2",
+    "snowflake",
+];
+
+/// Where a URL starting before `from` ends: at whitespace, a quote or an angle bracket, less
+/// a sentence's trailing punctuation.
+fn url_end(text: &str, from: usize) -> usize {
+    let b = text.as_bytes();
+    let n = b[from..]
+        .iter()
+        .take(4096)
+        .take_while(|&&c| !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>'))
+        .count();
+    let mut end = from + n;
+    while end > from && matches!(b[end - 1], b'.' | b',' | b';' | b')' | b']' | b'}') {
+        end -= 1;
+    }
+    end
+}
+
+/// Credentials in the URL whose `://` is at `sep`: a database URL with them is a connection
+/// string (the whole URL); another URL's password is a password (its characters only).
+fn url_credentials(text: &str, sep: usize) -> Option<(usize, usize, EntityType)> {
+    let b = text.as_bytes();
+    let mut a = sep;
+    while a > 0 && sep - a < 40 && (b[a - 1].is_ascii_alphanumeric() || matches!(b[a - 1], b'+' | b'.' | b'-')) {
+        a -= 1;
+    }
+    if a == sep {
+        return None;
+    }
+    let scheme = text[a..sep].to_ascii_lowercase();
+    let jdbc = a >= 5 && text[a - 5..a].eq_ignore_ascii_case("jdbc:");
+    let start = if jdbc { a - 5 } else { a };
+    let end = url_end(text, sep + 3);
+    let rest = &text[sep + 3..end];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    let userinfo = authority.rfind('@').map(|at| &authority[..at]);
+    let password = userinfo.and_then(|u| u.find(':').map(|c| (c, &u[c + 1..])));
+    let is_db = DB_SCHEMES.contains(&scheme.as_str()) || jdbc;
+    match password {
+        Some((c, pw)) if !pw.is_empty() && !placeholder(pw) => {
+            if is_db {
+                Some((start, end, EntityType::DbConnectionString))
+            } else {
+                let pw_start = sep + 3 + c + 1;
+                Some((pw_start, pw_start + pw.len(), EntityType::Password))
+            }
+        }
+        _ if is_db && (contains_ci(rest, "password=") || contains_ci(rest, "pwd=")) => {
+            Some((start, end, EntityType::DbConnectionString))
+        }
+        _ => None,
+    }
+}
+
+/// Keys that start a connection string of `key=value;` pairs.
+const CHAIN_STARTS: &[&str] = &[
+    "server=",
+    "data source=",
+    "datasource=",
+    "host=",
+    "address=",
+    "addr=",
+    "network address=",
+    "provider=",
+    "driver=",
+    "dsn=",
+    "defaultendpointsprotocol=",
+    "endpoint=",
+    "accountname=",
+    "hostname=",
+    "user id=",
+    "uid=",
+    "username=",
+    "database=",
+    "initial catalog=",
+];
+
+/// A connection string of `key=value;` pairs around `at` (a `Password=` or `AccountKey=`
+/// key): an Azure one when it holds an account or shared access key, a database one when it
+/// names a server. `None` for a lone assignment.
+fn key_value_chain(text: &str, at: usize) -> Option<(usize, usize, EntityType)> {
+    let b = text.as_bytes();
+    // The segment: the line (or quoted string) holding `at`, at most 1 KiB each way.
+    let stop = |c: u8| matches!(c, b'\n' | b'\r' | b'"' | b'\'' | b'`');
+    let mut seg_start = at;
+    while seg_start > 0 && at - seg_start < 1024 && !stop(b[seg_start - 1]) {
+        seg_start -= 1;
+    }
+    let mut seg_end = at;
+    while seg_end < b.len() && seg_end - at < 1024 && !stop(b[seg_end]) {
+        seg_end += 1;
+    }
+    while !text.is_char_boundary(seg_start) {
+        seg_start += 1;
+    }
+    while !text.is_char_boundary(seg_end) {
+        seg_end -= 1;
+    }
+    let seg = &text[seg_start..seg_end];
+    if !seg[at - seg_start..].contains('=') || !seg.contains(';') {
+        return None;
+    }
+    let lower = seg.to_ascii_lowercase();
+    // The chain starts at the first starting key before `at` that stands as a key.
+    let rel = at - seg_start;
+    let first = CHAIN_STARTS
+        .iter()
+        .filter_map(|k| {
+            lower[..=rel.min(lower.len() - 1)]
+                .match_indices(k)
+                .map(|(i, _)| i)
+                .find(|&i| i == 0 || matches!(lower.as_bytes()[i - 1], b';' | b' ' | b'=' | b'\t' | b':' | b'('))
+        })
+        .min()
+        .unwrap_or(rel);
+    // Walk the pairs from there: each `key=value`, separated by `;`.
+    let mut end = first;
+    let mut offset = first;
+    let mut pairs = 0;
+    let mut names_server = false;
+    let mut has_secret = false;
+    let mut azure = false;
+    let mut has_password = false;
+    for piece in seg[first..].split_inclusive(';') {
+        let body = piece.trim_end_matches(';');
+        let Some(eq) = body.find('=') else { break };
+        let key = body[..eq].trim().to_ascii_lowercase();
+        let value = body[eq + 1..].trim();
+        let key_ok = !key.is_empty()
+            && key.len() <= 40
+            && key
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'_' | b'.' | b'-'));
+        if !key_ok {
+            break;
+        }
+        pairs += 1;
+        match key.as_str() {
+            "server" | "data source" | "datasource" | "host" | "address" | "addr" | "network address" | "hostname" => {
+                names_server = true
+            }
+            "accountkey" | "sharedaccesskey" if value.len() >= 20 => {
+                has_secret = true;
+                azure = true;
+            }
+            "defaultendpointsprotocol" | "accountname" | "endpoint" | "sharedaccesskeyname" | "endpointsuffix" => {
+                azure = true
+            }
+            "password" | "pwd" if !value.is_empty() && !placeholder(value) => has_password = true,
+            _ => {}
+        }
+        end = seg_start + offset + piece.trim_end().len();
+        if !piece.ends_with(';') {
+            // A last value that runs on past a space is prose after the string.
+            if let Some(sp) = body[eq + 1..].find(' ').filter(|_| key != "provider") {
+                end = seg_start + offset + eq + 1 + sp;
+            }
+            break;
+        }
+        offset += piece.len();
+    }
+    if pairs < 2 || end <= seg_start + first {
+        return None;
+    }
+    let start = seg_start + first;
+    if azure && has_secret {
+        Some((start, end, EntityType::AzureConnectionString))
+    } else if names_server && has_password {
+        Some((start, end, EntityType::DbConnectionString))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(EntityType, String)> {
+        let mut spans = Vec::new();
+        find(text, &Options::default(), &mut spans);
+        spans.sort_by_key(|s| s.start);
+        spans
+            .into_iter()
+            .map(|s| (s.entity, text[s.start..s.end].to_string()))
+            .collect()
+    }
+
+    fn has(text: &str, entity: EntityType, value: &str) -> bool {
+        let f = found(text);
+        let ok = f.iter().any(|(e, v)| *e == entity && v == value);
+        if !ok {
+            eprintln!("{text:?}: {f:?}");
+        }
+        ok
+    }
+
+    #[test]
+    fn vendor_keys_by_their_formats() {
+        use EntityType::*;
+        assert!(has(
+            "export AWS_ACCESS_KEY_ID=AKIAZ3MHQ7PLX2TV5BRN",
+            AwsAccessKeyId,
+            "AKIAZ3MHQ7PLX2TV5BRN"
+        ));
+        assert!(has(
+            "aws_secret_access_key = Vb3x9Kq2LmN8pR4tW7yZ1aC5eG0iJ6oU2sD8fH3k",
+            AwsSecretAccessKey,
+            "Vb3x9Kq2LmN8pR4tW7yZ1aC5eG0iJ6oU2sD8fH3k"
+        ));
+        assert!(has(
+            "AKIAZ3MHQ7PLX2TV5BRN,Vb3x9Kq2LmN8pR4tW7yZ1aC5eG0iJ6oU2sD8fH3k",
+            AwsSecretAccessKey,
+            "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"
+        ));
+        assert!(has(
+            "key=AIzaSyD4f8Kq1Lm9Nx2Pz7Rt5Vw3Yb6Cd0Ef1Gh",
+            GcpApiKey,
+            "AIzaSyD4f8Kq1Lm9Nx2Pz7Rt5Vw3Yb6Cd0Ef1Gh"
+        ));
+        assert!(has(
+            "token ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 expired",
+            GithubToken,
+            "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+        ));
+        assert!(has(
+            "GITLAB_TOKEN=glpat-Xy7Kp2Lm9Qr4St1Vw8Zb",
+            GitlabToken,
+            "glpat-Xy7Kp2Lm9Qr4St1Vw8Zb"
+        ));
+        assert!(has(
+            "SLACK_BOT_TOKEN=xoxb-2048123456-4096123456789-AbCdEfGhIjKlMnOpQrStUvWx",
+            SlackToken,
+            "xoxb-2048123456-4096123456789-AbCdEfGhIjKlMnOpQrStUvWx"
+        ));
+        assert!(has(
+            "post to https://hooks.slack.com/services/T01ABCD2EFG/B02HIJK3LMN/aBcDeFgHiJkLmNoPqRsTuVwX.",
+            SlackToken,
+            "https://hooks.slack.com/services/T01ABCD2EFG/B02HIJK3LMN/aBcDeFgHiJkLmNoPqRsTuVwX"
+        ));
+        assert!(has(
+            "stripe.api_key = 'sk_live_51Hx9Kq2LmN8pR4tW7yZ1aC5e'",
+            StripeKey,
+            "sk_live_51Hx9Kq2LmN8pR4tW7yZ1aC5e"
+        ));
+        assert!(has(
+            "OPENAI_API_KEY=sk-proj-Ab3De6Gh9Jk2Mn5Pq8St1Vw4Yz7Bc0Ef3Hi6Kl9No2Qr5Tu8",
+            OpenaiApiKey,
+            "sk-proj-Ab3De6Gh9Jk2Mn5Pq8St1Vw4Yz7Bc0Ef3Hi6Kl9No2Qr5Tu8"
+        ));
+        assert!(has(
+            "key sk-Ab3De6Gh9Jk2Mn5Pq8StT3BlbkFJ1Vw4Yz7Bc0Ef3Hi6Kl9No2",
+            OpenaiApiKey,
+            "sk-Ab3De6Gh9Jk2Mn5Pq8StT3BlbkFJ1Vw4Yz7Bc0Ef3Hi6Kl9No2"
+        ));
+        let ant = "sk-ant-api03-Ab3De6Gh9Jk2Mn5Pq8St1Vw4Yz7Bc0Ef3Hi6Kl9No2Qr5Tu8Wx1Za4Cd7Fg0Ij3Lm6Op9Rs2Uv5Xy8Ab1De4Gh7Jk0Mn3Pq6StAA";
+        assert!(has(&format!("ANTHROPIC_API_KEY=\"{ant}\""), AnthropicApiKey, ant));
+    }
+
+    #[test]
+    fn private_keys_jwts_and_connection_strings() {
+        use EntityType::*;
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx3k9\nq8Lm2Pz==\n-----END RSA PRIVATE KEY-----";
+        assert!(has(&format!("here:\n{pem}\nthanks"), PrivateKey, pem));
+        let escaped = r"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+        let json = format!("{{\"type\": \"service_account\", \"private_key\": \"{escaped}\"}}");
+        assert!(has(
+            &json,
+            PrivateKey,
+            r"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+        ));
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert!(has(&format!("Authorization: Bearer {jwt}"), Jwt, jwt));
+        assert!(has(
+            "DATABASE_URL=postgres://app:S3cr3t!pw@db.internal:5432/orders",
+            DbConnectionString,
+            "postgres://app:S3cr3t!pw@db.internal:5432/orders"
+        ));
+        assert!(has(
+            "conn = \"Server=tcp:sql1.example.net,1433;Database=crm;User Id=sa;Password=Winter2025!;\"",
+            DbConnectionString,
+            "Server=tcp:sql1.example.net,1433;Database=crm;User Id=sa;Password=Winter2025!;"
+        ));
+        let azure = "DefaultEndpointsProtocol=https;AccountName=stprod01;AccountKey=q8Lm2Pz7Xv4Kt9Rw1Ys6Bn3Ud0Hf5Jc8Ga2Me7Wo4Ti1==;EndpointSuffix=core.windows.net";
+        assert!(has(
+            &format!("AZURE_STORAGE_CONNECTION_STRING={azure}"),
+            AzureConnectionString,
+            azure
+        ));
+        assert!(has(
+            "git clone https://deploy:hunter2x@git.example.com/repo.git",
+            Password,
+            "hunter2x"
+        ));
+    }
+
+    #[test]
+    fn passwords_by_their_keys() {
+        use EntityType::*;
+        assert!(has("DB_PASSWORD=Summer2024!", Password, "Summer2024!"));
+        assert!(has("{\"password\": \"correct horse\"}", Password, "correct horse"));
+        assert!(has("user: admin pw: Welcome123", Password, "Welcome123"));
+        assert!(has("my password is Tr0ub4dor&3 btw", Password, "Tr0ub4dor&3"));
+        assert!(has("Passwort: Sommer2024#", Password, "Sommer2024#"));
+        assert!(has("mot de passe : Soleil!77", Password, "Soleil!77"));
+        assert!(has("contraseña=Madrid_2023", Password, "Madrid_2023"));
+        assert!(has(
+            "api_key = \"9f8e7d6c5b4a39281706f5e4d3c2b1a0\"",
+            GenericSecret,
+            "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+        ));
+    }
+
+    #[test]
+    fn look_alikes_are_no_secrets() {
+        for text in [
+            "Your password was reset yesterday.",
+            "Password: reset successful",
+            "password = os.environ['DB_PASSWORD']",
+            "password: ${DB_PASSWORD}",
+            "password=<your password>",
+            "PASSWORD=changeme",
+            "commit 3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39 fixed it",
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "id 123e4567-e89b-12d3-a456-426614174000",
+            "pk_live_51Hx9Kq2LmN8pR4tW7yZ1aC5e is the publishable key",
+            "the task-sk-force met; the token count is 4096",
+            "password_hash = $2b$12$abcdefghijklmnopqrstuv",
+            "AKIAIOSFODNN7EXAMPL is too short",
+            "see https://example.com/user:name@x",
+            "risk-averse and desk-bound",
+        ] {
+            let f = found(text);
+            assert!(f.is_empty(), "{text}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn long_and_odd_inputs_are_bounded() {
+        let t = "password=".repeat(20_000);
+        let _ = found(&t);
+        let t = format!("-----BEGIN PRIVATE KEY-----\n{}", "A".repeat(200_000));
+        let f = found(&t);
+        assert_eq!(f.len(), 1);
+        let t = "Server=a;".repeat(10_000) + "Password=x1";
+        let _ = found(&t);
+        let _ = found("pw");
+        let _ = found("password: \"");
+        let _ = found("ñpasswordñ=ñ");
+    }
+}
