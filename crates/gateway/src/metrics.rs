@@ -8,6 +8,16 @@ pub const OVERHEAD: &str = "datapact_gateway_overhead_seconds";
 /// Calls through the gateway, by endpoint and status.
 pub const CALLS: &str = "datapact_gateway_requests_total";
 
+/// The time one call's personal data scan took (every text of the request), in seconds.
+pub const PII_SCAN: &str = "datapact_gateway_pii_scan_seconds";
+
+/// Records one call's scan; calls of up to 4 KiB apart, so the figure for prompts of a few
+/// kilobytes is not mixed with long documents'.
+pub fn pii_scan(bytes: usize, took: Duration) {
+    let size = if bytes <= 4096 { "le_4k" } else { "gt_4k" };
+    metrics::histogram!(PII_SCAN, "size" => size).record(took.as_secs_f64());
+}
+
 /// Records one gateway call.
 pub fn gateway_call(endpoint: &'static str, status: datapact_audit::CallStatus, streamed: bool, overhead: Duration) {
     let status = match status {

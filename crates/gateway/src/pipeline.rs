@@ -537,30 +537,35 @@ pub(crate) async fn pipeline(
             )
         })?),
     };
-    let mut found: Vec<Vec<datapact_pii::Span>> = Vec::new();
-    if mode != datapact_governance::PiiMode::Off || policies.is_some() {
+    // Secrets and credentials are masked whatever the mode: with masking of personal data off
+    // (and no policies to judge its types), only they are looked for.
+    let secrets_only = mode == datapact_governance::PiiMode::Off && policies.is_none();
+    let opts = datapact_pii::Options {
+        entities: secrets_only.then(|| datapact_pii::EntityType::SECRETS.to_vec()),
+        ..datapact_pii::Options::default()
+    };
+    let found: Vec<Vec<datapact_pii::Span>>;
+    {
         let analyzer = st.pii_sets.analyzer(&caller.org)?;
         let texts = req.texts();
         let size: usize = texts.iter().map(|t| t.len()).sum();
+        let scan_started = std::time::Instant::now();
         found = if size <= INLINE_SCAN_BYTES {
-            let opts = datapact_pii::Options::default();
             texts.into_iter().map(|t| analyzer.analyze(t, &opts)).collect()
         } else {
             let owned: Vec<String> = texts.into_iter().map(|t| t.clone()).collect();
-            tokio::task::spawn_blocking(move || {
-                let opts = datapact_pii::Options::default();
-                owned.iter().map(|t| analyzer.analyze(t, &opts)).collect()
-            })
-            .await
-            .map_err(|_| {
-                GatewayError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "scan_failed",
-                    "the personal data scan did not complete",
-                )
-            })?
+            tokio::task::spawn_blocking(move || owned.iter().map(|t| analyzer.analyze(t, &opts)).collect())
+                .await
+                .map_err(|_| {
+                    GatewayError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "scan_failed",
+                        "the personal data scan did not complete",
+                    )
+                })?
         };
+        crate::metrics::pii_scan(size, scan_started.elapsed());
         let mut types: Vec<String> = Vec::new();
         for s in found.iter().flatten() {
             let t = s.entity.as_str().to_string();
@@ -655,7 +660,7 @@ pub(crate) async fn pipeline(
             "pii_blocked",
             Some("messages"),
             format!(
-                "the prompt holds personal data ({}), which this tenant's AI settings refuse",
+                "the prompt holds personal data or secrets ({}), which this tenant's AI settings refuse",
                 record.pii_types.join(", ")
             ),
         );
@@ -663,8 +668,17 @@ pub(crate) async fn pipeline(
     }
     let mut pseudonymizer = datapact_pii::Pseudonymizer::new();
     let mut masked = false;
-    if mode == datapact_governance::PiiMode::Mask {
+    let mask_all = mode == datapact_governance::PiiMode::Mask;
+    if mask_all || mode == datapact_governance::PiiMode::Off {
         for (text, spans) in req.texts().into_iter().zip(&found) {
+            // With masking of personal data off, the secrets alone.
+            let secrets: Vec<datapact_pii::Span>;
+            let spans = if mask_all {
+                spans.as_slice()
+            } else {
+                secrets = spans.iter().filter(|s| s.entity.is_secret()).copied().collect();
+                secrets.as_slice()
+            };
             if spans.is_empty() {
                 continue;
             }

@@ -27,7 +27,8 @@ fn main() {
     use EntityType::*;
     let rows: Vec<(&str, Option<Vec<EntityType>>)> = vec![
         ("all", None),
-        ("names", Some(vec![Person, Location])),
+        ("names", Some(vec![Person, Location, StreetAddress])),
+        ("secrets", Some(EntityType::SECRETS.to_vec())),
         ("phone", Some(vec![PhoneNumber])),
         ("url", Some(vec![Url])),
         ("email", Some(vec![EmailAddress])),

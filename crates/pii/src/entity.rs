@@ -170,6 +170,9 @@ impl EntityType {
         EntityType::GenericSecret,
     ];
 
+    /// The secret and credential types.
+    pub const SECRETS: [EntityType; 15] = crate::secrets::TYPES;
+
     /// Whether this is a secret or credential rather than personal data.
     pub fn is_secret(self) -> bool {
         crate::secrets::TYPES.contains(&self)

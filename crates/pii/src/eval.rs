@@ -525,7 +525,7 @@ const TEMPLATES: &[&str] = &[
     "Summarize this: the applicant {PERSON}, SSN {US_SSN}, born {DATE_TIME}, phone {PHONE_NUMBER}, asked about {DECOY}.",
     "Can you draft a reply to {EMAIL_ADDRESS}? They paid with {CREDIT_CARD} and want the money on {IBAN_CODE}.",
     "Logs show requests from {IP_ADDRESS} and {IP_ADDRESS}; {DECOY} and {DECOY} are unrelated.",
-    "Dear {PERSON},\n\nyour parcel ({DECOY}) will be delivered to {ADDRESS} on {DATE_TIME}.\n\nBest regards,\n{PERSON}",
+    "Dear {PERSON},\n\nyour parcel ({DECOY}) will be delivered to {ADDRESS} on Monday.\n\nBest regards,\n{PERSON}",
     "Please ship the replacement to {ADDRESS}. {DECOY}. My number is {PHONE_NUMBER}.",
     "hi, my name is {LOWER_PERSON} and i live in {LOCATION}. {DECOY} - can you help?",
     "Name: {PERSON}\nDate of birth: {DATE_TIME}\nAddress: {ADDRESS}\nPhone: {PHONE_NUMBER}\nEmail: {EMAIL_ADDRESS}",

@@ -71,7 +71,10 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
         (include_str!("../data/given_names_intl.txt"), flag::FIRST),
         (include_str!("../data/last_names.txt"), flag::LAST),
         (include_str!("../data/surnames_intl.txt"), flag::LAST),
+        (include_str!("../data/given_names_eu.txt"), flag::FIRST),
+        (include_str!("../data/surnames_eu.txt"), flag::LAST),
         (include_str!("../data/common_words.txt"), flag::COMMON),
+        (include_str!("../data/common_words_eu.txt"), flag::COMMON),
         (include_str!("../data/street_suffixes.txt"), flag::SUFFIX),
     ] {
         entries(data).for_each(|w| mark(w, f));
@@ -86,8 +89,11 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
     for (data, kind, f) in [
         (include_str!("../data/cities.txt"), Place::City, flag::CITY),
         (include_str!("../data/cities_extra.txt"), Place::City, flag::CITY),
+        (include_str!("../data/cities_eu.txt"), Place::City, flag::CITY),
         (include_str!("../data/regions.txt"), Place::Region, flag::REGION),
+        (include_str!("../data/regions_eu.txt"), Place::Region, flag::REGION),
         (include_str!("../data/countries.txt"), Place::Country, flag::COUNTRY),
+        (include_str!("../data/countries_eu.txt"), Place::Country, flag::COUNTRY),
     ] {
         for name in entries(data) {
             let n = name.split(' ').count();
@@ -673,8 +679,66 @@ const HEADER_LABELS: &[&str] = &[
 
 /// Words after which a place is what comes next.
 const PLACE_CUES: &[&str] = &[
-    "in", "from", "to", "at", "near", "via", "visiting", "visit", "outside", "around", "across", "toward", "towards",
-    "into", "of", "city", "country", "location",
+    "in",
+    "from",
+    "to",
+    "at",
+    "near",
+    "via",
+    "visiting",
+    "visit",
+    "outside",
+    "around",
+    "across",
+    "toward",
+    "towards",
+    "into",
+    "of",
+    "city",
+    "country",
+    "location",
+    "nach",
+    "aus",
+    "nahe",
+    "stadt",
+    "à",
+    "vers",
+    "près",
+    "depuis",
+    "ville",
+    "en",
+    "desde",
+    "hacia",
+    "cerca",
+    "ciudad",
+    "a",
+    "da",
+    "verso",
+    "presso",
+    "vicino",
+    "città",
+    "naar",
+    "uit",
+    "bij",
+    "te",
+    "richting",
+    "plaats",
+    "em",
+    "para",
+    "perto",
+    "cidade",
+    "woonplaats",
+    "wohnort",
+    "ort",
+    "ciudad:",
+    "città:",
+    "cidade:",
+    "ville:",
+    "stadt:",
+    "plaats:",
+    "localidad",
+    "località",
+    "localidade",
 ];
 
 /// Words that end an organization's name: a run ending in one is no person.
@@ -919,9 +983,42 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             });
         }
     };
+    // Addresses found from their postcode backwards, first: their streets come in every shape.
+    let anchored = if want_address {
+        postcode_addresses(text, toks, lex)
+    } else {
+        Vec::new()
+    };
+    let mut next_anchored = 0;
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
+        while next_anchored < anchored.len() && anchored[next_anchored].1 <= i {
+            next_anchored += 1;
+        }
+        if let Some(&(a, b)) = anchored.get(next_anchored)
+            && a <= i
+        {
+            out(toks[a].start, toks[b - 1].end, EntityType::StreetAddress, 0.92);
+            next_anchored += 1;
+            i = b;
+            let c = if toks
+                .get(i)
+                .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == ",")
+            {
+                i + 1
+            } else {
+                i
+            };
+            if let Some(n) = toks.get(c)
+                && (c > i || n.newlines == 1)
+                && let Some(len) = country_len(text, toks, c, lex)
+            {
+                out(n.start, toks[c + len - 1].end, EntityType::Location, 0.85);
+                i = c + len;
+            }
+            continue;
+        }
         if want_address && let Some((end, next)) = address(text, toks, i, lex) {
             out(
                 unit_before(text, toks, i).unwrap_or(t.start),
@@ -1469,8 +1566,9 @@ fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
         toks.get(k)
             .is_some_and(|d| d.attached() && &text[d.start..d.end] == "-")
     };
-    // A US ZIP+4, a Portuguese `1200-195`, a Japanese `150-0001`.
+    // A US ZIP+4, a Brazilian `72313-567`, a Portuguese `1200-195`, a Japanese `150-0001`.
     if (digits(k, 5) && dash(k + 1) && digits(k + 2, 4) && toks[k + 2].attached())
+        || (digits(k, 5) && dash(k + 1) && digits(k + 2, 3) && toks[k + 2].attached())
         || (digits(k, 4) && dash(k + 1) && digits(k + 2, 3) && toks[k + 2].attached())
         || (digits(k, 3) && dash(k + 1) && digits(k + 2, 4) && toks[k + 2].attached())
     {
@@ -1509,15 +1607,28 @@ fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
 fn after_prefixed_street(text: &str, toks: &[Tok], mut k: usize) -> Option<usize> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     k += 1;
-    while toks
+    // An abbreviated type (`Av.`, `Pza.`, `C/`).
+    if toks
         .get(k)
-        .is_some_and(|p| p.kind == Kind::Lower && is_particle(word(k)))
+        .is_some_and(|p| p.attached() && matches!(&text[p.start..p.end], "." | "/"))
     {
         k += 1;
     }
-    let names = k;
-    while toks.get(k).is_some_and(|n| n.is_word() && n.single_spaced()) && k - names < 3 {
+    while toks.get(k).is_some_and(|p| {
+        p.kind == Kind::Lower && (is_particle(word(k)) || matches!(word(k), "los" | "las" | "dei" | "degli" | "delle"))
+    }) {
         k += 1;
+    }
+    let names = k;
+    while toks.get(k).is_some_and(|n| {
+        (n.is_word() || (n.kind == Kind::Lower && is_particle(word(k)) && k > names))
+            && (n.single_spaced() || (k == names && n.spaces <= 1 && n.newlines == 0))
+    }) && k - names < 4
+    {
+        k += 1;
+    }
+    while k > names && toks[k - 1].kind == Kind::Lower {
+        k -= 1;
     }
     (k > names).then_some(k)
 }
@@ -1598,10 +1709,17 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 k += 1;
             }
         }
-    } else if t.kind == Kind::Cap {
-        // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`.
+    } else if t.kind == Kind::Cap || (t.kind == Kind::Initial && word(i) == "C" && punct(i + 1, "/")) {
+        // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`, `C/ Mayor 5`,
+        // `Am Sonnenhang 97a`, `Zum Steinbruch 20a`.
         k = i;
-        let prefix = t.flags & flag::PREFIX_STREET != 0;
+        let german_preposition = matches!(
+            word(i),
+            "Am" | "An" | "Zum" | "Zur" | "Im" | "Auf" | "Unter" | "Hinter" | "In"
+        ) && toks.get(i + 1).is_some_and(|n| {
+            n.single_spaced() && (n.kind == Kind::Cap || matches!(&text[n.start..n.end], "der" | "dem" | "den"))
+        });
+        let prefix = t.flags & flag::PREFIX_STREET != 0 || t.kind == Kind::Initial || german_preposition;
         let ending = !prefix && with_lower(word(i), street_ending);
         if prefix {
             k = after_prefixed_street(text, toks, k)?;
@@ -1623,16 +1741,24 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         } else {
             return None;
         }
-        // `Via Giuseppe Garibaldi, 12`, `Rua Augusta, 274`.
-        if punct(k, ",")
-            && toks
-                .get(k + 1)
-                .is_some_and(|n| n.kind == Kind::Number && n.single_spaced())
-        {
+        // `Via Giuseppe Garibaldi, 12`, `Rua Augusta, 274`, `Pza. Mayor, nº 113`, `n. 46`.
+        let mut comma = false;
+        if punct(k, ",") {
             k += 1;
+            comma = true;
+        }
+        if toks.get(k).is_some_and(|n| {
+            (n.single_spaced() || comma) && matches!(word(k), "n" | "nº" | "no" | "nr" | "Nr" | "N" | "Nº" | "n.º")
+        }) {
+            k += 1;
+            while punct(k, ".") || punct(k, "º") {
+                k += 1;
+            }
         }
         let n = toks.get(k)?;
-        if !(n.kind == Kind::Number && n.single_spaced() && word(k).len() <= 5) {
+        let year = word(k).len() == 4 && matches!(&word(k)[..2], "19" | "20");
+        let spaced = n.single_spaced() || (n.spaces == 0 && n.newlines == 0 && k > i + 1);
+        if !(n.kind == Kind::Number && spaced && word(k).len() <= 5 && !year) {
             return None;
         }
         k += 1;
@@ -1651,6 +1777,53 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         toks.get(k)
             .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
     };
+    // `399-II`, `151/A`, `81/b`, then unit words right after the number: `266 hs`, `47 bis`,
+    // `20a EG links`.
+    if (punct(k, "-") || punct(k, "/"))
+        && toks[k].attached()
+        && toks
+            .get(k + 1)
+            .is_some_and(|n| n.attached() && n.end - n.start <= 3 && !matches!(n.kind, Kind::Punct))
+    {
+        k += 2;
+    }
+    let mut units = 0;
+    while units < 3
+        && toks.get(k).is_some_and(|n| {
+            n.single_spaced()
+                && n.kind != Kind::Punct
+                && (unit_word(&text[n.start..n.end]) || (n.kind == Kind::Upper && n.end - n.start == 1))
+        })
+    {
+        k += 1;
+        units += 1;
+        if punct(k, ".") && toks[k].attached() {
+            k += 1;
+        }
+    }
+    // Unit parts after a comma: `, loja 3`, `, 2.º B`, `, scala C int. 14`, `, 4. OG links`.
+    let mut parts = 0;
+    while parts < 3 && punct(k, ",") {
+        let s = k + 1;
+        let mut e = s;
+        while e < toks.len()
+            && e - s < 8
+            && toks[e].newlines == 0
+            && !matches!(&text[toks[e].start..toks[e].end], "," | ":" | ";" | "\"" | ")")
+        {
+            e += 1;
+        }
+        while e > s && matches!(&text[toks[e - 1].start..toks[e - 1].end], "." | "-") {
+            e -= 1;
+        }
+        let has_unit = toks[s..e].iter().any(|t| unit_word(&text[t.start..t.end]));
+        if e > s && has_unit && address_like(text, toks, s, e, lex) {
+            k = e;
+            parts += 1;
+        } else {
+            break;
+        }
+    }
     let mut end = toks[k - 1].end;
     // A unit: `, Apt 4B`, `Suite 200`, `#12`.
     let mut u = if punct(k, ",") { k + 1 } else { k };
@@ -1704,6 +1877,318 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
 
 /// Districts written after a name with a hyphen, in Japanese addresses (`Shibuya-ku`).
 const JAPANESE_DISTRICTS: &[&str] = &["ku", "shi", "cho", "machi", "gun", "ken", "mura", "chome"];
+
+/// Words of units, floors and entrances inside an address, lowercase, without a final period
+/// (`apto`, `int`, `EG`, `2º`, `r/c`), in the languages read.
+const UNIT_WORDS: &[&str] = &[
+    "apt",
+    "apartment",
+    "apartments",
+    "suite",
+    "ste",
+    "unit",
+    "flat",
+    "floor",
+    "fl",
+    "room",
+    "rm",
+    "bldg",
+    "building",
+    "dept",
+    "po",
+    "box",
+    "apto",
+    "ap",
+    "bloco",
+    "sala",
+    "loja",
+    "andar",
+    "cj",
+    "conj",
+    "casa",
+    "lote",
+    "int",
+    "interno",
+    "scala",
+    "sc",
+    "piano",
+    "esc",
+    "escalera",
+    "piso",
+    "puerta",
+    "pta",
+    "planta",
+    "bajo",
+    "izq",
+    "izqda",
+    "izda",
+    "dcha",
+    "dcho",
+    "der",
+    "dto",
+    "esq",
+    "rc",
+    "hs",
+    "rd",
+    "bg",
+    "bus",
+    "boîte",
+    "bte",
+    "étage",
+    "etage",
+    "escalier",
+    "bât",
+    "bâtiment",
+    "bat",
+    "appartement",
+    "appt",
+    "résidence",
+    "residence",
+    "eg",
+    "og",
+    "dg",
+    "ug",
+    "whg",
+    "wohnung",
+    "stock",
+    "rechts",
+    "links",
+    "hinterhaus",
+    "vorderhaus",
+    "top",
+    "stiege",
+    "tür",
+    "n",
+    "nº",
+    "no",
+    "nr",
+    "num",
+    "bis",
+    "ter",
+    "quater",
+    "a",
+    "b",
+    "c",
+    "d",
+    "hab",
+    "sector",
+    "block",
+    "tower",
+    "torre",
+    "edificio",
+    "edifício",
+    "palazzina",
+    "villa",
+    "cep",
+    "cp",
+    "plz",
+    "ch",
+    "km",
+];
+
+fn unit_word(w: &str) -> bool {
+    with_lower(w.trim_end_matches('.'), |l| UNIT_WORDS.contains(&l))
+}
+
+/// Whether `toks[a..b]` reads as one part of an address: street words, numbers, units, a
+/// district or a town, and nothing of a sentence (lowercase words other than particles, unit
+/// and street words, or punctuation other than an address's).
+fn address_like(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons) -> bool {
+    if a >= b || b - a > 12 {
+        return false;
+    }
+    toks[a..b].iter().all(|t| {
+        let w = &text[t.start..t.end];
+        match t.kind {
+            Kind::Cap | Kind::Upper | Kind::Number | Kind::Alnum | Kind::Initial => true,
+            Kind::Lower => {
+                is_particle(w)
+                    || unit_word(w)
+                    || lookup(lex, w) & flag::PREFIX_STREET != 0
+                    || matches!(w, "dei" | "degli" | "delle" | "vor" | "ob" | "des" | "les")
+                    || w.chars().count() == 1
+            }
+            Kind::Punct => matches!(w, "." | "/" | "-" | "#" | "º" | "ª" | "°" | "(" | ")" | "'" | "’" | "&"),
+        }
+    })
+}
+
+/// Addresses found from their postcodes (`10115 Berlin`, `1015 CJ Amsterdam`, `CEP
+/// 72313-567`, `London NW1 6XE`), extended back over the parts before them (after commas, or
+/// on the line before) as far as those read as parts of an address and one of them holds a
+/// house number or names a street: token ranges, in order, not overlapping.
+fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, usize)> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let is = |k: usize, p: &str| {
+        toks.get(k)
+            .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
+    };
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    let mut k = 0;
+    while k < toks.len() {
+        if !matches!(toks[k].kind, Kind::Number | Kind::Alnum | Kind::Upper) || found.last().is_some_and(|f| f.1 > k) {
+            k += 1;
+            continue;
+        }
+        let Some(p) = is_postcode(text, toks, k) else {
+            k += 1;
+            continue;
+        };
+        // The town after the postcode, on its line: `10115 Berlin`, `07110 Sassari (SS)`,
+        // `61350 Bad Homburg vor der Höhe`, lowercase in chats when the lexicon knows it.
+        let mut end = p;
+        while end < toks.len() && end - p < 6 {
+            let t = toks[end];
+            let w = word(end);
+            let spaced = t.newlines == 0 && t.spaces <= 2 && (t.spaces >= 1 || end > p);
+            if !spaced {
+                break;
+            }
+            if t.is_word() && !is_calendar_word(w) {
+                end += 1;
+            } else if t.kind == Kind::Lower
+                && end > p
+                && is_particle(w)
+                && !matches!(w, "on" | "upon" | "y" | "al" | "el")
+                && toks
+                    .get(end + 1)
+                    .is_some_and(|n| n.is_word() && n.single_spaced() && !is_calendar_word(&text[n.start..n.end]))
+            {
+                end += 2;
+            } else if t.kind == Kind::Lower && end == p && with_lower(w, |l| lex.places.contains_key(l)) {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        if end > p {
+            if is(end, "(") && toks.get(end + 1).is_some_and(|n| n.kind == Kind::Upper) && is(end + 2, ")") {
+                end += 3;
+            } else if is(end, "/") && toks.get(end + 1).is_some_and(|n| n.kind == Kind::Upper && n.attached()) {
+                end += 2;
+            }
+        }
+        // Before the postcode: a label (`CEP`, `PLZ`), or the town and state on its line
+        // (`Springfield, IL 62704`, `London NW1 6XE`, `Subiaco WA 6008`, `Bengaluru 560038`).
+        let mut start = k;
+        if start > 0 && matches!(word(start - 1), "CEP" | "PLZ" | "CP" | "C.P" | "cep") && toks[start].single_spaced() {
+            start -= 1;
+        }
+        if end == p {
+            let mut b = start;
+            // `Tamil Nadu - 600614`.
+            if b >= 2
+                && is(b - 1, "-")
+                && toks[b].single_spaced()
+                && toks[b - 1].single_spaced()
+                && toks[b - 2].is_word()
+            {
+                b -= 1;
+            }
+            while b > 0 && start - b < 5 && toks[b].newlines == 0 && toks[b].spaces <= 1 && toks[b - 1].is_word() {
+                b -= 1;
+            }
+            if b == start || (b == start - 1 && is(b, "-")) {
+                // A bare number with no town on either side is no postcode (`November 24,
+                // 2024`).
+                k += 1;
+                continue;
+            }
+            start = b;
+        }
+        // Back over the parts before it.
+        let mut parts = 0;
+        let mut numbered = false;
+        loop {
+            if parts >= 6 || start == 0 {
+                break;
+            }
+            // `, ` or ` - ` between parts (`scala A - 41135 Modena`), or a line break.
+            let comma = is(start - 1, ",")
+                || (is(start - 1, "-") && toks[start].single_spaced() && toks[start - 1].single_spaced());
+            let line = toks[start].newlines == 1 && !comma;
+            if !(comma || line) {
+                break;
+            }
+            let seg_end = if comma { start - 1 } else { start };
+            if seg_end == 0 || (comma && toks[seg_end].newlines > 1) {
+                break;
+            }
+            let mut a = seg_end;
+            while a > 0 && seg_end - a < 12 && toks[a].newlines == 0 || a == seg_end && a > 0 {
+                let prev = word(a - 1);
+                if matches!(prev, "," | ":" | ";" | "|" | "\"" | "“" | "„" | "«" | "(" | "[") {
+                    break;
+                }
+                a -= 1;
+                if toks[a].newlines > 0 {
+                    break;
+                }
+            }
+            // A label (`Adresse`, `Address`) is no part of it.
+            while a < seg_end && toks[a].flags & flag::COMMON != 0 && toks[a].flags & flag::PREFIX_STREET == 0 {
+                a += 1;
+            }
+            if a >= seg_end {
+                break;
+            }
+            let has_number = toks[a..seg_end]
+                .iter()
+                .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum));
+            let has_unit = toks[a..seg_end].iter().any(|t| unit_word(&text[t.start..t.end]));
+            // A line of its own is a part only with a number in it (a name above an address is
+            // not); before the street, only units and buildings (`Appartement 56`, `Flat 803`).
+            let fits = if numbered {
+                has_number || has_unit
+            } else {
+                has_number || comma
+            };
+            if fits && address_like(text, toks, a, seg_end, lex) {
+                numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
+                start = a;
+                parts += 1;
+                continue;
+            }
+            // Before a street already found, a unit or building starting inside a sentence
+            // (`passera au Apt 27`).
+            if numbered
+                && let Some(j) = (a..seg_end).find(|&j| {
+                    (unit_word(word(j)) || toks[j].kind == Kind::Cap)
+                        && toks[j..seg_end]
+                            .iter()
+                            .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
+                        && address_like(text, toks, j, seg_end, lex)
+                })
+            {
+                start = j;
+                parts += 1;
+                break;
+            }
+            // A sentence that ends in the street: the street starts where the grammar says.
+            if let Some(j) = (a..seg_end).find(|&j| {
+                address(text, toks, j, lex)
+                    .is_some_and(|(_, next)| next >= seg_end || address_like(text, toks, next, seg_end, lex))
+                    || ((toks[j].flags & flag::PREFIX_STREET != 0
+                        || with_lower(word(j), |w| {
+                            lex.words.get(w).is_some_and(|f| f & flag::PREFIX_STREET != 0)
+                        }))
+                        && address_like(text, toks, j, seg_end, lex))
+            }) {
+                numbered = true;
+                start = j;
+                parts += 1;
+            }
+            break;
+        }
+        if parts > 0 && numbered {
+            found.push((start, end.max(p)));
+            k = end.max(p);
+        } else {
+            k += 1;
+        }
+    }
+    found
+}
 
 /// The number of tokens of a country's name standing alone at token `k` (no word or number
 /// of the same line after it).

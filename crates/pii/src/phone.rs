@@ -110,9 +110,35 @@ static METADATA: LazyLock<Metadata> = LazyLock::new(|| {
     Metadata { by_code, by_id }
 });
 
-/// Regions whose national formats are recognized when a number has no country code, as
-/// Presidio's phone recognizer does by default (its list, with the UK by its ISO code).
-pub const DEFAULT_REGIONS: &[&str] = &["US", "GB", "DE", "FR", "IL", "IN", "CA", "BR"];
+/// Regions whose national formats are recognized when a number has no country code: Presidio's
+/// default list (with the UK by its ISO code), and the countries whose languages the name and
+/// address recognizers read (Spain, Italy, the Netherlands, Portugal, Austria, Switzerland,
+/// Belgium, Ireland, Australia, Japan).
+pub const DEFAULT_REGIONS: &[&str] = &[
+    "US", "GB", "DE", "FR", "IL", "IN", "CA", "BR", "ES", "IT", "NL", "PT", "AT", "CH", "BE", "IE", "AU", "JP",
+];
+
+/// Whether `text` is written as an international number (`+`, `00`, `(+34)`) of a country code
+/// the numbering plan knows, with a plausible number of digits, valid or not: what only a
+/// word such as "phone" can make a phone number.
+pub fn plausible_international(text: &str) -> bool {
+    let t = text.trim_start().trim_start_matches('(');
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    let number = if t.starts_with('+') {
+        digits.as_str()
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        rest
+    } else {
+        return false;
+    };
+    (9..=15).contains(&number.len())
+        && (1..=3).any(|n| {
+            number[..n]
+                .parse::<u16>()
+                .ok()
+                .is_some_and(|code| METADATA.by_code.contains_key(&code))
+        })
+}
 
 /// Whether `text` is a valid phone number: international (`+44 20 7946 0958`, `0044 ...`) in
 /// any country, or national (`(212) 555-0123`, `030 1234 5678`) in one of `regions`.

@@ -190,6 +190,8 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     let anchors = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
+        // A full DFA: every text scanned runs through it once.
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(ANCHORS.iter().map(|(a, _)| a))
         .expect("secret anchors");
     Patterns {

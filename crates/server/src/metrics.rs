@@ -5,11 +5,17 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-pub use datapact_gateway::metrics::{CALLS, OVERHEAD};
+pub use datapact_gateway::metrics::{CALLS, OVERHEAD, PII_SCAN};
 
 /// Bucket bounds fine enough around the 1 ms target to read a p99 against it.
 const BUCKETS: &[f64] = &[
     0.000_05, 0.000_1, 0.000_2, 0.000_3, 0.000_4, 0.000_5, 0.000_75, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1.0,
+];
+
+/// Bucket bounds for the personal data scan, fine around its 100 µs target for a 2 KB prompt.
+const SCAN_BUCKETS: &[f64] = &[
+    0.000_01, 0.000_02, 0.000_03, 0.000_04, 0.000_05, 0.000_06, 0.000_07, 0.000_08, 0.000_09, 0.000_1, 0.000_125,
+    0.000_15, 0.000_2, 0.000_3, 0.000_5, 0.001, 0.01, 0.1,
 ];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -28,6 +34,8 @@ pub fn install(node: &str) -> Option<&'static PrometheusHandle> {
             let builder = PrometheusBuilder::new()
                 .add_global_label("node", node)
                 .set_buckets_for_metric(Matcher::Full(OVERHEAD.into()), BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(PII_SCAN.into()), SCAN_BUCKETS)
                 .ok()?;
             match builder.install_recorder() {
                 Ok(h) => Some(h),

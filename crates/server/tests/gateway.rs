@@ -1647,3 +1647,70 @@ async fn a_large_policy_set_still_decides_each_call() {
     );
     assert!(v["error"]["message"].as_str().unwrap().contains("no-4o"), "{v}");
 }
+
+/// Credentials pasted into a prompt never reach the provider: masked with the personal data by
+/// default, and still masked when the organization turns masking of personal data off; restored
+/// in the answer the caller gets back.
+#[tokio::test]
+async fn secrets_are_masked_by_default_and_with_masking_off() {
+    let (url, mock) = common::llm::mock().await;
+    let (s, _dir, org, oa, tenant, svc) = gateway(&openai_eu(&url, &["gpt-4o-mini"], "")).await;
+    let aws = "AKIAZ3MHQ7PLX2TV5BRN";
+    let github = "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8";
+    let dsn = "postgres://app:S3cr3t!pw@db.internal:5432/orders";
+    let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----";
+    let prompt = format!(
+        "Why does this fail for Maria Garcia?\nAWS_ACCESS_KEY_ID={aws}\nDB_PASSWORD=Summer2024!\nDATABASE_URL={dsn}\nGITHUB_TOKEN={github}\n{pem}\ncommit 3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39, build 123e4567-e89b-12d3-a456-426614174000"
+    );
+    let (st, v) = chat(&s, &svc, &tenant, ask(&prompt, "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let sent = mock.seen().bodies.last().unwrap().to_string();
+    for secret in [
+        aws,
+        github,
+        "Summer2024!",
+        "S3cr3t!pw",
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+        "Maria Garcia",
+    ] {
+        assert!(!sent.contains(secret), "{secret} sent: {sent}");
+    }
+    for placeholder in [
+        "<AWS_ACCESS_KEY_ID_1>",
+        "<PASSWORD_1>",
+        "<DB_CONNECTION_STRING_1>",
+        "<GITHUB_TOKEN_1>",
+        "<PRIVATE_KEY_1>",
+        "<PERSON_1>",
+    ] {
+        assert!(sent.contains(placeholder), "{placeholder} not in {sent}");
+    }
+    // Hashes and UUIDs are no secrets.
+    assert!(
+        sent.contains("3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39")
+            && sent.contains("123e4567-e89b-12d3-a456-426614174000")
+    );
+    // The caller reads its own text back.
+    assert_eq!(v["choices"][0]["message"]["content"], format!("You said: {prompt}"));
+
+    // Masking of personal data off: the name goes as written, the credentials still do not.
+    put_org_ai(&s, &oa, &org, json!({"pii": "off"})).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask(&prompt, "gpt-4o-mini")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let sent = mock.seen().bodies.last().unwrap().to_string();
+    assert!(sent.contains("Maria Garcia"), "{sent}");
+    for secret in [aws, github, "Summer2024!", "S3cr3t!pw"] {
+        assert!(!sent.contains(secret), "{secret} sent with masking off: {sent}");
+    }
+    assert_eq!(v["choices"][0]["message"]["content"], format!("You said: {prompt}"));
+
+    // Blocking refuses a prompt with a credential, naming its type.
+    put_org_ai(&s, &oa, &org, json!({"pii": "block"})).await;
+    let (st, v) = chat(&s, &svc, &tenant, ask(&format!("deploy with {github}"), "gpt-4o-mini")).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("pii_blocked")),
+        "{v}"
+    );
+    assert!(v["error"]["message"].as_str().unwrap().contains("GITHUB_TOKEN"), "{v}");
+}
