@@ -166,6 +166,11 @@ const NEGATIVE_CONTEXT: &[&str] = &[
     "referência",
     "peça",
     "asset",
+    "versão",
+    "versione",
+    "versión",
+    "release",
+    "listino",
     "inventar",
     "inventory",
     "order",
@@ -204,6 +209,65 @@ fn glued(b: &[u8], start: usize, end: usize) -> bool {
     let joiner = |c: u8| matches!(c, b'-' | b'/' | b'_');
     (start >= 2 && joiner(b[start - 1]) && b[start - 2].is_ascii_alphanumeric())
         || (end + 1 < b.len() && joiner(b[end]) && b[end + 1].is_ascii_alphanumeric())
+}
+
+/// A URL that points at a person: a profile (`linkedin.com/in/…`, `/users/…`, `/@handle`), or
+/// one whose query carries something personal (`?email=`, `&user=`, `name=`). A link to a page,
+/// a document or an API is no personal data, and masking it breaks what the prompt asks.
+fn personal_url(s: &str) -> Check {
+    let lower = s.to_ascii_lowercase();
+    const PROFILE: &[&str] = &[
+        "/in/",
+        "/pub/",
+        "/profile",
+        "/profiles/",
+        "/user/",
+        "/users/",
+        "/u/",
+        "/people/",
+        "/person/",
+        "/member/",
+        "/members/",
+        "/author/",
+        "/~",
+        "/@",
+        "facebook.com/",
+        "instagram.com/",
+        "twitter.com/",
+        "x.com/",
+        "tiktok.com/@",
+        "github.com/",
+        "gitlab.com/",
+        "xing.com/profile",
+        "wa.me/",
+        "t.me/",
+        "calendly.com/",
+    ];
+    const QUERY: &[&str] = &[
+        "email=",
+        "e-mail=",
+        "mail=",
+        "user=",
+        "username=",
+        "userid=",
+        "user_id=",
+        "name=",
+        "firstname=",
+        "lastname=",
+        "phone=",
+        "tel=",
+        "customer=",
+        "patient=",
+        "ssn=",
+        "dob=",
+        "address=",
+    ];
+    let personal = PROFILE.iter().any(|p| lower.contains(p))
+        || lower
+            .split(['?', '&', '#'])
+            .skip(1)
+            .any(|q| QUERY.iter().any(|k| q.starts_with(k)));
+    if personal { Check::Valid } else { Check::Unknown }
 }
 
 /// Whether what reads as an e-mail address at `start` is the password and host of a URL's
@@ -413,7 +477,15 @@ fn recognizers() -> Vec<Recognizer> {
             &[],
             0.0,
         ),
-        r(Url, r#"(?i)\b(?:https?://|www\.)[^\s<>"'`]+"#, 0.6, 0.6, None, &[], 0.0),
+        r(
+            Url,
+            r#"(?i)\b(?:https?://|www\.)[^\s<>"'`]+"#,
+            0.45,
+            0.6,
+            Some(|s, _| personal_url(s)),
+            &[],
+            0.0,
+        ),
         r(
             IpAddress,
             r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
@@ -914,6 +986,9 @@ impl Analyzer {
             names::find(text, opts, &mut found);
         }
         crate::secrets::find(text, opts, &mut found);
+        let mut quiet = Vec::new();
+        crate::tables::find(text, opts, &mut found, &mut quiet);
+        crate::tables::silence(&mut found, &quiet);
         resolve(found)
     }
 
@@ -1049,7 +1124,7 @@ mod tests {
         use EntityType::*;
         let t = "Mail jane.doe@example.co.uk or call +44 20 7946 0958. Card 4111 1111 1111 1111, \
                  IBAN DE89 3704 0044 0532 0130 00, server 192.168.10.20 and 2001:db8::8a2e:370:7334, \
-                 see https://example.com/a?b=1. BTC 1BoatSLRHtKNngkdXEeobR76b53LETtpyT.";
+                 see https://example.com/a?email=x. BTC 1BoatSLRHtKNngkdXEeobR76b53LETtpyT.";
         let f = found(t);
         for want in [
             (EmailAddress, "jane.doe@example.co.uk"),
@@ -1058,11 +1133,19 @@ mod tests {
             (IbanCode, "DE89 3704 0044 0532 0130 00"),
             (IpAddress, "192.168.10.20"),
             (IpAddress, "2001:db8::8a2e:370:7334"),
-            (Url, "https://example.com/a?b=1"),
+            (Url, "https://example.com/a?email=x"),
             (Crypto, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"),
         ] {
             assert!(f.contains(&want), "{want:?} not in {f:?}");
         }
+    }
+
+    #[test]
+    fn links_are_personal_data_when_they_point_at_a_person() {
+        use EntityType::*;
+        assert!(found("see https://www.linkedin.com/in/anna-weber-1a2b3c").contains(&(Url, "https://www.linkedin.com/in/anna-weber-1a2b3c")));
+        assert!(found("open https://crm.example.com/view?customer=48213&tab=2").iter().any(|(e, _)| *e == Url));
+        assert!(!found("docs: https://www.postgresql.org/docs/16/libpq-connect.html").iter().any(|(e, _)| *e == Url));
     }
 
     #[test]

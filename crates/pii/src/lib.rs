@@ -12,6 +12,7 @@ pub mod operators;
 pub mod phone;
 pub mod recognizer;
 mod secrets;
+mod tables;
 pub mod validate;
 
 pub use analyzer::{Analyzer, Options, Span, to_char_offsets};

@@ -340,15 +340,40 @@ fn with_lower<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
 /// The lexicons' flags of `word`: as written, or with its Latin diacritics folded ("José" is
 /// found as "jose"; the US lists write names without accents).
 fn lookup(lex: &Lexicons, word: &str) -> u16 {
-    with_lower(word, |w| {
-        lex.words.get(w).copied().unwrap_or_else(|| {
-            if w.is_ascii() {
-                0
-            } else {
-                lex.words.get(fold(w).as_str()).copied().unwrap_or(0)
-            }
+    let one = |word: &str| {
+        with_lower(word, |w| {
+            lex.words.get(w).copied().unwrap_or_else(|| {
+                if w.is_ascii() {
+                    0
+                } else {
+                    lex.words.get(fold(w).as_str()).copied().unwrap_or(0)
+                }
+            })
         })
-    })
+    };
+    let f = one(word);
+    if f != 0 || !word.contains('-') {
+        return f;
+    }
+    // `Marie-Claire` is a given name when both halves are; `Müller-Lüdenscheidt` a surname
+    // when each half is a name.
+    let mut all = flag::FIRST | flag::LAST;
+    let mut any = 0;
+    for part in word.split('-') {
+        let p = one(part);
+        all &= p;
+        any |= p & (flag::FIRST | flag::LAST);
+        if p & (flag::FIRST | flag::LAST) == 0 {
+            return 0;
+        }
+    }
+    if all & flag::FIRST != 0 {
+        flag::FIRST
+    } else if any != 0 {
+        flag::LAST
+    } else {
+        0
+    }
 }
 
 /// `w` (lowercase) with common Latin diacritics removed.
@@ -628,6 +653,67 @@ const PERSON_CUES: &[&str] = &[
     "chamo-me",
     "sou",
     "cliente",
+];
+
+/// Sign-offs, after which a signature's name may come on the next line or after a comma.
+const SIGN_OFFS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "regards",
+    "best regards",
+    "kind regards",
+    "warm regards",
+    "cheers",
+    "sincerely",
+    "best",
+    "yours",
+    "signed",
+    "grüße",
+    "grüßen",
+    "grüsse",
+    "grüssen",
+    "gruß",
+    "gruss",
+    "lg",
+    "vg",
+    "mfg",
+    "cordialement",
+    "salutations",
+    "bien à vous",
+    "merci",
+    "saludos",
+    "un saludo",
+    "atentamente",
+    "cordialmente",
+    "gracias",
+    "saluti",
+    "cordiali saluti",
+    "distinti saluti",
+    "un saluto",
+    "grazie",
+    "groet",
+    "groeten",
+    "vriendelijke groet",
+    "met vriendelijke groet",
+    "mvg",
+    "bedankt",
+    "atenciosamente",
+    "cumprimentos",
+    "abraço",
+    "abraços",
+    "obrigado",
+    "obrigada",
+    "name",
+    "from",
+    "cc",
+    "attn",
+    "attention",
+    "contact",
+    "customer",
+    "patient",
+    "client",
+    "applicant",
+    "employee",
 ];
 
 /// Labels of e-mail headers and forms after which a name comes, with a colon (`Von: Anna
@@ -921,19 +1007,33 @@ fn cue_before(text: &str, at: usize) -> Cue {
     if !break_or_comma {
         return Cue::None;
     }
-    if between.contains(&b'-') && between.contains(&b'\n') {
+    // A signature delimiter (`--` ending a line), then the name on the next line; a bullet
+    // (`\n- Budget`) is no such thing.
+    if let (Some(dash), Some(line)) = (
+        between.iter().position(|&c| c == b'-'),
+        between.iter().rposition(|&c| c == b'\n'),
+    ) && dash < line
+    {
         return Cue::Person;
     }
-    // A dash before a name signs a line: "– Élodie", "— Raúl Domínguez".
-    if text[..near].ends_with(['–', '—']) {
+    // A dash starting a line signs it: "– Élodie", "— Raúl Domínguez" (after a name on the same
+    // line, a dash leads to a role or a department instead).
+    if let Some(before_dash) = text[..near].strip_suffix(['–', '—'])
+        && before_dash.trim_end_matches([' ', '\t']).ends_with('\n')
+    {
         return Cue::Person;
     }
     let (starts, len, _) = last_words(b, loose, &mut buf);
     let phrases = &*CUE_PHRASES;
     let colon = between.first() == Some(&b':');
+    // Greetings and introductions stand on the name's line; across a comma or a line break,
+    // only sign-offs (`Best regards,\nAnna`) and labels (`Name:`) lead to a name.
+    let same_line = between.iter().all(|c| matches!(c, b' ' | b'\t'));
     for st in starts.into_iter().filter(|&s| s != usize::MAX) {
         let phrase = std::str::from_utf8(&buf[st..len]).unwrap_or("");
-        if phrases.contains_key(phrase) || (colon && LABEL_PHRASES.contains(phrase)) {
+        if (phrases.contains_key(phrase) && (same_line || colon || SIGN_OFFS.contains(&phrase)))
+            || (colon && LABEL_PHRASES.contains(phrase))
+        {
             return Cue::Person;
         }
     }
@@ -1133,9 +1233,26 @@ fn classify(
         }
         i += 1;
     }
+    // A title inside the run is context, not the name (`Herr Engel`, `Miss Kerr`, `M. Faure`).
+    let mut titled = false;
+    while i + 1 < j
+        && (toks[i].flags & flag::TITLE != 0 || (word(i) == "M" && toks[i + 1].attached() && word(i + 1) == "."))
+    {
+        i += 1;
+        if i < j && word(i) == "." {
+            i += 1;
+        }
+        titled = true;
+    }
+    if i >= j {
+        return;
+    }
+    let lead_cue = cue_before(text, toks[i].start);
     // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
-    // Santos", "Estimado Ruth", "Met Keiko Yamamoto").
+    // Santos", "Met Keiko Yamamoto"); after a greeting or a sign-off it is the name.
     if i + 1 < j
+        && !titled
+        && !matches!(lead_cue, Cue::Person | Cue::Title)
         && toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE | flag::PLACE_START) == 0
         && toks[i].kind == Kind::Cap
         && is_first(i + 1)
@@ -1166,7 +1283,11 @@ fn classify(
     {
         return;
     }
-    let cue = cue_before(text, toks[i].start);
+    let cue = if titled {
+        Cue::Title
+    } else {
+        cue_before(text, toks[i].start)
+    };
     let start_of_sentence = sentence_start(text, toks, i);
 
     // Places, longest first from the left.
@@ -1236,12 +1357,17 @@ fn classify(
     let all_caps = (i..j).all(|k| toks[k].kind != Kind::Cap);
     let whole_place =
         place_spans.len() == 1 && place_spans[0].0 == toks[i].start && place_spans[0].1 == toks[last_word].end;
-    let person: f32 = if org || m > 4 {
+    // Iberian names run long (`Raimunda Conceição Calado de Carvalho`): a given name first and
+    // a surname last, or a greeting or title before, make up to seven words one name.
+    let long_ok =
+        m <= 7 && ((first && toks[last_word].flags & flag::LAST != 0) || matches!(cue, Cue::Person | Cue::Title));
+    let person: f32 = if org || (m > 4 && !long_ok) {
         0.0
     } else {
         match cue {
-            _ if all_caps && !(first && last) => 0.0,
             Cue::Title => 0.9,
+            Cue::Person if all_caps && (first || toks[last_word].flags & flag::LAST != 0) => 0.85,
+            _ if all_caps && !(first && last) => 0.0,
             Cue::Person if first || last || m >= 2 || !whole_place => 0.85,
             _ if first && last => {
                 if is_common(i) {
@@ -1428,9 +1554,106 @@ fn is_calendar_word(w: &str) -> bool {
                 | "friday"
                 | "saturday"
                 | "sunday"
-        )
+        ) || OTHER_CALENDAR_WORDS.contains(&w)
     })
 }
+
+/// Months and weekdays of German, French, Spanish, Italian, Dutch and Portuguese.
+const OTHER_CALENDAR_WORDS: &[&str] = &[
+    "januar",
+    "februar",
+    "märz",
+    "mai",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+    "gennaio",
+    "febbraio",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "lunedì",
+    "martedì",
+    "mercoledì",
+    "giovedì",
+    "venerdì",
+    "sabato",
+    "januari",
+    "februari",
+    "maart",
+    "mei",
+    "augustus",
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+    "janeiro",
+    "fevereiro",
+    "março",
+    "maio",
+    "junho",
+    "julho",
+    "setembro",
+    "outubro",
+    "dezembro",
+    "segunda",
+    "terça",
+    "quarta",
+    "quinta",
+    "sexta",
+];
 
 /// Compass points written before or after a street name.
 const DIRECTIONS: &[&str] = &[
@@ -1717,7 +1940,9 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             word(i),
             "Am" | "An" | "Zum" | "Zur" | "Im" | "Auf" | "Unter" | "Hinter" | "In"
         ) && toks.get(i + 1).is_some_and(|n| {
-            n.single_spaced() && (n.kind == Kind::Cap || matches!(&text[n.start..n.end], "der" | "dem" | "den"))
+            n.single_spaced()
+                && ((n.kind == Kind::Cap && !is_calendar_word(&text[n.start..n.end]))
+                    || matches!(&text[n.start..n.end], "der" | "dem" | "den"))
         });
         let prefix = t.flags & flag::PREFIX_STREET != 0 || t.kind == Kind::Initial || german_preposition;
         let ending = !prefix && with_lower(word(i), street_ending);
