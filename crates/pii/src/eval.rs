@@ -413,8 +413,8 @@ fn value(r: &mut Rng, entity: EntityType) -> String {
             }
         },
         EntityType::Url => match r.below(3) {
-            0 => format!("https://portal.example.com/tickets/{}", r.digits(6)),
-            1 => format!("http://www.example.org/account?id={}&ref=mail", r.digits(5)),
+            0 => format!("https://portal.example.com/profile/{}", r.digits(6)),
+            1 => format!("http://www.example.org/account?user={}&ref=mail", r.digits(5)),
             _ => format!("www.example.net/users/{}", r.pick(FIRST).to_lowercase()),
         },
         EntityType::DateTime => {

@@ -79,7 +79,6 @@ fn held_out_corpus() {
         ("IBAN_CODE", 0.95, 0.98),
         ("US_SSN", 0.98, 0.98),
         ("IP_ADDRESS", 0.98, 0.98),
-        ("URL", 0.95, 0.95),
         ("PERSON", 0.92, 0.93),
         ("LOCATION", 0.85, 0.87),
         ("STREET_ADDRESS", 0.85, 0.90),
