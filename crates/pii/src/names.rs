@@ -827,6 +827,41 @@ const PLACE_CUES: &[&str] = &[
     "localidade",
 ];
 
+/// Lowercase words after which a lowercase place may come in chat (`uit utrecht`, `de manaus`).
+const LOWER_PLACE_CUES: &[&str] = &[
+    "in", "from", "to", "near", "aus", "nach", "de", "à", "en", "desde", "a", "da", "em", "uit", "naar", "vanuit",
+    "bij",
+];
+
+/// A lowercase place of one to four words at token `i`, after a place word (`de porto alegre`):
+/// the token after it. Words of the language (`in reading`, `to nice`) are not taken.
+fn lowercase_place(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let prev = i.checked_sub(1)?;
+    if toks[prev].kind != Kind::Lower || !toks[i].single_spaced() || !LOWER_PLACE_CUES.contains(&word(prev)) {
+        return None;
+    }
+    let first = word(i);
+    if first.chars().count() < 4 || lookup(lex, first) & flag::COMMON != 0 || is_particle(first) {
+        return None;
+    }
+    (1..=4.min(toks.len() - i)).rev().find_map(|len| {
+        let ok = (i..i + len).all(|k| toks[k].kind == Kind::Lower && (k == i || toks[k].single_spaced()));
+        let key = &text[toks[i].start..toks[i + len - 1].end];
+        (ok && with_lower(key, |w| lex.places.contains_key(w)) && !toks.get(i + len).is_some_and(|n| n.attached() && n.kind != Kind::Punct))
+            .then_some(i + len)
+    })
+}
+
+/// Labels of forms after which a place comes, with a colon.
+const PLACE_LABELS: &[&str] = &[
+    "city", "town", "place of birth", "birthplace", "country", "location", "geburtsort", "wohnort", "ort", "stadt",
+    "land", "ville", "lieu", "lieu de naissance", "pays", "ciudad", "localidad", "lugar", "lugar de nacimiento",
+    "país", "città", "luogo", "luogo di nascita", "paese", "nazione", "cidade", "local", "naturalidade", "plaats",
+    "woonplaats", "geboorteplaats", "nata a", "nato a", "residente a", "residente in", "nascido em", "nascida em",
+    "geboren in", "né à", "née à", "nacido en", "nacida en",
+];
+
 /// Words that end an organization's name: a run ending in one is no person.
 const ORG_WORDS: &[&str] = &[
     "inc",
@@ -993,6 +1028,16 @@ fn cue_before(text: &str, at: usize) -> Cue {
             }
         }
     }
+    // A form's place label: `Geburtsort: Zaragoza`, `Ciudad: Bergen`.
+    if near > 0 && b[near - 1] == b':' {
+        let (starts, len, _) = last_words(b, near - 1, &mut buf);
+        for st in starts.into_iter().filter(|&s| s != usize::MAX) {
+            let w = std::str::from_utf8(&buf[st..len]).unwrap_or("");
+            if PLACE_LABELS.contains(&w) {
+                return Cue::Place;
+            }
+        }
+    }
     // Sign-offs stand before a signature with a comma, a line break or a dash; greetings and
     // introductions directly before the name; `Name:` labels with a colon.
     let mut loose = near;
@@ -1073,6 +1118,7 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
     let lex = &*LEXICONS;
     let want_person = opts.wants(EntityType::Person);
     let want_address = opts.wants(EntityType::StreetAddress);
+    let want_place = opts.wants(EntityType::Location);
     let mut out = |start: usize, end: usize, entity: EntityType, score: f32| {
         if score >= opts.min_score && opts.wants(entity) {
             found.push(Span {
@@ -1143,6 +1189,15 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
                 out(n.start, toks[c + len - 1].end, EntityType::Location, 0.85);
                 i = c + len;
             }
+            continue;
+        }
+        if t.kind == Kind::Lower
+            && want_place
+            && let Some(next) = lowercase_place(text, toks, i, lex)
+        {
+            // Chat lowercases places too: "my friend from porto alegre".
+            out(t.start, toks[next - 1].end, EntityType::Location, 0.6);
+            i = next;
             continue;
         }
         if t.kind == Kind::Lower && want_person {
@@ -1320,7 +1375,9 @@ fn classify(
             continue;
         };
         let (a, b) = (toks[k].start, toks[k + len - 1].end);
-        let ambiguous = len == 1 && toks[k].flags & (flag::FIRST | flag::COMMON | flag::LAST) != 0;
+        // A place that is also a given name or a word could be either; one that is also a
+        // surname, standing alone without a given name or title, is the place (`Zaragoza`).
+        let ambiguous = len == 1 && toks[k].flags & (flag::FIRST | flag::COMMON) != 0;
         // A country or region after a place and a comma (`Lyon, France`).
         let after_place = k == i
             && i >= 2
@@ -1342,6 +1399,8 @@ fn classify(
             _ if place_cue || followed_by_place => 0.85,
             (Place::Country | Place::Region, false) => 0.85,
             (Place::City, false) => 0.6,
+            // `India`, `Jordan`: a country's name is the country more often than a name.
+            (Place::Country, true) if toks[k].flags & flag::COMMON == 0 => 0.65,
             (_, true) => 0.4,
         };
         place_spans.push((a, b, score));
