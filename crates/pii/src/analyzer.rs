@@ -1143,9 +1143,20 @@ mod tests {
     #[test]
     fn links_are_personal_data_when_they_point_at_a_person() {
         use EntityType::*;
-        assert!(found("see https://www.linkedin.com/in/anna-weber-1a2b3c").contains(&(Url, "https://www.linkedin.com/in/anna-weber-1a2b3c")));
-        assert!(found("open https://crm.example.com/view?customer=48213&tab=2").iter().any(|(e, _)| *e == Url));
-        assert!(!found("docs: https://www.postgresql.org/docs/16/libpq-connect.html").iter().any(|(e, _)| *e == Url));
+        assert!(
+            found("see https://www.linkedin.com/in/anna-weber-1a2b3c")
+                .contains(&(Url, "https://www.linkedin.com/in/anna-weber-1a2b3c"))
+        );
+        assert!(
+            found("open https://crm.example.com/view?customer=48213&tab=2")
+                .iter()
+                .any(|(e, _)| *e == Url)
+        );
+        assert!(
+            !found("docs: https://www.postgresql.org/docs/16/libpq-connect.html")
+                .iter()
+                .any(|(e, _)| *e == Url)
+        );
     }
 
     #[test]

@@ -848,18 +848,56 @@ fn lowercase_place(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option
     (1..=4.min(toks.len() - i)).rev().find_map(|len| {
         let ok = (i..i + len).all(|k| toks[k].kind == Kind::Lower && (k == i || toks[k].single_spaced()));
         let key = &text[toks[i].start..toks[i + len - 1].end];
-        (ok && with_lower(key, |w| lex.places.contains_key(w)) && !toks.get(i + len).is_some_and(|n| n.attached() && n.kind != Kind::Punct))
-            .then_some(i + len)
+        (ok && with_lower(key, |w| lex.places.contains_key(w))
+            && !toks.get(i + len).is_some_and(|n| n.attached() && n.kind != Kind::Punct))
+        .then_some(i + len)
     })
 }
 
 /// Labels of forms after which a place comes, with a colon.
 const PLACE_LABELS: &[&str] = &[
-    "city", "town", "place of birth", "birthplace", "country", "location", "geburtsort", "wohnort", "ort", "stadt",
-    "land", "ville", "lieu", "lieu de naissance", "pays", "ciudad", "localidad", "lugar", "lugar de nacimiento",
-    "país", "città", "luogo", "luogo di nascita", "paese", "nazione", "cidade", "local", "naturalidade", "plaats",
-    "woonplaats", "geboorteplaats", "nata a", "nato a", "residente a", "residente in", "nascido em", "nascida em",
-    "geboren in", "né à", "née à", "nacido en", "nacida en",
+    "city",
+    "town",
+    "place of birth",
+    "birthplace",
+    "country",
+    "location",
+    "geburtsort",
+    "wohnort",
+    "ort",
+    "stadt",
+    "land",
+    "ville",
+    "lieu",
+    "lieu de naissance",
+    "pays",
+    "ciudad",
+    "localidad",
+    "lugar",
+    "lugar de nacimiento",
+    "país",
+    "città",
+    "luogo",
+    "luogo di nascita",
+    "paese",
+    "nazione",
+    "cidade",
+    "local",
+    "naturalidade",
+    "plaats",
+    "woonplaats",
+    "geboorteplaats",
+    "nata a",
+    "nato a",
+    "residente a",
+    "residente in",
+    "nascido em",
+    "nascida em",
+    "geboren in",
+    "né à",
+    "née à",
+    "nacido en",
+    "nacida en",
 ];
 
 /// Words that end an organization's name: a run ending in one is no person.

@@ -43,6 +43,7 @@ enum Anchor {
     Password,
     Secret,
     Bearer,
+    MysqlPassword,
 }
 
 /// Anchors: the bytes that start (or key) each kind of secret. Vendor prefixes are matched
@@ -137,6 +138,13 @@ const ANCHORS: &[(&str, Anchor)] = &[
     ("webhook_secret", Anchor::Secret),
     ("encryption_key", Anchor::Secret),
     ("master_key", Anchor::Secret),
+    ("auth_key", Anchor::Secret),
+    ("nonce_key", Anchor::Secret),
+    ("logged_in_key", Anchor::Secret),
+    ("auth_salt", Anchor::Secret),
+    ("nonce_salt", Anchor::Secret),
+    ("logged_in_salt", Anchor::Secret),
+    (" -p", Anchor::MysqlPassword),
     ("bearer ", Anchor::Bearer),
     ("basic ", Anchor::Bearer),
 ];
@@ -245,7 +253,11 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     let b = text.as_bytes();
     let mut out: Vec<Span> = Vec::new();
     let mut emit = |start: usize, end: usize, entity: EntityType, score: f32| {
-        if end > start && score >= opts.min_score && opts.wants(entity) {
+        let token = !matches!(
+            entity,
+            EntityType::PrivateKey | EntityType::DbConnectionString | EntityType::AzureConnectionString
+        );
+        if end > start && score >= opts.min_score && opts.wants(entity) && !(token && filler(&text[start..end])) {
             out.push(Span {
                 start,
                 end,
@@ -389,11 +401,25 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
                 }
             }
             Anchor::Secret if key_boundaries(b, s, e) => {
-                if let Some((a, z, true)) = assigned_value(text, e, true)
+                if let Some((a, z, _)) = assigned_value(text, e, true)
                     && !text[a..z].starts_with("-----BEGIN")
                     && secret_like(&text[a..z])
                 {
                     emit(a, z, EntityType::GenericSecret, 0.85);
+                }
+            }
+            Anchor::MysqlPassword if &text[s..e] == " -p" => {
+                // `mysql -u root -pSECRET`: the password glued to the flag, on a line that runs
+                // a MySQL client.
+                let line_start = memchr::memrchr(b'\n', &b[..s]).map_or(0, |n| n + 1);
+                let on_mysql = contains_ci(&text[line_start..s], "mysql");
+                let z = e + b[e..]
+                    .iter()
+                    .take(256)
+                    .take_while(|c| !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\''))
+                    .count();
+                if on_mysql && z - e >= 3 && !placeholder(&text[e..z]) {
+                    emit(e, z, EntityType::Password, 0.9);
                 }
             }
             Anchor::Bearer if starts_word(b, s) => {
@@ -419,6 +445,24 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     found.extend(out);
 }
 
+/// Whether a key's characters after its prefix are filler (`sk_test_xxxxxxxx`, `ghp_0000…`):
+/// a placeholder in documentation, no key.
+fn filler(v: &str) -> bool {
+    let body = v.rsplit(['_', '-']).next().unwrap_or(v);
+    if body.len() < 12 {
+        return false;
+    }
+    let mut seen = [false; 256];
+    let mut distinct = 0;
+    for c in body.bytes() {
+        if !seen[c as usize] {
+            seen[c as usize] = true;
+            distinct += 1;
+        }
+    }
+    distinct <= 2
+}
+
 /// Whether `haystack` contains `needle` (ASCII, any case).
 fn contains_ci(haystack: &str, needle: &str) -> bool {
     haystack
@@ -442,7 +486,11 @@ fn trim_sentence_end(text: &str, start: usize, mut end: usize) -> usize {
 /// Whether a key found at `s..e` stands as a key: no letter before it, and after it no
 /// letter or digit (so `password_hash` and `tokenizer` are other keys, `DB_PASSWORD` is one).
 fn key_boundaries(b: &[u8], s: usize, e: usize) -> bool {
-    let before_ok = s == 0 || !b[s - 1].is_ascii_alphabetic();
+    // After a letter only inside a camelCase name (`signingSecret`) or an environment
+    // variable in capitals (`PGPASSWORD`).
+    let camel = s > 0 && b[s].is_ascii_uppercase() && b[s - 1].is_ascii_lowercase();
+    let env = s > 0 && b[s..e].iter().all(|c| !c.is_ascii_lowercase()) && b[s - 1].is_ascii_uppercase();
+    let before_ok = s == 0 || !b[s - 1].is_ascii_alphabetic() || camel || env;
     let last = b[e - 1];
     // Keys ending in a space or `=` carry their own boundary.
     let after_ok = matches!(last, b' ' | b'=') || b.get(e).is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'));
@@ -460,6 +508,26 @@ fn assigned_value(text: &str, e: usize, strict: bool) -> Option<(usize, usize, b
     if key_quoted {
         i += 1;
     }
+    // A key named in a list of pairs: `{"key": "client_secret", "value": "..."}`.
+    if key_quoted && let Some(n) = pair_value(&b[i..]) {
+        i += n;
+        return value_at(text, i, true);
+    }
+    // PHP's `define('DB_PASSWORD', '...')`.
+    if key_quoted && b.get(skip_blank(b, i)) == Some(&b',') {
+        let v = skip_blank(b, skip_blank(b, i) + 1);
+        if matches!(b.get(v), Some(b'"' | b'\'')) {
+            return value_at(text, v, true);
+        }
+    }
+    // The query string of a URL: `&` ends a value there, not in a configuration file.
+    let in_query = {
+        let mut k = e;
+        while k > 0 && (b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'_') {
+            k -= 1;
+        }
+        k > 0 && matches!(b[k - 1], b'?' | b'&')
+    };
     let skip_spaces = |mut i: usize| {
         let from = i;
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') && i - from < 8 {
@@ -490,6 +558,46 @@ fn assigned_value(text: &str, e: usize, strict: bool) -> Option<(usize, usize, b
         return None;
     }
     i = skip_spaces(i);
+    let (start, end, quoted) = value_bounds(b, i, in_query)?;
+    Some((start, end, strong || quoted))
+}
+
+/// Spaces and tabs skipped from `i`.
+fn skip_blank(b: &[u8], mut i: usize) -> usize {
+    let from = i;
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') && i - from < 24 {
+        i += 1;
+    }
+    i
+}
+
+/// The bytes after a quoted key that lead to its value in a list of pairs (`", "value": "`).
+fn pair_value(b: &[u8]) -> Option<usize> {
+    let mut i = skip_blank(b, 0);
+    if b.get(i) != Some(&b',') {
+        return None;
+    }
+    i = skip_blank(b, i + 1);
+    let rest = b.get(i..)?;
+    let label = [&b"\"value\""[..], b"\"secret\"", b"\"val\""]
+        .into_iter()
+        .find(|l| rest.starts_with(l))?;
+    i = skip_blank(b, i + label.len());
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    Some(skip_blank(b, i + 1))
+}
+
+/// A value starting at `i` (quoted or not), as an explicit assignment.
+fn value_at(text: &str, i: usize, strong: bool) -> Option<(usize, usize, bool)> {
+    let (start, end, quoted) = value_bounds(text.as_bytes(), i, false)?;
+    Some((start, end, strong || quoted))
+}
+
+/// The bounds of a value at `i`: up to its closing quote, or, unquoted, to a space or a
+/// separator; and whether it was quoted.
+fn value_bounds(b: &[u8], mut i: usize, in_query: bool) -> Option<(usize, usize, bool)> {
     let quote = match b.get(i) {
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             i += 1;
@@ -510,7 +618,7 @@ fn assigned_value(text: &str, e: usize, strict: bool) -> Option<(usize, usize, b
             let mut end = start;
             while end < b.len() && end - start <= 512 {
                 let c = b[end];
-                let query_joint = c == b'&' && {
+                let query_joint = c == b'&' && in_query && {
                     // `&next=` in a query string ends the value; `&` inside a password does not.
                     let rest = &b[end + 1..(end + 40).min(b.len())];
                     let key = rest
@@ -537,17 +645,28 @@ fn assigned_value(text: &str, e: usize, strict: bool) -> Option<(usize, usize, b
     if end <= start || end - start > 512 {
         return None;
     }
-    // A quoted value is an explicit assignment whatever the separator.
-    Some((start, end, strong || quote.is_some()))
+    Some((start, end, quote.is_some()))
+}
+
+/// Whether `v` reads as a call in code (`getpass()`, `os.getenv("X")`): a name, then `(`.
+fn is_call(v: &str) -> bool {
+    v.find('(').is_some_and(|p| {
+        p > 0
+            && v[..p]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':'))
+    })
 }
 
 /// Values that stand for a secret without being one.
 fn placeholder(v: &str) -> bool {
     let lower = v.to_ascii_lowercase();
     let first = v.as_bytes()[0];
-    if matches!(first, b'<' | b'$' | b'%' | b'{' | b'[' | b'(' | b'*')
+    let printf = first == b'%' && (v.len() <= 3 || v.ends_with('%') || v.starts_with("%("));
+    if matches!(first, b'<' | b'$' | b'{' | b'[' | b'(')
+        || printf
         || v.contains("{{")
-        || v.contains("(")
+        || is_call(v)
         || v.bytes().all(|c| c == v.as_bytes()[0])
         || v.chars()
             .all(|c| matches!(c, '*' | '•' | 'x' | 'X' | '.' | '-' | '_' | '#'))
@@ -640,6 +759,10 @@ fn placeholder(v: &str) -> bool {
 /// ("Password: reset") are not taken for one.
 fn password_like(v: &str, strong: bool, key: &str) -> bool {
     if v.len() < 3 || v.eq_ignore_ascii_case(key) || placeholder(v) {
+        return false;
+    }
+    // `PWD=/srv/app` in a shell's log is the working directory.
+    if key.eq_ignore_ascii_case("pwd") && (v.starts_with('/') || v.starts_with('~')) {
         return false;
     }
     if strong {
@@ -1081,6 +1204,37 @@ mod tests {
         assert!(has("mot de passe : Soleil!77", Password, "Soleil!77"));
         assert!(has("contraseña=Madrid_2023", Password, "Madrid_2023"));
         assert!(has(
+            "define( 'DB_PASSWORD',   '*b=Chi2j&tYwz%Uac8fx4' );",
+            Password,
+            "*b=Chi2j&tYwz%Uac8fx4"
+        ));
+        assert!(has(
+            "$ mysql -h db -u root -psonne123 shop < dump.sql",
+            Password,
+            "sonne123"
+        ));
+        assert!(has("$ PGPASSWORD='U%V_UoPq2' psql -h db", Password, "U%V_UoPq2"));
+        assert!(has(
+            "spring.mail.password=NFOD6&n6RbiB=2VO5Uh",
+            Password,
+            "NFOD6&n6RbiB=2VO5Uh"
+        ));
+        assert!(has(
+            "    signingSecret: '5411ae2eef1d49b2a73d3206b769aa11',",
+            GenericSecret,
+            "5411ae2eef1d49b2a73d3206b769aa11"
+        ));
+        assert!(has(
+            "{ \"key\": \"client_secret\", \"value\": \"wnXlVsxqnybIJ2KAWhhZv6uk\" }",
+            GenericSecret,
+            "wnXlVsxqnybIJ2KAWhhZv6uk"
+        ));
+        assert!(has(
+            "      JWT_SECRET: 6DU7o8q5aFFyhVAxViBYwQWG4cllryTT",
+            GenericSecret,
+            "6DU7o8q5aFFyhVAxViBYwQWG4cllryTT"
+        ));
+        assert!(has(
             "api_key = \"9f8e7d6c5b4a39281706f5e4d3c2b1a0\"",
             GenericSecret,
             "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -1100,6 +1254,8 @@ mod tests {
             "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
             "id 123e4567-e89b-12d3-a456-426614174000",
             "pk_live_51Hx9Kq2LmN8pR4tW7yZ1aC5e is the publishable key",
+            "STRIPE_SECRET_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "PWD=/srv/app ; USER=root",
             "the task-sk-force met; the token count is 4096",
             "password_hash = $2b$12$abcdefghijklmnopqrstuv",
             "AKIAIOSFODNN7EXAMPL is too short",
