@@ -708,13 +708,7 @@ const SIGN_OFFS: &[&str] = &[
     "cc",
     "attn",
     "attention",
-    "contact",
-    "customer",
-    "patient",
-    "client",
-    "applicant",
-    "employee",
-];
+                        ];
 
 /// Labels of e-mail headers and forms after which a name comes, with a colon (`Von: Anna
 /// Weber`, `Nome: João`): without one they are prepositions and particles (`de`, `van`).
@@ -843,6 +837,11 @@ fn lowercase_place(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option
     }
     let first = word(i);
     if first.chars().count() < 4 || lookup(lex, first) & flag::COMMON != 0 || is_particle(first) {
+        return None;
+    }
+    // Only in text written in lower case, as chat is: its line starts in lower case.
+    let line_start = (0..=prev).rev().find(|&k| toks[k].newlines > 0).unwrap_or(0);
+    if toks[line_start].kind != Kind::Lower {
         return None;
     }
     (1..=4.min(toks.len() - i)).rev().find_map(|len| {
@@ -1108,10 +1107,11 @@ fn cue_before(text: &str, at: usize) -> Cue {
     }
     let (starts, len, _) = last_words(b, loose, &mut buf);
     let phrases = &*CUE_PHRASES;
-    let colon = between.first() == Some(&b':');
+    // A label's name follows on its line (`Name: Anna`); `Estimado cliente:\n\nSegún` has none.
+    let colon = between.first() == Some(&b':') && !between.contains(&b'\n');
     // Greetings and introductions stand on the name's line; across a comma or a line break,
     // only sign-offs (`Best regards,\nAnna`) and labels (`Name:`) lead to a name.
-    let same_line = between.iter().all(|c| matches!(c, b' ' | b'\t'));
+    let same_line = between.len() <= 2 && between.iter().all(|c| matches!(c, b' ' | b'\t'));
     for st in starts.into_iter().filter(|&s| s != usize::MAX) {
         let phrase = std::str::from_utf8(&buf[st..len]).unwrap_or("");
         if (phrases.contains_key(phrase) && (same_line || colon || SIGN_OFFS.contains(&phrase)))
@@ -1441,7 +1441,13 @@ fn classify(
             (Place::Country, true) if toks[k].flags & flag::COMMON == 0 => 0.65,
             (_, true) => 0.4,
         };
-        place_spans.push((a, b, score));
+        // A label (`Price:`, `Passos:`) is no place.
+        let label = toks
+            .get(k + len)
+            .is_some_and(|c| c.attached() && &text[c.start..c.end] == ":");
+        if !label {
+            place_spans.push((a, b, score));
+        }
         k += len;
     }
 
