@@ -708,7 +708,7 @@ const SIGN_OFFS: &[&str] = &[
     "cc",
     "attn",
     "attention",
-                        ];
+];
 
 /// Labels of e-mail headers and forms after which a name comes, with a colon (`Von: Anna
 /// Weber`, `Nome: João`): without one they are prepositions and particles (`de`, `van`).
@@ -1114,9 +1114,11 @@ fn cue_before(text: &str, at: usize) -> Cue {
     let same_line = between.len() <= 2 && between.iter().all(|c| matches!(c, b' ' | b'\t'));
     for st in starts.into_iter().filter(|&s| s != usize::MAX) {
         let phrase = std::str::from_utf8(&buf[st..len]).unwrap_or("");
-        if (phrases.contains_key(phrase) && (same_line || colon || SIGN_OFFS.contains(&phrase)))
-            || (colon && LABEL_PHRASES.contains(phrase))
-        {
+        // A form's label names what follows as surely as a title does (`Cognome: Morelli`).
+        if colon && (LABEL_PHRASES.contains(phrase) || phrase == "name") {
+            return Cue::Title;
+        }
+        if phrases.contains_key(phrase) && (same_line || colon || SIGN_OFFS.contains(&phrase)) {
             return Cue::Person;
         }
     }
@@ -1272,13 +1274,23 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
         }
         match t.kind {
             Kind::Cap | Kind::Upper | Kind::Initial => j += 1,
-            // Between two capitalized words only: "I am Elena" is no name with a particle.
-            Kind::Lower
-                if is_particle(&text[t.start..t.end])
-                    && prev.kind == Kind::Cap
-                    && toks.get(j + 1).is_some_and(|n| n.single_spaced() && n.is_word()) =>
-            {
-                j += 2
+            // Between two capitalized words only: "I am Elena" is no name with a particle;
+            // particles may come two or three together (`van der`, `de los`, `van 't`).
+            Kind::Lower if is_particle(&text[t.start..t.end]) && prev.kind == Kind::Cap => {
+                let mut p = j;
+                while p < toks.len()
+                    && p - j < 3
+                    && toks[p].single_spaced()
+                    && (is_particle(&text[toks[p].start..toks[p].end])
+                        || matches!(&text[toks[p].start..toks[p].end], "los" | "las" | "'t" | "ten" | "ter"))
+                {
+                    p += 1;
+                }
+                if toks.get(p).is_some_and(|n| n.single_spaced() && n.is_word()) {
+                    j = p + 1;
+                } else {
+                    break;
+                }
             }
             _ => break,
         }
@@ -1355,7 +1367,7 @@ fn classify(
     let keep_last = |k: usize| k > i && toks[k].flags & flag::LAST != 0 && is_first(k - 1);
     while j > i
         && (toks[j - 1].kind == Kind::Punct
-            || (toks[j - 1].kind != Kind::Initial && is_common(j - 1) && !keep_last(j - 1)))
+            || (toks[j - 1].kind != Kind::Initial && is_common(j - 1) && !keep_last(j - 1) && !titled))
     {
         j -= 1;
     }
@@ -1541,6 +1553,58 @@ const RELATIONS: &[&str] = &[
     "aunt",
     "roommate",
     "coworker",
+    "amiga",
+    "amigo",
+    "amica",
+    "amico",
+    "vriendin",
+    "vriend",
+    "freundin",
+    "freund",
+    "chef",
+    "chefin",
+    "copine",
+    "copain",
+    "ami",
+    "amie",
+    "proprio",
+    "propriétaire",
+    "vermieter",
+    "vermieterin",
+    "padrone",
+    "padrona",
+    "casero",
+    "casera",
+    "dona",
+    "dono",
+    "senhorio",
+    "senhoria",
+    "huisbaas",
+    "collega",
+    "kollege",
+    "kollegin",
+    "collègue",
+    "colega",
+    "buurman",
+    "buurvrouw",
+    "nachbar",
+    "nachbarin",
+    "voisin",
+    "voisine",
+    "vecino",
+    "vecina",
+    "vicino",
+    "vicina",
+    "vizinho",
+    "vizinha",
+    "heißt",
+    "heet",
+    "chiamo",
+    "llamo",
+    "chama",
+    "appelle",
+    "casa",
+    "is",
 ];
 
 /// The last words of the introduction and relation phrases, lowercase.
