@@ -307,7 +307,10 @@ fn phone_check(s: &str, opts: &Options) -> Check {
     if !valid {
         // Written as an international number but not valid by the plan's metadata (a range
         // the metadata does not list yet): a phone number only where the text says so.
-        return if phone::plausible_international(s) {
+        // A national number grouped as phone numbers are (`(85) 96728-0635`, `98 955 60 93`)
+        // likewise.
+        let grouped = groups >= 2 && (8..=12).contains(&n) && !s.contains('.');
+        return if phone::plausible_international(s) || grouped {
             Check::Weak
         } else {
             Check::Invalid
@@ -425,6 +428,17 @@ fn recognizers() -> Vec<Recognizer> {
         "contato",
         "contacto",
         "gsm",
+        "ligue",
+        "ligar",
+        "llamar",
+        "llamarnos",
+        "llame",
+        "chiamare",
+        "chiamami",
+        "bellen",
+        "anrufen",
+        "appeler",
+        "appelez",
     ];
     // A number shaped like an SSN is one only where the text says so: part, model and
     // reference numbers take the same shape.
