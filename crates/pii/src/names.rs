@@ -832,7 +832,12 @@ const LOWER_PLACE_CUES: &[&str] = &[
 fn lowercase_place(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<usize> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let prev = i.checked_sub(1)?;
-    if toks[prev].kind != Kind::Lower || !toks[i].single_spaced() || !LOWER_PLACE_CUES.contains(&word(prev)) {
+    if toks[i].end - toks[i].start < 4
+        || toks[prev].kind != Kind::Lower
+        || !toks[i].single_spaced()
+        || toks[prev].end - toks[prev].start > 6
+        || !LOWER_PLACE_CUES.contains(&word(prev))
+    {
         return None;
     }
     let first = word(i);
@@ -1353,6 +1358,7 @@ fn classify(
         return;
     }
     let lead_cue = cue_before(text, toks[i].start);
+    let lead_at = i;
     // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
     // Santos", "Met Keiko Yamamoto"); after a greeting or a sign-off it is the name.
     if i + 1 < j
@@ -1390,6 +1396,8 @@ fn classify(
     }
     let cue = if titled {
         Cue::Title
+    } else if i == lead_at {
+        lead_cue
     } else {
         cue_before(text, toks[i].start)
     };

@@ -268,14 +268,23 @@ fn header(line: &str) -> Option<(u8, Vec<Column>)> {
     let sep = [b';', b'\t', b'|', b',']
         .into_iter()
         .find(|&s| line.bytes().filter(|&c| c == s).count() >= 2)?;
-    let cols: Vec<Column> = cells(line, sep).iter().map(|&(a, z)| column(&line[a..z])).collect();
-    // Column names are words: a line of values (digits, `@`) is no header.
-    let wordy = cells(line, sep)
-        .iter()
-        .all(|&(a, z)| z > a && z - a <= 40 && !line[a..z].bytes().any(|c| c.is_ascii_digit() || c == b'@'));
+    let cs = cells(line, sep);
+    // Column names are short words: a sentence with commas, or a line of values (digits,
+    // `@`), is no header. Checked before any lookup, so prose costs one pass.
+    let wordy = cs.iter().all(|&(a, z)| {
+        let cell = &line.as_bytes()[a..z];
+        z > a
+            && z - a <= 40
+            && cell.iter().filter(|&&c| c == b' ').count() <= 2
+            && !cell.iter().any(|c| c.is_ascii_digit() || *c == b'@')
+    });
+    if !wordy {
+        return None;
+    }
+    let cols: Vec<Column> = cs.iter().map(|&(a, z)| column(&line[a..z])).collect();
     let personal = cols.iter().any(|c| matches!(c, Column::Entity(_)));
     let known = cols.iter().filter(|c| !matches!(c, Column::Unknown)).count();
-    (wordy && known >= 2 && (personal || known >= 3)).then_some((sep, cols))
+    (known >= 2 && (personal || known >= 3)).then_some((sep, cols))
 }
 
 /// Cells of the tables in `text`: spans of the personal columns' cells (`found`), and the
@@ -283,7 +292,9 @@ fn header(line: &str) -> Option<(u8, Vec<Column>)> {
 /// (`quiet`).
 pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>, quiet: &mut Vec<(usize, usize)>) {
     // A table needs a header line and rows: at least two line breaks and a separator.
-    if memchr::memchr(b'\n', text.as_bytes()).is_none() {
+    let separators = memchr::memchr3_iter(b';', b'\t', b'|', text.as_bytes()).take(4).count()
+        + memchr::memchr_iter(b',', text.as_bytes()).take(4).count();
+    if separators < 4 || memchr::memchr_iter(b'\n', text.as_bytes()).take(2).count() < 2 {
         return;
     }
     let mut table: Option<(u8, Vec<Column>)> = None;
