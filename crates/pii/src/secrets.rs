@@ -425,7 +425,11 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
             Anchor::Bearer if starts_word(b, s) => {
                 let basic = text[s..e].eq_ignore_ascii_case("basic ");
                 // `Basic` credentials only in an Authorization header: the word is common.
-                if basic && !contains_ci(&text[s.saturating_sub(24)..s], "authorization") {
+                if basic
+                    && !b[s.saturating_sub(24)..s]
+                        .windows(13)
+                        .any(|w| w.eq_ignore_ascii_case(b"authorization"))
+                {
                     continue;
                 }
                 let z = e + b[e..]
@@ -926,7 +930,7 @@ fn url_credentials(text: &str, sep: usize) -> Option<(usize, usize, EntityType)>
         return None;
     }
     let scheme = text[a..sep].to_ascii_lowercase();
-    let jdbc = a >= 5 && text[a - 5..a].eq_ignore_ascii_case("jdbc:");
+    let jdbc = a >= 5 && b[a - 5..a].eq_ignore_ascii_case(b"jdbc:");
     let start = if jdbc { a - 5 } else { a };
     let end = url_end(text, sep + 3);
     let rest = &text[sep + 3..end];
@@ -1279,5 +1283,9 @@ mod tests {
         let _ = found("pw");
         let _ = found("password: \"");
         let _ = found("ñpasswordñ=ñ");
+        // Byte windows before an anchor never split a character.
+        let _ = found("ééééééééééééééééééé basic QWxhZGRpbjpvcGVuIHNlc2FtZTEyMzQ1Njc4OTA=");
+        let _ = found("éépostgres://u:p@h/db");
+        let _ = found("ééé://u:p@h");
     }
 }
