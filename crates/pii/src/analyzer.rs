@@ -218,7 +218,6 @@ fn personal_url(s: &str) -> Check {
     let lower = s.to_ascii_lowercase();
     const PROFILE: &[&str] = &[
         "/in/",
-        "/pub/",
         "/profile",
         "/profiles/",
         "/user/",
@@ -231,18 +230,28 @@ fn personal_url(s: &str) -> Check {
         "/author/",
         "/~",
         "/@",
-        "facebook.com/",
-        "instagram.com/",
-        "twitter.com/",
-        "x.com/",
-        "tiktok.com/@",
-        "github.com/",
-        "gitlab.com/",
-        "xing.com/profile",
-        "wa.me/",
-        "t.me/",
-        "calendly.com/",
     ];
+    // Sites where a path is a person: the host itself, or one of its subdomains.
+    const PEOPLE_HOSTS: &[&str] = &[
+        "facebook.com",
+        "instagram.com",
+        "twitter.com",
+        "x.com",
+        "tiktok.com",
+        "xing.com",
+        "wa.me",
+        "t.me",
+        "calendly.com",
+    ];
+    let host = lower
+        .split_once("://")
+        .map_or(lower.as_str(), |(_, rest)| rest)
+        .split(['/', '?', '#', ':'])
+        .next()
+        .unwrap_or("");
+    let people_host = PEOPLE_HOSTS
+        .iter()
+        .any(|h| host == *h || host.strip_suffix(h).is_some_and(|p| p.ends_with('.')));
     const QUERY: &[&str] = &[
         "email=",
         "e-mail=",
@@ -262,7 +271,16 @@ fn personal_url(s: &str) -> Check {
         "dob=",
         "address=",
     ];
-    let personal = PROFILE.iter().any(|p| lower.contains(p))
+    // On code hosts a user's page has one path segment (`github.com/anna-weber`); a repository
+    // has two.
+    let code_host = ["github.com", "gitlab.com", "bitbucket.org"].contains(&host) && {
+        let path = lower.split_once(host).map_or("", |(_, p)| p);
+        let path = path.split(['?', '#']).next().unwrap_or("").trim_matches('/');
+        !path.is_empty() && !path.contains('/')
+    };
+    let personal = people_host
+        || code_host
+        || PROFILE.iter().any(|p| lower.contains(p))
         || lower
             .split(['?', '&', '#'])
             .skip(1)
@@ -274,15 +292,16 @@ fn personal_url(s: &str) -> Check {
 /// credentials (`https://user:pw@host`): a colon before it, inside a word holding `://`.
 fn credentials_in_url(text: &str, start: usize) -> bool {
     let b = text.as_bytes();
-    if start == 0 || b[start - 1] != b':' {
-        return false;
-    }
     let from = start.saturating_sub(256);
     let word_start = b[from..start]
         .iter()
         .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'('))
         .map_or(from, |i| from + i + 1);
-    memchr::memmem::find(&b[word_start..start], b"://").is_some()
+    // The address starts inside a URL's user information: a `:` between `://` and it
+    // (`https://deploy:Tr0ub4dor&3@git.example.com`).
+    memchr::memmem::rfind(&b[word_start..start], b"://").is_some_and(|sep| {
+        b[word_start + sep + 3..start].contains(&b':') || b.get(start.wrapping_sub(1)) == Some(&b':')
+    })
 }
 
 fn digit_count(s: &str) -> usize {
@@ -1081,12 +1100,15 @@ impl Analyzer {
     }
 }
 
-/// Keeps, among overlapping spans, the one with the higher score, then the longer one.
+/// Keeps, among overlapping spans, a secret first (a credential is never cut by a name, an
+/// e-mail address or a deny-listed term inside it), then the higher score, then the longer one.
 /// O(n log n): kept spans are disjoint, so only the neighbours by start can overlap a new one.
 fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+        b.entity
+            .is_secret()
+            .cmp(&a.entity.is_secret())
+            .then(b.score.total_cmp(&a.score))
             .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(a.start.cmp(&b.start))
     });
@@ -1171,6 +1193,13 @@ mod tests {
                 .iter()
                 .any(|(e, _)| *e == Url)
         );
+        assert!(
+            found("me: https://github.com/anna-weber")
+                .iter()
+                .any(|(e, _)| *e == Url)
+        );
+        let repo = "repo: https://github.com/rust-lang/rust and https://www.dropbox.com/s/abc";
+        assert!(!found(repo).iter().any(|(e, _)| *e == Url), "{:?}", found(repo));
     }
 
     #[test]

@@ -845,7 +845,9 @@ fn lowercase_place(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option
         return None;
     }
     // Only in text written in lower case, as chat is: its line starts in lower case.
-    let line_start = (0..=prev).rev().find(|&k| toks[k].newlines > 0).unwrap_or(0);
+    // Looked for at most 64 tokens back: a line longer than that is no chat message.
+    let floor = prev.saturating_sub(64);
+    let line_start = (floor..=prev).rev().find(|&k| toks[k].newlines > 0 || k == 0)?;
     if toks[line_start].kind != Kind::Lower {
         return None;
     }
@@ -998,7 +1000,7 @@ fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize, u
     while count < 3 {
         let mut s = e;
         // Letters of other scripts count as letters (`grüßen`, `chère`, `olá`).
-        while s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'\'' || b[s - 1] >= 0x80) {
+        while s > 0 && e - s <= 24 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'\'' || b[s - 1] >= 0x80) {
             s -= 1;
         }
         // No cue word is long; a long word ends the phrase (and keeps `buf` large enough).
@@ -2156,7 +2158,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             }
         }
         let n = toks.get(k)?;
-        let year = word(k).len() == 4 && matches!(&word(k)[..2], "19" | "20");
+        let year = word(k).len() == 4 && matches!(word(k).get(..2), Some("19" | "20"));
         let spaced = n.single_spaced() || (n.spaces == 0 && n.newlines == 0 && k > i + 1);
         if !(n.kind == Kind::Number && spaced && word(k).len() <= 5 && !year) {
             return None;

@@ -269,6 +269,9 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     // The end of the last span reported per kind of anchor handled by position, so that
     // overlapping anchors inside one secret do not each re-read it.
     let mut covered_to = 0usize;
+    // How far the anchors that read ahead have read, so that anchors inside what one of them
+    // read are not read again (every scan stays linear in the text).
+    let (mut token_run_end, mut url_read_to, mut chain_read_to, mut pem_headers) = (0usize, 0usize, 0usize, 0u32);
     for m in p.anchors.find_overlapping_iter(b) {
         let (s, e) = (m.start(), m.end());
         let (anchor_text, anchor) = ANCHORS[m.pattern().as_usize()];
@@ -297,13 +300,21 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
                     emit(s, end, EntityType::GcpApiKey, 0.95);
                 }
             }
-            Anchor::Pem if exact() && s >= covered_to => {
+            Anchor::Pem if exact() && s >= covered_to && pem_headers < 64 => {
+                // Each header searches up to 64 KiB for its END line: a bounded number of them.
+                pem_headers += 1;
                 if let Some(end) = pem_block(text, s) {
                     emit(s, end, EntityType::PrivateKey, 1.0);
                     covered_to = end;
                 }
             }
-            Anchor::Jwt if exact() && starts_word(b, s) && s >= covered_to => {
+            Anchor::Jwt if exact() && starts_word(b, s) && s >= covered_to && s >= token_run_end => {
+                // The run of base64url characters and dots once: no `eyJ` inside it is read again.
+                token_run_end = s + b[s..]
+                    .iter()
+                    .take(24_000)
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'='))
+                    .count();
                 if let Some(end) = match_at(&p.jwt, text, s).filter(|&x| ends_token(b, x))
                     && jwt_header_ok(&text[s..end])
                 {
@@ -372,26 +383,43 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
                     }
                 }
             }
-            Anchor::SchemeSep => {
+            Anchor::SchemeSep if s >= url_read_to => {
+                url_read_to = url_end(text, e);
                 if let Some((a, z, entity)) = url_credentials(text, s) {
                     emit(a, z, entity, if entity == EntityType::Password { 0.9 } else { 1.0 });
                 }
             }
-            Anchor::Jdbc if starts_word(b, s) => {
+            Anchor::Jdbc if starts_word(b, s) && s >= url_read_to => {
                 let end = url_end(text, e);
+                url_read_to = end;
                 let url = &text[s..end];
                 if contains_ci(url, "password=") || contains_ci(url, "pwd=") {
                     emit(s, end, EntityType::DbConnectionString, 1.0);
                 }
             }
-            Anchor::AzureKey if s >= covered_to && !b.get(s.wrapping_sub(1)).is_some_and(u8::is_ascii_alphanumeric) => {
-                if let Some((a, z, entity)) = key_value_chain(text, s) {
+            Anchor::AzureKey
+                if s >= covered_to
+                    && s >= chain_read_to
+                    && !b.get(s.wrapping_sub(1)).is_some_and(u8::is_ascii_alphanumeric) =>
+            {
+                let r = key_value_chain(text, s);
+                chain_read_to = r.map_or_else(|| memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |n| s + n), |c| c.1);
+                if let Some((a, z, entity)) = r {
                     emit(a, z, entity, 1.0);
                     covered_to = z;
                 }
             }
             Anchor::Password if key_boundaries(b, s, e) && s >= covered_to => {
-                if let Some((a, z, entity)) = key_value_chain(text, s) {
+                // A connection string's `Password=` key: its segment read once.
+                let chain = if s >= chain_read_to && b.get(skip_blank(b, e)) == Some(&b'=') {
+                    let r = key_value_chain(text, s);
+                    chain_read_to =
+                        r.map_or_else(|| memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |n| s + n), |c| c.1);
+                    r
+                } else {
+                    None
+                };
+                if let Some((a, z, entity)) = chain {
                     emit(a, z, entity, 1.0);
                     covered_to = z;
                 } else if let Some((a, z, strong)) = assigned_value(text, e, false)
@@ -411,13 +439,17 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
             Anchor::MysqlPassword if &text[s..e] == " -p" => {
                 // `mysql -u root -pSECRET`: the password glued to the flag, on a line that runs
                 // a MySQL client.
-                let line_start = memchr::memrchr(b'\n', &b[..s]).map_or(0, |n| n + 1);
-                let on_mysql = contains_ci(&text[line_start..s], "mysql");
-                let z = e + b[e..]
+                let from = s.saturating_sub(256);
+                let line_start = memchr::memrchr(b'\n', &b[from..s]).map_or(from, |n| from + n + 1);
+                let on_mysql = b[line_start..s].windows(5).any(|w| w.eq_ignore_ascii_case(b"mysql"));
+                let mut z = e + b[e..]
                     .iter()
                     .take(256)
                     .take_while(|c| !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\''))
                     .count();
+                while !text.is_char_boundary(z) {
+                    z -= 1;
+                }
                 if on_mysql && z - e >= 3 && !placeholder(&text[e..z]) {
                     emit(e, z, EntityType::Password, 0.9);
                 }
@@ -452,7 +484,17 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
 /// Whether a key's characters after its prefix are filler (`sk_test_xxxxxxxx`, `ghp_0000…`):
 /// a placeholder in documentation, no key.
 fn filler(v: &str) -> bool {
+    // AWS's and Google's documentation keys (`AKIAIOSFODNN7EXAMPLE`).
+    if v.ends_with("EXAMPLE") || v.ends_with("EXAMPLEKEY") {
+        return true;
+    }
     let body = v.rsplit(['_', '-']).next().unwrap_or(v);
+    // Keys whose prefix has no separator: `AKIA…`, `ASIA…`, `AIza…`.
+    let body = if body.len() == v.len() && v.len() > 4 && v.is_char_boundary(4) {
+        &v[4..]
+    } else {
+        body
+    };
     if body.len() < 12 {
         return false;
     }
@@ -808,7 +850,7 @@ fn aws_secret_near(text: &str, from: usize) -> Option<(usize, usize)> {
     while i < to {
         if b[i].is_ascii_alphanumeric() || b[i] == b'/' || b[i] == b'+' {
             let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'/' || b[i] == b'+') {
+            while i < b.len() && i - start <= 41 && (b[i].is_ascii_alphanumeric() || b[i] == b'/' || b[i] == b'+') {
                 i += 1;
             }
             let boundary = !b.get(i).is_some_and(|c| *c == b'_' || *c == b'-');
@@ -912,6 +954,9 @@ fn url_end(text: &str, from: usize) -> usize {
         .take_while(|&&c| !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>'))
         .count();
     let mut end = from + n;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
     while end > from && matches!(b[end - 1], b'.' | b',' | b';' | b')' | b']' | b'}') {
         end -= 1;
     }
@@ -1055,7 +1100,11 @@ fn key_value_chain(text: &str, at: usize) -> Option<(usize, usize, EntityType)> 
         end = seg_start + offset + piece.trim_end().len();
         if !piece.ends_with(';') {
             // A last value that runs on past a space is prose after the string.
-            if let Some(sp) = body[eq + 1..].find(' ').filter(|_| key != "provider") {
+            let keeps_spaces = matches!(
+                key.as_str(),
+                "provider" | "password" | "pwd" | "accountkey" | "sharedaccesskey"
+            );
+            if let Some(sp) = body[eq + 1..].find(' ').filter(|_| !keeps_spaces) {
                 end = seg_start + offset + eq + 1 + sp;
             }
             break;
@@ -1245,6 +1294,40 @@ mod tests {
         ));
     }
 
+    /// A credential is never cut by another type's span inside it, whatever that one scores.
+    #[test]
+    fn a_secret_wins_over_what_overlaps_it() {
+        let a = crate::Analyzer::new();
+        let opts = Options::default();
+        let t = "git clone https://deploy:Tr0ub4dor&3@git.example.com/r.git";
+        let spans = a.analyze(t, &opts);
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.entity == EntityType::Password && &t[s.start..s.end] == "Tr0ub4dor&3"),
+            "{spans:?}"
+        );
+        let t = "conn: Server=db;User Id=sa;Password=correct horse battery";
+        let spans = a.analyze(t, &opts);
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.entity == EntityType::DbConnectionString && t[s.start..s.end].ends_with("battery")),
+            "{spans:?}"
+        );
+        let deny =
+            crate::CustomConfig::from_toml("[[recognizers]]\nentity = \"PROJECT\"\ndeny_list = [\"acme\"]\n").unwrap();
+        let a = crate::Analyzer::with_custom(&deny.recognizers).unwrap();
+        let t = "password: acme-2024!";
+        let spans = a.analyze(t, &opts);
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.entity == EntityType::Password && &t[s.start..s.end] == "acme-2024!"),
+            "{spans:?}"
+        );
+    }
+
     #[test]
     fn look_alikes_are_no_secrets() {
         for text in [
@@ -1259,6 +1342,8 @@ mod tests {
             "id 123e4567-e89b-12d3-a456-426614174000",
             "pk_live_51Hx9Kq2LmN8pR4tW7yZ1aC5e is the publishable key",
             "STRIPE_SECRET_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "AKIAIOSFODNN7EXAMPLE is the documentation's key",
+            "AKIAXXXXXXXXXXXXXXXX",
             "PWD=/srv/app ; USER=root",
             "the task-sk-force met; the token count is 4096",
             "password_hash = $2b$12$abcdefghijklmnopqrstuv",

@@ -358,7 +358,15 @@ pub(crate) fn silence(found: &mut Vec<Span>, quiet: &[(usize, usize)]) {
     if quiet.is_empty() {
         return;
     }
-    found.retain(|s| !(NUMERIC.contains(&s.entity) && quiet.iter().any(|&(a, z)| a <= s.start && s.end <= z)));
+    // `quiet` is in order and without overlaps (cells of lines read in order): the one cell
+    // that can hold a span is the last starting at or before it.
+    found.retain(|s| {
+        if !NUMERIC.contains(&s.entity) {
+            return true;
+        }
+        let k = quiet.partition_point(|&(a, _)| a <= s.start);
+        !(k > 0 && quiet[k - 1].0 <= s.start && s.end <= quiet[k - 1].1)
+    });
 }
 
 #[cfg(test)]

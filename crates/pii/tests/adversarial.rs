@@ -90,6 +90,50 @@ fn restoring_an_answer_full_of_angle_brackets_is_linear() {
     });
 }
 
+/// Shapes built against the secret, table and address passes: each anchor reading ahead or
+/// back must not read again what another read (found by review, before they were bounded).
+#[test]
+fn secret_anchors_tables_and_chat_lines_scan_in_linear_time() {
+    let shapes: [(&str, String); 10] = [
+        ("mysql -p on one line", " -p".into()),
+        ("AWS key ids glued by slashes", "AKIAABCDEFGHIJKLMNOP/".into()),
+        ("lowercase place cues", "in qzxv ".into()),
+        ("apostrophes before capitals", "Qx''".into()),
+        ("JWT starts in one run", "eyJ-".into()),
+        ("PEM headers without END", "-----BEGIN PRIVATE KEY-----!".into()),
+        ("database schemes", "mysql://".into()),
+        ("password keys with values", "pw=x;".into()),
+        ("Azure keys", "AccountKey=".into()),
+        ("table rows", "+49 30 1234 5678;4006381333931;x\n".into()),
+    ];
+    for (what, unit) in shapes {
+        let text = |n: usize| {
+            let mut t = if what == "table rows" {
+                "id;sku;ean\n".to_string()
+            } else {
+                String::new()
+            };
+            t.push_str(&unit.repeat(n));
+            t
+        };
+        scan(&text(1000));
+        assert_linear(what, 64 * 1024 / unit.len(), |n| {
+            scan(&text(n));
+        });
+    }
+    // Non-ASCII text after anchors that read a bounded window never splits a character.
+    for t in [
+        format!("x://{}", "€".repeat(1400)),
+        format!("jdbc:{}", "€".repeat(1400)),
+        format!("mysql -p{}", "€".repeat(100)),
+        "Die Hauptstraße für Radfahrer".to_string(),
+        "Rua Augusta não tem".to_string(),
+        "Hauptstraße 😀".to_string(),
+    ] {
+        scan(&t);
+    }
+}
+
 #[test]
 fn empty_input_has_no_spans() {
     assert_eq!(scan(""), 0);
