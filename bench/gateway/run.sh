@@ -464,6 +464,17 @@ def buckets(path, metric="datapact_gateway_overhead_seconds"):
             series.setdefault(key, {})[float("inf") if le == "+Inf" else float(le)] = float(m.group(2))
     return series
 
+def histogram_quantile(delta, total, q):
+    """Linear interpolation inside the bucket, as Prometheus' histogram_quantile does."""
+    lower, below = 0.0, 0.0
+    for le, n in delta:
+        if n >= q * total:
+            if math.isinf(le):
+                return lower
+            return lower + (le - lower) * ((q * total - below) / max(n - below, 1e-12))
+        lower, below = le, n
+    return lower
+
 before, after = buckets(os.path.join(out, "metrics-before.txt")), buckets(os.path.join(out, "metrics-after.txt"))
 if not after:
     print("datapact's own overhead: no datapact_gateway_overhead_seconds metric in this build")
@@ -473,16 +484,7 @@ for key, cum in after.items():
     total = delta[-1][1]
     if total <= 0:
         continue
-    def quantile(q):
-        # Linear interpolation inside the bucket, as Prometheus' histogram_quantile does.
-        lower, below = 0.0, 0.0
-        for le, n in delta:
-            if n >= q * total:
-                if math.isinf(le):
-                    return lower
-                return lower + (le - lower) * ((q * total - below) / max(n - below, 1e-12))
-            lower, below = le, n
-        return lower
+    quantile = lambda q: histogram_quantile(delta, total, q)
     within_1ms = next((n for le, n in delta if le >= 0.001), total) / total
     p99_bucket = next(le for le, n in delta if n >= 0.99 * total)
     entry = {"calls": total, "p50_ms": quantile(0.5) * 1000, "p99_ms": quantile(0.99) * 1000,
@@ -503,15 +505,7 @@ for key, cum in scan_after.items():
     total = delta[-1][1]
     if total <= 0:
         continue
-    def scan_quantile(q):
-        lower, below = 0.0, 0.0
-        for le, n in delta:
-            if n >= q * total:
-                if math.isinf(le):
-                    return lower
-                return lower + (le - lower) * ((q * total - below) / max(n - below, 1e-12))
-            lower, below = le, n
-        return lower
+    scan_quantile = lambda q: histogram_quantile(delta, total, q)
     p99_bucket = next(le for le, n in delta if n >= 0.99 * total)
     entry = {"calls": total, "p50_us": scan_quantile(0.5) * 1e6, "p99_us": scan_quantile(0.99) * 1e6,
              "p99_bucket_le_us": p99_bucket * 1e6}

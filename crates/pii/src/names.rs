@@ -1195,20 +1195,9 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             out(toks[a].start, toks[b - 1].end, EntityType::StreetAddress, 0.92);
             next_anchored += 1;
             i = b;
-            let c = if toks
-                .get(i)
-                .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == ",")
-            {
-                i + 1
-            } else {
-                i
-            };
-            if let Some(n) = toks.get(c)
-                && (c > i || n.newlines == 1)
-                && let Some(len) = country_len(text, toks, c, lex)
-            {
-                out(n.start, toks[c + len - 1].end, EntityType::Location, 0.85);
-                i = c + len;
+            if let Some((a, b, next)) = country_after(text, toks, i, lex) {
+                out(a, b, EntityType::Location, 0.85);
+                i = next;
             }
             continue;
         }
@@ -1220,21 +1209,9 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
                 0.9,
             );
             i = next;
-            // The country after an address (`, France`, a line `Deutschland`) is a place.
-            let c = if toks
-                .get(i)
-                .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == ",")
-            {
-                i + 1
-            } else {
-                i
-            };
-            if let Some(n) = toks.get(c)
-                && (c > i || n.newlines == 1)
-                && let Some(len) = country_len(text, toks, c, lex)
-            {
-                out(n.start, toks[c + len - 1].end, EntityType::Location, 0.85);
-                i = c + len;
+            if let Some((a, b, next)) = country_after(text, toks, i, lex) {
+                out(a, b, EntityType::Location, 0.85);
+                i = next;
             }
             continue;
         }
@@ -2590,6 +2567,21 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         }
     }
     found
+}
+
+/// The country after an address ending before token `i` (`, France`, a line `Deutschland`),
+/// a place of its own: its bytes and the token after it.
+fn country_after(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize, usize)> {
+    let comma = toks
+        .get(i)
+        .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == ",");
+    let c = if comma { i + 1 } else { i };
+    let n = toks.get(c)?;
+    if !(comma || n.newlines == 1) {
+        return None;
+    }
+    let len = country_len(text, toks, c, lex)?;
+    Some((n.start, toks[c + len - 1].end, c + len))
 }
 
 /// The number of tokens of a country's name standing alone at token `k` (no word or number
