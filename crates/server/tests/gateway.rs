@@ -628,6 +628,11 @@ async fn streamed_chat_restores_split_placeholders_reports_usage_and_fails_clear
         metrics.contains("datapact_gateway_overhead_seconds_bucket"),
         "{metrics}"
     );
+    // And each call's personal data scan, in buckets fine around its 100 µs target.
+    assert!(
+        metrics.contains("datapact_gateway_pii_scan_seconds_bucket{") && metrics.contains("le=\"0.0001\""),
+        "{metrics}"
+    );
     assert!(!metrics.contains(&tenant));
 }
 
