@@ -171,11 +171,27 @@ impl EntityType {
     ];
 
     /// The secret and credential types.
-    pub const SECRETS: [EntityType; 15] = crate::secrets::TYPES;
+    pub const SECRETS: [EntityType; 15] = [
+        EntityType::AwsAccessKeyId,
+        EntityType::AwsSecretAccessKey,
+        EntityType::GcpApiKey,
+        EntityType::AzureConnectionString,
+        EntityType::GithubToken,
+        EntityType::GitlabToken,
+        EntityType::SlackToken,
+        EntityType::StripeKey,
+        EntityType::OpenaiApiKey,
+        EntityType::AnthropicApiKey,
+        EntityType::PrivateKey,
+        EntityType::Jwt,
+        EntityType::Password,
+        EntityType::DbConnectionString,
+        EntityType::GenericSecret,
+    ];
 
     /// Whether this is a secret or credential rather than personal data.
     pub fn is_secret(self) -> bool {
-        crate::secrets::TYPES.contains(&self)
+        EntityType::SECRETS.contains(&self)
     }
 
     /// Presidio's name (`EMAIL_ADDRESS`).

@@ -149,25 +149,6 @@ const ANCHORS: &[(&str, Anchor)] = &[
     ("basic ", Anchor::Bearer),
 ];
 
-/// Every entity type this module reports.
-pub(crate) const TYPES: [EntityType; 15] = [
-    EntityType::AwsAccessKeyId,
-    EntityType::AwsSecretAccessKey,
-    EntityType::GcpApiKey,
-    EntityType::AzureConnectionString,
-    EntityType::GithubToken,
-    EntityType::GitlabToken,
-    EntityType::SlackToken,
-    EntityType::StripeKey,
-    EntityType::OpenaiApiKey,
-    EntityType::AnthropicApiKey,
-    EntityType::PrivateKey,
-    EntityType::Jwt,
-    EntityType::Password,
-    EntityType::DbConnectionString,
-    EntityType::GenericSecret,
-];
-
 struct Patterns {
     anchors: AhoCorasick,
     aws_key_id: Regex,
@@ -246,7 +227,7 @@ fn ends_token(b: &[u8], i: usize) -> bool {
 
 /// Finds secrets in `text`.
 pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
-    if !TYPES.iter().any(|t| opts.wants(*t)) {
+    if !EntityType::SECRETS.iter().any(|t| opts.wants(*t)) {
         return;
     }
     let p = &*PATTERNS;
