@@ -393,6 +393,9 @@ fn recognizers() -> Vec<Recognizer> {
             Crypto => Scope::CryptoStarts,
             _ if pattern.contains("0-9a-f") => Scope::Colons,
             _ if pattern.contains("jan(?:uary)") => Scope::Months,
+            // Month names of six more languages: read only where a birth word is (below the
+            // threshold without one, so a text without any skips it).
+            _ if pattern.contains("janvier") => Scope::Whole,
             _ => Scope::Digits,
         };
         Recognizer {
@@ -621,6 +624,15 @@ fn recognizers() -> Vec<Recognizer> {
         r(
             DateTime,
             r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+\d{4}(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]m)?)?\b|(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}\b|\b\d{1,2}/(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/\d{4}:\d{2}:\d{2}:\d{2}(?:\s[+-]\d{4})?",
+            0.35,
+            0.35,
+            None,
+            BIRTH_CTX,
+            0.5,
+        ),
+        r(
+            DateTime,
+            r"(?i)\b\d{1,2}\.?\s+(?:de\s+)?(?:januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro)\s+(?:de\s+)?\d{4}\b",
             0.35,
             0.35,
             None,
@@ -1212,6 +1224,14 @@ mod tests {
         assert!(found("Date of birth: 14 March 1984").contains(&(DateTime, "14 March 1984")));
         assert!(found("geboren am 12.03.1985 in Köln").contains(&(DateTime, "12.03.1985")));
         assert!(found("date de naissance : 05/11/1990").contains(&(DateTime, "05/11/1990")));
+        assert!(found("Data de nascimento: 13 de junho de 1962").contains(&(DateTime, "13 de junho de 1962")));
+        assert!(found("Geburtsdatum: 18. Februar 1952").contains(&(DateTime, "18. Februar 1952")));
+        assert!(found("nato il 3 marzo 1971 a Lecce").contains(&(DateTime, "3 marzo 1971")));
+        assert!(
+            !found("Lieferung am 18. Februar 2025")
+                .iter()
+                .any(|(e, _)| *e == DateTime)
+        );
         // Other dates are no personal data by themselves.
         assert!(!found("Meeting on 14 March 2024").iter().any(|(e, _)| *e == DateTime));
         assert!(!found("Lieferung am 12.03.2025").iter().any(|(e, _)| *e == DateTime));
