@@ -2257,23 +2257,10 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
 /// Districts written after a name with a hyphen, in Japanese addresses (`Shibuya-ku`).
 const JAPANESE_DISTRICTS: &[&str] = &["ku", "shi", "cho", "machi", "gun", "ken", "mura", "chome"];
 
-/// Words of units, floors and entrances inside an address, lowercase, without a final period
-/// (`apto`, `int`, `EG`, `2º`, `r/c`), in the languages read.
+/// Words of units, floors and entrances inside an address besides [`UNITS`], lowercase,
+/// without a final period (`apto`, `int`, `EG`, `2º`, `r/c`), in the languages read.
 const UNIT_WORDS: &[&str] = &[
-    "apt",
-    "apartment",
     "apartments",
-    "suite",
-    "ste",
-    "unit",
-    "flat",
-    "floor",
-    "fl",
-    "room",
-    "rm",
-    "bldg",
-    "building",
-    "dept",
     "po",
     "box",
     "apto",
@@ -2366,7 +2353,9 @@ const UNIT_WORDS: &[&str] = &[
 ];
 
 fn unit_word(w: &str) -> bool {
-    with_lower(w.trim_end_matches('.'), |l| UNIT_WORDS.contains(&l))
+    with_lower(w.trim_end_matches('.'), |l| {
+        UNITS.contains(&l) || UNIT_WORDS.contains(&l)
+    })
 }
 
 /// Whether `toks[a..b]` reads as one part of an address: street words, numbers, units, a

@@ -374,7 +374,7 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
                 let end = url_end(text, e);
                 url_read_to = end;
                 let url = &text[s..end];
-                if contains_ci(url, "password=") || contains_ci(url, "pwd=") {
+                if contains_ci(url.as_bytes(), b"password=") || contains_ci(url.as_bytes(), b"pwd=") {
                     emit(s, end, EntityType::DbConnectionString, 1.0);
                 }
             }
@@ -422,7 +422,7 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
                 // a MySQL client.
                 let from = s.saturating_sub(256);
                 let line_start = memchr::memrchr(b'\n', &b[from..s]).map_or(from, |n| from + n + 1);
-                let on_mysql = b[line_start..s].windows(5).any(|w| w.eq_ignore_ascii_case(b"mysql"));
+                let on_mysql = contains_ci(&b[line_start..s], b"mysql");
                 let mut z = e + b[e..]
                     .iter()
                     .take(256)
@@ -438,11 +438,7 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
             Anchor::Bearer if starts_word(b, s) => {
                 let basic = text[s..e].eq_ignore_ascii_case("basic ");
                 // `Basic` credentials only in an Authorization header: the word is common.
-                if basic
-                    && !b[s.saturating_sub(24)..s]
-                        .windows(13)
-                        .any(|w| w.eq_ignore_ascii_case(b"authorization"))
-                {
+                if basic && !contains_ci(&b[s.saturating_sub(24)..s], b"authorization") {
                     continue;
                 }
                 let z = e + b[e..]
@@ -490,12 +486,10 @@ fn filler(v: &str) -> bool {
     distinct <= 2
 }
 
-/// Whether `haystack` contains `needle` (ASCII, any case).
-fn contains_ci(haystack: &str, needle: &str) -> bool {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+/// Whether `haystack` contains `needle` (ASCII, any case). Bytes, so a window taken at any
+/// offset of a text is fine.
+fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn has_digit(s: &str) -> bool {
@@ -974,7 +968,7 @@ fn url_credentials(text: &str, sep: usize) -> Option<(usize, usize, EntityType)>
                 Some((pw_start, pw_start + pw.len(), EntityType::Password))
             }
         }
-        _ if is_db && (contains_ci(rest, "password=") || contains_ci(rest, "pwd=")) => {
+        _ if is_db && (contains_ci(rest.as_bytes(), b"password=") || contains_ci(rest.as_bytes(), b"pwd=")) => {
             Some((start, end, EntityType::DbConnectionString))
         }
         _ => None,
