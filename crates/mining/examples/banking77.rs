@@ -54,7 +54,7 @@ fn main() {
     let t1 = Instant::now();
     let mut right = 0;
     for (t, l) in &test {
-        let s = m.scores(t, None);
+        let s = m.scores_with(t, None);
         let best = s
             .iter()
             .enumerate()
@@ -71,7 +71,7 @@ fn main() {
         let r2 = test
             .iter()
             .filter(|(t, l)| {
-                let s = m2.scores(t, None);
+                let s = m2.scores_with(t, None);
                 s.iter()
                     .enumerate()
                     .fold((0, f32::MIN), |b, (i, v)| if *v > b.1 { (i, *v) } else { b })

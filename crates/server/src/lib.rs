@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod mining;
 pub mod mining_cache;
+pub mod mining_jobs;
 pub mod openapi;
 pub mod prelabel;
 pub mod problem;

@@ -664,6 +664,7 @@ pub async fn run(state: Arc<AppState>) {
         due_terminations(&state).await;
         let mut more = run_jobs(&state).await;
         more |= crate::training::run_builds(&state, Duration::from_millis(500)).await;
+        crate::mining_jobs::run_jobs(&state).await;
         if last_sweep.elapsed() >= sweep_every {
             sweep(&state).await;
             expire_audit(&state).await;

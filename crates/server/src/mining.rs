@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use datapact_audit::{Action, Label, Resource};
 use datapact_governance::{ApiKey, DataKind, OrgId, RecordId, Tenant, TenantId};
+use datapact_mining::MiningError;
 use datapact_mining::classifier::{Model, TrainConfig};
+use datapact_mining::embed::Embedder;
 use datapact_mining::taxonomy::Taxonomy;
 use datapact_mining::trainer::{Labeled, MAX_TRAIN_MESSAGES};
 use datapact_mining::validation::Validation;
@@ -71,6 +73,10 @@ pub struct ModelInfo {
     pub ledger_dataset: String,
     /// Itself in the ledger.
     pub ledger_model: String,
+    /// The sentence-embedding model it was trained with (`[mining] embedder`); it only
+    /// predicts where that one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
 }
 
 /// A Communications Mining dataset.
@@ -345,15 +351,42 @@ pub fn read_bodies(
     Ok(out)
 }
 
-/// A prediction: label ids with probabilities at or above [`MIN_PROBABILITY`], most probable
-/// first.
+/// A prediction of a model trained without an embedder (the pre-labeler): label ids with
+/// probabilities at or above [`MIN_PROBABILITY`], most probable first.
 pub fn predict(model: &Model, text: &str) -> Vec<(u32, f32)> {
-    stored(0, model, text).labels
+    prediction(0, model, model.ranked_with(text, None)).labels
 }
 
-/// What is stored of a prediction for the queues: the labels, top and margin.
-pub fn stored(version: u32, model: &Model, text: &str) -> StoredPrediction {
-    let ranked = model.ranked(text, None);
+/// Predictions of texts (what the queues store: labels, top and margin), with the
+/// deployment's sentence-embedding model when the dataset's model was trained with one.
+pub fn stored(
+    version: u32,
+    model: &Model,
+    embedder: Option<&dyn Embedder>,
+    texts: &[&str],
+) -> Result<Vec<StoredPrediction>, MiningError> {
+    Ok(model
+        .ranked_many(texts, embedder)?
+        .into_iter()
+        .map(|r| prediction(version, model, r))
+        .collect())
+}
+
+/// A model's failure to predict as an answer: a model that needs another embedder than the
+/// deployment runs must be trained again (409); anything else is the server's fault.
+pub fn predict_error(e: MiningError) -> ApiError {
+    match e {
+        MiningError::EmbedderMismatch(m) => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "model_needs_embedder",
+            format!("{m}: train the dataset's model again"),
+        ),
+        other => ApiError::internal(other),
+    }
+}
+
+/// What is stored of one ranked prediction.
+fn prediction(version: u32, model: &Model, ranked: Vec<(usize, f32)>) -> StoredPrediction {
     let probs: Vec<f32> = ranked.iter().map(|r| r.1).collect();
     let margin = datapact_mining::queues::margin(&probs);
     let top = probs.first().copied().unwrap_or(0.0);
@@ -510,7 +543,14 @@ fn read_training_set(v: &Vault, t: TenantRef<'_>, d: &MiningDataset) -> Result<T
 /// ones), trains and validates, seals the model under the tenant's keys, records it in the
 /// training-data ledger, and refreshes the queues' predictions; answers this training's model
 /// (a newer one trained meanwhile keeps serving). The caller decided and audited the use.
-pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset) -> Result<ModelInfo, ApiError> {
+/// `phase` follows it: `reading`, `training`, `storing`, `predicting`.
+pub async fn train(
+    st: &AppState,
+    c: &ApiKey,
+    tenant: &Tenant,
+    d: MiningDataset,
+    phase: &tokio::sync::watch::Sender<&'static str>,
+) -> Result<ModelInfo, ApiError> {
     // A version of its own (another node may train the same dataset at the same time: each
     // training gets its number and its own shard).
     let version = {
@@ -547,15 +587,19 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
         vec![DataKind::DesignTime]
     };
     let labels_of: Vec<BTreeSet<u32>> = labeled.iter().map(|l| l.labels.clone()).collect();
+    let embedder = st.embedder.clone();
+    phase.send_replace("training");
     let outcome = on_blocking_pool(move || {
         let cov: Vec<&str> = coverage.iter().map(String::as_str).collect();
-        datapact_mining::trainer::train(&tax, &labeled, &cov, None, &TrainConfig::default())
+        datapact_mining::trainer::train(&tax, &labeled, &cov, embedder.as_deref(), &TrainConfig::default())
     })
     .await?
     .map_err(|e| match e {
-        datapact_mining::MiningError::TooFewLabels(m) => ApiError::invalid("too_few_labels", "labels", m),
-        other => ApiError::invalid("invalid_value", "labels", other.to_string()),
+        MiningError::TooFewLabels(m) => ApiError::invalid("too_few_labels", "labels", m),
+        MiningError::Invalid(m) => ApiError::invalid("invalid_value", "labels", m),
+        other => predict_error(other),
     })?;
+    phase.send_replace("storing");
     let bytes = outcome.model.to_bytes().map_err(ApiError::internal)?;
     let shard = format!("{}.model.{}", d.id, uuid::Uuid::now_v7().simple());
     let ledger_id = format!("ds_{}", uuid::Uuid::now_v7().simple());
@@ -691,6 +735,7 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
         validation: outcome.validation,
         ledger_dataset: ledger_id.clone(),
         ledger_model: model_id.clone(),
+        embedder: outcome.model.embedder().map(str::to_string),
     };
     let model = Arc::new(outcome.model);
     // The dataset as stored now (labels may have changed meanwhile), with the new model.
@@ -758,6 +803,7 @@ pub async fn train(st: &AppState, c: &ApiKey, tenant: &Tenant, d: MiningDataset)
         .await?;
     }
     if serves {
+        phase.send_replace("predicting");
         refresh_predictions(st, tenant, &d, version, model).await?;
     }
     Ok(trained)
@@ -774,6 +820,7 @@ async fn refresh_predictions(
 ) -> Result<(), ApiError> {
     let dataset = d.id.clone();
     let tax = d.taxonomy.clone();
+    let embedder = st.embedder.clone();
     crate::blocking::with_vault(st, tenant, move |v, t| {
         let mut after = 0i64;
         let mut done = 0usize;
@@ -793,9 +840,16 @@ async fn refresh_predictions(
             let mut changes = Vec::with_capacity(page.len());
             let ids: Vec<RecordId> = page.iter().map(|r| r.record).collect();
             let bodies = read_bodies(v, t, &ids)?;
-            for r in &page {
-                let Some(body) = bodies.get(&r.record) else { continue };
-                let p = stored(version, &model, &body.model_text());
+            let read: Vec<(&datapact_vault::MessageIndex, String)> = page
+                .iter()
+                .filter_map(|r| bodies.get(&r.record).map(|b| (r, b.model_text())))
+                .collect();
+            let texts: Vec<&str> = read.iter().map(|(_, t)| t.as_str()).collect();
+            let predictions = match stored(version, &model, embedder.as_deref(), &texts) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            for ((r, _), p) in read.iter().zip(predictions) {
                 let dis = if r.labeled {
                     let all: Vec<u32> = tax.expand(&r.labels).into_iter().collect();
                     disagreement(&p, &all, &model)
@@ -810,9 +864,10 @@ async fn refresh_predictions(
                 break;
             }
         }
-        Ok(())
+        Ok(Ok(()))
     })
-    .await
+    .await?
+    .map_err(predict_error)
 }
 
 /// Predictions for messages just stored (when a model exists), so the queues hold them.
@@ -830,11 +885,25 @@ pub async fn predict_new(
     };
     let version = info.version;
     let dataset = d.id.clone();
+    let embedder = st.embedder.clone();
+    let texts: Vec<String> = msgs.iter().map(|m| m.1.clone()).collect();
+    let predictions = on_blocking_pool(move || {
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        stored(version, &model, embedder.as_deref(), &texts).map(|p| (p, model))
+    })
+    .await?;
+    let (predictions, model) = match predictions {
+        Ok(p) => p,
+        // The model needs an embedder the deployment no longer runs: the messages are stored;
+        // they get predictions once the model is trained again.
+        Err(MiningError::EmbedderMismatch(_)) => return Ok(()),
+        Err(e) => return Err(predict_error(e)),
+    };
     crate::blocking::with_vault(st, tenant, move |v, t| {
         let changes: Vec<_> = msgs
             .iter()
-            .map(|(key, text, labels, labeled)| {
-                let p = stored(version, &model, text);
+            .zip(predictions)
+            .map(|((key, _, labels, labeled), p)| {
                 let dis = if *labeled {
                     disagreement(&p, labels, &model)
                 } else {

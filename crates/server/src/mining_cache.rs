@@ -42,6 +42,8 @@ type Cached = ((String, u32), Arc<Model>);
 pub struct Models {
     cache: Mutex<Vec<Cached>>,
     training: Arc<Mutex<BTreeSet<String>>>,
+    /// Whether a training job runs on this node.
+    job: Arc<std::sync::atomic::AtomicBool>,
     /// When the stored pre-labeler was last looked at, and what was found.
     prelabeler_seen: Mutex<Option<(std::time::Instant, Option<Prelabel>)>>,
 }
@@ -63,7 +65,34 @@ impl Drop for Training {
     }
 }
 
+/// The one training job running on this node; dropped, the next may start.
+pub struct JobSlot(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for JobSlot {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl Models {
+    /// Whether a training job runs on this node.
+    pub fn job_running(&self) -> bool {
+        self.job.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Takes the node's one slot for a training job; `None` when one runs.
+    pub fn begin_job(&self) -> Option<JobSlot> {
+        self.job
+            .compare_exchange(
+                false,
+                true,
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+            )
+            .ok()
+            .map(|_| JobSlot(self.job.clone()))
+    }
+
     /// Marks a dataset as being trained; `None` when it already is.
     pub fn begin_training(&self, dataset: &str) -> Option<Training> {
         let mut s = self.training.lock().ok()?;

@@ -90,7 +90,7 @@ impl Modify for BearerAuth {
         training::register_model, training::get_model, training::debt, training::org_usage,
         mining::create_dataset, mining::list_datasets, mining::get_dataset, mining::put_labels,
         mining::upload, mining::list_messages, mining::get_message, mining::put_message_labels, mining::delete_message,
-        mining_model::train, mining_model::predict, mining_model::validation, mining_model::queue,
+        mining_model::train, mining_model::train_job, mining_model::predict, mining_model::validation, mining_model::queue,
         mining_model::create_stream, mining_model::list_streams, mining_model::fetch, mining_model::advance,
         mining_model::review_queue, mining_model::review, mining_model::summarize, mining_model::describe_label,
         mining_model::train_prelabeler,

@@ -33,6 +33,9 @@ pub enum StartError {
     /// file cannot be used, a client cannot be built.
     #[error(transparent)]
     Gateway(#[from] datapact_gateway::StartError),
+    /// `[mining] embedder` names a model that cannot be loaded (the file and why).
+    #[error("[mining] embedder: {0}")]
+    Embedder(#[from] datapact_embedding::EmbeddingError),
     /// Another server holds the data directory.
     #[error(
         "another datapact server is using the data directory {0} (its lock file datapact.lock is held); stop it first"
@@ -123,6 +126,9 @@ pub struct AppState {
     pub node: String,
     /// Communications Mining's models in memory.
     pub mining: crate::mining_cache::Models,
+    /// The sentence-embedding model Communications Mining's classifier adds to its hashed
+    /// features (`[mining] embedder`); `None`: hashed features alone.
+    pub embedder: Option<Arc<dyn datapact_mining::embed::Embedder>>,
     /// This node's place in a deployment of several (PostgreSQL); `None` on SQLite.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
@@ -161,6 +167,15 @@ impl AppState {
         let snapshot = store.load().await?;
         let registry = Arc::new(Registry::load(Arc::new(catalog), config.regions.clone(), snapshot)?);
         let jobs = store.jobs().await?.into_iter().map(|j| (j.id, j)).collect();
+        let embedder = match config.mining.embedder.clone() {
+            Some(dir) => {
+                let loaded = tokio::task::spawn_blocking(move || datapact_embedding::BertEmbedder::load(&dir))
+                    .await
+                    .map_err(|e| StartError::Embedder(datapact_embedding::EmbeddingError::Run(e.to_string())))??;
+                Some(Arc::new(loaded) as Arc<dyn datapact_mining::embed::Embedder>)
+            }
+            None => None,
+        };
         vault.set_key_observer(Arc::new(crate::audit::KeyAudit {
             log: Arc::downgrade(&audit_log),
             registry: Arc::downgrade(&registry),
@@ -178,6 +193,7 @@ impl AppState {
             lock: std::sync::Mutex::new(None),
             node: crate::cluster::node_name(),
             mining: Default::default(),
+            embedder,
             cluster: None,
         })
     }

@@ -986,3 +986,279 @@ async fn the_prelabeler_learns_only_from_tenants_that_allow_it_serves_every_tena
     assert_eq!(v["messages"]["design_time"], 81);
     s.stop().await;
 }
+
+/// Waits (up to a minute) for a training job to end; its last view.
+async fn job_end(s: &TestServer, key: &str, location: &str) -> Value {
+    for _ in 0..600 {
+        let (st, j) = s.get(location, key).await;
+        assert_eq!(st, StatusCode::OK, "{j}");
+        if j["status"] == "done" || j["status"] == "failed" {
+            return j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the training job did not end");
+}
+
+/// POSTs a training, `Prefer: respond-async` when `prefer`; the status, the body and the
+/// `Location` header.
+async fn train_async(s: &TestServer, key: &str, ds: &str, prefer: bool) -> (StatusCode, Value, Option<String>) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/v1/mining/datasets/{ds}/train", s.url))
+        .bearer_auth(key)
+        .json(&json!({}));
+    if prefer {
+        req = req.header("prefer", "respond-async");
+    }
+    let resp = req.send().await.unwrap();
+    let st = resp.status();
+    let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    (st, resp.json().await.unwrap(), location)
+}
+
+/// A training past `[mining] sync_train_max` answers 202 with a job the worker runs; the job
+/// ends with what a 200 would have said, and the model serves. `Prefer: respond-async` asks
+/// for a job whatever the size; a training that cannot start is refused before it is queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_training_past_the_sync_limit_runs_as_a_job_and_ends_as_a_request_would() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = datapact_server::Config::default();
+    config.mining.sync_train_max = 50;
+    config.lifecycle.tick_millis = 100;
+    let s = TestServer::start_in(tmp.path(), config).await;
+    let a = org(&s, "eu").await;
+    let b = org(&s, "eu").await;
+    let ds = dataset(&s, &a, true).await;
+    fill(&s, &a, &ds, 20, 10, 0, "a").await;
+    let (st, job, location) = train_async(&s, &a.admin, &ds, false).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["labeled_messages"], 80, "{job}");
+    assert!(job["id"].as_str().unwrap().starts_with("mtj_"), "{job}");
+    assert!(
+        job.get("tenant").is_none() && job.get("requested_by").is_none(),
+        "{job}"
+    );
+    let location = location.expect("a Location header");
+    assert_eq!(
+        location,
+        format!("/v1/mining/datasets/{ds}/train/jobs/{}", job["id"].as_str().unwrap())
+    );
+    let done = job_end(&s, &a.admin, &location).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["model_version"], 1, "{done}");
+    assert_eq!(done["attempts"], 1, "{done}");
+    let v = &done["validation"];
+    assert_eq!(
+        v["train_messages"].as_u64().unwrap() + v["held_out_messages"].as_u64().unwrap(),
+        80,
+        "{v}"
+    );
+    assert!(done["ledger_model"].as_str().unwrap().starts_with("mdl_"), "{done}");
+    // The model serves, and its queues hold predictions.
+    let (st, p) = s
+        .post(
+            &format!("/v1/mining/datasets/{ds}/predict"),
+            &a.svc,
+            json!({"texts": ["please refund the double charge on my card"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["model_version"], 1);
+    assert!(
+        p["predictions"][0]["labels"][0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Billing"),
+        "{p}"
+    );
+    let (st, q) = s
+        .get(&format!("/v1/mining/datasets/{ds}/queues/teach?limit=5"), &a.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{q}");
+    // Nobody else reads the job: another organization, another dataset's path, no such job.
+    let other = dataset(&s, &b, true).await;
+    let (st, _) = s.get(&location, &b.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .get(
+            &format!("/v1/mining/datasets/{other}/train/jobs/{}", job["id"].as_str().unwrap()),
+            &b.admin,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, e) = s
+        .get(&format!("/v1/mining/datasets/{ds}/train/jobs/mtj_nothing"), &a.admin)
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{e}"
+    );
+    // Small, but asked to run as a job.
+    let (st, job2, location2) = train_async(&s, &a.admin, &ds, true).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{job2}");
+    let done2 = job_end(&s, &a.admin, &location2.unwrap()).await;
+    assert_eq!(done2["model_version"], 2, "{done2}");
+    // One label in use: refused now, nothing queued.
+    let (st, d) = s
+        .post(
+            "/v1/mining/datasets",
+            &b.admin,
+            json!({"tenant": b.tenant, "name": "one label", "labels": ["A", "B"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    let one = d["id"].as_str().unwrap();
+    let msgs: Vec<Value> = (0..10)
+        .map(|i| json!({"id": format!("m{i}"), "text": text(0, i), "data_kind": "design_time", "labels": ["A"]}))
+        .collect();
+    let (st, r) = s
+        .post(
+            &format!("/v1/mining/datasets/{one}/messages"),
+            &b.svc,
+            json!({"messages": msgs}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let (st, e, _) = train_async(&s, &b.admin, one, true).await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("too_few_labels")),
+        "{e}"
+    );
+    assert!(e["detail"].as_str().unwrap().contains("only A is in use"), "{e}");
+    // Each queued training is on the record.
+    let (st, audit) = s.get("/v1/audit/entries?action=mining_train&limit=100", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{audit}");
+    let entries = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["entry"]["resources"].to_string().contains(&ds))
+        .count();
+    assert!(entries >= 2, "{audit}");
+    s.stop().await;
+}
+
+/// The words of the test's messages, for a tiny embedding model's vocabulary.
+fn vocabulary() -> Vec<String> {
+    let mut words: BTreeSet<String> = BTreeSet::new();
+    for l in 0..4 {
+        for i in 0..40 {
+            for w in text(l, i).split(|c: char| !c.is_alphanumeric()) {
+                if !w.is_empty() {
+                    words.insert(w.to_lowercase());
+                }
+            }
+        }
+    }
+    words.into_iter().collect()
+}
+
+/// A deployment that runs a sentence-embedding model (`[mining] embedder`; here a tiny BERT
+/// the test writes, nothing downloaded) trains models whose features include its vectors;
+/// such a model never predicts where that embedder does not run (409, train again), and
+/// messages keep being stored meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedder_joins_the_model_and_a_model_never_runs_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model_dir = tmp.path().join("embedder");
+    let words = vocabulary();
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    datapact_embedding::tiny::write(&model_dir, &refs, 16).unwrap();
+    let data = tmp.path().join("data");
+    let mut with = datapact_server::Config::default();
+    with.mining.embedder = Some(model_dir.clone());
+    let s = TestServer::start_in(&data, with.clone()).await;
+    let a = org(&s, "eu").await;
+    let ds = dataset(&s, &a, true).await;
+    fill(&s, &a, &ds, 20, 0, 0, "a").await;
+    let (st, t) = s
+        .post(&format!("/v1/mining/datasets/{ds}/train"), &a.admin, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (st, view) = s.get(&format!("/v1/mining/datasets/{ds}"), &a.admin).await;
+    assert_eq!(st, StatusCode::OK, "{view}");
+    let embedder = view["model"]["embedder"].as_str().unwrap_or_default().to_string();
+    assert!(embedder.starts_with("bert-mean-16:"), "{view}");
+    let predict = |s: &TestServer| {
+        let (path, key) = (format!("/v1/mining/datasets/{ds}/predict"), a.svc.clone());
+        let url = s.url.clone();
+        async move {
+            let resp = reqwest::Client::new()
+                .post(format!("{url}{path}"))
+                .bearer_auth(key)
+                .json(&json!({"texts": ["how do I reset my password", "the invoice total looks wrong"]}))
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (st, p) = predict(&s).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert!(
+        p["predictions"][0]["labels"][0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Access"),
+        "{p}"
+    );
+    assert!(
+        p["predictions"][1]["labels"][0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Billing"),
+        "{p}"
+    );
+    s.stop().await;
+
+    // The same data without the embedder: the model refuses rather than guess.
+    let s = TestServer::start_in(&data, datapact_server::Config::default()).await;
+    let (st, e) = predict(&s).await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("model_needs_embedder")),
+        "{e}"
+    );
+    assert!(e["detail"].as_str().unwrap().contains(&embedder), "{e}");
+    // Messages are still stored; training again makes a model of n-grams alone.
+    let (st, r) = s
+        .post(
+            &format!("/v1/mining/datasets/{ds}/messages"),
+            &a.svc,
+            json!({"messages": [{"id": "late", "text": text(1, 3), "data_kind": "design_time"}]}),
+        )
+        .await;
+    assert_eq!((st, r["created"].as_u64()), (StatusCode::OK, Some(1)), "{r}");
+    let (st, t) = s
+        .post(&format!("/v1/mining/datasets/{ds}/train"), &a.admin, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (_, view) = s.get(&format!("/v1/mining/datasets/{ds}"), &a.admin).await;
+    assert!(view["model"].get("embedder").is_none(), "{view}");
+    let (st, p) = predict(&s).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    s.stop().await;
+
+    // An embedder directory that is not a model: the server does not start, and says which
+    // file is wrong.
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("config.json"), "{}").unwrap();
+    let mut bad = datapact_server::Config::default();
+    bad.mining.embedder = Some(broken);
+    let opts = datapact_server::ServerOptions {
+        data_dir: tmp.path().join("other"),
+        config: bad,
+        catalog: datapact_governance::Catalog::builtin().unwrap(),
+        admin_key: Some(common::ADMIN_KEY.to_string()),
+        master: datapact_vault::MasterSecret::KeyFile(tmp.path().join("other/master.key")),
+    };
+    let e = datapact_server::open(opts).await.err().expect("refused");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("[mining] embedder") && msg.contains("config.json"),
+        "{msg}"
+    );
+}

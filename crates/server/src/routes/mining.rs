@@ -97,6 +97,10 @@ pub struct ModelSummary {
     pub macro_f1: f64,
     /// Its entry in the training-data ledger (lineage and unlearning debt).
     pub ledger_model: String,
+    /// The sentence-embedding model whose vectors it uses beside hashed n-grams (absent:
+    /// n-grams alone). It predicts only where the deployment runs that model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
 }
 
 /// Counts of a dataset's messages.
@@ -204,6 +208,7 @@ async fn view_of(st: &AppState, tenant: &Tenant, d: &MiningDataset, per_label: b
             accuracy: m.validation.accuracy,
             macro_f1: m.validation.macro_f1,
             ledger_model: m.ledger_model.clone(),
+            embedder: m.embedder.clone(),
         }),
         created_at: d.created_at,
     })

@@ -26,6 +26,7 @@ use crate::audit::Ev;
 use crate::blocking::with_vault;
 use crate::extract::{Caller, JsonBody, Path, QueryParams};
 use crate::mining::{self as mn, MAX_BATCH, MAX_TEXT_BYTES, MiningDataset, PRODUCT, Stream};
+use crate::mining_jobs::TrainJob;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 
@@ -50,18 +51,66 @@ pub struct TrainResult {
 
 /// Trains the dataset's model on its labeled design-time messages and the run-time ones a
 /// person reviewed (never others, never another tenant's): the purpose `service` for this
-/// tenant, decided and audited.
+/// tenant, decided and audited. Up to `[mining] sync_train_max` labeled messages (5,000 by
+/// default) it trains within the request and answers 200; more, or a request with
+/// `Prefer: respond-async`, answers 202 with a job (`Location` names it) that the worker
+/// runs, on another node if this one stops.
 #[utoipa::path(post, path = "/v1/mining/datasets/{id}/train", tag = "mining", security(("bearer" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200, body = TrainResult), (status = 404, body = crate::problem::Problem),
-        (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
+    params(("id" = String, Path), ("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 with a job whatever the size")),
+    responses((status = 200, body = TrainResult), (status = 202, body = TrainJob, description = "Queued as a job; poll `GET .../train/jobs/{job}`"),
+        (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem, description = "`training_in_progress`, `model_needs_embedder`"),
+        (status = 422, body = crate::problem::Problem, description = "`too_few_labels`")))]
 pub async fn train(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
     Path(id): Path<String>,
-) -> Result<Json<TrainResult>, ApiError> {
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     allow(&c, CUSTOMER, "train a dataset's model")?;
     let (d, tenant, _) = visible(&st, &c, &id).await?;
+    let prefer_async = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"));
+    let (id2, tax) = (id.clone(), d.taxonomy.clone());
+    let sync_max = st.config.mining.sync_train_max as u64;
+    let (labeled, in_use) = with_vault(&st, &tenant, move |v, t| {
+        let labeled = v.message_counts(t, &id2)?.2;
+        if !prefer_async && labeled <= sync_max {
+            return Ok((labeled, None));
+        }
+        // What a job would find: enough labels in use, said now rather than after the queue.
+        let mut in_use = std::collections::HashMap::new();
+        let mut after = 0i64;
+        let mut read = 0usize;
+        while read < 200_000 {
+            let page = v.messages(
+                t,
+                &id2,
+                &MessageQuery {
+                    labeled: Some(true),
+                    after_seq: after,
+                    limit: 10_000,
+                    ..MessageQuery::default()
+                },
+            )?;
+            let Some(last) = page.last() else { break };
+            after = last.seq as i64;
+            read += page.len();
+            in_use.extend(mn::label_counts(&tax, &page));
+        }
+        Ok((labeled, Some(in_use)))
+    })
+    .await?;
+    let background = prefer_async || labeled > sync_max;
+    if background && let Some(in_use) = &in_use {
+        datapact_mining::trainer::enough_labels(&d.taxonomy, in_use)
+            .map_err(|e| ApiError::invalid("too_few_labels", "labels", e.to_string()))?;
+    }
     let ev = Ev::by(&c, Action::MiningTrain)
         .tenant(&tenant)
         .product(PRODUCT)
@@ -70,6 +119,16 @@ pub async fn train(
     // It reads labeled design-time messages and reviewed run-time ones.
     let mut reasons = decide_service(&st, &ev, &tenant, Some(DataKind::DesignTime)).await?;
     reasons.extend(decide_service(&st, &ev, &tenant, Some(DataKind::RunTime)).await?);
+    if background {
+        st.audit(ev.reasons(&reasons)).await?;
+        let job = crate::mining_jobs::queue(&st, c.id, tenant.id, &id, labeled).await?;
+        let location = format!("/v1/mining/datasets/{id}/train/jobs/{}", job.id);
+        let mut resp = (StatusCode::ACCEPTED, Json(job)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            resp.headers_mut().insert(axum::http::header::LOCATION, v);
+        }
+        return Ok(resp);
+    }
     let _one = st.mining.begin_training(&id).ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -77,12 +136,36 @@ pub async fn train(
             "this dataset's model is being trained; wait for it",
         )
     })?;
-    let info = st.audited(ev.reasons(&reasons), mn::train(&st, &c, &tenant, d)).await?;
+    let (phase, _) = tokio::sync::watch::channel("reading");
+    let info = st
+        .audited(ev.reasons(&reasons), mn::train(&st, &c, &tenant, d, &phase))
+        .await?;
     Ok(Json(TrainResult {
         model_version: info.version,
         validation: info.validation,
         ledger_model: info.ledger_model,
-    }))
+    })
+    .into_response())
+}
+
+/// A training job of a dataset: queued, running (with its phase), done (with the model's
+/// version and validation, as a 200 training answers) or failed (with the code and detail
+/// the training would have answered).
+#[utoipa::path(get, path = "/v1/mining/datasets/{id}/train/jobs/{job}", tag = "mining", security(("bearer" = [])),
+    params(("id" = String, Path), ("job" = String, Path)),
+    responses((status = 200, body = TrainJob), (status = 404, body = crate::problem::Problem)))]
+pub async fn train_job(
+    State(st): State<Arc<AppState>>,
+    Caller(c): Caller,
+    Path((id, job)): Path<(String, String)>,
+) -> Result<Json<TrainJob>, ApiError> {
+    allow(&c, CUSTOMER, "read a training job")?;
+    let (d, _, _) = visible(&st, &c, &id).await?;
+    crate::mining_jobs::load(&st, &job)
+        .await?
+        .filter(|j| j.dataset == d.id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("job", &job))
 }
 
 /// Texts to predict.
@@ -147,13 +230,19 @@ pub async fn predict(
     let reasons = decide_service(&st, &ev, &tenant, Some(DataKind::RunTime)).await?;
     let audited = st.audit_now(ev.reasons(&reasons));
     let texts = input.texts;
-    let labels =
-        crate::blocking::on_blocking_pool(move || texts.iter().map(|t| mn::predict(&model, t)).collect::<Vec<_>>());
+    let embedder = st.embedder.clone();
+    let labels = crate::blocking::on_blocking_pool(move || {
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        mn::stored(info.version, &model, embedder.as_deref(), &texts)
+    });
     let (entry, labels) = tokio::join!(audited, labels);
     entry?;
     let predictions = labels?
+        .map_err(mn::predict_error)?
         .into_iter()
-        .map(|l| Prediction { labels: scored(&d, &l) })
+        .map(|p| Prediction {
+            labels: scored(&d, &p.labels),
+        })
         .collect();
     Ok(Json(PredictResult {
         model_version: info.version,
@@ -489,14 +578,23 @@ pub async fn fetch(
     st.audit(ev.reasons(&reasons).resource(Resource::Count(rows.len() as u64)))
         .await?;
     let (d2, m2, version, thresholds) = (d.clone(), model.clone(), info.version, s.thresholds.clone());
+    let embedder = st.embedder.clone();
     let out = with_vault(&st, &tenant, move |v, t| {
         let mut out = Vec::with_capacity(rows.len());
         let mut to_review = Vec::new();
         let ids: Vec<datapact_governance::RecordId> = rows.iter().map(|r| r.record).collect();
         let mut bodies = mn::read_bodies(v, t, &ids)?;
-        for r in &rows {
-            let Some(body) = bodies.remove(&r.record) else { continue };
-            let p = mn::stored(version, &m2, &body.model_text());
+        let read: Vec<_> = rows
+            .iter()
+            .filter_map(|r| bodies.remove(&r.record).map(|b| (r, b)))
+            .collect();
+        let texts: Vec<String> = read.iter().map(|(_, b)| b.model_text()).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let predictions = match mn::stored(version, &m2, embedder.as_deref(), &texts) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        for ((r, body), p) in read.into_iter().zip(predictions) {
             let passed: Vec<String> = p
                 .labels
                 .iter()
@@ -523,9 +621,10 @@ pub async fn fetch(
             });
         }
         v.change_messages(t, &d2.id, &to_review)?;
-        Ok(out)
+        Ok(Ok(out))
     })
-    .await?;
+    .await?
+    .map_err(mn::predict_error)?;
     let cursor = last_seq.unwrap_or(s.cursor).to_string();
     Ok(Json(StreamBatch {
         messages: out,

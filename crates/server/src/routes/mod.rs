@@ -133,6 +133,10 @@ pub fn router(state: Arc<AppState>, gateway: Router) -> Router {
         )
         .route("/v1/mining/datasets/{id}/train", post(mining_model::train))
         .route(
+            "/v1/mining/datasets/{id}/train/jobs/{job}",
+            get(mining_model::train_job),
+        )
+        .route(
             "/v1/mining/datasets/{id}/predict",
             post(mining_model::predict).layer(DefaultBodyLimit::max(mining_upload_limit())),
         )
