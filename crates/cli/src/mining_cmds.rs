@@ -564,9 +564,41 @@ pub async fn run(cmd: MiningCmd, remote: &Remote) -> Result<ExitCode> {
             let bar = ProgressBar::new_spinner();
             bar.set_message("training");
             bar.enable_steady_tick(std::time::Duration::from_millis(100));
-            let r = c.post(&format!("{}/train", ds_path(&ds)), &json!({})).await;
+            let mut v = c.post(&format!("{}/train", ds_path(&ds)), &json!({})).await;
+            // A large training answers with a job (202): followed until it ends.
+            while let Ok(job) = &v
+                && job.get("model_version").is_none()
+                && let Some(id) = job["id"].as_str().filter(|i| i.starts_with("mtj_"))
+            {
+                match job["status"].as_str() {
+                    Some("done") => {
+                        v = Ok(
+                            json!({"model_version": job["model_version"], "validation": job["validation"],
+                            "ledger_model": job["ledger_model"], "job": id}),
+                        );
+                    }
+                    Some("failed") => {
+                        bar.finish_and_clear();
+                        bail!(
+                            "training job {id} failed: {} ({})",
+                            job["error"]["detail"].as_str().unwrap_or("no detail"),
+                            job["error"]["code"].as_str().unwrap_or("unknown")
+                        );
+                    }
+                    status => {
+                        bar.set_message(format!(
+                            "training job {id}: {} {} ({} labeled messages)",
+                            status.unwrap_or("queued"),
+                            job["phase"].as_str().unwrap_or(""),
+                            job["labeled_messages"]
+                        ));
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        v = c.get(&format!("{}/train/jobs/{id}", ds_path(&ds))).await;
+                    }
+                }
+            }
             bar.finish_and_clear();
-            let v = r?;
+            let v = v?;
             print(remote, &v, |v| {
                 let mut val = v["validation"].clone();
                 val["model_version"] = v["model_version"].clone();

@@ -46,6 +46,12 @@ pub fn vault_error(e: VaultError) -> ApiError {
         )
         .field(field),
         VaultError::Invalid { field, message } => ApiError::invalid("invalid_value", &field, message),
+        // Only new messages' index rows are unique by the customer's id (an upload retries).
+        VaultError::Duplicate(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "message_stored_meanwhile",
+            "a message of this upload was stored by another upload meanwhile; nothing of it was stored; upload it again",
+        ),
         VaultError::Corrupt { record, detail } => {
             tracing::error!(%record, %detail, "stored record failed authentication");
             ApiError::new(

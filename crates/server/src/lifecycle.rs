@@ -634,7 +634,11 @@ pub async fn run(state: Arc<AppState>) {
     let evict_every = (key_idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut last_eviction = Instant::now();
     let mut resumed = false;
+    // Training jobs run beside this loop; they stop with it (the set aborts them when the
+    // server stops), as they would with the process.
+    let mut training_jobs = tokio::task::JoinSet::new();
     loop {
+        while training_jobs.try_join_next().is_some() {}
         // Every node, worker or not: unwrapped keys stay in memory only while they are used.
         if last_eviction.elapsed() >= evict_every {
             match state.vault.evict_idle_keys(key_idle) {
@@ -664,7 +668,7 @@ pub async fn run(state: Arc<AppState>) {
         due_terminations(&state).await;
         let mut more = run_jobs(&state).await;
         more |= crate::training::run_builds(&state, Duration::from_millis(500)).await;
-        crate::mining_jobs::run_jobs(&state).await;
+        crate::mining_jobs::run_jobs(&state, &mut training_jobs).await;
         if last_sweep.elapsed() >= sweep_every {
             sweep(&state).await;
             expire_audit(&state).await;

@@ -189,8 +189,8 @@ pub async fn queue(
 
 /// Starts the queued jobs, and the running ones no task of this process runs (left by a node
 /// that stopped), while this node holds the worker lease: one at a time, each on a task of
-/// its own so the worker loop goes on meanwhile.
-pub async fn run_jobs(st: &Arc<AppState>) {
+/// `tasks` (the worker's) so the worker loop goes on meanwhile.
+pub async fn run_jobs(st: &Arc<AppState>, tasks: &mut tokio::task::JoinSet<()>) {
     if st.mining.job_running() {
         return;
     }
@@ -212,7 +212,7 @@ pub async fn run_jobs(st: &Arc<AppState>) {
         return;
     };
     let st = Arc::clone(st);
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let _slot = slot;
         let id = job.id.clone();
         if let Err(e) = run_one(&st, job).await {

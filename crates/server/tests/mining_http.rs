@@ -1262,3 +1262,43 @@ async fn an_embedder_joins_the_model_and_a_model_never_runs_without_it() {
         "{msg}"
     );
 }
+
+/// Uploads of the same new message ids at the same time: each message is created once and
+/// every other upload of it is an update; no upload fails for having raced another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_uploads_of_the_same_new_ids_create_once_and_update_the_rest() {
+    let s = TestServer::start().await;
+    let a = org(&s, "eu").await;
+    let ds = dataset(&s, &a, true).await;
+    let msgs: Vec<Value> = (0..60)
+        .map(|i| json!({"id": format!("same-{i}"), "text": text(i % 4, i), "data_kind": "design_time"}))
+        .collect();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (url, key, body) = (s.url.clone(), a.svc.clone(), json!({"messages": msgs.clone()}));
+        let path = format!("/v1/mining/datasets/{ds}/messages");
+        tasks.push(tokio::spawn(async move {
+            let resp = reqwest::Client::new()
+                .post(format!("{url}{path}"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }));
+    }
+    let (mut created, mut updated) = (0, 0);
+    for t in tasks {
+        let (st, r) = t.await.unwrap();
+        assert_eq!(st, StatusCode::OK, "{r}");
+        created += r["created"].as_u64().unwrap();
+        updated += r["updated"].as_u64().unwrap();
+    }
+    assert_eq!(created, 60, "each message created once");
+    assert_eq!(updated, 7 * 60, "every other upload of it an update");
+    let (st, view) = s.get(&format!("/v1/mining/datasets/{ds}"), &a.admin).await;
+    assert_eq!(st, StatusCode::OK, "{view}");
+    assert_eq!(view["messages"]["design_time"], 60, "{view}");
+    s.stop().await;
+}

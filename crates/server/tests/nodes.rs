@@ -516,3 +516,108 @@ async fn a_mining_dataset_is_one_dataset_on_every_node() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A Communications Mining training too large for its request runs as a job on the node that
+/// does the deployment's background work; when that node stops part way, another node runs it
+/// again from the messages and it ends once, with a model that serves on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_training_job_moves_to_another_node_when_its_node_stops() {
+    let Some(cluster) = datapact_pgtest::Cluster::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let url_file = tmp.path().join("database-url");
+    std::fs::write(&url_file, cluster.database("nodes_mining_job").await).unwrap();
+    let a = node(&tmp.path().join("a"), &url_file, None).await;
+    let master = tmp.path().join("a/master.key");
+    let b = node(&tmp.path().join("b"), &url_file, Some(&master)).await;
+    let org = a.org("enterprise", "eu").await;
+    let admin = a.key(json!({"role": "org_admin", "org": org})).await;
+    let tenant = a.tenant(&admin, &org, None).await;
+    let svc = a
+        .key(json!({"role": "service", "product": "communications-mining", "org": org}))
+        .await;
+    let labels: Vec<String> = (0..12).map(|l| format!("Topic {l}")).collect();
+    let (st, d) = a
+        .post(
+            "/v1/mining/datasets",
+            &admin,
+            json!({"tenant": tenant, "name": "big", "labels": labels}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    let ds = d["id"].as_str().unwrap().to_string();
+    // 12,000 labeled messages: more than a request trains (5,000), long enough to stop a
+    // node part way.
+    let words = [
+        "invoice", "refund", "login", "password", "delivery", "parcel", "address", "contract", "renewal", "discount",
+        "warranty", "repair",
+    ];
+    for batch in 0..12 {
+        let msgs: Vec<Value> = (0..1000)
+            .map(|i| {
+                let n = batch * 1000 + i;
+                let l = n % 12;
+                json!({"id": format!("m{n}"), "data_kind": "design_time", "labels": [labels[l]],
+                    "text": format!("message {n} about the {} and the {} of order {}", words[l], words[(n / 12) % 12], n * 7)})
+            })
+            .collect();
+        let (st, r) = a
+            .post(
+                &format!("/v1/mining/datasets/{ds}/messages"),
+                &svc,
+                json!({"messages": msgs}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+    }
+    let (st, job) = a
+        .post(&format!("/v1/mining/datasets/{ds}/train"), &admin, json!({}))
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{job}");
+    let path = format!("/v1/mining/datasets/{ds}/train/jobs/{}", job["id"].as_str().unwrap());
+    let running = within(Duration::from_secs(30), || async {
+        b.get(&path, &admin).await.1["status"] == "running"
+    })
+    .await;
+    assert!(running.is_some(), "the job started");
+    let (_, at_stop) = b.get(&path, &admin).await;
+    let first = at_stop["node"].as_str().unwrap().to_string();
+    let a_name = a.call(Method::GET, "/readyz", None, None).await.1["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (worker, other) = if first == a_name { (a, b) } else { (b, a) };
+    eprintln!("stopping the node running the job in phase {}", at_stop["phase"]);
+    assert_eq!(
+        at_stop["status"], "running",
+        "still running when its node stops: {at_stop}"
+    );
+    worker.stop().await;
+    let ended = within(Duration::from_secs(120), || async {
+        let s = other.get(&path, &admin).await.1["status"].clone();
+        s == "done" || s == "failed"
+    })
+    .await;
+    assert!(ended.is_some(), "the job ended on the node left");
+    let (_, done) = other.get(&path, &admin).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["attempts"], 2, "run again after its node stopped: {done}");
+    assert_ne!(done["node"].as_str().unwrap(), first, "{done}");
+    let v = &done["validation"];
+    assert_eq!(
+        v["train_messages"].as_u64().unwrap() + v["held_out_messages"].as_u64().unwrap(),
+        12_000,
+        "{v}"
+    );
+    let (st, p) = other
+        .post(
+            &format!("/v1/mining/datasets/{ds}/predict"),
+            &svc,
+            json!({"texts": ["a question about the warranty and the refund"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["model_version"], done["model_version"], "{p}");
+    other.stop().await;
+}

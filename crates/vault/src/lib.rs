@@ -128,6 +128,11 @@ pub enum VaultError {
     /// PostgreSQL answered with an error.
     #[error("database error: {0}")]
     Postgres(String),
+    /// A message id of a dataset was stored by another upload since this one looked (two
+    /// uploads of the same new id at once): nothing was stored; looked at again, it is an
+    /// update.
+    #[error("message {0} was stored meanwhile")]
+    Duplicate(String),
     /// The database cannot be reached (or the connection broke): nothing was done, retry.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),

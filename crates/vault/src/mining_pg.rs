@@ -93,7 +93,13 @@ pub(crate) async fn insert(tx: &impl GenericClient, tenant: &str, msgs: &[RawMes
         &[&tenant, &datasets, &keys, &records, &kinds, &labeled, &labels, &by, &at, &shuffle, &updated],
     )
     .await
-    .map_err(pg)?;
+    .map_err(|e| {
+        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+            VaultError::Duplicate("a message id".into())
+        } else {
+            pg(e)
+        }
+    })?;
     Ok(())
 }
 

@@ -77,7 +77,11 @@ pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, tenant: &str, msgs: &[RawMe
             m.labeled_at,
             m.shuffle,
             m.updated_at
-        ])?;
+        ])
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => VaultError::Duplicate(m.key.clone()),
+            _ => VaultError::Database(e),
+        })?;
     }
     Ok(())
 }

@@ -605,14 +605,51 @@ pub async fn upload(
             format!("{}: {}", f.code, f.detail),
         ));
     }
+    // Two uploads of the same new id at once: the one that stores second finds it stored
+    // and nothing of its batch written; looked at again, that message is an update.
+    let mut attempt = 0;
+    let (created, updated, predict) = loop {
+        attempt += 1;
+        match store_upload(&st, &c, &tenant, &d, &ok).await {
+            Err(e) if e.code == "message_stored_meanwhile" && attempt < 4 => continue,
+            Err(e) => return Err(e),
+            Ok((created, updated, predict, kind_changes)) => {
+                failed.extend(kind_changes);
+                break (created, updated, predict);
+            }
+        }
+    };
+    failed.sort_by_key(|f| f.index);
+    mn::predict_new(&st, &tenant, &d, predict).await?;
+    Ok(Json(UploadResult {
+        created,
+        updated,
+        failed,
+    }))
+}
+
+/// A message's text and labels as predictions of it are stored.
+type ToPredict = (String, String, Vec<u32>, bool);
+
+/// Stores checked messages: new ones created, existing ones updated (their kind never
+/// changes: such a message is listed as failed), decided and audited. Created and updated
+/// counts, what to predict, and the failures.
+async fn store_upload(
+    st: &Arc<AppState>,
+    c: &datapact_governance::ApiKey,
+    tenant: &datapact_governance::Tenant,
+    d: &MiningDataset,
+    ok: &[Checked],
+) -> Result<(usize, usize, Vec<ToPredict>, Vec<UploadFailure>), ApiError> {
+    let mut failed = Vec::new();
     // Which exist already.
     let ds = d.id.clone();
     let keys: Vec<String> = ok.iter().map(|m| m.key.clone()).collect();
-    let mut found = with_vault(&st, &tenant, move |v, t| v.messages_by_key(t, &ds, &keys)).await?;
+    let mut found = with_vault(st, tenant, move |v, t| v.messages_by_key(t, &ds, &keys)).await?;
     let existing: Vec<Option<MessageIndex>> = ok.iter().map(|m| found.remove(&m.key)).collect();
     let mut fresh = Vec::new();
-    let mut updates: Vec<(Checked, MessageIndex)> = Vec::new();
-    for (m, e) in ok.into_iter().zip(existing) {
+    let mut updates: Vec<(&Checked, MessageIndex)> = Vec::new();
+    for (m, e) in ok.iter().zip(existing) {
         match e {
             Some(row) if row.kind != m.kind => failed.push(UploadFailure {
                 index: m.index,
@@ -635,19 +672,19 @@ pub async fn upload(
         .chain(updates.iter().map(|u| &u.0))
         .map(|m| m.kind)
         .collect();
-    let mut ev = Ev::by(&c, Action::RecordWrite)
-        .tenant(&tenant)
+    let mut ev = Ev::by(c, Action::RecordWrite)
+        .tenant(tenant)
         .product(PRODUCT)
         .purpose(Purpose::Service)
         .resources(Label::new(&d.id).ok().map(Resource::Dataset))
         .resource(Resource::Count((fresh.len() + updates.len()) as u64));
     for k in kinds {
-        let reasons = decide_service(&st, &ev, &tenant, Some(k)).await?;
+        let reasons = decide_service(st, &ev, tenant, Some(k)).await?;
         ev = ev.reasons(&reasons);
     }
     let (created, updated) = (fresh.len(), updates.len());
-    let mut predict: Vec<(String, String, Vec<u32>, bool)> = Vec::new();
-    for m in fresh.iter().chain(updates.iter().map(|u| &u.0)) {
+    let mut predict: Vec<ToPredict> = Vec::new();
+    for m in fresh.iter().copied().chain(updates.iter().map(|u| u.0)) {
         predict.push((
             m.key.clone(),
             m.body.model_text(),
@@ -664,18 +701,19 @@ pub async fn upload(
         for m in &fresh {
             news.push(NewMessage {
                 key: m.key.clone(),
-                record: record_of(&d, m)?,
+                record: record_of(d, m)?,
                 labels: m.labels.clone().map(|l| (l, by.clone())),
                 shuffle: mn::shuffle_of(&m.key),
             });
         }
         let ds = d.id.clone();
         if !news.is_empty() {
-            with_vault(&st, &tenant, move |v, t| v.put_messages(t, &ds, news, now())).await?;
+            // A message stored meanwhile by another upload: 409 message_stored_meanwhile.
+            with_vault(st, tenant, move |v, t| v.put_messages(t, &ds, news, now())).await?;
         }
         for (m, row) in &updates {
             // Its copies in training datasets are stale: they owe it, and go.
-            crate::training::record_changed(&st, &tenant, row.record, false).await?;
+            crate::training::record_changed(st, tenant, row.record, false).await?;
             let patch = RecordPatch {
                 content: Some(Content::Text(
                     serde_json::to_string(&m.body).map_err(ApiError::internal)?,
@@ -683,7 +721,7 @@ pub async fn upload(
                 ..RecordPatch::default()
             };
             let (rid, ds, key, labels, by) = (row.record, d.id.clone(), m.key.clone(), m.labels.clone(), by.clone());
-            with_vault(&st, &tenant, move |v, t| {
+            with_vault(st, tenant, move |v, t| {
                 v.update(t, rid, patch, now())?;
                 if let Some(l) = labels {
                     v.change_messages(t, &ds, &[label_change(&key, Some(&l), by, now())])?;
@@ -695,12 +733,7 @@ pub async fn upload(
         Ok(())
     })
     .await?;
-    mn::predict_new(&st, &tenant, &d, predict).await?;
-    Ok(Json(UploadResult {
-        created,
-        updated,
-        failed,
-    }))
+    Ok((created, updated, predict, failed))
 }
 
 /// A label with a probability.
