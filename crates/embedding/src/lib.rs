@@ -107,10 +107,16 @@ impl BertEmbedder {
             path: config_path.clone(),
             message: format!("not a BERT configuration: {e}"),
         })?;
-        if config.hidden_size == 0 || config.num_attention_heads == 0 || config.max_position_embeddings < 3 {
+        if config.hidden_size == 0
+            || config.num_attention_heads == 0
+            || !config.hidden_size.is_multiple_of(config.num_attention_heads)
+            || config.max_position_embeddings < 3
+            || config.type_vocab_size == 0
+            || config.vocab_size == 0
+        {
             return Err(EmbeddingError::Model {
                 path: config_path,
-                message: "hidden_size, num_attention_heads and max_position_embeddings must be positive".into(),
+                message: "hidden_size must be a positive multiple of num_attention_heads; max_position_embeddings, type_vocab_size and vocab_size positive".into(),
             });
         }
         let weights = read(&weights_path, MAX_WEIGHTS_BYTES)?;
@@ -152,17 +158,36 @@ impl BertEmbedder {
                 path: tokenizer_path.clone(),
                 message: e.to_string(),
             })?;
+        // Every id the tokenizer can give must be a row of the embedding table.
+        let vocab = tokenizer.get_vocab_size(true);
+        if vocab > config.vocab_size {
+            return Err(EmbeddingError::Model {
+                path: tokenizer_path,
+                message: format!(
+                    "{vocab} tokens, more than the model's vocab_size of {}: not this model's tokenizer",
+                    config.vocab_size
+                ),
+            });
+        }
         let digest = hex::encode(digest.finalize());
         let family = config.model_type.clone().unwrap_or_else(|| "bert".into());
         let name = format!("{family}-mean-{}:{}", config.hidden_size, &digest[..16]);
-        tracing::info!(embedder = %name, dir = %dir.display(), "sentence-embedding model loaded");
-        Ok(BertEmbedder {
+        let loaded = BertEmbedder {
             model,
             tokenizer,
             name,
             dim: config.hidden_size,
             device,
-        })
+        };
+        // One text through it now: a model that cannot run stops the start, not a request.
+        loaded
+            .embed_batch(&["datapact", ""])
+            .map_err(|e| EmbeddingError::Model {
+                path: dir.to_path_buf(),
+                message: format!("the model does not run: {e}"),
+            })?;
+        tracing::info!(embedder = %loaded.name, dir = %dir.display(), "sentence-embedding model loaded");
+        Ok(loaded)
     }
 
     /// The vectors of a batch of texts (unit length, in order).
@@ -177,7 +202,11 @@ impl BertEmbedder {
             .encode_batch(cut, true)
             .map_err(|e| EmbeddingError::Run(e.to_string()))?;
         let len = enc.first().map_or(0, |e| e.get_ids().len());
-        if len == 0 || enc.iter().any(|e| e.get_ids().len() != len) {
+        if len == 0 {
+            // No token at all (a tokenizer without special tokens, texts of nothing).
+            return Ok(vec![vec![0.0; self.dim]; texts.len()]);
+        }
+        if enc.iter().any(|e| e.get_ids().len() != len) {
             return Err(EmbeddingError::Run(
                 "the tokenizer gave texts of different lengths".into(),
             ));

@@ -111,6 +111,30 @@ fn broken_directories_are_named_never_a_panic() {
         matches!(&e, EmbeddingError::Model { path, .. } if path.ends_with("config.json")),
         "{e}"
     );
+    // Another model's tokenizer, whose ids run past this model's table.
+    let bigger = tempfile::tempdir().unwrap();
+    let mut more: Vec<String> = WORDS.iter().map(|w| w.to_string()).collect();
+    more.extend((0..100).map(|i| format!("word{i}")));
+    let more: Vec<&str> = more.iter().map(String::as_str).collect();
+    tiny::write(bigger.path(), &more, 16).unwrap();
+    tiny::write(tmp.path(), WORDS, 16).unwrap();
+    std::fs::copy(bigger.path().join("tokenizer.json"), tmp.path().join("tokenizer.json")).unwrap();
+    let e = BertEmbedder::load(tmp.path()).unwrap_err();
+    assert!(
+        matches!(&e, EmbeddingError::Model { path, .. } if path.ends_with("tokenizer.json")),
+        "{e}"
+    );
+    // Heads that do not divide the hidden size.
+    tiny::write(tmp.path(), WORDS, 16).unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("config.json")).unwrap()).unwrap();
+    cfg["num_attention_heads"] = serde_json::json!(3);
+    std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
+    let e = BertEmbedder::load(tmp.path()).unwrap_err();
+    assert!(
+        matches!(&e, EmbeddingError::Model { path, .. } if path.ends_with("config.json")),
+        "{e}"
+    );
     tiny::write(tmp.path(), WORDS, 16).unwrap();
     std::fs::write(tmp.path().join("tokenizer.json"), b"[]").unwrap();
     let e = BertEmbedder::load(tmp.path()).unwrap_err();

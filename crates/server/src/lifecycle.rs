@@ -223,6 +223,7 @@ async fn complete_purge(
         .await?;
         // Its Communications Mining datasets went with its keys; their documents go too.
         crate::mining::tenant_gone(state, tenant.id).await?;
+        crate::mining_jobs::tenant_gone(state, tenant.id).await?;
         let destroyed = by
             .retag(Action::KeyDestroy)
             .tenant(tenant)

@@ -49,7 +49,7 @@ const MODEL_CHUNK: usize = 1 << 20;
 /// Model versions kept readable (older ones are dropped; their lineage stays).
 const KEEP_MODEL_VERSIONS: usize = 3;
 /// Most design-time messages given predictions after a training (the newest).
-const PREDICT_AFTER_TRAINING: usize = 200_000;
+pub const PREDICT_AFTER_TRAINING: usize = 200_000;
 /// Messages sampled for the rating's coverage.
 const COVERAGE_SAMPLE: usize = 2_000;
 
@@ -77,6 +77,9 @@ pub struct ModelInfo {
     /// predicts where that one runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedder: Option<String>,
+    /// The training job that made it (a job run again finds it and does not train twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }
 
 /// A Communications Mining dataset.
@@ -549,6 +552,7 @@ pub async fn train(
     c: &ApiKey,
     tenant: &Tenant,
     d: MiningDataset,
+    job: Option<&str>,
     phase: &tokio::sync::watch::Sender<&'static str>,
 ) -> Result<ModelInfo, ApiError> {
     // A version of its own (another node may train the same dataset at the same time: each
@@ -736,6 +740,7 @@ pub async fn train(
         ledger_dataset: ledger_id.clone(),
         ledger_model: model_id.clone(),
         embedder: outcome.model.embedder().map(str::to_string),
+        job: job.map(str::to_string),
     };
     let model = Arc::new(outcome.model);
     // The dataset as stored now (labels may have changed meanwhile), with the new model.

@@ -93,6 +93,11 @@ impl Models {
             .map(|_| JobSlot(self.job.clone()))
     }
 
+    /// Whether a dataset is being trained on this node.
+    pub fn is_training(&self, dataset: &str) -> bool {
+        self.training.lock().map(|s| s.contains(dataset)).unwrap_or(true)
+    }
+
     /// Marks a dataset as being trained; `None` when it already is.
     pub fn begin_training(&self, dataset: &str) -> Option<Training> {
         let mut s = self.training.lock().ok()?;

@@ -944,12 +944,14 @@ async fn the_prelabeler_learns_only_from_tenants_that_allow_it_serves_every_tena
         "{m}"
     );
 
-    // A's own model, then a purge of A's tenant: messages, labels and the model go, the
-    // certificate says so, and no plaintext of A is left on disk.
-    let (st, t) = s
-        .post(&format!("/v1/mining/datasets/{}/train", sets[0]), &a.admin, json!({}))
-        .await;
-    assert_eq!(st, StatusCode::OK, "{t}");
+    // A's own model (trained as a job, whose document holds the validation's label names),
+    // then a purge of A's tenant: messages, labels and the model go, the certificate says
+    // so, and no plaintext of A is left on disk.
+    let (st, t, location) = train_async(&s, &a.admin, &sets[0], true).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{t}");
+    let location = location.unwrap();
+    let done = job_end(&s, &a.admin, &location).await;
+    assert_eq!(done["status"], "done", "{done}");
     let (st, purged) = s
         .post(&format!("/v1/tenants/{}/purge", a.tenant), &a.admin, json!({}))
         .await;
@@ -979,6 +981,17 @@ async fn the_prelabeler_learns_only_from_tenants_that_allow_it_serves_every_tena
             let hits = files_containing(&s.dir, canary);
             assert!(hits.is_empty(), "plaintext on disk in {hits:?}");
         }
+        // The job's document keeps no label name of the tenant (its validation went).
+        let db = rusqlite::Connection::open(s.dir.join("datapact.db")).unwrap();
+        let (status, doc): (String, String) = db
+            .query_row(
+                "SELECT status, doc FROM training_docs WHERE kind = 'mining_train_job' AND id = ?1",
+                [done["id"].as_str().unwrap()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(status, "purged");
+        assert!(!doc.contains("Billing"), "{doc}");
     }
     // B's and C's datasets are untouched.
     let (st, v) = s.get(&format!("/v1/mining/datasets/{}", sets[1]), &b.admin).await;
@@ -1094,11 +1107,17 @@ async fn a_training_past_the_sync_limit_runs_as_a_job_and_ends_as_a_request_woul
         (StatusCode::NOT_FOUND, Some("not_found")),
         "{e}"
     );
-    // Small, but asked to run as a job.
-    let (st, job2, location2) = train_async(&s, &a.admin, &ds, true).await;
-    assert_eq!(st, StatusCode::ACCEPTED, "{job2}");
-    let done2 = job_end(&s, &a.admin, &location2.unwrap()).await;
+    // Small, but asked to run as a job; asked twice at once, one job answers both.
+    let (first, second) = tokio::join!(train_async(&s, &a.admin, &ds, true), train_async(&s, &a.svc, &ds, true));
+    assert_eq!(first.0, StatusCode::ACCEPTED, "{}", first.1);
+    assert_eq!(second.0, StatusCode::ACCEPTED, "{}", second.1);
+    assert_eq!(first.1["id"], second.1["id"], "one job per dataset at a time");
+    let done2 = job_end(&s, &a.admin, &first.2.unwrap()).await;
     assert_eq!(done2["model_version"], 2, "{done2}");
+    assert!(
+        done2.get("node").is_none(),
+        "no internal node name in the view: {done2}"
+    );
     // One label in use: refused now, nothing queued.
     let (st, d) = s
         .post(

@@ -581,13 +581,25 @@ async fn a_training_job_moves_to_another_node_when_its_node_stops() {
     })
     .await;
     assert!(running.is_some(), "the job started");
-    let (_, at_stop) = b.get(&path, &admin).await;
-    let first = at_stop["node"].as_str().unwrap().to_string();
+    // The node running it is the worker lease's holder.
+    let url = std::fs::read_to_string(&url_file).unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let holder: String = client
+        .query_one("SELECT holder FROM leases WHERE name = 'datapact.worker'", &[])
+        .await
+        .unwrap()
+        .get(0);
     let a_name = a.call(Method::GET, "/readyz", None, None).await.1["node"]
         .as_str()
         .unwrap()
         .to_string();
-    let (worker, other) = if first == a_name { (a, b) } else { (b, a) };
+    let (_, at_stop) = b.get(&path, &admin).await;
+    let (worker, other) = if holder.starts_with(&format!("{a_name}/")) {
+        (a, b)
+    } else {
+        (b, a)
+    };
     eprintln!("stopping the node running the job in phase {}", at_stop["phase"]);
     assert_eq!(
         at_stop["status"], "running",
@@ -603,7 +615,50 @@ async fn a_training_job_moves_to_another_node_when_its_node_stops() {
     let (_, done) = other.get(&path, &admin).await;
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(done["attempts"], 2, "run again after its node stopped: {done}");
-    assert_ne!(done["node"].as_str().unwrap(), first, "{done}");
+    // Ended once: the dataset serves the job's model, and one model was registered for it.
+    let (_, view) = other.get(&format!("/v1/mining/datasets/{ds}"), &admin).await;
+    assert_eq!(view["model"]["version"], done["model_version"], "{view}");
+    let (st, v) = other
+        .get("/v1/audit/entries?action=model_register&limit=100", &other.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let registered = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains(&tenant))
+        .count();
+    assert_eq!(registered, 1, "one model for the job: {v}");
+    // A run that finds the job's model already stored (its node stopped after storing it, or
+    // the job's end could not be written) ends the job from it instead of training again.
+    let job_id = job["id"].as_str().unwrap();
+    let n = client
+        .execute(
+            "UPDATE training_docs SET status = 'running', doc = replace(doc, '\"status\":\"done\"', '\"status\":\"running\"')
+             WHERE kind = 'mining_train_job' AND id = $1",
+            &[&job_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let again = within(Duration::from_secs(30), || async {
+        let j = other.get(&path, &admin).await.1;
+        j["status"] == "done" && j["attempts"] == 3
+    })
+    .await;
+    assert!(again.is_some(), "{}", other.get(&path, &admin).await.1);
+    let (_, redone) = other.get(&path, &admin).await;
+    assert_eq!(redone["model_version"], done["model_version"], "{redone}");
+    let (_, v) = other
+        .get("/v1/audit/entries?action=model_register&limit=100", &other.admin)
+        .await;
+    let registered = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains(&tenant))
+        .count();
+    assert_eq!(registered, 1, "not trained again: {v}");
     let v = &done["validation"];
     assert_eq!(
         v["train_messages"].as_u64().unwrap() + v["held_out_messages"].as_u64().unwrap(),

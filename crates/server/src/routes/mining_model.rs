@@ -26,7 +26,7 @@ use crate::audit::Ev;
 use crate::blocking::with_vault;
 use crate::extract::{Caller, JsonBody, Path, QueryParams};
 use crate::mining::{self as mn, MAX_BATCH, MAX_TEXT_BYTES, MiningDataset, PRODUCT, Stream};
-use crate::mining_jobs::TrainJob;
+use crate::mining_jobs::TrainJobView;
 use crate::problem::ApiError;
 use crate::state::{AppState, now};
 
@@ -57,9 +57,9 @@ pub struct TrainResult {
 /// runs, on another node if this one stops.
 #[utoipa::path(post, path = "/v1/mining/datasets/{id}/train", tag = "mining", security(("bearer" = [])),
     params(("id" = String, Path), ("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 with a job whatever the size")),
-    responses((status = 200, body = TrainResult), (status = 202, body = TrainJob, description = "Queued as a job; poll `GET .../train/jobs/{job}`"),
+    responses((status = 200, body = TrainResult), (status = 202, body = TrainJobView, description = "Queued as a job (or the job already waiting or running for the dataset); poll `GET .../train/jobs/{job}`"),
         (status = 404, body = crate::problem::Problem),
-        (status = 409, body = crate::problem::Problem, description = "`training_in_progress`, `model_needs_embedder`"),
+        (status = 409, body = crate::problem::Problem, description = "`training_in_progress`"),
         (status = 422, body = crate::problem::Problem, description = "`too_few_labels`")))]
 pub async fn train(
     State(st): State<Arc<AppState>>,
@@ -76,18 +76,40 @@ pub async fn train(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|p| p.trim().eq_ignore_ascii_case("respond-async"));
+    let ev = Ev::by(&c, Action::MiningTrain)
+        .tenant(&tenant)
+        .product(PRODUCT)
+        .purpose(Purpose::Service)
+        .resources(Label::new(&id).ok().map(Resource::Dataset));
+    // It reads labeled design-time messages and reviewed run-time ones.
+    let mut reasons = decide_service(&st, &ev, &tenant, Some(DataKind::DesignTime)).await?;
+    reasons.extend(decide_service(&st, &ev, &tenant, Some(DataKind::RunTime)).await?);
     let (id2, tax) = (id.clone(), d.taxonomy.clone());
     let sync_max = st.config.mining.sync_train_max as u64;
+    // With an embedder, the design-time messages predicted after training cost as much as
+    // the training's own: they count too.
+    let embeds = st.embedder.is_some();
     let (labeled, in_use) = with_vault(&st, &tenant, move |v, t| {
-        let labeled = v.message_counts(t, &id2)?.2;
-        if !prefer_async && labeled <= sync_max {
+        let counts = v.message_counts(t, &id2)?;
+        let labeled = counts.2;
+        let work = if embeds {
+            labeled.max(counts.0.min(mn::PREDICT_AFTER_TRAINING as u64))
+        } else {
+            labeled
+        };
+        if !prefer_async && work <= sync_max {
             return Ok((labeled, None));
         }
-        // What a job would find: enough labels in use, said now rather than after the queue.
+        // Every labeled message's labels (a training reads some of them): fewer than two in
+        // use there means the job would fail, said now rather than after the queue.
         let mut in_use = std::collections::HashMap::new();
         let mut after = 0i64;
         let mut read = 0usize;
-        while read < 200_000 {
+        loop {
+            if read >= 200_000 {
+                // Not all read: not certain, the job will say.
+                return Ok((labeled, Some(None)));
+            }
             let page = v.messages(
                 t,
                 &id2,
@@ -103,27 +125,19 @@ pub async fn train(
             read += page.len();
             in_use.extend(mn::label_counts(&tax, &page));
         }
-        Ok((labeled, Some(in_use)))
+        Ok((labeled, Some(Some(in_use))))
     })
     .await?;
-    let background = prefer_async || labeled > sync_max;
-    if background && let Some(in_use) = &in_use {
+    if let Some(Some(in_use)) = &in_use {
         datapact_mining::trainer::enough_labels(&d.taxonomy, in_use)
             .map_err(|e| ApiError::invalid("too_few_labels", "labels", e.to_string()))?;
     }
-    let ev = Ev::by(&c, Action::MiningTrain)
-        .tenant(&tenant)
-        .product(PRODUCT)
-        .purpose(Purpose::Service)
-        .resources(Label::new(&id).ok().map(Resource::Dataset));
-    // It reads labeled design-time messages and reviewed run-time ones.
-    let mut reasons = decide_service(&st, &ev, &tenant, Some(DataKind::DesignTime)).await?;
-    reasons.extend(decide_service(&st, &ev, &tenant, Some(DataKind::RunTime)).await?);
-    if background {
+    if in_use.is_some() {
         st.audit(ev.reasons(&reasons)).await?;
-        let job = crate::mining_jobs::queue(&st, c.id, tenant.id, &id, labeled).await?;
-        let location = format!("/v1/mining/datasets/{id}/train/jobs/{}", job.id);
-        let mut resp = (StatusCode::ACCEPTED, Json(job)).into_response();
+        // A job already waiting or running for the dataset is the answer.
+        let (job, _) = crate::mining_jobs::queue(&st, c.id, tenant.id, &id, labeled).await?;
+        let location = format!("/v1/mining/datasets/{id}/train/jobs/{}", job.view().id);
+        let mut resp = (StatusCode::ACCEPTED, Json(job.view())).into_response();
         if let Ok(v) = HeaderValue::from_str(&location) {
             resp.headers_mut().insert(axum::http::header::LOCATION, v);
         }
@@ -138,7 +152,7 @@ pub async fn train(
     })?;
     let (phase, _) = tokio::sync::watch::channel("reading");
     let info = st
-        .audited(ev.reasons(&reasons), mn::train(&st, &c, &tenant, d, &phase))
+        .audited(ev.reasons(&reasons), mn::train(&st, &c, &tenant, d, None, &phase))
         .await?;
     Ok(Json(TrainResult {
         model_version: info.version,
@@ -153,18 +167,18 @@ pub async fn train(
 /// the training would have answered).
 #[utoipa::path(get, path = "/v1/mining/datasets/{id}/train/jobs/{job}", tag = "mining", security(("bearer" = [])),
     params(("id" = String, Path), ("job" = String, Path)),
-    responses((status = 200, body = TrainJob), (status = 404, body = crate::problem::Problem)))]
+    responses((status = 200, body = TrainJobView), (status = 404, body = crate::problem::Problem)))]
 pub async fn train_job(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
     Path((id, job)): Path<(String, String)>,
-) -> Result<Json<TrainJob>, ApiError> {
+) -> Result<Json<TrainJobView>, ApiError> {
     allow(&c, CUSTOMER, "read a training job")?;
     let (d, _, _) = visible(&st, &c, &id).await?;
     crate::mining_jobs::load(&st, &job)
         .await?
-        .filter(|j| j.dataset == d.id)
-        .map(Json)
+        .filter(|j| j.dataset() == d.id)
+        .map(|j| Json(j.view()))
         .ok_or_else(|| ApiError::not_found("job", &job))
 }
 
@@ -196,7 +210,8 @@ pub struct PredictResult {
 #[utoipa::path(post, path = "/v1/mining/datasets/{id}/predict", tag = "mining", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = PredictInput,
     responses((status = 200, body = PredictResult), (status = 404, body = crate::problem::Problem),
-        (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)))]
+        (status = 409, body = crate::problem::Problem, description = "`no_model`; `model_needs_embedder` (the model needs a `[mining] embedder` this deployment does not run: train again)"),
+        (status = 422, body = crate::problem::Problem)))]
 pub async fn predict(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
@@ -537,7 +552,8 @@ pub struct StreamBatch {
 /// message none of whose thresholds pass goes to the review queue.
 #[utoipa::path(get, path = "/v1/mining/datasets/{id}/streams/{stream}/fetch", tag = "mining", security(("bearer" = [])),
     params(("id" = String, Path), ("stream" = String, Path), QueueQuery),
-    responses((status = 200, body = StreamBatch), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)))]
+    responses((status = 200, body = StreamBatch), (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem, description = "`no_model`; `model_needs_embedder`")))]
 pub async fn fetch(
     State(st): State<Arc<AppState>>,
     Caller(c): Caller,
