@@ -159,12 +159,12 @@ impl BertEmbedder {
                 message: e.to_string(),
             })?;
         // Every id the tokenizer can give must be a row of the embedding table.
-        let vocab = tokenizer.get_vocab_size(true);
-        if vocab > config.vocab_size {
+        let largest = tokenizer.get_vocab(true).values().copied().max().unwrap_or(0) as usize;
+        if largest >= config.vocab_size {
             return Err(EmbeddingError::Model {
                 path: tokenizer_path,
                 message: format!(
-                    "{vocab} tokens, more than the model's vocab_size of {}: not this model's tokenizer",
+                    "token id {largest} is past the model's vocab_size of {}: not this model's tokenizer",
                     config.vocab_size
                 ),
             });

@@ -639,7 +639,13 @@ pub async fn run(state: Arc<AppState>) {
     // server stops), as they would with the process.
     let mut training_jobs = tokio::task::JoinSet::new();
     loop {
-        while training_jobs.try_join_next().is_some() {}
+        while let Some(done) = training_jobs.try_join_next() {
+            if let Err(e) = done
+                && e.is_panic()
+            {
+                tracing::error!("a training job's task panicked; the job runs again");
+            }
+        }
         // Every node, worker or not: unwrapped keys stay in memory only while they are used.
         if last_eviction.elapsed() >= evict_every {
             match state.vault.evict_idle_keys(key_idle) {
@@ -650,7 +656,9 @@ pub async fn run(state: Arc<AppState>) {
             last_eviction = Instant::now();
         }
         if !crate::worker::holds_lease(&state, tick).await {
-            // Another node does the deployment's background work; this one stands by.
+            // Another node does the deployment's background work; this one stands by. A
+            // training job under way stops here: the node holding the lease runs it again.
+            training_jobs.abort_all();
             resumed = false;
             tokio::time::sleep(tick).await;
             continue;

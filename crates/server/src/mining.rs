@@ -756,6 +756,29 @@ pub async fn train(
         .await?;
         return Err(ApiError::not_found("dataset", &d.id));
     };
+    // Another run of the same job stored its model first (a node that lost the worker lease
+    // went on training): that one is the job's; this one is not kept.
+    if let Some(first) = job.and_then(|j| {
+        fresh
+            .model
+            .iter()
+            .chain(&fresh.history)
+            .find(|m| m.job.as_deref() == Some(j))
+            .cloned()
+    }) {
+        drop(w);
+        let (sh, lg) = (info.shard.clone(), info.ledger_dataset.clone());
+        crate::blocking::with_vault(st, tenant, move |v, t| {
+            v.drop_shard(t, &sh)?;
+            v.drop_shard(t, &lg)
+        })
+        .await?;
+        let mut unused = ledger.clone();
+        unused.status = DatasetStatus::Failed;
+        unused.error = Some("another run of the same training job stored its model first".into());
+        crate::training::save_dataset(st, &unused).await?;
+        return Ok(first);
+    }
     // Registered only once it is certain to be kept.
     let mut lm = LedgerModel {
         id: model_id.clone(),

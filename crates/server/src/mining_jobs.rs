@@ -218,6 +218,11 @@ async fn open_jobs(st: &AppState) -> Result<Vec<TrainJob>, ApiError> {
     Ok(out)
 }
 
+/// The job waiting or running for `dataset`, if there is one.
+pub async fn open_job(st: &AppState, dataset: &str) -> Result<Option<TrainJob>, ApiError> {
+    Ok(open_jobs(st).await?.into_iter().find(|j| j.dataset == dataset))
+}
+
 /// Queues a training of `dataset` asked by `key` (who was allowed and audited), or answers
 /// the job already waiting or running for it (`false`: not a new one).
 pub async fn queue(
@@ -324,6 +329,21 @@ async fn update_if_owned(
     Ok(true)
 }
 
+/// Writes a run's end (or its return to the queue) as `update_if_owned`, trying again for a
+/// while when storage is unavailable: a run's outcome is not given up for a moment's outage.
+async fn settle(st: &AppState, id: &str, run: Run<'_>, f: impl Fn(&mut TrainJob)) -> Result<bool, ApiError> {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match update_if_owned(st, id, run, &f).await {
+            Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE && wait < Duration::from_secs(30) => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs one job to its end (done or failed), or back to the queue when storage is
 /// unavailable.
 async fn run_one(st: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
@@ -334,6 +354,17 @@ async fn run_one(st: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
             return Ok(());
         };
         if !j.status.open() {
+            return Ok(());
+        }
+        // A run that stored the job's model and stopped before ending the job: it ends now.
+        if let Some(info) = trained_by(st, &j).await? {
+            j.status = JobStatus::Done;
+            j.finished_at = Some(now());
+            j.phase = None;
+            j.model_version = Some(info.version);
+            j.validation = Some(info.validation);
+            j.ledger_model = Some(info.ledger_model);
+            save(st, &j).await?;
             return Ok(());
         }
         if j.attempts >= MAX_ATTEMPTS {
@@ -362,27 +393,23 @@ async fn run_one(st: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
         node: &node,
     };
     tracing::info!(job = %job.id, dataset = %job.dataset, attempt = job.attempts, "training job started");
-    let outcome = match trained_by(st, &job).await? {
-        // A run before this one stored its model: the job ends from it.
-        Some(info) => Ok(info),
-        None => train(st, &job, run).await,
-    };
+    let outcome = train(st, &job, run).await;
     match outcome {
         Ok(info) => {
-            update_if_owned(st, id, run, |j| {
+            settle(st, id, run, |j| {
                 j.status = JobStatus::Done;
                 j.finished_at = Some(now());
                 j.phase = None;
                 j.model_version = Some(info.version);
-                j.validation = Some(info.validation);
-                j.ledger_model = Some(info.ledger_model);
+                j.validation = Some(info.validation.clone());
+                j.ledger_model = Some(info.ledger_model.clone());
             })
             .await?;
         }
         Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE && job.transient < MAX_TRANSIENT => {
             let wait = Duration::from_secs(1u64 << job.transient.min(6));
             tracing::warn!(job = %job.id, wait_seconds = wait.as_secs(), "storage unavailable for a training job; it waits");
-            update_if_owned(st, id, run, |j| {
+            settle(st, id, run, |j| {
                 j.status = JobStatus::Queued;
                 j.phase = None;
                 j.attempts -= 1;
@@ -392,13 +419,13 @@ async fn run_one(st: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
             .await?;
         }
         Err(e) => {
-            update_if_owned(st, id, run, |j| {
+            settle(st, id, run, |j| {
                 j.status = JobStatus::Failed;
                 j.finished_at = Some(now());
                 j.phase = None;
                 j.error = Some(JobError {
                     code: e.code.to_string(),
-                    detail: e.detail,
+                    detail: e.detail.clone(),
                 });
             })
             .await?;
@@ -482,6 +509,8 @@ async fn train(st: &Arc<AppState>, job: &TrainJob, run: Run<'_>) -> Result<mn::M
 /// A purge or termination removed a tenant's data: its jobs keep no word of it (label names
 /// in a validation, details naming labels) and never run.
 pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError> {
+    // Under the write lock: a run's later writes find the job no longer theirs.
+    let _w = st.write_lock().await?;
     for doc in st.store.training_docs(DOC_JOB, None).await.map_err(ApiError::storage)? {
         let Ok(mut j) = serde_json::from_str::<TrainJob>(&doc) else {
             continue;

@@ -84,6 +84,18 @@ pub async fn train(
     // It reads labeled design-time messages and reviewed run-time ones.
     let mut reasons = decide_service(&st, &ev, &tenant, Some(DataKind::DesignTime)).await?;
     reasons.extend(decide_service(&st, &ev, &tenant, Some(DataKind::RunTime)).await?);
+    let accepted = |job: crate::mining_jobs::TrainJob| {
+        let location = format!("/v1/mining/datasets/{id}/train/jobs/{}", job.view().id);
+        let mut resp = (StatusCode::ACCEPTED, Json(job.view())).into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            resp.headers_mut().insert(axum::http::header::LOCATION, v);
+        }
+        resp
+    };
+    // A job waiting or running for the dataset is the answer, whatever the size.
+    if let Some(job) = crate::mining_jobs::open_job(&st, &id).await? {
+        return Ok(accepted(job));
+    }
     let (id2, tax) = (id.clone(), d.taxonomy.clone());
     let sync_max = st.config.mining.sync_train_max as u64;
     // With an embedder, the design-time messages predicted after training cost as much as
@@ -136,12 +148,7 @@ pub async fn train(
         st.audit(ev.reasons(&reasons)).await?;
         // A job already waiting or running for the dataset is the answer.
         let (job, _) = crate::mining_jobs::queue(&st, c.id, tenant.id, &id, labeled).await?;
-        let location = format!("/v1/mining/datasets/{id}/train/jobs/{}", job.view().id);
-        let mut resp = (StatusCode::ACCEPTED, Json(job.view())).into_response();
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            resp.headers_mut().insert(axum::http::header::LOCATION, v);
-        }
-        return Ok(resp);
+        return Ok(accepted(job));
     }
     let _one = st.mining.begin_training(&id).ok_or_else(|| {
         ApiError::new(
