@@ -748,12 +748,7 @@ pub async fn train(
     let Some(mut fresh) = load(st, &d.id).await? else {
         // Purged while it trained: nothing of it stays.
         drop(w);
-        let (sh, lg) = (info.shard.clone(), info.ledger_dataset.clone());
-        crate::blocking::with_vault(st, tenant, move |v, t| {
-            v.drop_shard(t, &sh)?;
-            v.drop_shard(t, &lg)
-        })
-        .await?;
+        drop_items(st, tenant, &info).await?;
         return Err(ApiError::not_found("dataset", &d.id));
     };
     // Another run of the same job stored its model first (a node that lost the worker lease
@@ -767,12 +762,7 @@ pub async fn train(
             .cloned()
     }) {
         drop(w);
-        let (sh, lg) = (info.shard.clone(), info.ledger_dataset.clone());
-        crate::blocking::with_vault(st, tenant, move |v, t| {
-            v.drop_shard(t, &sh)?;
-            v.drop_shard(t, &lg)
-        })
-        .await?;
+        drop_items(st, tenant, &info).await?;
         let mut unused = ledger.clone();
         unused.status = DatasetStatus::Failed;
         unused.error = Some("another run of the same training job stored its model first".into());
@@ -835,6 +825,18 @@ pub async fn train(
         refresh_predictions(st, tenant, &d, version, model).await?;
     }
     Ok(trained)
+}
+
+/// Removes a model's items and its training set's lineage items from the vault (a model not
+/// kept).
+async fn drop_items(st: &AppState, tenant: &Tenant, info: &ModelInfo) -> Result<(), ApiError> {
+    let (sh, lg) = (info.shard.clone(), info.ledger_dataset.clone());
+    crate::blocking::with_vault(st, tenant, move |v, t| {
+        v.drop_shard(t, &sh)?;
+        v.drop_shard(t, &lg)
+    })
+    .await
+    .map(|_| ())
 }
 
 /// Stores the model's predictions of the dataset's design-time messages (the queues read
@@ -979,6 +981,41 @@ pub async fn tenant_gone(st: &AppState, tenant: TenantId) -> Result<(), ApiError
         }
     }
     Ok(())
+}
+
+/// Label counts (parents included) over a dataset's labeled messages of every kind, read in
+/// pages of label ids, up to `max_rows` messages; and whether every one was read.
+pub fn labeled_counts(
+    v: &Vault,
+    t: TenantRef<'_>,
+    dataset: &str,
+    tax: &Taxonomy,
+    max_rows: usize,
+) -> Result<(HashMap<u32, u64>, bool), VaultError> {
+    let mut per = HashMap::new();
+    let mut after = 0i64;
+    let mut read = 0usize;
+    while read < max_rows {
+        let page = v.messages(
+            t,
+            dataset,
+            &MessageQuery {
+                labeled: Some(true),
+                after_seq: after,
+                limit: 10_000,
+                ..MessageQuery::default()
+            },
+        )?;
+        let Some(last) = page.last() else {
+            return Ok((per, true));
+        };
+        after = last.seq as i64;
+        read += page.len();
+        for (l, n) in label_counts(tax, &page) {
+            *per.entry(l).or_insert(0u64) += n;
+        }
+    }
+    Ok((per, false))
 }
 
 /// Label counts of a dataset's messages, by label id (labeled messages only; for the view).

@@ -33,6 +33,45 @@ async fn node(dir: &Path, url_file: &Path, master: Option<&Path>) -> TestServer 
     TestServer::start_exactly(dir, cfg).await
 }
 
+/// Two nodes of one deployment on a database of their own in the test cluster (`None`
+/// without PostgreSQL), with the directory holding their data and the URL file.
+async fn two_nodes(db: &str) -> Option<(tempfile::TempDir, std::path::PathBuf, TestServer, TestServer)> {
+    let cluster = datapact_pgtest::Cluster::shared()?;
+    let tmp = tempfile::tempdir().unwrap();
+    let url_file = tmp.path().join("database-url");
+    std::fs::write(&url_file, cluster.database(db).await).unwrap();
+    let a = node(&tmp.path().join("a"), &url_file, None).await;
+    let master = tmp.path().join("a/master.key");
+    let b = node(&tmp.path().join("b"), &url_file, Some(&master)).await;
+    Some((tmp, url_file, a, b))
+}
+
+/// The node holding the worker lease (which runs background work) first, the other second;
+/// and a connection to the deployment's database.
+async fn worker_first(
+    url_file: &Path,
+    a: TestServer,
+    b: TestServer,
+) -> (TestServer, TestServer, tokio_postgres::Client) {
+    let url = std::fs::read_to_string(url_file).unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let holder: String = client
+        .query_one("SELECT holder FROM leases WHERE name = 'datapact.worker'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let a_name = a.call(Method::GET, "/readyz", None, None).await.1["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    if holder.starts_with(&format!("{a_name}/")) {
+        (a, b, client)
+    } else {
+        (b, a, client)
+    }
+}
+
 /// Polls `f` until it is true or `within` has passed; returns how long it took.
 async fn within<F, Fut>(within: Duration, mut f: F) -> Option<Duration>
 where
@@ -269,15 +308,9 @@ async fn three_nodes_are_one_deployment() {
 /// exactly once and the manifest's digest, its build on the record once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dataset_build_runs_once_and_moves_to_another_node() {
-    let Some(cluster) = datapact_pgtest::Cluster::shared() else {
+    let Some((_tmp, url_file, a, b)) = two_nodes("nodes_training").await else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let url_file = tmp.path().join("database-url");
-    std::fs::write(&url_file, cluster.database("nodes_training").await).unwrap();
-    let a = node(&tmp.path().join("a"), &url_file, None).await;
-    let master = tmp.path().join("a/master.key");
-    let b = node(&tmp.path().join("b"), &url_file, Some(&master)).await;
     // 12 tenants of 1,000 records: long enough that a node stopping part way through the plan
     // stops the build there.
     let mut expected = 0u64;
@@ -331,23 +364,7 @@ async fn a_dataset_build_runs_once_and_moves_to_another_node() {
     })
     .await;
     // The node doing the deployment's background work (the worker lease's holder) stops.
-    let url = std::fs::read_to_string(&url_file).unwrap();
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    let holder: String = client
-        .query_one("SELECT holder FROM leases WHERE name = 'datapact.worker'", &[])
-        .await
-        .unwrap()
-        .get(0);
-    let a_name = a.call(Method::GET, "/readyz", None, None).await.1["node"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (worker, b) = if holder.starts_with(&format!("{a_name}/")) {
-        (a, b)
-    } else {
-        (b, a)
-    };
+    let (worker, b, _db) = worker_first(&url_file, a, b).await;
     let (_, at_stop) = worker.get(&format!("/v1/training/datasets/{id}"), &worker.admin).await;
     eprintln!("stopping the worker node at {}", at_stop["progress"]);
     assert!(started.is_some() && at_stop["status"] == "building", "{at_stop}");
@@ -402,15 +419,9 @@ async fn a_dataset_build_runs_once_and_moves_to_another_node() {
 /// trainings at once each get their own version, and a stream's cursor holds across nodes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_mining_dataset_is_one_dataset_on_every_node() {
-    let Some(cluster) = datapact_pgtest::Cluster::shared() else {
+    let Some((_tmp, _, a, b)) = two_nodes("nodes_mining").await else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let url_file = tmp.path().join("database-url");
-    std::fs::write(&url_file, cluster.database("nodes_mining").await).unwrap();
-    let a = node(&tmp.path().join("a"), &url_file, None).await;
-    let master = tmp.path().join("a/master.key");
-    let b = node(&tmp.path().join("b"), &url_file, Some(&master)).await;
     let org = a.org("enterprise", "eu").await;
     let oa = a.key(json!({"role": "org_admin", "org": org})).await;
     let tenant = a.tenant(&oa, &org, None).await;
@@ -522,15 +533,9 @@ async fn a_mining_dataset_is_one_dataset_on_every_node() {
 /// again from the messages and it ends once, with a model that serves on every node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_training_job_moves_to_another_node_when_its_node_stops() {
-    let Some(cluster) = datapact_pgtest::Cluster::shared() else {
+    let Some((_tmp, url_file, a, b)) = two_nodes("nodes_mining_job").await else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let url_file = tmp.path().join("database-url");
-    std::fs::write(&url_file, cluster.database("nodes_mining_job").await).unwrap();
-    let a = node(&tmp.path().join("a"), &url_file, None).await;
-    let master = tmp.path().join("a/master.key");
-    let b = node(&tmp.path().join("b"), &url_file, Some(&master)).await;
     let org = a.org("enterprise", "eu").await;
     let admin = a.key(json!({"role": "org_admin", "org": org})).await;
     let tenant = a.tenant(&admin, &org, None).await;
@@ -582,24 +587,8 @@ async fn a_training_job_moves_to_another_node_when_its_node_stops() {
     .await;
     assert!(running.is_some(), "the job started");
     // The node running it is the worker lease's holder.
-    let url = std::fs::read_to_string(&url_file).unwrap();
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    let holder: String = client
-        .query_one("SELECT holder FROM leases WHERE name = 'datapact.worker'", &[])
-        .await
-        .unwrap()
-        .get(0);
-    let a_name = a.call(Method::GET, "/readyz", None, None).await.1["node"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let (_, at_stop) = b.get(&path, &admin).await;
-    let (worker, other) = if holder.starts_with(&format!("{a_name}/")) {
-        (a, b)
-    } else {
-        (b, a)
-    };
+    let (worker, other, client) = worker_first(&url_file, a, b).await;
     eprintln!("stopping the node running the job in phase {}", at_stop["phase"]);
     assert_eq!(
         at_stop["status"], "running",

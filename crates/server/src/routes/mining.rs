@@ -151,27 +151,11 @@ async fn view_of(st: &AppState, tenant: &Tenant, d: &MiningDataset, per_label: b
     let (counts, per_label) = with_vault(st, tenant, move |v, t| {
         let counts = v.message_counts(t, &id)?;
         // Labeled rows in pages (label ids only), counted here: one pass whatever the taxonomy.
-        let mut per = std::collections::HashMap::new();
-        let mut after = 0i64;
-        let mut read = 0usize;
-        while per_label && read < 1_000_000 {
-            let page = v.messages(
-                t,
-                &id,
-                &MessageQuery {
-                    labeled: Some(true),
-                    after_seq: after,
-                    limit: 10_000,
-                    ..MessageQuery::default()
-                },
-            )?;
-            let Some(last) = page.last() else { break };
-            after = last.seq as i64;
-            read += page.len();
-            for (l, n) in mn::label_counts(&tax, &page) {
-                *per.entry(l).or_insert(0u64) += n;
-            }
-        }
+        let per = if per_label {
+            mn::labeled_counts(v, t, &id, &tax, 1_000_000)?.0
+        } else {
+            Default::default()
+        };
         let per: Vec<Option<u64>> = ids
             .iter()
             .map(|l| per_label.then(|| per.get(l).copied().unwrap_or(0)))

@@ -113,29 +113,11 @@ pub async fn train(
             return Ok((labeled, None));
         }
         // Every labeled message's labels (a training reads some of them): fewer than two in
-        // use there means the job would fail, said now rather than after the queue.
-        let mut in_use = std::collections::HashMap::new();
-        let mut after = 0i64;
-        let mut read = 0usize;
-        loop {
-            if read >= 200_000 {
-                // Not all read: not certain, the job will say.
-                return Ok((labeled, Some(None)));
-            }
-            let page = v.messages(
-                t,
-                &id2,
-                &MessageQuery {
-                    labeled: Some(true),
-                    after_seq: after,
-                    limit: 10_000,
-                    ..MessageQuery::default()
-                },
-            )?;
-            let Some(last) = page.last() else { break };
-            after = last.seq as i64;
-            read += page.len();
-            in_use.extend(mn::label_counts(&tax, &page));
+        // use there means the job would fail, said now rather than after the queue. Not all
+        // read: not certain, the job will say.
+        let (in_use, complete) = mn::labeled_counts(v, t, &id2, &tax, 200_000)?;
+        if !complete {
+            return Ok((labeled, Some(None)));
         }
         Ok((labeled, Some(Some(in_use))))
     })
