@@ -98,14 +98,26 @@ fn month_at(b: &[u8], i: usize) -> bool {
 /// year within a few words of it), wide enough for a day before and a year and time after.
 fn month_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
+    if runs.is_empty() {
+        return Vec::new();
+    }
+    // Where a month's name starts a word (after a byte that is no letter), in one pass; each
+    // run then takes the first one within its reach.
+    let mut months: Vec<usize> = Vec::new();
+    let mut prev_alpha = false;
+    for (i, c) in b.iter().enumerate() {
+        let alpha = c.is_ascii_alphabetic();
+        if alpha && !prev_alpha && month_at(b, i) {
+            months.push(i);
+        }
+        prev_alpha = alpha;
+    }
     let mut hits: Vec<(usize, usize)> = Vec::new();
     for &(s, e) in runs {
         let from = s.saturating_sub(24);
         let to = (e + 12).min(b.len());
-        // Only where a word starts: after a byte that is no letter.
-        if let Some(m) = (from..to)
-            .find(|&i| b[i].is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphabetic()) && month_at(b, i))
-        {
+        let k = months.partition_point(|&m| m < from);
+        if let Some(&m) = months.get(k).filter(|&&m| m < to) {
             hits.push((m.min(s), m.max(e)));
         }
     }
@@ -672,57 +684,82 @@ fn recognizers() -> Vec<Recognizer> {
 
 /// Context words: every recognizer's and the negative ones, found in one automaton.
 struct ContextWords {
+    /// The context words, then the secret recognizers' anchors: one pass finds both.
     automaton: AhoCorasick,
+    /// How many context words (pattern ids below it are context words).
+    words: usize,
     /// Ids of the words that mark numeric look-alikes.
     negative: Vec<u32>,
 }
 
+/// What one pass of [`ContextWords`] finds in a text.
+struct Found {
+    /// Context words standing as whole words: start, end, id, in order of start.
+    words: Vec<(usize, usize, u32)>,
+    /// Secret anchors: start, end, anchor index, in the order an overlapping search reports
+    /// them.
+    anchors: Vec<(usize, usize, usize)>,
+}
+
 impl ContextWords {
-    /// Builds the automaton over `vocabulary` (lowercase words, ids by position).
+    /// Builds the automaton over `vocabulary` (lowercase words, ids by position) and the
+    /// secret anchors.
     fn new(vocabulary: &[String], negative: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
-        // A full DFA: the context words are a few hundred bytes, and one pass over every text
-        // scanned runs through it.
+        // A full DFA: the context words and anchors are a few kilobytes, and one pass over
+        // every text scanned runs through it.
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(vocabulary)?;
-        Ok(Self { automaton, negative })
+            .build(
+                vocabulary
+                    .iter()
+                    .map(|w| w.as_bytes().to_vec())
+                    .chain(crate::secrets::anchor_texts().map(|a| a.as_bytes().to_vec())),
+            )?;
+        Ok(Self {
+            automaton,
+            words: vocabulary.len(),
+            negative,
+        })
     }
 
-    /// Every context word in `text` that stands as a whole word (a plural `s` allowed): its
-    /// start, end and id, in order of start. One pass, shared by every candidate of a scan.
-    fn index(&self, text: &str) -> Vec<(usize, usize, u32)> {
+    /// Every context word in `text` that stands as a whole word (a plural `s` allowed) and
+    /// every secret anchor, in one pass shared by every candidate of a scan.
+    fn index(&self, text: &str) -> Found {
         let bytes = text.as_bytes();
-        let mut hits: Vec<(usize, usize, u32)> = self
-            .automaton
-            .find_overlapping_iter(bytes)
-            .filter(|m| {
-                let (a, b) = (m.start(), m.end());
-                let b = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
-                (a == 0 || !bytes[a - 1].is_ascii_alphanumeric())
-                    && bytes.get(b).is_none_or(|c| !c.is_ascii_alphanumeric())
-            })
-            .map(|m| (m.start(), m.end(), m.pattern().as_u32()))
-            .collect();
-        hits.sort_unstable();
-        hits
+        let mut found = Found {
+            words: Vec::new(),
+            anchors: Vec::new(),
+        };
+        for m in self.automaton.find_overlapping_iter(bytes) {
+            let (a, b, id) = (m.start(), m.end(), m.pattern().as_usize());
+            if id >= self.words {
+                found.anchors.push((a, b, id - self.words));
+                continue;
+            }
+            let after = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
+            if (a == 0 || !bytes[a - 1].is_ascii_alphanumeric())
+                && bytes.get(after).is_none_or(|c| !c.is_ascii_alphanumeric())
+            {
+                found.words.push((a, b, id as u32));
+            }
+        }
+        found.words.sort_unstable();
+        found
     }
 }
 
-/// The context words of one text, found when first needed.
-struct Context<'a> {
-    words: &'a ContextWords,
-    text: &'a str,
-    hits: Option<Vec<(usize, usize, u32)>>,
+/// The context words of one text (start, end, id, in order of start).
+struct Context {
+    hits: Vec<(usize, usize, u32)>,
     /// The words near the candidate last asked about.
     near: Vec<(u32, usize)>,
 }
 
-impl<'a> Context<'a> {
+impl Context {
     fn hits(&mut self) -> &[(usize, usize, u32)] {
-        let (words, text) = (self.words, self.text);
-        self.hits.get_or_insert_with(|| words.index(text))
+        &self.hits
     }
 
     /// Whether a word of `ids` lies wholly within `from..to`.
@@ -985,10 +1022,10 @@ impl Analyzer {
     pub fn analyze(&self, text: &str, opts: &Options) -> Vec<Span> {
         let mut found: Vec<Span> = Vec::new();
         let mut regions = Regions::new(text);
+        // Context words and secret anchors, in one pass over the text.
+        let Found { words, anchors } = self.context.index(text);
         let mut ctx = Context {
-            words: &self.context,
-            text,
-            hits: None,
+            hits: words,
             near: Vec::new(),
         };
         for rec in BUILTIN.recognizers.iter().chain(&self.custom) {
@@ -1030,7 +1067,7 @@ impl Analyzer {
         if opts.wants(EntityType::Person) || opts.wants(EntityType::Location) || opts.wants(EntityType::StreetAddress) {
             names::find(text, opts, &mut found);
         }
-        crate::secrets::find(text, opts, &mut found);
+        crate::secrets::find_anchored(text, opts, &mut found, &anchors);
         let mut quiet = Vec::new();
         crate::tables::find(text, opts, &mut found, &mut quiet);
         crate::tables::silence(&mut found, &quiet);
@@ -1045,7 +1082,7 @@ impl Analyzer {
         start: usize,
         end: usize,
         opts: &Options,
-        ctx: &mut Context<'_>,
+        ctx: &mut Context,
     ) -> Option<Span> {
         let (mut start, mut end) = (start, end);
         let mut value = &text[start..end];

@@ -1146,7 +1146,8 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     // Names and addresses do not run across lines, so a long text is read a few kilobytes at a
     // time, ending at a line break: the tokens stay in cache and memory stays small.
     const CHUNK: usize = 8 * 1024;
-    let mut toks = Vec::new();
+    // About one token in five bytes of text: room for them at once.
+    let mut toks = Vec::with_capacity(text.len().min(CHUNK + 1024) / 4 + 8);
     let mut from = 0;
     while from < text.len() {
         let to = if text.len() - from <= CHUNK {
@@ -2353,10 +2354,36 @@ const UNIT_WORDS: &[&str] = &[
 ];
 
 fn unit_word(w: &str) -> bool {
-    with_lower(w.trim_end_matches('.'), |l| {
-        UNITS.contains(&l) || UNIT_WORDS.contains(&l)
-    })
+    let w = w.trim_end_matches('.');
+    // No unit word is longer (a longer word is not looked up).
+    if w.len() > UNIT_MAX_LEN {
+        return false;
+    }
+    with_lower(w, |l| UNIT_SET.contains(l))
 }
+
+/// [`UNITS`] and [`UNIT_WORDS`] for lookup.
+static UNIT_SET: LazyLock<HashSet<&'static str, FixedState>> =
+    LazyLock::new(|| UNITS.iter().chain(UNIT_WORDS).copied().collect());
+
+/// The longest word of [`UNITS`] and [`UNIT_WORDS`], in bytes.
+const UNIT_MAX_LEN: usize = {
+    let (mut i, mut max) = (0, 0);
+    while i < UNITS.len() {
+        if UNITS[i].len() > max {
+            max = UNITS[i].len();
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while j < UNIT_WORDS.len() {
+        if UNIT_WORDS[j].len() > max {
+            max = UNIT_WORDS[j].len();
+        }
+        j += 1;
+    }
+    max
+};
 
 /// Whether `toks[a..b]` reads as one part of an address: street words, numbers, units, a
 /// district or a town, and nothing of a sentence (lowercase words other than particles, unit

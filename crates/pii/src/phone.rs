@@ -5,6 +5,8 @@
 //! 10 µs a number and locks a shared cache, far too slow for a scan that checks every candidate.
 
 use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
 use std::sync::LazyLock;
 
 use regex_automata::meta::Regex;
@@ -56,13 +58,13 @@ impl Region {
 
 /// The compiled metadata, by calling code and by region.
 struct Metadata {
-    by_code: HashMap<u16, Vec<Region>>,
+    by_code: HashMap<u16, Vec<Region>, FixedState>,
     /// Region id to (calling code, position in `by_code[code]`).
-    by_id: HashMap<String, (u16, usize)>,
+    by_id: HashMap<String, (u16, usize), FixedState>,
 }
 
 static METADATA: LazyLock<Metadata> = LazyLock::new(|| {
-    let mut by_code: HashMap<u16, Vec<Region>> = HashMap::new();
+    let mut by_code: HashMap<u16, Vec<Region>, FixedState> = HashMap::default();
     for m in phonenumber::metadata::DATABASE.iter() {
         let d = m.descriptors();
         let types = [

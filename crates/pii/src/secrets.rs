@@ -6,11 +6,12 @@
 //! are no secrets; here a hash is never a secret unless a key such as `api_key=` says so.
 //!
 //! One Aho-Corasick pass finds every anchor (a prefix such as `ghp_`, a key such as
-//! `password`, the `://` of a URL); each anchor's own check then reads a few bytes around it.
-//! A text without anchors costs that one pass.
+//! `password`, the `://` of a URL): the analyzer's pass over the text that also finds its
+//! context words. Each anchor's own check then reads a few bytes around it.
 
 use std::sync::LazyLock;
 
+#[cfg(test)]
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use base64::Engine as _;
 use regex_automata::meta::Regex;
@@ -150,6 +151,7 @@ const ANCHORS: &[(&str, Anchor)] = &[
 ];
 
 struct Patterns {
+    #[cfg(test)]
     anchors: AhoCorasick,
     aws_key_id: Regex,
     gcp_key: Regex,
@@ -174,7 +176,9 @@ fn re(p: &str) -> Regex {
 }
 
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    // The anchors are fixed; building their automaton cannot fail.
+    // The anchors are fixed; building their automaton cannot fail. (The analyzer finds them
+    // with its context words; this automaton serves the module's own tests.)
+    #[cfg(test)]
     #[allow(clippy::expect_used)]
     let anchors = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
@@ -184,6 +188,7 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         .build(ANCHORS.iter().map(|(a, _)| a))
         .expect("secret anchors");
     Patterns {
+        #[cfg(test)]
         anchors,
         aws_key_id: re(r"(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|AGPA)[A-Z0-9]{16}"),
         gcp_key: re(r"AIza[0-9A-Za-z_\-]{35}"),
@@ -226,7 +231,28 @@ fn ends_token(b: &[u8], i: usize) -> bool {
 }
 
 /// Finds secrets in `text`.
+#[cfg(test)]
 pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
+    if !EntityType::SECRETS.iter().any(|t| opts.wants(*t)) {
+        return;
+    }
+    let anchors: Vec<(usize, usize, usize)> = PATTERNS
+        .anchors
+        .find_overlapping_iter(text.as_bytes())
+        .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+        .collect();
+    find_anchored(text, opts, found, &anchors);
+}
+
+/// The anchors' texts, by index (what `find_anchored` takes the indices of).
+pub(crate) fn anchor_texts() -> impl Iterator<Item = &'static str> {
+    ANCHORS.iter().map(|(a, _)| *a)
+}
+
+/// As `find`, given the anchors in `text` (start, end, index into [`ANCHORS`]) in the order
+/// an overlapping search over [`ANCHORS`] reports them (the analyzer finds them in the same
+/// pass as its context words).
+pub(crate) fn find_anchored(text: &str, opts: &Options, found: &mut Vec<Span>, anchors: &[(usize, usize, usize)]) {
     if !EntityType::SECRETS.iter().any(|t| opts.wants(*t)) {
         return;
     }
@@ -253,9 +279,10 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     // How far the anchors that read ahead have read, so that anchors inside what one of them
     // read are not read again (every scan stays linear in the text).
     let (mut token_run_end, mut url_read_to, mut chain_read_to, mut pem_headers) = (0usize, 0usize, 0usize, 0u32);
-    for m in p.anchors.find_overlapping_iter(b) {
-        let (s, e) = (m.start(), m.end());
-        let (anchor_text, anchor) = ANCHORS[m.pattern().as_usize()];
+    for &(s, e, k) in anchors {
+        let Some(&(anchor_text, anchor)) = ANCHORS.get(k) else {
+            continue;
+        };
         let exact = || &text[s..e] == anchor_text;
         match anchor {
             Anchor::AwsKeyId if exact() && starts_word(b, s) => {
