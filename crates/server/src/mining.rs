@@ -839,6 +839,25 @@ async fn drop_items(st: &AppState, tenant: &Tenant, info: &ModelInfo) -> Result<
     .map(|_| ())
 }
 
+/// Stores again the predictions of model `version` for the dataset's design-time messages,
+/// if that model still serves it (a training job whose node stopped while storing them ends
+/// with this).
+pub async fn repredict(st: &AppState, dataset: &str, version: u32) -> Result<(), ApiError> {
+    let Some(d) = load(st, dataset).await? else {
+        return Ok(());
+    };
+    if d.model.as_ref().is_none_or(|m| m.version != version) || d.purged_at.is_some() {
+        return Ok(());
+    }
+    let Some(tenant) = st.registry.tenant(d.tenant) else {
+        return Ok(());
+    };
+    let Some(model) = model_of(st, &tenant, &d).await? else {
+        return Ok(());
+    };
+    refresh_predictions(st, &tenant, &d, version, model).await
+}
+
 /// Stores the model's predictions of the dataset's design-time messages (the queues read
 /// them), in upload order, up to `PREDICT_AFTER_TRAINING` of them.
 async fn refresh_predictions(

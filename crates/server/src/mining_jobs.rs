@@ -356,7 +356,9 @@ async fn run_one(st: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
         if !j.status.open() {
             return Ok(());
         }
-        // A run that stored the job's model and stopped before ending the job: it ends now.
+        // A run that stored the job's model and stopped before ending the job: it ends now,
+        // and the queues get that model's predictions again (the run may have stopped while
+        // storing them).
         if let Some(info) = trained_by(st, &j).await? {
             j.status = JobStatus::Done;
             j.finished_at = Some(now());
@@ -365,6 +367,10 @@ async fn run_one(st: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
             j.validation = Some(info.validation);
             j.ledger_model = Some(info.ledger_model);
             save(st, &j).await?;
+            drop(_w);
+            if let Err(e) = mn::repredict(st, &j.dataset, info.version).await {
+                tracing::warn!(job = %j.id, detail = %e.detail, "the queues' predictions were not refreshed");
+            }
             return Ok(());
         }
         if j.attempts >= MAX_ATTEMPTS {

@@ -619,8 +619,17 @@ async fn a_training_job_moves_to_another_node_when_its_node_stops() {
         .count();
     assert_eq!(registered, 1, "one model for the job: {v}");
     // A run that finds the job's model already stored (its node stopped after storing it, or
-    // the job's end could not be written) ends the job from it instead of training again.
+    // the job's end could not be written) ends the job from it instead of training again, and
+    // stores that model's predictions again (the run may have stopped while storing them).
     let job_id = job["id"].as_str().unwrap();
+    let cleared = client
+        .execute(
+            "UPDATE datapact_vault.mining_messages SET pred = NULL, pred_model = 0 WHERE dataset_id = $1",
+            &[&ds],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared, 12_000);
     let n = client
         .execute(
             "UPDATE training_docs SET status = 'running', doc = replace(doc, '\"status\":\"done\"', '\"status\":\"running\"')
@@ -648,6 +657,21 @@ async fn a_training_job_moves_to_another_node_when_its_node_stops() {
         .filter(|e| e.to_string().contains(&tenant))
         .count();
     assert_eq!(registered, 1, "not trained again: {v}");
+    // (After the job reads done: the predictions follow it.)
+    let version = done["model_version"].as_i64().unwrap();
+    let predicted = within(Duration::from_secs(30), || async {
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM datapact_vault.mining_messages WHERE dataset_id = $1 AND pred_model = $2",
+                &[&ds, &version],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        n == 12_000
+    })
+    .await;
+    assert!(predicted.is_some(), "the queues' predictions stored again");
     let v = &done["validation"];
     assert_eq!(
         v["train_messages"].as_u64().unwrap() + v["held_out_messages"].as_u64().unwrap(),
