@@ -1060,12 +1060,24 @@ fn cue_before(text: &str, at: usize) -> Cue {
         } else {
             near
         };
-        let (starts, len, _) = last_words(b, dotless, &mut buf);
+        let (starts, len, last_start) = last_words(b, dotless, &mut buf);
         if starts[0] != usize::MAX {
             let w = std::str::from_utf8(&buf[starts[0]..len]).unwrap_or("");
             let f = LEXICONS.words.get(w).copied().unwrap_or(0);
             if f & flag::TITLE != 0 {
                 return Cue::Title;
+            }
+            // Italian feminine titles write their ending after the abbreviation's dot:
+            // `Sig.ra Fiore`, `Dott.ssa Ricci`, `Sig.na Conti`, `Prof.ssa Bassi`.
+            if matches!(w, "ra" | "na" | "ssa") && last_start > 0 && b[last_start - 1] == b'.' {
+                let mut title = [0u8; 64];
+                let (t, tlen, _) = last_words(b, last_start - 1, &mut title);
+                if t[0] != usize::MAX
+                    && std::str::from_utf8(&title[t[0]..tlen])
+                        .is_ok_and(|t| LEXICONS.words.get(t).is_some_and(|f| f & flag::TITLE != 0))
+                {
+                    return Cue::Title;
+                }
             }
             if dotless == near && f & flag::PLACE_CUE != 0 {
                 return Cue::Place;
@@ -1322,6 +1334,15 @@ fn classify(
             break;
         }
         i += 1;
+    }
+    // A title abbreviation that is no name, alone (`Buongiorno Sig.ra Fiore`: `Sig`), is
+    // context, not a name.
+    if j == i + 1
+        && toks[i].flags & flag::TITLE != 0
+        && toks[i].flags & (flag::FIRST | flag::LAST) == 0
+        && toks.get(i + 1).is_some_and(|d| d.attached() && word(i + 1) == ".")
+    {
+        return;
     }
     // A title inside the run is context, not the name (`Herr Engel`, `Miss Kerr`, `M. Faure`).
     let mut titled = false;
@@ -2731,6 +2752,22 @@ mod tests {
         assert!(has_person("hi, i'm maria garcia and I need help", "maria garcia"));
         assert!(has_person("My name is Oluwaseun Adeyemi.", "Oluwaseun Adeyemi"));
         assert!(has_person("Will Smith called.", "Will Smith"));
+    }
+
+    #[test]
+    fn italian_feminine_titles_lead_to_the_name_and_are_none() {
+        for (text, name) in [
+            ("Buongiorno Sig.ra Fiore,\n\nla fattura", "Fiore"),
+            ("Gentile Dott.ssa Ricci, le scrivo", "Ricci"),
+            ("Cara Sig.na Conti, grazie", "Conti"),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
+            assert!(
+                f.iter().all(|(_, w)| !["Sig", "Dott"].contains(w)),
+                "a title is no name: {text}: {f:?}"
+            );
+        }
     }
 
     #[test]
