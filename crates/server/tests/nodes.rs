@@ -72,6 +72,21 @@ async fn worker_first(
     }
 }
 
+/// How many `model_register` audit entries name `tenant`, and the entries read.
+async fn models_registered(node: &TestServer, tenant: &str) -> (usize, Value) {
+    let (st, v) = node
+        .get("/v1/audit/entries?action=model_register&limit=100", &node.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let n = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains(tenant))
+        .count();
+    (n, v)
+}
+
 /// Polls `f` until it is true or `within` has passed; returns how long it took.
 async fn within<F, Fut>(within: Duration, mut f: F) -> Option<Duration>
 where
@@ -607,16 +622,7 @@ async fn a_training_job_moves_to_another_node_when_its_node_stops() {
     // Ended once: the dataset serves the job's model, and one model was registered for it.
     let (_, view) = other.get(&format!("/v1/mining/datasets/{ds}"), &admin).await;
     assert_eq!(view["model"]["version"], done["model_version"], "{view}");
-    let (st, v) = other
-        .get("/v1/audit/entries?action=model_register&limit=100", &other.admin)
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    let registered = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e.to_string().contains(&tenant))
-        .count();
+    let (registered, v) = models_registered(&other, &tenant).await;
     assert_eq!(registered, 1, "one model for the job: {v}");
     // A run that finds the job's model already stored (its node stopped after storing it, or
     // the job's end could not be written) ends the job from it instead of training again, and
@@ -647,15 +653,7 @@ async fn a_training_job_moves_to_another_node_when_its_node_stops() {
     assert!(again.is_some(), "{}", other.get(&path, &admin).await.1);
     let (_, redone) = other.get(&path, &admin).await;
     assert_eq!(redone["model_version"], done["model_version"], "{redone}");
-    let (_, v) = other
-        .get("/v1/audit/entries?action=model_register&limit=100", &other.admin)
-        .await;
-    let registered = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e.to_string().contains(&tenant))
-        .count();
+    let (registered, v) = models_registered(&other, &tenant).await;
     assert_eq!(registered, 1, "not trained again: {v}");
     // (After the job reads done: the predictions follow it.)
     let version = done["model_version"].as_i64().unwrap();
