@@ -34,6 +34,9 @@ mod flag {
     pub const ORG: u16 = 1 << 10;
     /// A street type written before the name (`rue`, `Via`).
     pub const PREFIX_STREET: u16 = 1 << 11;
+    /// A name or place that is also a lowercase word of one of the seven languages (`Job`,
+    /// `Nova`, `Guide`): it takes more evidence to be the name.
+    pub const WORD: u16 = 1 << 12;
     /// Looked up (a token's flags are computed once).
     pub const KNOWN: u16 = 1 << 15;
     pub const PLACE: u16 = CITY | REGION | COUNTRY;
@@ -76,6 +79,7 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
         (include_str!("../data/common_words.txt"), flag::COMMON),
         (include_str!("../data/common_words_eu.txt"), flag::COMMON),
         (include_str!("../data/street_suffixes.txt"), flag::SUFFIX),
+        (include_str!("../data/name_words.txt"), flag::WORD),
     ] {
         entries(data).for_each(|w| mark(w, f));
     }
@@ -482,6 +486,7 @@ const TITLES: &[&str] = &[
     "avv",
     "dhr",
     "mevr",
+    "mw",
     "meneer",
     "mevrouw",
     "senhor",
@@ -819,6 +824,15 @@ const PLACE_CUES: &[&str] = &[
     "localidad",
     "località",
     "localidade",
+    // A firm's site: `Standort Zug`, `sede di Pisa`, `filial Natal`.
+    "standort",
+    "sitz",
+    "sede",
+    "filial",
+    "filiale",
+    "sucursal",
+    "succursale",
+    "vestiging",
 ];
 
 /// Lowercase words after which a lowercase place may come in chat (`uit utrecht`, `de manaus`).
@@ -949,6 +963,28 @@ const ORG_WORDS: &[&str] = &[
     "centre",
     "team",
     "department",
+    "spedition",
+    "logistik",
+    "logistics",
+];
+
+/// Departments that sign for a firm (`Klantenservice Ferrero`, `Kundenservice Dell`): a run
+/// they start is the firm's name, no person's.
+const DEPARTMENTS: &[&str] = &[
+    "kundenservice",
+    "kundendienst",
+    "buchhaltung",
+    "klantenservice",
+    "klantendienst",
+    "helpdesk",
+    "servicedesk",
+    "support",
+    "comptabilité",
+    "administración",
+    "contabilidad",
+    "financeiro",
+    "amministrazione",
+    "contabilità",
 ];
 
 /// The lowercase ASCII text in the `n` bytes before `at`, on a character boundary.
@@ -1108,12 +1144,17 @@ fn cue_before(text: &str, at: usize) -> Cue {
     if !break_or_comma {
         return Cue::None;
     }
-    // A signature delimiter (`--` ending a line), then the name on the next line; a bullet
-    // (`\n- Budget`) is no such thing.
+    // A signature delimiter (`--` on a line of its own), then the name on the next line; a
+    // bullet (`\n- Budget`) or a price ending a line (`€ 72,-`) is no such thing.
     if let (Some(dash), Some(line)) = (
         between.iter().position(|&c| c == b'-'),
         between.iter().rposition(|&c| c == b'\n'),
     ) && dash < line
+        && (if dash == 0 {
+            loose == 0 || b[loose - 1] == b'\n'
+        } else {
+            between[dash - 1] == b'\n'
+        })
     {
         return Cue::Person;
     }
@@ -1131,13 +1172,16 @@ fn cue_before(text: &str, at: usize) -> Cue {
     // Greetings and introductions stand on the name's line; across a comma or a line break,
     // only sign-offs (`Best regards,\nAnna`) and labels (`Name:`) lead to a name.
     let same_line = between.len() <= 2 && between.iter().all(|c| matches!(c, b' ' | b'\t'));
+    // Columns of a listing are set apart by wide gaps (`NAME      READY   STATUS`): a word there
+    // is a column's name, no sign-off.
+    let column_gap = !same_line && between.iter().all(|c| matches!(c, b' ' | b'\t'));
     for st in starts.into_iter().filter(|&s| s != usize::MAX) {
         let phrase = std::str::from_utf8(&buf[st..len]).unwrap_or("");
         // A form's label names what follows as surely as a title does (`Cognome: Morelli`).
         if colon && (LABEL_PHRASES.contains(phrase) || phrase == "name") {
             return Cue::Title;
         }
-        if phrases.contains_key(phrase) && (same_line || colon || SIGN_OFFS.contains(&phrase)) {
+        if phrases.contains_key(phrase) && (same_line || colon || (SIGN_OFFS.contains(&phrase) && !column_gap)) {
             return Cue::Person;
         }
     }
@@ -1307,6 +1351,7 @@ fn classify(
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let is_common = |k: usize| toks[k].flags & flag::COMMON != 0;
     let is_first = |k: usize| toks[k].flags & flag::FIRST != 0;
+    let run_from = i;
     // Leading sentence words and greetings are context, not names ("Please ask Maria",
     // "Dear Maria"); a given name that is also a word stays when a name follows ("Will Smith").
     let place_at = |k: usize, j: usize| {
@@ -1339,8 +1384,18 @@ fn classify(
     // context, not a name.
     if j == i + 1
         && toks[i].flags & flag::TITLE != 0
-        && toks[i].flags & (flag::FIRST | flag::LAST) == 0
         && toks.get(i + 1).is_some_and(|d| d.attached() && word(i + 1) == ".")
+        && (toks[i].flags & (flag::FIRST | flag::LAST) == 0
+            // `Gentile Ing. Gallo`: `Ing` is a surname too, but before its dot and a name it
+            // is the title.
+            || toks.get(i + 2).is_some_and(|n| n.single_spaced() && n.is_word()))
+    {
+        return;
+    }
+    // A header or form label before its colon is context, not a name (`Von: Anna`, `Van:`).
+    if j == i + 1
+        && toks.get(j).is_some_and(|c| c.attached() && word(j) == ":")
+        && with_lower(word(i), |w| LABEL_PHRASES.contains(w))
     {
         return;
     }
@@ -1370,6 +1425,12 @@ fn classify(
         && is_first(i + 1)
     {
         i += 1;
+        // A given name ending a run after a word that is no name is a brand (`Magazine
+        // Luiza`, `bei Magazine Luiza`): a person's given name after such a word inside a
+        // sentence has a surname after it (`Bel Rachid`, an imperative, starts one).
+        if i + 1 == j && toks[i].flags & flag::LAST == 0 && !sentence_start(text, toks, i - 1) {
+            return;
+        }
     }
     let keep_last = |k: usize| k > i && toks[k].flags & flag::LAST != 0 && is_first(k - 1);
     while j > i
@@ -1462,11 +1523,41 @@ fn classify(
             (Place::Country, true) if toks[k].flags & flag::COMMON == 0 => 0.65,
             (_, true) => 0.4,
         };
-        // A label (`Price:`, `Passos:`) is no place.
+        // A label (`Price:`, `Passos:`, French `Nord :`) is no place.
         let label = toks
             .get(k + len)
-            .is_some_and(|c| c.attached() && &text[c.start..c.end] == ":");
-        if !label {
+            .is_some_and(|c| c.spaces <= 1 && c.newlines == 0 && &text[c.start..c.end] == ":")
+            // `Nata a: Treviso`: the town's name is the label's first word.
+            || (toks.get(k + len).is_some_and(|p| p.single_spaced() && p.kind == Kind::Lower)
+                && toks.get(k + len + 1).is_some_and(|c| c.attached() && &text[c.start..c.end] == ":")
+                && with_lower(&text[toks[k].start..toks[k + len].end], |w| PLACE_LABELS.contains(&w)));
+        // A place after other capitalized words of its run ends a firm's name (`TAP Air
+        // Portugal`, `Stadtwerke München`, `Support Team Lead`); so does one after an
+        // institution's word and `of` (`Bank of Ireland`).
+        let mut p = k;
+        let mut in_firm = false;
+        while p > run_from && toks[p - 1].is_word() && toks[p].single_spaced() {
+            p -= 1;
+            in_firm |= toks[p].flags & (flag::PLACE | flag::PLACE_START | flag::PLACE_CUE) == 0
+                && !with_lower(word(p), |w| PLACE_LABELS.contains(&w));
+        }
+        let in_firm = in_firm
+            || (k == i
+                && i >= 2
+                && word(i - 1) == "of"
+                && toks[i - 1].single_spaced()
+                && toks[i - 2].flags & flag::ORG != 0)
+            // A capitalized article before a town's name makes a title (`Le Guide pratique`);
+            // towns with an article are in the lexicons whole (`Le Havre`, `El Paso`).
+            || (len == 1
+                && k >= 1
+                && k >= run_from.min(i)
+                && toks[k].single_spaced()
+                && matches!(
+                    word(k - 1),
+                    "The" | "Le" | "La" | "Les" | "Der" | "Die" | "Das" | "Il" | "Lo" | "El" | "Los" | "Las" | "Het"
+                ));
+        if !label && !in_firm {
             place_spans.push((a, b, score));
         }
         k += len;
@@ -1485,7 +1576,43 @@ fn classify(
     // a surname last, or a greeting or title before, make up to seven words one name.
     let long_ok =
         m <= 7 && ((first && toks[last_word].flags & flag::LAST != 0) || matches!(cue, Cue::Person | Cue::Title));
-    let person: f32 = if org || (m > 4 && !long_ok) {
+    let is_word = |k: usize| toks[k].flags & flag::WORD != 0;
+    // `Mark II`, `Sage 50`, `Android 14`: a word and a model number or version is a product; a
+    // person's generation number follows a surname (`John Smith III`).
+    let product = (m == 2 && roman_numeral(word(last_word)))
+        || (m == 1
+            && !matches!(cue, Cue::Person | Cue::Title)
+            && toks.get(j).is_some_and(|n| n.single_spaced() && n.kind == Kind::Number));
+    // `Marks & Spencer`, `Facilities & Workplace`: words joined by an ampersand are a firm or a
+    // team, unless both sides are given names (`Anna & Tom`).
+    let amp_at = |k: usize| toks.get(k).is_some_and(|a| &text[a.start..a.end] == "&");
+    let two_names = |k: usize| first && is_first(k) && word(k) != word(i);
+    let firm = if amp_at(j) && toks.get(j + 1).is_some_and(|n| n.is_word()) {
+        !two_names(j + 1)
+    } else if i >= 2 && amp_at(i - 1) && toks[i - 2].is_word() {
+        !two_names(i - 2)
+    } else {
+        false
+    };
+    // A greeting to a group (`Liebe Kolleginnen und Kollegen`, `Dear Partners and friends`): a
+    // word no lexicon knows, joined to another by a conjunction, is no name.
+    let group = m == 1
+        && toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE) == 0
+        && toks.get(j).is_some_and(|c| {
+            c.single_spaced() && matches!(&text[c.start..c.end], "und" | "and" | "et" | "y" | "e" | "en")
+        });
+    // A given name before a particle and a lowercase word is a title's first word (`Manual de
+    // contabilidad`, `Guide de voyage`); a name's particle comes before a capitalized surname.
+    let titled_phrase = m == 1
+        && cue == Cue::None
+        && toks
+            .get(j)
+            .is_some_and(|p| p.single_spaced() && p.kind == Kind::Lower && is_particle(&text[p.start..p.end]))
+        && toks
+            .get(j + 1)
+            .is_some_and(|n| n.single_spaced() && n.kind == Kind::Lower && !is_particle(&text[n.start..n.end]));
+    let department = with_lower(word(run_from), |w| DEPARTMENTS.contains(&w));
+    let person: f32 = if org || product || firm || group || titled_phrase || department || (m > 4 && !long_ok) {
         0.0
     } else {
         match cue {
@@ -1501,7 +1628,17 @@ fn classify(
                 }
             }
             _ if first && m >= 2 && !is_common(last_word) => 0.7,
-            _ if last && m == 2 && !is_common(i) && toks[i].kind != Kind::Initial => 0.6,
+            // Two words of which neither is a given name (`Woche Wasser`, `Power BI`) are a
+            // name only if they are no words and no acronym.
+            _ if last
+                && m == 2
+                && !is_common(i)
+                && !matches!(toks[i].kind, Kind::Initial | Kind::Upper)
+                && !(is_word(i) && is_word(last_word) && !with_lower(word(i), is_particle))
+                && !(toks[last_word].kind == Kind::Upper && word(last_word).len() <= 3) =>
+            {
+                0.6
+            }
             _ if first && m == 1 && !is_common(i) => {
                 if cue == Cue::Place && toks[i].flags & flag::PLACE != 0 {
                     0.45
@@ -1525,6 +1662,11 @@ fn classify(
         }
         out(a, b, EntityType::Location, score);
     }
+}
+
+/// Whether `w` is a Roman numeral of a model or a generation (`II` to `XII`).
+fn roman_numeral(w: &str) -> bool {
+    matches!(w, "II" | "III" | "IV" | "VI" | "VII" | "VIII" | "IX" | "XI" | "XII")
 }
 
 /// Introductions and greetings a lowercase name may follow ("my name is maria").
@@ -1645,7 +1787,7 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     if prev != "," && !ends_intro_phrase(prev) {
         return None;
     }
-    if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST {
+    if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST || is_particle(word(i)) {
         return None;
     }
     let intro = before(text, toks[i].start, 24);
@@ -2786,6 +2928,70 @@ mod tests {
                 found(text)
             );
         }
+    }
+
+    /// Products, firms, listings, labels and greetings to groups that read like names: each is
+    /// a false alarm that makes users turn masking off.
+    #[test]
+    fn firms_products_and_labels_are_no_names_or_places() {
+        for (text, not) in [
+            ("Artículo: EOS R6 Mark II – 21 cajas", "Mark"),
+            ("Migración a Sage 50: se aplaza a junio.", "Sage"),
+            ("Apoio ao Cliente – Marks & Spencer", "Spencer"),
+            ("Thanks,\nFacilities & Workplace", "Facilities"),
+            ("A la atención de Johnson & Johnson", "Johnson"),
+            (
+                "NAME                          READY   STATUS\napi-7c9d   1/1   Running",
+                "READY",
+            ),
+            (
+                "1 × Koken zonder gedoe – € 72,-\nVerwachte bezorging: zaterdag",
+                "Verwachte",
+            ),
+            ("Von: Veronika Rotermund <v@example.de>", "Von"),
+            ("Liebe Kolleginnen und Kollegen,\n\nab Montag", "Kolleginnen"),
+            ("Carrier: UPS Standard    Tracking: 1Z999", "UPS Standard"),
+            ("1 × Manual de contabilidad para pymes", "Manual"),
+            ("Gentile Ing. Gallo, le scrivo", "Ing"),
+            ("Avis Spedition – Auftrag 4711", "Avis Spedition"),
+            (
+                "Met vriendelijke groet,\nKlantenservice Ferrero",
+                "Klantenservice Ferrero",
+            ),
+            ("dejar con el vecino del 2ºA, Sr. Gallardo Reyes.", "del"),
+            ("Nelle prime settimane lo affiancherà Marco.", "Nelle"),
+            ("Ora abito in Via Garibaldi 49.", "Ora"),
+            ("3. Nova tabela de preços v23.7", "Nova"),
+            ("Ihre Buchhaltung\nTAP Air Portugal", "Portugal"),
+            ("Mit freundlichen Grüßen\nBank of Ireland", "Ireland"),
+            ("Approved by: Support Team Lead, Iberdrola", "Lead"),
+            ("1 × Le Guide pratique de la comptabilité", "Guide"),
+            ("Nata a: Treviso il 16/03/1962", "Nata"),
+            ("Nord : Fribourg, Nyon", "Nord"),
+        ] {
+            let f = found(text);
+            assert!(f.iter().all(|(_, w)| *w != not), "{text}: {not} reported: {f:?}");
+        }
+        // The names beside them stay names, and so do places after their site's word.
+        assert!(has_person("Gentile Ing. Gallo, le scrivo", "Gallo"));
+        assert!(has_person(
+            "dejar con el vecino del 2ºA, Sr. Gallardo Reyes.",
+            "Gallardo Reyes"
+        ));
+        assert!(has_person(
+            "Von: Veronika Rotermund <v@example.de>",
+            "Veronika Rotermund"
+        ));
+        assert!(has_person("Anna & Tom are coming.", "Anna"));
+        assert!(has_person("Best regards,\n--\nPriya", "Priya"));
+        assert!(has_person("Actiepunt: De Wit stuurt de planning rond.", "De Wit"));
+        assert!(has_person("Vragen? Bel Rachid op 020-2202793.", "Rachid"));
+        assert!(has_place("Nata a: Treviso il 16/03/1962", "Treviso"));
+        assert!(has_place("Standort Lüneburg, Raum 4.16", "Lüneburg"));
+        assert!(has_place(
+            "llegamos a Alicante, luego Jaca y Granada, y quizá",
+            "Granada"
+        ));
     }
 
     #[test]
