@@ -37,6 +37,8 @@ mod flag {
     /// A name or place that is also a lowercase word of one of the seven languages (`Job`,
     /// `Nova`, `Guide`): it takes more evidence to be the name.
     pub const WORD: u16 = 1 << 12;
+    /// A town whose name is also a word (`Leiden`, `Tomar`): a town only with a place's cue.
+    pub const WEAK_PLACE: u16 = 1 << 13;
     /// Looked up (a token's flags are computed once).
     pub const KNOWN: u16 = 1 << 15;
     pub const PLACE: u16 = CITY | REGION | COUNTRY;
@@ -94,6 +96,12 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
         (include_str!("../data/cities.txt"), Place::City, flag::CITY),
         (include_str!("../data/cities_extra.txt"), Place::City, flag::CITY),
         (include_str!("../data/cities_eu.txt"), Place::City, flag::CITY),
+        (include_str!("../data/cities_geonames.txt"), Place::City, flag::CITY),
+        (
+            include_str!("../data/cities_geonames_words.txt"),
+            Place::City,
+            flag::CITY | flag::WEAK_PLACE,
+        ),
         (include_str!("../data/regions.txt"), Place::Region, flag::REGION),
         (include_str!("../data/regions_eu.txt"), Place::Region, flag::REGION),
         (include_str!("../data/countries.txt"), Place::Country, flag::COUNTRY),
@@ -346,13 +354,14 @@ fn with_lower<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
 fn lookup(lex: &Lexicons, word: &str) -> u16 {
     let one = |word: &str| {
         with_lower(word, |w| {
-            lex.words.get(w).copied().unwrap_or_else(|| {
-                if w.is_ascii() {
-                    0
-                } else {
-                    lex.words.get(fold(w).as_str()).copied().unwrap_or(0)
-                }
-            })
+            let f = lex.words.get(w).copied().unwrap_or(0);
+            // `Júlio` is a town's first word as written and a given name folded: both count;
+            // a word as written (`Olá`) stays a word.
+            if w.is_ascii() || f & flag::COMMON != 0 {
+                f
+            } else {
+                f | lex.words.get(fold(w).as_str()).copied().unwrap_or(0)
+            }
         })
     };
     let f = one(word);
@@ -804,6 +813,7 @@ const PLACE_CUES: &[&str] = &[
     "città",
     "naar",
     "uit",
+    "vanuit",
     "bij",
     "te",
     "richting",
@@ -837,8 +847,8 @@ const PLACE_CUES: &[&str] = &[
 
 /// Lowercase words after which a lowercase place may come in chat (`uit utrecht`, `de manaus`).
 const LOWER_PLACE_CUES: &[&str] = &[
-    "in", "from", "to", "near", "aus", "nach", "de", "à", "en", "desde", "a", "da", "em", "uit", "naar", "vanuit",
-    "bij",
+    "in", "from", "to", "near", "aus", "nach", "de", "à", "en", "desde", "a", "da", "di", "em", "uit", "naar",
+    "vanuit", "bij",
 ];
 
 /// A lowercase place of one to four words at token `i`, after a place word (`de porto alegre`):
@@ -968,6 +978,13 @@ const ORG_WORDS: &[&str] = &[
     "logistics",
 ];
 
+/// Words that start a place's name of their own (`Greater London`, `East Berlin`).
+const PLACE_PREFIXES: &[&str] = &[
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "greater", "upper",
+    "lower", "inner", "outer", "old", "new", "downtown", "nord", "süd", "ost", "sud", "norte", "sur", "nieder", "ober",
+    "groß", "gross", "alt", "neu", "bad", "san", "santa", "santo", "são", "saint", "sankt", "st",
+];
+
 /// Departments that sign for a firm (`Klantenservice Ferrero`, `Kundenservice Dell`): a run
 /// they start is the firm's name, no person's.
 const DEPARTMENTS: &[&str] = &[
@@ -1008,6 +1025,8 @@ enum Cue {
     Title,
     Person,
     Place,
+    /// A word that leads to a place or a person (`to`, `à`): a place unless a given name.
+    PlaceOrPerson,
     None,
 }
 
@@ -1115,8 +1134,16 @@ fn cue_before(text: &str, at: usize) -> Cue {
                     return Cue::Title;
                 }
             }
-            if dotless == near && f & flag::PLACE_CUE != 0 {
-                return Cue::Place;
+            // A capital letter alone is an article starting a sentence (`A Catarina pediu`), no
+            // preposition.
+            let article = last_start + 1 == dotless && b[last_start].is_ascii_uppercase();
+            if dotless == near && f & flag::PLACE_CUE != 0 && !article {
+                // `to` and `à` lead to people as often as to towns (`as chaves à Júlia`).
+                return if matches!(w, "to" | "à") {
+                    Cue::PlaceOrPerson
+                } else {
+                    Cue::Place
+                };
             }
         }
     }
@@ -1420,7 +1447,8 @@ fn classify(
     if i + 1 < j
         && !titled
         && !matches!(lead_cue, Cue::Person | Cue::Title)
-        && toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE | flag::PLACE_START) == 0
+        && toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE) == 0
+        && !place_at(i, j)
         && toks[i].kind == Kind::Cap
         && is_first(i + 1)
     {
@@ -1497,15 +1525,18 @@ fn classify(
         let (a, b) = (toks[k].start, toks[k + len - 1].end);
         // A place that is also a given name or a word could be either; one that is also a
         // surname, standing alone without a given name or title, is the place (`Zaragoza`).
-        let ambiguous = len == 1 && toks[k].flags & (flag::FIRST | flag::COMMON) != 0;
+        let ambiguous = len == 1 && toks[k].flags & (flag::FIRST | flag::COMMON | flag::WEAK_PLACE) != 0;
         // A country or region after a place and a comma (`Lyon, France`).
         let after_place = k == i
             && i >= 2
             && word(i - 1) == ","
             && toks[i - 2].flags & flag::PLACE != 0
             && matches!(kind, Place::Country | Place::Region);
-        let place_cue = if k == i {
-            cue == Cue::Place || after_place
+        // A given name with a possessive is a person's (`next to Sebastian's team`).
+        let possessive =
+            toks[k].flags & flag::FIRST != 0 && (text[b..].starts_with("'s") || text[b..].starts_with("’s"));
+        let place_cue = if k == i && !possessive {
+            cue == Cue::Place || (cue == Cue::PlaceOrPerson && toks[k].flags & flag::FIRST == 0) || after_place
         } else {
             false
         };
@@ -1523,10 +1554,16 @@ fn classify(
             (Place::Country, true) if toks[k].flags & flag::COMMON == 0 => 0.65,
             (_, true) => 0.4,
         };
-        // A label (`Price:`, `Passos:`, French `Nord :`) is no place.
-        let label = toks
-            .get(k + len)
-            .is_some_and(|c| c.spaces <= 1 && c.newlines == 0 && &text[c.start..c.end] == ":")
+        // A label (`Price:`, `Passos:`, French `Nord :`) is no place; after a lowercase word of a
+        // sentence a colon may follow one (`Rundreise durch Deutschland: Start in Konstanz`).
+        let in_prose = run_from > 0
+            && toks[run_from].single_spaced()
+            && toks[run_from - 1].kind == Kind::Lower
+            && (run_from..k).all(|p| toks[p].is_word());
+        let label = !in_prose
+            && toks
+                .get(k + len)
+                .is_some_and(|c| c.spaces <= 1 && c.newlines == 0 && &text[c.start..c.end] == ":")
             // `Nata a: Treviso`: the town's name is the label's first word.
             || (toks.get(k + len).is_some_and(|p| p.single_spaced() && p.kind == Kind::Lower)
                 && toks.get(k + len + 1).is_some_and(|c| c.attached() && &text[c.start..c.end] == ":")
@@ -1538,9 +1575,17 @@ fn classify(
         let mut in_firm = false;
         while p > run_from && toks[p - 1].is_word() && toks[p].single_spaced() {
             p -= 1;
-            in_firm |= toks[p].flags & (flag::PLACE | flag::PLACE_START | flag::PLACE_CUE) == 0
-                && !with_lower(word(p), |w| PLACE_LABELS.contains(&w));
+            // Two towns side by side without a comma are a firm too (`Wells Fargo`); a
+            // direction before a place is part of it (`East Berlin`, `Greater London`).
+            in_firm |= toks[p].flags & flag::PLACE_CUE == 0
+                && !with_lower(word(p), |w| PLACE_LABELS.contains(&w) || PLACE_PREFIXES.contains(&w));
         }
+        // A product's name before a place's makes a release's name (`macOS Sonoma`).
+        in_firm |= k == run_from
+            && k >= 1
+            && toks[k].single_spaced()
+            && toks[k - 1].kind == Kind::Lower
+            && word(k - 1).bytes().any(|c| c.is_ascii_uppercase());
         let in_firm = in_firm
             || (k == i
                 && i >= 2
@@ -1570,13 +1615,18 @@ fn classify(
     let last = m >= 2 && toks[last_word].flags & flag::LAST != 0;
     let org = toks[last_word].flags & flag::ORG != 0 || (toks[last_word].flags & flag::SUFFIX != 0 && !(first && last));
     let all_caps = (i..j).all(|k| toks[k].kind != Kind::Cap);
-    let whole_place =
-        place_spans.len() == 1 && place_spans[0].0 == toks[i].start && place_spans[0].1 == toks[last_word].end;
+    // A town whose name is also a word (`Oriol`) after a greeting is the person greeted.
+    let whole_place = place_spans.len() == 1
+        && place_spans[0].0 == toks[i].start
+        && place_spans[0].1 == toks[last_word].end
+        && !(m == 1 && toks[i].flags & flag::WEAK_PLACE != 0);
     // Iberian names run long (`Raimunda Conceição Calado de Carvalho`): a given name first and
     // a surname last, or a greeting or title before, make up to seven words one name.
     let long_ok =
         m <= 7 && ((first && toks[last_word].flags & flag::LAST != 0) || matches!(cue, Cue::Person | Cue::Title));
     let is_word = |k: usize| toks[k].flags & flag::WORD != 0;
+    let after = &text[toks[last_word].end..];
+    let possessive_run = after.starts_with("'s") || after.starts_with("’s");
     // `Mark II`, `Sage 50`, `Android 14`: a word and a model number or version is a product; a
     // person's generation number follows a surname (`John Smith III`).
     let product = (m == 2 && roman_numeral(word(last_word)))
@@ -1640,7 +1690,7 @@ fn classify(
                 0.6
             }
             _ if first && m == 1 && !is_common(i) => {
-                if cue == Cue::Place && toks[i].flags & flag::PLACE != 0 {
+                if cue == Cue::Place && toks[i].flags & flag::PLACE != 0 && !possessive_run {
                     0.45
                 } else if start_of_sentence {
                     0.55
@@ -2992,6 +3042,49 @@ mod tests {
             "llegamos a Alicante, luego Jaca y Granada, y quizá",
             "Granada"
         ));
+    }
+
+    /// Towns from GeoNames, and the cues that keep a town that is also a word or a given name
+    /// from taking a person's place.
+    #[test]
+    fn towns_of_the_gazetteer_and_their_cues() {
+        for (text, town) in [
+            ("Déménage à Colmar au 1er du mois", "Colmar"),
+            ("3. Teamuitje naar Gouda op 2 september.", "Gouda"),
+            (
+                "wir planen eine Rundreise durch Deutschland: Start in Konstanz",
+                "Deutschland",
+            ),
+            ("residente a Milano, per chiedere", "Milano"),
+            ("via Teams vanuit Leiden)", "Leiden"),
+            ("ciao! la mia amica marta di cremona viene", "cremona"),
+        ] {
+            assert!(has_place(text, town), "{text}: {:?}", found(text));
+        }
+        for (text, name) in [
+            ("Hola Oriol,\n\nEncantada de conocerte", "Oriol"),
+            ("Entreguei as chaves à Júlia a 08/03/2026.", "Júlia"),
+            ("Você consegue revisar? A Catarina pediu para mandar", "Catarina"),
+            ("He will sit next to Sebastian's team.", "Sebastian"),
+            (
+                "Responsável: Júlio Lorenzo Rangel Lourenço\nResumo",
+                "Júlio Lorenzo Rangel Lourenço",
+            ),
+            ("Olá Benedita,\n\nSeguem os meus dados", "Benedita"),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
+            assert!(!f.contains(&(EntityType::Location, name)), "{text}: {f:?}");
+        }
+        for (text, not) in [
+            ("dans macOS Sonoma.", "Sonoma"),
+            ("zuletzt bei Wells Fargo tätig", "Fargo"),
+            ("Price: A$836.00", "Price"),
+        ] {
+            let f = found(text);
+            assert!(f.iter().all(|(_, w)| *w != not), "{text}: {f:?}");
+        }
+        assert!(has_place("We met in East Berlin.", "Berlin") || has_place("We met in East Berlin.", "East Berlin"));
     }
 
     #[test]

