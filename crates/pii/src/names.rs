@@ -1299,6 +1299,20 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             }
             continue;
         }
+        // A noun before a compound street's name (`Kaution Lindenstraße 158`) is no part of
+        // the address and no name: the address starts at the street.
+        if want_address
+            && t.kind == Kind::Cap
+            && t.flags & flag::FIRST == 0
+            && !with_lower(&text[t.start..t.end], |a| STREET_ADJECTIVES.contains(&a))
+            && toks.get(i + 1).is_some_and(|n| {
+                n.kind == Kind::Cap && n.single_spaced() && with_lower(&text[n.start..n.end], street_ending)
+            })
+            && address(text, toks, i + 1, lex).is_some()
+        {
+            i += 1;
+            continue;
+        }
         if t.kind == Kind::Lower
             && want_place
             && let Some(next) = lowercase_place(text, toks, i, lex)
@@ -2106,9 +2120,25 @@ const PREFIX_STREETS: &[&str] = &[
     "rodovia",
     "avda",
     "av",
+    "pza",
+    "pl",
+    "rambla",
+    "calçada",
+    "lungarno",
+    "pº",
+    "ctra",
+    "trav",
 ];
 
 /// Street words written as a word of their own after the name, before the number.
+/// Adjectives that start a German street's name before a compound (`Alte Poststraße`).
+const STREET_ADJECTIVES: &[&str] = &[
+    "alte", "alter", "altes", "neue", "neuer", "neues", "große", "großer", "grosse", "grosser", "kleine", "kleiner",
+    "hohe", "hoher", "lange", "langer", "obere", "oberer", "untere", "unterer", "breite", "krumme", "innere", "äußere",
+    "vordere", "hintere", "mittlere", "west", "ost", "nord", "süd", "nieuwe", "oude", "korte", "hoge", "lage", "grote",
+    "kleine", "oost", "noord", "zuid", "sint", "sankt",
+];
+
 const STREET_WORDS: &[&str] = &[
     "straße", "strasse", "str", "allee", "weg", "platz", "gasse", "ring", "damm", "ufer", "chaussee",
 ];
@@ -2324,7 +2354,16 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         } else if toks.get(i + 1).is_some_and(|n| {
             n.kind == Kind::Cap
                 && n.single_spaced()
-                && with_lower(word(i + 1), |w| street_ending(w) || STREET_WORDS.contains(&w))
+                && with_lower(word(i + 1), |w| {
+                    STREET_WORDS.contains(&w)
+                        // A compound (`Lindenstraße`) is the whole street's name: a word before it
+                        // is part of it only as an adjective (`Alte Poststraße`), not as a noun
+                        // (`Kaution Lindenstraße 158`, `vor dem Haus Mühlenweg 148`).
+                        || (street_ending(w)
+                            && (with_lower(word(i), |a| STREET_ADJECTIVES.contains(&a))
+                                // Named after a person: `Ferdinand Bolstraat`.
+                                || toks[i].flags & flag::FIRST != 0))
+                })
         }) {
             // `Schönhauser Allee 35`, `Venloer Straße 93a`.
             k += 2;
@@ -2522,6 +2561,13 @@ const UNIT_WORDS: &[&str] = &[
     "bat",
     "appartement",
     "appt",
+    "app",
+    "ático",
+    "atico",
+    "sobreloja",
+    "fundos",
+    "cave",
+    "frente",
     "résidence",
     "residence",
     "eg",
@@ -2679,7 +2725,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         // Before the postcode: a label (`CEP`, `PLZ`), or the town and state on its line
         // (`Springfield, IL 62704`, `London NW1 6XE`, `Subiaco WA 6008`, `Bengaluru 560038`).
         let mut start = k;
-        if start > 0 && matches!(word(start - 1), "CEP" | "PLZ" | "CP" | "C.P" | "cep") && toks[start].single_spaced() {
+        let labeled =
+            start > 0 && matches!(word(start - 1), "CEP" | "PLZ" | "CP" | "C.P" | "cep") && toks[start].single_spaced();
+        if labeled {
             start -= 1;
         }
         if end == p {
@@ -2696,13 +2744,17 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             while b > 0 && start - b < 5 && toks[b].newlines == 0 && toks[b].spaces <= 1 && toks[b - 1].is_word() {
                 b -= 1;
             }
-            if b == start || (b == start - 1 && is(b, "-")) {
+            // A labeled code after its town and a comma (`Porto Alegre/RS, CEP 91702-444`) goes
+            // on back over the comma as a part does.
+            if (b == start || (b == start - 1 && is(b, "-"))) && !(labeled && start > 0 && is(start - 1, ",")) {
                 // A bare number with no town on either side is no postcode (`November 24,
                 // 2024`).
                 k += 1;
                 continue;
             }
-            start = b;
+            if b < start && !(b == start - 1 && is(b, "-")) {
+                start = b;
+            }
         }
         // Back over the parts before it.
         let mut parts = 0;
@@ -2733,8 +2785,12 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     break;
                 }
             }
-            // A label (`Adresse`, `Address`) is no part of it.
-            while a < seg_end && toks[a].flags & flag::COMMON != 0 && toks[a].flags & flag::PREFIX_STREET == 0 {
+            // A label (`Adresse`, `Address`) is no part of it; a unit is (`App. 30`).
+            while a < seg_end
+                && toks[a].flags & flag::COMMON != 0
+                && toks[a].flags & flag::PREFIX_STREET == 0
+                && !unit_word(word(a))
+            {
                 a += 1;
             }
             if a >= seg_end {
@@ -2772,7 +2828,32 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 parts += 1;
                 break;
             }
-            // A sentence that ends in the street: the street starts where the grammar says.
+            // A sentence that ends in the street: the street starts where the grammar says, or,
+            // right before the postcode's part, where capitalized words and a house number
+            // start (`op Meir 159, 2800 Mechelen`, `bij Zuiderdiep 259 A, 6830 CX Arnhem`).
+            if parts == 0 && end > p {
+                let mut h = seg_end;
+                while h > a && (matches!(toks[h - 1].kind, Kind::Initial) || unit_word(word(h - 1))) && seg_end - h < 2
+                {
+                    h -= 1;
+                }
+                if h > a && toks[h - 1].kind == Kind::Number {
+                    let mut j = h - 1;
+                    while j > a
+                        && (toks[j - 1].kind == Kind::Cap
+                            || (is_particle(word(j - 1)) && j >= a + 2 && toks[j - 2].kind == Kind::Cap))
+                        && toks[j].single_spaced()
+                    {
+                        j -= 1;
+                    }
+                    if j < h - 1 && toks[j].kind == Kind::Cap && toks[j].flags & flag::COMMON == 0 {
+                        numbered = true;
+                        start = j;
+                        parts += 1;
+                        break;
+                    }
+                }
+            }
             if let Some(j) = (a..seg_end).find(|&j| {
                 address(text, toks, j, lex)
                     .is_some_and(|(_, next)| next >= seg_end || address_like(text, toks, next, seg_end, lex))
@@ -3085,6 +3166,55 @@ mod tests {
             assert!(f.iter().all(|(_, w)| *w != not), "{text}: {f:?}");
         }
         assert!(has_place("We met in East Berlin.", "Berlin") || has_place("We met in East Berlin.", "East Berlin"));
+    }
+
+    /// Streets without a street word before their postcode, units after the number, nouns
+    /// before a compound street's name, and the street types of Spain, Portugal and Italy.
+    #[test]
+    fn address_shapes_from_the_postcode_and_the_street() {
+        for (text, address) in [
+            (
+                "renovatie van de badkamer op Meir 159, 2800 Mechelen. De werken",
+                "Meir 159, 2800 Mechelen",
+            ),
+            (
+                "bij de buren op Zuiderdiep 259 A, 6830 CX  Arnhem. Bel",
+                "Zuiderdiep 259 A, 6830 CX  Arnhem",
+            ),
+            (
+                "Anschrift: Fasanenweg 58, App. 30, 83024 Rosenheim\nIBAN",
+                "Fasanenweg 58, App. 30, 83024 Rosenheim",
+            ),
+            ("vor dem Haus Mühlenweg 148 die Biotonne", "Mühlenweg 148"),
+            (
+                "Verwendungszweck: Kaution Lindenstraße 158, Wohnung 8\n",
+                "Lindenstraße 158, Wohnung 8",
+            ),
+            ("Ich wohne in der Alte Poststraße 5.", "Alte Poststraße 5"),
+            (
+                "op Ferdinand Bolstraat 368-1, 2612 XO Delft. Bel",
+                "Ferdinand Bolstraat 368-1, 2612 XO Delft",
+            ),
+            ("feestje op Nieuwe Binnenweg 268a. Vragen?", "Nieuwe Binnenweg 268a"),
+            (
+                "foi atualizado para Rua Direita, 2150, fundos, Moinhos de Vento, Porto Alegre/RS, CEP 91702-444. A",
+                "Rua Direita, 2150, fundos, Moinhos de Vento, Porto Alegre/RS, CEP 91702-444",
+            ),
+            (
+                "Facturación: Pza. Mayor, 68, 46051 Valencia",
+                "Pza. Mayor, 68, 46051 Valencia",
+            ),
+            (
+                "pasará por Rambla de Catalunya, 59, 36290 Vigo el martes",
+                "Rambla de Catalunya, 59, 36290 Vigo",
+            ),
+            (
+                "Morada: Calçada da Estrela, 22, sobreloja, 4833-610 Guimarães\nIBAN",
+                "Calçada da Estrela, 22, sobreloja, 4833-610 Guimarães",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
     }
 
     #[test]
