@@ -769,6 +769,19 @@ const HEADER_LABELS: &[&str] = &[
     "inhaber",
     "kontoinhaber",
     "titulaire",
+    "notulist",
+    "protokoll",
+    "secrétaire de séance",
+    "behandelaar",
+    "melder",
+    "demandeur",
+    "bearbeiter",
+    "actiepunt",
+    "responsável",
+    "assegnata a",
+    "asignada a",
+    "assigné à",
+    "attendees",
 ];
 
 /// Words after which a place is what comes next.
@@ -1164,10 +1177,12 @@ fn cue_before(text: &str, at: usize) -> Cue {
         loose -= 1;
     }
     let between = &b[loose..at];
+    // French writes a space before the colon (`Secrétaire de séance : S. Richard`).
+    let first_mark = between.iter().copied().find(|c| !matches!(c, b' ' | b'\t'));
     let break_or_comma = between.iter().all(|c| matches!(c, b' ' | b'\t'))
         || between.contains(&b'\n')
         || between.first() == Some(&b',')
-        || between.first() == Some(&b':');
+        || first_mark == Some(b':');
     if !break_or_comma {
         return Cue::None;
     }
@@ -1195,7 +1210,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
     let (starts, len, _) = last_words(b, loose, &mut buf);
     let phrases = &*CUE_PHRASES;
     // A label's name follows on its line (`Name: Anna`); `Estimado cliente:\n\nSegún` has none.
-    let colon = between.first() == Some(&b':') && !between.contains(&b'\n');
+    let colon = first_mark == Some(b':') && !between.contains(&b'\n');
     // Greetings and introductions stand on the name's line; across a comma or a line break,
     // only sign-offs (`Best regards,\nAnna`) and labels (`Name:`) lead to a name.
     let same_line = between.len() <= 2 && between.iter().all(|c| matches!(c, b' ' | b'\t'));
@@ -1354,6 +1369,14 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
         if !t.single_spaced() {
             break;
         }
+        // Dutch particles (`Jantine ter Horst`, `Lucas op den Kamp`, `Maartje in 't Veld`).
+        if prev.kind == Kind::Cap
+            && let Some(p) = dutch_particles(text, toks, j)
+            && toks.get(p).is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap)
+        {
+            j = p + 1;
+            continue;
+        }
         match t.kind {
             Kind::Cap | Kind::Upper | Kind::Initial => j += 1,
             // Between two capitalized words only: "I am Elena" is no name with a particle;
@@ -1378,6 +1401,47 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
         }
     }
     j.min(toks.len())
+}
+
+/// The token after the Dutch particles of a surname starting at `j` (`ter`, `op den`, `in 't`,
+/// `van 't`, `uit de`), if they are such: `in`, `op` and `uit` count only before another
+/// particle, being prepositions otherwise.
+fn dutch_particles(text: &str, toks: &[Tok], j: usize) -> Option<usize> {
+    let unit = |p: usize| -> Option<(usize, &str)> {
+        let t = toks.get(p)?;
+        if !t.single_spaced() {
+            return None;
+        }
+        let w = &text[t.start..t.end];
+        if matches!(w, "'" | "’")
+            && toks
+                .get(p + 1)
+                .is_some_and(|n| n.attached() && &text[n.start..n.end] == "t")
+        {
+            return Some((p + 2, "'t"));
+        }
+        matches!(
+            w,
+            "van" | "ter" | "ten" | "in" | "op" | "uit" | "de" | "den" | "der" | "het"
+        )
+        .then_some((p + 1, w))
+    };
+    let (mut p, first) = unit(j)?;
+    if !matches!(first, "ter" | "ten" | "in" | "op" | "uit" | "van") {
+        return None;
+    }
+    let mut count = 1;
+    while count < 3
+        && let Some((q, _)) = unit(p)
+    {
+        p = q;
+        count += 1;
+    }
+    // `van` alone and `de`/`der` are the general particles' case; here only what they miss.
+    if matches!(first, "in" | "op" | "uit" | "van") && count == 1 {
+        return None;
+    }
+    Some(p)
 }
 
 /// Scores the run `toks[i..j]` as names and places and reports what scores high enough.
@@ -1814,6 +1878,10 @@ const RELATIONS: &[&str] = &[
     "vizinha",
     "heißt",
     "heet",
+    "huisbazin",
+    "apê",
+    "titular es",
+    "läuft auf",
     "chiamo",
     "llamo",
     "chama",
@@ -1846,17 +1914,20 @@ fn ends_intro_phrase(word: &str) -> bool {
 fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let prev = i.checked_sub(1).map(word).unwrap_or("");
-    // Cheap test first: the word before ends one of the phrases (or is the comma of "hi, maria").
+    // Cheap test first: the word before ends one of the phrases (or is the comma of "hi, maria",
+    // the bracket of "meine chefin (maria)", the at sign of "@oriol").
     // It runs for every lowercase word, so it is one hash lookup.
-    if prev != "," && !ends_intro_phrase(prev) {
+    if !matches!(prev, "," | "(" | "@") && !ends_intro_phrase(prev) {
         return None;
     }
     if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST || is_particle(word(i)) {
         return None;
     }
+    // A mention in chat (`@oriol can you rotate this?`) names a person.
+    let mention = prev == "@" && toks[i].attached() && (i < 2 || !toks[i - 1].attached());
     let intro = before(text, toks[i].start, 24);
-    let intro = intro.trim_end();
-    if !INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c)) {
+    let intro = intro.trim_end().trim_end_matches([',', '(']).trim_end();
+    if !mention && !INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c)) {
         return None;
     }
     let mut end = i + 1;
@@ -1871,7 +1942,21 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     {
         end += 2;
     }
-    if toks.get(end).is_some_and(|n| {
+    // A particle then a surname (`manuel da cunha`, `koen de groot`); a particle then a town is
+    // where the person is from (`marta di cremona`).
+    if toks
+        .get(end)
+        .is_some_and(|n| n.kind == Kind::Lower && n.single_spaced() && is_particle(word(end)))
+    {
+        if toks.get(end + 1).is_some_and(|n| {
+            n.kind == Kind::Lower
+                && n.single_spaced()
+                && lookup(lex, word(end + 1)) & flag::LAST != 0
+                && !with_lower(word(end + 1), |w| lex.places.contains_key(w))
+        }) {
+            end += 2;
+        }
+    } else if toks.get(end).is_some_and(|n| {
         n.kind == Kind::Lower && n.single_spaced() && n.end - n.start > 1 && {
             let f = lookup(lex, word(end));
             f & flag::LAST != 0 || f & flag::COMMON == 0
@@ -3215,6 +3300,37 @@ mod tests {
         ] {
             assert!(has_address(text, address), "{text}");
         }
+    }
+
+    /// Minutes' labels, Dutch particles, French label colons and chat phrasings before
+    /// lowercase names.
+    #[test]
+    fn labels_particles_and_chat_phrasings_lead_to_names() {
+        for (text, name) in [
+            ("Secrétaire de séance : S. Richard\n\n1. Migration", "S. Richard"),
+            ("Notulist: S. Dekker\n\n1. Overstap", "S. Dekker"),
+            ("Melder: Maartje in 't Veld (m@example.be)", "Maartje in 't Veld"),
+            ("Ik ben Jantine ter Horst, geboren", "Jantine ter Horst"),
+            (
+                "Aanwezig: Wim Jansen, Lucas op den Kamp, Dhr. Hoekman",
+                "Lucas op den Kamp",
+            ),
+            ("una mail alla padrona di casa, rita brambilla? il", "rita brambilla"),
+            ("el titular es maria garcia. como reclamo?", "maria garcia"),
+            ("karte läuft auf finn baumann. muss ich", "finn baumann"),
+            ("meine chefin (maria) will dass ich", "maria"),
+            ("@tracey can you rotate this?", "tracey"),
+            ("la mia amica marta di cremona viene", "marta"),
+            (
+                "een mail aan mijn huisbaas koen de groot? de verwarming",
+                "koen de groot",
+            ),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        // A preposition is no particle: the town stays a town.
+        assert!(has_place("Maria wohnt jetzt in Berlin.", "Berlin"));
+        assert!(!has_person("Maria in Berlin", "Maria in Berlin"));
     }
 
     #[test]
