@@ -12,7 +12,9 @@
 # after a place word (`in Leiden`), in a list of places or before a country.
 #
 # Usage:  bash build-cities-geonames.sh [OUTPUT_DIR]   (default: the directory of this script)
-# Needs:  python3, pip, apt-get (Debian) and dpkg-deb.
+# Needs:  python3 (3.11, as Debian bookworm ships it: unicodedata's tables decide what is
+#         Latin script), pip, apt-get and dpkg-deb on Debian bookworm (the pinned word-list
+#         versions are bookworm's; elsewhere fetch them from snapshot.debian.org).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${1:-$HERE}"
@@ -66,7 +68,7 @@ def usable(n):
     low = n.lower()
     if low in known or low in stop:
         return None
-    # Every word of a place name of several words has to be a word of a name, not a sentence.
+    # A name of more than six words is a description, not a town's name.
     if len(n.split()) > 6:
         return None
     return n

@@ -8,7 +8,8 @@
 # German nouns are capitalized in `wngerman` as names are, so only its lowercase words count.
 #
 # Usage:  bash build-name-words.sh [OUTPUT_FILE]      (default: name_words.txt beside this script)
-# Needs:  python3, apt-get (Debian) and dpkg-deb.
+# Needs:  python3, apt-get and dpkg-deb on Debian bookworm (the pinned versions are bookworm's;
+#         elsewhere fetch them from snapshot.debian.org).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${1:-$HERE/name_words.txt}"
