@@ -1451,6 +1451,14 @@ fn dutch_particles(text: &str, toks: &[Tok], j: usize) -> Option<usize> {
     Some(p)
 }
 
+/// Whether `w` is a definite article written capitalized, as at a sentence's or a title's start.
+fn capitalized_article(w: &str) -> bool {
+    matches!(
+        w,
+        "The" | "Le" | "La" | "Les" | "Der" | "Die" | "Das" | "Il" | "Lo" | "El" | "Los" | "Las" | "Het"
+    )
+}
+
 /// Scores the run `toks[i..j]` as names and places and reports what scores high enough.
 fn classify(
     text: &str,
@@ -1669,27 +1677,8 @@ fn classify(
             // it (`East Berlin`, `Greater London`); an article starting the sentence is neither
             // (`Die Schweiz ist`, `La France a`).
             in_firm |= toks[p].flags & flag::PLACE_CUE == 0
-                && !matches!(
-                    word(p),
-                    "The"
-                        | "Die"
-                        | "Der"
-                        | "Das"
-                        | "La"
-                        | "Le"
-                        | "Les"
-                        | "El"
-                        | "Los"
-                        | "Las"
-                        | "Il"
-                        | "Lo"
-                        | "Het"
-                        | "De"
-                        | "O"
-                        | "A"
-                        | "Os"
-                        | "As"
-                )
+                // Portuguese and Dutch articles too (`O Porto`, `De Haag`) here.
+                && !(capitalized_article(word(p)) || matches!(word(p), "De" | "O" | "A" | "Os" | "As"))
                 && (kind == Place::City || toks[p].flags & flag::PLACE == 0)
                 && !with_lower(word(p), |w| PLACE_LABELS.contains(&w) || PLACE_PREFIXES.contains(&w));
         }
@@ -1711,10 +1700,7 @@ fn classify(
                 && kind == Place::City
                 && k > run_from
                 && toks[k].single_spaced()
-                && matches!(
-                    word(k - 1),
-                    "The" | "Le" | "La" | "Les" | "Der" | "Die" | "Das" | "Il" | "Lo" | "El" | "Los" | "Las" | "Het"
-                ));
+                && capitalized_article(word(k - 1)));
         if !label && !in_firm {
             place_spans.push((a, b, score));
         }

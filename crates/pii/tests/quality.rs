@@ -79,24 +79,9 @@ fn scan_labeled(jsonl: &str) -> (PerText, PerText, PerText) {
     (gold, predicted, decoys)
 }
 
-/// The held-out corpus (`data/eval/heldout.jsonl`): 300 texts written apart from the
-/// recognizers, in other shapes than the generator's. Floors sit a little under what the
-/// engine scores today, so a change that loses recall or precision there fails.
-#[test]
-fn held_out_corpus() {
-    let (gold, predicted, _) = scan_labeled(include_str!("../data/eval/heldout.jsonl"));
-    let scores = datapact_pii::eval::score(&gold, &predicted);
-    for (t, min_f1, min_masking) in [
-        ("EMAIL_ADDRESS", 0.98, 0.98),
-        ("PHONE_NUMBER", 0.95, 0.98),
-        ("CREDIT_CARD", 0.98, 0.98),
-        ("IBAN_CODE", 0.95, 0.98),
-        ("US_SSN", 0.98, 0.98),
-        ("IP_ADDRESS", 0.98, 0.98),
-        ("PERSON", 0.92, 0.93),
-        ("LOCATION", 0.85, 0.87),
-        ("STREET_ADDRESS", 0.85, 0.90),
-    ] {
+/// Each type's F1 and masking recall are at least their floors.
+fn assert_floors(scores: &std::collections::BTreeMap<String, datapact_pii::eval::Scores>, floors: &[(&str, f64, f64)]) {
+    for &(t, min_f1, min_masking) in floors {
         let s = scores[t];
         assert!(s.f1() >= min_f1, "{t}: F1 {:.3} < {min_f1} ({s:?})", s.f1());
         assert!(
@@ -107,6 +92,29 @@ fn held_out_corpus() {
     }
 }
 
+/// The held-out corpus (`data/eval/heldout.jsonl`): 300 texts written apart from the
+/// recognizers, in other shapes than the generator's. Floors sit a little under what the
+/// engine scores today, so a change that loses recall or precision there fails.
+#[test]
+fn held_out_corpus() {
+    let (gold, predicted, _) = scan_labeled(include_str!("../data/eval/heldout.jsonl"));
+    let scores = datapact_pii::eval::score(&gold, &predicted);
+    assert_floors(
+        &scores,
+        &[
+            ("EMAIL_ADDRESS", 0.98, 0.98),
+            ("PHONE_NUMBER", 0.95, 0.98),
+            ("CREDIT_CARD", 0.98, 0.98),
+            ("IBAN_CODE", 0.95, 0.98),
+            ("US_SSN", 0.98, 0.98),
+            ("IP_ADDRESS", 0.98, 0.98),
+            ("PERSON", 0.92, 0.93),
+            ("LOCATION", 0.85, 0.87),
+            ("STREET_ADDRESS", 0.85, 0.90),
+        ],
+    );
+}
+
 /// The development part of the independent corpus (`data/eval-independent/dev.jsonl`, 1,600
 /// messages in seven languages, a decoy in each, 28 % without personal data). Floors sit a
 /// little under today's scores: a change that loses names, places or addresses, or that flags
@@ -115,21 +123,16 @@ fn held_out_corpus() {
 fn independent_corpus_development_part() {
     let (gold, predicted, decoys) = scan_labeled(include_str!("../data/eval-independent/dev.jsonl"));
     let scores = datapact_pii::eval::score(&gold, &predicted);
-    for (t, min_f1, min_masking) in [
-        ("PERSON", 0.94, 0.95),
-        ("LOCATION", 0.91, 0.90),
-        ("STREET_ADDRESS", 0.81, 0.86),
-        ("PHONE_NUMBER", 0.94, 0.95),
-        ("EMAIL_ADDRESS", 0.99, 0.99),
-    ] {
-        let s = scores[t];
-        assert!(s.f1() >= min_f1, "{t}: F1 {:.3} < {min_f1} ({s:?})", s.f1());
-        assert!(
-            s.masking_recall() >= min_masking,
-            "{t}: masking recall {:.3} < {min_masking} ({s:?})",
-            s.masking_recall()
-        );
-    }
+    assert_floors(
+        &scores,
+        &[
+            ("PERSON", 0.94, 0.95),
+            ("LOCATION", 0.91, 0.90),
+            ("STREET_ADDRESS", 0.81, 0.86),
+            ("PHONE_NUMBER", 0.94, 0.95),
+            ("EMAIL_ADDRESS", 0.99, 0.99),
+        ],
+    );
     let summary = datapact_pii::eval::summarize(&scores, &gold, &predicted, &decoys);
     let clean = summary.clean_texts_flagged as f64 / summary.clean_texts as f64;
     assert!(
