@@ -505,14 +505,20 @@ fn recognizers() -> Vec<Recognizer> {
         "naissance",
         "nacido",
         "nacida",
+        "nací",
+        "nació",
         "nacimiento",
         "f. nac",
         "nato",
         "nata",
+        "nacque",
+        "nacqui",
         "nascita",
         "geboortedatum",
         "nascido",
         "nascida",
+        "nasci",
+        "nasceu",
         "nascimento",
     ];
     vec![
@@ -644,7 +650,7 @@ fn recognizers() -> Vec<Recognizer> {
         ),
         r(
             DateTime,
-            r"(?i)\b\d{1,2}\.?\s+(?:de\s+)?(?:januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro)\s+(?:de\s+)?\d{4}\b",
+            r"(?i)\b\d{1,2}\.?\s+(?:de\s+)?(?:januar|jänner|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|décembre|decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|novembre|dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|(?:jan|janv|feb|febr|févr|fevr|fev|mär|mrt|apr|avr|abr|jun|jul|juil|aug|ago|sep|sept|set|okt|oct|ott|out|nov|dez|déc|dec|dic|ene|gen|mag|giu|lug)\.)\s+(?:de\s+)?\d{4}\b",
             0.35,
             0.35,
             None,
@@ -1264,6 +1270,20 @@ mod tests {
         assert!(found("Data de nascimento: 13 de junho de 1962").contains(&(DateTime, "13 de junho de 1962")));
         assert!(found("Geburtsdatum: 18. Februar 1952").contains(&(DateTime, "18. Februar 1952")));
         assert!(found("nato il 3 marzo 1971 a Lecce").contains(&(DateTime, "3 marzo 1971")));
+        // November in Italian and French (`novembre`), and the first person of being born in
+        // Spanish and Portuguese, the past tense in Italian.
+        assert!(found("Nata a: Treviso il 6 novembre 1981").contains(&(DateTime, "6 novembre 1981")));
+        assert!(found("née le 14 novembre 1975 à Lyon").contains(&(DateTime, "14 novembre 1975")));
+        assert!(found("Me llamo Jordi, nací el 02/03/1978 y vivo").contains(&(DateTime, "02/03/1978")));
+        assert!(found("nací el 21 de abril de 1992").contains(&(DateTime, "21 de abril de 1992")));
+        assert!(found("Chamo-me Lorena, nasci a 04/01/1971 e moro").contains(&(DateTime, "04/01/1971")));
+        assert!(found("o meu pai nasceu em 17 de julho de 1975").contains(&(DateTime, "17 de julho de 1975")));
+        assert!(found("mia nonna nacque il 12/05/1931 a Bari").contains(&(DateTime, "12/05/1931")));
+        // Abbreviated and unaccented month names.
+        assert!(found("Geb. 3. Okt. 1958 in Graz").contains(&(DateTime, "3. Okt. 1958")));
+        assert!(found("né le 12 févr. 1985 à Metz").contains(&(DateTime, "12 févr. 1985")));
+        assert!(found("nata il 5 ott. 1970").contains(&(DateTime, "5 ott. 1970")));
+        assert!(found("date de naissance : 2 aout 1964").contains(&(DateTime, "2 aout 1964")));
         assert!(
             !found("Lieferung am 18. Februar 2025")
                 .iter()

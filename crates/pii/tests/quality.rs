@@ -131,6 +131,8 @@ fn independent_corpus_development_part() {
             ("STREET_ADDRESS", 0.81, 0.86),
             ("PHONE_NUMBER", 0.94, 0.95),
             ("EMAIL_ADDRESS", 0.99, 0.99),
+            // Birth dates: the dates near a birth word, in the seven languages.
+            ("DATE_TIME", 0.97, 0.97),
         ],
     );
     let summary = datapact_pii::eval::summarize(&scores, &gold, &predicted, &decoys);
