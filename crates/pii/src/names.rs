@@ -1054,6 +1054,18 @@ static CUE_PHRASES: LazyLock<HashMap<&'static str, Cue, FixedState>> = LazyLock:
     m
 });
 
+/// The last words of the cue phrases and the labels: the phrases are looked up only when the
+/// word before a name ends one, as few do.
+static CUE_ENDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
+    PERSON_CUES
+        .iter()
+        .map(|c| c.trim_end_matches(':'))
+        .chain(HEADER_LABELS.iter().copied())
+        .chain(["name"])
+        .filter_map(|p| p.rsplit(' ').next())
+        .collect()
+});
+
 /// The header and form labels, for lookup when a colon follows them.
 static LABEL_PHRASES: LazyLock<HashSet<&'static str, FixedState>> =
     LazyLock::new(|| HEADER_LABELS.iter().copied().collect());
@@ -1124,6 +1136,9 @@ fn cue_before(text: &str, at: usize) -> Cue {
     }
     let spaced = near < at || at == 0;
     let mut buf = [0u8; 64];
+    // The words before `near` (without a period), kept for the phrases below when they end
+    // where those do.
+    let mut read: Option<(usize, [usize; 3], usize)> = None;
     if spaced {
         let dotless = if near > 0 && b[near - 1] == b'.' {
             near - 1
@@ -1131,6 +1146,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
             near
         };
         let (starts, len, last_start) = last_words(b, dotless, &mut buf);
+        read = Some((dotless, starts, len));
         if starts[0] != usize::MAX {
             let w = std::str::from_utf8(&buf[starts[0]..len]).unwrap_or("");
             let f = LEXICONS.words.get(w).copied().unwrap_or(0);
@@ -1164,9 +1180,10 @@ fn cue_before(text: &str, at: usize) -> Cue {
     }
     // A form's place label: `Geburtsort: Zaragoza`, `Ciudad: Bergen`.
     if near > 0 && b[near - 1] == b':' {
-        let (starts, len, _) = last_words(b, near - 1, &mut buf);
+        let mut label = [0u8; 64];
+        let (starts, len, _) = last_words(b, near - 1, &mut label);
         for st in starts.into_iter().filter(|&s| s != usize::MAX) {
-            let w = std::str::from_utf8(&buf[st..len]).unwrap_or("");
+            let w = std::str::from_utf8(&label[st..len]).unwrap_or("");
             if PLACE_LABELS.contains(&w) {
                 return Cue::Place;
             }
@@ -1209,7 +1226,16 @@ fn cue_before(text: &str, at: usize) -> Cue {
     {
         return Cue::Person;
     }
-    let (starts, len, _) = last_words(b, loose, &mut buf);
+    let (starts, len) = match read {
+        Some((end, starts, len)) if end == loose => (starts, len),
+        _ => {
+            let (starts, len, _) = last_words(b, loose, &mut buf);
+            (starts, len)
+        }
+    };
+    if starts[0] == usize::MAX || !std::str::from_utf8(&buf[starts[0]..len]).is_ok_and(|w| CUE_ENDS.contains(w)) {
+        return Cue::None;
+    }
     let phrases = &*CUE_PHRASES;
     // A label's name follows on its line (`Name: Anna`); `Estimado cliente:\n\nSegún` has none.
     let colon = first_mark == Some(b':') && !between.contains(&b'\n');
