@@ -2402,8 +2402,27 @@ fn street_ending(w: &str) -> bool {
                     | "väg"
                     | "katu"
                     | "utca"
+                    | "kade"
+                    | "markt"
+                    | "singel"
+                    | "dreef"
             )
-    })
+    }) || ring_street(w)
+}
+
+/// A German ring road (`Hohenzollernring`, `Theodor-Heuss-Ring`), not an English word in
+/// `-ring` (`Monitoring`, `Offering`, `Substring`): after a hyphen, or after a consonant other
+/// than the `t` of `string`.
+fn ring_street(w: &str) -> bool {
+    let Some(stem) = w.strip_suffix("ring") else {
+        return false;
+    };
+    stem.len() >= 3
+        && (stem.ends_with('-')
+            || stem
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphabetic() && !"aeiouyäöüt".contains(c)))
 }
 
 fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
@@ -2664,7 +2683,9 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
             k += 1;
         }
     }
-    // Unit parts after a comma: `, loja 3`, `, 2.º B`, `, scala C int. 14`, `, 4. OG links`.
+    // Unit parts after a comma: `, loja 3`, `, 2.º B`, `, scala C int. 14`, `, 4. OG links`,
+    // `, 1º 2ª`; each ends where the sentence goes on (`, casa 2. Já registrei`, `, Hinterhaus
+    // bewerben`).
     let mut parts = 0;
     while parts < 3 && punct(k, ",") {
         let s = k + 1;
@@ -2673,13 +2694,21 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
             && e - s < 8
             && toks[e].newlines == 0
             && !matches!(&text[toks[e].start..toks[e].end], "," | ":" | ";" | "\"" | ")")
+            && address_token(text, &toks[e], lex)
+            && !(word(e) == "."
+                && toks
+                    .get(e + 1)
+                    .is_some_and(|n| n.kind == Kind::Cap && !n.attached() && !unit_word(&text[n.start..n.end])))
         {
             e += 1;
         }
         while e > s && matches!(&text[toks[e - 1].start..toks[e - 1].end], "." | "-") {
             e -= 1;
         }
-        let has_unit = toks[s..e].iter().any(|t| unit_word(&text[t.start..t.end]));
+        // A floor and a door written with ordinal marks are a unit (`1º 2ª`, `2ºB`).
+        let has_unit = toks[s..e]
+            .iter()
+            .any(|t| unit_word(&text[t.start..t.end]) || matches!(&text[t.start..t.end], "º" | "ª"));
         if e > s && has_unit && address_like(text, toks, s, e, lex) {
             k = e;
             parts += 1;
@@ -2762,6 +2791,9 @@ const UNIT_WORDS: &[&str] = &[
     "scala",
     "sc",
     "piano",
+    "terra",
+    "terreno",
+    "rialzato",
     "esc",
     "escalera",
     "piso",
@@ -2882,20 +2914,23 @@ fn address_like(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons) ->
     if a >= b || b - a > 12 {
         return false;
     }
-    toks[a..b].iter().all(|t| {
-        let w = &text[t.start..t.end];
-        match t.kind {
-            Kind::Cap | Kind::Upper | Kind::Number | Kind::Alnum | Kind::Initial => true,
-            Kind::Lower => {
-                is_particle(w)
-                    || unit_word(w)
-                    || lookup(lex, w) & flag::PREFIX_STREET != 0
-                    || matches!(w, "dei" | "degli" | "delle" | "vor" | "ob" | "des" | "les")
-                    || w.chars().count() == 1
-            }
-            Kind::Punct => matches!(w, "." | "/" | "-" | "#" | "º" | "ª" | "°" | "(" | ")" | "'" | "’" | "&"),
+    toks[a..b].iter().all(|t| address_token(text, t, lex))
+}
+
+/// Whether one token can be part of an address's part (see [`address_like`]).
+fn address_token(text: &str, t: &Tok, lex: &Lexicons) -> bool {
+    let w = &text[t.start..t.end];
+    match t.kind {
+        Kind::Cap | Kind::Upper | Kind::Number | Kind::Alnum | Kind::Initial => true,
+        Kind::Lower => {
+            is_particle(w)
+                || unit_word(w)
+                || lookup(lex, w) & flag::PREFIX_STREET != 0
+                || matches!(w, "dei" | "degli" | "delle" | "vor" | "ob" | "des" | "les")
+                || w.chars().count() == 1
         }
-    })
+        Kind::Punct => matches!(w, "." | "/" | "-" | "#" | "º" | "ª" | "°" | "(" | ")" | "'" | "’" | "&"),
+    }
 }
 
 /// Addresses found from their postcodes (`10115 Berlin`, `1015 CJ Amsterdam`, `CEP
@@ -2915,10 +2950,26 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         }
-        let Some(p) = is_postcode(text, toks, k) else {
+        let Some(mut p) = is_postcode(text, toks, k) else {
             k += 1;
             continue;
         };
+        // A Dutch code in chat's lower case, before a town the lexicon knows (`3841 um
+        // harderwijk`).
+        if p == k + 1
+            && toks[k].end - toks[k].start == 4
+            && toks.get(p).is_some_and(|l| {
+                l.kind == Kind::Lower && l.single_spaced() && l.end - l.start == 2 && text[l.start..l.end].is_ascii()
+            })
+            && toks.get(p + 1).is_some_and(|t| {
+                t.kind == Kind::Lower
+                    && t.newlines == 0
+                    && t.spaces <= 2
+                    && with_lower(&text[t.start..t.end], |l| lex.places.contains_key(l))
+            })
+        {
+            p += 1;
+        }
         // The town after the postcode, on its line: `10115 Berlin`, `07110 Sassari (SS)`,
         // `61350 Bad Homburg vor der Höhe`, lowercase in chats when the lexicon knows it.
         let mut end = p;
@@ -2929,25 +2980,65 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             if !spaced {
                 break;
             }
+            // Particles inside a town's name, one or two (`Castellón de la Plana`, `Neustadt an
+            // der Weinstraße`, `Rothenburg ob der Tauber`), then a word.
+            let particles = (end..(end + 2).min(toks.len()))
+                .take_while(|&q| {
+                    let pw = &text[toks[q].start..toks[q].end];
+                    toks[q].kind == Kind::Lower
+                        && toks[q].single_spaced()
+                        && ((is_particle(pw) && !matches!(pw, "on" | "upon" | "y" | "al" | "el"))
+                            || matches!(pw, "vor" | "ob" | "bei" | "in" | "en" | "sous" | "les" | "lès"))
+                })
+                .count();
             if t.is_word() && !is_calendar_word(w) {
                 end += 1;
-            } else if t.kind == Kind::Lower
-                && end > p
-                && is_particle(w)
-                && !matches!(w, "on" | "upon" | "y" | "al" | "el")
+            } else if end > p
+                && particles > 0
                 && toks
-                    .get(end + 1)
+                    .get(end + particles)
                     .is_some_and(|n| n.is_word() && n.single_spaced() && !is_calendar_word(&text[n.start..n.end]))
             {
-                end += 2;
-            } else if t.kind == Kind::Lower && end == p && with_lower(w, |l| lex.places.contains_key(l)) {
+                end += particles + 1;
+            } else if end > p && t.kind == Kind::Lower && t.single_spaced() && elided_article(w) {
+                // `Cortina d'Ampezzo`, `Reggio nell'Emilia`.
                 end += 1;
+            } else if end > p
+                && w == "."
+                && t.attached()
+                && matches!(word(end - 1), "St" | "Ste" | "Sta" | "Sto" | "S")
+                && toks.get(end + 1).is_some_and(|n| n.is_word() && n.single_spaced())
+            {
+                // `St. Gallen`, `Ste. Foy`.
+                end += 1;
+            } else if t.kind == Kind::Lower && end == p && with_lower(w, |l| lex.places.contains_key(l)) {
+                // The longest town of several words the lexicon knows (`castellón de la plana`,
+                // `klagenfurt am wörthersee`).
+                let longest = (2..=lex.place_words.min(toks.len() - p)).rev().find(|&len| {
+                    toks[p + 1..p + len]
+                        .iter()
+                        .all(|n| n.kind == Kind::Lower && n.single_spaced())
+                        && with_lower(&text[toks[p].start..toks[p + len - 1].end], |l| {
+                            lex.places.contains_key(l)
+                        })
+                });
+                end += longest.unwrap_or(1);
             } else {
                 break;
             }
         }
         if end > p {
-            if is(end, "(") && toks.get(end + 1).is_some_and(|n| n.kind == Kind::Upper) && is(end + 2, ")") {
+            // The province after the town, as a code or by its name (`Sassari (SS)`,
+            // `Collado Villalba (Madrid)`).
+            let lower_town = toks[end - 1].kind == Kind::Lower;
+            if is(end, "(")
+                && toks.get(end + 1).is_some_and(|n| {
+                    n.kind == Kind::Upper
+                        || (n.kind == Kind::Cap && n.flags & flag::PLACE != 0)
+                        || (lower_town && n.kind == Kind::Lower && n.end - n.start == 2)
+                })
+                && is(end + 2, ")")
+            {
                 end += 3;
             } else if is(end, "/") && toks.get(end + 1).is_some_and(|n| n.kind == Kind::Upper && n.attached()) {
                 end += 2;
@@ -2990,6 +3081,12 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         // Back over the parts before it.
         let mut parts = 0;
         let mut numbered = false;
+        // A building's name between a unit and the street (`Flat 12, Lotus Towers, 14th Cross
+        // Road`) is taken when the unit comes: where the address started before it, if not.
+        let mut building: Option<(usize, usize)> = None;
+        // Whether the last part taken names a building's part (`Bât. B`): a name before it is
+        // the building's (`Le Clos des Vignes, Bât. B, 51 rue …`).
+        let mut after_building_part = false;
         loop {
             if parts >= 6 || start == 0 {
                 break;
@@ -3017,6 +3114,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 }
             }
             // A label (`Adresse`, `Address`) is no part of it; a unit is (`App. 30`).
+            let unstripped = a;
             while a < seg_end
                 && toks[a].flags & flag::COMMON != 0
                 && toks[a].flags & flag::PREFIX_STREET == 0
@@ -3042,6 +3140,56 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
                 start = a;
                 parts += 1;
+                building = None;
+                after_building_part = has_unit
+                    && with_lower(word(a).trim_end_matches('.'), |w| {
+                        matches!(
+                            w,
+                            "bât"
+                                | "bat"
+                                | "bâtiment"
+                                | "escalier"
+                                | "esc"
+                                | "block"
+                                | "bloco"
+                                | "torre"
+                                | "tower"
+                                | "edificio"
+                                | "edifício"
+                                | "palazzina"
+                        )
+                    });
+                continue;
+            }
+            // A name of capitalized words alone, no street's (`Lotus Towers`, `Le Clos des
+            // Vignes`), with its article.
+            let named = numbered
+                && !has_number
+                && !has_unit
+                && seg_end - a <= 5
+                && toks[a].kind == Kind::Cap
+                && toks[a..seg_end].iter().all(|t| {
+                    let w = &text[t.start..t.end];
+                    (matches!(t.kind, Kind::Cap | Kind::Upper)
+                        && t.flags & (flag::PREFIX_STREET | flag::SUFFIX) == 0
+                        && !with_lower(w, street_ending))
+                        || is_particle(w)
+                        || matches!(w, "des" | "les" | "'" | "’")
+                });
+            let name_start = if unstripped < a && capitalized_article(word(a - 1)) {
+                a - 1
+            } else {
+                a
+            };
+            if named && after_building_part {
+                start = name_start;
+                parts += 1;
+                break;
+            }
+            if named && building.is_none() && parts > 0 {
+                building = Some((start, parts));
+                start = name_start;
+                parts += 1;
                 continue;
             }
             // Before a street already found, a unit or building starting inside a sentence
@@ -3057,6 +3205,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             {
                 start = j;
                 parts += 1;
+                building = None;
                 break;
             }
             // A sentence that ends in the street: the street starts where the grammar says, or,
@@ -3084,6 +3233,18 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                         break;
                     }
                 }
+                // Chat writes the street in lower case too (`in via manzoni 21, 20121 milano`);
+                // a street that is its part's whole may have units before it (`apt 12, 5e
+                // étage, 64 impasse des lilas`).
+                if let Some(j) = lowercase_street(text, toks, a, seg_end, lex) {
+                    numbered = true;
+                    start = j;
+                    parts += 1;
+                    if j == a {
+                        continue;
+                    }
+                    break;
+                }
             }
             if let Some(j) = (a..seg_end).find(|&j| {
                 address(text, toks, j, lex)
@@ -3100,6 +3261,10 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             }
             break;
         }
+        if let Some((s, n)) = building {
+            start = s;
+            parts = n;
+        }
         if parts > 0 && numbered {
             found.push((start, end.max(p)));
             k = end.max(p);
@@ -3108,6 +3273,63 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         }
     }
     found
+}
+
+/// A street written in lower case, as chat writes it, ending the part `toks[a..b]` before a
+/// postcode and its town: where it starts. Its type first (`via manzoni 21`, `rue du rhône
+/// 87`, `12 rue des lilas`), or its name ending in a street word (`gartenstraße 7`,
+/// `mariahilfer straße 68/19`, `45 ruthven street`); then only words of a street, its
+/// number and unit.
+fn lowercase_street(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let street_part = |k: usize| match toks[k].kind {
+        Kind::Lower | Kind::Number => true,
+        Kind::Punct => matches!(word(k), "/" | "-" | "." | "'" | "’" | "º" | "ª"),
+        _ => false,
+    };
+    (a..b).find_map(|s| {
+        if toks[s].kind != Kind::Lower || !(s..b).all(street_part) {
+            return None;
+        }
+        let w = word(s);
+        let prefix = lookup(lex, w) & flag::PREFIX_STREET != 0;
+        // A name before a street word is a word of its own, no preposition (`in via`, `au rue`).
+        let named = !prefix
+            && (street_ending(w)
+                || (w.chars().count() > 3
+                    && !is_particle(w)
+                    && toks.get(s + 1).is_some_and(|n| {
+                        let nw = &text[n.start..n.end];
+                        n.kind == Kind::Lower
+                            && n.single_spaced()
+                            && s + 1 < b
+                            && lookup(lex, nw) & flag::PREFIX_STREET == 0
+                            && (STREET_WORDS.contains(&nw) || lookup(lex, nw) & flag::SUFFIX != 0)
+                    })));
+        if !prefix && !named {
+            return None;
+        }
+        if s > a && toks[s - 1].kind == Kind::Number && toks[s].single_spaced() {
+            // The number first: `12 rue des lilas`, `45 ruthven street`.
+            return Some(s - 1);
+        }
+        let number = (s + 1..b).find(|&k| toks[k].kind == Kind::Number)?;
+        (number - s <= 5).then_some(s)
+    })
+}
+
+/// Whether `w` is an elided article or preposition before a capitalized name (`d'Ampezzo`,
+/// `nell'Emilia`, `l'Aquila`), as in Italian and French towns.
+fn elided_article(w: &str) -> bool {
+    [
+        "d'", "d’", "l'", "l’", "nell'", "nell’", "dell'", "dell’", "sull'", "sull’", "all'", "all’",
+    ]
+    .iter()
+    .any(|p| {
+        w.strip_prefix(p)
+            .and_then(|r| r.chars().next())
+            .is_some_and(char::is_uppercase)
+    })
 }
 
 /// The country after an address ending before token `i` (`, France`, a line `Deutschland`),
@@ -3475,6 +3697,95 @@ mod tests {
             ),
         ] {
             assert!(has_address(text, address), "{text}");
+        }
+    }
+
+    /// Units after a comma up to where the sentence goes on, towns of several words after the
+    /// postcode, buildings' names, streets ending in `-ring`, `-kade`, `-markt`, and streets
+    /// written in lower case in chat.
+    #[test]
+    fn address_units_towns_buildings_and_chat() {
+        for (text, address) in [
+            (
+                "o lixo não é recolhido na Rua Augusta, 512, casa 4. Já liguei",
+                "Rua Augusta, 512, casa 4",
+            ),
+            (
+                "non viene ritirata in Via Manzoni n. 18, int. 3. Ho già",
+                "Via Manzoni n. 18, int. 3",
+            ),
+            (
+                "für die Wohnung Lindenweg 12b, Hinterhaus bewerben.",
+                "Lindenweg 12b, Hinterhaus",
+            ),
+            ("la basura en C/ Alcalá, nº 40, bajo. Ya lo", "C/ Alcalá, nº 40, bajo"),
+            (
+                "de la fianza del piso de Calle Mayor 21, 3º 1ª:\nTitular",
+                "Calle Mayor 21, 3º 1ª",
+            ),
+            (
+                "Indirizzo: Via Roma 5, 20900 Cassano d'Adda\n",
+                "Via Roma 5, 20900 Cassano d'Adda",
+            ),
+            (
+                "Adresse: Bahnhofstrasse 8, 9000 St. Gallen",
+                "Bahnhofstrasse 8, 9000 St. Gallen",
+            ),
+            (
+                "Domicilio: Calle Luna 3, 06700 Villanueva de la Serena",
+                "Calle Luna 3, 06700 Villanueva de la Serena",
+            ),
+            (
+                "Ahora vivo en Calle Olmo 8, 28400 Collado Villalba (Madrid). Gracias",
+                "Calle Olmo 8, 28400 Collado Villalba (Madrid)",
+            ),
+            (
+                "New address: Flat 12, Lotus Towers, 14th Cross Road, Indiranagar, Bengaluru 560038",
+                "Flat 12, Lotus Towers, 14th Cross Road, Indiranagar, Bengaluru 560038",
+            ),
+            (
+                "Adresse de facturation : Le Clos des Lilas, Bât. C, 18 rue Pasteur, 21000 Dijon",
+                "Le Clos des Lilas, Bât. C, 18 rue Pasteur, 21000 Dijon",
+            ),
+            (
+                "Zufahrt über Konrad-Adenauer-Ring 12, Tor 3.",
+                "Konrad-Adenauer-Ring 12",
+            ),
+            ("Kaiserring 5, 68161 Mannheim", "Kaiserring 5, 68161 Mannheim"),
+            (
+                "op Bilderdijkkade 12-1, 3012 AB Rotterdam.",
+                "Bilderdijkkade 12-1, 3012 AB Rotterdam",
+            ),
+            (
+                "il riscaldamento in via manzoni 21, 20121 milano non va",
+                "via manzoni 21, 20121 milano",
+            ),
+            (
+                "die heizung in der wohnung gartenstraße 7, 80331 münchen geht nicht",
+                "gartenstraße 7, 80331 münchen",
+            ),
+            (
+                "le chauffage au apt 3, 2e étage, 12 rue des lilas, 75019 paris marche plus",
+                "apt 3, 2e étage, 12 rue des lilas, 75019 paris",
+            ),
+            (
+                "de verwarming op keizersgracht 12, 1015 cj amsterdam doet het niet",
+                "keizersgracht 12, 1015 cj amsterdam",
+            ),
+            (
+                "la calefacción en calle mayor 5, 28013 madrid no funciona",
+                "calle mayor 5, 28013 madrid",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        // A word in `-ring` of English is no street.
+        for text in [
+            "Monitoring 24 hours a day",
+            "Substring 3 of the key",
+            "We need Engineering 2 people",
+        ] {
+            assert!(found(text).is_empty(), "{text}: {:?}", found(text));
         }
     }
 

@@ -128,7 +128,7 @@ fn independent_corpus_development_part() {
         &[
             ("PERSON", 0.94, 0.95),
             ("LOCATION", 0.91, 0.90),
-            ("STREET_ADDRESS", 0.81, 0.86),
+            ("STREET_ADDRESS", 0.88, 0.90),
             ("PHONE_NUMBER", 0.94, 0.95),
             ("EMAIL_ADDRESS", 0.99, 0.99),
             // Birth dates: the dates near a birth word, in the seven languages.
