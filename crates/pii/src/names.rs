@@ -943,6 +943,14 @@ const PLACE_LABELS: &[&str] = &[
     "née à",
     "nacido en",
     "nacida en",
+    // Where and when a form is signed: `Luogo e data: Matera, 12/07/2025`.
+    "place and date",
+    "ort und datum",
+    "lieu et date",
+    "lugar y fecha",
+    "luogo e data",
+    "plaats en datum",
+    "local e data",
 ];
 
 /// Words that end an organization's name: a run ending in one is no person.
@@ -1042,6 +1050,9 @@ enum Cue {
     Place,
     /// A word that leads to a place or a person (`to`, `à`): a place unless a given name.
     PlaceOrPerson,
+    /// A form's label of a place (`Geburtsort:`, `Location:`, `Luogo e data:`): the name after
+    /// it is the place's, known to the lexicons or not.
+    PlaceLabel,
     None,
 }
 
@@ -1180,12 +1191,17 @@ fn cue_before(text: &str, at: usize) -> Cue {
     }
     // A form's place label: `Geburtsort: Zaragoza`, `Ciudad: Bergen`.
     if near > 0 && b[near - 1] == b':' {
+        // `Ort, Datum: Kiel, 17.04.2024` (the other languages' labels have no comma).
+        let before_colon = &b[near.saturating_sub(11)..near - 1];
+        if before_colon.len() >= 10 && before_colon[before_colon.len() - 10..].eq_ignore_ascii_case(b"ort, datum") {
+            return Cue::PlaceLabel;
+        }
         let mut label = [0u8; 64];
         let (starts, len, _) = last_words(b, near - 1, &mut label);
         for st in starts.into_iter().filter(|&s| s != usize::MAX) {
             let w = std::str::from_utf8(&label[st..len]).unwrap_or("");
             if PLACE_LABELS.contains(&w) {
-                return Cue::Place;
+                return Cue::PlaceLabel;
             }
         }
     }
@@ -1582,9 +1598,24 @@ fn classify(
         }
     }
     let keep_last = |k: usize| k > i && toks[k].flags & flag::LAST != 0 && is_first(k - 1);
+    // A word ending a place's name of several words stays (`Rio de Janeiro`, `Zell am See`,
+    // `Frankfurt am Main`), though it is a word too.
+    let ends_place = |e: usize| {
+        (i..e.saturating_sub(1)).any(|k| {
+            e - k <= lex.place_words
+                && toks[k].flags & flag::PLACE_START != 0
+                && with_lower(&text[toks[k].start..toks[e - 1].end], |key| {
+                    lex.places.contains_key(key)
+                })
+        })
+    };
     while j > i
         && (toks[j - 1].kind == Kind::Punct
-            || (toks[j - 1].kind != Kind::Initial && is_common(j - 1) && !keep_last(j - 1) && !titled))
+            || (toks[j - 1].kind != Kind::Initial
+                && is_common(j - 1)
+                && !keep_last(j - 1)
+                && !titled
+                && !ends_place(j)))
     {
         j -= 1;
     }
@@ -1613,6 +1644,20 @@ fn classify(
         cue_before(text, toks[i].start)
     };
     let start_of_sentence = sentence_start(text, toks, i);
+    // One word in a list beside a place is a place too, when the lexicons know it as one
+    // (`Bergamo, poi Lucca`, `Breda of Tomar`), or a route leads to it and it is no name at all
+    // (`Santander, luego Jaca`).
+    let known_place = toks[i].flags & flag::PLACE != 0;
+    if j - i == 1
+        && toks[i].kind == Kind::Cap
+        && !matches!(cue, Cue::Title | Cue::Person)
+        && (known_place || toks[i].flags & (flag::FIRST | flag::LAST | flag::COMMON) == 0)
+        && listed_with_place(text, toks, i, j, lex, !known_place)
+    {
+        let score = if toks[i].flags & flag::PLACE != 0 { 0.85 } else { 0.6 };
+        out(toks[i].start, toks[i].end, EntityType::Location, score);
+        return;
+    }
 
     // Places, longest first from the left.
     let mut place_spans: Vec<(usize, usize, f32)> = Vec::new();
@@ -1657,7 +1702,7 @@ fn classify(
         let possessive =
             toks[k].flags & flag::FIRST != 0 && (text[b..].starts_with("'s") || text[b..].starts_with("’s"));
         let place_cue = if k == i {
-            cue == Cue::Place
+            matches!(cue, Cue::Place | Cue::PlaceLabel)
                 || (cue == Cue::PlaceOrPerson && toks[k].flags & flag::FIRST == 0 && !possessive)
                 || after_place
         } else {
@@ -1824,7 +1869,7 @@ fn classify(
                 0.6
             }
             _ if first && m == 1 && !is_common(i) => {
-                if cue == Cue::Place && toks[i].flags & flag::PLACE != 0 && !possessive_run {
+                if matches!(cue, Cue::Place | Cue::PlaceLabel) && toks[i].flags & flag::PLACE != 0 && !possessive_run {
                     0.45
                 } else if start_of_sentence {
                     0.55
@@ -1839,6 +1884,19 @@ fn classify(
         out(toks[i].start, toks[last_word].end, EntityType::Person, person);
     }
     let (run_start, run_end) = (toks[i].start, toks[last_word].end);
+    // After a place's label, a name the lexicons lack is the place (`Ort, Datum: Sankt
+    // Peter-Ording, 17.04.2024`), as far as the label's field goes.
+    if cue == Cue::PlaceLabel
+        && person == 0.0
+        && place_spans.is_empty()
+        && m <= 4
+        && toks[i].kind == Kind::Cap
+        && toks
+            .get(j)
+            .is_none_or(|n| n.newlines > 0 || matches!(&text[n.start..n.end], "," | ";" | "(" | "-" | "–"))
+    {
+        out(run_start, run_end, EntityType::Location, 0.6);
+    }
     for (a, b, score) in place_spans {
         // A place inside a longer name is part of the name ("Charlotte Thornbury").
         if person >= 0.5 && (a, b) != (run_start, run_end) {
@@ -2078,6 +2136,72 @@ fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
         .iter()
         .any(|x| word(u).eq_ignore_ascii_case(x))
         .then_some(toks[u].start)
+}
+
+/// Words joining the items of a list, lowercase.
+const LIST_JOINS: &[&str] = &[
+    "and", "or", "und", "oder", "et", "ou", "y", "o", "e", "oppure", "en", "of",
+];
+
+/// Words of a route between places (`Santander, luego Jaca`), lowercase.
+const ROUTE_WORDS: &[&str] = &["then", "dann", "puis", "luego", "poi", "depois", "dan"];
+
+/// Whether the run `toks[i..j]` stands in a list beside a place the lexicons know for sure
+/// (no name, no word): after or before a comma or a joining word; with `route`, only after or
+/// before a word of a route (`luego`, `poi`).
+fn listed_with_place(text: &str, toks: &[Tok], i: usize, j: usize, lex: &Lexicons, route: bool) -> bool {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let sure_place = |k: usize, e: usize| {
+        let f = toks[k].flags;
+        (f & flag::PLACE != 0 && f & (flag::FIRST | flag::LAST | flag::COMMON | flag::WEAK_PLACE) == 0 && k + 1 == e)
+            || (f & flag::PLACE_START != 0
+                && e - k >= 2
+                && e - k <= lex.place_words
+                && with_lower(&text[toks[k].start..toks[e - 1].end], |key| {
+                    lex.places.contains_key(key)
+                }))
+    };
+    let joint = |k: usize| {
+        toks[k].newlines == 0
+            && (word(k) == ","
+                || (toks[k].kind == Kind::Lower && (LIST_JOINS.contains(&word(k)) || ROUTE_WORDS.contains(&word(k)))))
+    };
+    let routed = |a: usize, b: usize| !route || (a..b).any(|k| ROUTE_WORDS.contains(&word(k)));
+    // Back over `, `, ` y `, `, luego `; then the run before, ending at `e`.
+    let mut e = i;
+    while e > 0 && i - e < 2 && joint(e - 1) && toks[e].newlines == 0 {
+        e -= 1;
+    }
+    if e < i && e > 0 && toks[e - 1].is_word() && routed(e, i) {
+        let mut s = e - 1;
+        while s > 0
+            && e - s < lex.place_words
+            && toks[s].single_spaced()
+            && (toks[s - 1].is_word() || is_particle(word(s - 1)))
+        {
+            s -= 1;
+        }
+        if (s..e).any(|k| toks[k].is_word() && sure_place(k, e)) {
+            return true;
+        }
+    }
+    // Forward over the same; then the run after, starting at `s`.
+    let mut s = j;
+    while s < toks.len() && s - j < 2 && joint(s) {
+        s += 1;
+    }
+    if s > j && toks.get(s).is_some_and(|t| t.is_word() && t.newlines == 0) && routed(j, s) {
+        let mut e = s + 1;
+        while e < toks.len()
+            && e - s < lex.place_words
+            && toks[e].single_spaced()
+            && (toks[e].is_word() || is_particle(word(e)))
+        {
+            e += 1;
+        }
+        return (s + 1..=e).rev().any(|end| sure_place(s, end));
+    }
+    false
 }
 
 /// Whether `w` names a month or a weekday ("Köln on May 10" is no city "Köln on May").
@@ -3786,6 +3910,42 @@ mod tests {
             "We need Engineering 2 people",
         ] {
             assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+        }
+    }
+
+    /// Towns of several words ending in a word, the labels of a form's place and date, a name
+    /// the lexicons lack after a place's label, and towns in a list beside another.
+    #[test]
+    fn towns_of_several_words_labels_and_lists() {
+        for (text, place) in [
+            ("mandar para o cliente em Rio de Janeiro ainda hoje", "Rio de Janeiro"),
+            ("Standort Zell am See, Raum 4", "Zell am See"),
+            ("wir fliegen nach Frankfurt am Main.", "Frankfurt am Main"),
+            ("Luogo e data: Matera, 12/07/2025", "Matera"),
+            ("Plaats en datum: Gouda, 14-03-2024", "Gouda"),
+            ("Ort, Datum: Sankt Peter-Ording, 17.04.2024", "Sankt Peter-Ording"),
+            ("arrivo a Bergamo, poi Cremona e Lucca, magari", "Lucca"),
+            ("chegada a Florianópolis, depois Petrópolis e Santos, talvez", "Santos"),
+            ("arrivée à Sète, puis Paris et Orléans", "Paris"),
+            ("shortlist is Breda or Tomar; Nolan will compare", "Tomar"),
+        ] {
+            assert!(has_place(text, place), "{text}: {:?}", found(text));
+        }
+        // Given names in a list of people stay names; a name after a title is a person's; a
+        // room after a town is no place.
+        for (text, name) in [
+            ("Anna, Maria und Peter kommen", "Maria"),
+            ("Asistentes: Diego Cano, Sr. Guerrero, Sofía (por video)", "Sofía"),
+            ("we flew to Berlin and Maria stayed", "Maria"),
+            ("Hausarzt: Dr. Gößling, Linz", "Gößling"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        for text in ["Standort Zell am See, Raum 4", "Location: Main Hall"] {
+            assert!(
+                !found(text).iter().any(|(_, w)| matches!(*w, "Raum" | "Main Hall")),
+                "{text}"
+            );
         }
     }
 

@@ -127,7 +127,7 @@ fn independent_corpus_development_part() {
         &scores,
         &[
             ("PERSON", 0.94, 0.95),
-            ("LOCATION", 0.91, 0.90),
+            ("LOCATION", 0.93, 0.92),
             ("STREET_ADDRESS", 0.88, 0.90),
             ("PHONE_NUMBER", 0.94, 0.95),
             ("EMAIL_ADDRESS", 0.99, 0.99),
