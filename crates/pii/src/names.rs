@@ -645,6 +645,19 @@ const PERSON_CUES: &[&str] = &[
     "met vriendelijke groet",
     "mvg",
     "bedankt",
+    "groetjes",
+    "hartelijke groeten",
+    "liefs",
+    "bises",
+    "bisous",
+    "besos",
+    "un abrazo",
+    "abrazos",
+    "baci",
+    "beijos",
+    "beijinhos",
+    "best wishes",
+    "all the best",
     "mijn naam is",
     "ik ben",
     "ik heet",
@@ -667,6 +680,22 @@ const PERSON_CUES: &[&str] = &[
     "chamo-me",
     "sou",
     "cliente",
+];
+
+/// Doorbells and intercoms in delivery notes, after which the name on the bell comes, often in
+/// capitals (`tocar à campainha VALENTE`, `citofonare PERRONE`, `sonner chez LE GALL`).
+const DOORBELLS: &[&str] = &[
+    "campainha",
+    "citofonare",
+    "citofono",
+    "sonner chez",
+    "klingeln bei",
+    "klingel",
+    "aanbellen bij",
+    "bellen bij",
+    "timbre",
+    "ring the bell of",
+    "buzzer",
 ];
 
 /// Sign-offs, after which a signature's name may come on the next line or after a comma.
@@ -711,6 +740,19 @@ const SIGN_OFFS: &[&str] = &[
     "met vriendelijke groet",
     "mvg",
     "bedankt",
+    "groetjes",
+    "hartelijke groeten",
+    "liefs",
+    "bises",
+    "bisous",
+    "besos",
+    "un abrazo",
+    "abrazos",
+    "baci",
+    "beijos",
+    "beijinhos",
+    "best wishes",
+    "all the best",
     "atenciosamente",
     "cumprimentos",
     "abraço",
@@ -1072,6 +1114,7 @@ static CUE_ENDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| 
         .iter()
         .map(|c| c.trim_end_matches(':'))
         .chain(HEADER_LABELS.iter().copied())
+        .chain(DOORBELLS.iter().copied())
         .chain(["name"])
         .filter_map(|p| p.rsplit(' ').next())
         .collect()
@@ -1166,7 +1209,9 @@ fn cue_before(text: &str, at: usize) -> Cue {
             }
             // Italian feminine titles write their ending after the abbreviation's dot:
             // `Sig.ra Fiore`, `Dott.ssa Ricci`, `Sig.na Conti`, `Prof.ssa Bassi`.
-            if matches!(w, "ra" | "na" | "ssa") && last_start > 0 && b[last_start - 1] == b'.' {
+            // Portuguese and Italian write it with an ordinal sign or one letter too: `Sr.ª
+            // Calado`, `D.ª Rosa`, `Sig.a Ferrante`.
+            if matches!(w, "ra" | "na" | "ssa" | "a" | "ª") && last_start > 0 && b[last_start - 1] == b'.' {
                 let mut title = [0u8; 64];
                 let (t, tlen, _) = last_words(b, last_start - 1, &mut title);
                 if t[0] != usize::MAX
@@ -1265,6 +1310,9 @@ fn cue_before(text: &str, at: usize) -> Cue {
         let phrase = std::str::from_utf8(&buf[st..len]).unwrap_or("");
         // A form's label names what follows as surely as a title does (`Cognome: Morelli`).
         if colon && (LABEL_PHRASES.contains(phrase) || phrase == "name") {
+            return Cue::Title;
+        }
+        if same_line && DOORBELLS.contains(&phrase) {
             return Cue::Title;
         }
         if phrases.contains_key(phrase) && (same_line || colon || (SIGN_OFFS.contains(&phrase) && !column_gap)) {
@@ -1540,6 +1588,14 @@ fn classify(
         if keeps {
             break;
         }
+        // A given name that is also a word is the name after a greeting or a title (`Hi
+        // Lily,`, `Hoi Frank,`, `Dear Dr Hill`).
+        if is_first(i) || (i > run_from && toks[i - 1].flags & flag::TITLE != 0 && toks[i].flags & flag::LAST != 0) {
+            let titled_before = i > run_from && toks[i - 1].flags & flag::TITLE != 0;
+            if titled_before || matches!(cue_before(text, toks[i].start), Cue::Person | Cue::Title) {
+                break;
+            }
+        }
         i += 1;
     }
     // A title abbreviation that is no name, alone (`Buongiorno Sig.ra Fiore`: `Sig`), is
@@ -1564,7 +1620,9 @@ fn classify(
     // A title inside the run is context, not the name (`Herr Engel`, `Miss Kerr`, `M. Faure`).
     let mut titled = false;
     while i + 1 < j
-        && (toks[i].flags & flag::TITLE != 0 || (word(i) == "M" && toks[i + 1].attached() && word(i + 1) == "."))
+        // `M.` in French, `D.` (Don, Dona) in Spanish and Portuguese.
+        && (toks[i].flags & flag::TITLE != 0
+            || (matches!(word(i), "M" | "D") && toks[i + 1].attached() && word(i + 1) == "."))
     {
         i += 1;
         if i < j && word(i) == "." {
@@ -1609,13 +1667,16 @@ fn classify(
                 })
         })
     };
+    // A given name greeted (`Hi Lily`) is kept though a word.
+    let greeted = |k: usize| k == lead_at && is_first(k) && matches!(lead_cue, Cue::Person | Cue::Title);
     while j > i
         && (toks[j - 1].kind == Kind::Punct
             || (toks[j - 1].kind != Kind::Initial
                 && is_common(j - 1)
                 && !keep_last(j - 1)
                 && !titled
-                && !ends_place(j)))
+                && !ends_place(j)
+                && !greeted(j - 1)))
     {
         j -= 1;
     }
@@ -1783,7 +1844,10 @@ fn classify(
     let last_word = j - 1;
     let first = is_first(i);
     let last = m >= 2 && toks[last_word].flags & flag::LAST != 0;
-    let org = toks[last_word].flags & flag::ORG != 0 || (toks[last_word].flags & flag::SUFFIX != 0 && !(first && last));
+    // A street's word ends a firm's or a place's name (`Wall Street`), not a surname after a
+    // title (`Dr Hill`, `Mrs Lane`).
+    let org = toks[last_word].flags & flag::ORG != 0
+        || (toks[last_word].flags & flag::SUFFIX != 0 && !(first && last) && cue != Cue::Title);
     let all_caps = (i..j).all(|k| toks[k].kind != Kind::Cap);
     // A town whose name is also a word (`Oriol`) after a greeting is the person greeted.
     let whole_place = place_spans.len() == 1
@@ -3945,6 +4009,40 @@ mod tests {
             assert!(
                 !found(text).iter().any(|(_, w)| matches!(*w, "Raum" | "Main Hall")),
                 "{text}"
+            );
+        }
+    }
+
+    /// Given names that are words after a greeting, surnames after a title's abbreviation with
+    /// an ordinal sign or a letter, or after `D.`, names on doorbells, informal sign-offs.
+    #[test]
+    fn greetings_titles_doorbells_and_sign_offs() {
+        for (text, name) in [
+            ("Hi Lily,\n\nquick one", "Lily"),
+            ("Hoi Frank,\n\nLeuk je gesproken", "Frank"),
+            ("Dear Dr Hill, the parcel", "Hill"),
+            ("Dear Mrs Lane,", "Lane"),
+            ("Groetjes,\nWillemijn", "Willemijn"),
+            ("deixar com a vizinha, D. Figueiredo, em Rua", "Figueiredo"),
+            ("con el vecino del 2ºA, D. Montero Casado. Llamar", "Montero Casado"),
+            ("deixar com a vizinha, Sr.ª Calado, em Praça", "Calado"),
+            ("Decide Sig.a Ferrante, direttrice finanziaria", "Ferrante"),
+            ("tocar à campainha VALENTE. Se não", "VALENTE"),
+            ("citofonare PERRONE. Se assente", "PERRONE"),
+            ("sonner chez LE GALL, interphone 23.", "LE GALL"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        for text in [
+            "Hi all, the Will to live",
+            "Hope you are well",
+            "Dear customer, Frank feedback",
+            "Wall Street",
+        ] {
+            assert!(
+                !found(text).iter().any(|(e, _)| *e == EntityType::Person),
+                "{text}: {:?}",
+                found(text)
             );
         }
     }
