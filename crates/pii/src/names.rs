@@ -824,6 +824,13 @@ const HEADER_LABELS: &[&str] = &[
     "asignada a",
     "assigné à",
     "attendees",
+    "familienname",
+    "vornamen",
+    "geburtsname",
+    "agent",
+    "noodcontact",
+    "notfallkontakt",
+    "emergency contact",
 ];
 
 /// Words after which a place is what comes next.
@@ -1598,6 +1605,17 @@ fn classify(
         }
         i += 1;
     }
+    // A name starts with a capitalized word, not with the particle after a stripped word
+    // (`Móvil de María José`).
+    if i < j && toks[i].kind == Kind::Lower {
+        // A street's type before them makes a street's name (`Rua da Sofia`).
+        if i > run_from && toks[i - 1].flags & flag::PREFIX_STREET != 0 {
+            return;
+        }
+        while i < j && toks[i].kind == Kind::Lower {
+            i += 1;
+        }
+    }
     // A title abbreviation that is no name, alone (`Buongiorno Sig.ra Fiore`: `Sig`), is
     // context, not a name.
     if j == i + 1
@@ -1636,23 +1654,29 @@ fn classify(
     let lead_cue = cue_before(text, toks[i].start);
     let lead_at = i;
     // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
-    // Santos", "Met Keiko Yamamoto"); after a greeting or a sign-off it is the name.
+    // Santos", "Met Keiko Yamamoto"), with its preposition too (`Móvil de María José`,
+    // `Telefoon van Ineke`); after a greeting or a sign-off it is the name.
+    let of_name = i + 2 < j && toks[i + 1].kind == Kind::Lower && is_particle(word(i + 1)) && is_first(i + 2);
     if i + 1 < j
         && !titled
         && !matches!(lead_cue, Cue::Person | Cue::Title)
         && toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE) == 0
         && !place_at(i, j)
         && toks[i].kind == Kind::Cap
-        && is_first(i + 1)
+        && (is_first(i + 1) || of_name)
     {
-        i += 1;
-        // A given name ending a run after a word that is no name is a brand (`Magazine
-        // Luiza`, `bei Magazine Luiza`): a person's given name after such a word inside a
-        // sentence has a surname after it (`Bel Rachid`, an imperative, starts one).
-        // A relation before the name is context, not a brand (`mit Onkel Jürgen`).
-        let relation = with_lower(word(i - 1), |w| RELATIONS.contains(&w) || KIN.contains(&w));
-        if i + 1 == j && toks[i].flags & flag::LAST == 0 && !sentence_start(text, toks, i - 1) && !relation {
-            return;
+        if of_name {
+            i += 2;
+        } else {
+            i += 1;
+            // A given name ending a run after a word that is no name is a brand (`Magazine
+            // Luiza`, `bei Magazine Luiza`): a person's given name after such a word inside a
+            // sentence has a surname after it (`Bel Rachid`, an imperative, starts one).
+            // A relation before the name is context, not a brand (`mit Onkel Jürgen`).
+            let relation = with_lower(word(i - 1), |w| RELATIONS.contains(&w) || KIN.contains(&w));
+            if i + 1 == j && toks[i].flags & flag::LAST == 0 && !sentence_start(text, toks, i - 1) && !relation {
+                return;
+            }
         }
     }
     let keep_last = |k: usize| k > i && toks[k].flags & flag::LAST != 0 && is_first(k - 1);
@@ -1669,6 +1693,13 @@ fn classify(
     };
     // A given name greeted (`Hi Lily`) is kept though a word.
     let greeted = |k: usize| k == lead_at && is_first(k) && matches!(lead_cue, Cue::Person | Cue::Title);
+    // A surname after its particle is kept though a word (`Levi van 't Hof`, `de Wit`).
+    let after_particle = |k: usize| {
+        k > i && {
+            let p = word(k - 1);
+            toks[k - 1].kind == Kind::Lower && (is_particle(p) || matches!(p, "'t" | "ten" | "ter" | "los" | "las"))
+        }
+    };
     while j > i
         && (toks[j - 1].kind == Kind::Punct
             || (toks[j - 1].kind != Kind::Initial
@@ -1676,7 +1707,8 @@ fn classify(
                 && !keep_last(j - 1)
                 && !titled
                 && !ends_place(j)
-                && !greeted(j - 1)))
+                && !greeted(j - 1)
+                && !after_particle(j - 1)))
     {
         j -= 1;
     }
@@ -1955,6 +1987,8 @@ fn classify(
         && place_spans.is_empty()
         && m <= 4
         && toks[i].kind == Kind::Cap
+        // A venue's name is made of words (`Brauhaus am Markt`).
+        && (i..j).all(|k| toks[k].is_word() && !is_common(k))
         && toks
             .get(j)
             .is_none_or(|n| n.newlines > 0 || matches!(&text[n.start..n.end], "," | ";" | "(" | "-" | "–"))
@@ -2159,28 +2193,46 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     {
         end += 2;
     }
-    // A particle then a surname (`manuel da cunha`, `koen de groot`); a particle then a town is
-    // where the person is from (`marta di cremona`).
-    if toks
-        .get(end)
-        .is_some_and(|n| n.kind == Kind::Lower && n.single_spaced() && is_particle(word(end)))
-    {
-        if toks.get(end + 1).is_some_and(|n| {
-            n.kind == Kind::Lower
-                && n.single_spaced()
-                && lookup(lex, word(end + 1)) & flag::LAST != 0
-                && !with_lower(word(end + 1), |w| lex.places.contains_key(w))
-        }) {
-            end += 2;
+    // Up to three family names, Iberian names having two and more: a known surname or a word
+    // that is no common one (`pablo urrutia chen`), or particles then a surname (`manuel da
+    // cunha`, `paula de los santos`); a particle then a town is where the person is from
+    // (`marta di cremona`), the town no part of the name.
+    let given_end = end;
+    let mut names = 0;
+    while names < 3 {
+        let mut p = end;
+        while p < toks.len()
+            && p - end < 2
+            && toks[p].kind == Kind::Lower
+            && toks[p].single_spaced()
+            && (is_particle(word(p)) || matches!(word(p), "los" | "las" | "dos" | "das" | "li" | "lo"))
+        {
+            p += 1;
         }
-    } else if toks.get(end).is_some_and(|n| {
-        n.kind == Kind::Lower && n.single_spaced() && n.end - n.start > 1 && {
-            let f = lookup(lex, word(end));
+        let Some(n) = toks.get(p) else { break };
+        if !(n.kind == Kind::Lower && n.single_spaced() && n.end - n.start > 1) || is_particle(word(p)) {
+            break;
+        }
+        let f = lookup(lex, word(p));
+        // A town of one or two words (`de donostia-san sebastián`).
+        let place = (p + 1..=(p + 2).min(toks.len()))
+            .any(|e| with_lower(&text[toks[p].start..toks[e - 1].end], |w| lex.places.contains_key(w)));
+        let surname = if p > end {
+            (f & flag::LAST != 0 && (!place || p - end == 2)) || (f & (flag::COMMON | flag::FIRST) == 0 && !place)
+        } else if names == 0 {
             f & flag::LAST != 0 || f & flag::COMMON == 0
+        } else {
+            // A second family name is a known one: an unknown word after a name is as often
+            // the sentence's verb (`sonia viene`).
+            f & flag::LAST != 0
+        };
+        if !surname {
+            break;
         }
-    }) {
-        end += 1;
-    } else if end > i + 1 {
+        end = p + 1;
+        names += 1;
+    }
+    if names == 0 && given_end > i + 1 {
         end = i + 1;
     }
     Some((toks[end - 1].end, end))
@@ -4030,6 +4082,26 @@ mod tests {
             ("tocar à campainha VALENTE. Se não", "VALENTE"),
             ("citofonare PERRONE. Se assente", "PERRONE"),
             ("sonner chez LE GALL, interphone 23.", "LE GALL"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        // A name after a stripped word and its particle, labels of registration forms and
+        // tickets, chat's names of several words.
+        for (text, name) in [
+            ("Móvil de María José: 988 027 581", "María José"),
+            ("Familienname: Keller\nVornamen: Matthias", "Keller"),
+            ("Agent: Bill (Tier 1)", "Bill"),
+            ("Noodcontact: Ans van der Berg, +31 6 86906095", "Ans van der Berg"),
+            (
+                "un correo a mi casero pablo urrutia chen? la calefaccion",
+                "pablo urrutia chen",
+            ),
+            ("alla padrona di casa, veronica li causi? il", "veronica li causi"),
+            ("mi casera paula de los santos? la", "paula de los santos"),
+            (
+                "hola!! mi amiga sonia de donostia-san sebastián viene este finde",
+                "sonia",
+            ),
         ] {
             assert!(has_person(text, name), "{text}: {:?}", found(text));
         }
