@@ -102,7 +102,7 @@ pub struct Input {
     recognizers: Option<PathBuf>,
     /// Regions whose national phone formats count (ISO codes, comma-separated; international
     /// numbers count everywhere).
-    #[arg(long, value_delimiter = ',', default_value = "US,GB,DE,FR,IL,IN,CA,BR")]
+    #[arg(long, value_delimiter = ',', default_values = datapact_pii::phone::DEFAULT_REGIONS)]
     phone_regions: Vec<String>,
 }
 

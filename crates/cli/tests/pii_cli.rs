@@ -219,6 +219,19 @@ fn phone_regions_and_score_inputs_are_checked() {
     let out = pii(&["scan", "--phone-regions", "de, gb"], b"call 030 1234 5678\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("PHONE_NUMBER"));
+    // By default, the national formats of the countries of the seven languages count, as the
+    // library's and the gateway's default does (a Spanish, an Italian, a Portuguese number).
+    let out = pii(
+        &["scan"],
+        b"contacte con Jordi (957 812 138)\nNota: non risponde al 011 490 0804\natraves do 21 650 8487.\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).matches("PHONE_NUMBER").count(),
+        3,
+        "{}",
+        text(&out.stdout)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let gold = dir.path().join("gold.jsonl");

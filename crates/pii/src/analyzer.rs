@@ -331,6 +331,19 @@ fn phone_check(s: &str, opts: &Options) -> Check {
     if !(7..=15).contains(&n) || (groups == 3 && !s.starts_with('+') && is_date(s)) || iso_date {
         return Check::Invalid;
     }
+    // A version of three or four parts (`3.28.33.6509`, `21.6.32.1521`): a national number
+    // written with dots starts with its trunk `0` (`06.12.34.56.78`) or with a group of three
+    // (`415.555.2671`, `333.721.8751`), or with the `1` of North America (`1.800.555.0199`).
+    if s.contains('.') && !s.trim_start().starts_with(['+', '(']) {
+        let mut parts = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty());
+        if let (Some(first), Some(second)) = (parts.next(), parts.next())
+            && first.len() <= 2
+            && !first.starts_with('0')
+            && !(first == "1" && second.len() == 3)
+        {
+            return Check::Invalid;
+        }
+    }
     let valid = match &opts.phone_regions {
         Some(rs) => phone::is_valid(s, rs),
         None => phone::is_valid(s, phone::DEFAULT_REGIONS),
@@ -1311,6 +1324,10 @@ mod tests {
             "It happened 13/45/2020",
             "tomorrow or next week",
             "the account was closed",
+            // Versions of four parts, in the countries of the seven languages.
+            "la stampante non stampa dopo l'aggiornamento 3.28.33.6509",
+            "la VPN se desconecta tras actualizar a 9.12.35.7358",
+            "image: registry.gitlab.com/acme/shop-api:21.6.32.1521",
         ] {
             let f = found(decoy);
             assert!(f.is_empty(), "{decoy}: {f:?}");

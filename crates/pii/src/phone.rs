@@ -167,13 +167,18 @@ pub fn is_valid<S: AsRef<str>>(text: &str, regions: &[S]) -> bool {
     let meta = &*METADATA;
     if let Some(number) = international {
         // "+44 (0)20 ..." writes the national prefix too; `accepts_national` strips it.
-        return (1..=3).filter(|&n| n < number.len()).any(|n| {
+        let valid = (1..=3).filter(|&n| n < number.len()).any(|n| {
             number[..n]
                 .parse::<u16>()
                 .ok()
                 .and_then(|code| meta.by_code.get(&code))
                 .is_some_and(|rs| rs.iter().any(|r| r.accepts_international(&number[n..])))
         });
+        // `011` is also the start of national numbers (Turin's `011 490 0804`): read as one
+        // of those when it is no international number.
+        if valid || !digits.starts_with("011") {
+            return valid;
+        }
     }
     regions.iter().any(|id| {
         meta.by_id
@@ -214,6 +219,9 @@ mod tests {
             "020 7946 0958",
             "030 1234 5678",
             "06 12 34 56 78",
+            // Turin's area code begins as the North American exit code does.
+            "011 490 0804",
+            "011 1234567",
         ] {
             assert!(is_valid(ok, DEFAULT_REGIONS), "{ok}");
         }
