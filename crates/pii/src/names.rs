@@ -1679,7 +1679,12 @@ fn classify(
             }
         }
     }
-    let keep_last = |k: usize| k > i && toks[k].flags & flag::LAST != 0 && is_first(k - 1);
+    // A surname after a given name or an initial stays though it is a word (`Audrey A. Long`).
+    let keep_last = |k: usize| {
+        k > i
+            && toks[k].flags & flag::LAST != 0
+            && (is_first(k - 1) || (k >= i + 2 && word(k - 1) == "." && toks[k - 2].kind == Kind::Initial))
+    };
     // A word ending a place's name of several words stays (`Rio de Janeiro`, `Zell am See`,
     // `Frankfurt am Main`), though it is a word too.
     let ends_place = |e: usize| {
@@ -1963,6 +1968,17 @@ fn classify(
                 && !(toks[last_word].kind == Kind::Upper && word(last_word).len() <= 3) =>
             {
                 0.6
+            }
+            // An initial and a surname: `K. Schulte`, `Y. Kim` (a Roman numeral is no initial:
+            // `Vol. I. Introduction`).
+            _ if m == 3
+                && toks[i].kind == Kind::Initial
+                && !matches!(word(i), "I" | "V" | "X")
+                && word(i + 1) == "."
+                && toks[i + 2].kind == Kind::Cap
+                && (toks[i + 2].flags & flag::LAST != 0 || toks[i + 2].flags & (flag::COMMON | flag::PLACE) == 0) =>
+            {
+                0.7
             }
             _ if first && m == 1 && !is_common(i) => {
                 if matches!(cue, Cue::Place | Cue::PlaceLabel) && toks[i].flags & flag::PLACE != 0 && !possessive_run {
@@ -4105,7 +4121,18 @@ mod tests {
         ] {
             assert!(has_person(text, name), "{text}: {:?}", found(text));
         }
+        for (text, name) in [
+            ("unter 0179 90804000 – K. Schulte", "K. Schulte"),
+            ("I-9 verified by: Y. Kim", "Y. Kim"),
+            (
+                "Attendees: Jamal Pillai, Audrey A. Long, Rosa (remote)",
+                "Audrey A. Long",
+            ),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
         for text in [
+            "Vol. I. Introduction",
             "Hi all, the Will to live",
             "Hope you are well",
             "Dear customer, Frank feedback",
