@@ -331,15 +331,19 @@ fn phone_check(s: &str, opts: &Options) -> Check {
     if !(7..=15).contains(&n) || (groups == 3 && !s.starts_with('+') && is_date(s)) || iso_date {
         return Check::Invalid;
     }
-    // A version of three or four parts (`3.28.33.6509`, `21.6.32.1521`): a national number
-    // written with dots starts with its trunk `0` (`06.12.34.56.78`) or with a group of three
-    // (`415.555.2671`, `333.721.8751`), or with the `1` of North America (`1.800.555.0199`).
+    // A version written with dots (`3.28.33.6509`, `21.6.32.1521`): a group of one digit, which
+    // no national number written with dots has (`06.12.34.56.78`, `91.435.12.34`,
+    // `11.3456.7890`) but for the `1` of North America before its area code (`1.800.555.0199`).
     if s.contains('.') && !s.trim_start().starts_with(['+', '(']) {
-        let mut parts = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty());
-        if let (Some(first), Some(second)) = (parts.next(), parts.next())
-            && first.len() <= 2
-            && !first.starts_with('0')
-            && !(first == "1" && second.len() == 3)
+        let parts: Vec<&str> = s
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty())
+            .collect();
+        let north_american = parts.first() == Some(&"1") && parts.get(1).is_some_and(|g| g.len() == 3);
+        if parts
+            .iter()
+            .enumerate()
+            .any(|(k, g)| g.len() == 1 && !(k == 0 && north_american))
         {
             return Check::Invalid;
         }
@@ -360,7 +364,10 @@ fn phone_check(s: &str, opts: &Options) -> Check {
             Check::Invalid
         };
     }
-    let international = s.starts_with('+') || s.starts_with("00") || s.starts_with("011");
+    // `011` is North America's exit code or the start of a national number (Turin's `011 …`):
+    // international only when valid as one.
+    let international =
+        s.starts_with('+') || s.starts_with("00") || (s.starts_with("011") && phone::is_valid(s, &[] as &[&str]));
     if international || s.contains('(') {
         Check::Valid
     } else if s.bytes().all(|b| b.is_ascii_digit()) {
@@ -663,7 +670,7 @@ fn recognizers() -> Vec<Recognizer> {
         ),
         r(
             DateTime,
-            r"(?i)\b\d{1,2}\.?\s+(?:de\s+)?(?:januar|jänner|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|décembre|decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|novembre|dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|(?:jan|janv|feb|febr|févr|fevr|fev|mär|mrt|apr|avr|abr|jun|jul|juil|aug|ago|sep|sept|set|okt|oct|ott|out|nov|dez|déc|dec|dic|ene|gen|mag|giu|lug)\.)\s+(?:de\s+)?\d{4}\b",
+            r"(?i)\b\d{1,2}\.?\s+(?:de\s+)?(?:januar|jänner|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|décembre|decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|novembre|dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|marco|maio|junho|julho|setembro|outubro|novembro|dezembro|(?:jan|janv|jän|feb|febr|févr|fév|fevr|fev|mar|mär|mrz|mrt|apr|avr|abr|jun|jul|juil|aug|ago|sep|sept|sett|set|okt|oct|ott|out|nov|dez|déc|dec|dic|ene|mag|giu|lug)\.)\s+(?:de\s+)?\d{4}\b",
             0.35,
             0.35,
             None,
@@ -1297,6 +1304,18 @@ mod tests {
         assert!(found("né le 12 févr. 1985 à Metz").contains(&(DateTime, "12 févr. 1985")));
         assert!(found("nata il 5 ott. 1970").contains(&(DateTime, "5 ott. 1970")));
         assert!(found("date de naissance : 2 aout 1964").contains(&(DateTime, "2 aout 1964")));
+        assert!(found("nacida el 12 mar. 1985").contains(&(DateTime, "12 mar. 1985")));
+        // Dotted national numbers of Spain, Portugal and Brazil are phone numbers; a bare run
+        // starting with 011 is a national number at most, no international one.
+        for phone in ["Tel.: 91.435.12.34", "Tel. 21.346.78.90"] {
+            assert!(
+                found(phone).iter().any(|(e, _)| *e == PhoneNumber),
+                "{phone}: {:?}",
+                found(phone)
+            );
+        }
+        let tracking = Analyzer::new().analyze("tracking id 0114900804", &Options::default());
+        assert!(tracking.iter().all(|s| s.score < 0.75), "{tracking:?}");
         assert!(
             !found("Lieferung am 18. Februar 2025")
                 .iter()
@@ -1328,6 +1347,8 @@ mod tests {
             "la stampante non stampa dopo l'aggiornamento 3.28.33.6509",
             "la VPN se desconecta tras actualizar a 9.12.35.7358",
             "image: registry.gitlab.com/acme/shop-api:21.6.32.1521",
+            // A German generation is no month.
+            "Zum Geburtstag wünscht er sich ein iPad 9. Gen. 2021",
         ] {
             let f = found(decoy);
             assert!(f.is_empty(), "{decoy}: {f:?}");

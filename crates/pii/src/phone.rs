@@ -176,7 +176,7 @@ pub fn is_valid<S: AsRef<str>>(text: &str, regions: &[S]) -> bool {
         });
         // `011` is also the start of national numbers (Turin's `011 490 0804`): read as one
         // of those when it is no international number.
-        if valid || !digits.starts_with("011") {
+        if valid || trimmed.starts_with('+') || !digits.starts_with("011") {
             return valid;
         }
     }
@@ -233,6 +233,8 @@ mod tests {
             "+44 1",
             "736-1896",
             "51282357",
+            // A `+` makes it international whatever follows.
+            "+011 490 0804",
         ] {
             assert!(!is_valid(bad, DEFAULT_REGIONS), "{bad}");
         }
