@@ -927,8 +927,7 @@ fn lowercase_place(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option
         // A town that is also a word is that word in chat (`de nada`, `in centro`).
         let ok = (i..i + len).all(|k| toks[k].kind == Kind::Lower && (k == i || toks[k].single_spaced()))
             && (len > 1 || lookup(lex, first) & flag::WEAK_PLACE == 0);
-        let key = &text[toks[i].start..toks[i + len - 1].end];
-        (ok && with_lower(key, |w| lex.places.contains_key(w))
+        (ok && place_of(text, toks, i, i + len, lex).is_some()
             && !toks.get(i + len).is_some_and(|n| n.attached() && n.kind != Kind::Punct))
         .then_some(i + len)
     })
@@ -1611,11 +1610,7 @@ fn classify(
     // "Dear Maria"); a given name that is also a word stays when a name follows ("Will Smith").
     let place_at = |k: usize, j: usize| {
         toks[k].flags & flag::PLACE_START != 0
-            && (2..=lex.place_words.min(j - k)).any(|len| {
-                with_lower(&text[toks[k].start..toks[k + len - 1].end], |key| {
-                    lex.places.contains_key(key)
-                })
-            })
+            && (2..=lex.place_words.min(j - k)).any(|len| place_of(text, toks, k, k + len, lex).is_some())
     };
     // The token at `k` ends its phrase: punctuation or a line's end after it.
     let ends_phrase = |k: usize| toks.get(k + 1).is_none_or(|n| n.newlines > 0 || n.kind == Kind::Punct);
@@ -1750,9 +1745,7 @@ fn classify(
         (i..e.saturating_sub(1)).any(|k| {
             e - k <= lex.place_words
                 && toks[k].flags & flag::PLACE_START != 0
-                && with_lower(&text[toks[k].start..toks[e - 1].end], |key| {
-                    lex.places.contains_key(key)
-                })
+                && place_of(text, toks, k, e, lex).is_some()
         })
     };
     // A given name greeted (`Hi Lily`) is kept though a word.
@@ -1831,8 +1824,7 @@ fn classify(
         let mut hit = None;
         if toks[k].flags & flag::PLACE_START != 0 {
             for len in (2..=lex.place_words.min(j - k)).rev() {
-                let (a, b) = (toks[k].start, toks[k + len - 1].end);
-                if let Some(&kind) = with_lower(&text[a..b], |key| lex.places.get(key)) {
+                if let Some(kind) = place_of(text, toks, k, k + len, lex) {
                     hit = Some((len, kind));
                     break;
                 }
@@ -2302,8 +2294,7 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
         }
         let f = lookup(lex, word(p));
         // A town of one or two words (`de donostia-san sebastián`).
-        let place = (p + 1..=(p + 2).min(toks.len()))
-            .any(|e| with_lower(&text[toks[p].start..toks[e - 1].end], |w| lex.places.contains_key(w)));
+        let place = (p + 1..=(p + 2).min(toks.len())).any(|e| place_of(text, toks, p, e, lex).is_some());
         let surname = if p > end {
             (f & flag::LAST != 0 && (!place || p - end == 2)) || (f & (flag::COMMON | flag::FIRST) == 0 && !place)
         } else if names == 0 {
@@ -2372,9 +2363,7 @@ fn listed_with_place(text: &str, toks: &[Tok], i: usize, j: usize, lex: &Lexicon
             || (f & flag::PLACE_START != 0
                 && e - k >= 2
                 && e - k <= lex.place_words
-                && with_lower(&text[toks[k].start..toks[e - 1].end], |key| {
-                    lex.places.contains_key(key)
-                }))
+                && place_of(text, toks, k, e, lex).is_some())
     };
     let joint = |k: usize| {
         toks[k].newlines == 0
@@ -3330,7 +3319,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 t.kind == Kind::Lower
                     && t.newlines == 0
                     && t.spaces <= 2
-                    && with_lower(&text[t.start..t.end], |l| lex.places.contains_key(l))
+                    && place_of(text, toks, p + 1, p + 2, lex).is_some()
             })
         {
             p += 1;
@@ -3376,16 +3365,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             {
                 // `St. Gallen`, `Ste. Foy`.
                 end += 1;
-            } else if t.kind == Kind::Lower && end == p && with_lower(w, |l| lex.places.contains_key(l)) {
+            } else if t.kind == Kind::Lower && end == p && place_of(text, toks, p, p + 1, lex).is_some() {
                 // The longest town of several words the lexicon knows (`castellón de la plana`,
                 // `klagenfurt am wörthersee`).
                 let longest = (2..=lex.place_words.min(toks.len() - p)).rev().find(|&len| {
                     toks[p + 1..p + len]
                         .iter()
                         .all(|n| n.kind == Kind::Lower && n.single_spaced())
-                        && with_lower(&text[toks[p].start..toks[p + len - 1].end], |l| {
-                            lex.places.contains_key(l)
-                        })
+                        && place_of(text, toks, p, p + len, lex).is_some()
                 });
                 end += longest.unwrap_or(1);
             } else {
@@ -3620,8 +3607,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // a street that is its part's whole may have units before it (`apt 12, 5e
                 // étage, 64 impasse des lilas`).
                 let town_known = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
-                    || (p + 1..=end)
-                        .any(|e| with_lower(&text[toks[p].start..toks[e - 1].end], |w| lex.places.contains_key(w)));
+                    || (p + 1..=end).any(|e| place_of(text, toks, p, e, lex).is_some());
                 if town_known && let Some(j) = lowercase_street(text, toks, a, seg_end, lex) {
                     numbered = true;
                     start = j;
@@ -3701,6 +3687,14 @@ fn lowercase_street(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons
         }
         let number = (s + 1..b).find(|&k| toks[k].kind == Kind::Number)?;
         (number - s <= 5).then_some(s)
+    })
+}
+
+/// The kind of place the words `toks[k..e]` name together, if the lexicons know them as one
+/// (any case: `Rio de Janeiro`, `castellón de la plana`).
+fn place_of(text: &str, toks: &[Tok], k: usize, e: usize, lex: &Lexicons) -> Option<Place> {
+    with_lower(&text[toks[k].start..toks[e - 1].end], |key| {
+        lex.places.get(key).copied()
     })
 }
 
