@@ -142,6 +142,13 @@ const NEGATIVE_CONTEXT: &[&str] = &[
     "artikel",
     "artikelnummer",
     "teilenummer",
+    "ersatzteil",
+    "ersatzteilnummer",
+    "ricambio",
+    "repuesto",
+    "recambio",
+    "nf-e",
+    "nota fiscal",
     "bestellung",
     "bestellnummer",
     "rechnung",
@@ -1347,6 +1354,9 @@ mod tests {
             "la stampante non stampa dopo l'aggiornamento 3.28.33.6509",
             "la VPN se desconecta tras actualizar a 9.12.35.7358",
             "image: registry.gitlab.com/acme/shop-api:21.6.32.1521",
+            // Spare parts and Brazilian invoices (`NF-e`).
+            "Status: Ersatzteil 3257-960-560 bestellt",
+            "quote NF-e 913.267.529 as the reference",
             // A German generation is no month.
             "Zum Geburtstag wünscht er sich ein iPad 9. Gen. 2021",
         ] {

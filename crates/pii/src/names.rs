@@ -1088,6 +1088,13 @@ const DEPARTMENTS: &[&str] = &[
     "financeiro",
     "amministrazione",
     "contabilità",
+    "departamento",
+    "department",
+    "abteilung",
+    "afdeling",
+    "département",
+    "dipartimento",
+    "ufficio",
 ];
 
 /// The lowercase ASCII text in the `n` bytes before `at`, on a character boundary.
@@ -2002,7 +2009,20 @@ fn classify(
         && toks
             .get(j + 1)
             .is_some_and(|n| n.single_spaced() && n.kind == Kind::Lower && !is_particle(&text[n.start..n.end]));
-    let department = with_lower(word(run_from), |w| DEPARTMENTS.contains(&w));
+    // A department signs for its firm, on the run's line or the line before
+    // (`Departamento de Administración\nAlbert Heijn`); a given name and a surname there are
+    // the person signing (`Kundenservice\nAnna Schmidt`).
+    let previous_line_start = (toks[run_from].newlines == 1 && run_from > 0)
+        .then(|| {
+            (run_from.saturating_sub(32)..run_from)
+                .rev()
+                .find(|&k| toks[k].newlines > 0 || k == 0)
+        })
+        .flatten();
+    let department = with_lower(word(run_from), |w| DEPARTMENTS.contains(&w))
+        || (!(first && last)
+            && previous_line_start
+                .is_some_and(|k| toks[k].is_word() && with_lower(word(k), |w| DEPARTMENTS.contains(&w))));
     let person: f32 = if org || product || firm || group || titled_phrase || department || (m > 4 && !long_ok) {
         0.0
     } else {
@@ -4304,8 +4324,15 @@ mod tests {
         none_of("il mio amico marco rossi ha detto", EntityType::Person, "ha");
         none_of("la mia amica giulia lo conosce", EntityType::Person, "conosce");
         none_of("ho comprato dei baci Perugina", EntityType::Person, "Perugina");
+        none_of(
+            "Departamento de Administración\nAlbert Heijn",
+            EntityType::Person,
+            "Albert",
+        );
+        none_of("Departamento Financeiro\nEl Corte Inglés", EntityType::Person, "Corte");
         for (text, name) in [
             ("Grüße aus Wien, Rosa", "Rosa"),
+            ("Mit freundlichen Grüßen\nKundenservice\nAnna Schmidt", "Anna Schmidt"),
             ("Jean Dupont, Bât. B, 18 rue Pasteur, 21000 Dijon", "Jean Dupont"),
         ] {
             assert!(has_person(text, name), "{text}: {:?}", found(text));
