@@ -723,6 +723,9 @@ struct ContextWords {
     words: usize,
     /// Ids of the words that mark numeric look-alikes.
     negative: Vec<u32>,
+    /// Ids of context words that name any number (`number`): they speak for no recognizer
+    /// against a look-alike's label (`tracking number 7094639138`).
+    generic: Vec<u32>,
 }
 
 /// What one pass of [`ContextWords`] finds in a text.
@@ -737,7 +740,7 @@ struct Found {
 impl ContextWords {
     /// Builds the automaton over `vocabulary` (lowercase words, ids by position) and the
     /// secret anchors.
-    fn new(vocabulary: &[String], negative: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
+    fn new(vocabulary: &[String], negative: Vec<u32>, generic: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
         // A full DFA: the context words and anchors are a few kilobytes, and one pass over
         // every text scanned runs through it.
         let automaton = AhoCorasickBuilder::new()
@@ -754,6 +757,7 @@ impl ContextWords {
             automaton,
             words: vocabulary.len(),
             negative,
+            generic,
         })
     }
 
@@ -841,7 +845,11 @@ struct Builtin {
     recognizers: Vec<Recognizer>,
     vocabulary: Vec<String>,
     negative: Vec<u32>,
+    generic: Vec<u32>,
 }
+
+/// Context words that name any number, whatever it is.
+const GENERIC_CONTEXT: &[&str] = &["number", "nummer", "numero", "número", "numéro"];
 
 /// The id of `word` in `vocabulary`, added if new.
 fn word_id(word: &str, vocabulary: &mut Vec<String>) -> u32 {
@@ -858,6 +866,7 @@ fn word_id(word: &str, vocabulary: &mut Vec<String>) -> u32 {
 static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| {
     let mut vocabulary = Vec::new();
     let negative = NEGATIVE_CONTEXT.iter().map(|w| word_id(w, &mut vocabulary)).collect();
+    let generic = GENERIC_CONTEXT.iter().map(|w| word_id(w, &mut vocabulary)).collect();
     let mut recognizers = recognizers();
     for r in &mut recognizers {
         r.context = r.context_words.iter().map(|w| word_id(w, &mut vocabulary)).collect();
@@ -866,6 +875,7 @@ static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| {
         recognizers,
         vocabulary,
         negative,
+        generic,
     }
 });
 
@@ -1042,7 +1052,7 @@ impl Analyzer {
         for r in &mut custom {
             r.context = r.context_words.iter().map(|w| word_id(w, &mut vocabulary)).collect();
         }
-        let context = ContextWords::new(&vocabulary, builtin.negative.clone())?;
+        let context = ContextWords::new(&vocabulary, builtin.negative.clone(), builtin.generic.clone())?;
         Ok(Self {
             custom,
             deny_lists,
@@ -1162,10 +1172,20 @@ impl Analyzer {
             let near = ctx.near(start, end);
             // Order, invoice and version numbers are what numeric look-alikes are; the label
             // right before a number outweighs a context word further away.
+            // A word of the recognizer's own between that label and the number speaks for it
+            // (`Repuesto: llame al 912 345 678`).
+            let own_gap = near
+                .iter()
+                .filter(|(w, gap)| *gap > 0 && rec.context.contains(w) && !self.context.generic.contains(w))
+                .map(|(_, gap)| *gap)
+                .min();
             let labeled_other = rec.numeric
-                && near
-                    .iter()
-                    .any(|(w, gap)| *gap > 0 && *gap <= NEGATIVE_BEFORE && self.context.negative.contains(w));
+                && near.iter().any(|(w, gap)| {
+                    *gap > 0
+                        && *gap <= NEGATIVE_BEFORE
+                        && self.context.negative.contains(w)
+                        && own_gap.is_none_or(|own| own > *gap)
+                });
             if labeled_other && score < 1.0 {
                 score -= 0.3;
             } else if rec.boost > 0.0 && near.iter().any(|(w, _)| rec.context.contains(w)) {
@@ -1314,7 +1334,13 @@ mod tests {
         assert!(found("nacida el 12 mar. 1985").contains(&(DateTime, "12 mar. 1985")));
         // Dotted national numbers of Spain, Portugal and Brazil are phone numbers; a bare run
         // starting with 011 is a national number at most, no international one.
-        for phone in ["Tel.: 91.435.12.34", "Tel. 21.346.78.90"] {
+        for phone in [
+            "Tel.: 91.435.12.34",
+            "Tel. 21.346.78.90",
+            // A phone word between a part's label and the number.
+            "Repuesto: llame al 912 345 678",
+            "Per il ricambio chiamami al 333 123 4567",
+        ] {
             assert!(
                 found(phone).iter().any(|(e, _)| *e == PhoneNumber),
                 "{phone}: {:?}",
@@ -1357,6 +1383,7 @@ mod tests {
             // Spare parts and Brazilian invoices (`NF-e`).
             "Status: Ersatzteil 3257-960-560 bestellt",
             "quote NF-e 913.267.529 as the reference",
+            "Carrier: Siemens – tracking number 7094639138",
             // A German generation is no month.
             "Zum Geburtstag wünscht er sich ein iPad 9. Gen. 2021",
         ] {

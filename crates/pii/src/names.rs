@@ -1088,6 +1088,12 @@ const DEPARTMENTS: &[&str] = &[
     "financeiro",
     "amministrazione",
     "contabilità",
+];
+
+/// Words that start a department's name on a line of its own (`Departamento de
+/// Administración`, `Abteilung Einkauf`); at the start of a name's run they are a title's
+/// word as often (`Department Head Sarah Lee`).
+const DEPARTMENT_HEADS: &[&str] = &[
     "departamento",
     "department",
     "abteilung",
@@ -1351,13 +1357,19 @@ fn cue_before(text: &str, at: usize) -> Cue {
         if colon && (LABEL_PHRASES.contains(phrase) || phrase == "name") {
             return Cue::Title;
         }
-        // The bell's name is in capitals, or the name is a product's (`Kit citofono Urmet`).
+        // After a verb (`citofonare`, `klingeln bei`) the name follows; after the nouns a
+        // product's name may (`Kit citofono Urmet`): there the bell's name is in capitals
+        // (`campainha VALENTE`, `citofono D'AMICO`).
         if same_line
             && DOORBELLS.contains(&phrase)
-            && text[at..]
-                .split(|c: char| !c.is_alphanumeric())
-                .next()
-                .is_some_and(|w| w.chars().count() >= 2 && w.chars().all(char::is_uppercase))
+            && (!matches!(phrase, "citofono" | "campainha")
+                || text[at..]
+                    .split(|c: char| !(c.is_alphanumeric() || matches!(c, '\'' | '’' | '-')))
+                    .next()
+                    .is_some_and(|w| {
+                        w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                            && w.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase)
+                    }))
         {
             return Cue::Title;
         }
@@ -1619,8 +1631,15 @@ fn classify(
         toks[k].flags & flag::PLACE_START != 0
             && (2..=lex.place_words.min(j - k)).any(|len| place_of(text, toks, k, k + len, lex).is_some())
     };
-    // The token at `k` ends its phrase: punctuation or a line's end after it.
-    let ends_phrase = |k: usize| toks.get(k + 1).is_none_or(|n| n.newlines > 0 || n.kind == Kind::Punct);
+    // The token at `k` ends its phrase: punctuation, a list's word or a line's end after it
+    // (`Hi Grace and Frank,`).
+    let ends_phrase = |k: usize| {
+        toks.get(k + 1).is_none_or(|n| {
+            n.newlines > 0
+                || n.kind == Kind::Punct
+                || (n.kind == Kind::Lower && LIST_JOINS.contains(&&text[n.start..n.end]))
+        })
+    };
     // A lone capital letter without a period is a pronoun or an article ("I", "A").
     let pronoun = |k: usize| {
         toks[k].kind == Kind::Initial
@@ -1717,7 +1736,10 @@ fn classify(
         && toks[i + 1].kind == Kind::Lower
         && is_particle(word(i + 1))
         && is_first(i + 2)
-        && !(i + 3 == j && toks[i + 2].flags & flag::LAST == 0 && !sentence_start(text, toks, i));
+        && !(word(i + 1) == "da"
+            && i + 3 == j
+            && toks[i + 2].flags & flag::LAST == 0
+            && !sentence_start(text, toks, i));
     if i + 1 < j
         && !titled
         && !matches!(lead_cue, Cue::Person | Cue::Title)
@@ -1756,8 +1778,9 @@ fn classify(
         })
     };
     // A given name greeted (`Hi Lily`) is kept though a word.
-    let greeted =
-        |k: usize| k == lead_at && is_first(k) && ends_phrase(k) && matches!(lead_cue, Cue::Person | Cue::Title);
+    let greeted = |k: usize| {
+        k == lead_at && is_first(k) && (lead_cue == Cue::Title || (lead_cue == Cue::Person && ends_phrase(k)))
+    };
     // A surname after its particle is kept though a word (`Levi van 't Hof`, `de Wit`).
     let after_particle = |k: usize| {
         k > i && {
@@ -2009,9 +2032,19 @@ fn classify(
         && toks
             .get(j + 1)
             .is_some_and(|n| n.single_spaced() && n.kind == Kind::Lower && !is_particle(&text[n.start..n.end]));
-    // A department signs for its firm, on the run's line or the line before
-    // (`Departamento de Administración\nAlbert Heijn`); a given name and a surname there are
-    // the person signing (`Kundenservice\nAnna Schmidt`).
+    // A department signs for its firm, on the run's line or alone on the line before
+    // (`Departamento de Administración\nAlbert Heijn`), when the run ends its line; a given
+    // name and a surname there, or a name after a title or a greeting, are the person signing
+    // (`Kundenservice\nAnna Schmidt`, `Abteilung Personal\nFrau Schmidt`); a sentence on the
+    // line before is no department's (`Department meeting moved to Friday.\nSarah will`).
+    let department_line = |k: usize| {
+        toks[k].is_word()
+            && with_lower(word(k), |w| DEPARTMENTS.contains(&w) || DEPARTMENT_HEADS.contains(&w))
+            && toks[k + 1..run_from].iter().all(|t| {
+                matches!(t.kind, Kind::Cap | Kind::Upper)
+                    || (t.kind == Kind::Lower && is_particle(&text[t.start..t.end]))
+            })
+    };
     let previous_line_start = (toks[run_from].newlines == 1 && run_from > 0)
         .then(|| {
             (run_from.saturating_sub(32)..run_from)
@@ -2020,9 +2053,9 @@ fn classify(
         })
         .flatten();
     let department = with_lower(word(run_from), |w| DEPARTMENTS.contains(&w))
-        || (!(first && last)
-            && previous_line_start
-                .is_some_and(|k| toks[k].is_word() && with_lower(word(k), |w| DEPARTMENTS.contains(&w))));
+        || (!(matches!(cue, Cue::Title | Cue::Person) || first && last)
+            && toks.get(j).is_none_or(|n| n.newlines > 0)
+            && previous_line_start.is_some_and(department_line));
     let person: f32 = if org || product || firm || group || titled_phrase || department || (m > 4 && !long_ok) {
         0.0
     } else {
@@ -2315,15 +2348,21 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
         let f = lookup(lex, word(p));
         // A town of one or two words (`de donostia-san sebastián`).
         let place = (p + 1..=(p + 2).min(toks.len())).any(|e| place_of(text, toks, p, e, lex).is_some());
-        let surname = if p > end {
+        let long = word(p).chars().count() >= 3;
+        // A lone article before a word is no particle of a name (`giulia la conosce`): a known
+        // surname that is no word follows one (`maria la rosa`).
+        let lone_article = p == end + 1 && matches!(word(end), "la" | "le" | "lo" | "el" | "les" | "los" | "las");
+        let surname = if lone_article {
+            f & flag::LAST != 0 && f & (flag::COMMON | flag::WORD) == 0 && long && !place
+        } else if p > end {
             (f & flag::LAST != 0 && (!place || p - end == 2)) || (f & (flag::COMMON | flag::FIRST) == 0 && !place)
         } else if names == 0 {
-            // `li`, `lo` are pronouns too (`giulia lo conosce`).
-            f & flag::LAST != 0 || (f & flag::COMMON == 0 && word(p).chars().count() >= 3)
+            // `li`, `lo` are pronouns too (`giulia lo conosce`), whatever the surname lists say.
+            f & flag::COMMON == 0 && long
         } else {
             // A second family name is a known one and no word: an unknown word or a word after
             // a name is as often the sentence's verb (`sonia viene`, `marco rossi ha detto`).
-            f & flag::LAST != 0 && f & (flag::COMMON | flag::WORD) == 0 && word(p).chars().count() >= 3
+            f & flag::LAST != 0 && f & (flag::COMMON | flag::WORD) == 0 && long
         };
         if !surname {
             break;
@@ -4322,7 +4361,8 @@ mod tests {
         );
         none_of("Thanks!\nMay I ask about the invoice?", EntityType::Person, "May");
         none_of("il mio amico marco rossi ha detto", EntityType::Person, "ha");
-        none_of("la mia amica giulia lo conosce", EntityType::Person, "conosce");
+        none_of("la mia amica giulia lo conosce", EntityType::Person, "lo");
+        none_of("la mia amica giulia la conosce", EntityType::Person, "conosce");
         none_of("ho comprato dei baci Perugina", EntityType::Person, "Perugina");
         none_of(
             "Departamento de Administración\nAlbert Heijn",
@@ -4333,6 +4373,17 @@ mod tests {
         for (text, name) in [
             ("Grüße aus Wien, Rosa", "Rosa"),
             ("Mit freundlichen Grüßen\nKundenservice\nAnna Schmidt", "Anna Schmidt"),
+            ("Abteilung Personal\nFrau Schmidt", "Schmidt"),
+            (
+                "Department meeting moved to Friday.\nSarah will send the agenda.",
+                "Sarah",
+            ),
+            ("Department Head Sarah Lee", "Sarah Lee"),
+            ("Name: Grace\nemail grace@acme.com", "Grace"),
+            ("Hi Grace and Frank,", "Grace"),
+            ("Ich brauche die Telefonnummer von Anna.", "Anna"),
+            ("Bitte klingeln bei Schmidt", "Schmidt"),
+            ("citofonare D'AMICO, terzo piano", "D'AMICO"),
             ("Jean Dupont, Bât. B, 18 rue Pasteur, 21000 Dijon", "Jean Dupont"),
         ] {
             assert!(has_person(text, name), "{text}: {:?}", found(text));
