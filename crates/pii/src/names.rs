@@ -3903,6 +3903,11 @@ mod tests {
         found(text).contains(&(EntityType::Person, name))
     }
 
+    fn assert_no_person(text: &str) {
+        let f = found(text);
+        assert!(!f.iter().any(|(e, _)| *e == EntityType::Person), "{text}: {f:?}");
+    }
+
     fn has_place(text: &str, place: &str) -> bool {
         found(text).contains(&(EntityType::Location, place))
     }
@@ -3945,11 +3950,7 @@ mod tests {
             "Best Regards",
             "See the Main Street branch.",
         ] {
-            assert!(
-                !found(text).iter().any(|(e, _)| *e == EntityType::Person),
-                "{text}: {:?}",
-                found(text)
-            );
+            assert_no_person(text);
         }
     }
 
@@ -4311,11 +4312,7 @@ mod tests {
             "Dear customer, Frank feedback",
             "Wall Street",
         ] {
-            assert!(
-                !found(text).iter().any(|(e, _)| *e == EntityType::Person),
-                "{text}: {:?}",
-                found(text)
-            );
+            assert_no_person(text);
         }
     }
 
