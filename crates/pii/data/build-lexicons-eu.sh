@@ -20,19 +20,7 @@ python3 -m pip download -q --disable-pip-version-check --no-deps -d "$WORK" fake
 36627c20b575b4138f54b6c21f8703e9ab122fd487aca11319beec2aa6ca7232  faker-40.63.0-py3-none-any.whl
 SUMS
 mkdir -p "$WORK/pkg" && python3 -m zipfile -e "$WORK/faker-40.63.0-py3-none-any.whl" "$WORK/pkg"
-( cd "$WORK" && { apt-get download -q witalian=1.10 wspanish=1.0.30 wfrench=1.2.7-2 wportuguese=20220621-1 \
-      wbrazilian=3.0~beta4-24 wdutch=1:2.20.19-2 2>/dev/null \
-    || { apt-get update -q >/dev/null && apt-get download -q witalian=1.10 wspanish=1.0.30 wfrench=1.2.7-2 \
-      wportuguese=20220621-1 wbrazilian=3.0~beta4-24 wdutch=1:2.20.19-2; }; } )
-( cd "$WORK" && sha256sum -c --quiet - ) <<'SUMS'
-dc6eb1423726ce838332936db078406b646d0f3773701a5b1566a68495ddf076  witalian_1.10_all.deb
-a2b7504fb8c12deaf6c4e868f749a3d05a42caee348f0f5bb006238e925cde18  wspanish_1.0.30_all.deb
-a5cbe63b988adbdb973983aab5b76fe2b715e9a37b012f31ad1e925b1a4b4c29  wfrench_1.2.7-2_all.deb
-82d6aeca20d072bbe962db68e4c50d3cce76ecb12295608692dff4638daec2a0  wportuguese_20220621-1_all.deb
-c4ba29c560b7155c0e9041dfea98546dd088685268854186b84a43e555f70eab  wbrazilian_3.0~beta4-24_all.deb
-79dc0dbbd9b3e029ba84423a804c635aca87105521962f9b4c3023399c94dc35  wdutch_1%3a2.20.19-2_all.deb
-SUMS
-for deb in "$WORK"/*.deb; do dpkg-deb -x "$deb" "$WORK/dict"; done
+bash "$HERE/fetch-word-lists.sh" "$WORK"
 python3 - "$WORK/pkg" "$OUT" "$HERE/common_words_eu.txt" "$WORK/dict/usr/share/dict" <<'PYEOF'
 import importlib, os, sys, unicodedata
 pkg, out, stop_file, dict_dir = sys.argv[1:5]

@@ -414,6 +414,12 @@ fn fold(w: &str) -> String {
         .collect()
 }
 
+/// Whether `w` is a particle of a surname, those of place names too (`van der`, `de los`,
+/// `van 't`, `ter Horst`).
+fn surname_particle(w: &str) -> bool {
+    is_particle(w) || matches!(w, "los" | "las" | "'t" | "ten" | "ter")
+}
+
 /// Whether `w` is a lowercase particle inside names and place names (`Rio de Janeiro`,
 /// `Ludwig van Beethoven`).
 fn is_particle(w: &str) -> bool {
@@ -937,58 +943,38 @@ fn lowercase_place(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option
 const PLACE_LABELS: &[&str] = &[
     "city",
     "town",
-    "place of birth",
-    "birthplace",
     "country",
     "location",
-    "geburtsort",
     "wohnort",
     "ort",
     "stadt",
     "land",
     "ville",
     "lieu",
-    "lieu de naissance",
     "pays",
     "ciudad",
     "localidad",
     "lugar",
-    "lugar de nacimiento",
     "país",
     "città",
     "luogo",
-    "luogo di nascita",
     "paese",
     "nazione",
     "cidade",
     "local",
-    "naturalidade",
     "plaats",
     "woonplaats",
-    "geboorteplaats",
-    "nata a",
-    "nato a",
     "residente a",
     "residente in",
-    "nascido em",
-    "nascida em",
-    "geboren in",
-    "né à",
-    "née à",
-    "nacido en",
-    "nacida en",
-    // Where and when a form is signed: `Luogo e data: Matera, 12/07/2025`.
-    "place and date",
-    "ort und datum",
-    "lieu et date",
-    "lugar y fecha",
-    "luogo e data",
-    "plaats en datum",
-    "local e data",
 ];
 
-/// The labels of [`PLACE_LABELS`] after which the name is surely a town's: where someone was
-/// born, where a form was signed.
+/// Whether `w` (lowercase) is a label of a place (`Ort`, `Geburtsort`, `Luogo e data`).
+fn place_label(w: &str) -> bool {
+    PLACE_LABELS.contains(&w) || BIRTH_OR_SIGNING_PLACE_LABELS.contains(&w)
+}
+
+/// Labels of places after which the name is surely a town's, known or not: where someone was
+/// born, where a form was signed (with [`PLACE_LABELS`], every label of a place).
 const BIRTH_OR_SIGNING_PLACE_LABELS: &[&str] = &[
     "place of birth",
     "birthplace",
@@ -1541,8 +1527,7 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
                 while p < toks.len()
                     && p - j < 3
                     && toks[p].single_spaced()
-                    && (is_particle(&text[toks[p].start..toks[p].end])
-                        || matches!(&text[toks[p].start..toks[p].end], "los" | "las" | "'t" | "ten" | "ter"))
+                    && surname_particle(&text[toks[p].start..toks[p].end])
                 {
                     p += 1;
                 }
@@ -1647,6 +1632,16 @@ fn classify(
                 .get(k + 1)
                 .is_some_and(|n| n.attached() && &text[n.start..n.end] == ".")
     };
+    // The cue before a token, read once though asked for up to three times below.
+    let mut cue_memo: Option<(usize, Cue)> = None;
+    let mut cue_at = |k: usize| match cue_memo {
+        Some((m, c)) if m == k => c,
+        _ => {
+            let c = cue_before(text, toks[k].start);
+            cue_memo = Some((k, c));
+            c
+        }
+    };
     while i < j && (pronoun(i) || (toks[i].kind != Kind::Initial && is_common(i))) {
         if pronoun(i) {
             i += 1;
@@ -1661,7 +1656,7 @@ fn classify(
         // `Thanks!\nMay I ask`); after a label (`Naam: Iris de Ridder`) whatever follows.
         if is_first(i) || (i > run_from && toks[i - 1].flags & flag::TITLE != 0 && toks[i].flags & flag::LAST != 0) {
             let titled_before = i > run_from && toks[i - 1].flags & flag::TITLE != 0;
-            let cue = cue_before(text, toks[i].start);
+            let cue = cue_at(i);
             let particle_after = toks
                 .get(i + 1)
                 .is_some_and(|n| n.kind == Kind::Lower && n.single_spaced() && is_particle(&text[n.start..n.end]));
@@ -1724,7 +1719,7 @@ fn classify(
     if i >= j {
         return;
     }
-    let lead_cue = cue_before(text, toks[i].start);
+    let lead_cue = cue_at(i);
     let lead_at = i;
     // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
     // Santos", "Met Keiko Yamamoto"), with its preposition too (`Móvil de María José`,
@@ -1785,7 +1780,7 @@ fn classify(
     let after_particle = |k: usize| {
         k > i && {
             let p = word(k - 1);
-            toks[k - 1].kind == Kind::Lower && (is_particle(p) || matches!(p, "'t" | "ten" | "ter" | "los" | "las"))
+            toks[k - 1].kind == Kind::Lower && surname_particle(p)
         }
     };
     while j > i
@@ -1822,7 +1817,7 @@ fn classify(
     } else if i == lead_at {
         lead_cue
     } else {
-        cue_before(text, toks[i].start)
+        cue_at(i)
     };
     let start_of_sentence = sentence_start(text, toks, i);
     // One word in a list beside a place is a place too, when the lexicons know it as one
@@ -1922,7 +1917,7 @@ fn classify(
             // `Nata a: Treviso`: the town's name is the label's first word.
             || (toks.get(k + len).is_some_and(|p| p.single_spaced() && p.kind == Kind::Lower)
                 && toks.get(k + len + 1).is_some_and(|c| c.attached() && &text[c.start..c.end] == ":")
-                && with_lower(&text[toks[k].start..toks[k + len].end], |w| PLACE_LABELS.contains(&w)));
+                && with_lower(&text[toks[k].start..toks[k + len].end], place_label));
         // A place after other capitalized words of its run ends a firm's name (`TAP Air
         // Portugal`, `Stadtwerke München`, `Support Team Lead`); so does one after an
         // institution's word and `of` (`Bank of Ireland`).
@@ -1938,7 +1933,7 @@ fn classify(
                 // Portuguese and Dutch articles too (`O Porto`, `De Haag`) here.
                 && !(capitalized_article(word(p)) || matches!(word(p), "De" | "O" | "A" | "Os" | "As"))
                 && (kind == Place::City || toks[p].flags & flag::PLACE == 0)
-                && !with_lower(word(p), |w| PLACE_LABELS.contains(&w) || PLACE_PREFIXES.contains(&w));
+                && !with_lower(word(p), |w| place_label(w) || PLACE_PREFIXES.contains(&w));
         }
         // A product's name before a place's makes a release's name (`macOS Sonoma`).
         in_firm |= k == run_from
@@ -3183,6 +3178,23 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
 /// Districts written after a name with a hyphen, in Japanese addresses (`Shibuya-ku`).
 const JAPANESE_DISTRICTS: &[&str] = &["ku", "shi", "cho", "machi", "gun", "ken", "mura", "chome"];
 
+/// The words of [`UNIT_WORDS`] that name a part of a building (`Bât. B`, `escalier 4`): a name
+/// before one is the building's (`Le Clos des Vignes, Bât. B`).
+const BUILDING_PARTS: &[&str] = &[
+    "bât",
+    "bat",
+    "bâtiment",
+    "escalier",
+    "esc",
+    "block",
+    "bloco",
+    "torre",
+    "tower",
+    "edificio",
+    "edifício",
+    "palazzina",
+];
+
 /// Words of units, floors and entrances inside an address besides [`UNITS`], lowercase,
 /// without a final period (`apto`, `int`, `EG`, `2º`, `r/c`), in the languages read.
 const UNIT_WORDS: &[&str] = &[
@@ -3562,30 +3574,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 start = a;
                 parts += 1;
                 building = None;
-                after_building_part = has_unit
-                    && with_lower(word(a).trim_end_matches('.'), |w| {
-                        matches!(
-                            w,
-                            "bât"
-                                | "bat"
-                                | "bâtiment"
-                                | "escalier"
-                                | "esc"
-                                | "block"
-                                | "bloco"
-                                | "torre"
-                                | "tower"
-                                | "edificio"
-                                | "edifício"
-                                | "palazzina"
-                        )
-                    });
+                after_building_part =
+                    has_unit && with_lower(word(a).trim_end_matches('.'), |w| BUILDING_PARTS.contains(&w));
                 continue;
             }
-            // A name of capitalized words alone, no street's (`Lotus Towers`, `Le Clos des
-            // Vignes`), with its article.
-            // A person's or a firm's name is none (`Jean Dupont, Bât. B`, `Müller GmbH`): a given
-            // name then a surname that is no word (`Sunshine Towers` is a building's).
+            // A building's name: capitalized words alone, no street's (`Lotus Towers`, `Le Clos
+            // des Vignes`), with its article; a person's or a firm's name is none (`Jean Dupont,
+            // Bât. B`, `Müller GmbH`): a given name then a surname that is no word (`Sunshine
+            // Towers` is a building's).
             let person_like = seg_end - a >= 2
                 && toks[a].flags & flag::FIRST != 0
                 && toks[seg_end - 1].flags & flag::LAST != 0
@@ -4141,8 +4137,8 @@ mod tests {
     }
 
     /// Units after a comma up to where the sentence goes on, towns of several words after the
-    /// postcode, buildings' names, streets ending in `-ring`, `-kade`, `-markt`, and streets
-    /// written in lower case in chat.
+    /// postcode, buildings' names, hyphenated ring roads and Dutch `-kade`, and streets written
+    /// in lower case in chat.
     #[test]
     fn address_units_towns_buildings_and_chat() {
         for (text, address) in [
