@@ -3908,6 +3908,23 @@ mod tests {
         found(text).contains(&(EntityType::Location, place))
     }
 
+    /// The European name lists hold no function word of the seven languages: their build
+    /// (`build-lexicons-eu.sh`) leaves out every entry of `common_words_eu.txt`, so files
+    /// committed after a change to that list without a rebuild fail here.
+    #[test]
+    fn european_name_lists_match_their_stop_list() {
+        let stop: HashSet<String> = entries(include_str!("../data/common_words_eu.txt"))
+            .map(str::to_lowercase)
+            .collect();
+        for (file, data) in [
+            ("given_names_eu.txt", include_str!("../data/given_names_eu.txt")),
+            ("surnames_eu.txt", include_str!("../data/surnames_eu.txt")),
+        ] {
+            let stale: Vec<&str> = entries(data).filter(|w| stop.contains(&w.to_lowercase())).collect();
+            assert!(stale.is_empty(), "{file} holds stop words: {stale:?}");
+        }
+    }
+
     #[test]
     fn names_from_lexicons_titles_and_cues() {
         assert!(has_person("I met Maria Garcia yesterday.", "Maria Garcia"));
