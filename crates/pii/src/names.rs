@@ -1520,6 +1520,9 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
         }
         match t.kind {
             Kind::Cap | Kind::Upper | Kind::Initial => j += 1,
+            // An elided article or preposition before a capitalized word ends a place's or a
+            // surname's name (`Valle d'Aosta`, `Reggio nell'Emilia`, `Santiago d'Almeida`).
+            Kind::Lower if prev.kind == Kind::Cap && elided_article(&text[t.start..t.end]) => j += 1,
             // Between two capitalized words only: "I am Elena" is no name with a particle;
             // particles may come two or three together (`van der`, `de los`, `van 't`).
             Kind::Lower if is_particle(&text[t.start..t.end]) && prev.kind == Kind::Cap => {
@@ -3923,6 +3926,29 @@ mod tests {
             let stale: Vec<&str> = entries(data).filter(|w| stop.contains(&w.to_lowercase())).collect();
             assert!(stale.is_empty(), "{file} holds stop words: {stale:?}");
         }
+    }
+
+    /// An elided article inside a run of capitalized words belongs to it: regions and towns
+    /// of the lexicons (`Valle d'Aosta`) and surnames (`d'Almeida`) were cut before it.
+    #[test]
+    fn elided_articles_inside_places_and_names() {
+        assert!(has_place(
+            "Sud: Genova e dintorni (Valle d'Aosta) – posizione aperta",
+            "Valle d'Aosta"
+        ));
+        assert!(has_place(
+            "une nuit du côté de Provence-Alpes-Côte d'Azur. c'est jouable",
+            "Provence-Alpes-Côte d'Azur"
+        ));
+        assert!(has_place(
+            "arrivo a Bergamo, poi Reggio nell'Emilia e Lucca",
+            "Reggio nell'Emilia"
+        ));
+        assert!(has_person(
+            "Titular: Santiago Armando d'Almeida Lacerda",
+            "Santiago Armando d'Almeida Lacerda"
+        ));
+        assert_no_person("Ho visto l'Aquila ieri.");
     }
 
     #[test]
