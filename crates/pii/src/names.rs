@@ -104,6 +104,7 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
         ),
         (include_str!("../data/regions.txt"), Place::Region, flag::REGION),
         (include_str!("../data/regions_eu.txt"), Place::Region, flag::REGION),
+        (include_str!("../data/regions_extra.txt"), Place::Region, flag::REGION),
         (include_str!("../data/countries.txt"), Place::Country, flag::COUNTRY),
         (include_str!("../data/countries_eu.txt"), Place::Country, flag::COUNTRY),
     ] {
@@ -3949,6 +3950,23 @@ mod tests {
             "Santiago Armando d'Almeida Lacerda"
         ));
         assert_no_person("Ho visto l'Aquila ieri.");
+    }
+
+    /// Regional given names and landscapes the generated lists lack (`regions_extra.txt`, the
+    /// hand-written supplement of `given_names_intl.txt`).
+    #[test]
+    fn regional_names_and_landscapes() {
+        assert!(has_person(
+            "Vanaf woensdag versterkt Janneke de Wit ons team.",
+            "Janneke de Wit"
+        ));
+        assert!(has_person("Note : Enora injoignable au standard.", "Enora"));
+        assert!(has_place("zwei Nächte irgendwo in Allgäu. ist das okay?", "Allgäu"));
+        assert!(has_place(
+            "een nacht ergens in Oost-Vlaanderen, dan terug.",
+            "Oost-Vlaanderen"
+        ));
+        assert!(has_place("una noche por Islas Baleares y vuelta.", "Islas Baleares"));
     }
 
     #[test]
