@@ -251,8 +251,12 @@ fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<T
             while i < bytes.len() && TABLE[bytes[i] as usize] & class::ALNUM != 0 {
                 i += 1;
             }
-            // `221B`, `5th`, `42nd` are numbers of addresses; `2FA3` is something else.
-            kind = if i - digits_end <= 2 { Kind::Number } else { Kind::Alnum };
+            // `221B`, `5th`, `42nd`, `119bis` are numbers of addresses; `2FA3` is something else.
+            kind = if i - digits_end <= 2 || matches!(&text[digits_end..i], "bis" | "ter") {
+                Kind::Number
+            } else {
+                Kind::Alnum
+            };
         } else if let Some((c, len)) = if cls & (class::UPPER | class::LOWER) != 0 {
             Some((bytes[i] as char, 1))
         } else if cls & class::HIGH != 0 {
@@ -1462,9 +1466,15 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             && t.kind == Kind::Cap
             && t.flags & (flag::FIRST | flag::PLACE) == 0
             && !with_lower(&text[t.start..t.end], |a| STREET_ADJECTIVES.contains(&a))
-            && toks.get(i + 1).is_some_and(|n| {
-                n.kind == Kind::Cap && n.single_spaced() && with_lower(&text[n.start..n.end], street_ending)
-            })
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
+            && (with_lower(&text[toks[i + 1].start..toks[i + 1].end], street_ending)
+                || toks.get(i + 2).is_some_and(|n| {
+                    n.kind == Kind::Cap
+                        && n.single_spaced()
+                        && with_lower(&text[n.start..n.end], |w| STREET_WORDS.contains(&w))
+                }))
             && address(text, toks, i + 1, lex).is_some()
         {
             i += 1;
@@ -2882,17 +2892,40 @@ fn after_prefixed_street(text: &str, toks: &[Tok], mut k: usize) -> Option<usize
         k += 1;
     }
     let names = k;
+    // Elided articles are part of the name (`Via dell'Indipendenza`, `Boulevard d'Avroy`,
+    // `Rue de l'Église`).
+    let elided = |k: usize| toks[k].kind == Kind::Lower && elided_article(word(k));
     while toks.get(k).is_some_and(|n| {
-        (n.is_word() || (n.kind == Kind::Lower && is_particle(word(k)) && k > names))
+        (n.is_word()
+            || elided(k)
+            || (n.kind == Kind::Lower
+                && (is_particle(word(k)) || matches!(word(k), "aux" | "des" | "dos" | "das" | "dei" | "delle"))
+                && k > names))
             && (n.single_spaced() || (k == names && n.spaces <= 1 && n.newlines == 0))
     }) && k - names < 4
     {
         k += 1;
     }
-    while k > names && toks[k - 1].kind == Kind::Lower {
+    while k > names && toks[k - 1].kind == Kind::Lower && !elided(k - 1) {
         k -= 1;
     }
     (k > names).then_some(k)
+}
+
+/// A Dutch street named after a person with a particle, written as a compound (`Burgemeester
+/// de Withstraat`, `Witte de Withstraat`, `Jan van Goyenkade`): the token after its name.
+fn named_compound_street(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let mut k = i + 1;
+    while k - i <= 2
+        && toks
+            .get(k)
+            .is_some_and(|p| p.single_spaced() && matches!(word(k), "de" | "van" | "der" | "den" | "ten" | "ter"))
+    {
+        k += 1;
+    }
+    let s = toks.get(k)?;
+    (k > i + 1 && s.kind == Kind::Cap && s.single_spaced() && with_lower(word(k), street_ending)).then_some(k + 1)
 }
 
 /// A street address starting at token `i`: its end (bytes) and the next token.
@@ -3011,6 +3044,9 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             if punct(k, ".") && toks[k].attached() {
                 k += 1;
             }
+        } else if let Some(e) = named_compound_street(text, toks, i) {
+            // `Burgemeester de Withstraat 170`, `Witte de Withstraat 60`.
+            k = e;
         } else {
             return None;
         }
@@ -3024,9 +3060,18 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             (n.single_spaced() || comma) && matches!(word(k), "n" | "nº" | "no" | "nr" | "Nr" | "N" | "Nº" | "n.º")
         }) {
             k += 1;
-            while punct(k, ".") || punct(k, "º") {
+            // `n.º`: the ordinal mark is a letter of its own after the period.
+            while punct(k, ".") || toks.get(k).is_some_and(|t| t.attached() && word(k) == "º") {
                 k += 1;
             }
+        }
+        // Spanish `s/n` (no number).
+        if toks.get(k).is_some_and(|s| s.single_spaced() && word(k) == "s")
+            && punct(k + 1, "/")
+            && toks.get(k + 2).is_some_and(|n| n.attached() && word(k + 2) == "n")
+            && toks[k + 1].attached()
+        {
+            return Some(address_tail(text, toks, k + 3, lex));
         }
         let n = toks.get(k)?;
         let year = word(k).len() == 4 && matches!(word(k).get(..2), Some("19" | "20"));
@@ -3052,13 +3097,19 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
     };
     // `399-II`, `151/A`, `81/b`, then unit words right after the number: `266 hs`, `47 bis`,
     // `20a EG links`.
-    if (punct(k, "-") || punct(k, "/"))
+    // `48/4/23` (Austrian staircase and door), `349-huis`.
+    let mut joined = 0;
+    while joined < 2
+        && (punct(k, "-") || punct(k, "/"))
         && toks[k].attached()
-        && toks
-            .get(k + 1)
-            .is_some_and(|n| n.attached() && n.end - n.start <= 3 && !matches!(n.kind, Kind::Punct))
+        && toks.get(k + 1).is_some_and(|n| {
+            n.attached()
+                && !matches!(n.kind, Kind::Punct)
+                && (n.end - n.start <= 3 || with_lower(&text[n.start..n.end], |w| w == "huis"))
+        })
     {
         k += 2;
+        joined += 1;
     }
     let mut units = 0;
     while units < 3
@@ -3068,9 +3119,18 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
                 && (unit_word(&text[n.start..n.end]) || (n.kind == Kind::Upper && n.end - n.start == 1))
         })
     {
+        let numbered = unit_word(word(k)) && toks[k].kind == Kind::Lower;
         k += 1;
         units += 1;
         if punct(k, ".") && toks[k].attached() {
+            k += 1;
+        }
+        // A unit word's number (`71 bus 17`, `83 bte 11`).
+        if numbered
+            && toks
+                .get(k)
+                .is_some_and(|n| n.single_spaced() && matches!(n.kind, Kind::Number | Kind::Alnum))
+        {
             k += 1;
         }
     }
@@ -3120,7 +3180,7 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         // A floor and a door written with ordinal marks are a unit (`1º 2ª`, `2ºB`).
         let has_unit = toks[s..e]
             .iter()
-            .any(|t| unit_word(&text[t.start..t.end]) || matches!(&text[t.start..t.end], "º" | "ª"));
+            .any(|t| unit_word(&text[t.start..t.end]) || ordinal_mark(&text[t.start..t.end]));
         if e > s && has_unit && address_like(text, toks, s, e, lex) {
             k = e;
             parts += 1;
@@ -3346,6 +3406,11 @@ fn address_like(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons) ->
     toks[a..b].iter().all(|t| address_token(text, t, lex))
 }
 
+/// Whether `w` is an ordinal mark, alone or with a door's letter (`º`, `ª`, `ºB` of `2ºB`).
+fn ordinal_mark(w: &str) -> bool {
+    w.starts_with(['º', 'ª']) && w.chars().count() <= 2
+}
+
 /// Whether one token can be part of an address's part (see [`address_like`]).
 fn address_token(text: &str, t: &Tok, lex: &Lexicons) -> bool {
     let w = &text[t.start..t.end];
@@ -3354,6 +3419,7 @@ fn address_token(text: &str, t: &Tok, lex: &Lexicons) -> bool {
         Kind::Lower => {
             is_particle(w)
                 || unit_word(w)
+                || ordinal_mark(w)
                 || lookup(lex, w) & flag::PREFIX_STREET != 0
                 || matches!(w, "dei" | "degli" | "delle" | "vor" | "ob" | "des" | "les")
                 || w.chars().count() == 1
@@ -3908,6 +3974,15 @@ mod tests {
         assert!(!f.iter().any(|(e, _)| *e == EntityType::Person), "{text}: {f:?}");
     }
 
+    /// No span of `entity` in `text` holds `what`.
+    fn none_of(text: &str, entity: EntityType, what: &str) {
+        let f = found(text);
+        assert!(
+            !f.iter().any(|(e, w)| *e == entity && w.contains(what)),
+            "{text}: {f:?}"
+        );
+    }
+
     fn has_place(text: &str, place: &str) -> bool {
         found(text).contains(&(EntityType::Location, place))
     }
@@ -4376,13 +4451,6 @@ mod tests {
     /// Ordinary sentences on which the rules above must not fire (a review's findings).
     #[test]
     fn ordinary_sentences_stay_clear_of_the_new_rules() {
-        let none_of = |text: &str, entity: EntityType, what: &str| {
-            let f = found(text);
-            assert!(
-                !f.iter().any(|(e, w)| *e == entity && w.contains(what)),
-                "{text}: {f:?}"
-            );
-        };
         none_of("Location: Remote (EU)", EntityType::Location, "Remote");
         none_of("Location: Online", EntityType::Location, "Online");
         none_of("Ort: Homeoffice", EntityType::Location, "Homeoffice");
@@ -4503,6 +4571,56 @@ mod tests {
             eprintln!("{text:?}: {f:?}");
         }
         ok
+    }
+
+    /// Number marks, units with numbers, elided articles, particles and compounds named after
+    /// people: shapes that each cut an address short or lost it.
+    #[test]
+    fn number_marks_units_and_named_streets() {
+        for (text, address) in [
+            (
+                "caução do apartamento na Rua da Sofia, n.º 162:",
+                "Rua da Sofia, n.º 162",
+            ),
+            (
+                "Ora abito in Via dell'Indipendenza n. 107 - 25142 Brescia BS. Potete?",
+                "Via dell'Indipendenza n. 107 - 25142 Brescia BS",
+            ),
+            (
+                "Datos: Calle del Carmen, 116, 2ºB, 28034 Madrid, tel. 938 931 691.",
+                "Calle del Carmen, 116, 2ºB, 28034 Madrid",
+            ),
+            (
+                "het afval bij Koningin Astridlaan 71 bus 17 niet opgehaald.",
+                "Koningin Astridlaan 71 bus 17",
+            ),
+            (
+                "j'habite Rue du Marché aux Herbes 83 bte 11, 1180 Uccle, tél.",
+                "Rue du Marché aux Herbes 83 bte 11, 1180 Uccle",
+            ),
+            (
+                "oud adres: Spoorlaan 349-huis, 1331 DS  Almere.",
+                "Spoorlaan 349-huis, 1331 DS  Almere",
+            ),
+            (
+                "Mijn adres is Burgemeester de Withstraat 170-3, 2626 LN  Delft. Kunnen",
+                "Burgemeester de Withstraat 170-3, 2626 LN  Delft",
+            ),
+            (
+                "Domicilio: C/ San Fernando s/n, bajo, 43069 Tarragona",
+                "C/ San Fernando s/n, bajo, 43069 Tarragona",
+            ),
+            ("vor dem Haus Linzer Gasse 4/13 die Biotonne", "Linzer Gasse 4/13"),
+            ("für die Wohnung Annenstraße 48/4/23 bewerben.", "Annenstraße 48/4/23"),
+            (
+                "le chauffage au 119bis rue du four, 69100 villeurbanne marche",
+                "119bis rue du four, 69100 villeurbanne",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        none_of("Ich habe 3 bus 17 Minuten gewartet", EntityType::StreetAddress, "bus");
+        none_of("Das Haus Gasse ist alt.", EntityType::StreetAddress, "Gasse");
     }
 
     #[test]
