@@ -2887,11 +2887,25 @@ fn after_prefixed_street(text: &str, toks: &[Tok], mut k: usize) -> Option<usize
         k += 1;
     }
     while toks.get(k).is_some_and(|p| {
-        p.kind == Kind::Lower && (is_particle(word(k)) || matches!(word(k), "los" | "las" | "dei" | "degli" | "delle"))
+        p.kind == Kind::Lower
+            && (is_particle(word(k)) || matches!(word(k), "los" | "las" | "dei" | "degli" | "delle" | "des" | "aux"))
     }) {
         k += 1;
     }
     let names = k;
+    // A street named after a date (`Avenida 5 de Outubro`, `Calle 2 de Mayo`, `Rua 25 de março`).
+    if toks
+        .get(k)
+        .is_some_and(|n| n.kind == Kind::Number && n.end - n.start <= 2 && n.single_spaced())
+        && toks
+            .get(k + 1)
+            .is_some_and(|d| d.single_spaced() && word(k + 1) == "de")
+        && toks
+            .get(k + 2)
+            .is_some_and(|m| m.single_spaced() && m.end - m.start > 3 && is_calendar_word(word(k + 2)))
+    {
+        return Some(k + 3);
+    }
     // Elided articles are part of the name (`Via dell'Indipendenza`, `Boulevard d'Avroy`,
     // `Rue de l'Église`).
     let elided = |k: usize| toks[k].kind == Kind::Lower && elided_article(word(k));
@@ -3216,7 +3230,9 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
     // town, region or state); a country after it is a place of its own.
     let mut c = k;
     for _ in 0..5 {
-        let comma = punct(c, ",");
+        // `, ` or ` - ` between the parts (`2372 - Menino Deus`, Brazil's districts).
+        let comma = punct(c, ",")
+            || (punct(c, "-") && toks[c].single_spaced() && toks.get(c + 1).is_some_and(Tok::single_spaced));
         let first = if comma { c + 1 } else { c };
         let Some(ft) = toks.get(first) else { break };
         let joint_ok = if comma {
@@ -3290,6 +3306,10 @@ const UNIT_WORDS: &[&str] = &[
     "pta",
     "planta",
     "bajo",
+    "entresuelo",
+    "entlo",
+    "entreplanta",
+    "portal",
     "izq",
     "izqda",
     "izda",
@@ -3506,16 +3526,18 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             {
                 // `St. Gallen`, `Ste. Foy`.
                 end += 1;
-            } else if t.kind == Kind::Lower && end == p && place_of(text, toks, p, p + 1, lex).is_some() {
-                // The longest town of several words the lexicon knows (`castellón de la plana`,
-                // `klagenfurt am wörthersee`).
-                let longest = (2..=lex.place_words.min(toks.len() - p)).rev().find(|&len| {
+            } else if t.kind == Kind::Lower
+                && end == p
+                && let Some(len) = (1..=lex.place_words.min(toks.len() - p)).rev().find(|&len| {
                     toks[p + 1..p + len]
                         .iter()
                         .all(|n| n.kind == Kind::Lower && n.single_spaced())
                         && place_of(text, toks, p, p + len, lex).is_some()
-                });
-                end += longest.unwrap_or(1);
+                })
+            {
+                // The longest town the lexicon knows, of several words too (`castellón de la
+                // plana`, `cortina d'ampezzo`, whose first word alone is none).
+                end += len;
             } else {
                 break;
             }
@@ -3580,6 +3602,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         // Whether the last part taken names a building's part (`Bât. B`): a name before it is
         // the building's (`Le Clos des Vignes, Bât. B, 51 rue …`).
         let mut after_building_part = false;
+        // Whether every part taken holds a unit and no capitalized word (`, 3.º a`).
+        let mut units_only = true;
         loop {
             if parts >= 6 || start == 0 {
                 break;
@@ -3641,6 +3665,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     break;
                 }
                 numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
+                units_only &= has_unit && toks[a..seg_end].iter().all(|t| t.kind != Kind::Cap);
                 start = a;
                 parts += 1;
                 building = None;
@@ -3728,9 +3753,12 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                         break;
                     }
                 }
-                // Chat writes the street in lower case too (`in via manzoni 21, 20121 milano`);
-                // a street that is its part's whole may have units before it (`apt 12, 5e
-                // étage, 64 impasse des lilas`).
+            }
+            if (parts == 0 || units_only) && end > p {
+                // Chat writes the street in lower case too (`in via manzoni 21, 20121 milano`),
+                // its units after it (`calle gran vía 113, entresuelo 1ª, 16033 cuenca`); a
+                // street that is its part's whole may have units before it (`apt 12, 5e étage,
+                // 64 impasse des lilas`).
                 let town_known = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
                     || (p + 1..=end).any(|e| place_of(text, toks, p, e, lex).is_some());
                 if town_known && let Some(j) = lowercase_street(text, toks, a, seg_end, lex) {
@@ -3803,12 +3831,34 @@ fn lowercase_street(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons
                             && lookup(lex, nw) & flag::PREFIX_STREET == 0
                             && (STREET_WORDS.contains(&nw) || lookup(lex, nw) & flag::SUFFIX != 0)
                     })));
-        if !prefix && !named {
+        // One word before the house number that ends the part, as chat writes a street without
+        // its type (`damrak 325a, 3018 od rotterdam`), when it is no common word; a house's
+        // number has at most three digits (`version 4521` is none).
+        let bare = !prefix
+            && !named
+            && s + 2 == b
+            && toks[s + 1].kind == Kind::Number
+            && toks[s + 1].single_spaced()
+            && word(s + 1).bytes().take_while(u8::is_ascii_digit).count() <= 3
+            && !word(s + 1).starts_with('0')
+            && w.chars().count() > 3
+            && lookup(lex, w) & (flag::COMMON | flag::WORD) == 0
+            && !is_calendar_word(w);
+        if !prefix && !named && !bare {
             return None;
         }
         if s > a && toks[s - 1].kind == Kind::Number && toks[s].single_spaced() {
             // The number first: `12 rue des lilas`, `45 ruthven street`.
             return Some(s - 1);
+        }
+        if s > a + 1
+            && matches!(word(s - 1), "bis" | "ter")
+            && toks[s - 2].kind == Kind::Number
+            && toks[s - 1].single_spaced()
+            && toks[s].single_spaced()
+        {
+            // `117 ter boulevard saint-germain`.
+            return Some(s - 2);
         }
         let number = (s + 1..b).find(|&k| toks[k].kind == Kind::Number)?;
         (number - s <= 5).then_some(s)
@@ -3908,9 +3958,12 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         if n.kind == Kind::Lower
             && c > words_start
             && is_particle(word(c))
-            && toks
-                .get(c + 1)
-                .is_some_and(|m| m.kind == Kind::Cap && m.single_spaced() && !is_calendar_word(word(c + 1)))
+            && toks.get(c + 1).is_some_and(|m| {
+                m.kind == Kind::Cap
+                    && m.single_spaced()
+                    // A month ends a town's name the lexicon knows (`Rio de Janeiro`).
+                    && (!is_calendar_word(word(c + 1)) || place_of(text, toks, words_start, c + 2, lex).is_some())
+            })
         {
             c += 2;
             continue;
@@ -3949,10 +4002,26 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         {
             // An Italian province after its town (`00184 Roma RM`).
             c += 1;
+        } else if toks.get(c).is_some_and(|d| {
+            let w = &text[d.start..d.end];
+            (w == "/" && d.attached()) || (w == "-" && d.single_spaced())
+        }) && toks
+            .get(c + 1)
+            .is_some_and(|s| (s.single_spaced() || s.attached()) && BRAZILIAN_STATES.contains(&&text[s.start..s.end]))
+        {
+            // A Brazilian state after its town (`Fortaleza - CE`, `Ouro Preto/MG`).
+            c += 2;
+            known = true;
         }
     }
     (c > start).then_some((c, known))
 }
+
+/// The codes of Brazil's states and federal district.
+const BRAZILIAN_STATES: &[&str] = &[
+    "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR", "PE", "PI", "RJ",
+    "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
+];
 
 #[cfg(test)]
 mod tests {
@@ -4616,11 +4685,60 @@ mod tests {
                 "le chauffage au 119bis rue du four, 69100 villeurbanne marche",
                 "119bis rue du four, 69100 villeurbanne",
             ),
+            (
+                "os meus dados do apartamento na Avenida 5 de Outubro, 29:",
+                "Avenida 5 de Outubro, 29",
+            ),
+            ("devant le 140 rue des Acacias. J'ai déjà", "140 rue des Acacias"),
+            // Brazil: a district after a dash, the state after the town, the CEP; on one line or
+            // on several.
+            (
+                "Endereço: Avenida Getúlio Vargas, 461, loja 3 - Benfica, Fortaleza - CE, 60499-337",
+                "Avenida Getúlio Vargas, 461, loja 3 - Benfica, Fortaleza - CE, 60499-337",
+            ),
+            (
+                "Destinatário:\nMárcio Moura\nRua da Bahia, 2372 - Menino Deus\nPorto Alegre - RS\n90503-839\nBrasil",
+                "Rua da Bahia, 2372 - Menino Deus\nPorto Alegre - RS\n90503-839",
+            ),
+            (
+                "Travessa do Ouvidor, 875 - Tijuca\nRio de Janeiro - RJ\n21345-869",
+                "Travessa do Ouvidor, 875 - Tijuca\nRio de Janeiro - RJ\n21345-869",
+            ),
+            // Chat's lower case: units after the street, a town whose first word is none, a
+            // street without its type.
+            (
+                "la calefaccion en calle gran vía 113, entresuelo 1ª, 16033 cuenca no funciona",
+                "calle gran vía 113, entresuelo 1ª, 16033 cuenca",
+            ),
+            (
+                "il riscaldamento in lungarno corsini 104, 32043 cortina d'ampezzo (bl) non va",
+                "lungarno corsini 104, 32043 cortina d'ampezzo (bl)",
+            ),
+            (
+                "de verwarming op damrak 325a, 3018 od rotterdam doet het",
+                "damrak 325a, 3018 od rotterdam",
+            ),
+            (
+                "le chauffage au escalier 4, 3e étage, 117 ter boulevard saint-germain, 06200 nice marche",
+                "escalier 4, 3e étage, 117 ter boulevard saint-germain, 06200 nice",
+            ),
         ] {
             assert!(has_address(text, address), "{text}");
         }
         none_of("Ich habe 3 bus 17 Minuten gewartet", EntityType::StreetAddress, "bus");
         none_of("Das Haus Gasse ist alt.", EntityType::StreetAddress, "Gasse");
+        none_of("version 4521, 1015 cj amsterdam", EntityType::StreetAddress, "version");
+        none_of(
+            "Total: 461 - Fortaleza - CE, nada mais",
+            EntityType::StreetAddress,
+            "461",
+        );
+        none_of(
+            "Veja o item 5 de Outubro, 29 pessoas",
+            EntityType::StreetAddress,
+            "Outubro",
+        );
+        none_of("Pagamento 1250 - Ricardo, 30 dias.", EntityType::StreetAddress, "1250");
     }
 
     #[test]
