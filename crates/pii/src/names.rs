@@ -1150,6 +1150,35 @@ static CUE_ENDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| 
 static LABEL_PHRASES: LazyLock<HashSet<&'static str, FixedState>> =
     LazyLock::new(|| HEADER_LABELS.iter().copied().collect());
 
+/// Whether one or two surname particles end at `end` in `b`, after a title (`Sr. de Carvalho`,
+/// `Sra. de los Santos`, `Herr von Weizsäcker`).
+fn title_before_particles(b: &[u8], end: usize) -> bool {
+    let mut e = end;
+    let mut particles = 0;
+    while particles < 2 {
+        let mut s = e;
+        while s > 0 && e - s <= 4 && b[s - 1].is_ascii_lowercase() {
+            s -= 1;
+        }
+        let w = std::str::from_utf8(&b[s..e]).unwrap_or("");
+        if s == e || s == 0 || b[s - 1] != b' ' || !surname_particle(w) || matches!(w, "y" | "e" | "on" | "upon" | "am")
+        {
+            break;
+        }
+        particles += 1;
+        e = s - 1;
+    }
+    if particles == 0 {
+        return false;
+    }
+    let dotless = if e > 0 && b[e - 1] == b'.' { e - 1 } else { e };
+    let mut buf = [0u8; 64];
+    let (starts, len, _) = last_words(b, dotless, &mut buf);
+    starts[0] != usize::MAX
+        && std::str::from_utf8(&buf[starts[0]..len])
+            .is_ok_and(|w| LEXICONS.words.get(w).is_some_and(|f| f & flag::TITLE != 0))
+}
+
 /// Up to three words (lowercase, single-spaced) ending at `end` in `b`, and where the last
 /// word starts.
 fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize, usize) {
@@ -1215,6 +1244,9 @@ fn cue_before(text: &str, at: usize) -> Cue {
         near -= 1;
     }
     let spaced = near < at || at == 0;
+    if spaced && title_before_particles(b, near) {
+        return Cue::Title;
+    }
     let mut buf = [0u8; 64];
     // The words before `near` (without a period), kept for the phrases below when they end
     // where those do.
@@ -1794,7 +1826,9 @@ fn classify(
     let after_particle = |k: usize| {
         k > i && {
             let p = word(k - 1);
-            toks[k - 1].kind == Kind::Lower && surname_particle(p)
+            // `'t` is two tokens, the apostrophe and `t`.
+            toks[k - 1].kind == Kind::Lower
+                && (surname_particle(p) || (p == "t" && k >= 2 && matches!(word(k - 2), "'" | "’")))
         }
     };
     while j > i
@@ -1993,8 +2027,11 @@ fn classify(
         && !(m == 1 && toks[i].flags & flag::WEAK_PLACE != 0);
     // Iberian names run long (`Raimunda Conceição Calado de Carvalho`): a given name first and
     // a surname last, or a greeting or title before, make up to seven words one name.
-    let long_ok =
-        m <= 7 && ((first && toks[last_word].flags & flag::LAST != 0) || matches!(cue, Cue::Person | Cue::Title));
+    // A surname after its particles counts as one (`Levi van 't Hof`, five tokens).
+    let particle_surname = first && m >= 3 && after_particle(last_word);
+    let long_ok = m <= 7
+        && ((first && (toks[last_word].flags & flag::LAST != 0 || particle_surname))
+            || matches!(cue, Cue::Person | Cue::Title));
     let is_word = |k: usize| toks[k].flags & flag::WORD != 0;
     let after = &text[toks[last_word].end..];
     let possessive_run = after.starts_with("'s") || after.starts_with("’s");
@@ -2080,7 +2117,7 @@ fn classify(
                     0.85
                 }
             }
-            _ if first && m >= 2 && !is_common(last_word) => 0.7,
+            _ if first && m >= 2 && (!is_common(last_word) || particle_surname) => 0.7,
             // Two words of which neither is a given name (`Woche Wasser`, `Power BI`) are a
             // name only if they are no words and no acronym.
             _ if last
@@ -2117,7 +2154,20 @@ fn classify(
         }
     };
     if person > 0.0 {
-        out(toks[i].start, toks[last_word].end, EntityType::Person, person);
+        // The particles between a title and the surname are the name's (`Sr. de Carvalho
+        // Rebelo`).
+        let mut s = i;
+        if cue == Cue::Title && !titled && i == run_from {
+            while s > 0
+                && s + 2 > i
+                && toks[s - 1].kind == Kind::Lower
+                && toks[s].single_spaced()
+                && surname_particle(word(s - 1))
+            {
+                s -= 1;
+            }
+        }
+        out(toks[s].start, toks[last_word].end, EntityType::Person, person);
     }
     let (run_start, run_end) = (toks[i].start, toks[last_word].end);
     // After a place's label, a name the lexicons lack is the place (`Ort, Datum: Sankt
@@ -4094,6 +4144,30 @@ mod tests {
             "Santiago Armando d'Almeida Lacerda"
         ));
         assert_no_person("Ho visto l'Aquila ieri.");
+    }
+
+    /// A surname after `'t` that is also a word, and the particles between a title and the
+    /// surname, are the name's.
+    #[test]
+    fn particles_after_titles_and_in_surnames() {
+        assert!(has_person(
+            "Ik, Levi van 't Hof, geboren op 24 mei 2001",
+            "Levi van 't Hof"
+        ));
+        assert!(has_person(
+            "Il sottoscritto Hendrik in 't Veld, nato il 4 maggio 1947",
+            "Hendrik in 't Veld"
+        ));
+        assert!(has_person(
+            "Quem decide: Sr. de Carvalho Rebelo, diretor financeiro",
+            "de Carvalho Rebelo"
+        ));
+        assert!(has_person(
+            "Asistentes: Valeria Gallego, Sra. de los Santos, Sonia",
+            "de los Santos"
+        ));
+        assert_no_person("Die Rue de la Paix ist lang.");
+        assert_no_person("Het veld van 't Hof is groot.");
     }
 
     /// Regional given names and landscapes the generated lists lack (`regions_extra.txt`, the
