@@ -2432,6 +2432,45 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     if names == 0 && given_end > i + 1 {
         end = i + 1;
     }
+    // Family names up to the phrase's end (`el titular es remedios herrero gil.`, `mi casero
+    // jorge campos ionescu?`, `emanuel dos santos fonseca?`): up to three, then punctuation or
+    // the line's end. Each is a known surname that is no common word; after a particle, no town
+    // either (`ana de sevilla.` is where Ana is from), but for the plural particles that towns
+    // do not take (`dos santos`); a word no lexicon knows only after a known surname (`campos
+    // ionescu`; `sonia viene.` is a verb).
+    if names < 3 {
+        let mut p = end;
+        let mut words = names;
+        let mut known_before = names > 0;
+        while p < toks.len() && p - end < 6 && toks[p].kind == Kind::Lower && toks[p].single_spaced() && words < 3 {
+            let w = word(p);
+            if is_particle(w) || matches!(w, "los" | "las") {
+                p += 1;
+                continue;
+            }
+            let f = lookup(lex, w);
+            if w.len() <= 2 || f & flag::COMMON != 0 {
+                break;
+            }
+            let particle = p > end && toks[p - 1].kind == Kind::Lower && is_particle(word(p - 1));
+            let plural = p > end && matches!(word(p - 1), "dos" | "das" | "los" | "las");
+            let town = place_of(text, toks, p, p + 1, lex).is_some();
+            let known = f & flag::LAST != 0 && (!town || !particle || plural);
+            let unknown = f & (flag::LAST | flag::WORD | flag::FIRST) == 0 && !town && known_before;
+            if !(known || unknown) {
+                break;
+            }
+            known_before = known;
+            words += 1;
+            p += 1;
+        }
+        let closed = toks
+            .get(p)
+            .is_none_or(|n| n.newlines > 0 || matches!(word(p), "," | "." | "?" | "!" | ";" | ")"));
+        if closed && p > end && !is_particle(word(p - 1)) && !matches!(word(p - 1), "los" | "las") {
+            end = p;
+        }
+    }
     Some((toks[end - 1].end, end))
 }
 
@@ -4144,6 +4183,26 @@ mod tests {
             "Santiago Armando d'Almeida Lacerda"
         ));
         assert_no_person("Ho visto l'Aquila ieri.");
+    }
+
+    /// Chat's lower-case names run to the phrase's end with their family names; a town after
+    /// a particle stays where the person is from.
+    #[test]
+    fn lowercase_names_to_the_phrase_end() {
+        assert!(has_person(
+            "el titular es remedios herrero gil. como reclamo?",
+            "remedios herrero gil"
+        ));
+        assert!(has_person(
+            "um email pro dono do apê, emanuel dos santos fonseca? tem uma",
+            "emanuel dos santos fonseca"
+        ));
+        assert!(has_person(
+            "mi casero jorge campos ionescu? la calefaccion",
+            "jorge campos ionescu"
+        ));
+        assert!(has_person("mi amiga ana de sevilla viene.", "ana"));
+        assert!(has_place("mi amiga ana de sevilla viene.", "sevilla"));
     }
 
     /// A surname after `'t` that is also a word, and the particles between a title and the
