@@ -1765,7 +1765,20 @@ fn classify(
     if i >= j {
         return;
     }
-    let lead_cue = cue_at(i);
+    // A mailbox after the run (`Kees Bouwman <k.bouwman@…>`): a word of the run in its local
+    // part makes the run its owner's name; a team's or a role's mailbox (`GitHub Support
+    // <support@…>`) makes it no person's.
+    let mailbox = mailbox_local(text, toks, j);
+    let owner = mailbox.as_deref().is_some_and(|local| {
+        (i..j).any(|k| {
+            toks[k].is_word()
+                && toks[k].end - toks[k].start >= 3
+                && !is_common(k)
+                && local.contains(fold(&word(k).to_lowercase()).as_str())
+        })
+    });
+    let role_mailbox = mailbox.as_deref().is_some_and(|local| ROLE_MAILBOXES.contains(&local)) && !owner;
+    let lead_cue = if owner { Cue::Person } else { cue_at(i) };
     let lead_at = i;
     // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
     // Santos", "Met Keiko Yamamoto"), with its preposition too (`Móvil de María José`,
@@ -1862,6 +1875,8 @@ fn classify(
     }
     let cue = if titled {
         Cue::Title
+    } else if owner {
+        Cue::Person
     } else if i == lead_at {
         lead_cue
     } else {
@@ -2102,7 +2117,15 @@ fn classify(
         || (!(matches!(cue, Cue::Title | Cue::Person) || first && last)
             && toks.get(j).is_none_or(|n| n.newlines > 0)
             && previous_line_start.is_some_and(department_line));
-    let person: f32 = if org || product || firm || group || titled_phrase || department || (m > 4 && !long_ok) {
+    let person: f32 = if org
+        || product
+        || firm
+        || group
+        || titled_phrase
+        || department
+        || (m > 4 && !long_ok)
+        || (role_mailbox && !(first && last))
+    {
         0.0
     } else {
         match cue {
@@ -2871,6 +2894,74 @@ const STREET_ADJECTIVES: &[&str] = &[
 /// (`Schönhauser Allee 35`, `Venloer Straße 93a`).
 const STREET_WORDS: &[&str] = &[
     "straße", "strasse", "str", "allee", "weg", "platz", "gasse", "ring", "damm", "ufer", "chaussee",
+];
+
+/// The local part of a mailbox right after token `j` (`<k.bouwman@…>`, `(<iria@…>)`,
+/// `(k.bouwman@…)`), lowercase, without dots, hyphens and underscores (`kbouwman`).
+fn mailbox_local(text: &str, toks: &[Tok], j: usize) -> Option<String> {
+    let t = toks.get(j)?;
+    if !t.single_spaced() || !matches!(&text[t.start..t.end], "<" | "(") {
+        return None;
+    }
+    let rest = &text[t.end..];
+    let rest = rest.strip_prefix('<').unwrap_or(rest);
+    let at = rest.bytes().take(64).position(|c| c == b'@')?;
+    let local = &rest[..at];
+    if local.is_empty()
+        || !local
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+'))
+    {
+        return None;
+    }
+    Some(
+        local
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase() as char)
+            .collect(),
+    )
+}
+
+/// Local parts of mailboxes of roles and teams, not of people (`support@`, `noreply@`).
+const ROLE_MAILBOXES: &[&str] = &[
+    "support",
+    "help",
+    "helpdesk",
+    "info",
+    "noreply",
+    "donotreply",
+    "contact",
+    "sales",
+    "billing",
+    "admin",
+    "team",
+    "hello",
+    "office",
+    "service",
+    "services",
+    "notifications",
+    "notification",
+    "alerts",
+    "security",
+    "accounts",
+    "accounting",
+    "invoices",
+    "hr",
+    "jobs",
+    "careers",
+    "press",
+    "marketing",
+    "newsletter",
+    "news",
+    "orders",
+    "shop",
+    "store",
+    "kundenservice",
+    "klantenservice",
+    "servicio",
+    "atendimento",
+    "assistenza",
 ];
 
 /// Whether a (lowercase) word is a street name written before the number: it ends in a
@@ -4183,6 +4274,23 @@ mod tests {
             "Santiago Armando d'Almeida Lacerda"
         ));
         assert_no_person("Ho visto l'Aquila ieri.");
+    }
+
+    /// A name before its mailbox is its owner's when the mailbox holds one of its words; a
+    /// role's mailbox names no person.
+    #[test]
+    fn names_before_their_mailboxes() {
+        assert!(has_person(
+            "Op vrijdag 3 mei om 16:45 schreef Kees Bouwman <k.bouwman@zeeuwse-logistiek.nl>:",
+            "Kees Bouwman"
+        ));
+        assert!(has_person(
+            "El lunes, a las 17:00, Iria Cruz Vázquez (<iria.vazquez@talleres-iberia.es>) escribió:",
+            "Iria Cruz Vázquez"
+        ));
+        assert!(has_person("From: Anna Schmidt <support@acme.de>", "Anna Schmidt"));
+        assert_no_person("From: GitHub Support <support@github.com>");
+        assert_no_person("From: Acme Billing <billing@acme.com>");
     }
 
     /// Chat's lower-case names run to the phrase's end with their family names; a town after
