@@ -971,6 +971,24 @@ const PLACE_LABELS: &[&str] = &[
     "woonplaats",
     "residente a",
     "residente in",
+    // The regions of a territory list (`Nord: Lucca, Sorrento`, `Zuid: Den Haag en omgeving`).
+    "north",
+    "south",
+    "east",
+    "west",
+    "nord",
+    "süd",
+    "sud",
+    "ost",
+    "est",
+    "norte",
+    "sur",
+    "sul",
+    "este",
+    "oeste",
+    "noord",
+    "zuid",
+    "oost",
 ];
 
 /// Whether `w` (lowercase) is a label of a place (`Ort`, `Geburtsort`, `Luogo e data`).
@@ -1305,7 +1323,12 @@ fn cue_before(text: &str, at: usize) -> Cue {
             return Cue::PlaceLabel;
         }
         let mut label = [0u8; 64];
-        let (starts, len, _) = last_words(b, near - 1, &mut label);
+        // French sets a space before the colon (`Sud : Paris`).
+        let mut colon = near - 1;
+        if colon > 0 && b[colon - 1] == b' ' {
+            colon -= 1;
+        }
+        let (starts, len, _) = last_words(b, colon, &mut label);
         for st in starts.into_iter().filter(|&s| s != usize::MAX) {
             let w = std::str::from_utf8(&label[st..len]).unwrap_or("");
             // Where someone was born or a form was signed is a place whatever its name; a
@@ -1510,6 +1533,19 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             && address(text, toks, i + 1, lex).is_some()
         {
             i += 1;
+            continue;
+        }
+        // Dutch towns with the elided article (`'s-Gravenhage`, `'s-Hertogenbosch`).
+        if want_place
+            && t.kind == Kind::Punct
+            && matches!(&text[t.start..t.end], "'" | "’")
+            && toks.get(i + 1).is_some_and(|n| {
+                n.attached() && matches!(text.get(n.start..n.start + 2), Some("s-" | "S-")) && n.end - n.start > 3
+            })
+            && place_of(text, toks, i, i + 2, lex).is_some()
+        {
+            out(t.start, toks[i + 1].end, EntityType::Location, 0.85);
+            i += 2;
             continue;
         }
         if t.kind == Kind::Lower
@@ -3706,6 +3742,13 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             {
                 // `St. Gallen`, `Ste. Foy`.
                 end += 1;
+            } else if end == p
+                && matches!(w, "'" | "’")
+                && toks.get(end + 1).is_some_and(Tok::attached)
+                && place_of(text, toks, end, end + 2, lex).is_some()
+            {
+                // `5235 DA 's-Hertogenbosch`.
+                end += 2;
             } else if t.kind == Kind::Lower
                 && end == p
                 && let Some(len) = (1..=lex.place_words.min(toks.len() - p)).rev().find(|&len| {
@@ -4274,6 +4317,30 @@ mod tests {
             "Santiago Armando d'Almeida Lacerda"
         ));
         assert_no_person("Ho visto l'Aquila ieri.");
+    }
+
+    /// A territory list's regions label places (`Nord: Lucca`, French `Sud : Paris`); Dutch
+    /// towns with the elided article are found, alone and after a postcode.
+    #[test]
+    fn territory_labels_and_elided_dutch_towns() {
+        assert!(has_place(
+            "Suddivisione zone\nNord: Lucca, Sorrento (Maria Mancini)",
+            "Lucca"
+        ));
+        assert!(has_place(
+            "Nord : Toulouse (Rémi)\nSud : Paris et environs (Alsace)",
+            "Paris"
+        ));
+        assert!(has_place("Noord: Den Haag, Arnhem (Evi Nguyen)", "Den Haag"));
+        assert!(has_person("Noord: Den Haag, Arnhem (Evi Nguyen)", "Evi Nguyen"));
+        assert!(has_place("Noord: Arnhem, 's-Gravenhage (Jef Maas)", "'s-Gravenhage"));
+        assert!(has_address(
+            "langs op Spoorlaan 399-II, 5235 DA 'S-HERTOGENBOSCH.",
+            "Spoorlaan 399-II, 5235 DA 'S-HERTOGENBOSCH"
+        ));
+        // A person after the label stays a person.
+        assert!(has_person("North: John Smith covers it", "John Smith"));
+        assert!(has_person("Nord: Andrea Rossi (Milano)", "Andrea Rossi"));
     }
 
     /// A name before its mailbox is its owner's when the mailbox holds one of its words; a
