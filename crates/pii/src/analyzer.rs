@@ -191,7 +191,23 @@ const NEGATIVE_CONTEXT: &[&str] = &[
     "release",
     "listino",
     "inventar",
+    "inventarnr",
+    "inventarnummer",
     "inventory",
+    "inventaire",
+    "d'inventaire",
+    "inventario",
+    "assetnummer",
+    "cespite",
+    "patrimônio",
+    "patrimonio",
+    "customer number",
+    "customer no",
+    "routing",
+    "client number",
+    "klantnummer",
+    "numéro client",
+    "número de cliente",
     "order",
     "invoice",
     "tracking",
@@ -700,7 +716,8 @@ fn recognizers() -> Vec<Recognizer> {
             0.05,
             0.05,
             None,
-            &["account", "acct", "bank", "routing", "checking", "savings"],
+            // A routing number names the bank, not a person's account.
+            &["account", "acct", "bank", "checking", "savings"],
             0.5,
         ),
         r(
@@ -1386,6 +1403,17 @@ mod tests {
             "Carrier: Siemens – tracking number 7094639138",
             // A German generation is no month.
             "Zum Geburtstag wünscht er sich ein iPad 9. Gen. 2021",
+            // Inventory and asset numbers, a customer's number, a bank's routing number.
+            "Details: Dyson V15, assetnummer 040.608.54.",
+            "poste ThinkPad T14s Gen 4, n° d'inventaire 8197-755-907.",
+            "PC Dyson V15, cespite 097.020.07.",
+            "Galaxy Tab S9, patrimônio 6068-304-057.",
+            "My customer number is 99757155 and the account e-mail is on file",
+            "Direct deposit: routing 322271627, account on file",
+            // French elisions and verbs at a sentence's start are no names.
+            "Merci. J'ai 8 ans d'expérience en EHPAD.",
+            "Está bom assim para produção?",
+            "verliert seit einer Woche Wasser.",
         ] {
             let f = found(decoy);
             assert!(f.is_empty(), "{decoy}: {f:?}");

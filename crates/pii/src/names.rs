@@ -321,7 +321,7 @@ fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<T
             kind = Kind::Punct;
         }
         let flags = if matches!(kind, Kind::Cap | Kind::Upper) {
-            flag::KNOWN | lookup(lex, &text[start..i])
+            flag::KNOWN | lookup(lex, &text[start..i]) | if elided_word(&text[start..i]) { flag::COMMON } else { 0 }
         } else {
             0
         };
@@ -4094,6 +4094,17 @@ fn place_of(text: &str, toks: &[Tok], k: usize, e: usize, lex: &Lexicons) -> Opt
     with_lower(&text[toks[k].start..toks[e - 1].end], |key| {
         lex.places.get(key).copied()
     })
+}
+
+/// Whether `w` is a French or Italian word after an elided pronoun or article, capitalized at
+/// a sentence's start (`J'ai`, `C'est`, `Qu'il`, `L'utilisatrice`, `Un'altra`): no name, as the
+/// letter after the apostrophe is lowercase (`O'Brien`, `D'Angelo` are names).
+fn elided_word(w: &str) -> bool {
+    let Some(at) = w.find(['\'', '’']) else {
+        return false;
+    };
+    let after = w[at..].chars().nth(1);
+    (1..=3).contains(&at) && after.is_some_and(char::is_lowercase)
 }
 
 /// Whether `w` is an elided article or preposition before a capitalized name (`d'Ampezzo`,
