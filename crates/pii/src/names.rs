@@ -39,6 +39,8 @@ mod flag {
     pub const WORD: u16 = 1 << 12;
     /// A town whose name is also a word (`Leiden`, `Tomar`): a town only with a place's cue.
     pub const WEAK_PLACE: u16 = 1 << 13;
+    /// The last word of a firm's or brand's name (`Stanley` of `Morgan Stanley`, `Dell`).
+    pub const BRAND_END: u16 = 1 << 14;
     /// Looked up (a token's flags are computed once).
     pub const KNOWN: u16 = 1 << 15;
     pub const PLACE: u16 = CITY | REGION | COUNTRY;
@@ -59,6 +61,8 @@ struct Lexicons {
     places: HashMap<Box<str>, Place, FixedState>,
     /// Most words in one place name.
     place_words: usize,
+    /// Firms' and brands' names (`brands.txt`), lowercase.
+    brands: HashSet<Box<str>, FixedState>,
     state_codes: HashSet<Box<str>, FixedState>,
 }
 
@@ -119,8 +123,27 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
             places.insert(name.to_lowercase().into_boxed_str(), kind);
         }
     }
+    // A brand of one word that is a given name or a place is none (`Otto`, `Santander`).
+    let mut brands: HashSet<Box<str>, FixedState> = HashSet::default();
+    for name in entries(include_str!("../data/brands.txt")) {
+        let lower = name.to_lowercase();
+        let Some(last) = lower.split(' ').next_back() else {
+            continue;
+        };
+        let single = !lower.contains(' ');
+        if single
+            && words
+                .get(lower.as_str())
+                .is_some_and(|f| f & (flag::FIRST | flag::PLACE) != 0)
+        {
+            continue;
+        }
+        *words.entry(last.into()).or_default() |= flag::BRAND_END;
+        brands.insert(lower.into_boxed_str());
+    }
     Lexicons {
         words,
+        brands,
         places,
         place_words: place_words.min(6),
         state_codes: entries(include_str!("../data/us_state_codes.txt"))
@@ -1691,6 +1714,23 @@ fn classify(
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let is_common = |k: usize| toks[k].flags & flag::COMMON != 0;
     let is_first = |k: usize| toks[k].flags & flag::FIRST != 0;
+    // A firm's or brand's name ending the run (`bei Morgan Stanley`, `Air France`, `Kundenservice
+    // Dell`) is no person's or place's, unless a title or a greeting makes it one; the words
+    // before it are scored on their own. One word after a given name is a surname (`Odile
+    // Renault`).
+    if toks[j - 1].flags & flag::BRAND_END != 0
+        && let Some(s) = (i..j).find(|&s| {
+            toks[s].is_word()
+                && !(s + 1 == j && s > i && toks[s - 1].flags & flag::FIRST != 0)
+                && with_lower(&text[toks[s].start..toks[j - 1].end], |w| lex.brands.contains(w))
+        })
+        && !matches!(cue_before(text, toks[s].start), Cue::Title | Cue::Person)
+    {
+        if s > i {
+            classify(text, toks, i, s, lex, out);
+        }
+        return;
+    }
     let run_from = i;
     // Leading sentence words and greetings are context, not names ("Please ask Maria",
     // "Dear Maria"); a given name that is also a word stays when a name follows ("Will Smith").
@@ -4328,6 +4368,23 @@ mod tests {
             "Santiago Armando d'Almeida Lacerda"
         ));
         assert_no_person("Ho visto l'Aquila ieri.");
+    }
+
+    /// Firms and brands named like people or places are neither; a given name before a
+    /// brand's word makes it a surname, a title a person's.
+    #[test]
+    fn brands_are_no_names() {
+        assert_no_person("das Wasser abgestellt (Wartung durch Morgan Stanley). Bitte");
+        none_of(
+            "Lisa war zuletzt bei Morgan Stanley tätig.",
+            EntityType::Person,
+            "Morgan",
+        );
+        assert!(!has_place("Directora comercial | Air France", "France"));
+        assert_no_person("Directora comercial | Air France");
+        assert!(has_person("Odile Renault\nService client", "Odile Renault"));
+        assert!(has_person("Hi Tim, how are you?", "Tim"));
+        assert!(has_place("Ich fliege mit Air France nach Paris.", "Paris"));
     }
 
     /// A territory list's regions label places (`Nord: Lucca`, French `Sud : Paris`); Dutch
