@@ -28,10 +28,11 @@ pub fn luhn(s: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// A payment card number: 13 to 19 digits, a known issuer prefix, and Luhn.
+/// A payment card number: 13 to 19 digits, a known issuer prefix, Luhn, and, written in
+/// groups, the groups issuers print.
 pub fn credit_card(s: &str) -> bool {
     let d = digits(s);
-    if !(13..=19).contains(&d.len()) || !luhn(s) {
+    if !(13..=19).contains(&d.len()) || !luhn(s) || !card_groups(s) {
         return false;
     }
     let prefix = |n: usize| d[..n].iter().fold(0u32, |acc, &x| acc * 10 + x as u32);
@@ -47,6 +48,29 @@ pub fn credit_card(s: &str) -> bool {
         || ((3528..=3589).contains(&p4) && (16..=19).contains(&len))
         || (p2 == 62 && (16..=19).contains(&len))
         || (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763) && (12..=19).contains(&len))
+}
+
+/// Whether the digit groups of `s` (split at spaces and hyphens) are a card's: one group, or
+/// fours with a shorter last one (`4111 1111 1111 1111`, `4222 2222 2222 2`), or four, six and
+/// four or five (Diners, Amex: `3782 822463 10005`). An order number's groups (`355-3569117-
+/// 6473201`) are none.
+fn card_groups(s: &str) -> bool {
+    let mut groups = [0usize; 8];
+    let mut n = 0;
+    for g in s.split([' ', '-']).filter(|g| !g.is_empty()) {
+        if n == groups.len() {
+            return false;
+        }
+        groups[n] = g.len();
+        n += 1;
+    }
+    let groups = &groups[..n];
+    match groups {
+        [_] => true,
+        [4, 6, 4] | [4, 6, 5] => true,
+        [first @ .., last] => first.iter().all(|&g| g == 4) && (1..=4).contains(last),
+        [] => false,
+    }
 }
 
 /// IBAN lengths by country (ISO 13616 registry).
@@ -272,6 +296,12 @@ mod tests {
         assert!(!credit_card("4111 1111 1111 1112"), "fails Luhn");
         assert!(!credit_card("1234 5678 9012 3456"), "unknown issuer");
         assert!(!credit_card("0000000000000000"));
+        // Written in groups, a card's are those its issuers print: fours (the last shorter),
+        // or four, six and four or five (Amex, Diners).
+        assert!(credit_card("3782 822463 10005"));
+        assert!(credit_card("4222-2222-2222-2"));
+        assert!(!credit_card("355-3569117-6473201"), "an order number's groups");
+        assert!(!credit_card("41 1111 1111 1111 11"), "no card's groups");
     }
 
     #[test]
