@@ -2193,7 +2193,18 @@ fn classify(
         || (!(matches!(cue, Cue::Title | Cue::Person) || first && last)
             && toks.get(j).is_none_or(|n| n.newlines > 0)
             && previous_line_start.is_some_and(department_line));
+    // A label before its reading (`Zählerstand Strom: 238 kWh`) is no name: no given name in
+    // it, a colon and a number after it.
+    let reading_label = toks
+        .get(j)
+        .is_some_and(|c| c.attached() && &text[c.start..c.end] == ":")
+        && toks
+            .get(j + 1)
+            .is_some_and(|n| n.kind == Kind::Number && n.newlines == 0)
+        && !(i..j).any(is_first)
+        && !matches!(cue, Cue::Title | Cue::Person);
     let person: f32 = if org
+        || reading_label
         || product
         || firm
         || group
@@ -5103,6 +5114,11 @@ mod tests {
         }
         none_of("Ich habe 3 bus 17 Minuten gewartet", EntityType::StreetAddress, "bus");
         none_of("Das Haus Gasse ist alt.", EntityType::StreetAddress, "Gasse");
+        none_of(
+            "an Karin übergeben, Zählerstand Strom: 238 kWh.",
+            EntityType::Person,
+            "Strom",
+        );
         none_of("version 4521, 1015 cj amsterdam", EntityType::StreetAddress, "version");
         none_of(
             "Total: 461 - Fortaleza - CE, nada mais",
