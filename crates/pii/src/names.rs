@@ -2588,6 +2588,17 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
 /// 139A Mill Lane`), if one is.
 fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
+    // A unit alone on the line above (`Flat 5B\n7 Elm Terrace`).
+    if toks[i].newlines == 1
+        && i >= 2
+        && toks[i - 1].newlines == 0
+        && toks[i - 1].single_spaced()
+        && matches!(toks[i - 1].kind, Kind::Number | Kind::Alnum)
+        && (i == 2 || toks[i - 2].newlines > 0)
+        && UNITS.iter().any(|x| word(i - 2).eq_ignore_ascii_case(x))
+    {
+        return Some(toks[i - 2].start);
+    }
     let comma = i.checked_sub(1).filter(|&c| word(c) == ",")?;
     let mut n = comma.checked_sub(1).filter(|&n| toks[n].kind == Kind::Number)?;
     if n >= 1 && word(n - 1) == "#" {
@@ -3131,6 +3142,20 @@ fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
     // A UK or Canadian postcode: outward code, a space, inward code (`NW1 6XE`, `K1A 0B1`).
     let n = toks.get(k + 1)?;
     let (out, inw) = (w, &text[n.start..n.end]);
+    // An Irish Eircode: a routing key (a letter and two digits, or `D6W`), a space, four
+    // letters and digits (`A98 6YWW`, `F91 18X1`, `H91 DR7W`).
+    let routing = out.len() == 3 && {
+        let r = out.as_bytes();
+        r[0].is_ascii_uppercase() && r[1].is_ascii_digit() && (r[2].is_ascii_digit() || out == "D6W")
+    };
+    if routing
+        && n.single_spaced()
+        && inw.len() == 4
+        && inw.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && inw.bytes().any(|b| b.is_ascii_digit())
+    {
+        return Some(k + 2);
+    }
     let outward = (2..=4).contains(&out.len())
         && out.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
         && out.bytes().any(|b| b.is_ascii_digit())
@@ -3207,6 +3232,40 @@ fn named_compound_street(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
     }
     let s = toks.get(k)?;
     (k > i + 1 && s.kind == Kind::Cap && s.single_spaced() && with_lower(word(k), street_ending)).then_some(k + 1)
+}
+
+/// Whether token `k` is a house number right after a street's name: at most four digits and a
+/// letter, not a year, not a version's first part (`2.0`).
+fn house_number_at(text: &str, toks: &[Tok], k: usize) -> bool {
+    toks.get(k).is_some_and(|n| {
+        let w = &text[n.start..n.end];
+        n.kind == Kind::Number
+            && n.single_spaced()
+            && w.bytes().take_while(u8::is_ascii_digit).count() <= 4
+            && !w.starts_with('0')
+            && !(w.len() == 4 && matches!(w.get(..2), Some("19" | "20")))
+            && !toks.get(k + 1).is_some_and(|d| {
+                d.attached()
+                    && matches!(&text[d.start..d.end], "." | ",")
+                    && toks.get(k + 2).is_some_and(|x| x.attached() && x.kind == Kind::Number)
+            })
+    })
+}
+
+/// Whether a Dutch house number's addition starts at token `k`, right after the number: `hs`,
+/// `huis`, `bis`, or a hyphen and a floor (`-3`, `-II`, `-huis`).
+fn dutch_addition_after(text: &str, toks: &[Tok], k: usize) -> bool {
+    let Some(t) = toks.get(k) else { return false };
+    let w = &text[t.start..t.end];
+    (t.single_spaced() && matches!(w, "hs" | "huis" | "bis" | "HS"))
+        || (t.attached()
+            && w == "-"
+            && toks.get(k + 1).is_some_and(|n| {
+                let a = &text[n.start..n.end];
+                n.attached()
+                    && ((n.kind == Kind::Number && a.len() <= 2)
+                        || matches!(a, "I" | "II" | "III" | "IV" | "huis" | "hoog" | "boven"))
+            }))
 }
 
 /// A street address starting at token `i`: its end (bytes) and the next token.
@@ -3328,6 +3387,31 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         } else if let Some(e) = named_compound_street(text, toks, i) {
             // `Burgemeester de Withstraat 170`, `Witte de Withstraat 60`.
             k = e;
+        } else if with_lower(word(i), |a| STREET_ADJECTIVES.contains(&a))
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced() && n.flags & flag::FIRST == 0)
+            && house_number_at(text, toks, i + 2)
+            && toks
+                .get(i + 3)
+                .is_none_or(|n| n.newlines > 0 || n.kind == Kind::Punct || unit_word(&text[n.start..n.end]))
+        {
+            // An adjective and a noun, no street word, the number ending the phrase (`Grote
+            // Markt 198-3.`, `Lange Reihe 115a, 3. OG`, `Lange Voorhout 61-1`).
+            k = i + 2;
+        } else if t.flags & (flag::FIRST | flag::LAST | flag::COMMON | flag::PLACE | flag::BRAND_END) == 0
+            && house_number_at(text, toks, i + 1)
+            && dutch_addition_after(text, toks, i + 2)
+            // A floor after a hyphen only after a Dutch preposition (`op Vismarkt 308-3`;
+            // `Windows 10-2` is none).
+            && (toks.get(i + 2).is_some_and(|a| !a.attached())
+                || (i > 0
+                    && toks[i].single_spaced()
+                    && matches!(word(i - 1), "op" | "bij" | "van" | "aan" | "naar" | "nabij" | "Op" | "Bij")))
+        {
+            // A street of one word without a street word, known by its house number's Dutch
+            // addition (`Damrak 211 hs`, `Vismarkt 308-3`, `Zuiderdiep 259-II`).
+            k = i + 1;
         } else {
             return None;
         }
@@ -3856,8 +3940,12 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 b -= 1;
             }
             // A labeled code after its town and a comma (`Porto Alegre/RS, CEP 91702-444`) goes
-            // on back over the comma as a part does.
-            if (b == start || (b == start - 1 && is(b, "-"))) && !(labeled && start > 0 && is(start - 1, ",")) {
+            // on back over the comma as a part does; so does an Irish Eircode, which no number
+            // looks like (`Sligo, Co. Sligo, F91 18X1`).
+            let eircode = p == k + 2 && toks[k].end - toks[k].start == 3 && toks[k + 1].end - toks[k + 1].start == 4;
+            if (b == start || (b == start - 1 && is(b, "-")))
+                && !((labeled || eircode) && start > 0 && is(start - 1, ","))
+            {
                 // A bare number with no town on either side is no postcode (`November 24,
                 // 2024`).
                 k += 1;
@@ -3878,6 +3966,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         let mut after_building_part = false;
         // Whether every part taken holds a unit and no capitalized word (`, 3.º a`).
         let mut units_only = true;
+        // Whether a street was found by its grammar as its part's whole: only a unit before it.
+        let mut unit_only_before = false;
         loop {
             if parts >= 6 || start == 0 {
                 break;
@@ -3920,6 +4010,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 .iter()
                 .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum));
             let has_unit = toks[a..seg_end].iter().any(|t| unit_word(&text[t.start..t.end]));
+            // Before a street its grammar found as a part's whole, only a unit (`Bât. C, 122 bis
+            // Rue de l'Église`; `Order 12345, 7 Elm Terrace` holds none).
+            if unit_only_before && !(has_unit && unit_word(word(a))) {
+                break;
+            }
             // A line of its own is a part only with a number in it (a name above an address is
             // not); before the street, only units and buildings (`Appartement 56`, `Flat 803`).
             let fits = if numbered {
@@ -4057,6 +4152,10 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 numbered = true;
                 start = j;
                 parts += 1;
+                if j == a && !unit_only_before {
+                    unit_only_before = true;
+                    continue;
+                }
             }
             break;
         }
@@ -4214,6 +4313,16 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
     let mut known = false;
     if let Some(p) = is_postcode(text, toks, c) {
         c = p;
+        known = true;
+    }
+    // An Irish county (`Co. Wicklow`).
+    if toks.get(c).is_some_and(|t| &text[t.start..t.end] == "Co")
+        && toks.get(c + 1).is_some_and(|d| d.attached() && word(c + 1) == ".")
+        && toks
+            .get(c + 2)
+            .is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap)
+    {
+        c += 2;
         known = true;
     }
     let words_start = c;
@@ -5131,6 +5240,50 @@ mod tests {
             "Outubro",
         );
         none_of("Pagamento 1250 - Ricardo, 30 dias.", EntityType::StreetAddress, "1250");
+    }
+
+    /// Streets without a street word (an adjective and a noun, a Dutch house number's
+    /// addition), Ireland's counties and Eircodes, a unit on the line above.
+    #[test]
+    fn streets_without_street_words_and_irish_addresses() {
+        for (text, address) in [
+            (
+                "Techniker kommt zu dir (Lange Reihe 115a, 3. OG links). Bitte",
+                "Lange Reihe 115a, 3. OG links",
+            ),
+            (
+                "wij geven een feestje op Grote Markt 198-3. Vragen?",
+                "Grote Markt 198-3",
+            ),
+            ("het afval bij Damrak 211 hs niet opgehaald.", "Damrak 211 hs"),
+            ("de borg van Vismarkt 308-3:", "Vismarkt 308-3"),
+            (
+                "delivered to my old address, 55 Shop Street, Bray, Co. Wicklow, A98 6YWW, instead",
+                "55 Shop Street, Bray, Co. Wicklow, A98 6YWW",
+            ),
+            (
+                "New address:\n30 O'Connell Street\nGalway\nCo. Galway\nH91 DR7W",
+                "30 O'Connell Street\nGalway\nCo. Galway\nH91 DR7W",
+            ),
+            (
+                "New address:\nFlat 5B\n7 Elm Terrace\nBrighton\nBN2 1EE",
+                "Flat 5B\n7 Elm Terrace\nBrighton\nBN2 1EE",
+            ),
+            // A postcode ending the text.
+            ("55 Shop Street, Bray, A98 6YWW", "55 Shop Street, Bray, A98 6YWW"),
+            ("Hauptstraße 5, 10115", "Hauptstraße 5, 10115"),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        for text in [
+            "Neue Version 2.0 ist da",
+            "Neue Mitarbeiter 5 Tage",
+            "Windows 10-2 crashed",
+            "Kapitel 12-3 lesen",
+            "Order 12345\n7 Elm Terrace\nBrighton\nBN2 1EE",
+        ] {
+            none_of(text, EntityType::StreetAddress, text.split(' ').next().unwrap_or(text));
+        }
     }
 
     #[test]
