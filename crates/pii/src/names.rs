@@ -1543,7 +1543,6 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
         if want_address
             && t.kind == Kind::Cap
             && t.flags & (flag::FIRST | flag::PLACE) == 0
-            && !with_lower(&text[t.start..t.end], |a| STREET_ADJECTIVES.contains(&a))
             && toks
                 .get(i + 1)
                 .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
@@ -1553,6 +1552,7 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
                         && n.single_spaced()
                         && with_lower(&text[n.start..n.end], |w| STREET_WORDS.contains(&w))
                 }))
+            && !with_lower(&text[t.start..t.end], |a| STREET_ADJECTIVES.contains(&a))
             && address(text, toks, i + 1, lex).is_some()
         {
             i += 1;
@@ -3387,14 +3387,14 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         } else if let Some(e) = named_compound_street(text, toks, i) {
             // `Burgemeester de Withstraat 170`, `Witte de Withstraat 60`.
             k = e;
-        } else if with_lower(word(i), |a| STREET_ADJECTIVES.contains(&a))
-            && toks
-                .get(i + 1)
-                .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced() && n.flags & flag::FIRST == 0)
+        } else if toks
+            .get(i + 1)
+            .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced() && n.flags & flag::FIRST == 0)
             && house_number_at(text, toks, i + 2)
             && toks
                 .get(i + 3)
                 .is_none_or(|n| n.newlines > 0 || n.kind == Kind::Punct || unit_word(&text[n.start..n.end]))
+            && with_lower(word(i), |a| STREET_ADJECTIVES.contains(&a))
         {
             // An adjective and a noun, no street word, the number ending the phrase (`Grote
             // Markt 198-3.`, `Lange Reihe 115a, 3. OG`, `Lange Voorhout 61-1`).
