@@ -2925,6 +2925,7 @@ const PREFIX_STREETS: &[&str] = &[
     "rambla",
     "calçada",
     "lungarno",
+    "laan",
     "pº",
     "ctra",
     "trav",
@@ -3344,7 +3345,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 k += 1;
             }
         }
-    } else if t.kind == Kind::Cap || (t.kind == Kind::Initial && word(i) == "C" && punct(i + 1, "/")) {
+    } else if t.kind == Kind::Cap || (matches!(word(i), "C" | "c") && punct(i + 1, "/")) {
         // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`, `C/ Mayor 5`,
         // `Am Sonnenhang 97a`, `Zum Steinbruch 20a`.
         k = i;
@@ -3356,7 +3357,8 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 && ((n.kind == Kind::Cap && !is_calendar_word(&text[n.start..n.end]))
                     || matches!(&text[n.start..n.end], "der" | "dem" | "den"))
         });
-        let prefix = t.flags & flag::PREFIX_STREET != 0 || t.kind == Kind::Initial || german_preposition;
+        // `C/` and `c/` (calle) are a street's type.
+        let prefix = t.flags & flag::PREFIX_STREET != 0 || t.kind != Kind::Cap || german_preposition;
         let ending = !prefix && with_lower(word(i), street_ending);
         if prefix {
             k = after_prefixed_street(text, toks, k)?;
@@ -4020,7 +4022,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             let fits = if numbered {
                 has_number || has_unit
             } else {
-                has_number || comma
+                has_number || comma || has_unit
             };
             if fits && address_like(text, toks, a, seg_end, lex) {
                 // A building's name is confirmed by a unit before it (`Flat 12, Lotus Towers`),
@@ -4082,10 +4084,12 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 continue;
             }
             // Before a street already found, a unit or building starting inside a sentence
-            // (`passera au Apt 27`).
+            // (`passera au Apt 27`); a label is none (`neue Adresse Rosenweg 159b`).
             if numbered
                 && let Some(j) = (a..seg_end).find(|&j| {
-                    (unit_word(word(j)) || toks[j].kind == Kind::Cap)
+                    (unit_word(word(j))
+                        || (toks[j].kind == Kind::Cap
+                            && toks[j].flags & (flag::COMMON | flag::PREFIX_STREET) != flag::COMMON))
                         && toks[j..seg_end]
                             .iter()
                             .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
@@ -5271,6 +5275,23 @@ mod tests {
             ),
             // A postcode ending the text.
             ("55 Shop Street, Bray, A98 6YWW", "55 Shop Street, Bray, A98 6YWW"),
+            // A label before the street, a unit ending its line, `c/`, Dutch `Laan van`.
+            (
+                "zieht nach Wolfenbüttel, neue Adresse Rosenweg 159b, App. 5, 90476 Nürnberg",
+                "Rosenweg 159b, App. 5, 90476 Nürnberg",
+            ),
+            (
+                "Hotel: Hotel Bellevue\nc/ Serrano, nº 116, bajo B\n43071 Tarragona\nSpain",
+                "c/ Serrano, nº 116, bajo B\n43071 Tarragona",
+            ),
+            (
+                "entregar en c/ de Goya, nº 111, 16005 Cuenca. Si no",
+                "c/ de Goya, nº 111, 16005 Cuenca",
+            ),
+            (
+                "onvolledig adres: \"Laan van Meerdervoort 158-3\"",
+                "Laan van Meerdervoort 158-3",
+            ),
             ("Hauptstraße 5, 10115", "Hauptstraße 5, 10115"),
         ] {
             assert!(has_address(text, address), "{text}");
