@@ -3945,6 +3945,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // on back over the comma as a part does; so does an Irish Eircode, which no number
             // looks like (`Sligo, Co. Sligo, F91 18X1`).
             let eircode = p == k + 2 && toks[k].end - toks[k].start == 3 && toks[k + 1].end - toks[k + 1].start == 4;
+            // Brazil's chat writes the whole address in lower case, its CEP last.
+            if p == k + 3
+                && let Some(s) = brazilian_lowercase_address(text, toks, start, lex)
+            {
+                found.push((s, p));
+                k = p;
+                continue;
+            }
             if (b == start || (b == start - 1 && is(b, "-")))
                 && !((labeled || eircode) && start > 0 && is(start - 1, ","))
             {
@@ -4175,6 +4183,69 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         }
     }
     found
+}
+
+/// A Brazilian address in lower case, as chat writes it, ending before its CEP at token `e`
+/// (`travessa do ouvidor, 2901 - taquaral, campinas - sp, 13120-065`, `avenida sete de
+/// setembro, 2569, santa rosa, niterói/rj, cep 24383-319`): where its street starts. The
+/// parts back from the CEP: the town and its state after a dash or a slash, a district, the
+/// house number, the street from its type.
+fn brazilian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicons) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let words_only = |a: usize, b: usize| {
+        b > a
+            && b - a <= 4
+            && toks[a..b]
+                .iter()
+                .all(|t| matches!(t.kind, Kind::Lower | Kind::Cap | Kind::Upper))
+    };
+    // `, ` before the CEP, then the state after a dash or a slash, then the town.
+    let comma = e.checked_sub(1).filter(|&c| word(c) == ",")?;
+    let uf = comma.checked_sub(1)?;
+    if toks[uf].end - toks[uf].start != 2
+        || !with_lower(word(uf), |s| BRAZILIAN_STATES.iter().any(|b| b.eq_ignore_ascii_case(s)))
+    {
+        return None;
+    }
+    let sep = uf.checked_sub(1).filter(|&s| matches!(word(s), "-" | "/"))?;
+    // The parts before: each ends at a comma or a spaced dash.
+    let part_start = |end: usize| {
+        let mut a = end;
+        while a > 0 && end - a < 6 && !(word(a - 1) == "," || (word(a - 1) == "-" && toks[a - 1].spaces > 0)) {
+            a -= 1;
+        }
+        a
+    };
+    let town = part_start(sep);
+    if !words_only(town, sep) {
+        return None;
+    }
+    let mut end = town;
+    for _ in 0..3 {
+        let joint = end.checked_sub(1)?;
+        let a = part_start(joint);
+        if a == joint {
+            return None;
+        }
+        if joint - a == 1 && toks[a].kind == Kind::Number {
+            // The house number, after the street and a comma.
+            let street_end = a.checked_sub(1).filter(|&c| word(c) == ",")?;
+            let from = street_end.saturating_sub(6);
+            return (from..street_end).find(|&s| {
+                toks[s].kind == Kind::Lower
+                    && lookup(lex, word(s)) & flag::PREFIX_STREET != 0
+                    && toks[s + 1..street_end].iter().all(|t| {
+                        matches!(t.kind, Kind::Lower | Kind::Cap | Kind::Number) || &text[t.start..t.end] == "."
+                    })
+            });
+        }
+        // A district (`taquaral`, `centro histórico`).
+        if !words_only(a, joint) {
+            return None;
+        }
+        end = a;
+    }
+    None
 }
 
 /// A street written in lower case, as chat writes it, ending the part `toks[a..b]` before a
@@ -5292,6 +5363,15 @@ mod tests {
                 "onvolledig adres: \"Laan van Meerdervoort 158-3\"",
                 "Laan van Meerdervoort 158-3",
             ),
+            // Brazil's chat: all in lower case, the CEP last.
+            (
+                "no banheiro do travessa do ouvidor, 2901 - taquaral, campinas - sp, 13120-065 desde 15",
+                "travessa do ouvidor, 2901 - taquaral, campinas - sp, 13120-065",
+            ),
+            (
+                "no banheiro do avenida sete de setembro, 2569, santa rosa, niterói/rj, cep 24383-319 desde",
+                "avenida sete de setembro, 2569, santa rosa, niterói/rj, cep 24383-319",
+            ),
             ("Hauptstraße 5, 10115", "Hauptstraße 5, 10115"),
         ] {
             assert!(has_address(text, address), "{text}");
@@ -5302,6 +5382,7 @@ mod tests {
             "Windows 10-2 crashed",
             "Kapitel 12-3 lesen",
             "Order 12345\n7 Elm Terrace\nBrighton\nBN2 1EE",
+            "o pedido 2901 - taquaral, campinas - sp, 13120-065 ok",
         ] {
             none_of(text, EntityType::StreetAddress, text.split(' ').next().unwrap_or(text));
         }
