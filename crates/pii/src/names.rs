@@ -851,6 +851,16 @@ const HEADER_LABELS: &[&str] = &[
     "noodcontact",
     "notfallkontakt",
     "emergency contact",
+    // Debtors and account holders of payment forms (not `agent`: `User-Agent:` is a header).
+    "nome do devedor",
+    "devedor",
+    "debtor",
+    "titular da conta",
+    "titular de la cuenta",
+    "titulaire du compte",
+    "titolare del conto",
+    "rekeninghouder",
+    "account holder",
 ];
 
 /// Words after which a place is what comes next.
@@ -1612,8 +1622,13 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
         if !t.single_spaced() {
             break;
         }
+        // An initial's period before particles is as a name before them (`L. op den Kamp`).
+        let after_initial = prev.kind == Kind::Punct
+            && j >= i + 2
+            && toks[j - 2].kind == Kind::Initial
+            && &text[prev.start..prev.end] == ".";
         // Dutch particles (`Jantine ter Horst`, `Lucas op den Kamp`, `Maartje in 't Veld`).
-        if prev.kind == Kind::Cap
+        if (prev.kind == Kind::Cap || after_initial)
             && let Some(p) = dutch_particles(text, toks, j)
             && toks.get(p).is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap)
         {
@@ -1627,7 +1642,7 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
             Kind::Lower if prev.kind == Kind::Cap && elided_article(&text[t.start..t.end]) => j += 1,
             // Between two capitalized words only: "I am Elena" is no name with a particle;
             // particles may come two or three together (`van der`, `de los`, `van 't`).
-            Kind::Lower if is_particle(&text[t.start..t.end]) && prev.kind == Kind::Cap => {
+            Kind::Lower if is_particle(&text[t.start..t.end]) && (prev.kind == Kind::Cap || after_initial) => {
                 let mut p = j;
                 while p < toks.len()
                     && p - j < 3
@@ -1769,7 +1784,9 @@ fn classify(
             i += 1;
             continue;
         }
-        let keeps = (is_first(i) && i + 1 < j && toks[i + 1].is_word() && !is_common(i + 1)) || place_at(i, j);
+        let keeps = (is_first(i) && i + 1 < j && toks[i + 1].is_word() && !is_common(i + 1))
+            || place_at(i, j)
+            || (is_first(i) && i + 1 == j && absence_after(text, toks[i].end));
         if keeps {
             break;
         }
@@ -1854,7 +1871,9 @@ fn classify(
         })
     });
     let role_mailbox = mailbox.as_deref().is_some_and(|local| ROLE_MAILBOXES.contains(&local)) && !owner;
-    let lead_cue = if owner { Cue::Person } else { cue_at(i) };
+    // Someone away (`Faith is off until`, `Frank is met vakantie`, `Will está de vacaciones`).
+    let away = j == i + 1 && is_first(i) && absence_after(text, toks[i].end);
+    let lead_cue = if owner || away { Cue::Person } else { cue_at(i) };
     let lead_at = i;
     // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
     // Santos", "Met Keiko Yamamoto"), with its preposition too (`Móvil de María José`,
@@ -1907,9 +1926,9 @@ fn classify(
                 && place_of(text, toks, k, e, lex).is_some()
         })
     };
-    // A given name greeted (`Hi Lily`) is kept though a word.
+    // A given name greeted (`Hi Lily`) or away (`Faith is off`) is kept though a word.
     let greeted = |k: usize| {
-        k == lead_at && is_first(k) && (lead_cue == Cue::Title || (lead_cue == Cue::Person && ends_phrase(k)))
+        k == lead_at && is_first(k) && (lead_cue == Cue::Title || (lead_cue == Cue::Person && (ends_phrase(k) || away)))
     };
     // A surname after its particle is kept though a word (`Levi van 't Hof`, `de Wit`).
     let after_particle = |k: usize| {
@@ -2120,8 +2139,24 @@ fn classify(
     // a surname last, or a greeting or title before, make up to seven words one name.
     // A surname after its particles counts as one (`Levi van 't Hof`, five tokens).
     let particle_surname = first && m >= 3 && after_particle(last_word);
+    // An initial and surnames the lexicons know, with their particles (`K. Schulte`, `H.
+    // Barbosa Tavares`, `J. van der Berg`); an outline's `A. Introduction` is none, nor a Roman
+    // numeral (`Vol. I. Introduction`).
+    let initial_surname = m >= 3
+        && toks[i].kind == Kind::Initial
+        && !matches!(word(i), "I" | "V" | "X")
+        && word(i + 1) == "."
+        && toks[last_word].kind == Kind::Cap
+        && toks[last_word].flags & flag::LAST != 0
+        && !is_common(last_word)
+        && (i + 2..last_word).all(|k| {
+            (toks[k].kind == Kind::Cap && toks[k].flags & flag::LAST != 0 && !is_common(k))
+                || (toks[k].kind == Kind::Lower && (surname_particle(word(k)) || word(k) == "t"))
+                || matches!(word(k), "'" | "’")
+        });
     let long_ok = m <= 7
         && ((first && (toks[last_word].flags & flag::LAST != 0 || particle_surname))
+            || initial_surname
             || matches!(cue, Cue::Person | Cue::Title));
     let is_word = |k: usize| toks[k].flags & flag::WORD != 0;
     let after = &text[toks[last_word].end..];
@@ -2239,18 +2274,7 @@ fn classify(
             {
                 0.6
             }
-            // An initial and a surname the lexicons know: `K. Schulte`, `Y. Kim` (an outline's
-            // `A. Introduction` is none, nor a Roman numeral: `Vol. I. Introduction`).
-            _ if m == 3
-                && toks[i].kind == Kind::Initial
-                && !matches!(word(i), "I" | "V" | "X")
-                && word(i + 1) == "."
-                && toks[i + 2].kind == Kind::Cap
-                && toks[i + 2].flags & flag::LAST != 0
-                && !is_common(i + 2) =>
-            {
-                0.7
-            }
+            _ if initial_surname => 0.7,
             _ if first && m == 1 && !is_common(i) => {
                 if matches!(cue, Cue::Place | Cue::PlaceLabel) && toks[i].flags & flag::PLACE != 0 && !possessive_run {
                     0.45
@@ -2565,7 +2589,9 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
             let particle = p > end && toks[p - 1].kind == Kind::Lower && is_particle(word(p - 1));
             let plural = p > end && matches!(word(p - 1), "dos" | "das" | "los" | "las");
             let town = place_of(text, toks, p, p + 1, lex).is_some();
-            let known = f & flag::LAST != 0 && (!town || !particle || plural);
+            // After a surname a town's name with its particle is a double surname (`anderson de
+            // oliveira`).
+            let known = f & flag::LAST != 0 && (!town || !particle || plural || known_before);
             let unknown = f & (flag::LAST | flag::WORD | flag::FIRST) == 0 && !town && known_before;
             if !(known || unknown) {
                 break;
@@ -2993,6 +3019,70 @@ const STREET_ADJECTIVES: &[&str] = &[
 /// (`Schönhauser Allee 35`, `Venloer Straße 93a`).
 const STREET_WORDS: &[&str] = &[
     "straße", "strasse", "str", "allee", "weg", "platz", "gasse", "ring", "damm", "ufer", "chaussee",
+];
+
+/// Whether what follows byte `end` says someone is away (`is off`, `ist im Urlaub`, `est en
+/// congé`, `está de vacaciones`, `è in ferie`, `is met vakantie`, `está de férias`): the word
+/// before it is a person's name.
+fn absence_after(text: &str, end: usize) -> bool {
+    let rest = text[end..].trim_start_matches(' ');
+    let head = rest.get(..24).unwrap_or(rest);
+    let mut buf = [0u8; 24];
+    let n = head.len().min(buf.len());
+    buf[..n].copy_from_slice(&head.as_bytes()[..n]);
+    buf[..n].make_ascii_lowercase();
+    let lower = &buf[..n];
+    ABSENCES
+        .iter()
+        .any(|p| lower.starts_with(p.as_bytes()) && lower.get(p.len()).is_none_or(|&c| !c.is_ascii_alphanumeric()))
+}
+
+/// What follows a name when its bearer is away, lowercase (ASCII letters lowered only).
+const ABSENCES: &[&str] = &[
+    "is off until",
+    "is off till",
+    "is off today",
+    "is off tomorrow",
+    "is off this",
+    "is off next",
+    "is out until",
+    "is out today",
+    "is out tomorrow",
+    "is out this",
+    "is out sick",
+    "is out of office",
+    "is out of the office",
+    "is away until",
+    "is away today",
+    "is away this",
+    "is away next",
+    "is on leave",
+    "is on holiday",
+    "is on vacation",
+    "is on pto",
+    "is sick",
+    "ist ab",
+    "ist im urlaub",
+    "ist krank",
+    "ist bis",
+    "est en congé",
+    "est absent",
+    "est absente",
+    "est malade",
+    "está de vacaciones",
+    "está de baja",
+    "está enfermo",
+    "está enferma",
+    "è in ferie",
+    "è in malattia",
+    "è assente",
+    "is met vakantie",
+    "is op vakantie",
+    "is ziek",
+    "is afwezig",
+    "está de férias",
+    "está de folga",
+    "está doente",
 ];
 
 /// The local part of a mailbox right after token `j` (`<k.bouwman@…>`, `(<iria@…>)`,
@@ -4604,6 +4694,42 @@ mod tests {
         // A person after the label stays a person.
         assert!(has_person("North: John Smith covers it", "John Smith"));
         assert!(has_person("Nord: Andrea Rossi (Milano)", "Andrea Rossi"));
+    }
+
+    /// Someone away is a person though the name is a word; an initial with surnames and
+    /// particles; payment forms' debtor and holder labels.
+    #[test]
+    fn absences_initials_and_debtors() {
+        assert!(has_person(
+            "rollout on Monday? Faith is off until 28 December and",
+            "Faith"
+        ));
+        assert!(has_person(
+            "¿Puedes revisar el ticket? Will está de vacaciones hasta el 8",
+            "Will"
+        ));
+        assert!(has_person(
+            "kun jij SUP-457 oppakken? Frank is met vakantie tot 21 maart",
+            "Frank"
+        ));
+        assert!(has_person("kurze Info: Malte ist ab Montag im Urlaub, ich", "Malte"));
+        assert_no_person("May is off season.");
+        assert_no_person("Will is off the table.");
+        assert_no_person("The server is off until Monday.");
+        assert!(has_person("Notulist: L. op den Kamp\n", "L. op den Kamp"));
+        assert!(has_person(
+            "Rückruf unter +43 664 8445028 – H. Barbosa Tavares",
+            "H. Barbosa Tavares"
+        ));
+        assert_no_person("Vol. I. Introduction");
+        assert!(has_person(
+            "Nome do devedor: Wellington Cleber Fonseca Espírito Santo",
+            "Wellington Cleber Fonseca Espírito Santo"
+        ));
+        assert!(has_person(
+            "um email pro dono do apê, sebastião anderson de oliveira? tem uma",
+            "sebastião anderson de oliveira"
+        ));
     }
 
     /// A name before its mailbox is its owner's when the mailbox holds one of its words; a
