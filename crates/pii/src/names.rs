@@ -2625,6 +2625,15 @@ fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
     {
         return Some(toks[i - 2].start);
     }
+    // A unit right before the number it is in (`Unit 5/12 Smith Street`, Australia's unit and
+    // house number).
+    if i >= 1
+        && toks[i].single_spaced()
+        && toks.get(i + 1).is_some_and(|s| s.attached() && word(i + 1) == "/")
+        && UNITS.iter().any(|x| word(i - 1).eq_ignore_ascii_case(x))
+    {
+        return Some(toks[i - 1].start);
+    }
     let comma = i.checked_sub(1).filter(|&c| word(c) == ",")?;
     let mut n = comma.checked_sub(1).filter(|&n| toks[n].kind == Kind::Number)?;
     if n >= 1 && word(n - 1) == "#" {
@@ -3391,6 +3400,17 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         {
             k += 1;
         }
+        // `8, avenue des Tilleuls`: a comma between the number and a street's type.
+        if punct(k, ",")
+            && toks[k].attached()
+            && toks.get(k + 1).is_some_and(|n| {
+                n.single_spaced()
+                    && n.end - n.start <= 10
+                    && lookup(lex, &text[n.start..n.end]) & flag::PREFIX_STREET != 0
+            })
+        {
+            k += 1;
+        }
         if joined == 2 && toks.get(k).is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap) {
             // A Japanese block address names its neighbourhood, no street.
             k += 1;
@@ -3724,6 +3744,7 @@ const UNIT_WORDS: &[&str] = &[
     "apartments",
     "po",
     "box",
+    "door",
     "apto",
     "ap",
     "bloco",
@@ -3908,6 +3929,17 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         }
+        // A unit's number is no postcode (`Suite 5300`, `Box 1234`); a postcode's label is no
+        // unit (`CEP 41528-921`, `PLZ 10115`).
+        if k > 0
+            && toks[k].single_spaced()
+            && toks[k - 1].kind != Kind::Lower
+            && unit_word(word(k - 1))
+            && !with_lower(word(k - 1), |w| matches!(w, "cep" | "cp" | "plz"))
+        {
+            k += 1;
+            continue;
+        }
         let Some(mut p) = is_postcode(text, toks, k) else {
             k += 1;
             continue;
@@ -4068,6 +4100,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         let mut units_only = true;
         // Whether a street was found by its grammar as its part's whole: only a unit before it.
         let mut unit_only_before = false;
+        // Whether the last part taken is a house number alone (`rua das palmeiras, 45, …`).
+        let mut bare_number = false;
         loop {
             if parts >= 6 || start == 0 {
                 break;
@@ -4135,6 +4169,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 }
                 numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
                 units_only &= has_unit && toks[a..seg_end].iter().all(|t| t.kind != Kind::Cap);
+                bare_number = seg_end == a + 1 && toks[a].kind == Kind::Number;
                 start = a;
                 parts += 1;
                 building = None;
@@ -4182,18 +4217,23 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 continue;
             }
             // Before a street already found, a unit or building starting inside a sentence
-            // (`passera au Apt 27`); a label is none (`neue Adresse Rosenweg 159b`).
-            if numbered
-                && let Some(j) = (a..seg_end).find(|&j| {
-                    (unit_word(word(j))
+            // (`passera au Apt 27`); a label is none (`neue Adresse Rosenweg 159b`). A post
+            // office box needs no street (`Send to PO Box 1234, Austin, TX 78701`).
+            if let Some(j) = (a..seg_end).find(|&j| {
+                (numbered
+                    || (word(j).eq_ignore_ascii_case("po")
+                        && toks
+                            .get(j + 1)
+                            .is_some_and(|b| text[b.start..b.end].eq_ignore_ascii_case("box"))))
+                    && (unit_word(word(j))
                         || (toks[j].kind == Kind::Cap
                             && toks[j].flags & (flag::COMMON | flag::PREFIX_STREET) != flag::COMMON))
-                        && toks[j..seg_end]
-                            .iter()
-                            .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
-                        && address_like(text, toks, j, seg_end, lex)
-                })
-            {
+                    && toks[j..seg_end]
+                        .iter()
+                        .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
+                    && address_like(text, toks, j, seg_end, lex)
+            }) {
+                numbered = true;
                 start = j;
                 parts += 1;
                 building = None;
@@ -4225,14 +4265,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     }
                 }
             }
-            if (parts == 0 || units_only) && end > p {
+            if (parts == 0 || units_only || bare_number) && end > p {
                 // Chat writes the street in lower case too (`in via manzoni 21, 20121 milano`),
                 // its units after it (`calle gran vía 113, entresuelo 1ª, 16033 cuenca`); a
                 // street that is its part's whole may have units before it (`apt 12, 5e étage,
                 // 64 impasse des lilas`).
                 let town_known = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
                     || (p + 1..=end).any(|e| place_of(text, toks, p, e, lex).is_some());
-                if town_known && let Some(j) = lowercase_street(text, toks, a, seg_end, lex) {
+                if town_known && let Some(j) = lowercase_street(text, toks, a, seg_end, bare_number, lex) {
                     numbered = true;
                     start = j;
                     parts += 1;
@@ -4264,6 +4304,17 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         if let Some((s, n)) = building {
             start = s;
             parts = n;
+        }
+        // A unit right before the number it is in (`Unit 5/12 Smith Street`).
+        if start >= 1
+            && toks[start].kind == Kind::Number
+            && toks[start].single_spaced()
+            && toks
+                .get(start + 1)
+                .is_some_and(|s| s.attached() && word(start + 1) == "/")
+            && UNITS.iter().any(|x| word(start - 1).eq_ignore_ascii_case(x))
+        {
+            start -= 1;
         }
         if parts > 0 && numbered {
             found.push((start, end.max(p)));
@@ -4317,6 +4368,16 @@ fn brazilian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicon
         if a == joint {
             return None;
         }
+        if joint - a >= 2 && toks[joint - 1].kind == Kind::Number {
+            // The street and its number in one part (`avenida paulista 1578, bela vista, …`).
+            return (a..joint - 1).find(|&s| {
+                toks[s].kind == Kind::Lower
+                    && lookup(lex, word(s)) & flag::PREFIX_STREET != 0
+                    && toks[s + 1..joint - 1]
+                        .iter()
+                        .all(|t| matches!(t.kind, Kind::Lower | Kind::Cap) || &text[t.start..t.end] == ".")
+            });
+        }
         if joint - a == 1 && toks[a].kind == Kind::Number {
             // The house number, after the street and a comma.
             let street_end = a.checked_sub(1).filter(|&c| word(c) == ",")?;
@@ -4343,7 +4404,7 @@ fn brazilian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicon
 /// 87`, `12 rue des lilas`), or its name ending in a street word (`gartenstraße 7`,
 /// `mariahilfer straße 68/19`, `45 ruthven street`); then only words of a street, its
 /// number and unit.
-fn lowercase_street(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons) -> Option<usize> {
+fn lowercase_street(text: &str, toks: &[Tok], a: usize, b: usize, number_after: bool, lex: &Lexicons) -> Option<usize> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let street_part = |k: usize| match toks[k].kind {
         Kind::Lower | Kind::Number => true,
@@ -4398,8 +4459,11 @@ fn lowercase_street(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons
             // `117 ter boulevard saint-germain`.
             return Some(s - 2);
         }
-        let number = (s + 1..b).find(|&k| toks[k].kind == Kind::Number)?;
-        (number - s <= 5).then_some(s)
+        // Its number in the part, or alone in the part after it (`rua das palmeiras, 45`).
+        match (s + 1..b).find(|&k| toks[k].kind == Kind::Number) {
+            Some(number) => (number - s <= 5).then_some(s),
+            None => (number_after && prefix && b - s <= 5).then_some(s),
+        }
     })
 }
 
@@ -5512,6 +5576,47 @@ mod tests {
         ] {
             none_of(text, EntityType::StreetAddress, text.split(' ').next().unwrap_or(text));
         }
+    }
+
+    /// Shapes written for this test, none from the corpora: a unit inside the number, a post
+    /// office box, a comma after the number, a unit's number that looks like a postcode, and
+    /// chat's lower-case streets with a lone number or their number inside.
+    #[test]
+    fn units_boxes_and_chat_streets() {
+        for (text, address) in [
+            (
+                "Please send it to Unit 5/12 Smith Street, Surry Hills NSW 2010 by Friday.",
+                "Unit 5/12 Smith Street, Surry Hills NSW 2010",
+            ),
+            (
+                "Send to PO Box 1234, Austin, TX 78701.",
+                "PO Box 1234, Austin, TX 78701",
+            ),
+            (
+                "Door No. 4/12, 3rd Cross, Jayanagar, Bengaluru 560041",
+                "Door No. 4/12, 3rd Cross, Jayanagar, Bengaluru 560041",
+            ),
+            (
+                "Adresse de livraison :\n8, avenue des Tilleuls\n33000 Bordeaux",
+                "8, avenue des Tilleuls\n33000 Bordeaux",
+            ),
+            (
+                "Address: 350 Fifth Avenue, Suite 5300, New York, NY 10118",
+                "350 Fifth Avenue, Suite 5300, New York, NY 10118",
+            ),
+            (
+                "pode mandar pra rua das palmeiras, 45, apto 12, 04567-000 são paulo?",
+                "rua das palmeiras, 45, apto 12, 04567-000 são paulo",
+            ),
+            (
+                "manda para avenida paulista 1578, bela vista, são paulo - sp, 01310-200",
+                "avenida paulista 1578, bela vista, são paulo - sp, 01310-200",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        none_of("We sold 12, rue prices fell", EntityType::StreetAddress, "rue");
+        none_of("I have 3, Via points", EntityType::StreetAddress, "Via");
     }
 
     #[test]
