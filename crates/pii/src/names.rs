@@ -1738,6 +1738,8 @@ fn classify(
             toks[s].is_word()
                 && !(s + 1 == j && s > i && toks[s - 1].flags & flag::FIRST != 0)
                 && with_lower(&text[toks[s].start..toks[j - 1].end], |w| lex.brands.contains(w))
+                // A place's name ending in a brand's word is the place (`Den Bosch`).
+                && !(i..s).any(|k| toks[k].flags & flag::PLACE_START != 0 && place_of(text, toks, k, j, lex).is_some())
         })
         && !matches!(cue_before(text, toks[s].start), Cue::Title | Cue::Person)
     {
@@ -4734,6 +4736,11 @@ mod tests {
         assert!(has_person("Odile Renault\nService client", "Odile Renault"));
         assert!(has_person("Hi Tim, how are you?", "Tim"));
         assert!(has_place("Ich fliege mit Air France nach Paris.", "Paris"));
+        // A place's name that ends in a brand's word is the place.
+        assert!(has_place("Afspraak in Den Bosch met Jeroen.", "Den Bosch"));
+        // A meeting is no island.
+        assert!(!has_place("Reunión con Pedro mañana.", "Reunión"));
+        assert!(has_place("Vacances à La Réunion en mai.", "La Réunion"));
     }
 
     /// A territory list's regions label places (`Nord: Lucca`, French `Sud : Paris`); Dutch
