@@ -3037,6 +3037,10 @@ const STREET_WORDS: &[&str] = &[
 /// before it is a person's name.
 fn absence_after(text: &str, end: usize) -> bool {
     let rest = text[end..].trim_start_matches(' ');
+    // Every phrase starts with a verb of being: `is`, `ist`, `est`, `está`, `è`.
+    if !matches!(rest.as_bytes().first(), Some(b'i' | b'I' | b'e' | b'E' | 0xC3)) {
+        return false;
+    }
     let head = rest.get(..24).unwrap_or(rest);
     let mut buf = [0u8; 24];
     let n = head.len().min(buf.len());
@@ -3457,7 +3461,9 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 k += 1;
             }
         }
-    } else if t.kind == Kind::Cap || (matches!(word(i), "C" | "c") && punct(i + 1, "/")) {
+    } else if t.kind == Kind::Cap
+        || (matches!(t.kind, Kind::Initial | Kind::Lower) && matches!(word(i), "C" | "c") && punct(i + 1, "/"))
+    {
         // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`, `C/ Mayor 5`,
         // `Am Sonnenhang 97a`, `Zum Steinbruch 20a`.
         k = i;
@@ -3931,6 +3937,10 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         }
+        let Some(mut p) = is_postcode(text, toks, k) else {
+            k += 1;
+            continue;
+        };
         // A unit's number is no postcode (`Suite 5300`, `Box 1234`); a postcode's label is no
         // unit (`CEP 41528-921`, `PLZ 10115`).
         if k > 0
@@ -3942,10 +3952,6 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         }
-        let Some(mut p) = is_postcode(text, toks, k) else {
-            k += 1;
-            continue;
-        };
         // A Dutch code in chat's lower case, before a town the lexicon knows (`3841 um
         // harderwijk`).
         if p == k + 1
