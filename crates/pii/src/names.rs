@@ -2790,43 +2790,49 @@ fn listed_with_place(text: &str, toks: &[Tok], i: usize, j: usize, lex: &Lexicon
 
 /// Whether `w` names a month or a weekday ("Köln on May 10" is no city "Köln on May").
 fn is_calendar_word(w: &str) -> bool {
-    with_lower(w, |w| {
-        matches!(
-            w,
-            "january"
-                | "february"
-                | "march"
-                | "april"
-                | "may"
-                | "june"
-                | "july"
-                | "august"
-                | "september"
-                | "october"
-                | "november"
-                | "december"
-                | "jan"
-                | "feb"
-                | "mar"
-                | "apr"
-                | "jun"
-                | "jul"
-                | "aug"
-                | "sep"
-                | "sept"
-                | "oct"
-                | "nov"
-                | "dec"
-                | "monday"
-                | "tuesday"
-                | "wednesday"
-                | "thursday"
-                | "friday"
-                | "saturday"
-                | "sunday"
-        ) || OTHER_CALENDAR_WORDS.contains(&w)
-    })
+    // No month or weekday is longer (a longer word is not looked up).
+    w.len() <= 10 && with_lower(w, |w| CALENDAR_WORDS.contains(w))
 }
+
+/// Months and weekdays of the seven languages, for lookup.
+static CALENDAR_WORDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .into_iter()
+    .chain(OTHER_CALENDAR_WORDS.iter().copied())
+    .collect()
+});
 
 /// Months and weekdays of German, French, Spanish, Italian, Dutch and Portuguese.
 const OTHER_CALENDAR_WORDS: &[&str] = &[
@@ -3205,7 +3211,7 @@ fn mailbox_local(text: &str, toks: &[Tok], j: usize) -> Option<(String, Vec<Stri
     }
     let rest = text[t.end..].trim_start_matches(' ');
     let rest = rest.strip_prefix('<').unwrap_or(rest);
-    let at = rest.bytes().take(64).position(|c| c == b'@')?;
+    let at = memchr::memchr(b'@', &rest.as_bytes()[..rest.len().min(64)])?;
     let local = &rest[..at];
     if local.is_empty()
         || !local
