@@ -128,7 +128,7 @@ fn independent_corpus_development_part() {
         &[
             ("PERSON", 0.975, 0.98),
             ("LOCATION", 0.965, 0.965),
-            ("STREET_ADDRESS", 0.94, 0.95),
+            ("STREET_ADDRESS", 0.96, 0.975),
             ("PHONE_NUMBER", 0.97, 0.97),
             ("EMAIL_ADDRESS", 0.99, 0.99),
             // Birth dates: the dates near a birth word, in the seven languages.
