@@ -4290,7 +4290,18 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             let has_number = toks[a..seg_end]
                 .iter()
                 .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum));
-            let has_unit = toks[a..seg_end].iter().any(|t| unit_word(&text[t.start..t.end]));
+            // A letter is a unit only after a unit's word, a floor or a number (`Bât. A`,
+            // `scala A`, `3.º a`); alone it is a preposition or an article (`Enviar a Carmen
+            // López, …`).
+            let has_unit = (a..seg_end).any(|u| {
+                let w = word(u);
+                unit_word(w)
+                    && (w.chars().count() > 1
+                        || (u > a && {
+                            let p = word(u - 1);
+                            unit_word(p) || ordinal_mark(p) || p == "." || toks[u - 1].kind == Kind::Number
+                        }))
+            });
             // Before a street its grammar found as a part's whole, only a unit (`Bât. C, 122 bis
             // Rue de l'Église`; `Order 12345, 7 Elm Terrace` holds none).
             if unit_only_before && !(has_unit && unit_word(word(a))) {
@@ -4960,6 +4971,16 @@ mod tests {
             EntityType::StreetAddress,
             "door",
         );
+        // A person before an address on its line is no part of it (a defect older than this
+        // session: the preposition `a` counted as a unit's letter).
+        assert!(has_person(
+            "Enviar a Carmen López, Avenida de América 12, 4º D, 28028 Madrid",
+            "Carmen López"
+        ));
+        assert!(has_address(
+            "Enviar a Carmen López, Avenida de América 12, 4º D, 28028 Madrid",
+            "Avenida de América 12, 4º D, 28028 Madrid"
+        ));
         // What the rules were meant to catch, in other shapes.
         assert!(has_person(
             "From: Jana Nováková <info@novakova-design.cz>",
