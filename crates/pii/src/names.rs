@@ -2678,13 +2678,7 @@ fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
     {
         return Some(toks[i - 2].start);
     }
-    // A unit right before the number it is in (`Unit 5/12 Smith Street`, Australia's unit and
-    // house number).
-    if i >= 1
-        && toks[i].single_spaced()
-        && toks.get(i + 1).is_some_and(|s| s.attached() && word(i + 1) == "/")
-        && UNITS.iter().any(|x| word(i - 1).eq_ignore_ascii_case(x))
-    {
+    if unit_in_number(text, toks, i) {
         return Some(toks[i - 1].start);
     }
     let comma = i.checked_sub(1).filter(|&c| word(c) == ",")?;
@@ -2697,6 +2691,17 @@ fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
         .iter()
         .any(|x| word(u).eq_ignore_ascii_case(x))
         .then_some(toks[u].start)
+}
+
+/// Whether a unit's word stands right before the number at `k` that holds it (`Unit 5/12
+/// Smith Street`, Australia's unit and house number).
+fn unit_in_number(text: &str, toks: &[Tok], k: usize) -> bool {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    k >= 1
+        && toks[k].kind == Kind::Number
+        && toks[k].single_spaced()
+        && toks.get(k + 1).is_some_and(|s| s.attached() && word(k + 1) == "/")
+        && UNITS.iter().any(|x| word(k - 1).eq_ignore_ascii_case(x))
 }
 
 /// Words joining the items of a list, lowercase.
@@ -4465,15 +4470,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             start = s;
             parts = n;
         }
-        // A unit right before the number it is in (`Unit 5/12 Smith Street`).
-        if start >= 1
-            && toks[start].kind == Kind::Number
-            && toks[start].single_spaced()
-            && toks
-                .get(start + 1)
-                .is_some_and(|s| s.attached() && word(start + 1) == "/")
-            && UNITS.iter().any(|x| word(start - 1).eq_ignore_ascii_case(x))
-        {
+        if unit_in_number(text, toks, start) {
             start -= 1;
         }
         if parts > 0 && numbered {
