@@ -774,8 +774,9 @@ impl ContextWords {
     /// every secret anchor, in one pass shared by every candidate of a scan.
     fn index(&self, text: &str) -> Found {
         let bytes = text.as_bytes();
+        // About one context word in 40 bytes of text: room for them at once.
         let mut found = Found {
-            words: Vec::new(),
+            words: Vec::with_capacity(text.len() / 40 + 4),
             anchors: Vec::new(),
         };
         for m in self.automaton.find_overlapping_iter(bytes) {
@@ -1072,7 +1073,8 @@ impl Analyzer {
     /// Every entity found in `text`, in order, without overlaps (the higher score, then the
     /// longer span, wins).
     pub fn analyze(&self, text: &str, opts: &Options) -> Vec<Span> {
-        let mut found: Vec<Span> = Vec::new();
+        // About one candidate in 32 bytes of text: room for them at once.
+        let mut found: Vec<Span> = Vec::with_capacity(text.len() / 32 + 4);
         let mut regions = Regions::new(text);
         // Context words and secret anchors, in one pass over the text.
         let Found { words, anchors } = self.context.index(text);

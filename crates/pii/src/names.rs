@@ -17,33 +17,36 @@ use crate::recognizer::{Options, Span};
 
 /// What the lexicons say of one word (bits).
 mod flag {
-    pub const FIRST: u16 = 1;
-    pub const LAST: u16 = 1 << 1;
-    pub const COMMON: u16 = 1 << 2;
-    pub const SUFFIX: u16 = 1 << 3;
-    pub const CITY: u16 = 1 << 4;
-    pub const REGION: u16 = 1 << 5;
-    pub const COUNTRY: u16 = 1 << 6;
+    pub const FIRST: u32 = 1;
+    pub const LAST: u32 = 1 << 1;
+    pub const COMMON: u32 = 1 << 2;
+    pub const SUFFIX: u32 = 1 << 3;
+    pub const CITY: u32 = 1 << 4;
+    pub const REGION: u32 = 1 << 5;
+    pub const COUNTRY: u32 = 1 << 6;
     /// The first word of a place name of several words.
-    pub const PLACE_START: u16 = 1 << 7;
+    pub const PLACE_START: u32 = 1 << 7;
     /// A title before a name (`dr`).
-    pub const TITLE: u16 = 1 << 8;
+    pub const TITLE: u32 = 1 << 8;
     /// A word before a place name (`in`).
-    pub const PLACE_CUE: u16 = 1 << 9;
+    pub const PLACE_CUE: u32 = 1 << 9;
     /// A word that ends an organization's name (`Bank`, `Inc`).
-    pub const ORG: u16 = 1 << 10;
+    pub const ORG: u32 = 1 << 10;
     /// A street type written before the name (`rue`, `Via`).
-    pub const PREFIX_STREET: u16 = 1 << 11;
+    pub const PREFIX_STREET: u32 = 1 << 11;
     /// A name or place that is also a lowercase word of one of the seven languages (`Job`,
     /// `Nova`, `Guide`): it takes more evidence to be the name.
-    pub const WORD: u16 = 1 << 12;
+    pub const WORD: u32 = 1 << 12;
     /// A town whose name is also a word (`Leiden`, `Tomar`): a town only with a place's cue.
-    pub const WEAK_PLACE: u16 = 1 << 13;
+    pub const WEAK_PLACE: u32 = 1 << 13;
     /// The last word of a firm's or brand's name (`France` of `Air France`, `Miro`).
-    pub const BRAND_END: u16 = 1 << 14;
+    pub const BRAND_END: u32 = 1 << 14;
     /// Looked up (a token's flags are computed once).
-    pub const KNOWN: u16 = 1 << 15;
-    pub const PLACE: u16 = CITY | REGION | COUNTRY;
+    pub const KNOWN: u32 = 1 << 15;
+    /// A word ending as a street's name does (`Lindenstraße`, `Keizersgracht`): a token's
+    /// flag only, computed once when it is looked up.
+    pub const STREET_END: u32 = 1 << 16;
+    pub const PLACE: u32 = CITY | REGION | COUNTRY;
 }
 
 /// What kind of place a name is.
@@ -57,7 +60,7 @@ enum Place {
 /// The lexicons, lowercase: one table of words with what each is, and the place names of
 /// several words.
 struct Lexicons {
-    words: HashMap<Box<str>, u16, FixedState>,
+    words: HashMap<Box<[u8]>, u32, FixedState>,
     places: HashMap<Box<str>, Place, FixedState>,
     /// Most words in one place name.
     place_words: usize,
@@ -73,8 +76,12 @@ fn entries(data: &'static str) -> impl Iterator<Item = &'static str> {
 }
 
 static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
-    let mut words: HashMap<Box<str>, u16, FixedState> = HashMap::default();
-    let mut mark = |w: &str, f: u16| *words.entry(w.to_lowercase().into_boxed_str()).or_default() |= f;
+    let mut words: HashMap<Box<[u8]>, u32, FixedState> = HashMap::default();
+    let mut mark = |w: &str, f: u32| {
+        *words
+            .entry(w.to_lowercase().into_bytes().into_boxed_slice())
+            .or_default() |= f
+    };
     for (data, f) in [
         (include_str!("../data/first_names.txt"), flag::FIRST),
         (include_str!("../data/given_names_intl.txt"), flag::FIRST),
@@ -134,12 +141,12 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
         let single = !lower.contains(' ');
         if single
             && words
-                .get(lower.as_str())
+                .get(lower.as_bytes())
                 .is_some_and(|f| f & (flag::FIRST | flag::PLACE | flag::COMMON) != 0)
         {
             continue;
         }
-        *words.entry(last.into()).or_default() |= flag::BRAND_END;
+        *words.entry(last.as_bytes().into()).or_default() |= flag::BRAND_END;
         brands.insert(lower.into_boxed_str());
     }
     Lexicons {
@@ -188,7 +195,7 @@ struct Tok {
     /// Newlines before it.
     newlines: u8,
     /// What the lexicons say of it (`flag::*`), for capitalized words.
-    flags: u16,
+    flags: u32,
 }
 
 impl Tok {
@@ -378,24 +385,53 @@ fn with_lower<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
+/// Whether token `t` is a street's type written before its name (`rue`, `Via`): read from its
+/// flags when the tokenizer looked it up, from the lexicons otherwise.
+fn prefix_street(text: &str, t: &Tok, lex: &Lexicons) -> bool {
+    let f = if t.flags & flag::KNOWN != 0 {
+        t.flags
+    } else {
+        lookup(lex, &text[t.start..t.end])
+    };
+    f & flag::PREFIX_STREET != 0
+}
+
+/// `word` lowercased as bytes (valid UTF-8), without allocating or validating for short ASCII
+/// words: the lexicons' table is keyed by bytes for this, its busiest lookup.
+fn with_lower_bytes<R>(word: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    let b = word.as_bytes();
+    if b.len() <= 64 && b.is_ascii() {
+        let mut buf = [0u8; 64];
+        buf[..b.len()].copy_from_slice(b);
+        buf[..b.len()].make_ascii_lowercase();
+        f(&buf[..b.len()])
+    } else {
+        f(word.to_lowercase().as_bytes())
+    }
+}
+
 /// The lexicons' flags of `word`: as written, or with its Latin diacritics folded ("José" is
 /// found as "jose"; the US lists write names without accents).
-fn lookup(lex: &Lexicons, word: &str) -> u16 {
-    let one = |word: &str| {
-        with_lower(word, |w| {
-            let f = lex.words.get(w).copied().unwrap_or(0);
-            // `Júlio` is a town's first word as written and a given name folded: both count;
-            // a word as written (`Olá`) stays a word.
-            if w.is_ascii() || f & flag::COMMON != 0 {
-                f
-            } else {
-                f | (lex.words.get(fold(w).as_str()).copied().unwrap_or(0) & !flag::COMMON)
-            }
-        })
+fn lookup(lex: &Lexicons, word: &str) -> u32 {
+    let flags = |w: &[u8]| {
+        let f = lex.words.get(w).copied().unwrap_or(0);
+        // `Júlio` is a town's first word as written and a given name folded: both count;
+        // a word as written (`Olá`) stays a word.
+        if w.is_ascii() || f & flag::COMMON != 0 {
+            f
+        } else {
+            f | std::str::from_utf8(w).map_or(0, |w| {
+                lex.words.get(fold(w).as_bytes()).copied().unwrap_or(0) & !flag::COMMON
+            })
+        }
     };
-    let f = one(word);
+    let one = |word: &str| with_lower_bytes(word, flags);
+    // The word's own lowercase serves the street ending's check too.
+    let (f, street) = with_lower_bytes(word, |w| {
+        (flags(w), if street_ending_bytes(w) { flag::STREET_END } else { 0 })
+    });
     if f != 0 || !word.contains('-') {
-        return f;
+        return f | street;
     }
     // `Marie-Claire` is a given name when both halves are; `Müller-Lüdenscheidt` a surname
     // when each half is a name.
@@ -406,16 +442,17 @@ fn lookup(lex: &Lexicons, word: &str) -> u16 {
         all &= p;
         any |= p & (flag::FIRST | flag::LAST);
         if p & (flag::FIRST | flag::LAST) == 0 {
-            return 0;
+            return street;
         }
     }
-    if all & flag::FIRST != 0 {
-        flag::FIRST
-    } else if any != 0 {
-        flag::LAST
-    } else {
-        0
-    }
+    street
+        | if all & flag::FIRST != 0 {
+            flag::FIRST
+        } else if any != 0 {
+            flag::LAST
+        } else {
+            0
+        }
 }
 
 /// `w` (lowercase) with common Latin diacritics removed.
@@ -1233,8 +1270,10 @@ fn title_before_particles(b: &[u8], end: usize) -> bool {
     let mut buf = [0u8; 64];
     let (starts, len, _) = last_words(b, dotless, &mut buf);
     starts[0] != usize::MAX
-        && std::str::from_utf8(&buf[starts[0]..len])
-            .is_ok_and(|w| LEXICONS.words.get(w).is_some_and(|f| f & flag::TITLE != 0))
+        && LEXICONS
+            .words
+            .get(&buf[starts[0]..len])
+            .is_some_and(|f| f & flag::TITLE != 0)
 }
 
 /// Whether the word starting at byte `at` is a surname the lexicons know and no common word
@@ -1330,7 +1369,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
         let (starts, len, last_start) = last_words(b, dotless, &mut buf);
         read = Some((dotless, starts, len));
         if starts[0] != usize::MAX {
-            let w = std::str::from_utf8(&buf[starts[0]..len]).unwrap_or("");
+            let w = &buf[starts[0]..len];
             let f = LEXICONS.words.get(w).copied().unwrap_or(0);
             if f & flag::TITLE != 0 {
                 return Cue::Title;
@@ -1339,12 +1378,15 @@ fn cue_before(text: &str, at: usize) -> Cue {
             // `Sig.ra Fiore`, `Dott.ssa Ricci`, `Sig.na Conti`, `Prof.ssa Bassi`.
             // Portuguese and Italian write it with an ordinal sign or one letter too: `Sr.ª
             // Calado`, `D.ª Rosa`, `Sig.a Ferrante`.
-            if matches!(w, "ra" | "na" | "ssa" | "a" | "ª") && last_start > 0 && b[last_start - 1] == b'.' {
+            // (`ª` as its UTF-8 bytes.)
+            if matches!(w, b"ra" | b"na" | b"ssa" | b"a" | b"\xc2\xaa") && last_start > 0 && b[last_start - 1] == b'.' {
                 let mut title = [0u8; 64];
                 let (t, tlen, _) = last_words(b, last_start - 1, &mut title);
                 if t[0] != usize::MAX
-                    && std::str::from_utf8(&title[t[0]..tlen])
-                        .is_ok_and(|t| LEXICONS.words.get(t).is_some_and(|f| f & flag::TITLE != 0))
+                    && LEXICONS
+                        .words
+                        .get(&title[t[0]..tlen])
+                        .is_some_and(|f| f & flag::TITLE != 0)
                 {
                     return Cue::Title;
                 }
@@ -1354,7 +1396,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
             let article = last_start + 1 == dotless && b[last_start].is_ascii_uppercase();
             if dotless == near && f & flag::PLACE_CUE != 0 && !article {
                 // `to` and `à` lead to people as often as to towns (`as chaves à Júlia`).
-                return if matches!(w, "to" | "à") {
+                return if matches!(w, b"to" | b"\xc3\xa0") {
                     Cue::PlaceOrPerson
                 } else {
                     Cue::Place
@@ -1575,7 +1617,7 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             && toks
                 .get(i + 1)
                 .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
-            && (with_lower(&text[toks[i + 1].start..toks[i + 1].end], street_ending)
+            && (toks[i + 1].flags & flag::STREET_END != 0
                 || toks.get(i + 2).is_some_and(|n| {
                     n.kind == Kind::Cap
                         && n.single_spaced()
@@ -1588,7 +1630,12 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             continue;
         }
         // Dutch towns with the elided article (`'s-Gravenhage`, `’s-Hertogenbosch`).
-        if want_place && t.kind == Kind::Punct && elided_dutch_town(text, toks, i, lex) {
+        if want_place
+            && t.kind == Kind::Punct
+            // An apostrophe, straight or curly (its UTF-8 lead byte), before the cheap look.
+            && matches!(text.as_bytes()[t.start], b'\'' | 0xE2)
+            && elided_dutch_town(text, toks, i, lex)
+        {
             out(t.start, toks[i + 1].end, EntityType::Location, 0.85);
             i += 2;
             continue;
@@ -3285,34 +3332,39 @@ const ROLE_MAILBOXES: &[&str] = &[
 /// Whether a (lowercase) word is a street name written before the number: it ends in a
 /// street word of a language that writes them so (`hauptstraße`, `keizersgracht`).
 fn street_ending(w: &str) -> bool {
+    street_ending_bytes(w.as_bytes())
+}
+
+/// `street_ending` of a word's UTF-8 bytes (the endings begin with ASCII letters, so they
+/// begin at a character's boundary).
+fn street_ending_bytes(w: &[u8]) -> bool {
     (3..=7).any(|n| {
         w.len() > n + 2
-            && w.is_char_boundary(w.len() - n)
             && matches!(
                 &w[w.len() - n..],
-                "straße"
-                    | "strasse"
-                    | "str"
-                    | "weg"
-                    | "gasse"
-                    | "platz"
-                    | "allee"
-                    | "damm"
-                    | "ufer"
-                    | "gracht"
-                    | "straat"
-                    | "laan"
-                    | "plein"
-                    | "vej"
-                    | "gade"
-                    | "gatan"
-                    | "vägen"
-                    | "väg"
-                    | "katu"
-                    | "utca"
-                    | "kade"
-                    | "singel"
-                    | "dreef"
+                b"stra\xc3\x9fe"
+                    | b"strasse"
+                    | b"str"
+                    | b"weg"
+                    | b"gasse"
+                    | b"platz"
+                    | b"allee"
+                    | b"damm"
+                    | b"ufer"
+                    | b"gracht"
+                    | b"straat"
+                    | b"laan"
+                    | b"plein"
+                    | b"vej"
+                    | b"gade"
+                    | b"gatan"
+                    | b"v\xc3\xa4gen"
+                    | b"v\xc3\xa4g"
+                    | b"katu"
+                    | b"utca"
+                    | b"kade"
+                    | b"singel"
+                    | b"dreef"
             )
     }) || hyphenated_ring(w)
 }
@@ -3320,12 +3372,22 @@ fn street_ending(w: &str) -> bool {
 /// A German ring road named after a person (`Theodor-Heuss-Ring`, `Konrad-Adenauer-Ring`). One
 /// written as one word (`Kaiserring`) reads as a ring (`Ohrring`, `Dichtungsring`) or an
 /// English word (`Transferring`) as well: only a postcode after it makes it a street.
-fn hyphenated_ring(w: &str) -> bool {
-    w.strip_suffix("-ring").is_some_and(|stem| stem.len() >= 3)
+fn hyphenated_ring(w: &[u8]) -> bool {
+    w.strip_suffix(b"-ring").is_some_and(|stem| stem.len() >= 3)
 }
 
 fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
     let t = toks.get(k)?;
+    // Every shape below starts with three to six digits or with two to four letters and
+    // digits: other tokens are let go before the shapes are tried.
+    let len = t.end - t.start;
+    if !match t.kind {
+        Kind::Number => (3..=6).contains(&len),
+        Kind::Alnum => (2..=4).contains(&len),
+        _ => false,
+    } {
+        return None;
+    }
     let w = &text[t.start..t.end];
     let digits = |k: usize, n: usize| {
         toks.get(k).is_some_and(|t| {
@@ -3453,7 +3515,7 @@ fn named_compound_street(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
         k += 1;
     }
     let s = toks.get(k)?;
-    (k > i + 1 && s.kind == Kind::Cap && s.single_spaced() && with_lower(word(k), street_ending)).then_some(k + 1)
+    (k > i + 1 && s.kind == Kind::Cap && s.single_spaced() && s.flags & flag::STREET_END != 0).then_some(k + 1)
 }
 
 /// Whether token `k` is a house number right after a street's name: at most four digits and a
@@ -3529,11 +3591,9 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         // `8, avenue des Tilleuls`: a comma between the number and a street's type.
         if punct(k, ",")
             && toks[k].attached()
-            && toks.get(k + 1).is_some_and(|n| {
-                n.single_spaced()
-                    && n.end - n.start <= 10
-                    && lookup(lex, &text[n.start..n.end]) & flag::PREFIX_STREET != 0
-            })
+            && toks
+                .get(k + 1)
+                .is_some_and(|n| n.single_spaced() && n.end - n.start <= 10 && prefix_street(text, n, lex))
         {
             k += 1;
         }
@@ -3552,9 +3612,9 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             }
         }
         let name_start = k;
-        let prefixed = toks.get(k).is_some_and(|p| {
-            p.single_spaced() && p.end - p.start <= 10 && lookup(lex, word(k)) & flag::PREFIX_STREET != 0
-        });
+        let prefixed = toks
+            .get(k)
+            .is_some_and(|p| p.single_spaced() && p.end - p.start <= 10 && prefix_street(text, p, lex));
         if prefixed {
             k = after_prefixed_street(text, toks, k)?;
         } else {
@@ -3597,7 +3657,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         });
         // `C/` and `c/` (calle) are a street's type.
         let prefix = t.flags & flag::PREFIX_STREET != 0 || t.kind != Kind::Cap || german_preposition;
-        let ending = !prefix && with_lower(word(i), street_ending);
+        let ending = !prefix && t.flags & flag::STREET_END != 0;
         if prefix {
             k = after_prefixed_street(text, toks, k)?;
         } else if ending {
@@ -4081,7 +4141,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
     let mut found: Vec<(usize, usize)> = Vec::new();
     let mut k = 0;
     while k < toks.len() {
-        if !matches!(toks[k].kind, Kind::Number | Kind::Alnum | Kind::Upper) || found.last().is_some_and(|f| f.1 > k) {
+        if !matches!(toks[k].kind, Kind::Number | Kind::Alnum) || found.last().is_some_and(|f| f.1 > k) {
             k += 1;
             continue;
         }
@@ -4358,8 +4418,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 && toks[a..seg_end].iter().all(|t| {
                     let w = &text[t.start..t.end];
                     (matches!(t.kind, Kind::Cap | Kind::Upper)
-                        && t.flags & (flag::PREFIX_STREET | flag::SUFFIX) == 0
-                        && !with_lower(w, street_ending))
+                        && t.flags & (flag::PREFIX_STREET | flag::SUFFIX | flag::STREET_END) == 0)
                         || is_particle(w)
                         || matches!(w, "des" | "les" | "'" | "’")
                 });
@@ -4451,7 +4510,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 address(text, toks, j, lex)
                     .is_some_and(|(_, next)| next >= seg_end || address_like(text, toks, next, seg_end, lex))
                     || ((toks[j].flags & flag::PREFIX_STREET != 0
-                        || with_lower(word(j), |w| {
+                        || with_lower_bytes(word(j), |w| {
                             lex.words.get(w).is_some_and(|f| f & flag::PREFIX_STREET != 0)
                         }))
                         && address_like(text, toks, j, seg_end, lex))

@@ -237,27 +237,36 @@ fn column(name: &str) -> Column {
 /// The cells of one line split at `sep` (double quotes protect separators): their byte
 /// ranges within the line, trimmed of spaces and quotes.
 fn cells(line: &str, sep: u8) -> Vec<(usize, usize)> {
+    cell_ranges(line, sep).collect()
+}
+
+/// The cells of `cells`, one at a time: a reader that stops at the first cell it rejects
+/// reads no further.
+fn cell_ranges(line: &str, sep: u8) -> impl Iterator<Item = (usize, usize)> + '_ {
     let b = line.as_bytes();
-    let mut out = Vec::new();
     let (mut start, mut quoted) = (0, false);
-    for i in 0..=b.len() {
-        let c = b.get(i).copied();
-        if c == Some(b'"') {
-            quoted = !quoted;
-        }
-        if c.is_none() || (c == Some(sep) && !quoted) {
-            let (mut a, mut z) = (start, i);
-            while a < z && matches!(b[a], b' ' | b'"' | b'\t') {
-                a += 1;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i <= b.len() {
+            let c = b.get(i).copied();
+            i += 1;
+            if c == Some(b'"') {
+                quoted = !quoted;
             }
-            while z > a && matches!(b[z - 1], b' ' | b'"' | b'\t' | b'\r') {
-                z -= 1;
+            if c.is_none() || (c == Some(sep) && !quoted) {
+                let (mut a, mut z) = (start, i - 1);
+                while a < z && matches!(b[a], b' ' | b'"' | b'\t') {
+                    a += 1;
+                }
+                while z > a && matches!(b[z - 1], b' ' | b'"' | b'\t' | b'\r') {
+                    z -= 1;
+                }
+                start = i;
+                return Some((a, z));
             }
-            out.push((a, z));
-            start = i + 1;
         }
-    }
-    out
+        None
+    })
 }
 
 /// The columns of a header line, and its separator, if it is one.
@@ -268,10 +277,10 @@ fn header(line: &str) -> Option<(u8, Vec<Column>)> {
     let sep = [b';', b'\t', b'|', b',']
         .into_iter()
         .find(|&s| line.bytes().filter(|&c| c == s).count() >= 2)?;
-    let cs = cells(line, sep);
     // Column names are short words: a sentence with commas, or a line of values (digits,
-    // `@`), is no header. Checked before any lookup, so prose costs one pass.
-    let wordy = cs.iter().all(|&(a, z)| {
+    // `@`), is no header. Checked before any lookup, cell by cell, so prose is left at its
+    // first long cell.
+    let wordy = cell_ranges(line, sep).all(|(a, z)| {
         let cell = &line.as_bytes()[a..z];
         z > a
             && z - a <= 40
@@ -281,7 +290,7 @@ fn header(line: &str) -> Option<(u8, Vec<Column>)> {
     if !wordy {
         return None;
     }
-    let cols: Vec<Column> = cs.iter().map(|&(a, z)| column(&line[a..z])).collect();
+    let cols: Vec<Column> = cell_ranges(line, sep).map(|(a, z)| column(&line[a..z])).collect();
     let personal = cols.iter().any(|c| matches!(c, Column::Entity(_)));
     let known = cols.iter().filter(|c| !matches!(c, Column::Unknown)).count();
     (known >= 2 && (personal || known >= 3)).then_some((sep, cols))
