@@ -2154,8 +2154,15 @@ fn classify(
                     && (lex.state_codes.contains(word(k + len + 1))
                         || toks[k + len + 1].flags & (flag::REGION | flag::COUNTRY) != 0)
             });
+        // A town before its postcode is the town (`London W1U 6AG`, `London, SW1A 1AA`).
+        let followed_by_postcode = kind == Place::City && {
+            let c = k + len + usize::from(toks.get(k + len).is_some_and(|c| &text[c.start..c.end] == ","));
+            toks.get(c)
+                .is_some_and(|n| n.newlines == 0 && (1..=2).contains(&n.spaces))
+                && is_postcode(text, toks, c).is_some()
+        };
         let score = match (kind, ambiguous) {
-            _ if place_cue || followed_by_place => 0.85,
+            _ if place_cue || followed_by_place || followed_by_postcode => 0.85,
             (Place::Country | Place::Region, false) => 0.85,
             (Place::City, false) => 0.6,
             // `India`, `Jordan`: a country's name is the country more often than a name.
@@ -4251,6 +4258,23 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 end += 3;
             } else if is(end, "/") && toks.get(end + 1).is_some_and(|n| n.kind == Kind::Upper && n.attached()) {
                 end += 2;
+            } else if is(end, "-")
+                && toks[end].single_spaced()
+                && toks
+                    .get(end + 1)
+                    .is_some_and(|n| n.single_spaced() && BRAZILIAN_STATES.contains(&word(end + 1)))
+                && p == k + 3
+                && toks[k].end - toks[k].start == 5
+            {
+                // A Brazilian state after its town and CEP (`01059-970 São Paulo - SP`).
+                end += 2;
+            } else if matches!(word(end - 1), "Cedex" | "CEDEX")
+                && toks
+                    .get(end)
+                    .is_some_and(|n| n.kind == Kind::Number && n.single_spaced() && n.end - n.start <= 2)
+            {
+                // A French business code's office number (`75700 Paris Cedex 07`).
+                end += 1;
             }
         }
         // Before the postcode: a label (`CEP`, `PLZ`), or the town and state on its line
@@ -4314,6 +4338,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         let mut unit_only_before = false;
         // Whether the last part taken is a house number alone (`rua das palmeiras, 45, …`).
         let mut bare_number = false;
+        // Whether a part taken names a street by its type's word, without a number.
+        let mut street_named = false;
         loop {
             if parts >= 6 || start == 0 {
                 break;
@@ -4352,6 +4378,23 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             if a >= seg_end {
                 break;
             }
+            // A verb and its one-letter preposition before the street are no part of it
+            // (`Enviar a Paseo de Gracia 92`, `è Via dei Mille 24`): the part starts at the
+            // street after them. A letter after a unit, a floor or a number is a unit's.
+            if let Some(u) = (a..seg_end).rev().find(|&u| {
+                toks[u].kind == Kind::Lower
+                    && word(u).chars().count() == 1
+                    && !(u > a && {
+                        let p = word(u - 1);
+                        unit_word(p) || ordinal_mark(p) || p == "." || toks[u - 1].kind == Kind::Number
+                    })
+            }) && u + 1 < seg_end
+                && !toks[a..u].iter().any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
+                && (prefix_street(text, &toks[u + 1], lex)
+                    || address(text, toks, u + 1, lex).is_some_and(|(_, next)| next >= seg_end))
+            {
+                a = u + 1;
+            }
             let has_number = toks[a..seg_end]
                 .iter()
                 .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum));
@@ -4374,10 +4417,23 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             }
             // A line of its own is a part only with a number in it (a name above an address is
             // not); before the street, only units and buildings (`Appartement 56`, `Flat 803`).
+            // A line that names a road by its type's word is a part too, its locality after
+            // a comma (`Carter Road, Bandra West` above `Mumbai 400050`).
+            let names_road = || {
+                // The line's first token.
+                let mut s = seg_end - 1;
+                while s > 0 && toks[s].newlines == 0 {
+                    s -= 1;
+                }
+                (s + 1..seg_end).any(|u| toks[u].flags & flag::SUFFIX != 0 && toks[u - 1].kind == Kind::Cap)
+                    && toks[s..seg_end]
+                        .iter()
+                        .all(|t| address_token(text, t, lex) || &text[t.start..t.end] == ",")
+            };
             let fits = if numbered {
                 has_number || has_unit
             } else {
-                has_number || comma || has_unit
+                has_number || comma || has_unit || (line && names_road())
             };
             if fits && address_like(text, toks, a, seg_end, lex) {
                 // A building's name is confirmed by a unit before it (`Flat 12, Lotus Towers`),
@@ -4391,6 +4447,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     break;
                 }
                 numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
+                // A road named by its last word (`MG Road`, `Linking Road`).
+                street_named |= (a + 1..seg_end).any(|u| toks[u].flags & flag::SUFFIX != 0 && toks[u - 1].is_word());
                 units_only &= has_unit && toks[a..seg_end].iter().all(|t| t.kind != Kind::Cap);
                 bare_number = seg_end == a + 1 && toks[a].kind == Kind::Number;
                 start = a;
@@ -4443,6 +4501,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // office box needs no street (`Send to PO Box 1234, Austin, TX 78701`).
             if let Some(j) = (a..seg_end).find(|&j| {
                 (numbered
+                    || street_named
                     || (word(j).eq_ignore_ascii_case("po")
                         && toks
                             .get(j + 1)
@@ -6024,5 +6083,53 @@ mod tests {
         assert!(has_place("12 bis rue de la Paix, 75002 Paris, France", "France"));
         // A street line followed by a greeting is the street alone.
         assert!(has_address("Ship to 5 Main Street\nThanks, Bob", "5 Main Street"));
+    }
+
+    /// Addresses written for the eleventh session's review, in shapes the grammar missed.
+    #[test]
+    fn addresses_after_a_verb_and_indian_plots() {
+        // A verb and its one-letter preposition before the street are no part of it.
+        for (text, address) in [
+            (
+                "Enviar a Paseo de Gracia 92, 08008 Barcelona",
+                "Paseo de Gracia 92, 08008 Barcelona",
+            ),
+            (
+                "Spedire a Corso Vittorio Emanuele II 154, 10138 Torino (TO)",
+                "Corso Vittorio Emanuele II 154, 10138 Torino (TO)",
+            ),
+            (
+                "L'indirizzo è Via dei Mille 24, 80121 Napoli",
+                "Via dei Mille 24, 80121 Napoli",
+            ),
+            (
+                "Caixa Postal 1234, 01059-970 São Paulo - SP",
+                "Caixa Postal 1234, 01059-970 São Paulo - SP",
+            ),
+            (
+                "Boîte postale : BP 123, 75700 Paris Cedex 07",
+                "BP 123, 75700 Paris Cedex 07",
+            ),
+            // Lines of an Indian address, a road and its locality on one of them.
+            (
+                "Address:\n12B, Sea Breeze Apartments\nCarter Road, Bandra West\nMumbai 400050",
+                "12B, Sea Breeze Apartments\nCarter Road, Bandra West\nMumbai 400050",
+            ),
+            // A unit and its number before a road named by its last word (`MG Road`).
+            (
+                "Ship to Plot No. 12, MG Road, Bengaluru, Karnataka 560001",
+                "Plot No. 12, MG Road, Bengaluru, Karnataka 560001",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        // A town that is a given name too, before its postcode, is the town.
+        assert!(has_place("London SW1A 1AA", "London"));
+        assert!(has_place("Karen Wood\nLondon W1U 6AG", "London"));
+        // A letter that is a unit's stays (`Bât. A`).
+        assert!(has_address(
+            "Résidence Les Pins, Bât. A, 12 rue des Lilas, 33000 Bordeaux",
+            "Résidence Les Pins, Bât. A, 12 rue des Lilas, 33000 Bordeaux"
+        ));
     }
 }
