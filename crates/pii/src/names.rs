@@ -4372,6 +4372,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 && toks[a].flags & flag::COMMON != 0
                 && toks[a].flags & flag::PREFIX_STREET == 0
                 && !unit_word(word(a))
+                // A numbered road (`Road No. 12`, Indian) is no label.
+                && !(toks[a].flags & flag::SUFFIX != 0
+                    && toks
+                        .get(a + 1)
+                        .is_some_and(|n| n.single_spaced() && (n.kind == Kind::Number || matches!(word(a + 1), "No" | "no"))))
             {
                 a += 1;
             }
@@ -6109,6 +6114,10 @@ mod tests {
             (
                 "Boîte postale : BP 123, 75700 Paris Cedex 07",
                 "BP 123, 75700 Paris Cedex 07",
+            ),
+            (
+                "Address: H.No. 8-2-293, Road No. 12, Banjara Hills, Hyderabad 500034",
+                "H.No. 8-2-293, Road No. 12, Banjara Hills, Hyderabad 500034",
             ),
             // Lines of an Indian address, a road and its locality on one of them.
             (
