@@ -452,6 +452,8 @@ Square|Steps|Strand|Street|Terrace|Vale|View|Villas|Walk|Way|Wharf|Wood|Wynd|Yar
 Cl|Cres|Ct|Gdns|Gr|Gro|Grn|Mt|Pde|Pk|Pl|Prom|Sq|Tce|Ter|Terr|Wlk|Wy""".replace("\n", "")
 for w in UK_STREET.split("|"):
     suffixes.add(w.strip())
+# Indian road words written after the road's name (`Senapati Bapat Marg`, `Anna Salai`).
+suffixes.update(["Marg", "Salai"])
 write("street_suffixes.txt", suffixes, counts)
 
 # ================================================================ SOURCES.md
@@ -484,7 +486,7 @@ Summary of the sources:
 | countries.txt | {{countries.txt}} | Debian `r-cran-rnaturalearthdata` 0.1.0-2 · object `countries50` (Natural Earth 1:50m admin-0); PyPI `tzdata` 2026.6 · `tzdata/zoneinfo/iso3166.tab`; a short hand-written list |
 | regions.txt | {{regions.txt}} | Debian `r-cran-rnaturalearthdata` 0.1.0-2 · objects `states50`, `map_units50`; hand-written lists of facts for other countries |
 | us_state_codes.txt | {{us_state_codes.txt}} | Debian `r-cran-rnaturalearthdata` 0.1.0-2 · `states50$postal` (US rows); 11 hand-added USPS codes |
-| street_suffixes.txt | {{street_suffixes.txt}} | npm `street-types` 1.0.1 · `index.js` (transcription of USPS Publication 28, Appendix C1); a hand-written list of UK street words |
+| street_suffixes.txt | {{street_suffixes.txt}} | npm `street-types` 1.0.1 · `index.js` (transcription of USPS Publication 28, Appendix C1); a hand-written list of UK street words and two Indian road words |
 
 ## Statements on licences and public domain
 
@@ -691,6 +693,7 @@ Sources that were considered and not used:
 * Words are written in title case, and only pure-letter tokens are kept.
 * A hand-written list adds UK street words and their common abbreviations: Close, Crescent,
   Gardens, Mews, Row, Square, Terrace, Parade, Wynd, Cres, Gdns, Sq, Tce, Pde, and others.
+* Two Indian road words written after the road's name are added by hand: Marg and Salai.
 * Some USPS forms are everyday words, such as Is (Island), Park, Way, Mall, Key, Union,
   Center, Crossing and Loop. Use them only right after a street-name token.
 

@@ -2154,12 +2154,22 @@ fn classify(
                     && (lex.state_codes.contains(word(k + len + 1))
                         || toks[k + len + 1].flags & (flag::REGION | flag::COUNTRY) != 0)
             });
-        // A town before its postcode is the town (`London W1U 6AG`, `London, SW1A 1AA`).
+        // A town before its postcode is the town (`London W1U 6AG`, `London, SW1A 1AA`): a
+        // code of letters and digits, or digits ending the line that are no year (`Please
+        // pay Austin 1500 before Friday`, `Assignee: Jackson 2024` are people).
         let followed_by_postcode = kind == Place::City && {
             let c = k + len + usize::from(toks.get(k + len).is_some_and(|c| &text[c.start..c.end] == ","));
             toks.get(c)
                 .is_some_and(|n| n.newlines == 0 && (1..=2).contains(&n.spaces))
-                && is_postcode(text, toks, c).is_some()
+                && is_postcode(text, toks, c).is_some_and(|e| {
+                    let code = &text[toks[c].start..toks[c].end];
+                    let year = code.len() == 4 && matches!(code.get(..2), Some("18" | "19" | "20"));
+                    toks[c].kind == Kind::Alnum
+                        || (!year
+                            && toks.get(e).is_none_or(|n| {
+                                n.newlines > 0 || matches!(&text[n.start..n.end], "," | "." | ";" | ")")
+                            }))
+                })
         };
         let score = match (kind, ambiguous) {
             _ if place_cue || followed_by_place || followed_by_postcode => 0.85,
@@ -3025,6 +3035,9 @@ const UNITS: &[&str] = &[
     "bldg",
     "building",
     "dept",
+    // Indian and Australian addresses number plots and shops (`Plot 7, MG Road`, `Shop 5`).
+    "plot",
+    "shop",
 ];
 
 /// Street types written before the name (`12 rue de Rivoli`, `Via Roma 1`).
@@ -4208,9 +4221,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 end += 1;
             } else if end > p
                 && particles > 0
-                && toks
-                    .get(end + particles)
-                    .is_some_and(|n| n.is_word() && n.single_spaced() && !is_calendar_word(&text[n.start..n.end]))
+                && toks.get(end + particles).is_some_and(|n| {
+                    n.is_word()
+                        && n.single_spaced()
+                        // A month's name after the particles ends the town, unless the
+                        // lexicons know the whole (`Rio de Janeiro`).
+                        && (!is_calendar_word(&text[n.start..n.end])
+                            || place_of(text, toks, p, end + particles + 1, lex).is_some())
+                })
             {
                 end += particles + 1;
             } else if end > p && t.kind == Kind::Lower && t.single_spaced() && elided_article(w) {
@@ -4258,7 +4276,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 end += 3;
             } else if is(end, "/") && toks.get(end + 1).is_some_and(|n| n.kind == Kind::Upper && n.attached()) {
                 end += 2;
-            } else if is(end, "-")
+            } else if (is(end, "-") || is(end, "–"))
                 && toks[end].single_spaced()
                 && toks
                     .get(end + 1)
@@ -4269,9 +4287,16 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // A Brazilian state after its town and CEP (`01059-970 São Paulo - SP`).
                 end += 2;
             } else if matches!(word(end - 1), "Cedex" | "CEDEX")
-                && toks
-                    .get(end)
-                    .is_some_and(|n| n.kind == Kind::Number && n.single_spaced() && n.end - n.start <= 2)
+                && toks.get(end).is_some_and(|n| {
+                    n.kind == Kind::Number
+                        && n.single_spaced()
+                        && n.end - n.start <= 2
+                        && text[n.start..n.end].bytes().all(|b| b.is_ascii_digit())
+                })
+                // Not a date's day (`Cedex 12 mai`).
+                && !toks
+                    .get(end + 1)
+                    .is_some_and(|m| m.single_spaced() && is_calendar_word(&text[m.start..m.end]))
             {
                 // A French business code's office number (`75700 Paris Cedex 07`).
                 end += 1;
@@ -4340,6 +4365,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         let mut bare_number = false;
         // Whether a part taken names a street by its type's word, without a number.
         let mut street_named = false;
+        // Whether a line was taken for naming a road (see `names_road` below).
+        let mut road_line = false;
         loop {
             if parts >= 6 || start == 0 {
                 break;
@@ -4372,11 +4399,22 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 && toks[a].flags & flag::COMMON != 0
                 && toks[a].flags & flag::PREFIX_STREET == 0
                 && !unit_word(word(a))
-                // A numbered road (`Road No. 12`, Indian) is no label.
+                // A numbered road or house (`Road No. 12`, `House No. 4`, `Door No. 5`, Indian)
+                // is no label, nor a word and a street's word that make the part (`High
+                // Street`, `Station Road`).
                 && !(toks[a].flags & flag::SUFFIX != 0
                     && toks
                         .get(a + 1)
-                        .is_some_and(|n| n.single_spaced() && (n.kind == Kind::Number || matches!(word(a + 1), "No" | "no"))))
+                        .is_some_and(|n| n.single_spaced() && n.kind == Kind::Number))
+                && !(toks[a].kind == Kind::Cap
+                    && toks
+                        .get(a + 1)
+                        .is_some_and(|n| n.single_spaced() && matches!(word(a + 1), "No" | "no")))
+                && !(a + 2 == seg_end
+                    && toks[a].kind == Kind::Cap
+                    && toks[a + 1].kind == Kind::Cap
+                    && toks[a + 1].single_spaced()
+                    && toks[a + 1].flags & flag::SUFFIX != 0)
             {
                 a += 1;
             }
@@ -4386,18 +4424,18 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // A verb and its one-letter preposition before the street are no part of it
             // (`Enviar a Paseo de Gracia 92`, `è Via dei Mille 24`): the part starts at the
             // street after them. A letter after a unit, a floor or a number is a unit's.
-            if let Some(u) = (a..seg_end).rev().find(|&u| {
+            if let Some(u) = (a..seg_end).find(|&u| {
                 toks[u].kind == Kind::Lower
                     && word(u).chars().count() == 1
                     && !(u > a && {
                         let p = word(u - 1);
                         unit_word(p) || ordinal_mark(p) || p == "." || toks[u - 1].kind == Kind::Number
                     })
-            }) && u + 1 < seg_end
-                && !toks[a..u].iter().any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
-                && (prefix_street(text, &toks[u + 1], lex)
-                    || address(text, toks, u + 1, lex).is_some_and(|(_, next)| next >= seg_end))
-            {
+                    && u + 1 < seg_end
+                    && !toks[a..u].iter().any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
+                    && (prefix_street(text, &toks[u + 1], lex)
+                        || address(text, toks, u + 1, lex).is_some_and(|(_, next)| next >= seg_end))
+            }) {
                 a = u + 1;
             }
             let has_number = toks[a..seg_end]
@@ -4430,15 +4468,43 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 while s > 0 && toks[s].newlines == 0 {
                     s -= 1;
                 }
-                (s + 1..seg_end).any(|u| toks[u].flags & flag::SUFFIX != 0 && toks[u - 1].kind == Kind::Cap)
-                    && toks[s..seg_end]
-                        .iter()
-                        .all(|t| address_token(text, t, lex) || &text[t.start..t.end] == ",")
+                // The street's word ends its comma's part, after a word that with it makes no
+                // person's name (`Emma Hill`, `Rahul Park`); a firm goes on past it (`Silk Road
+                // Trading`).
+                (s + 1..seg_end).any(|u| {
+                    toks[u].flags & flag::SUFFIX != 0
+                        && toks[u - 1].kind == Kind::Cap
+                        && !(toks[u - 1].flags & flag::FIRST != 0 && toks[u].flags & flag::LAST != 0)
+                        && (u + 1 == seg_end || word(u + 1) == ",")
+                }) && toks[s..seg_end]
+                    .iter()
+                    .all(|t| address_token(text, t, lex) || &text[t.start..t.end] == ",")
             };
+            // Above a road's line taken without a number, a line with a unit or a house number
+            // alone (`12B, Sea Breeze Apartments` or `Flat 3, Palm Grove` above `Carter Road,
+            // Bandra West`; `Version 3` above `Union Station` is none).
+            if road_line
+                && line
+                && !numbered
+                && !has_unit
+                && !toks[a..seg_end]
+                    .iter()
+                    .all(|t| matches!(t.kind, Kind::Number | Kind::Alnum | Kind::Punct))
+                && !{
+                    let mut s = seg_end - 1;
+                    while s > 0 && toks[s].newlines == 0 {
+                        s -= 1;
+                    }
+                    (s..seg_end).any(|u| toks[u].kind != Kind::Lower && unit_word(word(u)))
+                }
+            {
+                break;
+            }
+            let road = line && !has_number && !has_unit && names_road();
             let fits = if numbered {
                 has_number || has_unit
             } else {
-                has_number || comma || has_unit || (line && names_road())
+                has_number || comma || has_unit || road
             };
             if fits && address_like(text, toks, a, seg_end, lex) {
                 // A building's name is confirmed by a unit before it (`Flat 12, Lotus Towers`),
@@ -4452,11 +4518,22 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     break;
                 }
                 numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
+                road_line |= road;
                 // A road named by its last word (`MG Road`, `Linking Road`).
                 street_named |= (a + 1..seg_end).any(|u| toks[u].flags & flag::SUFFIX != 0 && toks[u - 1].is_word());
                 units_only &= has_unit && toks[a..seg_end].iter().all(|t| t.kind != Kind::Cap);
                 bare_number = seg_end == a + 1 && toks[a].kind == Kind::Number;
-                start = a;
+                // Capitalized words between two commas are the part's, no label (`Lower
+                // Parel`, `Old Town`): a label does not follow a comma.
+                start = if unstripped < a
+                    && unstripped > 0
+                    && is(unstripped - 1, ",")
+                    && toks[unstripped..a].iter().all(|t| t.kind == Kind::Cap)
+                {
+                    unstripped
+                } else {
+                    a
+                };
                 parts += 1;
                 building = None;
                 after_building_part =
@@ -4506,14 +4583,20 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // office box needs no street (`Send to PO Box 1234, Austin, TX 78701`).
             if let Some(j) = (a..seg_end).find(|&j| {
                 (numbered
-                    || street_named
+                    // After a road named by its word, a unit (`Flat 2`, `Plot No. 12`), no
+                    // person with a phone number (`call Maria 555 0199, Tech Park`).
+                    || (street_named
+                        && (unit_word(word(j))
+                            || toks.get(j + 1).is_some_and(|n| matches!(&text[n.start..n.end], "No" | "no"))))
                     || (word(j).eq_ignore_ascii_case("po")
                         && toks
                             .get(j + 1)
                             .is_some_and(|b| text[b.start..b.end].eq_ignore_ascii_case("box"))))
                     && (unit_word(word(j))
                         || (toks[j].kind == Kind::Cap
-                            && toks[j].flags & (flag::COMMON | flag::PREFIX_STREET) != flag::COMMON))
+                            && (toks[j].flags & (flag::COMMON | flag::PREFIX_STREET) != flag::COMMON
+                                // `Door No. 5`, `House No. 4`.
+                                || toks.get(j + 1).is_some_and(|n| matches!(&text[n.start..n.end], "No" | "no")))))
                     && toks[j..seg_end]
                         .iter()
                         .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
@@ -6012,7 +6095,7 @@ mod tests {
             ),
             (
                 "Door No. 4/12, 3rd Cross, Jayanagar, Bengaluru 560041",
-                "No. 4/12, 3rd Cross, Jayanagar, Bengaluru 560041",
+                "Door No. 4/12, 3rd Cross, Jayanagar, Bengaluru 560041",
             ),
             (
                 "Adresse de livraison :\n8, avenue des Tilleuls\n33000 Bordeaux",
@@ -6135,6 +6218,96 @@ mod tests {
         // A town that is a given name too, before its postcode, is the town.
         assert!(has_place("London SW1A 1AA", "London"));
         assert!(has_place("Karen Wood\nLondon W1U 6AG", "London"));
+        // The review's findings: a person before a number is no town before its postcode; a
+        // person's name ending in a street's word is no road's line; a phone number before a
+        // road is no unit; every one-letter word is tried; numbers after `Cedex` are codes.
+        for (text, name) in [
+            ("Please pay Austin 1500 before Friday.", "Austin"),
+            ("I owe Madison 2500 from the trip.", "Madison"),
+            ("Madison 12345 is her employee number.", "Madison"),
+            ("Assignee: Jackson 2024", "Jackson"),
+            ("Charlotte 2019 was a rough year for her.", "Charlotte"),
+        ] {
+            none_of(text, EntityType::Location, name);
+        }
+        for text in [
+            "Order 4412\nEmma Hill\nLondon SW1A 1AA",
+            "Ticket 5521\nRahul Park\nMumbai 400050",
+            "Bestellung 4412\nSilk Road Trading, Hamburg\n20095 Hamburg",
+            "Please call Maria 555 0199, Tech Park, Pune 411001",
+        ] {
+            let f = found(text);
+            assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
+        }
+        for (text, address) in [
+            (
+                "Enviar a Calle de Ramón y Cajal 5, 28006 Madrid",
+                "Calle de Ramón y Cajal 5, 28006 Madrid",
+            ),
+            (
+                "Enviar a Plaza Mayor s/n, 28012 Madrid",
+                "Plaza Mayor s/n, 28012 Madrid",
+            ),
+            (
+                "Flat 2, High Street, Oxford OX1 4AA",
+                "Flat 2, High Street, Oxford OX1 4AA",
+            ),
+            (
+                "Unit 5, Park Road, Bristol BS1 5TR",
+                "Unit 5, Park Road, Bristol BS1 5TR",
+            ),
+            (
+                "Shop 5\nSenapati Bapat Marg, Lower Parel\nMumbai 400013",
+                "Shop 5\nSenapati Bapat Marg, Lower Parel\nMumbai 400013",
+            ),
+            (
+                "Shop 5, Lower Parel, Mumbai 400013",
+                "Shop 5, Lower Parel, Mumbai 400013",
+            ),
+            (
+                "Flat 3, Palm Grove\nJuhu Tara Road\nMumbai 400049",
+                "Flat 3, Palm Grove\nJuhu Tara Road\nMumbai 400049",
+            ),
+            (
+                "Avenida Brasil 500, 20040-002 Rio de Janeiro - RJ",
+                "Avenida Brasil 500, 20040-002 Rio de Janeiro - RJ",
+            ),
+            (
+                "Rua Augusta 100, 01304-001 São Paulo – SP",
+                "Rua Augusta 100, 01304-001 São Paulo – SP",
+            ),
+            (
+                "Envoyé au 3 rue Nationale, 92100 Boulogne Cedex 12 mai",
+                "3 rue Nationale, 92100 Boulogne Cedex",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        assert!(has_person("Order 4412\nEmma Hill\nLondon SW1A 1AA", "Emma Hill"));
+        for text in [
+            "Version 3\nUnion Station\nChicago, IL 60606",
+            "Playlist 2024\nAbbey Road, The Beatles\nLondon NW8 9AY",
+            "Track 3\nPenny Lane, Strawberry Fields\nLiverpool L18 1DE",
+        ] {
+            let f = found(text);
+            assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
+        }
+        for (text, address) in [
+            (
+                "Deliver to Plot 7, MG Road, Kolkata 700016",
+                "Plot 7, MG Road, Kolkata 700016",
+            ),
+            (
+                "Kindly send to Door No. 5, Anna Salai, Chennai 600002",
+                "Door No. 5, Anna Salai, Chennai 600002",
+            ),
+            (
+                "Ship to House No. 4, Church Street, Bengaluru 560001",
+                "House No. 4, Church Street, Bengaluru 560001",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
         // A letter that is a unit's stays (`Bât. A`).
         assert!(has_address(
             "Résidence Les Pins, Bât. A, 12 rue des Lilas, 33000 Bordeaux",
