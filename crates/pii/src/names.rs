@@ -3576,6 +3576,16 @@ fn dutch_addition_after(text: &str, toks: &[Tok], k: usize) -> bool {
             }))
 }
 
+/// Whether the bar at token `k` sets a table's cells apart: its line starts with a bar, as a
+/// Markdown table's rows do.
+fn bar_row(text: &str, toks: &[Tok], k: usize) -> bool {
+    let mut s = k;
+    while s > 0 && toks[s].newlines == 0 {
+        s -= 1;
+    }
+    &text[toks[s].start..toks[s].end] == "|"
+}
+
 /// A street address starting at token `i`: its end (bytes) and the next token.
 fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let t = toks[i];
@@ -3929,9 +3939,13 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
     // town, region or state); a country after it is a place of its own.
     let mut c = k;
     for _ in 0..5 {
-        // `, ` or ` - ` between the parts (`2372 - Menino Deus`, Brazil's districts).
+        // `, ` or ` - ` between the parts (`2372 - Menino Deus`, Brazil's districts), an en dash
+        // or a signature's bar too (`12, rue de la République – 69002 Lyon`, `Keizersgracht
+        // 123 | 1015 CJ Amsterdam`), a table's bar not.
         let comma = punct(c, ",")
-            || (punct(c, "-") && toks[c].single_spaced() && toks.get(c + 1).is_some_and(Tok::single_spaced));
+            || ((punct(c, "-") || punct(c, "–") || (punct(c, "|") && !bar_row(text, toks, c)))
+                && toks[c].single_spaced()
+                && toks.get(c + 1).is_some_and(Tok::single_spaced));
         let first = if comma { c + 1 } else { c };
         let Some(ft) = toks.get(first) else { break };
         let joint_ok = if comma {
@@ -4372,8 +4386,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 break;
             }
             // `, ` or ` - ` between parts (`scala A - 41135 Modena`), or a line break.
+            // A signature's bar joins the street to its town (`Keizersgracht 123 | 1015 CJ
+            // Amsterdam`), not a firm to the street (`ACME GmbH | Lindenstraße 12`) nor a
+            // table's cells (`| Lindenstraße 12 | 10115 |`).
+            let bar = is(start - 1, "|") && !numbered && !bar_row(text, toks, start - 1);
             let comma = is(start - 1, ",")
-                || (is(start - 1, "-") && toks[start].single_spaced() && toks[start - 1].single_spaced());
+                || ((is(start - 1, "-") || is(start - 1, "–") || bar)
+                    && toks[start].single_spaced()
+                    && toks[start - 1].single_spaced());
             let line = toks[start].newlines == 1 && !comma;
             if !(comma || line) {
                 break;
@@ -4506,6 +4526,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             } else {
                 has_number || comma || has_unit || road
             };
+            // Across a bar, the street by its grammar only (`Release 2.4 | Build 1234 | 12345
+            // Berlin` holds none).
+            if bar && address(text, toks, a, lex).is_none_or(|(_, next)| next < seg_end) {
+                break;
+            }
             if fits && address_like(text, toks, a, seg_end, lex) {
                 // A building's name is confirmed by a unit before it (`Flat 12, Lotus Towers`),
                 // not by any number (`Kundennr. 48213, Müller GmbH, Hauptstraße 5`).
@@ -6308,6 +6333,33 @@ mod tests {
         ] {
             assert!(has_address(text, address), "{text}");
         }
+        // A signature's bar and an en dash join the street to its town; a table's bars and a
+        // firm before the street do not.
+        for (text, address) in [
+            (
+                "Met vriendelijke groet,\nJan de Vries\nKeizersgracht 123 | 1015 CJ Amsterdam",
+                "Keizersgracht 123 | 1015 CJ Amsterdam",
+            ),
+            (
+                "Best regards,\nAnna Weber\nACME GmbH | Lindenstraße 12 | 10115 Berlin | Germany",
+                "Lindenstraße 12 | 10115 Berlin",
+            ),
+            (
+                "Cordialement,\nMarie Dubois\n12, rue de la République – 69002 Lyon",
+                "12, rue de la République – 69002 Lyon",
+            ),
+            (
+                "| Name | Street | ZIP | City |\n|---|---|---|---|\n| Anna Weber | Lindenstraße 12 | 10115 | Berlin |",
+                "Lindenstraße 12",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        none_of(
+            "Release 2.4 | Build 1234 | 12345 Berlin",
+            EntityType::StreetAddress,
+            "Build",
+        );
         // A letter that is a unit's stays (`Bât. A`).
         assert!(has_address(
             "Résidence Les Pins, Bât. A, 12 rue des Lilas, 33000 Bordeaux",
