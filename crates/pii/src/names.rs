@@ -4321,7 +4321,10 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             if is(end, "(")
                 && toks.get(end + 1).is_some_and(|n| {
                     n.kind == Kind::Upper
-                        || (n.kind == Kind::Cap && n.flags & flag::PLACE != 0)
+                        // A province the lexicons know, or a name that is no word and no
+                        // person's (`Collado Villalba (Madrid)`, `Puebla de Sanabria (Zamora)`).
+                        || (n.kind == Kind::Cap
+                            && (n.flags & flag::PLACE != 0 || n.flags & (flag::COMMON | flag::WORD | flag::FIRST) == 0))
                         || (lower_town && n.kind == Kind::Lower && n.end - n.start == 2)
                 })
                 && is(end + 2, ")")
@@ -4502,6 +4505,38 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             }) {
                 a = u + 1;
             }
+            // A building named with its unit's word ending a sentence (`Le technicien passera
+            // au Résidence Les Pins, Bât. C, …`): the part starts at that word.
+            // So does a house's number after one (`My previous address was H.No. 3-6-826, …`).
+            let house_number_word = |r: usize| {
+                toks[r].kind == Kind::Initial
+                    && toks.get(r + 1).is_some_and(|d| d.attached() && word(r + 1) == ".")
+                    && toks.get(r + 2).is_some_and(|n| n.attached() && unit_word(word(r + 2)))
+            };
+            if toks[a].kind == Kind::Lower || !unit_word(word(a)) {
+                let mut r = seg_end;
+                while r > a
+                    && (matches!(
+                        toks[r - 1].kind,
+                        Kind::Cap | Kind::Upper | Kind::Initial | Kind::Number | Kind::Alnum
+                    ) || matches!(word(r - 1), "." | "-" | "/")
+                        || (r < seg_end && r - 1 > a && is_particle(word(r - 1))))
+                {
+                    r -= 1;
+                }
+                // After a word of the sentence (`au`, `was`), not after a floor's ordinal mark
+                // (`2.º Esq.`) or a unit's own word.
+                if r > a
+                    && r < seg_end
+                    && toks[r - 1].kind == Kind::Lower
+                    && word(r - 1).chars().count() >= 2
+                    && !ordinal_mark(word(r - 1))
+                    && !unit_word(word(r - 1))
+                    && (unit_word(word(r)) || house_number_word(r))
+                {
+                    a = r;
+                }
+            }
             let has_number = toks[a..seg_end]
                 .iter()
                 .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum));
@@ -4519,7 +4554,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             });
             // Before a street its grammar found as a part's whole, only a unit (`Bât. C, 122 bis
             // Rue de l'Église`; `Order 12345, 7 Elm Terrace` holds none).
-            if unit_only_before && !(has_unit && unit_word(word(a))) {
+            // (`H.No. 3-6-826`, a house's number, counts as its unit word.)
+            let unit_first = unit_word(word(a)) || house_number_word(a);
+            if unit_only_before && !(has_unit && unit_first) {
                 break;
             }
             // A line of its own is a part only with a number in it (a name above an address is
@@ -4624,24 +4661,27 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // des Vignes`), with its article; a person's or a firm's name is none (`Jean Dupont,
             // Bât. B`, `Müller GmbH`): a given name then a surname that is no word (`Sunshine
             // Towers` is a building's).
-            let person_like = seg_end - a >= 2
-                && toks[a].flags & flag::FIRST != 0
-                && toks[seg_end - 1].flags & flag::LAST != 0
-                && toks[seg_end - 1].flags & flag::WORD == 0;
-            let named = numbered
-                && !has_number
-                && !has_unit
-                && seg_end - a <= 5
-                && toks[a].kind == Kind::Cap
-                && !person_like
-                && toks[seg_end - 1].flags & flag::ORG == 0
-                && toks[a..seg_end].iter().all(|t| {
-                    let w = &text[t.start..t.end];
-                    (matches!(t.kind, Kind::Cap | Kind::Upper)
-                        && t.flags & (flag::PREFIX_STREET | flag::SUFFIX | flag::STREET_END) == 0)
-                        || is_particle(w)
-                        || matches!(w, "des" | "les" | "'" | "’")
-                });
+            let named_from = |a: usize| {
+                let person_like = seg_end - a >= 2
+                    && toks[a].flags & flag::FIRST != 0
+                    && toks[seg_end - 1].flags & flag::LAST != 0
+                    && toks[seg_end - 1].flags & flag::WORD == 0;
+                numbered
+                    && !has_number
+                    && !has_unit
+                    && seg_end - a <= 5
+                    && toks[a].kind == Kind::Cap
+                    && !person_like
+                    && toks[seg_end - 1].flags & flag::ORG == 0
+                    && toks[a..seg_end].iter().all(|t| {
+                        let w = &text[t.start..t.end];
+                        (matches!(t.kind, Kind::Cap | Kind::Upper)
+                            && t.flags & (flag::PREFIX_STREET | flag::SUFFIX | flag::STREET_END) == 0)
+                            || is_particle(w)
+                            || matches!(w, "des" | "les" | "'" | "’")
+                    })
+            };
+            let named = named_from(a);
             let name_start = if unstripped < a && capitalized_article(word(a - 1)) {
                 a - 1
             } else {
