@@ -2746,6 +2746,27 @@ fn unit_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
         return Some(toks[i - 1].start);
     }
     let comma = i.checked_sub(1).filter(|&c| word(c) == ",")?;
+    // A house's number written as India does (`H.No. 5-5-779, 80 Gandhi Road`, `Door No. 4,
+    // …`).
+    let mut m = comma;
+    while m > 0 && comma - m < 6 && (toks[m - 1].kind == Kind::Number || matches!(word(m - 1), "-" | "/")) {
+        m -= 1;
+    }
+    if m < comma && toks[m].kind == Kind::Number {
+        let mut u = m;
+        if u >= 1 && word(u - 1) == "." {
+            u -= 1;
+        }
+        if u >= 1 && matches!(word(u - 1), "No" | "no") {
+            u -= 1;
+            if u >= 2 && word(u - 1) == "." && toks[u - 2].kind == Kind::Initial {
+                return Some(toks[u - 2].start);
+            }
+            if u >= 1 && matches!(word(u - 1), "Door" | "House" | "Flat" | "Plot" | "Shop") {
+                return Some(toks[u - 1].start);
+            }
+        }
+    }
     let mut n = comma.checked_sub(1).filter(|&n| toks[n].kind == Kind::Number)?;
     if n >= 1 && word(n - 1) == "#" {
         n -= 1;
@@ -3576,6 +3597,28 @@ fn dutch_addition_after(text: &str, toks: &[Tok], k: usize) -> bool {
             }))
 }
 
+/// Words that label a number of their own (`Build 19045`, `Invoice 44120`): the number after
+/// them is no postcode.
+const NUMBER_LABELS: &[&str] = &[
+    "build", "version", "release", "model", "patch", "update", "kernel", "firmware", "order", "invoice", "ticket",
+    "case", "item", "part", "ref", "serial", "error", "code", "batch", "job", "issue", "page",
+];
+
+/// A floor or a house of the plot, as German writes it after the house number (`EG rechts`,
+/// `Hinterhaus`): after a word and a number, it makes them a street.
+const FLOOR_WORDS: &[&str] = &[
+    "eg",
+    "og",
+    "ug",
+    "dg",
+    "hinterhaus",
+    "vorderhaus",
+    "seitenflügel",
+    "gartenhaus",
+    "hochparterre",
+    "souterrain",
+];
+
 /// Words that name a road and nothing else when they end its name (`Church Lane`, `St John's
 /// Road`); `Park`, `Hill` or `Way` may end a town's or a building's name too.
 const ROAD_WORDS: &[&str] = &[
@@ -3781,6 +3824,23 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         {
             // A street of one word without a street word, known by its house number's Dutch
             // addition (`Damrak 211 hs`, `Vismarkt 308-3`, `Zuiderdiep 259-II`).
+            k = i + 1;
+        } else if t.flags & (flag::FIRST | flag::LAST | flag::COMMON | flag::PLACE | flag::BRAND_END | flag::WORD) == 0
+            && !is_calendar_word(word(i))
+            && house_number_at(text, toks, i + 1)
+            && punct(i + 2, ",")
+            && toks[i + 2].attached()
+            && toks.get(i + 3).is_some_and(|u| {
+                u.single_spaced()
+                    && (with_lower(word(i + 3), |w| FLOOR_WORDS.contains(&w))
+                        || (u.kind == Kind::Number
+                            && toks
+                                .get(i + 4)
+                                .is_some_and(|m| m.attached() && ordinal_mark(&text[m.start..m.end]))))
+            })
+        {
+            // A street of one word without a street word, known by the unit after its house
+            // number (`Sonnenhang 58b, EG rechts`, `Sonnenhang 1, Hinterhaus`).
             k = i + 1;
         } else {
             return None;
@@ -4367,6 +4427,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             start -= 1;
         }
         if end == p {
+            // A number's label before it makes it no postcode (`Windows 10, Build 19045`).
+            if start > 0 && with_lower(word(start - 1), |w| NUMBER_LABELS.contains(&w)) {
+                k += 1;
+                continue;
+            }
             let mut b = start;
             // `Tamil Nadu - 600614`.
             if b >= 2
