@@ -3600,23 +3600,36 @@ fn dutch_addition_after(text: &str, toks: &[Tok], k: usize) -> bool {
 /// Words that label a number of their own (`Build 19045`, `Invoice 44120`): the number after
 /// them is no postcode.
 const NUMBER_LABELS: &[&str] = &[
-    "build", "version", "release", "model", "patch", "update", "kernel", "firmware", "order", "invoice", "ticket",
-    "case", "item", "part", "ref", "serial", "error", "code", "batch", "job", "issue", "page",
-];
-
-/// A floor or a house of the plot, as German writes it after the house number (`EG rechts`,
-/// `Hinterhaus`): after a word and a number, it makes them a street.
-const FLOOR_WORDS: &[&str] = &[
-    "eg",
-    "og",
-    "ug",
-    "dg",
-    "hinterhaus",
-    "vorderhaus",
-    "seitenflügel",
-    "gartenhaus",
-    "hochparterre",
-    "souterrain",
+    "build",
+    "version",
+    "release",
+    "model",
+    "patch",
+    "update",
+    "kernel",
+    "firmware",
+    "order",
+    "invoice",
+    "ticket",
+    "case",
+    "item",
+    "part",
+    "ref",
+    "serial",
+    "error",
+    "code",
+    "batch",
+    "job",
+    "issue",
+    "page",
+    "customer",
+    "account",
+    "client",
+    "member",
+    "policy",
+    "contract",
+    "claim",
+    "transaction",
 ];
 
 /// Words that name a road and nothing else when they end its name (`Church Lane`, `St John's
@@ -3824,23 +3837,6 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         {
             // A street of one word without a street word, known by its house number's Dutch
             // addition (`Damrak 211 hs`, `Vismarkt 308-3`, `Zuiderdiep 259-II`).
-            k = i + 1;
-        } else if t.flags & (flag::FIRST | flag::LAST | flag::COMMON | flag::PLACE | flag::BRAND_END | flag::WORD) == 0
-            && !is_calendar_word(word(i))
-            && house_number_at(text, toks, i + 1)
-            && punct(i + 2, ",")
-            && toks[i + 2].attached()
-            && toks.get(i + 3).is_some_and(|u| {
-                u.single_spaced()
-                    && (with_lower(word(i + 3), |w| FLOOR_WORDS.contains(&w))
-                        || (u.kind == Kind::Number
-                            && toks
-                                .get(i + 4)
-                                .is_some_and(|m| m.attached() && ordinal_mark(&text[m.start..m.end]))))
-            })
-        {
-            // A street of one word without a street word, known by the unit after its house
-            // number (`Sonnenhang 58b, EG rechts`, `Sonnenhang 1, Hinterhaus`).
             k = i + 1;
         } else {
             return None;
@@ -4055,9 +4051,27 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         if !joint_ok {
             break;
         }
-        let Some((part_end, known)) = town_part(text, toks, first, lex) else {
+        let Some((mut part_end, known)) = town_part(text, toks, first, lex) else {
             break;
         };
+        // Without a comma the town is what the lexicons know after the postcode, no word after
+        // it (`Hauptstraße 5 10115 Berlin Anna Schmidt`, `… 75018 Paris Merci`); across a bar
+        // or an en dash a postcode and its town come first.
+        let postcode_end = is_postcode(text, toks, first);
+        if bare && let Some(p) = postcode_end {
+            let town = (1..=lex.place_words.min(part_end.saturating_sub(p)))
+                .rev()
+                .find(|&len| {
+                    place_of(text, toks, p, p + len, lex).is_some()
+                        || (len == 1 && toks[p].flags & (flag::CITY | flag::REGION) != 0)
+                })
+                .unwrap_or(0);
+            part_end = p + town;
+        }
+        let joint = comma && !punct(c, ",") && !punct(c, "-");
+        if joint && postcode_end.is_none_or(|p| !toks.get(p).is_some_and(|t| t.is_word() && t.single_spaced())) {
+            break;
+        }
         c = part_end;
         if known {
             k = part_end;
@@ -4381,10 +4395,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             if is(end, "(")
                 && toks.get(end + 1).is_some_and(|n| {
                     n.kind == Kind::Upper
-                        // A province the lexicons know, or a name that is no word and no
-                        // person's (`Collado Villalba (Madrid)`, `Puebla de Sanabria (Zamora)`).
-                        || (n.kind == Kind::Cap
-                            && (n.flags & flag::PLACE != 0 || n.flags & (flag::COMMON | flag::WORD | flag::FIRST) == 0))
+                        || (n.kind == Kind::Cap && n.flags & flag::PLACE != 0)
                         || (lower_town && n.kind == Kind::Lower && n.end - n.start == 2)
                 })
                 && is(end + 2, ")")
@@ -4498,11 +4509,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // A signature's bar joins the street to its town (`Keizersgracht 123 | 1015 CJ
             // Amsterdam`), not a firm to the street (`ACME GmbH | Lindenstraße 12`) nor a
             // table's cells (`| Lindenstraße 12 | 10115 |`).
-            let bar = is(start - 1, "|") && !numbered && !bar_row(text, toks, start - 1);
+            // An en dash as well: typeset titles set one before a place (`Tech Meetup 12 –
+            // 10115 Berlin`).
+            let bar = ((is(start - 1, "|") && !bar_row(text, toks, start - 1)) || is(start - 1, "–")) && !numbered;
             let comma = is(start - 1, ",")
-                || ((is(start - 1, "-") || is(start - 1, "–") || bar)
-                    && toks[start].single_spaced()
-                    && toks[start - 1].single_spaced());
+                || ((is(start - 1, "-") || bar) && toks[start].single_spaced() && toks[start - 1].single_spaced());
             let line = toks[start].newlines == 1 && !comma;
             if !(comma || line) {
                 break;
@@ -4535,13 +4546,15 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     && toks
                         .get(a + 1)
                         .is_some_and(|n| n.single_spaced() && n.kind == Kind::Number))
-                && !(toks[a].kind == Kind::Cap
+                && !(matches!(word(a), "Door" | "House" | "Flat" | "Plot" | "Shop" | "Block" | "Building")
                     && toks
                         .get(a + 1)
                         .is_some_and(|n| n.single_spaced() && matches!(word(a + 1), "No" | "no")))
-                // `St` before a name is a saint's (`St John's Road`).
-                && !(matches!(word(a), "St" | "St.")
-                    && toks.get(a + 1).is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap))
+                // `St` before a name is a saint's (`St John's Road`, `St. John's Road`).
+                && !(word(a) == "St"
+                    && (toks.get(a + 1).is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap)
+                        || (toks.get(a + 1).is_some_and(|d| d.attached() && word(a + 1) == ".")
+                            && toks.get(a + 2).is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap))))
                 && !(a + 2 == seg_end
                     && toks[a].kind == Kind::Cap
                     && toks[a + 1].kind == Kind::Cap
@@ -4550,7 +4563,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             {
                 a += 1;
             }
-            if a >= seg_end {
+            // What a number's label (`Invoice No. 5`) numbers is no part of an address.
+            if a >= seg_end || (a > unstripped && with_lower(word(a - 1), |w| NUMBER_LABELS.contains(&w))) {
                 break;
             }
             // A verb and its one-letter preposition before the street are no part of it
@@ -4573,10 +4587,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // A building named with its unit's word ending a sentence (`Le technicien passera
             // au Résidence Les Pins, Bât. C, …`): the part starts at that word.
             // So does a house's number after one (`My previous address was H.No. 3-6-826, …`).
+            // (An Indian flat's letter and number, `A-228`, too.)
             let house_number_word = |r: usize| {
-                toks[r].kind == Kind::Initial
+                (toks[r].kind == Kind::Initial
                     && toks.get(r + 1).is_some_and(|d| d.attached() && word(r + 1) == ".")
-                    && toks.get(r + 2).is_some_and(|n| n.attached() && unit_word(word(r + 2)))
+                    && toks.get(r + 2).is_some_and(|n| n.attached() && unit_word(word(r + 2))))
+                    || (toks[r].kind == Kind::Initial
+                        && toks.get(r + 1).is_some_and(|d| d.attached() && word(r + 1) == "-")
+                        && toks.get(r + 2).is_some_and(|n| n.attached() && n.kind == Kind::Number))
             };
             if toks[a].kind == Kind::Lower || !unit_word(word(a)) {
                 let mut r = seg_end;
@@ -4597,7 +4615,13 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     && word(r - 1).chars().count() >= 2
                     && !ordinal_mark(word(r - 1))
                     && !unit_word(word(r - 1))
-                    && (unit_word(word(r)) || house_number_word(r))
+                    // A building's name without a number (`No. 1`, `Casa 3` after a sentence
+                    // are a rank and a product), or a house's number.
+                    && ((unit_word(word(r))
+                        && !toks[r..seg_end]
+                            .iter()
+                            .any(|t| matches!(t.kind, Kind::Number | Kind::Alnum)))
+                        || house_number_word(r))
                 {
                     a = r;
                 }
@@ -4698,10 +4722,13 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // number, as British houses with a name have (`Meadowside, St John's Road,
                 // Harborne, Birmingham B30 6NB`); right before the postcode's town it may be a
                 // town (`Menlo Park, CA 94025`).
+                // A person whose surname is a road's word is none (`Tom Close`, `Emily Street`);
+                // a road named after a given name is one (`Victoria Gardens`).
                 road_before_town |= parts > 0
                     && comma
                     && seg_end >= a + 2
                     && word_before(text, toks, seg_end - 1)
+                    && !(toks[seg_end - 2].flags & flag::FIRST != 0 && toks[seg_end - 1].flags & flag::LAST != 0)
                     && with_lower(word(seg_end - 1), |w| ROAD_WORDS.contains(&w));
                 units_only &= has_unit && toks[a..seg_end].iter().all(|t| t.kind != Kind::Cap);
                 bare_number = seg_end == a + 1 && toks[a].kind == Kind::Number;
@@ -4777,6 +4804,10 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                         && toks
                             .get(j + 1)
                             .is_some_and(|b| text[b.start..b.end].eq_ignore_ascii_case("box"))))
+                    // A number's label is no unit, nor is its `No.` (`Invoice No. 5, 12 Main
+                    // Street`).
+                    && !with_lower(word(j), |w| NUMBER_LABELS.contains(&w))
+                    && !(j > 0 && with_lower(word(j - 1), |w| NUMBER_LABELS.contains(&w)))
                     && (unit_word(word(j))
                         || (toks[j].kind == Kind::Cap
                             && (toks[j].flags & (flag::COMMON | flag::PREFIX_STREET) != flag::COMMON
@@ -4864,7 +4895,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         if unit_in_number(text, toks, start) {
             start -= 1;
         }
-        if parts > 0 && (numbered || road_before_town) {
+        // Houses with a name and no number are British, Irish and Indian: their postcodes hold
+        // letters or six digits (`Downers Grove, Naperville, IL 60540` holds a town).
+        let named_house_postcode =
+            toks[k].kind == Kind::Alnum || (toks[k].kind == Kind::Number && toks[k].end - toks[k].start == 6);
+        if parts > 0 && (numbered || (road_before_town && named_house_postcode)) {
             found.push((start, end.max(p)));
             k = end.max(p);
         } else {
@@ -6520,6 +6555,107 @@ mod tests {
             EntityType::StreetAddress,
             "Build",
         );
+        // Without a comma before the postcode and its town, or before a town, its state and
+        // postcode; a year after a street is none.
+        for (text, address) in [
+            ("address: 14 Rue Lepic 75018 Paris", "14 Rue Lepic 75018 Paris"),
+            ("Via Roma 12 20121 Milano", "Via Roma 12 20121 Milano"),
+            ("Kerkstraat 5 1017 GC Amsterdam", "Kerkstraat 5 1017 GC Amsterdam"),
+            ("42 Wallaby Way Sydney NSW 2000", "42 Wallaby Way Sydney NSW 2000"),
+            ("We sold 12 Main Street 2024 Annual Report", "12 Main Street"),
+            // The town ends the address: no person or word after it (second review).
+            ("Hauptstraße 5 10115 Berlin Anna Schmidt", "Hauptstraße 5 10115 Berlin"),
+            ("14 Rue Lepic 75018 Paris Merci", "14 Rue Lepic 75018 Paris"),
+            // A house's name and a road without a number, a district's part after it.
+            (
+                "Meadowside, St John's Road, Harborne, Birmingham B30 6NB",
+                "Meadowside, St John's Road, Harborne, Birmingham B30 6NB",
+            ),
+            (
+                "St John's Road, Harborne, Birmingham B30 6NB",
+                "St John's Road, Harborne, Birmingham B30 6NB",
+            ),
+            (
+                "Address: St. John's Road, Harborne, Birmingham B30 6NB",
+                "St. John's Road, Harborne, Birmingham B30 6NB",
+            ),
+            // A road named after a given name; an Indian road and its six-digit PIN.
+            (
+                "Victoria Gardens, Horsforth, Leeds LS18 4AA",
+                "Victoria Gardens, Horsforth, Leeds LS18 4AA",
+            ),
+            (
+                "Anna Salai, Teynampet, Chennai 600018",
+                "Anna Salai, Teynampet, Chennai 600018",
+            ),
+            // A building with its unit's word, or a house's number, ending a sentence's words.
+            (
+                "Le technicien passera au Résidence Les Pins, Bât. C, 122 bis Rue de l'Église, 13010 MARSEILLE jeudi.",
+                "Résidence Les Pins, Bât. C, 122 bis Rue de l'Église, 13010 MARSEILLE",
+            ),
+            (
+                "My previous postal address was H.No. 3-6-826, 5th Main Road, Banjara Hills, Hyderabad 500034.",
+                "H.No. 3-6-826, 5th Main Road, Banjara Hills, Hyderabad 500034",
+            ),
+            // A floor's ordinal mark before a door's word is no sentence's word.
+            (
+                "moro em Rua das Flores 151, 5.º Dto., 4817-841 Guimarães. Telemóvel",
+                "Rua das Flores 151, 5.º Dto., 4817-841 Guimarães",
+            ),
+            // A house's number before a street without a postcode.
+            (
+                "the recycling on H.No. 5-5-779, 80 Gandhi Road has not been collected",
+                "H.No. 5-5-779, 80 Gandhi Road",
+            ),
+            (
+                "Deliver to Door No. 4, 12 Gandhi Road today",
+                "Door No. 4, 12 Gandhi Road",
+            ),
+            ("Order No. 12345, 5 Main Street", "5 Main Street"),
+            // A label before `No.` is no part of the address (second review).
+            (
+                "Invoice No. 5, 12 Main Street, Springfield, IL 62701",
+                "12 Main Street, Springfield, IL 62701",
+            ),
+            // A province in brackets ends the address, a surname in brackets does not.
+            ("Hauptstraße 5, 10115 Berlin (Schmidt)", "Hauptstraße 5, 10115 Berlin"),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        // A town whose name ends in a road's word, before its state and code, is the town; so
+        // are the second review's false alarms: a room's or a device's number before a floor's
+        // word, an event's line before an en dash and a postcode, people whose surnames are
+        // road words, a rank or a house's word after a sentence before a postcode.
+        for text in [
+            "Menlo Park, CA 94025",
+            "Oak Hill, Austin, TX 78735",
+            "Windows 10, Build 19045",
+            "We sold Model 3, Apt prices rose",
+            "Das Meeting findet im Büro 3, OG statt.",
+            "Standort: Gebäude 4, EG, Raum 0.12",
+            "Mi vuelo es el Vuelo 136, 2ºB",
+            "Tech Meetup 12 – 10115 Berlin",
+            "Berlin Marathon 2024 – 10115 Berlin",
+            "Organiser: Tom Close, Didsbury, Manchester M20 2AA",
+            "Regards, Emily Street, Clifton, Bristol BS8 1AA",
+            "Branches: Downers Grove, Naperville, IL 60540",
+            "She finished the season as No. 1, 75001 Paris loved her",
+        ] {
+            let f = found(text);
+            assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
+        }
+        // Bars between a street, a person and a town, or a log's date, join nothing; nor do the
+        // bars of a table whose rows do not start with one.
+        for (text, what) in [
+            ("Hauptstraße 5 | Max Müller | 10115 Berlin", "Max"),
+            ("delivery | Hauptstraße 5 | 2024-05-01 | done", "2024"),
+            (
+                "Name | Street | City\n--- | --- | ---\nAnna Weber | Lindenstraße 12 | 10115 Berlin",
+                "Anna",
+            ),
+        ] {
+            none_of(text, EntityType::StreetAddress, what);
+        }
         // A letter that is a unit's stays (`Bât. A`).
         assert!(has_address(
             "Résidence Les Pins, Bât. A, 12 rue des Lilas, 33000 Bordeaux",
