@@ -4753,7 +4753,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // des Vignes`), with its article; a person's or a firm's name is none (`Jean Dupont,
             // Bât. B`, `Müller GmbH`): a given name then a surname that is no word (`Sunshine
             // Towers` is a building's).
-            let named_from = |a: usize| {
+            // (A name taken only if a unit comes before it may hold a street's word: `Apt 11,
+            // Harbour Point, 106 Parnell Square`, `Apt 16, Custom House Square, 85 Harbour View`.)
+            let named_from = |a: usize, tentative: bool| {
                 let person_like = seg_end - a >= 2
                     && toks[a].flags & flag::FIRST != 0
                     && toks[seg_end - 1].flags & flag::LAST != 0
@@ -4768,12 +4770,13 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     && toks[a..seg_end].iter().all(|t| {
                         let w = &text[t.start..t.end];
                         (matches!(t.kind, Kind::Cap | Kind::Upper)
-                            && t.flags & (flag::PREFIX_STREET | flag::SUFFIX | flag::STREET_END) == 0)
+                            && t.flags & flag::PREFIX_STREET == 0
+                            && (tentative || t.flags & (flag::SUFFIX | flag::STREET_END) == 0))
                             || is_particle(w)
                             || matches!(w, "des" | "les" | "'" | "’")
                     })
             };
-            let named = named_from(a);
+            let named = named_from(a, false);
             let name_start = if unstripped < a && capitalized_article(word(a - 1)) {
                 a - 1
             } else {
@@ -4784,7 +4787,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 parts += 1;
                 break;
             }
-            if named && building.is_none() && parts > 0 {
+            if named_from(a, true) && building.is_none() && parts > 0 {
                 building = Some((start, parts));
                 start = name_start;
                 parts += 1;
@@ -6578,6 +6581,15 @@ mod tests {
             (
                 "Address: St. John's Road, Harborne, Birmingham B30 6NB",
                 "St. John's Road, Harborne, Birmingham B30 6NB",
+            ),
+            // A building's name with a street's word, between its unit and the street.
+            (
+                "Hotel: Hotel Alpenhof, Apt 11, Harbour Point, 106 Parnell Square, Kilkenny, Co. Kilkenny, R95 9HKR",
+                "Apt 11, Harbour Point, 106 Parnell Square, Kilkenny, Co. Kilkenny, R95 9HKR",
+            ),
+            (
+                "Meet at Abbey Road, 12 Elm Street, London NW1 6XE",
+                "12 Elm Street, London NW1 6XE",
             ),
             // A road named after a given name; an Indian road and its six-digit PIN.
             (
