@@ -46,6 +46,10 @@ mod flag {
     /// A word ending as a street's name does (`Lindenstraße`, `Keizersgracht`): a token's
     /// flag only, computed once when it is looked up.
     pub const STREET_END: u32 = 1 << 16;
+    /// A street's word written apart after its name (`Allee` of `Schönhauser Allee`).
+    pub const STREET_WORD: u32 = 1 << 17;
+    /// An adjective a street's name starts with (`Alte`, `Grote`).
+    pub const STREET_ADJ: u32 = 1 << 18;
     pub const PLACE: u32 = CITY | REGION | COUNTRY;
 }
 
@@ -99,6 +103,8 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
     TITLES.iter().for_each(|w| mark(w, flag::TITLE));
     ORG_WORDS.iter().for_each(|w| mark(w, flag::ORG));
     PREFIX_STREETS.iter().for_each(|w| mark(w, flag::PREFIX_STREET));
+    STREET_WORDS.iter().for_each(|w| mark(w, flag::STREET_WORD));
+    STREET_ADJECTIVES.iter().for_each(|w| mark(w, flag::STREET_ADJ));
     PLACE_CUES.iter().for_each(|w| mark(w, flag::PLACE_CUE));
     let mut places: HashMap<Box<str>, Place, FixedState> = HashMap::default();
     let mut place_words = 1;
@@ -1618,12 +1624,10 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
                 .get(i + 1)
                 .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
             && (toks[i + 1].flags & flag::STREET_END != 0
-                || toks.get(i + 2).is_some_and(|n| {
-                    n.kind == Kind::Cap
-                        && n.single_spaced()
-                        && with_lower(&text[n.start..n.end], |w| STREET_WORDS.contains(&w))
-                }))
-            && !with_lower(&text[t.start..t.end], |a| STREET_ADJECTIVES.contains(&a))
+                || toks
+                    .get(i + 2)
+                    .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced() && n.flags & flag::STREET_WORD != 0))
+            && t.flags & flag::STREET_ADJ == 0
             && address(text, toks, i + 1, lex).is_some()
         {
             i += 1;
@@ -3773,16 +3777,14 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         } else if toks.get(i + 1).is_some_and(|n| {
             n.kind == Kind::Cap
                 && n.single_spaced()
-                && with_lower(word(i + 1), |w| {
-                    STREET_WORDS.contains(&w)
-                        // A compound (`Lindenstraße`) is the whole street's name: a word before it
-                        // is part of it only as an adjective (`Alte Poststraße`), not as a noun
-                        // (`Kaution Lindenstraße 158`, `vor dem Haus Mühlenweg 148`).
-                        || (street_ending(w)
-                            && (with_lower(word(i), |a| STREET_ADJECTIVES.contains(&a))
-                                // Named after a person: `Ferdinand Bolstraat`.
-                                || toks[i].flags & flag::FIRST != 0))
-                })
+                && (n.flags & flag::STREET_WORD != 0
+                    // A compound (`Lindenstraße`) is the whole street's name: a word before it
+                    // is part of it only as an adjective (`Alte Poststraße`), not as a noun
+                    // (`Kaution Lindenstraße 158`, `vor dem Haus Mühlenweg 148`).
+                    || (n.flags & flag::STREET_END != 0
+                        && (t.flags & flag::STREET_ADJ != 0
+                            // Named after a person: `Ferdinand Bolstraat`.
+                            || t.flags & flag::FIRST != 0)))
         }) {
             // `Schönhauser Allee 35`, `Venloer Straße 93a`.
             k += 2;
@@ -3820,7 +3822,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                         | "„"
                         | "“"
                 ))
-            && with_lower(word(i), |a| STREET_ADJECTIVES.contains(&a))
+            && t.flags & flag::STREET_ADJ != 0
         {
             // An adjective and a noun, no street word, the number ending the phrase (`Grote
             // Markt 198-3.`, `Lange Reihe 115a, 3. OG`, `Lange Voorhout 61-1`).
