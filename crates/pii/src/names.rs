@@ -3658,11 +3658,17 @@ fn word_before(text: &str, toks: &[Tok], u: usize) -> bool {
 /// Whether the bar at token `k` sets a table's cells apart: its line starts with a bar, as a
 /// Markdown table's rows do.
 fn bar_row(text: &str, toks: &[Tok], k: usize) -> bool {
+    let s = line_start(toks, k);
+    &text[toks[s].start..toks[s].end] == "|"
+}
+
+/// The first token of the line token `k` stands on.
+fn line_start(toks: &[Tok], k: usize) -> usize {
     let mut s = k;
     while s > 0 && toks[s].newlines == 0 {
         s -= 1;
     }
-    &text[toks[s].start..toks[s].end] == "|"
+    s
 }
 
 /// A street address starting at token `i`: its end (bytes) and the next token.
@@ -4655,11 +4661,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // A line that names a road by its type's word is a part too, its locality after
             // a comma (`Carter Road, Bandra West` above `Mumbai 400050`).
             let names_road = || {
-                // The line's first token.
-                let mut s = seg_end - 1;
-                while s > 0 && toks[s].newlines == 0 {
-                    s -= 1;
-                }
+                let s = line_start(toks, seg_end - 1);
                 // The street's word ends its comma's part, after a word that with it makes no
                 // person's name (`Emma Hill`, `Rahul Park`); a firm goes on past it (`Silk Road
                 // Trading`).
@@ -4683,10 +4685,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     .iter()
                     .all(|t| matches!(t.kind, Kind::Number | Kind::Alnum | Kind::Punct))
                 && !{
-                    let mut s = seg_end - 1;
-                    while s > 0 && toks[s].newlines == 0 {
-                        s -= 1;
-                    }
+                    let s = line_start(toks, seg_end - 1);
                     (s..seg_end).any(|u| toks[u].kind != Kind::Lower && unit_word(word(u)))
                 }
             {
