@@ -4523,7 +4523,19 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             let comma = is(start - 1, ",")
                 || ((is(start - 1, "-") || bar) && toks[start].single_spaced() && toks[start - 1].single_spaced());
             let line = toks[start].newlines == 1 && !comma;
-            if !(comma || line) {
+            // Chat leaves the comma out before a postcode and its town (`via roma 12 20121
+            // milano`, `14 rue lepic 75018 paris`): a street in lower case right before the
+            // postcode, read by its type alone below; a year is no postcode there.
+            let code = &text[toks[k].start..toks[k].end];
+            let chat_run = !comma
+                && !line
+                && parts == 0
+                && start == k
+                && end > p
+                && toks[start].single_spaced()
+                && matches!(toks[start - 1].kind, Kind::Lower | Kind::Number)
+                && !(code.len() == 4 && matches!(code.get(..2), Some("18" | "19" | "20")));
+            if !(comma || line || chat_run) {
                 break;
             }
             let seg_end = if comma { start - 1 } else { start };
@@ -4633,6 +4645,17 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 {
                     a = r;
                 }
+            }
+            if chat_run {
+                let town_known = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
+                    || (p + 1..=end).any(|e| place_of(text, toks, p, e, lex).is_some());
+                let dutch_code = p >= k + 2 && toks[k].end - toks[k].start == 4;
+                if town_known && let Some(j) = lowercase_street(text, toks, a, seg_end, false, dutch_code, lex) {
+                    numbered = true;
+                    start = j;
+                    parts += 1;
+                }
+                break;
             }
             let has_number = toks[a..seg_end]
                 .iter()
@@ -6567,6 +6590,13 @@ mod tests {
             ("Kerkstraat 5 1017 GC Amsterdam", "Kerkstraat 5 1017 GC Amsterdam"),
             ("42 Wallaby Way Sydney NSW 2000", "42 Wallaby Way Sydney NSW 2000"),
             ("We sold 12 Main Street 2024 Annual Report", "12 Main Street"),
+            // Chat's lower case without a comma, the town known.
+            ("address: 14 rue lepic 75018 paris", "14 rue lepic 75018 paris"),
+            ("nuovo indirizzo via roma 12 20121 milano", "via roma 12 20121 milano"),
+            (
+                "nieuw adres: kerkstraat 5 1017 gc amsterdam",
+                "kerkstraat 5 1017 gc amsterdam",
+            ),
             // The town ends the address: no person or word after it (second review).
             ("Hauptstraße 5 10115 Berlin Anna Schmidt", "Hauptstraße 5 10115 Berlin"),
             ("14 Rue Lepic 75018 Paris Merci", "14 Rue Lepic 75018 Paris"),
@@ -6653,6 +6683,8 @@ mod tests {
             "Regards, Emily Street, Clifton, Bristol BS8 1AA",
             "Branches: Downers Grove, Naperville, IL 60540",
             "She finished the season as No. 1, 75001 Paris loved her",
+            "i have 3 kids 20121 milano",
+            "we sold 12 units 2024 paris",
         ] {
             let f = found(text);
             assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
