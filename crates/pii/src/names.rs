@@ -2167,9 +2167,8 @@ fn classify(
                 .is_some_and(|n| n.newlines == 0 && (1..=2).contains(&n.spaces))
                 && is_postcode(text, toks, c).is_some_and(|e| {
                     let code = &text[toks[c].start..toks[c].end];
-                    let year = code.len() == 4 && matches!(code.get(..2), Some("18" | "19" | "20"));
                     toks[c].kind == Kind::Alnum
-                        || (!year
+                        || (!year_like(code)
                             && toks.get(e).is_none_or(|n| {
                                 n.newlines > 0 || matches!(&text[n.start..n.end], "," | "." | ";" | ")")
                             }))
@@ -3601,6 +3600,11 @@ fn dutch_addition_after(text: &str, toks: &[Tok], k: usize) -> bool {
             }))
 }
 
+/// Whether a four-digit number reads as a year (1800–2099) rather than a postcode.
+fn year_like(code: &str) -> bool {
+    code.len() == 4 && matches!(code.get(..2), Some("18" | "19" | "20"))
+}
+
 /// Words that label a number of their own (`Build 19045`, `Invoice 44120`): the number after
 /// them is no postcode.
 const NUMBER_LABELS: &[&str] = &[
@@ -4031,6 +4035,7 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
                 && toks.get(c + 1).is_some_and(Tok::single_spaced));
         let first = if comma { c + 1 } else { c };
         let Some(ft) = toks.get(first) else { break };
+        let postcode_end = is_postcode(text, toks, first);
         // Chat and forms leave the comma out before a postcode and its town (`14 Rue Lepic
         // 75018 Paris`, `Kerkstraat 5 1017 GC Amsterdam`) or before a town, its state and
         // postcode (`42 Wallaby Way Sydney NSW 2000`): on the same line, only a postcode that
@@ -4038,9 +4043,8 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         let bare = !comma
             && ft.single_spaced()
             && c == k
-            && (is_postcode(text, toks, first).is_some_and(|p| {
-                let code = &text[ft.start..ft.end];
-                !(code.len() == 4 && matches!(code.get(..2), Some("18" | "19" | "20")))
+            && (postcode_end.is_some_and(|p| {
+                !year_like(&text[ft.start..ft.end])
                     && toks.get(p).is_some_and(|t| {
                         t.single_spaced()
                             && t.is_word()
@@ -4065,7 +4069,6 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         // Without a comma the town is what the lexicons know after the postcode, no word after
         // it (`Hauptstraße 5 10115 Berlin Anna Schmidt`, `… 75018 Paris Merci`); across a bar
         // or an en dash a postcode and its town come first.
-        let postcode_end = is_postcode(text, toks, first);
         if bare && let Some(p) = postcode_end {
             let town = (1..=lex.place_words.min(part_end.saturating_sub(p)))
                 .rev()
@@ -4503,6 +4506,13 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         let mut unit_only_before = false;
         // Whether the last part taken is a house number alone (`rua das palmeiras, 45, …`).
         let mut bare_number = false;
+        // Whether the lexicons know the town after the postcode (for streets in chat's lower
+        // case, below), and whether the postcode is Dutch, with its letters (`3018 od`).
+        let town_known = || {
+            toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
+                || (p + 1..=end).any(|e| place_of(text, toks, p, e, lex).is_some())
+        };
+        let dutch_code = p >= k + 2 && toks[k].end - toks[k].start == 4;
         // Whether a part taken names a street by its type's word, without a number.
         let mut street_named = false;
         // Whether a line was taken for naming a road (see `names_road` below).
@@ -4526,7 +4536,6 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // Chat leaves the comma out before a postcode and its town (`via roma 12 20121
             // milano`, `14 rue lepic 75018 paris`): a street in lower case right before the
             // postcode, read by its type alone below; a year is no postcode there.
-            let code = &text[toks[k].start..toks[k].end];
             let chat_run = !comma
                 && !line
                 && parts == 0
@@ -4534,7 +4543,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 && end > p
                 && toks[start].single_spaced()
                 && matches!(toks[start - 1].kind, Kind::Lower | Kind::Number)
-                && !(code.len() == 4 && matches!(code.get(..2), Some("18" | "19" | "20")));
+                && !year_like(&text[toks[k].start..toks[k].end]);
             if !(comma || line || chat_run) {
                 break;
             }
@@ -4647,10 +4656,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 }
             }
             if chat_run {
-                let town_known = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
-                    || (p + 1..=end).any(|e| place_of(text, toks, p, e, lex).is_some());
-                let dutch_code = p >= k + 2 && toks[k].end - toks[k].start == 4;
-                if town_known && let Some(j) = lowercase_street(text, toks, a, seg_end, false, dutch_code, lex) {
+                if town_known()
+                    && let Some(j) = lowercase_street(text, toks, a, seg_end, false, dutch_code, lex)
+                {
                     numbered = true;
                     start = j;
                     parts += 1;
@@ -4882,11 +4890,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // its units after it (`calle gran vía 113, entresuelo 1ª, 16033 cuenca`); a
                 // street that is its part's whole may have units before it (`apt 12, 5e étage,
                 // 64 impasse des lilas`).
-                let town_known = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
-                    || (p + 1..=end).any(|e| place_of(text, toks, p, e, lex).is_some());
-                // A Dutch postcode has its letters (`3018 od`).
-                let dutch_code = p >= k + 2 && toks[k].end - toks[k].start == 4;
-                if town_known && let Some(j) = lowercase_street(text, toks, a, seg_end, bare_number, dutch_code, lex) {
+                if town_known()
+                    && let Some(j) = lowercase_street(text, toks, a, seg_end, bare_number, dutch_code, lex)
+                {
                     numbered = true;
                     start = j;
                     parts += 1;
@@ -4899,11 +4905,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             if let Some(j) = (a..seg_end).find(|&j| {
                 address(text, toks, j, lex)
                     .is_some_and(|(_, next)| next >= seg_end || address_like(text, toks, next, seg_end, lex))
-                    || ((toks[j].flags & flag::PREFIX_STREET != 0
-                        || with_lower_bytes(word(j), |w| {
-                            lex.words.get(w).is_some_and(|f| f & flag::PREFIX_STREET != 0)
-                        }))
-                        && address_like(text, toks, j, seg_end, lex))
+                    || (prefix_street(text, &toks[j], lex) && address_like(text, toks, j, seg_end, lex))
             }) {
                 numbered = true;
                 start = j;
