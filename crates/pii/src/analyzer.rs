@@ -71,7 +71,9 @@ fn crypto_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
     let long_enough = |i: usize| b[i..].iter().take(26).take_while(|c| c.is_ascii_alphanumeric()).count() >= 26;
     let legacy = runs.iter().map(|&(s, _)| s).filter(|&s| matches!(b[s], b'1' | b'3'));
-    let segwit = memchr::memmem::find_iter(b, b"bc1").chain(memchr::memmem::find_iter(b, b"BC1"));
+    static SEGWIT: LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        LazyLock::new(|| [memchr::memmem::Finder::new(b"bc1"), memchr::memmem::Finder::new(b"BC1")]);
+    let segwit = SEGWIT[0].find_iter(b).chain(SEGWIT[1].find_iter(b));
     let mut starts: Vec<usize> = legacy
         .chain(segwit)
         .filter(|&s| word_start(s) && long_enough(s))
@@ -98,26 +100,37 @@ fn month_at(b: &[u8], i: usize) -> bool {
 /// year within a few words of it), wide enough for a day before and a year and time after.
 fn month_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
-    if runs.is_empty() {
-        return Vec::new();
-    }
-    // Where a month's name starts a word (after a byte that is no letter), in one pass; each
-    // run then takes the first one within its reach.
-    let mut months: Vec<usize> = Vec::new();
-    let mut prev_alpha = false;
-    for (i, c) in b.iter().enumerate() {
-        let alpha = c.is_ascii_alphabetic();
-        if alpha && !prev_alpha && month_at(b, i) {
-            months.push(i);
-        }
-        prev_alpha = alpha;
-    }
+    // Each run takes the first month's name starting a word within its reach. Only the bytes
+    // within some run's reach are read, each at most once: the reaches start in order, so the
+    // scan resumes where it stopped, and a month found stays the first one of later reaches
+    // that hold it.
     let mut hits: Vec<(usize, usize)> = Vec::new();
+    let mut next = 0;
+    let mut last: Option<usize> = None;
     for &(s, e) in runs {
         let from = s.saturating_sub(24);
         let to = (e + 12).min(b.len());
-        let k = months.partition_point(|&m| m < from);
-        if let Some(&m) = months.get(k).filter(|&&m| m < to) {
+        let first = match last {
+            Some(m) if m >= from => Some(m),
+            _ => {
+                next = next.max(from);
+                last = None;
+                while next < to {
+                    let i = next;
+                    next += 1;
+                    // A word's first letter, and one a month's name starts with, before the look.
+                    if matches!(b[i] | 0x20, b'a' | b'd' | b'f' | b'j' | b'm' | b'n' | b'o' | b's')
+                        && (i == 0 || !b[i - 1].is_ascii_alphabetic())
+                        && month_at(b, i)
+                    {
+                        last = Some(i);
+                        break;
+                    }
+                }
+                last
+            }
+        };
+        if let Some(m) = first.filter(|&m| m < to) {
             hits.push((m.min(s), m.max(e)));
         }
     }
@@ -412,6 +425,16 @@ fn needs(entity: EntityType, pattern: &str) -> &'static [u8] {
         EntityType::IpAddress if !pattern.contains("0-9a-f") => b".",
         EntityType::UsSsn if pattern.contains("[- .]") => b"- .",
         _ => b"",
+    }
+}
+
+/// Whether `hay` holds one of `needles` (one to three bytes), by a vectorized search.
+fn holds_any(hay: &[u8], needles: &[u8]) -> bool {
+    match *needles {
+        [a] => memchr::memchr(a, hay).is_some(),
+        [a, b] => memchr::memchr2(a, b, hay).is_some(),
+        [a, b, c] => memchr::memchr3(a, b, c, hay).is_some(),
+        _ => hay.iter().any(|c| needles.contains(c)),
     }
 }
 
@@ -1094,7 +1117,7 @@ impl Analyzer {
                 if digits.get(k).is_some_and(|&d| d < rec.min_digits) {
                     continue;
                 }
-                if !rec.needs.is_empty() && !text.as_bytes()[a..b].iter().any(|c| rec.needs.contains(c)) {
+                if !rec.needs.is_empty() && !holds_any(&text.as_bytes()[a..b], rec.needs) {
                     continue;
                 }
                 if needs_context
@@ -1259,6 +1282,43 @@ pub fn to_char_offsets(text: &str, spans: &mut [Span]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The month regions as first written: every month's name in the text, then each run's
+    /// first one within its reach.
+    fn month_regions_by_full_scan(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let months: Vec<usize> = (0..b.len())
+            .filter(|&i| b[i].is_ascii_alphabetic() && month_at(b, i))
+            .collect();
+        let mut hits = Vec::new();
+        for &(s, e) in runs {
+            let (from, to) = (s.saturating_sub(24), (e + 12).min(b.len()));
+            let k = months.partition_point(|&m| m < from);
+            if let Some(&m) = months.get(k).filter(|&&m| m < to) {
+                hits.push((m.min(s), m.max(e)));
+            }
+        }
+        hits.sort_unstable();
+        windows(text, hits.into_iter(), 16, 28)
+    }
+
+    proptest::proptest! {
+        /// Reading only the runs' reaches finds what reading the whole text found.
+        #[test]
+        fn month_regions_read_only_near_digits(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Jan", "march ", "MAY", "dec.", "Decimal", "ajan", " ", "\n", "12", "2024", "3.", "-",
+                    "x", "Sept", "é", "aug", "1", "novembre ", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+                ]),
+                0..80,
+            )
+        ) {
+            let text = parts.concat();
+            let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
+            proptest::prop_assert_eq!(month_regions(&text, &runs), month_regions_by_full_scan(&text, &runs));
+        }
+    }
 
     fn found(text: &str) -> Vec<(EntityType, &str)> {
         Analyzer::new()

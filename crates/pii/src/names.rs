@@ -14,6 +14,7 @@ use foldhash::fast::FixedState;
 
 use crate::entity::EntityType;
 use crate::recognizer::{Options, Span};
+use crate::wordset::WordSet;
 
 /// What the lexicons say of one word (bits).
 mod flag {
@@ -1229,16 +1230,17 @@ static CUE_PHRASES: LazyLock<HashMap<&'static str, Cue, FixedState>> = LazyLock:
 
 /// The last words of the cue phrases and the labels: the phrases are looked up only when the
 /// word before a name ends one, as few do.
-static CUE_ENDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
-    PERSON_CUES
-        .iter()
-        .chain(INFORMAL_SIGN_OFFS)
-        .map(|c| c.trim_end_matches(':'))
-        .chain(HEADER_LABELS.iter().copied())
-        .chain(DOORBELLS.iter().copied())
-        .chain(["name"])
-        .filter_map(|p| p.rsplit(' ').next())
-        .collect()
+static CUE_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
+    WordSet::new(
+        PERSON_CUES
+            .iter()
+            .chain(INFORMAL_SIGN_OFFS)
+            .map(|c| c.trim_end_matches(':'))
+            .chain(HEADER_LABELS.iter().copied())
+            .chain(DOORBELLS.iter().copied())
+            .chain(["name"])
+            .filter_map(|p| p.rsplit(' ').next()),
+    )
 });
 
 /// The header and form labels, for lookup when a colon follows them.
@@ -2586,23 +2588,12 @@ const RELATIONS: &[&str] = &[
 ];
 
 /// The last words of the introduction and relation phrases, lowercase.
-static PHRASE_ENDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
-    INTROS
-        .iter()
-        .chain(RELATIONS)
-        .filter_map(|p| p.rsplit(' ').next())
-        .collect()
-});
+static PHRASE_ENDS: LazyLock<WordSet> =
+    LazyLock::new(|| WordSet::new(INTROS.iter().chain(RELATIONS).filter_map(|p| p.rsplit(' ').next())));
 
 /// Whether `word` is the last word of an introduction or relation phrase, in any ASCII case.
 fn ends_intro_phrase(word: &str) -> bool {
-    let mut buf = [0u8; 32];
-    let Some(lower) = buf.get_mut(..word.len()) else {
-        return false;
-    };
-    lower.copy_from_slice(word.as_bytes());
-    lower.make_ascii_lowercase();
-    std::str::from_utf8(lower).is_ok_and(|w| PHRASE_ENDS.contains(w))
+    PHRASE_ENDS.contains_ascii_ci(word)
 }
 
 /// A lowercase given name after an introduction ("i'm maria garcia"), and its end.
@@ -4231,8 +4222,7 @@ fn unit_word(w: &str) -> bool {
 }
 
 /// [`UNITS`] and [`UNIT_WORDS`] for lookup.
-static UNIT_SET: LazyLock<HashSet<&'static str, FixedState>> =
-    LazyLock::new(|| UNITS.iter().chain(UNIT_WORDS).copied().collect());
+static UNIT_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(UNITS.iter().chain(UNIT_WORDS).copied()));
 
 /// The longest word of [`UNITS`] and [`UNIT_WORDS`], in bytes.
 const UNIT_MAX_LEN: usize = {

@@ -1,0 +1,120 @@
+//! Small sets of short words (cue phrases' last words, unit words), looked up for many tokens
+//! of which few are members: a look at the word's length and first letter turns most away
+//! before any hashing.
+
+use std::collections::HashSet;
+
+use foldhash::fast::FixedState;
+
+/// The longest word the first look covers, in bytes; longer members are found by hash alone.
+const MAX_LEN: usize = 31;
+
+/// The bit for a word's first byte: its letter, any ASCII case, or one bit for every other
+/// byte.
+fn first_bit(b: u8) -> u32 {
+    let l = b.to_ascii_lowercase();
+    if l.is_ascii_lowercase() {
+        1 << (l - b'a')
+    } else {
+        1 << 26
+    }
+}
+
+/// A set of lowercase words.
+pub(crate) struct WordSet {
+    set: HashSet<&'static str, FixedState>,
+    /// For each length up to [`MAX_LEN`], the first bytes some member of that length starts
+    /// with ([`first_bit`]).
+    firsts: [u32; MAX_LEN + 1],
+    /// Whether a member is longer than [`MAX_LEN`].
+    long: bool,
+}
+
+impl WordSet {
+    /// The set of `words` (each lowercase).
+    pub(crate) fn new(words: impl IntoIterator<Item = &'static str>) -> Self {
+        let mut s = WordSet {
+            set: HashSet::default(),
+            firsts: [0; MAX_LEN + 1],
+            long: false,
+        };
+        for w in words {
+            match (w.as_bytes().first(), s.firsts.get_mut(w.len())) {
+                (Some(&b), Some(f)) => *f |= first_bit(b),
+                (Some(_), None) => s.long = true,
+                (None, _) => {}
+            }
+            s.set.insert(w);
+        }
+        s
+    }
+
+    /// Whether `word`, already lowercase, is a member.
+    pub(crate) fn contains(&self, word: &str) -> bool {
+        self.may_hold(word.as_bytes()) && self.set.contains(word)
+    }
+
+    /// Whether `word` in ASCII lowercase is a member (other letters as written).
+    pub(crate) fn contains_ascii_ci(&self, word: &str) -> bool {
+        let b = word.as_bytes();
+        if !self.may_hold(b) {
+            return false;
+        }
+        let mut buf = [0u8; MAX_LEN];
+        match buf.get_mut(..b.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(b);
+                lower.make_ascii_lowercase();
+                std::str::from_utf8(lower).is_ok_and(|w| self.set.contains(w))
+            }
+            None => self.set.contains(word.to_ascii_lowercase().as_str()),
+        }
+    }
+
+    /// Whether a word of these bytes may be a member, by its length and first byte.
+    fn may_hold(&self, b: &[u8]) -> bool {
+        match (b.first(), self.firsts.get(b.len())) {
+            (Some(&c), Some(f)) => f & first_bit(c) != 0,
+            (Some(_), None) => self.long,
+            (None, _) => self.set.contains(""),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_members_in_any_ascii_case_and_nothing_else() {
+        let long: &'static str = "a-word-longer-than-thirty-one-bytes";
+        let s = WordSet::new(["im", "am", "chiamo", "é", long]);
+        for w in ["im", "IM", "Am", "chiamo", "CHIAMO", "é", long] {
+            assert!(s.contains_ascii_ci(w), "{w}");
+        }
+        assert!(s.contains("chiamo") && s.contains(long) && !s.contains("Chiamo"));
+        for w in [
+            "",
+            "i",
+            "ima",
+            "bm",
+            "chiama",
+            "É",
+            "e",
+            "a-word-longer-than-thirty-one-bytez",
+        ] {
+            assert!(!s.contains_ascii_ci(w), "{w}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The first look never turns a member away.
+        #[test]
+        fn agrees_with_the_plain_set(words in proptest::collection::vec("[a-zé']{0,4}", 0..12), probe in "[a-zA-Zé']{0,4}") {
+            let leaked: Vec<&'static str> = words.into_iter().map(|w| &*Box::leak(w.into_boxed_str())).collect();
+            let s = WordSet::new(leaked.iter().copied());
+            let plain: HashSet<&str> = leaked.iter().copied().collect();
+            proptest::prop_assert_eq!(s.contains_ascii_ci(&probe), plain.contains(probe.to_ascii_lowercase().as_str()));
+        }
+    }
+}
