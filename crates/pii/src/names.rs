@@ -5096,6 +5096,11 @@ fn place_of(text: &str, toks: &[Tok], k: usize, e: usize, lex: &Lexicons) -> Opt
 /// a sentence's start (`J'ai`, `C'est`, `Qu'il`, `L'utilisatrice`, `Un'altra`): no name, as the
 /// letter after the apostrophe is lowercase (`O'Brien`, `D'Angelo` are names).
 fn elided_word(w: &str) -> bool {
+    // The apostrophe starts within the first four bytes (`’` by its lead byte), looked at
+    // first: most words have none.
+    if !w.bytes().take(4).any(|c| c == b'\'' || c == 0xE2) {
+        return false;
+    }
     let Some(at) = w.find(['\'', '’']) else {
         return false;
     };
