@@ -14,6 +14,7 @@ pub mod recognizer;
 mod secrets;
 mod tables;
 pub mod validate;
+mod wordmap;
 mod wordset;
 
 pub use analyzer::{Analyzer, Options, Span, to_char_offsets};

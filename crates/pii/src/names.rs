@@ -14,6 +14,7 @@ use foldhash::fast::FixedState;
 
 use crate::entity::EntityType;
 use crate::recognizer::{Options, Span};
+use crate::wordmap::WordMap;
 use crate::wordset::WordSet;
 
 /// What the lexicons say of one word (bits).
@@ -65,7 +66,7 @@ enum Place {
 /// The lexicons, lowercase: one table of words with what each is, and the place names of
 /// several words.
 struct Lexicons {
-    words: HashMap<Box<[u8]>, u32, FixedState>,
+    words: WordMap,
     places: HashMap<Box<str>, Place, FixedState>,
     /// Most words in one place name.
     place_words: usize,
@@ -81,12 +82,8 @@ fn entries(data: &'static str) -> impl Iterator<Item = &'static str> {
 }
 
 static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
-    let mut words: HashMap<Box<[u8]>, u32, FixedState> = HashMap::default();
-    let mut mark = |w: &str, f: u32| {
-        *words
-            .entry(w.to_lowercase().into_bytes().into_boxed_slice())
-            .or_default() |= f
-    };
+    let mut words = WordMap::default();
+    let mut mark = |w: &str, f: u32| *words.flags_mut(w.to_lowercase().as_bytes()) |= f;
     for (data, f) in [
         (include_str!("../data/first_names.txt"), flag::FIRST),
         (include_str!("../data/given_names_intl.txt"), flag::FIRST),
@@ -153,7 +150,7 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
         {
             continue;
         }
-        *words.entry(last.as_bytes().into()).or_default() |= flag::BRAND_END;
+        *words.flags_mut(last.as_bytes()) |= flag::BRAND_END;
         brands.insert(lower.into_boxed_str());
     }
     Lexicons {
@@ -421,15 +418,13 @@ fn with_lower_bytes<R>(word: &str, f: impl FnOnce(&[u8]) -> R) -> R {
 /// found as "jose"; the US lists write names without accents).
 fn lookup(lex: &Lexicons, word: &str) -> u32 {
     let flags = |w: &[u8]| {
-        let f = lex.words.get(w).copied().unwrap_or(0);
+        let f = lex.words.get(w).unwrap_or(0);
         // `Júlio` is a town's first word as written and a given name folded: both count;
         // a word as written (`Olá`) stays a word.
         if w.is_ascii() || f & flag::COMMON != 0 {
             f
         } else {
-            f | std::str::from_utf8(w).map_or(0, |w| {
-                lex.words.get(fold(w).as_bytes()).copied().unwrap_or(0) & !flag::COMMON
-            })
+            f | std::str::from_utf8(w).map_or(0, |w| lex.words.get(fold(w).as_bytes()).unwrap_or(0) & !flag::COMMON)
         }
     };
     let one = |word: &str| with_lower_bytes(word, flags);
@@ -1378,7 +1373,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
         read = Some((dotless, starts, len));
         if starts[0] != usize::MAX {
             let w = &buf[starts[0]..len];
-            let f = LEXICONS.words.get(w).copied().unwrap_or(0);
+            let f = LEXICONS.words.get(w).unwrap_or(0);
             if f & flag::TITLE != 0 {
                 return Cue::Title;
             }
