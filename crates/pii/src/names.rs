@@ -1598,7 +1598,13 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             }
             continue;
         }
-        if want_address && let Some((end, next)) = address(text, toks, i, lex) {
+        // An address starts at a number, a capitalized word or `C/` (the kinds `address`
+        // reads), looked at before the call.
+        if want_address
+            && (matches!(t.kind, Kind::Number | Kind::Cap)
+                || (matches!(t.kind, Kind::Initial | Kind::Lower) && t.end - t.start == 1))
+            && let Some((end, next)) = address(text, toks, i, lex)
+        {
             out(
                 unit_before(text, toks, i).unwrap_or(t.start),
                 end,

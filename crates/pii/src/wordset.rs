@@ -50,16 +50,20 @@ impl WordSet {
     }
 
     /// Whether `word`, already lowercase, is a member.
+    #[inline]
     pub(crate) fn contains(&self, word: &str) -> bool {
         self.may_hold(word.as_bytes()) && self.set.contains(word)
     }
 
     /// Whether `word` in ASCII lowercase is a member (other letters as written).
+    #[inline]
     pub(crate) fn contains_ascii_ci(&self, word: &str) -> bool {
+        self.may_hold(word.as_bytes()) && self.holds_ascii_ci(word)
+    }
+
+    /// [`Self::contains_ascii_ci`] past the first look.
+    fn holds_ascii_ci(&self, word: &str) -> bool {
         let b = word.as_bytes();
-        if !self.may_hold(b) {
-            return false;
-        }
         let mut buf = [0u8; MAX_LEN];
         match buf.get_mut(..b.len()) {
             Some(lower) => {
@@ -72,6 +76,7 @@ impl WordSet {
     }
 
     /// Whether a word of these bytes may be a member, by its length and first byte.
+    #[inline]
     fn may_hold(&self, b: &[u8]) -> bool {
         match (b.first(), self.firsts.get(b.len())) {
             (Some(&c), Some(f)) => f & first_bit(c) != 0,
