@@ -1271,12 +1271,8 @@ fn title_before_particles(b: &[u8], end: usize) -> bool {
     }
     let dotless = if e > 0 && b[e - 1] == b'.' { e - 1 } else { e };
     let mut buf = [0u8; 64];
-    let (starts, len, _) = last_words(b, dotless, &mut buf);
-    starts[0] != usize::MAX
-        && LEXICONS
-            .words
-            .get(&buf[starts[0]..len])
-            .is_some_and(|f| f & flag::TITLE != 0)
+    last_word(b, dotless, &mut buf)
+        .is_some_and(|(n, _)| LEXICONS.words.get(&buf[..n]).is_some_and(|f| f & flag::TITLE != 0))
 }
 
 /// Whether the word starting at byte `at` is a surname the lexicons know and no common word
@@ -1291,28 +1287,40 @@ fn surname_at(text: &str, at: usize) -> bool {
     f & flag::LAST != 0 && f & flag::COMMON == 0
 }
 
-/// Up to three words (lowercase, single-spaced) ending at `end` in `b`, and where the last
-/// word starts.
-fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize, usize) {
+/// Where the word ending at `e` in `b` starts, if it holds 1 to 16 bytes: no cue word is
+/// longer, and a long word ends a phrase.
+fn word_start(b: &[u8], e: usize) -> Option<usize> {
+    let mut s = e;
+    // Letters of other scripts count as letters (`grüßen`, `chère`, `olá`).
+    while s > 0 && e - s <= 24 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'\'' || b[s - 1] >= 0x80) {
+        s -= 1;
+    }
+    (s < e && e - s <= 16).then_some(s)
+}
+
+/// The word ending at `end` in `b` (the last of [`last_words`]), lowercase in `buf`: its
+/// length and where it starts. Most cues are known by it alone, so the phrases are read only
+/// when it ends one.
+fn last_word(b: &[u8], end: usize, buf: &mut [u8; 64]) -> Option<(usize, usize)> {
+    let s = word_start(b, end)?;
+    let lower = &mut buf[..end - s];
+    lower.copy_from_slice(&b[s..end]);
+    lower.make_ascii_lowercase();
+    Some((end - s, s))
+}
+
+/// Up to three words (lowercase, single-spaced) ending at `end` in `b`: where in `buf` the
+/// phrases of the last one, two and three words start, and where they end.
+fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize) {
     // Offsets into `buf` where the 1-, 2- and 3-word phrases start; the phrase ends at `len`.
     let mut starts = [usize::MAX; 3];
     let mut words: [&[u8]; 3] = [&[]; 3];
     let mut count = 0;
     let mut e = end;
-    let mut last_start = end;
     while count < 3 {
-        let mut s = e;
-        // Letters of other scripts count as letters (`grüßen`, `chère`, `olá`).
-        while s > 0 && e - s <= 24 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'\'' || b[s - 1] >= 0x80) {
-            s -= 1;
-        }
-        // No cue word is long; a long word ends the phrase (and keeps `buf` large enough).
-        if s == e || e - s > 16 {
+        let Some(s) = word_start(b, e) else {
             break;
-        }
-        if count == 0 {
-            last_start = s;
-        }
+        };
         words[count] = &b[s..e];
         count += 1;
         // Words of one phrase are one space apart.
@@ -1345,7 +1353,7 @@ fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize, u
         }
         pos += w.len() + 1;
     }
-    (starts, len, last_start)
+    (starts, len)
 }
 
 fn cue_before(text: &str, at: usize) -> Cue {
@@ -1360,19 +1368,15 @@ fn cue_before(text: &str, at: usize) -> Cue {
         return Cue::Title;
     }
     let mut buf = [0u8; 64];
-    // The words before `near` (without a period), kept for the phrases below when they end
-    // where those do.
-    let mut read: Option<(usize, [usize; 3], usize)> = None;
+    // The word before `near` (without a period).
     if spaced {
         let dotless = if near > 0 && b[near - 1] == b'.' {
             near - 1
         } else {
             near
         };
-        let (starts, len, last_start) = last_words(b, dotless, &mut buf);
-        read = Some((dotless, starts, len));
-        if starts[0] != usize::MAX {
-            let w = &buf[starts[0]..len];
+        if let Some((n, last_start)) = last_word(b, dotless, &mut buf) {
+            let w = &buf[..n];
             let f = LEXICONS.words.get(w).unwrap_or(0);
             if f & flag::TITLE != 0 {
                 return Cue::Title;
@@ -1384,12 +1388,8 @@ fn cue_before(text: &str, at: usize) -> Cue {
             // (`ª` as its UTF-8 bytes.)
             if matches!(w, b"ra" | b"na" | b"ssa" | b"a" | b"\xc2\xaa") && last_start > 0 && b[last_start - 1] == b'.' {
                 let mut title = [0u8; 64];
-                let (t, tlen, _) = last_words(b, last_start - 1, &mut title);
-                if t[0] != usize::MAX
-                    && LEXICONS
-                        .words
-                        .get(&title[t[0]..tlen])
-                        .is_some_and(|f| f & flag::TITLE != 0)
+                if let Some((tlen, _)) = last_word(b, last_start - 1, &mut title)
+                    && LEXICONS.words.get(&title[..tlen]).is_some_and(|f| f & flag::TITLE != 0)
                 {
                     return Cue::Title;
                 }
@@ -1425,7 +1425,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
         if colon > 0 && b[colon - 1] == b' ' {
             colon -= 1;
         }
-        let (starts, len, _) = last_words(b, colon, &mut label);
+        let (starts, len) = last_words(b, colon, &mut label);
         for st in starts.into_iter().filter(|&s| s != usize::MAX) {
             let w = std::str::from_utf8(&label[st..len]).unwrap_or("");
             // Where someone was born or a form was signed is a place whatever its name; a
@@ -1475,16 +1475,13 @@ fn cue_before(text: &str, at: usize) -> Cue {
     {
         return Cue::Person;
     }
-    let (starts, len) = match read {
-        Some((end, starts, len)) if end == loose => (starts, len),
-        _ => {
-            let (starts, len, _) = last_words(b, loose, &mut buf);
-            (starts, len)
-        }
-    };
-    if starts[0] == usize::MAX || !std::str::from_utf8(&buf[starts[0]..len]).is_ok_and(|w| CUE_ENDS.contains(w)) {
+    // The phrases are read only when the last word ends one.
+    if !last_word(b, loose, &mut buf)
+        .is_some_and(|(n, _)| std::str::from_utf8(&buf[..n]).is_ok_and(|w| CUE_ENDS.contains(w)))
+    {
         return Cue::None;
     }
+    let (starts, len) = last_words(b, loose, &mut buf);
     let phrases = &*CUE_PHRASES;
     // A label's name follows on its line (`Name: Anna`); `Estimado cliente:\n\nSegún` has none.
     let colon = first_mark == Some(b':') && !between.contains(&b'\n');
@@ -4219,7 +4216,12 @@ fn unit_word(w: &str) -> bool {
     if w.len() > UNIT_MAX_LEN {
         return false;
     }
-    with_lower(w, |l| UNIT_SET.contains(l))
+    // An ASCII word is lowercased in place; other letters may change length when lowercased.
+    if w.is_ascii() {
+        UNIT_SET.contains_ascii_ci(w)
+    } else {
+        with_lower(w, |l| UNIT_SET.contains(l))
+    }
 }
 
 /// [`UNITS`] and [`UNIT_WORDS`] for lookup.
