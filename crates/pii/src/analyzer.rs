@@ -915,16 +915,38 @@ static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| {
 /// Letters or digits a numeric identifier may carry around its digits (`A1234567`, `+1`).
 const REGION_PAD: usize = 16;
 
+/// The first ASCII digit in `b` at or after `from`, read eight bytes at a time: most text
+/// holds few digits, and every text is read for them.
+fn first_digit(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let x = u64::from_le_bytes(w);
+        // Each byte's low seven bits plus a constant sets its top bit (no carry into the next
+        // byte: at most 0x7F + 0x50) when it is at least `0` and keeps it clear when it is at
+        // most `9`; bytes with the top bit set are no digit.
+        let low = x & !HIGH;
+        let at_least_0 = low + ONES * (0x80 - b'0' as u64);
+        let at_most_9 = !(low + ONES * (0x80 - b'9' as u64 - 1));
+        let digits = at_least_0 & at_most_9 & !x & HIGH;
+        if digits != 0 {
+            return Some(i + digits.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    b.get(i..)?.iter().position(u8::is_ascii_digit).map(|p| i + p)
+}
+
 /// Runs of digits with the separators identifiers use between them (up to three of
 /// ` .-/():`), with a leading `+` or `(`: the cores of the regions numeric recognizers scan.
 fn digit_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let is_sep = |c: u8| matches!(c, b' ' | b'.' | b'-' | b'/' | b'(' | b')' | b':');
     let mut i = 0;
     std::iter::from_fn(move || {
-        i += bytes[i..]
-            .iter()
-            .position(u8::is_ascii_digit)
-            .unwrap_or(bytes.len() - i);
+        i = first_digit(bytes, i).unwrap_or(bytes.len());
         if i >= bytes.len() {
             return None;
         }
@@ -1360,6 +1382,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Eight bytes at a time find the digit one byte at a time finds.
+        #[test]
+        fn first_digit_finds_the_first(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::u8::ANY,
+                    // Digits and the bytes beside them, with the top bit set too.
+                    proptest::sample::select(vec![b'/', b'0', b'9', b':', 0xAF, 0xB0, 0xB9, 0xBA]),
+                ],
+                0..40,
+            ),
+            from in 0usize..44,
+        ) {
+            let expected = bytes.get(from..).and_then(|r| r.iter().position(u8::is_ascii_digit)).map(|p| from + p);
+            proptest::prop_assert_eq!(first_digit(&bytes, from), expected);
+        }
+
         /// Marking covered bytes keeps the spans that checking neighbours kept.
         #[test]
         fn resolve_keeps_what_neighbours_allowed(
