@@ -180,13 +180,29 @@ pub fn is_valid<S: AsRef<str>>(text: &str, regions: &[S]) -> bool {
             return valid;
         }
     }
-    regions.iter().any(|id| {
-        meta.by_id
-            .get(id.as_ref())
-            .and_then(|&(code, i)| meta.by_code.get(&code)?.get(i))
-            .is_some_and(|r| r.accepts_national(digits))
-    })
+    let default =
+        regions.len() == DEFAULT_REGIONS.len() && regions.iter().zip(DEFAULT_REGIONS).all(|(r, d)| r.as_ref() == *d);
+    if default {
+        DEFAULT_RULES.iter().any(|r| r.accepts_national(digits))
+    } else {
+        regions
+            .iter()
+            .any(|id| region(id.as_ref()).is_some_and(|r| r.accepts_national(digits)))
+    }
 }
+
+/// The rules of region `id` (an ISO 3166 code, in capitals).
+fn region(id: &str) -> Option<&'static Region> {
+    let meta = &*METADATA;
+    meta.by_id
+        .get(id)
+        .and_then(|&(code, i)| meta.by_code.get(&code)?.get(i))
+}
+
+/// [`DEFAULT_REGIONS`]' rules, found once: most scans use them, and every candidate number
+/// is tried against each.
+static DEFAULT_RULES: LazyLock<Vec<&'static Region>> =
+    LazyLock::new(|| DEFAULT_REGIONS.iter().filter_map(|id| region(id)).collect());
 
 /// Whether `id` (an ISO 3166 code, in capitals) is a region of the numbering plan.
 pub fn is_region(id: &str) -> bool {
@@ -195,7 +211,7 @@ pub fn is_region(id: &str) -> bool {
 
 /// Builds the metadata now rather than on the first scan that needs it.
 pub fn warm_up() {
-    LazyLock::force(&METADATA);
+    LazyLock::force(&DEFAULT_RULES);
 }
 
 #[cfg(test)]
