@@ -1,43 +1,52 @@
 //! Checksums and structural rules that tell a real identifier from a look-alike.
 
-/// The ASCII digits of `s`, in order.
-fn digits(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
+/// The ASCII digits of `s` as numbers, when it holds exactly `N` of them (no allocation: the
+/// validators run for every candidate of a scan).
+fn exact_digits<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut d = [0u8; N];
+    let mut n = 0;
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        *d.get_mut(n)? = b - b'0';
+        n += 1;
+    }
+    (n == N).then_some(d)
 }
 
 /// Luhn (mod 10) over the digits of `s`.
 pub fn luhn(s: &str) -> bool {
-    let d = digits(s);
-    if d.is_empty() {
-        return false;
+    let mut count = 0usize;
+    let mut sum = 0u32;
+    for (i, b) in s.bytes().rev().filter(u8::is_ascii_digit).enumerate() {
+        let x = (b - b'0') as u32;
+        let v = if i % 2 == 1 {
+            let y = x * 2;
+            if y > 9 { y - 9 } else { y }
+        } else {
+            x
+        };
+        // Kept below ten: any number of digits, no overflow.
+        sum = (sum + v) % 10;
+        count += 1;
     }
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| {
-            let x = x as u32;
-            if i % 2 == 1 {
-                let y = x * 2;
-                if y > 9 { y - 9 } else { y }
-            } else {
-                x
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    count > 0 && sum == 0
 }
 
 /// A payment card number: 13 to 19 digits, a known issuer prefix, Luhn, and, written in
 /// groups, the groups issuers print.
 pub fn credit_card(s: &str) -> bool {
-    let d = digits(s);
-    if !(13..=19).contains(&d.len()) || !luhn(s) || !card_groups(s) {
+    // How many digits, and the first six as a number.
+    let (mut len, mut first6) = (0usize, 0u32);
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        if len < 6 {
+            first6 = first6 * 10 + (b - b'0') as u32;
+        }
+        len += 1;
+    }
+    if !(13..=19).contains(&len) || !luhn(s) || !card_groups(s) {
         return false;
     }
-    let prefix = |n: usize| d[..n].iter().fold(0u32, |acc, &x| acc * 10 + x as u32);
+    let prefix = |n: u32| first6 / 10u32.pow(6 - n);
     let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));
-    let len = d.len();
     // Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB, UnionPay, Maestro.
     (p1 == 4 && matches!(len, 13 | 16 | 19))
         || ((51..=55).contains(&p2) && len == 16)
@@ -156,11 +165,18 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
 
 /// An IBAN: known country, that country's length, and ISO 7064 mod 97-10.
 pub fn iban(s: &str) -> bool {
-    let compact: Vec<u8> = s
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && *b != b'-')
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    // Without spaces and hyphens, in capitals; no IBAN is longer than 34 (a longer text is no
+    // IBAN).
+    let mut buf = [0u8; 34];
+    let mut n = 0;
+    for b in s.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'-') {
+        let Some(slot) = buf.get_mut(n) else {
+            return false;
+        };
+        *slot = b.to_ascii_uppercase();
+        n += 1;
+    }
+    let compact = &buf[..n];
     if compact.len() < 15 || !compact.iter().all(u8::is_ascii_alphanumeric) {
         return false;
     }
@@ -190,10 +206,9 @@ pub fn iban(s: &str) -> bool {
 /// A US Social Security number: not area 000, 666 or 900-999, not group 00, not serial 0000,
 /// and not one of the numbers known from advertising.
 pub fn us_ssn(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 9 {
+    let Some(d) = exact_digits::<9>(s) else {
         return false;
-    }
+    };
     let area = d[0] as u32 * 100 + d[1] as u32 * 10 + d[2] as u32;
     let group = d[3] as u32 * 10 + d[4] as u32;
     let serial = d[5..].iter().fold(0u32, |a, &x| a * 10 + x as u32);
@@ -204,16 +219,15 @@ pub fn us_ssn(s: &str) -> bool {
         && group != 0
         && serial != 0
         && !all_same
-        && !matches!(
-            s.bytes().filter(u8::is_ascii_digit).collect::<Vec<_>>().as_slice(),
-            b"078051120" | b"219099999" | b"123456789"
-        )
+        && !matches!(&d.map(|x| x + b'0'), b"078051120" | b"219099999" | b"123456789")
 }
 
 /// A US ITIN: 9 digits, starting with 9, fourth and fifth digits in the IRS ranges.
 pub fn us_itin(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 9 || d[0] != 9 {
+    let Some(d) = exact_digits::<9>(s) else {
+        return false;
+    };
+    if d[0] != 9 {
         return false;
     }
     let middle = d[3] as u32 * 10 + d[4] as u32;
@@ -225,10 +239,9 @@ pub fn us_itin(s: &str) -> bool {
 
 /// A UK NHS number: 10 digits, mod 11 check digit.
 pub fn uk_nhs(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 10 {
+    let Some(d) = exact_digits::<10>(s) else {
         return false;
-    }
+    };
     let sum: u32 = d[..9]
         .iter()
         .enumerate()
@@ -286,6 +299,175 @@ pub fn ip(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The validators as first written (collecting digits into vectors): the oracle for the
+    /// allocation-free ones.
+    mod first_written {
+        use super::super::{IBAN_LENGTHS, card_groups};
+        pub(super) fn digits(s: &str) -> Vec<u8> {
+            s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
+        }
+
+        pub(super) fn luhn(s: &str) -> bool {
+            let d = digits(s);
+            if d.is_empty() {
+                return false;
+            }
+            let sum: u32 = d
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let x = x as u32;
+                    if i % 2 == 1 {
+                        let y = x * 2;
+                        if y > 9 { y - 9 } else { y }
+                    } else {
+                        x
+                    }
+                })
+                .sum();
+            sum.is_multiple_of(10)
+        }
+
+        pub(super) fn credit_card(s: &str) -> bool {
+            let d = digits(s);
+            if !(13..=19).contains(&d.len()) || !luhn(s) || !card_groups(s) {
+                return false;
+            }
+            let prefix = |n: usize| d[..n].iter().fold(0u32, |acc, &x| acc * 10 + x as u32);
+            let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));
+            let len = d.len();
+            // Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB, UnionPay, Maestro.
+            (p1 == 4 && matches!(len, 13 | 16 | 19))
+                || ((51..=55).contains(&p2) && len == 16)
+                || ((2221..=2720).contains(&p4) && len == 16)
+                || (matches!(p2, 34 | 37) && len == 15)
+                || ((p4 == 6011 || p2 == 65 || (644..=649).contains(&p3) || (622_126..=622_925).contains(&p6))
+                    && len >= 16)
+                || ((300..=305).contains(&p3) || p2 == 36 || p2 == 38) && (14..=19).contains(&len)
+                || ((3528..=3589).contains(&p4) && (16..=19).contains(&len))
+                || (p2 == 62 && (16..=19).contains(&len))
+                || (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763)
+                    && (12..=19).contains(&len))
+        }
+
+        pub(super) fn iban(s: &str) -> bool {
+            let compact: Vec<u8> = s
+                .bytes()
+                .filter(|b| !b.is_ascii_whitespace() && *b != b'-')
+                .map(|b| b.to_ascii_uppercase())
+                .collect();
+            if compact.len() < 15 || !compact.iter().all(u8::is_ascii_alphanumeric) {
+                return false;
+            }
+            let country = std::str::from_utf8(&compact[..2]).unwrap_or("");
+            let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
+                return false;
+            };
+            if compact.len() != len || !compact[2..4].iter().all(u8::is_ascii_digit) {
+                return false;
+            }
+            let mut rem = 0u32;
+            for &b in compact[4..].iter().chain(&compact[..4]) {
+                let v = if b.is_ascii_digit() {
+                    (b - b'0') as u32
+                } else {
+                    (b - b'A') as u32 + 10
+                };
+                rem = if v >= 10 {
+                    (rem * 100 + v) % 97
+                } else {
+                    (rem * 10 + v) % 97
+                };
+            }
+            rem == 1
+        }
+
+        pub(super) fn us_ssn(s: &str) -> bool {
+            let d = digits(s);
+            if d.len() != 9 {
+                return false;
+            }
+            let area = d[0] as u32 * 100 + d[1] as u32 * 10 + d[2] as u32;
+            let group = d[3] as u32 * 10 + d[4] as u32;
+            let serial = d[5..].iter().fold(0u32, |a, &x| a * 10 + x as u32);
+            let all_same = d.iter().all(|&x| x == d[0]);
+            area != 0
+                && area != 666
+                && area < 900
+                && group != 0
+                && serial != 0
+                && !all_same
+                && !matches!(
+                    s.bytes().filter(u8::is_ascii_digit).collect::<Vec<_>>().as_slice(),
+                    b"078051120" | b"219099999" | b"123456789"
+                )
+        }
+
+        pub(super) fn us_itin(s: &str) -> bool {
+            let d = digits(s);
+            if d.len() != 9 || d[0] != 9 {
+                return false;
+            }
+            let middle = d[3] as u32 * 10 + d[4] as u32;
+            (50..=65).contains(&middle)
+                || (70..=88).contains(&middle)
+                || (90..=92).contains(&middle)
+                || (94..=99).contains(&middle)
+        }
+
+        pub(super) fn uk_nhs(s: &str) -> bool {
+            let d = digits(s);
+            if d.len() != 10 {
+                return false;
+            }
+            let sum: u32 = d[..9]
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| x as u32 * (10 - i as u32))
+                .sum();
+            let check = 11 - sum % 11;
+            let check = if check == 11 { 0 } else { check };
+            check != 10 && check == d[9] as u32
+        }
+    }
+
+    proptest::proptest! {
+        /// The validators answer as first written, digits and separators mixed.
+        #[test]
+        fn validators_agree_with_their_first_writing(s in "[0-9 -]{0,28}") {
+            proptest::prop_assert_eq!(luhn(&s), first_written::luhn(&s));
+            proptest::prop_assert_eq!(credit_card(&s), first_written::credit_card(&s));
+            proptest::prop_assert_eq!(us_ssn(&s), first_written::us_ssn(&s));
+            proptest::prop_assert_eq!(us_itin(&s), first_written::us_itin(&s));
+            proptest::prop_assert_eq!(uk_nhs(&s), first_written::uk_nhs(&s));
+        }
+
+        /// Cards of the issuers' prefixes, with a valid Luhn digit or not.
+        #[test]
+        fn cards_agree_with_their_first_writing(
+            prefix in proptest::sample::select(vec!["4", "51", "2221", "34", "37", "6011", "65", "644", "622126", "300", "36", "3528", "62", "5018"]),
+            rest in "[0-9]{8,16}",
+            sep in proptest::sample::select(vec!["", " ", "-"]),
+        ) {
+            let digits = format!("{prefix}{rest}");
+            let s = digits.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(sep);
+            proptest::prop_assert_eq!(credit_card(&s), first_written::credit_card(&s));
+            proptest::prop_assert_eq!(luhn(&s), first_written::luhn(&s));
+        }
+
+        /// IBANs of any country, length and grouping, lower case too.
+        #[test]
+        fn iban_agrees_with_its_first_writing(s in "[A-Za-z]{2}[0-9]{2}[0-9A-Za-z -]{0,40}") {
+            proptest::prop_assert_eq!(iban(&s), first_written::iban(&s));
+        }
+    }
+
+    #[test]
+    fn every_iban_fits_the_buffer() {
+        assert!(IBAN_LENGTHS.iter().all(|&(_, len)| len <= 34));
+    }
 
     #[test]
     fn cards() {
