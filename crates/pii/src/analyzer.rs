@@ -96,6 +96,18 @@ fn month_at(b: &[u8], i: usize) -> bool {
     ) && (i == 0 || !b[i - 1].is_ascii_alphabetic())
 }
 
+/// The letters English month names start with, in either case.
+static MONTH_INITIALS: [bool; 256] = {
+    let mut t = [false; 256];
+    let letters = b"adfjmnosADFJMNOS";
+    let mut k = 0;
+    while k < letters.len() {
+        t[letters[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// The regions around month names near digits (a date with a month name holds a day or a
 /// year within a few words of it), wide enough for a day before and a year and time after.
 fn month_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
@@ -119,10 +131,7 @@ fn month_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
                     let i = next;
                     next += 1;
                     // A word's first letter, and one a month's name starts with, before the look.
-                    if matches!(b[i] | 0x20, b'a' | b'd' | b'f' | b'j' | b'm' | b'n' | b'o' | b's')
-                        && (i == 0 || !b[i - 1].is_ascii_alphabetic())
-                        && month_at(b, i)
-                    {
+                    if MONTH_INITIALS[b[i] as usize] && (i == 0 || !b[i - 1].is_ascii_alphabetic()) && month_at(b, i) {
                         last = Some(i);
                         break;
                     }
