@@ -14,7 +14,7 @@ use foldhash::fast::FixedState;
 
 use crate::entity::EntityType;
 use crate::recognizer::{Options, Span};
-use crate::wordmap::WordMap;
+use crate::wordmap::{Key, WordMap};
 use crate::wordset::WordSet;
 
 /// What the lexicons say of one word (bits).
@@ -417,6 +417,14 @@ fn with_lower_bytes<R>(word: &str, f: impl FnOnce(&[u8]) -> R) -> R {
 /// The lexicons' flags of `word`: as written, or with its Latin diacritics folded ("José" is
 /// found as "jose"; the US lists write names without accents).
 fn lookup(lex: &Lexicons, word: &str) -> u32 {
+    // Most words are short and ASCII: lowercased into the table's key at once.
+    if let Some(key) = Key::ascii_lowercase(word.as_bytes()) {
+        let w = key.bytes();
+        let f = lex.words.get_key(&key).unwrap_or(0);
+        if f != 0 || !w.contains(&b'-') {
+            return f | if street_ending_bytes(w) { flag::STREET_END } else { 0 };
+        }
+    }
     let flags = |w: &[u8]| {
         let f = lex.words.get(w).unwrap_or(0);
         // `Júlio` is a town's first word as written and a given name folded: both count;

@@ -13,9 +13,31 @@ const INLINE: usize = 23;
 
 /// A word of at most [`INLINE`] bytes, zero padded, its length in the last byte.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Key([u8; INLINE + 1]);
+pub(crate) struct Key([u8; INLINE + 1]);
 
 impl Key {
+    /// `word` in ASCII lowercase, if it is ASCII and short enough to be kept in place: the
+    /// busiest lookup's key, made in one pass.
+    pub(crate) fn ascii_lowercase(word: &[u8]) -> Option<Key> {
+        if word.len() > INLINE {
+            return None;
+        }
+        let mut k = [0u8; INLINE + 1];
+        for (slot, &c) in k.iter_mut().zip(word) {
+            if !c.is_ascii() {
+                return None;
+            }
+            *slot = c.to_ascii_lowercase();
+        }
+        k[INLINE] = word.len() as u8;
+        Some(Key(k))
+    }
+
+    /// The word's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0[..self.0[INLINE] as usize]
+    }
+
     fn new(word: &[u8]) -> Option<Key> {
         if word.len() > INLINE {
             return None;
@@ -55,6 +77,11 @@ impl WordMap {
         }
     }
 
+    /// The flags of the word `key` holds, if it is in the table.
+    pub(crate) fn get_key(&self, key: &Key) -> Option<u32> {
+        self.short.get(key).copied()
+    }
+
     /// The flags of `word`, inserted as none if it was not in the table.
     pub(crate) fn flags_mut(&mut self, word: &[u8]) -> &mut u32 {
         match Key::new(word) {
@@ -85,6 +112,20 @@ mod tests {
                 proptest::prop_assert_eq!(table.get(w), plain.get(w).copied());
             }
         }
+    }
+
+    #[test]
+    fn a_lowercased_key_finds_the_lowercase_word() {
+        let mut t = WordMap::default();
+        *t.flags_mut(b"maria") = 1;
+        let k = Key::ascii_lowercase(b"MaRiA").map(|k| (k.bytes().to_vec(), t.get_key(&k)));
+        assert_eq!(k, Some((b"maria".to_vec(), Some(1))));
+        assert!(Key::ascii_lowercase("José".as_bytes()).is_none());
+        assert!(Key::ascii_lowercase(&[b'a'; 24]).is_none());
+        assert_eq!(
+            Key::ascii_lowercase(&[b'A'; 23]).map(|k| k.bytes().to_vec()),
+            Some(vec![b'a'; 23])
+        );
     }
 
     #[test]
