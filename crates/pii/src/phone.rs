@@ -125,9 +125,22 @@ pub const DEFAULT_REGIONS: &[&str] = &[
 /// word such as "phone" can make a phone number.
 pub fn plausible_international(text: &str) -> bool {
     let t = text.trim_start().trim_start_matches('(');
-    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    // No plausible number holds more than 17 digits (`00` and 15): a longer one is none.
+    let mut buf = [0u8; 24];
+    let mut n = 0;
+    for b in t.bytes().filter(u8::is_ascii_digit) {
+        let Some(slot) = buf.get_mut(n) else {
+            return false;
+        };
+        *slot = b;
+        n += 1;
+    }
+    // ASCII digits only, so always UTF-8.
+    let Ok(digits) = std::str::from_utf8(&buf[..n]) else {
+        return false;
+    };
     let number = if t.starts_with('+') {
-        digits.as_str()
+        digits
     } else if let Some(rest) = digits.strip_prefix("00") {
         rest
     } else {
