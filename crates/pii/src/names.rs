@@ -301,19 +301,23 @@ fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<T
         } {
             i += len;
             let first_upper = c.is_uppercase();
-            let (mut upper, mut lower, mut digit) = (first_upper as usize, c.is_lowercase() as usize, 0usize);
+            // What the characters after the first are: upper case, lower case, digits
+            // (`class` bits, or-ed).
+            let mut after = 0u8;
             while let Some(&nb) = bytes.get(i) {
                 let ncls = TABLE[nb as usize];
                 if ncls & class::ALNUM != 0 {
-                    upper += (ncls & class::UPPER != 0) as usize;
-                    lower += (ncls & class::LOWER != 0) as usize;
-                    digit += (ncls & class::DIGIT != 0) as usize;
+                    after |= ncls;
                     i += 1;
                 } else if ncls & class::HIGH != 0 {
                     match letter_at(i) {
                         Some((c, len)) => {
-                            upper += c.is_uppercase() as usize;
-                            lower += c.is_lowercase() as usize;
+                            if c.is_uppercase() {
+                                after |= class::UPPER;
+                            }
+                            if c.is_lowercase() {
+                                after |= class::LOWER;
+                            }
                             i += len;
                         }
                         None if text[i..].starts_with('’') && letter_at(i + '’'.len_utf8()).is_some() => {
@@ -340,13 +344,14 @@ fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<T
                     break;
                 }
             }
-            kind = if digit > 0 {
+            // A capital alone (no other cased letter after it) is an initial.
+            kind = if after & class::DIGIT != 0 {
                 Kind::Alnum
             } else if !first_upper {
                 Kind::Lower
-            } else if upper + lower == 1 {
+            } else if after & (class::UPPER | class::LOWER) == 0 {
                 Kind::Initial
-            } else if lower == 0 {
+            } else if after & class::LOWER == 0 {
                 Kind::Upper
             } else {
                 Kind::Cap
