@@ -1489,9 +1489,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
         return Cue::Person;
     }
     // The phrases are read only when the last word ends one.
-    if !last_word(b, loose, &mut buf)
-        .is_some_and(|(n, _)| std::str::from_utf8(&buf[..n]).is_ok_and(|w| CUE_ENDS.contains(w)))
-    {
+    if !last_word(b, loose, &mut buf).is_some_and(|(n, _)| CUE_ENDS.contains_bytes(&buf[..n])) {
         return Cue::None;
     }
     let (starts, len) = last_words(b, loose, &mut buf);

@@ -20,9 +20,9 @@ fn first_bit(b: u8) -> u32 {
     }
 }
 
-/// A set of lowercase words.
+/// A set of lowercase words (kept as bytes: lookups of lowercased bytes need no UTF-8 check).
 pub(crate) struct WordSet {
-    set: HashSet<&'static str, FixedState>,
+    set: HashSet<&'static [u8], FixedState>,
     /// For each length up to [`MAX_LEN`], the first bytes some member of that length starts
     /// with ([`first_bit`]).
     firsts: [u32; MAX_LEN + 1],
@@ -44,7 +44,7 @@ impl WordSet {
                 (Some(_), None) => s.long = true,
                 (None, _) => {}
             }
-            s.set.insert(w);
+            s.set.insert(w.as_bytes());
         }
         s
     }
@@ -52,7 +52,13 @@ impl WordSet {
     /// Whether `word`, already lowercase, is a member.
     #[inline]
     pub(crate) fn contains(&self, word: &str) -> bool {
-        self.may_hold(word.as_bytes()) && self.set.contains(word)
+        self.contains_bytes(word.as_bytes())
+    }
+
+    /// Whether the word of these bytes, already lowercase, is a member.
+    #[inline]
+    pub(crate) fn contains_bytes(&self, word: &[u8]) -> bool {
+        self.may_hold(word) && self.set.contains(word)
     }
 
     /// Whether `word` in ASCII lowercase is a member (other letters as written).
@@ -69,9 +75,9 @@ impl WordSet {
             Some(lower) => {
                 lower.copy_from_slice(b);
                 lower.make_ascii_lowercase();
-                std::str::from_utf8(lower).is_ok_and(|w| self.set.contains(w))
+                self.set.contains(&*lower)
             }
-            None => self.set.contains(word.to_ascii_lowercase().as_str()),
+            None => self.set.contains(word.to_ascii_lowercase().as_bytes()),
         }
     }
 
@@ -81,7 +87,7 @@ impl WordSet {
         match (b.first(), self.firsts.get(b.len())) {
             (Some(&c), Some(f)) => f & first_bit(c) != 0,
             (Some(_), None) => self.long,
-            (None, _) => self.set.contains(""),
+            (None, _) => self.set.contains(&b""[..]),
         }
     }
 }
