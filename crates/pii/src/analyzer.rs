@@ -804,11 +804,13 @@ impl ContextWords {
 
     /// Every context word in `text` that stands as a whole word (a plural `s` allowed) and
     /// every secret anchor, in one pass shared by every candidate of a scan.
-    fn index(&self, text: &str) -> Found {
+    fn index(&self, text: &str, mut words: Vec<(usize, usize, u32)>) -> Found {
         let bytes = text.as_bytes();
+        words.clear();
         // About one context word in 40 bytes of text: room for them at once.
+        words.reserve(text.len() / 40 + 4);
         let mut found = Found {
-            words: Vec::with_capacity(text.len() / 40 + 4),
+            words,
             anchors: Vec::new(),
         };
         for m in self.automaton.find_overlapping_iter(bytes) {
@@ -871,6 +873,58 @@ impl Context {
         }
         self.near = out;
         &self.near
+    }
+}
+
+/// Buffers a scan fills and empties, kept between scans on its thread so that a scan
+/// allocates little more than the spans it returns.
+#[derive(Default)]
+struct Scratch {
+    found: Vec<Span>,
+    words: Vec<(usize, usize, u32)>,
+    near: Vec<(u32, usize)>,
+    runs: Vec<(usize, usize)>,
+    digit_regions: DigitRegions,
+    covered: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = const {
+        std::cell::Cell::new(Scratch {
+            found: Vec::new(),
+            words: Vec::new(),
+            near: Vec::new(),
+            runs: Vec::new(),
+            digit_regions: (Vec::new(), Vec::new()),
+            covered: Vec::new(),
+        })
+    };
+}
+
+impl Scratch {
+    /// This thread's buffers (empty ones while another scan on it holds them).
+    fn take() -> Scratch {
+        SCRATCH.with(std::cell::Cell::take)
+    }
+
+    /// Keeps the buffers for the next scan on this thread, but for any a long text made
+    /// large: no buffer of more than 64 KiB stays between scans.
+    fn give_back(mut self) {
+        fn small<T>(v: &mut Vec<T>) {
+            const KEEP: usize = 64 * 1024;
+            v.clear();
+            if v.capacity() * std::mem::size_of::<T>() > KEEP {
+                *v = Vec::new();
+            }
+        }
+        small(&mut self.found);
+        small(&mut self.words);
+        small(&mut self.near);
+        small(&mut self.runs);
+        small(&mut self.digit_regions.0);
+        small(&mut self.digit_regions.1);
+        small(&mut self.covered);
+        SCRATCH.with(|s| s.set(self));
     }
 }
 
@@ -989,10 +1043,12 @@ fn digit_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// The regions around digit runs, extended over adjacent letters and digits and merged, with
 /// the number of digits in each.
-fn digit_regions(text: &str, runs: &[(usize, usize)]) -> DigitRegions {
+fn digit_regions(text: &str, runs: &[(usize, usize)], (mut regions, mut digits): DigitRegions) -> DigitRegions {
     let bytes = text.as_bytes();
-    let mut regions: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
-    let mut digits: Vec<u16> = Vec::with_capacity(runs.len());
+    regions.clear();
+    digits.clear();
+    regions.reserve(runs.len());
+    digits.reserve(runs.len());
     for &(mut a, mut b) in runs {
         let floor = a.saturating_sub(REGION_PAD);
         while a > floor && (bytes[a - 1].is_ascii_alphanumeric() || matches!(bytes[a - 1], b'+' | b'(')) {
@@ -1029,6 +1085,9 @@ type DigitRegions = (Vec<(usize, usize)>, Vec<u16>);
 /// The regions of one text that each scope scans, computed when first asked for.
 struct Regions<'t> {
     text: &'t str,
+    /// Buffers for the runs and the digit regions, from the thread's [`Scratch`].
+    spare_runs: Vec<(usize, usize)>,
+    spare_digits: DigitRegions,
     whole: [(usize, usize); 1],
     /// The digit runs, shared by every scope built from them.
     runs: Option<Vec<(usize, usize)>>,
@@ -1041,9 +1100,11 @@ struct Regions<'t> {
 }
 
 impl<'t> Regions<'t> {
-    fn new(text: &'t str) -> Self {
+    fn new(text: &'t str, spare_runs: Vec<(usize, usize)>, spare_digits: DigitRegions) -> Self {
         Self {
             text,
+            spare_runs,
+            spare_digits,
             whole: [(0, text.len())],
             runs: None,
             digits: None,
@@ -1055,6 +1116,14 @@ impl<'t> Regions<'t> {
         }
     }
 
+    /// The runs' and digit regions' buffers, to keep for the next scan.
+    fn into_buffers(self) -> (Vec<(usize, usize)>, DigitRegions) {
+        (
+            self.runs.unwrap_or(self.spare_runs),
+            self.digits.unwrap_or(self.spare_digits),
+        )
+    }
+
     /// The regions `scope` scans, with their digit counts where known.
     fn of(&mut self, scope: Scope) -> (&[(usize, usize)], &[u16]) {
         let text = self.text;
@@ -1063,8 +1132,10 @@ impl<'t> Regions<'t> {
             Scope::Digits | Scope::IbanStarts | Scope::CryptoStarts | Scope::Months
         ) && self.runs.is_none()
         {
+            let mut runs = std::mem::take(&mut self.spare_runs);
+            runs.clear();
             // About one run in 24 bytes of text: room for them at once.
-            let mut runs = Vec::with_capacity(text.len() / 24 + 4);
+            runs.reserve(text.len() / 24 + 4);
             runs.extend(digit_runs(text.as_bytes()));
             self.runs = Some(runs);
         }
@@ -1072,7 +1143,10 @@ impl<'t> Regions<'t> {
         let regions: &[(usize, usize)] = match scope {
             Scope::Whole => &self.whole,
             Scope::Digits => {
-                let (r, d) = self.digits.get_or_insert_with(|| digit_regions(text, runs));
+                let spare = &mut self.spare_digits;
+                let (r, d) = self
+                    .digits
+                    .get_or_insert_with(|| digit_regions(text, runs, std::mem::take(spare)));
                 return (r, d);
             }
             Scope::AroundAt => self.at.get_or_insert_with(|| at_regions(text)),
@@ -1130,14 +1204,21 @@ impl Analyzer {
     /// Every entity found in `text`, in order, without overlaps (the higher score, then the
     /// longer span, wins).
     pub fn analyze(&self, text: &str, opts: &Options) -> Vec<Span> {
+        let mut scratch = Scratch::take();
+        let mut found = std::mem::take(&mut scratch.found);
+        found.clear();
         // About one candidate in 32 bytes of text: room for them at once.
-        let mut found: Vec<Span> = Vec::with_capacity(text.len() / 32 + 4);
-        let mut regions = Regions::new(text);
+        found.reserve(text.len() / 32 + 4);
+        let mut regions = Regions::new(
+            text,
+            std::mem::take(&mut scratch.runs),
+            std::mem::take(&mut scratch.digit_regions),
+        );
         // Context words and secret anchors, in one pass over the text.
-        let Found { words, anchors } = self.context.index(text);
+        let Found { words, anchors } = self.context.index(text, std::mem::take(&mut scratch.words));
         let mut ctx = Context {
             hits: words,
-            near: Vec::with_capacity(8),
+            near: std::mem::take(&mut scratch.near),
         };
         for rec in BUILTIN.recognizers.iter().chain(&self.custom) {
             if !opts.wants(rec.entity) {
@@ -1182,7 +1263,13 @@ impl Analyzer {
         let mut quiet = Vec::new();
         crate::tables::find(text, opts, &mut found, &mut quiet);
         crate::tables::silence(&mut found, &quiet);
-        resolve(found)
+        let spans = resolve(&mut found, &mut scratch.covered);
+        scratch.found = found;
+        scratch.words = ctx.hits;
+        scratch.near = ctx.near;
+        (scratch.runs, scratch.digit_regions) = regions.into_buffers();
+        scratch.give_back();
+        spans
     }
 
     /// The span a pattern match makes, if it survives its validator and scores high enough.
@@ -1274,7 +1361,7 @@ impl Analyzer {
 /// e-mail address or a deny-listed term inside it), then the higher score, then the longer one.
 /// Empty spans mask nothing and are dropped. The bytes kept spans cover are marked one bit
 /// each, so a span's overlap costs a word of bits per 64 of its bytes.
-fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
+fn resolve(spans: &mut Vec<Span>, covered: &mut Vec<u64>) -> Vec<Span> {
     spans.retain(|s| s.end > s.start);
     spans.sort_by(|a, b| {
         b.entity
@@ -1285,9 +1372,11 @@ fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
             .then(a.start.cmp(&b.start))
     });
     let len = spans.iter().map(|s| s.end).max().unwrap_or(0);
-    let mut taken = Covered::new(len);
+    covered.clear();
+    covered.resize(len.div_ceil(64), 0);
+    let mut taken = Covered(covered);
     let mut kept = Vec::with_capacity(spans.len());
-    for s in spans {
+    for s in spans.drain(..) {
         if taken.claim(s.start, s.end) {
             kept.push(s);
         }
@@ -1297,13 +1386,9 @@ fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
 }
 
 /// Bytes covered by kept spans, one bit each.
-struct Covered(Vec<u64>);
+struct Covered<'a>(&'a mut Vec<u64>);
 
-impl Covered {
-    fn new(len: usize) -> Self {
-        Covered(vec![0; len.div_ceil(64)])
-    }
-
+impl Covered<'_> {
     /// Marks `start..end` (not empty, within the length) covered, if none of it was: whether
     /// it was free.
     fn claim(&mut self, start: usize, end: usize) -> bool {
@@ -1423,7 +1508,7 @@ mod tests {
                     score: 0.5 + f32::from(score) * 0.2,
                 })
                 .collect();
-            proptest::prop_assert_eq!(resolve(spans.clone()), resolve_by_map(spans));
+            proptest::prop_assert_eq!(resolve(&mut spans.clone(), &mut Vec::new()), resolve_by_map(spans));
         }
 
         /// Reading only the runs' reaches finds what reading the whole text found.

@@ -1550,19 +1550,35 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     // Names and addresses do not run across lines, so a long text is read a few kilobytes at a
     // time, ending at a line break: the tokens stay in cache and memory stays small.
     const CHUNK: usize = 8 * 1024;
-    // About one token in five bytes of text: room for them at once.
-    let mut toks = Vec::with_capacity(text.len().min(CHUNK + 1024) / 4 + 8);
-    let mut from = 0;
-    while from < text.len() {
-        let to = if text.len() - from <= CHUNK {
-            text.len()
-        } else {
-            memchr::memchr(b'\n', &text.as_bytes()[from + CHUNK..]).map_or(text.len(), |n| from + CHUNK + n + 1)
+    TOKENS.with(|kept| {
+        // The thread's buffer, or a new one should this thread be reading another text already.
+        let mut fresh = Vec::new();
+        let mut borrowed = kept.try_borrow_mut();
+        let toks = match borrowed.as_deref_mut() {
+            Ok(t) => t,
+            Err(_) => &mut fresh,
         };
-        tokenize(text, from, to, &LEXICONS, &mut toks);
-        find_in(text, &toks, opts, found);
-        from = to;
-    }
+        // About one token in five bytes of text: room for them at once.
+        toks.clear();
+        toks.reserve(text.len().min(CHUNK + 1024) / 4 + 8);
+        let mut from = 0;
+        while from < text.len() {
+            let to = if text.len() - from <= CHUNK {
+                text.len()
+            } else {
+                memchr::memchr(b'\n', &text.as_bytes()[from + CHUNK..]).map_or(text.len(), |n| from + CHUNK + n + 1)
+            };
+            tokenize(text, from, to, &LEXICONS, toks);
+            find_in(text, toks, opts, found);
+            from = to;
+        }
+    });
+}
+
+thread_local! {
+    /// The tokens of the text being read, kept between scans on this thread: a scan allocates
+    /// none (a chunk's tokens bound its size).
+    static TOKENS: std::cell::RefCell<Vec<Tok>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Finds PERSON and LOCATION spans among `toks`.
