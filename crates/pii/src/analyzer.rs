@@ -447,6 +447,22 @@ fn holds_any(hay: &[u8], needles: &[u8]) -> bool {
     }
 }
 
+/// Fewest digits in a row a built-in recognizer's match holds (`\d{7}`; a pattern of groups,
+/// its longest group's least), so a region without as many in a row is not searched.
+fn min_run(entity: EntityType, pattern: &str) -> u16 {
+    use EntityType::*;
+    match entity {
+        UsSsn if pattern == r"\b\d{9}\b" => 9,
+        // Three groups, the last of four digits.
+        UsSsn | UsItin | UkNhs => 4,
+        UsBankNumber | UsPassport => 8,
+        MedicalLicense => 7,
+        // Its shortest shape is a letter and three digits.
+        UsDriverLicense => 3,
+        _ => 0,
+    }
+}
+
 /// Fewest digits a built-in recognizer's match holds.
 fn min_digits(entity: EntityType, pattern: &str) -> u16 {
     use EntityType::*;
@@ -488,6 +504,7 @@ fn recognizers() -> Vec<Recognizer> {
             boost,
             numeric: scope == Scope::Digits,
             min_digits: min_digits(entity, pattern),
+            min_run: min_run(entity, pattern),
             needs: needs(entity, pattern),
             scope,
         }
@@ -1059,28 +1076,39 @@ fn digit_regions(text: &str, runs: &[(usize, usize)], (mut regions, mut digits):
             b += 1;
         }
         match regions.last_mut() {
-            Some(last) if a <= last.1 + 1 => {
-                let from = last.1.max(a);
-                last.1 = last.1.max(b);
-                if let Some(d) = digits.last_mut() {
-                    *d = d.saturating_add(digit_count_bytes(&bytes[from..last.1]));
-                }
-            }
-            _ => {
-                regions.push((a, b));
-                digits.push(digit_count_bytes(&bytes[a..b]));
-            }
+            Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+            _ => regions.push((a, b)),
         }
     }
+    digits.extend(regions.iter().map(|&(a, b)| RegionDigits::of(&bytes[a..b])));
     (regions, digits)
 }
 
-fn digit_count_bytes(b: &[u8]) -> u16 {
-    b.iter().filter(|c| c.is_ascii_digit()).count().min(u16::MAX as usize) as u16
+/// The digits of a region: how many, and the most in a row.
+#[derive(Clone, Copy)]
+struct RegionDigits {
+    count: u16,
+    run: u16,
 }
 
-/// Regions around digit runs, and how many digits each holds.
-type DigitRegions = (Vec<(usize, usize)>, Vec<u16>);
+impl RegionDigits {
+    fn of(region: &[u8]) -> Self {
+        let (mut count, mut run, mut longest) = (0u16, 0u16, 0u16);
+        for c in region {
+            if c.is_ascii_digit() {
+                count = count.saturating_add(1);
+                run = run.saturating_add(1);
+                longest = longest.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        RegionDigits { count, run: longest }
+    }
+}
+
+/// Regions around digit runs, and their digits.
+type DigitRegions = (Vec<(usize, usize)>, Vec<RegionDigits>);
 
 /// The regions of one text that each scope scans, computed when first asked for.
 struct Regions<'t> {
@@ -1125,7 +1153,7 @@ impl<'t> Regions<'t> {
     }
 
     /// The regions `scope` scans, with their digit counts where known.
-    fn of(&mut self, scope: Scope) -> (&[(usize, usize)], &[u16]) {
+    fn of(&mut self, scope: Scope) -> (&[(usize, usize)], &[RegionDigits]) {
         let text = self.text;
         if matches!(
             scope,
@@ -1229,7 +1257,10 @@ impl Analyzer {
             let needs_context = rec.base.max(rec.validated) < opts.min_score && !rec.context.is_empty();
             let (ranges, digits) = regions.of(rec.scope);
             for (k, &(a, b)) in ranges.iter().enumerate() {
-                if digits.get(k).is_some_and(|&d| d < rec.min_digits) {
+                if digits
+                    .get(k)
+                    .is_some_and(|d| d.count < rec.min_digits || d.run < rec.min_run)
+                {
                     continue;
                 }
                 if !rec.needs.is_empty() && !holds_any(&text.as_bytes()[a..b], rec.needs) {
@@ -1476,6 +1507,31 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Every match of a built-in recognizer holds the digits in a row its regions are
+        /// required to hold before it is searched (what its pattern says, whatever its
+        /// validator then accepts).
+        #[test]
+        fn matches_hold_the_digits_their_regions_need(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "0", "1", "9", "12", "123", "1234", "98765", "1234567", "12345678", "123456789",
+                    "-", " ", ".", "/", "(", ")", "+", ":", "A", "M", "x", "AB", "no ", "\n",
+                ]),
+                0..24,
+            )
+        ) {
+            let text = parts.concat();
+            for rec in &BUILTIN.recognizers {
+                for m in rec.pattern.find_iter(text.as_bytes()) {
+                    let d = RegionDigits::of(&text.as_bytes()[m.start()..m.end()]);
+                    proptest::prop_assert!(
+                        d.run >= rec.min_run,
+                        "{:?} matched {:?}", rec.entity, &text[m.start()..m.end()]
+                    );
+                }
+            }
+        }
+
         /// Eight bytes at a time find the digit one byte at a time finds.
         #[test]
         fn first_digit_finds_the_first(

@@ -216,6 +216,7 @@ impl CustomRecognizer {
                     scope: Scope::Whole,
                     numeric: false,
                     min_digits: 0,
+                    min_run: 0,
                     needs: b"",
                 }))
             }

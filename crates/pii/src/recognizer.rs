@@ -57,6 +57,8 @@ pub(crate) struct Recognizer {
     pub(crate) numeric: bool,
     /// Fewest ASCII digits a match holds: regions with fewer are not searched.
     pub(crate) min_digits: u16,
+    /// Fewest digits in a row a match holds (regions with no such run are skipped).
+    pub(crate) min_run: u16,
     /// Bytes one of which every match holds (separators of dates, addresses): regions without
     /// any are not searched. Empty: no such byte.
     pub(crate) needs: &'static [u8],
