@@ -1265,13 +1265,24 @@ fn title_before_particles(b: &[u8], end: usize) -> bool {
         while s > 0 && e - s <= 4 && b[s - 1].is_ascii_lowercase() {
             s -= 1;
         }
-        let w = std::str::from_utf8(&b[s..e]).unwrap_or("");
         // The particles of Iberian, Dutch, German and Italian surnames (`de los Santos`, `van
         // der Berg`, `von Weizsäcker`); not articles alone (`Madame la Directrice`, `Frau an der
-        // Kasse`).
+        // Kasse`). (Lower-case ASCII letters: compared as bytes.)
         let particle = matches!(
-            w,
-            "de" | "da" | "do" | "dos" | "das" | "del" | "di" | "van" | "von" | "los" | "las" | "der" | "den"
+            &b[s..e],
+            b"de"
+                | b"da"
+                | b"do"
+                | b"dos"
+                | b"das"
+                | b"del"
+                | b"di"
+                | b"van"
+                | b"von"
+                | b"los"
+                | b"las"
+                | b"der"
+                | b"den"
         );
         if s == e || s == 0 || b[s - 1] != b' ' || !particle {
             break;
