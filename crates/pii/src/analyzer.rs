@@ -1394,14 +1394,7 @@ impl Analyzer {
 /// each, so a span's overlap costs a word of bits per 64 of its bytes.
 fn resolve(spans: &mut Vec<Span>, covered: &mut Vec<u64>) -> Vec<Span> {
     spans.retain(|s| s.end > s.start);
-    spans.sort_by(|a, b| {
-        b.entity
-            .is_secret()
-            .cmp(&a.entity.is_secret())
-            .then(b.score.total_cmp(&a.score))
-            .then((b.end - b.start).cmp(&(a.end - a.start)))
-            .then(a.start.cmp(&b.start))
-    });
+    spans.sort_by(precedence);
     let len = spans.iter().map(|s| s.end).max().unwrap_or(0);
     covered.clear();
     covered.resize(len.div_ceil(64), 0);
@@ -1414,6 +1407,17 @@ fn resolve(spans: &mut Vec<Span>, covered: &mut Vec<u64>) -> Vec<Span> {
     }
     kept.sort_unstable_by_key(|s| s.start);
     kept
+}
+
+/// Which of two overlapping spans is kept: a secret, then the higher score, then the longer
+/// span, then the earlier one.
+fn precedence(a: &Span, b: &Span) -> std::cmp::Ordering {
+    b.entity
+        .is_secret()
+        .cmp(&a.entity.is_secret())
+        .then(b.score.total_cmp(&a.score))
+        .then((b.end - b.start).cmp(&(a.end - a.start)))
+        .then(a.start.cmp(&b.start))
 }
 
 /// Bytes covered by kept spans, one bit each.
@@ -1487,14 +1491,7 @@ mod tests {
     /// against its neighbours.
     fn resolve_by_map(mut spans: Vec<Span>) -> Vec<Span> {
         spans.retain(|s| s.end > s.start);
-        spans.sort_by(|a, b| {
-            b.entity
-                .is_secret()
-                .cmp(&a.entity.is_secret())
-                .then(b.score.total_cmp(&a.score))
-                .then((b.end - b.start).cmp(&(a.end - a.start)))
-                .then(a.start.cmp(&b.start))
-        });
+        spans.sort_by(precedence);
         let mut kept: std::collections::BTreeMap<usize, Span> = std::collections::BTreeMap::new();
         for s in spans {
             let before = kept.range(..=s.start).next_back().is_some_and(|(_, k)| k.end > s.start);
