@@ -903,6 +903,7 @@ struct Scratch {
     runs: Vec<(usize, usize)>,
     digit_regions: DigitRegions,
     covered: Vec<u64>,
+    kept: Vec<Span>,
 }
 
 thread_local! {
@@ -914,14 +915,16 @@ thread_local! {
             runs: Vec::new(),
             digit_regions: (Vec::new(), Vec::new()),
             covered: Vec::new(),
+            kept: Vec::new(),
         })
     };
 }
 
 impl Scratch {
-    /// This thread's buffers (empty ones while another scan on it holds them).
+    /// This thread's buffers (empty ones while another scan on it holds them, or once the
+    /// thread's own are gone as it ends).
     fn take() -> Scratch {
-        SCRATCH.with(std::cell::Cell::take)
+        SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default()
     }
 
     /// Keeps the buffers for the next scan on this thread, but for any a long text made
@@ -941,7 +944,9 @@ impl Scratch {
         small(&mut self.digit_regions.0);
         small(&mut self.digit_regions.1);
         small(&mut self.covered);
-        SCRATCH.with(|s| s.set(self));
+        small(&mut self.kept);
+        // A thread that is ending keeps nothing.
+        let _ = SCRATCH.try_with(|s| s.set(self));
     }
 }
 
@@ -1294,7 +1299,7 @@ impl Analyzer {
         let mut quiet = Vec::new();
         crate::tables::find(text, opts, &mut found, &mut quiet);
         crate::tables::silence(&mut found, &quiet);
-        let spans = resolve(&mut found, &mut scratch.covered);
+        let spans = resolve(&mut found, &mut scratch.covered, &mut scratch.kept);
         scratch.found = found;
         scratch.words = ctx.hits;
         scratch.near = ctx.near;
@@ -1392,21 +1397,18 @@ impl Analyzer {
 /// e-mail address or a deny-listed term inside it), then the higher score, then the longer one.
 /// Empty spans mask nothing and are dropped. The bytes kept spans cover are marked one bit
 /// each, so a span's overlap costs a word of bits per 64 of its bytes.
-fn resolve(spans: &mut Vec<Span>, covered: &mut Vec<u64>) -> Vec<Span> {
+fn resolve(spans: &mut Vec<Span>, covered: &mut Vec<u64>, kept: &mut Vec<Span>) -> Vec<Span> {
     spans.retain(|s| s.end > s.start);
     spans.sort_by(precedence);
     let len = spans.iter().map(|s| s.end).max().unwrap_or(0);
     covered.clear();
     covered.resize(len.div_ceil(64), 0);
     let mut taken = Covered(covered);
-    let mut kept = Vec::with_capacity(spans.len());
-    for s in spans.drain(..) {
-        if taken.claim(s.start, s.end) {
-            kept.push(s);
-        }
-    }
+    kept.clear();
+    kept.extend(spans.drain(..).filter(|s| taken.claim(s.start, s.end)));
     kept.sort_unstable_by_key(|s| s.start);
-    kept
+    // The caller's copy holds the kept spans only.
+    kept.to_vec()
 }
 
 /// Which of two overlapping spans is kept: a secret, then the higher score, then the longer
@@ -1561,7 +1563,10 @@ mod tests {
                     score: 0.5 + f32::from(score) * 0.2,
                 })
                 .collect();
-            proptest::prop_assert_eq!(resolve(&mut spans.clone(), &mut Vec::new()), resolve_by_map(spans));
+            proptest::prop_assert_eq!(
+                resolve(&mut spans.clone(), &mut Vec::new(), &mut Vec::new()),
+                resolve_by_map(spans)
+            );
         }
 
         /// Reading only the runs' reaches finds what reading the whole text found.
@@ -1748,6 +1753,27 @@ mod tests {
             let f = found(decoy);
             assert!(f.is_empty(), "{decoy}: {f:?}");
         }
+    }
+
+    #[test]
+    fn a_scan_from_a_thread_local_destructor_works() {
+        // A guard that masks what it holds when its thread ends, registered before the scan's
+        // own thread-local buffers: those are gone by the time it runs.
+        struct MaskOnExit;
+        impl Drop for MaskOnExit {
+            fn drop(&mut self) {
+                let spans = Analyzer::new().analyze("Call Anna Schmidt on +49 30 901820 44", &Options::default());
+                assert!(spans.iter().any(|s| s.entity == EntityType::PhoneNumber));
+            }
+        }
+        thread_local! {
+            static GUARD: MaskOnExit = const { MaskOnExit };
+        }
+        let t = std::thread::spawn(|| {
+            GUARD.with(|_| {});
+            Analyzer::new().analyze("Call Anna Schmidt on +49 30 901820 44", &Options::default());
+        });
+        assert!(t.join().is_ok());
     }
 
     #[test]

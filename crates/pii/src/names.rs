@@ -1558,37 +1558,54 @@ fn sentence_start(text: &str, toks: &[Tok], i: usize) -> bool {
 
 /// Finds PERSON and LOCATION spans in `text`.
 pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
+    // The thread's token buffer when it is free; a new one when another scan on this thread
+    // holds it or the thread is ending (its buffer already gone).
+    let done = TOKENS
+        .try_with(|kept| match kept.try_borrow_mut() {
+            Ok(mut toks) => {
+                read_in_chunks(text, opts, found, &mut toks);
+                // A long line's tokens are not kept (a chunk ends only at a line break).
+                if toks.capacity() * std::mem::size_of::<Tok>() > KEEP_TOKENS {
+                    *toks = Vec::new();
+                }
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false);
+    if !done {
+        read_in_chunks(text, opts, found, &mut Vec::new());
+    }
+}
+
+/// Tokenizes `text` and finds its names, places and addresses a chunk at a time, with `toks`
+/// for the tokens.
+fn read_in_chunks(text: &str, opts: &Options, found: &mut Vec<Span>, toks: &mut Vec<Tok>) {
     // Names and addresses do not run across lines, so a long text is read a few kilobytes at a
     // time, ending at a line break: the tokens stay in cache and memory stays small.
     const CHUNK: usize = 8 * 1024;
-    TOKENS.with(|kept| {
-        // The thread's buffer, or a new one should this thread be reading another text already.
-        let mut fresh = Vec::new();
-        let mut borrowed = kept.try_borrow_mut();
-        let toks = match borrowed.as_deref_mut() {
-            Ok(t) => t,
-            Err(_) => &mut fresh,
+    // About one token in five bytes of text: room for them at once.
+    toks.clear();
+    toks.reserve(text.len().min(CHUNK + 1024) / 4 + 8);
+    let mut from = 0;
+    while from < text.len() {
+        let to = if text.len() - from <= CHUNK {
+            text.len()
+        } else {
+            memchr::memchr(b'\n', &text.as_bytes()[from + CHUNK..]).map_or(text.len(), |n| from + CHUNK + n + 1)
         };
-        // About one token in five bytes of text: room for them at once.
-        toks.clear();
-        toks.reserve(text.len().min(CHUNK + 1024) / 4 + 8);
-        let mut from = 0;
-        while from < text.len() {
-            let to = if text.len() - from <= CHUNK {
-                text.len()
-            } else {
-                memchr::memchr(b'\n', &text.as_bytes()[from + CHUNK..]).map_or(text.len(), |n| from + CHUNK + n + 1)
-            };
-            tokenize(text, from, to, &LEXICONS, toks);
-            find_in(text, toks, opts, found);
-            from = to;
-        }
-    });
+        tokenize(text, from, to, &LEXICONS, toks);
+        find_in(text, toks, opts, found);
+        from = to;
+    }
 }
 
+/// The most bytes of tokens a thread keeps between scans.
+const KEEP_TOKENS: usize = 64 * 1024;
+
 thread_local! {
-    /// The tokens of the text being read, kept between scans on this thread: a scan allocates
-    /// none (a chunk's tokens bound its size).
+    /// The tokens of the text being read, kept between scans on this thread: a scan of a text
+    /// with line breaks allocates none.
     static TOKENS: std::cell::RefCell<Vec<Tok>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -5343,6 +5360,17 @@ const BRAZILIAN_STATES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_leaves_no_large_token_buffer_behind() {
+        // One line of a megabyte: its tokens are read at once (no line break to end a chunk),
+        // but the thread keeps no buffer of that size once the scan is over.
+        let line = "Anna, ".repeat(200_000);
+        let mut found = Vec::new();
+        find(&line, &Options::default(), &mut found);
+        let kept = TOKENS.with(|t| t.borrow().capacity() * std::mem::size_of::<Tok>());
+        assert!(kept <= 64 * 1024, "{kept} bytes of tokens kept");
+    }
 
     fn found(text: &str) -> Vec<(EntityType, &str)> {
         let mut spans = Vec::new();
