@@ -422,14 +422,7 @@ fn with_lower_bytes<R>(word: &str, f: impl FnOnce(&[u8]) -> R) -> R {
 /// The lexicons' flags of `word`: as written, or with its Latin diacritics folded ("José" is
 /// found as "jose"; the US lists write names without accents).
 fn lookup(lex: &Lexicons, word: &str) -> u32 {
-    // Most words are short and ASCII: lowercased into the table's key at once.
-    if let Some(key) = Key::ascii_lowercase(word.as_bytes()) {
-        let w = key.bytes();
-        let f = lex.words.get_key(&key).unwrap_or(0);
-        if f != 0 || !w.contains(&b'-') {
-            return f | if street_ending_bytes(w) { flag::STREET_END } else { 0 };
-        }
-    }
+    let street = |w: &[u8]| if street_ending_bytes(w) { flag::STREET_END } else { 0 };
     let flags = |w: &[u8]| {
         let f = lex.words.get(w).unwrap_or(0);
         // `Júlio` is a town's first word as written and a given name folded: both count;
@@ -441,10 +434,12 @@ fn lookup(lex: &Lexicons, word: &str) -> u32 {
         }
     };
     let one = |word: &str| with_lower_bytes(word, flags);
-    // The word's own lowercase serves the street ending's check too.
-    let (f, street) = with_lower_bytes(word, |w| {
-        (flags(w), if street_ending_bytes(w) { flag::STREET_END } else { 0 })
-    });
+    // The word's own lowercase serves the street ending's check too. Most words are short and
+    // ASCII: lowercased straight into the table's key (no folding to try).
+    let (f, street) = match Key::ascii_lowercase(word.as_bytes()) {
+        Some(key) => (lex.words.get_key(&key).unwrap_or(0), street(key.bytes())),
+        None => with_lower_bytes(word, |w| (flags(w), street(w))),
+    };
     if f != 0 || !word.contains('-') {
         return f | street;
     }

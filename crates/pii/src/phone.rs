@@ -127,16 +127,7 @@ pub fn plausible_international(text: &str) -> bool {
     let t = text.trim_start().trim_start_matches('(');
     // No plausible number holds more than 17 digits (`00` and 15): a longer one is none.
     let mut buf = [0u8; 24];
-    let mut n = 0;
-    for b in t.bytes().filter(u8::is_ascii_digit) {
-        let Some(slot) = buf.get_mut(n) else {
-            return false;
-        };
-        *slot = b;
-        n += 1;
-    }
-    // ASCII digits only, so always UTF-8.
-    let Ok(digits) = std::str::from_utf8(&buf[..n]) else {
+    let Some(digits) = ascii_digits(t, &mut buf) else {
         return false;
     };
     let number = if t.starts_with('+') {
@@ -155,21 +146,23 @@ pub fn plausible_international(text: &str) -> bool {
         })
 }
 
+/// The ASCII digits of `text`, in `buf`; none when they do not fit (no number has that many).
+fn ascii_digits<'b>(text: &str, buf: &'b mut [u8; 24]) -> Option<&'b str> {
+    let mut n = 0;
+    for b in text.bytes().filter(u8::is_ascii_digit) {
+        *buf.get_mut(n)? = b;
+        n += 1;
+    }
+    // ASCII digits only, so always UTF-8.
+    std::str::from_utf8(&buf[..n]).ok()
+}
+
 /// Whether `text` is a valid phone number: international (`+44 20 7946 0958`, `0044 ...`) in
 /// any country, or national (`(212) 555-0123`, `030 1234 5678`) in one of `regions`.
 pub fn is_valid<S: AsRef<str>>(text: &str, regions: &[S]) -> bool {
     let trimmed = text.trim_start();
     let mut buf = [0u8; 24];
-    let mut n = 0;
-    for b in trimmed.bytes().filter(u8::is_ascii_digit) {
-        if n == buf.len() {
-            return false;
-        }
-        buf[n] = b;
-        n += 1;
-    }
-    // ASCII digits only, so always UTF-8.
-    let Ok(digits) = std::str::from_utf8(&buf[..n]) else {
+    let Some(digits) = ascii_digits(trimmed, &mut buf) else {
         return false;
     };
     let international = if trimmed.starts_with('+') {
