@@ -496,23 +496,28 @@ for key, cum in after.items():
           f"{100 * within_1ms:.2f} % within 1 ms -> target p99 ≤ 1 ms at {rate} req/s: {verdict}")
 
 # The personal data scan inside the server, per call (every text of the request), from its own
-# histogram across the same-load step: the target is p99 < 100 µs for a 2 KB prompt.
-scan_before = buckets(os.path.join(out, "metrics-before.txt"), "datapact_gateway_pii_scan_seconds")
-scan_after = buckets(os.path.join(out, "metrics-after.txt"), "datapact_gateway_pii_scan_seconds")
-for key, cum in scan_after.items():
-    prev = scan_before.get(key, {})
-    delta = sorted((le, n - prev.get(le, 0.0)) for le, n in cum.items())
-    total = delta[-1][1]
-    if total <= 0:
-        continue
-    scan_quantile = lambda q: histogram_quantile(delta, total, q)
-    p99_bucket = next(le for le, n in delta if n >= 0.99 * total)
-    entry = {"calls": total, "p50_us": scan_quantile(0.5) * 1e6, "p99_us": scan_quantile(0.99) * 1e6,
-             "p99_bucket_le_us": p99_bucket * 1e6}
-    summary.setdefault("datapact_pii_scan_metric", {})[key] = entry
-    verdict = "met" if p99_bucket <= 0.0001 else "NOT met"
-    print(f"datapact's PII scan in the server ({key}): {int(total)} calls, p50 ≈ {entry['p50_us']:.1f} µs, "
-          f"p99 ≈ {entry['p99_us']:.1f} µs (bucket ≤ {entry['p99_bucket_le_us']:g} µs) -> target p99 < 100 µs: {verdict}")
+# histograms across the same-load step: its wall time (the target is p99 < 100 µs for a 2 KB
+# prompt) and the CPU time its thread ran; the difference is time spent waiting for a core.
+for metric, summary_key, what in (
+        ("datapact_gateway_pii_scan_seconds", "datapact_pii_scan_metric", "wall time"),
+        ("datapact_gateway_pii_scan_cpu_seconds", "datapact_pii_scan_cpu_metric", "CPU time")):
+    scan_before = buckets(os.path.join(out, "metrics-before.txt"), metric)
+    scan_after = buckets(os.path.join(out, "metrics-after.txt"), metric)
+    for key, cum in scan_after.items():
+        prev = scan_before.get(key, {})
+        delta = sorted((le, n - prev.get(le, 0.0)) for le, n in cum.items())
+        total = delta[-1][1]
+        if total <= 0:
+            continue
+        scan_quantile = lambda q: histogram_quantile(delta, total, q)
+        p99_bucket = next(le for le, n in delta if n >= 0.99 * total)
+        entry = {"calls": total, "p50_us": scan_quantile(0.5) * 1e6, "p99_us": scan_quantile(0.99) * 1e6,
+                 "p99_bucket_le_us": p99_bucket * 1e6}
+        summary.setdefault(summary_key, {})[key] = entry
+        verdict = "" if what != "wall time" else (
+            " -> target p99 < 100 µs: " + ("met" if p99_bucket <= 0.0001 else "NOT met"))
+        print(f"datapact's PII scan in the server, {what} ({key}): {int(total)} calls, p50 ≈ {entry['p50_us']:.1f} µs, "
+              f"p99 ≈ {entry['p99_us']:.1f} µs (bucket ≤ {entry['p99_bucket_le_us']:g} µs){verdict}")
 
 # The sweeps: the highest rate with no error, p99 under the limit and the rate achieved; and the
 # highest rate kept up with at any latency (no error, >= 95 % achieved).

@@ -550,22 +550,30 @@ pub(crate) async fn pipeline(
         let texts = req.texts();
         let size: usize = texts.iter().map(|t| t.len()).sum();
         let scan_started = std::time::Instant::now();
-        found = if size <= INLINE_SCAN_BYTES {
-            texts.into_iter().map(|t| analyzer.analyze(t, &opts)).collect()
+        // The CPU time is read on the thread that scans, so each branch brackets its own scan.
+        let cpu;
+        (found, cpu) = if size <= INLINE_SCAN_BYTES {
+            let cpu_started = crate::metrics::thread_cpu_time();
+            let found = texts.into_iter().map(|t| analyzer.analyze(t, &opts)).collect();
+            (found, crate::metrics::thread_cpu_since(cpu_started))
         } else {
             let owned: Vec<String> = texts.into_iter().map(|t| t.clone()).collect();
-            tokio::task::spawn_blocking(move || owned.iter().map(|t| analyzer.analyze(t, &opts)).collect())
-                .await
-                .map_err(|_| {
-                    GatewayError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "server_error",
-                        "scan_failed",
-                        "the personal data scan did not complete",
-                    )
-                })?
+            tokio::task::spawn_blocking(move || {
+                let cpu_started = crate::metrics::thread_cpu_time();
+                let found: Vec<Vec<datapact_pii::Span>> = owned.iter().map(|t| analyzer.analyze(t, &opts)).collect();
+                (found, crate::metrics::thread_cpu_since(cpu_started))
+            })
+            .await
+            .map_err(|_| {
+                GatewayError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "scan_failed",
+                    "the personal data scan did not complete",
+                )
+            })?
         };
-        crate::metrics::pii_scan(size, scan_started.elapsed());
+        crate::metrics::pii_scan(size, scan_started.elapsed(), cpu);
         let mut types: Vec<String> = Vec::new();
         for s in found.iter().flatten() {
             let t = s.entity.as_str().to_string();

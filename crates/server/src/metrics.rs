@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-pub use datapact_gateway::metrics::{CALLS, OVERHEAD, PII_SCAN};
+pub use datapact_gateway::metrics::{CALLS, OVERHEAD, PII_SCAN, PII_SCAN_CPU};
 
 /// Bucket bounds fine enough around the 1 ms target to read a p99 against it.
 const BUCKETS: &[f64] = &[
@@ -36,6 +36,8 @@ pub fn install(node: &str) -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Full(OVERHEAD.into()), BUCKETS)
                 .ok()?
                 .set_buckets_for_metric(Matcher::Full(PII_SCAN.into()), SCAN_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(PII_SCAN_CPU.into()), SCAN_BUCKETS)
                 .ok()?;
             match builder.install_recorder() {
                 Ok(h) => Some(h),

@@ -633,6 +633,16 @@ async fn streamed_chat_restores_split_placeholders_reports_usage_and_fails_clear
         metrics.contains("datapact_gateway_pii_scan_seconds_bucket{") && metrics.contains("le=\"0.0001\""),
         "{metrics}"
     );
+    // Beside it, the CPU time the scan ran, in the same buckets.
+    #[cfg(unix)]
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("datapact_gateway_pii_scan_cpu_seconds_bucket{")
+                && l.contains("size=\"le_4k\"")
+                && l.contains("le=\"0.0001\"")),
+        "{metrics}"
+    );
     assert!(!metrics.contains(&tenant));
 }
 
