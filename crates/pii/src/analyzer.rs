@@ -7,7 +7,9 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
 use regex_automata::Input;
 use regex_automata::meta::Regex;
 
@@ -776,7 +778,7 @@ fn recognizers() -> Vec<Recognizer> {
 /// Context words: every recognizer's and the negative ones, found in one automaton.
 struct ContextWords {
     /// The context words, then the secret recognizers' anchors: one pass finds both.
-    automaton: AhoCorasick,
+    automaton: DFA,
     /// How many context words (pattern ids below it are context words).
     words: usize,
     /// Ids of the words that mark numeric look-alikes.
@@ -800,11 +802,12 @@ impl ContextWords {
     /// secret anchors.
     fn new(vocabulary: &[String], negative: Vec<u32>, generic: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
         // A full DFA: the context words and anchors are a few kilobytes, and one pass over
-        // every text scanned runs through it.
-        let automaton = AhoCorasickBuilder::new()
+        // every text scanned runs through it. No prefilter: with this many words nearly every
+        // byte could start one, and without it only match states are special.
+        let automaton = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(
                 vocabulary
                     .iter()
@@ -830,17 +833,41 @@ impl ContextWords {
             words,
             anchors: Vec::new(),
         };
-        for m in self.automaton.find_overlapping_iter(bytes) {
-            let (a, b, id) = (m.start(), m.end(), m.pattern().as_usize());
-            if id >= self.words {
-                found.anchors.push((a, b, id - self.words));
+        // The automaton walked here rather than through its overlapping iterator: the same
+        // matches in the same order (every pattern a state holds, as each state is reached),
+        // with the loop's state in registers instead of an iterator's.
+        let dfa = &self.automaton;
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return found;
+        };
+        for (i, &byte) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, byte);
+            if !dfa.is_special(sid) {
                 continue;
             }
-            let after = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
-            if (a == 0 || !bytes[a - 1].is_ascii_alphanumeric())
-                && bytes.get(after).is_none_or(|c| !c.is_ascii_alphanumeric())
-            {
-                found.words.push((a, b, id as u32));
+            if dfa.is_dead(sid) {
+                // An unanchored search of these patterns never gets there.
+                break;
+            }
+            if !dfa.is_match(sid) {
+                // A start state, special only where a prefilter is kept.
+                continue;
+            }
+            let b = i + 1;
+            for k in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, k);
+                let id = pid.as_usize();
+                let a = b.saturating_sub(dfa.pattern_len(pid));
+                if id >= self.words {
+                    found.anchors.push((a, b, id - self.words));
+                    continue;
+                }
+                let after = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
+                if (a == 0 || !bytes[a - 1].is_ascii_alphanumeric())
+                    && bytes.get(after).is_none_or(|c| !c.is_ascii_alphanumeric())
+                {
+                    found.words.push((a, b, id as u32));
+                }
             }
         }
         found.words.sort_unstable();
@@ -1505,7 +1532,67 @@ mod tests {
         kept.into_values().collect()
     }
 
+    /// The context words and anchors as first found: the automaton's own overlapping iterator.
+    #[allow(clippy::type_complexity)]
+    fn index_by_iterator(text: &str) -> (Vec<(usize, usize, u32)>, Vec<(usize, usize, usize)>) {
+        static AC: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+            aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(
+                    BUILTIN
+                        .vocabulary
+                        .iter()
+                        .map(|w| w.as_bytes().to_vec())
+                        .chain(crate::secrets::anchor_texts().map(|a| a.as_bytes().to_vec())),
+                )
+                .unwrap()
+        });
+        let words = BUILTIN.vocabulary.len();
+        let bytes = text.as_bytes();
+        let (mut found, mut anchors) = (Vec::new(), Vec::new());
+        for m in AC.find_overlapping_iter(bytes) {
+            let (a, b, id) = (m.start(), m.end(), m.pattern().as_usize());
+            if id >= words {
+                anchors.push((a, b, id - words));
+                continue;
+            }
+            let after = if bytes.get(b) == Some(&b's') { b + 1 } else { b };
+            if (a == 0 || !bytes[a - 1].is_ascii_alphanumeric())
+                && bytes.get(after).is_none_or(|c| !c.is_ascii_alphanumeric())
+            {
+                found.push((a, b, id as u32));
+            }
+        }
+        found.sort_unstable();
+        (found, anchors)
+    }
+
     proptest::proptest! {
+        /// Walking the context automaton finds the words and anchors, in the same order, that
+        /// its overlapping iterator found.
+        #[test]
+        fn context_index_agrees_with_the_iterator(
+            parts in proptest::collection::vec((0usize..4096, 0u8..10, proptest::bool::ANY), 0..30)
+        ) {
+            let anchors: Vec<&str> = crate::secrets::anchor_texts().collect();
+            let vocabulary = &BUILTIN.vocabulary;
+            let mut text = String::new();
+            for (pick, sep, upper) in parts {
+                let piece = if pick % 4 == 0 {
+                    anchors[pick / 4 % anchors.len()].to_string()
+                } else {
+                    vocabulary[pick % vocabulary.len()].clone()
+                };
+                text.push_str(&if upper { piece.to_ascii_uppercase() } else { piece });
+                text.push_str(["", " ", "s ", "x", "-", "_", "\n", "é", "1", "s"][sep as usize]);
+            }
+            static CONTEXT: LazyLock<ContextWords> =
+                LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
+            let Found { words, anchors } = CONTEXT.index(&text, Vec::new());
+            proptest::prop_assert_eq!((words, anchors), index_by_iterator(&text));
+        }
+
         /// Every match of a built-in recognizer holds the digits in a row its regions are
         /// required to hold before it is searched (what its pattern says, whatever its
         /// validator then accepts).

@@ -5195,6 +5195,10 @@ fn elided_dutch_town(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> bool
 /// Whether `w` is an elided article or preposition before a capitalized name (`d'Ampezzo`,
 /// `nell'Emilia`, `l'Aquila`), as in Italian and French towns.
 fn elided_article(w: &str) -> bool {
+    // Every article below starts with one of these letters.
+    if !matches!(w.as_bytes().first(), Some(b'd' | b'l' | b'n' | b's' | b'a')) {
+        return false;
+    }
     [
         "d'", "d’", "l'", "l’", "nell'", "nell’", "dell'", "dell’", "sull'", "sull’", "all'", "all’",
     ]

@@ -42,13 +42,14 @@ pub fn credit_card(s: &str) -> bool {
         }
         len += 1;
     }
-    if !(13..=19).contains(&len) || !luhn(s) || !card_groups(s) {
+    if !(13..=19).contains(&len) {
         return false;
     }
     let prefix = |n: u32| first6 / 10u32.pow(6 - n);
     let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));
-    // Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB, UnionPay, Maestro.
-    (p1 == 4 && matches!(len, 13 | 16 | 19))
+    // Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB, UnionPay, Maestro; the
+    // issuer first, the cheapest test, then Luhn and the groups.
+    let issuer = (p1 == 4 && matches!(len, 13 | 16 | 19))
         || ((51..=55).contains(&p2) && len == 16)
         || ((2221..=2720).contains(&p4) && len == 16)
         || (matches!(p2, 34 | 37) && len == 15)
@@ -56,7 +57,8 @@ pub fn credit_card(s: &str) -> bool {
         || ((300..=305).contains(&p3) || p2 == 36 || p2 == 38) && (14..=19).contains(&len)
         || ((3528..=3589).contains(&p4) && (16..=19).contains(&len))
         || (p2 == 62 && (16..=19).contains(&len))
-        || (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763) && (12..=19).contains(&len))
+        || (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763) && (12..=19).contains(&len));
+    issuer && luhn(s) && card_groups(s)
 }
 
 /// Whether the digit groups of `s` (split at spaces and hyphens) are a card's: one group, or
@@ -163,6 +165,18 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
     ("XK", 20),
 ];
 
+/// The length of a country's IBANs, its code's two bytes looked up in the sorted table.
+fn iban_length(country: &[u8]) -> Option<usize> {
+    let key = |c: &[u8]| match c {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => 0,
+    };
+    let at = IBAN_LENGTHS
+        .binary_search_by_key(&key(country), |(c, _)| key(c.as_bytes()))
+        .ok()?;
+    IBAN_LENGTHS.get(at).map(|&(_, len)| len)
+}
+
 /// An IBAN: known country, that country's length, and ISO 7064 mod 97-10.
 pub fn iban(s: &str) -> bool {
     // Without spaces and hyphens, in capitals; no IBAN is longer than 34 (a longer text is no
@@ -180,8 +194,7 @@ pub fn iban(s: &str) -> bool {
     if compact.len() < 15 || !compact.iter().all(u8::is_ascii_alphanumeric) {
         return false;
     }
-    let country = std::str::from_utf8(&compact[..2]).unwrap_or("");
-    let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
+    let Some(len) = iban_length(&compact[..2]) else {
         return false;
     };
     if compact.len() != len || !compact[2..4].iter().all(u8::is_ascii_digit) {
@@ -467,6 +480,18 @@ mod tests {
     #[test]
     fn every_iban_fits_the_buffer() {
         assert!(IBAN_LENGTHS.iter().all(|&(_, len)| len <= 34));
+    }
+
+    /// The table is searched by halves: in order, and every country found with its length.
+    #[test]
+    fn every_iban_country_is_found() {
+        assert!(IBAN_LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
+        for &(c, len) in IBAN_LENGTHS {
+            assert_eq!(c.len(), 2, "{c}");
+            assert_eq!(iban_length(c.as_bytes()), Some(len), "{c}");
+        }
+        assert_eq!(iban_length(b"ZZ"), None);
+        assert_eq!(iban_length(b"A"), None);
     }
 
     #[test]
