@@ -359,11 +359,38 @@ fn digit_count(s: &str) -> usize {
     s.bytes().filter(u8::is_ascii_digit).count()
 }
 
+/// Whether a group of `s`'s digits is one digit alone, but for the `1` of North America before
+/// a three-digit area code (`1.800.555.0199`).
+fn has_lone_digit(s: &str) -> bool {
+    let mut parts = digit_groups(s);
+    let first = parts.next().unwrap_or_default();
+    let second = parts.next().unwrap_or_default();
+    let north_american = first == "1" && second.len() == 3;
+    (first.len() == 1 && !north_american) || second.len() == 1 || parts.any(|g| g.len() == 1)
+}
+
+/// The runs of ASCII digits in `s`, in order (`+49 (30) 1234-5678`: `49`, `30`, `1234`, `5678`).
+fn digit_groups(s: &str) -> impl Iterator<Item = &str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() && !b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        // Digits are ASCII: the run starts and ends on character boundaries.
+        (i > start).then(|| s.get(start..i).unwrap_or_default())
+    })
+}
+
 /// A phone number valid by libphonenumber's metadata: international numbers score higher than
 /// national ones, which could be other numbers of the same length.
 fn phone_check(s: &str, opts: &Options) -> Check {
     let n = digit_count(s);
-    let groups = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).count();
+    let groups = digit_groups(s).count();
     // A date, or a date-time whose hour ran on after it (`2025-04-12 16`).
     let iso_date =
         s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' && s.get(..10).is_some_and(is_date);
@@ -373,19 +400,8 @@ fn phone_check(s: &str, opts: &Options) -> Check {
     // A version written with dots (`3.28.33.6509`, `21.6.32.1521`): a group of one digit, which
     // no national number written with dots has (`06.12.34.56.78`, `91.435.12.34`,
     // `11.3456.7890`) but for the `1` of North America before its area code (`1.800.555.0199`).
-    if s.contains('.') && !s.trim_start().starts_with(['+', '(']) {
-        let parts: Vec<&str> = s
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|g| !g.is_empty())
-            .collect();
-        let north_american = parts.first() == Some(&"1") && parts.get(1).is_some_and(|g| g.len() == 3);
-        if parts
-            .iter()
-            .enumerate()
-            .any(|(k, g)| g.len() == 1 && !(k == 0 && north_american))
-        {
-            return Check::Invalid;
-        }
+    if s.contains('.') && !s.trim_start().starts_with(['+', '(']) && has_lone_digit(s) {
+        return Check::Invalid;
     }
     let valid = match &opts.phone_regions {
         Some(rs) => phone::is_valid(s, rs),
@@ -1569,6 +1585,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Digit groups read by bytes are the groups splitting at every other character gave,
+        /// and a lone digit is found as the list of them found it.
+        #[test]
+        fn digit_groups_agree_with_splitting(s in "[0-9.+()1 é-]{0,24}") {
+            let split: Vec<&str> = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).collect();
+            proptest::prop_assert_eq!(digit_groups(&s).collect::<Vec<_>>(), split.clone());
+            let north_american = split.first() == Some(&"1") && split.get(1).is_some_and(|g| g.len() == 3);
+            let lone = split.iter().enumerate().any(|(k, g)| g.len() == 1 && !(k == 0 && north_american));
+            proptest::prop_assert_eq!(has_lone_digit(&s), lone);
+        }
+
         /// Walking the context automaton finds the words and anchors, in the same order, that
         /// its overlapping iterator found.
         #[test]
