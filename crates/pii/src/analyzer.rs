@@ -455,6 +455,13 @@ fn needs(entity: EntityType, pattern: &str) -> &'static [u8] {
     }
 }
 
+/// Whether `b` holds `://` or `www.` in any case: every link the URL pattern matches does, and
+/// most texts hold neither, so the pattern is not run over them.
+fn holds_link(b: &[u8]) -> bool {
+    memchr::memmem::find(b, b"://").is_some()
+        || memchr::memchr_iter(b'.', b).any(|i| i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"www"))
+}
+
 /// Whether `hay` holds one of `needles` (one to three bytes), by a vectorized search.
 fn holds_any(hay: &[u8], needles: &[u8]) -> bool {
     match *needles {
@@ -501,7 +508,7 @@ fn recognizers() -> Vec<Recognizer> {
     let r = |entity, pattern: &str, base, validated, validator: Option<Validator>, context: &[&str], boost| {
         let scope = match entity {
             EmailAddress => Scope::AroundAt,
-            Url => Scope::Whole,
+            Url => Scope::Links,
             IbanCode => Scope::IbanStarts,
             Crypto => Scope::CryptoStarts,
             _ if pattern.contains("0-9a-f") => Scope::Colons,
@@ -1173,6 +1180,7 @@ struct Regions<'t> {
     months: Option<Vec<(usize, usize)>>,
     at: Option<Vec<(usize, usize)>>,
     colons: Option<Vec<(usize, usize)>>,
+    links: Option<bool>,
 }
 
 impl<'t> Regions<'t> {
@@ -1189,6 +1197,7 @@ impl<'t> Regions<'t> {
             months: None,
             at: None,
             colons: None,
+            links: None,
         }
     }
 
@@ -1230,6 +1239,13 @@ impl<'t> Regions<'t> {
             Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text, runs)),
             Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text, runs)),
             Scope::Months => self.months.get_or_insert_with(|| month_regions(text, runs)),
+            Scope::Links => {
+                if *self.links.get_or_insert_with(|| holds_link(text.as_bytes())) {
+                    &self.whole
+                } else {
+                    &[]
+                }
+            }
         };
         (regions, &[])
     }
@@ -1585,6 +1601,24 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A text the link scope skips holds no match of the URL pattern.
+        #[test]
+        fn links_are_only_where_the_link_scope_looks(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "http", "HTTPS", "hTtP", "s", ":", "//", "/", "://", "w", "W", "ww", "www", "WwW", ".",
+                    " ", "example", "com", "\n", "é", "<", "\"", "a1",
+                ]),
+                0..16,
+            )
+        ) {
+            let text = parts.concat();
+            let url = BUILTIN.recognizers.iter().find(|r| r.entity == EntityType::Url).unwrap();
+            if url.pattern.find(text.as_bytes()).is_some() {
+                proptest::prop_assert!(holds_link(text.as_bytes()), "{:?}", text);
+            }
+        }
+
         /// Digit groups read by bytes are the groups splitting at every other character gave,
         /// and a lone digit is found as the list of them found it.
         #[test]

@@ -82,6 +82,8 @@ pub(crate) enum Scope {
     Months,
     /// Regions around colons between hexadecimal digits (IPv6 addresses).
     Colons,
+    /// All of it when it holds `://` or `www.` (any case), which every link holds; else none.
+    Links,
 }
 
 /// `Valid` when `b`, else `Invalid`.
