@@ -496,6 +496,12 @@ fn surname_particle(w: &str) -> bool {
     is_particle(w) || matches!(w, "los" | "las" | "'t" | "ten" | "ter")
 }
 
+/// Whether `w` is a lowercase particle inside a street's name (`Calle de los Reyes`, `Via dei
+/// Mille`, `Rue des Lilas`).
+fn street_particle(w: &str) -> bool {
+    is_particle(w) || matches!(w, "los" | "las" | "dei" | "degli" | "delle" | "des" | "les")
+}
+
 /// Whether `w` is a lowercase particle inside names and place names (`Rio de Janeiro`,
 /// `Ludwig van Beethoven`).
 fn is_particle(w: &str) -> bool {
@@ -4913,12 +4919,23 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 }
                 if h > a && toks[h - 1].kind == Kind::Number {
                     let mut j = h - 1;
-                    while j > a
-                        && (toks[j - 1].kind == Kind::Cap
-                            || (is_particle(word(j - 1)) && j >= a + 2 && toks[j - 2].kind == Kind::Cap))
-                        && toks[j].single_spaced()
-                    {
-                        j -= 1;
+                    while j > a && toks[j].single_spaced() {
+                        if toks[j - 1].kind == Kind::Cap {
+                            j -= 1;
+                            continue;
+                        }
+                        // One to three particles between capitalized words (`Calle de la Paz`,
+                        // `Via dei Mille`, `Avenida de los Reyes`).
+                        let mut n = 0;
+                        while n < 3 && j > a + n + 1 && toks[j - n].single_spaced() && street_particle(word(j - 1 - n))
+                        {
+                            n += 1;
+                        }
+                        if n > 0 && toks[j - n].single_spaced() && toks[j - 1 - n].kind == Kind::Cap {
+                            j -= n + 1;
+                        } else {
+                            break;
+                        }
                     }
                     if j < h - 1 && toks[j].kind == Kind::Cap && toks[j].flags & flag::COMMON == 0 {
                         numbered = true;
@@ -5868,6 +5885,33 @@ mod tests {
 
     /// Streets without a street word before their postcode, units after the number, nouns
     /// before a compound street's name, and the street types of Spain, Portugal and Italy.
+    /// A street whose name holds two or three particles keeps its type's word when the
+    /// postcode's part ends with the province (`(Sevilla)`), which the street read forward
+    /// does not reach: the part read back from the postcode starts at `Calle`, not at `Paz`.
+    #[test]
+    fn streets_with_several_particles_before_a_province() {
+        for (text, address) in [
+            (
+                "Vivo en Calle de la Paz 8, 41004 Sevilla (Sevilla).",
+                "Calle de la Paz 8, 41004 Sevilla (Sevilla)",
+            ),
+            (
+                "Vivo en Avenida de la Constitución 8, 41004 Sevilla (Sevilla)",
+                "Avenida de la Constitución 8, 41004 Sevilla (Sevilla)",
+            ),
+            (
+                "la entrega en Avenida de los Reyes 12, 28013 Madrid (Madrid), gracias",
+                "Avenida de los Reyes 12, 28013 Madrid (Madrid)",
+            ),
+            (
+                "consegna in Via dei Mille 7, 50131 Firenze (FI) domani",
+                "Via dei Mille 7, 50131 Firenze (FI)",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+    }
+
     #[test]
     fn address_shapes_from_the_postcode_and_the_street() {
         for (text, address) in [
