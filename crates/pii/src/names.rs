@@ -415,8 +415,41 @@ fn with_lower_bytes<R>(word: &str, f: impl FnOnce(&[u8]) -> R) -> R {
         buf[..b.len()].make_ascii_lowercase();
         f(&buf[..b.len()])
     } else {
-        f(word.to_lowercase().as_bytes())
+        let mut buf = [0u8; 64];
+        match lower_into(word, &mut buf) {
+            Some(lower) => f(lower),
+            None => f(word.to_lowercase().as_bytes()),
+        }
     }
+}
+
+/// `word` lowercased into `buf` a character at a time, as `str::to_lowercase` does for every
+/// character but a capital sigma (whose lowercase depends on its neighbours: left to it, as is
+/// a word too long for the buffer).
+fn lower_into<'b>(word: &str, buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
+    let mut n = 0;
+    for c in word.chars() {
+        if c == 'Σ' {
+            return None;
+        }
+        for l in c.to_lowercase() {
+            let slot = buf.get_mut(n..n + l.len_utf8())?;
+            l.encode_utf8(slot);
+            n += l.len_utf8();
+        }
+    }
+    buf.get(..n)
+}
+
+/// `w` with [`fold_char`] applied into `buf`, unless it does not fit.
+fn fold_into<'b>(w: &str, buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
+    let mut n = 0;
+    for c in w.chars().map(fold_char) {
+        let slot = buf.get_mut(n..n + c.len_utf8())?;
+        c.encode_utf8(slot);
+        n += c.len_utf8();
+    }
+    buf.get(..n)
 }
 
 /// The lexicons' flags of `word`: as written, or with its Latin diacritics folded ("José" is
@@ -430,7 +463,12 @@ fn lookup(lex: &Lexicons, word: &str) -> u32 {
         if w.is_ascii() || f & flag::COMMON != 0 {
             f
         } else {
-            f | std::str::from_utf8(w).map_or(0, |w| lex.words.get(fold(w).as_bytes()).unwrap_or(0) & !flag::COMMON)
+            let mut buf = [0u8; 64];
+            let folded = std::str::from_utf8(w).map_or(0, |w| match fold_into(w, &mut buf) {
+                Some(folded) => lex.words.get(folded).unwrap_or(0),
+                None => lex.words.get(fold(w).as_bytes()).unwrap_or(0),
+            });
+            f | (folded & !flag::COMMON)
         }
     };
     let one = |word: &str| with_lower_bytes(word, flags);
@@ -467,27 +505,30 @@ fn lookup(lex: &Lexicons, word: &str) -> u32 {
 
 /// `w` (lowercase) with common Latin diacritics removed.
 fn fold(w: &str) -> String {
-    w.chars()
-        .map(|c| match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
-            'ç' | 'ć' | 'č' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' => 'i',
-            'ñ' | 'ń' | 'ň' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
-            'ý' | 'ÿ' => 'y',
-            'ś' | 'š' | 'ş' => 's',
-            'ź' | 'ż' | 'ž' => 'z',
-            'ł' => 'l',
-            'ř' => 'r',
-            'ť' | 'ţ' => 't',
-            'ď' => 'd',
-            'ğ' => 'g',
-            'æ' => 'a',
-            other => other,
-        })
-        .collect()
+    w.chars().map(fold_char).collect()
+}
+
+/// `c` without its common Latin diacritic (see [`fold`]).
+fn fold_char(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' => 'i',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ś' | 'š' | 'ş' => 's',
+        'ź' | 'ż' | 'ž' => 'z',
+        'ł' => 'l',
+        'ř' => 'r',
+        'ť' | 'ţ' => 't',
+        'ď' => 'd',
+        'ğ' => 'g',
+        'æ' => 'a',
+        other => other,
+    }
 }
 
 /// Whether `w` is a particle of a surname, those of place names too (`van der`, `de los`,
@@ -5883,8 +5924,41 @@ mod tests {
         assert!(has_place("We met in East Berlin.", "Berlin") || has_place("We met in East Berlin.", "East Berlin"));
     }
 
-    /// Streets without a street word before their postcode, units after the number, nouns
-    /// before a compound street's name, and the street types of Spain, Portugal and Italy.
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Lowercasing and folding into a buffer give what the allocating functions give,
+        /// whenever they give anything (a capital sigma and long words are left to those).
+        #[test]
+        fn buffered_lowercase_and_fold_agree(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "Σ", "ΑΣ", "ς", "ß", "İ", "ı", "É", "José", "ÆØÅ", "Ł", "'", "’", "-", " ", "a", "Z", "Ǆ",
+                    ]).prop_map(str::to_string),
+                    "\\PC{0,3}",
+                ],
+                0..16,
+            )
+        ) {
+            let w = parts.concat();
+            let mut buf = [0u8; 64];
+            if let Some(lower) = lower_into(&w, &mut buf) {
+                let expected = w.to_lowercase();
+                proptest::prop_assert_eq!(lower, expected.as_bytes());
+            } else {
+                proptest::prop_assert!(w.contains('Σ') || w.to_lowercase().len() > 64);
+            }
+            let mut buf = [0u8; 64];
+            if let Some(folded) = fold_into(&w, &mut buf) {
+                let expected = fold(&w);
+                proptest::prop_assert_eq!(folded, expected.as_bytes());
+            } else {
+                proptest::prop_assert!(fold(&w).len() > 64);
+            }
+        }
+    }
+
     /// A street whose name holds two or three particles keeps its type's word when the
     /// postcode's part ends with the province (`(Sevilla)`), which the street read forward
     /// does not reach: the part read back from the postcode starts at `Calle`, not at `Paz`.
@@ -5912,6 +5986,8 @@ mod tests {
         }
     }
 
+    /// Streets without a street word before their postcode, units after the number, nouns
+    /// before a compound street's name, and the street types of Spain, Portugal and Italy.
     #[test]
     fn address_shapes_from_the_postcode_and_the_street() {
         for (text, address) in [
