@@ -1696,7 +1696,8 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
         // reads), looked at before the call.
         if want_address
             && (matches!(t.kind, Kind::Number | Kind::Cap)
-                || (matches!(t.kind, Kind::Initial | Kind::Lower) && t.end - t.start == 1))
+                || (matches!(t.kind, Kind::Initial | Kind::Lower) && t.end - t.start == 1)
+                || lowercase_street_type(text, toks, i))
             && let Some((end, next)) = address(text, toks, i, lex)
         {
             out(
@@ -3150,6 +3151,65 @@ const UNITS: &[&str] = &[
     "shop",
 ];
 
+/// Street types that running text of Italian, Spanish, Catalan and Portuguese writes in lower
+/// case before the street's capitalized name, its number after it (`abito in via Roma 23`,
+/// `vivo en la calle de Alcalá 45`, `moro na rua Augusta 210`).
+const LOWERCASE_STREET_TYPES: &[&str] = &[
+    "via",
+    "viale",
+    "corso",
+    "piazza",
+    "piazzale",
+    "largo",
+    "vicolo",
+    "strada",
+    "lungomare",
+    "calle",
+    "avenida",
+    "paseo",
+    "plaza",
+    "carrer",
+    "avinguda",
+    "passeig",
+    "plaça",
+    "carretera",
+    "travesía",
+    "glorieta",
+    "rua",
+    "praça",
+    "travessa",
+    "alameda",
+    "estrada",
+    "rodovia",
+];
+
+/// Words running text sets after a house number, before the town or the rest of the sentence
+/// (`via Roma 23 a Torino`, `calle Mayor 45 y`, `rua Augusta 210 em Lisboa`).
+const ADDRESS_JOINERS: &[&str] = &[
+    "a", "in", "e", "ed", "di", "da", "del", "en", "y", "de", "em", "no", "na", "do", "e", "à", "al", "para", "per",
+];
+
+/// Whether token `i` is a street's type in lower case before its capitalized name, after at
+/// most three particles (see [`LOWERCASE_STREET_TYPES`]).
+fn lowercase_street_type(text: &str, toks: &[Tok], i: usize) -> bool {
+    let t = toks[i];
+    if t.kind != Kind::Lower || !(3..=10).contains(&(t.end - t.start)) {
+        return false;
+    }
+    if !LOWERCASE_STREET_TYPES.contains(&&text[t.start..t.end]) {
+        return false;
+    }
+    let mut k = i + 1;
+    while k - i <= 3
+        && toks
+            .get(k)
+            .is_some_and(|p| p.kind == Kind::Lower && p.single_spaced() && street_particle(&text[p.start..p.end]))
+    {
+        k += 1;
+    }
+    toks.get(k).is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
+}
+
 /// Street types written before the name (`12 rue de Rivoli`, `Via Roma 1`).
 const PREFIX_STREETS: &[&str] = &[
     "rue",
@@ -3848,6 +3908,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         }
     } else if t.kind == Kind::Cap
         || (matches!(t.kind, Kind::Initial | Kind::Lower) && matches!(word(i), "C" | "c") && punct(i + 1, "/"))
+        || lowercase_street_type(text, toks, i)
     {
         // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`, `C/ Mayor 5`,
         // `Am Sonnenhang 97a`, `Zum Steinbruch 20a`.
@@ -3976,6 +4037,17 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             return None;
         }
         k += 1;
+        // Running text after a street's type in lower case goes on with a preposition, a unit
+        // or punctuation (`in via Roma 23 a Torino`); a quantity is no house number (`sent via
+        // Google 2 days ago`).
+        if t.kind == Kind::Lower
+            && toks.get(k).is_some_and(|n| {
+                let w = &text[n.start..n.end];
+                n.kind == Kind::Lower && n.newlines == 0 && !unit_word(w) && !ADDRESS_JOINERS.contains(&w)
+            })
+        {
+            return None;
+        }
     } else {
         return None;
     }
@@ -4014,6 +4086,9 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
                 && n.kind != Kind::Punct
                 && (unit_word(&text[n.start..n.end]) || (n.kind == Kind::Upper && n.end - n.start == 1))
         })
+        // A preposition before a town is no door's letter (`via Roma 23 a Torino`).
+        && !(matches!(word(k), "a" | "e" | "y" | "à")
+            && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Cap && n.single_spaced()))
     {
         let numbered = unit_word(word(k)) && toks[k].kind == Kind::Lower;
         k += 1;
@@ -4980,7 +5055,12 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     }
                     if j < h - 1 && toks[j].kind == Kind::Cap && toks[j].flags & flag::COMMON == 0 {
                         numbered = true;
-                        start = j;
+                        // Its type in lower case before it is the street's (`in via Roma 23`).
+                        start = if j > a && lowercase_street_type(text, toks, j - 1) {
+                            j - 1
+                        } else {
+                            j
+                        };
                         parts += 1;
                         break;
                     }
@@ -5956,6 +6036,37 @@ mod tests {
             } else {
                 proptest::prop_assert!(fold(&w).len() > 64);
             }
+        }
+    }
+
+    /// Running text of Italian, Spanish and Portuguese writes the street's type in lower case
+    /// (`abito in via Roma 23`); English's `via` before a name and a quantity is no street.
+    #[test]
+    fn street_types_in_lower_case_in_running_text() {
+        for (text, address) in [
+            ("Abito in via Roma 23 a Torino.", "via Roma 23"),
+            ("Abito in via Roma 23, 10121 Torino.", "via Roma 23, 10121 Torino"),
+            (
+                "abito in via San Francesco d'Assisi 23 a Torino",
+                "via San Francesco d'Assisi 23",
+            ),
+            ("Vivo en la calle de Alcalá 45, Madrid.", "calle de Alcalá 45, Madrid"),
+            ("moro na rua Augusta 210 em Lisboa", "rua Augusta 210"),
+            (
+                "la consegna è in piazza Garibaldi 5, int. 3",
+                "piazza Garibaldi 5, int. 3",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        for text in [
+            "I sent it via Google 2 days ago.",
+            "Shared via Slack 3 times this week.",
+            "We met via LinkedIn 2 years ago",
+            "Shipped via FedEx 2 business days later",
+        ] {
+            let f = found(text);
+            assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
         }
     }
 
