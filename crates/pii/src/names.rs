@@ -4090,7 +4090,7 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         && !(matches!(word(k), "a" | "e" | "y" | "à")
             && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Cap && n.single_spaced()))
     {
-        let numbered = unit_word(word(k)) && toks[k].kind == Kind::Lower;
+        let numbered = unit_word(word(k)) && matches!(toks[k].kind, Kind::Lower | Kind::Cap);
         k += 1;
         units += 1;
         if punct(k, ".") && toks[k].attached() {
@@ -4754,6 +4754,16 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     && toks[a + 1].kind == Kind::Cap
                     && toks[a + 1].single_spaced()
                     && toks[a + 1].flags & flag::SUFFIX != 0)
+            {
+                a += 1;
+            }
+            // A preposition after the label is the sentence's, no part of the street (`Lieferung
+            // an Hauptstraße 5`).
+            if a + 1 < seg_end
+                && toks[a].kind == Kind::Lower
+                && is_particle(word(a))
+                && toks[a + 1].single_spaced()
+                && matches!(toks[a + 1].kind, Kind::Cap | Kind::Upper)
             {
                 a += 1;
             }
@@ -6067,6 +6077,31 @@ mod tests {
         ] {
             let f = found(text);
             assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
+        }
+    }
+
+    /// The edges of an address: a preposition between a label and the street is the
+    /// sentence's, and a unit's number belongs to its capitalized word as to a lower-case one.
+    #[test]
+    fn prepositions_before_and_unit_numbers_after_the_street() {
+        for (text, address) in [
+            (
+                "Lieferung an Hauptstraße 5, 10115 Berlin",
+                "Hauptstraße 5, 10115 Berlin",
+            ),
+            (
+                "Bitte an Lindenweg 7, 10115 Berlin schicken",
+                "Lindenweg 7, 10115 Berlin",
+            ),
+            ("mail it to 123 Main St Apt 4B thanks", "123 Main St Apt 4B"),
+            ("deliver to 77 Elm Road Suite 200 before noon", "77 Elm Road Suite 200"),
+            // A building's name keeps its article (`Résidence du Lac`).
+            (
+                "nouvelle adresse : Résidence du Lac, Bât. B, 71 bis Rue Pasteur, 66000 Perpignan",
+                "Résidence du Lac, Bât. B, 71 bis Rue Pasteur, 66000 Perpignan",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}");
         }
     }
 
