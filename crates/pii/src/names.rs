@@ -3830,6 +3830,11 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
     };
     let mut k;
+    // Japanese addresses by their `chōme` (`1-1 Marunouchi 1-chome`, `Marunouchi 1-chome 1-1`,
+    // `3-chome-12-1 Kudanminami`), before the other shapes.
+    if let Some(end) = chome_address(text, toks, i) {
+        return Some(address_tail(text, toks, end, lex));
+    }
     if t.kind == Kind::Number {
         // House number, then a street: `221B Baker Street`, `1600 N Main St.`, `12 rue de Rivoli`.
         if word(i).len() > 6 || word(i).bytes().next().is_some_and(|b| b == b'0') {
@@ -4053,6 +4058,63 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
     }
 
     Some(address_tail(text, toks, k, lex))
+}
+
+/// Where a `chōme` (a Japanese block of a district) ends when one starts at `k`: one or two
+/// digits, a hyphen, `chome` (`1-chome`).
+fn chome_at(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
+    let n = toks.get(k)?;
+    let is_chome = n.kind == Kind::Number
+        && n.end - n.start <= 2
+        && toks
+            .get(k + 1)
+            .is_some_and(|d| d.attached() && &text[d.start..d.end] == "-")
+        && toks
+            .get(k + 2)
+            .is_some_and(|c| c.attached() && matches!(&text[c.start..c.end], "chome" | "chōme" | "Chome" | "Chōme"));
+    is_chome.then_some(k + 3)
+}
+
+/// A Japanese address with its `chōme` (see [`chome_at`]), starting at token `i`: the token
+/// after its numbers and its district's name.
+fn chome_address(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    // Block and house numbers, attached by hyphens (`1-1`, `-12-1`).
+    let numbers = |mut k: usize| {
+        let mut n = 0;
+        while n < 2
+            && toks.get(k).is_some_and(|d| d.attached() && word(k) == "-")
+            && toks.get(k + 1).is_some_and(|m| m.attached() && m.kind == Kind::Number)
+        {
+            k += 2;
+            n += 1;
+        }
+        k
+    };
+    let district = |k: usize| toks.get(k).is_some_and(|d| d.single_spaced() && d.kind == Kind::Cap);
+    let t = toks.get(i)?;
+    if t.kind == Kind::Number {
+        if let Some(k) = chome_at(text, toks, i) {
+            // `3-chome-12-1 Kudanminami`.
+            let k = numbers(k);
+            return district(k).then_some(k + 1);
+        }
+        // `1-1 Marunouchi 1-chome`.
+        let k = numbers(i + 1);
+        if k > i + 1 && district(k) && toks.get(k + 1).is_some_and(Tok::single_spaced) {
+            return chome_at(text, toks, k + 1);
+        }
+        return None;
+    }
+    // `Marunouchi 1-chome 1-1`; a word of the sentence is no district (`See 3-chome`).
+    if t.kind == Kind::Cap && t.flags & flag::COMMON == 0 && toks.get(i + 1).is_some_and(Tok::single_spaced) {
+        let k = chome_at(text, toks, i + 1)?;
+        if toks.get(k).is_some_and(|n| n.single_spaced() && n.kind == Kind::Number) {
+            return Some(numbers(k + 1));
+        }
+        return Some(k);
+    }
+    None
 }
 
 /// The rest of an address whose street ends before token `k`: a unit, then the town. Its end
@@ -6102,6 +6164,32 @@ mod tests {
             ),
         ] {
             assert!(has_address(text, address), "{text}");
+        }
+    }
+
+    /// Japanese addresses by their `chōme`, in the three orders Latin script writes them.
+    #[test]
+    fn japanese_addresses_with_their_chome() {
+        for (text, address) in [
+            (
+                "Office: 1-1 Marunouchi 1-chome, Chiyoda-ku, Tokyo 100-0005",
+                "1-1 Marunouchi 1-chome, Chiyoda-ku, Tokyo 100-0005",
+            ),
+            (
+                "Office: Marunouchi 1-chome 1-1, Chiyoda-ku, Tokyo 100-0005",
+                "Marunouchi 1-chome 1-1, Chiyoda-ku, Tokyo 100-0005",
+            ),
+            (
+                "Address: 3-chome-12-1 Kudanminami, Chiyoda City, Tokyo 102-0074",
+                "3-chome-12-1 Kudanminami, Chiyoda City, Tokyo 102-0074",
+            ),
+            ("Ship to Jingumae 1-chome 5-8 please", "Jingumae 1-chome 5-8"),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        for text in ["See 3-chome for the rest", "Release 1-chome notes"] {
+            let f = found(text);
+            assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
         }
     }
 
