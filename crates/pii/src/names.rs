@@ -3840,6 +3840,16 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         if word(i).len() > 6 || word(i).bytes().next().is_some_and(|b| b == b'0') {
             return None;
         }
+        // The last group of a number written with separators is no house number (`CPF
+        // 123.456.789-09, Rua das Laranjeiras 45`).
+        if i >= 2
+            && t.attached()
+            && toks[i - 1].attached()
+            && matches!(word(i - 1), "." | "-")
+            && toks[i - 2].kind == Kind::Number
+        {
+            return None;
+        }
         k = i + 1;
         // `12-14 High Street`, the Australian unit/number `19/308 Brunswick Street`, and the
         // Japanese block numbers `1-2-3 Jingumae`.
@@ -6157,6 +6167,11 @@ mod tests {
             ),
             ("mail it to 123 Main St Apt 4B thanks", "123 Main St Apt 4B"),
             ("deliver to 77 Elm Road Suite 200 before noon", "77 Elm Road Suite 200"),
+            // The last group of an identifier is no house number before a street's type.
+            (
+                "Cliente: Ana Gonçalves, CPF 123.456.789-09, Rua das Laranjeiras 45, Rio de Janeiro",
+                "Rua das Laranjeiras 45, Rio de Janeiro",
+            ),
             // A building's name keeps its article (`Résidence du Lac`).
             (
                 "nouvelle adresse : Résidence du Lac, Bât. B, 71 bis Rue Pasteur, 66000 Perpignan",
