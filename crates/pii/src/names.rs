@@ -3154,34 +3154,37 @@ const UNITS: &[&str] = &[
 /// Street types that running text of Italian, Spanish, Catalan and Portuguese writes in lower
 /// case before the street's capitalized name, its number after it (`abito in via Roma 23`,
 /// `vivo en la calle de Alcalá 45`, `moro na rua Augusta 210`).
-const LOWERCASE_STREET_TYPES: &[&str] = &[
-    "via",
-    "viale",
-    "corso",
-    "piazza",
-    "piazzale",
-    "largo",
-    "vicolo",
-    "strada",
-    "lungomare",
-    "calle",
-    "avenida",
-    "paseo",
-    "plaza",
-    "carrer",
-    "avinguda",
-    "passeig",
-    "plaça",
-    "carretera",
-    "travesía",
-    "glorieta",
-    "rua",
-    "praça",
-    "travessa",
-    "alameda",
-    "estrada",
-    "rodovia",
-];
+fn is_lowercase_street_type(w: &str) -> bool {
+    matches!(
+        w,
+        "via"
+            | "viale"
+            | "corso"
+            | "piazza"
+            | "piazzale"
+            | "largo"
+            | "vicolo"
+            | "strada"
+            | "lungomare"
+            | "calle"
+            | "avenida"
+            | "paseo"
+            | "plaza"
+            | "carrer"
+            | "avinguda"
+            | "passeig"
+            | "plaça"
+            | "carretera"
+            | "travesía"
+            | "glorieta"
+            | "rua"
+            | "praça"
+            | "travessa"
+            | "alameda"
+            | "estrada"
+            | "rodovia"
+    )
+}
 
 /// Words running text sets after a house number, before the town or the rest of the sentence
 /// (`via Roma 23 a Torino`, `calle Mayor 45 y`, `rua Augusta 210 em Lisboa`).
@@ -3190,13 +3193,25 @@ const ADDRESS_JOINERS: &[&str] = &[
 ];
 
 /// Whether token `i` is a street's type in lower case before its capitalized name, after at
-/// most three particles (see [`LOWERCASE_STREET_TYPES`]).
+/// most three particles (see [`is_lowercase_street_type`]).
+#[inline(always)]
 fn lowercase_street_type(text: &str, toks: &[Tok], i: usize) -> bool {
+    // Most tokens are let go here, before a call: their kind, length or first letter is none
+    // of a type's.
     let t = toks[i];
-    if t.kind != Kind::Lower || !(3..=10).contains(&(t.end - t.start)) {
-        return false;
-    }
-    if !LOWERCASE_STREET_TYPES.contains(&&text[t.start..t.end]) {
+    t.kind == Kind::Lower
+        && (3..=10).contains(&(t.end - t.start))
+        && matches!(
+            text.as_bytes()[t.start],
+            b'v' | b'c' | b'p' | b'l' | b's' | b'a' | b'r' | b't' | b'g' | b'e'
+        )
+        && lowercase_street_type_named(text, toks, i)
+}
+
+/// [`lowercase_street_type`] past its first look: the word, then its name.
+fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
+    let t = toks[i];
+    if !is_lowercase_street_type(&text[t.start..t.end]) {
         return false;
     }
     let mut k = i + 1;
@@ -4103,6 +4118,14 @@ fn chome_address(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
     };
     let district = |k: usize| toks.get(k).is_some_and(|d| d.single_spaced() && d.kind == Kind::Cap);
     let t = toks.get(i)?;
+    // Every shape has a hyphen right after its first number (most tokens are let go here).
+    let hyphen_at = |k: usize| {
+        toks.get(k)
+            .is_some_and(|d| d.attached() && d.kind == Kind::Punct && text.as_bytes()[d.start] == b'-')
+    };
+    if !(hyphen_at(i + 1) || (t.kind == Kind::Cap && hyphen_at(i + 2))) {
+        return None;
+    }
     if t.kind == Kind::Number {
         if let Some(k) = chome_at(text, toks, i) {
             // `3-chome-12-1 Kudanminami`.
