@@ -3208,10 +3208,51 @@ fn lowercase_street_type(text: &str, toks: &[Tok], i: usize) -> bool {
         && lowercase_street_type_named(text, toks, i)
 }
 
-/// [`lowercase_street_type`] past its first look: the word, then its name.
+/// [`lowercase_street_type`] past its first look: the word, what stands before it, then its
+/// name.
 fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
     let t = toks[i];
     if !is_lowercase_street_type(&text[t.start..t.end]) {
+        return false;
+    }
+    // A preposition, an article or a label's colon before it, or a line's start (`abito in via
+    // Roma`, `vivo en la calle`, `moro na rua`, `Indirizzo: via Roma`): a verb's `via` before a
+    // product (`install it via Python 3`) or a course's name (`il corso Python 3`) is none.
+    let after_preposition = i == 0
+        || t.newlines > 0
+        || matches!(
+            &text[toks[i - 1].start..toks[i - 1].end],
+            "in" | "a"
+                | "di"
+                | "da"
+                | "su"
+                | "nella"
+                | "nel"
+                | "della"
+                | "dalla"
+                | "alla"
+                | "sulla"
+                | "per"
+                | "en"
+                | "la"
+                | "el"
+                | "de"
+                | "del"
+                | "por"
+                | "na"
+                | "no"
+                | "em"
+                | "do"
+                | "à"
+                | "ao"
+                | "pela"
+                | "pelo"
+                | ":"
+                | ","
+                | "("
+                | "-"
+        );
+    if !after_preposition {
         return false;
     }
     let mut k = i + 1;
@@ -4070,7 +4111,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         // Running text after a street's type in lower case goes on with a preposition, a unit
         // or punctuation (`in via Roma 23 a Torino`); a quantity is no house number (`sent via
         // Google 2 days ago`).
-        if t.kind == Kind::Lower
+        if lowercase_street_type(text, toks, i)
             && toks.get(k).is_some_and(|n| {
                 let w = &text[n.start..n.end];
                 n.kind == Kind::Lower && n.newlines == 0 && !unit_word(w) && !ADDRESS_JOINERS.contains(&w)
@@ -5160,9 +5201,14 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     }
                     if j < h - 1 && toks[j].kind == Kind::Cap && toks[j].flags & flag::COMMON == 0 {
                         numbered = true;
-                        // Its type in lower case before it is the street's (`in via Roma 23`).
-                        start = if j > a && lowercase_street_type(text, toks, j - 1) {
-                            j - 1
+                        // Its type in lower case before it is the street's, its particles too (`in
+                        // via Roma 23`, `in via dei Mille 7`).
+                        let mut s = j;
+                        while j - s < 3 && s > a + 1 && toks[s].single_spaced() && street_particle(word(s - 1)) {
+                            s -= 1;
+                        }
+                        start = if s > a && lowercase_street_type(text, toks, s - 1) {
+                            s - 1
                         } else {
                             j
                         };
@@ -6161,6 +6207,13 @@ mod tests {
                 "la consegna è in piazza Garibaldi 5, int. 3",
                 "piazza Garibaldi 5, int. 3",
             ),
+            ("Indirizzo: via Roma 23.", "via Roma 23"),
+            (
+                "Abito in via dei Mille 7, 50131 Firenze.",
+                "via dei Mille 7, 50131 Firenze",
+            ),
+            // `c/` keeps its address whatever follows the number.
+            ("Vivo en c/ Mayor 5 desde 2010.", "c/ Mayor 5"),
         ] {
             assert!(has_address(text, address), "{text}");
         }
@@ -6169,6 +6222,11 @@ mod tests {
             "Shared via Slack 3 times this week.",
             "We met via LinkedIn 2 years ago",
             "Shipped via FedEx 2 business days later",
+            // A product and its version after a verb's `via`, an Italian course's name.
+            "Install it via Python 3.",
+            "Connect via Bluetooth 5.",
+            "Reach the server via Port 8080, then log in",
+            "Il corso Python 3 inizia domani.",
         ] {
             let f = found(text);
             assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
