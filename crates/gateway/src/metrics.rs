@@ -30,14 +30,26 @@ pub fn pii_scan(bytes: usize, took: Duration, cpu: Option<Duration>) {
 /// The CPU time the calling thread has run so far (`CLOCK_THREAD_CPUTIME_ID`), where the
 /// platform has it. Two readings on the same thread bracket the work between them.
 pub fn thread_cpu_time() -> Option<Duration> {
-    #[cfg(unix)]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
     {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        // The fallible call: a kernel without the clock gives no figure rather than a panic.
+        use rustix::time::{ClockId, DynamicClockId, clock_gettime_dynamic};
+        let t = clock_gettime_dynamic(DynamicClockId::Known(ClockId::ThreadCPUTime)).ok()?;
         let secs = u64::try_from(t.tv_sec).ok()?;
         let nanos = u32::try_from(t.tv_nsec).ok()?;
         Some(Duration::new(secs, nanos))
     }
-    #[cfg(not(unix))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "freebsd"
+    )))]
     {
         None
     }
@@ -68,7 +80,12 @@ mod tests {
 
     /// The clock counts this thread's running time only: work moves it, sleeping barely does,
     /// and it never runs ahead of the wall clock.
-    #[cfg(unix)]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
     #[test]
     fn thread_cpu_time_counts_work_not_waiting() {
         let wall = std::time::Instant::now();

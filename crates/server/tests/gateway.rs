@@ -634,7 +634,12 @@ async fn streamed_chat_restores_split_placeholders_reports_usage_and_fails_clear
         "{metrics}"
     );
     // Beside it, the CPU time the scan ran, in the same buckets.
-    #[cfg(unix)]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
     assert!(
         metrics
             .lines()
