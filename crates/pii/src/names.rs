@@ -3186,10 +3186,79 @@ fn is_lowercase_street_type(w: &str) -> bool {
     )
 }
 
-/// Words running text sets after a house number, before the town or the rest of the sentence
-/// (`via Roma 23 a Torino`, `calle Mayor 45 y`, `rua Augusta 210 em Lisboa`).
-const ADDRESS_JOINERS: &[&str] = &[
-    "a", "in", "e", "ed", "di", "da", "del", "en", "y", "de", "em", "no", "na", "do", "e", "à", "al", "para", "per",
+/// What a number counts, in the five languages that write a street's type in lower case before
+/// its name, and English (`3 volte`, `2 días`, `5 minutos`, `2 days`): after one, the number is
+/// no house's.
+const COUNTED: &[&str] = &[
+    "volte",
+    "volta",
+    "veces",
+    "vez",
+    "vezes",
+    "times",
+    "time",
+    "anni",
+    "anno",
+    "años",
+    "año",
+    "anos",
+    "ano",
+    "years",
+    "year",
+    "mesi",
+    "mese",
+    "meses",
+    "mes",
+    "months",
+    "month",
+    "settimane",
+    "settimana",
+    "semanas",
+    "semana",
+    "weeks",
+    "week",
+    "giorni",
+    "giorno",
+    "días",
+    "día",
+    "dias",
+    "dia",
+    "days",
+    "day",
+    "ore",
+    "horas",
+    "hora",
+    "hours",
+    "hour",
+    "minuti",
+    "minuto",
+    "minutos",
+    "minutes",
+    "minute",
+    "min",
+    "secondi",
+    "segundos",
+    "seconds",
+    "km",
+    "metri",
+    "metros",
+    "m",
+    "euro",
+    "euros",
+    "persone",
+    "personas",
+    "pessoas",
+    "people",
+    "pezzi",
+    "piezas",
+    "peças",
+    "items",
+    "business",
+    "percent",
+    "x",
+    "volts",
+    "gb",
+    "mb",
 ];
 
 /// Whether token `i` is a street's type in lower case before its capitalized name, after at
@@ -4108,14 +4177,13 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             return None;
         }
         k += 1;
-        // Running text after a street's type in lower case goes on with a preposition, a unit
-        // or punctuation (`in via Roma 23 a Torino`); a quantity is no house number (`sent via
-        // Google 2 days ago`).
+        // After a street's type in lower case, a number that counts something is no house
+        // number (`in piazza Mayor 3 volte`, `en la plaza Mayor 3 veces`); the sentence may go
+        // on otherwise (`in via Roma 23 a Torino`, `via Roma 23 dal 2010`).
         if lowercase_street_type(text, toks, i)
-            && toks.get(k).is_some_and(|n| {
-                let w = &text[n.start..n.end];
-                n.kind == Kind::Lower && n.newlines == 0 && !unit_word(w) && !ADDRESS_JOINERS.contains(&w)
-            })
+            && toks
+                .get(k)
+                .is_some_and(|n| n.kind == Kind::Lower && n.newlines == 0 && COUNTED.contains(&&text[n.start..n.end]))
         {
             return None;
         }
@@ -6208,6 +6276,8 @@ mod tests {
                 "piazza Garibaldi 5, int. 3",
             ),
             ("Indirizzo: via Roma 23.", "via Roma 23"),
+            ("Abito in via Roma 23 dal 2010.", "via Roma 23"),
+            ("vivo en la calle Mayor 5 desde hace años", "calle Mayor 5"),
             (
                 "Abito in via dei Mille 7, 50131 Firenze.",
                 "via dei Mille 7, 50131 Firenze",
@@ -6227,6 +6297,8 @@ mod tests {
             "Connect via Bluetooth 5.",
             "Reach the server via Port 8080, then log in",
             "Il corso Python 3 inizia domani.",
+            "Ci vediamo in piazza Duomo 3 volte a settimana.",
+            "Nos vemos en la plaza Mayor 2 veces al mes.",
         ] {
             let f = found(text);
             assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
