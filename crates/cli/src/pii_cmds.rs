@@ -249,6 +249,31 @@ impl Input {
         }
     }
 
+    /// Calls `f` with each paragraph of the input: lines up to a blank line (which ends the
+    /// paragraph it follows and is passed on as one of its own), with their endings, at most
+    /// [`PARAGRAPH_BYTES`] (a longer line is a paragraph by itself). Names, addresses and their
+    /// cues run across lines; a paragraph keeps them in one text.
+    fn paragraphs(&self, mut f: impl FnMut(&Paragraph) -> Result<()>) -> Result<()> {
+        let mut para = Paragraph::default();
+        self.lines(|line, line_no, ending| {
+            let blank = line.trim().is_empty();
+            if !para.text.is_empty() && (blank || para.text.len() + line.len() + ending.len() > PARAGRAPH_BYTES) {
+                f(&para)?;
+                para.clear();
+            }
+            para.push(line, line_no, ending);
+            if blank {
+                f(&para)?;
+                para.clear();
+            }
+            Ok(())
+        })?;
+        if !para.text.is_empty() {
+            f(&para)?;
+        }
+        Ok(())
+    }
+
     /// The text of a JSON line's field.
     fn field_of(&self, line: &str, line_no: usize) -> Result<(Value, String)> {
         let name = self.name();
@@ -316,6 +341,20 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
             let summary = datapact_pii::eval::summarize(&scores, &gold, &predicted, &decoys);
             print_scores(&mut out, &scores, &summary, a.json)?;
         }
+        PiiCmd::Scan(a) if !a.input.jsonl => {
+            // Text: a paragraph at a time, so what runs across lines keeps its context (an
+            // address's postcode on the next line, a name below its sign-off).
+            let analyzer = a.input.analyzer()?;
+            let opts = a.input.options()?;
+            a.input.paragraphs(|para| {
+                let spans = analyzer.analyze(&para.text, &opts);
+                for (s, (line_no, col)) in spans.iter().zip(para.positions(&spans)) {
+                    let shown = para.text[s.start..s.end].replace("\r\n", "\\n").replace('\n', "\\n");
+                    writeln!(out, "{line_no}:{col}\t{}\t{:.2}\t{shown}", s.entity, s.score)?;
+                }
+                Ok(())
+            })?;
+        }
         PiiCmd::Scan(a) => {
             let analyzer = a.input.analyzer()?;
             let opts = a.input.options()?;
@@ -340,17 +379,6 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                         .collect();
                     // Serialized from the struct, so fields keep their order.
                     writeln!(out, "{}", serde_json::to_string(&SpansLine { spans })?)?;
-                } else {
-                    let spans = analyzer.analyze(line, &opts);
-                    for (s, col) in spans.iter().zip(columns(line, &spans)) {
-                        writeln!(
-                            out,
-                            "{line_no}:{col}\t{}\t{:.2}\t{}",
-                            s.entity,
-                            s.score,
-                            &line[s.start..s.end]
-                        )?;
-                    }
                 }
                 Ok(())
             })?;
@@ -399,6 +427,21 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                 },
             };
             let mut pseudo = Pseudonymizer::new();
+            if !a.input.jsonl {
+                // Text: a paragraph at a time, as `scan` reads it; a span across a line break is
+                // replaced line by line, so the output keeps its lines.
+                return a
+                    .input
+                    .paragraphs(|para| {
+                        let spans = para.split_at_lines(&analyzer.analyze(&para.text, &opts));
+                        write!(out, "{}", anonymize(&para.text, &spans, &op, &mut pseudo)?)?;
+                        Ok(())
+                    })
+                    .and_then(|()| {
+                        out.flush()?;
+                        Ok(ExitCode::SUCCESS)
+                    });
+            }
             a.input.lines(|line, line_no, ending| {
                 let masked = |text: &str, pseudo: &mut Pseudonymizer| -> Result<String> {
                     let spans: Vec<Span> = analyzer.analyze(text, &opts);
@@ -428,8 +471,6 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                         write!(out, "{sep}{}:{}", serde_json::to_string(k)?, v.get())?;
                     }
                     write!(out, "}}{ending}")?;
-                } else {
-                    write!(out, "{}{ending}", masked(line, &mut pseudo)?)?;
                 }
                 Ok(())
             })?;
@@ -495,10 +536,75 @@ struct OutSpan {
 }
 
 /// Each span's column in `line` (1-based, in characters), in one pass over the line.
-fn columns(line: &str, spans: &[Span]) -> Vec<usize> {
-    let mut chars = spans.to_vec();
-    to_char_offsets(line, &mut chars);
-    chars.iter().map(|s| s.start + 1).collect()
+/// The most bytes of lines a paragraph of the text input holds before it is scanned.
+const PARAGRAPH_BYTES: usize = 64 * 1024;
+
+/// Lines of the text input scanned as one text: the lines with their endings, and where each
+/// starts (its number, its byte offset and its offset in characters).
+#[derive(Default)]
+struct Paragraph {
+    text: String,
+    lines: Vec<(usize, usize, usize)>,
+    chars: usize,
+}
+
+impl Paragraph {
+    fn push(&mut self, line: &str, line_no: usize, ending: &str) {
+        self.lines.push((line_no, self.text.len(), self.chars));
+        self.text.push_str(line);
+        self.text.push_str(ending);
+        self.chars += line.chars().count() + ending.len();
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.lines.clear();
+        self.chars = 0;
+    }
+
+    /// The line number and 1-based column (in characters) where each span starts; the spans
+    /// are in order of start, so the characters are counted in one pass.
+    fn positions(&self, spans: &[Span]) -> Vec<(usize, usize)> {
+        let mut chars = spans.to_vec();
+        to_char_offsets(&self.text, &mut chars);
+        spans
+            .iter()
+            .zip(&chars)
+            .map(|(s, c)| {
+                let k = self
+                    .lines
+                    .partition_point(|&(_, at, _)| at <= s.start)
+                    .saturating_sub(1);
+                let (line_no, _, line_chars) = self.lines.get(k).copied().unwrap_or((1, 0, 0));
+                (line_no, c.start - line_chars + 1)
+            })
+            .collect()
+    }
+
+    /// `spans` cut at the line breaks inside them: each part within one line, without the
+    /// line's ending (so replacing them keeps the text's lines).
+    fn split_at_lines(&self, spans: &[Span]) -> Vec<Span> {
+        let mut out = Vec::with_capacity(spans.len());
+        for s in spans {
+            let mut start = s.start;
+            for (i, _) in self.text[s.start..s.end].match_indices('\n') {
+                let at = s.start + i;
+                let end = if at > start && self.text.as_bytes()[at - 1] == b'\r' {
+                    at - 1
+                } else {
+                    at
+                };
+                if end > start {
+                    out.push(Span { start, end, ..*s });
+                }
+                start = at + 1;
+            }
+            if s.end > start {
+                out.push(Span { start, ..*s });
+            }
+        }
+        out
+    }
 }
 
 fn round(x: f32) -> f64 {
@@ -729,6 +835,7 @@ mod tests {
 
     #[test]
     fn columns_count_characters_from_the_line_start() {
+        assert_eq!(columns("", &[]), Vec::<usize>::new());
         let line = "Zoë Müller, Ana";
         let spans = [(0, 4), (5, 12), (14, 17)].map(|(start, end)| Span {
             start,
@@ -737,6 +844,36 @@ mod tests {
             score: 1.0,
         });
         assert_eq!(columns(line, &spans), vec![1, 5, 13]);
+    }
+
+    /// The columns of one line's spans, read as a paragraph of that line.
+    fn columns(line: &str, spans: &[Span]) -> Vec<usize> {
+        let mut p = Paragraph::default();
+        p.push(line, 1, "");
+        p.positions(spans).into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// A paragraph's spans are placed on their own lines, and cut at line breaks (a CRLF's
+    /// carriage return outside every part).
+    #[test]
+    fn paragraphs_place_and_cut_spans_by_line() {
+        let mut p = Paragraph::default();
+        p.push("Anschrift: Zoë", 7, "\r\n");
+        p.push("Hauptstraße 5", 8, "\n");
+        p.push("10115 Berlin", 9, "");
+        let at = |s: &str| p.text.find(s).unwrap();
+        let span = |start: usize, end: usize| Span {
+            start,
+            end,
+            entity: EntityType::StreetAddress,
+            score: 1.0,
+        };
+        let address = span(at("Hauptstraße"), p.text.len());
+        let name = span(at("Zoë"), at("Zoë") + "Zoë".len());
+        assert_eq!(p.positions(&[name, address]), vec![(7, 12), (8, 1)]);
+        let parts = p.split_at_lines(&[span(at("Zoë"), p.text.len())]);
+        let texts: Vec<&str> = parts.iter().map(|s| &p.text[s.start..s.end]).collect();
+        assert_eq!(texts, ["Zoë", "Hauptstraße 5", "10115 Berlin"]);
     }
 
     #[test]

@@ -131,7 +131,8 @@ fn custom_recognizers_from_a_file() {
     let path = rules.to_str().unwrap();
     let out = pii(
         &["scan", "--recognizers", path, "--entities", "EMPLOYEE_ID,PROJECT"],
-        b"employee EMP-123456 on Bluebird\nid EMP-654321\n",
+        // A paragraph apart: context does not cross a blank line.
+        b"employee EMP-123456 on Bluebird\n\nid EMP-654321\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
@@ -265,5 +266,27 @@ fn phone_regions_and_score_inputs_are_checked() {
         text(&out.stderr).contains("line 2: invalid UTF-8 at byte 13"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// Text is read a paragraph at a time: an address's postcode on the next line and a name below
+/// its sign-off keep their context; the listing places each span on its own line, and masking
+/// keeps the input's lines and endings.
+#[test]
+fn text_is_scanned_and_masked_a_paragraph_at_a_time() {
+    let input = "Anschrift:\nHauptstraße 5\n10115 Berlin\n\nCordiali saluti,\r\nGiulia\n";
+    let out = pii(&["scan"], input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("2:1\tSTREET_ADDRESS\t0.92\tHauptstraße 5\\n10115 Berlin\n"),
+        "{listing}"
+    );
+    assert!(listing.contains("6:1\tPERSON\t0.85\tGiulia\n"), "{listing}");
+    let out = pii(&["mask"], input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Anschrift:\n<STREET_ADDRESS>\n<STREET_ADDRESS>\n\nCordiali saluti,\r\n<PERSON>\n"
     );
 }
