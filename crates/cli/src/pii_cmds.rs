@@ -358,28 +358,27 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
         PiiCmd::Scan(a) => {
             let analyzer = a.input.analyzer()?;
             let opts = a.input.options()?;
+            // `--jsonl`: each line's field is one text.
             a.input.lines(|line, line_no, _| {
-                if a.input.jsonl {
-                    if line.trim().is_empty() {
-                        // One output line per input line, so outputs line up with inputs.
-                        writeln!(out, "{{\"spans\":[]}}")?;
-                        return Ok(());
-                    }
-                    let (_, text) = a.input.field_of(line, line_no)?;
-                    let mut spans = analyzer.analyze(&text, &opts);
-                    to_char_offsets(&text, &mut spans);
-                    let spans: Vec<OutSpan> = spans
-                        .iter()
-                        .map(|s| OutSpan {
-                            start: s.start,
-                            end: s.end,
-                            entity: s.entity.as_str(),
-                            score: round(s.score),
-                        })
-                        .collect();
-                    // Serialized from the struct, so fields keep their order.
-                    writeln!(out, "{}", serde_json::to_string(&SpansLine { spans })?)?;
+                if line.trim().is_empty() {
+                    // One output line per input line, so outputs line up with inputs.
+                    writeln!(out, "{{\"spans\":[]}}")?;
+                    return Ok(());
                 }
+                let (_, text) = a.input.field_of(line, line_no)?;
+                let mut spans = analyzer.analyze(&text, &opts);
+                to_char_offsets(&text, &mut spans);
+                let spans: Vec<OutSpan> = spans
+                    .iter()
+                    .map(|s| OutSpan {
+                        start: s.start,
+                        end: s.end,
+                        entity: s.entity.as_str(),
+                        score: round(s.score),
+                    })
+                    .collect();
+                // Serialized from the struct, so fields keep their order.
+                writeln!(out, "{}", serde_json::to_string(&SpansLine { spans })?)?;
                 Ok(())
             })?;
         }
@@ -430,24 +429,13 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
             if !a.input.jsonl {
                 // Text: a paragraph at a time, as `scan` reads it; a span across a line break is
                 // replaced line by line, so the output keeps its lines.
-                return a
-                    .input
-                    .paragraphs(|para| {
-                        let spans = para.split_at_lines(&analyzer.analyze(&para.text, &opts));
-                        write!(out, "{}", anonymize(&para.text, &spans, &op, &mut pseudo)?)?;
-                        Ok(())
-                    })
-                    .and_then(|()| {
-                        out.flush()?;
-                        Ok(ExitCode::SUCCESS)
-                    });
-            }
-            a.input.lines(|line, line_no, ending| {
-                let masked = |text: &str, pseudo: &mut Pseudonymizer| -> Result<String> {
-                    let spans: Vec<Span> = analyzer.analyze(text, &opts);
-                    Ok(anonymize(text, &spans, &op, pseudo)?)
-                };
-                if a.input.jsonl {
+                a.input.paragraphs(|para| {
+                    let spans = para.split_at_lines(&analyzer.analyze(&para.text, &opts));
+                    write!(out, "{}", anonymize(&para.text, &spans, &op, &mut pseudo)?)?;
+                    Ok(())
+                })?;
+            } else {
+                a.input.lines(|line, line_no, ending| {
                     if line.trim().is_empty() {
                         write!(out, "{ending}")?;
                         return Ok(());
@@ -464,16 +452,18 @@ fn scan_or_mask(cmd: PiiCmd) -> Result<ExitCode> {
                         .ok_or_else(|| at(format!("no string field `{}`", a.input.field)))?;
                     let text: String = serde_json::from_str(slot.1.get())
                         .map_err(|_| at(format!("no string field `{}`", a.input.field)))?;
-                    slot.1 = RawValue::from_string(serde_json::to_string(&masked(&text, &mut pseudo)?)?)?;
+                    let spans: Vec<Span> = analyzer.analyze(&text, &opts);
+                    let masked = anonymize(&text, &spans, &op, &mut pseudo)?;
+                    slot.1 = RawValue::from_string(serde_json::to_string(&masked)?)?;
                     write!(out, "{{")?;
                     for (i, (k, v)) in members.iter().enumerate() {
                         let sep = if i == 0 { "" } else { "," };
                         write!(out, "{sep}{}:{}", serde_json::to_string(k)?, v.get())?;
                     }
                     write!(out, "}}{ending}")?;
-                }
-                Ok(())
-            })?;
+                    Ok(())
+                })?;
+            }
         }
     }
     out.flush()?;

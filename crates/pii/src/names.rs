@@ -4046,9 +4046,10 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 k += 1;
             }
         }
-    } else if t.kind == Kind::Cap
-        || (matches!(t.kind, Kind::Initial | Kind::Lower) && matches!(word(i), "C" | "c") && punct(i + 1, "/"))
-        || lowercase_street_type(text, toks, i)
+    } else if let lower_type = lowercase_street_type(text, toks, i)
+        && (t.kind == Kind::Cap
+            || (matches!(t.kind, Kind::Initial | Kind::Lower) && matches!(word(i), "C" | "c") && punct(i + 1, "/"))
+            || lower_type)
     {
         // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`, `C/ Mayor 5`,
         // `Am Sonnenhang 97a`, `Zum Steinbruch 20a`.
@@ -4180,7 +4181,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         // After a street's type in lower case, a number that counts something is no house
         // number (`in piazza Mayor 3 volte`, `en la plaza Mayor 3 veces`); the sentence may go
         // on otherwise (`in via Roma 23 a Torino`, `via Roma 23 dal 2010`).
-        if lowercase_street_type(text, toks, i)
+        if lower_type
             && toks
                 .get(k)
                 .is_some_and(|n| n.kind == Kind::Lower && n.newlines == 0 && COUNTED.contains(&&text[n.start..n.end]))
