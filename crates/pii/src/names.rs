@@ -5584,16 +5584,19 @@ fn country_after(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(
 }
 
 /// The number of tokens of a country's name standing alone at token `k` (no word or number
-/// of the same line after it).
+/// of the same line after it, no postcode on that line or the next: a country ends an
+/// address, and a name before a postcode is a town's or a county's, `Norfolk NR21 0HD`).
 fn country_len(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> Option<usize> {
     (1..=3.min(toks.len().saturating_sub(k))).find(|&len| {
         (k..k + len).all(|x| toks[x].is_word() && (x == k || toks[x].single_spaced()))
             && with_lower(&text[toks[k].start..toks[k + len - 1].end], |w| {
                 matches!(lex.places.get(w), Some(Place::Country))
             })
-            && !toks
-                .get(k + len)
-                .is_some_and(|n| n.single_spaced() && (n.is_word() || n.kind == Kind::Number))
+            && !toks.get(k + len).is_some_and(|n| {
+                (n.single_spaced() && (n.is_word() || n.kind == Kind::Number))
+                    || ((n.single_spaced() || (n.newlines == 1 && n.spaces == 0))
+                        && is_postcode(text, toks, k + len).is_some())
+            })
     })
 }
 
@@ -5612,14 +5615,15 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         c = p;
         known = true;
     }
-    // An Irish county (`Co. Wicklow`).
-    if toks.get(c).is_some_and(|t| &text[t.start..t.end] == "Co")
+    // An Irish county (`Co. Wicklow`), its name whatever else it is (`Co. Mayo`, a month in
+    // Spanish).
+    let county = toks.get(c).is_some_and(|t| &text[t.start..t.end] == "Co")
         && toks.get(c + 1).is_some_and(|d| d.attached() && word(c + 1) == ".")
         && toks
             .get(c + 2)
-            .is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap)
-    {
-        c += 2;
+            .is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap);
+    if county {
+        c += 3;
         known = true;
     }
     let words_start = c;
@@ -5677,8 +5681,9 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
     {
         return None;
     }
-    // A postcode after the town (`London NW1 6XE`, `Bengaluru - 560038`, `Tokyo 150-0001`).
-    if c > words_start {
+    // A postcode after the town or the county (`London NW1 6XE`, `Bengaluru - 560038`, `Tokyo
+    // 150-0001`, `Co. Mayo F26 K2P0`).
+    if c > words_start || county {
         let dash = toks.get(c).is_some_and(|d| d.single_spaced() && word(c) == "-");
         let at = if dash { c + 1 } else { c };
         if toks.get(at).is_some_and(Tok::single_spaced)
@@ -6869,6 +6874,24 @@ mod tests {
             (
                 "New address:\nFlat 5B\n7 Elm Terrace\nBrighton\nBN2 1EE",
                 "Flat 5B\n7 Elm Terrace\nBrighton\nBN2 1EE",
+            ),
+            // A county that is also a territory's name in some language (`Norfolk`), before
+            // its postcode; a county that is a month in Spanish (`Co. Mayo`).
+            (
+                "Send to:\n19 Church Lane\nLittle Snoring\nNorfolk NR21 0HD\nThanks",
+                "19 Church Lane\nLittle Snoring\nNorfolk NR21 0HD",
+            ),
+            (
+                "Send to:\n19 Church Lane\nHove\nNorfolk\nNR21 0HD",
+                "19 Church Lane\nHove\nNorfolk\nNR21 0HD",
+            ),
+            (
+                "Ship to\n12 Main Street\nBallina\nCo. Mayo\nF26 K2P0",
+                "12 Main Street\nBallina\nCo. Mayo\nF26 K2P0",
+            ),
+            (
+                "lives at 12 Main Street, Ballina, Co. Mayo F26 K2P0 now",
+                "12 Main Street, Ballina, Co. Mayo F26 K2P0",
             ),
             // A postcode ending the text.
             ("55 Shop Street, Bray, A98 6YWW", "55 Shop Street, Bray, A98 6YWW"),
