@@ -4810,6 +4810,17 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 end += 1;
             }
         }
+        // A postcode of letters and digits alone on its line ends an envelope's lines (`45
+        // Kingsway` / `Hove` / `BN3 2WE`): the lines above are read back as parts, and one of
+        // them must be a street (see `street_line` below).
+        let lone = toks[k].kind == Kind::Alnum
+            && p >= k + 2
+            && toks[k].newlines == 1
+            && end == p
+            && toks.get(p).is_none_or(|n| {
+                n.newlines > 0
+                    || (n.attached() && matches!(word(p), "." | ",") && toks.get(p + 1).is_none_or(|m| m.newlines > 0))
+            });
         // Before the postcode: a label (`CEP`, `PLZ`), or the town and state on its line
         // (`Springfield, IL 62704`, `London NW1 6XE`, `Subiaco WA 6008`, `Bengaluru 560038`).
         let mut start = k;
@@ -4851,6 +4862,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             }
             if (b == start || (b == start - 1 && is(b, "-")))
                 && !((labeled || eircode) && start > 0 && is(start - 1, ","))
+                && !lone
             {
                 // A bare number with no town on either side is no postcode (`November 24,
                 // 2024`).
@@ -4889,6 +4901,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         let mut road_line = false;
         // Whether a part naming a road came before a district's or town's part.
         let mut road_before_town = false;
+        // Whether a line of a town's or a county's words alone was taken (`Hove`, `Co. Mayo`),
+        // and whether a part above reads as a street: its house number first, or its grammar's
+        // (`45 Kingsway`, `7 Elm Terrace`). A lone postcode or a town's line needs the street.
+        let mut town_lines = 0;
+        let mut street_line = false;
         loop {
             if parts >= 6 || start == 0 {
                 break;
@@ -5103,10 +5120,34 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 break;
             }
             let road = line && !has_number && !has_unit && names_road();
+            // Up to two lines of a town or a county alone right above the postcode (`Hove`,
+            // `East Sussex`, `Little Snoring`, `Co. Mayo`): capitalized words, no number, no
+            // unit, a line's whole or its last comma's part, read whole (what looked like a
+            // label, `East`, is the town's); a firm's name after a bar is none.
+            let ta = unstripped;
+            let town_line = line
+                && parts == town_lines
+                && (toks[ta].newlines > 0 || (ta > 0 && is(ta - 1, ",")))
+                && !has_number
+                && !has_unit
+                && !road
+                && town_lines < 2
+                && seg_end - ta <= 4
+                && toks[ta].kind == Kind::Cap
+                // A word of the language starts no town's line (`Regards`, `Priority High`),
+                // unless the line names a place the lexicons know (`East Sussex`) or a county
+                // (`Co. Mayo`).
+                && (toks[ta].flags & flag::COMMON == 0
+                    || toks[ta..seg_end].iter().any(|t| t.flags & flag::PLACE != 0)
+                    || (word(ta) == "Co" && ta + 2 < seg_end && word(ta + 1) == "."))
+                && toks[ta..seg_end]
+                    .iter()
+                    .all(|t| matches!(t.kind, Kind::Cap | Kind::Upper) || matches!(&text[t.start..t.end], "." | "-"));
+            let a = if town_line { ta } else { a };
             let fits = if numbered {
                 has_number || has_unit
             } else {
-                has_number || comma || has_unit || road
+                has_number || comma || has_unit || road || town_line
             };
             // Across a bar, the street by its grammar only (`Release 2.4 | Build 1234 | 12345
             // Berlin` holds none).
@@ -5126,6 +5167,13 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 }
                 numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
                 road_line |= road;
+                town_lines += usize::from(town_line);
+                street_line |= has_number
+                    && ((toks[a].kind == Kind::Number
+                        && toks
+                            .get(a + 1)
+                            .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced()))
+                        || address(text, toks, a, lex).is_some());
                 // A road named by its last word (`MG Road`, `Linking Road`).
                 let names_a_road =
                     (a + 1..seg_end).any(|u| toks[u].flags & flag::SUFFIX != 0 && word_before(text, toks, u));
@@ -5137,7 +5185,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // A person whose surname is a road's word is none (`Tom Close`, `Emily Street`);
                 // a road named after a given name is one (`Victoria Gardens`).
                 road_before_town |= parts > 0
-                    && comma
+                    && (comma || line)
                     && seg_end >= a + 2
                     && word_before(text, toks, seg_end - 1)
                     && !(toks[seg_end - 2].flags & flag::FIRST != 0 && toks[seg_end - 1].flags & flag::LAST != 0)
@@ -5329,7 +5377,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         // letters or six digits (`Downers Grove, Naperville, IL 60540` holds a town).
         let named_house_postcode =
             toks[k].kind == Kind::Alnum || (toks[k].kind == Kind::Number && toks[k].end - toks[k].start == 6);
-        if parts > 0 && (numbered || (road_before_town && named_house_postcode)) {
+        let street_read = street_line || (town_lines == 0 && !lone);
+        if parts > 0 && ((numbered && street_read) || (road_before_town && named_house_postcode)) {
             found.push((start, end.max(p)));
             k = end.max(p);
         } else {
@@ -6893,6 +6942,22 @@ mod tests {
                 "lives at 12 Main Street, Ballina, Co. Mayo F26 K2P0 now",
                 "12 Main Street, Ballina, Co. Mayo F26 K2P0",
             ),
+            // An envelope's lines: a street the grammar does not know by a word (`Kingsway`),
+            // its town and county on lines of their own, the postcode alone on the last.
+            (
+                "Address:\nFlat 2\n45 Kingsway\nHove\nEast Sussex\nBN3 2WE\nUnited Kingdom",
+                "Flat 2\n45 Kingsway\nHove\nEast Sussex\nBN3 2WE",
+            ),
+            ("Address:\n45 Kingsway\nBN3 2WE.", "45 Kingsway\nBN3 2WE"),
+            (
+                "Address:\n45 Kingsway\nHove\nEast Sussex BN3 2WE\nThanks",
+                "45 Kingsway\nHove\nEast Sussex BN3 2WE",
+            ),
+            // A named house on a named road, no number, the Eircode alone on its line.
+            (
+                "Kind regards,\nAoife Brennan\nRosemount House, Ballinrobe Road\nCastlebar, Co. Mayo\nF23 XY12",
+                "Rosemount House, Ballinrobe Road\nCastlebar, Co. Mayo\nF23 XY12",
+            ),
             // A postcode ending the text.
             ("55 Shop Street, Bray, A98 6YWW", "55 Shop Street, Bray, A98 6YWW"),
             // A label before the street, a unit ending its line, `c/`, Dutch `Laan van`.
@@ -6931,6 +6996,10 @@ mod tests {
             "Windows 10-2 crashed",
             "Kapitel 12-3 lesen",
             "Order 12345\n7 Elm Terrace\nBrighton\nBN2 1EE",
+            // A postcode's shape alone on a line, under lines that name no street.
+            "Version 2\nBN3 2WE",
+            "Ticket 4521\nPriority High\nAB12 3CD",
+            "Regards\nJohn Smith\nAcme Ltd\nBN3 2WE",
             "o pedido 2901 - taquaral, campinas - sp, 13120-065 ok",
         ] {
             none_of(text, EntityType::StreetAddress, text.split(' ').next().unwrap_or(text));
