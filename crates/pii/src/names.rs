@@ -4902,8 +4902,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         // Whether a part naming a road came before a district's or town's part.
         let mut road_before_town = false;
         // Whether a line of a town's or a county's words alone was taken (`Hove`, `Co. Mayo`),
-        // and whether a part above reads as a street: its house number first, or its grammar's
-        // (`45 Kingsway`, `7 Elm Terrace`). A lone postcode or a town's line needs the street.
+        // and whether a part above reads as a street: its house number first, a unit's word and
+        // number, or its grammar's (`45 Kingsway`, `Flat 12`, `7 Elm Terrace`). A lone postcode
+        // or a town's line needs the street.
         let mut town_lines = 0;
         let mut street_line = false;
         loop {
@@ -5120,10 +5121,11 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 break;
             }
             let road = line && !has_number && !has_unit && names_road();
-            // Up to two lines of a town or a county alone right above the postcode (`Hove`,
-            // `East Sussex`, `Little Snoring`, `Co. Mayo`): capitalized words, no number, no
-            // unit, a line's whole or its last comma's part, read whole (what looked like a
-            // label, `East`, is the town's); a firm's name after a bar is none.
+            // Up to three lines of a town, a county or a house's name alone right above the
+            // postcode (`Hove`, `East Sussex`, `Little Snoring`, `Co. Mayo`, `The Maltings`):
+            // capitalized words, no number, no unit, a line's whole or its last comma's part,
+            // read whole (what looked like a label, `East`, is the town's); a firm's name after
+            // a bar is none.
             let ta = unstripped;
             let town_line = line
                 && parts == town_lines
@@ -5131,7 +5133,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 && !has_number
                 && !has_unit
                 && !road
-                && town_lines < 2
+                && town_lines < 3
                 && seg_end - ta <= 4
                 && toks[ta].kind == Kind::Cap
                 // A word of the language starts no town's line (`Regards`, `Priority High`),
@@ -5139,6 +5141,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // (`Co. Mayo`).
                 && (toks[ta].flags & flag::COMMON == 0
                     || toks[ta..seg_end].iter().any(|t| t.flags & flag::PLACE != 0)
+                    || (capitalized_article(word(ta)) && ta + 1 < seg_end)
                     || (word(ta) == "Co" && ta + 2 < seg_end && word(ta + 1) == "."))
                 && toks[ta..seg_end]
                     .iter()
@@ -5173,6 +5176,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                         && toks
                             .get(a + 1)
                             .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced()))
+                        || (has_unit && unit_first)
                         || address(text, toks, a, lex).is_some());
                 // A road named by its last word (`MG Road`, `Linking Road`).
                 let names_a_road =
@@ -6957,6 +6961,15 @@ mod tests {
             (
                 "Kind regards,\nAoife Brennan\nRosemount House, Ballinrobe Road\nCastlebar, Co. Mayo\nF23 XY12",
                 "Rosemount House, Ballinrobe Road\nCastlebar, Co. Mayo\nF23 XY12",
+            ),
+            // A flat's number and a house's name above the town's lines, no street.
+            (
+                "Correspondence:\nMr J. Murphy\nApartment 7\nThe Maltings\nBallymote\nCo. Sligo\nF56 X2P3",
+                "Apartment 7\nThe Maltings\nBallymote\nCo. Sligo\nF56 X2P3",
+            ),
+            (
+                "Mailing address:\nDr. Priya Raman\nFlat 12, Lotus Towers\nAndheri West\nMumbai 400053",
+                "Flat 12, Lotus Towers\nAndheri West\nMumbai 400053",
             ),
             // A postcode ending the text.
             ("55 Shop Street, Bray, A98 6YWW", "55 Shop Street, Bray, A98 6YWW"),
