@@ -1713,6 +1713,18 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             }
             continue;
         }
+        // English chat's street in lower case (`at 45 elm st, springfield il 62704`).
+        if want_address
+            && t.kind == Kind::Number
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| n.single_spaced() && matches!(n.kind, Kind::Lower | Kind::Number))
+            && let Some((end, next)) = lowercase_english_address(text, toks, i, lex)
+        {
+            out(t.start, end, EntityType::StreetAddress, 0.85);
+            i = next;
+            continue;
+        }
         // A noun before a compound street's name (`Kaution Lindenstraße 158`) is no part of
         // the address and no name: the address starts at the street.
         if want_address
@@ -5548,6 +5560,247 @@ fn lowercase_street(
     })
 }
 
+/// The types of English streets chat writes in lower case after the street's name.
+const ENGLISH_STREET_TYPES: &[&str] = &[
+    "street",
+    "st",
+    "road",
+    "rd",
+    "avenue",
+    "ave",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "boulevard",
+    "blvd",
+    "court",
+    "ct",
+    "crescent",
+    "terrace",
+    "close",
+    "place",
+    "pl",
+    "way",
+    "parkway",
+    "pkwy",
+    "highway",
+    "hwy",
+    "square",
+    "sq",
+    "grove",
+    "gardens",
+    "mews",
+];
+
+/// Words after a number that make it a count, or are no street's name (`2 lane road`, `10
+/// minutes drive`, `3 blocks down the street`).
+const NO_STREET_NAMES: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "of",
+    "and",
+    "or",
+    "for",
+    "to",
+    "in",
+    "on",
+    "at",
+    "by",
+    "with",
+    "my",
+    "your",
+    "our",
+    "their",
+    "his",
+    "her",
+    "its",
+    "this",
+    "that",
+    "more",
+    "less",
+    "other",
+    "different",
+    "new",
+    "same",
+    "extra",
+    "per",
+    "blocks",
+    "block",
+    "miles",
+    "mile",
+    "mins",
+    "hrs",
+    "floors",
+    "floor",
+    "lane",
+    "lanes",
+    "way",
+    "ways",
+    "street",
+    "streets",
+    "road",
+    "roads",
+    "am",
+    "pm",
+];
+
+/// Compass points before an American street's name (`e 5th ave`, `w 42nd st`).
+const COMPASS: &[&str] = &[
+    "n", "s", "e", "w", "ne", "nw", "se", "sw", "north", "south", "east", "west",
+];
+
+/// Australia's states, after a town and before its postcode (`hobart tas 7000`).
+const AUSTRALIAN_STATES: &[&str] = &["nsw", "vic", "qld", "sa", "wa", "tas", "nt", "act"];
+
+/// A street as English chat writes it in lower case, from its house number at token `i`: the
+/// number after a preposition, a verb of moving or a label's colon, a compass point, one to
+/// three words of its name, its type (`at 45 elm st`, `to 1208 e 5th ave`, `on 18 st john's
+/// road`), a unit (`apt 4`), then the town the lexicons know, its state and postcode (`,
+/// springfield il 62704`, `, hobart tas 7000`, `london`). Returns the end's byte and the token
+/// after it.
+fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let number = word(i);
+    if number.len() > 5 || number.starts_with('0') || !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let after_cue = i == 0
+        || toks[i].newlines > 0
+        || matches!(
+            word(i - 1),
+            ":" | ","
+                | "("
+                | "at"
+                | "to"
+                | "on"
+                | "from"
+                | "near"
+                | "is"
+                | "was"
+                | "address"
+                | "addr"
+                | "live"
+                | "lives"
+                | "living"
+                | "located"
+                | "moved"
+                | "ship"
+                | "send"
+                | "deliver"
+                | "visit"
+        );
+    if !after_cue {
+        return None;
+    }
+    let mut k = i + 1;
+    if toks
+        .get(k)
+        .is_some_and(|t| t.kind == Kind::Lower && COMPASS.contains(&word(k)))
+        && toks.get(k + 1).is_some_and(Tok::single_spaced)
+    {
+        k += 1;
+    }
+    // The name: one to three lower-case words or an ordinal (`5th`), `st` as a saint's, a
+    // possessive's `'s` (`st john's`); then the type.
+    let mut words = 0;
+    loop {
+        let t = toks.get(k)?;
+        if !t.single_spaced() {
+            return None;
+        }
+        let w = word(k);
+        if words > 0 && t.kind == Kind::Lower && ENGLISH_STREET_TYPES.contains(&w) {
+            break;
+        }
+        let ordinal = t.kind == Kind::Number
+            && w.len() >= 3
+            && w.is_char_boundary(w.len() - 2)
+            && w[..w.len() - 2].bytes().all(|b| b.is_ascii_digit())
+            && matches!(&w[w.len() - 2..], "st" | "nd" | "rd" | "th");
+        if words == 3
+            || !(ordinal || (t.kind == Kind::Lower && w.len() >= 2))
+            || NO_STREET_NAMES.contains(&w)
+            || COUNTED.contains(&w)
+            || is_calendar_word(w)
+        {
+            return None;
+        }
+        k += 1;
+        words += 1;
+        if toks
+            .get(k)
+            .is_some_and(|a| a.attached() && matches!(word(k), "'" | "’"))
+            && toks.get(k + 1).is_some_and(|s| s.attached() && word(k + 1) == "s")
+        {
+            k += 2;
+        }
+    }
+    k += 1;
+    let mut end = toks[k - 1].end;
+    let mut next = k;
+    if toks.get(k).is_some_and(|d| d.attached() && word(k) == ".") {
+        next = k + 1;
+        k += 1;
+    }
+    // A unit: `apt 4`, `unit 2b`, `suite 200`, `#12`.
+    if toks
+        .get(k)
+        .is_some_and(|u| u.single_spaced() && matches!(word(k), "apt" | "unit" | "suite" | "ste" | "flat"))
+        && toks
+            .get(k + 1)
+            .is_some_and(|n| n.single_spaced() && matches!(n.kind, Kind::Number | Kind::Alnum))
+    {
+        end = toks[k + 1].end;
+        k += 2;
+        next = k;
+    }
+    // The town, its state and postcode.
+    let comma = toks.get(k).is_some_and(|c| c.attached() && word(k) == ",");
+    let town = if comma { k + 1 } else { k };
+    if toks
+        .get(town)
+        .is_some_and(|t| t.single_spaced() && t.kind == Kind::Lower)
+    {
+        let len = (1..=3.min(toks.len() - town)).rev().find(|&len| {
+            toks[town + 1..town + len]
+                .iter()
+                .all(|t| t.single_spaced() && t.kind == Kind::Lower)
+                && matches!(
+                    place_of(text, toks, town, town + len, lex),
+                    Some(Place::City | Place::Region)
+                )
+        });
+        if let Some(len) = len {
+            let mut e = town + len;
+            // A state's code, then the postcode: a code alone may be a word (`or`, `me`).
+            let state = toks.get(e).is_some_and(|s| {
+                s.single_spaced()
+                    && s.kind == Kind::Lower
+                    && (AUSTRALIAN_STATES.contains(&word(e))
+                        || lex.state_codes.iter().any(|c| c.eq_ignore_ascii_case(word(e))))
+            });
+            let at = if state { e + 1 } else { e };
+            let postcode = toks
+                .get(at)
+                .is_some_and(Tok::single_spaced)
+                .then(|| is_postcode(text, toks, at))
+                .flatten();
+            if let Some(p) = postcode {
+                e = p;
+            }
+            // A town that is a word of the language needs its postcode (`at 12 oak street nice
+            // and quiet`).
+            if postcode.is_some() || len > 1 || toks[town].flags & flag::COMMON == 0 {
+                end = toks[e - 1].end;
+                next = e;
+            }
+        }
+    }
+    Some((end, next))
+}
+
 /// The kind of place the words `toks[k..e]` name together, if the lexicons know them as one
 /// (any case: `Rio de Janeiro`, `castellón de la plana`).
 fn place_of(text: &str, toks: &[Tok], k: usize, e: usize, lex: &Lexicons) -> Option<Place> {
@@ -7022,6 +7275,57 @@ mod tests {
     /// Shapes written for this test, none from the corpora: a unit inside the number, a post
     /// office box, a comma after the number, a unit's number that looks like a postcode, and
     /// chat's lower-case streets with a lone number or their number inside.
+    /// English chat in lower case: a house number, the street's name and its type, the town,
+    /// state and postcode the lexicons know after it. Written for this test.
+    #[test]
+    fn english_streets_in_lower_case() {
+        for (text, address) in [
+            (
+                "write to my landlord, the heating at 45 ruthven street, hobart tas 7000 has been broken",
+                "45 ruthven street, hobart tas 7000",
+            ),
+            ("i live at 12 baker street london now", "12 baker street london"),
+            (
+                "my address is 45 elm st springfield il 62704",
+                "45 elm st springfield il 62704",
+            ),
+            (
+                "ship it to 1208 e 5th ave, denver co 80218 pls",
+                "1208 e 5th ave, denver co 80218",
+            ),
+            (
+                "moved to 77 queen st apt 4, auckland 1010 last month",
+                "77 queen st apt 4, auckland 1010",
+            ),
+            ("address: 9 old mill road", "9 old mill road"),
+            ("pick me up from 350 w 42nd st. thanks", "350 w 42nd st"),
+            ("she lives on 18 st john's road, oxford", "18 st john's road, oxford"),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        for text in [
+            "it's a 2 lane road",
+            "the 4 lane highway was closed",
+            "walk 3 blocks down the street",
+            "about 10 minutes drive from here",
+            "i'm at 5 different way points",
+            "set it to 2 per page",
+            "ticket 4521 street team",
+            "version 2 main st",
+        ] {
+            let f = found(text);
+            assert!(
+                !f.iter().any(|(e, _)| *e == EntityType::StreetAddress),
+                "{text:?}: {f:?}"
+            );
+        }
+        // A state's code is taken before a postcode only (`springfield or somewhere`).
+        assert!(has_address(
+            "went to 45 elm street springfield or somewhere",
+            "45 elm street springfield"
+        ));
+    }
+
     #[test]
     fn units_boxes_and_chat_streets() {
         for (text, address) in [
