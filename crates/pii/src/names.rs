@@ -1697,7 +1697,8 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
         if want_address
             && (matches!(t.kind, Kind::Number | Kind::Cap)
                 || (matches!(t.kind, Kind::Initial | Kind::Lower) && t.end - t.start == 1)
-                || lowercase_street_type(text, toks, i))
+                || lowercase_street_type(text, toks, i)
+                || (t.kind == Kind::Lower && lowercase_compound_street(text, toks, i)))
             && let Some((end, next)) = address(text, toks, i, lex)
         {
             out(
@@ -1716,9 +1717,10 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
         // English chat's street in lower case (`at 45 elm st, springfield il 62704`).
         if want_address
             && t.kind == Kind::Number
-            && toks
-                .get(i + 1)
-                .is_some_and(|n| n.single_spaced() && matches!(n.kind, Kind::Lower | Kind::Number))
+            && toks.get(i + 1).is_some_and(|n| {
+                (n.single_spaced() && matches!(n.kind, Kind::Lower | Kind::Number))
+                    || (n.attached() && &text[n.start..n.end] == "/")
+            })
             && let Some((end, next)) = lowercase_english_address(text, toks, i, lex)
         {
             out(t.start, end, EntityType::StreetAddress, 0.85);
@@ -3344,7 +3346,15 @@ fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
     {
         k += 1;
     }
-    toks.get(k).is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
+    // Its name capitalized, or in chat's lower case before a house number (`en calle mayor 5`).
+    toks.get(k).is_some_and(|n| {
+        n.single_spaced()
+            && (n.kind == Kind::Cap
+                || (n.kind == Kind::Lower
+                    && (k + 1..k + 4)
+                        .find(|&x| toks.get(x).is_none_or(|m| m.kind != Kind::Lower))
+                        .is_some_and(|x| toks.get(x).is_some_and(|m| m.kind == Kind::Number))))
+    })
 }
 
 /// Street types written before the name (`12 rue de Rivoli`, `Via Roma 1`).
@@ -4033,7 +4043,22 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             .get(k)
             .is_some_and(|p| p.single_spaced() && p.end - p.start <= 10 && prefix_street(text, p, lex));
         if prefixed {
-            k = after_prefixed_street(text, toks, k)?;
+            // The French number first in chat's lower case (`au 12 rue des lilas`), after a
+            // preposition, a label's colon or a line's start.
+            k = match after_prefixed_street(text, toks, k) {
+                Some(e) => e,
+                None if toks[k].kind == Kind::Lower
+                    && (i == 0
+                        || t.newlines > 0
+                        || matches!(
+                            word(i - 1),
+                            "au" | "à" | "a" | "en" | "in" | "at" | "to" | "habite" | "vis" | ":" | "," | "("
+                        )) =>
+                {
+                    lowercase_street_name(text, toks, k, true, lex)?
+                }
+                None => return None,
+            };
         } else {
             // Name words, the last of which is a street word.
             let mut suffix_at = None;
@@ -4077,8 +4102,18 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         // `C/` and `c/` (calle) are a street's type.
         let prefix = t.flags & flag::PREFIX_STREET != 0 || t.kind != Kind::Cap || german_preposition;
         let ending = !prefix && t.flags & flag::STREET_END != 0;
+        // Chat writes the name in lower case too after a type in lower case (`calle mayor 5`,
+        // `via dei mille 7`): the number must then end the phrase (see below).
+        let mut lower_name = false;
         if prefix {
-            k = after_prefixed_street(text, toks, k)?;
+            k = match after_prefixed_street(text, toks, k) {
+                Some(e) => e,
+                None if lower_type => {
+                    lower_name = true;
+                    lowercase_street_name(text, toks, k, false, lex)?
+                }
+                None => return None,
+            };
         } else if ending {
             k += 1;
             if punct(k, ".") && toks[k].attached() {
@@ -4200,11 +4235,101 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         {
             return None;
         }
+        // A name in lower case has no capital to end it: the number ends the phrase, or what
+        // follows it is a unit, a town or a preposition (`calle hay 3 coches` is none).
+        if lower_name && !lowercase_street_end(text, toks, k, lex) {
+            return None;
+        }
+    } else if t.kind == Kind::Lower && lowercase_compound_street(text, toks, i) {
+        // A compound street in chat's lower case after a preposition (`op kerkstraat 12`, `in
+        // der hauptstraße 12`).
+        k = i + 2;
+        if !lowercase_street_end(text, toks, k, lex) {
+            return None;
+        }
     } else {
         return None;
     }
 
     Some(address_tail(text, toks, k, lex))
+}
+
+/// Words a street's house number may stand before in chat's lower case: prepositions and
+/// conjunctions of the languages read (`via roma 23 a torino`, `via roma 23 dal 2010`).
+const AFTER_LOWERCASE_STREET: &[&str] = &[
+    "a", "à", "e", "y", "et", "und", "en", "in", "em", "na", "no", "nel", "nella", "dal", "dalla", "desde", "depuis",
+    "seit", "since", "from", "to", "da", "di", "de", "per", "por", "para", "pour", "with", "con", "com", "avec", "mit",
+    "and", "or", "o", "ou", "oder", "bei", "im", "am", "op", "te", "bij", "naar", "ma", "pero", "mas", "mais", "aber",
+];
+
+/// Whether the words after a house number ending a street in lower case at token `k` let it
+/// end there: nothing on the line, a punctuation, a unit, a town the lexicons know, or a word
+/// of [`AFTER_LOWERCASE_STREET`].
+fn lowercase_street_end(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> bool {
+    let Some(n) = toks.get(k) else { return true };
+    let w = &text[n.start..n.end];
+    n.newlines > 0
+        || n.kind == Kind::Punct
+        || unit_word(w)
+        || AFTER_LOWERCASE_STREET.contains(&w)
+        || (n.kind == Kind::Lower && place_of(text, toks, k, k + 1, lex).is_some())
+}
+
+/// A compound street in lower case at token `i` before its house number, after a preposition
+/// (`op kerkstraat 12`, `in der hauptstraße 12`, `an der lindenallee 5`).
+fn lowercase_compound_street(text: &str, toks: &[Tok], i: usize) -> bool {
+    let t = toks[i];
+    i > 0
+        && house_number_at(text, toks, i + 1)
+        && t.single_spaced()
+        && matches!(
+            &text[toks[i - 1].start..toks[i - 1].end],
+            "op" | "in" | "aan" | "bij" | "naar" | "van" | "der" | "den" | "dem" | "am" | "an" | "auf" | "im" | ":"
+        )
+        && street_ending(&text[t.start..t.end])
+}
+
+/// A street's name in lower case after its type at token `k` (`calle mayor`, `via dei
+/// mille`, `rue des lilas`): particles and one to three words, none a count, a month or a
+/// number's word. `open` when no house number follows to end it (`12 rue des lilas à lyon`):
+/// then at most two words, ending at a preposition, a town the lexicons know, or a common word
+/// after the first (`avenue de la république demain`). The token after the name.
+fn lowercase_street_name(text: &str, toks: &[Tok], k: usize, open: bool, lex: &Lexicons) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let mut j = k + 1;
+    let mut end = None;
+    let mut names = 0;
+    while let Some(t) = toks.get(j) {
+        if !t.single_spaced() || t.kind != Kind::Lower {
+            break;
+        }
+        let w = word(j);
+        if is_particle(w)
+            || matches!(
+                w,
+                "des" | "dei" | "degli" | "delle" | "dos" | "das" | "aux" | "los" | "las"
+            )
+        {
+            j += 1;
+            continue;
+        }
+        if names == if open { 2 } else { 3 }
+            || w.chars().count() < 2
+            || COUNTED.contains(&w)
+            || is_calendar_word(w)
+            || (open
+                && (AFTER_LOWERCASE_STREET.contains(&w)
+                    || place_of(text, toks, j, j + 1, lex).is_some()
+                    || (names > 0 && lookup(lex, w) & flag::COMMON != 0)))
+        {
+            break;
+        }
+        names += 1;
+        j += 1;
+        end = Some(j);
+    }
+    let end = end?;
+    (open || toks.get(end).is_some_and(|n| n.kind == Kind::Number)).then_some(end)
 }
 
 /// Where a `chōme` (a Japanese block of a district) ends when one starts at `k`: one or two
@@ -4303,9 +4428,14 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
                 && n.kind != Kind::Punct
                 && (unit_word(&text[n.start..n.end]) || (n.kind == Kind::Upper && n.end - n.start == 1))
         })
-        // A preposition before a town is no door's letter (`via Roma 23 a Torino`).
+        // A preposition before a town is no door's letter (`via Roma 23 a Torino`, `via roma 23
+        // a torino`).
         && !(matches!(word(k), "a" | "e" | "y" | "à")
-            && toks.get(k + 1).is_some_and(|n| n.kind == Kind::Cap && n.single_spaced()))
+            && toks.get(k + 1).is_some_and(|n| {
+                n.single_spaced()
+                    && (n.kind == Kind::Cap
+                        || (n.kind == Kind::Lower && place_of(text, toks, k + 1, k + 2, lex).is_some()))
+            }))
     {
         let numbered = unit_word(word(k)) && matches!(toks[k].kind, Kind::Lower | Kind::Cap);
         k += 1;
@@ -5695,9 +5825,17 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
         return None;
     }
     let mut k = i + 1;
+    // A unit's number before the house's (`3/12 smith street`).
+    if toks.get(k).is_some_and(|s| s.attached() && word(k) == "/")
+        && toks
+            .get(k + 1)
+            .is_some_and(|n| n.attached() && n.kind == Kind::Number && n.end - n.start <= 5)
+    {
+        k += 2;
+    }
     if toks
         .get(k)
-        .is_some_and(|t| t.kind == Kind::Lower && COMPASS.contains(&word(k)))
+        .is_some_and(|t| t.single_spaced() && t.kind == Kind::Lower && COMPASS.contains(&word(k)))
         && toks.get(k + 1).is_some_and(Tok::single_spaced)
     {
         k += 1;
@@ -5744,6 +5882,15 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
         next = k + 1;
         k += 1;
     }
+    // A compass point after the type (`pennsylvania ave nw`).
+    if toks
+        .get(k)
+        .is_some_and(|t| t.single_spaced() && t.kind == Kind::Lower && COMPASS.contains(&word(k)))
+    {
+        end = toks[k].end;
+        k += 1;
+        next = k;
+    }
     // A unit: `apt 4`, `unit 2b`, `suite 200`, `#12`.
     if toks
         .get(k)
@@ -5785,7 +5932,7 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
             let postcode = toks
                 .get(at)
                 .is_some_and(Tok::single_spaced)
-                .then(|| is_postcode(text, toks, at))
+                .then(|| is_postcode(text, toks, at).or_else(|| lowercase_uk_postcode(text, toks, at)))
                 .flatten();
             if let Some(p) = postcode {
                 e = p;
@@ -5799,6 +5946,22 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
         }
     }
     Some((end, next))
+}
+
+/// A British postcode in chat's lower case at token `k` (`nw1 6xe`, `m1 1ae`): the token after
+/// it.
+fn lowercase_uk_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
+    let (out, inw) = (toks.get(k)?, toks.get(k + 1)?);
+    let (o, i) = (
+        &text.as_bytes()[out.start..out.end],
+        &text.as_bytes()[inw.start..inw.end],
+    );
+    let outward = (2..=4).contains(&o.len())
+        && o[0].is_ascii_lowercase()
+        && o.iter().any(u8::is_ascii_digit)
+        && o.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let inward = i.len() == 3 && i[0].is_ascii_digit() && i[1..].iter().all(u8::is_ascii_lowercase);
+    (outward && inward && inw.single_spaced()).then_some(k + 2)
 }
 
 /// The kind of place the words `toks[k..e]` name together, if the lexicons know them as one
@@ -5933,7 +6096,24 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         known = true;
     }
     let words_start = c;
-    while c - words_start < 4 {
+    // A town in chat's lower case the lexicons know, of up to three words (`, madrid`, `, são
+    // paulo`); one that is a word of the language is none (`, nice place`).
+    if toks
+        .get(c)
+        .is_some_and(|t| t.kind == Kind::Lower && (c == start || t.single_spaced()))
+        && let Some(len) = (1..=3.min(toks.len() - c)).rev().find(|&len| {
+            toks[c + 1..c + len]
+                .iter()
+                .all(|t| t.kind == Kind::Lower && t.single_spaced())
+                && matches!(place_of(text, toks, c, c + len, lex), Some(Place::City | Place::Region))
+                && (len > 1 || toks[c].flags & flag::COMMON == 0)
+        })
+    {
+        c += len;
+        known = true;
+    }
+    let lower_town = c > words_start;
+    while !lower_town && c - words_start < 4 {
         let Some(n) = toks.get(c) else { break };
         let spaced = if c == start { true } else { n.single_spaced() };
         if !spaced {
@@ -7300,6 +7480,20 @@ mod tests {
             ("address: 9 old mill road", "9 old mill road"),
             ("pick me up from 350 w 42nd st. thanks", "350 w 42nd st"),
             ("she lives on 18 st john's road, oxford", "18 st john's road, oxford"),
+            // A compass point after the type, a unit's number before the house's, a British
+            // postcode in lower case.
+            (
+                "deliver to 1600 pennsylvania ave nw, washington dc 20500",
+                "1600 pennsylvania ave nw, washington dc 20500",
+            ),
+            (
+                "my flat is at 3/12 smith street fitzroy vic 3065",
+                "3/12 smith street fitzroy vic 3065",
+            ),
+            (
+                "we're at 221b baker st, london nw1 6xe",
+                "221b baker st, london nw1 6xe",
+            ),
         ] {
             assert!(has_address(text, address), "{text}");
         }
@@ -7324,6 +7518,43 @@ mod tests {
             "went to 45 elm street springfield or somewhere",
             "45 elm street springfield"
         ));
+    }
+
+    /// Chat's streets in lower case in the other languages read, no postcode: the type, the
+    /// name and the number (`calle mayor 5`), a compound after a preposition (`op kerkstraat
+    /// 12`), the French number first (`au 12 rue des lilas`), a town after a comma. Written for
+    /// this test.
+    #[test]
+    fn other_streets_in_lower_case() {
+        for (text, address) in [
+            ("vivo en calle mayor 5, madrid", "calle mayor 5, madrid"),
+            ("abito in via roma 23 a torino", "via roma 23"),
+            ("moro na rua augusta 210, são paulo", "rua augusta 210, são paulo"),
+            ("abito in via dei mille 7 dal 2010", "via dei mille 7"),
+            ("j'habite au 12 rue des lilas à lyon", "12 rue des lilas"),
+            (
+                "on se voit au 5 avenue de la république demain",
+                "5 avenue de la république",
+            ),
+            ("ik woon op kerkstraat 12 in utrecht", "kerkstraat 12"),
+            ("wohne jetzt in der hauptstraße 12, münchen", "hauptstraße 12, münchen"),
+        ] {
+            assert!(has_address(text, address), "{text}");
+        }
+        for text in [
+            "en la calle hay 3 coches",
+            "in via email 2 volte",
+            "install it via pip 3 times",
+            "il corso python 3 è finito",
+            "j'ai vu 12 rue barrée aujourd'hui et demain",
+            "der weg 12 mal gehen",
+        ] {
+            let f = found(text);
+            assert!(
+                !f.iter().any(|(e, _)| *e == EntityType::StreetAddress),
+                "{text:?}: {f:?}"
+            );
+        }
     }
 
     #[test]
