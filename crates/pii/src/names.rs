@@ -1698,7 +1698,9 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             && (matches!(t.kind, Kind::Number | Kind::Cap)
                 || (matches!(t.kind, Kind::Initial | Kind::Lower) && t.end - t.start == 1)
                 || lowercase_street_type(text, toks, i)
-                || (t.kind == Kind::Lower && lowercase_compound_street(text, toks, i)))
+                || (t.kind == Kind::Lower
+                    && toks.get(i + 1).is_some_and(|n| n.kind == Kind::Number)
+                    && lowercase_compound_street(text, toks, i)))
             && let Some((end, next)) = address(text, toks, i, lex)
         {
             out(
@@ -4279,13 +4281,15 @@ fn lowercase_street_end(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> b
 /// (`op kerkstraat 12`, `in der hauptstraße 12`, `an der lindenallee 5`).
 fn lowercase_compound_street(text: &str, toks: &[Tok], i: usize) -> bool {
     let t = toks[i];
+    // The cheap looks first: most lower-case words before a number are no street's.
     i > 0
-        && house_number_at(text, toks, i + 1)
         && t.single_spaced()
+        && t.end - t.start >= 6
         && matches!(
             &text[toks[i - 1].start..toks[i - 1].end],
             "op" | "in" | "aan" | "bij" | "naar" | "van" | "der" | "den" | "dem" | "am" | "an" | "auf" | "im" | ":"
         )
+        && house_number_at(text, toks, i + 1)
         && street_ending(&text[t.start..t.end])
 }
 
@@ -5313,7 +5317,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 numbered |= has_number || toks[a..seg_end].iter().any(|t| t.flags & flag::PREFIX_STREET != 0);
                 road_line |= road;
                 town_lines += usize::from(town_line);
-                street_line |= has_number
+                // (Looked at only where it is needed.)
+                street_line |= (lone || town_lines > 0)
+                    && has_number
                     && ((toks[a].kind == Kind::Number
                         && toks
                             .get(a + 1)
@@ -5939,7 +5945,7 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
             }
             // A town that is a word of the language needs its postcode (`at 12 oak street nice
             // and quiet`).
-            if postcode.is_some() || len > 1 || toks[town].flags & flag::COMMON == 0 {
+            if postcode.is_some() || len > 1 || lookup(lex, word(town)) & flag::COMMON == 0 {
                 end = toks[e - 1].end;
                 next = e;
             }
@@ -6098,15 +6104,19 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
     let words_start = c;
     // A town in chat's lower case the lexicons know, of up to three words (`, madrid`, `, são
     // paulo`); one that is a word of the language is none (`, nice place`).
+    // (Lower-case words carry no flags: the lexicon is asked, and only a place's first word
+    // goes on to the places.)
     if toks
         .get(c)
         .is_some_and(|t| t.kind == Kind::Lower && (c == start || t.single_spaced()))
+        && let first = lookup(lex, word(c))
+        && first & (flag::CITY | flag::REGION | flag::PLACE_START) != 0
         && let Some(len) = (1..=3.min(toks.len() - c)).rev().find(|&len| {
             toks[c + 1..c + len]
                 .iter()
                 .all(|t| t.kind == Kind::Lower && t.single_spaced())
                 && matches!(place_of(text, toks, c, c + len, lex), Some(Place::City | Place::Region))
-                && (len > 1 || toks[c].flags & flag::COMMON == 0)
+                && (len > 1 || first & flag::COMMON == 0)
         })
     {
         c += len;
@@ -7513,6 +7523,9 @@ mod tests {
                 "{text:?}: {f:?}"
             );
         }
+        // A town that is a word of the language is taken with its postcode only.
+        assert!(has_address("we live at 12 oak street nice and quiet", "12 oak street"));
+        assert!(has_address("vivo en calle mayor 5, nice place", "calle mayor 5"));
         // A state's code is taken before a postcode only (`springfield or somewhere`).
         assert!(has_address(
             "went to 45 elm street springfield or somewhere",
