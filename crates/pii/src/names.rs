@@ -4336,6 +4336,67 @@ fn lowercase_street_name(text: &str, toks: &[Tok], k: usize, open: bool, lex: &L
     (open || toks.get(end).is_some_and(|n| n.kind == Kind::Number)).then_some(end)
 }
 
+/// Past up to two more Japanese block or house numbers attached by hyphens from token `k`
+/// (`-1`, `-12-1` after a first number).
+fn block_numbers(text: &str, toks: &[Tok], mut k: usize) -> usize {
+    let mut n = 0;
+    while n < 2
+        && toks
+            .get(k)
+            .is_some_and(|d| d.attached() && &text[d.start..d.end] == "-")
+        && toks.get(k + 1).is_some_and(|m| m.attached() && m.kind == Kind::Number)
+    {
+        k += 2;
+        n += 1;
+    }
+    k
+}
+
+/// A Japanese address in Japan's own order after its postcode ending before token `p`
+/// (`〒100-0005 Tokyo, Chiyoda-ku, Marunouchi 1-1-1`, `150-0002 Tokyo-to Shibuya-ku Shibuya
+/// 2-21-1`): the prefecture, city and ward, a ward's or city's suffix among them, then the
+/// neighbourhood and its block numbers or `chōme`. The token after the last number.
+fn japanese_postcode_first(text: &str, toks: &[Tok], p: usize) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let mut k = p;
+    let mut districts = 0;
+    for _ in 0..6 {
+        let comma = toks.get(k).is_some_and(|c| c.attached() && word(k) == ",");
+        let first = if comma { k + 1 } else { k };
+        let t = toks.get(first)?;
+        if !t.single_spaced() || t.kind != Kind::Cap {
+            return None;
+        }
+        let mut e = first + 1;
+        // `Shibuya-ku`, `Osaka-shi` (a ward, a city; `Tokyo-to`, `Osaka-fu`, `Aichi-ken` are
+        // prefectures), one token or three.
+        let suffix = if toks.get(e).is_some_and(|d| d.attached() && word(e) == "-")
+            && toks
+                .get(e + 1)
+                .is_some_and(|s| s.attached() && JAPANESE_DISTRICTS.contains(&word(e + 1)))
+        {
+            e += 2;
+            word(e - 1)
+        } else {
+            word(first).rsplit_once('-').map_or("", |(_, s)| s)
+        };
+        if JAPANESE_DISTRICTS.contains(&suffix) && suffix != "ken" {
+            districts += 1;
+        }
+        // The neighbourhood's blocks end it (`Marunouchi 1-1-1`, `Umeda 3-chome 1-1`).
+        if districts > 0 && toks.get(e).is_some_and(|n| n.single_spaced() && n.kind == Kind::Number) {
+            if let Some(c) = chome_at(text, toks, e) {
+                let after = toks.get(c).is_some_and(|n| n.single_spaced() && n.kind == Kind::Number);
+                return Some(if after { block_numbers(text, toks, c + 1) } else { c });
+            }
+            let b = block_numbers(text, toks, e + 1);
+            return (b > e + 1).then_some(b);
+        }
+        k = e;
+    }
+    None
+}
+
 /// Where a `chōme` (a Japanese block of a district) ends when one starts at `k`: one or two
 /// digits, a hyphen, `chome` (`1-chome`).
 fn chome_at(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
@@ -4354,19 +4415,7 @@ fn chome_at(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
 /// A Japanese address with its `chōme` (see [`chome_at`]), starting at token `i`: the token
 /// after its numbers and its district's name.
 fn chome_address(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
-    let word = |k: usize| &text[toks[k].start..toks[k].end];
-    // Block and house numbers, attached by hyphens (`1-1`, `-12-1`).
-    let numbers = |mut k: usize| {
-        let mut n = 0;
-        while n < 2
-            && toks.get(k).is_some_and(|d| d.attached() && word(k) == "-")
-            && toks.get(k + 1).is_some_and(|m| m.attached() && m.kind == Kind::Number)
-        {
-            k += 2;
-            n += 1;
-        }
-        k
-    };
+    let numbers = |k: usize| block_numbers(text, toks, k);
     let district = |k: usize| toks.get(k).is_some_and(|d| d.single_spaced() && d.kind == Kind::Cap);
     let t = toks.get(i)?;
     // Every shape has a hyphen right after its first number (most tokens are let go here).
@@ -4823,6 +4872,17 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         };
+        // Japan's own order, the postcode first (`〒100-0005 Tokyo, Chiyoda-ku, …`).
+        if p == k + 3
+            && toks[k].end - toks[k].start == 3
+            && toks[k + 2].end - toks[k + 2].start == 4
+            && let Some(e) = japanese_postcode_first(text, toks, p)
+        {
+            let mark = k > 0 && word(k - 1) == "〒";
+            found.push((if mark { k - 1 } else { k }, e));
+            k = e;
+            continue;
+        }
         // A unit's number is no postcode (`Suite 5300`, `Box 1234`); a postcode's label is no
         // unit (`CEP 41528-921`, `PLZ 10115`).
         if k > 0
@@ -6854,10 +6914,28 @@ mod tests {
                 "3-chome-12-1 Kudanminami, Chiyoda City, Tokyo 102-0074",
             ),
             ("Ship to Jingumae 1-chome 5-8 please", "Jingumae 1-chome 5-8"),
+            // Japan's own order: the postcode, its mark, the prefecture, the ward, the blocks.
+            (
+                "Office: 〒100-0005 Tokyo, Chiyoda-ku, Marunouchi 1-1-1",
+                "〒100-0005 Tokyo, Chiyoda-ku, Marunouchi 1-1-1",
+            ),
+            (
+                "Address: 150-0002 Tokyo-to Shibuya-ku Shibuya 2-21-1, 5F",
+                "150-0002 Tokyo-to Shibuya-ku Shibuya 2-21-1",
+            ),
+            (
+                "〒530-0001 Osaka-fu, Osaka-shi, Kita-ku, Umeda 3-chome 1-1 (Grand Front)",
+                "〒530-0001 Osaka-fu, Osaka-shi, Kita-ku, Umeda 3-chome 1-1",
+            ),
         ] {
             assert!(has_address(text, address), "{text}");
         }
-        for text in ["See 3-chome for the rest", "Release 1-chome notes"] {
+        for text in [
+            "See 3-chome for the rest",
+            "Release 1-chome notes",
+            "Ticket 100-0005 Tokyo office 12",
+            "Part 150-0002 Tokyo-to Shibuya-ku",
+        ] {
             let f = found(text);
             assert!(!f.iter().any(|(e, _)| *e == EntityType::StreetAddress), "{text}: {f:?}");
         }
