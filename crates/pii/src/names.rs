@@ -5058,6 +5058,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // on back over the comma as a part does; so does an Irish Eircode, which no number
             // looks like (`Sligo, Co. Sligo, F91 18X1`).
             let eircode = p == k + 2 && toks[k].end - toks[k].start == 3 && toks[k + 1].end - toks[k + 1].start == 4;
+            // So does a Brazilian CEP, whose five and three digits no other code has (`São
+            // Paulo - SP, 01504-000`).
+            let cep = p == k + 3 && toks[k].end - toks[k].start == 5 && toks[k + 2].end - toks[k + 2].start == 3;
             // Brazil's chat writes the whole address in lower case, its CEP last.
             if p == k + 3
                 && let Some(s) = brazilian_lowercase_address(text, toks, start, lex)
@@ -5067,7 +5070,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 continue;
             }
             if (b == start || (b == start - 1 && is(b, "-")))
-                && !((labeled || eircode) && start > 0 && is(start - 1, ","))
+                && !((labeled || eircode || cep) && start > 0 && is(start - 1, ","))
                 && !lone
             {
                 // A bare number with no town on either side is no postcode (`November 24,
@@ -5079,6 +5082,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 start = b;
             }
         }
+        // Whether a town stands beside the postcode (`Indore 452001`, `10115 Berlin`): a part
+        // before which a road's name is no town's (see `road_before_town`).
+        let town_with_code = end > p || start + usize::from(labeled) < k;
         // Back over the parts before it.
         let mut parts = 0;
         let mut numbered = false;
@@ -5162,6 +5168,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 && toks[a].flags & flag::COMMON != 0
                 && toks[a].flags & flag::PREFIX_STREET == 0
                 && !unit_word(word(a))
+                // An Indian landmark's word is the part's (`Near City Mall`, `Opp. Bus Stand`).
+                && !matches!(word(a), "Near" | "Opp" | "Opposite" | "Behind" | "Beside")
                 // A numbered road or house (`Road No. 12`, `House No. 4`, `Door No. 5`, Indian)
                 // is no label, nor a word and a street's word that make the part (`High
                 // Street`, `Station Road`).
@@ -5213,6 +5221,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     && u + 1 < seg_end
                     && !toks[a..u].iter().any(|t| matches!(t.kind, Kind::Number | Kind::Alnum))
                     && (prefix_street(text, &toks[u + 1], lex)
+                        // A French post office box (`Envoyer à BP 123`).
+                        || (word(u + 1) == "BP" && toks.get(u + 2).is_some_and(|n| n.kind == Kind::Number))
                         || address(text, toks, u + 1, lex).is_some_and(|(_, next)| next >= seg_end))
             }) {
                 a = u + 1;
@@ -5396,7 +5406,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // town (`Menlo Park, CA 94025`).
                 // A person whose surname is a road's word is none (`Tom Close`, `Emily Street`);
                 // a road named after a given name is one (`Victoria Gardens`).
-                road_before_town |= parts > 0
+                road_before_town |= (parts > 0 || town_with_code)
                     && (comma || line)
                     && seg_end >= a + 2
                     && word_before(text, toks, seg_end - 1)
@@ -7763,6 +7773,17 @@ mod tests {
             (
                 "Boîte postale : BP 123, 75700 Paris Cedex 07",
                 "BP 123, 75700 Paris Cedex 07",
+            ),
+            ("Envoyer à BP 123, 75001 Paris Cedex 01", "BP 123, 75001 Paris Cedex 01"),
+            // A Brazilian CEP after its state and a comma, its parts after dashes.
+            (
+                "Endereço: Rua Vergueiro, 1000 - apto 52 - Liberdade, São Paulo - SP, 01504-000",
+                "Rua Vergueiro, 1000 - apto 52 - Liberdade, São Paulo - SP, 01504-000",
+            ),
+            // An Indian road right before its town and PIN, landmarks before it.
+            (
+                "Address: Near City Mall, Opp. Bus Stand, MG Road, Indore 452001",
+                "Near City Mall, Opp. Bus Stand, MG Road, Indore 452001",
             ),
             (
                 "Address: H.No. 8-2-293, Road No. 12, Banjara Hills, Hyderabad 500034",
