@@ -3414,6 +3414,11 @@ const PREFIX_STREETS: &[&str] = &[
     "pº",
     "ctra",
     "trav",
+    "località",
+    "loc",
+    "frazione",
+    "fraz",
+    "lieu-dit",
 ];
 
 /// Words that start a German or Dutch street's name before a compound (`Alte Poststraße`,
@@ -4050,11 +4055,29 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             k = match after_prefixed_street(text, toks, k) {
                 Some(e) => e,
                 None if toks[k].kind == Kind::Lower
+                    // Types no English word shares (`place`, `route`, `loc` are words too).
+                    && (is_lowercase_street_type(word(k))
+                        || matches!(
+                            word(k),
+                            "rue" | "avenue" | "boulevard" | "bd" | "chemin" | "allée" | "impasse" | "quai"
+                        ))
                     && (i == 0
                         || t.newlines > 0
                         || matches!(
                             word(i - 1),
-                            "au" | "à" | "a" | "en" | "in" | "at" | "to" | "habite" | "vis" | ":" | "," | "("
+                            "au" | "à"
+                                | "a"
+                                | "en"
+                                | "in"
+                                | "at"
+                                | "to"
+                                | "habite"
+                                | "j'habite"
+                                | "j’habite"
+                                | "vis"
+                                | ":"
+                                | ","
+                                | "("
                         )) =>
                 {
                     lowercase_street_name(text, toks, k, true, lex)?
@@ -7633,6 +7656,7 @@ mod tests {
             ("moro na rua augusta 210, são paulo", "rua augusta 210, são paulo"),
             ("abito in via dei mille 7 dal 2010", "via dei mille 7"),
             ("j'habite au 12 rue des lilas à lyon", "12 rue des lilas"),
+            ("j'habite 12 rue des lilas", "12 rue des lilas"),
             (
                 "on se voit au 5 avenue de la république demain",
                 "5 avenue de la république",
@@ -7649,6 +7673,8 @@ mod tests {
             "il corso python 3 è finito",
             "j'ai vu 12 rue barrée aujourd'hui et demain",
             "der weg 12 mal gehen",
+            "we're at 500 loc total",
+            "set it to 5 place settings",
         ] {
             let f = found(text);
             assert!(
@@ -7775,6 +7801,15 @@ mod tests {
                 "BP 123, 75700 Paris Cedex 07",
             ),
             ("Envoyer à BP 123, 75001 Paris Cedex 01", "BP 123, 75001 Paris Cedex 01"),
+            // A rural locality's word names a place without a number.
+            (
+                "Indirizzo: Loc. Le Piane, 53024 Montalcino SI",
+                "Loc. Le Piane, 53024 Montalcino SI",
+            ),
+            (
+                "Adresse : Lieu-dit Les Granges, 24200 Sarlat-la-Canéda",
+                "Lieu-dit Les Granges, 24200 Sarlat-la-Canéda",
+            ),
             // A Brazilian CEP after its state and a comma, its parts after dashes.
             (
                 "Endereço: Rua Vergueiro, 1000 - apto 52 - Liberdade, São Paulo - SP, 01504-000",
