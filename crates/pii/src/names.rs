@@ -3353,7 +3353,7 @@ fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
         n.single_spaced()
             && (n.kind == Kind::Cap
                 || (n.kind == Kind::Lower
-                    && (k + 1..k + 4)
+                    && (k + 1..k + 6)
                         .find(|&x| toks.get(x).is_none_or(|m| m.kind != Kind::Lower))
                         .is_some_and(|x| toks.get(x).is_some_and(|m| m.kind == Kind::Number))))
     })
@@ -4055,12 +4055,18 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             k = match after_prefixed_street(text, toks, k) {
                 Some(e) => e,
                 None if toks[k].kind == Kind::Lower
-                    // Types no English word shares (`place`, `route`, `loc` are words too).
-                    && (is_lowercase_street_type(word(k))
-                        || matches!(
-                            word(k),
-                            "rue" | "avenue" | "boulevard" | "bd" | "chemin" | "allée" | "impasse" | "quai"
-                        ))
+                    // French types only, none an English word's (`place`, `route`, `via`),
+                    // after a house number (`2nd place` is a rank), before a particle or a name
+                    // that is no common word (`5 avenue foch`, `12 rue des lilas`).
+                    && matches!(
+                        word(k),
+                        "rue" | "avenue" | "boulevard" | "bd" | "chemin" | "allée" | "impasse" | "quai"
+                    )
+                    && word(i).bytes().filter(|b| !b.is_ascii_digit()).count() <= 1
+                    && toks.get(k + 1).is_some_and(|n| {
+                        let w = &text[n.start..n.end];
+                        is_particle(w) || matches!(w, "des" | "aux") || lookup(lex, w) & flag::COMMON == 0
+                    })
                     && (i == 0
                         || t.newlines > 0
                         || matches!(
@@ -4135,7 +4141,19 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 Some(e) => e,
                 None if lower_type => {
                     lower_name = true;
-                    lowercase_street_name(text, toks, k, false, lex)?
+                    let e = lowercase_street_name(text, toks, k, false, lex)?;
+                    // English writes `via` too (`ssh in via port 2222`, `(via pr 42)`): after
+                    // it, names of three letters or more, none a channel's word, and a house
+                    // number of at most three digits.
+                    if word(k) == "via"
+                        && (toks[k + 1..e].iter().any(|t| {
+                            let w = &text[t.start..t.end];
+                            !street_particle(w) && (w.chars().count() < 3 || VIA_CHANNELS.contains(&w))
+                        }) || toks.get(e).is_some_and(|n| n.end - n.start > 3))
+                    {
+                        return None;
+                    }
+                    e
                 }
                 None => return None,
             };
@@ -4293,11 +4311,109 @@ const AFTER_LOWERCASE_STREET: &[&str] = &[
 fn lowercase_street_end(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> bool {
     let Some(n) = toks.get(k) else { return true };
     let w = &text[n.start..n.end];
+    // A conjunction before another number makes the number a count (`calle hay 2 o 3 coches`).
+    let range = n.newlines == 0
+        && matches!(
+            w,
+            "o" | "ou" | "y" | "e" | "et" | "und" | "or" | "and" | "to" | "a" | "à" | "bis"
+        )
+        && toks
+            .get(k + 1)
+            .is_some_and(|m| m.single_spaced() && m.kind == Kind::Number);
     n.newlines > 0
         || n.kind == Kind::Punct
-        || unit_word(w)
-        || AFTER_LOWERCASE_STREET.contains(&w)
-        || (n.kind == Kind::Lower && place_of(text, toks, k, k + 1, lex).is_some())
+        || (!range
+            && (unit_word(w)
+                || AFTER_LOWERCASE_STREET.contains(&w)
+                || (n.kind == Kind::Lower && place_of(text, toks, k, k + 1, lex).is_some())))
+}
+
+/// Words English sends something `via` (`via port 22`, `via email 2 times`): no Italian street's
+/// name after a lower-case `via`.
+const VIA_CHANNELS: &[&str] = &[
+    "port",
+    "email",
+    "mail",
+    "api",
+    "ssh",
+    "http",
+    "https",
+    "pip",
+    "npm",
+    "phone",
+    "text",
+    "sms",
+    "post",
+    "link",
+    "proxy",
+    "vpn",
+    "cli",
+    "web",
+    "app",
+    "chat",
+    "slack",
+    "zoom",
+    "teams",
+    "docker",
+    "git",
+    "ftp",
+    "sftp",
+    "tcp",
+    "udp",
+    "line",
+    "step",
+    "stage",
+    "version",
+    "route",
+    "channel",
+    "interface",
+    "usb",
+    "cable",
+    "wifi",
+    "bluetooth",
+    "fax",
+    "courier",
+    "ups",
+    "fedex",
+    "dhl",
+    "whatsapp",
+    "telegram",
+    "signal",
+    "the",
+    "our",
+    "your",
+    "my",
+];
+
+/// The areas of British postcodes (the letters before the outward code's digits): a code of
+/// their shape in another area is something else (`PS5 1TB`).
+const UK_POSTCODE_AREAS: &[&str] = &[
+    "AB", "AL", "B", "BA", "BB", "BD", "BF", "BH", "BL", "BN", "BR", "BS", "BT", "BX", "CA", "CB", "CF", "CH", "CM",
+    "CO", "CR", "CT", "CV", "CW", "DA", "DD", "DE", "DG", "DH", "DL", "DN", "DT", "DY", "E", "EC", "EH", "EN", "EX",
+    "FK", "FY", "G", "GL", "GU", "GY", "HA", "HD", "HG", "HP", "HR", "HS", "HU", "HX", "IG", "IM", "IP", "IV", "JE",
+    "KA", "KT", "KW", "KY", "L", "LA", "LD", "LE", "LL", "LN", "LS", "LU", "M", "ME", "MK", "ML", "N", "NE", "NG",
+    "NN", "NP", "NR", "NW", "OL", "OX", "PA", "PE", "PH", "PL", "PO", "PR", "RG", "RH", "RM", "S", "SA", "SE", "SG",
+    "SK", "SL", "SM", "SN", "SO", "SP", "SR", "SS", "ST", "SW", "SY", "TA", "TD", "TF", "TN", "TQ", "TR", "TS", "TW",
+    "UB", "W", "WA", "WC", "WD", "WF", "WN", "WR", "WS", "WV", "YO", "ZE",
+];
+
+/// Whether an outward code of letters and digits (`BN3`, `F23`) names a British postcode's
+/// area, or has an Eircode's or a Canadian code's shape (a letter and digits, `K1A`).
+fn uk_area_or_other(out: &str) -> bool {
+    let letters = out.bytes().take_while(u8::is_ascii_uppercase).count();
+    letters == 1 || UK_POSTCODE_AREAS.contains(&&out[..letters])
+}
+
+/// Whether `w` ends as a German or Dutch street's compound does (`hauptstraße`, `kerkstraat`,
+/// `mühlweg`): the Scandinavian endings of [`street_ending`] end English words too
+/// (`brigade`).
+fn german_or_dutch_street_ending(w: &str) -> bool {
+    [
+        "straße", "strasse", "str", "weg", "gasse", "platz", "allee", "damm", "ufer", "gracht", "straat", "laan",
+        "plein", "kade", "singel", "dreef",
+    ]
+    .iter()
+    .any(|e| w.len() > e.len() + 2 && w.ends_with(e))
 }
 
 /// A compound street in lower case at token `i` before its house number, after a preposition
@@ -4310,15 +4426,27 @@ fn lowercase_compound_street(text: &str, toks: &[Tok], i: usize) -> bool {
         && t.end - t.start >= 6
         && matches!(
             &text[toks[i - 1].start..toks[i - 1].end],
-            "op" | "in" | "aan" | "bij" | "naar" | "van" | "der" | "den" | "dem" | "am" | "an" | "auf" | "im" | ":"
+            "op" | "in"
+                | "aan"
+                | "bij"
+                | "naar"
+                | "van"
+                | "de"
+                | "der"
+                | "den"
+                | "dem"
+                | "am"
+                | "an"
+                | "auf"
+                | "im"
+                | ":"
         )
         && house_number_at(text, toks, i + 1)
-        && street_ending(&text[t.start..t.end])
+        && german_or_dutch_street_ending(&text[t.start..t.end])
 }
 
 /// A street's name in lower case after its type at token `k` (`calle mayor`, `via dei
-/// mille`, `rue des lilas`): particles and one to three words, none a count, a month or a
-/// number's word. `open` when no house number follows to end it (`12 rue des lilas à lyon`):
+/// mille`, `rue des lilas`): particles and one to three words, none a count or a month. `open` when no house number follows to end it (`12 rue des lilas à lyon`):
 /// then at most two words, ending at a preposition, a town the lexicons know, or a common word
 /// after the first (`avenue de la république demain`). The token after the name.
 fn lowercase_street_name(text: &str, toks: &[Tok], k: usize, open: bool, lex: &Lexicons) -> Option<usize> {
@@ -4387,23 +4515,15 @@ fn japanese_postcode_first(text: &str, toks: &[Tok], p: usize) -> Option<usize> 
         let comma = toks.get(k).is_some_and(|c| c.attached() && word(k) == ",");
         let first = if comma { k + 1 } else { k };
         let t = toks.get(first)?;
-        if !t.single_spaced() || t.kind != Kind::Cap {
+        // Capitalized or in capitals, as envelopes write them (`SHIBUYA-KU`).
+        if !t.single_spaced() || !matches!(t.kind, Kind::Cap | Kind::Upper) {
             return None;
         }
-        let mut e = first + 1;
+        let e = first + 1;
         // `Shibuya-ku`, `Osaka-shi` (a ward, a city; `Tokyo-to`, `Osaka-fu`, `Aichi-ken` are
-        // prefectures), one token or three.
-        let suffix = if toks.get(e).is_some_and(|d| d.attached() && word(e) == "-")
-            && toks
-                .get(e + 1)
-                .is_some_and(|s| s.attached() && JAPANESE_DISTRICTS.contains(&word(e + 1)))
-        {
-            e += 2;
-            word(e - 1)
-        } else {
-            word(first).rsplit_once('-').map_or("", |(_, s)| s)
-        };
-        if JAPANESE_DISTRICTS.contains(&suffix) && suffix != "ken" {
+        // prefectures): the tokenizer keeps the hyphen's word in the token.
+        let suffix = word(first).rsplit_once('-').map_or("", |(_, s)| s);
+        if !suffix.eq_ignore_ascii_case("ken") && JAPANESE_DISTRICTS.iter().any(|d| d.eq_ignore_ascii_case(suffix)) {
             districts += 1;
         }
         // The neighbourhood's blocks end it (`Marunouchi 1-1-1`, `Umeda 3-chome 1-1`).
@@ -5046,6 +5166,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             && p >= k + 2
             && toks[k].newlines == 1
             && end == p
+            && uk_area_or_other(word(k))
             && toks.get(p).is_none_or(|n| {
                 n.newlines > 0
                     || (n.attached() && matches!(word(p), "." | ",") && toks.get(p + 1).is_none_or(|m| m.newlines > 0))
@@ -5107,7 +5228,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         }
         // Whether a town stands beside the postcode (`Indore 452001`, `10115 Berlin`): a part
         // before which a road's name is no town's (see `road_before_town`).
-        let town_with_code = end > p || start + usize::from(labeled) < k;
+        let town_with_code = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
+            || toks[start..k].iter().any(|t| t.flags & flag::PLACE != 0);
         // Back over the parts before it.
         let mut parts = 0;
         let mut numbered = false;
@@ -5141,6 +5263,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         // number, or its grammar's (`45 Kingsway`, `Flat 12`, `7 Elm Terrace`). A lone postcode
         // or a town's line needs the street.
         let mut town_lines = 0;
+        let mut known_town_line = false;
         let mut street_line = false;
         loop {
             if parts >= 6 || start == 0 {
@@ -5374,7 +5497,9 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 && !road
                 && town_lines < 3
                 && seg_end - ta <= 4
-                && toks[ta].kind == Kind::Cap
+                // Capitalized, or in capitals when the lexicons know it (`HOVE`, the Royal Mail's).
+                && (toks[ta].kind == Kind::Cap
+                    || (toks[ta].kind == Kind::Upper && toks[ta..seg_end].iter().any(|t| t.flags & flag::PLACE != 0)))
                 // A word of the language starts no town's line (`Regards`, `Priority High`),
                 // unless the line names a place the lexicons know (`East Sussex`) or a county
                 // (`Co. Mayo`).
@@ -5382,9 +5507,20 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     || toks[ta..seg_end].iter().any(|t| t.flags & flag::PLACE != 0)
                     || (capitalized_article(word(ta)) && ta + 1 < seg_end)
                     || (word(ta) == "Co" && ta + 2 < seg_end && word(ta + 1) == "."))
-                && toks[ta..seg_end]
-                    .iter()
-                    .all(|t| matches!(t.kind, Kind::Cap | Kind::Upper) || matches!(&text[t.start..t.end], "." | "-"));
+                // Particles inside (`Newcastle upon Tyne`, `Isle of Wight`), a possessive
+                // (`King's Lynn`).
+                && toks[ta..seg_end].iter().enumerate().all(|(x, t)| {
+                    let w = &text[t.start..t.end];
+                    matches!(t.kind, Kind::Cap | Kind::Upper)
+                        || matches!(w, "." | "-" | "'" | "’")
+                        || (x > 0 && w == "s" && t.attached())
+                        || (x > 0
+                            && ta + x + 1 < seg_end
+                            && t.kind == Kind::Lower
+                            && (is_particle(w) || matches!(w, "of" | "under" | "by" | "sur" | "les")))
+                });
+            known_town_line |=
+                town_line && (toks[ta..seg_end].iter().any(|t| t.flags & flag::PLACE != 0) || word(ta) == "Co");
             let a = if town_line { ta } else { a };
             let fits = if numbered {
                 has_number || has_unit
@@ -5411,12 +5547,17 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 road_line |= road;
                 town_lines += usize::from(town_line);
                 // (Looked at only where it is needed.)
+                // (A number and one word that reads as a plural is a count: `16 Cores`, `2
+                // Controllers`.)
                 street_line |= (lone || town_lines > 0)
                     && has_number
                     && ((toks[a].kind == Kind::Number
                         && toks
                             .get(a + 1)
-                            .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced()))
+                            .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
+                        && !(a + 2 == seg_end
+                            && word(a + 1).ends_with('s')
+                            && toks[a + 1].flags & (flag::SUFFIX | flag::STREET_END) == 0))
                         || (has_unit && unit_first)
                         || address(text, toks, a, lex).is_some());
                 // A road named by its last word (`MG Road`, `Linking Road`).
@@ -5623,7 +5764,10 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         let named_house_postcode =
             toks[k].kind == Kind::Alnum || (toks[k].kind == Kind::Number && toks[k].end - toks[k].start == 6);
         let street_read = street_line || (town_lines == 0 && !lone);
-        if parts > 0 && ((numbered && street_read) || (road_before_town && named_house_postcode)) {
+        // A road's name above town lines none of which the lexicons know is no address (`Abbey
+        // Road` / `The Beatles` / `Parlophone 382746`).
+        let road_read = road_before_town && named_house_postcode && (town_lines == 0 || known_town_line);
+        if parts > 0 && ((numbered && street_read) || road_read) {
             found.push((start, end.max(p)));
             k = end.max(p);
         } else {
@@ -5974,6 +6118,35 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
             k += 2;
         }
     }
+    // A type that is a word too (`1 simple way`, `4 wheel drive`, `5 till close`) makes an
+    // address only after a mover's cue or with a town, a unit or a compass point after it.
+    let ambiguous = matches!(
+        word(k),
+        "way"
+            | "place"
+            | "pl"
+            | "close"
+            | "drive"
+            | "dr"
+            | "court"
+            | "ct"
+            | "square"
+            | "sq"
+            | "terrace"
+            | "grove"
+            | "gardens"
+            | "mews"
+            | "crescent"
+    );
+    // (The cue may stand a few words before: `live at`, `address is`, `send it to`.)
+    let mover = (1..=3.min(i)).any(|d| {
+        toks[i - d + 1].newlines == 0
+            && matches!(
+                word(i - d),
+                "live" | "lives" | "living" | "located" | "moved" | "address" | "addr" | "ship" | "send" | "deliver"
+            )
+    });
+    let mut more = false;
     k += 1;
     let mut end = toks[k - 1].end;
     let mut next = k;
@@ -5989,18 +6162,38 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
         end = toks[k].end;
         k += 1;
         next = k;
+        more = true;
     }
-    // A unit: `apt 4`, `unit 2b`, `suite 200`, `#12`.
-    if toks
-        .get(k)
-        .is_some_and(|u| u.single_spaced() && matches!(word(k), "apt" | "unit" | "suite" | "ste" | "flat"))
-        && toks
-            .get(k + 1)
-            .is_some_and(|n| n.single_spaced() && matches!(n.kind, Kind::Number | Kind::Alnum))
+    // A unit, after a comma too: `apt 4`, `apt. 4`, `unit 2b`, `suite 200`, `#12`.
+    let u = if toks.get(k).is_some_and(|c| c.attached() && word(k) == ",") {
+        k + 1
+    } else {
+        k
+    };
+    let unit_number = if toks
+        .get(u)
+        .is_some_and(|t| t.single_spaced() && matches!(word(u), "apt" | "unit" | "suite" | "ste" | "flat"))
     {
-        end = toks[k + 1].end;
-        k += 2;
+        let n = if toks.get(u + 1).is_some_and(|d| d.attached() && word(u + 1) == ".") {
+            u + 2
+        } else {
+            u + 1
+        };
+        toks.get(n)
+            .is_some_and(|t| t.single_spaced() && matches!(t.kind, Kind::Number | Kind::Alnum))
+            .then_some(n)
+    } else if toks.get(u).is_some_and(|h| h.single_spaced() && word(u) == "#") {
+        toks.get(u + 1)
+            .is_some_and(|t| t.attached() && matches!(t.kind, Kind::Number | Kind::Alnum))
+            .then_some(u + 1)
+    } else {
+        None
+    };
+    if let Some(n) = unit_number {
+        end = toks[n].end;
+        k = n + 1;
         next = k;
+        more = true;
     }
     // The town, its state and postcode.
     let comma = toks.get(k).is_some_and(|c| c.attached() && word(k) == ",");
@@ -6020,31 +6213,39 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
         });
         if let Some(len) = len {
             let mut e = town + len;
-            // A state's code, then the postcode: a code alone may be a word (`or`, `me`).
-            let state = toks.get(e).is_some_and(|s| {
-                s.single_spaced()
-                    && s.kind == Kind::Lower
-                    && (AUSTRALIAN_STATES.contains(&word(e))
-                        || lex.state_codes.iter().any(|c| c.eq_ignore_ascii_case(word(e))))
+            // A state's code, after a comma too, then the postcode: a code alone may be a word
+            // (`or`, `me`).
+            let s = if toks.get(e).is_some_and(|c| c.attached() && word(e) == ",") {
+                e + 1
+            } else {
+                e
+            };
+            let state = toks.get(s).is_some_and(|t| {
+                t.single_spaced()
+                    && matches!(t.kind, Kind::Lower | Kind::Upper)
+                    && (AUSTRALIAN_STATES.iter().any(|c| c.eq_ignore_ascii_case(word(s)))
+                        || lex.state_codes.iter().any(|c| c.eq_ignore_ascii_case(word(s))))
             });
-            let at = if state { e + 1 } else { e };
+            let at = if state { s + 1 } else { e };
+            // A year is no postcode (`london 2019`).
             let postcode = toks
                 .get(at)
-                .is_some_and(Tok::single_spaced)
+                .is_some_and(|t| t.single_spaced() && (state || !year_like(word(at))))
                 .then(|| is_postcode(text, toks, at).or_else(|| lowercase_uk_postcode(text, toks, at)))
                 .flatten();
             if let Some(p) = postcode {
                 e = p;
             }
-            // A town that is a word of the language needs its postcode (`at 12 oak street nice
-            // and quiet`).
-            if postcode.is_some() || len > 1 || lookup(lex, word(town)) & flag::COMMON == 0 {
+            // A town that is a word of the language, or a weak one (`downtown`), needs its
+            // postcode (`at 12 oak street nice and quiet`).
+            if postcode.is_some() || len > 1 || lookup(lex, word(town)) & (flag::COMMON | flag::WEAK_PLACE) == 0 {
                 end = toks[e - 1].end;
                 next = e;
+                more = true;
             }
         }
     }
-    Some((end, next))
+    (!ambiguous || mover || more).then_some((end, next))
 }
 
 /// A British postcode in chat's lower case at token `k` (`nw1 6xe`, `m1 1ae`): the token after
@@ -6162,8 +6363,7 @@ fn country_len(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> Option<usi
             })
             && !toks.get(k + len).is_some_and(|n| {
                 (n.single_spaced() && (n.is_word() || n.kind == Kind::Number))
-                    || ((n.single_spaced() || (n.newlines == 1 && n.spaces == 0))
-                        && is_postcode(text, toks, k + len).is_some())
+                    || ((n.single_spaced() || n.newlines == 1) && is_postcode(text, toks, k + len).is_some())
             })
     })
 }
@@ -6960,6 +7160,10 @@ mod tests {
                 "〒530-0001 Osaka-fu, Osaka-shi, Kita-ku, Umeda 3-chome 1-1 (Grand Front)",
                 "〒530-0001 Osaka-fu, Osaka-shi, Kita-ku, Umeda 3-chome 1-1",
             ),
+            (
+                "〒150-0002 TOKYO, SHIBUYA-KU, SHIBUYA 2-21-1",
+                "〒150-0002 TOKYO, SHIBUYA-KU, SHIBUYA 2-21-1",
+            ),
         ] {
             assert!(has_address(text, address), "{text}");
         }
@@ -7507,6 +7711,19 @@ mod tests {
                 "Flat 2\n45 Kingsway\nHove\nEast Sussex\nBN3 2WE",
             ),
             ("Address:\n45 Kingsway\nBN3 2WE.", "45 Kingsway\nBN3 2WE"),
+            // The post town in capitals, as the Royal Mail writes it; towns with a particle.
+            (
+                "Address:\nFlat 2\n45 Kingsway\nHOVE\nBN3 2WE",
+                "Flat 2\n45 Kingsway\nHOVE\nBN3 2WE",
+            ),
+            (
+                "Address:\n10 Market Street\nKing's Lynn\nPE30 1AA",
+                "10 Market Street\nKing's Lynn\nPE30 1AA",
+            ),
+            (
+                "Address:\n4 Quay Street\nNewcastle upon Tyne\nNE1 3RA",
+                "4 Quay Street\nNewcastle upon Tyne\nNE1 3RA",
+            ),
             (
                 "Address:\n45 Kingsway\nHove\nEast Sussex BN3 2WE\nThanks",
                 "45 Kingsway\nHove\nEast Sussex BN3 2WE",
@@ -7567,6 +7784,12 @@ mod tests {
             "Version 2\nBN3 2WE",
             "Ticket 4521\nPriority High\nAB12 3CD",
             "Regards\nJohn Smith\nAcme Ltd\nBN3 2WE",
+            // Found in review: counts above a code's shape, a road's name above a label and a
+            // code, a record above a firm.
+            "Cart:\n2 Controllers\nPS5 1TB",
+            "Specs:\n16 Cores\nM3 1TB",
+            "Pickup: Station Road\nOTP 482913",
+            "Abbey Road\nThe Beatles\nParlophone 382746",
             "o pedido 2901 - taquaral, campinas - sp, 13120-065 ok",
         ] {
             none_of(text, EntityType::StreetAddress, text.split(' ').next().unwrap_or(text));
@@ -7627,6 +7850,12 @@ mod tests {
             "set it to 2 per page",
             "ticket 4521 street team",
             "version 2 main st",
+            // Types that are words too want a town, a unit or a mover's cue (found in review).
+            "there is 1 simple way to fix it",
+            "happy hour from 5 till close",
+            "switch to 4 wheel drive",
+            "it was 10 bucks way too much",
+            "Property type: 3 bed terrace",
         ] {
             let f = found(text);
             assert!(
@@ -7634,6 +7863,25 @@ mod tests {
                 "{text:?}: {f:?}"
             );
         }
+        // A state after a comma or in capitals; a year is no postcode; a weak town is none.
+        assert!(has_address(
+            "ship to 45 elm st, springfield, il 62704 pls",
+            "45 elm st, springfield, il 62704"
+        ));
+        assert!(has_address(
+            "ship to 45 elm st springfield IL 62704",
+            "45 elm st springfield IL 62704"
+        ));
+        assert!(has_address(
+            "moved to 12 baker street london 2019",
+            "12 baker street london"
+        ));
+        assert!(has_address("we're at 12 oak street downtown", "12 oak street"));
+        assert!(has_address("i live at 45 elm drive", "45 elm drive"));
+        assert!(has_address(
+            "send it to 3 apple close, bristol",
+            "3 apple close, bristol"
+        ));
         // A town that is a word of the language is taken with its postcode only.
         assert!(has_address("we live at 12 oak street nice and quiet", "12 oak street"));
         assert!(has_address("vivo en calle mayor 5, nice place", "calle mayor 5"));
@@ -7663,6 +7911,11 @@ mod tests {
             ),
             ("ik woon op kerkstraat 12 in utrecht", "kerkstraat 12"),
             ("wohne jetzt in der hauptstraße 12, münchen", "hauptstraße 12, münchen"),
+            ("ik woon in de kerkstraat 12", "kerkstraat 12"),
+            (
+                "vivo en calle virgen de la paloma 5, madrid",
+                "calle virgen de la paloma 5, madrid",
+            ),
         ] {
             assert!(has_address(text, address), "{text}");
         }
@@ -7675,6 +7928,17 @@ mod tests {
             "der weg 12 mal gehen",
             "we're at 500 loc total",
             "set it to 5 place settings",
+            // Found in review: a count's range, `via` before an English word, a French number
+            // first before a type that English uses, a Danish ending in an English word.
+            "en la calle hay 2 o 3 coches",
+            "na rua tem 2 ou 3 carros",
+            "per strada ci sono 2 o 3 macchine",
+            "merged (via pr 42)",
+            "ssh in via port 2222",
+            "meet at 5 via zoom",
+            "call me at 3 via whatsapp",
+            "we finished at 2nd place overall",
+            "served in brigade 5.",
         ] {
             let f = found(text);
             assert!(
