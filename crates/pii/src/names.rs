@@ -4091,17 +4091,29 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 None => return None,
             };
         } else {
-            // Name words, the last of which is a street word.
+            // Name words, the last of which is a street word; a person's initial and `Jr.`
+            // inside (`Colin P Kelly Jr St`, `Martin Luther King Jr. Blvd`).
             let mut suffix_at = None;
-            while toks
-                .get(k)
-                .is_some_and(|n| n.single_spaced() && (n.is_word() || (n.kind == Kind::Number && k == name_start)))
-                && k - name_start < 5
+            let mut words = 0;
+            while toks.get(k).is_some_and(|n| {
+                n.single_spaced()
+                    && (n.is_word()
+                        || (n.kind == Kind::Number && k == name_start)
+                        || (n.kind == Kind::Initial && k > name_start))
+            }) && words < 5
             {
                 if k > name_start && toks[k].flags & flag::SUFFIX != 0 {
                     suffix_at = Some(k);
                 }
                 k += 1;
+                words += 1;
+                if punct(k, ".")
+                    && toks[k].attached()
+                    && (toks[k - 1].kind == Kind::Initial || matches!(word(k - 1), "Jr" | "Sr"))
+                    && toks.get(k + 1).is_some_and(|n| n.single_spaced() && n.is_word())
+                {
+                    k += 1;
+                }
             }
             k = suffix_at? + 1;
             if punct(k, ".") && toks[k].attached() {
@@ -6394,6 +6406,12 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         c += 3;
         known = true;
     }
+    // An American state written the old way, with periods (`N.Y.`, `Mass.`).
+    let old_state = old_state_abbreviation(text, toks, c, lex);
+    if let Some(e) = old_state {
+        c = e;
+        known = true;
+    }
     let words_start = c;
     // A town in chat's lower case the lexicons know, of up to three words (`, madrid`, `, são
     // paulo`); one that is a word of the language is none (`, nice place`).
@@ -6470,9 +6488,9 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
     {
         return None;
     }
-    // A postcode after the town or the county (`London NW1 6XE`, `Bengaluru - 560038`, `Tokyo
-    // 150-0001`, `Co. Mayo F26 K2P0`).
-    if c > words_start || county {
+    // A postcode after the town, the county or the state (`London NW1 6XE`, `Bengaluru -
+    // 560038`, `Tokyo 150-0001`, `Co. Mayo F26 K2P0`, `N.Y. 10118`).
+    if c > words_start || county || old_state.is_some() {
         let dash = toks.get(c).is_some_and(|d| d.single_spaced() && word(c) == "-");
         let at = if dash { c + 1 } else { c };
         if toks.get(at).is_some_and(Tok::single_spaced)
@@ -6500,6 +6518,36 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         }
     }
     (c > start).then_some((c, known))
+}
+
+/// American states' abbreviations of the old style, written with a period (`Mass.`, `Calif.`).
+const OLD_STATES: &[&str] = &[
+    "Ala", "Ariz", "Ark", "Calif", "Colo", "Conn", "Del", "Fla", "Ga", "Ill", "Ind", "Kan", "Kans", "Ky", "La", "Md",
+    "Mass", "Mich", "Minn", "Miss", "Mo", "Mont", "Neb", "Nebr", "Nev", "Okla", "Ore", "Oreg", "Pa", "Penn", "Tenn",
+    "Tex", "Vt", "Va", "Wash", "Wis", "Wisc", "Wyo",
+];
+
+/// An American state at token `c` written the old way, before a ZIP code: its letters with
+/// periods (`N.Y.`, `D.C.`) or its abbreviation with one (`Mass.`). The token after it.
+fn old_state_abbreviation(text: &str, toks: &[Tok], c: usize, lex: &Lexicons) -> Option<usize> {
+    let word = |k: usize| toks.get(k).map_or("", |t| &text[t.start..t.end]);
+    let dot = |k: usize| toks.get(k).is_some_and(|d| d.attached() && word(k) == ".");
+    let e = if toks.get(c).is_some_and(|t| t.kind == Kind::Initial)
+        && dot(c + 1)
+        && toks.get(c + 2).is_some_and(|t| t.attached() && t.kind == Kind::Initial)
+        && dot(c + 3)
+        && lex.state_codes.contains(format!("{}{}", word(c), word(c + 2)).as_str())
+    {
+        c + 4
+    } else if OLD_STATES.contains(&word(c)) && dot(c + 1) {
+        c + 2
+    } else {
+        return None;
+    };
+    // Only before its ZIP code: `Pa.` and `Ind.` are words otherwise.
+    toks.get(e)
+        .is_some_and(|z| z.single_spaced() && z.kind == Kind::Number && z.end - z.start == 5)
+        .then_some(e)
 }
 
 /// The codes of Brazil's states and federal district.
@@ -7210,6 +7258,24 @@ mod tests {
     #[test]
     fn address_shapes_from_the_postcode_and_the_street() {
         for (text, address) in [
+            // A state written the old way, with periods; a street named after a person with
+            // an initial and `Jr`.
+            (
+                "Mail: 350 5th Ave., Ste. 300, New York, N.Y. 10118",
+                "350 5th Ave., Ste. 300, New York, N.Y. 10118",
+            ),
+            (
+                "Address: 1 Main St., Unit 5, Boston, Mass. 02108",
+                "1 Main St., Unit 5, Boston, Mass. 02108",
+            ),
+            (
+                "The package went to 88 Colin P Kelly Jr St, San Francisco, CA 94107 yesterday.",
+                "88 Colin P Kelly Jr St, San Francisco, CA 94107",
+            ),
+            (
+                "Send it to 1200 Martin Luther King Jr. Blvd, Chicago, IL 60616",
+                "1200 Martin Luther King Jr. Blvd, Chicago, IL 60616",
+            ),
             (
                 "renovatie van de badkamer op Meir 159, 2800 Mechelen. De werken",
                 "Meir 159, 2800 Mechelen",
