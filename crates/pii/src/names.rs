@@ -5732,6 +5732,27 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     }
                 }
             }
+            // A sentence that ends in a road's name without a number, before a town's part or
+            // a town beside a British postcode (`the studio at Abbey Road, London NW8 9AY`): the
+            // road's capitalized words after the sentence's last word.
+            if comma && !numbered && (parts > 0 || town_with_code) && toks[k].kind == Kind::Alnum {
+                let mut j = seg_end;
+                while j > a && matches!(toks[j - 1].kind, Kind::Cap | Kind::Upper) && seg_end - j < 4 {
+                    j -= 1;
+                }
+                if j > a
+                    && seg_end - j >= 2
+                    && toks[j - 1].kind == Kind::Lower
+                    && toks[j].single_spaced()
+                    && with_lower(word(seg_end - 1), |w| ROAD_WORDS.contains(&w))
+                    && !(toks[seg_end - 2].flags & flag::FIRST != 0 && toks[seg_end - 1].flags & flag::LAST != 0)
+                {
+                    start = j;
+                    parts += 1;
+                    road_before_town = true;
+                    break;
+                }
+            }
             if (parts == 0 || units_only || bare_number) && end > p {
                 // Chat writes the street in lower case too (`in via manzoni 21, 20121 milano`),
                 // its units after it (`calle gran vía 113, entresuelo 1ª, 16033 cuenca`); a
@@ -7275,6 +7296,11 @@ mod tests {
             (
                 "Send it to 1200 Martin Luther King Jr. Blvd, Chicago, IL 60616",
                 "1200 Martin Luther King Jr. Blvd, Chicago, IL 60616",
+            ),
+            // A road without a number after a sentence's words, before its town and postcode.
+            (
+                "the studio at Abbey Road, London NW8 9AY is famous",
+                "Abbey Road, London NW8 9AY",
             ),
             (
                 "renovatie van de badkamer op Meir 159, 2800 Mechelen. De werken",
