@@ -4055,7 +4055,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             k = match after_prefixed_street(text, toks, k) {
                 Some(e) => e,
                 None if toks[k].kind == Kind::Lower
-                    // French types only, none an English word's (`place`, `route`, `via`),
+                    // French types only (`place`, `route`, `via` stand after counts in English),
                     // after a house number (`2nd place` is a rank), before a particle or a name
                     // that is no common word (`5 avenue foch`, `12 rue des lilas`).
                     && matches!(
@@ -4091,16 +4091,30 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 None => return None,
             };
         } else {
-            // Name words, the last of which is a street word; a person's initial and `Jr.`
-            // inside (`Colin P Kelly Jr St`, `Martin Luther King Jr. Blvd`).
+            // Name words, the last of which is a street word; a person's initial after a given
+            // name and before a name that is no street word, and `Jr.` (`Colin P Kelly Jr St`,
+            // `John F. Kennedy Blvd`, `Martin Luther King Jr. Blvd`; `2 Type C Ports`, `Lot 3
+            // Section C. Park` are none).
             let mut suffix_at = None;
             let mut words = 0;
+            let initial = |k: usize| {
+                toks[k].kind == Kind::Initial
+                    && !matches!(word(k), "A" | "I")
+                    && k > name_start
+                    && toks[k - 1].flags & flag::FIRST != 0
+                    && {
+                        let n = if punct(k + 1, ".") && toks[k + 1].attached() {
+                            k + 2
+                        } else {
+                            k + 1
+                        };
+                        toks.get(n)
+                            .is_some_and(|w| w.single_spaced() && w.is_word() && w.flags & flag::SUFFIX == 0)
+                    }
+            };
             while toks.get(k).is_some_and(|n| {
-                n.single_spaced()
-                    && (n.is_word()
-                        || (n.kind == Kind::Number && k == name_start)
-                        || (n.kind == Kind::Initial && k > name_start))
-            }) && words < 5
+                n.single_spaced() && (n.is_word() || (n.kind == Kind::Number && k == name_start) || initial(k))
+            }) && words < 6
             {
                 if k > name_start && toks[k].flags & flag::SUFFIX != 0 {
                     suffix_at = Some(k);
@@ -4160,7 +4174,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                     if word(k) == "via"
                         && (toks[k + 1..e].iter().any(|t| {
                             let w = &text[t.start..t.end];
-                            !street_particle(w) && (w.chars().count() < 3 || VIA_CHANNELS.contains(&w))
+                            !street_particle(w) && ((w.chars().count() < 3 && w != "po") || VIA_CHANNELS.contains(&w))
                         }) || toks.get(e).is_some_and(|n| n.end - n.start > 3))
                     {
                         return None;
@@ -4414,6 +4428,23 @@ const UK_POSTCODE_AREAS: &[&str] = &[
 fn uk_area_or_other(out: &str) -> bool {
     let letters = out.bytes().take_while(u8::is_ascii_uppercase).count();
     letters == 1 || UK_POSTCODE_AREAS.contains(&&out[..letters])
+}
+
+/// Whether the second part of a postcode alone on its line is a British inward code (a digit,
+/// two letters), a Canadian one (digit, letter, digit) or an Eircode's four: a size (`1TB`,
+/// `8GB`) or a number (`256`) under a spec's line is none.
+fn lone_inward(w: &str) -> bool {
+    let b = w.as_bytes();
+    match b.len() {
+        3 => {
+            b[0].is_ascii_digit()
+                && b[1].is_ascii_uppercase()
+                && (b[2].is_ascii_uppercase() || b[2].is_ascii_digit())
+                && !matches!(&b[1..], b"TB" | b"GB" | b"MB" | b"KB" | b"PB")
+        }
+        4 => b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        _ => false,
+    }
 }
 
 /// Whether `w` ends as a German or Dutch street's compound does (`hauptstraße`, `kerkstraat`,
@@ -5179,6 +5210,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             && toks[k].newlines == 1
             && end == p
             && uk_area_or_other(word(k))
+            && lone_inward(word(k + 1))
             && toks.get(p).is_none_or(|n| {
                 n.newlines > 0
                     || (n.attached() && matches!(word(p), "." | ",") && toks.get(p + 1).is_none_or(|m| m.newlines > 0))
@@ -5240,8 +5272,19 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         }
         // Whether a town stands beside the postcode (`Indore 452001`, `10115 Berlin`): a part
         // before which a road's name is no town's (see `road_before_town`).
-        let town_with_code = toks[p..end].iter().any(|t| t.flags & flag::PLACE != 0)
-            || toks[start..k].iter().any(|t| t.flags & flag::PLACE != 0);
+        // (A town the lexicons know that is no word of the language nor a country, `Mobile OTP
+        // 482913` holds none; or the capitalized words of an Indian locality before its PIN,
+        // `Bandra West 400050`.)
+        let town =
+            |t: &Tok| t.flags & (flag::CITY | flag::REGION) != 0 && t.flags & (flag::COMMON | flag::WEAK_PLACE) == 0;
+        let town_with_code = toks[p..end].iter().any(town)
+            || toks[start..k].iter().any(town)
+            || (p == k + 1
+                && toks[k].end - toks[k].start == 6
+                && start < k
+                && toks[start..k]
+                    .iter()
+                    .all(|t| t.kind == Kind::Cap && t.flags & flag::COMMON == 0));
         // Back over the parts before it.
         let mut parts = 0;
         let mut numbered = false;
@@ -5531,8 +5574,10 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                             && t.kind == Kind::Lower
                             && (is_particle(w) || matches!(w, "of" | "under" | "by" | "sur" | "les")))
                 });
-            known_town_line |=
-                town_line && (toks[ta..seg_end].iter().any(|t| t.flags & flag::PLACE != 0) || word(ta) == "Co");
+            known_town_line |= town_line
+                && (toks[ta..seg_end].iter().any(|t| {
+                    t.flags & (flag::CITY | flag::REGION) != 0 && t.flags & (flag::COMMON | flag::WEAK_PLACE) == 0
+                }) || word(ta) == "Co");
             let a = if town_line { ta } else { a };
             let fits = if numbered {
                 has_number || has_unit
@@ -6050,6 +6095,13 @@ const NO_STREET_NAMES: &[&str] = &[
     "roads",
     "am",
     "pm",
+    "till",
+    "until",
+    "wheel",
+    "speed",
+    "door",
+    "doors",
+    "star",
 ];
 
 /// Compass points before an American street's name (`e 5th ave`, `w 42nd st`).
@@ -6173,7 +6225,7 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
     );
     // (The cue may stand a few words before: `live at`, `address is`, `send it to`.)
     let mover = (1..=3.min(i)).any(|d| {
-        toks[i - d + 1].newlines == 0
+        toks[i - d + 1..=i].iter().all(|t| t.newlines == 0)
             && matches!(
                 word(i - d),
                 "live" | "lives" | "living" | "located" | "moved" | "address" | "addr" | "ship" | "send" | "deliver"
@@ -6260,10 +6312,16 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
                         || lex.state_codes.iter().any(|c| c.eq_ignore_ascii_case(word(s))))
             });
             let at = if state { s + 1 } else { e };
-            // A year is no postcode (`london 2019`).
+            // A year is no postcode (`london 2019`, `london in 2019`): after a state's code, a
+            // ZIP of five digits or an Australian code of four.
+            let australian = state && AUSTRALIAN_STATES.iter().any(|c| c.eq_ignore_ascii_case(word(s)));
             let postcode = toks
                 .get(at)
-                .is_some_and(|t| t.single_spaced() && (state || !year_like(word(at))))
+                .is_some_and(|t| {
+                    t.single_spaced()
+                        && !year_like(word(at))
+                        && (!state || t.end - t.start == if australian { 4 } else { 5 })
+                })
                 .then(|| is_postcode(text, toks, at).or_else(|| lowercase_uk_postcode(text, toks, at)))
                 .flatten();
             if let Some(p) = postcode {
@@ -6428,7 +6486,7 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         known = true;
     }
     // An American state written the old way, with periods (`N.Y.`, `Mass.`).
-    let old_state = old_state_abbreviation(text, toks, c, lex);
+    let old_state = old_state_abbreviation(text, toks, c);
     if let Some(e) = old_state {
         c = e;
         known = true;
@@ -6550,15 +6608,18 @@ const OLD_STATES: &[&str] = &[
 
 /// An American state at token `c` written the old way, before a ZIP code: its letters with
 /// periods (`N.Y.`, `D.C.`) or its abbreviation with one (`Mass.`). The token after it.
-fn old_state_abbreviation(text: &str, toks: &[Tok], c: usize, lex: &Lexicons) -> Option<usize> {
+fn old_state_abbreviation(text: &str, toks: &[Tok], c: usize) -> Option<usize> {
     let word = |k: usize| toks.get(k).map_or("", |t| &text[t.start..t.end]);
     let dot = |k: usize| toks.get(k).is_some_and(|d| d.attached() && word(k) == ".");
     let e = if toks.get(c).is_some_and(|t| t.kind == Kind::Initial)
         && dot(c + 1)
         && toks.get(c + 2).is_some_and(|t| t.attached() && t.kind == Kind::Initial)
         && dot(c + 3)
-        && lex.state_codes.contains(format!("{}{}", word(c), word(c + 2)).as_str())
-    {
+        // Only the states people write so (`I.D.`, `M.D.` are other things).
+        && matches!(
+            (word(c), word(c + 2)),
+            ("N", "Y" | "J" | "C" | "H" | "M" | "D") | ("D", "C") | ("S", "C" | "D") | ("R", "I")
+        ) {
         c + 4
     } else if OLD_STATES.contains(&word(c)) && dot(c + 1) {
         c + 2
@@ -7344,6 +7405,27 @@ mod tests {
         ] {
             assert!(has_address(text, address), "{text}");
         }
+        // Found in review: an initial in a heading, a spec or a person's name after a number; a
+        // state's dotted letters that are no state written so (`I.D.`).
+        for text in [
+            "Features: 2 Type C Ports, 1 HDMI",
+            "Step 3 Take A Walk",
+            "Meet at Gate 5 Terminal B. Walk past security.",
+            "Parking: Lot 3 Section C. Park near the gate",
+            "Table 4 Mary K. Wood",
+            "Ticket 4521 John P Hill",
+        ] {
+            let f = found(text);
+            assert!(
+                !f.iter().any(|(e, _)| *e == EntityType::StreetAddress),
+                "{text:?}: {f:?}"
+            );
+        }
+        assert!(has_address("Ship to: 45 Elm Street\nI.D. 48213", "45 Elm Street"));
+        assert!(has_address(
+            "Send to 900 John F. Kennedy Blvd, Philadelphia, PA 19102",
+            "900 John F. Kennedy Blvd, Philadelphia, PA 19102"
+        ));
     }
 
     /// Units after a comma up to where the sentence goes on, towns of several words after the
@@ -7803,6 +7885,11 @@ mod tests {
                 "Flat 2\n45 Kingsway\nHove\nEast Sussex\nBN3 2WE",
             ),
             ("Address:\n45 Kingsway\nBN3 2WE.", "45 Kingsway\nBN3 2WE"),
+            // An Indian locality the lexicons do not know, beside its PIN.
+            (
+                "Address:\n12B, Sea Breeze Apartments\nLinking Road\nBandra West 400050",
+                "12B, Sea Breeze Apartments\nLinking Road\nBandra West 400050",
+            ),
             // The post town in capitals, as the Royal Mail writes it; towns with a particle.
             (
                 "Address:\nFlat 2\n45 Kingsway\nHOVE\nBN3 2WE",
@@ -7881,6 +7968,10 @@ mod tests {
             "Cart:\n2 Controllers\nPS5 1TB",
             "Specs:\n16 Cores\nM3 1TB",
             "Pickup: Station Road\nOTP 482913",
+            "Specs:\n10 Core GPU\nM3 1TB",
+            "Laptop:\n1 MacBook Air\nM2 8GB",
+            "Cart:\n1 Galaxy Phone\nS24 256",
+            "Station Road\nMobile OTP 482913",
             "Abbey Road\nThe Beatles\nParlophone 382746",
             "o pedido 2901 - taquaral, campinas - sp, 13120-065 ok",
         ] {
@@ -7948,6 +8039,8 @@ mod tests {
             "switch to 4 wheel drive",
             "it was 10 bucks way too much",
             "Property type: 3 bed terrace",
+            "What we ship today:\n1 simple way to cut costs",
+            "we moved to 4 wheel drive last year",
         ] {
             let f = found(text);
             assert!(
@@ -7966,6 +8059,10 @@ mod tests {
         ));
         assert!(has_address(
             "moved to 12 baker street london 2019",
+            "12 baker street london"
+        ));
+        assert!(has_address(
+            "we moved to 12 baker street london in 2019",
             "12 baker street london"
         ));
         assert!(has_address("we're at 12 oak street downtown", "12 oak street"));
@@ -7995,6 +8092,7 @@ mod tests {
             ("abito in via roma 23 a torino", "via roma 23"),
             ("moro na rua augusta 210, são paulo", "rua augusta 210, são paulo"),
             ("abito in via dei mille 7 dal 2010", "via dei mille 7"),
+            ("abito in via po 12", "via po 12"),
             ("j'habite au 12 rue des lilas à lyon", "12 rue des lilas"),
             ("j'habite 12 rue des lilas", "12 rue des lilas"),
             (
