@@ -4333,7 +4333,8 @@ const AFTER_LOWERCASE_STREET: &[&str] = &[
 
 /// Whether the words after a house number ending a street in lower case at token `k` let it
 /// end there: nothing on the line, a punctuation, a unit, a town the lexicons know, or a word
-/// of [`AFTER_LOWERCASE_STREET`].
+/// of [`AFTER_LOWERCASE_STREET`]; a conjunction before another number makes the number a
+/// count (`2 o 3`).
 fn lowercase_street_end(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> bool {
     let Some(n) = toks.get(k) else { return true };
     let w = &text[n.start..n.end];
@@ -4489,9 +4490,10 @@ fn lowercase_compound_street(text: &str, toks: &[Tok], i: usize) -> bool {
 }
 
 /// A street's name in lower case after its type at token `k` (`calle mayor`, `via dei
-/// mille`, `rue des lilas`): particles and one to three words, none a count or a month. `open` when no house number follows to end it (`12 rue des lilas à lyon`):
-/// then at most two words, ending at a preposition, a town the lexicons know, or a common word
-/// after the first (`avenue de la république demain`). The token after the name.
+/// mille`, `rue des lilas`): particles and one to three words, none a count or a month.
+/// `open` when no house number follows to end it (`12 rue des lilas à lyon`): then at most two
+/// words, ending at a preposition, a town the lexicons know, or a common word after the first
+/// (`avenue de la république demain`). The token after the name.
 fn lowercase_street_name(text: &str, toks: &[Tok], k: usize, open: bool, lex: &Lexicons) -> Option<usize> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let mut j = k + 1;
@@ -6116,8 +6118,9 @@ const AUSTRALIAN_STATES: &[&str] = &["nsw", "vic", "qld", "sa", "wa", "tas", "nt
 /// number after a preposition, a verb of moving or a label's colon, a compass point, one to
 /// three words of its name, its type (`at 45 elm st`, `to 1208 e 5th ave`, `on 18 st john's
 /// road`), a unit (`apt 4`), then the town the lexicons know, its state and postcode (`,
-/// springfield il 62704`, `, hobart tas 7000`, `london`). Returns the end's byte and the token
-/// after it.
+/// springfield il 62704`, `, hobart tas 7000`, `london`). A type that is a word too (`way`,
+/// `drive`, `close`) makes an address only after a mover's word (`live`, `ship`, …) or with a
+/// compass point, a unit or a town after it. Returns the end's byte and the token after it.
 fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let number = word(i);
