@@ -5277,10 +5277,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         // (A town the lexicons know that is no word of the language nor a country, `Mobile OTP
         // 482913` holds none; or the capitalized words of an Indian locality before its PIN,
         // `Bandra West 400050`.)
-        let town =
-            |t: &Tok| t.flags & (flag::CITY | flag::REGION) != 0 && t.flags & (flag::COMMON | flag::WEAK_PLACE) == 0;
-        let town_with_code = toks[p..end].iter().any(town)
-            || toks[start..k].iter().any(town)
+        let town_with_code = toks[p..end].iter().any(strong_town)
+            || toks[start..k].iter().any(strong_town)
             || (p == k + 1
                 && toks[k].end - toks[k].start == 6
                 && start < k
@@ -5576,10 +5574,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                             && t.kind == Kind::Lower
                             && (is_particle(w) || matches!(w, "of" | "under" | "by" | "sur" | "les")))
                 });
-            known_town_line |= town_line
-                && (toks[ta..seg_end].iter().any(|t| {
-                    t.flags & (flag::CITY | flag::REGION) != 0 && t.flags & (flag::COMMON | flag::WEAK_PLACE) == 0
-                }) || word(ta) == "Co");
+            known_town_line |= town_line && (toks[ta..seg_end].iter().any(strong_town) || word(ta) == "Co");
             let a = if town_line { ta } else { a };
             let fits = if numbered {
                 has_number || has_unit
@@ -6289,57 +6284,72 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
     if toks
         .get(town)
         .is_some_and(|t| t.single_spaced() && t.kind == Kind::Lower)
+        && let Some((len, first)) = lowercase_town(text, toks, town, lex)
     {
-        let len = (1..=3.min(toks.len() - town)).rev().find(|&len| {
-            toks[town + 1..town + len]
-                .iter()
-                .all(|t| t.single_spaced() && t.kind == Kind::Lower)
-                && matches!(
-                    place_of(text, toks, town, town + len, lex),
-                    Some(Place::City | Place::Region)
-                )
+        let mut e = town + len;
+        // A state's code, after a comma too, then the postcode: a code alone may be a word
+        // (`or`, `me`).
+        let s = if toks.get(e).is_some_and(|c| c.attached() && word(e) == ",") {
+            e + 1
+        } else {
+            e
+        };
+        let state = toks.get(s).is_some_and(|t| {
+            t.single_spaced()
+                && matches!(t.kind, Kind::Lower | Kind::Upper)
+                && (AUSTRALIAN_STATES.iter().any(|c| c.eq_ignore_ascii_case(word(s)))
+                    || lex.state_codes.iter().any(|c| c.eq_ignore_ascii_case(word(s))))
         });
-        if let Some(len) = len {
-            let mut e = town + len;
-            // A state's code, after a comma too, then the postcode: a code alone may be a word
-            // (`or`, `me`).
-            let s = if toks.get(e).is_some_and(|c| c.attached() && word(e) == ",") {
-                e + 1
-            } else {
-                e
-            };
-            let state = toks.get(s).is_some_and(|t| {
+        let at = if state { s + 1 } else { e };
+        // A year is no postcode (`london 2019`, `london in 2019`): after a state's code, a
+        // ZIP of five digits or an Australian code of four.
+        let australian = state && AUSTRALIAN_STATES.iter().any(|c| c.eq_ignore_ascii_case(word(s)));
+        let postcode = toks
+            .get(at)
+            .is_some_and(|t| {
                 t.single_spaced()
-                    && matches!(t.kind, Kind::Lower | Kind::Upper)
-                    && (AUSTRALIAN_STATES.iter().any(|c| c.eq_ignore_ascii_case(word(s)))
-                        || lex.state_codes.iter().any(|c| c.eq_ignore_ascii_case(word(s))))
-            });
-            let at = if state { s + 1 } else { e };
-            // A year is no postcode (`london 2019`, `london in 2019`): after a state's code, a
-            // ZIP of five digits or an Australian code of four.
-            let australian = state && AUSTRALIAN_STATES.iter().any(|c| c.eq_ignore_ascii_case(word(s)));
-            let postcode = toks
-                .get(at)
-                .is_some_and(|t| {
-                    t.single_spaced()
-                        && !year_like(word(at))
-                        && (!state || t.end - t.start == if australian { 4 } else { 5 })
-                })
-                .then(|| is_postcode(text, toks, at).or_else(|| lowercase_uk_postcode(text, toks, at)))
-                .flatten();
-            if let Some(p) = postcode {
-                e = p;
-            }
-            // A town that is a word of the language, or a weak one (`downtown`), needs its
-            // postcode (`at 12 oak street nice and quiet`).
-            if postcode.is_some() || len > 1 || lookup(lex, word(town)) & (flag::COMMON | flag::WEAK_PLACE) == 0 {
-                end = toks[e - 1].end;
-                next = e;
-                more = true;
-            }
+                    && !year_like(word(at))
+                    && (!state || t.end - t.start == if australian { 4 } else { 5 })
+            })
+            .then(|| is_postcode(text, toks, at).or_else(|| lowercase_uk_postcode(text, toks, at)))
+            .flatten();
+        if let Some(p) = postcode {
+            e = p;
+        }
+        // A town that is a word of the language, or a weak one (`downtown`), needs its
+        // postcode (`at 12 oak street nice and quiet`).
+        if postcode.is_some() || len > 1 || first & (flag::COMMON | flag::WEAK_PLACE) == 0 {
+            end = toks[e - 1].end;
+            next = e;
+            more = true;
         }
     }
     (!ambiguous || mover || more).then_some((end, next))
+}
+
+/// The longest town or region of one to three lower-case words at token `c` the lexicons know
+/// (`madrid`, `são paulo`), and its first word's lexicon flags (lower-case tokens carry none):
+/// only a place's first word goes on to the places' table.
+fn lowercase_town(text: &str, toks: &[Tok], c: usize, lex: &Lexicons) -> Option<(usize, u32)> {
+    let first = lookup(lex, &text[toks[c].start..toks[c].end]);
+    if first & (flag::CITY | flag::REGION | flag::PLACE_START) == 0 {
+        return None;
+    }
+    (1..=3.min(toks.len() - c))
+        .rev()
+        .find(|&len| {
+            toks[c + 1..c + len]
+                .iter()
+                .all(|t| t.kind == Kind::Lower && t.single_spaced())
+                && matches!(place_of(text, toks, c, c + len, lex), Some(Place::City | Place::Region))
+        })
+        .map(|len| (len, first))
+}
+
+/// Whether a capitalized token names a town or region the lexicons know that is no word of the
+/// language nor a weak place (`Hove`, `East Sussex`; `Mobile`, `Downtown` are none).
+fn strong_town(t: &Tok) -> bool {
+    t.flags & (flag::CITY | flag::REGION) != 0 && t.flags & (flag::COMMON | flag::WEAK_PLACE) == 0
 }
 
 /// A British postcode in chat's lower case at token `k` (`nw1 6xe`, `m1 1ae`): the token after
@@ -6502,15 +6512,8 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
     if toks
         .get(c)
         .is_some_and(|t| t.kind == Kind::Lower && (c == start || t.single_spaced()))
-        && let first = lookup(lex, word(c))
-        && first & (flag::CITY | flag::REGION | flag::PLACE_START) != 0
-        && let Some(len) = (1..=3.min(toks.len() - c)).rev().find(|&len| {
-            toks[c + 1..c + len]
-                .iter()
-                .all(|t| t.kind == Kind::Lower && t.single_spaced())
-                && matches!(place_of(text, toks, c, c + len, lex), Some(Place::City | Place::Region))
-                && (len > 1 || first & flag::COMMON == 0)
-        })
+        && let Some((len, first)) = lowercase_town(text, toks, c, lex)
+        && (len > 1 || first & flag::COMMON == 0)
     {
         c += len;
         known = true;
