@@ -394,6 +394,20 @@ fn with_lower<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
+/// Whether the tokens at `i` are an Italian street type abbreviated with a dot inside it
+/// (`P.za`, `P.zza`, `P.le` piazza and piazzale, `V.le` viale, `V.lo` vicolo, `C.so` corso,
+/// `L.go` largo), written attached and in this case only.
+fn dotted_italian_type(text: &str, toks: &[Tok], i: usize) -> bool {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    toks[i].kind == Kind::Initial
+        && toks.get(i + 1).is_some_and(|d| d.attached() && word(i + 1) == ".")
+        && toks.get(i + 2).is_some_and(|e| e.attached())
+        && matches!(
+            (word(i), word(i + 2)),
+            ("P", "za" | "zza" | "le") | ("V", "le" | "lo") | ("C", "so") | ("L", "go")
+        )
+}
+
 /// Whether token `t` is a street's type written before its name (`rue`, `Via`): read from its
 /// flags when the tokenizer looked it up, from the lexicons otherwise.
 fn prefix_street(text: &str, t: &Tok, lex: &Lexicons) -> bool {
@@ -4046,9 +4060,18 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             }
         }
         let name_start = k;
+        // French `imp.` (impasse) only before its particle: the letters are impressions'
+        // too (`5 imp. Clicks 2`).
         let prefixed = toks
             .get(k)
-            .is_some_and(|p| p.single_spaced() && p.end - p.start <= 10 && prefix_street(text, p, lex));
+            .is_some_and(|p| p.single_spaced() && p.end - p.start <= 10 && prefix_street(text, p, lex))
+            || (toks
+                .get(k)
+                .is_some_and(|p| p.single_spaced() && matches!(word(k), "imp" | "Imp"))
+                && punct(k + 1, ".")
+                && toks
+                    .get(k + 2)
+                    .is_some_and(|n| n.single_spaced() && matches!(word(k + 2), "des" | "du" | "de")));
         if prefixed {
             // The French number first in chat's lower case (`au 12 rue des lilas`), after a
             // preposition, a label's colon or a line's start.
@@ -4141,9 +4164,11 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             }
         }
     } else if let lower_type = lowercase_street_type(text, toks, i)
+        && let dotted = dotted_italian_type(text, toks, i)
         && (t.kind == Kind::Cap
             || (matches!(t.kind, Kind::Initial | Kind::Lower) && matches!(word(i), "C" | "c") && punct(i + 1, "/"))
-            || lower_type)
+            || lower_type
+            || dotted)
     {
         // A street named first, then its number: `Hauptstraße 5`, `Via Roma 1`, `C/ Mayor 5`,
         // `Am Sonnenhang 97a`, `Zum Steinbruch 20a`.
@@ -4163,6 +4188,10 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         // `via dei mille 7`): the number must then end the phrase (see below).
         let mut lower_name = false;
         if prefix {
+            // A dotted type's last letters stand for the whole (`P.za` is `piazza`).
+            if dotted {
+                k += 2;
+            }
             k = match after_prefixed_street(text, toks, k) {
                 Some(e) => e,
                 None if lower_type => {
@@ -7428,6 +7457,49 @@ mod tests {
             );
         }
         assert!(has_address("Ship to: 45 Elm Street\nI.D. 48213", "45 Elm Street"));
+        // Italian types abbreviated with a dot inside (`P.za`, `V.le`, `C.so`), the French
+        // `imp.` (impasse).
+        for (text, address) in [
+            (
+                "Consegna a P.za del Duomo 1, 20121 Milano",
+                "P.za del Duomo 1, 20121 Milano",
+            ),
+            (
+                "Il mio indirizzo è V.le Monza 12, 20125 Milano",
+                "V.le Monza 12, 20125 Milano",
+            ),
+            ("Abito in C.so Buenos Aires 5, Milano", "C.so Buenos Aires 5, Milano"),
+            (
+                "Spedire a P.zza Garibaldi 3, 10122 Torino",
+                "P.zza Garibaldi 3, 10122 Torino",
+            ),
+            ("L'ufficio è in V.lo San Rocco 2, Firenze", "V.lo San Rocco 2, Firenze"),
+            (
+                "Ritiro presso L.go Augusto 3, 20122 Milano",
+                "L.go Augusto 3, 20122 Milano",
+            ),
+            ("Ci vediamo in P.le Loreto 4 alle 18", "P.le Loreto 4"),
+            (
+                "Adresse : 5 imp. des Lilas, 44000 Nantes",
+                "5 imp. des Lilas, 44000 Nantes",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}: {:?}", found(text));
+        }
+        // The same letters with no street after them.
+        for text in [
+            "Vedi p.za 3 del manuale",
+            "Il V.le 2 è chiuso",
+            "C.so 5 crediti",
+            "Ad stats: 5 imp. Clicks 2",
+            "We logged 3 imp. Notes follow below.",
+        ] {
+            let f = found(text);
+            assert!(
+                !f.iter().any(|(e, _)| *e == EntityType::StreetAddress),
+                "{text:?}: {f:?}"
+            );
+        }
         assert!(has_address(
             "Send to 900 John F. Kennedy Blvd, Philadelphia, PA 19102",
             "900 John F. Kennedy Blvd, Philadelphia, PA 19102"
