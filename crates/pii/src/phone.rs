@@ -189,7 +189,24 @@ pub fn is_valid<S: AsRef<str>>(text: &str, regions: &[S]) -> bool {
     let default =
         regions.len() == DEFAULT_REGIONS.len() && regions.iter().zip(DEFAULT_REGIONS).all(|(r, d)| r.as_ref() == *d);
     if default {
-        DEFAULT_RULES.iter().any(|r| r.accepts_national(digits))
+        let rules = &*DEFAULT_RULES;
+        // Only the regions whose prefix and lengths allow a number of this first digit and
+        // length are tried: most candidates fit two or three of the eighteen.
+        let mut may = digits
+            .as_bytes()
+            .first()
+            .and_then(|d| rules.may.get(usize::from(d.wrapping_sub(b'0'))))
+            .and_then(|row| row.get(digits.len()))
+            .copied()
+            .unwrap_or(u32::MAX);
+        while may != 0 {
+            let r = may.trailing_zeros() as usize;
+            may &= may - 1;
+            if rules.regions.get(r).is_some_and(|r| r.accepts_national(digits)) {
+                return true;
+            }
+        }
+        false
     } else {
         regions
             .iter()
@@ -205,10 +222,47 @@ fn region(id: &str) -> Option<&'static Region> {
         .and_then(|&(code, i)| meta.by_code.get(&code)?.get(i))
 }
 
+/// One more than the most digits [`DefaultRules::may`] is kept for.
+const MAX_DIGITS: usize = 25;
+
 /// [`DEFAULT_REGIONS`]' rules, found once: most scans use them, and every candidate number
-/// is tried against each.
-static DEFAULT_RULES: LazyLock<Vec<&'static Region>> =
-    LazyLock::new(|| DEFAULT_REGIONS.iter().filter_map(|id| region(id)).collect());
+/// is tried against them.
+struct DefaultRules {
+    regions: Vec<&'static Region>,
+    /// By a national number's first digit and its length, the regions (bits by position in
+    /// `regions`) whose national prefix and lengths could accept it: the checks
+    /// [`Region::accepts_national`] makes first, made once.
+    may: [[u32; MAX_DIGITS]; 10],
+}
+
+impl DefaultRules {
+    fn new() -> Self {
+        let regions: Vec<&'static Region> = DEFAULT_REGIONS.iter().filter_map(|id| region(id)).collect();
+        let mut may = [[0u32; MAX_DIGITS]; 10];
+        const { assert!(DEFAULT_REGIONS.len() <= 32, "one bit a region") };
+        for (r, region) in regions.iter().enumerate() {
+            let length_ok = |len: usize| region.lengths.is_empty() || region.lengths.contains(&(len as u16));
+            for (d, row) in may.iter_mut().enumerate() {
+                let first = b'0' + d as u8;
+                for (len, cell) in row.iter_mut().enumerate() {
+                    let prefixed =
+                        |p: &str| p.as_bytes().first() == Some(&first) && len >= p.len() && length_ok(len - p.len());
+                    let ok = match region.national_prefix.as_deref() {
+                        Some(p) if p.starts_with('0') => prefixed(p),
+                        Some(p) => length_ok(len) || prefixed(p),
+                        None => length_ok(len),
+                    };
+                    if ok {
+                        *cell |= 1 << r;
+                    }
+                }
+            }
+        }
+        Self { regions, may }
+    }
+}
+
+static DEFAULT_RULES: LazyLock<DefaultRules> = LazyLock::new(DefaultRules::new);
 
 /// Whether `id` (an ISO 3166 code, in capitals) is a region of the numbering plan.
 pub fn is_region(id: &str) -> bool {
@@ -223,6 +277,34 @@ pub fn warm_up() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The default regions' table of first digits and lengths only skips regions that
+        /// would not accept the number: the answer is that of trying every region.
+        #[test]
+        fn the_default_regions_table_skips_no_region_that_accepts(
+            digits in "[0-9]{0,26}",
+            picks in proptest::collection::vec((0usize..18, 0usize..8), 0..4),
+        ) {
+            // Random digits are rarely valid: also numbers that are, by the region's prefix
+            // and a valid national number's digits.
+            let mut texts = vec![digits.clone()];
+            for ok in ["2025550123", "02079460958", "03012345678", "0612345678", "0312345678", "0901234567", "0412345678", "912345678"] {
+                texts.push(ok.to_string());
+            }
+            for (r, cut) in picks {
+                let region = DEFAULT_RULES.regions[r];
+                let mut t = region.national_prefix.clone().unwrap_or_default();
+                t.push_str(&digits[..digits.len().saturating_sub(cut)]);
+                texts.push(t);
+            }
+            // International numbers are read before the regions (not through the table).
+            for t in texts.into_iter().filter(|t| !t.starts_with("00") && !t.starts_with("011")) {
+                let tried_all = DEFAULT_RULES.regions.iter().any(|r| r.accepts_national(&t));
+                proptest::prop_assert_eq!(is_valid(&t, DEFAULT_REGIONS), tried_all, "{}", t);
+            }
+        }
+    }
 
     #[test]
     fn international_and_national_formats() {
