@@ -4803,7 +4803,7 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
     // Tokyo 150-0001`). Taken as far as its last part that reads as one (a postcode, a known
     // town, region or state); a country after it is a place of its own.
     let mut c = k;
-    for _ in 0..5 {
+    for round in 0..5 {
         // `, ` or ` - ` between the parts (`2372 - Menino Deus`, Brazil's districts), an en dash
         // or a signature's bar too (`12, rue de la République – 69002 Lyon`, `Keizersgracht
         // 123 | 1015 CJ Amsterdam`), a table's bar not.
@@ -4814,6 +4814,35 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         let first = if comma { c + 1 } else { c };
         let Some(ft) = toks.get(first) else { break };
         let postcode_end = is_postcode(text, toks, first);
+        // Right after the number, a town alone that is no word of the language, where the
+        // phrase ends or goes on in lower case (`Via Roma 12 Milano`, `10 Downing Street
+        // London`; not before a name, `Hauptstraße 5 Berlin Anna Schmidt`): where it ends. A
+        // town that is a name or a place's word too only where the phrase ends (`Milano`).
+        // Chat's lower case too, where the phrase ends (`Via Roma 12 milano`): lower-case
+        // tokens carry no flags of the lexicons, so the word is looked up.
+        let town_flags = match ft.kind {
+            Kind::Cap if round == 0 && !comma => ft.flags,
+            Kind::Lower if round == 0 && !comma => lookup(lex, &text[ft.start..ft.end]),
+            _ => 0,
+        };
+        let weak = town_flags & flag::WEAK_PLACE != 0 || ft.kind == Kind::Lower;
+        let alone =
+            (ft.single_spaced() && town_flags & (flag::CITY | flag::REGION) != 0 && town_flags & flag::COMMON == 0)
+                .then(|| {
+                    (1..=lex.place_words.min(toks.len() - first)).rev().find(|&len| {
+                        toks[first + 1..first + len].iter().all(Tok::single_spaced)
+                            && matches!(
+                                place_of(text, toks, first, first + len, lex),
+                                Some(Place::City | Place::Region)
+                            )
+                    })
+                })
+                .flatten()
+                .map(|len| first + len)
+                .filter(|&e| {
+                    toks.get(e)
+                        .is_none_or(|n| n.newlines > 0 || n.kind == Kind::Punct || (n.kind == Kind::Lower && !weak))
+                });
         // Chat and forms leave the comma out before a postcode and its town (`14 Rue Lepic
         // 75018 Paris`, `Kerkstraat 5 1017 GC Amsterdam`) or before a town, its state and
         // postcode (`42 Wallaby Way Sydney NSW 2000`): on the same line, only a postcode that
@@ -4832,7 +4861,8 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
                 && ft.flags & (flag::CITY | flag::PLACE_START) != 0
                 && town_part(text, toks, first, lex).is_some_and(|(e, _)| {
                     (first + 1..e).any(|x| is_postcode(text, toks, x) == Some(e) && toks[x].single_spaced())
-                })));
+                }))
+                || alone.is_some());
         let joint_ok = if comma {
             ft.spaces <= 1 && ft.newlines <= 1
         } else {
@@ -4841,9 +4871,12 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         if !joint_ok {
             break;
         }
-        let Some((mut part_end, known)) = town_part(text, toks, first, lex) else {
+        let Some((mut part_end, mut known)) = town_part(text, toks, first, lex) else {
             break;
         };
+        if let Some(e) = alone {
+            (part_end, known) = (e, true);
+        }
         // Without a comma the town is what the lexicons know after the postcode, no word after
         // it (`Hauptstraße 5 10115 Berlin Anna Schmidt`, `… 75018 Paris Merci`); across a bar
         // or an en dash a postcode and its town come first.
@@ -7483,6 +7516,29 @@ mod tests {
                 "Adresse : 5 imp. des Lilas, 44000 Nantes",
                 "5 imp. des Lilas, 44000 Nantes",
             ),
+        ] {
+            assert!(has_address(text, address), "{text}: {:?}", found(text));
+        }
+        // A town the lexicons know right after the number, without a comma, ending the phrase.
+        for (text, address) in [
+            ("Sede: Via Roma 12 Milano", "Via Roma 12 Milano"),
+            ("address: 10 Downing Street London", "10 Downing Street London"),
+            ("Adresse: Hauptstraße 5 Berlin\nTel.", "Hauptstraße 5 Berlin"),
+            (
+                "la sede è in Via Garibaldi 12 Roma e non altrove",
+                "Via Garibaldi 12 Roma",
+            ),
+            ("Sede: Via Roma 12 milano", "Via Roma 12 milano"),
+            ("address: 10 Downing Street london.", "10 Downing Street london"),
+        ] {
+            assert!(has_address(text, address), "{text}: {:?}", found(text));
+        }
+        // Not a name after the town, nor a town that is a word too.
+        for (text, address) in [
+            ("Hauptstraße 5 Berlin Anna Schmidt", "Hauptstraße 5"),
+            ("Ship to 12 Main Street Reading the label", "12 Main Street"),
+            ("Ship to 12 Main Street reading", "12 Main Street"),
+            ("Via Roma 12 milano e torino", "Via Roma 12"),
         ] {
             assert!(has_address(text, address), "{text}: {:?}", found(text));
         }
