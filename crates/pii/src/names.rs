@@ -6566,6 +6566,25 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         c = e;
         known = true;
     }
+    // An American state in chat's lower case before its ZIP code, after its town and a comma
+    // (`boston, ma 02108`, `new york, ny 10118-0110`; `Via Roma 3, il 20121` holds an article).
+    if c == start
+        && start >= 2
+        && word(start - 1) == ","
+        && matches!(toks[start - 2].kind, Kind::Cap | Kind::Lower | Kind::Upper)
+        && toks
+            .get(c)
+            .is_some_and(|t| t.kind == Kind::Lower && t.end - t.start == 2)
+        && let [a, b] = *word(c).as_bytes()
+        && std::str::from_utf8(&[a.to_ascii_uppercase(), b.to_ascii_uppercase()])
+            .is_ok_and(|code| lex.state_codes.contains(code))
+        && toks
+            .get(c + 1)
+            .is_some_and(|z| z.single_spaced() && z.kind == Kind::Number && z.end - z.start == 5)
+        && let Some(p) = is_postcode(text, toks, c + 1)
+    {
+        return Some((p, true));
+    }
     let words_start = c;
     // A town in chat's lower case the lexicons know, of up to three words (`, madrid`, `, são
     // paulo`); one that is a word of the language is none (`, nice place`).
@@ -7539,6 +7558,21 @@ mod tests {
             ("Ship to 12 Main Street Reading the label", "12 Main Street"),
             ("Ship to 12 Main Street reading", "12 Main Street"),
             ("Via Roma 12 milano e torino", "Via Roma 12"),
+            ("Via Roma 3, il 20121 è il codice", "Via Roma 3"),
+        ] {
+            assert!(has_address(text, address), "{text}: {:?}", found(text));
+        }
+        // A state in chat's lower case before its ZIP code, after a town and a comma.
+        for (text, address) in [
+            (
+                "Ship to 350 Fifth Avenue, new york, ny 10118",
+                "350 Fifth Avenue, new york, ny 10118",
+            ),
+            ("123 Main St, boston, ma 02108 thanks", "123 Main St, boston, ma 02108"),
+            (
+                "my address: 500 Market Street, San Francisco, ca 94105-1234.",
+                "500 Market Street, San Francisco, ca 94105-1234",
+            ),
         ] {
             assert!(has_address(text, address), "{text}: {:?}", found(text));
         }
