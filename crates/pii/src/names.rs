@@ -1665,6 +1665,43 @@ thread_local! {
     static TOKENS: std::cell::RefCell<Vec<Tok>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Where an American state's code and a ZIP code after a town ending at byte `end` end, if
+/// they follow it: a comma or a space, the code (`IL`; in chat's lower case after a comma
+/// only, `Berlin in 10115` holds a preposition), a space, five digits and maybe four more
+/// after a hyphen, then no letter or digit.
+fn state_and_zip_after(text: &str, end: usize, lex: &Lexicons) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = end;
+    let comma = b.get(i) == Some(&b',');
+    if comma {
+        i += 1;
+    }
+    if b.get(i) != Some(&b' ') {
+        return None;
+    }
+    i += 1;
+    let (s0, s1) = (*b.get(i)?, *b.get(i + 1)?);
+    let same_case = (s0.is_ascii_uppercase() && s1.is_ascii_uppercase())
+        || (comma && s0.is_ascii_lowercase() && s1.is_ascii_lowercase());
+    let code = [s0.to_ascii_uppercase(), s1.to_ascii_uppercase()];
+    if !same_case
+        || b.get(i + 2) != Some(&b' ')
+        || !std::str::from_utf8(&code).is_ok_and(|c| lex.state_codes.contains(c))
+    {
+        return None;
+    }
+    i += 3;
+    let digits = |from: usize, n: usize| b.get(from..from + n).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if !digits(i, 5) {
+        return None;
+    }
+    i += 5;
+    if b.get(i) == Some(&b'-') && digits(i + 1, 4) {
+        i += 5;
+    }
+    b.get(i).is_none_or(|c| !c.is_ascii_alphanumeric()).then_some(i)
+}
+
 /// Finds PERSON and LOCATION spans among `toks`.
 fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
     let lex = &*LEXICONS;
@@ -1673,6 +1710,12 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
     let want_place = opts.wants(EntityType::Location);
     let mut out = |start: usize, end: usize, entity: EntityType, score: f32| {
         if score >= opts.min_score && opts.wants(entity) {
+            // An American town's state and ZIP code are the place's (`Springfield, IL 62704`).
+            let end = if entity == EntityType::Location {
+                state_and_zip_after(text, end, lex).unwrap_or(end)
+            } else {
+                end
+            };
             found.push(Span {
                 start,
                 end,
@@ -7882,6 +7925,20 @@ mod tests {
 
     #[test]
     fn places_and_addresses() {
+        // An American town's state and ZIP code are the place's: a ZIP code is personal data
+        // (HIPAA's Safe Harbor lists it).
+        for (text, place) in [
+            ("based in Springfield, IL 62704 now", "Springfield, IL 62704"),
+            ("Office: Redmond, WA 98052", "Redmond, WA 98052"),
+            ("Moved to Austin, TX 78701-1234.", "Austin, TX 78701-1234"),
+            ("from Boston, ma 02108 to", "Boston, ma 02108"),
+        ] {
+            assert!(has_place(text, place), "{text}: {:?}", found(text));
+        }
+        // Not a number after a state's letters that is no ZIP code, nor letters that are none.
+        assert!(has_place("Springfield, IL 627041 units", "Springfield"));
+        assert!(has_place("Springfield, XY 62704", "Springfield"));
+        assert!(has_place("Wir sind in Berlin in 10115 Mitte", "Berlin"));
         assert!(has_place("She lives in Lisbon now.", "Lisbon"));
         assert!(has_place("Shipping to Germany is free.", "Germany"));
         assert!(has_place("We moved to New York last year.", "New York"));
