@@ -5165,6 +5165,19 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         };
+        // A group of a longer number (a phone's, a card's, an IBAN's: `+49 30 5809 2779`)
+        // has no town on either side: nothing below would take it. Turned away at once.
+        if toks[k].kind == Kind::Number
+            && p == k + 1
+            && k > 0
+            && toks[k - 1].kind == Kind::Number
+            && toks
+                .get(p)
+                .is_none_or(|n| n.newlines > 0 || matches!(n.kind, Kind::Number | Kind::Punct))
+        {
+            k += 1;
+            continue;
+        }
         // Japan's own order, the postcode first (`〒100-0005 Tokyo, Chiyoda-ku, …`).
         if p == k + 3
             && toks[k].end - toks[k].start == 3
