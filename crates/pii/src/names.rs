@@ -5165,15 +5165,21 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         };
-        // A group of a longer number (a phone's, a card's, an IBAN's: `+49 30 5809 2779`)
-        // has no town on either side: nothing below would take it. Turned away at once.
+        // A group of a longer number (a phone's, a card's, an IBAN's, a date's: `+49 30 5809
+        // 2779`, `INV-5805-13585`, `1961-08-23`) has no town on either side: nothing below
+        // would take it. Turned away at once. (Not after a dash set apart, which a town
+        // stands before, `Tamil Nadu - 600614`; nor before an apostrophe, which a Dutch town
+        // starts with, `'s-Hertogenbosch`.)
         if toks[k].kind == Kind::Number
             && p == k + 1
             && k > 0
-            && toks[k - 1].kind == Kind::Number
-            && toks
-                .get(p)
-                .is_none_or(|n| n.newlines > 0 || matches!(n.kind, Kind::Number | Kind::Punct))
+            && (toks[k - 1].kind == Kind::Number
+                || (toks[k - 1].kind == Kind::Punct && (toks[k].attached() || !matches!(word(k - 1), "-" | "–"))))
+            && toks.get(p).is_none_or(|n| {
+                n.newlines > 0
+                    || n.kind == Kind::Number
+                    || (n.kind == Kind::Punct && !matches!(text.as_bytes()[n.start], b'\'' | 0xE2))
+            })
         {
             k += 1;
             continue;
