@@ -1699,8 +1699,28 @@ fn state_and_zip_after(text: &str, end: usize, lex: &Lexicons) -> Option<usize> 
     if b.get(i) == Some(&b'-') && digits(i + 1, 4) {
         i += 5;
     }
-    b.get(i).is_none_or(|c| !c.is_ascii_alphanumeric()).then_some(i)
+    if b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    // Where the code is a word too (`Madrid, de 90000 euros`, `ID 40213` an identifier), or no
+    // comma sets it apart (`Hamburg ID 40213 geschlossen`), the number must end the phrase.
+    let ends = b
+        .get(i)
+        .is_none_or(|c| matches!(c, b'\n' | b'\r' | b'.' | b',' | b';' | b':' | b')' | b'!' | b'?'));
+    let word = if s0.is_ascii_lowercase() {
+        std::str::from_utf8(&[s0, s1]).is_ok_and(|w| STATE_CODE_WORDS.contains(&w))
+    } else {
+        code == *b"ID"
+    };
+    (ends || (comma && !word)).then_some(i)
 }
+
+/// American states' codes that are words of a sentence too, in lower case (`de`, `ma`, `or`,
+/// `in`, `me`, `il`, …): after one a ZIP code counts only where it ends the phrase.
+const STATE_CODE_WORDS: &[&str] = &[
+    "al", "as", "co", "de", "ga", "hi", "id", "il", "in", "la", "ma", "me", "mi", "mo", "ne", "oh", "ok", "or", "pa",
+    "va", "wa",
+];
 
 /// Finds PERSON and LOCATION spans among `toks`.
 fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
@@ -4103,14 +4123,15 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
             }
         }
         let name_start = k;
-        // French `imp.` (impasse) only before its particle: the letters are impressions'
-        // too (`5 imp. Clicks 2`).
+        // French `imp.` (impasse) only before its particle and after a house's number: the
+        // letters are impressions too (`5 imp. Clicks 2`, `12500 imp. de Google Ads`).
         let prefixed = toks
             .get(k)
             .is_some_and(|p| p.single_spaced() && p.end - p.start <= 10 && prefix_street(text, p, lex))
-            || (toks
-                .get(k)
-                .is_some_and(|p| p.single_spaced() && matches!(word(k), "imp" | "Imp"))
+            || (word(i).len() <= 3
+                && toks
+                    .get(k)
+                    .is_some_and(|p| p.single_spaced() && matches!(word(k), "imp" | "Imp"))
                 && punct(k + 1, ".")
                 && toks
                     .get(k + 2)
@@ -4860,7 +4881,8 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         // Right after the number, a town alone that is no word of the language, where the
         // phrase ends or goes on in lower case (`Via Roma 12 Milano`, `10 Downing Street
         // London`; not before a name, `Hauptstraße 5 Berlin Anna Schmidt`): where it ends. A
-        // town that is a name or a place's word too only where the phrase ends (`Milano`).
+        // town that is a person's name or a weak place too only where the phrase ends
+        // (`Milano`; `12 Main Street Sydney said she'd sign` names a person).
         // Chat's lower case too, where the phrase ends (`Via Roma 12 milano`): lower-case
         // tokens carry no flags of the lexicons, so the word is looked up.
         let town_flags = match ft.kind {
@@ -4868,7 +4890,7 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
             Kind::Lower if round == 0 && !comma => lookup(lex, &text[ft.start..ft.end]),
             _ => 0,
         };
-        let weak = town_flags & flag::WEAK_PLACE != 0 || ft.kind == Kind::Lower;
+        let weak = town_flags & (flag::WEAK_PLACE | flag::FIRST | flag::LAST) != 0 || ft.kind == Kind::Lower;
         let alone =
             (ft.single_spaced() && town_flags & (flag::CITY | flag::REGION) != 0 && town_flags & flag::COMMON == 0)
                 .then(|| {
@@ -6644,6 +6666,12 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
             .get(c + 1)
             .is_some_and(|z| z.single_spaced() && z.kind == Kind::Number && z.end - z.start == 5)
         && let Some(p) = is_postcode(text, toks, c + 1)
+        // A code that is a word too only where the number ends the phrase (`Milano, ma 95000
+        // euro` holds an amount).
+        && (!STATE_CODE_WORDS.contains(&word(c))
+            || toks.get(p).is_none_or(|n| {
+                n.newlines > 0 || matches!(&text[n.start..n.end], "." | "," | ";" | ":" | ")" | "!" | "?")
+            }))
     {
         return Some((p, true));
     }
@@ -7606,8 +7634,8 @@ mod tests {
             ("address: 10 Downing Street London", "10 Downing Street London"),
             ("Adresse: Hauptstraße 5 Berlin\nTel.", "Hauptstraße 5 Berlin"),
             (
-                "la sede è in Via Garibaldi 12 Roma e non altrove",
-                "Via Garibaldi 12 Roma",
+                "la sede è in Via Garibaldi 12 Torino e non altrove",
+                "Via Garibaldi 12 Torino",
             ),
             ("Sede: Via Roma 12 milano", "Via Roma 12 milano"),
             ("address: 10 Downing Street london.", "10 Downing Street london"),
@@ -7621,6 +7649,11 @@ mod tests {
             ("Ship to 12 Main Street reading", "12 Main Street"),
             ("Via Roma 12 milano e torino", "Via Roma 12"),
             ("Via Roma 3, il 20121 è il codice", "Via Roma 3"),
+            // Found in review: a state's letters that are a word, before an amount.
+            ("Via Roma 3, Milano, ma 95000 euro sono troppi", "Via Roma 3, Milano"),
+            ("Piso en Calle Mayor 5, Madrid, de 90000 euros", "Calle Mayor 5, Madrid"),
+            // A town that is a given name too, before the sentence goes on, is the person.
+            ("Deliver to 12 Main Street Sydney said she'd sign", "12 Main Street"),
         ] {
             assert!(has_address(text, address), "{text}: {:?}", found(text));
         }
@@ -7630,7 +7663,8 @@ mod tests {
                 "Ship to 350 Fifth Avenue, new york, ny 10118",
                 "350 Fifth Avenue, new york, ny 10118",
             ),
-            ("123 Main St, boston, ma 02108 thanks", "123 Main St, boston, ma 02108"),
+            ("123 Main St, boston, ma 02108. thanks", "123 Main St, boston, ma 02108"),
+            ("123 Main St, albany, ny 12207 thanks", "123 Main St, albany, ny 12207"),
             (
                 "my address: 500 Market Street, San Francisco, ca 94105-1234.",
                 "500 Market Street, San Francisco, ca 94105-1234",
@@ -7644,6 +7678,7 @@ mod tests {
             "Il V.le 2 è chiuso",
             "C.so 5 crediti",
             "Ad stats: 5 imp. Clicks 2",
+            "Campagne : 12500 imp. de Google Ads, 340 clics",
             "We logged 3 imp. Notes follow below.",
         ] {
             let f = found(text);
@@ -7950,9 +7985,26 @@ mod tests {
             ("based in Springfield, IL 62704 now", "Springfield, IL 62704"),
             ("Office: Redmond, WA 98052", "Redmond, WA 98052"),
             ("Moved to Austin, TX 78701-1234.", "Austin, TX 78701-1234"),
-            ("from Boston, ma 02108 to", "Boston, ma 02108"),
+            ("from Boston, ma 02108.", "Boston, ma 02108"),
+            ("office in Albany, ny 12207 since", "Albany, ny 12207"),
         ] {
             assert!(has_place(text, place), "{text}: {:?}", found(text));
+        }
+        // Found in review: a state's letters that are a word of a sentence, before an amount
+        // (`de`, `ma`, `or`), and `ID` before an identifier.
+        for (text, place) in [
+            ("Busco piso en Madrid, de 90000 euros", "Madrid"),
+            ("Casa a Roma, ma 95000 euro è troppo", "Roma"),
+            ("Round trip to Tokyo, or 60000 miles", "Tokyo"),
+        ] {
+            assert!(has_place(text, place), "{text}: {:?}", found(text));
+        }
+        for text in [
+            "Die Filiale in Hamburg ID 40213 ist geschlossen",
+            "Die Filiale in Hamburg, ID 40213 ist geschlossen",
+        ] {
+            let f = found(text);
+            assert!(!f.iter().any(|(_, s)| s.contains("40213")), "{text}: {f:?}");
         }
         // Not a number after a state's letters that is no ZIP code, nor letters that are none.
         assert!(has_place("Springfield, IL 627041 units", "Springfield"));
