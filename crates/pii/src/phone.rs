@@ -56,6 +56,24 @@ impl Region {
     }
 }
 
+/// Every number type a region's metadata describes (fixed line, mobile, toll free, ...).
+fn number_types(d: &phonenumber::metadata::Descriptors) -> impl Iterator<Item = &phonenumber::metadata::Descriptor> {
+    [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.personal_number(),
+        d.voip(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// The compiled metadata, by calling code and by region.
 struct Metadata {
     by_code: HashMap<u16, Vec<Region>, FixedState>,
@@ -67,19 +85,7 @@ static METADATA: LazyLock<Metadata> = LazyLock::new(|| {
     let mut by_code: HashMap<u16, Vec<Region>, FixedState> = HashMap::default();
     for m in phonenumber::metadata::DATABASE.iter() {
         let d = m.descriptors();
-        let types = [
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ];
-        let types: Vec<_> = types.into_iter().flatten().collect();
+        let types: Vec<_> = number_types(d).collect();
         // The metadata writes its patterns across lines, for the `x` (whitespace-insensitive)
         // mode the crate compiles them in.
         let alternatives: Vec<String> = types
@@ -315,20 +321,7 @@ mod tests {
         let mut valid = 0;
         for id in DEFAULT_REGIONS {
             let m = phonenumber::metadata::DATABASE.by_id(*id).expect("a default region");
-            let d = m.descriptors();
-            let types = [
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for example in types.into_iter().flatten().filter_map(|t| t.example()) {
+            for example in number_types(m.descriptors()).filter_map(|t| t.example()) {
                 for prefix in [m.national_prefix().unwrap_or(""), ""] {
                     let whole = format!("{prefix}{example}");
                     for t in [whole.clone(), whole[..whole.len() - 1].to_string(), format!("{whole}5")] {
