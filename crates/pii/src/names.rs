@@ -4919,8 +4919,12 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
                 !year_like(&text[ft.start..ft.end])
                     && toks.get(p).is_some_and(|t| {
                         t.single_spaced()
-                            && t.is_word()
-                            && t.flags & (flag::CITY | flag::REGION | flag::PLACE_START) != 0
+                            && ((t.is_word() && t.flags & (flag::CITY | flag::REGION | flag::PLACE_START) != 0)
+                                // In chat's lower case (`18 quai de la Tournelle 75005 paris`):
+                                // lower-case tokens carry no flags, the lexicon is asked.
+                                || (t.kind == Kind::Lower
+                                    && lowercase_town(text, toks, p, lex)
+                                        .is_some_and(|(len, first)| len > 1 || first & flag::COMMON == 0)))
                     })
             }) || (ft.is_word()
                 && ft.flags & (flag::CITY | flag::PLACE_START) != 0
@@ -7639,6 +7643,12 @@ mod tests {
             ),
             ("Sede: Via Roma 12 milano", "Via Roma 12 milano"),
             ("address: 10 Downing Street london.", "10 Downing Street london"),
+            // A postcode and a town in chat's lower case after a capitalized street.
+            (
+                "18 quai de la Tournelle 75005 paris",
+                "18 quai de la Tournelle 75005 paris",
+            ),
+            ("Lieferung: Hauptstraße 5 10115 berlin", "Hauptstraße 5 10115 berlin"),
         ] {
             assert!(has_address(text, address), "{text}: {:?}", found(text));
         }
@@ -7649,6 +7659,7 @@ mod tests {
             ("Ship to 12 Main Street reading", "12 Main Street"),
             ("Via Roma 12 milano e torino", "Via Roma 12"),
             ("Via Roma 3, il 20121 è il codice", "Via Roma 3"),
+            ("Hauptstraße 5 10115 nice weather today", "Hauptstraße 5"),
             // Found in review: a state's letters that are a word, before an amount.
             ("Via Roma 3, Milano, ma 95000 euro sono troppi", "Via Roma 3, Milano"),
             ("Piso en Calle Mayor 5, Madrid, de 90000 euros", "Calle Mayor 5, Madrid"),
