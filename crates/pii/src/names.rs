@@ -4885,9 +4885,10 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
         // (`Milano`; `12 Main Street Sydney said she'd sign` names a person).
         // Chat's lower case too, where the phrase ends (`Via Roma 12 milano`): lower-case
         // tokens carry no flags of the lexicons, so the word is looked up.
+        // (Not a short one: `12 Oak Street obo`.)
         let town_flags = match ft.kind {
             Kind::Cap if round == 0 && !comma => ft.flags,
-            Kind::Lower if round == 0 && !comma => lookup(lex, &text[ft.start..ft.end]),
+            Kind::Lower if round == 0 && !comma && ft.end - ft.start >= 4 => lookup(lex, &text[ft.start..ft.end]),
             _ => 0,
         };
         let weak = town_flags & (flag::WEAK_PLACE | flag::FIRST | flag::LAST) != 0 || ft.kind == Kind::Lower;
@@ -4921,10 +4922,27 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
                         t.single_spaced()
                             && ((t.is_word() && t.flags & (flag::CITY | flag::REGION | flag::PLACE_START) != 0)
                                 // In chat's lower case (`18 quai de la Tournelle 75005 paris`):
-                                // lower-case tokens carry no flags, the lexicon is asked.
+                                // lower-case tokens carry no flags, the lexicon is asked. Not a
+                                // word only the town lists hold, after an amount (`1500 worth`,
+                                // `9500 obo`), nor a place of several words ending in a word
+                                // (`18000 la place`).
                                 || (t.kind == Kind::Lower
-                                    && lowercase_town(text, toks, p, lex)
-                                        .is_some_and(|(len, first)| len > 1 || first & flag::COMMON == 0)))
+                                    && lowercase_town(text, toks, p, lex).is_some_and(|(len, first)| {
+                                        let last = lookup(lex, &text[toks[p + len - 1].start..toks[p + len - 1].end]);
+                                        if len == 1 {
+                                                // Nor a short one (`9500 obo`), and one word
+                                                // only where the phrase ends (`28013 como la
+                                                // otra vez` holds a word of the sentence).
+                                                first & flag::COMMON == 0
+                                                    && t.end - t.start >= 4
+                                                    && toks
+                                                        .get(p + 1)
+                                                        .is_none_or(|n| n.newlines > 0 || n.kind == Kind::Punct)
+                                            } else {
+                                                first & flag::WEAK_PLACE == 0
+                                                    && last & (flag::COMMON | flag::WEAK_PLACE) == 0
+                                            }
+                                    })))
                     })
             }) || (ft.is_word()
                 && ft.flags & (flag::CITY | flag::PLACE_START) != 0
@@ -7649,6 +7667,11 @@ mod tests {
                 "18 quai de la Tournelle 75005 paris",
             ),
             ("Lieferung: Hauptstraße 5 10115 berlin", "Hauptstraße 5 10115 berlin"),
+            (
+                "Ship to 12 Main Street 90210 los angeles",
+                "12 Main Street 90210 los angeles",
+            ),
+            ("Sede: Via Roma 12 20121 milano", "Via Roma 12 20121 milano"),
         ] {
             assert!(has_address(text, address), "{text}: {:?}", found(text));
         }
@@ -7660,6 +7683,16 @@ mod tests {
             ("Via Roma 12 milano e torino", "Via Roma 12"),
             ("Via Roma 3, il 20121 è il codice", "Via Roma 3"),
             ("Hauptstraße 5 10115 nice weather today", "Hauptstraße 5"),
+            // Found in review: a word after a number that only the town lists hold.
+            ("Vends 2 places de parking au 3 rue Lepic 18000 la place", "3 rue Lepic"),
+            (
+                "my car got broken into outside 12 Oak Street 1500 worth of tools gone",
+                "12 Oak Street",
+            ),
+            ("pick up at 12 Oak Street 9500 obo", "12 Oak Street"),
+            ("mándalo a Calle Mayor 5 28013 como la otra vez", "Calle Mayor 5"),
+            ("pick up at 12 Oak Street obo", "12 Oak Street"),
+            ("12 Oak Street worth it", "12 Oak Street"),
             // Found in review: a state's letters that are a word, before an amount.
             ("Via Roma 3, Milano, ma 95000 euro sono troppi", "Via Roma 3, Milano"),
             ("Piso en Calle Mayor 5, Madrid, de 90000 euros", "Calle Mayor 5, Madrid"),
