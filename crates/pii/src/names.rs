@@ -1683,11 +1683,7 @@ fn state_and_zip_after(text: &str, end: usize, lex: &Lexicons) -> Option<usize> 
     let (s0, s1) = (*b.get(i)?, *b.get(i + 1)?);
     let same_case = (s0.is_ascii_uppercase() && s1.is_ascii_uppercase())
         || (comma && s0.is_ascii_lowercase() && s1.is_ascii_lowercase());
-    let code = [s0.to_ascii_uppercase(), s1.to_ascii_uppercase()];
-    if !same_case
-        || b.get(i + 2) != Some(&b' ')
-        || !std::str::from_utf8(&code).is_ok_and(|c| lex.state_codes.contains(c))
-    {
+    if !same_case || b.get(i + 2) != Some(&b' ') || !is_state_code(lex, s0, s1) {
         return None;
     }
     i += 3;
@@ -1710,9 +1706,14 @@ fn state_and_zip_after(text: &str, end: usize, lex: &Lexicons) -> Option<usize> 
     let word = if s0.is_ascii_lowercase() {
         std::str::from_utf8(&[s0, s1]).is_ok_and(|w| STATE_CODE_WORDS.contains(&w))
     } else {
-        code == *b"ID"
+        (s0, s1) == (b'I', b'D')
     };
     (ends || (comma && !word)).then_some(i)
+}
+
+/// Whether the letters `a` and `b`, in either case, are an American state's code (`IL`, `il`).
+fn is_state_code(lex: &Lexicons, a: u8, b: u8) -> bool {
+    std::str::from_utf8(&[a.to_ascii_uppercase(), b.to_ascii_uppercase()]).is_ok_and(|c| lex.state_codes.contains(c))
 }
 
 /// American states' codes that are words of a sentence too, in lower case (`de`, `ma`, `or`,
@@ -6682,8 +6683,7 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
             .get(c)
             .is_some_and(|t| t.kind == Kind::Lower && t.end - t.start == 2)
         && let [a, b] = *word(c).as_bytes()
-        && std::str::from_utf8(&[a.to_ascii_uppercase(), b.to_ascii_uppercase()])
-            .is_ok_and(|code| lex.state_codes.contains(code))
+        && is_state_code(lex, a, b)
         && toks
             .get(c + 1)
             .is_some_and(|z| z.single_spaced() && z.kind == Kind::Number && z.end - z.start == 5)
