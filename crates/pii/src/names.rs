@@ -1702,13 +1702,31 @@ fn state_and_zip_after(text: &str, end: usize, lex: &Lexicons) -> Option<usize> 
     // comma sets it apart (`Hamburg ID 40213 geschlossen`), the number must end the phrase.
     let ends = b
         .get(i)
-        .is_none_or(|c| matches!(c, b'\n' | b'\r' | b'.' | b',' | b';' | b':' | b')' | b'!' | b'?'));
+        .is_none_or(|c| matches!(c, b'\n' | b'\r' | b'.' | b',' | b';' | b':' | b')' | b'!' | b'?'))
+        || closing_word_after(text, i);
     let word = if s0.is_ascii_lowercase() {
         std::str::from_utf8(&[s0, s1]).is_ok_and(|w| STATE_CODE_WORDS.contains(&w))
     } else {
         (s0, s1) == (b'I', b'D')
     };
     (ends || (comma && !word)).then_some(i)
+}
+
+/// Whether a word chat ends a request with follows the space at byte `i` (`boston, ma 02108
+/// thanks`): after a ZIP code, it ends the phrase as a period would; an amount's unit (`ma
+/// 95000 euro`) is none of them.
+fn closing_word_after(text: &str, i: usize) -> bool {
+    let Some(rest) = text.as_bytes().get(i..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    let len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let (w, after) = rest.split_at(len);
+    after.first().is_none_or(|c| !c.is_ascii_alphanumeric() && *c < 0x80)
+        && [
+            "thanks", "thank", "thx", "ty", "pls", "plz", "please", "asap", "tomorrow", "today", "tonight",
+        ]
+        .iter()
+        .any(|c| c.as_bytes().eq_ignore_ascii_case(w))
 }
 
 /// Whether the letters `a` and `b`, in either case, are an American state's code (`IL`, `il`).
@@ -3362,20 +3380,32 @@ fn lowercase_street_type(text: &str, toks: &[Tok], i: usize) -> bool {
     // Most tokens are let go here, before a call: their kind, length or first letter is none
     // of a type's.
     let t = toks[i];
-    t.kind == Kind::Lower
+    ((t.kind == Kind::Lower
         && (3..=10).contains(&(t.end - t.start))
         && matches!(
             text.as_bytes()[t.start],
             b'v' | b'c' | b'p' | b'l' | b's' | b'a' | b'r' | b't' | b'g' | b'e'
-        )
+        ))
+        || calle_slash(text, toks, i))
         && lowercase_street_type_named(text, toks, i)
+}
+
+/// Whether token `i` is `c` or `C` before an attached slash: `c/`, Spanish `calle` abbreviated.
+fn calle_slash(text: &str, toks: &[Tok], i: usize) -> bool {
+    let t = toks[i];
+    t.end - t.start == 1
+        && matches!(text.as_bytes()[t.start], b'c' | b'C')
+        && toks
+            .get(i + 1)
+            .is_some_and(|s| s.attached() && &text[s.start..s.end] == "/")
 }
 
 /// [`lowercase_street_type`] past its first look: the word, what stands before it, then its
 /// name.
 fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
     let t = toks[i];
-    if !is_lowercase_street_type(&text[t.start..t.end]) {
+    let slash = calle_slash(text, toks, i);
+    if !slash && !is_lowercase_street_type(&text[t.start..t.end]) {
         return false;
     }
     // A preposition, an article or a label's colon before it, or a line's start (`abito in via
@@ -3418,8 +3448,9 @@ fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
     if !after_preposition {
         return false;
     }
-    let mut k = i + 1;
-    while k - i <= 3
+    let first = if slash { i + 2 } else { i + 1 };
+    let mut k = first;
+    while k - first < 3
         && toks
             .get(k)
             .is_some_and(|p| p.kind == Kind::Lower && p.single_spaced() && street_particle(&text[p.start..p.end]))
@@ -4261,7 +4292,9 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
                 Some(e) => e,
                 None if lower_type => {
                     lower_name = true;
-                    let e = lowercase_street_name(text, toks, k, false, lex)?;
+                    // (`c/`'s name starts after its slash.)
+                    let from = if punct(k + 1, "/") { k + 1 } else { k };
+                    let e = lowercase_street_name(text, toks, from, false, lex)?;
                     // English writes `via` too (`ssh in via port 2222`, `(via pr 42)`): after
                     // it, names of three letters or more, none a channel's word, and a house
                     // number of at most three digits.
@@ -6337,6 +6370,7 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
     }
     // The name: one to three lower-case words or an ordinal (`5th`), `st` as a saint's, a
     // possessive's `'s` (`st john's`); then the type.
+    let name_from = k;
     let mut words = 0;
     loop {
         let t = toks.get(k)?;
@@ -6397,6 +6431,16 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
                 word(i - d),
                 "live" | "lives" | "living" | "located" | "moved" | "address" | "addr" | "ship" | "send" | "deliver"
             )
+    });
+    // A meeting's place (`meet me at 5 elm drive`, `pick me up at 12 oak court`) is one where
+    // the number is no hour: no word of the name is a common word (`at 5 then drive`) or one
+    // that makes the type a thing (`test drive`, `tennis court`, `usual place`).
+    let meeting = (1..=3.min(i)).any(|d| {
+        toks[i - d + 1..=i].iter().all(|t| t.newlines == 0)
+            && matches!(word(i - d), "meet" | "meeting" | "up" | "see" | "staying")
+    }) && (name_from..k).all(|n| {
+        let w = word(n);
+        matches!(w, "'" | "’" | "s") || (lookup(lex, w) & flag::COMMON == 0 && !NO_MEETING_STREET_NAMES.contains(&w))
     });
     let mut more = false;
     k += 1;
@@ -6493,8 +6537,15 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
             more = true;
         }
     }
-    (!ambiguous || mover || more).then_some((end, next))
+    (!ambiguous || mover || meeting || more).then_some((end, next))
 }
+
+/// Words before a type that is a word too that make it a thing, no street, after a meeting's
+/// hour (`meet at 5 test drive`, `see you at 9 tennis court`, `meet at 6 usual place`).
+const NO_MEETING_STREET_NAMES: &[&str] = &[
+    "test", "tennis", "food", "town", "times", "usual", "regular", "ish", "tonight", "probably", "front", "parking",
+    "oclock", "clock",
+];
 
 /// The longest town or region of one to three lower-case words at token `c` the lexicons know
 /// (`madrid`, `são paulo`), and its first word's lexicon flags (lower-case tokens carry none):
@@ -6693,7 +6744,8 @@ fn town_part(text: &str, toks: &[Tok], mut c: usize, lex: &Lexicons) -> Option<(
         && (!STATE_CODE_WORDS.contains(&word(c))
             || toks.get(p).is_none_or(|n| {
                 n.newlines > 0 || matches!(&text[n.start..n.end], "." | "," | ";" | ":" | ")" | "!" | "?")
-            }))
+            })
+            || closing_word_after(text, toks[p - 1].end))
     {
         return Some((p, true));
     }
@@ -7710,6 +7762,11 @@ mod tests {
             ("123 Main St, boston, ma 02108. thanks", "123 Main St, boston, ma 02108"),
             ("123 Main St, albany, ny 12207 thanks", "123 Main St, albany, ny 12207"),
             (
+                "Send it to 45 Elm St, boston, ma 02108 thanks",
+                "45 Elm St, boston, ma 02108",
+            ),
+            ("45 Elm St, boston, ma 02108 asap", "45 Elm St, boston, ma 02108"),
+            (
                 "my address: 500 Market Street, San Francisco, ca 94105-1234.",
                 "500 Market Street, San Francisco, ca 94105-1234",
             ),
@@ -8031,6 +8088,9 @@ mod tests {
             ("Moved to Austin, TX 78701-1234.", "Austin, TX 78701-1234"),
             ("from Boston, ma 02108.", "Boston, ma 02108"),
             ("office in Albany, ny 12207 since", "Albany, ny 12207"),
+            // A code that is a word too, before a word that closes a request.
+            ("a note from Boston, ma 02108 thanks for asking", "Boston, ma 02108"),
+            ("it's Portland, or 97201 pls", "Portland, or 97201"),
         ] {
             assert!(has_place(text, place), "{text}: {:?}", found(text));
         }
@@ -8361,6 +8421,11 @@ mod tests {
                 "we're at 221b baker st, london nw1 6xe",
                 "221b baker st, london nw1 6xe",
             ),
+            // A type that is a word too, at a meeting's place.
+            ("meet me at 5 elm drive", "5 elm drive"),
+            ("meet me at 5 elm drive tomorrow", "5 elm drive"),
+            ("can you pick me up at 12 oak court", "12 oak court"),
+            ("see you at 40 cedar close!", "40 cedar close"),
         ] {
             assert!(has_address(text, address), "{text}");
         }
@@ -8381,6 +8446,15 @@ mod tests {
             "Property type: 3 bed terrace",
             "What we ship today:\n1 simple way to cut costs",
             "we moved to 4 wheel drive last year",
+            // At a meeting's hour, the type is a thing or a verb.
+            "meet me at 5 then drive home",
+            "meet at 5 test drive day",
+            "see you at 9 tennis court",
+            "meet at 6 usual place",
+            "pick me up at 7 and drive",
+            "meeting at 3 before close",
+            "see you at 8 same place",
+            "see you at 5 oclock place",
         ] {
             let f = found(text);
             assert!(
@@ -8446,6 +8520,10 @@ mod tests {
                 "vivo en calle virgen de la paloma 5, madrid",
                 "calle virgen de la paloma 5, madrid",
             ),
+            // `c/` (calle) in lower case, or before a name in lower case.
+            ("vivo en c/ mayor 5, madrid", "c/ mayor 5, madrid"),
+            ("c/ de la paz 8", "c/ de la paz 8"),
+            ("Dirección: C/ mayor 5", "C/ mayor 5"),
         ] {
             assert!(has_address(text, address), "{text}");
         }
@@ -8469,6 +8547,10 @@ mod tests {
             "call me at 3 via whatsapp",
             "we finished at 2nd place overall",
             "served in brigade 5.",
+            // `c/` is `con` too (`c/ iva`, `c/ tarjeta`).
+            "precio final c/ iva 21",
+            "pagar c/ tarjeta 2 veces",
+            "1 c/ 2",
         ] {
             let f = found(text);
             assert!(
