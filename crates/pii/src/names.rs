@@ -4098,7 +4098,17 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
     if let Some(end) = chome_address(text, toks, i) {
         return Some(address_tail(text, toks, end, lex));
     }
-    if t.kind == Kind::Number {
+    // A house number spelled out (`One Microsoft Way`, `Two Penn Plaza`), read as a number: the
+    // address counts only with a postcode at its end (see below).
+    let spelled = t.kind == Kind::Cap
+        && matches!(
+            word(i),
+            "One" | "Two" | "Three" | "Four" | "Five" | "Six" | "Seven" | "Eight" | "Nine" | "Ten"
+        )
+        && toks
+            .get(i + 1)
+            .is_some_and(|n| n.single_spaced() && n.kind == Kind::Cap);
+    if t.kind == Kind::Number || spelled {
         // House number, then a street: `221B Baker Street`, `1600 N Main St.`, `12 rue de Rivoli`.
         if word(i).len() > 6 || word(i).bytes().next().is_some_and(|b| b == b'0') {
             return None;
@@ -4447,7 +4457,14 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
         return None;
     }
 
-    Some(address_tail(text, toks, k, lex))
+    let (end, next) = address_tail(text, toks, k, lex);
+    // A spelled number is a house's with the town and postcode after the street only (`One
+    // Way Street` is a sign, `One Love Lane` a song): the address goes on past the street and
+    // ends in a digit.
+    if spelled && !(next > k && text[..end].ends_with(|c: char| c.is_ascii_digit())) {
+        return None;
+    }
+    Some((end, next))
 }
 
 /// Words a street's house number may stand before in chat's lower case: prepositions and
@@ -7766,6 +7783,15 @@ mod tests {
                 "45 Elm St, boston, ma 02108",
             ),
             ("45 Elm St, boston, ma 02108 asap", "45 Elm St, boston, ma 02108"),
+            // A house number spelled out, with its town and postcode.
+            (
+                "Our office is at One Microsoft Way, Redmond, WA 98052.",
+                "One Microsoft Way, Redmond, WA 98052",
+            ),
+            (
+                "Mail it to Two Penn Plaza, New York, NY 10121",
+                "Two Penn Plaza, New York, NY 10121",
+            ),
             (
                 "my address: 500 Market Street, San Francisco, ca 94105-1234.",
                 "500 Market Street, San Francisco, ca 94105-1234",
@@ -8596,6 +8622,15 @@ mod tests {
         }
         none_of("We sold 12, rue prices fell", EntityType::StreetAddress, "rue");
         none_of("I have 3, Via points", EntityType::StreetAddress, "Via");
+        // A number spelled out is a house's only with the town and postcode after the street.
+        for text in [
+            "Turn left at the One Way Street sign",
+            "One Love Lane is a song",
+            "Two Main Streets meet here, Springfield",
+            "One Direction Avenue tour",
+        ] {
+            none_of(text, EntityType::StreetAddress, text.split(' ').next().unwrap_or(text));
+        }
     }
 
     #[test]
