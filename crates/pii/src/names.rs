@@ -3295,6 +3295,13 @@ fn is_lowercase_street_type(w: &str) -> bool {
             | "alameda"
             | "estrada"
             | "rodovia"
+            // Belgian and Swiss French write the number after the name (`rue de la Loi 16`);
+            // the types that are English words too (`place`, `route`, `avenue`) are left out.
+            | "rue"
+            | "allée"
+            | "impasse"
+            | "quai"
+            | "chemin"
     )
 }
 
@@ -3384,7 +3391,7 @@ fn lowercase_street_type(text: &str, toks: &[Tok], i: usize) -> bool {
         && (3..=10).contains(&(t.end - t.start))
         && matches!(
             text.as_bytes()[t.start],
-            b'v' | b'c' | b'p' | b'l' | b's' | b'a' | b'r' | b't' | b'g' | b'e'
+            b'v' | b'c' | b'p' | b'l' | b's' | b'a' | b'r' | b't' | b'g' | b'e' | b'i' | b'q'
         ))
         || calle_slash(text, toks, i))
         && lowercase_street_type_named(text, toks, i)
@@ -3437,6 +3444,7 @@ fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
                 | "em"
                 | "do"
                 | "à"
+                | "au"
                 | "ao"
                 | "pela"
                 | "pelo"
@@ -8550,6 +8558,14 @@ mod tests {
             ("vivo en c/ mayor 5, madrid", "c/ mayor 5, madrid"),
             ("c/ de la paz 8", "c/ de la paz 8"),
             ("Dirección: C/ mayor 5", "C/ mayor 5"),
+            // The number after the name, as Belgium and Switzerland write it, the type and the
+            // town in lower case.
+            ("rue Lepic 14 75018 paris", "rue Lepic 14 75018 paris"),
+            ("on habite à rue de la Loi 16, bruxelles", "rue de la Loi 16, bruxelles"),
+            (
+                "livrer au chemin des Vignes 3, 1009 Pully",
+                "chemin des Vignes 3, 1009 Pully",
+            ),
         ] {
             assert!(has_address(text, address), "{text}");
         }
@@ -8575,6 +8591,8 @@ mod tests {
             "served in brigade 5.",
             // `c/` is `con` too (`c/ iva`, `c/ tarjeta`).
             "precio final c/ iva 21",
+            "I rue Monday 3 times",
+            "en rue 5 fois",
             "pagar c/ tarjeta 2 veces",
             "1 c/ 2",
         ] {
