@@ -4057,6 +4057,29 @@ const NUMBER_LABELS: &[&str] = &[
     "transaction",
 ];
 
+/// Labels of a form's fields whose value is a number and no part of an address (`DOB`, `Tel`).
+const FIELD_LABELS: &[&str] = &[
+    "dob", "tel", "tél", "phone", "fax", "mobile", "cell", "ssn", "id", "born", "date",
+];
+
+/// Whether `toks` hold a date written with slashes or dots (`03/14/1962`, `14.03.62`): three
+/// numbers, attached, the last of two or four digits (a Japanese block's `2-3-1` is none).
+fn holds_date(text: &str, toks: &[Tok]) -> bool {
+    toks.windows(5).any(|w| {
+        let sep = &text[w[1].start..w[1].end];
+        let last = w[4].end - w[4].start;
+        w[0].kind == Kind::Number
+            && matches!(sep, "/" | ".")
+            && w[1..].iter().all(Tok::attached)
+            && w[2].kind == Kind::Number
+            && &text[w[3].start..w[3].end] == sep
+            && w[4].kind == Kind::Number
+            && (last == 2 || last == 4)
+            && w[0].end - w[0].start <= 2
+            && w[2].end - w[2].start <= 2
+    })
+}
+
 /// Words that name a road and nothing else when they end its name (`Church Lane`, `St John's
 /// Road`); `Park`, `Hill` or `Way` may end a town's or a building's name too.
 const ROAD_WORDS: &[&str] = &[
@@ -5814,6 +5837,16 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 break;
             }
             if fits && address_like(text, toks, a, seg_end, lex) {
+                // Before a street found with its number, another field of a form or a
+                // signature is no unit of it: a number's label and its number, or a date (`DOB
+                // 03/14/1962, 88 Pine St`, `Tel 555-1234, …`, `Version 5, …`).
+                if numbered
+                    && !has_unit
+                    && (with_lower(word(a), |w| NUMBER_LABELS.contains(&w) || FIELD_LABELS.contains(&w))
+                        || holds_date(text, &toks[a..seg_end]))
+                {
+                    break;
+                }
                 // A building's name is confirmed by a unit before it (`Flat 12, Lotus Towers`),
                 // not by any number (`Kundennr. 48213, Müller GmbH, Hauptstraße 5`).
                 if let Some((s, n)) = building
@@ -8640,6 +8673,32 @@ mod tests {
         }
         none_of("We sold 12, rue prices fell", EntityType::StreetAddress, "rue");
         none_of("I have 3, Via points", EntityType::StreetAddress, "Via");
+        // Another field of a form before the street and its number is no unit of it.
+        for (text, address) in [
+            (
+                "Patient: John O'Neil, DOB 03/14/1962, 88 Pine St, Burlington, VT 05401",
+                "88 Pine St, Burlington, VT 05401",
+            ),
+            (
+                "Tel 555-1234, 88 Pine St, Burlington, VT 05401",
+                "88 Pine St, Burlington, VT 05401",
+            ),
+            (
+                "Version 5, 88 Pine St, Burlington, VT 05401",
+                "88 Pine St, Burlington, VT 05401",
+            ),
+            (
+                "03/14/1962, 88 Pine St, Burlington, VT 05401",
+                "88 Pine St, Burlington, VT 05401",
+            ),
+            // A unit's stays.
+            (
+                "Suite 200, 88 Pine St, Burlington, VT 05401",
+                "Suite 200, 88 Pine St, Burlington, VT 05401",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}: {:?}", found(text));
+        }
         // A number spelled out is a house's only with the town and postcode after the street.
         for text in [
             "Turn left at the One Way Street sign",
