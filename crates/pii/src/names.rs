@@ -2869,8 +2869,10 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
         } else if p > end {
             (f & flag::LAST != 0 && (!place || p - end == 2)) || (f & (flag::COMMON | flag::FIRST) == 0 && !place)
         } else if names == 0 {
-            // `li`, `lo` are pronouns too (`giulia lo conosce`), whatever the surname lists say.
-            f & flag::COMMON == 0 && long
+            // `li`, `lo` are pronouns too (`giulia lo conosce`), whatever the surname lists say;
+            // an English verb is the sentence's (`my mom maria lives at`; a census surname too:
+            // `Works`).
+            f & flag::COMMON == 0 && long && !english_verb(word(p), f, lex)
         } else {
             // A second family name is a known one and no word: an unknown word or a word after
             // a name is as often the sentence's verb (`sonia viene`, `marco rossi ha detto`).
@@ -2928,6 +2930,23 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     }
     Some((toks[end - 1].end, end))
 }
+
+/// Whether `w` (lower case, its lexicon flags `f`) is an English verb as chat writes it after a
+/// person's given name: one of the verbs the common words' list leaves out (`lives`, `works`),
+/// or a word no surname list holds that is a common word with `s` or `es` after it (`wants`,
+/// `needs`; `banks`, `woods` are surnames too).
+fn english_verb(w: &str, f: u32, lex: &Lexicons) -> bool {
+    let stem_common = |stem: Option<&str>| stem.is_some_and(|s| s.len() >= 2 && lookup(lex, s) & flag::COMMON != 0);
+    ENGLISH_VERBS.contains(&w)
+        || (f & flag::LAST == 0 && (stem_common(w.strip_suffix('s')) || stem_common(w.strip_suffix("es"))))
+}
+
+/// English verbs chat writes after a given name that the common words' list does not hold,
+/// nor their stems.
+const ENGLISH_VERBS: &[&str] = &[
+    "lives", "lived", "works", "worked", "loves", "loved", "likes", "liked", "moved", "stays", "stayed", "owes",
+    "owed", "helps", "helped", "visits", "visited", "studies", "studied", "teaches", "emailed", "texted", "replied",
+];
 
 /// Where a unit written before an address starts (`Unit 13, 302 Glebe Point Road`, `Flat 8,
 /// 139A Mill Lane`), if one is.
@@ -8073,6 +8092,17 @@ mod tests {
         none_of("Thanks!\nMay I ask about the invoice?", EntityType::Person, "May");
         none_of("il mio amico marco rossi ha detto", EntityType::Person, "ha");
         none_of("la mia amica giulia lo conosce", EntityType::Person, "lo");
+        // An English verb after a given name in chat is no family name.
+        for (text, verb) in [
+            ("my mom maria lives at 300 ocean ave", "lives"),
+            ("my sister anna works at the bank", "works"),
+            ("my friend john wants a refund", "wants"),
+            ("my boss tom thinks so", "thinks"),
+            ("my son leo needs a passport", "needs"),
+        ] {
+            none_of(text, EntityType::Person, verb);
+            assert!(found(text).iter().any(|(e, _)| *e == EntityType::Person), "{text}");
+        }
         none_of("la mia amica giulia la conosce", EntityType::Person, "conosce");
         none_of("ho comprato dei baci Perugina", EntityType::Person, "Perugina");
         none_of(
