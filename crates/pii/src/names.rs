@@ -2716,6 +2716,13 @@ const INTROS: &[&str] = &[
     "hey",
 ];
 
+/// Given names that are adjectives or amounts after `it's` (`it's sunny`, `its max`), which
+/// the common words' list does not hold.
+const NOT_NAMES_AFTER_ITS: &[&str] = &[
+    "sunny", "max", "min", "sandy", "rusty", "misty", "ginger", "cherry", "sage", "storm", "stormy", "windy", "candy",
+    "lucky", "happy", "early", "gray", "grey", "dusty", "frosty", "sharp", "fine",
+];
+
 /// Relations a lowercase name may follow ("my cousin raúl").
 const RELATIONS: &[&str] = &[
     "friend",
@@ -2808,10 +2815,31 @@ fn ends_intro_phrase(word: &str) -> bool {
 fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let prev = i.checked_sub(1).map(word).unwrap_or("");
+    // `its` or `it's` (split at a straight apostrophe: `it`, `'`, `s`; one word with a curly
+    // one) before the name, as chat introduces its writer (`hey its tom`).
+    let its_at = if matches!(prev, "its" | "Its" | "it’s" | "It’s") {
+        Some(i - 1)
+    } else if prev == "s" && i >= 3 && word(i - 2) == "'" && word(i - 3).eq_ignore_ascii_case("it") {
+        Some(i - 3)
+    } else {
+        None
+    };
+    // Only where it opens the message or line or follows a greeting: elsewhere `its` is a
+    // possessive (`alone before its dot, is`).
+    let its = its_at.is_some_and(|k| {
+        let g = if k >= 1 && word(k - 1) == "," { k - 1 } else { k };
+        k == 0
+            || toks[k].newlines > 0
+            || (g >= 1
+                && toks[g - 1].newlines == 0
+                && ["hey", "hi", "hello", "yo", "hiya", "heya", "ok", "okay", "oh"]
+                    .iter()
+                    .any(|g2| word(g - 1).eq_ignore_ascii_case(g2)))
+    });
     // Cheap test first: the word before ends one of the phrases (or is the comma of "hi, maria",
     // the bracket of "meine chefin (maria)", the at sign of "@oriol").
     // It runs for every lowercase word, so it is one hash lookup.
-    if !matches!(prev, "," | "(" | "@") && !ends_intro_phrase(prev) {
+    if !matches!(prev, "," | "(" | "@") && !ends_intro_phrase(prev) && !its {
         return None;
     }
     if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST || is_particle(word(i)) {
@@ -2821,8 +2849,19 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     let mention = prev == "@" && toks[i].attached() && (i < 2 || !toks[i - 1].attached());
     let intro = before(text, toks[i].start, 24);
     let intro = intro.trim_end().trim_end_matches([',', '(']).trim_end();
-    if !mention && !INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c)) {
+    if !mention && !its && !INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c)) {
         return None;
+    }
+    // After `it's` an adjective or a state follows as often (`it's sunny today`, `its max
+    // speed`): the name ends the phrase or line, or `here` or `from` follow it.
+    if its {
+        let after = toks.get(i + 1);
+        let ends = after
+            .is_none_or(|n| n.newlines > 0 || matches!(&text[n.start..n.end], "," | "here" | "from" | "btw" | "again"));
+        if !ends || NOT_NAMES_AFTER_ITS.contains(&word(i)) {
+            return None;
+        }
+        return Some((toks[i].end, i + 1));
     }
     let mut end = i + 1;
     // A middle initial ("hannah y. smith"), then a family name: known, or any word that is no
@@ -7254,6 +7293,38 @@ mod tests {
         ));
         assert!(has_person("mi amiga ana de sevilla viene.", "ana"));
         assert!(has_place("mi amiga ana de sevilla viene.", "sevilla"));
+    }
+
+    /// Chat introduces its writer with `it's` too (`hey its tom`), where an adjective or a
+    /// state follows as often (`it's sunny`, `its max speed`): the name ends the phrase or comes
+    /// with `here` or `from`.
+    #[test]
+    fn lowercase_names_after_its() {
+        for (text, name) in [
+            ("hey its tom", "tom"),
+            ("hey its tom here", "tom"),
+            ("its maria, can you help", "maria"),
+            ("it's anna from accounting", "anna"),
+            ("hi it’s priya\nquick question", "priya"),
+            ("Hey, it's leo", "leo"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        for text in [
+            "it's sunny today",
+            "it's sunny, let's go",
+            "its max speed is 20",
+            "its max",
+            "it's june already",
+            "its may, right?",
+            "it's will power",
+            "hey its sunny",
+            "a title alone before its dot, is no name",
+            "02108 me its boston",
+        ] {
+            let f = found(text);
+            assert!(!f.iter().any(|(e, _)| *e == EntityType::Person), "{text}: {f:?}");
+        }
     }
 
     /// A surname after `'t` that is also a word, and the particles between a title and the
