@@ -2716,6 +2716,32 @@ const INTROS: &[&str] = &[
     "hey",
 ];
 
+/// Whether `its` or `it's` stands before token `i` as chat introduces its writer with it (`hey
+/// its tom`): it opens the message or line or follows a greeting; elsewhere it is a possessive
+/// (`alone before its dot, is`). A straight apostrophe splits `it's` (`it`, `'`, `s`), a curly
+/// one keeps `it’s` one word.
+fn its_intro(text: &str, toks: &[Tok], i: usize) -> bool {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let Some(prev) = i.checked_sub(1).map(word) else {
+        return false;
+    };
+    let at = if matches!(prev, "its" | "Its" | "it’s" | "It’s") {
+        i - 1
+    } else if prev == "s" && i >= 3 && word(i - 2) == "'" && word(i - 3).eq_ignore_ascii_case("it") {
+        i - 3
+    } else {
+        return false;
+    };
+    let g = if at >= 1 && word(at - 1) == "," { at - 1 } else { at };
+    at == 0
+        || toks[at].newlines > 0
+        || (g >= 1
+            && toks[g - 1].newlines == 0
+            && ["hey", "hi", "hello", "yo", "hiya", "heya", "ok", "okay", "oh"]
+                .iter()
+                .any(|greeting| word(g - 1).eq_ignore_ascii_case(greeting)))
+}
+
 /// Given names that are adjectives or amounts after `it's` (`it's sunny`, `its max`), which
 /// the common words' list does not hold.
 const NOT_NAMES_AFTER_ITS: &[&str] = &[
@@ -2815,33 +2841,16 @@ fn ends_intro_phrase(word: &str) -> bool {
 fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let prev = i.checked_sub(1).map(word).unwrap_or("");
-    // `its` or `it's` (split at a straight apostrophe: `it`, `'`, `s`; one word with a curly
-    // one) before the name, as chat introduces its writer (`hey its tom`).
-    let its_at = if matches!(prev, "its" | "Its" | "it’s" | "It’s") {
-        Some(i - 1)
-    } else if prev == "s" && i >= 3 && word(i - 2) == "'" && word(i - 3).eq_ignore_ascii_case("it") {
-        Some(i - 3)
-    } else {
-        None
-    };
-    // Only where it opens the message or line or follows a greeting: elsewhere `its` is a
-    // possessive (`alone before its dot, is`).
-    let its = its_at.is_some_and(|k| {
-        let g = if k >= 1 && word(k - 1) == "," { k - 1 } else { k };
-        k == 0
-            || toks[k].newlines > 0
-            || (g >= 1
-                && toks[g - 1].newlines == 0
-                && ["hey", "hi", "hello", "yo", "hiya", "heya", "ok", "okay", "oh"]
-                    .iter()
-                    .any(|g2| word(g - 1).eq_ignore_ascii_case(g2)))
-    });
     // Cheap test first: the word before ends one of the phrases (or is the comma of "hi, maria",
-    // the bracket of "meine chefin (maria)", the at sign of "@oriol").
-    // It runs for every lowercase word, so it is one hash lookup.
-    if !matches!(prev, "," | "(" | "@") && !ends_intro_phrase(prev) && !its {
+    // the bracket of "meine chefin (maria)", the at sign of "@oriol", or `its`: see
+    // `its_intro`). It runs for every lowercase word, so it is one hash lookup.
+    let its = if matches!(prev, "," | "(" | "@") || ends_intro_phrase(prev) {
+        false
+    } else if matches!(prev.as_bytes(), [b'i' | b'I', b't', ..] | [b's']) && its_intro(text, toks, i) {
+        true
+    } else {
         return None;
-    }
+    };
     if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST || is_particle(word(i)) {
         return None;
     }
@@ -3445,17 +3454,23 @@ fn lowercase_street_type(text: &str, toks: &[Tok], i: usize) -> bool {
     // Most tokens are let go here, before a call: their kind, length or first letter is none
     // of a type's.
     let t = toks[i];
-    ((t.kind == Kind::Lower
-        && (3..=10).contains(&(t.end - t.start))
-        && matches!(
-            text.as_bytes()[t.start],
-            b'v' | b'c' | b'p' | b'l' | b's' | b'a' | b'r' | b't' | b'g' | b'e' | b'i' | b'q'
-        ))
-        || calle_slash(text, toks, i))
-        && lowercase_street_type_named(text, toks, i)
+    let len = t.end - t.start;
+    let maybe = match t.kind {
+        Kind::Lower if (3..=10).contains(&len) => match text.as_bytes()[t.start] {
+            b'v' | b'c' | b'p' | b'l' | b's' | b'a' | b'r' | b't' | b'g' | b'e' => true,
+            // `impasse`, `quai`.
+            b'i' => len == 7,
+            b'q' => len == 4,
+            _ => false,
+        },
+        Kind::Lower | Kind::Initial => len == 1 && calle_slash(text, toks, i),
+        _ => false,
+    };
+    maybe && lowercase_street_type_named(text, toks, i)
 }
 
 /// Whether token `i` is `c` or `C` before an attached slash: `c/`, Spanish `calle` abbreviated.
+#[inline]
 fn calle_slash(text: &str, toks: &[Tok], i: usize) -> bool {
     let t = toks[i];
     t.end - t.start == 1
@@ -3469,7 +3484,7 @@ fn calle_slash(text: &str, toks: &[Tok], i: usize) -> bool {
 /// name.
 fn lowercase_street_type_named(text: &str, toks: &[Tok], i: usize) -> bool {
     let t = toks[i];
-    let slash = calle_slash(text, toks, i);
+    let slash = t.end - t.start == 1 && calle_slash(text, toks, i);
     if !slash && !is_lowercase_street_type(&text[t.start..t.end]) {
         return false;
     }
@@ -4190,6 +4205,8 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
     // A house number spelled out (`One Microsoft Way`, `Two Penn Plaza`), read as a number: the
     // address counts only with a postcode at its end (see below).
     let spelled = t.kind == Kind::Cap
+        && (3..=5).contains(&(t.end - t.start))
+        && matches!(text.as_bytes()[t.start], b'O' | b'T' | b'F' | b'S' | b'E' | b'N')
         && matches!(
             word(i),
             "One" | "Two" | "Three" | "Four" | "Five" | "Six" | "Seven" | "Eight" | "Nine" | "Ten"
@@ -6551,13 +6568,17 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
     // A meeting's place (`meet me at 5 elm drive`, `pick me up at 12 oak court`) is one where
     // the number is no hour: no word of the name is a common word (`at 5 then drive`) or one
     // that makes the type a thing (`test drive`, `tennis court`, `usual place`).
-    let meeting = (1..=3.min(i)).any(|d| {
-        toks[i - d + 1..=i].iter().all(|t| t.newlines == 0)
-            && matches!(word(i - d), "meet" | "meeting" | "up" | "see" | "staying")
-    }) && (name_from..k).all(|n| {
-        let w = word(n);
-        matches!(w, "'" | "’" | "s") || (lookup(lex, w) & flag::COMMON == 0 && !NO_MEETING_STREET_NAMES.contains(&w))
-    });
+    let meeting = ambiguous
+        && !mover
+        && (1..=3.min(i)).any(|d| {
+            toks[i - d + 1..=i].iter().all(|t| t.newlines == 0)
+                && matches!(word(i - d), "meet" | "meeting" | "up" | "see" | "staying")
+        })
+        && (name_from..k).all(|n| {
+            let w = word(n);
+            matches!(w, "'" | "’" | "s")
+                || (lookup(lex, w) & flag::COMMON == 0 && !NO_MEETING_STREET_NAMES.contains(&w))
+        });
     let mut more = false;
     k += 1;
     let mut end = toks[k - 1].end;
