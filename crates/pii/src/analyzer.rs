@@ -547,6 +547,10 @@ fn recognizers() -> Vec<Recognizer> {
         "whatsapp",
         "text me",
         "number",
+        "número",
+        "numero",
+        "numéro",
+        "nummer",
         "contact",
         "telefon",
         "telefonnummer",
@@ -1016,10 +1020,17 @@ struct Builtin {
     vocabulary: Vec<String>,
     negative: Vec<u32>,
     generic: Vec<u32>,
+    /// Ids of [`CUSTOMER_CONTEXT`].
+    customer: Vec<u32>,
 }
 
 /// Context words that name any number, whatever it is.
 const GENERIC_CONTEXT: &[&str] = &["number", "nummer", "numero", "número", "numéro"];
+
+/// Words of a customer's number in the seven languages (`Customer number: 05095931`, `Numéro
+/// client`): they label a bare run of digits, which a customer's number is; a number grouped as
+/// phones are stays one (`call the client number 0161 496 0000`).
+const CUSTOMER_CONTEXT: &[&str] = &["customer", "client", "cliente", "kunde", "klant", "klantnummer"];
 
 /// The id of `word` in `vocabulary`, added if new.
 fn word_id(word: &str, vocabulary: &mut Vec<String>) -> u32 {
@@ -1037,6 +1048,7 @@ static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| {
     let mut vocabulary = Vec::new();
     let negative = NEGATIVE_CONTEXT.iter().map(|w| word_id(w, &mut vocabulary)).collect();
     let generic = GENERIC_CONTEXT.iter().map(|w| word_id(w, &mut vocabulary)).collect();
+    let customer = CUSTOMER_CONTEXT.iter().map(|w| word_id(w, &mut vocabulary)).collect();
     let mut recognizers = recognizers();
     for r in &mut recognizers {
         r.context = r.context_words.iter().map(|w| word_id(w, &mut vocabulary)).collect();
@@ -1046,6 +1058,7 @@ static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| {
         vocabulary,
         negative,
         generic,
+        customer,
     }
 });
 
@@ -1410,7 +1423,8 @@ impl Analyzer {
                 end = start + value.len();
             }
         }
-        let mut score = match rec.validator.map(|v| v(value, opts)) {
+        let check = rec.validator.map(|v| v(value, opts));
+        let mut score = match check {
             Some(Check::Invalid) => return None,
             Some(Check::Valid) => rec.validated,
             Some(Check::Weak) => rec.base * 0.7,
@@ -1435,7 +1449,8 @@ impl Analyzer {
                 && near.iter().any(|(w, gap)| {
                     *gap > 0
                         && *gap <= NEGATIVE_BEFORE
-                        && self.context.negative.contains(w)
+                        && (self.context.negative.contains(w)
+                            || (check == Some(Check::Weak) && BUILTIN.customer.contains(w)))
                         && own_gap.is_none_or(|own| own > *gap)
                 });
             if labeled_other && score < 1.0 {
@@ -1798,6 +1813,25 @@ mod tests {
         assert!(found("passport number 912345678").contains(&(UsPassport, "912345678")));
         assert!(found("NHS number 943 476 5919").contains(&(UkNhs, "943 476 5919")));
         assert!(found("Born on 03/14/1985").contains(&(DateTime, "03/14/1985")));
+        // `number` in the other languages says what a national number is, as in English.
+        assert!(found("meu número é (11) 98765-4321").contains(&(PhoneNumber, "(11) 98765-4321")));
+        assert!(found("il mio numero è 347 229 8815").contains(&(PhoneNumber, "347 229 8815")));
+        assert!(found("mi número: 612 345 678").contains(&(PhoneNumber, "612 345 678")));
+        // A customer's number is no phone number, in any of the languages.
+        for text in [
+            "Customer number: 05095931.",
+            "Numéro client : 05095931.",
+            "número de cliente 05095931",
+            "numero cliente 05095931",
+            "Kunde Nr. 05095931",
+            "klantnummer: 05095931",
+        ] {
+            assert!(
+                !found(text).iter().any(|(e, _)| *e == PhoneNumber),
+                "{text}: {:?}",
+                found(text)
+            );
+        }
         assert!(found("Date of birth: 14 March 1984").contains(&(DateTime, "14 March 1984")));
         assert!(found("geboren am 12.03.1985 in Köln").contains(&(DateTime, "12.03.1985")));
         assert!(found("date de naissance : 05/11/1990").contains(&(DateTime, "05/11/1990")));
