@@ -612,6 +612,7 @@ const TITLES: &[&str] = &[
     "sr",
     "sra",
     "herr",
+    "herrn",
     "frau",
     "mme",
     "mlle",
@@ -899,6 +900,14 @@ const SIGN_OFFS: &[&str] = &[
 /// Labels of e-mail headers and forms after which a name comes, with a colon (`Von: Anna
 /// Weber`, `Nome: João`): without one they are prepositions and particles (`de`, `van`).
 const HEADER_LABELS: &[&str] = &[
+    // Doorbells' labels (`Klingel: Asamoah`).
+    "klingel",
+    "klingelschild",
+    "buzzer",
+    "doorbell",
+    "sonnette",
+    "timbre",
+    "campanello",
     "von",
     "an",
     "für",
@@ -1946,7 +1955,11 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
                 {
                     p += 1;
                 }
-                if toks.get(p).is_some_and(|n| n.single_spaced() && n.is_word()) {
+                // A title after them starts a name of its own (`Rückruf an Frau Schmidt`).
+                if toks
+                    .get(p)
+                    .is_some_and(|n| n.single_spaced() && n.is_word() && n.flags & flag::TITLE == 0)
+                {
                     j = p + 1;
                 } else {
                     break;
@@ -2851,7 +2864,8 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     } else {
         return None;
     };
-    if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON) != flag::FIRST || is_particle(word(i)) {
+    // A title is none (`mi casera, doña Remedios`: the name after it is).
+    if lookup(lex, word(i)) & (flag::FIRST | flag::COMMON | flag::TITLE) != flag::FIRST || is_particle(word(i)) {
         return None;
     }
     // A mention in chat (`@oriol can you rotate this?`) names a person.
@@ -8114,6 +8128,12 @@ mod tests {
             ("tocar à campainha VALENTE. Se não", "VALENTE"),
             ("citofonare PERRONE. Se assente", "PERRONE"),
             ("sonner chez LE GALL, interphone 23.", "LE GALL"),
+            // A doorbell's label with its colon (`Klingel: Asamoah`).
+            ("50674 Köln. Klingel: Asamoah", "Asamoah"),
+            ("Buzzer: Okoro, 3rd floor", "Okoro"),
+            ("Sonnette : Kervella", "Kervella"),
+            // German's dative title (`an Herrn Kowalczyk`).
+            ("Bitte Rückruf an Herrn Kowalczyk unter +49 172 8830 415", "Kowalczyk"),
             // A name after a stripped word and its particle, labels of registration forms and
             // tickets, chat's names of several words, an initial and a surname.
             ("Móvil de María José: 988 027 581", "María José"),
@@ -8184,6 +8204,8 @@ mod tests {
         none_of("Thanks!\nMay I ask about the invoice?", EntityType::Person, "May");
         none_of("il mio amico marco rossi ha detto", EntityType::Person, "ha");
         none_of("la mia amica giulia lo conosce", EntityType::Person, "lo");
+        // A title in lower case after a relation is none (the name after it is).
+        none_of("para mi casera, doña Remedios, pidiendo", EntityType::Person, "doña");
         // An English verb after a given name in chat is no family name.
         for (text, verb) in [
             ("my mom maria lives at 300 ocean ave", "lives"),
