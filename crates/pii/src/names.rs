@@ -2729,6 +2729,31 @@ const INTROS: &[&str] = &[
     "hey",
 ];
 
+/// Introductions of the other six languages (`soy joaquín`, `c'est noé`, `hier ist ömer`,
+/// `met sanne` on the phone): a name after them that is a town's too is none (`met paris`,
+/// English's past of `meet`).
+const OTHER_INTROS: &[&str] = &[
+    "soy",
+    "me llamo",
+    "sono",
+    "mi chiamo",
+    "c'est",
+    "je m'appelle",
+    "ich bin",
+    "hier ist",
+    "ich heiße",
+    "ik ben",
+    "ik heet",
+    "met",
+    "sou",
+    "me chamo",
+];
+
+/// Portuguese introductions with the article before the name (`aqui é o caio`, `sou a ana`):
+/// looked at only after `o` or `a` after `é` or `sou`, the articles being too common a word
+/// before anything else.
+const ARTICLE_INTROS: &[&str] = &["aqui é o", "aqui é a", "sou o", "sou a", "é o", "é a"];
+
 /// Whether `its` or `it's` stands before token `i` as chat introduces its writer with it (`hey
 /// its tom`): it opens the message or line or follows a greeting; elsewhere it is a possessive
 /// (`alone before its dot, is`). A straight apostrophe splits `it's` (`it`, `'`, `s`), a curly
@@ -2842,8 +2867,15 @@ const RELATIONS: &[&str] = &[
 ];
 
 /// The last words of the introduction and relation phrases, lowercase.
-static PHRASE_ENDS: LazyLock<WordSet> =
-    LazyLock::new(|| WordSet::new(INTROS.iter().chain(RELATIONS).filter_map(|p| p.rsplit(' ').next())));
+static PHRASE_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
+    WordSet::new(
+        INTROS
+            .iter()
+            .chain(OTHER_INTROS)
+            .chain(RELATIONS)
+            .filter_map(|p| p.rsplit(' ').next()),
+    )
+});
 
 /// Whether `word` is the last word of an introduction or relation phrase, in any ASCII case.
 fn ends_intro_phrase(word: &str) -> bool {
@@ -2857,7 +2889,8 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     // Cheap test first: the word before ends one of the phrases (or is the comma of "hi, maria",
     // the bracket of "meine chefin (maria)", the at sign of "@oriol", or `its`: see
     // `its_intro`). It runs for every lowercase word, so it is one hash lookup.
-    let its = if matches!(prev, "," | "(" | "@") || ends_intro_phrase(prev) {
+    let article = matches!(prev, "o" | "a") && i >= 2 && matches!(word(i - 2), "é" | "sou");
+    let its = if matches!(prev, "," | "(" | "@") || ends_intro_phrase(prev) || article {
         false
     } else if matches!(prev.as_bytes(), [b'i' | b'I', b't', ..] | [b's']) && its_intro(text, toks, i) {
         true
@@ -2872,7 +2905,14 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     let mention = prev == "@" && toks[i].attached() && (i < 2 || !toks[i - 1].attached());
     let intro = before(text, toks[i].start, 24);
     let intro = intro.trim_end().trim_end_matches([',', '(']).trim_end();
-    if !mention && !its && !INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c)) {
+    let other = OTHER_INTROS
+        .iter()
+        .chain(ARTICLE_INTROS)
+        .any(|c| ends_with_word(intro, c));
+    if !mention && !its && !other && !INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c)) {
+        return None;
+    }
+    if other && lookup(lex, word(i)) & (flag::CITY | flag::REGION) != 0 {
         return None;
     }
     // After `it's` an adjective or a state follows as often (`it's sunny today`, `its max
@@ -7328,6 +7368,42 @@ mod tests {
         ));
         assert!(has_person("mi amiga ana de sevilla viene.", "ana"));
         assert!(has_place("mi amiga ana de sevilla viene.", "sevilla"));
+    }
+
+    /// Chat introduces its writer in the other six languages as in English (`soy joaquín`,
+    /// `sono gianmarco`, `c'est noé`, `hier ist ömer`, `met sanne`, `aqui é o caio`).
+    #[test]
+    fn lowercase_names_after_introductions_in_other_languages() {
+        for (text, name) in [
+            ("oye soy joaquín, me mudé a valencia", "joaquín"),
+            ("ciao sono gianmarco, mi passi il numero", "gianmarco"),
+            ("salut c'est noé, tu peux me rappeler", "noé"),
+            ("hallo, hier ist ömer, ich wohn jetzt in leipzig", "ömer"),
+            ("hoi, met sanne. kun je me terugbellen", "sanne"),
+            ("oi, aqui é o caio, me manda o zap", "caio"),
+            ("ich bin lena und brauche hilfe", "lena"),
+            ("me llamo itziar", "itziar"),
+            ("je m'appelle maëlle", "maëlle"),
+            ("ik ben sanne", "sanne"),
+            ("me chamo thiago", "thiago"),
+            ("mi chiamo ludovica", "ludovica"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        for text in [
+            "sono stanca oggi",
+            "c'est super cool",
+            "ich bin müde",
+            "soy nuevo aquí",
+            "met de auto naar huis",
+            "aqui é o lugar certo",
+            "je suis désolé",
+            "das ist mai oder juni",
+            "we met paris in june",
+        ] {
+            let f = found(text);
+            assert!(!f.iter().any(|(e, _)| *e == EntityType::Person), "{text}: {f:?}");
+        }
     }
 
     /// Chat introduces its writer with `it's` too (`hey its tom`), where an adjective or a
