@@ -671,6 +671,8 @@ const PERSON_CUES: &[&str] = &[
     "olá",
     "thanks",
     "thank you",
+    "s'appelle",
+    "m'appelle",
     "regards",
     "cheers",
     "sincerely",
@@ -1447,6 +1449,14 @@ fn last_words(b: &[u8], end: usize, buf: &mut [u8; 64]) -> ([usize; 3], usize) {
 
 fn cue_before(text: &str, at: usize) -> Cue {
     let b = text.as_bytes();
+    // A mention in chat (`@Mehmet kun je`, `cc @Anaïs @Baptiste`), not an e-mail address's
+    // domain (`anna@Example.com`).
+    if at >= 1
+        && b[at - 1] == b'@'
+        && (at == 1 || !(b[at - 2].is_ascii_alphanumeric() || matches!(b[at - 2], b'.' | b'_' | b'-' | b'+')))
+    {
+        return Cue::Person;
+    }
     let floor = at.saturating_sub(40);
     let mut near = at;
     while near > floor && matches!(b[near - 1], b' ' | b'\t') {
@@ -2291,7 +2301,14 @@ fn classify(
         || (i > 0
             && toks[i].attached()
             && matches!(toks[i - 1].kind, Kind::Number | Kind::Alnum | Kind::Punct)
-            && !matches!(&text[toks[i - 1].start..toks[i - 1].end], "(" | "\"" | "“" | "'" | "‘"))
+            && !matches!(&text[toks[i - 1].start..toks[i - 1].end], "(" | "\"" | "“" | "'" | "‘")
+            // A mention in chat of a name the lexicons know (`cc @Anaïs`; `@Channel`,
+            // `@GitHub` are none), not an address's domain (`anna@Example.com`).
+            && !(&text[toks[i - 1].start..toks[i - 1].end] == "@"
+                && (i < 2 || !toks[i - 1].attached())
+                && toks[i].flags & (flag::FIRST | flag::LAST) != 0
+                // Chat's mentions of a whole channel.
+                && !matches!(word(i), "Channel" | "Here" | "Everyone" | "All" | "Team")))
     {
         return;
     }
@@ -2730,9 +2747,12 @@ const INTROS: &[&str] = &[
 ];
 
 /// Introductions of the other six languages (`soy joaquín`, `c'est noé`, `hier ist ömer`,
-/// `met sanne` on the phone): a name after them that is a town's too is none (`met paris`,
-/// English's past of `meet`).
+/// `met sanne` on the phone) and thanks (`thanks anneliese!!`): a name after them that is a
+/// town's too is none (`met paris`, English's past of `meet`; `thanks boston`).
 const OTHER_INTROS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "thx",
     "soy",
     "me llamo",
     "sono",
@@ -7387,6 +7407,9 @@ mod tests {
             ("ik ben sanne", "sanne"),
             ("me chamo thiago", "thiago"),
             ("mi chiamo ludovica", "ludovica"),
+            // Thanks before a name in lower case.
+            ("thanks anneliese!! that fixed it", "anneliese"),
+            ("thank you priya, all good", "priya"),
         ] {
             assert!(has_person(text, name), "{text}: {:?}", found(text));
         }
@@ -7400,6 +7423,10 @@ mod tests {
             "je suis désolé",
             "das ist mai oder juni",
             "we met paris in june",
+            "thanks again for the help",
+            "thanks so much",
+            "thanks boston drive",
+            "thanks paris office",
         ] {
             let f = found(text);
             assert!(!f.iter().any(|(e, _)| *e == EntityType::Person), "{text}: {f:?}");
@@ -8208,6 +8235,12 @@ mod tests {
             ("50674 Köln. Klingel: Asamoah", "Asamoah"),
             ("Buzzer: Okoro, 3rd floor", "Okoro"),
             ("Sonnette : Kervella", "Kervella"),
+            // A mention in chat, capitalized; French's `s'appelle`.
+            ("cc @Anaïs @Baptiste : réunion décalée", "Anaïs"),
+            ("cc @Anaïs @Baptiste : réunion décalée", "Baptiste"),
+            ("@Mehmet kun je morgen de sleutel ophalen", "Mehmet"),
+            ("hi @Anaïs", "Anaïs"),
+            ("Le client s'appelle Mathurin Kervella, né le", "Mathurin Kervella"),
             // German's dative title (`an Herrn Kowalczyk`).
             ("Bitte Rückruf an Herrn Kowalczyk unter +49 172 8830 415", "Kowalczyk"),
             // A name after a stripped word and its particle, labels of registration forms and
@@ -8280,6 +8313,16 @@ mod tests {
         none_of("Thanks!\nMay I ask about the invoice?", EntityType::Person, "May");
         none_of("il mio amico marco rossi ha detto", EntityType::Person, "ha");
         none_of("la mia amica giulia lo conosce", EntityType::Person, "lo");
+        // Chat's mentions of a channel, a team or a product are no persons.
+        for (text, what) in [
+            ("@Channel please review", "Channel"),
+            ("thanks @GitHub for the fix", "GitHub"),
+            ("ask @Devops team", "Devops"),
+            ("@Everyone meeting at 5", "Everyone"),
+            ("mail anna@Example.com now", "Example"),
+        ] {
+            none_of(text, EntityType::Person, what);
+        }
         // A title in lower case after a relation is none (the name after it is).
         none_of("para mi casera, doña Remedios, pidiendo", EntityType::Person, "doña");
         // An English verb after a given name in chat is no family name.
