@@ -235,6 +235,15 @@ const NEGATIVE_CONTEXT: &[&str] = &[
     "build",
     "case",
     "case #",
+    // Serial and tracking numbers in the other languages.
+    "serie",
+    "série",
+    "seguimiento",
+    "suivi",
+    "rastreio",
+    "rastreamento",
+    "tracciamento",
+    "sendungsverfolgung",
     "item",
     "serial",
     "part no",
@@ -1449,9 +1458,10 @@ impl Analyzer {
                 && near.iter().any(|(w, gap)| {
                     *gap > 0
                         && *gap <= NEGATIVE_BEFORE
-                        && (self.context.negative.contains(w)
-                            || (check == Some(Check::Weak) && BUILTIN.customer.contains(w)))
-                        && own_gap.is_none_or(|own| own > *gap)
+                        && ((self.context.negative.contains(w) && own_gap.is_none_or(|own| own > *gap))
+                            // A phone word anywhere near outweighs a customer's
+                            // (`Téléphone du client : 0612345678`).
+                            || (check == Some(Check::Weak) && BUILTIN.customer.contains(w) && own_gap.is_none()))
                 });
             if labeled_other && score < 1.0 {
                 score -= 0.3;
@@ -1817,6 +1827,18 @@ mod tests {
         assert!(found("meu número é (11) 98765-4321").contains(&(PhoneNumber, "(11) 98765-4321")));
         assert!(found("il mio numero è 347 229 8815").contains(&(PhoneNumber, "347 229 8815")));
         assert!(found("mi número: 612 345 678").contains(&(PhoneNumber, "612 345 678")));
+        // A phone word outweighs a customer's (found in review).
+        for text in [
+            "Téléphone du client : 0612345678",
+            "Teléfono del cliente: 612345678",
+            "Telefon Kunde: 0301234567",
+        ] {
+            assert!(
+                found(text).iter().any(|(e, _)| *e == PhoneNumber),
+                "{text}: {:?}",
+                found(text)
+            );
+        }
         // A customer's number is no phone number, in any of the languages.
         for text in [
             "Customer number: 05095931.",
@@ -1825,6 +1847,10 @@ mod tests {
             "numero cliente 05095931",
             "Kunde Nr. 05095931",
             "klantnummer: 05095931",
+            // Found in review: serial and tracking numbers after `número`.
+            "número de serie: 612345678",
+            "número de seguimiento 612345678",
+            "numéro de suivi 0612345678",
         ] {
             assert!(
                 !found(text).iter().any(|(e, _)| *e == PhoneNumber),
