@@ -535,6 +535,10 @@ const TEMPLATES: &[&str] = &[
     "Rewrite this complaint: \"{DECOY} again! I am {PERSON}, I called {PHONE_NUMBER} three times.\"",
 ];
 
+/// How many templates the generated corpus cycles through: sample `i` is made from template `i
+/// % TEMPLATE_COUNT`.
+pub const TEMPLATE_COUNT: usize = TEMPLATES.len();
+
 /// The generated corpus: `n` samples, the same for the same `seed`.
 pub fn corpus(n: usize, seed: u64) -> Vec<Sample> {
     let mut r = Rng(seed | 1);
