@@ -1600,17 +1600,12 @@ fn cue_before(text: &str, at: usize) -> Cue {
         // A doorbell's label (`Klingel: Asamoah`, `Buzzer: OKORO`): a name the lexicons know
         // or one in capitals follows it; `Klingel: Defekt`, `Buzzer: Broken` say it is broken.
         if colon && DOORBELL_LABELS.contains(&phrase) {
-            let next = text[at..]
-                .split(|c: char| !(c.is_alphanumeric() || matches!(c, '\'' | '’' | '-')))
-                .next()
-                .unwrap_or("");
-            let capitals = next.chars().filter(|c| c.is_alphabetic()).count() >= 2
-                && next.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
+            let next = word_at(text, at);
             let known = with_lower(next, |w| {
                 let f = LEXICONS.words.get(w.as_bytes()).unwrap_or(0);
                 f & (flag::FIRST | flag::LAST) != 0 && f & (flag::COMMON | flag::WORD) == 0
             });
-            if capitals || known {
+            if in_capitals(next) || known {
                 return Cue::Title;
             }
         }
@@ -1619,14 +1614,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
         // (`campainha VALENTE`, `citofono D'AMICO`).
         if same_line
             && DOORBELLS.contains(&phrase)
-            && (!matches!(phrase, "citofono" | "campainha")
-                || text[at..]
-                    .split(|c: char| !(c.is_alphanumeric() || matches!(c, '\'' | '’' | '-')))
-                    .next()
-                    .is_some_and(|w| {
-                        w.chars().filter(|c| c.is_alphabetic()).count() >= 2
-                            && w.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase)
-                    }))
+            && (!matches!(phrase, "citofono" | "campainha") || in_capitals(word_at(text, at)))
         {
             return Cue::Title;
         }
@@ -1640,6 +1628,29 @@ fn cue_before(text: &str, at: usize) -> Cue {
         }
     }
     Cue::None
+}
+
+/// The word starting at byte `at`: letters and digits, apostrophes and hyphens (`D'AMICO`).
+fn word_at(text: &str, at: usize) -> &str {
+    text[at..]
+        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '\'' | '’' | '-')))
+        .next()
+        .unwrap_or("")
+}
+
+/// Whether `w` has two letters or more, all in capitals, as a name on a doorbell is written.
+fn in_capitals(w: &str) -> bool {
+    w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        && w.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase)
+}
+
+/// Whether token `i` is a mention in chat: attached to an `@` that is itself not attached to
+/// what stands before it (`cc @Anaïs`, `@oriol`; not `anna@Example.com`).
+fn mention(text: &str, toks: &[Tok], i: usize) -> bool {
+    i >= 1
+        && toks[i].attached()
+        && &text[toks[i - 1].start..toks[i - 1].end] == "@"
+        && (i < 2 || !toks[i - 1].attached())
 }
 
 /// Whether the token at `i` begins a sentence (or a line).
@@ -2328,8 +2339,7 @@ fn classify(
             && !matches!(&text[toks[i - 1].start..toks[i - 1].end], "(" | "\"" | "“" | "'" | "‘")
             // A mention in chat of a name the lexicons know (`cc @Anaïs`; `@Channel`,
             // `@GitHub` are none), not an address's domain (`anna@Example.com`).
-            && !(&text[toks[i - 1].start..toks[i - 1].end] == "@"
-                && (i < 2 || !toks[i - 1].attached())
+            && !(mention(text, toks, i)
                 && toks[i].flags & (flag::FIRST | flag::LAST) != 0
                 // Chat's mention of a whole channel; bots' names.
                 && !matches!(word(i), "Channel" | "Jenkins" | "Staff")))
@@ -2998,7 +3008,7 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
         return None;
     }
     // A mention in chat (`@oriol can you rotate this?`) names a person.
-    let mention = prev == "@" && toks[i].attached() && (i < 2 || !toks[i - 1].attached());
+    let mentioned = mention(text, toks, i);
     let intro = before(text, toks[i].start, 24);
     let intro = intro.trim_end().trim_end_matches([',', '(']).trim_end();
     let named = INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c));
@@ -3010,7 +3020,7 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
             .chain(ARTICLE_INTROS)
             .find(|c| ends_with_word(intro, c))
     };
-    if !mention && !its && !named && copula.is_none() {
+    if !mentioned && !its && !named && copula.is_none() {
         return None;
     }
     if let Some(c) = copula
