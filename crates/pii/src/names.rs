@@ -1801,7 +1801,9 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
         if score >= opts.min_score && opts.wants(entity) {
             // An American town's state and ZIP code are the place's (`Springfield, IL 62704`).
             let end = if entity == EntityType::Location {
-                state_and_zip_after(text, end, lex).unwrap_or(end)
+                state_and_zip_after(text, end, lex)
+                    .or_else(|| uk_postcode_after(text, end))
+                    .unwrap_or(end)
             } else {
                 end
             };
@@ -1869,9 +1871,9 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
                 (n.single_spaced() && matches!(n.kind, Kind::Lower | Kind::Number))
                     || (n.attached() && &text[n.start..n.end] == "/")
             })
-            && let Some((end, next)) = lowercase_english_address(text, toks, i, lex)
+            && let Some((start, end, next)) = lowercase_english_address(text, toks, i, lex)
         {
-            out(t.start, end, EntityType::StreetAddress, 0.85);
+            out(start, end, EntityType::StreetAddress, 0.85);
             i = next;
             continue;
         }
@@ -1938,6 +1940,16 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             }
         }
         if !(t.is_word() || t.kind == Kind::Initial) {
+            // A British postcode or an Eircode after its label (`Postcode: SN2 1AG`, `my
+            // postcode is sn2 1ag`, `Eircode: A65 F4E2`).
+            if t.kind == Kind::Alnum
+                && want_place
+                && let Some(end) = labeled_postcode(text, toks, i)
+            {
+                out(t.start, end, EntityType::Location, 0.85);
+                i += 2;
+                continue;
+            }
             i += 1;
             continue;
         }
@@ -4857,6 +4869,20 @@ const UK_POSTCODE_AREAS: &[&str] = &[
     "UB", "W", "WA", "WC", "WD", "WF", "WN", "WR", "WS", "WV", "YO", "ZE",
 ];
 
+/// [`UK_POSTCODE_AREAS`] as a table: `first * 27 + second` (letters from 0, the second plus
+/// one, zero for an area of one letter).
+static UK_AREA_TABLE: [bool; 26 * 27] = {
+    let mut t = [false; 26 * 27];
+    let mut k = 0;
+    while k < UK_POSTCODE_AREAS.len() {
+        let a = UK_POSTCODE_AREAS[k].as_bytes();
+        let second = if a.len() == 2 { (a[1] - b'A') as usize + 1 } else { 0 };
+        t[(a[0] - b'A') as usize * 27 + second] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Whether an outward code of letters and digits (`BN3`, `F23`) names a British postcode's
 /// area, or has an Eircode's or a Canadian code's shape (a letter and digits, `K1A`).
 fn uk_area_or_other(out: &str) -> bool {
@@ -6636,13 +6662,17 @@ const AUSTRALIAN_STATES: &[&str] = &["nsw", "vic", "qld", "sa", "wa", "tas", "nt
 /// springfield il 62704`, `, hobart tas 7000`, `london`). A type that is a word too (`way`,
 /// `drive`, `close`) makes an address only after a mover's word (`live`, `ship`, …) or with a
 /// compass point, a unit or a town after it. Returns the end's byte and the token after it.
-fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
+fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let number = word(i);
     if number.len() > 5 || number.starts_with('0') || !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
-    let after_cue = i == 0
+    // A flat's number before the house's (`flat 3 22 cranbrook rd`, `flat 2, 10 high street`)
+    // starts the address and is cue enough.
+    let flat = flat_before(text, toks, i);
+    let after_cue = flat.is_some()
+        || i == 0
         || toks[i].newlines > 0
         || matches!(
             word(i - 1),
@@ -6686,11 +6716,18 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
     {
         k += 1;
     }
+    let start = flat.map_or(toks[i].start, |f| toks[f].start);
     // The name: one to three lower-case words or an ordinal (`5th`), `st` as a saint's, a
-    // possessive's `'s` (`st john's`); then the type.
+    // possessive's `'s` (`st john's`); then the type. (Or, in Britain, no type: the name, then
+    // a town and the postcode that close it, `88 gorse hill swindon sn2 1ag`.)
     let name_from = k;
     let mut words = 0;
     loop {
+        if words > 0
+            && let Some(e) = british_town_and_postcode(text, toks, k, lex)
+        {
+            return Some((start, toks[e - 1].end, e));
+        }
         let t = toks.get(k)?;
         if !t.single_spaced() {
             return None;
@@ -6698,6 +6735,13 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
         let w = word(k);
         if words > 0 && t.kind == Kind::Lower && ENGLISH_STREET_TYPES.contains(&w) {
             break;
+        }
+        // `the` first names British streets (`14 the crescent`, `3 the green`): with a mover's
+        // cue or a town after it only (`at 5 the road was closed` tells an hour).
+        if words == 0 && w == "the" {
+            k += 1;
+            words += 1;
+            continue;
         }
         let ordinal = t.kind == Kind::Number
             && w.len() >= 3
@@ -6859,7 +6903,164 @@ fn lowercase_english_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons)
             more = true;
         }
     }
-    (!ambiguous || mover || meeting || more).then_some((end, next))
+    let the_first = word(name_from) == "the";
+    ((!ambiguous || mover || meeting || more || flat.is_some()) && (!the_first || mover || more))
+        .then_some((start, end, next))
+}
+
+/// Where a flat's number before the house number at token `i` starts: `flat 3 22 …`, `flat 2,
+/// 10 …` (`apt`, `unit` and `suite` too).
+fn flat_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let n = i.checked_sub(if word(i.checked_sub(1)?) == "," { 2 } else { 1 })?;
+    let unit = n.checked_sub(1)?;
+    (toks[i].newlines == 0
+        && toks[n].kind == Kind::Number
+        && toks[n].end - toks[n].start <= 4
+        && toks[n].single_spaced()
+        && toks[n + 1..=i].iter().all(|t| t.newlines == 0 && t.spaces <= 1)
+        && matches!(
+            word(unit),
+            "flat" | "apt" | "unit" | "suite" | "Flat" | "Apt" | "Unit" | "Suite"
+        ))
+    .then_some(unit)
+}
+
+/// After a British street's name at token `k`: a comma maybe, a town the lexicons know in lower
+/// case and its postcode (`swindon sn2 1ag`, `, ilford ig1 4ud`): the token after the postcode.
+fn british_town_and_postcode(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> Option<usize> {
+    let first = toks.get(k)?;
+    let town = if first.attached() && &text[first.start..first.end] == "," {
+        k + 1
+    } else {
+        k
+    };
+    let t = toks.get(town)?;
+    if !t.single_spaced() || t.kind != Kind::Lower {
+        return None;
+    }
+    let (len, _) = lowercase_town(text, toks, town, lex)?;
+    let code = toks.get(town + len)?;
+    let inward = toks.get(town + len + 1)?;
+    (code.single_spaced() && uk_postcode_at(text.as_bytes(), code.start) == Some(inward.end)).then_some(town + len + 2)
+}
+
+/// A British postcode at byte `i`, all in one case, with nothing of a word after it: where it
+/// ends. The outward code's letters name a postal area, then a digit and maybe a digit or a
+/// letter (`SN2`, `EC1A`, `W1A`); a space; the inward code a digit and two of the letters
+/// inward codes use (no C, I, K, M, O, V). An ordinal is none (`b1 2nd`).
+fn uk_postcode_at(b: &[u8], i: usize) -> Option<usize> {
+    let lower = b.get(i)?.is_ascii_lowercase();
+    let letter = |c: u8| {
+        if lower {
+            c.is_ascii_lowercase()
+        } else {
+            c.is_ascii_uppercase()
+        }
+    };
+    let area = b[i..].iter().take(3).take_while(|&&c| letter(c)).count();
+    if !(1..=2).contains(&area) {
+        return None;
+    }
+    let letter_index = |k: usize| (b[i + k].to_ascii_uppercase() - b'A') as usize;
+    let second = if area == 2 { letter_index(1) + 1 } else { 0 };
+    if !UK_AREA_TABLE[letter_index(0) * 27 + second] {
+        return None;
+    }
+    let mut j = i + area;
+    if !b.get(j)?.is_ascii_digit() {
+        return None;
+    }
+    j += 1;
+    if b.get(j).is_some_and(|&c| c.is_ascii_digit() || letter(c)) {
+        j += 1;
+    }
+    if b.get(j) != Some(&b' ') {
+        return None;
+    }
+    j += 1;
+    let inward = b.get(j..j + 3)?;
+    let allowed = |c: u8| letter(c) && !matches!(c.to_ascii_uppercase(), b'C' | b'I' | b'K' | b'M' | b'O' | b'V');
+    if !(inward[0].is_ascii_digit() && allowed(inward[1]) && allowed(inward[2])) {
+        return None;
+    }
+    if matches!(
+        &inward[1..],
+        b"st" | b"nd" | b"rd" | b"th" | b"ST" | b"ND" | b"RD" | b"TH"
+    ) {
+        return None;
+    }
+    let end = j + 3;
+    b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric()).then_some(end)
+}
+
+/// An Irish Eircode at byte `i`, all in one case, with nothing of a word after it: where it
+/// ends. A routing key (a letter and two digits, or `D6W`), a space, four letters and digits
+/// mixed; the letters are those Eircodes use (`A65 F4E2`, `d02 x285`). It names one address.
+fn eircode_at(b: &[u8], i: usize) -> Option<usize> {
+    let lower = b.get(i)?.is_ascii_lowercase();
+    let letter = |c: u8| {
+        (if lower {
+            c.is_ascii_lowercase()
+        } else {
+            c.is_ascii_uppercase()
+        }) && matches!(
+            c.to_ascii_uppercase(),
+            b'A' | b'C' | b'D' | b'E' | b'F' | b'H' | b'K' | b'N' | b'P' | b'R' | b'T' | b'V' | b'W' | b'X' | b'Y'
+        )
+    };
+    let key = b.get(i..i + 3)?;
+    let routing =
+        letter(key[0]) && key[1].is_ascii_digit() && (key[2].is_ascii_digit() || key.eq_ignore_ascii_case(b"d6w"));
+    if !routing || b.get(i + 3) != Some(&b' ') {
+        return None;
+    }
+    let unique = b.get(i + 4..i + 8)?;
+    let end = i + 8;
+    (unique.iter().all(|&c| c.is_ascii_digit() || letter(c))
+        && unique.iter().any(u8::is_ascii_digit)
+        && unique.iter().any(|&c| letter(c))
+        && b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric()))
+    .then_some(end)
+}
+
+/// A British postcode or an Irish Eircode at byte `i`: where it ends.
+fn postcode_at(b: &[u8], i: usize) -> Option<usize> {
+    uk_postcode_at(b, i).or_else(|| eircode_at(b, i))
+}
+
+/// After a town ending at byte `end`: a comma maybe, a space and a British postcode or an
+/// Eircode (`Swindon SN2 1AG`, `Edinburgh, EH6 5XJ`, `Galway, H91 DR7W`): where it ends.
+fn uk_postcode_after(text: &str, end: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let i = end + usize::from(b.get(end) == Some(&b','));
+    if b.get(i) != Some(&b' ') {
+        return None;
+    }
+    postcode_at(b, i + 1)
+}
+
+/// A postcode or an Eircode at token `i` after its label: where it ends.
+#[inline(never)]
+fn labeled_postcode(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
+    let (t, n) = (toks[i], toks.get(i + 1)?);
+    (t.end - t.start <= 4
+        && n.end - n.start <= 4
+        && postcode_at(text.as_bytes(), t.start) == Some(n.end)
+        && postcode_label_before(text, t.start))
+    .then_some(n.end)
+}
+
+/// Labels of a postcode standing alone (`Postcode: SN2 1AG`, `my postcode is sn2 1ag`).
+const POSTCODE_LABELS: &[&str] = &["postcode", "post code", "postal code", "zip code", "zipcode", "eircode"];
+
+/// Whether a label of [`POSTCODE_LABELS`] ends right before byte `at` (a colon, a dash or
+/// `is` after it).
+fn postcode_label_before(text: &str, at: usize) -> bool {
+    let before = before(text, at, 24);
+    let label = before.trim_end().trim_end_matches([':', '-']).trim_end();
+    let label = label.strip_suffix(" is").unwrap_or(label);
+    POSTCODE_LABELS.iter().any(|l| ends_with_word(label, l))
 }
 
 /// Words before a type that is a word too that make it a thing, no street, after a meeting's
@@ -7253,6 +7454,105 @@ mod tests {
 
     fn has_place(text: &str, place: &str) -> bool {
         found(text).contains(&(EntityType::Location, place))
+    }
+
+    /// British addresses in chat's lower case: a street without a type word when a town and a
+    /// postcode close it, a flat's number before the house's, `the` before a type (`the
+    /// crescent`).
+    #[test]
+    fn lowercase_british_addresses() {
+        for (text, address) in [
+            (
+                "send it to 88 gorse hill swindon sn2 1ag please",
+                "88 gorse hill swindon sn2 1ag",
+            ),
+            (
+                "my address is flat 3 22 cranbrook rd, ilford ig1 4ud",
+                "flat 3 22 cranbrook rd, ilford ig1 4ud",
+            ),
+            (
+                "ok its flat 2, 10 high street, oxford ox1 4ab",
+                "flat 2, 10 high street, oxford ox1 4ab",
+            ),
+            (
+                "i live at 14 the crescent, leeds ls6 2ab",
+                "14 the crescent, leeds ls6 2ab",
+            ),
+            (
+                "moved to 3 the green, bath ba1 1aa last week",
+                "3 the green, bath ba1 1aa",
+            ),
+            (
+                "deliver to 7 mill lane cambridge cb2 1rx",
+                "7 mill lane cambridge cb2 1rx",
+            ),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::StreetAddress, address)), "{text}: {f:?}");
+        }
+        // Words before a town that a postcode does not close, and counts, stay no street.
+        for text in [
+            "i paid 20 quid in london last week",
+            "we need 3 the same size in leeds",
+            "flat 3 was fine, 22 people came to leeds",
+            "the 2 green ones from bath are gone",
+            "at 5 the road was closed",
+            "meet at 5 the street is busy then",
+        ] {
+            none_of(text, EntityType::StreetAddress, "");
+        }
+    }
+
+    /// The areas' table holds the areas of the list, and no other one or two letters.
+    #[test]
+    fn uk_area_table_agrees_with_the_list() {
+        for a in b'A'..=b'Z' {
+            for second in std::iter::once(None).chain((b'A'..=b'Z').map(Some)) {
+                let name: Vec<u8> = std::iter::once(a).chain(second).collect();
+                let listed = UK_POSTCODE_AREAS.iter().any(|x| x.as_bytes() == name.as_slice());
+                let code = format!("{}1 1AA", String::from_utf8_lossy(&name));
+                assert_eq!(uk_postcode_at(code.as_bytes(), 0).is_some(), listed, "{code}");
+            }
+        }
+    }
+
+    /// A British postcode names a street's few households: it is the place's after its town,
+    /// in either case, and after a postcode's label alone.
+    #[test]
+    fn british_postcodes_after_a_town_or_a_label() {
+        for (text, place) in [
+            ("we moved to Swindon SN2 1AG last year", "Swindon SN2 1AG"),
+            ("we moved to swindon sn2 1ag last year", "swindon sn2 1ag"),
+            ("Lives in Edinburgh, EH6 5XJ since May", "Edinburgh, EH6 5XJ"),
+            ("my postcode is sn2 1ag", "sn2 1ag"),
+            ("Postcode: SN2 1AG", "SN2 1AG"),
+            ("post code - EH6 5XJ thanks", "EH6 5XJ"),
+            ("Postal code: W1A 1AA", "W1A 1AA"),
+            ("Eircode: A65 F4E2", "A65 F4E2"),
+            ("my eircode is d02 x285", "d02 x285"),
+            ("Lives in Galway, H91 DR7W now", "Galway, H91 DR7W"),
+        ] {
+            assert!(has_place(text, place), "{text}: {:?}", found(text));
+        }
+        // Shapes a postcode has but no town or label calls one: a floor, a drive's size, an
+        // exit, a booking's or a printer's reference, an inward code no postcode uses (`2CD`).
+        for text in [
+            "meet in room b1 2nd floor",
+            "got an m2 2tb ssd for it",
+            "take the m1 1st exit",
+            "Booking S9N9XY confirmed",
+            "LaserJet Pro M404dn",
+            "my postcode is ab1 2cd",
+            "lamp A60 2700 lumen in Dublin",
+        ] {
+            let f = found(text);
+            assert!(
+                !f.iter()
+                    .any(|(e, w)| matches!(e, EntityType::Location | EntityType::StreetAddress)
+                        && w.chars().any(|c| c.is_ascii_digit())),
+                "{text}: {f:?}"
+            );
+        }
     }
 
     /// The European name lists hold no function word of the seven languages: their build
@@ -9237,9 +9537,10 @@ mod tests {
         ] {
             assert!(has_address(text, address), "{text}");
         }
-        // A town that is a given name too, before its postcode, is the town.
-        assert!(has_place("London SW1A 1AA", "London"));
-        assert!(has_place("Karen Wood\nLondon W1U 6AG", "London"));
+        // A town that is a given name too, before its postcode, is the town (the postcode
+        // with it).
+        assert!(has_place("London SW1A 1AA", "London SW1A 1AA"));
+        assert!(has_place("Karen Wood\nLondon W1U 6AG", "London W1U 6AG"));
         // The review's findings: a person before a number is no town before its postcode; a
         // person's name ending in a street's word is no road's line; a phone number before a
         // road is no unit; every one-letter word is tried; numbers after `Cedex` are codes.
