@@ -2644,7 +2644,11 @@ fn classify(
             .is_some_and(|n| n.kind == Kind::Number && n.newlines == 0)
         && !(i..j).any(is_first)
         && !matches!(cue, Cue::Title | Cue::Person);
+    // A greeting's addressee that is a surname too (`Hi Schatz`, `Hallo Kinder`, `Grüß Gott`):
+    // after a title it is the surname (`Frau Schatz`).
+    let addressee = m == 1 && cue != Cue::Title && with_lower(word(i), |w| ADDRESSEES.contains(&w));
     let person: f32 = if org
+        || addressee
         || reading_label
         || product
         || firm
@@ -2840,6 +2844,10 @@ const NOT_NAMES_AFTER_INTROS: &[&str] = &[
     "lucky", "happy", "early", "gray", "grey", "dusty", "frosty", "sharp", "fine", "love", "buddy", "queen", "king",
     "babe", "dear", "mate", "bro", "boss", "doc", "hun", "darling", "sweetie", "man",
 ];
+
+/// Words a greeting addresses that are surnames too, so no common word (see
+/// `common_words_eu.txt` for the others: `Leute`, `Kollegen`, `ragazzi`).
+const ADDRESSEES: &[&str] = &["schatz", "kinder", "gott", "baas", "chicas", "amis"];
 
 /// Whether the lower-case given name at token `i` (its lexicon flags `flags`) is one after the
 /// introduction `intro` by a verb of being or thanks (see [`COPULA_INTROS`]): no place's name
@@ -7500,6 +7508,40 @@ mod tests {
             "meet at 5 the street is busy then",
         ] {
             none_of(text, EntityType::StreetAddress, "");
+        }
+    }
+
+    /// A greeting's addressee is no name in any of the seven languages (German capitalizes
+    /// its nouns: `Hi Leute`, `Hallo Kollegen`), nor an imperative starting a request (`Manda
+    /// el paquete`); a surname among them stays one after a title (`Frau Schatz`).
+    #[test]
+    fn greetings_addressees_are_no_names() {
+        for text in [
+            "Hi Leute, kurze Frage zur Rechnung",
+            "Liebe Kollegen, anbei die Liste",
+            "Hallo Nachbarn",
+            "Hi Mädels",
+            "Hallo Chef",
+            "Hi Schatz",
+            "Grüß Gott",
+            "Cari colleghi, vi scrivo",
+            "Hola Chicos, ¿alguien sabe?",
+            "Olá Pessoal, tudo bem?",
+            "Hoi Allemaal",
+            "Bonjour Chers Collègues",
+            "Manda el paquete mañana",
+            "Manda mensagem quando chegar",
+        ] {
+            assert_no_person(text);
+        }
+        for (text, name) in [
+            ("Hallo Frau Schatz, danke", "Schatz"),
+            ("Sehr geehrter Herr Kinder,", "Kinder"),
+            ("Dear Mr Baas,", "Baas"),
+            ("Hi Manda, thanks for the call", "Manda"),
+            ("Grüße, Thomas Schatz", "Thomas Schatz"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
         }
     }
 
