@@ -2645,8 +2645,11 @@ fn classify(
         && !(i..j).any(is_first)
         && !matches!(cue, Cue::Title | Cue::Person);
     // A greeting's addressee that is a surname too (`Hi Schatz`, `Hallo Kinder`, `Grüß Gott`):
-    // after a title it is the surname (`Frau Schatz`).
-    let addressee = m == 1 && cue != Cue::Title && with_lower(word(i), |w| ADDRESSEES.contains(&w));
+    // after a title it is the surname (`Frau Schatz`); without a cue, alone, no name anyway.
+    let addressee = m == 1
+        && cue == Cue::Person
+        && (4..=6).contains(&word(i).len())
+        && with_lower(word(i), |w| ADDRESSEES.contains(&w));
     let person: f32 = if org
         || addressee
         || reading_label
@@ -5795,6 +5798,15 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             // So does a Brazilian CEP, whose five and three digits no other code has (`São
             // Paulo - SP, 01504-000`).
             let cep = p == k + 3 && toks[k].end - toks[k].start == 5 && toks[k + 2].end - toks[k + 2].start == 3;
+            // So does India's, its PIN last.
+            if p == k + 1
+                && toks[k].end - toks[k].start == 6
+                && let Some(s) = indian_lowercase_address(text, toks, start, lex)
+            {
+                found.push((s, p));
+                k = p;
+                continue;
+            }
             // Brazil's chat writes the whole address in lower case, its CEP last.
             if p == k + 3
                 && let Some(s) = brazilian_lowercase_address(text, toks, start, lex)
@@ -6482,6 +6494,96 @@ fn brazilian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicon
         end = a;
     }
     None
+}
+
+/// India's chat writes addresses in lower case, in parts set apart by commas, the PIN last
+/// (`no 12, 3rd cross, indiranagar, bangalore 560038`, `house no 45, sector 21, gurgaon
+/// 122001`): where the address starts, read back from the PIN at token `e`. A town the
+/// lexicons know stands right before the PIN (a dash or a comma between) and after a comma;
+/// the parts before it are words and numbers, and the first holds the house's number, with
+/// its marker (`no`, `flat`, `plot`) or without (`12 mg road`, `b-12`).
+fn indian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicons) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    if toks[e].kind != Kind::Number || word(e).starts_with('0') || toks[e].newlines > 0 {
+        return None;
+    }
+    let mut town_end = e;
+    if town_end > 0 && matches!(word(town_end - 1), "-" | ",") {
+        town_end -= 1;
+    }
+    let town = (1..=3.min(town_end)).rev().find(|&len| {
+        let c = town_end - len;
+        toks[c..town_end]
+            .iter()
+            .all(|t| t.kind == Kind::Lower && t.newlines == 0)
+            && lowercase_town(text, toks, c, lex).is_some_and(|(l, _)| l == len)
+    })?;
+    let mut end = town_end - town;
+    // A part's tokens: words in lower case, numbers, and the marks inside numbers.
+    let plain = |k: usize| {
+        matches!(toks[k].kind, Kind::Lower | Kind::Number | Kind::Alnum) || matches!(word(k), "/" | "-" | "#" | ".")
+    };
+    let mut house = None;
+    for _ in 0..6 {
+        let Some(comma) = end
+            .checked_sub(1)
+            .filter(|&c| word(c) == "," && toks[end].newlines == 0)
+        else {
+            break;
+        };
+        let mut a = comma;
+        while a > 0 && comma - a < 6 && word(a - 1) != "," && toks[a].newlines == 0 && plain(a - 1) {
+            a -= 1;
+        }
+        if a == comma {
+            break;
+        }
+        if indian_house_part(text, toks, a, comma) {
+            house = Some(a);
+            end = a;
+            continue;
+        }
+        // The first part may follow a cue (`deliver to plot 7`, `sent to 12 mg road`).
+        house = (a + 1..comma)
+            .find(|&s| {
+                matches!(word(s - 1), "to" | "at" | "is" | ":" | "address" | "addr")
+                    && indian_house_part(text, toks, s, comma)
+            })
+            .or(house);
+        if house.is_some_and(|h| h > a) {
+            break;
+        }
+        end = a;
+    }
+    house
+}
+
+/// Whether `toks[a..b]` starts with a house's number: after a marker (`no 12`, `house no 45`,
+/// `flat 302`, `plot 7`, `h.no 5`, `#12`), or first (`12 mg road`, `14/2`), or after a block's
+/// letter (`b-12`).
+fn indian_house_part(text: &str, toks: &[Tok], a: usize, b: usize) -> bool {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let mut k = a;
+    while k < b
+        && k - a < 3
+        && matches!(
+            word(k),
+            "no" | "house" | "h" | "door" | "flat" | "plot" | "shop" | "apt" | "unit" | "block" | "#" | "."
+        )
+    {
+        k += 1;
+    }
+    if k == a
+        && b - a >= 3
+        && toks[a].kind == Kind::Lower
+        && toks[a].end - toks[a].start == 1
+        && word(a + 1) == "-"
+        && toks[a + 1].attached()
+    {
+        // A block's letter (`b-12`).
+        k = a + 2;
+    }
+    k < b && toks[k].kind == Kind::Number && toks[k].end - toks[k].start <= 5 && !word(k).starts_with('0')
 }
 
 /// A street written in lower case, as chat writes it, ending the part `toks[a..b]` before a
@@ -7506,6 +7608,48 @@ mod tests {
             "the 2 green ones from bath are gone",
             "at 5 the road was closed",
             "meet at 5 the street is busy then",
+        ] {
+            none_of(text, EntityType::StreetAddress, "");
+        }
+    }
+
+    /// India's chat writes addresses in lower case, parts set apart by commas, the PIN last.
+    #[test]
+    fn lowercase_indian_addresses() {
+        for (text, address) in [
+            (
+                "no 12, 3rd cross, indiranagar, bangalore 560038",
+                "no 12, 3rd cross, indiranagar, bangalore 560038",
+            ),
+            (
+                "pls send to house no 45, sector 21, gurgaon 122001",
+                "house no 45, sector 21, gurgaon 122001",
+            ),
+            (
+                "flat 302, sai residency, madhapur, hyderabad 500081",
+                "flat 302, sai residency, madhapur, hyderabad 500081",
+            ),
+            (
+                "deliver to plot 7, anna nagar, chennai 600040",
+                "plot 7, anna nagar, chennai 600040",
+            ),
+            (
+                "b-12, lajpat nagar, new delhi 110024",
+                "b-12, lajpat nagar, new delhi 110024",
+            ),
+            (
+                "i ordered 3 items, sent to 12 mg road, pune - 411001",
+                "12 mg road, pune - 411001",
+            ),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::StreetAddress, address)), "{text}: {f:?}");
+        }
+        // No house number before the town, or a sentence's parts: no address.
+        for text in [
+            "thanks, indiranagar, bangalore 560038 is the branch code",
+            "we sold 3 units, mostly in pune 411001 area",
+            "otp for login: 482913, valid 10 min",
         ] {
             none_of(text, EntityType::StreetAddress, "");
         }
