@@ -3767,6 +3767,7 @@ const PREFIX_STREETS: &[&str] = &[
     "piazza",
     "calle",
     "avenida",
+    "pasaje",
     "rua",
     "plaza",
     "paseo",
@@ -5584,6 +5585,18 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
             k += 1;
             continue;
         }
+        // Colombia's grid, read back from the crossing's number after `#` or `No.` (`Carrera
+        // 15 # 93-47`, `calle 45 #12-30`).
+        if k >= 3
+            && toks[k - 1].end - toks[k - 1].start <= 3
+            && matches!(text.as_bytes()[toks[k - 1].start], b'#' | b'N' | b'n' | b'.' | 0xC2)
+            && toks.get(k + 1).is_some_and(|d| d.attached() && word(k + 1) == "-")
+            && let Some((s, e)) = colombian_from_crossing(text, toks, k, lex)
+        {
+            found.push((s, e));
+            k = e;
+            continue;
+        }
         let Some(mut p) = is_postcode(text, toks, k) else {
             k += 1;
             continue;
@@ -6494,6 +6507,166 @@ fn brazilian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicon
         end = a;
     }
     None
+}
+
+/// A Colombian grid address whose crossing's number is token `k`: its first token and the token
+/// after it (see [`colombian_address`]).
+#[inline(never)]
+fn colombian_from_crossing(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> Option<(usize, usize)> {
+    (k.saturating_sub(8)..k - 2)
+        .filter(|&s| matches!(toks[s].kind, Kind::Cap | Kind::Lower | Kind::Upper))
+        .find_map(|s| {
+            let (_, next) = colombian_address(text, toks, s, lex)?;
+            (next > k + 2).then_some((s, next))
+        })
+}
+
+/// Street types of Colombia's grid, lower-case, abbreviated too.
+const COLOMBIAN_TYPES: &[&str] = &[
+    "calle",
+    "cl",
+    "cll",
+    "clle",
+    "carrera",
+    "cra",
+    "kra",
+    "kr",
+    "cr",
+    "avenida",
+    "av",
+    "ak",
+    "ac",
+    "diagonal",
+    "dg",
+    "diag",
+    "transversal",
+    "tv",
+    "tr",
+    "transv",
+    "autopista",
+    "circular",
+    "circunvalar",
+];
+
+/// Words after a Colombian address's numbers: a quarter of the city, then a unit and its number.
+const COLOMBIAN_AFTER: &[&str] = &["sur", "este", "norte", "oeste", "bis"];
+const COLOMBIAN_UNITS: &[&str] = &[
+    "apto",
+    "apt",
+    "apartamento",
+    "int",
+    "interior",
+    "piso",
+    "torre",
+    "casa",
+    "local",
+    "oficina",
+    "of",
+    "bloque",
+];
+
+/// An address of Colombia's grid at token `i`: the street's type (`Carrera`, `Cra`, `calle`,
+/// `Av. Calle`), its number (`15`, `43A`, `40A bis`), `#` or `No.`, the crossing street's number,
+/// a dash and the distance from it (`93-47`), maybe a quarter (`sur`), a unit (`apto 301`) and,
+/// after a comma, a town the lexicons know. The byte it ends at and the token after it.
+fn colombian_address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    let in_list = |k: usize, list: &[&str]| {
+        toks.get(k)
+            .is_some_and(|t| t.end - t.start <= 12 && list.iter().any(|w| w.eq_ignore_ascii_case(word(k))))
+    };
+    let dot = |k: usize| toks.get(k).is_some_and(|d| d.attached() && word(k) == ".");
+    if !in_list(i, COLOMBIAN_TYPES) {
+        return None;
+    }
+    let mut k = i + 1 + usize::from(dot(i + 1));
+    // `Av. Calle 26`: the avenue's own type.
+    if toks.get(k).is_some_and(Tok::single_spaced) && in_list(k, COLOMBIAN_TYPES) {
+        k += 1 + usize::from(dot(k + 1));
+    }
+    let number = |k: usize, attached_ok: bool| {
+        toks.get(k).is_some_and(|t| {
+            t.kind == Kind::Number
+                && t.newlines == 0
+                && (t.spaces == 1 || (attached_ok && t.spaces == 0))
+                && text[t.start..t.end].bytes().take_while(u8::is_ascii_digit).count() <= 3
+        })
+    };
+    if !number(k, false) {
+        return None;
+    }
+    k += 1;
+    // A letter or `bis` after the number (`40A bis`, `26 B`).
+    for _ in 0..2 {
+        // (`N°` is the mark.)
+        let letter = toks
+            .get(k)
+            .is_some_and(|t| t.single_spaced() && t.end - t.start == 1 && t.kind != Kind::Punct)
+            && !(word(k).eq_ignore_ascii_case("n")
+                && toks
+                    .get(k + 1)
+                    .is_some_and(|d| d.attached() && matches!(word(k + 1), "." | "°" | "º")));
+        if letter || (toks.get(k).is_some_and(Tok::single_spaced) && in_list(k, &["bis"])) {
+            k += 1;
+        }
+    }
+    // `#`, `No.`, `N°`, `Nº`.
+    let mark = toks.get(k).filter(|t| t.single_spaced())?;
+    let m = &text[mark.start..mark.end];
+    if m == "#" {
+        k += 1;
+    } else if m.eq_ignore_ascii_case("no") || m.eq_ignore_ascii_case("n") || m == "Nº" || m == "nº" {
+        k += 1;
+        if toks
+            .get(k)
+            .is_some_and(|d| d.attached() && matches!(word(k), "." | "°" | "º"))
+        {
+            k += 1;
+        }
+    } else {
+        return None;
+    }
+    // The crossing's number, a dash, the distance (`93-47`, `#12-30`).
+    if !(number(k, true)
+        && toks.get(k + 1).is_some_and(|d| d.attached() && word(k + 1) == "-")
+        && toks.get(k + 2).is_some_and(|n| {
+            n.attached()
+                && n.kind == Kind::Number
+                && n.end - n.start <= 3
+                && word(k + 2).bytes().all(|b| b.is_ascii_digit())
+        }))
+    {
+        return None;
+    }
+    k += 3;
+    if toks.get(k).is_some_and(Tok::single_spaced) && in_list(k, COLOMBIAN_AFTER) {
+        k += 1;
+    }
+    if toks.get(k).is_some_and(Tok::single_spaced)
+        && in_list(k, COLOMBIAN_UNITS)
+        && toks
+            .get(k + 1)
+            .is_some_and(|n| n.single_spaced() && matches!(n.kind, Kind::Number | Kind::Alnum))
+    {
+        k += 2;
+    }
+    let mut end = toks[k - 1].end;
+    let mut next = k;
+    // `, Bogotá`, `, medellín`.
+    if toks.get(k).is_some_and(|c| c.attached() && word(k) == ",")
+        && let Some(town) = toks.get(k + 1).filter(|t| t.single_spaced())
+    {
+        let len = match town.kind {
+            Kind::Cap if strong_town(town) => Some(1),
+            Kind::Lower => lowercase_town(text, toks, k + 1, lex).map(|(len, _)| len),
+            _ => None,
+        };
+        if let Some(len) = len {
+            end = toks[k + len].end;
+            next = k + 1 + len;
+        }
+    }
+    Some((end, next))
 }
 
 /// India's chat writes addresses in lower case, in parts set apart by commas, the PIN last
@@ -7611,6 +7784,38 @@ mod tests {
         ] {
             none_of(text, EntityType::StreetAddress, "");
         }
+    }
+
+    /// Colombia's grid addresses: the street's type and number, `#` or `No.`, the crossing's
+    /// number and the distance from it (`Carrera 15 # 93-47`), in either case; Chile's
+    /// `Pasaje`.
+    #[test]
+    fn colombian_grid_addresses() {
+        for (text, address) in [
+            ("Carrera 15 # 93-47, Bogotá", "Carrera 15 # 93-47, Bogotá"),
+            ("Calle 10 # 5-51, Medellín", "Calle 10 # 5-51, Medellín"),
+            ("vivo en la calle 45 #12-30 apto 301", "calle 45 #12-30 apto 301"),
+            ("Cra 7 No. 71-21, Bogotá", "Cra 7 No. 71-21, Bogotá"),
+            ("Cra. 7 N° 71-21", "Cra. 7 N° 71-21"),
+            ("Av. Calle 26 # 59-51", "Av. Calle 26 # 59-51"),
+            ("Diagonal 40A # 25-10 sur", "Diagonal 40A # 25-10 sur"),
+            ("mi dirección: cl 72 # 10-34", "cl 72 # 10-34"),
+            (
+                "Pasaje Los Aromos 1234, Providencia, Santiago",
+                "Pasaje Los Aromos 1234, Providencia, Santiago",
+            ),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::StreetAddress, address)), "{text}: {f:?}");
+        }
+        for text in [
+            "El pedido 15 # 93-47 llegó",
+            "la calle 8 tiene 10-12 casas",
+            "la carrera 10 fue 5-3",
+        ] {
+            none_of(text, EntityType::StreetAddress, "");
+        }
+        assert_no_person("Pasaje Los Aromos 1234, Providencia, Santiago");
     }
 
     /// India's chat writes addresses in lower case, parts set apart by commas, the PIN last.
