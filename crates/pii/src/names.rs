@@ -1939,6 +1939,18 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
                 continue;
             }
         }
+        // German mail's abbreviated sign-off before the name on its line (`LG Ansgar Brühl`,
+        // `VG Jana`): no brand's run with it.
+        if t.kind == Kind::Upper
+            && t.end - t.start <= 3
+            && matches!(&text[t.start..t.end], "LG" | "VG" | "BG" | "GLG")
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced() && n.flags & flag::FIRST != 0)
+        {
+            i += 1;
+            continue;
+        }
         if !(t.is_word() || t.kind == Kind::Initial) {
             // A British postcode or an Eircode after its label (`Postcode: SN2 1AG`, `my
             // postcode is sn2 1ag`, `Eircode: A65 F4E2`).
@@ -7784,6 +7796,22 @@ mod tests {
         ] {
             none_of(text, EntityType::StreetAddress, "");
         }
+    }
+
+    /// German mail's abbreviated sign-offs before the name on its line (`LG Ansgar Brühl`): no
+    /// brand's run (`LG`), the sign-off before a name.
+    #[test]
+    fn abbreviated_sign_offs_on_the_names_line() {
+        for (text, name) in [
+            ("LG Ansgar Brühl", "Ansgar Brühl"),
+            ("Danke!\nLG Ansgar", "Ansgar"),
+            ("VG Jana Müller", "Jana Müller"),
+            ("BG Sophie", "Sophie"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        assert_no_person("Der neue LG Fernseher ist da");
+        assert_no_person("LG Team");
     }
 
     /// Colombia's grid addresses: the street's type and number, `#` or `No.`, the crossing's
