@@ -1,6 +1,6 @@
 //! Small sets of short words (cue phrases' last words, unit words), looked up for many tokens
-//! of which few are members: a look at the word's length and first letter turns most away
-//! before any hashing.
+//! of which few are members: a look at the word's length and its first and last letters turns
+//! most away before any hashing.
 
 use std::collections::HashSet;
 
@@ -26,6 +26,9 @@ pub(crate) struct WordSet {
     /// For each length up to [`MAX_LEN`], the first bytes some member of that length starts
     /// with ([`first_bit`]).
     firsts: [u32; MAX_LEN + 1],
+    /// For each length, the last bytes some member of that length ends with (`my` shares its
+    /// length and first letter with `mr`, not its last).
+    lasts: [u32; MAX_LEN + 1],
     /// Whether a member is longer than [`MAX_LEN`].
     long: bool,
 }
@@ -36,13 +39,18 @@ impl WordSet {
         let mut s = WordSet {
             set: HashSet::default(),
             firsts: [0; MAX_LEN + 1],
+            lasts: [0; MAX_LEN + 1],
             long: false,
         };
         for w in words {
-            match (w.as_bytes().first(), s.firsts.get_mut(w.len())) {
-                (Some(&b), Some(f)) => *f |= first_bit(b),
-                (Some(_), None) => s.long = true,
-                (None, _) => {}
+            let b = w.as_bytes();
+            match (b.first(), b.last(), s.firsts.get_mut(w.len())) {
+                (Some(&c), Some(&l), Some(f)) => {
+                    *f |= first_bit(c);
+                    s.lasts[w.len()] |= first_bit(l);
+                }
+                (Some(_), _, None) => s.long = true,
+                _ => {}
             }
             s.set.insert(w.as_bytes());
         }
@@ -81,13 +89,13 @@ impl WordSet {
         }
     }
 
-    /// Whether a word of these bytes may be a member, by its length and first byte.
+    /// Whether a word of these bytes may be a member, by its length and first and last bytes.
     #[inline]
     fn may_hold(&self, b: &[u8]) -> bool {
-        match (b.first(), self.firsts.get(b.len())) {
-            (Some(&c), Some(f)) => f & first_bit(c) != 0,
-            (Some(_), None) => self.long,
-            (None, _) => self.set.contains(&b""[..]),
+        match (b.first(), b.last(), self.firsts.get(b.len())) {
+            (Some(&c), Some(&l), Some(f)) => f & first_bit(c) != 0 && self.lasts[b.len()] & first_bit(l) != 0,
+            (Some(_), _, None) => self.long,
+            _ => self.set.contains(&b""[..]),
         }
     }
 }
