@@ -2662,8 +2662,10 @@ fn classify(
         && cue == Cue::Person
         && (4..=6).contains(&word(i).len())
         && with_lower(word(i), |w| ADDRESSEES.contains(&w))
-        && i > 0
-        && with_lower(word(i - 1), |w| GREETING_WORDS.contains(&w));
+        && (1..=2.min(i)).any(|d| {
+            let w = word(i - d);
+            (d == 1 || word(i - 1) == ",") && with_lower(w, |w| GREETING_WORDS.contains(&w))
+        });
     let person: f32 = if org
         || addressee
         || reading_label
@@ -2897,7 +2899,8 @@ const ADDRESSEES: &[&str] = &["schatz", "kinder", "gott", "baas", "chicas", "ami
 /// word is the surname.
 const GREETING_WORDS: &[&str] = &[
     "hi", "hey", "hello", "hallo", "moin", "servus", "grüß", "gruß", "liebe", "lieber", "hola", "ciao", "salut",
-    "bonjour", "les", "hoi", "dag", "olá", "ola", "oi",
+    "bonjour", "les", "hoi", "dag", "olá", "ola", "oi", "gracias", "días", "grüße", "danke", "thanks", "merci",
+    "grazie", "obrigado", "obrigada", "bedankt",
 ];
 
 /// Whether the lower-case given name at token `i` (its lexicon flags `flags`) is one after the
@@ -3056,9 +3059,10 @@ static PHRASE_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
 });
 
 /// Titles as chat writes them, in lower case (`dr. patel`, `frau müller`, `sr. garcía`).
+/// (Not `ms`, `mx`, `sr`, `sig`, `prof`, `dott`: milliseconds, mail exchangers, seniors,
+/// signatures, profiles; nor `frau`, a wife as often: `meine frau kann heute nicht`.)
 const LOWERCASE_TITLES: &[&str] = &[
-    "dr", "mr", "mrs", "ms", "mx", "prof", "frau", "herr", "herrn", "sr", "sra", "srta", "mme", "mlle", "sig", "dott",
-    "dhr", "mevr",
+    "dr", "mr", "mrs", "herr", "herrn", "sra", "srta", "mme", "mlle", "dhr", "mevr",
 ];
 
 /// A surname in chat's lower case after a title at token `i` (`call dr. patel`, `mrs jones
@@ -3087,13 +3091,17 @@ fn lowercase_titled_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> 
     {
         return None;
     }
+    let doctor = word(title) == "dr";
     let name = |k: usize| {
         toks.get(k).is_some_and(|n| {
             let f = lookup(lex, &text[n.start..n.end]);
-            // A surname that names a town too is the surname after a title (`mrs jones`).
+            // A surname that names a town too is the surname after a title (`mrs jones`); after
+            // `dr`, a word that is a name too is the word (`dr pepper`, `tl;dr wait`).
             n.kind == Kind::Lower
                 && (f & flag::LAST != 0 || (f & flag::FIRST != 0 && f & flag::PLACE == 0))
                 && f & (flag::COMMON | flag::TITLE) == 0
+                && (!doctor || f & flag::WORD == 0)
+                && !NOT_NAMES_AFTER_INTROS.contains(&&text[n.start..n.end])
                 && !is_particle(&text[n.start..n.end])
         })
     };
@@ -3146,7 +3154,15 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     let intro = before(text, toks[i].start, 24);
     let intro = intro.trim_end().trim_end_matches([',', '(']).trim_end();
     let by_verb = NAMING_VERBS.iter().any(|c| ends_with_word(intro, c));
-    if by_verb && NOT_NAMES_AFTER_INTROS.contains(&word(i)) {
+    // (What English's verbs name is a thing as often: no word that is a name too without a
+    // surname after it, `a site generator named hugo`.)
+    let thing_verb = ends_with_word(intro, "named") || ends_with_word(intro, "is called");
+    let surname_after = toks
+        .get(i + 1)
+        .is_some_and(|n| n.kind == Kind::Lower && n.single_spaced() && lookup(lex, word(i + 1)) & flag::LAST != 0);
+    if by_verb
+        && (NOT_NAMES_AFTER_INTROS.contains(&word(i)) || (thing_verb && flags & flag::WORD != 0 && !surname_after))
+    {
         return None;
     }
     let named = by_verb || INTROS.iter().chain(RELATIONS).any(|c| ends_with_word(intro, c));
@@ -6846,7 +6862,7 @@ fn indian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicons) 
         if a == comma {
             break;
         }
-        if indian_house_part(text, toks, a, comma) {
+        if indian_house_part(text, toks, a, comma, lex) {
             house = Some(a);
             end = a;
             continue;
@@ -6855,7 +6871,7 @@ fn indian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicons) 
         house = (a + 1..comma)
             .find(|&s| {
                 matches!(word(s - 1), "to" | "at" | "is" | ":" | "address" | "addr")
-                    && indian_house_part(text, toks, s, comma)
+                    && indian_house_part(text, toks, s, comma, lex)
             })
             .or(house);
         if house.is_some_and(|h| h > a) {
@@ -6869,7 +6885,7 @@ fn indian_lowercase_address(text: &str, toks: &[Tok], e: usize, lex: &Lexicons) 
 /// Whether `toks[a..b]` starts with a house's number: after a marker (`no 12`, `house no 45`,
 /// `flat 302`, `plot 7`, `h.no 5`, `#12`), or first (`12 mg road`, `14/2`), or after a block's
 /// letter (`b-12`).
-fn indian_house_part(text: &str, toks: &[Tok], a: usize, b: usize) -> bool {
+fn indian_house_part(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicons) -> bool {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let mut k = a;
     while k < b
@@ -6902,7 +6918,11 @@ fn indian_house_part(text: &str, toks: &[Tok], a: usize, b: usize) -> bool {
         || toks
             .get(k + 1)
             .is_some_and(|j| j.attached() && matches!(word(k + 1), "/" | "-"))
-        || (k + 1 < b && INDIAN_ROAD_WORDS.contains(&word(b - 1)))
+        || (k + 1 < b
+            && INDIAN_ROAD_WORDS.contains(&word(b - 1))
+            && toks[k + 1..b - 1]
+                .iter()
+                .all(|t| t.kind == Kind::Lower && lookup(lex, &text[t.start..t.end]) & flag::COMMON == 0))
 }
 
 /// Words that end an Indian road's or locality's name (`mg road`, `3rd cross`, `lajpat nagar`).
@@ -6910,7 +6930,6 @@ const INDIAN_ROAD_WORDS: &[&str] = &[
     "road",
     "rd",
     "cross",
-    "main",
     "street",
     "st",
     "marg",
@@ -6919,9 +6938,6 @@ const INDIAN_ROAD_WORDS: &[&str] = &[
     "layout",
     "lane",
     "sector",
-    "block",
-    "phase",
-    "stage",
     "salai",
     "path",
     "chowk",
@@ -6931,7 +6947,6 @@ const INDIAN_ROAD_WORDS: &[&str] = &[
     "vihar",
     "enclave",
     "extension",
-    "society",
     "apartments",
     "towers",
     "residency",
@@ -7520,7 +7535,8 @@ const POSTCODE_LABELS: &[&str] = &["postcode", "post code", "postal code", "zip 
 fn postcode_label_before(text: &str, at: usize) -> bool {
     // A form's or a program's too: `"postcode": "SW1A 1AA"`, `post_code=…`, `<postcode>…`.
     let before = before(text, at, 24).replace('_', " ");
-    let label = before.trim_end_matches([' ', '\t', ':', '-', '=', '"', '\'', '>', '?']);
+    let label =
+        before.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '-' | '=' | '"' | '\'' | '>' | '?'));
     let label = label.strip_suffix(" is").unwrap_or(label);
     POSTCODE_LABELS.iter().any(|l| ends_with_word(label, l))
 }
@@ -7975,7 +7991,7 @@ mod tests {
         for (text, name) in [
             ("mi vecino se llama pedro gómez y vive en el 3ºB", "pedro gómez"),
             ("my neighbour is called pedro gomez", "pedro gomez"),
-            ("there was a guy named tom at the desk", "tom"),
+            ("a new hire named priya, she starts monday", "priya"),
             ("mein chef heißt thomas", "thomas"),
             ("mijn buurman heet pieter", "pieter"),
             ("il mio capo si chiama marco", "marco"),
@@ -7985,8 +8001,8 @@ mod tests {
             ("ask dr patel", "patel"),
             ("talk to mr. smith about it", "smith"),
             ("mrs jones called", "jones"),
-            ("frau müller hat angerufen", "müller"),
-            ("sr. garcía llamó ayer", "garcía"),
+            ("herr müller hat angerufen", "müller"),
+            ("la sra. garcía llamó ayer", "garcía"),
         ] {
             assert!(has_person(text, name), "{text}: {:?}", found(text));
         }
@@ -7998,6 +8014,12 @@ mod tests {
             "meet me at 42 elm dr later",
             "the dr said rest",
             "ms word crashed",
+            "latency: 12 ms min, 45 ms max",
+            "add an mx record for example.com",
+            "hiring a sr staff engineer",
+            "meine frau kann heute nicht",
+            "grab me a dr pepper",
+            "tl;dr wait for the fix",
         ] {
             assert_no_person(text);
         }
@@ -8094,6 +8116,7 @@ mod tests {
             "senior dev, 5 years exp, london 120000",
             "3 zimmer, berlin 450000",
             "my order is 3 days late, pune 411001",
+            "sales rep, 4 years on the road, london 120000",
         ] {
             none_of(text, EntityType::StreetAddress, "");
         }
@@ -8125,6 +8148,8 @@ mod tests {
             "Hi Schatz",
             "Grüß Gott",
             "Hola Chicos, ¿alguien sabe?",
+            "Gracias, Chicas",
+            "Liebe Grüße, Schatz",
             "Olá Pessoal, tudo bem?",
             "Hoi Allemaal",
             "Bonjour Chers Collègues",
@@ -8172,6 +8197,7 @@ mod tests {
             ("post_code=SN2 1AG", "SN2 1AG"),
             ("<postcode>SN2 1AG</postcode>", "SN2 1AG"),
             ("What is your postcode? LS1 5ND", "LS1 5ND"),
+            ("Postcode:\nSW1A 1AA", "SW1A 1AA"),
             ("my eircode is d02 x285", "d02 x285"),
             ("Lives in Galway, H91 DR7W now", "Galway, H91 DR7W"),
         ] {
