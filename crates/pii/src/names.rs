@@ -1802,7 +1802,7 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             // An American town's state and ZIP code are the place's (`Springfield, IL 62704`).
             let end = if entity == EntityType::Location {
                 state_and_zip_after(text, end, lex)
-                    .or_else(|| uk_postcode_after(text, end))
+                    .or_else(|| postcode_after(text, end))
                     .unwrap_or(end)
             } else {
                 end
@@ -3092,26 +3092,25 @@ fn lowercase_titled_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> 
         return None;
     }
     let doctor = word(title) == "dr";
+    // The lexicon's flags of the word at `k` if it may be a name there.
     let name = |k: usize| {
-        toks.get(k).is_some_and(|n| {
+        toks.get(k).and_then(|n| {
             let f = lookup(lex, &text[n.start..n.end]);
             // A surname that names a town too is the surname after a title (`mrs jones`); after
             // `dr`, a word that is a name too is the word (`dr pepper`, `tl;dr wait`).
-            n.kind == Kind::Lower
+            (n.kind == Kind::Lower
                 && (f & flag::LAST != 0 || (f & flag::FIRST != 0 && f & flag::PLACE == 0))
                 && f & (flag::COMMON | flag::TITLE) == 0
                 && (!doctor || f & flag::WORD == 0)
                 && !NOT_NAMES_AFTER_INTROS.contains(&&text[n.start..n.end])
-                && !is_particle(&text[n.start..n.end])
+                && !is_particle(&text[n.start..n.end]))
+            .then_some(f)
         })
     };
-    if !name(i) {
-        return None;
-    }
+    name(i)?;
     // A second surname is one the lexicons know that is no word (`dr. martens boots`).
-    let second = toks.get(i + 1).is_some_and(|n| {
-        n.single_spaced() && name(i + 1) && lookup(lex, &text[n.start..n.end]) & (flag::LAST | flag::WORD) == flag::LAST
-    });
+    let second = toks.get(i + 1).is_some_and(Tok::single_spaced)
+        && name(i + 1).is_some_and(|f| f & (flag::LAST | flag::WORD) == flag::LAST);
     Some(if second { i + 2 } else { i + 1 })
 }
 
@@ -5034,7 +5033,17 @@ static UK_AREA_TABLE: [bool; 26 * 27] = {
 /// area, or has an Eircode's or a Canadian code's shape (a letter and digits, `K1A`).
 fn uk_area_or_other(out: &str) -> bool {
     let letters = out.bytes().take_while(u8::is_ascii_uppercase).count();
-    letters == 1 || UK_POSTCODE_AREAS.contains(&&out[..letters])
+    letters == 1 || uk_area(&out.as_bytes()[..letters])
+}
+
+/// Whether `letters` (one or two ASCII letters, either case) name a British postal area.
+fn uk_area(letters: &[u8]) -> bool {
+    let index = |c: u8| (c.to_ascii_uppercase() - b'A') as usize;
+    match *letters {
+        [a] if a.is_ascii_alphabetic() => UK_AREA_TABLE[index(a) * 27],
+        [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => UK_AREA_TABLE[index(a) * 27 + index(b) + 1],
+        _ => false,
+    }
 }
 
 /// Whether the second part of a postcode alone on its line is a British inward code (a digit,
@@ -7441,9 +7450,7 @@ fn uk_postcode_at(b: &[u8], i: usize) -> Option<usize> {
     if !(1..=2).contains(&area) {
         return None;
     }
-    let letter_index = |k: usize| (b[i + k].to_ascii_uppercase() - b'A') as usize;
-    let second = if area == 2 { letter_index(1) + 1 } else { 0 };
-    if !UK_AREA_TABLE[letter_index(0) * 27 + second] {
+    if !uk_area(&b[i..i + area]) {
         return None;
     }
     let mut j = i + area;
@@ -7507,7 +7514,7 @@ fn postcode_at(b: &[u8], i: usize) -> Option<usize> {
 
 /// After a town ending at byte `end`: a comma maybe, a space and a British postcode or an
 /// Eircode (`Swindon SN2 1AG`, `Edinburgh, EH6 5XJ`, `Galway, H91 DR7W`): where it ends.
-fn uk_postcode_after(text: &str, end: usize) -> Option<usize> {
+fn postcode_after(text: &str, end: usize) -> Option<usize> {
     let b = text.as_bytes();
     let i = end + usize::from(b.get(end) == Some(&b','));
     if b.get(i) != Some(&b' ') {
