@@ -3478,47 +3478,53 @@ fn listed_with_place(text: &str, toks: &[Tok], i: usize, j: usize, lex: &Lexicon
 /// Whether `w` names a month or a weekday ("Köln on May 10" is no city "Köln on May").
 fn is_calendar_word(w: &str) -> bool {
     // No month or weekday is longer (a longer word is not looked up).
-    w.len() <= 10 && with_lower(w, |w| CALENDAR_WORDS.contains(w))
+    w.len() <= 10
+        && if w.is_ascii() {
+            CALENDAR_WORDS.contains_ascii_ci(w)
+        } else {
+            with_lower(w, |w| CALENDAR_WORDS.contains(w))
+        }
 }
 
 /// Months and weekdays of the seven languages, for lookup.
-static CALENDAR_WORDS: LazyLock<HashSet<&'static str, FixedState>> = LazyLock::new(|| {
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .into_iter()
-    .chain(OTHER_CALENDAR_WORDS.iter().copied())
-    .collect()
+static CALENDAR_WORDS: LazyLock<WordSet> = LazyLock::new(|| {
+    WordSet::new(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+            "jan",
+            "feb",
+            "mar",
+            "apr",
+            "jun",
+            "jul",
+            "aug",
+            "sep",
+            "sept",
+            "oct",
+            "nov",
+            "dec",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ]
+        .into_iter()
+        .chain(OTHER_CALENDAR_WORDS.iter().copied()),
+    )
 });
 
 /// Months and weekdays of German, French, Spanish, Italian, Dutch and Portuguese.
@@ -4208,36 +4214,60 @@ fn street_ending(w: &str) -> bool {
 /// `street_ending` of a word's UTF-8 bytes (the endings begin with ASCII letters, so they
 /// begin at a character's boundary).
 fn street_ending_bytes(w: &[u8]) -> bool {
-    (3..=7).any(|n| {
-        w.len() > n + 2
-            && matches!(
-                &w[w.len() - n..],
-                b"stra\xc3\x9fe"
-                    | b"strasse"
-                    | b"str"
-                    | b"weg"
-                    | b"gasse"
-                    | b"platz"
-                    | b"allee"
-                    | b"damm"
-                    | b"ufer"
-                    | b"gracht"
-                    | b"straat"
-                    | b"laan"
-                    | b"plein"
-                    | b"vej"
-                    | b"gade"
-                    | b"gatan"
-                    | b"v\xc3\xa4gen"
-                    | b"v\xc3\xa4g"
-                    | b"katu"
-                    | b"utca"
-                    | b"kade"
-                    | b"singel"
-                    | b"dreef"
-            )
-    }) || hyphenated_ring(w)
+    // Read from the word's last byte: most words end in a letter no street word ends in, and
+    // are let go at once (it is asked of most words of every scan).
+    let ends = |e: &[u8]| w.len() > e.len() + 2 && w.ends_with(e);
+    match w.last() {
+        Some(b'e') => {
+            ends(b"stra\xc3\x9fe")
+                || ends(b"strasse")
+                || ends(b"gasse")
+                || ends(b"allee")
+                || ends(b"gade")
+                || ends(b"kade")
+        }
+        Some(b'r') => ends(b"str") || ends(b"ufer"),
+        Some(b'g') => ends(b"weg") || ends(b"v\xc3\xa4g") || hyphenated_ring(w),
+        Some(b'n') => ends(b"laan") || ends(b"plein") || ends(b"gatan") || ends(b"v\xc3\xa4gen"),
+        Some(b't') => ends(b"gracht") || ends(b"straat"),
+        Some(b'z') => ends(b"platz"),
+        Some(b'm') => ends(b"damm"),
+        Some(b'j') => ends(b"vej"),
+        Some(b'u') => ends(b"katu"),
+        Some(b'a') => ends(b"utca"),
+        Some(b'l') => ends(b"singel"),
+        Some(b'f') => ends(b"dreef"),
+        _ => false,
+    }
 }
+
+/// The street endings [`street_ending_bytes`] reads, as a list (the tests check the two agree).
+#[cfg(test)]
+const STREET_ENDINGS: &[&[u8]] = &[
+    b"stra\xc3\x9fe",
+    b"strasse",
+    b"str",
+    b"weg",
+    b"gasse",
+    b"platz",
+    b"allee",
+    b"damm",
+    b"ufer",
+    b"gracht",
+    b"straat",
+    b"laan",
+    b"plein",
+    b"vej",
+    b"gade",
+    b"gatan",
+    b"v\xc3\xa4gen",
+    b"v\xc3\xa4g",
+    b"katu",
+    b"utca",
+    b"kade",
+    b"singel",
+    b"dreef",
+];
 
 /// A German ring road named after a person (`Theodor-Heuss-Ring`, `Konrad-Adenauer-Ring`). One
 /// written as one word (`Kaiserring`) reads as a ring (`Ohrring`, `Dichtungsring`) or an
@@ -7900,6 +7930,22 @@ const BRAZILIAN_STATES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The street endings read from the last byte are exactly the list's: a word ends in
+        /// one (with two bytes before it at least) or is a hyphenated ring road.
+        #[test]
+        fn street_endings_read_from_the_last_byte_are_the_lists(
+            stem in "[a-zäöüß-]{0,6}",
+            ending in proptest::sample::select(STREET_ENDINGS.iter().map(|e| String::from_utf8_lossy(e).into_owned()).chain(["ring".to_string(), "-ring".to_string(), "e".to_string(), "ag".to_string()]).collect::<Vec<_>>()),
+            tail in "[a-z]{0,2}",
+        ) {
+            let w = format!("{stem}{ending}{tail}");
+            let b = w.as_bytes();
+            let listed = STREET_ENDINGS.iter().any(|e| b.len() > e.len() + 2 && b.ends_with(e)) || hyphenated_ring(b);
+            proptest::prop_assert_eq!(street_ending_bytes(b), listed, "{}", w);
+        }
+    }
 
     #[test]
     fn a_long_line_leaves_no_large_token_buffer_behind() {
