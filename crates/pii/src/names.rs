@@ -1397,9 +1397,10 @@ fn word_start(b: &[u8], e: usize) -> Option<usize> {
 /// when it ends one.
 fn last_word(b: &[u8], end: usize, buf: &mut [u8; 64]) -> Option<(usize, usize)> {
     let s = word_start(b, end)?;
-    let lower = &mut buf[..end - s];
-    lower.copy_from_slice(&b[s..end]);
-    lower.make_ascii_lowercase();
+    // Copied and lowercased in one loop: a word is a few bytes, shorter than a copy's set-up.
+    for (d, c) in buf.iter_mut().zip(&b[s..end]) {
+        *d = c.to_ascii_lowercase();
+    }
     Some((end - s, s))
 }
 
@@ -1470,6 +1471,8 @@ fn cue_before(text: &str, at: usize) -> Cue {
         return Cue::Title;
     }
     let mut buf = [0u8; 64];
+    // The word read into `buf`, if any: where it ends, its length and where it starts.
+    let mut read = None;
     // The word before `near` (without a period).
     if spaced {
         let dotless = if near > 0 && b[near - 1] == b'.' {
@@ -1477,7 +1480,8 @@ fn cue_before(text: &str, at: usize) -> Cue {
         } else {
             near
         };
-        if let Some((n, last_start)) = last_word(b, dotless, &mut buf) {
+        read = last_word(b, dotless, &mut buf).map(|(n, last_start)| (dotless, n, last_start));
+        if let Some((_, n, last_start)) = read {
             let w = &buf[..n];
             let f = LEXICONS.words.get(w).unwrap_or(0);
             if f & flag::TITLE != 0 {
@@ -1578,7 +1582,12 @@ fn cue_before(text: &str, at: usize) -> Cue {
         return Cue::Person;
     }
     // The phrases are read only when the last word ends one.
-    if !last_word(b, loose, &mut buf).is_some_and(|(n, _)| CUE_ENDS.contains_bytes(&buf[..n])) {
+    // (Often the word read above: `buf` holds it still.)
+    let last = match read {
+        Some((end, n, start)) if end == loose => Some((n, start)),
+        _ => last_word(b, loose, &mut buf),
+    };
+    if !last.is_some_and(|(n, _)| CUE_ENDS.contains_bytes(&buf[..n])) {
         return Cue::None;
     }
     let (starts, len) = last_words(b, loose, &mut buf);
@@ -7684,8 +7693,12 @@ fn elided_dutch_town(text: &str, toks: &[Tok], k: usize, lex: &Lexicons) -> bool
 /// Whether `w` is an elided article or preposition before a capitalized name (`d'Ampezzo`,
 /// `nell'Emilia`, `l'Aquila`), as in Italian and French towns.
 fn elided_article(w: &str) -> bool {
-    // Every article below starts with one of these letters.
-    if !matches!(w.as_bytes().first(), Some(b'd' | b'l' | b'n' | b's' | b'a')) {
+    // Every article below starts with one of these letters and holds an apostrophe, straight
+    // or curly (its UTF-8 lead byte), within its first five bytes.
+    let b = w.as_bytes();
+    if !matches!(b.first(), Some(b'd' | b'l' | b'n' | b's' | b'a'))
+        || !b.iter().take(5).any(|&c| c == b'\'' || c == 0xE2)
+    {
         return false;
     }
     [
