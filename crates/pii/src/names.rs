@@ -1974,6 +1974,26 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
             i += 1;
             continue;
         }
+        // A capitalized title before a name chat leaves in lower case (`call Dr patel`, `Mrs.
+        // jones`): the lexicons' flag first, on a title's token only.
+        if t.kind == Kind::Cap
+            && t.flags & flag::TITLE != 0
+            && want_person
+            && let k = if toks
+                .get(i + 1)
+                .is_some_and(|d| d.attached() && &text[d.start..d.end] == ".")
+            {
+                i + 2
+            } else {
+                i + 1
+            }
+            && toks.get(k).is_some_and(|n| n.kind == Kind::Lower)
+            && let Some(next) = lowercase_titled_name(text, toks, k, lex)
+        {
+            out(toks[k].start, toks[next - 1].end, EntityType::Person, 0.7);
+            i = next;
+            continue;
+        }
         let j = run_end(text, toks, i);
         classify(text, toks, i, j, lex, &mut out);
         i = j;
@@ -3061,6 +3081,7 @@ static PHRASE_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
             .iter()
             .chain(NAMING_VERBS)
             .chain(LOWERCASE_TITLES)
+            .chain(FEMININE_ENDINGS)
             .chain(COPULA_INTROS)
             .chain(RELATIONS)
             .filter_map(|p| p.rsplit(' ').next()),
@@ -3081,26 +3102,18 @@ const LOWERCASE_TITLES: &[&str] = &[
 #[inline(never)]
 fn lowercase_titled_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<usize> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
-    let title = if word(i - 1) == "." && toks[i - 1].attached() {
-        i.checked_sub(2)?
-    } else {
-        i - 1
-    };
-    let t = toks[title];
-    if t.kind != Kind::Lower || !(2..=5).contains(&(t.end - t.start)) || !toks[i].single_spaced() {
+    let title = title_before(text, toks, i)?;
+    if !toks[i].single_spaced() {
         return None;
     }
-    if !LOWERCASE_TITLES.contains(&word(title)) {
-        return None;
-    }
-    if word(title) == "dr"
+    let doctor = word(title).eq_ignore_ascii_case("dr");
+    if doctor
         && toks[title.saturating_sub(3)..title]
             .iter()
             .any(|p| p.kind == Kind::Number && p.newlines == 0)
     {
         return None;
     }
-    let doctor = word(title) == "dr";
     // The lexicon's flags of the word at `k` if it may be a name there.
     let name = |k: usize| {
         toks.get(k).and_then(|n| {
@@ -3112,6 +3125,7 @@ fn lowercase_titled_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> 
                 && f & (flag::COMMON | flag::TITLE) == 0
                 && (!doctor || f & flag::WORD == 0)
                 && !NOT_NAMES_AFTER_INTROS.contains(&&text[n.start..n.end])
+                && !VERBS_AFTER_TITLES.contains(&&text[n.start..n.end])
                 && !is_particle(&text[n.start..n.end]))
             .then_some(f)
         })
@@ -3122,6 +3136,74 @@ fn lowercase_titled_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> 
         && name(i + 1).is_some_and(|f| f & (flag::LAST | flag::WORD) == flag::LAST);
     Some(if second { i + 2 } else { i + 1 })
 }
+
+/// The title's token before token `i`, if a title stands there: one of chat's lower-case titles
+/// (`dr patel`, `mrs. jones`), a capitalized one before a lower-case name (`Dr patel`, `Sra.
+/// garcía`), or an Italian feminine one with its ending after the dot (`sig.ra rossi`,
+/// `dott.ssa bianchi`, `Prof.ssa ferrari`).
+fn title_before(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
+    // Read as bytes, the lengths and kinds first: most words before a lower-case one are none.
+    let b = text.as_bytes();
+    let bytes = |k: usize| &b[toks[k].start..toks[k].end];
+    let dot = |k: usize| toks[k].kind == Kind::Punct && toks[k].attached() && bytes(k) == b".";
+    let mut title = i.checked_sub(1)?;
+    let p = toks[title];
+    if p.kind == Kind::Lower
+        && p.attached()
+        && title >= 2
+        && FEMININE_ENDINGS.iter().any(|e| e.as_bytes() == bytes(title))
+    {
+        let t = title - 2;
+        return (dot(title - 1)
+            && matches!(toks[t].kind, Kind::Lower | Kind::Cap)
+            && [&b"sig"[..], b"dott", b"prof"]
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(bytes(t))))
+        .then_some(t);
+    }
+    if title >= 1 && dot(title) {
+        title -= 1;
+    }
+    let t = toks[title];
+    if !(2..=5).contains(&(t.end - t.start)) {
+        return None;
+    }
+    let w = &text[t.start..t.end];
+    let known = match t.kind {
+        Kind::Lower => TITLE_SET.contains(w) && LOWERCASE_TITLES.contains(&w),
+        Kind::Cap => TITLE_SET.contains_ascii_ci(w) && CAPITALIZED_TITLES.contains(&w),
+        _ => false,
+    };
+    known.then_some(title)
+}
+
+/// [`LOWERCASE_TITLES`] and [`CAPITALIZED_TITLES`] in lower case, for a first look.
+static TITLE_SET: LazyLock<WordSet> = LazyLock::new(|| {
+    WordSet::new(
+        LOWERCASE_TITLES
+            .iter()
+            .copied()
+            .chain(["ms", "sr", "prof", "sig", "dott"]),
+    )
+});
+
+/// Verbs and conjunctions that are surnames too (`Ha`, `Es`, `Era`): after a title with no name
+/// (`la sra. ha llamado`, `la sig.ra ha chiamato`, `mrs is here`) the sentence goes on.
+const VERBS_AFTER_TITLES: &[&str] = &[
+    "ha", "has", "hat", "è", "e", "a", "est", "es", "is", "ist", "heeft", "tem", "era", "fue", "war", "und", "y", "et",
+    "and", "o",
+];
+
+/// The endings Italian writes after a title's dot to make it feminine (`sig.ra`, `sig.na`,
+/// `dott.ssa`).
+const FEMININE_ENDINGS: &[&str] = &["ra", "na", "ssa"];
+
+/// Titles written capitalized before a name chat leaves in lower case (`Dr patel`, `Mrs jones`):
+/// [`LOWERCASE_TITLES`] and those a capital sets apart from a word (`Ms`, `Sr`, `Prof`, `Sig`,
+/// `Dott`; not `Frau`, which German capitalizes as a noun: `Frau kann heute nicht`).
+const CAPITALIZED_TITLES: &[&str] = &[
+    "Dr", "Mr", "Mrs", "Ms", "Herr", "Herrn", "Sra", "Srta", "Sr", "Mme", "Mlle", "Dhr", "Mevr", "Prof", "Sig", "Dott",
+];
 
 /// Whether `word` is the last word of an introduction or relation phrase, in any ASCII case.
 fn ends_intro_phrase(word: &str) -> bool {
@@ -3139,10 +3221,14 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     let ends_phrase = ends_intro_phrase(prev);
     // A title (`call dr. patel`, `mrs jones called`): its own reading. (Its words end the
     // phrases the first look knows, so no word pays for a second look.)
+    // An Italian feminine one likewise, its ending after the dot (`sig.ra rossi`): the endings
+    // end phrases for the first look, and lead to nothing else.
     if ends_phrase || (prev == "." && i >= 2 && toks[i - 1].attached()) {
-        let title = if prev == "." { word(i - 2) } else { prev };
-        if LOWERCASE_TITLES.contains(&title) {
+        if title_before(text, toks, i).is_some() {
             return lowercase_titled_name(text, toks, i, lex).map(|next| (toks[next - 1].end, next));
+        }
+        if FEMININE_ENDINGS.contains(&prev) {
+            return None;
         }
     }
     let its = if matches!(prev, "," | "(" | "@") || ends_phrase || article {
@@ -8086,6 +8172,56 @@ mod tests {
             "meine frau kann heute nicht",
             "grab me a dr pepper",
             "tl;dr wait for the fix",
+        ] {
+            assert_no_person(text);
+        }
+    }
+
+    /// The first look's set holds every title in lower case.
+    #[test]
+    fn the_title_set_holds_every_title() {
+        for t in LOWERCASE_TITLES
+            .iter()
+            .map(|t| t.to_string())
+            .chain(CAPITALIZED_TITLES.iter().map(|t| t.to_lowercase()))
+        {
+            assert!(TITLE_SET.contains(&t), "{t}");
+        }
+    }
+
+    /// Chat capitalizes the title and not the name (`call Dr patel`, `Mrs jones called`), and
+    /// writes Italian feminine titles with their ending after the dot (`la sig.ra rossi`).
+    #[test]
+    fn lowercase_surnames_after_capitalized_and_italian_feminine_titles() {
+        for (text, name) in [
+            ("please call Dr patel tomorrow", "patel"),
+            ("i saw Dr. patel yesterday", "patel"),
+            ("ask Mrs jones about it", "jones"),
+            ("Ms garcia will call back", "garcia"),
+            ("talk to Mr. smith", "smith"),
+            ("Herr müller hat angerufen", "müller"),
+            ("la Sra. garcía llamó", "garcía"),
+            ("la sig.ra rossi ha chiamato", "rossi"),
+            ("la Sig.ra rossi ha chiamato", "rossi"),
+            ("la dott.ssa bianchi è in ferie", "bianchi"),
+            ("ho sentito la prof.ssa ferrari", "ferrari"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        for text in [
+            "the Dr office is closed",
+            "ask Dr who knows",
+            "grab me a Dr pepper",
+            "Mr big is a show",
+            "Ms word crashed again",
+            "latency 12 Ms min",
+            "Frau kann heute nicht",
+            "la sig.ra ha chiamato",
+            "la dott.ssa è in ferie",
+            "ra rossi",
+            "il campo sig.ra è vuoto",
+            "la sra. ha llamado",
+            "mrs is here",
         ] {
             assert_no_person(text);
         }
