@@ -4398,25 +4398,30 @@ fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
         return None;
     }
     let w = &text[t.start..t.end];
-    let digits = |k: usize, n: usize| {
-        toks.get(k).is_some_and(|t| {
-            t.kind == Kind::Number && t.end - t.start == n && text[t.start..t.end].bytes().all(|b| b.is_ascii_digit())
+    // How many digits the token at `k` is, if it is digits only (0 otherwise).
+    let digit_count = |k: usize| {
+        toks.get(k).map_or(0, |t| {
+            if t.kind == Kind::Number && text[t.start..t.end].bytes().all(|b| b.is_ascii_digit()) {
+                t.end - t.start
+            } else {
+                0
+            }
         })
     };
+    let dk = digit_count(k);
     let dash = |k: usize| {
         toks.get(k)
             .is_some_and(|d| d.attached() && &text[d.start..d.end] == "-")
     };
     // A US ZIP+4, a Brazilian `72313-567`, a Portuguese `1200-195`, a Japanese `150-0001`.
-    if (digits(k, 5) && dash(k + 1) && digits(k + 2, 4) && toks[k + 2].attached())
-        || (digits(k, 5) && dash(k + 1) && digits(k + 2, 3) && toks[k + 2].attached())
-        || (digits(k, 4) && dash(k + 1) && digits(k + 2, 3) && toks[k + 2].attached())
-        || (digits(k, 3) && dash(k + 1) && digits(k + 2, 4) && toks[k + 2].attached())
-    {
-        return Some(k + 3);
+    if matches!(dk, 3..=5) && dash(k + 1) && toks.get(k + 2).is_some_and(Tok::attached) {
+        let after = digit_count(k + 2);
+        if matches!((dk, after), (5, 4) | (5, 3) | (4, 3) | (3, 4)) {
+            return Some(k + 3);
+        }
     }
     // A Dutch `1015 CJ`.
-    if digits(k, 4)
+    if dk == 4
         && toks.get(k + 1).is_some_and(|l| {
             l.single_spaced()
                 && l.kind == Kind::Upper
@@ -4427,7 +4432,7 @@ fn is_postcode(text: &str, toks: &[Tok], k: usize) -> Option<usize> {
         return Some(k + 2);
     }
     // A US ZIP, the four or five digits of most European codes, an Indian PIN.
-    if digits(k, 4) || digits(k, 5) || digits(k, 6) {
+    if matches!(dk, 4..=6) {
         return Some(k + 1);
     }
     // A UK or Canadian postcode: outward code, a space, inward code (`NW1 6XE`, `K1A 0B1`).
