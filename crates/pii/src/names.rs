@@ -3233,10 +3233,9 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
     // `its_intro`). It runs for every lowercase word, so it is one hash lookup.
     let article = matches!(prev, "o" | "a") && i >= 2 && matches!(word(i - 2), "é" | "sou");
     let ends_phrase = ends_intro_phrase(prev);
-    // A title (`call dr. patel`, `mrs jones called`): its own reading. (Its words end the
-    // phrases the first look knows, so no word pays for a second look.)
-    // An Italian feminine one likewise, its ending after the dot (`sig.ra ferrari`): the endings
-    // end phrases for the first look, and lead to nothing else.
+    // A title (`call dr. patel`, `mrs jones called`, an Italian feminine one's ending after the
+    // dot: `sig.ra ferrari`): its own reading. (Its words end the phrases the first look knows,
+    // so no word pays for a second look; a feminine ending leads to nothing else.)
     if ends_phrase || (prev == "." && i >= 2 && toks[i - 1].attached()) {
         if title_before(text, toks, i).is_some() {
             return lowercase_titled_name(text, toks, i, lex).map(|next| (toks[next - 1].end, next));
