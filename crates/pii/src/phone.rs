@@ -86,23 +86,18 @@ static METADATA: LazyLock<Metadata> = LazyLock::new(|| {
     let mut by_code: HashMap<u16, Vec<Region>, FixedState> = HashMap::default();
     for m in phonenumber::metadata::DATABASE.iter() {
         let d = m.descriptors();
-        let types: Vec<_> = number_types(d).collect();
-        // The metadata writes its patterns across lines, for the `x` (whitespace-insensitive)
-        // mode the crate compiles them in.
-        let alternatives: Vec<String> = types
-            .iter()
-            .map(|t| format!("(?:{})", t.national_number().as_str()))
+        let Some(pattern) = region_pattern(d) else {
+            continue;
+        };
+        let mut lengths: Vec<u16> = number_types(d)
+            .flat_map(|t| t.possible_length().iter().copied())
             .collect();
-        let mut lengths: Vec<u16> = types.iter().flat_map(|t| t.possible_length().iter().copied()).collect();
         lengths.extend(d.general().possible_length());
         lengths.sort_unstable();
         lengths.dedup();
-        if alternatives.is_empty() {
-            continue;
-        }
         // The metadata is libphonenumber's, written for the `regex` crate's syntax; a pattern
         // that does not compile leaves that region out rather than failing every scan.
-        let Some(valid) = compile(&format!("(?x)^(?:{})$", alternatives.join("|"))) else {
+        let Some(valid) = compile(&pattern) else {
             continue;
         };
         by_code.entry(m.country_code()).or_default().push(Region {
@@ -118,6 +113,16 @@ static METADATA: LazyLock<Metadata> = LazyLock::new(|| {
         .collect();
     Metadata { by_code, by_id }
 });
+
+/// A region's number types as one pattern anchored at both ends; none without types. The
+/// metadata writes its patterns across lines, for the `x` (whitespace-insensitive) mode the
+/// crate compiles them in.
+fn region_pattern(d: &phonenumber::metadata::Descriptors) -> Option<String> {
+    let alternatives: Vec<String> = number_types(d)
+        .map(|t| format!("(?:{})", t.national_number().as_str()))
+        .collect();
+    (!alternatives.is_empty()).then(|| format!("(?x)^(?:{})$", alternatives.join("|")))
+}
 
 /// The most memory one region's DFA may take while it is built and once built: the largest
 /// region of the metadata takes 23 KB; a pattern that would blow up is left out, as one that
@@ -349,23 +354,15 @@ mod tests {
         }
     }
 
-    /// Every region's pattern as the general regex engine reads it, Unicode `\d` and all, the
-    /// same alternatives [`METADATA`] joins.
+    /// Every region's pattern ([`region_pattern`]) as the general regex engine reads it, Unicode
+    /// `\d` and all.
     fn general_regexes() -> Vec<(String, regex_automata::meta::Regex)> {
         phonenumber::metadata::DATABASE
             .iter()
             .filter_map(|m| {
-                let alternatives: Vec<String> = number_types(m.descriptors())
-                    .map(|t| format!("(?:{})", t.national_number().as_str()))
-                    .collect();
-                let pattern = format!("(?x)^(?:{})$", alternatives.join("|"));
-                (!alternatives.is_empty())
-                    .then(|| {
-                        regex_automata::meta::Regex::new(&pattern)
-                            .ok()
-                            .map(|r| (m.id().to_string(), r))
-                    })
-                    .flatten()
+                let pattern = region_pattern(m.descriptors())?;
+                let general = regex_automata::meta::Regex::new(&pattern).ok()?;
+                Some((m.id().to_string(), general))
             })
             .collect()
     }

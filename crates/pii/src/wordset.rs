@@ -75,6 +75,17 @@ impl WordSet {
         self.may_hold(word.as_bytes()) && self.holds_ascii_ci(word)
     }
 
+    /// Whether `word` lowercased is a member: ASCII in place, other letters by Unicode's
+    /// lowercase (which may change a word's length).
+    #[inline]
+    pub(crate) fn contains_lowercased(&self, word: &str) -> bool {
+        if word.is_ascii() {
+            self.contains_ascii_ci(word)
+        } else {
+            self.contains(&word.to_lowercase())
+        }
+    }
+
     /// [`Self::contains_ascii_ci`] past the first look.
     fn holds_ascii_ci(&self, word: &str) -> bool {
         let b = word.as_bytes();
