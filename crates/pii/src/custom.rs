@@ -206,7 +206,7 @@ impl CustomRecognizer {
                 }
                 Ok(Compiled::Pattern(Recognizer {
                     entity,
-                    pattern,
+                    pattern: crate::recognizer::Pattern::general(pattern),
                     base: score,
                     validated: score,
                     validator,

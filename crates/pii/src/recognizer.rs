@@ -3,7 +3,10 @@
 //! built-in analyzer and the custom recognizers both build on these; neither on the other's
 //! internals.
 
+use regex_automata::dfa::{self, dense};
 use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use regex_automata::{Input, nfa::thompson};
 
 use crate::entity::EntityType;
 
@@ -39,7 +42,7 @@ pub(crate) type Validator = fn(&str, &Options) -> Check;
 /// One pattern recognizer: a pattern, an optional validator, and context.
 pub(crate) struct Recognizer {
     pub(crate) entity: EntityType,
-    pub(crate) pattern: Regex,
+    pub(crate) pattern: Pattern,
     /// Score of a candidate no validator vouched for.
     pub(crate) base: f32,
     /// Score of a candidate its validator accepted.
@@ -62,6 +65,88 @@ pub(crate) struct Recognizer {
     /// Bytes one of which every match holds (separators of dates, addresses): regions without
     /// any are not searched. Empty: no such byte.
     pub(crate) needs: &'static [u8],
+}
+
+/// A recognizer's pattern: the general engine, and for a built-in pattern the same pattern
+/// compiled ahead of time into a pair of DFAs over ASCII, which most regions are. A recognizer
+/// searches a short region a few times a message: the general engine pays some hundreds of
+/// instructions a search to fetch its cache and pick a strategy before it reads a byte; the
+/// compiled DFAs none.
+pub(crate) struct Pattern {
+    general: Regex,
+    /// Stops (an error, not a wrong answer) at the first byte outside ASCII, where the general
+    /// engine reads on: on ASCII text `\d`, `\s` and `(?i)` mean the same in both. `None` for
+    /// custom patterns and for any that would not fit [`ASCII_DFA_LIMIT`].
+    ascii: Option<Box<dfa::regex::Regex>>,
+}
+
+/// The most memory one pattern's compiled DFAs may take while they are built, each: the
+/// largest built-in pattern compiled (German, French, Spanish, Italian, Dutch and Portuguese
+/// dates) takes 220 KB forward, 130 KB in reverse.
+const ASCII_DFA_LIMIT: usize = 512 << 10;
+
+impl Pattern {
+    /// A pattern searched by the general engine only (a custom one).
+    pub(crate) fn general(general: Regex) -> Self {
+        Self { general, ascii: None }
+    }
+
+    /// A built-in pattern: `general` is `source` compiled as it is, the DFAs are compiled here.
+    pub(crate) fn built_in(general: Regex, source: &str) -> Self {
+        let mut dense = dense::Config::new()
+            .dfa_size_limit(Some(ASCII_DFA_LIMIT))
+            .determinize_size_limit(Some(ASCII_DFA_LIMIT));
+        for byte in 0x80..=0xFF {
+            dense = dense.quit(byte, true);
+        }
+        let ascii = dfa::regex::Builder::new()
+            .dense(dense)
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .thompson(thompson::Config::new().utf8(false))
+            .build(source)
+            .ok()
+            .map(Box::new);
+        Self { general, ascii }
+    }
+
+    /// Calls `each` with the start and end of every match inside `text[from..to]`, in order,
+    /// as the general engine's iterator finds them (leftmost first, the next search where a
+    /// match ends; `\b` sees the bytes around the range).
+    pub(crate) fn each_match(&self, text: &str, from: usize, to: usize, mut each: impl FnMut(usize, usize)) {
+        let mut at = from;
+        if let Some(ascii) = &self.ascii {
+            loop {
+                if at >= to {
+                    return;
+                }
+                match ascii.try_search(&Input::new(text).range(at..to)) {
+                    Ok(None) => return,
+                    Ok(Some(m)) if m.end() > m.start() => {
+                        each(m.start(), m.end());
+                        at = m.end();
+                    }
+                    // A byte outside ASCII (or an empty match, which no built-in pattern
+                    // makes): the general engine reads on from here.
+                    _ => break,
+                }
+            }
+        }
+        for m in self.general.find_iter(Input::new(text).range(at..to)) {
+            each(m.start(), m.end());
+        }
+    }
+
+    /// The general engine, for what needs more than [`Pattern::each_match`].
+    #[cfg(test)]
+    pub(crate) fn regex(&self) -> &Regex {
+        &self.general
+    }
+
+    /// Whether the pattern has its ASCII DFAs.
+    #[cfg(test)]
+    pub(crate) fn compiled(&self) -> bool {
+        self.ascii.is_some()
+    }
 }
 
 /// The part of a text a recognizer scans.
