@@ -71,15 +71,18 @@ fn crypto_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
     let long_enough = |i: usize| b[i..].iter().take(26).take_while(|c| c.is_ascii_alphanumeric()).count() >= 26;
-    let legacy = runs.iter().map(|&(s, _)| s).filter(|&s| matches!(b[s], b'1' | b'3'));
-    static SEGWIT: LazyLock<[memchr::memmem::Finder<'static>; 2]> =
-        LazyLock::new(|| [memchr::memmem::Finder::new(b"bc1"), memchr::memmem::Finder::new(b"BC1")]);
-    let segwit = SEGWIT[0].find_iter(b).chain(SEGWIT[1].find_iter(b));
-    let mut starts: Vec<usize> = legacy
-        .chain(segwit)
+    // A legacy address starts with its digit; a SegWit one's `1` follows `bc` or `BC`, so it
+    // starts a run of digits too (a letter stands before it): both are read off the runs, in
+    // order, without another pass over the text.
+    let starts: Vec<usize> = runs
+        .iter()
+        .filter_map(|&(s, _)| match b[s] {
+            b'1' if s >= 2 && matches!(&b[s - 2..s], b"bc" | b"BC") => Some(s - 2),
+            b'1' | b'3' => Some(s),
+            _ => None,
+        })
         .filter(|&s| word_start(s) && long_enough(s))
         .collect();
-    starts.sort_unstable();
     windows(text, starts.into_iter().map(|s| (s, s)), 0, 90)
 }
 
@@ -1586,6 +1589,22 @@ mod tests {
         windows(text, hits.into_iter(), 16, 28)
     }
 
+    /// Bitcoin addresses' starts as first written: legacy ones off the runs, SegWit ones by a
+    /// search of the whole text for `bc1` and `BC1`.
+    fn crypto_regions_by_search(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        let long_enough = |i: usize| b[i..].iter().take(26).take_while(|c| c.is_ascii_alphanumeric()).count() >= 26;
+        let legacy = runs.iter().map(|&(s, _)| s).filter(|&s| matches!(b[s], b'1' | b'3'));
+        let segwit = memchr::memmem::find_iter(b, b"bc1").chain(memchr::memmem::find_iter(b, b"BC1"));
+        let mut starts: Vec<usize> = legacy
+            .chain(segwit)
+            .filter(|&s| word_start(s) && long_enough(s))
+            .collect();
+        starts.sort_unstable();
+        windows(text, starts.into_iter().map(|s| (s, s)), 0, 90)
+    }
+
     /// Overlaps resolved as first written: kept spans in a map by start, a new one checked
     /// against its neighbours.
     fn resolve_by_map(mut spans: Vec<Span>) -> Vec<Span> {
@@ -1805,6 +1824,22 @@ mod tests {
             let text = parts.concat();
             let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
             proptest::prop_assert_eq!(month_regions(&text, &runs), month_regions_by_full_scan(&text, &runs));
+        }
+
+        /// Bitcoin addresses' starts read off the runs are those a search of the text finds.
+        #[test]
+        fn crypto_regions_read_off_the_runs(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "bc1", "BC1", "bC1", "abc1", "1", "3", "2", "q", "Z", "x9", " ", "-", "(", "+",
+                    "qqqqqqqqqqqqqqqqqqqqqqqqqq", "A1b2C3d4E5f6G7h8J9k0L1m2N3p4", "é", "\n",
+                ]),
+                0..40,
+            )
+        ) {
+            let text = parts.concat();
+            let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
+            proptest::prop_assert_eq!(crypto_regions(&text, &runs), crypto_regions_by_search(&text, &runs));
         }
     }
 
