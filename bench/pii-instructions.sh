@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Instructions the PII scan executes over the generated mixed corpus (40,000 messages, the scan
+# benchmark's) and the independent one (2,400 messages), each message its own scan: counted by
+# valgrind's callgrind inside `Analyzer::analyze` only, after the lexicons and automata are
+# built. Unlike wall time on a shared VM, whose speed moves by half from one day to the next,
+# the count is the same on every run, so builds can be compared across days. It is not the
+# target (MB/s per core, `cargo bench -p datapact-pii --bench scan`): a cache miss costs no
+# instruction.
+#
+# Also prints the span digest (`corpus_scan digest`): a change meant to leave behaviour alone
+# leaves it unchanged.
+#
+# Usage: bash bench/pii-instructions.sh [BASE_REV]
+#   With BASE_REV (a commit, tag or branch), that revision is built from a git worktree into
+#   the same target directory and counted in the same run, beside this tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+command -v valgrind > /dev/null || { echo "pii-instructions: valgrind is required (apt-get install valgrind)" >&2; exit 1; }
+OUT=target/bench/pii-instructions
+mkdir -p "$OUT"
+
+build() { # DIR NAME: builds the harness in DIR, keeps its binary as $OUT/NAME
+  # Both trees share one target directory, where cargo gives the crate and the harness the same
+  # paths: touching their sources makes it build them again, where a build it finds fresh would
+  # leave the other tree's.
+  find "$1/crates/pii/src" "$1/crates/pii/examples/corpus_scan.rs" -name '*.rs' -exec touch {} +
+  (cd "$1" && CARGO_TARGET_DIR="$ROOT/target" cargo build -q --profile profiling -p datapact-pii --example corpus_scan)
+  cp "$ROOT/target/profiling/examples/corpus_scan" "$OUT/$2"
+}
+
+names=(this)
+if [ -n "${1:-}" ]; then
+  base_dir=$(mktemp -d)
+  trap 'git -C "$ROOT" worktree remove --force "$base_dir" > /dev/null 2>&1 || true' EXIT
+  git worktree add -q --detach "$base_dir" "$1"
+  if [ ! -f "$base_dir/crates/pii/examples/corpus_scan.rs" ]; then
+    cp crates/pii/examples/corpus_scan.rs "$base_dir/crates/pii/examples/"
+  fi
+  build "$base_dir" base
+  names=(base this)
+fi
+build "$ROOT" this
+
+for name in "${names[@]}"; do
+  bin="$OUT/$name"
+  echo "== $name: $("$bin" digest)"
+  for corpus in mixed independent; do
+    log="$OUT/$name.$corpus.log"
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect='*Analyzer*analyze*' \
+      "$bin" "$corpus" 1 > "$OUT/$name.$corpus.out" 2> "$log"
+    ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
+    bytes=$(sed -n 's/.* \([0-9]*\) bytes.*/\1/p' "$OUT/$name.$corpus.out")
+    [ -n "$ir" ] && [ -n "$bytes" ] || { echo "pii-instructions: no count in $log" >&2; exit 1; }
+    awk -v c="$corpus" -v ir="$ir" -v b="$bytes" \
+      'BEGIN { printf "%-12s %8.1f M instructions  %6.1f per byte  (%d bytes)\n", c, ir / 1e6, ir / b, b }'
+  done
+done
