@@ -12,7 +12,10 @@
 #
 # Usage: bash bench/pii-instructions.sh [BASE_REV]
 #   With BASE_REV (a commit, tag or branch), that revision is built from a git worktree into
-#   the same target directory and counted in the same run, beside this tree.
+#   the same target directory and counted in the same run, beside this tree. Each build scans
+#   its own tree's corpora: where the generator or the data changed between the two, the byte
+#   counts printed differ and the two are not comparable. (The crate's sources are touched to
+#   make cargo rebuild them: the next build of this tree compiles the crate again.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -31,8 +34,9 @@ build() { # DIR NAME: builds the harness in DIR, keeps its binary as $OUT/NAME
 
 names=(this)
 if [ -n "${1:-}" ]; then
+  git rev-parse --verify -q "$1^{commit}" > /dev/null || { echo "pii-instructions: $1 is no revision" >&2; exit 1; }
   base_dir=$(mktemp -d)
-  trap 'git -C "$ROOT" worktree remove --force "$base_dir" > /dev/null 2>&1 || true' EXIT
+  trap 'git -C "$ROOT" worktree remove --force "$base_dir" || rm -rf "$base_dir"' EXIT
   git worktree add -q --detach "$base_dir" "$1"
   if [ ! -f "$base_dir/crates/pii/examples/corpus_scan.rs" ]; then
     cp crates/pii/examples/corpus_scan.rs "$base_dir/crates/pii/examples/"
@@ -44,14 +48,19 @@ build "$ROOT" this
 
 for name in "${names[@]}"; do
   bin="$OUT/$name"
-  echo "== $name: $("$bin" digest)"
+  digest=$("$bin" digest) || { echo "pii-instructions: $name: the digest failed" >&2; exit 1; }
+  echo "== $name: $digest"
   for corpus in mixed independent; do
     log="$OUT/$name.$corpus.log"
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect='*Analyzer*analyze*' \
-      "$bin" "$corpus" 1 > "$OUT/$name.$corpus.out" 2> "$log"
+    # Collection is toggled on entering and leaving the function of this exact name: a pattern
+    # would match closures called inside it too, and toggle the count off within them.
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      --toggle-collect='datapact_pii::analyzer::Analyzer::analyze' \
+      "$bin" "$corpus" 1 > "$OUT/$name.$corpus.out" 2> "$log" || { echo "pii-instructions: valgrind failed, see $log" >&2; exit 1; }
     ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
     bytes=$(sed -n 's/.* \([0-9]*\) bytes.*/\1/p' "$OUT/$name.$corpus.out")
-    [ -n "$ir" ] && [ -n "$bytes" ] || { echo "pii-instructions: no count in $log" >&2; exit 1; }
+    # None counted: the function was renamed or inlined, and the figure would mean nothing.
+    [ "${ir:-0}" -gt 0 ] && [ -n "$bytes" ] || { echo "pii-instructions: nothing counted in $log" >&2; exit 1; }
     awk -v c="$corpus" -v ir="$ir" -v b="$bytes" \
       'BEGIN { printf "%-12s %8.1f M instructions  %6.1f per byte  (%d bytes)\n", c, ir / 1e6, ir / b, b }'
   done

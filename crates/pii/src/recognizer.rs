@@ -68,10 +68,12 @@ pub(crate) struct Recognizer {
 }
 
 /// A recognizer's pattern: the general engine, and for a built-in pattern the same pattern
-/// compiled ahead of time into a pair of DFAs over ASCII, which most regions are. A recognizer
-/// searches a short region a few times a message: the general engine pays some hundreds of
-/// instructions a search to fetch its cache and pick a strategy before it reads a byte; the
-/// compiled DFAs none.
+/// fully compiled (once, when the built-in recognizers are built) into a pair of DFAs over
+/// ASCII, which most regions are. A recognizer searches a short region a few times a message:
+/// the general engine pays some hundreds of instructions a search to fetch its cache and pick a
+/// strategy before it reads a byte; the DFAs only find their start state. (A region with a byte
+/// outside ASCII in it or beside it, `n°123`, is read twice from its last match on: by the DFAs
+/// up to that byte, then by the general engine.)
 pub(crate) struct Pattern {
     general: Regex,
     /// Stops (an error, not a wrong answer) at the first byte outside ASCII, where the general
