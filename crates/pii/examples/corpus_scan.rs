@@ -7,7 +7,11 @@
 //! - `mixed`: the generated corpus of the scan benchmark (40,000 messages, seed 7);
 //! - `independent`: both parts of `crates/pii/data/eval-independent` (2,400 messages);
 //! - `digest`: no timing; a hash of every span the engine reports over both corpora, with their
-//!   count. A change meant to leave behaviour alone must leave it unchanged.
+//!   count. A change meant to leave behaviour alone must leave it unchanged;
+//! - `prompt`: the gateway benchmark's chat request (`bench/gateway/prompt-2k.json`, or the file
+//!   `PROMPT` names), each message scanned as the gateway scans it, `PASSES` times (default
+//!   2,000) with warm caches, then as often with 32 MiB written before each (as a server's other
+//!   work leaves them): the time per request, median and 99th percentile.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::hint::black_box;
@@ -37,12 +41,56 @@ fn independent() -> Result<Vec<String>, String> {
     Ok(texts)
 }
 
+/// The in-process latency of the gateway benchmark's request: warm, then with caches cleared.
+fn prompt(analyzer: &Analyzer, opts: &Options, times: usize) -> Result<(), String> {
+    let path = std::env::var("PROMPT")
+        .unwrap_or_else(|_| format!("{}/../../bench/gateway/prompt-2k.json", env!("CARGO_MANIFEST_DIR")));
+    let file = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let request: serde_json::Value = serde_json::from_str(&file).map_err(|e| format!("{path}: {e}"))?;
+    let messages: Vec<&str> = request["messages"]
+        .as_array()
+        .ok_or(format!("{path}: no `messages`"))?
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    let bytes: usize = messages.iter().map(|m| m.len()).sum();
+    let mut clutter = vec![0u64; 4 << 20];
+    for cold in [false, true] {
+        let mut micros = Vec::with_capacity(times);
+        for round in 0..times {
+            if cold {
+                for (k, x) in clutter.iter_mut().enumerate() {
+                    *x = x.wrapping_add(k as u64 ^ round as u64);
+                }
+                black_box(&clutter);
+            }
+            let started = Instant::now();
+            for m in &messages {
+                black_box(analyzer.analyze(black_box(m), opts));
+            }
+            micros.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        micros.sort_by(f64::total_cmp);
+        println!(
+            "prompt ({} messages, {bytes} bytes), {}: p50 {:.1} µs, p99 {:.1} µs over {times} scans",
+            messages.len(),
+            if cold { "caches cleared before each" } else { "warm" },
+            micros[times / 2],
+            micros[times * 99 / 100]
+        );
+    }
+    Ok(())
+}
+
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let corpus = args.next().unwrap_or_default();
-    let passes: usize = match args.next() {
-        None => 1,
-        Some(p) => p.parse().map_err(|_| format!("PASSES: `{p}` is not a count"))?,
+    let passes: Option<usize> = match args.next() {
+        None => None,
+        Some(p) => match p.parse() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return Err(format!("PASSES: `{p}` is not a count of one or more")),
+        },
     };
     datapact_pii::warm_up();
     let analyzer = Analyzer::new();
@@ -64,8 +112,14 @@ fn run() -> Result<(), String> {
             println!("digest {:016x} spans {count} texts {}", h.finish(), all.len());
             return Ok(());
         }
-        other => return Err(format!("CORPUS: `{other}` is none of mixed, independent, digest")),
+        "prompt" => return prompt(&analyzer, &opts, passes.unwrap_or(2000)),
+        other => {
+            return Err(format!(
+                "CORPUS: `{other}` is none of mixed, independent, digest, prompt"
+            ));
+        }
     };
+    let passes = passes.unwrap_or(1);
     let bytes: usize = texts.iter().map(String::len).sum();
     let started = Instant::now();
     let mut spans = 0;
