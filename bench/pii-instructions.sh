@@ -11,8 +11,9 @@
 # leaves it unchanged.
 #
 # Usage: bash bench/pii-instructions.sh [BASE_REV]
-#   With BASE_REV (a commit, tag or branch), that revision is built from a git worktree into
-#   the same target directory and counted in the same run, beside this tree. Each build scans
+#   With BASE_REV (a commit, tag or branch; 932dcc4 or later, which holds the independent
+#   corpus), that revision is built from a git worktree into the same target directory and
+#   counted in the same run, beside this tree. Each build scans
 #   its own tree's corpora: where the generator or the data changed between the two, the byte
 #   counts printed differ and the two are not comparable. (The crate's sources are touched to
 #   make cargo rebuild them: the next build of this tree compiles the crate again.)
