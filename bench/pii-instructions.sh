@@ -39,8 +39,11 @@ if [ -n "${1:-}" ]; then
   base_dir=$(mktemp -d)
   trap 'git -C "$ROOT" worktree remove --force "$base_dir" || rm -rf "$base_dir"' EXIT
   git worktree add -q --detach "$base_dir" "$1"
+  # A base older than the harness gets this tree's, with the benchmarks' module it reads its
+  # corpora through (only the harness is built there).
   if [ ! -f "$base_dir/crates/pii/examples/corpus_scan.rs" ]; then
     cp crates/pii/examples/corpus_scan.rs "$base_dir/crates/pii/examples/"
+    cp crates/pii/benches/common/mod.rs "$base_dir/crates/pii/benches/common/"
   fi
   build "$base_dir" base
   names=(base this)

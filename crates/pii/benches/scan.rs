@@ -15,7 +15,7 @@ use criterion::{Criterion, Throughput};
 use datapact_pii::{Analyzer, Options};
 
 mod common;
-use common::email;
+use common::{clear_caches, clutter, email, independent_corpus, mixed_corpus};
 
 fn main() {
     let analyzer = Analyzer::new();
@@ -40,10 +40,7 @@ fn main() {
     );
 
     // Many short messages of mixed kinds, each its own scan.
-    let messages: Vec<String> = datapact_pii::eval::corpus(40_000, 7)
-        .into_iter()
-        .map(|s| s.text)
-        .collect();
+    let messages = mixed_corpus();
     let bytes: usize = messages.iter().map(String::len).sum();
     let (secs, found) = scan_each(&analyzer, &opts, &messages);
     println!(
@@ -89,15 +86,7 @@ fn main() {
     // Real mixed text: the independent evaluation corpus (e-mails, tickets, chats, logs, CSV,
     // forms, developer messages with credentials, in seven languages), each message its own
     // scan, several passes.
-    let independent: Vec<String> = [
-        include_str!("../data/eval-independent/dev.jsonl"),
-        include_str!("../data/eval-independent/blind.jsonl"),
-    ]
-    .iter()
-    .flat_map(|f| f.lines())
-    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-    .filter_map(|v| v["text"].as_str().map(str::to_string))
-    .collect();
+    let independent = independent_corpus().unwrap_or_else(|e| panic!("the independent corpus: {e}"));
     let bytes: usize = independent.iter().map(String::len).sum::<usize>() * 3;
     let start = Instant::now();
     let mut found = 0;
@@ -153,13 +142,10 @@ fn main() {
     // The same prompt with the caches flushed before each scan, as inside a server, where
     // parsing, the audit log and the network run between two scans: 32 MiB written over
     // (beyond this machine's 2 MiB of L2 per core) before each of 2,000 scans.
-    let mut flush = vec![0u64; 4 << 20];
+    let mut flush = clutter();
     let cold = (0..2_000u64)
         .map(|r| {
-            for (k, x) in flush.iter_mut().enumerate() {
-                *x = x.wrapping_add(k as u64 ^ r);
-            }
-            black_box(&flush);
+            clear_caches(&mut flush, r);
             scan_us()
         })
         .collect();

@@ -26,30 +26,9 @@ use std::time::Instant;
 
 use datapact_pii::{Analyzer, Options};
 
-fn mixed() -> Vec<String> {
-    datapact_pii::eval::corpus(40_000, 7)
-        .into_iter()
-        .map(|s| s.text)
-        .collect()
-}
-
-/// Both parts of the independent corpus, built into the binary (so one built from another tree
-/// reads that tree's).
-fn independent() -> Result<Vec<String>, String> {
-    let parts = [
-        ("dev.jsonl", include_str!("../data/eval-independent/dev.jsonl")),
-        ("blind.jsonl", include_str!("../data/eval-independent/blind.jsonl")),
-    ];
-    let mut texts = Vec::new();
-    for (name, file) in parts {
-        for (n, line) in file.lines().enumerate() {
-            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{name}:{}: {e}", n + 1))?;
-            let text = v["text"].as_str().ok_or(format!("{name}:{}: no `text`", n + 1))?;
-            texts.push(text.to_string());
-        }
-    }
-    Ok(texts)
-}
+#[path = "../benches/common/mod.rs"]
+mod common;
+use common::{clear_caches, clutter, independent_corpus, mixed_corpus};
 
 /// The in-process latency of the gateway benchmark's request: warm, then with caches cleared.
 fn prompt(analyzer: &Analyzer, opts: &Options, times: usize) -> Result<(), String> {
@@ -79,7 +58,7 @@ fn prompt(analyzer: &Analyzer, opts: &Options, times: usize) -> Result<(), Strin
         return Err(format!("{path}: no message to scan"));
     }
     let bytes: usize = messages.iter().map(|m| m.len()).sum();
-    let mut clutter = vec![0u64; 4 << 20];
+    let mut buffer = clutter();
     // Another message through the same readers: a signature, a phone, an IBAN, a date, an
     // address, none of the prompt's names.
     let other = "From: Jo Bauer <jo.bauer@example.org>\nHi Anna, call +44 20 7946 0958 about \
@@ -93,10 +72,7 @@ fn prompt(analyzer: &Analyzer, opts: &Options, times: usize) -> Result<(), Strin
         let mut micros = Vec::with_capacity(times);
         for round in 0..times {
             if cold {
-                for (k, x) in clutter.iter_mut().enumerate() {
-                    *x = x.wrapping_add(k as u64 ^ round as u64);
-                }
-                black_box(&clutter);
+                clear_caches(&mut buffer, round as u64);
             }
             if warm_code {
                 black_box(analyzer.analyze(black_box(other), opts));
@@ -140,11 +116,11 @@ fn run() -> Result<(), String> {
     let analyzer = Analyzer::new();
     let opts = Options::default();
     let texts = match corpus.as_str() {
-        "mixed" => mixed(),
-        "independent" => independent()?,
+        "mixed" => mixed_corpus(),
+        "independent" => independent_corpus()?,
         "digest" => {
-            let mut all = mixed();
-            all.extend(independent()?);
+            let mut all = mixed_corpus();
+            all.extend(independent_corpus()?);
             let (mut h, mut count) = (DefaultHasher::new(), 0usize);
             for t in &all {
                 for s in analyzer.analyze(t, &opts) {

@@ -444,17 +444,18 @@ fn phone_check(s: &str, opts: &Options) -> Check {
     }
 }
 
-/// Compiles a built-in pattern with ASCII word boundaries: Unicode `\b` keeps the fast automata
-/// from running on non-ASCII text. The patterns are fixed and covered by tests; a bad one is a
-/// bug.
+/// Compiles a built-in pattern with ASCII word boundaries (Unicode `\b` keeps the fast automata
+/// from running on non-ASCII text), with its ASCII DFAs unless `dfas` is false. The patterns are
+/// fixed and covered by tests; a bad one is a bug.
 #[allow(clippy::expect_used)]
-fn re(p: &str) -> Regex {
-    Regex::new(&ascii_boundaries(p)).expect("built-in PII pattern")
-}
-
-/// `p` with its word boundaries ASCII's.
-fn ascii_boundaries(p: &str) -> String {
-    p.replace(r"\b", r"(?-u:\b)")
+fn built_in(p: &str, dfas: bool) -> Pattern {
+    let source = p.replace(r"\b", r"(?-u:\b)");
+    let general = Regex::new(&source).expect("built-in PII pattern");
+    if dfas {
+        Pattern::built_in(general, &source)
+    } else {
+        Pattern::general(general)
+    }
 }
 
 fn words(ws: &[&str]) -> Vec<String> {
@@ -538,13 +539,10 @@ fn recognizers() -> Vec<Recognizer> {
         };
         Recognizer {
             entity,
-            pattern: if matches!(entity, EmailAddress | CreditCard) {
-                // Their DFAs would not fit (the counted repetitions of an address's parts and
-                // of a card's digits with or without separators): the general engine only.
-                Pattern::general(re(pattern))
-            } else {
-                Pattern::built_in(re(pattern), &ascii_boundaries(pattern))
-            },
+            // The e-mail's and the card's DFAs would not fit (the counted repetitions of an
+            // address's parts and of a card's digits with or without separators): the general
+            // engine only.
+            pattern: built_in(pattern, !matches!(entity, EmailAddress | CreditCard)),
             base,
             validated,
             validator,
@@ -1863,7 +1861,7 @@ mod tests {
             r"(?i)\b[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
             r"\b(?:\d[ -]?){12,18}\d\b",
         ] {
-            assert!(!Pattern::built_in(re(p), &ascii_boundaries(p)).compiled(), "{p}");
+            assert!(!built_in(p, true).compiled(), "{p}");
         }
     }
 

@@ -7072,9 +7072,8 @@ fn indian_house_part(text: &str, toks: &[Tok], a: usize, b: usize, lex: &Lexicon
         .get(k + 1)
         .is_some_and(|j| j.attached() && matches!(word(k + 1), "/" | "-"))
         && digits(k) <= 4
-        && toks
-            .get(k + 2)
-            .is_some_and(|n| n.attached() && n.kind == Kind::Number && n.end - n.start <= 4)
+        && toks.get(k + 2).is_some_and(|n| n.attached() && n.kind == Kind::Number)
+        && digits(k + 2) <= 4
         && !(word(k + 1) == "/"
             && toks
                 .get(k + 3)
