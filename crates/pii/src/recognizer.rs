@@ -3,7 +3,7 @@
 //! built-in analyzer and the custom recognizers both build on these; neither on the other's
 //! internals.
 
-use regex_automata::dfa::{self, dense};
+use regex_automata::dfa::{self, Automaton, dense};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_automata::{Input, nfa::thompson};
@@ -68,18 +68,42 @@ pub(crate) struct Recognizer {
 }
 
 /// A recognizer's pattern: the general engine, and for a built-in pattern the same pattern
-/// fully compiled (once, when the built-in recognizers are built) into a pair of DFAs over
-/// ASCII, which most regions are. A recognizer searches a short region a few times a message:
-/// the general engine pays some hundreds of instructions a search to fetch its cache and pick a
-/// strategy before it reads a byte; the DFAs only find their start state. (A region with a byte
-/// outside ASCII in it or beside it, `n°123`, is read twice from its last match on: by the DFAs
-/// up to that byte, then by the general engine.)
+/// fully compiled (once, when the built-in recognizers are built) into DFAs over ASCII, which
+/// most regions are. A recognizer searches a short region a few times a message: the general
+/// engine pays some hundreds of instructions a search to fetch its cache and pick a strategy
+/// before it reads a byte; the DFAs only find their start state. (A region with a byte outside
+/// ASCII in it or beside it, `n°123`, is read twice from its last match on: by the DFAs up to
+/// that byte, then by the general engine.)
 pub(crate) struct Pattern {
     general: Regex,
-    /// Stops (an error, not a wrong answer) at the first byte outside ASCII, where the general
-    /// engine reads on: on ASCII text `\d`, `\s` and `(?i)` mean the same in both. `None` for
-    /// custom patterns and for any that would not fit [`ASCII_DFA_LIMIT`].
-    ascii: Option<Box<dfa::regex::Regex>>,
+    ascii: Ascii,
+}
+
+/// A built-in pattern's DFAs over ASCII. Each stops (an error, not a wrong answer) at the first
+/// byte outside ASCII, where the general engine reads on: on ASCII text `\d`, `\s` and `(?i)`
+/// mean the same in both.
+enum Ascii {
+    /// None: a custom pattern.
+    None,
+    /// A forward and a reverse DFA that search for the pattern anywhere.
+    Anywhere(Box<dfa::regex::Regex>),
+    /// A forward DFA that matches from a given start only, tried at each of the
+    /// [`Starts`] in order: for a pattern whose DFAs searching anywhere would not fit
+    /// [`ASCII_DFA_LIMIT`] (counted repetitions, such as an address's parts or a card's digits
+    /// with or without separators, multiply their states where a match may start at any byte).
+    FromStarts(Box<dense::DFA<Vec<u32>>>, Starts),
+}
+
+/// Where every match of a pattern searched from its starts begins: the leftmost start a match
+/// begins at is the leftmost match, with the end the anchored search gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Starts {
+    /// An e-mail address's: at an ASCII letter or digit that starts a word (no letter, digit
+    /// or `_` before it), in the run of at most 64 bytes of the address's local part
+    /// (`[A-Za-z0-9._%+-]`) right before an `@`.
+    BeforeAt,
+    /// At an ASCII digit that starts a word.
+    WordDigits,
 }
 
 /// The most memory one pattern's compiled DFAs may take while they are built, each: the
@@ -87,27 +111,62 @@ pub(crate) struct Pattern {
 /// dates) takes 220 KB forward, 130 KB in reverse.
 const ASCII_DFA_LIMIT: usize = 512 << 10;
 
+/// Whether `b` is a word byte to `(?-u:\b)`, the built-in patterns' word boundary.
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `b` can be in an e-mail address's local part, as the built-in pattern spells it.
+fn local_part_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+/// A candidate start of a match found in `text[at..to]` by [`Starts`], or why there is none.
+enum Next {
+    /// A position to try.
+    At(usize),
+    /// No match can start before `to`.
+    Done,
+    /// A byte outside ASCII where a match may hold or start: the general engine reads on.
+    NotAscii,
+}
+
 impl Pattern {
     /// A pattern searched by the general engine only (a custom one).
     pub(crate) fn general(general: Regex) -> Self {
-        Self { general, ascii: None }
+        Self {
+            general,
+            ascii: Ascii::None,
+        }
     }
 
-    /// A built-in pattern: `general` is `source` compiled as it is, the DFAs are compiled here.
-    pub(crate) fn built_in(general: Regex, source: &str) -> Self {
+    /// A built-in pattern: `general` is `source` compiled as it is, the DFAs are compiled here:
+    /// to search anywhere, or where `starts` says every match begins (for a pattern whose DFAs
+    /// searching anywhere would not fit), one anchored forward DFA. None where they would not
+    /// fit [`ASCII_DFA_LIMIT`].
+    pub(crate) fn built_in(general: Regex, source: &str, starts: Option<Starts>) -> Self {
         let mut dense = dense::Config::new()
             .dfa_size_limit(Some(ASCII_DFA_LIMIT))
             .determinize_size_limit(Some(ASCII_DFA_LIMIT));
         for byte in 0x80..=0xFF {
             dense = dense.quit(byte, true);
         }
-        let ascii = dfa::regex::Builder::new()
-            .dense(dense)
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .thompson(thompson::Config::new().utf8(false))
-            .build(source)
-            .ok()
-            .map(Box::new);
+        let syntax = syntax::Config::new().unicode(false).utf8(false);
+        let thompson = thompson::Config::new().utf8(false);
+        let ascii = match starts {
+            None => dfa::regex::Builder::new()
+                .dense(dense)
+                .syntax(syntax)
+                .thompson(thompson)
+                .build(source)
+                .map_or(Ascii::None, |re| Ascii::Anywhere(Box::new(re))),
+            Some(starts) => dense::Builder::new()
+                .configure(dense.start_kind(dfa::StartKind::Anchored))
+                .syntax(syntax)
+                .thompson(thompson)
+                .build(source)
+                .map_or(Ascii::None, |d| Ascii::FromStarts(Box::new(d), starts)),
+        };
         Self { general, ascii }
     }
 
@@ -116,8 +175,9 @@ impl Pattern {
     /// match ends; `\b` sees the bytes around the range).
     pub(crate) fn each_match(&self, text: &str, from: usize, to: usize, mut each: impl FnMut(usize, usize)) {
         let mut at = from;
-        if let Some(ascii) = &self.ascii {
-            loop {
+        match &self.ascii {
+            Ascii::None => {}
+            Ascii::Anywhere(ascii) => loop {
                 if at >= to {
                     return;
                 }
@@ -130,6 +190,28 @@ impl Pattern {
                     // A byte outside ASCII (or an empty match, which no built-in pattern
                     // makes): the general engine reads on from here.
                     _ => break,
+                }
+            },
+            Ascii::FromStarts(forward, starts) => {
+                let mut next = at;
+                loop {
+                    let p = match next_start(text.as_bytes(), next, at, to, *starts) {
+                        Next::At(p) => p,
+                        Next::Done => return,
+                        Next::NotAscii => break,
+                    };
+                    let input = Input::new(text).range(p..to).anchored(regex_automata::Anchored::Yes);
+                    match forward.try_search_fwd(&input) {
+                        Ok(None) => next = p + 1,
+                        Ok(Some(m)) if m.offset() > p => {
+                            each(p, m.offset());
+                            at = m.offset();
+                            next = at;
+                        }
+                        // A byte outside ASCII in the match or beside it (or an empty match):
+                        // the general engine reads on from the last match.
+                        _ => break,
+                    }
                 }
             }
         }
@@ -144,10 +226,57 @@ impl Pattern {
         &self.general
     }
 
-    /// Whether the pattern has its ASCII DFAs.
+    /// How the pattern is compiled beside the general engine: `"anywhere"`, `"from starts"`
+    /// or `"no"`.
     #[cfg(test)]
-    pub(crate) fn compiled(&self) -> bool {
-        self.ascii.is_some()
+    pub(crate) fn compiled(&self) -> &'static str {
+        match self.ascii {
+            Ascii::None => "no",
+            Ascii::Anywhere(_) => "anywhere",
+            Ascii::FromStarts(..) => "from starts",
+        }
+    }
+}
+
+/// The first position at or after `p` (and before `to`) a match may start at by `starts`, in
+/// a search of `text[at..to]` (no match starts before `at`, the last match's end).
+fn next_start(b: &[u8], p: usize, at: usize, to: usize, starts: Starts) -> Next {
+    let word_start = |q: usize| q == 0 || !word_byte(b[q - 1]);
+    match starts {
+        Starts::WordDigits => {
+            let mut q = p;
+            while q < to {
+                let c = b[q];
+                if !c.is_ascii() {
+                    return Next::NotAscii;
+                }
+                if c.is_ascii_digit() && word_start(q) {
+                    return Next::At(q);
+                }
+                q += 1;
+            }
+            Next::Done
+        }
+        Starts::BeforeAt => {
+            let mut q = p;
+            while let Some(n) = memchr::memchr(b'@', &b[q..to]) {
+                let sign = q + n;
+                // The local part's run before the sign, within 64 bytes and the search.
+                let floor = at.max(sign.saturating_sub(64)).max(p);
+                let mut s = sign;
+                while s > floor && local_part_byte(b[s - 1]) {
+                    s -= 1;
+                }
+                if s > floor && !b[s - 1].is_ascii() {
+                    return Next::NotAscii;
+                }
+                if let Some(first) = (s..sign).find(|&c| b[c].is_ascii_alphanumeric() && word_start(c)) {
+                    return Next::At(first);
+                }
+                q = sign + 1;
+            }
+            Next::Done
+        }
     }
 }
 
