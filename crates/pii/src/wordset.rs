@@ -1,6 +1,7 @@
 //! Small sets of short words (cue phrases' last words, unit words), looked up for many tokens
 //! of which few are members: a look at the word's length and its first and last letters turns
-//! most away before any hashing.
+//! most away before any hashing, and a word of up to seven bytes is then looked up as one
+//! 64-bit number, lowercased in place, in a table of its own.
 
 use std::collections::HashSet;
 
@@ -31,6 +32,48 @@ pub(crate) struct WordSet {
     lasts: [u32; MAX_LEN + 1],
     /// Whether a member is longer than [`MAX_LEN`].
     long: bool,
+    /// The members of one to [`PACKED`] bytes, [`pack`]ed, open addressed (linear probing) in
+    /// a power-of-two table at most half full; 0 is an empty slot (no packed word is 0).
+    packed: Box<[u64]>,
+    /// How far a packed word's product with [`MIX`] is shifted to give its slot.
+    shift: u32,
+}
+
+/// The longest member kept in [`WordSet::packed`], in bytes: its length takes the eighth.
+const PACKED: usize = 7;
+
+/// An odd constant whose product spreads a packed word's bytes into its top bits.
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// `b` (one to [`PACKED`] bytes) as one number: its bytes in order from the lowest, its length
+/// in the top byte. Read as two overlapping halves, so no copy of variable length is made.
+fn pack(b: &[u8]) -> u64 {
+    let n = b.len();
+    let bytes = if n >= 4 {
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        u64::from(lo) | u64::from(hi) << ((n - 4) * 8)
+    } else if n >= 2 {
+        let lo = u16::from_le_bytes([b[0], b[1]]);
+        let hi = u16::from_le_bytes([b[n - 2], b[n - 1]]);
+        u64::from(lo) | u64::from(hi) << ((n - 2) * 8)
+    } else {
+        u64::from(b[0])
+    };
+    bytes | (n as u64) << 56
+}
+
+/// The bytes of `x` that are ASCII capitals, lowercased (the others as they are): the
+/// eight at once.
+fn ascii_lower(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & (0x7F * ONES);
+    // The high bit of each byte: set where its low seven bits are at least `A`, and where they
+    // are more than `Z`. (No carry crosses a byte: each sum stays below 0x100.)
+    let from_a = low7 + (0x80 - u64::from(b'A')) * ONES;
+    let past_z = low7 + (0x7F - u64::from(b'Z')) * ONES;
+    let capital = from_a & !past_z & !x & (0x80 * ONES);
+    x | capital >> 2
 }
 
 impl WordSet {
@@ -41,7 +84,10 @@ impl WordSet {
             firsts: [0; MAX_LEN + 1],
             lasts: [0; MAX_LEN + 1],
             long: false,
+            packed: Box::new([]),
+            shift: 64,
         };
+        let mut short = Vec::new();
         for w in words {
             let b = w.as_bytes();
             match (b.first(), b.last(), s.firsts.get_mut(w.len())) {
@@ -52,9 +98,44 @@ impl WordSet {
                 (Some(_), _, None) => s.long = true,
                 _ => {}
             }
+            if (1..=PACKED).contains(&b.len()) {
+                short.push(pack(b));
+            }
             s.set.insert(w.as_bytes());
         }
+        short.sort_unstable();
+        short.dedup();
+        let size = (short.len() * 2).next_power_of_two().max(2);
+        s.shift = 64 - size.trailing_zeros();
+        s.packed = vec![0; size].into_boxed_slice();
+        for key in short {
+            let mut at = s.slot(key);
+            while s.packed[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            s.packed[at] = key;
+        }
         s
+    }
+
+    /// Where a packed word's search starts.
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(MIX) >> self.shift) as usize
+    }
+
+    /// Whether the packed word `key` is a member.
+    #[inline]
+    fn holds_packed(&self, key: u64) -> bool {
+        let mask = self.packed.len() - 1;
+        let mut at = self.slot(key);
+        loop {
+            match self.packed[at] {
+                0 => return false,
+                k if k == key => return true,
+                _ => at = (at + 1) & mask,
+            }
+        }
     }
 
     /// Whether `word`, already lowercase, is a member.
@@ -66,7 +147,12 @@ impl WordSet {
     /// Whether the word of these bytes, already lowercase, is a member.
     #[inline]
     pub(crate) fn contains_bytes(&self, word: &[u8]) -> bool {
-        self.may_hold(word) && self.set.contains(word)
+        self.may_hold(word)
+            && if (1..=PACKED).contains(&word.len()) {
+                self.holds_packed(pack(word))
+            } else {
+                self.set.contains(word)
+            }
     }
 
     /// Whether `word` in ASCII lowercase is a member (other letters as written).
@@ -89,6 +175,9 @@ impl WordSet {
     /// [`Self::contains_ascii_ci`] past the first look.
     fn holds_ascii_ci(&self, word: &str) -> bool {
         let b = word.as_bytes();
+        if (1..=PACKED).contains(&b.len()) {
+            return self.holds_packed(ascii_lower(pack(b)));
+        }
         let mut buf = [0u8; MAX_LEN];
         match buf.get_mut(..b.len()) {
             Some(lower) => {
@@ -145,6 +234,39 @@ mod tests {
             let s = WordSet::new(leaked.iter().copied());
             let plain: HashSet<&str> = leaked.iter().copied().collect();
             proptest::prop_assert_eq!(s.contains_ascii_ci(&probe), plain.contains(probe.to_ascii_lowercase().as_str()));
+        }
+
+        /// Words around the packed table's longest (seven bytes), with capitals, letters outside
+        /// ASCII and NUL bytes (`ab` and `ab\0` differ): found as the plain set finds them,
+        /// exactly and in any ASCII case.
+        #[test]
+        fn packed_words_agree_with_the_plain_set(
+            words in proptest::collection::vec("[abAZ@\\[`{é\u{0}]{0,9}", 0..24),
+            probes in proptest::collection::vec("[abAZ@\\[`{é\u{0}]{0,9}", 0..24),
+        ) {
+            let leaked: Vec<&'static str> = words.into_iter().map(|w| &*Box::leak(w.into_boxed_str())).collect();
+            let lower: Vec<&'static str> = leaked
+                .iter()
+                .map(|w| &*Box::leak(w.to_ascii_lowercase().into_boxed_str()))
+                .collect();
+            let exact = WordSet::new(leaked.iter().copied());
+            let folded = WordSet::new(lower.iter().copied());
+            for p in probes.iter().map(String::as_str).chain(leaked.iter().copied()) {
+                proptest::prop_assert_eq!(exact.contains(p), leaked.contains(&p), "{:?}", p);
+                proptest::prop_assert_eq!(
+                    folded.contains_ascii_ci(p),
+                    lower.contains(&p.to_ascii_lowercase().as_str()),
+                    "{:?}",
+                    p
+                );
+            }
+        }
+
+        /// Bytes outside `A`..`Z` stay as they are; capitals become small letters.
+        #[test]
+        fn lowercases_eight_bytes_as_one_at_a_time(x in proptest::num::u64::ANY) {
+            let want = u64::from_le_bytes(x.to_le_bytes().map(|b| b.to_ascii_lowercase()));
+            proptest::prop_assert_eq!(ascii_lower(x), want);
         }
     }
 }
