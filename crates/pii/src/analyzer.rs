@@ -86,7 +86,9 @@ fn crypto_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     windows(text, starts.into_iter().map(|s| (s, s)), 0, 90)
 }
 
-/// Whether the three ASCII letters at `b[i..]` begin a month's name.
+/// Whether the three ASCII letters at `b[i..]` begin a month's name (and a word). What the
+/// context words' pass finds as [`MONTH_PREFIXES`]; this reading is the tests'.
+#[cfg(test)]
 fn month_at(b: &[u8], i: usize) -> bool {
     let Some(w) = b.get(i..i + 3) else { return false };
     let w = [
@@ -100,56 +102,34 @@ fn month_at(b: &[u8], i: usize) -> bool {
     ) && (i == 0 || !b[i - 1].is_ascii_alphabetic())
 }
 
-/// The letters English month names start with, in either case.
-static MONTH_INITIALS: [bool; 256] = {
-    let mut t = [false; 256];
-    let letters = b"adfjmnosADFJMNOS";
-    let mut k = 0;
-    while k < letters.len() {
-        t[letters[k] as usize] = true;
-        k += 1;
-    }
-    t
-};
-
 /// The regions around month names near digits (a date with a month name holds a day or a
 /// year within a few words of it), wide enough for a day before and a year and time after.
-fn month_regions(text: &str, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    let b = text.as_bytes();
-    // Each run takes the first month's name starting a word within its reach. Only the bytes
-    // within some run's reach are read, each at most once: the reaches start in order, so the
-    // scan resumes where it stopped, and a month found stays the first one of later reaches
-    // that hold it.
+/// `months` are where the month names start (a word starting with one of [`MONTH_PREFIXES`],
+/// in any case), in order: the context words' pass finds them.
+fn month_regions(text: &str, runs: &[(usize, usize)], months: &[usize]) -> Vec<(usize, usize)> {
+    // Each run takes the first month's name starting a word within its reach. The reaches
+    // start in order, so the months before one are before the next one's too.
     let mut hits: Vec<(usize, usize)> = Vec::new();
     let mut next = 0;
-    let mut last: Option<usize> = None;
     for &(s, e) in runs {
         let from = s.saturating_sub(24);
-        let to = (e + 12).min(b.len());
-        let first = match last {
-            Some(m) if m >= from => Some(m),
-            _ => {
-                next = next.max(from);
-                last = None;
-                while next < to {
-                    let i = next;
-                    next += 1;
-                    // A word's first letter, and one a month's name starts with, before the look.
-                    if MONTH_INITIALS[b[i] as usize] && (i == 0 || !b[i - 1].is_ascii_alphabetic()) && month_at(b, i) {
-                        last = Some(i);
-                        break;
-                    }
-                }
-                last
-            }
-        };
-        if let Some(m) = first.filter(|&m| m < to) {
+        let to = (e + 12).min(text.len());
+        while months.get(next).is_some_and(|&m| m < from) {
+            next += 1;
+        }
+        if let Some(&m) = months.get(next).filter(|&&m| m < to) {
             hits.push((m.min(s), m.max(e)));
         }
     }
     hits.sort_unstable();
     windows(text, hits.into_iter(), 16, 28)
 }
+
+/// The first three letters of English months' names: the context words' automaton finds them
+/// with its words.
+const MONTH_PREFIXES: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 
 /// The regions around colons with a hexadecimal digit or another colon on both sides.
 fn colon_regions(text: &str) -> Vec<(usize, usize)> {
@@ -828,10 +808,14 @@ fn recognizers() -> Vec<Recognizer> {
 
 /// Context words: every recognizer's and the negative ones, found in one automaton.
 struct ContextWords {
-    /// The context words, then the secret recognizers' anchors: one pass finds both.
+    /// The context words, then the secret recognizers' anchors, then [`MONTH_PREFIXES`]: one
+    /// pass finds them all.
     automaton: DFA,
     /// How many context words (pattern ids below it are context words).
     words: usize,
+    /// Pattern ids from here on are months' ([`MONTH_PREFIXES`]); from `words` to here,
+    /// anchors.
+    months: usize,
     /// Ids of the words that mark numeric look-alikes.
     negative: Vec<u32>,
     /// Ids of context words that name any number (`number`): they speak for no recognizer
@@ -846,6 +830,9 @@ struct Found {
     /// Secret anchors: start, end, anchor index, in the order an overlapping search reports
     /// them.
     anchors: Vec<(usize, usize, usize)>,
+    /// Where months' names start a word (one of [`MONTH_PREFIXES`], in any case, after no
+    /// letter), in order.
+    months: Vec<usize>,
 }
 
 impl ContextWords {
@@ -863,11 +850,13 @@ impl ContextWords {
                 vocabulary
                     .iter()
                     .map(|w| w.as_bytes().to_vec())
-                    .chain(crate::secrets::anchor_texts().map(|a| a.as_bytes().to_vec())),
+                    .chain(crate::secrets::anchor_texts().map(|a| a.as_bytes().to_vec()))
+                    .chain(MONTH_PREFIXES.iter().map(|m| m.as_bytes().to_vec())),
             )?;
         Ok(Self {
             automaton,
             words: vocabulary.len(),
+            months: vocabulary.len() + crate::secrets::anchor_texts().count(),
             negative,
             generic,
         })
@@ -883,6 +872,7 @@ impl ContextWords {
         let mut found = Found {
             words,
             anchors: Vec::new(),
+            months: Vec::new(),
         };
         // The automaton walked here rather than through its overlapping iterator: the same
         // matches in the same order (every pattern a state holds, as each state is reached),
@@ -909,6 +899,12 @@ impl ContextWords {
                 let pid = dfa.match_pattern(sid, k);
                 let id = pid.as_usize();
                 let a = b.saturating_sub(dfa.pattern_len(pid));
+                if id >= self.months {
+                    if a == 0 || !bytes[a - 1].is_ascii_alphabetic() {
+                        found.months.push(a);
+                    }
+                    continue;
+                }
                 if id >= self.words {
                     found.anchors.push((a, b, id - self.words));
                     continue;
@@ -1215,14 +1211,22 @@ struct Regions<'t> {
     iban: Option<Vec<(usize, usize)>>,
     crypto: Option<Vec<(usize, usize)>>,
     months: Option<Vec<(usize, usize)>>,
+    /// Where months' names start, found with the context words.
+    month_starts: Vec<usize>,
     at: Option<Vec<(usize, usize)>>,
     colons: Option<Vec<(usize, usize)>>,
     links: Option<bool>,
 }
 
 impl<'t> Regions<'t> {
-    fn new(text: &'t str, spare_runs: Vec<(usize, usize)>, spare_digits: DigitRegions) -> Self {
+    fn new(
+        text: &'t str,
+        spare_runs: Vec<(usize, usize)>,
+        spare_digits: DigitRegions,
+        month_starts: Vec<usize>,
+    ) -> Self {
         Self {
+            month_starts,
             text,
             spare_runs,
             spare_digits,
@@ -1275,7 +1279,10 @@ impl<'t> Regions<'t> {
             Scope::Colons => self.colons.get_or_insert_with(|| colon_regions(text)),
             Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text, runs)),
             Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text, runs)),
-            Scope::Months => self.months.get_or_insert_with(|| month_regions(text, runs)),
+            Scope::Months => {
+                let starts = &self.month_starts;
+                self.months.get_or_insert_with(|| month_regions(text, runs, starts))
+            }
             Scope::Links => {
                 if *self.links.get_or_insert_with(|| holds_link(text.as_bytes())) {
                     &self.whole
@@ -1338,13 +1345,14 @@ impl Analyzer {
         found.clear();
         // About one candidate in 32 bytes of text: room for them at once.
         found.reserve(text.len() / 32 + 4);
+        // Context words, secret anchors and months' names, in one pass over the text.
+        let Found { words, anchors, months } = self.context.index(text, std::mem::take(&mut scratch.words));
         let mut regions = Regions::new(
             text,
             std::mem::take(&mut scratch.runs),
             std::mem::take(&mut scratch.digit_regions),
+            months,
         );
-        // Context words and secret anchors, in one pass over the text.
-        let Found { words, anchors } = self.context.index(text, std::mem::take(&mut scratch.words));
         let mut ctx = Context {
             hits: words,
             near: std::mem::take(&mut scratch.near),
@@ -1623,7 +1631,7 @@ mod tests {
 
     /// The context words and anchors as first found: the automaton's own overlapping iterator.
     #[allow(clippy::type_complexity)]
-    fn index_by_iterator(text: &str) -> (Vec<(usize, usize, u32)>, Vec<(usize, usize, usize)>) {
+    fn index_by_iterator(text: &str) -> (Vec<(usize, usize, u32)>, Vec<(usize, usize, usize)>, Vec<usize>) {
         static AC: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
             aho_corasick::AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -1654,7 +1662,9 @@ mod tests {
             }
         }
         found.sort_unstable();
-        (found, anchors)
+        // Months' names by a look at every byte.
+        let months = (0..bytes.len()).filter(|&i| month_at(bytes, i)).collect();
+        (found, anchors, months)
     }
 
     proptest::proptest! {
@@ -1699,6 +1709,10 @@ mod tests {
             for (pick, sep, upper) in parts {
                 let piece = if pick % 4 == 0 {
                     anchors[pick / 4 % anchors.len()].to_string()
+                } else if pick % 4 == 1 && pick % 3 == 0 {
+                    // Months' names and words that hold or end like one.
+                    ["jan", "March", "MAY", "dec.", "Decimal", "ajan", "summary", "nov", "sept", "o"][pick / 12 % 10]
+                        .to_string()
                 } else {
                     vocabulary[pick % vocabulary.len()].clone()
                 };
@@ -1707,8 +1721,8 @@ mod tests {
             }
             static CONTEXT: LazyLock<ContextWords> =
                 LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
-            let Found { words, anchors } = CONTEXT.index(&text, Vec::new());
-            proptest::prop_assert_eq!((words, anchors), index_by_iterator(&text));
+            let Found { words, anchors, months } = CONTEXT.index(&text, Vec::new());
+            proptest::prop_assert_eq!((words, anchors, months), index_by_iterator(&text));
         }
 
         /// Every built-in pattern finds, in any range of any text, the matches the general
@@ -1863,7 +1877,10 @@ mod tests {
         ) {
             let text = parts.concat();
             let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
-            proptest::prop_assert_eq!(month_regions(&text, &runs), month_regions_by_full_scan(&text, &runs));
+            static CONTEXT: LazyLock<ContextWords> =
+                LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
+            let months = CONTEXT.index(&text, Vec::new()).months;
+            proptest::prop_assert_eq!(month_regions(&text, &runs, &months), month_regions_by_full_scan(&text, &runs));
         }
 
         /// Bitcoin addresses' starts read off the runs are those a search of the text finds.
