@@ -425,8 +425,8 @@ fn phone_check(s: &str, opts: &Options) -> Check {
 }
 
 /// Compiles a built-in pattern with ASCII word boundaries (Unicode `\b` keeps the fast automata
-/// from running on non-ASCII text), with its ASCII DFAs unless `dfas` is false. The patterns are
-/// fixed and covered by tests; a bad one is a bug.
+/// from running on non-ASCII text), with its ASCII DFAs: searching anywhere, or, given `starts`,
+/// matching from them. The patterns are fixed and covered by tests; a bad one is a bug.
 #[allow(clippy::expect_used)]
 fn built_in(p: &str, starts: Option<Starts>) -> Pattern {
     let source = p.replace(r"\b", r"(?-u:\b)");
