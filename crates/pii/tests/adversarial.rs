@@ -134,6 +134,26 @@ fn secret_anchors_tables_and_chat_lines_scan_in_linear_time() {
     }
 }
 
+/// Shapes built against the patterns matched from where their matches can start (the e-mail's,
+/// the card's): every word start of a local part before an `@` is tried, and each try reads on
+/// through a domain that never ends well; every digit starting a word is tried as a card's.
+#[test]
+fn patterns_tried_at_each_start_scan_in_linear_time() {
+    let local = format!("{}a@{} ", "a.".repeat(31), "b1.".repeat(60));
+    let shapes: [(&str, &str); 3] = [
+        ("local parts of many words before each @", &local),
+        ("digits starting words", "1 "),
+        ("digit groups a card's length apart", "4111 1111 1111 111 x "),
+    ];
+    for (what, unit) in shapes {
+        let found = scan(&unit.repeat(1000));
+        assert_eq!(scan(&unit.repeat(4000)), 4 * found, "{what}");
+        assert_linear(what, 64 * 1024 / unit.len(), |n| {
+            scan(&unit.repeat(n));
+        });
+    }
+}
+
 #[test]
 fn empty_input_has_no_spans() {
     assert_eq!(scan(""), 0);
