@@ -836,8 +836,8 @@ struct Found {
 }
 
 impl ContextWords {
-    /// Builds the automaton over `vocabulary` (lowercase words, ids by position) and the
-    /// secret anchors.
+    /// Builds the automaton over `vocabulary` (lowercase words, ids by position), the secret
+    /// anchors and [`MONTH_PREFIXES`].
     fn new(vocabulary: &[String], negative: Vec<u32>, generic: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
         // A full DFA: the context words and anchors are a few kilobytes, and one pass over
         // every text scanned runs through it. No prefilter: with this many words nearly every
@@ -862,17 +862,19 @@ impl ContextWords {
         })
     }
 
-    /// Every context word in `text` that stands as a whole word (a plural `s` allowed) and
-    /// every secret anchor, in one pass shared by every candidate of a scan.
-    fn index(&self, text: &str, mut words: Vec<(usize, usize, u32)>) -> Found {
+    /// Every context word in `text` that stands as a whole word (a plural `s` allowed), every
+    /// secret anchor and where months' names start, in one pass shared by every candidate of a
+    /// scan.
+    fn index(&self, text: &str, mut words: Vec<(usize, usize, u32)>, mut months: Vec<usize>) -> Found {
         let bytes = text.as_bytes();
         words.clear();
         // About one context word in 40 bytes of text: room for them at once.
         words.reserve(text.len() / 40 + 4);
+        months.clear();
         let mut found = Found {
             words,
             anchors: Vec::new(),
-            months: Vec::new(),
+            months,
         };
         // The automaton walked here rather than through its overlapping iterator: the same
         // matches in the same order (every pattern a state holds, as each state is reached),
@@ -976,6 +978,7 @@ struct Scratch {
     near: Vec<(u32, usize)>,
     runs: Vec<(usize, usize)>,
     digit_regions: DigitRegions,
+    months: Vec<usize>,
     covered: Vec<u64>,
     kept: Vec<Span>,
 }
@@ -988,6 +991,7 @@ thread_local! {
             near: Vec::new(),
             runs: Vec::new(),
             digit_regions: (Vec::new(), Vec::new()),
+            months: Vec::new(),
             covered: Vec::new(),
             kept: Vec::new(),
         })
@@ -1017,6 +1021,7 @@ impl Scratch {
         small(&mut self.runs);
         small(&mut self.digit_regions.0);
         small(&mut self.digit_regions.1);
+        small(&mut self.months);
         small(&mut self.covered);
         small(&mut self.kept);
         // A thread that is ending keeps nothing.
@@ -1243,10 +1248,11 @@ impl<'t> Regions<'t> {
     }
 
     /// The runs' and digit regions' buffers, to keep for the next scan.
-    fn into_buffers(self) -> (Vec<(usize, usize)>, DigitRegions) {
+    fn into_buffers(self) -> (Vec<(usize, usize)>, DigitRegions, Vec<usize>) {
         (
             self.runs.unwrap_or(self.spare_runs),
             self.digits.unwrap_or(self.spare_digits),
+            self.month_starts,
         )
     }
 
@@ -1346,7 +1352,11 @@ impl Analyzer {
         // About one candidate in 32 bytes of text: room for them at once.
         found.reserve(text.len() / 32 + 4);
         // Context words, secret anchors and months' names, in one pass over the text.
-        let Found { words, anchors, months } = self.context.index(text, std::mem::take(&mut scratch.words));
+        let Found { words, anchors, months } = self.context.index(
+            text,
+            std::mem::take(&mut scratch.words),
+            std::mem::take(&mut scratch.months),
+        );
         let mut regions = Regions::new(
             text,
             std::mem::take(&mut scratch.runs),
@@ -1407,7 +1417,7 @@ impl Analyzer {
         scratch.found = found;
         scratch.words = ctx.hits;
         scratch.near = ctx.near;
-        (scratch.runs, scratch.digit_regions) = regions.into_buffers();
+        (scratch.runs, scratch.digit_regions, scratch.months) = regions.into_buffers();
         scratch.give_back();
         spans
     }
@@ -1721,7 +1731,7 @@ mod tests {
             }
             static CONTEXT: LazyLock<ContextWords> =
                 LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
-            let Found { words, anchors, months } = CONTEXT.index(&text, Vec::new());
+            let Found { words, anchors, months } = CONTEXT.index(&text, Vec::new(), Vec::new());
             proptest::prop_assert_eq!((words, anchors, months), index_by_iterator(&text));
         }
 
@@ -1864,7 +1874,8 @@ mod tests {
             );
         }
 
-        /// Reading only the runs' reaches finds what reading the whole text found.
+        /// The months' names the context words' pass finds give the regions a scan of the whole
+        /// text for them gave.
         #[test]
         fn month_regions_read_only_near_digits(
             parts in proptest::collection::vec(
@@ -1879,7 +1890,7 @@ mod tests {
             let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
             static CONTEXT: LazyLock<ContextWords> =
                 LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
-            let months = CONTEXT.index(&text, Vec::new()).months;
+            let months = CONTEXT.index(&text, Vec::new(), Vec::new()).months;
             proptest::prop_assert_eq!(month_regions(&text, &runs, &months), month_regions_by_full_scan(&text, &runs));
         }
 
@@ -1908,8 +1919,49 @@ mod tests {
             .collect()
     }
 
-    /// Every built-in pattern but two fits its ASCII DFAs' limit (one that did not would be
-    /// searched by the general engine only: right, and slower); the two left out do not fit.
+    /// Local parts around their longest (64 bytes) after what may or may not start a word
+    /// (a space, `_`, a dot, letters `(?i)` takes for `s` and `k`, `é`), before domains that do
+    /// and do not end well; digits a card's length and more: matched from their starts as the
+    /// general engine matches them.
+    #[test]
+    fn patterns_from_starts_agree_at_their_bounds() {
+        let mut texts = Vec::new();
+        for len in 60..=68 {
+            for before in ["", " ", "_", ".", "ſ", "\u{212a}", "é", "x", "a.", "ſ."] {
+                for after in ["@x.io", "@x.io.", "@x", "@1.1.1.1 ", "@x.iox", "@x.ioé"] {
+                    texts.push(format!("{before}{}{after}", "a".repeat(len)));
+                    texts.push(format!("{before}{}.b{after}", "a".repeat(len - 2)));
+                }
+            }
+        }
+        for digits in 12..=20 {
+            for before in ["", " ", "x", "٣", "_", "-"] {
+                texts.push(format!("{before}{}", "1".repeat(digits)));
+                texts.push(format!("{before}{} 1", "1 ".repeat(digits)));
+            }
+        }
+        for rec in BUILTIN
+            .recognizers
+            .iter()
+            .filter(|r| r.pattern.compiled() == "from starts")
+        {
+            for text in &texts {
+                let mut got = Vec::new();
+                rec.pattern.each_match(text, 0, text.len(), |s, e| got.push((s, e)));
+                let want: Vec<(usize, usize)> = rec
+                    .pattern
+                    .regex()
+                    .find_iter(text.as_str())
+                    .map(|m| (m.start(), m.end()))
+                    .collect();
+                assert_eq!(got, want, "{:?} in {text:?}", rec.entity);
+            }
+        }
+    }
+
+    /// Every built-in pattern's DFAs fit their limit (one that did not would be searched by the
+    /// general engine only: right, and slower): the e-mail's and the card's match from their
+    /// starts, whose DFAs searching anywhere would not fit.
     #[test]
     fn built_in_patterns_are_compiled_where_they_fit() {
         for rec in &BUILTIN.recognizers {

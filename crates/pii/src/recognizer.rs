@@ -71,9 +71,9 @@ pub(crate) struct Recognizer {
 /// fully compiled (once, when the built-in recognizers are built) into DFAs over ASCII, which
 /// most regions are. A recognizer searches a short region a few times a message: the general
 /// engine pays some hundreds of instructions a search to fetch its cache and pick a strategy
-/// before it reads a byte; the DFAs only find their start state. (A region with a byte outside
-/// ASCII in it or beside it, `n°123`, is read twice from its last match on: by the DFAs up to
-/// that byte, then by the general engine.)
+/// before it reads a byte; the DFAs only find their start state. (Where a byte outside ASCII
+/// could be part of a match or beside one, `n°123`, the region is read twice from its last
+/// match on: by the DFAs up to that byte, then by the general engine.)
 pub(crate) struct Pattern {
     general: Regex,
     ascii: Ascii,
@@ -83,7 +83,8 @@ pub(crate) struct Pattern {
 /// byte outside ASCII, where the general engine reads on: on ASCII text `\d`, `\s` and `(?i)`
 /// mean the same in both.
 enum Ascii {
-    /// None: a custom pattern.
+    /// None: a custom pattern, or a built-in one whose DFAs would not fit
+    /// [`ASCII_DFA_LIMIT`] (none does; a test pins which way each is compiled).
     None,
     /// A forward and a reverse DFA that search for the pattern anywhere.
     Anywhere(Box<dfa::regex::Regex>),
@@ -195,7 +196,7 @@ impl Pattern {
             Ascii::FromStarts(forward, starts) => {
                 let mut next = at;
                 loop {
-                    let p = match next_start(text.as_bytes(), next, at, to, *starts) {
+                    let p = match next_start(text.as_bytes(), next, to, *starts) {
                         Next::At(p) => p,
                         Next::Done => return,
                         Next::NotAscii => break,
@@ -238,9 +239,9 @@ impl Pattern {
     }
 }
 
-/// The first position at or after `p` (and before `to`) a match may start at by `starts`, in
-/// a search of `text[at..to]` (no match starts before `at`, the last match's end).
-fn next_start(b: &[u8], p: usize, at: usize, to: usize, starts: Starts) -> Next {
+/// The first position at or after `p` (and before `to`) a match may start at by `starts` (`p`
+/// is the last match's end or past it: no match starts before it).
+fn next_start(b: &[u8], p: usize, to: usize, starts: Starts) -> Next {
     let word_start = |q: usize| q == 0 || !word_byte(b[q - 1]);
     match starts {
         Starts::WordDigits => {
@@ -259,10 +260,11 @@ fn next_start(b: &[u8], p: usize, at: usize, to: usize, starts: Starts) -> Next 
         }
         Starts::BeforeAt => {
             let mut q = p;
-            while let Some(n) = memchr::memchr(b'@', &b[q..to]) {
+            while let Some(n) = b.get(q..to).and_then(|rest| memchr::memchr(b'@', rest)) {
                 let sign = q + n;
-                // The local part's run before the sign, within 64 bytes and the search.
-                let floor = at.max(sign.saturating_sub(64)).max(p);
+                // The local part's run before the sign, within 64 bytes and the search (`p` is
+                // never before `at`).
+                let floor = sign.saturating_sub(64).max(p);
                 let mut s = sign;
                 while s > floor && local_part_byte(b[s - 1]) {
                     s -= 1;
@@ -379,5 +381,45 @@ impl Options {
     /// Whether `entity` is asked for.
     pub fn wants(&self, entity: EntityType) -> bool {
         self.entities.as_ref().is_none_or(|es| es.contains(&entity))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In ASCII text the starts are found without the general engine: each word start of a
+    /// local part within 64 bytes of its `@`, each digit starting a word.
+    #[test]
+    fn finds_the_starts_in_ascii_text() {
+        let b = b"mail j.doe@x.io or 4111 1111";
+        let at = |p: usize, starts: Starts| match next_start(b, p, b.len(), starts) {
+            Next::At(q) => Some(q),
+            Next::Done => None,
+            Next::NotAscii => Some(usize::MAX),
+        };
+        assert_eq!(at(0, Starts::BeforeAt), Some(5));
+        assert_eq!(at(6, Starts::BeforeAt), Some(7));
+        assert_eq!(at(8, Starts::BeforeAt), None);
+        assert_eq!(at(0, Starts::WordDigits), Some(19));
+        assert_eq!(at(20, Starts::WordDigits), Some(24));
+        assert_eq!(at(b.len(), Starts::BeforeAt), None);
+        // 65 bytes of local part: `b` is too far from the sign, the word after the dot is not.
+        let long = format!("b.{}@x.io", "a".repeat(63));
+        assert!(matches!(
+            next_start(long.as_bytes(), 0, long.len(), Starts::BeforeAt),
+            Next::At(2)
+        ));
+        let unbroken = format!("{}@x.io", "a".repeat(65));
+        assert!(matches!(
+            next_start(unbroken.as_bytes(), 0, unbroken.len(), Starts::BeforeAt),
+            Next::Done
+        ));
+        // A letter outside ASCII in the local part hands the search to the general engine.
+        let folded = "xſa@x.io";
+        assert!(matches!(
+            next_start(folded.as_bytes(), 0, folded.len(), Starts::BeforeAt),
+            Next::NotAscii
+        ));
     }
 }

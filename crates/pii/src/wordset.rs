@@ -52,15 +52,15 @@ fn pack(b: &[u8]) -> u64 {
     let bytes = if n >= 4 {
         let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
-        u64::from(lo) | u64::from(hi) << ((n - 4) * 8)
+        u64::from(lo) | (u64::from(hi) << ((n - 4) * 8))
     } else if n >= 2 {
         let lo = u16::from_le_bytes([b[0], b[1]]);
         let hi = u16::from_le_bytes([b[n - 2], b[n - 1]]);
-        u64::from(lo) | u64::from(hi) << ((n - 2) * 8)
+        u64::from(lo) | (u64::from(hi) << ((n - 2) * 8))
     } else {
         u64::from(b[0])
     };
-    bytes | (n as u64) << 56
+    bytes | ((n as u64) << 56)
 }
 
 /// The bytes of `x` that are ASCII capitals, lowercased (the others as they are): the
@@ -73,7 +73,7 @@ fn ascii_lower(x: u64) -> u64 {
     let from_a = low7 + (0x80 - u64::from(b'A')) * ONES;
     let past_z = low7 + (0x7F - u64::from(b'Z')) * ONES;
     let capital = from_a & !past_z & !x & (0x80 * ONES);
-    x | capital >> 2
+    x | (capital >> 2)
 }
 
 impl WordSet {
@@ -223,6 +223,19 @@ mod tests {
             "a-word-longer-than-thirty-one-bytez",
         ] {
             assert!(!s.contains_ascii_ci(w), "{w}");
+        }
+    }
+
+    /// Every byte value, in every lane: the capitals lowercased, the rest as they were.
+    #[test]
+    fn lowercases_every_byte_in_every_lane() {
+        for lane in 0..8 {
+            for byte in 0..=255u8 {
+                let others = 0x4142_5A5B_4060_7B7A_u64 & !(0xFF << (8 * lane));
+                let x = (u64::from(byte) << (8 * lane)) | others;
+                let want = u64::from_le_bytes(x.to_le_bytes().map(|b| b.to_ascii_lowercase()));
+                assert_eq!(ascii_lower(x), want, "{byte:#x} in lane {lane}");
+            }
         }
     }
 
