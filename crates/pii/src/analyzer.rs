@@ -1677,6 +1677,29 @@ mod tests {
         (found, anchors, months)
     }
 
+    /// The range of `text` two random cuts make, each moved to a character boundary.
+    fn cut_range(text: &str, cut: (usize, usize)) -> (usize, usize) {
+        let ends: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+        let (from, to) = (ends[cut.0 % ends.len()], ends[cut.1 % ends.len()]);
+        (from.min(to), from.max(to))
+    }
+
+    /// Matches, start and end.
+    type Matches = Vec<(usize, usize)>;
+
+    /// The matches `pattern` finds in `text[from..to]`, and those its general engine's iterator
+    /// finds there.
+    fn both_engines(pattern: &Pattern, text: &str, from: usize, to: usize) -> (Matches, Matches) {
+        let mut got = Vec::new();
+        pattern.each_match(text, from, to, |a, b| got.push((a, b)));
+        let want = pattern
+            .regex()
+            .find_iter(Input::new(text).range(from..to))
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        (got, want)
+    }
+
     proptest::proptest! {
         /// A text the link scope skips holds no match of the URL pattern.
         #[test]
@@ -1754,20 +1777,9 @@ mod tests {
             cut in (0usize..200, 0usize..200),
         ) {
             let text = parts.concat();
-            let ends: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
-            let (mut from, mut to) = (ends[cut.0 % ends.len()], ends[cut.1 % ends.len()]);
-            if from > to {
-                std::mem::swap(&mut from, &mut to);
-            }
+            let (from, to) = cut_range(&text, cut);
             for rec in &BUILTIN.recognizers {
-                let mut got = Vec::new();
-                rec.pattern.each_match(&text, from, to, |a, b| got.push((a, b)));
-                let want: Vec<(usize, usize)> = rec
-                    .pattern
-                    .regex()
-                    .find_iter(Input::new(&text).range(from..to))
-                    .map(|m| (m.start(), m.end()))
-                    .collect();
+                let (got, want) = both_engines(&rec.pattern, &text, from, to);
                 proptest::prop_assert_eq!(got, want, "{:?} in {:?}[{}..{}]", rec.entity, text, from, to);
             }
         }
@@ -1791,21 +1803,10 @@ mod tests {
             cut in (0usize..400, 0usize..400),
         ) {
             let text = parts.concat();
-            let ends: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
-            let (mut from, mut to) = (ends[cut.0 % ends.len()], ends[cut.1 % ends.len()]);
-            if from > to {
-                std::mem::swap(&mut from, &mut to);
-            }
+            let (from, to) = cut_range(&text, cut);
             for rec in BUILTIN.recognizers.iter().filter(|r| r.pattern.compiled() == "from starts") {
                 for (a, b) in [(from, to), (0, text.len())] {
-                    let mut got = Vec::new();
-                    rec.pattern.each_match(&text, a, b, |s, e| got.push((s, e)));
-                    let want: Vec<(usize, usize)> = rec
-                        .pattern
-                        .regex()
-                        .find_iter(Input::new(&text).range(a..b))
-                        .map(|m| (m.start(), m.end()))
-                        .collect();
+                    let (got, want) = both_engines(&rec.pattern, &text, a, b);
                     proptest::prop_assert_eq!(got, want, "{:?} in {:?}[{}..{}]", rec.entity, text, a, b);
                 }
             }
@@ -1946,14 +1947,7 @@ mod tests {
             .filter(|r| r.pattern.compiled() == "from starts")
         {
             for text in &texts {
-                let mut got = Vec::new();
-                rec.pattern.each_match(text, 0, text.len(), |s, e| got.push((s, e)));
-                let want: Vec<(usize, usize)> = rec
-                    .pattern
-                    .regex()
-                    .find_iter(text.as_str())
-                    .map(|m| (m.start(), m.end()))
-                    .collect();
+                let (got, want) = both_engines(&rec.pattern, text, 0, text.len());
                 assert_eq!(got, want, "{:?} in {text:?}", rec.entity);
             }
         }
