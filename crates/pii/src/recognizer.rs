@@ -122,7 +122,7 @@ fn local_part_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
 }
 
-/// A candidate start of a match found in `text[at..to]` by [`Starts`], or why there is none.
+/// The next place [`next_start`] found where a match may start, or why there is none.
 enum Next {
     /// A position to try.
     At(usize),
@@ -262,8 +262,7 @@ fn next_start(b: &[u8], p: usize, to: usize, starts: Starts) -> Next {
             let mut q = p;
             while let Some(n) = b.get(q..to).and_then(|rest| memchr::memchr(b'@', rest)) {
                 let sign = q + n;
-                // The local part's run before the sign, within 64 bytes and the search (`p` is
-                // never before `at`).
+                // The local part's run before the sign, within 64 bytes and not before `p`.
                 let floor = sign.saturating_sub(64).max(p);
                 let mut s = sign;
                 while s > floor && local_part_byte(b[s - 1]) {
