@@ -1231,7 +1231,6 @@ impl<'t> Regions<'t> {
         month_starts: Vec<usize>,
     ) -> Self {
         Self {
-            month_starts,
             text,
             spare_runs,
             spare_digits,
@@ -1241,13 +1240,14 @@ impl<'t> Regions<'t> {
             iban: None,
             crypto: None,
             months: None,
+            month_starts,
             at: None,
             colons: None,
             links: None,
         }
     }
 
-    /// The runs' and digit regions' buffers, to keep for the next scan.
+    /// The runs', digit regions' and months' buffers, to keep for the next scan.
     fn into_buffers(self) -> (Vec<(usize, usize)>, DigitRegions, Vec<usize>) {
         (
             self.runs.unwrap_or(self.spare_runs),
@@ -1639,7 +1639,12 @@ mod tests {
         kept.into_values().collect()
     }
 
-    /// The context words and anchors as first found: the automaton's own overlapping iterator.
+    /// The built-in context words' automaton, as an analyzer without custom words builds it.
+    static CONTEXT: LazyLock<ContextWords> =
+        LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
+
+    /// The context words and anchors as first found, the automaton's own overlapping iterator;
+    /// the months' names by a look at every byte.
     #[allow(clippy::type_complexity)]
     fn index_by_iterator(text: &str) -> (Vec<(usize, usize, u32)>, Vec<(usize, usize, usize)>, Vec<usize>) {
         static AC: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
@@ -1752,8 +1757,6 @@ mod tests {
                 text.push_str(&if upper { piece.to_ascii_uppercase() } else { piece });
                 text.push_str(["", " ", "s ", "x", "-", "_", "\n", "é", "1", "s"][sep as usize]);
             }
-            static CONTEXT: LazyLock<ContextWords> =
-                LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
             let Found { words, anchors, months } = CONTEXT.index(&text, Vec::new(), Vec::new());
             proptest::prop_assert_eq!((words, anchors, months), index_by_iterator(&text));
         }
@@ -1889,8 +1892,6 @@ mod tests {
         ) {
             let text = parts.concat();
             let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
-            static CONTEXT: LazyLock<ContextWords> =
-                LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
             let months = CONTEXT.index(&text, Vec::new(), Vec::new()).months;
             proptest::prop_assert_eq!(month_regions(&text, &runs, &months), month_regions_by_full_scan(&text, &runs));
         }
