@@ -1177,26 +1177,71 @@ fn digit_regions(text: &str, runs: &[(usize, usize)], (mut regions, mut digits):
     (regions, digits)
 }
 
-/// The digits of a region: how many, and the most in a row.
+/// The digits of a region: how many, and the most in a row; and which of the separators
+/// recognizers' `needs` name it holds.
 #[derive(Clone, Copy)]
 struct RegionDigits {
     count: u16,
     run: u16,
+    /// [`mark`]s of the bytes it holds, or-ed.
+    marks: u8,
 }
+
+/// The bit a separator that built-in recognizers need (`Recognizer::needs`) sets in
+/// [`RegionDigits::marks`]; 0 for every other byte.
+const fn mark(c: u8) -> u8 {
+    match c {
+        b'-' => 1,
+        b'/' => 2,
+        b'.' => 4,
+        b' ' => 8,
+        _ => 0,
+    }
+}
+
+/// [`mark`] of every byte.
+static MARKS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = mark(c as u8);
+        c += 1;
+    }
+    t
+};
 
 impl RegionDigits {
     fn of(region: &[u8]) -> Self {
-        let (mut count, mut run, mut longest) = (0u16, 0u16, 0u16);
-        for c in region {
+        let (mut count, mut run, mut longest, mut marks) = (0u16, 0u16, 0u16, 0u8);
+        for &c in region {
             if c.is_ascii_digit() {
                 count = count.saturating_add(1);
                 run = run.saturating_add(1);
                 longest = longest.max(run);
             } else {
                 run = 0;
+                marks |= MARKS[c as usize];
             }
         }
-        RegionDigits { count, run: longest }
+        RegionDigits {
+            count,
+            run: longest,
+            marks,
+        }
+    }
+
+    /// Whether the region holds one of `needles`: from its marks where they record every
+    /// needle, else `None` (the bytes must be searched).
+    fn holds_any(&self, needles: &[u8]) -> Option<bool> {
+        let mut wanted = 0;
+        for &c in needles {
+            let m = mark(c);
+            if m == 0 {
+                return None;
+            }
+            wanted |= m;
+        }
+        Some(self.marks & wanted != 0)
     }
 }
 
@@ -1382,7 +1427,12 @@ impl Analyzer {
                 {
                     continue;
                 }
-                if !rec.needs.is_empty() && !holds_any(&text.as_bytes()[a..b], rec.needs) {
+                if !rec.needs.is_empty()
+                    && !digits
+                        .get(k)
+                        .and_then(|d| d.holds_any(rec.needs))
+                        .unwrap_or_else(|| holds_any(&text.as_bytes()[a..b], rec.needs))
+                {
                     continue;
                 }
                 if needs_context
@@ -1840,6 +1890,28 @@ mod tests {
             }
         }
 
+        /// A region's marks say whether it holds a separator as a search of its bytes does,
+        /// for every built-in recognizer's `needs`; needles they do not record are left to the
+        /// search.
+        #[test]
+        fn region_marks_hold_what_a_search_finds(
+            region in proptest::collection::vec(
+                proptest::sample::select(vec![b'0', b'7', b'-', b'/', b'.', b' ', b':', b'a', b'X', 0xC3, 0xA9, 0x2D ^ 0x80]),
+                0..24,
+            ),
+            needles in proptest::sample::select(vec![
+                &b"-/."[..], &b"."[..], &b"- ."[..], &b"-"[..], &b"/ "[..], &b":"[..], &b"-:"[..],
+            ]),
+        ) {
+            let searched = holds_any(&region, needles);
+            let marked = RegionDigits::of(&region).holds_any(needles);
+            if needles.iter().all(|&c| mark(c) != 0) {
+                proptest::prop_assert_eq!(marked, Some(searched));
+            } else {
+                proptest::prop_assert_eq!(marked, None);
+            }
+        }
+
         /// Eight bytes at a time find the digit one byte at a time finds.
         #[test]
         fn first_digit_finds_the_first(
@@ -1951,6 +2023,18 @@ mod tests {
                 let (got, want) = both_engines(&rec.pattern, text, 0, text.len());
                 assert_eq!(got, want, "{:?} in {text:?}", rec.entity);
             }
+        }
+    }
+
+    /// Every built-in recognizer that needs a separator scans digit regions, whose marks record
+    /// its separators: the regions are not searched for them.
+    #[test]
+    fn built_in_needs_are_read_from_region_marks() {
+        let with_needs: Vec<_> = BUILTIN.recognizers.iter().filter(|r| !r.needs.is_empty()).collect();
+        assert!(!with_needs.is_empty());
+        for rec in with_needs {
+            assert_eq!(rec.scope, Scope::Digits, "{:?}", rec.entity);
+            assert!(RegionDigits::of(b"").holds_any(rec.needs).is_some(), "{:?}", rec.entity);
         }
     }
 
