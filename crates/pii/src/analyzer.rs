@@ -2,8 +2,9 @@
 //! score, words that lower it, name and place recognition from lexicons, custom recognizers,
 //! and overlap resolution. Every pattern runs on `regex-automata` (finite automata, linear time
 //! in the input): no input can make a scan slow. Most recognizers run only over small regions
-//! of a text (around digits, around `@`, around colons), found in one pass each, so most of a
-//! text is read by a handful of automata rather than by all of them.
+//! of a text (around digits, around `@`, around colons), the digits found in one pass and the
+//! rest by the context words' pass, so most of a text is read by a handful of automata rather
+//! than by all of them.
 
 use std::sync::LazyLock;
 
@@ -39,11 +40,12 @@ fn windows(text: &str, hits: impl Iterator<Item = (usize, usize)>, back: usize, 
     regions
 }
 
-/// The regions around each `@` that an e-mail address through it could span.
-fn at_regions(text: &str) -> Vec<(usize, usize)> {
+/// The regions around each `@` that an e-mail address through it could span. `marks` are the
+/// text's `@`s and `:`s, in order (the context words' pass finds them).
+fn at_regions(text: &str, marks: &[(usize, Mark)]) -> Vec<(usize, usize)> {
     windows(
         text,
-        memchr::memchr_iter(b'@', text.as_bytes()).map(|i| (i, i + 1)),
+        marks.iter().filter(|m| m.1 == Mark::At).map(|&(i, _)| (i, i + 1)),
         64,
         256,
     )
@@ -131,13 +133,29 @@ const MONTH_PREFIXES: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 
-/// The regions around colons with a hexadecimal digit or another colon on both sides.
-fn colon_regions(text: &str) -> Vec<(usize, usize)> {
+/// The regions around colons with a hexadecimal digit or another colon on both sides. `marks`
+/// as for [`at_regions`].
+fn colon_regions(text: &str, marks: &[(usize, Mark)]) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let hexish = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_hexdigit() || *c == b':');
-    let hits = memchr::memchr_iter(b':', b).filter(|&i| i > 0 && hexish(i - 1) && hexish(i + 1));
+    let hits = marks
+        .iter()
+        .filter(|m| m.1 == Mark::Colon)
+        .map(|&(i, _)| i)
+        .filter(|&i| i > 0 && hexish(i - 1) && hexish(i + 1));
     windows(text, hits.map(|i| (i, i + 1)), 40, 40)
 }
+
+/// A byte the context words' pass marks for the scopes read around it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    At,
+    Colon,
+}
+
+/// What the context words' pass finds besides words for the scopes: each `@`, each `:`, and
+/// the two ways a link starts (`://`, `www.` in any case), by pattern id from its first.
+const MARK_TEXTS: [&str; 4] = ["@", ":", "://", "www."];
 
 /// Words near a number that say it is not personal data (lowercase).
 const NEGATIVE_CONTEXT: &[&str] = &[
@@ -449,10 +467,10 @@ fn needs(entity: EntityType, pattern: &str) -> &'static [u8] {
 }
 
 /// Whether `b` holds `://` or `www.` in any case: every link the URL pattern matches does, and
-/// most texts hold neither, so the pattern is not run over them.
+/// most texts hold neither, so the pattern is not run over them. What the context words' pass
+/// finds as [`MARK_TEXTS`]; this reading is the tests'.
+#[cfg(test)]
 fn holds_link(b: &[u8]) -> bool {
-    // By its colon, with the byte search every scan already runs: a substring searcher built
-    // per scan costs more code and setup than this short text needs.
     memchr::memchr_iter(b':', b).any(|i| b[i + 1..].starts_with(b"//"))
         || memchr::memchr_iter(b'.', b).any(|i| i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"www"))
 }
@@ -808,14 +826,16 @@ fn recognizers() -> Vec<Recognizer> {
 
 /// Context words: every recognizer's and the negative ones, found in one automaton.
 struct ContextWords {
-    /// The context words, then the secret recognizers' anchors, then [`MONTH_PREFIXES`]: one
-    /// pass finds them all.
+    /// The context words, then the secret recognizers' anchors, then [`MONTH_PREFIXES`], then
+    /// [`MARK_TEXTS`]: one pass finds them all.
     automaton: DFA,
     /// How many context words (pattern ids below it are context words).
     words: usize,
     /// Pattern ids from here on are months' ([`MONTH_PREFIXES`]); from `words` to here,
     /// anchors.
     months: usize,
+    /// Pattern ids from here on are [`MARK_TEXTS`]'.
+    marks: usize,
     /// Ids of the words that mark numeric look-alikes.
     negative: Vec<u32>,
     /// Ids of context words that name any number (`number`): they speak for no recognizer
@@ -833,11 +853,15 @@ struct Found {
     /// Where months' names start a word (one of [`MONTH_PREFIXES`], in any case, after no
     /// letter), in order.
     months: Vec<usize>,
+    /// Each `@` and `:`, in order.
+    marks: Vec<(usize, Mark)>,
+    /// Whether a link's start (`://`, `www.`) is anywhere.
+    link: bool,
 }
 
 impl ContextWords {
     /// Builds the automaton over `vocabulary` (lowercase words, ids by position), the secret
-    /// anchors and [`MONTH_PREFIXES`].
+    /// anchors, [`MONTH_PREFIXES`] and [`MARK_TEXTS`].
     fn new(vocabulary: &[String], negative: Vec<u32>, generic: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
         // A full DFA: the context words and anchors are a few kilobytes, and one pass over
         // every text scanned runs through it. No prefilter: with this many words nearly every
@@ -851,30 +875,42 @@ impl ContextWords {
                     .iter()
                     .map(|w| w.as_bytes().to_vec())
                     .chain(crate::secrets::anchor_texts().map(|a| a.as_bytes().to_vec()))
-                    .chain(MONTH_PREFIXES.iter().map(|m| m.as_bytes().to_vec())),
+                    .chain(MONTH_PREFIXES.iter().map(|m| m.as_bytes().to_vec()))
+                    .chain(MARK_TEXTS.iter().map(|m| m.as_bytes().to_vec())),
             )?;
+        let months = vocabulary.len() + crate::secrets::anchor_texts().count();
         Ok(Self {
             automaton,
             words: vocabulary.len(),
-            months: vocabulary.len() + crate::secrets::anchor_texts().count(),
+            months,
+            marks: months + MONTH_PREFIXES.len(),
             negative,
             generic,
         })
     }
 
     /// Every context word in `text` that stands as a whole word (a plural `s` allowed), every
-    /// secret anchor and where months' names start, in one pass shared by every candidate of a
-    /// scan.
-    fn index(&self, text: &str, mut words: Vec<(usize, usize, u32)>, mut months: Vec<usize>) -> Found {
+    /// secret anchor, where months' names start and the [`MARK_TEXTS`], in one pass shared by
+    /// every candidate of a scan. `words`, `months` and `marks` are buffers for the answer.
+    fn index(
+        &self,
+        text: &str,
+        mut words: Vec<(usize, usize, u32)>,
+        mut months: Vec<usize>,
+        mut marks: Vec<(usize, Mark)>,
+    ) -> Found {
         let bytes = text.as_bytes();
         words.clear();
         // About one context word in 40 bytes of text: room for them at once.
         words.reserve(text.len() / 40 + 4);
         months.clear();
+        marks.clear();
         let mut found = Found {
             words,
             anchors: Vec::new(),
             months,
+            marks,
+            link: false,
         };
         // The automaton walked here rather than through its overlapping iterator: the same
         // matches in the same order (every pattern a state holds, as each state is reached),
@@ -901,6 +937,14 @@ impl ContextWords {
                 let pid = dfa.match_pattern(sid, k);
                 let id = pid.as_usize();
                 let a = b.saturating_sub(dfa.pattern_len(pid));
+                if id >= self.marks {
+                    match id - self.marks {
+                        0 => found.marks.push((a, Mark::At)),
+                        1 => found.marks.push((a, Mark::Colon)),
+                        _ => found.link = true,
+                    }
+                    continue;
+                }
                 if id >= self.months {
                     if a == 0 || !bytes[a - 1].is_ascii_alphabetic() {
                         found.months.push(a);
@@ -979,6 +1023,7 @@ struct Scratch {
     runs: Vec<(usize, usize)>,
     digit_regions: DigitRegions,
     months: Vec<usize>,
+    marks: Vec<(usize, Mark)>,
     covered: Vec<u64>,
     kept: Vec<Span>,
 }
@@ -992,6 +1037,7 @@ thread_local! {
             runs: Vec::new(),
             digit_regions: (Vec::new(), Vec::new()),
             months: Vec::new(),
+            marks: Vec::new(),
             covered: Vec::new(),
             kept: Vec::new(),
         })
@@ -1022,6 +1068,7 @@ impl Scratch {
         small(&mut self.digit_regions.0);
         small(&mut self.digit_regions.1);
         small(&mut self.months);
+        small(&mut self.marks);
         small(&mut self.covered);
         small(&mut self.kept);
         // A thread that is ending keeps nothing.
@@ -1263,22 +1310,28 @@ struct Regions<'t> {
     months: Option<Vec<(usize, usize)>>,
     /// Where months' names start, found with the context words.
     month_starts: Vec<usize>,
+    /// The `@`s and `:`s, found with the context words.
+    marks: Vec<(usize, Mark)>,
+    /// Whether a link starts anywhere, found with the context words.
+    link: bool,
     at: Option<Vec<(usize, usize)>>,
     colons: Option<Vec<(usize, usize)>>,
-    links: Option<bool>,
 }
 
 impl<'t> Regions<'t> {
+    /// The regions of `text`, with the buffers of `scratch` and what the context words' pass
+    /// found: where months' names start, the `@`s and `:`s, whether a link starts.
     fn new(
         text: &'t str,
-        spare_runs: Vec<(usize, usize)>,
-        spare_digits: DigitRegions,
+        scratch: &mut Scratch,
         month_starts: Vec<usize>,
+        marks: Vec<(usize, Mark)>,
+        link: bool,
     ) -> Self {
         Self {
             text,
-            spare_runs,
-            spare_digits,
+            spare_runs: std::mem::take(&mut scratch.runs),
+            spare_digits: std::mem::take(&mut scratch.digit_regions),
             whole: [(0, text.len())],
             runs: None,
             digits: None,
@@ -1286,19 +1339,20 @@ impl<'t> Regions<'t> {
             crypto: None,
             months: None,
             month_starts,
+            marks,
+            link,
             at: None,
             colons: None,
-            links: None,
         }
     }
 
-    /// The runs', digit regions' and months' buffers, to keep for the next scan.
-    fn into_buffers(self) -> (Vec<(usize, usize)>, DigitRegions, Vec<usize>) {
-        (
-            self.runs.unwrap_or(self.spare_runs),
-            self.digits.unwrap_or(self.spare_digits),
-            self.month_starts,
-        )
+    /// Gives the runs', digit regions', months' and marks' buffers back to `scratch`, for the
+    /// next scan.
+    fn into_buffers(self, scratch: &mut Scratch) {
+        scratch.runs = self.runs.unwrap_or(self.spare_runs);
+        scratch.digit_regions = self.digits.unwrap_or(self.spare_digits);
+        scratch.months = self.month_starts;
+        scratch.marks = self.marks;
     }
 
     /// The regions `scope` scans, with their digit counts where known.
@@ -1326,8 +1380,14 @@ impl<'t> Regions<'t> {
                     .get_or_insert_with(|| digit_regions(text, runs, std::mem::take(spare)));
                 return (r, d);
             }
-            Scope::AroundAt => self.at.get_or_insert_with(|| at_regions(text)),
-            Scope::Colons => self.colons.get_or_insert_with(|| colon_regions(text)),
+            Scope::AroundAt => {
+                let marks = &self.marks;
+                self.at.get_or_insert_with(|| at_regions(text, marks))
+            }
+            Scope::Colons => {
+                let marks = &self.marks;
+                self.colons.get_or_insert_with(|| colon_regions(text, marks))
+            }
             Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text, runs)),
             Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text, runs)),
             Scope::Months => {
@@ -1335,7 +1395,7 @@ impl<'t> Regions<'t> {
                 self.months.get_or_insert_with(|| month_regions(text, runs, starts))
             }
             Scope::Links => {
-                if *self.links.get_or_insert_with(|| holds_link(text.as_bytes())) {
+                if self.link {
                     &self.whole
                 } else {
                     &[]
@@ -1397,17 +1457,19 @@ impl Analyzer {
         // About one candidate in 32 bytes of text: room for them at once.
         found.reserve(text.len() / 32 + 4);
         // Context words, secret anchors and months' names, in one pass over the text.
-        let Found { words, anchors, months } = self.context.index(
+        let Found {
+            words,
+            anchors,
+            months,
+            marks,
+            link,
+        } = self.context.index(
             text,
             std::mem::take(&mut scratch.words),
             std::mem::take(&mut scratch.months),
+            std::mem::take(&mut scratch.marks),
         );
-        let mut regions = Regions::new(
-            text,
-            std::mem::take(&mut scratch.runs),
-            std::mem::take(&mut scratch.digit_regions),
-            months,
-        );
+        let mut regions = Regions::new(text, &mut scratch, months, marks, link);
         let mut ctx = Context {
             hits: words,
             near: std::mem::take(&mut scratch.near),
@@ -1467,7 +1529,7 @@ impl Analyzer {
         scratch.found = found;
         scratch.words = ctx.hits;
         scratch.near = ctx.near;
-        (scratch.runs, scratch.digit_regions, scratch.months) = regions.into_buffers();
+        regions.into_buffers(&mut scratch);
         scratch.give_back();
         spans
     }
@@ -1769,9 +1831,34 @@ mod tests {
         ) {
             let text = parts.concat();
             let url = BUILTIN.recognizers.iter().find(|r| r.entity == EntityType::Url).unwrap();
+            let found = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new());
+            // The pass's answer is the bytes' own.
+            proptest::prop_assert_eq!(found.link, holds_link(text.as_bytes()), "{:?}", text);
             if url.pattern.regex().find(text.as_bytes()).is_some() {
-                proptest::prop_assert!(holds_link(text.as_bytes()), "{:?}", text);
+                proptest::prop_assert!(found.link, "{:?}", text);
             }
+        }
+
+        /// The context words' pass marks every `@` and `:` a search of the bytes finds, in
+        /// order, among context words, anchors and months' names that hold or end in them.
+        #[test]
+        fn the_context_pass_marks_every_at_and_colon(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "@", ":", "::", "://", "a@b", "fe80::1", "12:30", "Name:", "Tel:", "mailto:", "www.", "WWW.",
+                    "e-mail:", "jan", " ", "\n", "é", "password:", "sk-", "AKIA", "x",
+                ]),
+                0..16,
+            )
+        ) {
+            let text = parts.concat();
+            let b = text.as_bytes();
+            let found = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new());
+            let searched: Vec<(usize, Mark)> = memchr::memchr2_iter(b'@', b':', b)
+                .map(|i| (i, if b[i] == b'@' { Mark::At } else { Mark::Colon }))
+                .collect();
+            proptest::prop_assert_eq!(&found.marks, &searched, "{:?}", text);
+            proptest::prop_assert_eq!(found.link, holds_link(b), "{:?}", text);
         }
 
         /// Digit groups read by bytes are the groups splitting at every other character gave,
@@ -1807,7 +1894,7 @@ mod tests {
                 text.push_str(&if upper { piece.to_ascii_uppercase() } else { piece });
                 text.push_str(["", " ", "s ", "x", "-", "_", "\n", "é", "1", "s"][sep as usize]);
             }
-            let Found { words, anchors, months } = CONTEXT.index(&text, Vec::new(), Vec::new());
+            let Found { words, anchors, months, .. } = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new());
             proptest::prop_assert_eq!((words, anchors, months), index_by_iterator(&text));
         }
 
@@ -1964,7 +2051,7 @@ mod tests {
         ) {
             let text = parts.concat();
             let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
-            let months = CONTEXT.index(&text, Vec::new(), Vec::new()).months;
+            let months = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new()).months;
             proptest::prop_assert_eq!(month_regions(&text, &runs, &months), month_regions_by_full_scan(&text, &runs));
         }
 
