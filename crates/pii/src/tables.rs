@@ -300,10 +300,13 @@ fn header(line: &str) -> Option<(u8, Vec<Column>)> {
 /// ranges of identifier columns' cells, where numeric look-alikes are to be dropped
 /// (`quiet`).
 pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>, quiet: &mut Vec<(usize, usize)>) {
-    // A table needs a header line and rows: at least two line breaks and a separator.
-    let separators = memchr::memchr3_iter(b';', b'\t', b'|', text.as_bytes()).take(4).count()
-        + memchr::memchr_iter(b',', text.as_bytes()).take(4).count();
-    if separators < 4 || memchr::memchr_iter(b'\n', text.as_bytes()).take(2).count() < 2 {
+    // A table needs a header line and rows: at least two line breaks and a separator. (Line
+    // breaks first: a chat message has none, and is let go after one search.)
+    if memchr::memchr_iter(b'\n', text.as_bytes()).take(2).count() < 2
+        || memchr::memchr3_iter(b';', b'\t', b'|', text.as_bytes()).take(4).count()
+            + memchr::memchr_iter(b',', text.as_bytes()).take(4).count()
+            < 4
+    {
         return;
     }
     let mut table: Option<(u8, Vec<Column>)> = None;
