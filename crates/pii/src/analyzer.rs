@@ -1480,7 +1480,9 @@ impl Analyzer {
             }
             // A range is searched inside the whole text, so `\b` sees the characters around it.
             // A recognizer that only context can lift skips regions with none of its words near.
-            let needs_context = rec.base.max(rec.validated) < opts.min_score && !rec.context.is_empty();
+            // (Both its scores below the threshold: what `f32::max` of them says, as neither is
+            // NaN, custom ones being checked to lie in 0..=1, in two comparisons.)
+            let needs_context = rec.base < opts.min_score && rec.validated < opts.min_score && !rec.context.is_empty();
             let (ranges, digits) = regions.of(rec.scope);
             for (k, &(a, b)) in ranges.iter().enumerate() {
                 if digits
