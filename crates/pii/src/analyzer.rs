@@ -1029,8 +1029,9 @@ struct Scratch {
 }
 
 thread_local! {
-    static SCRATCH: std::cell::Cell<Scratch> = const {
-        std::cell::Cell::new(Scratch {
+    /// This thread's buffers, borrowed by the scan running on it.
+    static SCRATCH: std::cell::RefCell<Scratch> = const {
+        std::cell::RefCell::new(Scratch {
             found: Vec::new(),
             words: Vec::new(),
             near: Vec::new(),
@@ -1045,15 +1046,24 @@ thread_local! {
 }
 
 impl Scratch {
-    /// This thread's buffers (empty ones while another scan on it holds them, or once the
-    /// thread's own are gone as it ends).
-    fn take() -> Scratch {
-        SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default()
+    /// Runs `scan` with this thread's buffers (empty ones while another scan on it holds
+    /// them, or once the thread's own are gone as it ends), then keeps them for the next scan.
+    fn with<R>(mut scan: impl FnMut(&mut Scratch) -> R) -> R {
+        SCRATCH
+            .try_with(|cell| {
+                let mut scratch = cell.try_borrow_mut().ok()?;
+                let r = scan(&mut scratch);
+                scratch.trim();
+                Some(r)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| scan(&mut Scratch::default()))
     }
 
-    /// Keeps the buffers for the next scan on this thread, but for any a long text made
-    /// large: no buffer of more than 64 KiB stays between scans.
-    fn give_back(mut self) {
+    /// Empties the buffers, but for any a long text made large: no buffer of more than 64 KiB
+    /// stays between scans.
+    fn trim(&mut self) {
         fn small<T>(v: &mut Vec<T>) {
             const KEEP: usize = 64 * 1024;
             v.clear();
@@ -1071,8 +1081,6 @@ impl Scratch {
         small(&mut self.marks);
         small(&mut self.covered);
         small(&mut self.kept);
-        // A thread that is ending keeps nothing.
-        let _ = SCRATCH.try_with(|s| s.set(self));
     }
 }
 
@@ -1451,7 +1459,11 @@ impl Analyzer {
     /// Every entity found in `text`, in order, without overlaps (the higher score, then the
     /// longer span, wins).
     pub fn analyze(&self, text: &str, opts: &Options) -> Vec<Span> {
-        let mut scratch = Scratch::take();
+        Scratch::with(|scratch| self.analyze_with(text, opts, scratch))
+    }
+
+    /// [`Analyzer::analyze`] with `scratch` for its buffers.
+    fn analyze_with(&self, text: &str, opts: &Options, scratch: &mut Scratch) -> Vec<Span> {
         let mut found = std::mem::take(&mut scratch.found);
         found.clear();
         // About one candidate in 32 bytes of text: room for them at once.
@@ -1469,7 +1481,7 @@ impl Analyzer {
             std::mem::take(&mut scratch.months),
             std::mem::take(&mut scratch.marks),
         );
-        let mut regions = Regions::new(text, &mut scratch, months, marks, link);
+        let mut regions = Regions::new(text, scratch, months, marks, link);
         let mut ctx = Context {
             hits: words,
             near: std::mem::take(&mut scratch.near),
@@ -1531,8 +1543,7 @@ impl Analyzer {
         scratch.found = found;
         scratch.words = ctx.hits;
         scratch.near = ctx.near;
-        regions.into_buffers(&mut scratch);
-        scratch.give_back();
+        regions.into_buffers(scratch);
         spans
     }
 
@@ -2363,6 +2374,31 @@ mod tests {
             Analyzer::new().analyze("Call Anna Schmidt on +49 30 901820 44", &Options::default());
         });
         assert!(t.join().is_ok());
+    }
+
+    /// A scan while this thread's buffers are held finds what one with them finds; a scan
+    /// after other texts finds what one on a fresh thread does; a long text's large buffers
+    /// are not kept.
+    #[test]
+    fn a_scan_works_with_the_threads_buffers_held_used_or_grown() {
+        let analyzer = Analyzer::new();
+        let opts = Options::default();
+        let text = "Dear Anna Schmidt, call +49 30 901820 44 or mail anna@example.de; 10.0.0.1 at 12:30.";
+        let fresh = std::thread::scope(|s| s.spawn(|| analyzer.analyze(text, &opts)).join()).unwrap_or_default();
+        assert!(fresh.len() >= 4, "{fresh:?}");
+        let held = SCRATCH.with(|cell| {
+            let _held = cell.borrow_mut();
+            analyzer.analyze(text, &opts)
+        });
+        assert_eq!(held, fresh);
+        let long = "Maria Rossi, Via Roma 1, 00184 Roma; ".repeat(4_000);
+        assert!(!analyzer.analyze(&long, &opts).is_empty());
+        SCRATCH.with(|cell| {
+            let s = cell.borrow();
+            assert!(s.found.capacity() * std::mem::size_of::<Span>() <= 64 * 1024);
+            assert!(s.words.is_empty() && s.marks.is_empty() && s.found.is_empty());
+        });
+        assert_eq!(analyzer.analyze(text, &opts), fresh);
     }
 
     #[test]
