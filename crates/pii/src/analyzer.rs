@@ -553,6 +553,7 @@ fn recognizers() -> Vec<Recognizer> {
             min_digits: min_digits(entity, pattern),
             min_run: min_run(entity, pattern),
             needs: needs(entity, pattern),
+            iban_checksum: entity == IbanCode,
             scope,
         }
     };
@@ -1576,19 +1577,30 @@ impl Analyzer {
         if rec.entity == EntityType::EmailAddress && credentials_in_url(text, start) {
             return None;
         }
+        // The IBAN checksum of the value, where it was asked for.
+        let mut checksum = None;
         if rec.entity == EntityType::IbanCode {
             // A word after an IBAN can pass for a group of it ("... 0130 00 from"): drop
             // trailing groups of letters until the checksum holds, if it ever does.
-            while !validate::iban(value) {
-                let Some(cut) = value.rfind([' ', '-']) else { break };
+            checksum = Some(loop {
+                if validate::iban(value) {
+                    break true;
+                }
+                let Some(cut) = value.rfind([' ', '-']) else {
+                    break false;
+                };
                 if !value[cut + 1..].bytes().all(|b| b.is_ascii_alphabetic()) {
-                    break;
+                    break false;
                 }
                 value = &value[..cut];
                 end = start + value.len();
-            }
+            });
         }
-        let check = rec.validator.map(|v| v(value, opts));
+        let check = match checksum {
+            // The built-in IBAN's validator is that checksum, just run on this value.
+            Some(valid) if rec.iban_checksum => Some(ok_if(valid)),
+            _ => rec.validator.map(|v| v(value, opts)),
+        };
         let mut score = match check {
             Some(Check::Invalid) => return None,
             Some(Check::Valid) => rec.validated,
@@ -2124,6 +2136,45 @@ mod tests {
                 assert_eq!(got, want, "{:?} in {text:?}", rec.entity);
             }
         }
+    }
+
+    /// The one recognizer whose IBAN checksum the scan reuses has that checksum for its
+    /// validator; custom recognizers of IBANs run their own.
+    #[test]
+    fn the_reused_iban_checksum_is_the_validators() {
+        let reusing: Vec<_> = BUILTIN.recognizers.iter().filter(|r| r.iban_checksum).collect();
+        assert_eq!(reusing.len(), 1);
+        assert_eq!(reusing[0].entity, EntityType::IbanCode);
+        let Some(validator) = reusing[0].validator else {
+            panic!("the IBAN recognizer has no validator");
+        };
+        let opts = Options::default();
+        for s in [
+            "DE89 3704 0044 0532 0130 00",
+            "DE89 3704 0044 0532 0130 01",
+            "GB29NWBK60161331926819",
+            "gb29 nwbk 6016 1331 9268 19",
+            "FR14 2004 1010 0505 0001 3M02 606",
+            "XX00 0000 0000",
+            "",
+        ] {
+            assert_eq!(validator(s, &opts), ok_if(validate::iban(s)), "{s}");
+        }
+        let custom = CustomRecognizer {
+            entity: "IBAN_CODE".into(),
+            pattern: Some(r"\bIBAN-\d+\b".into()),
+            deny_list: None,
+            validator: None,
+            context: Vec::new(),
+            score: None,
+            context_boost: None,
+            case_insensitive: false,
+        };
+        let analyzer = Analyzer::with_custom(&[custom]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(analyzer.custom.iter().all(|r| !r.iban_checksum));
+        // Its match is no valid IBAN, and without a validator it stands on its score.
+        let spans = analyzer.analyze("ref IBAN-12345", &opts);
+        assert!(spans.iter().any(|s| s.entity == EntityType::IbanCode), "{spans:?}");
     }
 
     /// Every built-in recognizer that needs a separator scans digit regions, whose marks record

@@ -218,6 +218,7 @@ impl CustomRecognizer {
                     min_digits: 0,
                     min_run: 0,
                     needs: b"",
+                    iban_checksum: false,
                 }))
             }
             (None, Some(terms)) => {

@@ -65,6 +65,9 @@ pub(crate) struct Recognizer {
     /// Bytes one of which every match holds (separators of dates, addresses): regions without
     /// any are not searched. Empty: no such byte.
     pub(crate) needs: &'static [u8],
+    /// Whether its validator is the IBAN checksum (`ok_if(validate::iban)`), which the scan
+    /// runs on an IBAN's match anyway (to drop words after it) and so need not run twice.
+    pub(crate) iban_checksum: bool,
 }
 
 /// A recognizer's pattern: the general engine, and for a built-in pattern the same pattern
