@@ -1627,11 +1627,12 @@ fn cue_before(text: &str, at: usize) -> Cue {
         {
             return Cue::Title;
         }
-        let informal = INFORMAL_SIGN_OFFS.contains(&phrase);
+        // (Whether it is informal, asked only of a phrase that is a cue.)
+        let informal = || INFORMAL_SIGN_OFFS.contains(&phrase);
         if phrases.contains_key(phrase)
-            && ((same_line && !informal)
+            && ((same_line && !informal())
                 || colon
-                || ((informal || SIGN_OFFS.contains(&phrase)) && !column_gap && !same_line))
+                || ((informal() || SIGN_OFFS.contains(&phrase)) && !column_gap && !same_line))
         {
             return Cue::Person;
         }
@@ -3760,46 +3761,89 @@ const UNITS: &[&str] = &[
     "shop",
 ];
 
-/// Street types that running text of Italian, Spanish, Catalan and Portuguese writes in lower
-/// case before the street's capitalized name, its number after it (`abito in via Roma 23`,
-/// `vivo en la calle de Alcalá 45`, `moro na rua Augusta 210`).
-fn is_lowercase_street_type(w: &str) -> bool {
-    matches!(
-        w,
-        "via"
-            | "viale"
-            | "corso"
-            | "piazza"
-            | "piazzale"
-            | "largo"
-            | "vicolo"
-            | "strada"
-            | "lungomare"
-            | "calle"
-            | "avenida"
-            | "paseo"
-            | "plaza"
-            | "carrer"
-            | "avinguda"
-            | "passeig"
-            | "plaça"
-            | "carretera"
-            | "travesía"
-            | "glorieta"
-            | "rua"
-            | "praça"
-            | "travessa"
-            | "alameda"
-            | "estrada"
-            | "rodovia"
-            // Belgian and Swiss French write the number after the name (`rue de la Loi 16`);
-            // the types that are English words too (`place`, `route`, `avenue`) are left out.
-            | "rue"
-            | "allée"
-            | "impasse"
-            | "quai"
-            | "chemin"
-    )
+/// Defines [`is_lowercase_street_type`] and [`STREET_TYPE_FIRSTS`] from one list of words.
+macro_rules! lowercase_street_types {
+    ($($w:literal)|+) => {
+        /// Street types that running text of Italian, Spanish, Catalan and Portuguese writes in lower
+        /// case before the street's capitalized name, its number after it (`abito in via Roma 23`,
+        /// `vivo en la calle de Alcalá 45`, `moro na rua Augusta 210`).
+        fn is_lowercase_street_type(w: &str) -> bool {
+            matches!(w, $($w)|+)
+        }
+
+        /// For each length in bytes (the last entry for every length from 31 on), the first
+        /// letters some lowercase street type of that length starts with, a bit each (`a` to `z`;
+        /// every bit where one starts with another byte): most lowercase words are let go by
+        /// their length and first letter before the words are compared.
+        const STREET_TYPE_FIRSTS: [u32; 32] = first_letters(&[$($w),+]);
+
+        /// The street types, for the tests.
+        #[cfg(test)]
+        const LOWERCASE_STREET_TYPES: &[&str] = &[$($w),+];
+    };
+}
+
+lowercase_street_types!(
+    "via"
+    | "viale"
+    | "corso"
+    | "piazza"
+    | "piazzale"
+    | "largo"
+    | "vicolo"
+    | "strada"
+    | "lungomare"
+    | "calle"
+    | "avenida"
+    | "paseo"
+    | "plaza"
+    | "carrer"
+    | "avinguda"
+    | "passeig"
+    | "plaça"
+    | "carretera"
+    | "travesía"
+    | "glorieta"
+    | "rua"
+    | "praça"
+    | "travessa"
+    | "alameda"
+    | "estrada"
+    | "rodovia"
+    // Belgian and Swiss French write the number after the name (`rue de la Loi 16`);
+    // the types that are English words too (`place`, `route`, `avenue`) are left out.
+    | "rue"
+    | "allée"
+    | "impasse"
+    | "quai"
+    | "chemin"
+);
+
+/// [`STREET_TYPE_FIRSTS`] of `words`.
+const fn first_letters(words: &[&str]) -> [u32; 32] {
+    let mut firsts = [0u32; 32];
+    let mut k = 0;
+    while k < words.len() {
+        let w = words[k].as_bytes();
+        let len = if w.len() < 31 { w.len() } else { 31 };
+        firsts[len] |= if !w.is_empty() && w[0].is_ascii_lowercase() {
+            1 << (w[0] - b'a')
+        } else {
+            u32::MAX
+        };
+        k += 1;
+    }
+    firsts
+}
+
+/// Whether a lowercase street type could be `w` by its length and first letter (see
+/// [`STREET_TYPE_FIRSTS`]).
+fn may_be_lowercase_street_type(w: &[u8]) -> bool {
+    let bits = STREET_TYPE_FIRSTS[w.len().min(31)];
+    match w.first() {
+        Some(&c) if c.is_ascii_lowercase() => bits & (1 << (c - b'a')) != 0,
+        _ => bits == u32::MAX,
+    }
 }
 
 /// What a number counts, in the five languages that write a street's type in lower case before
@@ -3886,13 +3930,7 @@ fn lowercase_street_type(text: &str, toks: &[Tok], i: usize) -> bool {
     let t = toks[i];
     let len = t.end - t.start;
     let maybe = match t.kind {
-        Kind::Lower if (3..=10).contains(&len) => match text.as_bytes()[t.start] {
-            b'v' | b'c' | b'p' | b'l' | b's' | b'a' | b'r' | b't' | b'g' | b'e' => true,
-            // `impasse`, `quai`.
-            b'i' => len == 7,
-            b'q' => len == 4,
-            _ => false,
-        },
+        Kind::Lower if (3..=10).contains(&len) => may_be_lowercase_street_type(&text.as_bytes()[t.start..t.end]),
         Kind::Lower | Kind::Initial => len == 1 && calle_slash(text, toks, i),
         _ => false,
     };
@@ -8057,6 +8095,37 @@ const BRAZILIAN_STATES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The look at a word's length and first letter lets every street type through: with
+        /// it or without it, a token is a lowercase street type alike.
+        #[test]
+        fn the_first_look_at_street_types_drops_none(
+            word in proptest::prop_oneof![
+                proptest::sample::select(LOWERCASE_STREET_TYPES.to_vec()).prop_map(str::to_string),
+                "[a-zçíéà]{1,12}",
+                proptest::sample::select(LOWERCASE_STREET_TYPES.to_vec()).prop_map(|w| format!("{w}s")),
+            ],
+            after in proptest::sample::select(vec![" Roma 12", "/ Mayor 5", " 12", ""]),
+        ) {
+            let text = format!("abito in {word}{after}");
+            let mut toks = Vec::new();
+            tokenize(&text, 0, text.len(), &LEXICONS, &mut toks);
+            for i in 0..toks.len() {
+                let t = toks[i];
+                let len = t.end - t.start;
+                let without_the_look = match t.kind {
+                    Kind::Lower if (3..=10).contains(&len) => lowercase_street_type_named(&text, &toks, i),
+                    Kind::Lower | Kind::Initial => len == 1 && calle_slash(&text, &toks, i) && lowercase_street_type_named(&text, &toks, i),
+                    _ => false,
+                };
+                proptest::prop_assert_eq!(lowercase_street_type(&text, &toks, i), without_the_look, "{:?} at {}", text, i);
+            }
+            if LOWERCASE_STREET_TYPES.contains(&word.as_str()) {
+                proptest::prop_assert!(may_be_lowercase_street_type(word.as_bytes()));
+            }
+        }
+    }
 
     proptest::proptest! {
         /// The street endings read from the last byte are exactly the list's: a word ends in
