@@ -2074,6 +2074,12 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
 /// `van 't`, `uit de`), if they are such: `in`, `op` and `uit` count only before another
 /// particle, being prepositions otherwise.
 fn dutch_particles(text: &str, toks: &[Tok], j: usize) -> Option<usize> {
+    // The first particle is `ter`, `ten`, `in`, `op`, `uit` or `van` (below): most words after
+    // a name are let go by their kind and length.
+    let first = toks.get(j)?;
+    if first.kind != Kind::Lower || !(2..=3).contains(&(first.end - first.start)) {
+        return None;
+    }
     let unit = |p: usize| -> Option<(usize, &str)> {
         let t = toks.get(p)?;
         if !t.single_spaced() {
