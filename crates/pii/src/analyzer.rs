@@ -24,31 +24,40 @@ use crate::{names, phone, validate};
 fn windows(text: &str, hits: impl Iterator<Item = (usize, usize)>, back: usize, fwd: usize) -> Vec<(usize, usize)> {
     let mut regions: Vec<(usize, usize)> = Vec::new();
     for (start, end) in hits {
-        let mut a = start.saturating_sub(back);
-        while !text.is_char_boundary(a) {
-            a -= 1;
-        }
-        let mut b = (end + fwd).min(text.len());
-        while !text.is_char_boundary(b) {
-            b += 1;
-        }
-        match regions.last_mut() {
-            Some(last) if a <= last.1 => last.1 = last.1.max(b),
-            _ => regions.push((a, b)),
-        }
+        widen(text, &mut regions, start, end, back, fwd);
     }
     regions
 }
 
-/// The regions around each `@` that an e-mail address through it could span. `marks` are the
-/// text's `@`s and `:`s, in order (the context words' pass finds them).
-fn at_regions(text: &str, marks: &[(usize, Mark)]) -> Vec<(usize, usize)> {
-    windows(
-        text,
-        marks.iter().filter(|m| m.1 == Mark::At).map(|&(i, _)| (i, i + 1)),
-        64,
-        256,
-    )
+/// Adds to `regions` (merged, in order) the one around `start..end`, `back` bytes before and
+/// `fwd` after, on character boundaries; `start` is at or after every start before it.
+fn widen(text: &str, regions: &mut Vec<(usize, usize)>, start: usize, end: usize, back: usize, fwd: usize) {
+    let mut a = start.saturating_sub(back);
+    while !text.is_char_boundary(a) {
+        a -= 1;
+    }
+    let mut b = (end + fwd).min(text.len());
+    while !text.is_char_boundary(b) {
+        b += 1;
+    }
+    match regions.last_mut() {
+        Some(last) if a <= last.1 => last.1 = last.1.max(b),
+        _ => regions.push((a, b)),
+    }
+}
+
+/// How far around an `@` an e-mail address through it could span: before, after.
+const AROUND_AT: (usize, usize) = (64, 256);
+
+/// How far around a colon between hex digits an IPv6 address through it could span.
+const AROUND_COLON: (usize, usize) = (40, 40);
+
+/// The regions around each `@` that an e-mail address through it could span, by a search of
+/// the bytes: what the context words' pass finds; this reading is the tests'.
+#[cfg(test)]
+fn at_regions(text: &str) -> Vec<(usize, usize)> {
+    let hits = memchr::memchr_iter(b'@', text.as_bytes()).map(|i| (i, i + 1));
+    windows(text, hits, AROUND_AT.0, AROUND_AT.1)
 }
 
 /// Where an IBAN can start: two letters at the start of a word, then two digits.
@@ -133,24 +142,19 @@ const MONTH_PREFIXES: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 
-/// The regions around colons with a hexadecimal digit or another colon on both sides. `marks`
-/// as for [`at_regions`].
-fn colon_regions(text: &str, marks: &[(usize, Mark)]) -> Vec<(usize, usize)> {
-    let b = text.as_bytes();
+/// Whether the colon at `i` has a hexadecimal digit or another colon on both sides.
+fn hex_colon(b: &[u8], i: usize) -> bool {
     let hexish = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_hexdigit() || *c == b':');
-    let hits = marks
-        .iter()
-        .filter(|m| m.1 == Mark::Colon)
-        .map(|&(i, _)| i)
-        .filter(|&i| i > 0 && hexish(i - 1) && hexish(i + 1));
-    windows(text, hits.map(|i| (i, i + 1)), 40, 40)
+    i > 0 && hexish(i - 1) && hexish(i + 1)
 }
 
-/// A byte the context words' pass marks for the scopes read around it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mark {
-    At,
-    Colon,
+/// The regions around colons with a hexadecimal digit or another colon on both sides, by a
+/// search of the bytes: what the context words' pass finds; this reading is the tests'.
+#[cfg(test)]
+fn colon_regions(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let hits = memchr::memchr_iter(b':', b).filter(|&i| hex_colon(b, i));
+    windows(text, hits.map(|i| (i, i + 1)), AROUND_COLON.0, AROUND_COLON.1)
 }
 
 /// What the context words' pass finds besides words for the scopes: each `@`, each `:`, and
@@ -845,6 +849,7 @@ struct ContextWords {
 }
 
 /// What one pass of [`ContextWords`] finds in a text.
+#[derive(Default)]
 struct Found {
     /// Context words standing as whole words: start, end, id, in order of start.
     words: Vec<(usize, usize, u32)>,
@@ -854,10 +859,28 @@ struct Found {
     /// Where months' names start a word (one of [`MONTH_PREFIXES`], in any case, after no
     /// letter), in order.
     months: Vec<usize>,
-    /// Each `@` and `:`, in order.
-    marks: Vec<(usize, Mark)>,
+    /// The regions around each `@` ([`AROUND_AT`]), merged, in order.
+    at: Vec<(usize, usize)>,
+    /// The regions around each colon between hex digits ([`AROUND_COLON`]), merged, in order.
+    colons: Vec<(usize, usize)>,
     /// Whether a link's start (`://`, `www.`) is anywhere.
     link: bool,
+}
+
+impl Found {
+    /// Notes the [`MARK_TEXTS`] entry `k` found at `a..b` in `text`. (Out of the pass's loop,
+    /// which reads every byte: its code stays small.)
+    #[inline(never)]
+    fn mark(&mut self, text: &str, k: usize, a: usize, b: usize) {
+        match k {
+            0 => widen(text, &mut self.at, a, b, AROUND_AT.0, AROUND_AT.1),
+            1 if hex_colon(text.as_bytes(), a) => {
+                widen(text, &mut self.colons, a, b, AROUND_COLON.0, AROUND_COLON.1);
+            }
+            1 => {}
+            _ => self.link = true,
+        }
+    }
 }
 
 impl ContextWords {
@@ -892,27 +915,17 @@ impl ContextWords {
 
     /// Every context word in `text` that stands as a whole word (a plural `s` allowed), every
     /// secret anchor, where months' names start and the [`MARK_TEXTS`], in one pass shared by
-    /// every candidate of a scan. `words`, `months` and `marks` are buffers for the answer.
-    fn index(
-        &self,
-        text: &str,
-        mut words: Vec<(usize, usize, u32)>,
-        mut months: Vec<usize>,
-        mut marks: Vec<(usize, Mark)>,
-    ) -> Found {
+    /// every candidate of a scan, into `found`'s buffers (emptied first).
+    fn index(&self, text: &str, mut found: Found) -> Found {
         let bytes = text.as_bytes();
-        words.clear();
+        found.words.clear();
         // About one context word in 40 bytes of text: room for them at once.
-        words.reserve(text.len() / 40 + 4);
-        months.clear();
-        marks.clear();
-        let mut found = Found {
-            words,
-            anchors: Vec::new(),
-            months,
-            marks,
-            link: false,
-        };
+        found.words.reserve(text.len() / 40 + 4);
+        found.anchors.clear();
+        found.months.clear();
+        found.at.clear();
+        found.colons.clear();
+        found.link = false;
         // The automaton walked here rather than through its overlapping iterator: the same
         // matches in the same order (every pattern a state holds, as each state is reached),
         // with the loop's state in registers instead of an iterator's.
@@ -939,11 +952,7 @@ impl ContextWords {
                 let id = pid.as_usize();
                 let a = b.saturating_sub(dfa.pattern_len(pid));
                 if id >= self.marks {
-                    match id - self.marks {
-                        0 => found.marks.push((a, Mark::At)),
-                        1 => found.marks.push((a, Mark::Colon)),
-                        _ => found.link = true,
-                    }
+                    found.mark(text, id - self.marks, a, b);
                     continue;
                 }
                 if id >= self.months {
@@ -1024,7 +1033,8 @@ struct Scratch {
     runs: Vec<(usize, usize)>,
     digit_regions: DigitRegions,
     months: Vec<usize>,
-    marks: Vec<(usize, Mark)>,
+    at: Vec<(usize, usize)>,
+    colons: Vec<(usize, usize)>,
     covered: Vec<u64>,
     kept: Vec<Span>,
 }
@@ -1039,7 +1049,8 @@ thread_local! {
             runs: Vec::new(),
             digit_regions: (Vec::new(), Vec::new()),
             months: Vec::new(),
-            marks: Vec::new(),
+            at: Vec::new(),
+            colons: Vec::new(),
             covered: Vec::new(),
             kept: Vec::new(),
         })
@@ -1050,12 +1061,18 @@ impl Scratch {
     /// Runs `scan` with this thread's buffers (empty ones while another scan on it holds
     /// them, or once the thread's own are gone as it ends), then keeps them for the next scan.
     fn with<R>(mut scan: impl FnMut(&mut Scratch) -> R) -> R {
+        /// The thread's buffers while a scan holds them, trimmed when it lets them go (a scan
+        /// that panicked too).
+        struct Held<'a>(std::cell::RefMut<'a, Scratch>);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                self.0.trim();
+            }
+        }
         SCRATCH
             .try_with(|cell| {
-                let mut scratch = cell.try_borrow_mut().ok()?;
-                let r = scan(&mut scratch);
-                scratch.trim();
-                Some(r)
+                let mut held = Held(cell.try_borrow_mut().ok()?);
+                Some(scan(&mut held.0))
             })
             .ok()
             .flatten()
@@ -1079,7 +1096,8 @@ impl Scratch {
         small(&mut self.digit_regions.0);
         small(&mut self.digit_regions.1);
         small(&mut self.months);
-        small(&mut self.marks);
+        small(&mut self.at);
+        small(&mut self.colons);
         small(&mut self.covered);
         small(&mut self.kept);
     }
@@ -1319,24 +1337,18 @@ struct Regions<'t> {
     months: Option<Vec<(usize, usize)>>,
     /// Where months' names start, found with the context words.
     month_starts: Vec<usize>,
-    /// The `@`s and `:`s, found with the context words.
-    marks: Vec<(usize, Mark)>,
+    /// The regions around `@`s and around colons between hex digits, found with the context
+    /// words.
+    at: Vec<(usize, usize)>,
+    colons: Vec<(usize, usize)>,
     /// Whether a link starts anywhere, found with the context words.
     link: bool,
-    at: Option<Vec<(usize, usize)>>,
-    colons: Option<Vec<(usize, usize)>>,
 }
 
 impl<'t> Regions<'t> {
     /// The regions of `text`, with the buffers of `scratch` and what the context words' pass
-    /// found: where months' names start, the `@`s and `:`s, whether a link starts.
-    fn new(
-        text: &'t str,
-        scratch: &mut Scratch,
-        month_starts: Vec<usize>,
-        marks: Vec<(usize, Mark)>,
-        link: bool,
-    ) -> Self {
+    /// `found` there (its words and anchors taken out).
+    fn new(text: &'t str, scratch: &mut Scratch, found: Found) -> Self {
         Self {
             text,
             spare_runs: std::mem::take(&mut scratch.runs),
@@ -1347,21 +1359,21 @@ impl<'t> Regions<'t> {
             iban: None,
             crypto: None,
             months: None,
-            month_starts,
-            marks,
-            link,
-            at: None,
-            colons: None,
+            month_starts: found.months,
+            at: found.at,
+            colons: found.colons,
+            link: found.link,
         }
     }
 
-    /// Gives the runs', digit regions', months' and marks' buffers back to `scratch`, for the
-    /// next scan.
+    /// Gives the runs', digit regions', months' and `@` and colon regions' buffers back to
+    /// `scratch`, for the next scan.
     fn into_buffers(self, scratch: &mut Scratch) {
         scratch.runs = self.runs.unwrap_or(self.spare_runs);
         scratch.digit_regions = self.digits.unwrap_or(self.spare_digits);
         scratch.months = self.month_starts;
-        scratch.marks = self.marks;
+        scratch.at = self.at;
+        scratch.colons = self.colons;
     }
 
     /// The regions `scope` scans, with their digit counts where known.
@@ -1389,14 +1401,8 @@ impl<'t> Regions<'t> {
                     .get_or_insert_with(|| digit_regions(text, runs, std::mem::take(spare)));
                 return (r, d);
             }
-            Scope::AroundAt => {
-                let marks = &self.marks;
-                self.at.get_or_insert_with(|| at_regions(text, marks))
-            }
-            Scope::Colons => {
-                let marks = &self.marks;
-                self.colons.get_or_insert_with(|| colon_regions(text, marks))
-            }
+            Scope::AroundAt => &self.at,
+            Scope::Colons => &self.colons,
             Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text, runs)),
             Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text, runs)),
             Scope::Months => {
@@ -1469,20 +1475,22 @@ impl Analyzer {
         found.clear();
         // About one candidate in 32 bytes of text: room for them at once.
         found.reserve(text.len() / 32 + 4);
-        // Context words, secret anchors and months' names, in one pass over the text.
-        let Found {
-            words,
-            anchors,
-            months,
-            marks,
-            link,
-        } = self.context.index(
+        // Context words, secret anchors, months' names, `@`s, colons and links, in one pass over
+        // the text.
+        let mut found_words = self.context.index(
             text,
-            std::mem::take(&mut scratch.words),
-            std::mem::take(&mut scratch.months),
-            std::mem::take(&mut scratch.marks),
+            Found {
+                words: std::mem::take(&mut scratch.words),
+                anchors: Vec::new(),
+                months: std::mem::take(&mut scratch.months),
+                at: std::mem::take(&mut scratch.at),
+                colons: std::mem::take(&mut scratch.colons),
+                link: false,
+            },
         );
-        let mut regions = Regions::new(text, scratch, months, marks, link);
+        let words = std::mem::take(&mut found_words.words);
+        let anchors = std::mem::take(&mut found_words.anchors);
+        let mut regions = Regions::new(text, scratch, found_words);
         let mut ctx = Context {
             hits: words,
             near: std::mem::take(&mut scratch.near),
@@ -1856,7 +1864,7 @@ mod tests {
         ) {
             let text = parts.concat();
             let url = BUILTIN.recognizers.iter().find(|r| r.entity == EntityType::Url).unwrap();
-            let found = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new());
+            let found = CONTEXT.index(&text, Found::default());
             // The pass's answer is the bytes' own.
             proptest::prop_assert_eq!(found.link, holds_link(text.as_bytes()), "{:?}", text);
             if url.pattern.regex().find(text.as_bytes()).is_some() {
@@ -1864,25 +1872,31 @@ mod tests {
             }
         }
 
-        /// The context words' pass marks every `@` and `:` a search of the bytes finds, in
-        /// order, among context words, anchors and months' names that hold or end in them.
+        /// The context words' pass finds the regions around every `@` and every colon between
+        /// hex digits a search of the bytes finds, apart or merged, among context words,
+        /// anchors and months' names that hold or end in them, and whether a link starts.
         #[test]
-        fn the_context_pass_marks_every_at_and_colon(
+        fn the_context_pass_finds_the_at_and_colon_regions(
             parts in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "@", ":", "::", "://", "a@b", "fe80::1", "12:30", "Name:", "Tel:", "mailto:", "www.", "WWW.",
-                    "e-mail:", "jan", " ", "\n", "é", "password:", "sk-", "AKIA", "x",
-                ]),
+                proptest::sample::select(
+                    [
+                        "@", ":", "::", "://", "a@b", "fe80::1", "12:30", "Name:", "Tel:", "mailto:", "www.", "WWW.",
+                        "e-mail:", "jan", " ", "\n", "é", "password:", "sk-", "AKIA", "x", "f:",
+                    ]
+                    .into_iter()
+                    .map(String::from)
+                    // Gaps that keep regions apart, or end them inside a character.
+                    .chain(["é".repeat(25), " ".repeat(70), "x".repeat(300)])
+                    .collect::<Vec<_>>(),
+                ),
                 0..16,
             )
         ) {
             let text = parts.concat();
             let b = text.as_bytes();
-            let found = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new());
-            let searched: Vec<(usize, Mark)> = memchr::memchr2_iter(b'@', b':', b)
-                .map(|i| (i, if b[i] == b'@' { Mark::At } else { Mark::Colon }))
-                .collect();
-            proptest::prop_assert_eq!(&found.marks, &searched, "{:?}", text);
+            let found = CONTEXT.index(&text, Found::default());
+            proptest::prop_assert_eq!(&found.at, &at_regions(&text), "{:?}", text);
+            proptest::prop_assert_eq!(&found.colons, &colon_regions(&text), "{:?}", text);
             proptest::prop_assert_eq!(found.link, holds_link(b), "{:?}", text);
         }
 
@@ -1919,7 +1933,7 @@ mod tests {
                 text.push_str(&if upper { piece.to_ascii_uppercase() } else { piece });
                 text.push_str(["", " ", "s ", "x", "-", "_", "\n", "é", "1", "s"][sep as usize]);
             }
-            let Found { words, anchors, months, .. } = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new());
+            let Found { words, anchors, months, .. } = CONTEXT.index(&text, Found::default());
             proptest::prop_assert_eq!((words, anchors, months), index_by_iterator(&text));
         }
 
@@ -2076,7 +2090,7 @@ mod tests {
         ) {
             let text = parts.concat();
             let runs: Vec<(usize, usize)> = digit_runs(text.as_bytes()).collect();
-            let months = CONTEXT.index(&text, Vec::new(), Vec::new(), Vec::new()).months;
+            let months = CONTEXT.index(&text, Found::default()).months;
             proptest::prop_assert_eq!(month_regions(&text, &runs, &months), month_regions_by_full_scan(&text, &runs));
         }
 
@@ -2442,12 +2456,15 @@ mod tests {
             analyzer.analyze(text, &opts)
         });
         assert_eq!(held, fresh);
-        let long = "Maria Rossi, Via Roma 1, 00184 Roma; ".repeat(4_000);
+        // Many candidates, context words, `@`s and colons: buffers beyond 64 KiB while it
+        // is read.
+        let long = "Maria Rossi, Via Roma 1, 00184 Roma, phone: m@x.it fe80::1; ".repeat(4_000);
         assert!(!analyzer.analyze(&long, &opts).is_empty());
         SCRATCH.with(|cell| {
             let s = cell.borrow();
             assert!(s.found.capacity() * std::mem::size_of::<Span>() <= 64 * 1024);
-            assert!(s.words.is_empty() && s.marks.is_empty() && s.found.is_empty());
+            assert!(s.words.capacity() * std::mem::size_of::<(usize, usize, u32)>() <= 64 * 1024);
+            assert!(s.words.is_empty() && s.at.is_empty() && s.colons.is_empty() && s.found.is_empty());
         });
         assert_eq!(analyzer.analyze(text, &opts), fresh);
     }
