@@ -1898,6 +1898,20 @@ mod tests {
             proptest::prop_assert_eq!(&found.at, &at_regions(&text), "{:?}", text);
             proptest::prop_assert_eq!(&found.colons, &colon_regions(&text), "{:?}", text);
             proptest::prop_assert_eq!(found.link, holds_link(b), "{:?}", text);
+            // Buffers a scan before left full are emptied first.
+            let used = Found {
+                words: vec![(1, 2, 3)],
+                anchors: vec![(1, 2, 3)],
+                months: vec![7],
+                at: vec![(0, 1)],
+                colons: vec![(0, 1)],
+                link: true,
+            };
+            let again = CONTEXT.index(&text, used);
+            proptest::prop_assert_eq!(
+                (&again.words, &again.anchors, &again.months, &again.at, &again.colons, again.link),
+                (&found.words, &found.anchors, &found.months, &found.at, &found.colons, found.link)
+            );
         }
 
         /// Digit groups read by bytes are the groups splitting at every other character gave,
@@ -2150,6 +2164,29 @@ mod tests {
                 assert_eq!(got, want, "{:?} in {text:?}", rec.entity);
             }
         }
+    }
+
+    /// Windows reach `back` bytes before and `fwd` after each hit, widened to whole characters
+    /// and clamped to the text, and merge where they touch or overlap.
+    #[test]
+    fn windows_widen_to_characters_and_merge() {
+        // `é` is two bytes: 1 byte back from the `@` at 6 is inside the third one.
+        assert_eq!(windows("ééé@x", [(6, 7)].into_iter(), 1, 1), vec![(4, 8)]);
+        assert_eq!(windows("ééé@x", [(6, 7)].into_iter(), 1, 9), vec![(4, 8)]);
+        assert_eq!(windows("@é", [(0, 1)].into_iter(), 5, 1), vec![(0, 3)]);
+        // Apart, touching, overlapping.
+        let text = "a".repeat(40);
+        assert_eq!(
+            windows(&text, [(5, 6), (20, 21)].into_iter(), 2, 2),
+            vec![(3, 8), (18, 23)]
+        );
+        assert_eq!(windows(&text, [(5, 6), (10, 11)].into_iter(), 2, 2), vec![(3, 13)]);
+        assert_eq!(windows(&text, [(5, 6), (7, 8)].into_iter(), 2, 2), vec![(3, 10)]);
+        assert_eq!(
+            windows(&text, [(5, 6), (6, 7), (39, 40)].into_iter(), 1, 1),
+            vec![(4, 8), (38, 40)]
+        );
+        assert_eq!(windows(&text, std::iter::empty(), 1, 1), Vec::<(usize, usize)>::new());
     }
 
     /// The one recognizer whose IBAN checksum the scan reuses has that checksum for its
