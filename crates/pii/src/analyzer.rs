@@ -1257,13 +1257,13 @@ fn digit_regions(text: &str, runs: &[(usize, usize)], (mut regions, mut digits):
 struct RegionDigits {
     count: u16,
     run: u16,
-    /// [`mark`]s of the bytes it holds, or-ed.
-    marks: u8,
+    /// [`separator_bit`]s of the bytes it holds, or-ed.
+    separators: u8,
 }
 
 /// The bit a separator that built-in recognizers need (`Recognizer::needs`) sets in
-/// [`RegionDigits::marks`]; 0 for every other byte.
-const fn mark(c: u8) -> u8 {
+/// [`RegionDigits::separators`]; 0 for every other byte.
+const fn separator_bit(c: u8) -> u8 {
     match c {
         b'-' => 1,
         b'/' => 2,
@@ -1273,12 +1273,12 @@ const fn mark(c: u8) -> u8 {
     }
 }
 
-/// [`mark`] of every byte.
-static MARKS: [u8; 256] = {
+/// [`separator_bit`] of every byte.
+static SEPARATOR_BITS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
     while c < 256 {
-        t[c] = mark(c as u8);
+        t[c] = separator_bit(c as u8);
         c += 1;
     }
     t
@@ -1286,7 +1286,7 @@ static MARKS: [u8; 256] = {
 
 impl RegionDigits {
     fn of(region: &[u8]) -> Self {
-        let (mut count, mut run, mut longest, mut marks) = (0u16, 0u16, 0u16, 0u8);
+        let (mut count, mut run, mut longest, mut separators) = (0u16, 0u16, 0u16, 0u8);
         for &c in region {
             if c.is_ascii_digit() {
                 count = count.saturating_add(1);
@@ -1294,28 +1294,28 @@ impl RegionDigits {
                 longest = longest.max(run);
             } else {
                 run = 0;
-                marks |= MARKS[c as usize];
+                separators |= SEPARATOR_BITS[c as usize];
             }
         }
         RegionDigits {
             count,
             run: longest,
-            marks,
+            separators,
         }
     }
 
-    /// Whether the region holds one of `needles`: from its marks where they record every
+    /// Whether the region holds one of `needles`: from its separators where they record every
     /// needle, else `None` (the bytes must be searched).
     fn holds_any(&self, needles: &[u8]) -> Option<bool> {
         let mut wanted = 0;
         for &c in needles {
-            let m = mark(c);
+            let m = separator_bit(c);
             if m == 0 {
                 return None;
             }
             wanted |= m;
         }
-        Some(self.marks & wanted != 0)
+        Some(self.separators & wanted != 0)
     }
 }
 
@@ -2030,11 +2030,11 @@ mod tests {
             }
         }
 
-        /// A region's marks say whether it holds a separator as a search of its bytes does,
+        /// A region's separators say whether it holds one as a search of its bytes does,
         /// for every built-in recognizer's `needs`; needles they do not record are left to the
         /// search.
         #[test]
-        fn region_marks_hold_what_a_search_finds(
+        fn region_separators_hold_what_a_search_finds(
             region in proptest::collection::vec(
                 proptest::sample::select(vec![b'0', b'7', b'-', b'/', b'.', b' ', b':', b'a', b'X', 0xC3, 0xA9, 0x2D ^ 0x80]),
                 0..24,
@@ -2045,7 +2045,7 @@ mod tests {
         ) {
             let searched = holds_any(&region, needles);
             let marked = RegionDigits::of(&region).holds_any(needles);
-            if needles.iter().all(|&c| mark(c) != 0) {
+            if needles.iter().all(|&c| separator_bit(c) != 0) {
                 proptest::prop_assert_eq!(marked, Some(searched));
             } else {
                 proptest::prop_assert_eq!(marked, None);
@@ -2228,10 +2228,10 @@ mod tests {
         assert!(spans.iter().any(|s| s.entity == EntityType::IbanCode), "{spans:?}");
     }
 
-    /// Every built-in recognizer that needs a separator scans digit regions, whose marks record
+    /// Every built-in recognizer that needs a separator scans digit regions, which record
     /// its separators: the regions are not searched for them.
     #[test]
-    fn built_in_needs_are_read_from_region_marks() {
+    fn built_in_needs_are_read_from_region_separators() {
         let with_needs: Vec<_> = BUILTIN.recognizers.iter().filter(|r| !r.needs.is_empty()).collect();
         assert!(!with_needs.is_empty());
         for rec in with_needs {
