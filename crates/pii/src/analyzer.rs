@@ -1335,19 +1335,14 @@ struct Regions<'t> {
     iban: Option<Vec<(usize, usize)>>,
     crypto: Option<Vec<(usize, usize)>>,
     months: Option<Vec<(usize, usize)>>,
-    /// Where months' names start, found with the context words.
-    month_starts: Vec<usize>,
-    /// The regions around `@`s and around colons between hex digits, found with the context
-    /// words.
-    at: Vec<(usize, usize)>,
-    colons: Vec<(usize, usize)>,
-    /// Whether a link starts anywhere, found with the context words.
-    link: bool,
+    /// What the context words' pass found (its words and anchors taken out): where months'
+    /// names start, the regions around `@`s and colons, whether a link starts.
+    found: Found,
 }
 
 impl<'t> Regions<'t> {
     /// The regions of `text`, with the buffers of `scratch` and what the context words' pass
-    /// `found` there (its words and anchors taken out).
+    /// `found` there.
     fn new(text: &'t str, scratch: &mut Scratch, found: Found) -> Self {
         Self {
             text,
@@ -1359,10 +1354,7 @@ impl<'t> Regions<'t> {
             iban: None,
             crypto: None,
             months: None,
-            month_starts: found.months,
-            at: found.at,
-            colons: found.colons,
-            link: found.link,
+            found,
         }
     }
 
@@ -1371,9 +1363,9 @@ impl<'t> Regions<'t> {
     fn into_buffers(self, scratch: &mut Scratch) {
         scratch.runs = self.runs.unwrap_or(self.spare_runs);
         scratch.digit_regions = self.digits.unwrap_or(self.spare_digits);
-        scratch.months = self.month_starts;
-        scratch.at = self.at;
-        scratch.colons = self.colons;
+        scratch.months = self.found.months;
+        scratch.at = self.found.at;
+        scratch.colons = self.found.colons;
     }
 
     /// The regions `scope` scans, with their digit counts where known.
@@ -1401,16 +1393,16 @@ impl<'t> Regions<'t> {
                     .get_or_insert_with(|| digit_regions(text, runs, std::mem::take(spare)));
                 return (r, d);
             }
-            Scope::AroundAt => &self.at,
-            Scope::Colons => &self.colons,
+            Scope::AroundAt => &self.found.at,
+            Scope::Colons => &self.found.colons,
             Scope::IbanStarts => self.iban.get_or_insert_with(|| iban_regions(text, runs)),
             Scope::CryptoStarts => self.crypto.get_or_insert_with(|| crypto_regions(text, runs)),
             Scope::Months => {
-                let starts = &self.month_starts;
+                let starts = &self.found.months;
                 self.months.get_or_insert_with(|| month_regions(text, runs, starts))
             }
             Scope::Links => {
-                if self.link {
+                if self.found.link {
                     &self.whole
                 } else {
                     &[]
@@ -1481,11 +1473,10 @@ impl Analyzer {
             text,
             Found {
                 words: std::mem::take(&mut scratch.words),
-                anchors: Vec::new(),
                 months: std::mem::take(&mut scratch.months),
                 at: std::mem::take(&mut scratch.at),
                 colons: std::mem::take(&mut scratch.colons),
-                link: false,
+                ..Found::default()
             },
         );
         let words = std::mem::take(&mut found_words.words);

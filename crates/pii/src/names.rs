@@ -15,7 +15,7 @@ use foldhash::fast::FixedState;
 use crate::entity::EntityType;
 use crate::recognizer::{Options, Span};
 use crate::wordmap::{Key, WordMap};
-use crate::wordset::WordSet;
+use crate::wordset::{WordSet, first_bit};
 
 /// What the lexicons say of one word (bits).
 mod flag {
@@ -3770,17 +3770,17 @@ const UNITS: &[&str] = &[
 /// Defines [`is_lowercase_street_type`] and [`STREET_TYPE_FIRSTS`] from one list of words.
 macro_rules! lowercase_street_types {
     ($($w:literal)|+) => {
-        /// Street types that running text of Italian, Spanish, Catalan and Portuguese writes in lower
-        /// case before the street's capitalized name, its number after it (`abito in via Roma 23`,
-        /// `vivo en la calle de Alcalá 45`, `moro na rua Augusta 210`).
+        /// Street types that running text of Italian, Spanish, Catalan and Portuguese writes
+        /// in lower case before the street's capitalized name, its number after it (`abito in
+        /// via Roma 23`, `vivo en la calle de Alcalá 45`, `moro na rua Augusta 210`).
         fn is_lowercase_street_type(w: &str) -> bool {
             matches!(w, $($w)|+)
         }
 
         /// For each length in bytes (the last entry for every length from 31 on), the first
-        /// letters some lowercase street type of that length starts with, a bit each (`a` to `z`;
-        /// every bit where one starts with another byte): most lowercase words are let go by
-        /// their length and first letter before the words are compared.
+        /// bytes some lowercase street type of that length starts with ([`first_bit`]): most
+        /// lowercase words are let go by their length and first letter before the words are
+        /// compared.
         const STREET_TYPE_FIRSTS: [u32; 32] = first_letters(&[$($w),+]);
 
         /// The street types, for the tests.
@@ -3830,26 +3830,19 @@ const fn first_letters(words: &[&str]) -> [u32; 32] {
     let mut firsts = [0u32; 32];
     let mut k = 0;
     while k < words.len() {
-        let w = words[k].as_bytes();
-        let len = if w.len() < 31 { w.len() } else { 31 };
-        firsts[len] |= if !w.is_empty() && w[0].is_ascii_lowercase() {
-            1 << (w[0] - b'a')
-        } else {
-            u32::MAX
-        };
+        if let [first, ..] = words[k].as_bytes() {
+            firsts[if words[k].len() < 31 { words[k].len() } else { 31 }] |= first_bit(*first);
+        }
         k += 1;
     }
     firsts
 }
 
-/// Whether a lowercase street type could be `w` by its length and first letter (see
+/// Whether a lowercase street type could be `w` by its length and first byte (see
 /// [`STREET_TYPE_FIRSTS`]).
 fn may_be_lowercase_street_type(w: &[u8]) -> bool {
-    let bits = STREET_TYPE_FIRSTS[w.len().min(31)];
-    match w.first() {
-        Some(&c) if c.is_ascii_lowercase() => bits & (1 << (c - b'a')) != 0,
-        _ => bits == u32::MAX,
-    }
+    w.first()
+        .is_some_and(|&c| STREET_TYPE_FIRSTS[w.len().min(31)] & first_bit(c) != 0)
 }
 
 /// What a number counts, in the five languages that write a street's type in lower case before

@@ -12,7 +12,7 @@ const MAX_LEN: usize = 31;
 
 /// The bit for a word's first byte: its letter, any ASCII case, or one bit for every other
 /// byte.
-fn first_bit(b: u8) -> u32 {
+pub(crate) const fn first_bit(b: u8) -> u32 {
     let l = b.to_ascii_lowercase();
     if l.is_ascii_lowercase() {
         1 << (l - b'a')
