@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
 use regex_automata::meta::Regex;
@@ -933,11 +933,10 @@ impl ContextWords {
         let Ok(mut sid) = dfa.start_state(Anchored::No) else {
             return found;
         };
-        for (i, &byte) in bytes.iter().enumerate() {
-            sid = dfa.next_state(Anchored::No, sid, byte);
-            if !dfa.is_special(sid) {
-                continue;
-            }
+        let mut at = 0;
+        while let Some((i, next)) = to_special(dfa, sid, bytes, at) {
+            sid = next;
+            at = i + 1;
             if dfa.is_dead(sid) {
                 // An unanchored search of these patterns never gets there.
                 break;
@@ -976,6 +975,22 @@ impl ContextWords {
         found.words.sort_unstable();
         found
     }
+}
+
+/// Runs `dfa` from `sid` over `bytes[from..]` until it reaches a special state: the index of
+/// the byte that led there and that state, or `None` at the end of `bytes`. A loop of its own,
+/// not inlined: the walk's state stays in registers, where inside its caller it was spilled to
+/// the stack for every byte.
+#[inline(never)]
+fn to_special(dfa: &DFA, mut sid: StateID, bytes: &[u8], from: usize) -> Option<(usize, StateID)> {
+    let rest = bytes.get(from..).unwrap_or_default();
+    for (k, &byte) in rest.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        if dfa.is_special(sid) {
+            return Some((from + k, sid));
+        }
+    }
+    None
 }
 
 /// The context words of one text (start, end, id, in order of start).
