@@ -1267,6 +1267,13 @@ const DEPARTMENT_HEADS: &[&str] = &[
     "ufficio",
 ];
 
+/// [`DEPARTMENTS`] for lookup.
+static DEPARTMENT_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(DEPARTMENTS.iter().copied()));
+
+/// [`DEPARTMENTS`] and [`DEPARTMENT_HEADS`] for lookup.
+static DEPARTMENT_LINE_SET: LazyLock<WordSet> =
+    LazyLock::new(|| WordSet::new(DEPARTMENTS.iter().chain(DEPARTMENT_HEADS).copied()));
+
 /// The lowercase ASCII text in the `n` bytes before `at`, on a character boundary.
 fn before(text: &str, at: usize, n: usize) -> String {
     let mut a = at.saturating_sub(n);
@@ -2337,7 +2344,7 @@ fn classify(
             // Luiza`, `bei Magazine Luiza`): a person's given name after such a word inside a
             // sentence has a surname after it (`Bel Rachid`, an imperative, starts one).
             // A relation before the name is context, not a brand (`mit Onkel Jürgen`).
-            let relation = with_lower(word(i - 1), |w| RELATIONS.contains(&w) || KIN.contains(&w));
+            let relation = RELATION_OR_KIN_SET.contains_lowercased(word(i - 1));
             if i + 1 == j && toks[i].flags & flag::LAST == 0 && !sentence_start(text, toks, i - 1) && !relation {
                 return;
             }
@@ -2665,7 +2672,7 @@ fn classify(
     // line before is no department's (`Department meeting moved to Friday.\nSarah will`).
     let department_line = |k: usize| {
         toks[k].is_word()
-            && with_lower(word(k), |w| DEPARTMENTS.contains(&w) || DEPARTMENT_HEADS.contains(&w))
+            && DEPARTMENT_LINE_SET.contains_lowercased(word(k))
             && toks[k + 1..run_from].iter().all(|t| {
                 matches!(t.kind, Kind::Cap | Kind::Upper)
                     || (t.kind == Kind::Lower && is_particle(&text[t.start..t.end]))
@@ -2678,7 +2685,7 @@ fn classify(
                 .find(|&k| toks[k].newlines > 0 || k == 0)
         })
         .flatten();
-    let department = with_lower(word(run_from), |w| DEPARTMENTS.contains(&w))
+    let department = DEPARTMENT_SET.contains_lowercased(word(run_from))
         || (!(matches!(cue, Cue::Title | Cue::Person) || first && last)
             && toks.get(j).is_none_or(|n| n.newlines > 0)
             && previous_line_start.is_some_and(department_line));
@@ -2836,6 +2843,9 @@ const KIN: &[&str] = &[
     "avó",
     "avô",
 ];
+
+/// [`RELATIONS`] and [`KIN`] for lookup.
+static RELATION_OR_KIN_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(RELATIONS.iter().chain(KIN).copied()));
 
 /// Introductions and greetings a lowercase name may follow ("my name is maria").
 const INTROS: &[&str] = &[
@@ -4634,6 +4644,13 @@ const NUMBER_LABELS: &[&str] = &[
     "transaction",
 ];
 
+/// [`NUMBER_LABELS`] for lookup.
+static NUMBER_LABEL_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(NUMBER_LABELS.iter().copied()));
+
+/// [`NUMBER_LABELS`] and [`FIELD_LABELS`] for lookup.
+static NUMBER_OR_FIELD_LABEL_SET: LazyLock<WordSet> =
+    LazyLock::new(|| WordSet::new(NUMBER_LABELS.iter().chain(FIELD_LABELS).copied()));
+
 /// Labels of a form's fields whose value is a number and no part of an address (`DOB`, `Tel`).
 const FIELD_LABELS: &[&str] = &[
     "dob", "tel", "tél", "phone", "fax", "mobile", "cell", "ssn", "id", "born", "date",
@@ -4666,6 +4683,9 @@ const ROAD_WORDS: &[&str] = &[
     "road", "rd", "street", "st", "lane", "ln", "avenue", "ave", "drive", "dr", "close", "crescent", "terrace",
     "grove", "gardens", "mews", "walk", "marg", "salai",
 ];
+
+/// [`ROAD_WORDS`] for lookup.
+static ROAD_WORD_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(ROAD_WORDS.iter().copied()));
 
 /// Whether a word stands before token `u`, a possessive's `'s` skipped (`St John's Road`).
 fn word_before(text: &str, toks: &[Tok], u: usize) -> bool {
@@ -5702,6 +5722,9 @@ const BUILDING_PARTS: &[&str] = &[
     "palazzina",
 ];
 
+/// [`BUILDING_PARTS`] for lookup.
+static BUILDING_PART_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(BUILDING_PARTS.iter().copied()));
+
 /// Words of units, floors and entrances inside an address besides [`UNITS`], lowercase,
 /// without a final period (`apto`, `int`, `EG`, `2º`, `r/c`), in the languages read.
 const UNIT_WORDS: &[&str] = &[
@@ -6105,7 +6128,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
         }
         if end == p {
             // A number's label before it makes it no postcode (`Windows 10, Build 19045`).
-            if start > 0 && with_lower(word(start - 1), |w| NUMBER_LABELS.contains(&w)) {
+            if start > 0 && NUMBER_LABEL_SET.contains_lowercased(word(start - 1)) {
                 k += 1;
                 continue;
             }
@@ -6294,7 +6317,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 a += 1;
             }
             // What a number's label (`Invoice No. 5`) numbers is no part of an address.
-            if a >= seg_end || (a > unstripped && with_lower(word(a - 1), |w| NUMBER_LABELS.contains(&w))) {
+            if a >= seg_end || (a > unstripped && NUMBER_LABEL_SET.contains_lowercased(word(a - 1))) {
                 break;
             }
             // A verb and its one-letter preposition before the street are no part of it
@@ -6480,7 +6503,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // 03/14/1962, 88 Pine St`, `Tel 555-1234, …`, `Version 5, …`).
                 if numbered
                     && !has_unit
-                    && (with_lower(word(a), |w| NUMBER_LABELS.contains(&w) || FIELD_LABELS.contains(&w))
+                    && (NUMBER_OR_FIELD_LABEL_SET.contains_lowercased(word(a))
                         || holds_date(text, &toks[a..seg_end]))
                 {
                     break;
@@ -6527,7 +6550,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     && seg_end >= a + 2
                     && word_before(text, toks, seg_end - 1)
                     && !(toks[seg_end - 2].flags & flag::FIRST != 0 && toks[seg_end - 1].flags & flag::LAST != 0)
-                    && with_lower(word(seg_end - 1), |w| ROAD_WORDS.contains(&w));
+                    && ROAD_WORD_SET.contains_lowercased(word(seg_end - 1));
                 units_only &= has_unit && toks[a..seg_end].iter().all(|t| t.kind != Kind::Cap);
                 bare_number = seg_end == a + 1 && toks[a].kind == Kind::Number;
                 // Capitalized words between two commas are the part's, no label (`Lower
@@ -6544,7 +6567,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 parts += 1;
                 building = None;
                 after_building_part =
-                    has_unit && with_lower(word(a).trim_end_matches('.'), |w| BUILDING_PARTS.contains(&w));
+                    has_unit && BUILDING_PART_SET.contains_lowercased(word(a).trim_end_matches('.'));
                 continue;
             }
             // A building's name: capitalized words alone, no street's (`Lotus Towers`, `Le Clos
@@ -6607,8 +6630,8 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                             .is_some_and(|b| text[b.start..b.end].eq_ignore_ascii_case("box"))))
                     // A number's label is no unit, nor is its `No.` (`Invoice No. 5, 12 Main
                     // Street`).
-                    && !with_lower(word(j), |w| NUMBER_LABELS.contains(&w))
-                    && !(j > 0 && with_lower(word(j - 1), |w| NUMBER_LABELS.contains(&w)))
+                    && !NUMBER_LABEL_SET.contains_lowercased(word(j))
+                    && !(j > 0 && NUMBER_LABEL_SET.contains_lowercased(word(j - 1)))
                     && (unit_word(word(j))
                         || (toks[j].kind == Kind::Cap
                             && (toks[j].flags & (flag::COMMON | flag::PREFIX_STREET) != flag::COMMON
@@ -6684,7 +6707,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                     && seg_end - j >= 2
                     && toks[j - 1].kind == Kind::Lower
                     && toks[j].single_spaced()
-                    && with_lower(word(seg_end - 1), |w| ROAD_WORDS.contains(&w))
+                    && ROAD_WORD_SET.contains_lowercased(word(seg_end - 1))
                     && !(toks[seg_end - 2].flags & flag::FIRST != 0 && toks[seg_end - 1].flags & flag::LAST != 0)
                 {
                     start = j;
