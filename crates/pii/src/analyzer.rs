@@ -15,7 +15,7 @@ use regex_automata::meta::Regex;
 
 use crate::custom::{CustomRecognizer, DenyList};
 use crate::entity::EntityType;
-use crate::recognizer::{Check, Pattern, Recognizer, Scope, Starts, Validator, date, dea, is_date, ok_if};
+use crate::recognizer::{Check, Pattern, Recognizer, Scope, Starts, Validator, WordIds, date, dea, is_date, ok_if};
 pub use crate::recognizer::{Options, Span};
 use crate::{names, phone, validate};
 
@@ -551,7 +551,7 @@ fn recognizers() -> Vec<Recognizer> {
             validated,
             validator,
             context_words: words(context),
-            context: Vec::new(),
+            context: WordIds::default(),
             boost,
             numeric: scope == Scope::Digits,
             min_digits: min_digits(entity, pattern),
@@ -842,10 +842,10 @@ struct ContextWords {
     /// Pattern ids from here on are [`MARK_TEXTS`]'.
     marks: usize,
     /// Ids of the words that mark numeric look-alikes.
-    negative: Vec<u32>,
+    negative: WordIds,
     /// Ids of context words that name any number (`number`): they speak for no recognizer
     /// against a look-alike's label (`tracking number 7094639138`).
-    generic: Vec<u32>,
+    generic: WordIds,
 }
 
 /// What one pass of [`ContextWords`] finds in a text.
@@ -886,7 +886,7 @@ impl Found {
 impl ContextWords {
     /// Builds the automaton over `vocabulary` (lowercase words, ids by position), the secret
     /// anchors, [`MONTH_PREFIXES`] and [`MARK_TEXTS`].
-    fn new(vocabulary: &[String], negative: Vec<u32>, generic: Vec<u32>) -> Result<Self, aho_corasick::BuildError> {
+    fn new(vocabulary: &[String], negative: WordIds, generic: WordIds) -> Result<Self, aho_corasick::BuildError> {
         // A full DFA: the context words and anchors are a few kilobytes, and one pass over
         // every text scanned runs through it. No prefilter: with this many words nearly every
         // byte could start one, and without it only match states are special.
@@ -1006,7 +1006,7 @@ impl Context {
     }
 
     /// Whether a word of `ids` lies wholly within `from..to`.
-    fn any_within(&mut self, from: usize, to: usize, ids: &[u32]) -> bool {
+    fn any_within(&mut self, from: usize, to: usize, ids: &WordIds) -> bool {
         let hits = self.hits();
         let first = hits.partition_point(|h| h.0 < from);
         hits[first..]
@@ -1130,10 +1130,10 @@ pub struct Analyzer {
 struct Builtin {
     recognizers: Vec<Recognizer>,
     vocabulary: Vec<String>,
-    negative: Vec<u32>,
-    generic: Vec<u32>,
+    negative: WordIds,
+    generic: WordIds,
     /// Ids of [`CUSTOMER_CONTEXT`].
-    customer: Vec<u32>,
+    customer: WordIds,
 }
 
 /// Context words that name any number, whatever it is.
@@ -1792,7 +1792,7 @@ mod tests {
 
     /// The built-in context words' automaton, as an analyzer without custom words builds it.
     static CONTEXT: LazyLock<ContextWords> =
-        LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, Vec::new(), Vec::new()).unwrap());
+        LazyLock::new(|| ContextWords::new(&BUILTIN.vocabulary, WordIds::default(), WordIds::default()).unwrap());
 
     /// The context words and anchors as first found, the automaton's own overlapping iterator;
     /// the months' names by a look at every byte.

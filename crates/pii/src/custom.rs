@@ -19,7 +19,7 @@ use regex_automata::Input;
 use serde::Deserialize;
 
 use crate::entity::EntityType;
-use crate::recognizer::{Check, Options, Recognizer, Scope, Span, Validator, date, dea, ok_if};
+use crate::recognizer::{Check, Options, Recognizer, Scope, Span, Validator, WordIds, date, dea, ok_if};
 use crate::validate;
 
 /// One custom recognizer, as configured.
@@ -211,7 +211,7 @@ impl CustomRecognizer {
                     validated: score,
                     validator,
                     context_words: self.context.iter().map(|w| w.to_lowercase()).collect(),
-                    context: Vec::new(),
+                    context: WordIds::default(),
                     boost: if self.context.is_empty() { 0.0 } else { boost },
                     scope: Scope::Whole,
                     numeric: false,

@@ -6503,8 +6503,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 // 03/14/1962, 88 Pine St`, `Tel 555-1234, …`, `Version 5, …`).
                 if numbered
                     && !has_unit
-                    && (NUMBER_OR_FIELD_LABEL_SET.contains_lowercased(word(a))
-                        || holds_date(text, &toks[a..seg_end]))
+                    && (NUMBER_OR_FIELD_LABEL_SET.contains_lowercased(word(a)) || holds_date(text, &toks[a..seg_end]))
                 {
                     break;
                 }
@@ -6566,8 +6565,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
                 };
                 parts += 1;
                 building = None;
-                after_building_part =
-                    has_unit && BUILDING_PART_SET.contains_lowercased(word(a).trim_end_matches('.'));
+                after_building_part = has_unit && BUILDING_PART_SET.contains_lowercased(word(a).trim_end_matches('.'));
                 continue;
             }
             // A building's name: capitalized words alone, no street's (`Lotus Towers`, `Le Clos

@@ -39,6 +39,41 @@ pub(crate) enum Check {
 
 pub(crate) type Validator = fn(&str, &Options) -> Check;
 
+/// Context words' ids (see the analyzer's vocabulary), as a bit per id: whether a word found
+/// near a candidate is one of them is a shift and a mask, where a list was searched.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WordIds {
+    bits: Vec<u64>,
+}
+
+impl WordIds {
+    /// Whether no id is in.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bits.iter().all(|&b| b == 0)
+    }
+
+    /// Whether `id` is in.
+    #[inline]
+    pub(crate) fn contains(&self, id: &u32) -> bool {
+        let id = *id as usize;
+        self.bits.get(id / 64).is_some_and(|&b| (b >> (id % 64)) & 1 != 0)
+    }
+}
+
+impl FromIterator<u32> for WordIds {
+    fn from_iter<I: IntoIterator<Item = u32>>(ids: I) -> Self {
+        let mut bits = Vec::new();
+        for id in ids {
+            let id = id as usize;
+            if bits.len() <= id / 64 {
+                bits.resize(id / 64 + 1, 0);
+            }
+            bits[id / 64] |= 1 << (id % 64);
+        }
+        Self { bits }
+    }
+}
+
 /// One pattern recognizer: a pattern, an optional validator, and context.
 pub(crate) struct Recognizer {
     pub(crate) entity: EntityType,
@@ -51,7 +86,7 @@ pub(crate) struct Recognizer {
     /// Context words (lowercase) that make a candidate likelier, as given; resolved to
     /// `context` ids when the analyzer is built.
     pub(crate) context_words: Vec<String>,
-    pub(crate) context: Vec<u32>,
+    pub(crate) context: WordIds,
     /// How much a context word adds.
     pub(crate) boost: f32,
     /// Where its matches can be, and so what must be scanned.
@@ -423,5 +458,18 @@ mod tests {
             next_start(folded.as_bytes(), 0, folded.len(), Starts::BeforeAt),
             Next::NotAscii
         ));
+    }
+
+    #[test]
+    fn word_ids_hold_exactly_the_ids_given() {
+        let ids: WordIds = [0u32, 5, 63, 64, 200].into_iter().collect();
+        for id in 0..300u32 {
+            assert_eq!(ids.contains(&id), [0, 5, 63, 64, 200].contains(&id), "id {id}");
+        }
+        assert!(!ids.is_empty());
+        assert!(WordIds::default().is_empty());
+        assert!(!WordIds::default().contains(&0));
+        let none: WordIds = std::iter::empty().collect();
+        assert!(none.is_empty() && !none.contains(&u32::MAX));
     }
 }
