@@ -8,6 +8,8 @@ use std::hash::{Hash, Hasher};
 
 use foldhash::fast::FixedState;
 
+use crate::wordset::ascii_lower;
+
 /// The longest word kept in place, in bytes.
 const INLINE: usize = 23;
 
@@ -19,18 +21,21 @@ impl Key {
     /// `word` in ASCII lowercase, if it is ASCII and short enough to be kept in place: the
     /// busiest lookup's key, made in one pass.
     pub(crate) fn ascii_lowercase(word: &[u8]) -> Option<Key> {
-        if word.len() > INLINE {
+        let mut k = Key::new(word)?;
+        // Eight bytes at a time: any byte outside ASCII, then the capitals lowercased (the
+        // padding, 0, and the length byte, at most 23, are neither).
+        let mut high = 0;
+        for chunk in k.0.chunks_exact_mut(8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let x = u64::from_le_bytes(w);
+            high |= x;
+            chunk.copy_from_slice(&ascii_lower(x).to_le_bytes());
+        }
+        if high & 0x8080_8080_8080_8080 != 0 {
             return None;
         }
-        let mut k = [0u8; INLINE + 1];
-        for (slot, &c) in k.iter_mut().zip(word) {
-            if !c.is_ascii() {
-                return None;
-            }
-            *slot = c.to_ascii_lowercase();
-        }
-        k[INLINE] = word.len() as u8;
-        Some(Key(k))
+        Some(k)
     }
 
     /// The word's bytes.
@@ -111,6 +116,18 @@ mod tests {
             for w in entries.iter().map(|(w, _)| w).chain(&probes) {
                 proptest::prop_assert_eq!(table.get(w), plain.get(w).copied());
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// A key made lowercase in place is the key of the word lowercased first, for ASCII
+        /// words short enough to be kept in place, and none for others.
+        #[test]
+        fn a_lowercased_key_is_the_lowercase_words(word in proptest::collection::vec(proptest::num::u8::ANY, 0..30)) {
+            let expected = (word.is_ascii() && word.len() <= INLINE)
+                .then(|| word.to_ascii_lowercase())
+                .and_then(|w| Key::new(&w));
+            proptest::prop_assert!(Key::ascii_lowercase(&word) == expected, "{:?}", word);
         }
     }
 

@@ -65,7 +65,7 @@ fn pack(b: &[u8]) -> u64 {
 
 /// The bytes of `x` that are ASCII capitals, lowercased (the others as they are): the
 /// eight at once.
-fn ascii_lower(x: u64) -> u64 {
+pub(crate) fn ascii_lower(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let low7 = x & (0x7F * ONES);
     // The high bit of each byte: set where its low seven bits are at least `A`, and where they
