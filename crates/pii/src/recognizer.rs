@@ -43,13 +43,14 @@ pub(crate) type Validator = fn(&str, &Options) -> Check;
 /// near a candidate is one of them is a shift and a mask, where a list was searched.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WordIds {
+    /// Empty when no id is in; otherwise as long as the largest id needs.
     bits: Vec<u64>,
 }
 
 impl WordIds {
     /// Whether no id is in.
     pub(crate) fn is_empty(&self) -> bool {
-        self.bits.iter().all(|&b| b == 0)
+        self.bits.is_empty()
     }
 
     /// Whether `id` is in.
