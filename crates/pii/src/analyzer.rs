@@ -926,17 +926,19 @@ impl ContextWords {
         found.at.clear();
         found.colons.clear();
         found.link = false;
-        // The automaton walked here rather than through its overlapping iterator: the same
-        // matches in the same order (every pattern a state holds, as each state is reached),
-        // with the loop's state in registers instead of an iterator's.
+        // The automaton walked (by [`to_special`]) rather than through its overlapping
+        // iterator: the same matches in the same order (every pattern a state holds, as each
+        // state is reached), with the walk's state in registers instead of an iterator's.
         let dfa = &self.automaton;
         let Ok(mut sid) = dfa.start_state(Anchored::No) else {
             return found;
         };
-        let mut at = 0;
-        while let Some((i, next)) = to_special(dfa, sid, bytes, at) {
+        // Where the walk goes on from: one past the byte that led to the last special state,
+        // which is where that state's matches end.
+        let mut b = 0;
+        while let Some((i, next)) = to_special(dfa, sid, bytes, b) {
             sid = next;
-            at = i + 1;
+            b = i + 1;
             if dfa.is_dead(sid) {
                 // An unanchored search of these patterns never gets there.
                 break;
@@ -945,7 +947,6 @@ impl ContextWords {
                 // A start state, special only where a prefilter is kept.
                 continue;
             }
-            let b = i + 1;
             for k in 0..dfa.match_len(sid) {
                 let pid = dfa.match_pattern(sid, k);
                 let id = pid.as_usize();
@@ -978,9 +979,8 @@ impl ContextWords {
 }
 
 /// Runs `dfa` from `sid` over `bytes[from..]` until it reaches a special state: the index of
-/// the byte that led there and that state, or `None` at the end of `bytes`. A loop of its own,
-/// not inlined: the walk's state stays in registers, where inside its caller it was spilled to
-/// the stack for every byte.
+/// the byte that led there and that state, or `None` at the end of `bytes`. Not inlined, so
+/// the walk's state stays in registers.
 #[inline(never)]
 fn to_special(dfa: &DFA, mut sid: StateID, bytes: &[u8], from: usize) -> Option<(usize, StateID)> {
     let rest = bytes.get(from..).unwrap_or_default();
@@ -1012,7 +1012,7 @@ impl Context {
         hits[first..]
             .iter()
             .take_while(|h| h.0 < to)
-            .any(|h| h.1 <= to && ids.contains(&h.2))
+            .any(|h| h.1 <= to && ids.contains(h.2))
     }
 
     /// The words before `start..end` (within `CONTEXT_BEFORE`, with how many bytes before
@@ -1501,8 +1501,8 @@ impl Analyzer {
             hits: words,
             near: std::mem::take(&mut scratch.near),
         };
-        // The built-in recognizers, then the custom ones (two loops: a chained iterator costs
-        // a branch on which half it is in for each recognizer of each scan).
+        // The built-in recognizers, then the custom ones (two loops, not a chain: this runs for
+        // each recognizer of every scan).
         for recs in [&BUILTIN.recognizers[..], &self.custom[..]] {
             for rec in recs {
                 if !opts.wants(rec.entity) {
@@ -1638,21 +1638,21 @@ impl Analyzer {
             // (`Repuesto: llame al 912 345 678`).
             let own_gap = near
                 .iter()
-                .filter(|(w, gap)| *gap > 0 && rec.context.contains(w) && !self.context.generic.contains(w))
+                .filter(|(w, gap)| *gap > 0 && rec.context.contains(*w) && !self.context.generic.contains(*w))
                 .map(|(_, gap)| *gap)
                 .min();
             let labeled_other = rec.numeric
                 && near.iter().any(|(w, gap)| {
                     *gap > 0
                         && *gap <= NEGATIVE_BEFORE
-                        && ((self.context.negative.contains(w) && own_gap.is_none_or(|own| own > *gap))
+                        && ((self.context.negative.contains(*w) && own_gap.is_none_or(|own| own > *gap))
                             // A phone word anywhere near outweighs a customer's
                             // (`Téléphone du client : 0612345678`).
-                            || (check == Some(Check::Weak) && BUILTIN.customer.contains(w) && own_gap.is_none()))
+                            || (check == Some(Check::Weak) && BUILTIN.customer.contains(*w) && own_gap.is_none()))
                 });
             if labeled_other && score < 1.0 {
                 score -= 0.3;
-            } else if rec.boost > 0.0 && near.iter().any(|(w, _)| rec.context.contains(w)) {
+            } else if rec.boost > 0.0 && near.iter().any(|(w, _)| rec.context.contains(*w)) {
                 score += rec.boost;
             }
         }

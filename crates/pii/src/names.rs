@@ -164,9 +164,24 @@ static LEXICONS: LazyLock<Lexicons> = LazyLock::new(|| {
     }
 });
 
-/// Loads the lexicons now rather than on the first scan that needs them.
+/// Loads the lexicons and the word sets now rather than on the first scan that needs them.
 pub fn warm_up() {
     LazyLock::force(&LEXICONS);
+    for set in [
+        &CUE_ENDS,
+        &PHRASE_ENDS,
+        &CALENDAR_WORDS,
+        &UNIT_SET,
+        &DEPARTMENT_SET,
+        &DEPARTMENT_LINE_SET,
+        &RELATION_OR_KIN_SET,
+        &NUMBER_LABEL_SET,
+        &NUMBER_OR_FIELD_LABEL_SET,
+        &ROAD_WORD_SET,
+        &BUILDING_PART_SET,
+    ] {
+        LazyLock::force(set);
+    }
 }
 
 /// What a token is.
@@ -4721,7 +4736,7 @@ fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize,
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let punct = |k: usize, p: &str| {
         toks.get(k)
-            .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
+            .is_some_and(|t| t.kind == Kind::Punct && text.as_bytes().get(t.start..t.end) == Some(p.as_bytes()))
     };
     let mut k;
     // Japanese addresses by their `chōme` (`1-1 Marunouchi 1-chome`, `Marunouchi 1-chome 1-1`,
@@ -5449,7 +5464,7 @@ fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usiz
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let punct = |k: usize, p: &str| {
         toks.get(k)
-            .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
+            .is_some_and(|t| t.kind == Kind::Punct && text.as_bytes().get(t.start..t.end) == Some(p.as_bytes()))
     };
     // `399-II`, `151/A`, `81/b`, then unit words right after the number: `266 hs`, `47 bis`,
     // `20a EG links`.
@@ -5906,7 +5921,7 @@ fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, u
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let is = |k: usize, p: &str| {
         toks.get(k)
-            .is_some_and(|t| t.kind == Kind::Punct && &text[t.start..t.end] == p)
+            .is_some_and(|t| t.kind == Kind::Punct && text.as_bytes().get(t.start..t.end) == Some(p.as_bytes()))
     };
     let mut found: Vec<(usize, usize)> = Vec::new();
     let mut k = 0;
@@ -8115,6 +8130,44 @@ const BRAZILIAN_STATES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each word set answers what a search of the lists it was made of, after `with_lower`,
+    /// answered: for their words in lower, upper and title case, and for the other lists'.
+    #[test]
+    fn word_sets_answer_as_their_lists_did() {
+        let sets: [(&str, &WordSet, Vec<&str>); 7] = [
+            ("departments", &DEPARTMENT_SET, DEPARTMENTS.to_vec()),
+            (
+                "department lines",
+                &DEPARTMENT_LINE_SET,
+                [DEPARTMENTS, DEPARTMENT_HEADS].concat(),
+            ),
+            ("relations", &RELATION_OR_KIN_SET, [RELATIONS, KIN].concat()),
+            ("number labels", &NUMBER_LABEL_SET, NUMBER_LABELS.to_vec()),
+            (
+                "number and field labels",
+                &NUMBER_OR_FIELD_LABEL_SET,
+                [NUMBER_LABELS, FIELD_LABELS].concat(),
+            ),
+            ("road words", &ROAD_WORD_SET, ROAD_WORDS.to_vec()),
+            ("building parts", &BUILDING_PART_SET, BUILDING_PARTS.to_vec()),
+        ];
+        let every: Vec<&str> = sets.iter().flat_map(|(_, _, words)| words.iter().copied()).collect();
+        let title = |w: &str| {
+            let mut c = w.chars();
+            c.next()
+                .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+        };
+        for (name, set, words) in &sets {
+            for w in every.iter().chain(&["", "x", "Ÿ", "İnvoice", "HEISST", "Σ", "a.b"]) {
+                for form in [w.to_string(), w.to_uppercase(), title(w)] {
+                    let listed = with_lower(&form, |l| words.contains(&l));
+                    assert_eq!(set.contains_lowercased(&form), listed, "{name}: {form:?}");
+                }
+            }
+            assert!(words.iter().all(|w| set.contains_lowercased(w)), "{name}");
+        }
+    }
 
     proptest::proptest! {
         /// The look at a word's length and first letter lets every street type through: with

@@ -19,7 +19,7 @@ pub(crate) struct Key([u8; INLINE + 1]);
 
 impl Key {
     /// `word` in ASCII lowercase, if it is ASCII and short enough to be kept in place: the
-    /// busiest lookup's key, made in one pass.
+    /// busiest lookup's key, lowercased eight bytes at a time.
     pub(crate) fn ascii_lowercase(word: &[u8]) -> Option<Key> {
         let mut k = Key::new(word)?;
         // Eight bytes at a time: any byte outside ASCII, then the capitals lowercased (the
@@ -123,7 +123,16 @@ mod tests {
         /// A key made lowercase in place is the key of the word lowercased first, for ASCII
         /// words short enough to be kept in place, and none for others.
         #[test]
-        fn a_lowercased_key_is_the_lowercase_words(word in proptest::collection::vec(proptest::num::u8::ANY, 0..30)) {
+        fn a_lowercased_key_is_the_lowercase_words(
+            word in proptest::prop_oneof![
+                // ASCII of every length (capitals and the bytes beside them likelier), then any bytes.
+                proptest::collection::vec(
+                    proptest::prop_oneof![0u8..0x80, proptest::sample::select(vec![b'@', b'A', b'Z', b'[', b'`', b'a', b'z', b'{'])],
+                    0..30,
+                ),
+                proptest::collection::vec(proptest::num::u8::ANY, 0..30),
+            ],
+        ) {
             let expected = (word.is_ascii() && word.len() <= INLINE)
                 .then(|| word.to_ascii_lowercase())
                 .and_then(|w| Key::new(&w));
