@@ -926,7 +926,7 @@ impl ContextWords {
         found.at.clear();
         found.colons.clear();
         found.link = false;
-        // The automaton walked (by [`to_special`]) rather than through its overlapping
+        // The automaton walked (by `to_special`) rather than through its overlapping
         // iterator: the same matches in the same order (every pattern a state holds, as each
         // state is reached), with the walk's state in registers instead of an iterator's.
         let dfa = &self.automaton;
@@ -1501,8 +1501,8 @@ impl Analyzer {
             hits: words,
             near: std::mem::take(&mut scratch.near),
         };
-        // The built-in recognizers, then the custom ones (two loops, not a chain: this runs for
-        // each recognizer of every scan).
+        // The built-in recognizers, then the custom ones (two loops: a chained iterator would
+        // test which half it is in for every recognizer of every scan).
         for recs in [&BUILTIN.recognizers[..], &self.custom[..]] {
             for rec in recs {
                 if !opts.wants(rec.entity) {

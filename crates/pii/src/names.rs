@@ -182,6 +182,8 @@ pub fn warm_up() {
     ] {
         LazyLock::force(set);
     }
+    LazyLock::force(&CUE_PHRASES);
+    LazyLock::force(&LABEL_PHRASES);
 }
 
 /// What a token is.
@@ -8131,8 +8133,9 @@ const BRAZILIAN_STATES: &[&str] = &[
 mod tests {
     use super::*;
 
-    /// Each word set answers what a search of the lists it was made of, after `with_lower`,
-    /// answered: for their words in lower, upper and title case, and for the other lists'.
+    /// Each word set that replaced a search of lists answers what that search, after
+    /// `with_lower`, answered: for their words in lower, upper and title case, and for the other
+    /// lists'; and it holds those lists' words and no others.
     #[test]
     fn word_sets_answer_as_their_lists_did() {
         let sets: [(&str, &WordSet, Vec<&str>); 7] = [
@@ -8166,6 +8169,8 @@ mod tests {
                 }
             }
             assert!(words.iter().all(|w| set.contains_lowercased(w)), "{name}");
+            let distinct: std::collections::HashSet<&str> = words.iter().copied().collect();
+            assert_eq!(set.len(), distinct.len(), "{name}");
         }
     }
 

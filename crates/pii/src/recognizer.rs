@@ -41,8 +41,8 @@ pub(crate) type Validator = fn(&str, &Options) -> Check;
 
 /// Context words' ids (see the analyzer's vocabulary), as a bit per id: whether a word found
 /// near a candidate is one of them is a shift and a mask. A set takes a bit for every id up to
-/// its largest (the vocabulary is the built-in words and the custom ones, a few thousand at
-/// most), so each recognizer's costs some hundreds of bytes.
+/// its largest: at most the vocabulary's length over eight bytes (tens of bytes for the
+/// built-in words, which come first; custom recognizers' words come after them).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WordIds {
     /// Empty when no id is in; otherwise as long as the largest id needs.

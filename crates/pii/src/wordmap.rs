@@ -125,7 +125,7 @@ mod tests {
         #[test]
         fn a_lowercased_key_is_the_lowercase_words(
             word in proptest::prop_oneof![
-                // ASCII of every length (capitals and the bytes beside them likelier), then any bytes.
+                // ASCII of every length (capitals and the bytes beside them likelier), or any bytes.
                 proptest::collection::vec(
                     proptest::prop_oneof![0u8..0x80, proptest::sample::select(vec![b'@', b'A', b'Z', b'[', b'`', b'a', b'z', b'{'])],
                     0..30,
@@ -147,6 +147,9 @@ mod tests {
         let k = Key::ascii_lowercase(b"MaRiA").map(|k| (k.bytes().to_vec(), t.get_key(&k)));
         assert_eq!(k, Some((b"maria".to_vec(), Some(1))));
         assert!(Key::ascii_lowercase("José".as_bytes()).is_none());
+        // A byte outside ASCII in the second or third eight is seen too.
+        assert!(Key::ascii_lowercase("abcdefghé".as_bytes()).is_none());
+        assert!(Key::ascii_lowercase("abcdefghijklmnopqrsté".as_bytes()).is_none());
         assert!(Key::ascii_lowercase(&[b'a'; 24]).is_none());
         assert_eq!(
             Key::ascii_lowercase(&[b'A'; 23]).map(|k| k.bytes().to_vec()),

@@ -1,8 +1,7 @@
-//! Small sets of short words (cue phrases' last words; unit, label, road, building, relation
-//! and department words), looked up for many tokens of which few are members: a look at the
-//! word's length and its first and last letters turns most away before any hashing, and a word
-//! of up to seven bytes is then looked up as one 64-bit number, lowercased in place, in a table
-//! of its own.
+//! Small sets of short words (cue phrases' last words, month names, unit, label and road
+//! words, ...), looked up for many tokens of which few are members: a look at the word's length
+//! and its first and last letters turns most away before any hashing, and a word of up to seven
+//! bytes is then looked up as one 64-bit number, lowercased in place, in a table of its own.
 
 use std::collections::HashSet;
 
@@ -198,6 +197,12 @@ impl WordSet {
             (Some(_), _, None) => self.long,
             _ => self.set.contains(&b""[..]),
         }
+    }
+
+    /// How many distinct members.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.set.len()
     }
 }
 
