@@ -4736,10 +4736,7 @@ fn line_start(toks: &[Tok], k: usize) -> usize {
 fn address(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<(usize, usize)> {
     let t = toks[i];
     let word = |k: usize| &text[toks[k].start..toks[k].end];
-    let punct = |k: usize, p: &str| {
-        toks.get(k)
-            .is_some_and(|t| t.kind == Kind::Punct && text.as_bytes().get(t.start..t.end) == Some(p.as_bytes()))
-    };
+    let punct = |k: usize, p: &str| punct_at(text, toks, k, p);
     let mut k;
     // Japanese addresses by their `chōme` (`1-1 Marunouchi 1-chome`, `Marunouchi 1-chome 1-1`,
     // `3-chome-12-1 Kudanminami`), before the other shapes.
@@ -5464,10 +5461,7 @@ fn chome_address(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
 /// (bytes) and the next token.
 fn address_tail(text: &str, toks: &[Tok], mut k: usize, lex: &Lexicons) -> (usize, usize) {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
-    let punct = |k: usize, p: &str| {
-        toks.get(k)
-            .is_some_and(|t| t.kind == Kind::Punct && text.as_bytes().get(t.start..t.end) == Some(p.as_bytes()))
-    };
+    let punct = |k: usize, p: &str| punct_at(text, toks, k, p);
     // `399-II`, `151/A`, `81/b`, then unit words right after the number: `266 hs`, `47 bis`,
     // `20a EG links`.
     // `48/4/23` (Austrian staircase and door), `349-huis`.
@@ -5915,16 +5909,20 @@ fn address_token(text: &str, t: &Tok, lex: &Lexicons) -> bool {
     }
 }
 
+/// Whether token `k` is the punctuation `p` (its bytes compared: a token's bounds are
+/// characters', so no boundary need be checked).
+fn punct_at(text: &str, toks: &[Tok], k: usize, p: &str) -> bool {
+    toks.get(k)
+        .is_some_and(|t| t.kind == Kind::Punct && text.as_bytes().get(t.start..t.end) == Some(p.as_bytes()))
+}
+
 /// Addresses found from their postcodes (`10115 Berlin`, `1015 CJ Amsterdam`, `CEP
 /// 72313-567`, `London NW1 6XE`), extended back over the parts before them (after commas, or
 /// on the line before) as far as those read as parts of an address and one of them holds a
 /// house number or names a street: token ranges, in order, not overlapping.
 fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
-    let is = |k: usize, p: &str| {
-        toks.get(k)
-            .is_some_and(|t| t.kind == Kind::Punct && text.as_bytes().get(t.start..t.end) == Some(p.as_bytes()))
-    };
+    let is = |k: usize, p: &str| punct_at(text, toks, k, p);
     let mut found: Vec<(usize, usize)> = Vec::new();
     let mut k = 0;
     while k < toks.len() {
