@@ -8131,6 +8131,32 @@ const BRAZILIAN_STATES: &[&str] = &[
 mod tests {
     use super::*;
 
+    /// The lexicons' table holds its words in slots searched a few at most (a lookup reads one
+    /// cache line or two), and every word of the lists is found with the flags its list gives.
+    #[test]
+    fn the_lexicons_table_is_short_to_search() {
+        let (held, longest) = LEXICONS.words.probes();
+        assert!(held > 100_000, "{held}");
+        assert!(longest <= 48, "{longest}");
+        for (data, f) in [
+            (include_str!("../data/first_names.txt"), flag::FIRST),
+            (include_str!("../data/last_names.txt"), flag::LAST),
+            (include_str!("../data/common_words_eu.txt"), flag::COMMON),
+            (include_str!("../data/cities_eu.txt"), flag::CITY | flag::PLACE_START),
+        ] {
+            for w in entries(data) {
+                let lower = w.to_lowercase();
+                let key = if w.contains(' ') {
+                    lower.split(' ').next().unwrap_or("")
+                } else {
+                    &lower
+                };
+                let got = LEXICONS.words.get(key.as_bytes()).unwrap_or(0);
+                assert!(got & f != 0, "{w}: {got:#x}");
+            }
+        }
+    }
+
     /// Each word set that replaced a search of lists answers what that search, after
     /// `with_lower`, answered: for their words in lower, upper and title case, and for the other
     /// lists'; and it holds those lists' words and no others.
