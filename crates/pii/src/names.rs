@@ -269,12 +269,14 @@ mod class {
     };
 }
 
-/// Tokenizes `text[from..to]` into `toks` (cleared first); `to` ends a line or the text, so no
-/// word runs past it.
-fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<Tok>) {
+/// Tokenizes `text[from..to]` into `toks`, and the indices of its numbers and other tokens
+/// with digits ([`Kind::Number`], [`Kind::Alnum`]) into `numbers` (both cleared first); `to`
+/// ends a line or the text, so no word runs past it.
+fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<Tok>, numbers: &mut Vec<usize>) {
     use class::TABLE;
     let bytes = &text.as_bytes()[..to];
     toks.clear();
+    numbers.clear();
     let (mut spaces, mut newlines) = (0u8, 0u8);
     let mut i = from;
     let letter_at = |i: usize| -> Option<(char, usize)> {
@@ -382,6 +384,9 @@ fn tokenize(text: &str, from: usize, to: usize, lex: &Lexicons, toks: &mut Vec<T
         } else {
             0
         };
+        if matches!(kind, Kind::Number | Kind::Alnum) {
+            numbers.push(toks.len());
+        }
         toks.push(Tok {
             start,
             end: i,
@@ -1702,11 +1707,11 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
     // holds it or the thread is ending (its buffer already gone).
     let done = TOKENS
         .try_with(|kept| match kept.try_borrow_mut() {
-            Ok(mut toks) => {
-                read_in_chunks(text, opts, found, &mut toks);
+            Ok(mut kept) => {
+                read_in_chunks(text, opts, found, &mut kept);
                 // A long line's tokens are not kept (a chunk ends only at a line break).
-                if toks.capacity() * std::mem::size_of::<Tok>() > KEEP_TOKENS {
-                    *toks = Vec::new();
+                if kept.toks.capacity() * std::mem::size_of::<Tok>() > KEEP_TOKENS {
+                    *kept = Tokens::new();
                 }
                 true
             }
@@ -1714,16 +1719,32 @@ pub(crate) fn find(text: &str, opts: &Options, found: &mut Vec<Span>) {
         })
         .unwrap_or(false);
     if !done {
-        read_in_chunks(text, opts, found, &mut Vec::new());
+        read_in_chunks(text, opts, found, &mut Tokens::new());
     }
 }
 
-/// Tokenizes `text` and finds its names, places and addresses a chunk at a time, with `toks`
+/// A chunk's tokens, and the indices of those with digits among them.
+struct Tokens {
+    toks: Vec<Tok>,
+    numbers: Vec<usize>,
+}
+
+impl Tokens {
+    const fn new() -> Self {
+        Tokens {
+            toks: Vec::new(),
+            numbers: Vec::new(),
+        }
+    }
+}
+
+/// Tokenizes `text` and finds its names, places and addresses a chunk at a time, with `kept`
 /// for the tokens.
-fn read_in_chunks(text: &str, opts: &Options, found: &mut Vec<Span>, toks: &mut Vec<Tok>) {
+fn read_in_chunks(text: &str, opts: &Options, found: &mut Vec<Span>, kept: &mut Tokens) {
     // Names and addresses do not run across lines, so a long text is read a few kilobytes at a
     // time, ending at a line break: the tokens stay in cache and memory stays small.
     const CHUNK: usize = 8 * 1024;
+    let Tokens { toks, numbers } = kept;
     // About one token in five bytes of text: room for them at once.
     toks.clear();
     toks.reserve(text.len().min(CHUNK + 1024) / 4 + 8);
@@ -1734,8 +1755,8 @@ fn read_in_chunks(text: &str, opts: &Options, found: &mut Vec<Span>, toks: &mut 
         } else {
             memchr::memchr(b'\n', &text.as_bytes()[from + CHUNK..]).map_or(text.len(), |n| from + CHUNK + n + 1)
         };
-        tokenize(text, from, to, &LEXICONS, toks);
-        find_in(text, toks, opts, found);
+        tokenize(text, from, to, &LEXICONS, toks, numbers);
+        find_in(text, toks, numbers, opts, found);
         from = to;
     }
 }
@@ -1746,7 +1767,7 @@ const KEEP_TOKENS: usize = 64 * 1024;
 thread_local! {
     /// The tokens of the text being read, kept between scans on this thread: a scan of a text
     /// with line breaks allocates none.
-    static TOKENS: std::cell::RefCell<Vec<Tok>> = const { std::cell::RefCell::new(Vec::new()) };
+    static TOKENS: std::cell::RefCell<Tokens> = const { std::cell::RefCell::new(Tokens::new()) };
 }
 
 /// Where an American state's code and a ZIP code after a town ending at byte `end` end, if
@@ -1826,7 +1847,7 @@ const STATE_CODE_WORDS: &[&str] = &[
 ];
 
 /// Finds PERSON and LOCATION spans among `toks`.
-fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
+fn find_in(text: &str, toks: &[Tok], numbers: &[usize], opts: &Options, found: &mut Vec<Span>) {
     let lex = &*LEXICONS;
     let want_person = opts.wants(EntityType::Person);
     let want_address = opts.wants(EntityType::StreetAddress);
@@ -1851,7 +1872,7 @@ fn find_in(text: &str, toks: &[Tok], opts: &Options, found: &mut Vec<Span>) {
     };
     // Addresses found from their postcode backwards, first: their streets come in every shape.
     let anchored = if want_address {
-        postcode_addresses(text, toks, lex)
+        postcode_addresses(text, toks, numbers, lex)
     } else {
         Vec::new()
     };
@@ -5919,14 +5940,24 @@ fn punct_at(text: &str, toks: &[Tok], k: usize, p: &str) -> bool {
 /// Addresses found from their postcodes (`10115 Berlin`, `1015 CJ Amsterdam`, `CEP
 /// 72313-567`, `London NW1 6XE`), extended back over the parts before them (after commas, or
 /// on the line before) as far as those read as parts of an address and one of them holds a
-/// house number or names a street: token ranges, in order, not overlapping.
-fn postcode_addresses(text: &str, toks: &[Tok], lex: &Lexicons) -> Vec<(usize, usize)> {
+/// house number or names a street: token ranges, in order, not overlapping. `numbers` are the
+/// indices of the tokens with digits, in order: only those are looked at.
+fn postcode_addresses(text: &str, toks: &[Tok], numbers: &[usize], lex: &Lexicons) -> Vec<(usize, usize)> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     let is = |k: usize, p: &str| punct_at(text, toks, k, p);
     let mut found: Vec<(usize, usize)> = Vec::new();
     let mut k = 0;
-    while k < toks.len() {
-        if !matches!(toks[k].kind, Kind::Number | Kind::Alnum) || found.last().is_some_and(|f| f.1 > k) {
+    let mut next_number = 0;
+    loop {
+        // The next token with digits at or after `k`.
+        while numbers.get(next_number).is_some_and(|&n| n < k) {
+            next_number += 1;
+        }
+        let Some(&n) = numbers.get(next_number) else {
+            break;
+        };
+        k = n;
+        if found.last().is_some_and(|f| f.1 > k) {
             k += 1;
             continue;
         }
@@ -8212,7 +8243,7 @@ mod tests {
         ) {
             let text = format!("abito in {word}{after}");
             let mut toks = Vec::new();
-            tokenize(&text, 0, text.len(), &LEXICONS, &mut toks);
+            tokenize(&text, 0, text.len(), &LEXICONS, &mut toks, &mut Vec::new());
             for i in 0..toks.len() {
                 let t = toks[i];
                 let len = t.end - t.start;
@@ -8249,11 +8280,15 @@ mod tests {
     fn a_long_line_leaves_no_large_token_buffer_behind() {
         // One line of a megabyte: its tokens are read at once (no line break to end a chunk),
         // but the thread keeps no buffer of that size once the scan is over.
-        let line = "Anna, ".repeat(200_000);
-        let mut found = Vec::new();
-        find(&line, &Options::default(), &mut found);
-        let kept = TOKENS.with(|t| t.borrow().capacity() * std::mem::size_of::<Tok>());
-        assert!(kept <= 64 * 1024, "{kept} bytes of tokens kept");
+        for line in ["Anna, ".repeat(200_000), "12, ".repeat(200_000)] {
+            let mut found = Vec::new();
+            find(&line, &Options::default(), &mut found);
+            let kept = TOKENS.with(|t| {
+                let t = t.borrow();
+                t.toks.capacity() * std::mem::size_of::<Tok>() + t.numbers.capacity() * std::mem::size_of::<usize>()
+            });
+            assert!(kept <= 64 * 1024, "{kept} bytes of tokens kept");
+        }
     }
 
     fn found(text: &str) -> Vec<(EntityType, &str)> {
