@@ -2374,7 +2374,14 @@ fn classify(
     if i + 1 < j
         && !titled
         && !matches!(lead_cue, Cue::Person | Cue::Title)
-        && toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE) == 0
+        && (toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE) == 0
+            // A verb opening a sentence that the lexicons know as a surname or a town too,
+            // before a given name (`Ring Margaret Okafor at …`, `Tell Anna`, `Book Maria Lopez
+            // a room`, `Send Margaret the file`).
+            || (toks[i].flags & flag::FIRST == 0
+                && toks[i].flags & (flag::WORD | flag::WEAK_PLACE) != 0
+                && is_first(i + 1)
+                && sentence_start(text, toks, i)))
         && !place_at(i, j)
         && toks[i].kind == Kind::Cap
         && (is_first(i + 1) || of_name)
@@ -9094,6 +9101,37 @@ mod tests {
         assert!(has_person("hi, i'm maria garcia and I need help", "maria garcia"));
         assert!(has_person("My name is Oluwaseun Adeyemi.", "Oluwaseun Adeyemi"));
         assert!(has_person("Will Smith called.", "Will Smith"));
+    }
+
+    /// A verb opening a request is context before the name it asks about, though the lexicons
+    /// know it as a surname or a town too (`Ring`, `Tell`, `Book`, `Cook` are surnames and
+    /// words, `Send` a town): the name after it is found, without the verb. Found while following the README's gateway
+    /// tour with a prompt of one's own ("Ring Margaret Okafor at …" reached the provider).
+    #[test]
+    fn a_verb_opening_a_request_is_no_part_of_the_name_after_it() {
+        for (text, name) in [
+            ("Ring Margaret Okafor at Hauptstraße 5, 10115 Berlin", "Margaret Okafor"),
+            ("Tell Anna Schmidt the invoice is late.", "Anna Schmidt"),
+            ("Book Maria Lopez a room for Tuesday.", "Maria Lopez"),
+            ("Welcome Priya Natarajan to the team!", "Priya Natarajan"),
+            ("Thanks. Forward Daniel Reyes the contract.", "Daniel Reyes"),
+            ("Loop Keiko Yamamoto in, please.", "Keiko Yamamoto"),
+            ("Cook Margaret dinner tonight.", "Margaret"),
+            ("Send Margaret Okafor the file.", "Margaret Okafor"),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
+        }
+        // A surname that is a word, after its given name, stays the name's.
+        for (text, name) in [
+            ("Anna Ring called about the invoice.", "Anna Ring"),
+            ("Please ring Margaret Okafor.", "Margaret Okafor"),
+            ("Will Smith called.", "Will Smith"),
+            ("Our guard, Tom Cook, will open the gate.", "Tom Cook"),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
+        }
     }
 
     #[test]
