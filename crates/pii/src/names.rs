@@ -2250,6 +2250,18 @@ fn classify(
             continue;
         }
         let keeps = (is_first(i) && i + 1 < j && toks[i + 1].is_word() && !is_common(i + 1))
+            // A given name before a surname's particles and the surname (`Jan de Vries`, `Jan
+            // van der Berg`), though a word too (`jan`, January's).
+            // (Not a German preposition before a place's or street's article: `An der
+            // Alster`, `Am Main`.)
+            || (is_first(i)
+                && !matches!(word(i), "An" | "Am" | "Auf" | "Im" | "In" | "Zum" | "Zur" | "Unter" | "Hinter")
+                && {
+                let p = (i + 1..j)
+                    .find(|&p| !(toks[p].kind == Kind::Lower && surname_particle(word(p))))
+                    .unwrap_or(j);
+                p > i + 1 && p < j && toks[p].kind == Kind::Cap && (!is_common(p) || toks[p].flags & flag::LAST != 0)
+            })
             || place_at(i, j)
             || (is_first(i) && i + 1 == j && !is_calendar_word(word(i)) && absent(text, toks, i));
         if keeps {
@@ -9132,6 +9144,30 @@ mod tests {
             let f = found(text);
             assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
         }
+    }
+
+    /// A given name that is a word too (`Jan`, January's) before a surname's particles and the
+    /// surname is the name's first word. Found probing prompts of one's own through the CLI.
+    #[test]
+    fn a_given_name_that_is_a_word_before_particles_starts_the_name() {
+        for (text, name) in [
+            ("Jan de Vries called yesterday.", "Jan de Vries"),
+            ("Send it to Jan van der Berg.", "Jan van der Berg"),
+            (
+                "Invoice goes to Jan de Vries, Keizersgracht 123, 1015 CJ Amsterdam.",
+                "Jan de Vries",
+            ),
+            ("Jan van Dijk called yesterday.", "Jan van Dijk"),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
+        }
+        // A word that is no given name before a particle and a name stays out of it, and so
+        // does a German preposition that is a given name too (`An`) before an article.
+        let f = found("Móvil de María José: 612 345 678");
+        assert!(f.iter().all(|(_, w)| !w.starts_with("Móvil")), "{f:?}");
+        let f = found("Treffpunkt: An der Elbe, direkt am Wasser.");
+        assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{f:?}");
     }
 
     #[test]
