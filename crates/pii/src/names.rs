@@ -175,6 +175,7 @@ pub fn warm_up() {
         &DEPARTMENT_SET,
         &DEPARTMENT_LINE_SET,
         &RELATION_OR_KIN_SET,
+        &KIN_SET,
         &NUMBER_LABEL_SET,
         &NUMBER_OR_FIELD_LABEL_SET,
         &ROAD_WORD_SET,
@@ -2236,10 +2237,18 @@ fn classify(
     };
     // The cue before a token, read once though asked for up to three times below.
     let mut cue_memo: Option<(usize, Cue)> = None;
+    // A kin word before a given name is its title (`Grandma Rose`, `my aunt May`, `Onkel
+    // Jürgen`), the given name a word too or not.
+    let kin_before =
+        |k: usize| k > 0 && is_first(k) && toks[k].single_spaced() && KIN_SET.contains_lowercased(word(k - 1));
     let mut cue_at = |k: usize| match cue_memo {
         Some((m, c)) if m == k => c,
         _ => {
-            let c = cue_before(text, toks[k].start);
+            let c = if kin_before(k) {
+                Cue::Title
+            } else {
+                cue_before(text, toks[k].start)
+            };
             cue_memo = Some((k, c));
             c
         }
@@ -2318,6 +2327,7 @@ fn classify(
         // `M.` in French; `D.` (Don, Dona) in Spanish and Portuguese before a name that is no
         // word (`vitamin D. Take one`, `I got a D. Maybe` hold none).
         && (toks[i].flags & flag::TITLE != 0
+            || kin_before(i + 1)
             || (word(i) == "M" && toks[i + 1].attached() && word(i + 1) == ".")
             || (word(i) == "D"
                 && toks[i + 1].attached()
@@ -2905,6 +2915,9 @@ const KIN: &[&str] = &[
     "avó",
     "avô",
 ];
+
+/// [`KIN`] for lookup.
+static KIN_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(KIN.iter().copied()));
 
 /// [`RELATIONS`] and [`KIN`] for lookup.
 static RELATION_OR_KIN_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(RELATIONS.iter().chain(KIN).copied()));
@@ -9168,6 +9181,31 @@ mod tests {
         assert!(f.iter().all(|(_, w)| !w.starts_with("Móvil")), "{f:?}");
         let f = found("Treffpunkt: An der Elbe, direkt am Wasser.");
         assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{f:?}");
+    }
+
+    /// A kin word before a given name is its title (`Grandma Rose`, `my aunt May`), though the
+    /// given name is a word too. Found probing prompts of one's own through the CLI.
+    #[test]
+    fn a_kin_word_is_the_title_of_the_given_name_after_it() {
+        for (text, name) in [
+            ("Make a birthday card for Grandma Rose.", "Rose"),
+            ("Make a birthday card for Aunt Rose.", "Rose"),
+            ("My grandma Rose turns 90.", "Rose"),
+            ("Ich besuche morgen Tante Rosa.", "Rosa"),
+            ("Happy birthday! Love, Grandpa Joe", "Joe"),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
+            assert!(
+                f.iter().all(|(_, w)| !w.to_lowercase().starts_with("gran")
+                    && !w.starts_with("Aunt")
+                    && !w.starts_with("Tante")),
+                "{text}: {f:?}"
+            );
+        }
+        // A kin word before a word that is no given name names no one.
+        let f = found("Grandma loves roses. Mama Mia is on tonight.");
+        assert!(f.iter().all(|(e, w)| *e != EntityType::Person || *w == "Mia"), "{f:?}");
     }
 
     #[test]
