@@ -175,7 +175,7 @@ pub fn warm_up() {
         &DEPARTMENT_SET,
         &DEPARTMENT_LINE_SET,
         &RELATION_OR_KIN_SET,
-        &KIN_SET,
+        &KIN_OR_ROLE_SET,
         &NUMBER_LABEL_SET,
         &NUMBER_OR_FIELD_LABEL_SET,
         &ROAD_WORD_SET,
@@ -2237,10 +2237,10 @@ fn classify(
     };
     // The cue before a token, read once though asked for up to three times below.
     let mut cue_memo: Option<(usize, Cue)> = None;
-    // A kin word before a given name is its title (`Grandma Rose`, `my aunt May`, `Onkel
-    // Jürgen`), the given name a word too or not.
+    // A kin word or a role before a given name is its title (`Grandma Rose`, `my aunt May`,
+    // `Onkel Jürgen`, `Captain Margaret`), the given name a word too or not.
     let kin_before =
-        |k: usize| k > 0 && is_first(k) && toks[k].single_spaced() && KIN_SET.contains_lowercased(word(k - 1));
+        |k: usize| k > 0 && is_first(k) && toks[k].single_spaced() && KIN_OR_ROLE_SET.contains_lowercased(word(k - 1));
     let mut cue_at = |k: usize| match cue_memo {
         Some((m, c)) if m == k => c,
         _ => {
@@ -2916,8 +2916,46 @@ const KIN: &[&str] = &[
     "avô",
 ];
 
-/// [`KIN`] for lookup.
-static KIN_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(KIN.iter().copied()));
+/// Roles and kin names written before a given name as a title (`Captain Margaret`, `Coach
+/// Rose`, `Nurse Joy`, `Cousin Will`), beside [`KIN`].
+const ROLE_TITLES: &[&str] = &[
+    "coach",
+    "captain",
+    "capt",
+    "officer",
+    "nurse",
+    "judge",
+    "senator",
+    "mayor",
+    "rabbi",
+    "imam",
+    "pastor",
+    "reverend",
+    "father",
+    "mother",
+    "sister",
+    "brother",
+    "cousin",
+    "agent",
+    "detective",
+    "sergeant",
+    "sgt",
+    "colonel",
+    "general",
+    "lieutenant",
+    "major",
+    "corporal",
+    "granny",
+    "gran",
+    "nana",
+    "auntie",
+    "grandmother",
+    "grandfather",
+    "grandad",
+];
+
+/// [`KIN`] and [`ROLE_TITLES`] for lookup.
+static KIN_OR_ROLE_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(KIN.iter().chain(ROLE_TITLES).copied()));
 
 /// [`RELATIONS`] and [`KIN`] for lookup.
 static RELATION_OR_KIN_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(RELATIONS.iter().chain(KIN).copied()));
@@ -9183,29 +9221,34 @@ mod tests {
         assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{f:?}");
     }
 
-    /// A kin word before a given name is its title (`Grandma Rose`, `my aunt May`), though the
-    /// given name is a word too. Found probing prompts of one's own through the CLI.
+    /// A kin word or a role before a given name is its title (`Grandma Rose`, `my aunt May`,
+    /// `Captain Margaret`), though the given name is a word too. Found probing prompts of one's
+    /// own through the CLI.
     #[test]
-    fn a_kin_word_is_the_title_of_the_given_name_after_it() {
+    fn a_kin_word_or_a_role_is_the_title_of_the_given_name_after_it() {
         for (text, name) in [
             ("Make a birthday card for Grandma Rose.", "Rose"),
             ("Make a birthday card for Aunt Rose.", "Rose"),
             ("My grandma Rose turns 90.", "Rose"),
             ("Ich besuche morgen Tante Rosa.", "Rosa"),
             ("Happy birthday! Love, Grandpa Joe", "Joe"),
+            ("Please call Captain Margaret tomorrow.", "Margaret"),
+            ("Ask Coach Rose about the schedule.", "Rose"),
+            ("Nurse Joy will see you now.", "Joy"),
         ] {
             let f = found(text);
             assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
             assert!(
-                f.iter().all(|(_, w)| !w.to_lowercase().starts_with("gran")
-                    && !w.starts_with("Aunt")
-                    && !w.starts_with("Tante")),
+                f.iter()
+                    .all(|(_, w)| !["gran", "aunt", "tante", "captain", "coach", "nurse"]
+                        .iter()
+                        .any(|t| w.to_lowercase().starts_with(t))),
                 "{text}: {f:?}"
             );
         }
-        // A kin word before a word that is no given name names no one.
-        let f = found("Grandma loves roses. Mama Mia is on tonight.");
-        assert!(f.iter().all(|(e, w)| *e != EntityType::Person || *w == "Mia"), "{f:?}");
+        // A kin word or a role before a word that is no given name names no one.
+        let f = found("Grandma loves roses. General Motors makes cars. Coach Outlet is closed.");
+        assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{f:?}");
     }
 
     #[test]
