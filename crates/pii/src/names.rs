@@ -2239,8 +2239,14 @@ fn classify(
     let mut cue_memo: Option<(usize, Cue)> = None;
     // A kin word or a role before a given name is its title (`Grandma Rose`, `my aunt May`,
     // `Onkel Jürgen`, `Captain Margaret`), the given name a word too or not.
-    let kin_before =
-        |k: usize| k > 0 && is_first(k) && toks[k].single_spaced() && KIN_OR_ROLE_SET.contains_lowercased(word(k - 1));
+    // (Asked of most runs: the word before must be a word, then one hash lookup.)
+    let kin_before = |k: usize| {
+        k > 0
+            && is_first(k)
+            && toks[k].single_spaced()
+            && matches!(toks[k - 1].kind, Kind::Cap | Kind::Lower)
+            && KIN_OR_ROLE_SET.contains_ascii_ci(word(k - 1))
+    };
     let mut cue_at = |k: usize| match cue_memo {
         Some((m, c)) if m == k => c,
         _ => {
