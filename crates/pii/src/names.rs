@@ -176,6 +176,7 @@ pub fn warm_up() {
         &DEPARTMENT_LINE_SET,
         &RELATION_OR_KIN_SET,
         &KIN_OR_ROLE_SET,
+        &REQUEST_VERB_SET,
         &NUMBER_LABEL_SET,
         &NUMBER_OR_FIELD_LABEL_SET,
         &ROAD_WORD_SET,
@@ -2267,15 +2268,21 @@ fn classify(
         let keeps = (is_first(i) && i + 1 < j && toks[i + 1].is_word() && !is_common(i + 1))
             // A given name before a surname's particles and the surname (`Jan de Vries`, `Jan
             // van der Berg`), though a word too (`jan`, January's).
-            // (Not a German preposition before a place's or street's article: `An der
-            // Alster`, `Am Main`.)
+            // (Not a German preposition that is a given name too, `An der Alster`; nor a
+            // month's or a day's whole name, `Domingo de Ramos`; nor a place after the
+            // particles that is no surname, `Son de México`.)
             || (is_first(i)
-                && !matches!(word(i), "An" | "Am" | "Auf" | "Im" | "In" | "Zum" | "Zur" | "Unter" | "Hinter")
+                && word(i) != "An"
+                && !(word(i).len() > 3 && is_calendar_word(word(i)))
                 && {
                 let p = (i + 1..j)
                     .find(|&p| !(toks[p].kind == Kind::Lower && surname_particle(word(p))))
                     .unwrap_or(j);
-                p > i + 1 && p < j && toks[p].kind == Kind::Cap && (!is_common(p) || toks[p].flags & flag::LAST != 0)
+                p > i + 1
+                    && p < j
+                    && toks[p].kind == Kind::Cap
+                    && (toks[p].flags & flag::PLACE == 0 || toks[p].flags & flag::LAST != 0)
+                    && (!is_common(p) || toks[p].flags & flag::LAST != 0)
             })
             || place_at(i, j)
             || (is_first(i) && i + 1 == j && !is_calendar_word(word(i)) && absent(text, toks, i));
@@ -2333,7 +2340,9 @@ fn classify(
         // `M.` in French; `D.` (Don, Dona) in Spanish and Portuguese before a name that is no
         // word (`vitamin D. Take one`, `I got a D. Maybe` hold none).
         && (toks[i].flags & flag::TITLE != 0
-            || kin_before(i + 1)
+            // (A kin word or a role before the run's last word only: `Your Coach Will Contact
+            // You Soon` is a heading.)
+            || (i + 2 == j && kin_before(i + 1))
             || (word(i) == "M" && toks[i + 1].attached() && word(i + 1) == ".")
             || (word(i) == "D"
                 && toks[i + 1].attached()
@@ -2403,13 +2412,14 @@ fn classify(
         && !titled
         && !matches!(lead_cue, Cue::Person | Cue::Title)
         && (toks[i].flags & (flag::FIRST | flag::LAST | flag::PLACE) == 0
-            // A verb opening a sentence that the lexicons know as a surname or a town too,
-            // before a given name (`Ring Margaret Okafor at …`, `Tell Anna`, `Book Maria Lopez
-            // a room`, `Send Margaret the file`).
+            // An English request's verb opening a sentence that the lexicons know as a surname
+            // or a town too, before a given name (`Ring Margaret Okafor at …`, `Tell Anna`,
+            // `Book Maria Lopez a room`, `Send Margaret the file`). (A surname of the lexicons
+            // that is no such verb stays one: `Rossi Marco`, `Weber Anna`.)
             || (toks[i].flags & flag::FIRST == 0
-                && toks[i].flags & (flag::WORD | flag::WEAK_PLACE) != 0
                 && is_first(i + 1)
-                && sentence_start(text, toks, i)))
+                && sentence_start(text, toks, i)
+                && REQUEST_VERB_SET.contains_ascii_ci(word(i))))
         && !place_at(i, j)
         && toks[i].kind == Kind::Cap
         && (is_first(i + 1) || of_name)
@@ -2924,10 +2934,11 @@ const KIN: &[&str] = &[
 
 /// Roles and kin names written before a given name as a title (`Captain Margaret`, `Coach
 /// Rose`, `Nurse Joy`, `Cousin Will`), beside [`KIN`].
+/// (Not `general`, `major`, `gran`, adjectives as often: `major Christian holidays`, `el Gran
+/// Santiago`.)
 const ROLE_TITLES: &[&str] = &[
     "coach",
     "captain",
-    "capt",
     "officer",
     "nurse",
     "judge",
@@ -2942,23 +2953,26 @@ const ROLE_TITLES: &[&str] = &[
     "sister",
     "brother",
     "cousin",
-    "agent",
     "detective",
     "sergeant",
-    "sgt",
     "colonel",
-    "general",
     "lieutenant",
-    "major",
-    "corporal",
     "granny",
-    "gran",
     "nana",
     "auntie",
     "grandmother",
     "grandfather",
     "grandad",
 ];
+
+/// English verbs a request opens with before a person's name that the lexicons know as
+/// surnames or towns too (`Ring Margaret`, `Tell Anna`, `Send Daniel the file`).
+const REQUEST_VERBS: &[&str] = &[
+    "ring", "tell", "book", "welcome", "forward", "loop", "send", "check", "host", "sack", "hug", "kiss", "fine",
+    "post", "fly", "guard", "nurse", "cook", "alert", "brief", "bring", "pay", "invite", "thank", "remind", "show",
+];
+
+static REQUEST_VERB_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(REQUEST_VERBS.iter().copied()));
 
 /// [`KIN`] and [`ROLE_TITLES`] for lookup.
 static KIN_OR_ROLE_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(KIN.iter().chain(ROLE_TITLES).copied()));
@@ -9201,6 +9215,9 @@ mod tests {
             let f = found(text);
             assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
         }
+        // A surname that is no request's verb is not stripped as one (`Rossi Marco`).
+        let f = found("Rossi Marco, Via Roma 5");
+        assert!(!f.contains(&(EntityType::Person, "Marco")), "{f:?}");
     }
 
     /// A given name that is a word too (`Jan`, January's) before a surname's particles and the
@@ -9223,8 +9240,16 @@ mod tests {
         // does a German preposition that is a given name too (`An`) before an article.
         let f = found("Móvil de María José: 612 345 678");
         assert!(f.iter().all(|(_, w)| !w.starts_with("Móvil")), "{f:?}");
-        let f = found("Treffpunkt: An der Elbe, direkt am Wasser.");
-        assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{f:?}");
+        // Nor a feast or a date (`Domingo de Ramos`), nor a place after the particle.
+        for text in [
+            "Treffpunkt: An der Elbe, direkt am Wasser.",
+            "Nos vemos el Domingo de Ramos.",
+            "Son de México.",
+        ] {
+            let f = found(text);
+            assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{text}: {f:?}");
+        }
+        assert!(found("Son de México.").contains(&(EntityType::Location, "México")));
     }
 
     /// A kin word or a role before a given name is its title (`Grandma Rose`, `my aunt May`,
@@ -9253,8 +9278,16 @@ mod tests {
             );
         }
         // A kin word or a role before a word that is no given name names no one.
-        let f = found("Grandma loves roses. General Motors makes cars. Coach Outlet is closed.");
-        assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{f:?}");
+        // Nor an adjective before a given name that is a word too, nor a heading's role.
+        for text in [
+            "Grandma loves roses. General Motors makes cars. Coach Outlet is closed.",
+            "We plan for the major Christian holidays.",
+            "Your Coach Will Contact You Soon",
+            "Vivo en el Gran Santiago.",
+        ] {
+            let f = found(text);
+            assert!(f.iter().all(|(e, _)| *e != EntityType::Person), "{text}: {f:?}");
+        }
     }
 
     #[test]
