@@ -2413,6 +2413,26 @@ fn classify(
     if j == i + 1 && lead_cue == Cue::Title && OFFICE_SET.contains_lowercased(word(i)) {
         return;
     }
+    // A word the name lexicons do not know before `by`, after a sign-off's cue, is what was
+    // done (`— Sent by Marco Vitale`, `— Posted by Anna`); the name follows `by`. So is a
+    // mail footer's participle before its app (`— Sent from my iPhone`, `— Sent with Spark`).
+    if j == i + 1
+        && lead_cue == Cue::Person
+        && toks[i].flags & (flag::FIRST | flag::LAST) == 0
+        && toks.get(j).is_some_and(|n| {
+            n.single_spaced()
+                && match word(j) {
+                    "by" => true,
+                    "from" | "with" | "via" | "using" => matches!(
+                        word(i),
+                        "Sent" | "Posted" | "Written" | "Shared" | "Forwarded" | "Published" | "Uploaded" | "Typed"
+                    ),
+                    _ => false,
+                }
+        })
+    {
+        return;
+    }
     // A capitalized word that is no name before a given name is context ("Cardholder Gabriel
     // Santos", "Met Keiko Yamamoto"), with its preposition too (`Móvil de María José`,
     // `Telefoon van Ineke`); after a greeting or a sign-off it is the name.
@@ -9387,6 +9407,32 @@ mod tests {
             "The Green Party won.",
         ] {
             assert_no_person(text);
+        }
+    }
+
+    /// A dash starting a line signs it, but the word after it before `by` is what was done,
+    /// no name (`— Sent by Marco Vitale from my iPhone`, found probing prompts of one's own):
+    /// the name follows `by`.
+    #[test]
+    fn a_participle_after_a_signing_dash_is_no_name() {
+        for (text, name, not) in [
+            ("Thanks.\n— Sent by Marco Vitale from my iPhone", "Marco Vitale", "Sent"),
+            ("Great post!\n— Posted by Anna Weber", "Anna Weber", "Posted"),
+            ("Notes\n— Written by Lukas Brandt, 2024", "Lukas Brandt", "Written"),
+        ] {
+            let f = found(text);
+            assert!(f.contains(&(EntityType::Person, name)), "{text}: {f:?}");
+            assert!(!f.iter().any(|(_, w)| w.contains(not)), "{text}: {f:?}");
+        }
+        for text in ["Thanks.\n— Sent from my iPhone", "See you!\n— Sent with Spark"] {
+            assert_no_person(text);
+        }
+        // A name after the dash stays one, `from` a department or `by` a date after it.
+        for (text, name) in [
+            ("Cheers\n— Élodie from Sales", "Élodie"),
+            ("Thanks\n— Raúl Domínguez", "Raúl Domínguez"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
         }
     }
 
