@@ -1985,6 +1985,23 @@ fn find_in(text: &str, toks: &[Tok], numbers: &[usize], opts: &Options, found: &
             i += 2;
             continue;
         }
+        // A town the lexicons write with an abbreviation and its period (`St. Louis`, `Ft.
+        // Myers`), which ends a run: read here, longest first. Not after a capitalized word
+        // on the line, where the abbreviation is a street's (`Main St. Paul Smith`).
+        if want_place
+            && t.kind == Kind::Cap
+            && (2..=3).contains(&(t.end - t.start))
+            && toks.get(i + 1).is_some_and(|d| d.attached() && &text[d.start..d.end] == ".")
+            && toks.get(i + 2).is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
+            && !(i > 0 && toks[i - 1].kind == Kind::Cap && t.single_spaced())
+            && let Some(e) = (i + 3..=(i + 2 + lex.place_words).min(toks.len()))
+                .rev()
+                .find(|&e| place_of(text, toks, i, e, lex).is_some())
+        {
+            out(t.start, toks[e - 1].end, EntityType::Location, 0.85);
+            i = e;
+            continue;
+        }
         if t.kind == Kind::Lower
             && want_place
             && let Some(next) = lowercase_place(text, toks, i, lex)
@@ -9408,6 +9425,29 @@ mod tests {
         ] {
             assert_no_person(text);
         }
+    }
+
+    /// Towns the lexicons write with an abbreviation and its period (`St. Louis`, `Ft. Myers`):
+    /// the period ended the run, so `St.` stayed in clear and the rest was read alone (`Louis`
+    /// a person, `Worth` a word). Found probing prompts of one's own.
+    #[test]
+    fn a_town_with_an_abbreviation_and_its_period_is_the_town() {
+        for (text, place) in [
+            ("St. Louis is a city in Missouri.", "St. Louis"),
+            ("I moved to St. Louis last year.", "St. Louis"),
+            ("We flew to St. Paul, then drove on.", "St. Paul"),
+            ("St. Petersburg is lovely.", "St. Petersburg"),
+            ("We drove to Ft. Myers.", "Ft. Myers"),
+            ("Ft. Worth is hot.", "Ft. Worth"),
+        ] {
+            assert!(has_place(text, place), "{text}: {:?}", found(text));
+        }
+        // A street's abbreviation before a name is the street's (`Main St.`), and a saint's
+        // name the lexicons hold no town of is no town.
+        let text = "123 Main St. Paul Smith called.";
+        assert!(has_person(text, "Paul Smith"), "{text}: {:?}", found(text));
+        none_of(text, EntityType::Location, "Paul");
+        none_of("See St. Mary's Hospital.", EntityType::Location, "Mary");
     }
 
     /// A dash starting a line signs it, but the word after it before `by` is what was done,
