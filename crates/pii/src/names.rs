@@ -6813,6 +6813,24 @@ fn postcode_addresses(text: &str, toks: &[Tok], numbers: &[usize], lex: &Lexicon
                 after_building_part = has_unit && BUILDING_PART_SET.contains_lowercased(word(a).trim_end_matches('.'));
                 continue;
             }
+            // A house number alone ending a sentence's part, before a comma and a road named
+            // without a number, is the road's (`I stay at 45, Park Street, Kolkata 700016`,
+            // `Office address - 12, MG Road`, as India writes it); a number's label makes it
+            // none (`Order 12, Baker Street`).
+            if comma
+                && street_named
+                && !numbered
+                && seg_end >= a + 2
+                && toks[seg_end - 1].kind == Kind::Number
+                && toks[seg_end - 1].end - toks[seg_end - 1].start <= 4
+                && toks[seg_end - 1].single_spaced()
+                && matches!(toks[seg_end - 2].kind, Kind::Lower | Kind::Punct)
+                && !matches!(word(seg_end - 2), "." | "#")
+            {
+                start = seg_end - 1;
+                parts += 1;
+                break;
+            }
             // A building's name: capitalized words alone, no street's (`Lotus Towers`, `Le Clos
             // des Vignes`), with its article; a person's or a firm's name is none (`Jean Dupont,
             // Bât. B`, `Müller GmbH`): a given name then a surname that is no word (`Sunshine
@@ -9425,6 +9443,32 @@ mod tests {
         ] {
             assert_no_person(text);
         }
+    }
+
+    /// A house number alone before a road named without one, after a comma, as India writes
+    /// it (`45, Park Street`): taken after a label (`Address: 12, MG Road`), it was left in
+    /// clear after a sentence's words or a dash. Found probing prompts of one's own.
+    #[test]
+    fn a_house_number_before_a_comma_and_a_named_road_is_the_address() {
+        for (text, address) in [
+            (
+                "I stay at 45, Park Street, Kolkata 700016.",
+                "45, Park Street, Kolkata 700016",
+            ),
+            (
+                "Office address - 12, MG Road, Bengaluru 560001",
+                "12, MG Road, Bengaluru 560001",
+            ),
+            (
+                "Deliver to 221, Baker Street, London NW1 6XE",
+                "221, Baker Street, London NW1 6XE",
+            ),
+        ] {
+            assert!(has_address(text, address), "{text}: {:?}", found(text));
+        }
+        // A number's label before it makes it no house's.
+        none_of("Order 12, Baker Street, London NW1 6XE", EntityType::StreetAddress, "12");
+        none_of("Invoice No. 12, MG Road, Bengaluru 560001", EntityType::StreetAddress, "12");
     }
 
     /// Towns the lexicons write with an abbreviation and its period (`St. Louis`, `Ft. Myers`):
