@@ -1334,8 +1334,17 @@ static CUE_PHRASES: LazyLock<HashMap<&'static str, Cue, FixedState>> = LazyLock:
     for c in PERSON_CUES.iter().chain(INFORMAL_SIGN_OFFS) {
         m.insert(c.trim_end_matches(':'), Cue::Person);
     }
+    for c in NAMING_PHRASES {
+        m.insert(c, Cue::Person);
+    }
     m
 });
+
+/// Phrases that name who a booking or a ticket is for as surely as a title does, a surname
+/// that is a town's name too included (`under the name Nakamura`).
+/// (Phrases of at most three words, as [`last_words`] reads them; `the name of` ends in a
+/// place's cue and is read with it.)
+const NAMING_PHRASES: &[&str] = &["under the name"];
 
 /// The last words of the cue phrases and the labels: the phrases are looked up only when the
 /// word before a name ends one, as few do.
@@ -1344,6 +1353,7 @@ static CUE_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
         PERSON_CUES
             .iter()
             .chain(INFORMAL_SIGN_OFFS)
+            .chain(NAMING_PHRASES)
             .map(|c| c.trim_end_matches(':'))
             .chain(HEADER_LABELS.iter().copied())
             .chain(DOORBELLS.iter().copied())
@@ -1498,6 +1508,16 @@ fn cue_before(text: &str, at: usize) -> Cue {
     while near > floor && matches!(b[near - 1], b' ' | b'\t') {
         near -= 1;
     }
+    // Mail in someone's care (`c/o Rasmussen`).
+    if near >= 3
+        && near < at
+        && b[near - 2] == b'/'
+        && b[near - 3].eq_ignore_ascii_case(&b'c')
+        && b[near - 1].eq_ignore_ascii_case(&b'o')
+        && (near == 3 || !b[near - 4].is_ascii_alphanumeric())
+    {
+        return Cue::Person;
+    }
     let spaced = near < at || at == 0;
     if spaced && title_before_particles(b, near) && surname_at(text, at) {
         return Cue::Title;
@@ -1536,6 +1556,23 @@ fn cue_before(text: &str, at: usize) -> Cue {
             // preposition.
             let article = last_start + 1 == dotless && b[last_start].is_ascii_uppercase();
             if dotless == near && f & flag::PLACE_CUE != 0 && !article {
+                // `of` ends two cues of people too (`on behalf of Okonjo`, `in the name of
+                // Okonjo`).
+                if w == b"of" {
+                    let mut phrase = [0u8; 64];
+                    let (starts, len) = last_words(b, near, &mut phrase);
+                    let said = |p: &str| {
+                        starts
+                            .iter()
+                            .any(|&s| s != usize::MAX && &phrase[s..len] == p.as_bytes())
+                    };
+                    if said("the name of") {
+                        return Cue::Title;
+                    }
+                    if said("on behalf of") {
+                        return Cue::Person;
+                    }
+                }
                 // `to` and `à` lead to people as often as to towns (`as chaves à Júlia`).
                 return if matches!(w, b"to" | b"\xc3\xa0") {
                     Cue::PlaceOrPerson
@@ -1666,7 +1703,13 @@ fn cue_before(text: &str, at: usize) -> Cue {
                 || colon
                 || ((informal() || SIGN_OFFS.contains(&phrase)) && !column_gap && !same_line))
         {
-            return Cue::Person;
+            // A naming phrase holds the shorter cue `name` (`under the name`): the longer
+            // phrase says more.
+            let naming = starts
+                .iter()
+                .filter(|&&s| s != usize::MAX)
+                .any(|&s| std::str::from_utf8(&buf[s..len]).is_ok_and(|p| NAMING_PHRASES.contains(&p)));
+            return if naming { Cue::Title } else { Cue::Person };
         }
     }
     Cue::None
@@ -1991,8 +2034,12 @@ fn find_in(text: &str, toks: &[Tok], numbers: &[usize], opts: &Options, found: &
         if want_place
             && t.kind == Kind::Cap
             && (2..=3).contains(&(t.end - t.start))
-            && toks.get(i + 1).is_some_and(|d| d.attached() && &text[d.start..d.end] == ".")
-            && toks.get(i + 2).is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
+            && toks
+                .get(i + 1)
+                .is_some_and(|d| d.attached() && &text[d.start..d.end] == ".")
+            && toks
+                .get(i + 2)
+                .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
             && !(i > 0 && toks[i - 1].kind == Kind::Cap && t.single_spaced())
             && let Some(e) = (i + 3..=(i + 2 + lex.place_words).min(toks.len()))
                 .rev()
@@ -2029,6 +2076,19 @@ fn find_in(text: &str, toks: &[Tok], numbers: &[usize], opts: &Options, found: &
                 .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced() && n.flags & flag::FIRST != 0)
         {
             i += 1;
+            continue;
+        }
+        // An airline's passenger: surname, slash, given names, title (`SMITH/JOHN MICHAEL MR`,
+        // `Lindqvist/Erik Mr.`).
+        if want_person
+            && t.is_word()
+            && toks
+                .get(i + 1)
+                .is_some_and(|s| s.attached() && text.as_bytes()[s.start] == b'/')
+            && let Some(end) = passenger_name(text, toks, i)
+        {
+            out(t.start, toks[end - 1].end, EntityType::Person, 0.85);
+            i = end;
             continue;
         }
         if !(t.is_word() || t.kind == Kind::Initial) {
@@ -2190,6 +2250,50 @@ fn dutch_particles(text: &str, toks: &[Tok], j: usize) -> Option<usize> {
         return None;
     }
     Some(p)
+}
+
+/// An airline's passenger name at `toks[i]`, as tickets and bookings write it: the surname, a
+/// slash, one to three given names, then a title set apart (`SMITH/JOHN MICHAEL MR`,
+/// `Lindqvist/Erik Mr.`, `OYELARAN/ADEBAYO MRS`). The token after the names, if any.
+/// (A lexicon must know the surname or the first given name: `TCP/IP` is none.)
+fn passenger_name(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
+    let word = |k: usize| &text[toks[k].start..toks[k].end];
+    // The cheap look first: an attached slash, then an attached word.
+    let slash = toks.get(i + 1)?;
+    if !(slash.attached() && word(i + 1) == "/") {
+        return None;
+    }
+    let given = toks.get(i + 2)?;
+    if !(given.attached() && given.is_word()) {
+        return None;
+    }
+    let mut e = i + 3;
+    while e < toks.len() && e < i + 5 && toks[e].single_spaced() && toks[e].is_word() && !passenger_title(word(e)) {
+        e += 1;
+    }
+    let title = toks.get(e)?;
+    if !(title.single_spaced() && passenger_title(word(e))) {
+        return None;
+    }
+    // The title ends the name: the text's or a line's end, a gap, punctuation (`MR  2.`,
+    // `Mr.`); a number one space after it is something else's (`TCP/IP MR 5`).
+    let closed = toks.get(e + 1).is_none_or(|n| {
+        n.newlines > 0 || n.spaces >= 2 || (n.kind == Kind::Punct && !matches!(word(e + 1), "/" | "-"))
+    });
+    if !closed {
+        return None;
+    }
+    let lex = &*LEXICONS;
+    let known = |k: usize| lookup(lex, word(k)) & (flag::FIRST | flag::LAST) != 0;
+    (known(i) || known(i + 2)).then_some(e)
+}
+
+/// The titles a passenger's name ends with on tickets.
+fn passenger_title(w: &str) -> bool {
+    matches!(
+        w,
+        "MR" | "MRS" | "MS" | "MISS" | "MSTR" | "DR" | "Mr" | "Mrs" | "Ms" | "Miss" | "Mstr" | "Dr"
+    )
 }
 
 /// Whether `w` is a definite article written capitalized, as at a sentence's or a title's start.
@@ -9445,6 +9549,35 @@ mod tests {
         }
     }
 
+    /// Cues found probing prompts of one's own: a booking `under the name` of someone, mail
+    /// `c/o` someone, an airline's passenger as `SURNAME/GIVEN TITLE`.
+    #[test]
+    fn bookings_care_of_and_passenger_names() {
+        for (text, name) in [
+            ("Please book a table for 4 under the name Nakamura at 7pm.", "Nakamura"),
+            ("Tickets in the name of Okonjo, row 5.", "Okonjo"),
+            ("I write on behalf of Okonjo.", "Okonjo"),
+            ("c/o Rasmussen, 14 Elm Street, Boston MA 02108", "Rasmussen"),
+            ("Send it c/o Ingrid Solberg, please.", "Ingrid Solberg"),
+            (
+                "Booking reference ABC123 for passenger Lindqvist/Erik Mr.",
+                "Lindqvist/Erik",
+            ),
+            ("Passenger: OYELARAN/ADEBAYO MR", "OYELARAN/ADEBAYO"),
+            ("1. SMITH/JOHN MICHAEL MR  2. SMITH/ANNA MRS", "SMITH/JOHN MICHAEL"),
+            ("1. SMITH/JOHN MICHAEL MR  2. SMITH/ANNA MRS", "SMITH/ANNA"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        // A slash between words with no title after them names no one.
+        for text in [
+            "Use TCP/IP MR 5 for the test.",
+            "Read/Write access for Admin/Editor roles.",
+        ] {
+            assert_no_person(text);
+        }
+    }
+
     /// A house number alone before a road named without one, after a comma, as India writes
     /// it (`45, Park Street`): taken after a label (`Address: 12, MG Road`), it was left in
     /// clear after a sentence's words or a dash. Found probing prompts of one's own.
@@ -9467,8 +9600,16 @@ mod tests {
             assert!(has_address(text, address), "{text}: {:?}", found(text));
         }
         // A number's label before it makes it no house's.
-        none_of("Order 12, Baker Street, London NW1 6XE", EntityType::StreetAddress, "12");
-        none_of("Invoice No. 12, MG Road, Bengaluru 560001", EntityType::StreetAddress, "12");
+        none_of(
+            "Order 12, Baker Street, London NW1 6XE",
+            EntityType::StreetAddress,
+            "12",
+        );
+        none_of(
+            "Invoice No. 12, MG Road, Bengaluru 560001",
+            EntityType::StreetAddress,
+            "12",
+        );
     }
 
     /// Towns the lexicons write with an abbreviation and its period (`St. Louis`, `Ft. Myers`):
