@@ -2028,27 +2028,6 @@ fn find_in(text: &str, toks: &[Tok], numbers: &[usize], opts: &Options, found: &
             i += 2;
             continue;
         }
-        // A town the lexicons write with an abbreviation and its period (`St. Louis`, `Ft.
-        // Myers`), which ends a run: read here, longest first. Not after a capitalized word
-        // on the line, where the abbreviation is a street's (`Main St. Paul Smith`).
-        if want_place
-            && t.kind == Kind::Cap
-            && (2..=3).contains(&(t.end - t.start))
-            && toks
-                .get(i + 1)
-                .is_some_and(|d| d.attached() && &text[d.start..d.end] == ".")
-            && toks
-                .get(i + 2)
-                .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
-            && !(i > 0 && toks[i - 1].kind == Kind::Cap && t.single_spaced())
-            && let Some(e) = (i + 3..=(i + 2 + lex.place_words).min(toks.len()))
-                .rev()
-                .find(|&e| place_of(text, toks, i, e, lex).is_some())
-        {
-            out(t.start, toks[e - 1].end, EntityType::Location, 0.85);
-            i = e;
-            continue;
-        }
         if t.kind == Kind::Lower
             && want_place
             && let Some(next) = lowercase_place(text, toks, i, lex)
@@ -2078,16 +2057,15 @@ fn find_in(text: &str, toks: &[Tok], numbers: &[usize], opts: &Options, found: &
             i += 1;
             continue;
         }
-        // An airline's passenger: surname, slash, given names, title (`SMITH/JOHN MICHAEL MR`,
-        // `Lindqvist/Erik Mr.`).
-        if want_person
-            && t.is_word()
+        // A town written with an abbreviation and its period (`St. Louis`), an airline's
+        // passenger (`SMITH/JOHN MR`): read apart from the loop, after a cheap look.
+        if t.is_word()
             && toks
                 .get(i + 1)
-                .is_some_and(|s| s.attached() && text.as_bytes()[s.start] == b'/')
-            && let Some(end) = passenger_name(text, toks, i)
+                .is_some_and(|n| n.attached() && matches!(text.as_bytes()[n.start], b'.' | b'/'))
+            && let Some((end, entity)) = abbreviated_town_or_passenger(text, toks, i, opts)
         {
-            out(t.start, toks[end - 1].end, EntityType::Person, 0.85);
+            out(t.start, toks[end - 1].end, entity, 0.85);
             i = end;
             continue;
         }
@@ -2250,6 +2228,39 @@ fn dutch_particles(text: &str, toks: &[Tok], j: usize) -> Option<usize> {
         return None;
     }
     Some(p)
+}
+
+/// A town at `toks[i]` that the lexicons write with an abbreviation and its period (`St.
+/// Louis`, `Ft. Myers`, which the period keeps out of one run), or an airline's passenger
+/// ([`passenger_name`]): where it ends and what it is. (Apart from [`find_in`]'s loop, which
+/// calls it before a period or a slash after a word.)
+#[inline(never)]
+fn abbreviated_town_or_passenger(text: &str, toks: &[Tok], i: usize, opts: &Options) -> Option<(usize, EntityType)> {
+    let t = toks[i];
+    let after = toks.get(i + 1)?;
+    if text.as_bytes()[after.start] == b'/' {
+        return opts
+            .wants(EntityType::Person)
+            .then(|| passenger_name(text, toks, i))
+            .flatten()
+            .map(|e| (e, EntityType::Person));
+    }
+    // The abbreviations the lexicons' towns start with; not after a capitalized word on the
+    // line, where the abbreviation is a street's (`Main St. Paul Smith`).
+    if !(opts.wants(EntityType::Location)
+        && matches!(&text[t.start..t.end], "St" | "Ft" | "Mt" | "Sta" | "Cd")
+        && toks
+            .get(i + 2)
+            .is_some_and(|n| n.kind == Kind::Cap && n.single_spaced())
+        && !(i > 0 && toks[i - 1].kind == Kind::Cap && t.single_spaced()))
+    {
+        return None;
+    }
+    let lex = &*LEXICONS;
+    (i + 3..=(i + 2 + lex.place_words).min(toks.len()))
+        .rev()
+        .find(|&e| place_of(text, toks, i, e, lex).is_some())
+        .map(|e| (e, EntityType::Location))
 }
 
 /// An airline's passenger name at `toks[i]`, as tickets and bookings write it: the surname, a
