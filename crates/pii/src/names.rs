@@ -3453,9 +3453,17 @@ static PHRASE_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
             .chain(FEMININE_ENDINGS)
             .chain(COPULA_INTROS)
             .chain(RELATIONS)
+            .chain(CONTACT_WORDS)
             .filter_map(|p| p.rsplit(' ').next()),
     )
 });
+
+/// Verbs and prepositions of talking to someone, before a name chat lowercases (`ask priya`,
+/// `mit stefanie`, `avec amélie`, `con joaquín`, `met bram`, `com thiago`).
+const CONTACT_WORDS: &[&str] = &[
+    "ask", "tell", "call", "text", "ping", "email", "message", "remind", "thank", "to", "with", "cc", "mit", "avec",
+    "con", "met", "com",
+];
 
 /// Titles as chat writes them, in lower case (`dr. patel`, `frau müller`, `sr. garcía`).
 /// (Not `ms`, `mx`, `sr`, `sig`, `prof`, `dott`: milliseconds, mail exchangers, seniors,
@@ -3603,6 +3611,28 @@ fn lowercase_name(text: &str, toks: &[Tok], i: usize, lex: &Lexicons) -> Option<
             return lowercase_titled_name(text, toks, i, lex).map(|next| (toks[next - 1].end, next));
         }
         if FEMININE_ENDINGS.contains(&prev) {
+            return None;
+        }
+    }
+    // After a verb or a preposition of talking to someone (`ask priya`, `mit stefanie`, `con
+    // joaquín`), a given name no lexicon knows as a word, a place or a title, and a known
+    // surname after it that is none either (`with lukas hoffmann`). (They end phrases the
+    // first look knows.)
+    if ends_phrase && CONTACT_WORDS.contains(&prev) {
+        let plain = |f: u32| f & (flag::COMMON | flag::TITLE | flag::WORD | flag::PLACE) == 0;
+        let f = lookup(lex, word(i));
+        if f & flag::FIRST != 0 && plain(f) && word(i).len() >= 3 && !is_particle(word(i)) {
+            let surname = toks.get(i + 1).is_some_and(|n| {
+                n.kind == Kind::Lower && n.single_spaced() && {
+                    let g = lookup(lex, word(i + 1));
+                    g & flag::LAST != 0 && plain(g)
+                }
+            });
+            let end = i + 1 + usize::from(surname);
+            return Some((toks[end - 1].end, end));
+        }
+        // Of them only `met` ends an introduction's phrase as well (Dutch, `getrouwd met`).
+        if prev != "met" {
             return None;
         }
     }
@@ -9584,6 +9614,39 @@ mod tests {
         for text in [
             "Use TCP/IP MR 5 for the test.",
             "Read/Write access for Admin/Editor roles.",
+        ] {
+            assert_no_person(text);
+        }
+    }
+
+    /// Chat lowercases a name after a verb or a preposition of talking to someone (`ask priya`,
+    /// `mit stefanie`, `con joaquín`): a given name no lexicon knows as a word or a place, and
+    /// a known surname after it. Found probing prompts of one's own.
+    #[test]
+    fn lowercase_names_after_verbs_and_prepositions_of_talking_to_someone() {
+        for (text, name) in [
+            ("can you ask priya if the deploy is done", "priya"),
+            ("tell ahmed i'll be late", "ahmed"),
+            ("pls send the file to jessica at noon thx", "jessica"),
+            ("meeting with lukas hoffmann at 3", "lukas hoffmann"),
+            ("hab gestern mit stefanie telefoniert", "stefanie"),
+            ("j'ai parlé avec amélie hier", "amélie"),
+            ("hablé con joaquín ayer", "joaquín"),
+            ("ho parlato con federica ieri", "federica"),
+            ("falei com thiago ontem", "thiago"),
+        ] {
+            assert!(has_person(text, name), "{text}: {:?}", found(text));
+        }
+        // A name that is a word or a place too, or no name, after them is none.
+        for text in [
+            "i will talk to max about it",
+            "go with grace and patience",
+            "ask will if he can",
+            "we fly to paris with jordan airlines",
+            "mit freundlichen grüßen",
+            "com certeza, obrigado",
+            "add it to the to do list",
+            "call me maybe",
         ] {
             assert_no_person(text);
         }
