@@ -2194,7 +2194,19 @@ fn run_end(text: &str, toks: &[Tok], i: usize) -> usize {
             _ => break,
         }
     }
-    j.min(toks.len())
+    let j = j.min(toks.len());
+    // A passenger's surname ending the run (`Passenger SMITH/JOHN MR`) is read on its own, by
+    // the name loop's look at a slash.
+    if j > i + 1
+        && toks
+            .get(j)
+            .is_some_and(|s| s.attached() && text.as_bytes()[s.start] == b'/')
+        && passenger_name(text, toks, j - 1).is_some()
+    {
+        j - 1
+    } else {
+        j
+    }
 }
 
 /// The token after the Dutch particles of a surname starting at `j` (`ter`, `op den`, `in 't`,
@@ -9677,6 +9689,9 @@ mod tests {
                 "Lindqvist/Erik",
             ),
             ("Passenger: OYELARAN/ADEBAYO MR", "OYELARAN/ADEBAYO"),
+            // After a capitalized word, in one run with it before the slash (the README's
+            // tour).
+            ("Passenger SMITH/JOHN MR, seat 12A.", "SMITH/JOHN"),
             ("1. SMITH/JOHN MICHAEL MR  2. SMITH/ANNA MRS", "SMITH/JOHN MICHAEL"),
             ("1. SMITH/JOHN MICHAEL MR  2. SMITH/ANNA MRS", "SMITH/ANNA"),
         ] {
