@@ -1558,7 +1558,7 @@ fn cue_before(text: &str, at: usize) -> Cue {
             let article = last_start + 1 == dotless && b[last_start].is_ascii_uppercase();
             if dotless == near && f & flag::PLACE_CUE != 0 && !article {
                 // `of` ends a person's cue too, before a name the lexicons know (`on behalf
-                // of Okonjo`; `on behalf of Siemens`, `of France` are none).
+                // of Rasmussen`; `on behalf of Siemens AG`, `of France` are none).
                 if w == b"of" && known_name_at(text, at, flag::COUNTRY | flag::REGION) {
                     let mut phrase = [0u8; 64];
                     let (starts, len) = last_words(b, near, &mut phrase);
@@ -2297,7 +2297,7 @@ fn abbreviated_town_or_passenger(text: &str, toks: &[Tok], i: usize, opts: &Opti
 /// An airline's passenger name at `toks[i]`, as tickets and bookings write it: the surname, a
 /// slash, one to three given names, then a title set apart (`SMITH/JOHN MICHAEL MR`,
 /// `Lindqvist/Erik Mr.`, `OYELARAN/ADEBAYO MRS`). The token after the names, if any.
-/// (A lexicon must know the surname or the first given name: `TCP/IP` is none.)
+/// (A lexicon must know one of the names: `TCP/IP` is none; see the body for the rest.)
 fn passenger_name(text: &str, toks: &[Tok], i: usize) -> Option<usize> {
     let word = |k: usize| &text[toks[k].start..toks[k].end];
     // The cheap look first: an attached slash, then an attached word.
@@ -2382,8 +2382,9 @@ fn classify(
     let is_common = |k: usize| toks[k].flags & flag::COMMON != 0;
     let is_first = |k: usize| toks[k].flags & flag::FIRST != 0;
     // A surname right after a title's abbreviation and its period, which ended the run before
-    // (`Mrs. Brown`, `Dr. Green`): the title names it though it is a word too, as it does
-    // inside a run (`Dear Mrs Lane,`).
+    // (`Mrs. Brown`, `Dr. Green`): the title names it though it is a word too. (Without the
+    // period, `Mrs Brown`, such a surname is still dropped; one that is no word is kept there:
+    // `Dear Mrs Lane,`.)
     let after_title_dot = |k: usize| {
         k >= 2
             && toks[k].flags & flag::LAST != 0
