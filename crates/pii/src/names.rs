@@ -1334,16 +1334,8 @@ static CUE_PHRASES: LazyLock<HashMap<&'static str, Cue, FixedState>> = LazyLock:
     for c in PERSON_CUES.iter().chain(INFORMAL_SIGN_OFFS) {
         m.insert(c.trim_end_matches(':'), Cue::Person);
     }
-    for c in NAMING_PHRASES {
-        m.insert(c, Cue::Person);
-    }
     m
 });
-
-/// Phrases that name who a booking or a ticket is for as surely as a title does, before a name
-/// the lexicons know, a surname that is a town's name too included (`under the name
-/// Nakamura`). (Phrases of at most three words, as [`last_words`] reads them.)
-const NAMING_PHRASES: &[&str] = &["under the name"];
 
 /// The last words of the cue phrases and the labels: the phrases are looked up only when the
 /// word before a name ends one, as few do.
@@ -1352,7 +1344,6 @@ static CUE_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
         PERSON_CUES
             .iter()
             .chain(INFORMAL_SIGN_OFFS)
-            .chain(NAMING_PHRASES)
             .map(|c| c.trim_end_matches(':'))
             .chain(HEADER_LABELS.iter().copied())
             .chain(DOORBELLS.iter().copied())
@@ -1699,14 +1690,11 @@ fn cue_before(text: &str, at: usize) -> Cue {
                 || colon
                 || ((informal() || SIGN_OFFS.contains(&phrase)) && !column_gap && !same_line))
         {
-            // A naming phrase holds the shorter cue `name` (`under the name`): the longer
-            // phrase says more.
-            // (Only before a name the lexicons know: a product or a firm is sold or trades
-            // `under the name Tylenol`.)
-            let naming = starts
-                .iter()
-                .filter(|&&s| s != usize::MAX)
-                .any(|&s| std::str::from_utf8(&buf[s..len]).is_ok_and(|p| NAMING_PHRASES.contains(&p)));
+            // `under the name` ends in the cue `name`, read first: it names who a booking is
+            // for as surely as a title does, before a name the lexicons know, a surname that
+            // is a town's too included (`under the name Nakamura`; a product or a firm is sold
+            // or trades `under the name Tylenol`).
+            let naming = starts[2] != usize::MAX && &buf[starts[2]..len] == b"under the name";
             return match (naming, naming && known_name_at(text, at, 0)) {
                 (false, _) => Cue::Person,
                 (true, true) => Cue::Title,
